@@ -1,0 +1,147 @@
+package io.troupe.model.gpt;
+
+import io.troupe.model.graph.DType;
+import io.troupe.model.graph.Graph;
+import io.troupe.model.graph.Shape;
+import io.troupe.model.graph.Tensor;
+import io.troupe.model.graph.TensorData;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The GPT forward pass, emitted into a graph. Shapes in comments use B (batch), T (sequence),
+ * C (n_embd), NH (heads), HS (head size = C / NH) and V (vocabulary). B and T may be
+ * symbolic (inference graph) or fixed (training graphs); every reshape copies them with 0.
+ */
+final class GptForward {
+    private static final double LAYER_NORM_EPS = 1e-5;
+
+    private final Graph graph;
+    private final GptConfig cfg;
+    private final Map<String, Tensor> params;
+    private final double dropout;
+    private long dropoutSeed;
+
+    /**
+     * @param params every parameter of the layout, by GPT-2 name
+     * @param dropout dropout probability for this graph (0 for evaluation and inference)
+     * @param dropoutSeed seed of the first Dropout node; each node gets its own
+     */
+    GptForward(Graph graph, GptConfig cfg, Map<String, Tensor> params, double dropout, long dropoutSeed) {
+        this.graph = graph;
+        this.cfg = cfg;
+        this.params = params;
+        this.dropout = dropout;
+        this.dropoutSeed = dropoutSeed;
+    }
+
+    private Tensor p(String name) {
+        Tensor t = params.get(name);
+        if (t == null) {
+            throw new IllegalStateException("parameter " + name + " is missing");
+        }
+        return t;
+    }
+
+    private Tensor optional(String name) {
+        return params.get(name);
+    }
+
+    private Tensor drop(Tensor x) {
+        return dropout == 0 ? x : x.dropout(dropout, dropoutSeed++);
+    }
+
+    /** x @ W (+ b) for a weight stored [in, out]. */
+    private Tensor linear(Tensor x, String prefix) {
+        Tensor y = x.matMul(p(prefix + ".weight"));
+        Tensor b = optional(prefix + ".bias");
+        return b == null ? y : y.add(b);
+    }
+
+    private Tensor layerNorm(Tensor x, String prefix) {
+        return x.layerNorm(p(prefix + ".weight"), optional(prefix + ".bias"), LAYER_NORM_EPS);
+    }
+
+    /**
+     * Logits for token ids.
+     *
+     * @param idx int64 [B, T]
+     * @param positions [T, C] rows of wpe for positions 0..T-1
+     * @param causalMask bool [T, T], true where attention is allowed (j <= i)
+     * @return logits [B, T, V]
+     */
+    Tensor logits(Tensor idx, Tensor positions, Tensor causalMask) {
+        Tensor x;
+        try (Graph.Scope s = graph.scope("embed")) {
+            Tensor tok = p("wte").gather(idx);                      // [B, T, C]
+            x = drop(tok.add(positions));                           // [B, T, C]
+        }
+        for (int layer = 0; layer < cfg.nLayer(); layer++) {
+            String h = "h." + layer;
+            try (Graph.Scope s = graph.scope(h)) {
+                Tensor a;
+                try (Graph.Scope s1 = graph.scope("attn")) {
+                    a = attention(layerNorm(x, h + ".ln_1"), h + ".attn", causalMask);
+                }
+                x = x.add(a);                                       // [B, T, C]
+                Tensor m;
+                try (Graph.Scope s2 = graph.scope("mlp")) {
+                    m = mlp(layerNorm(x, h + ".ln_2"), h + ".mlp");
+                }
+                x = x.add(m);                                       // [B, T, C]
+            }
+        }
+        try (Graph.Scope s = graph.scope("head")) {
+            Tensor xf = layerNorm(x, "ln_f");                       // [B, T, C]
+            Tensor head = cfg.tiedEmbeddings() ? p("wte") : p("lm_head.weight"); // [V, C]
+            return xf.matMul(head.transpose(1, 0));                 // [B, T, V]
+        }
+    }
+
+    private Tensor attention(Tensor x, String prefix, Tensor causalMask) {
+        int c = cfg.nEmbd();
+        int nh = cfg.nHead();
+        int hs = cfg.headSize();
+        Tensor qkv = linear(x, prefix + ".c_attn");                  // [B, T, 3C]
+        List<Tensor> parts = qkv.split(2, c, c, c);                 // 3 x [B, T, C]
+        // Scaling q (B*T*C values) is cheaper than scaling the scores (B*NH*T*T) when T > HS.
+        Tensor q = parts.get(0).mul(1.0 / Math.sqrt(hs))
+                .reshape(0, 0, nh, hs).transpose(0, 2, 1, 3);       // [B, NH, T, HS]
+        Tensor kT = parts.get(1).reshape(0, 0, nh, hs).transpose(0, 2, 3, 1); // [B, NH, HS, T]
+        Tensor v = parts.get(2).reshape(0, 0, nh, hs).transpose(0, 2, 1, 3);  // [B, NH, T, HS]
+        Tensor scores = q.matMul(kT);                               // [B, NH, T, T]
+        Tensor masked = scores.where(causalMask, graph.scalar(scores.dtype(), Double.NEGATIVE_INFINITY));
+        Tensor att = drop(masked.softmax(-1));                      // [B, NH, T, T]
+        Tensor y = att.matMul(v)                                    // [B, NH, T, HS]
+                .transpose(0, 2, 1, 3).reshape(0, 0, c);           // [B, T, C]
+        return drop(linear(y, prefix + ".c_proj"));                 // [B, T, C]
+    }
+
+    private Tensor mlp(Tensor x, String prefix) {
+        Tensor hidden = linear(x, prefix + ".c_fc").gelu("tanh");   // [B, T, 4C]
+        return drop(linear(hidden, prefix + ".c_proj"));            // [B, T, C]
+    }
+
+    /** The constant lower-triangular [T, T] mask, true where position j may attend to i. */
+    static Tensor causalMask(Graph graph, int t) {
+        boolean[] allowed = new boolean[t * t];
+        for (int i = 0; i < t; i++) {
+            for (int j = 0; j <= i; j++) {
+                allowed[i * t + j] = true;
+            }
+        }
+        return graph.constant(TensorData.ofBools(allowed, t, t));
+    }
+
+    /** Shape helper for a fixed [B, T] int64 input. */
+    static Shape tokens(int batch, int seqLen) {
+        return Shape.of(batch, seqLen);
+    }
+
+    static DType checkDtype(DType dtype) {
+        if (dtype != DType.FLOAT && dtype != DType.DOUBLE) {
+            throw new IllegalArgumentException("GPT graphs are built in float or double, not " + dtype.onnxName());
+        }
+        return dtype;
+    }
+}

@@ -1,0 +1,116 @@
+package io.troupe.model.gpt;
+
+import io.troupe.model.graph.Autodiff;
+import io.troupe.model.graph.DType;
+import io.troupe.model.graph.Graph;
+import io.troupe.model.graph.Shape;
+import io.troupe.model.graph.Tensor;
+import io.troupe.model.graph.TensorData;
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Builds the three GPT graphs: training (loss + gradients), evaluation (loss) and inference (logits). */
+public final class GptGraphs {
+    /** Input of the inference graph: int64 [batch, seq]. */
+    public static final String INPUT_IDS = "input_ids";
+    /** Output of the inference graph: float [batch, seq, vocab]. */
+    public static final String LOGITS = "logits";
+
+    private GptGraphs() {
+    }
+
+    /**
+     * The training graph: tokens and targets in, mean cross-entropy loss and the gradient of
+     * every parameter out, with dropout as configured.
+     *
+     * @param dropoutSeed seeds ORT's Dropout kernels (each node gets seed + its index)
+     */
+    public static TrainingGraph training(GptConfig cfg, int batch, int seqLen, DType dtype, long dropoutSeed) {
+        return build(cfg, batch, seqLen, dtype, true, cfg.dropout(), dropoutSeed);
+    }
+
+    /** The training graph with dropout seed 0. */
+    public static TrainingGraph training(GptConfig cfg, int batch, int seqLen, DType dtype) {
+        return training(cfg, batch, seqLen, dtype, 0);
+    }
+
+    /** Forward and loss only: no backward pass, no dropout. */
+    public static TrainingGraph evaluation(GptConfig cfg, int batch, int seqLen, DType dtype) {
+        return build(cfg, batch, seqLen, dtype, false, 0, 0);
+    }
+
+    private static TrainingGraph build(GptConfig cfg, int batch, int seqLen, DType dtype, boolean withGradients,
+                                       double dropout, long dropoutSeed) {
+        GptForward.checkDtype(dtype);
+        if (seqLen < 1 || seqLen > cfg.blockSize()) {
+            throw new IllegalArgumentException("sequence length must be in [1, block_size=" + cfg.blockSize()
+                    + "], got " + seqLen);
+        }
+        if (batch < 1) {
+            throw new IllegalArgumentException("batch must be positive, got " + batch);
+        }
+        ParameterLayout layout = ParameterLayout.of(cfg);
+        Graph graph = new Graph(withGradients ? "gpt_train" : "gpt_eval");
+        Map<String, Tensor> params = new LinkedHashMap<>();
+        for (ParameterLayout.View v : layout.views()) {
+            params.put(v.name(), graph.input(v.name(), dtype, Shape.of(v.shape())));
+        }
+        Tensor idx = graph.input(TrainingGraph.TOKENS, DType.INT64, GptForward.tokens(batch, seqLen));
+        Tensor targets = graph.input(TrainingGraph.TARGETS, DType.INT64, GptForward.tokens(batch, seqLen));
+
+        Tensor wpe = params.get("wpe");
+        Tensor positions = seqLen == cfg.blockSize() ? wpe
+                : wpe.slice(new long[] {0}, new long[] {seqLen}, new long[] {0});     // [T, C]
+        GptForward forward = new GptForward(graph, cfg, params, dropout, dropoutSeed);
+        Tensor logits = forward.logits(idx, positions, GptForward.causalMask(graph, seqLen)); // [B, T, V]
+        Tensor loss;
+        try (Graph.Scope s = graph.scope("loss")) {
+            loss = logits.reshape(-1, cfg.vocabSize())                                  // [B*T, V]
+                    .softmaxCrossEntropy(targets.reshape(-1));                          // []
+        }
+        graph.output(TrainingGraph.LOSS, loss);
+        if (withGradients) {
+            List<Tensor> paramList = new ArrayList<>(params.values());
+            List<Tensor> grads = Autodiff.gradients(loss, paramList);
+            for (int i = 0; i < paramList.size(); i++) {
+                graph.output(TrainingGraph.gradientName(paramList.get(i).name()), grads.get(i));
+            }
+        }
+        return new TrainingGraph(graph, layout, cfg, batch, seqLen, withGradients);
+    }
+
+    /**
+     * The self-contained inference graph: {@value #INPUT_IDS} int64 [batch, seq] to
+     * {@value #LOGITS} float [batch, seq, vocab], with the weights stored as initializers.
+     * Any seq up to block_size works.
+     *
+     * @param params the flat float32 parameters, laid out as {@link ParameterLayout#of}
+     */
+    public static Graph inference(GptConfig cfg, FloatBuffer params) {
+        ParameterLayout layout = ParameterLayout.of(cfg);
+        if (params.remaining() < layout.size()) {
+            throw new IllegalArgumentException("expected " + layout.size() + " parameters, got " + params.remaining());
+        }
+        Graph graph = new Graph("gpt");
+        Tensor ids = graph.input(INPUT_IDS, DType.INT64, Shape.mixed("batch", "seq"));
+        Map<String, Tensor> weights = new LinkedHashMap<>();
+        for (ParameterLayout.View v : layout.views()) {
+            FloatBuffer slice = params.duplicate();
+            slice.position(params.position() + (int) v.offset());
+            weights.put(v.name(), graph.initializer(v.name(), TensorData.ofFloats(slice, v.shape())));
+        }
+        // Positions and mask are cut to the runtime sequence length.
+        Tensor seq = ids.shapeOf().slice(new long[] {1}, new long[] {2}, new long[] {0});     // [1]
+        Tensor zero = graph.longs(0);
+        Tensor positions = weights.get("wpe").apply("Slice", Map.of(), zero, seq, graph.longs(0)); // [T, C]
+        Tensor fullMask = GptForward.causalMask(graph, cfg.blockSize());                  // [block, block]
+        Tensor mask = fullMask.apply("Slice", Map.of(), graph.longs(0, 0), seq.apply("Concat", Map.of("axis", 0L), seq),
+                graph.longs(0, 1));                                                       // [T, T]
+        GptForward forward = new GptForward(graph, cfg, weights, 0, 0);
+        graph.output(LOGITS, forward.logits(ids, positions, mask));
+        return graph;
+    }
+}

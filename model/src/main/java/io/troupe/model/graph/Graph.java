@@ -1,0 +1,235 @@
+package io.troupe.model.graph;
+
+import io.troupe.protocol.onnx.ModelProto;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The context that owns an ONNX graph under construction: its inputs, initializers, nodes
+ * and outputs, and the names of all of them. Nodes are validated as they are added (see
+ * {@link OpSpec#infer}), so a graph that builds is a graph ORT loads.
+ *
+ * <p>Names are readable and unique: {@link #scope(String)} prefixes node names with the
+ * module path ({@code h.0.attn/MatMul}), and clashes get a numeric suffix.
+ */
+public final class Graph {
+    /** The ONNX opset Troupe targets. */
+    public static final int OPSET = 20;
+
+    private final String name;
+    private final List<Node> nodes = new ArrayList<>();
+    private final List<Tensor> inputs = new ArrayList<>();
+    private final Map<String, Tensor> outputs = new LinkedHashMap<>();
+    private final Map<String, TensorData> initializers = new LinkedHashMap<>();
+    private final Set<String> usedNames = new HashSet<>();
+    private final Map<String, Integer> nameCounters = new HashMap<>();
+    private final Map<String, Tensor> constantCache = new HashMap<>();
+    private final Deque<String> scopes = new ArrayDeque<>();
+
+    public Graph(String name) {
+        this.name = name;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    // ---- naming --------------------------------------------------------------------------
+
+    /** Prefixes the names of nodes created until the returned scope is closed. */
+    public Scope scope(String prefix) {
+        scopes.push(prefix);
+        return new Scope(prefix);
+    }
+
+    /** A name scope; close it (try-with-resources) to pop it. */
+    public final class Scope implements AutoCloseable {
+        private final String prefix;
+
+        private Scope(String prefix) {
+            this.prefix = prefix;
+        }
+
+        @Override
+        public void close() {
+            if (scopes.isEmpty() || !scopes.peek().equals(prefix)) {
+                throw new IllegalStateException("scope '" + prefix + "' closed out of order");
+            }
+            scopes.pop();
+        }
+    }
+
+    private String scopedBase(String base) {
+        if (scopes.isEmpty()) {
+            return base;
+        }
+        List<String> parts = new ArrayList<>(scopes);
+        Collections.reverse(parts);
+        return String.join("/", parts) + "/" + base;
+    }
+
+    private String uniqueName(String base) {
+        if (usedNames.add(base)) {
+            return base;
+        }
+        int n = nameCounters.getOrDefault(base, 0);
+        String candidate;
+        do {
+            n++;
+            candidate = base + "_" + n;
+        } while (!usedNames.add(candidate));
+        nameCounters.put(base, n);
+        return candidate;
+    }
+
+    private void claim(String exactName) {
+        if (exactName == null || exactName.isEmpty()) {
+            throw new GraphException("graph value names must be non-empty");
+        }
+        if (!usedNames.add(exactName)) {
+            throw new GraphException("graph '" + name + "' already has a value named '" + exactName + "'");
+        }
+    }
+
+    // ---- sources -------------------------------------------------------------------------
+
+    /** Declares a graph input with an exact name. */
+    public Tensor input(String inputName, DType dtype, Shape shape) {
+        claim(inputName);
+        Tensor t = new Tensor(this, inputName, new TensorType(dtype, shape), null, null);
+        inputs.add(t);
+        return t;
+    }
+
+    /** Declares a named initializer: a constant stored in the model (weights in export graphs). */
+    public Tensor initializer(String initName, TensorData data) {
+        claim(initName);
+        initializers.put(initName, data);
+        return new Tensor(this, initName, new TensorType(data.dtype(), Shape.of(data.shape())), null, data);
+    }
+
+    /** An anonymous constant, deduplicated when small. */
+    public Tensor constant(TensorData data) {
+        String key = null;
+        if (data.raw().length <= 64) {
+            key = data.dtype() + Arrays.toString(data.shape()) + Arrays.toString(data.raw());
+            Tensor cached = constantCache.get(key);
+            if (cached != null) {
+                return cached;
+            }
+        }
+        String constName = uniqueName("const");
+        initializers.put(constName, data);
+        Tensor t = new Tensor(this, constName, new TensorType(data.dtype(), Shape.of(data.shape())), null, data);
+        if (key != null) {
+            constantCache.put(key, t);
+        }
+        return t;
+    }
+
+    /** A rank-0 constant of {@code dtype}. */
+    public Tensor scalar(DType dtype, double value) {
+        return constant(TensorData.scalar(dtype, value));
+    }
+
+    /** A 1-D int64 constant (shapes, axes, split sizes). */
+    public Tensor longs(long... values) {
+        return constant(TensorData.vector(values));
+    }
+
+    // ---- nodes ---------------------------------------------------------------------------
+
+    /** Applies an op with exactly one output. */
+    public Tensor apply(String opType, List<Tensor> in, Map<String, Object> attributes) {
+        return applyMulti(opType, in, attributes, 1).get(0);
+    }
+
+    /** Applies an op and returns its first {@code outputCount} outputs, validated. */
+    public List<Tensor> applyMulti(String opType, List<Tensor> in, Map<String, Object> attributes, int outputCount) {
+        OpSpec spec = OpRegistry.get(opType);
+        if (spec == null) {
+            throw new GraphException("unknown op '" + opType + "': Troupe's graph builder supports " + OpRegistry.names());
+        }
+        for (Tensor t : in) {
+            if (t != null && t.graph() != this) {
+                throw new GraphException(opType + ": input " + t + " belongs to another graph");
+            }
+        }
+        String nodeName = uniqueName(scopedBase(opType));
+        List<Tensor> inputsCopy = new ArrayList<>(in);
+        OpCall call = new OpCall(opType, nodeName, Collections.unmodifiableList(inputsCopy), attributes, outputCount, this);
+        List<TensorType> types = spec.infer(call);
+        if (types.size() < outputCount) {
+            throw new GraphException(opType + " node '" + nodeName + "' has at most " + types.size() + " outputs, "
+                    + outputCount + " requested");
+        }
+        Node node = new Node(nodeName, opType, inputsCopy, new LinkedHashMap<>(attributes));
+        List<Tensor> outs = new ArrayList<>(outputCount);
+        for (int i = 0; i < outputCount; i++) {
+            String outName = uniqueName(outputCount == 1 ? nodeName : nodeName + ":" + i);
+            outs.add(new Tensor(this, outName, types.get(i), node, null));
+        }
+        node.setOutputs(outs);
+        nodes.add(node);
+        return outs;
+    }
+
+    /** Concatenates along {@code axis}. */
+    public Tensor concat(long axis, List<Tensor> parts) {
+        return apply("Concat", parts, Map.of("axis", axis));
+    }
+
+    /** Marks {@code value} as a graph output under {@code outputName} (adding an Identity if needed). */
+    public Tensor output(String outputName, Tensor value) {
+        if (outputs.containsKey(outputName)) {
+            throw new GraphException("graph '" + name + "' already has an output named '" + outputName + "'");
+        }
+        Tensor out = value;
+        if (!value.name().equals(outputName) || value.producer() == null) {
+            claim(outputName);
+            Node node = new Node(outputName, "Identity", List.of(value), Map.of());
+            out = new Tensor(this, outputName, value.type(), node, null);
+            node.setOutputs(List.of(out));
+            nodes.add(node);
+        }
+        outputs.put(outputName, out);
+        return out;
+    }
+
+    // ---- views ---------------------------------------------------------------------------
+
+    public List<Node> nodes() {
+        return Collections.unmodifiableList(nodes);
+    }
+
+    public List<Tensor> inputs() {
+        return Collections.unmodifiableList(inputs);
+    }
+
+    public Map<String, Tensor> outputs() {
+        return Collections.unmodifiableMap(outputs);
+    }
+
+    public Map<String, TensorData> initializers() {
+        return Collections.unmodifiableMap(initializers);
+    }
+
+    /** Serializes to an ONNX model (opset {@value #OPSET}). */
+    public ModelProto toModel() {
+        return OnnxWriter.write(this);
+    }
+
+    /** Serialized ONNX model bytes, ready for {@code OrtSession}. */
+    public byte[] toBytes() {
+        return toModel().toByteArray();
+    }
+}
