@@ -1,5 +1,6 @@
 package io.troupe.model.gpt;
 
+import io.troupe.model.graph.Composites;
 import io.troupe.model.graph.DType;
 import io.troupe.model.graph.Graph;
 import io.troupe.model.graph.Shape;
@@ -59,7 +60,7 @@ final class GptForward {
     }
 
     private Tensor layerNorm(Tensor x, String prefix) {
-        return x.layerNorm(p(prefix + ".weight"), optional(prefix + ".bias"), LAYER_NORM_EPS);
+        return Composites.layerNorm(x, p(prefix + ".weight"), optional(prefix + ".bias"), LAYER_NORM_EPS);
     }
 
     /**

@@ -78,21 +78,31 @@ public final class Autodiff {
                 if (!onPath) {
                     continue;
                 }
-                OpSpec spec = OpRegistry.get(node.opType());
-                if (!spec.differentiable()) {
-                    throw new GraphException("no gradient rule for " + node + ", which lies between the parameters and '"
-                            + loss.name() + "'");
-                }
-                List<Tensor> outGrads = new ArrayList<>(node.outputs().size());
-                for (Tensor out : node.outputs()) {
-                    outGrads.add(total(ctx, out, contributions, summed));
-                }
+                Graph.CompositeRegion region = node.outputs().size() == 1 ? graph.compositeFor(node.output(0)) : null;
+                List<Tensor> inputs;
                 List<Tensor> inGrads;
-                try (Graph.Scope nodeScope = graph.scope(node.name())) {
-                    inGrads = spec.backward(ctx, node, outGrads);
+                if (region != null) {
+                    inputs = region.inputs();
+                    try (Graph.Scope nodeScope = graph.scope(node.name())) {
+                        inGrads = region.rule().backward(ctx, total(ctx, node.output(0), contributions, summed));
+                    }
+                } else {
+                    OpSpec spec = OpRegistry.get(node.opType());
+                    if (!spec.differentiable()) {
+                        throw new GraphException("no gradient rule for " + node + ", which lies between the parameters and '"
+                                + loss.name() + "'");
+                    }
+                    List<Tensor> outGrads = new ArrayList<>(node.outputs().size());
+                    for (Tensor out : node.outputs()) {
+                        outGrads.add(total(ctx, out, contributions, summed));
+                    }
+                    inputs = node.inputs();
+                    try (Graph.Scope nodeScope = graph.scope(node.name())) {
+                        inGrads = spec.backward(ctx, node, outGrads);
+                    }
                 }
-                for (int k = 0; k < node.inputs().size(); k++) {
-                    Tensor in = node.inputs().get(k);
+                for (int k = 0; k < inputs.size(); k++) {
+                    Tensor in = inputs.get(k);
                     if (in == null || !dependsOnParams.contains(in) || !reachesLoss.contains(in)) {
                         continue;
                     }

@@ -30,10 +30,17 @@ public final class Graph {
     private final List<Tensor> inputs = new ArrayList<>();
     private final Map<String, Tensor> outputs = new LinkedHashMap<>();
     private final Map<String, TensorData> initializers = new LinkedHashMap<>();
+    // ONNX keeps node names and value names in separate namespaces.
     private final Set<String> usedNames = new HashSet<>();
+    private final Set<String> usedNodeNames = new HashSet<>();
     private final Map<String, Integer> nameCounters = new HashMap<>();
     private final Map<String, Tensor> constantCache = new HashMap<>();
     private final Deque<String> scopes = new ArrayDeque<>();
+    private final Map<Tensor, CompositeRegion> composites = new HashMap<>();
+
+    /** A subgraph from {@code inputs} to one output whose gradient a {@link CustomGradient} gives. */
+    record CompositeRegion(List<Tensor> inputs, CustomGradient rule) {
+    }
 
     public Graph(String name) {
         this.name = name;
@@ -78,7 +85,11 @@ public final class Graph {
     }
 
     private String uniqueName(String base) {
-        if (usedNames.add(base)) {
+        return unique(base, usedNames);
+    }
+
+    private String unique(String base, Set<String> used) {
+        if (used.add(base)) {
             return base;
         }
         int n = nameCounters.getOrDefault(base, 0);
@@ -86,7 +97,7 @@ public final class Graph {
         do {
             n++;
             candidate = base + "_" + n;
-        } while (!usedNames.add(candidate));
+        } while (!used.add(candidate));
         nameCounters.put(base, n);
         return candidate;
     }
@@ -164,7 +175,7 @@ public final class Graph {
                 throw new GraphException(opType + ": input " + t + " belongs to another graph");
             }
         }
-        String nodeName = uniqueName(scopedBase(opType));
+        String nodeName = unique(scopedBase(opType), usedNodeNames);
         List<Tensor> inputsCopy = new ArrayList<>(in);
         OpCall call = new OpCall(opType, nodeName, Collections.unmodifiableList(inputsCopy), attributes, outputCount, this);
         List<TensorType> types = spec.infer(call);
@@ -188,6 +199,21 @@ public final class Graph {
         return apply("Concat", parts, Map.of("axis", axis));
     }
 
+    /**
+     * Declares that {@code output} is computed from {@code inputs} by the nodes added since,
+     * and that autodiff should use {@code rule} for it instead of differentiating those nodes.
+     */
+    public void customGradient(Tensor output, List<Tensor> inputs, CustomGradient rule) {
+        if (output.producer() == null || output.graph() != this) {
+            throw new GraphException("customGradient(): " + output + " is not computed by a node of graph '" + name + "'");
+        }
+        composites.put(output, new CompositeRegion(List.copyOf(inputs), rule));
+    }
+
+    CompositeRegion compositeFor(Tensor output) {
+        return composites.get(output);
+    }
+
     /** Marks {@code value} as a graph output under {@code outputName} (adding an Identity if needed). */
     public Tensor output(String outputName, Tensor value) {
         if (outputs.containsKey(outputName)) {
@@ -196,7 +222,7 @@ public final class Graph {
         Tensor out = value;
         if (!value.name().equals(outputName) || value.producer() == null) {
             claim(outputName);
-            Node node = new Node(outputName, "Identity", List.of(value), Map.of());
+            Node node = new Node(unique(outputName, usedNodeNames), "Identity", List.of(value), Map.of());
             out = new Tensor(this, outputName, value.type(), node, null);
             node.setOutputs(List.of(out));
             nodes.add(node);

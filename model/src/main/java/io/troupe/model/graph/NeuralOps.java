@@ -109,16 +109,18 @@ final class NeuralOps {
             if (grads.get(1) != null || grads.get(2) != null) {
                 throw new GraphException("no gradient rule for " + node + " through its Mean/InvStdDev outputs");
             }
-            Tensor g = grads.get(0);
-            Tensor mean = node.output(1);
-            Tensor invStd = node.output(2);
-            long[] leading = new long[x.rank() - 1];
-            for (int i = 0; i < leading.length; i++) {
-                leading[i] = i;
-            }
+            Tensor xhat = x.sub(node.output(1)).mul(node.output(2));
+            return layerNormBackward(ctx, xhat, scale, bias, node.output(2), grads.get(0));
+        }
+
+        /**
+         * The closed-form LayerNorm gradient over the last axis, shared with the composite
+         * LayerNorm ({@link Composites#layerNorm}).
+         */
+        static List<Tensor> layerNormBackward(GradientContext ctx, Tensor xhat, Tensor scale, Tensor bias,
+                                              Tensor invStd, Tensor g) {
             // xhat = (x - mean) * invstd;  dxhat = g * scale
             // dx = invstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat))
-            Tensor xhat = x.sub(mean).mul(invStd);
             Tensor dxhat = g.mul(scale);
             Tensor meanDxhat = dxhat.reduceMean(true, -1);
             Tensor meanDxhatXhat = dxhat.mul(xhat).reduceMean(true, -1);

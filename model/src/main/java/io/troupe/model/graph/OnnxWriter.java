@@ -11,7 +11,11 @@ import io.troupe.protocol.onnx.TensorShapeProto;
 import io.troupe.protocol.onnx.TypeProto;
 import io.troupe.protocol.onnx.ValueInfoProto;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
 
 /** Turns a {@link Graph} into an ONNX {@link ModelProto}. */
 final class OnnxWriter {
@@ -26,11 +30,26 @@ final class OnnxWriter {
         for (Tensor in : graph.inputs()) {
             g.addInput(valueInfo(in.name(), in.type()));
         }
+        // Rules emit some values that end up unused (a gradient for an input that turns out
+        // not to need one, constants of pruned nodes); only what the outputs need is written.
+        Set<Node> live = liveNodes(graph);
+        Set<String> usedValues = new HashSet<>();
+        for (Node node : live) {
+            for (Tensor in : node.inputs()) {
+                if (in != null) {
+                    usedValues.add(in.name());
+                }
+            }
+        }
         for (Map.Entry<String, TensorData> init : graph.initializers().entrySet()) {
-            g.addInitializer(tensor(init.getKey(), init.getValue()));
+            if (usedValues.contains(init.getKey())) {
+                g.addInitializer(tensor(init.getKey(), init.getValue()));
+            }
         }
         for (Node node : graph.nodes()) {
-            g.addNode(node(node));
+            if (live.contains(node)) {
+                g.addNode(node(node));
+            }
         }
         for (Map.Entry<String, Tensor> out : graph.outputs().entrySet()) {
             g.addOutput(valueInfo(out.getKey(), out.getValue().type()));
@@ -42,6 +61,25 @@ final class OnnxWriter {
                 .setProducerVersion("0.1")
                 .setGraph(g)
                 .build();
+    }
+
+    /** Nodes some graph output depends on. */
+    static Set<Node> liveNodes(Graph graph) {
+        Set<Node> live = new HashSet<>();
+        Deque<Node> work = new ArrayDeque<>();
+        for (Tensor out : graph.outputs().values()) {
+            if (out.producer() != null && live.add(out.producer())) {
+                work.push(out.producer());
+            }
+        }
+        while (!work.isEmpty()) {
+            for (Tensor in : work.pop().inputs()) {
+                if (in != null && in.producer() != null && live.add(in.producer())) {
+                    work.push(in.producer());
+                }
+            }
+        }
+        return live;
     }
 
     static TensorProto tensor(String name, TensorData data) {
