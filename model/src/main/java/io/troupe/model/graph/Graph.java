@@ -37,6 +37,7 @@ public final class Graph {
     private final Map<String, Tensor> constantCache = new HashMap<>();
     private final Deque<String> scopes = new ArrayDeque<>();
     private final Map<Tensor, CompositeRegion> composites = new HashMap<>();
+    private final Map<String, String> metadata = new LinkedHashMap<>();
 
     /** A subgraph from {@code inputs} to one output whose gradient a {@link CustomGradient} gives. */
     record CompositeRegion(List<Tensor> inputs, CustomGradient rule) {
@@ -229,6 +230,15 @@ public final class Graph {
         }
         outputs.put(outputName, out);
         return out;
+    }
+
+    /** Adds a model metadata entry (ModelProto.metadata_props), readable by any ONNX runtime. */
+    public void metadata(String key, String value) {
+        metadata.put(key, value);
+    }
+
+    public Map<String, String> metadata() {
+        return Collections.unmodifiableMap(metadata);
     }
 
     // ---- views ---------------------------------------------------------------------------

@@ -90,7 +90,14 @@ final class NeuralOps {
             for (int i = axis; i < x.rank(); i++) {
                 stat.add(Dim.of(1));
             }
-            TensorType statType = new TensorType(dtype, new Shape(stat));
+            // Mean and InvStdDev have the type named by stash_type (default 1 = float), not X's;
+            // ORT 1.29 has no kernel for stash_type 11, so a double X gets float statistics.
+            long stash = call.intAttr("stash_type", DType.FLOAT.onnxCode());
+            DType statDtype = stash == DType.DOUBLE.onnxCode() ? DType.DOUBLE : DType.FLOAT;
+            if (stash != DType.FLOAT.onnxCode() && stash != DType.DOUBLE.onnxCode()) {
+                throw call.fail("stash_type 1 (float) or 11 (double), not " + stash);
+            }
+            TensorType statType = new TensorType(statDtype, new Shape(stat));
             return List.of(call.input(0).type(), statType, statType);
         }
 
@@ -109,8 +116,18 @@ final class NeuralOps {
             if (grads.get(1) != null || grads.get(2) != null) {
                 throw new GraphException("no gradient rule for " + node + " through its Mean/InvStdDev outputs");
             }
-            Tensor xhat = x.sub(node.output(1)).mul(node.output(2));
-            return layerNormBackward(ctx, xhat, scale, bias, node.output(2), grads.get(0));
+            Tensor mean = node.output(1);
+            Tensor invStd = node.output(2);
+            if (mean.dtype() != x.dtype()) {
+                // A double X with float statistics (stash_type 1): recompute them in double, as
+                // casting the float ones would limit the gradient to float accuracy.
+                mean = x.reduceMean(true, -1);
+                Tensor centered = x.sub(mean);
+                invStd = centered.mul(centered).reduceMean(true, -1)
+                        .add((float) node.floatAttr("epsilon", 1e-5)).sqrt().reciprocal(); // ONNX stores it as float
+            }
+            Tensor xhat = x.sub(mean).mul(invStd);
+            return layerNormBackward(ctx, xhat, scale, bias, invStd, grads.get(0));
         }
 
         /**
@@ -208,9 +225,6 @@ final class NeuralOps {
                 throw new GraphException("no gradient rule for " + node + " with a non-static class count");
             }
             DType dtype = scores.dtype();
-            Tensor onOff = graph.constant(dtype == DType.DOUBLE
-                    ? TensorData.ofDoubles(new double[] {0, 1}, 2) : TensorData.ofFloats(new float[] {0, 1}, 2));
-            Tensor depth = graph.constant(TensorData.ofLongs(new long[] {classes.size()}));
             boolean hasIgnore = node.attributes().containsKey("ignore_index");
             Tensor valid = null;
             Tensor safeLabels = labels;
@@ -220,7 +234,21 @@ final class NeuralOps {
                 safeLabels = labels.where(isValid, graph.constant(TensorData.ofLongs(new long[] {0})));
                 valid = isValid.cast(dtype);
             }
-            Tensor oneHot = graph.apply("OneHot", List.of(safeLabels, depth, onOff), Map.of("axis", -1L));
+            Tensor oneHot;                                                              // [N, C]
+            if (dtype == DType.FLOAT) {
+                Tensor onOff = graph.constant(TensorData.ofFloats(new float[] {0, 1}, 2));
+                Tensor depth = graph.constant(TensorData.ofLongs(new long[] {classes.size()}));
+                oneHot = graph.apply("OneHot", List.of(safeLabels, depth, onOff), Map.of("axis", -1L));
+            } else {
+                // ORT 1.29's OneHot has no kernel with double values: Equal(labels, 0..C-1), cast.
+                long[] classIds = new long[Math.toIntExact(classes.size())];
+                for (int c = 0; c < classIds.length; c++) {
+                    classIds[c] = c;
+                }
+                oneHot = safeLabels.unsqueeze(1)                                         // [N, 1]
+                        .apply("Equal", Map.of(), graph.constant(TensorData.ofLongs(classIds, classIds.length)))
+                        .cast(dtype);
+            }
             // d(loss_i)/d(scores_i) = softmax_i - onehot_i, scaled by the reduction.
             Tensor dScores = logProb.exp().sub(oneHot);
             Tensor perRow = g;

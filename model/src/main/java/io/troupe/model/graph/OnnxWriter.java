@@ -6,6 +6,7 @@ import io.troupe.protocol.onnx.GraphProto;
 import io.troupe.protocol.onnx.ModelProto;
 import io.troupe.protocol.onnx.NodeProto;
 import io.troupe.protocol.onnx.OperatorSetIdProto;
+import io.troupe.protocol.onnx.StringStringEntryProto;
 import io.troupe.protocol.onnx.TensorProto;
 import io.troupe.protocol.onnx.TensorShapeProto;
 import io.troupe.protocol.onnx.TypeProto;
@@ -54,7 +55,9 @@ final class OnnxWriter {
         for (Map.Entry<String, Tensor> out : graph.outputs().entrySet()) {
             g.addOutput(valueInfo(out.getKey(), out.getValue().type()));
         }
-        return ModelProto.newBuilder()
+        ModelProto.Builder model = ModelProto.newBuilder();
+        graph.metadata().forEach((k, v) -> model.addMetadataProps(StringStringEntryProto.newBuilder().setKey(k).setValue(v)));
+        return model
                 .setIrVersion(IR_VERSION)
                 .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(Graph.OPSET))
                 .setProducerName("troupe")

@@ -1,0 +1,42 @@
+package io.troupe.data.tokenize;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.troupe.data.DataException;
+
+/**
+ * Parses tokenizer JSON and hands it to the tokenizer class its {@code "type"} names.
+ *
+ * <p>A new tokenizer kind (GPT-2 BPE, trained byte-level BPE) adds one case to
+ * {@link #parse(String, String)}.
+ */
+final class TokenizerJson {
+
+    static final ObjectMapper MAPPER = new ObjectMapper();
+
+    private TokenizerJson() {
+    }
+
+    static Tokenizer parse(String json, String source) throws DataException {
+        JsonNode root;
+        try {
+            root = MAPPER.readTree(json);
+        } catch (JsonProcessingException e) {
+            throw new DataException(source + " is not valid JSON ("
+                    + e.getOriginalMessage() + "); re-create it with prepare", e);
+        }
+        if (root == null || !root.isObject()) {
+            throw new DataException(source + " is not a JSON object; re-create it with prepare");
+        }
+        JsonNode type = root.get("type");
+        if (type == null || !type.isTextual()) {
+            throw new DataException(source + " has no \"type\" field; re-create it with prepare");
+        }
+        return switch (type.asText()) {
+            case CharTokenizer.TYPE -> CharTokenizer.fromJsonTree(root, source);
+            default -> throw new DataException(source + " has unknown type \"" + type.asText()
+                    + "\"; this version knows: " + CharTokenizer.TYPE);
+        };
+    }
+}

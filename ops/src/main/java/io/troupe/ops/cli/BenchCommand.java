@@ -1,0 +1,13 @@
+package io.troupe.ops.cli;
+
+import picocli.CommandLine.Command;
+
+/**
+ * {@code troupe bench}: groups the benchmarks. It does nothing by itself; picocli reports a missing
+ * subcommand as a usage error. New benchmarks (e.g. {@code bench step}) go in {@code subcommands}.
+ */
+@Command(name = "bench",
+        description = "Measure how fast this machine runs Troupe's kernels.",
+        mixinStandardHelpOptions = true,
+        subcommands = {BenchGemmCommand.class})
+final class BenchCommand {}

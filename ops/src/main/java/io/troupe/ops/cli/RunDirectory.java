@@ -1,0 +1,61 @@
+package io.troupe.ops.cli;
+
+import io.troupe.worker.train.Trainer;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * Guards a training output directory: a directory that holds another run is only reused
+ * with {@code --resume} (continue it) or {@code --force} (replace it).
+ */
+final class RunDirectory {
+    private static final List<String> RUN_FILES = List.of(Trainer.METRICS, Trainer.SUMMARY, "checkpoints");
+
+    private RunDirectory() {
+    }
+
+    /** Prepares {@code dir} for a run, or throws a UserError saying what to pass. */
+    static void prepare(Path dir, boolean resume, boolean force) {
+        if (resume && force) {
+            throw new UserError("--resume and --force contradict each other; pass one of them");
+        }
+        if (Files.exists(dir) && !Files.isDirectory(dir)) {
+            throw new UserError("--out " + dir + " is a file, not a directory; choose another path");
+        }
+        boolean holdsRun = RUN_FILES.stream().anyMatch(f -> Files.exists(dir.resolve(f)));
+        if (resume) {
+            if (!Files.isDirectory(dir.resolve("checkpoints"))) {
+                throw new UserError("nothing to resume: " + dir + " has no checkpoints; drop --resume to start a new run");
+            }
+            return;
+        }
+        if (holdsRun && !force) {
+            throw new UserError(dir + " already holds a training run; pass --resume to continue it or --force to replace it");
+        }
+        try {
+            if (holdsRun) {
+                deleteRecursively(dir.resolve("checkpoints"));
+                Files.deleteIfExists(dir.resolve(Trainer.METRICS));
+                Files.deleteIfExists(dir.resolve(Trainer.SUMMARY));
+            }
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new UserError("cannot prepare output directory " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void deleteRecursively(Path path) throws IOException {
+        if (!Files.exists(path)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(path)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+}

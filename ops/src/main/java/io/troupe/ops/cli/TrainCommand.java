@@ -1,0 +1,103 @@
+package io.troupe.ops.cli;
+
+import io.troupe.data.DataException;
+import io.troupe.data.corpus.TextCorpus;
+import io.troupe.data.corpus.TokenSplit;
+import io.troupe.data.tokenize.CharTokenizer;
+import io.troupe.data.tokenize.Tokenizer;
+import io.troupe.worker.checkpoint.CheckpointException;
+import io.troupe.worker.engine.Device;
+import io.troupe.worker.engine.EngineException;
+import io.troupe.worker.engine.EngineOptions;
+import io.troupe.worker.train.TrainSettings;
+import io.troupe.worker.train.TrainSummary;
+import io.troupe.worker.train.Trainer;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code troupe train}: trains a GPT on a text file, on this machine. */
+@Command(name = "train",
+        description = {"Train a character-level GPT on a text file (nanoGPT's recipe) and export it.",
+            "Writes DIR/metrics.jsonl, DIR/summary.json, DIR/checkpoints/, DIR/model.onnx and DIR/tokenizer.json."},
+        mixinStandardHelpOptions = true)
+final class TrainCommand implements Callable<Integer> {
+
+    @Spec
+    private CommandSpec spec;
+
+    @Option(names = "--data", required = true, paramLabel = "FILE", description = "UTF-8 text to train on.")
+    private Path data;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Run directory.")
+    private Path out;
+
+    @Option(names = "--preset", paramLabel = "NAME",
+            description = "Settings preset: shakespeare-char-small (default) or shakespeare-char.")
+    private String preset = "shakespeare-char-small";
+
+    @Option(names = "--steps", paramLabel = "N", description = "Optimizer steps (overrides max_iters).")
+    private Long steps;
+
+    @Option(names = "--seed", paramLabel = "S", description = "Seed for initialisation, sampling and dropout.")
+    private Long seed;
+
+    @Mixin
+    private ThreadsOption threads;
+
+    @Option(names = "--device", paramLabel = "DEV", defaultValue = "cpu", description = "cpu or cuda:N (default: cpu).")
+    private String device;
+
+    @Option(names = "--resume", description = "Continue the run in DIR from its newest checkpoint.")
+    private boolean resume;
+
+    @Option(names = "--force", description = "Replace the run in DIR.")
+    private boolean force;
+
+    @Parameters(paramLabel = "key=value", arity = "0..*",
+            description = "Setting overrides, e.g. learning_rate=3e-4 n_layer=6 (see reference.conf).")
+    private List<String> overrides = new ArrayList<>();
+
+    @Override
+    public Integer call() throws DataException, EngineException, CheckpointException, IOException {
+        TrainSettings settings = TrainSettings.load(preset, KeyValues.parse(overrides));
+        if (steps != null) {
+            settings = settings.withMaxIters(steps);
+        }
+        if (seed != null) {
+            settings = settings.withSeed(seed);
+        }
+        Device dev;
+        try {
+            dev = Device.parse(device);
+        } catch (IllegalArgumentException e) {
+            throw new UserError(e.getMessage());
+        }
+        TextCorpus corpus = TextCorpus.load(data);
+        Tokenizer tokenizer = CharTokenizer.fromText(corpus.text());
+        TokenSplit split = TokenSplit.encode(corpus, tokenizer, settings.blockSize());
+        RunDirectory.prepare(out, resume, force);
+
+        PrintWriter stdout = spec.commandLine().getOut();
+        Trainer trainer = new Trainer(settings, tokenizer, split, out, EngineOptions.cpu(threads.threads()).withDevice(dev));
+        TrainSummary summary;
+        try (TrainProgress progress = new TrainProgress(stdout, System.console() != null, settings.logInterval())) {
+            summary = trainer.run(resume, progress);
+        }
+        stdout.printf("done: %d steps, train loss %.4f, val loss %.4f (best %.4f), %,.0f tokens/s, %.1f s%n",
+                summary.steps(), summary.finalTrainLoss(), summary.finalValLoss(), summary.bestValLoss(),
+                summary.tokensPerSecond(), summary.wallSeconds());
+        stdout.printf("model: %s%n", out.resolve("model.onnx"));
+        stdout.flush();
+        return TroupeCli.EXIT_OK;
+    }
+}

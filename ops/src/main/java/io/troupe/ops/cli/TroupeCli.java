@@ -1,0 +1,51 @@
+package io.troupe.ops.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * {@code troupe}: the one command-line entry point (the Main-Class of {@code ops/target/troupe.jar}).
+ *
+ * <p>Adding a command: write a {@code @Command} class implementing {@code Callable<Integer>}, list it
+ * in {@code subcommands} here (or under a group such as {@link BenchCommand}), print results to
+ * {@code spec.commandLine().getOut()} (JSON through {@link Json} when {@code --json} is given, so
+ * stdout stays parseable), and throw {@link UserError} for anything the user must fix;
+ * {@link ErrorReporter} turns it into one line on stderr.
+ */
+@Command(name = "troupe",
+        description = "Train GPT-style language models on the JVM with ONNX Runtime.",
+        mixinStandardHelpOptions = true,
+        versionProvider = VersionProvider.class,
+        subcommands = {TrainCommand.class, GenerateCommand.class, EvalCommand.class, BenchCommand.class,
+            CommandLine.HelpCommand.class})
+public final class TroupeCli {
+
+    /** The command did what was asked. */
+    public static final int EXIT_OK = 0;
+    /** It failed for a reason the user can fix ({@link UserError}, an engine failure). */
+    public static final int EXIT_FAILURE = 1;
+    /** The command line itself was wrong: an unknown flag, a bad value, a missing subcommand. */
+    public static final int EXIT_USAGE = 2;
+    /** A bug in Troupe (sysexits' EX_SOFTWARE); a stack trace was printed. */
+    public static final int EXIT_BUG = 70;
+
+    private TroupeCli() {}
+
+    /** Runs the command line and exits the JVM with its exit code. */
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
+    }
+
+    /** The fully configured {@code troupe} command line, ready to {@code execute}. */
+    public static CommandLine commandLine() {
+        return withErrorReporting(new CommandLine(new TroupeCli()));
+    }
+
+    /** Installs Troupe's error reporting (see {@link ErrorReporter}) on any command line. */
+    static CommandLine withErrorReporting(CommandLine commandLine) {
+        ErrorReporter reporter = ErrorReporter.fromEnvironment();
+        return commandLine
+                .setParameterExceptionHandler(reporter)
+                .setExecutionExceptionHandler(reporter);
+    }
+}

@@ -1,0 +1,120 @@
+package io.troupe.ops.inference;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtLoggingLevel;
+import ai.onnxruntime.OrtSession;
+import io.troupe.data.DataException;
+import io.troupe.data.tokenize.Tokenizer;
+import io.troupe.worker.train.ModelExport;
+import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * An exported model directory opened for inference: {@code model.onnx} run by a plain ORT
+ * session and {@code tokenizer.json}. Nothing from training is needed.
+ */
+public final class ExportedModel implements AutoCloseable {
+    private final OrtEnvironment env;
+    private final OrtSession session;
+    private final Tokenizer tokenizer;
+    private final int blockSize;
+    private final int vocabSize;
+
+    private ExportedModel(OrtEnvironment env, OrtSession session, Tokenizer tokenizer, int blockSize, int vocabSize) {
+        this.env = env;
+        this.session = session;
+        this.tokenizer = tokenizer;
+        this.blockSize = blockSize;
+        this.vocabSize = vocabSize;
+    }
+
+    /**
+     * Opens {@code dir/model.onnx} and {@code dir/tokenizer.json}.
+     *
+     * @throws DataException when a file is missing or not a Troupe export
+     */
+    public static ExportedModel open(Path dir, int threads) throws DataException {
+        Path modelFile = dir.resolve(ModelExport.FILE_NAME);
+        if (!Files.isRegularFile(modelFile)) {
+            throw new DataException(modelFile + " does not exist; pass the --out directory of a finished 'troupe train'");
+        }
+        Tokenizer tokenizer = Tokenizer.load(dir);
+        OrtEnvironment env = OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR);
+        OrtSession session = null;
+        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
+            options.setIntraOpNumThreads(threads);
+            options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            session = env.createSession(modelFile.toString(), options);
+            Map<String, String> meta = session.getMetadata().getCustomMetadata();
+            String block = meta.get(ModelExport.BLOCK_SIZE);
+            String vocab = meta.get(ModelExport.VOCAB_SIZE);
+            if (block == null || vocab == null) {
+                throw new DataException(modelFile + " has no Troupe metadata (" + ModelExport.BLOCK_SIZE
+                        + "); export it with 'troupe train'");
+            }
+            int vocabSize = Integer.parseInt(vocab);
+            if (vocabSize != tokenizer.vocabSize()) {
+                throw new DataException(modelFile + " has a vocabulary of " + vocabSize + " but tokenizer.json has "
+                        + tokenizer.vocabSize() + "; they come from different runs");
+            }
+            return new ExportedModel(env, session, tokenizer, Integer.parseInt(block), vocabSize);
+        } catch (OrtException e) {
+            closeQuietly(session);
+            throw new DataException(modelFile + " is not a loadable ONNX model: " + e.getMessage(), e);
+        } catch (DataException | RuntimeException e) {
+            closeQuietly(session);
+            throw e;
+        }
+    }
+
+    private static void closeQuietly(OrtSession session) {
+        if (session != null) {
+            try {
+                session.close();
+            } catch (OrtException ignored) {
+                // Already failing; the original error is the one to report.
+            }
+        }
+    }
+
+    public Tokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    public int blockSize() {
+        return blockSize;
+    }
+
+    public int vocabSize() {
+        return vocabSize;
+    }
+
+    /**
+     * Logits for a batch of equally long sequences.
+     *
+     * @param ids [batch * seq] token ids, row-major
+     * @return [batch * seq * vocab] logits
+     */
+    public float[] logits(long[] ids, int batch, int seq) throws OrtException {
+        if (seq < 1 || seq > blockSize) {
+            throw new IllegalArgumentException("sequence length must be in [1, " + blockSize + "], got " + seq);
+        }
+        try (OnnxTensor input = OnnxTensor.createTensor(env, LongBuffer.wrap(ids), new long[] {batch, seq});
+             OrtSession.Result result = session.run(Map.of("input_ids", input))) {
+            FloatBuffer out = ((OnnxTensor) result.get("logits").orElseThrow()).getFloatBuffer();
+            float[] values = new float[out.remaining()];
+            out.get(values);
+            return values;
+        }
+    }
+
+    @Override
+    public void close() throws OrtException {
+        session.close();
+    }
+}

@@ -1,0 +1,147 @@
+package io.troupe.ops.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.troupe.worker.engine.EngineException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.List;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.concurrent.Callable;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+class TroupeCliTest {
+
+    /** What one run of the CLI printed and returned. */
+    private record Run(int exitCode, String out, String err) {
+        List<String> errLines() {
+            return err.lines().toList();
+        }
+    }
+
+    private static Run run(CommandLine commandLine, String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        commandLine.setOut(new PrintWriter(out)).setErr(new PrintWriter(err));
+        int exitCode = commandLine.execute(args);
+        return new Run(exitCode, out.toString(), err.toString());
+    }
+
+    private static Run troupe(String... args) {
+        return run(TroupeCli.commandLine(), args);
+    }
+
+    @Test
+    void versionNamesTroupeAndTheBundledOnnxRuntime() {
+        Run run = troupe("--version");
+        assertEquals(TroupeCli.EXIT_OK, run.exitCode());
+        // Filtered from the POM, so a broken resource filter shows up as a literal ${...}.
+        assertTrue(run.out().startsWith("troupe 0."), run.out());
+        assertTrue(run.out().contains("ONNX Runtime 1."), run.out());
+        assertTrue(!run.out().contains("${"), run.out());
+    }
+
+    @Test
+    void helpListsTheCommands() {
+        Run run = troupe("--help");
+        assertEquals(TroupeCli.EXIT_OK, run.exitCode());
+        assertTrue(run.out().contains("bench"), run.out());
+        assertTrue(troupe("bench", "gemm", "--help").out().contains("--threads=T"));
+    }
+
+    @Test
+    void benchGemmPrintsOneJsonObject() throws Exception {
+        Run run = troupe("bench", "gemm", "--threads", "1", "--warmups", "0", "--runs", "1", "--json");
+        assertEquals(TroupeCli.EXIT_OK, run.exitCode(), run.err());
+        assertEquals("", run.err());
+        assertEquals(1, run.out().lines().count(), run.out());
+        JsonNode json = new ObjectMapper().readTree(run.out());
+        assertEquals(List.of("threads", "gemm_peak_gflops"), iterableToList(json.fieldNames()));
+        assertEquals(1, json.get("threads").intValue());
+        assertTrue(json.get("gemm_peak_gflops").doubleValue() > 0, run.out());
+    }
+
+    @Test
+    void benchGemmWithoutJsonPrintsASentence() {
+        Run run = troupe("bench", "gemm", "--threads", "1", "--warmups", "0", "--runs", "1");
+        assertEquals(TroupeCli.EXIT_OK, run.exitCode(), run.err());
+        assertTrue(run.out().matches("MatMul \\[768x768] x \\[768x3072] float32, 1 thread\\(s\\): [0-9.]+ GFLOP/s\\R"),
+                run.out());
+    }
+
+    @Test
+    void badFlagsAndValuesPrintOneLineAndExitWithUsage() {
+        assertUsageError(troupe("--qqq"), "troupe: Unknown option: '--qqq' (see 'troupe --help')");
+        assertUsageError(troupe("qqq"), "troupe: Unknown command: 'qqq' (see 'troupe --help')");
+        assertUsageError(troupe(), "troupe: Missing required subcommand (see 'troupe --help')");
+        assertUsageError(troupe("bench"), "troupe: Missing required subcommand (see 'troupe bench --help')");
+        assertUsageError(troupe("bench", "gemm", "--threads", "0"),
+                "troupe: --threads must be at least 1, got 0 (see 'troupe bench gemm --help')");
+        assertUsageError(troupe("bench", "gemm", "--threads", "many"),
+                "troupe: Invalid value for option '--threads': 'many' is not an int (see 'troupe bench gemm --help')");
+        assertUsageError(troupe("bench", "gemm", "--runs", "0"),
+                "troupe: --runs must be at least 1, got 0 (see 'troupe bench gemm --help')");
+        assertUsageError(troupe("bench", "gemm", "--jsno"),
+                "troupe: Unknown option: '--jsno'; did you mean --json? (see 'troupe bench gemm --help')");
+    }
+
+    /** A command that throws what it is given, created when it runs so the stack trace points at call(). */
+    @Command(name = "fails")
+    static final class Fails implements Callable<Integer> {
+        private final Supplier<Exception> failure;
+
+        Fails(Supplier<Exception> failure) {
+            this.failure = failure;
+        }
+
+        @Override
+        public Integer call() throws Exception {
+            throw failure.get();
+        }
+    }
+
+    @Test
+    void userErrorsPrintTheirMessageOnOneLineWithoutAStackTrace() {
+        Run run = run(TroupeCli.withErrorReporting(new CommandLine(new Fails(
+                () -> new UserError("no corpus at data/tiny.txt;\n run 'troupe prepare' first")))));
+        assertEquals(TroupeCli.EXIT_FAILURE, run.exitCode());
+        assertEquals(List.of("troupe: no corpus at data/tiny.txt; run 'troupe prepare' first"), run.errLines());
+        assertEquals("", run.out());
+    }
+
+    @Test
+    void engineFailuresAreReportedLikeUserErrors() {
+        Run run = run(TroupeCli.withErrorReporting(new CommandLine(new Fails(
+                () -> new EngineException("device cuda:0 needs ONNX Runtime's CUDA execution provider")))));
+        assertEquals(TroupeCli.EXIT_FAILURE, run.exitCode());
+        assertEquals(List.of("troupe: device cuda:0 needs ONNX Runtime's CUDA execution provider"), run.errLines());
+    }
+
+    @Test
+    void bugsShowTheirStackTrace() {
+        Run run = run(TroupeCli.withErrorReporting(new CommandLine(new Fails(() -> new ArithmeticException("/ by zero")))));
+        assertEquals(TroupeCli.EXIT_BUG, run.exitCode());
+        assertTrue(run.err().startsWith("troupe: internal error"), run.err());
+        assertTrue(run.err().contains("java.lang.ArithmeticException: / by zero"), run.err());
+        assertTrue(run.err().contains("at io.troupe.ops.cli.TroupeCliTest$Fails.call"), run.err());
+    }
+
+    private static void assertUsageError(Run run, String line) {
+        assertEquals(TroupeCli.EXIT_USAGE, run.exitCode(), run.err());
+        assertEquals(List.of(line), run.errLines());
+        assertEquals("", run.out());
+    }
+
+    private static <T> List<T> iterableToList(Iterator<T> iterator) {
+        List<T> list = new ArrayList<>();
+        iterator.forEachRemaining(list::add);
+        return list;
+    }
+}

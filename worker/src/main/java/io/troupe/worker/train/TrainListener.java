@@ -1,0 +1,32 @@
+package io.troupe.worker.train;
+
+import java.nio.file.Path;
+
+/** Progress callbacks of a {@link Trainer}; the CLI renders them as a progress bar or log lines. */
+public interface TrainListener {
+
+    /** Training starts at {@code firstStep} (0, or the resumed step) and ends at {@code lastStep}. */
+    default void onStart(long firstStep, long lastStep, long parameters) {
+    }
+
+    /** One optimizer step finished. */
+    default void onStep(StepStats stats) {
+    }
+
+    /** An evaluation finished: mean losses over eval_iters batches of each split. */
+    default void onEval(long step, double trainLoss, double valLoss) {
+    }
+
+    /** A checkpoint was written. */
+    default void onCheckpoint(long step, Path file) {
+    }
+
+    /** Statistics of one optimizer step. */
+    record StepStats(long step, long lastStep, double loss, double lr, double gradNorm, double tokensPerSecond,
+                     double stepMillis) {
+    }
+
+    /** A listener that ignores everything. */
+    TrainListener SILENT = new TrainListener() {
+    };
+}

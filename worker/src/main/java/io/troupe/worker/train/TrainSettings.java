@@ -1,0 +1,213 @@
+package io.troupe.worker.train;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigParseOptions;
+import com.typesafe.config.ConfigResolveOptions;
+import io.troupe.model.gpt.GptConfig;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Every setting of a training run, read once from HOCON: reference.conf defaults, then a
+ * preset ({@code troupe/presets/<name>.conf}), then {@code key=value} overrides. Keys use
+ * nanoGPT's names. The vocabulary size is not a setting; it comes from the tokenizer.
+ */
+public record TrainSettings(
+        int nLayer, int nHead, int nEmbd, int blockSize, double dropout, boolean bias, boolean tiedEmbeddings,
+        int batchSize, int gradAccum,
+        long maxIters, double learningRate, double minLr, long warmupIters, long lrDecayIters, boolean decayLr,
+        double beta1, double beta2, double weightDecay, double gradClip,
+        long evalInterval, int evalIters, long logInterval, long checkpointInterval, int keepCheckpoints,
+        long seed) {
+
+    private static final String ROOT = "troupe.train";
+
+    /** Preset names shipped in the jar. */
+    public static final Set<String> PRESETS = Set.of("shakespeare-char-small", "shakespeare-char");
+
+    /**
+     * Reads settings.
+     *
+     * @param preset a preset name, or null for the reference defaults
+     * @param overrides key=value pairs (values in HOCON syntax) applied last
+     */
+    public static TrainSettings load(String preset, Map<String, String> overrides) {
+        Config reference = ConfigFactory.defaultReference().getConfig(ROOT);
+        Config base = reference;
+        if (preset != null) {
+            if (!PRESETS.contains(preset)) {
+                throw new SettingsException("unknown preset '" + preset + "'; choose one of " + new TreeSet<>(PRESETS));
+            }
+            Config presetConfig = ConfigFactory.parseResources(TrainSettings.class.getClassLoader(),
+                    "troupe/presets/" + preset + ".conf", ConfigParseOptions.defaults().setAllowMissing(false));
+            base = presetConfig.withFallback(reference);
+        }
+        Config merged = base;
+        for (Map.Entry<String, String> e : overrides.entrySet()) {
+            String key = e.getKey();
+            if (!reference.hasPath(key)) {
+                throw new SettingsException("unknown setting '" + key + "'; known settings: "
+                        + new TreeSet<>(reference.root().keySet()));
+            }
+            Config one;
+            try {
+                one = ConfigFactory.parseString(quoteKey(key) + " = " + e.getValue());
+            } catch (ConfigException ex) {
+                throw new SettingsException("setting " + key + "=" + e.getValue() + " is not a valid value");
+            }
+            merged = one.withFallback(merged);
+        }
+        return from(merged.resolve(ConfigResolveOptions.defaults()));
+    }
+
+    private static String quoteKey(String key) {
+        return "\"" + key + "\"";
+    }
+
+    /** Reads and validates settings from a config holding the troupe.train keys at its root. */
+    public static TrainSettings from(Config c) {
+        Reader r = new Reader(c);
+        TrainSettings s = new TrainSettings(
+                r.intIn("n_layer", 1, 1024), r.intIn("n_head", 1, 1024), r.intIn("n_embd", 1, 65536),
+                r.intIn("block_size", 1, 1 << 20), r.doubleIn("dropout", 0, 0.999), r.bool("bias"),
+                r.bool("tied_embeddings"),
+                r.intIn("batch_size", 1, 1 << 20), r.intIn("grad_accum", 1, 1 << 20),
+                r.longIn("max_iters", 1, Long.MAX_VALUE), r.doubleIn("learning_rate", 0, 10), r.doubleIn("min_lr", 0, 10),
+                r.longIn("warmup_iters", 0, Long.MAX_VALUE), r.longIn("lr_decay_iters", 1, Long.MAX_VALUE),
+                r.bool("decay_lr"),
+                r.doubleIn("beta1", 0, 0.999999), r.doubleIn("beta2", 0, 0.999999), r.doubleIn("weight_decay", 0, 10),
+                r.doubleIn("grad_clip", 0, Double.MAX_VALUE),
+                r.longIn("eval_interval", 1, Long.MAX_VALUE), r.intIn("eval_iters", 1, 1 << 20),
+                r.longIn("log_interval", 1, Long.MAX_VALUE), r.longIn("checkpoint_interval", 0, Long.MAX_VALUE),
+                r.intIn("keep_checkpoints", 1, 1000),
+                r.longIn("seed", Long.MIN_VALUE, Long.MAX_VALUE));
+        if (s.nEmbd % s.nHead != 0) {
+            throw new SettingsException("n_embd (" + s.nEmbd + ") must be divisible by n_head (" + s.nHead + ")");
+        }
+        if (s.batchSize % s.gradAccum != 0) {
+            throw new SettingsException("batch_size (" + s.batchSize + ") must be divisible by grad_accum ("
+                    + s.gradAccum + ")");
+        }
+        if (s.minLr > s.learningRate) {
+            throw new SettingsException("min_lr (" + s.minLr + ") must not exceed learning_rate (" + s.learningRate + ")");
+        }
+        return s;
+    }
+
+    /** Typed, range-checked access with messages that name the key. */
+    private record Reader(Config c) {
+        private void require(String key) {
+            if (!c.hasPath(key)) {
+                throw new SettingsException("setting '" + key + "' is missing");
+            }
+        }
+
+        long longIn(String key, long min, long max) {
+            require(key);
+            long v;
+            try {
+                v = c.getLong(key);
+            } catch (ConfigException e) {
+                throw new SettingsException("setting " + key + " must be an integer, got '" + c.getValue(key).unwrapped() + "'");
+            }
+            if (v < min || v > max) {
+                throw new SettingsException("setting " + key + " = " + v + " is out of range; it must be "
+                        + (max == Long.MAX_VALUE ? ">= " + min : "in [" + min + ", " + max + "]"));
+            }
+            return v;
+        }
+
+        int intIn(String key, int min, int max) {
+            return (int) longIn(key, min, max);
+        }
+
+        double doubleIn(String key, double min, double max) {
+            require(key);
+            double v;
+            try {
+                v = c.getDouble(key);
+            } catch (ConfigException e) {
+                throw new SettingsException("setting " + key + " must be a number, got '" + c.getValue(key).unwrapped() + "'");
+            }
+            if (!(v >= min && v <= max)) {
+                throw new SettingsException("setting " + key + " = " + v + " is out of range; it must be in ["
+                        + min + ", " + (max == Double.MAX_VALUE ? "inf" : max) + "]");
+            }
+            return v;
+        }
+
+        boolean bool(String key) {
+            require(key);
+            try {
+                return c.getBoolean(key);
+            } catch (ConfigException e) {
+                throw new SettingsException("setting " + key + " must be true or false, got '" + c.getValue(key).unwrapped() + "'");
+            }
+        }
+    }
+
+    /** This with another step count (the --steps flag). */
+    public TrainSettings withMaxIters(long steps) {
+        if (steps < 1) {
+            throw new SettingsException("--steps must be >= 1, got " + steps);
+        }
+        return new TrainSettings(nLayer, nHead, nEmbd, blockSize, dropout, bias, tiedEmbeddings, batchSize, gradAccum,
+                steps, learningRate, minLr, warmupIters, lrDecayIters, decayLr, beta1, beta2, weightDecay, gradClip,
+                evalInterval, evalIters, logInterval, checkpointInterval, keepCheckpoints, seed);
+    }
+
+    /** This with another seed (the --seed flag). */
+    public TrainSettings withSeed(long newSeed) {
+        return new TrainSettings(nLayer, nHead, nEmbd, blockSize, dropout, bias, tiedEmbeddings, batchSize, gradAccum,
+                maxIters, learningRate, minLr, warmupIters, lrDecayIters, decayLr, beta1, beta2, weightDecay, gradClip,
+                evalInterval, evalIters, logInterval, checkpointInterval, keepCheckpoints, newSeed);
+    }
+
+    /** The model shape for a tokenizer with {@code vocabSize} tokens. */
+    public GptConfig model(int vocabSize) {
+        return new GptConfig(vocabSize, blockSize, nLayer, nHead, nEmbd, dropout, bias, tiedEmbeddings);
+    }
+
+    /** Sequences per micro-batch. */
+    public int microBatch() {
+        return batchSize / gradAccum;
+    }
+
+    /** The learning-rate schedule these settings describe. */
+    public LearningRateSchedule schedule() {
+        return decayLr ? new LearningRateSchedule(learningRate, minLr, warmupIters, lrDecayIters)
+                : LearningRateSchedule.constant(learningRate);
+    }
+
+    /** Every setting as a JSON object with nanoGPT key names. */
+    public ObjectNode toJson(ObjectMapper mapper) {
+        ObjectNode o = mapper.createObjectNode();
+        o.put("n_layer", nLayer).put("n_head", nHead).put("n_embd", nEmbd).put("block_size", blockSize)
+                .put("dropout", dropout).put("bias", bias).put("tied_embeddings", tiedEmbeddings)
+                .put("batch_size", batchSize).put("grad_accum", gradAccum).put("max_iters", maxIters)
+                .put("learning_rate", learningRate).put("min_lr", minLr).put("warmup_iters", warmupIters)
+                .put("lr_decay_iters", lrDecayIters).put("decay_lr", decayLr).put("beta1", beta1).put("beta2", beta2)
+                .put("weight_decay", weightDecay).put("grad_clip", gradClip).put("eval_interval", evalInterval)
+                .put("eval_iters", evalIters).put("log_interval", logInterval)
+                .put("checkpoint_interval", checkpointInterval).put("keep_checkpoints", keepCheckpoints)
+                .put("seed", seed);
+        return o;
+    }
+
+    /**
+     * The settings a checkpoint must agree with to be resumed: everything that shapes the
+     * model or the trajectory, but not how long to run or how often to log and save.
+     */
+    public ObjectNode resumeIdentity(ObjectMapper mapper, int vocabSize) {
+        ObjectNode o = toJson(mapper);
+        o.remove(java.util.List.of("max_iters", "log_interval", "checkpoint_interval", "keep_checkpoints",
+                "eval_interval", "eval_iters"));
+        o.put("vocab_size", vocabSize);
+        return o;
+    }
+}
