@@ -61,10 +61,14 @@ public final class Node {
         return v == null ? fallback : ((Number) v).longValue();
     }
 
-    /** A float attribute, or {@code fallback} when absent. */
+    /**
+     * A float attribute, or {@code fallback} when absent. ONNX stores float attributes as
+     * float32, so the value is rounded the same way: rules that reuse it then compute with
+     * exactly what the runtime sees.
+     */
     public double floatAttr(String key, double fallback) {
         Object v = attributes.get(key);
-        return v == null ? fallback : ((Number) v).doubleValue();
+        return v == null ? fallback : (double) ((Number) v).floatValue();
     }
 
     /** A string attribute, or {@code fallback} when absent. */

@@ -1,0 +1,94 @@
+package io.troupe.ops.cli;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import io.troupe.worker.bench.BenchConfig;
+import io.troupe.worker.bench.ProfileSummary;
+import io.troupe.worker.bench.StepBenchmark;
+import io.troupe.worker.engine.EngineException;
+import io.troupe.worker.engine.GemmPeak;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code troupe bench step}: times one GPT training step (loss and all gradients) in ORT. */
+@Command(name = "step",
+        description = {"Time one training step (forward, loss and all gradients) of a GPT after warm-up, and",
+            "compare its FLOP rate with float32 MatMul peak measured in the same process."},
+        mixinStandardHelpOptions = true)
+final class BenchStepCommand implements Callable<Integer> {
+
+    @Spec
+    private CommandSpec spec;
+
+    @Option(names = "--config", defaultValue = "small", paramLabel = "NAME",
+            description = "small (L4 H4 C128 T64 B12) or big (L6 H6 C384 T256 B12) (default: ${DEFAULT-VALUE}).")
+    private String config;
+
+    @Mixin
+    private ThreadsOption threads;
+
+    @Option(names = "--warmups", defaultValue = "5", paramLabel = "N", description = "Untimed steps (default: ${DEFAULT-VALUE}).")
+    private int warmups;
+
+    @Option(names = "--runs", paramLabel = "N", description = "Timed steps; the median is reported (default: 50 small, 7 big).")
+    private Integer runs;
+
+    @Option(names = "--profile", paramLabel = "PREFIX",
+            description = "Record the timed steps with ORT's profiler to PREFIX_<date>.json and print time per op type.")
+    private Path profile;
+
+    @Option(names = "--json", description = "Print one JSON object: {config, threads, ms_per_step, tokens_per_s, "
+            + "step_gflops, gemm_peak_gflops, efficiency}.")
+    private boolean json;
+
+    record Report(@JsonProperty("config") String config, @JsonProperty("threads") int threads,
+                  @JsonProperty("ms_per_step") double msPerStep, @JsonProperty("tokens_per_s") double tokensPerS,
+                  @JsonProperty("step_gflops") double stepGflops, @JsonProperty("gemm_peak_gflops") double gemmPeakGflops,
+                  @JsonProperty("efficiency") double efficiency) {
+    }
+
+    @Override
+    public Integer call() throws EngineException, IOException {
+        BenchConfig bench;
+        try {
+            bench = BenchConfig.parse(config);
+        } catch (IllegalArgumentException e) {
+            throw new UserError(e.getMessage());
+        }
+        int timed = runs != null ? runs : bench == BenchConfig.SMALL ? 50 : 7;
+        if (timed < 1 || warmups < 0) {
+            throw new UserError("--runs must be >= 1 and --warmups >= 0");
+        }
+        StepBenchmark.Result r = StepBenchmark.run(bench, threads.threads(), warmups, timed, profile);
+        double peak = GemmPeak.measure(threads.threads());
+        Report report = new Report(r.config(), r.threads(), round(r.msPerStep(), 2), round(r.tokensPerSecond(), 0),
+                round(r.stepGflops(), 1), round(peak, 1), round(r.stepGflops() / peak, 3));
+        PrintWriter out = spec.commandLine().getOut();
+        if (json) {
+            Json.printLine(out, report);
+        } else {
+            out.printf("%s, %d thread(s): %.2f ms/step, %,.0f tokens/s, %.1f GFLOP/s = %.0f%% of MatMul peak %.1f%n",
+                    report.config(), report.threads(), report.msPerStep(), report.tokensPerS(), report.stepGflops(),
+                    100 * report.efficiency(), report.gemmPeakGflops());
+        }
+        if (r.profile() != null) {
+            PrintWriter sink = json ? spec.commandLine().getErr() : out;
+            sink.println("profile: " + r.profile());
+            sink.print(ProfileSummary.read(r.profile()).render(15));
+            sink.flush();
+        }
+        out.flush();
+        return TroupeCli.EXIT_OK;
+    }
+
+    private static double round(double v, int digits) {
+        double f = Math.pow(10, digits);
+        return Math.round(v * f) / f;
+    }
+}

@@ -1,0 +1,45 @@
+package io.troupe.worker.bench;
+
+import io.troupe.model.gpt.GptConfig;
+import java.util.Locale;
+
+/**
+ * The benchmark shapes, both nanoGPT Tiny Shakespeare configs with V=65, B=12, no dropout:
+ * {@code small} is the CPU config (L4 H4 C128 T64, 0.80M parameters, 3.97 GFLOP per step),
+ * {@code big} the GPU config's model (L6 H6 C384 T256, 10.7M parameters, 218 GFLOP).
+ */
+public enum BenchConfig {
+    SMALL(new GptConfig(65, 64, 4, 4, 128, 0.0, false, true), 12),
+    BIG(new GptConfig(65, 256, 6, 6, 384, 0.0, false, true), 12);
+
+    private final GptConfig model;
+    private final int batch;
+
+    BenchConfig(GptConfig model, int batch) {
+        this.model = model;
+        this.batch = batch;
+    }
+
+    public GptConfig model() {
+        return model;
+    }
+
+    public int batch() {
+        return batch;
+    }
+
+    /** Lower-case name as the CLI spells it. */
+    public String label() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+
+    /** Parses "small" or "big". */
+    public static BenchConfig parse(String text) {
+        for (BenchConfig c : values()) {
+            if (c.label().equals(text)) {
+                return c;
+            }
+        }
+        throw new IllegalArgumentException("unknown benchmark config '" + text + "'; choose small or big");
+    }
+}

@@ -1,0 +1,75 @@
+package io.troupe.worker.bench;
+
+import io.troupe.model.graph.DType;
+import io.troupe.model.gpt.GptConfig;
+import io.troupe.model.gpt.GptGraphs;
+import io.troupe.model.gpt.ParameterInit;
+import io.troupe.model.gpt.TrainingGraph;
+import io.troupe.worker.engine.EngineException;
+import io.troupe.worker.engine.EngineOptions;
+import io.troupe.worker.engine.StepEngine;
+import io.troupe.worker.train.Trainer;
+import java.nio.LongBuffer;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+
+/**
+ * Times one training step (forward, loss and every parameter gradient) of a GPT in ORT, after
+ * warm-up; reports the median. The optimizer is not included (see {@link OptimizerBenchmark}).
+ */
+public final class StepBenchmark {
+
+    /** What one benchmark measured. */
+    public record Result(String config, int threads, double msPerStep, double tokensPerSecond, double stepGflops,
+                         Path profile) {
+    }
+
+    private StepBenchmark() {
+    }
+
+    /**
+     * @param profilePrefix when not null, ORT's profiler records the timed runs there
+     */
+    public static Result run(BenchConfig config, int threads, int warmups, int runs, Path profilePrefix)
+            throws EngineException {
+        GptConfig cfg = config.model();
+        int b = config.batch();
+        int t = cfg.blockSize();
+        TrainingGraph graph = GptGraphs.training(cfg, b, t, DType.FLOAT);
+        EngineOptions options = EngineOptions.cpu(threads);
+        if (profilePrefix != null) {
+            options = options.withProfiling(profilePrefix);
+        }
+        double[] millis = new double[runs];
+        Path profile = null;
+        try (StepEngine engine = StepEngine.create(graph.toBytes(), Trainer.flatLayout(graph.layout()), options)) {
+            engine.parameters().put(ParameterInit.gpt2(cfg, graph.layout(), 1));
+            SplittableRandom random = new SplittableRandom(1);
+            fill(engine.batch(TrainingGraph.TOKENS), random, cfg.vocabSize());
+            fill(engine.batch(TrainingGraph.TARGETS), random, cfg.vocabSize());
+            for (int i = 0; i < warmups; i++) {
+                engine.step();
+            }
+            for (int i = 0; i < runs; i++) {
+                long start = System.nanoTime();
+                engine.step();
+                millis[i] = (System.nanoTime() - start) / 1e6;
+            }
+            if (profilePrefix != null) {
+                profile = engine.endProfiling();
+            }
+        }
+        Arrays.sort(millis);
+        double median = millis[runs / 2];
+        double flops = cfg.trainingFlopsPerStep(b, t);
+        return new Result(config.label(), threads, median, b * t / (median / 1000), flops / (median / 1000) / 1e9,
+                profile);
+    }
+
+    private static void fill(LongBuffer buffer, SplittableRandom random, int vocab) {
+        for (int i = 0; i < buffer.capacity(); i++) {
+            buffer.put(i, random.nextInt(vocab));
+        }
+    }
+}
