@@ -14,7 +14,8 @@ final class ElementwiseOps {
         return List.of(new Add(), new Sub(), new Mul(), new Div(), new Pow(), new Sum(),
                 new Neg(), new Sqrt(), new Tanh(), new Erf(), new Exp(), new Log(), new Reciprocal(),
                 new Relu(), new Sigmoid(), new Identity(), new Cast(), new Gelu(), new Where(),
-                new Comparison("Equal"), new Comparison("Less"), new Comparison("Greater"), new Not());
+                new Comparison("Equal"), new Comparison("Less"), new Comparison("Greater"), new Not(),
+                new Extremum("Min"), new Extremum("Max"));
     }
 
     static Shape broadcastOrFail(OpCall call, List<Tensor> operands) {
@@ -409,6 +410,27 @@ final class ElementwiseOps {
             call.requireInputCount(2, 2);
             call.requireSameDtype(0, 1);
             return List.of(new TensorType(DType.BOOL, broadcastOrFail(call, call.inputs())));
+        }
+    }
+
+    /** Elementwise Min / Max of two tensors; used in forward-only graphs (the optimizer). */
+    static final class Extremum extends NonDifferentiableOp {
+        private final String opType;
+
+        Extremum(String opType) {
+            this.opType = opType;
+        }
+
+        @Override
+        public String opType() {
+            return opType;
+        }
+
+        @Override
+        public List<TensorType> infer(OpCall call) {
+            call.requireInputCount(2, 2);
+            DType dtype = call.requireSameDtype(0, 1);
+            return List.of(new TensorType(dtype, broadcastOrFail(call, call.inputs())));
         }
     }
 
