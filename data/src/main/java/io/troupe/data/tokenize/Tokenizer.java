@@ -5,6 +5,7 @@ import io.troupe.data.io.AtomicFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.OptionalInt;
 
 /**
  * Maps text to token ids and back.
@@ -39,6 +40,16 @@ public interface Tokenizer {
      * @throws IllegalArgumentException if an id is outside {@code [0, vocabSize())}
      */
     String decode(int[] tokens);
+
+    /**
+     * The id of the special token that ends a document ({@code <|endoftext|>} in GPT-2), if this
+     * tokenizer has one. Prepared datasets put it after every document, so a model learns where
+     * one text stops and the next begins. {@link #encode} never produces it: the same characters
+     * inside a text are encoded as ordinary text.
+     */
+    default OptionalInt endOfTextId() {
+        return OptionalInt.empty();
+    }
 
     /** This tokenizer as a compact JSON object that {@link #fromJson(String)} reads back. */
     String toJson();

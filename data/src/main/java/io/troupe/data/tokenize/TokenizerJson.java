@@ -8,7 +8,7 @@ import io.troupe.data.DataException;
 /**
  * Parses tokenizer JSON and hands it to the tokenizer class its {@code "type"} names.
  *
- * <p>A new tokenizer kind (GPT-2 BPE, trained byte-level BPE) adds one case to
+ * <p>A new tokenizer kind adds one case to
  * {@link #parse(String, String)}.
  */
 final class TokenizerJson {
@@ -35,8 +35,11 @@ final class TokenizerJson {
         }
         return switch (type.asText()) {
             case CharTokenizer.TYPE -> CharTokenizer.fromJsonTree(root, source);
+            case Gpt2Tokenizer.TYPE -> Gpt2Tokenizer.fromJsonTree(root, source);
+            case BpeTokenizer.TYPE -> BpeTokenizer.fromJsonTree(root, source);
             default -> throw new DataException(source + " has unknown type \"" + type.asText()
-                    + "\"; this version knows: " + CharTokenizer.TYPE);
+                    + "\"; this version knows: " + CharTokenizer.TYPE + ", " + Gpt2Tokenizer.TYPE
+                    + ", " + BpeTokenizer.TYPE);
         };
     }
 }

@@ -16,17 +16,24 @@ import java.util.Map;
  */
 final class GptForward {
     private static final double LAYER_NORM_EPS = 1e-5;
+    /**
+     * The MLP's GELU: GPT-2's tanh approximation. nanoGPT uses the exact (erf) form; both
+     * measured the same step time here and the same losses over 2000 steps (docs/BENCHMARKS.md),
+     * but ORT has no double-precision Erf, which would limit the GPT's gradient check to float32.
+     */
+    static final String GELU_APPROXIMATION = "tanh";
 
     private final Graph graph;
     private final GptConfig cfg;
     private final Map<String, Tensor> params;
     private final double dropout;
-    private long dropoutSeed;
+    private final long dropoutSeed;
+    private int dropoutNode;
 
     /**
      * @param params every parameter of the layout, by GPT-2 name
      * @param dropout dropout probability for this graph (0 for evaluation and inference)
-     * @param dropoutSeed seed of the first Dropout node; each node gets its own
+     * @param dropoutSeed seed of the first Dropout node's first run; each node gets its own stream
      */
     GptForward(Graph graph, GptConfig cfg, Map<String, Tensor> params, double dropout, long dropoutSeed) {
         this.graph = graph;
@@ -49,7 +56,14 @@ final class GptForward {
     }
 
     private Tensor drop(Tensor x) {
-        return dropout == 0 ? x : x.dropout(dropout, dropoutSeed++);
+        if (dropout == 0) {
+            return x;
+        }
+        // ORT's CPU Dropout seeds run r of a node with (seed + r); spacing the nodes' seeds by
+        // 2^32 keeps every node's stream apart for any realistic number of runs.
+        Tensor out = x.dropout(dropout, dropoutSeed + ((long) dropoutNode << 32));
+        dropoutNode++;
+        return out;
     }
 
     /** x @ W (+ b) for a weight stored [in, out]. */
@@ -119,7 +133,7 @@ final class GptForward {
     }
 
     private Tensor mlp(Tensor x, String prefix) {
-        Tensor hidden = linear(x, prefix + ".c_fc").gelu("tanh");   // [B, T, 4C]
+        Tensor hidden = linear(x, prefix + ".c_fc").gelu(GELU_APPROXIMATION);   // [B, T, 4C]
         return drop(linear(hidden, prefix + ".c_proj"));            // [B, T, C]
     }
 

@@ -33,6 +33,11 @@ final class BenchStepCommand implements Callable<Integer> {
     @Mixin
     private ThreadsOption threads;
 
+    @Option(names = "--lanes", paramLabel = "N",
+            description = "Sessions the batch is split over (default: the thread count, as training does); "
+                    + "1 runs one session with all threads intra-op.")
+    private Integer lanes;
+
     @Option(names = "--warmups", defaultValue = "5", paramLabel = "N", description = "Untimed steps (default: ${DEFAULT-VALUE}).")
     private int warmups;
 
@@ -48,6 +53,7 @@ final class BenchStepCommand implements Callable<Integer> {
     private boolean json;
 
     record Report(@JsonProperty("config") String config, @JsonProperty("threads") int threads,
+                  @JsonProperty("lanes") int lanes,
                   @JsonProperty("ms_per_step") double msPerStep, @JsonProperty("tokens_per_s") double tokensPerS,
                   @JsonProperty("step_gflops") double stepGflops, @JsonProperty("gemm_peak_gflops") double gemmPeakGflops,
                   @JsonProperty("efficiency") double efficiency) {
@@ -65,16 +71,20 @@ final class BenchStepCommand implements Callable<Integer> {
         if (timed < 1 || warmups < 0) {
             throw new UserError("--runs must be >= 1 and --warmups >= 0");
         }
-        StepBenchmark.Result r = StepBenchmark.run(bench, threads.threads(), warmups, timed, profile);
+        int laneCount = lanes != null ? lanes : threads.threads();
+        if (laneCount < 1) {
+            throw new UserError("--lanes must be >= 1, got " + laneCount);
+        }
+        StepBenchmark.Result r = StepBenchmark.run(bench, threads.threads(), laneCount, warmups, timed, profile);
         double peak = GemmPeak.measure(threads.threads());
-        Report report = new Report(r.config(), r.threads(), round(r.msPerStep(), 2), round(r.tokensPerSecond(), 0),
+        Report report = new Report(r.config(), r.threads(), r.lanes(), round(r.msPerStep(), 2), round(r.tokensPerSecond(), 0),
                 round(r.stepGflops(), 1), round(peak, 1), round(r.stepGflops() / peak, 3));
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
             Json.printLine(out, report);
         } else {
-            out.printf("%s, %d thread(s): %.2f ms/step, %,.0f tokens/s, %.1f GFLOP/s = %.0f%% of MatMul peak %.1f%n",
-                    report.config(), report.threads(), report.msPerStep(), report.tokensPerS(), report.stepGflops(),
+            out.printf("%s, %d thread(s) in %d lane(s): %.2f ms/step, %,.0f tokens/s, %.1f GFLOP/s = %.0f%% of MatMul peak %.1f%n",
+                    report.config(), report.threads(), report.lanes(), report.msPerStep(), report.tokensPerS(), report.stepGflops(),
                     100 * report.efficiency(), report.gemmPeakGflops());
         }
         if (r.profile() != null) {

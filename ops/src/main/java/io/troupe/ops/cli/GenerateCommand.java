@@ -55,6 +55,14 @@ final class GenerateCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         try (ExportedModel m = ExportedModel.open(model, threads.threads())) {
+            // Check the prompt before printing it, so a rejected prompt leaves stdout empty.
+            try {
+                if (m.tokenizer().encode(prompt).length == 0) {
+                    throw new UserError("the prompt is empty; pass at least one character with --prompt");
+                }
+            } catch (IllegalArgumentException e) {
+                throw new UserError(e.getMessage());
+            }
             out.print(prompt);
             out.flush();
             try {

@@ -1,5 +1,7 @@
 package io.troupe.ops.cli;
 
+import io.troupe.worker.checkpoint.CheckpointException;
+import io.troupe.worker.checkpoint.CheckpointStore;
 import io.troupe.worker.train.Trainer;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -28,8 +30,10 @@ final class RunDirectory {
         }
         boolean holdsRun = RUN_FILES.stream().anyMatch(f -> Files.exists(dir.resolve(f)));
         if (resume) {
-            if (!Files.isDirectory(dir.resolve("checkpoints"))) {
-                throw new UserError("nothing to resume: " + dir + " has no checkpoints; drop --resume to start a new run");
+            if (!hasCheckpoint(dir)) {
+                // Resuming without one would start from scratch and log steps 0.. a second time.
+                throw new UserError("nothing to resume: " + dir + " has no checkpoints; "
+                        + (holdsRun ? "pass --force instead of --resume to start over" : "drop --resume to start a new run"));
             }
             return;
         }
@@ -45,6 +49,14 @@ final class RunDirectory {
             Files.createDirectories(dir);
         } catch (IOException e) {
             throw new UserError("cannot prepare output directory " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static boolean hasCheckpoint(Path dir) {
+        try {
+            return !new CheckpointStore(dir, 1).list().isEmpty();
+        } catch (CheckpointException e) {
+            throw new UserError(e.getMessage(), e);
         }
     }
 

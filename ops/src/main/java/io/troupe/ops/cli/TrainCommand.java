@@ -1,10 +1,16 @@
 package io.troupe.ops.cli;
 
+import io.troupe.coordinator.ClusterNode;
+import io.troupe.coordinator.JobOutcome;
+import io.troupe.coordinator.JobSpec;
 import io.troupe.data.DataException;
 import io.troupe.data.corpus.TextCorpus;
 import io.troupe.data.corpus.TokenSplit;
+import io.troupe.data.shard.PreparedDataset;
 import io.troupe.data.tokenize.CharTokenizer;
 import io.troupe.data.tokenize.Tokenizer;
+import io.troupe.worker.actor.WorkerSettings;
+import io.troupe.worker.allreduce.RingSettings;
 import io.troupe.worker.checkpoint.CheckpointException;
 import io.troupe.worker.engine.Device;
 import io.troupe.worker.engine.EngineException;
@@ -14,6 +20,7 @@ import io.troupe.worker.train.TrainSummary;
 import io.troupe.worker.train.Trainer;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -35,7 +42,8 @@ final class TrainCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Option(names = "--data", required = true, paramLabel = "FILE", description = "UTF-8 text to train on.")
+    @Option(names = "--data", required = true, paramLabel = "PATH",
+            description = "UTF-8 text to train on, or a dataset directory written by troupe prepare.")
     private Path data;
 
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Run directory.")
@@ -57,6 +65,15 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--device", paramLabel = "DEV", defaultValue = "cpu", description = "cpu or cuda:N (default: cpu).")
     private String device;
 
+    @Option(names = "--workers", defaultValue = "1", paramLabel = "N",
+            description = {"Data-parallel workers. 1 (default) trains in this process; N > 1 runs an embedded",
+                "cluster: a coordinator and N workers in this JVM, all-reducing gradients over loopback TCP."})
+    private int workers;
+
+    @Option(names = "--wire", defaultValue = "fp32", paramLabel = "FORMAT",
+            description = "Gradient wire format with --workers > 1: fp32 or bf16 (default: ${DEFAULT-VALUE}).")
+    private String wire;
+
     @Option(names = "--resume", description = "Continue the run in DIR from its newest checkpoint.")
     private boolean resume;
 
@@ -68,7 +85,8 @@ final class TrainCommand implements Callable<Integer> {
     private List<String> overrides = new ArrayList<>();
 
     @Override
-    public Integer call() throws DataException, EngineException, CheckpointException, IOException {
+    public Integer call() throws DataException, EngineException, CheckpointException, IOException,
+            InterruptedException {
         TrainSettings settings = TrainSettings.load(preset, KeyValues.parse(overrides));
         if (steps != null) {
             settings = settings.withMaxIters(steps);
@@ -82,12 +100,27 @@ final class TrainCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new UserError(e.getMessage());
         }
-        TextCorpus corpus = TextCorpus.load(data);
-        Tokenizer tokenizer = CharTokenizer.fromText(corpus.text());
-        TokenSplit split = TokenSplit.encode(corpus, tokenizer, settings.blockSize());
+        Tokenizer tokenizer;
+        TokenSplit split;
+        if (Files.isDirectory(data)) {
+            // A prepared dataset: its tokenizer, and memory-mapped shards verified against the manifest.
+            PreparedDataset dataset = PreparedDataset.open(data);
+            tokenizer = dataset.tokenizer();
+            split = dataset.split(settings.blockSize());
+        } else {
+            TextCorpus corpus = TextCorpus.load(data);
+            tokenizer = CharTokenizer.fromText(corpus.text());
+            split = TokenSplit.encode(corpus, tokenizer, settings.blockSize());
+        }
         RunDirectory.prepare(out, resume, force);
 
         PrintWriter stdout = spec.commandLine().getOut();
+        if (workers < 1) {
+            throw new UserError("--workers must be >= 1, got " + workers);
+        }
+        if (workers > 1) {
+            return trainDistributed(settings, tokenizer, stdout, dev);
+        }
         Trainer trainer = new Trainer(settings, tokenizer, split, out, EngineOptions.cpu(threads.threads()).withDevice(dev));
         TrainSummary summary;
         try (TrainProgress progress = new TrainProgress(stdout, System.console() != null, settings.logInterval())) {
@@ -98,6 +131,23 @@ final class TrainCommand implements Callable<Integer> {
                 summary.tokensPerSecond(), summary.wallSeconds());
         stdout.printf("model: %s%n", out.resolve("model.onnx"));
         stdout.flush();
+        return TroupeCli.EXIT_OK;
+    }
+
+    /** --workers N: a coordinator and N workers in this JVM, the ring over loopback TCP. */
+    private Integer trainDistributed(TrainSettings settings, Tokenizer tokenizer, PrintWriter stdout, Device dev)
+            throws DataException, InterruptedException {
+        if (resume) {
+            throw new UserError("--resume is not supported with --workers > 1 yet; resume with --workers 1");
+        }
+        int perWorker = Math.max(1, threads.threads() / workers);
+        JobSpec job = DistributedJobs.spec(settings, tokenizer, TextCorpus.load(data), out, workers, wire);
+        JobOutcome outcome;
+        try (TrainProgress progress = new TrainProgress(stdout, System.console() != null, settings.logInterval())) {
+            outcome = ClusterNode.runEmbedded(job, new WorkerSettings(perWorker, dev, TroupeVersion.current()),
+                    RingSettings.defaults(), progress);
+        }
+        DistributedJobs.report(outcome, out, stdout);
         return TroupeCli.EXIT_OK;
     }
 }

@@ -16,7 +16,8 @@ import picocli.CommandLine.Command;
         description = "Train GPT-style language models on the JVM with ONNX Runtime.",
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
-        subcommands = {TrainCommand.class, GenerateCommand.class, EvalCommand.class, GradcheckCommand.class, BenchCommand.class,
+        subcommands = {PrepareCommand.class, TrainCommand.class, CoordinatorCommand.class, WorkerCommand.class,
+            GenerateCommand.class, EvalCommand.class, GradcheckCommand.class, BenchCommand.class,
             CommandLine.HelpCommand.class})
 public final class TroupeCli {
 

@@ -7,7 +7,9 @@ import io.troupe.model.gpt.ParameterInit;
 import io.troupe.model.gpt.TrainingGraph;
 import io.troupe.worker.engine.EngineException;
 import io.troupe.worker.engine.EngineOptions;
-import io.troupe.worker.engine.StepEngine;
+import io.troupe.worker.engine.BatchParallelEngine;
+import io.troupe.model.gpt.ParameterLayout;
+import java.util.List;
 import io.troupe.worker.train.Trainer;
 import java.nio.LongBuffer;
 import java.nio.file.Path;
@@ -16,13 +18,15 @@ import java.util.SplittableRandom;
 
 /**
  * Times one training step (forward, loss and every parameter gradient) of a GPT in ORT, after
- * warm-up; reports the median. The optimizer is not included (see {@link OptimizerBenchmark}).
+ * warm-up; reports the median. It runs the engine training runs ({@link BatchParallelEngine}:
+ * with T threads, T one-thread lanes each take a share of the batch rows) and includes
+ * combining the lanes' gradients. The optimizer is not included (see {@link OptimizerBenchmark}).
  */
 public final class StepBenchmark {
 
     /** What one benchmark measured. */
-    public record Result(String config, int threads, double msPerStep, double tokensPerSecond, double stepGflops,
-                         Path profile) {
+    public record Result(String config, int threads, int lanes, double msPerStep, double tokensPerSecond,
+                         double stepGflops, Path profile) {
     }
 
     private StepBenchmark() {
@@ -33,29 +37,43 @@ public final class StepBenchmark {
      */
     public static Result run(BenchConfig config, int threads, int warmups, int runs, Path profilePrefix)
             throws EngineException {
+        return run(config, threads, threads, warmups, runs, profilePrefix);
+    }
+
+    /**
+     * @param lanes sessions the batch is split over; 1 runs one session with {@code threads} intra-op threads
+     */
+    public static Result run(BenchConfig config, int threads, int lanes, int warmups, int runs, Path profilePrefix)
+            throws EngineException {
         GptConfig cfg = config.model();
         int b = config.batch();
         int t = cfg.blockSize();
-        TrainingGraph graph = GptGraphs.training(cfg, b, t, DType.FLOAT);
+        ParameterLayout layout = ParameterLayout.of(cfg);
         EngineOptions options = EngineOptions.cpu(threads);
         if (profilePrefix != null) {
             options = options.withProfiling(profilePrefix);
         }
         double[] millis = new double[runs];
         Path profile = null;
-        try (StepEngine engine = StepEngine.create(graph.toBytes(), Trainer.flatLayout(graph.layout()), options)) {
-            engine.parameters().put(ParameterInit.gpt2(cfg, graph.layout(), 1));
+        int laneCount;
+        float[] gradients = new float[Math.toIntExact(layout.size())];
+        // The same engine training uses: with T threads, the batch runs on T one-thread lanes.
+        try (BatchParallelEngine engine = BatchParallelEngine.create(
+                (lane, rows) -> GptGraphs.training(cfg, rows, t, DType.FLOAT).toBytes(), Trainer.flatLayout(layout),
+                options, b, t, List.of(TrainingGraph.TOKENS, TrainingGraph.TARGETS), lanes)) {
+            engine.setParameters(ParameterInit.gpt2(cfg, layout, 1));
             SplittableRandom random = new SplittableRandom(1);
             fill(engine.batch(TrainingGraph.TOKENS), random, cfg.vocabSize());
             fill(engine.batch(TrainingGraph.TARGETS), random, cfg.vocabSize());
             for (int i = 0; i < warmups; i++) {
-                engine.step();
+                engine.step(gradients);
             }
             for (int i = 0; i < runs; i++) {
                 long start = System.nanoTime();
-                engine.step();
+                engine.step(gradients);
                 millis[i] = (System.nanoTime() - start) / 1e6;
             }
+            laneCount = engine.lanes();
             if (profilePrefix != null) {
                 profile = engine.endProfiling();
             }
@@ -63,7 +81,7 @@ public final class StepBenchmark {
         Arrays.sort(millis);
         double median = millis[runs / 2];
         double flops = cfg.trainingFlopsPerStep(b, t);
-        return new Result(config.label(), threads, median, b * t / (median / 1000), flops / (median / 1000) / 1e9,
+        return new Result(config.label(), threads, laneCount, median, b * t / (median / 1000), flops / (median / 1000) / 1e9,
                 profile);
     }
 

@@ -110,9 +110,16 @@ public record TrainSettings(
         long longIn(String key, long min, long max) {
             require(key);
             long v;
+            boolean whole;
             try {
                 v = c.getLong(key);
+                // getLong truncates a fraction without complaint: n_layer=2.5 would silently be 2.
+                whole = c.getDouble(key) == v;
             } catch (ConfigException e) {
+                whole = false;
+                v = 0;
+            }
+            if (!whole) {
                 throw new SettingsException("setting " + key + " must be an integer, got '" + c.getValue(key).unwrapped() + "'");
             }
             if (v < min || v > max) {

@@ -1,0 +1,163 @@
+package io.troupe.coordinator;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import io.troupe.worker.actor.DataPlane;
+import io.troupe.worker.actor.PekkoDataPlane;
+import io.troupe.worker.actor.WorkerSettings;
+import io.troupe.worker.allreduce.RingSettings;
+import io.troupe.worker.train.TrainListener;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.pekko.actor.Address;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.ClusterEvent;
+import org.apache.pekko.cluster.Member;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Join;
+import org.apache.pekko.cluster.typed.JoinSeedNodes;
+import org.apache.pekko.cluster.typed.Subscribe;
+
+/**
+ * Starts Troupe cluster nodes: an embedded cluster (coordinator and workers in one JVM, the
+ * data plane still over loopback TCP), a coordinator node that waits for external workers,
+ * or a worker node that joins a coordinator.
+ */
+public final class ClusterNode {
+    /** The actor system name shared by every node of a Troupe cluster. */
+    public static final String SYSTEM_NAME = "troupe";
+
+    private ClusterNode() {
+    }
+
+    /** The node's config: Artery on host:port with the given roles, over the defaults. */
+    public static Config config(String host, int port, List<String> roles) {
+        Map<String, Object> overrides = new HashMap<>();
+        overrides.put("troupe.cluster.host", host);
+        overrides.put("troupe.cluster.port", port);
+        overrides.put("pekko.cluster.roles", roles);
+        return ConfigFactory.parseMap(overrides).withFallback(ConfigFactory.load()).resolve();
+    }
+
+    /** The cluster timings from config. */
+    public record Timings(Duration stepTimeout, long verifyInterval, Duration joinTimeout) {
+        public static Timings from(Config config) {
+            return new Timings(config.getDuration("troupe.cluster.step-timeout"),
+                    config.getLong("troupe.cluster.verify-interval"), config.getDuration("troupe.cluster.join-timeout"));
+        }
+    }
+
+    /**
+     * Runs a job on a coordinator and {@code workers} workers in this JVM: one ActorSystem, one
+     * data-plane server per worker on loopback.
+     */
+    public static JobOutcome runEmbedded(JobSpec spec, WorkerSettings workerSettings, RingSettings ring,
+                                         TrainListener listener) throws InterruptedException {
+        Config config = config("127.0.0.1", 0, List.of(NodeRole.COORDINATOR.clusterRole(), NodeRole.WORKER.clusterRole()));
+        CompletableFuture<JobOutcome> outcome = new CompletableFuture<>();
+        ActorSystem<Void> system = ActorSystem.create(Behaviors.setup(ctx -> {
+            List<DataPlane> planes = new ArrayList<>();
+            for (int i = 0; i < spec.workers(); i++) {
+                planes.add(new PekkoDataPlane(ctx.getSystem(), "127.0.0.1", ring, spec.stepTimeout()));
+            }
+            return Guardian.create(spec, listener, outcome::complete, workerSettings, planes);
+        }), SYSTEM_NAME, config);
+        Cluster cluster = Cluster.get(system);
+        cluster.manager().tell(Join.create(cluster.selfMember().address()));
+        try {
+            return outcome.get();
+        } catch (ExecutionException e) {
+            return new JobOutcome(null, String.valueOf(e.getCause()));
+        } finally {
+            shutdown(system);
+        }
+    }
+
+    /** Leaves the cluster gracefully (so workers see the coordinator go) and stops the node. */
+    private static void shutdown(ActorSystem<Void> system) {
+        org.apache.pekko.actor.CoordinatedShutdown.get(system)
+                .runAll(org.apache.pekko.actor.CoordinatedShutdown.unknownReason());
+        system.getWhenTerminated().toCompletableFuture().join();
+    }
+
+    /**
+     * Runs a coordinator node on host:port that waits for {@code spec.workers()} worker nodes,
+     * runs the job and returns its outcome.
+     */
+    public static JobOutcome runCoordinator(JobSpec spec, String host, int port, TrainListener listener,
+                                            java.util.function.Consumer<Address> onBound) throws InterruptedException {
+        Config config = config(host, port, List.of(NodeRole.COORDINATOR.clusterRole()));
+        CompletableFuture<JobOutcome> outcome = new CompletableFuture<>();
+        ActorSystem<Void> system = ActorSystem.create(
+                Guardian.create(spec, listener, outcome::complete, null, List.of()), SYSTEM_NAME, config);
+        Cluster cluster = Cluster.get(system);
+        cluster.manager().tell(Join.create(cluster.selfMember().address()));
+        onBound.accept(cluster.selfMember().address());
+        try {
+            return outcome.get();
+        } catch (ExecutionException e) {
+            return new JobOutcome(null, String.valueOf(e.getCause()));
+        } finally {
+            shutdown(system);
+        }
+    }
+
+    /**
+     * Runs a worker node that joins the coordinator at host:port and serves jobs until the
+     * coordinator leaves the cluster.
+     *
+     * @return null when the worker served and its coordinator left; else why it stopped
+     */
+    public static String runWorker(String joinHost, int joinPort, String bindHost, WorkerSettings workerSettings,
+                                   RingSettings ring, Duration joinTimeout, Duration deadline)
+            throws InterruptedException {
+        Config config = config(bindHost, 0, List.of(NodeRole.WORKER.clusterRole()));
+        ActorSystem<Void> system = ActorSystem.create(Behaviors.setup(ctx -> Guardian.create(null, TrainListener.SILENT,
+                o -> { }, workerSettings, List.of(new PekkoDataPlane(ctx.getSystem(), bindHost, ring, deadline)))),
+                SYSTEM_NAME, config);
+        Cluster cluster = Cluster.get(system);
+        Address seed = new Address("pekko", SYSTEM_NAME, joinHost, joinPort);
+        cluster.manager().tell(new JoinSeedNodes(List.of(seed)));
+        CompletableFuture<Void> joined = new CompletableFuture<>();
+        CompletableFuture<Void> coordinatorGone = new CompletableFuture<>();
+        system.systemActorOf(Behaviors.<ClusterEvent.MemberEvent>setup(ctx -> {
+            cluster.subscriptions().tell(Subscribe.create(ctx.getSelf(), ClusterEvent.MemberEvent.class));
+            return Behaviors.receiveMessage(event -> {
+                Member member = event.member();
+                if (event instanceof ClusterEvent.MemberUp && member.equals(cluster.selfMember())) {
+                    joined.complete(null);
+                } else if (event instanceof ClusterEvent.MemberUp && member.address().equals(cluster.selfMember().address())) {
+                    joined.complete(null);
+                }
+                if ((event instanceof ClusterEvent.MemberRemoved || event instanceof ClusterEvent.MemberExited
+                        || event instanceof ClusterEvent.MemberLeft)
+                        && member.hasRole(NodeRole.COORDINATOR.clusterRole())) {
+                    coordinatorGone.complete(null);
+                }
+                return Behaviors.same();
+            });
+        }), "membership", org.apache.pekko.actor.typed.Props.empty());
+        try {
+            try {
+                joined.get(joinTimeout.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (TimeoutException e) {
+                return "the coordinator at " + joinHost + ":" + joinPort + " did not answer within "
+                        + joinTimeout.toSeconds() + " s; check the address and that 'troupe coordinator' is running";
+            } catch (ExecutionException e) {
+                return String.valueOf(e.getCause());
+            }
+            CompletableFuture.anyOf(coordinatorGone, system.getWhenTerminated().toCompletableFuture()).join();
+            return null;
+        } finally {
+            shutdown(system);
+        }
+    }
+}

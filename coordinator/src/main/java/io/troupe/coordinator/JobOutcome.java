@@ -1,0 +1,10 @@
+package io.troupe.coordinator;
+
+import io.troupe.worker.train.TrainSummary;
+
+/** How a job ended: its summary, or the one-line reason it failed. */
+public record JobOutcome(TrainSummary summary, String failure) {
+    public boolean succeeded() {
+        return failure == null;
+    }
+}

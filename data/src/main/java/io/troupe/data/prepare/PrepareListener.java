@@ -1,0 +1,44 @@
+package io.troupe.data.prepare;
+
+/**
+ * Hears how a prepare run advances, to draw a progress bar. Calls come from stream threads, one
+ * at a time, in order; they must return quickly.
+ */
+public interface PrepareListener {
+
+    /** Listens to nothing. */
+    PrepareListener NONE = new PrepareListener() { };
+
+    /** The passes of a run. */
+    enum Phase {
+        /** Read, decode, clean, dedup (and for gpt2 also tokenize and write); progress in input bytes. */
+        CLEAN("clean"),
+        /** Count pieces of the train split and learn BPE merges; progress in text bytes. */
+        TRAIN_TOKENIZER("train bpe"),
+        /** Tokenize the cleaned documents and write shards; progress in text bytes. */
+        TOKENIZE("tokenize");
+
+        private final String label;
+
+        Phase(String label) {
+            this.label = label;
+        }
+
+        /** A short name for a progress bar. */
+        public String label() {
+            return label;
+        }
+    }
+
+    /** A phase starts; {@code totalBytes} is what its progress counts up to. */
+    default void onPhaseStart(Phase phase, long totalBytes) {
+    }
+
+    /** Progress within a phase: bytes processed and documents seen so far. */
+    default void onProgress(Phase phase, long bytes, long documents) {
+    }
+
+    /** A phase ended. */
+    default void onPhaseEnd(Phase phase) {
+    }
+}

@@ -1,0 +1,50 @@
+package io.troupe.ops.cli;
+
+import io.troupe.coordinator.ClusterNode;
+import io.troupe.coordinator.JobOutcome;
+import io.troupe.coordinator.JobSpec;
+import io.troupe.data.corpus.TextCorpus;
+import io.troupe.data.tokenize.Tokenizer;
+import io.troupe.worker.actor.JobSettings;
+import io.troupe.worker.allreduce.WireFormat;
+import io.troupe.worker.train.TrainSettings;
+import io.troupe.worker.train.TrainSummary;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.UUID;
+
+/** Builds the job a coordinator runs from command-line training options, and reports its end. */
+final class DistributedJobs {
+    private DistributedJobs() {
+    }
+
+    static JobSpec spec(TrainSettings settings, Tokenizer tokenizer, TextCorpus corpus, Path out, int workers,
+                        String wire) {
+        WireFormat format;
+        try {
+            format = WireFormat.parse(wire);
+        } catch (IllegalArgumentException e) {
+            throw new UserError("--wire " + e.getMessage());
+        }
+        if (settings.batchSize() < workers) {
+            throw new UserError("batch_size " + settings.batchSize() + " is smaller than --workers " + workers
+                    + "; every worker needs at least one sequence per step");
+        }
+        ClusterNode.Timings timings = ClusterNode.Timings.from(ClusterNode.config("127.0.0.1", 0, java.util.List.of()));
+        return new JobSpec(UUID.randomUUID().toString(), settings, tokenizer, corpus.path().toAbsolutePath(),
+                JobSettings.sha256(corpus.text()), out.toAbsolutePath(), workers, TroupeVersion.current(),
+                timings.stepTimeout(), timings.verifyInterval(), format);
+    }
+
+    /** Prints the summary line of a finished job, or throws the failure as a user error. */
+    static void report(JobOutcome outcome, Path out, PrintWriter stdout) {
+        if (!outcome.succeeded()) {
+            throw new UserError("training failed: " + outcome.failure());
+        }
+        TrainSummary s = outcome.summary();
+        stdout.printf("done: %d steps, train loss %.4f, val loss %.4f (best %.4f), %,.0f tokens/s, %.1f s%n",
+                s.steps(), s.finalTrainLoss(), s.finalValLoss(), s.bestValLoss(), s.tokensPerSecond(), s.wallSeconds());
+        stdout.printf("model: %s%n", out.resolve("model.onnx"));
+        stdout.flush();
+    }
+}

@@ -1,0 +1,138 @@
+package io.troupe.ops.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.troupe.data.DataException;
+import io.troupe.data.prepare.PrepareListener;
+import io.troupe.data.prepare.PrepareRequest;
+import io.troupe.data.prepare.PrepareResult;
+import io.troupe.data.prepare.PrepareSettings;
+import io.troupe.data.prepare.Preparer;
+import io.troupe.data.prepare.TokenizerKind;
+import io.troupe.ops.prepare.PrepareProgress;
+import io.troupe.ops.prepare.PrepareReportTable;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code troupe prepare}: cleans, deduplicates and tokenizes a corpus into a sharded dataset. */
+@Command(name = "prepare",
+        description = {"Turn text files (.txt, .md, .jsonl, optionally .gz) into a tokenized dataset:",
+            "decode, clean, filter, deduplicate, split train/val by document, tokenize, shard.",
+            "Writes DIR/train/*.bin, DIR/val/*.bin, DIR/tokenizer.json and, last, DIR/manifest.json.",
+            "Every setting and its default is in data/src/main/resources/reference.conf (troupe.prepare)."},
+        mixinStandardHelpOptions = true)
+final class PrepareCommand implements Callable<Integer> {
+
+    @Spec
+    private CommandSpec spec;
+
+    @Option(names = "--input", required = true, paramLabel = "PATH",
+            description = "A file or directory to read (repeatable); directories are walked recursively.")
+    private List<Path> inputs = new ArrayList<>();
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Dataset directory to write.")
+    private Path out;
+
+    @Option(names = "--tokenizer", paramLabel = "NAME",
+            description = "char (vocabulary from the corpus; default), gpt2 (r50k_base) or bpe (trained here).")
+    private String tokenizer;
+
+    @Option(names = "--vocab-size", paramLabel = "N", description = "Vocabulary of a trained bpe (default 4096).")
+    private Integer vocabSize;
+
+    @Option(names = "--val-fraction", paramLabel = "F", description = "Share of documents in val (default 0.1).")
+    private Double valFraction;
+
+    @Option(names = "--seed", paramLabel = "S", description = "Seed of the train/val split hash (default 0).")
+    private Long seed;
+
+    @Option(names = "--encoding", paramLabel = "CHARSET", description = "Input encoding (default UTF-8).")
+    private String encoding;
+
+    @Option(names = "--on-invalid", paramLabel = "POLICY",
+            description = "Bytes invalid in the encoding: replace, skip (the document; default) or fail.")
+    private String onInvalid;
+
+    @Option(names = "--text-field", paramLabel = "NAME", description = "JSONL field with the text (default text).")
+    private String textField;
+
+    @Option(names = "--threads", paramLabel = "T", description = "Worker threads (default: the number of CPUs).")
+    private Integer threads;
+
+    @Option(names = "--strict", description = "Fail on binary files, malformed JSONL and invalid bytes instead of"
+            + " skipping them.")
+    private boolean strict;
+
+    @Option(names = "--force", description = "Replace a dataset already in DIR.")
+    private boolean force;
+
+    @Option(names = "--json", description = "Print the report as one JSON object instead of a table.")
+    private boolean json;
+
+    @Parameters(paramLabel = "key=value", arity = "0..*",
+            description = "Setting overrides, e.g. min_alpha_fraction=0.7 near_dup_threshold=0.9 (see reference.conf).")
+    private List<String> overrides = new ArrayList<>();
+
+    @Override
+    public Integer call() throws DataException {
+        if (threads != null && threads < 1) {
+            throw new UserError("--threads must be at least 1, got " + threads);
+        }
+        PrepareSettings settings = PrepareSettings.load(settingOverrides());
+        if (vocabSize != null && settings.tokenizer().kind() != TokenizerKind.BPE) {
+            throw new UserError("--vocab-size applies only to --tokenizer bpe (char takes its vocabulary from the"
+                    + " corpus, gpt2 has 50257 tokens)");
+        }
+        PrintWriter stdout = spec.commandLine().getOut();
+        PrepareResult result;
+        try (PrepareProgress progress = new PrepareProgress(stdout, System.console() != null)) {
+            PrepareListener listener = json ? PrepareListener.NONE : progress;
+            result = Preparer.run(new PrepareRequest(inputs, out, force, settings), listener);
+        }
+        if (json) {
+            Json.printLine(stdout, result.report().toJson(new ObjectMapper()));
+        } else {
+            PrepareReportTable.print(stdout, result);
+        }
+        return TroupeCli.EXIT_OK;
+    }
+
+    /** key=value pairs, then the flags (which win). */
+    private Map<String, String> settingOverrides() {
+        Map<String, String> all = new LinkedHashMap<>(KeyValues.parse(overrides));
+        putQuoted(all, "tokenizer", tokenizer);
+        put(all, "vocab_size", vocabSize);
+        put(all, "val_fraction", valFraction);
+        put(all, "seed", seed);
+        putQuoted(all, "encoding", encoding);
+        putQuoted(all, "on_invalid", onInvalid);
+        putQuoted(all, "text_field", textField);
+        put(all, "threads", threads);
+        if (strict) {
+            all.put("strict", "true");
+        }
+        return all;
+    }
+
+    private static void put(Map<String, String> all, String key, Object value) {
+        if (value != null) {
+            all.put(key, String.valueOf(value));
+        }
+    }
+
+    private static void putQuoted(Map<String, String> all, String key, String value) {
+        if (value != null) {
+            // HOCON-quoted, so a value such as "ISO-8859-1" or "a.b" stays one string
+            all.put(key, "\"" + value.replace("\\", "\\\\").replace("\"", "\\\"") + "\"");
+        }
+    }
+}

@@ -1,0 +1,63 @@
+package io.troupe.ops.cli;
+
+import io.troupe.coordinator.ClusterNode;
+import io.troupe.worker.actor.WorkerSettings;
+import io.troupe.worker.allreduce.RingSettings;
+import io.troupe.worker.engine.Device;
+import java.io.PrintWriter;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code troupe worker}: joins a coordinator and trains the jobs it is given. */
+@Command(name = "worker", description = "Join a coordinator ('troupe coordinator') and run training steps for it.",
+        mixinStandardHelpOptions = true)
+final class WorkerCommand implements Callable<Integer> {
+
+    @Spec
+    private CommandSpec spec;
+
+    @Option(names = "--join", required = true, paramLabel = "HOST:PORT", description = "The coordinator's cluster address.")
+    private String join;
+
+    @Option(names = "--bind", defaultValue = "127.0.0.1", paramLabel = "HOST",
+            description = "Interface for this worker's cluster and data-plane sockets (default: ${DEFAULT-VALUE}).")
+    private String bind;
+
+    @Mixin
+    private ThreadsOption threads;
+
+    @Option(names = "--device", defaultValue = "cpu", paramLabel = "DEV", description = "cpu or cuda:N (default: cpu).")
+    private String device;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        HostPort coordinator = HostPort.parse(join, "--join");
+        if (coordinator.port() == 0) {
+            throw new UserError("--join needs the coordinator's real port, not 0");
+        }
+        Device dev;
+        try {
+            dev = Device.parse(device);
+        } catch (IllegalArgumentException e) {
+            throw new UserError(e.getMessage());
+        }
+        ClusterNode.Timings timings = ClusterNode.Timings.from(ClusterNode.config(bind, 0, List.of()));
+        PrintWriter out = spec.commandLine().getOut();
+        out.printf("worker joining %s (%d threads, %s)%n", coordinator, threads.threads(), dev);
+        out.flush();
+        String error = ClusterNode.runWorker(coordinator.host(), coordinator.port(), bind,
+                new WorkerSettings(threads.threads(), dev, TroupeVersion.current()), RingSettings.defaults(),
+                timings.joinTimeout(), timings.stepTimeout());
+        if (error != null) {
+            throw new UserError(error);
+        }
+        out.println("worker done: the coordinator left");
+        out.flush();
+        return TroupeCli.EXIT_OK;
+    }
+}

@@ -1,0 +1,40 @@
+package io.troupe.worker.train;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.troupe.data.io.AtomicFiles;
+import java.io.IOException;
+import java.nio.file.Path;
+
+/** Writes a run's {@code summary.json}, atomically. */
+public final class SummaryFile {
+    /** The file name in the run directory. */
+    public static final String NAME = "summary.json";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private SummaryFile() {
+    }
+
+    /**
+     * @param workers the number of workers of a distributed run, or 0 for local training (omitted)
+     */
+    public static void write(Path outDir, TrainSummary s, TrainSettings settings, int vocabSize, String tokenizerType,
+                             int workers) throws IOException {
+        ObjectNode o = JSON.createObjectNode();
+        o.put("steps", s.steps())
+                .put("final_train_loss", s.finalTrainLoss())
+                .put("final_val_loss", s.finalValLoss())
+                .put("best_val_loss", s.bestValLoss())
+                .put("tokens_per_second", s.tokensPerSecond())
+                .put("wall_seconds", s.wallSeconds())
+                .put("params", s.parameters());
+        if (workers > 0) {
+            o.put("workers", workers);
+        }
+        ObjectNode config = settings.toJson(JSON);
+        config.put("vocab_size", vocabSize);
+        config.put("tokenizer", tokenizerType);
+        o.set("config", config);
+        AtomicFiles.writeString(outDir.resolve(NAME), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(o) + "\n");
+    }
+}
