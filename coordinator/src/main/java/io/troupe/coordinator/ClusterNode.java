@@ -18,6 +18,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.ClusterEvent;
 import org.apache.pekko.cluster.Member;
@@ -43,8 +44,31 @@ public final class ClusterNode {
         Map<String, Object> overrides = new HashMap<>();
         overrides.put("troupe.cluster.host", host);
         overrides.put("troupe.cluster.port", port);
+        // reference.conf's ${troupe.cluster.*} substitutions are resolved when it loads, so the
+        // Artery keys are set directly too.
+        overrides.put("pekko.remote.artery.canonical.hostname", host);
+        overrides.put("pekko.remote.artery.canonical.port", port);
         overrides.put("pekko.cluster.roles", roles);
         return ConfigFactory.parseMap(overrides).withFallback(ConfigFactory.load()).resolve();
+    }
+
+    /** Creates the node's actor system, turning a failed bind into a clear error. */
+    private static ActorSystem<Void> startSystem(Behavior<Void> guardian, Config config) {
+        try {
+            return ActorSystem.create(guardian, SYSTEM_NAME, config);
+        } catch (RuntimeException e) {
+            Throwable root = e;
+            while (root.getCause() != null) {
+                root = root.getCause();
+            }
+            String where = config.getString("pekko.remote.artery.canonical.hostname") + ":"
+                    + config.getInt("pekko.remote.artery.canonical.port");
+            if (root instanceof java.net.BindException) {
+                throw new ClusterException("cannot listen on " + where + ": " + root.getMessage()
+                        + "; choose another port (or port 0 for any free one)", e);
+            }
+            throw new ClusterException("cannot start the cluster node on " + where + ": " + root.getMessage(), e);
+        }
     }
 
     /** The cluster timings from config. */
@@ -63,16 +87,24 @@ public final class ClusterNode {
                                          TrainListener listener) throws InterruptedException {
         Config config = config("127.0.0.1", 0, List.of(NodeRole.COORDINATOR.clusterRole(), NodeRole.WORKER.clusterRole()));
         CompletableFuture<JobOutcome> outcome = new CompletableFuture<>();
-        ActorSystem<Void> system = ActorSystem.create(Behaviors.setup(ctx -> {
+        ActorSystem<Void> system = startSystem(Behaviors.setup(ctx -> {
             List<DataPlane> planes = new ArrayList<>();
             for (int i = 0; i < spec.workers(); i++) {
                 planes.add(new PekkoDataPlane(ctx.getSystem(), "127.0.0.1", ring, spec.stepTimeout()));
             }
             return Guardian.create(spec, listener, outcome::complete, workerSettings, planes);
-        }), SYSTEM_NAME, config);
+        }), config);
+        return selfJoinAndAwait(system, outcome, address -> { });
+    }
+
+    /** Joins the node to itself (it is the cluster's seed), then waits for the job and stops the node. */
+    private static JobOutcome selfJoinAndAwait(ActorSystem<Void> system, CompletableFuture<JobOutcome> outcome,
+                                               java.util.function.Consumer<Address> onBound)
+            throws InterruptedException {
         Cluster cluster = Cluster.get(system);
         cluster.manager().tell(Join.create(cluster.selfMember().address()));
         try {
+            onBound.accept(cluster.selfMember().address());
             return outcome.get();
         } catch (ExecutionException e) {
             return new JobOutcome(null, String.valueOf(e.getCause()));
@@ -96,18 +128,9 @@ public final class ClusterNode {
                                             java.util.function.Consumer<Address> onBound) throws InterruptedException {
         Config config = config(host, port, List.of(NodeRole.COORDINATOR.clusterRole()));
         CompletableFuture<JobOutcome> outcome = new CompletableFuture<>();
-        ActorSystem<Void> system = ActorSystem.create(
-                Guardian.create(spec, listener, outcome::complete, null, List.of()), SYSTEM_NAME, config);
-        Cluster cluster = Cluster.get(system);
-        cluster.manager().tell(Join.create(cluster.selfMember().address()));
-        onBound.accept(cluster.selfMember().address());
-        try {
-            return outcome.get();
-        } catch (ExecutionException e) {
-            return new JobOutcome(null, String.valueOf(e.getCause()));
-        } finally {
-            shutdown(system);
-        }
+        ActorSystem<Void> system = startSystem(
+                Guardian.create(spec, listener, outcome::complete, null, List.of()), config);
+        return selfJoinAndAwait(system, outcome, onBound);
     }
 
     /**
@@ -120,9 +143,9 @@ public final class ClusterNode {
                                    RingSettings ring, Duration joinTimeout, Duration deadline)
             throws InterruptedException {
         Config config = config(bindHost, 0, List.of(NodeRole.WORKER.clusterRole()));
-        ActorSystem<Void> system = ActorSystem.create(Behaviors.setup(ctx -> Guardian.create(null, TrainListener.SILENT,
+        ActorSystem<Void> system = startSystem(Behaviors.setup(ctx -> Guardian.create(null, TrainListener.SILENT,
                 o -> { }, workerSettings, List.of(new PekkoDataPlane(ctx.getSystem(), bindHost, ring, deadline)))),
-                SYSTEM_NAME, config);
+                config);
         Cluster cluster = Cluster.get(system);
         Address seed = new Address("pekko", SYSTEM_NAME, joinHost, joinPort);
         cluster.manager().tell(new JoinSeedNodes(List.of(seed)));

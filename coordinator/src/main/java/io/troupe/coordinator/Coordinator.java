@@ -37,6 +37,7 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
+import org.apache.pekko.cluster.typed.Cluster;
 
 /**
  * Runs one data-parallel training job: waits for its workers, forms the ring (ranks and
@@ -81,6 +82,8 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     private MetricsLog metrics;
     private long stepStartNanos;
     private double trainSeconds;
+    private double computeMillis;
+    private double allreduceMillis;
     private long trainedSteps;
     private double lastTrainEval = Double.NaN;
     private double lastValEval = Double.NaN;
@@ -118,6 +121,12 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
 
     private Behavior<Command> onWire(FromWire msg) {
         Object payload = msg.message().payload();
+        String jobId = jobIdOf(payload);
+        if (jobId != null && !jobId.equals(spec.jobId())) {
+            getContext().getLog().warn("ignoring a {} for job {} (this is job {})", payload.getClass().getSimpleName(),
+                    jobId, spec.jobId());
+            return this;
+        }
         if (payload instanceof WorkerHello hello) {
             return onHello(hello);
         } else if (payload instanceof JobReady r) {
@@ -135,8 +144,42 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
         return this;
     }
 
+    private static String jobIdOf(Object payload) {
+        if (payload instanceof JobReady r) {
+            return r.getJobId();
+        } else if (payload instanceof RingReady r) {
+            return r.getJobId();
+        } else if (payload instanceof StepDone d) {
+            return d.getJobId();
+        } else if (payload instanceof StepFailed f) {
+            return f.getJobId();
+        } else if (payload instanceof JobFinished f) {
+            return f.getJobId();
+        }
+        return null;
+    }
+
+    /** True when {@code ref} lives on this node or on an Up member of the cluster. */
+    private boolean isMember(ActorRef<?> ref) {
+        org.apache.pekko.actor.Address address = ref.path().address();
+        if (address.host().isEmpty()) {
+            return true;
+        }
+        for (org.apache.pekko.cluster.Member m : Cluster.get(getContext().getSystem()).state().getMembers()) {
+            if (m.address().equals(address) && m.status() == org.apache.pekko.cluster.MemberStatus.up()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private Behavior<Command> onHello(WorkerHello hello) {
         ActorRef<ClusterMessage> worker = resolver.resolveActorRef(hello.getWorker());
+        if (!isMember(worker)) {
+            getContext().getLog().warn("ignoring a hello from {}, which is not an Up member of the cluster",
+                    hello.getWorker());
+            return this;
+        }
         if (!hello.getTroupeVersion().equals(spec.version())) {
             worker.tell(new ClusterMessage(JobFinished.newBuilder().setError("this coordinator runs Troupe "
                     + spec.version() + " but the worker runs " + hello.getTroupeVersion()
@@ -262,6 +305,8 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
                         + ", rank " + rank + " checksum " + r.getParamChecksum() + ")");
             }
             trainEval += r.getTrainEvalLoss() / members.size();
+            computeMillis += r.getComputeMs() / members.size();
+            allreduceMillis += r.getAllreduceMs() / members.size();
             valEval += r.getValEvalLoss() / members.size();
         }
         if (!Double.isFinite(loss)) {
@@ -307,8 +352,12 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
                     (System.nanoTime() - startNanos) / 1e9,
                     ParameterLayout.of(spec.settings().model(spec.tokenizer().vocabSize())).size());
             try {
+                // Mean per step over workers: forward+backward vs the gradient all-reduce.
                 SummaryFile.write(spec.outDir(), summary, spec.settings(), spec.tokenizer().vocabSize(),
-                        spec.tokenizer().type(), members.size());
+                        spec.tokenizer().type(), members.size(), java.util.Map.of(
+                                "compute_ms_per_step", computeMillis / trainedSteps,
+                                "allreduce_ms_per_step", allreduceMillis / trainedSteps,
+                                "step_ms", 1000 * trainSeconds / trainedSteps));
             } catch (IOException e) {
                 return fail("cannot write summary.json: " + e.getMessage());
             }

@@ -36,11 +36,6 @@ public record ReadSettings(Charset encoding, OnInvalid onInvalid, boolean strict
         return strict ? OnInvalid.FAIL : onInvalid;
     }
 
-    /** UTF-8, skip invalid documents, not strict, JSONL field "text", 16 KiB text documents. */
-    public static ReadSettings defaults() {
-        return new ReadSettings(StandardCharsets.UTF_8, OnInvalid.SKIP, false, "text", 16384, 16 << 20);
-    }
-
     private static boolean isAsciiCompatible(Charset charset) {
         if (!charset.canEncode()) {
             return false;

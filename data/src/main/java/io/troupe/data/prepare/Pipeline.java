@@ -78,6 +78,9 @@ final class Pipeline {
         ThrottledProgress progress = new ThrottledProgress(listener, PrepareListener.Phase.CLEAN);
         listener.onPhaseStart(PrepareListener.Phase.CLEAN, inputs.totalBytes());
         CompletionStage<Done> done = FileSources.of(inputs, settings.read(), n -> counters.add(Counter.INPUT_BYTES, n))
+                // An async boundary: gunzip and framing run in one actor, dedup and the sink's side
+                // in another, so the sequential stages overlap instead of sharing one thread.
+                .async()
                 .groupedWeighted(settings.batchBytes(), Ingested::weight)
                 .mapAsync(settings.threads(), batch -> onWorker(() -> cleaning.process(batch)))
                 .mapConcat(batch -> {

@@ -82,7 +82,7 @@ final class GptForward {
      *
      * @param idx int64 [B, T]
      * @param positions [T, C] rows of wpe for positions 0..T-1
-     * @param causalMask bool [T, T], true where attention is allowed (j <= i)
+     * @param causalMask [T, T] additive attention bias: 0 where position i may attend to j (j <= i), -inf elsewhere
      * @return logits [B, T, V]
      */
     Tensor logits(Tensor idx, Tensor positions, Tensor causalMask) {
@@ -125,7 +125,9 @@ final class GptForward {
         Tensor kT = parts.get(1).reshape(0, 0, nh, hs).transpose(0, 2, 3, 1); // [B, NH, HS, T]
         Tensor v = parts.get(2).reshape(0, 0, nh, hs).transpose(0, 2, 1, 3);  // [B, NH, T, HS]
         Tensor scores = q.matMul(kT);                               // [B, NH, T, T]
-        Tensor masked = scores.where(causalMask, graph.scalar(scores.dtype(), Double.NEGATIVE_INFINITY));
+        // An additive -inf bias rather than Where: the same softmax, but its backward is the
+        // identity, so the backward pass needs no masking op at all.
+        Tensor masked = scores.add(causalMask);                     // [B, NH, T, T]
         Tensor att = drop(masked.softmax(-1));                      // [B, NH, T, T]
         Tensor y = att.matMul(v)                                    // [B, NH, T, HS]
                 .transpose(0, 2, 1, 3).reshape(0, 0, c);           // [B, T, C]
@@ -137,15 +139,22 @@ final class GptForward {
         return drop(linear(hidden, prefix + ".c_proj"));            // [B, T, C]
     }
 
-    /** The constant lower-triangular [T, T] mask, true where position j may attend to i. */
-    static Tensor causalMask(Graph graph, int t) {
-        boolean[] allowed = new boolean[t * t];
+    /** The constant [T, T] causal bias: 0 on and below the diagonal, -inf above it. */
+    static Tensor causalMask(Graph graph, int t, DType dtype) {
+        double[] bias = new double[t * t];
         for (int i = 0; i < t; i++) {
-            for (int j = 0; j <= i; j++) {
-                allowed[i * t + j] = true;
+            for (int j = i + 1; j < t; j++) {
+                bias[i * t + j] = Double.NEGATIVE_INFINITY;
             }
         }
-        return graph.constant(TensorData.ofBools(allowed, t, t));
+        if (dtype == DType.DOUBLE) {
+            return graph.constant(TensorData.ofDoubles(bias, t, t));
+        }
+        float[] f = new float[bias.length];
+        for (int i = 0; i < f.length; i++) {
+            f[i] = (float) bias[i];
+        }
+        return graph.constant(TensorData.ofFloats(f, t, t));
     }
 
     /** Shape helper for a fixed [B, T] int64 input. */

@@ -65,7 +65,7 @@ public final class GptGraphs {
         Tensor positions = seqLen == cfg.blockSize() ? wpe
                 : wpe.slice(new long[] {0}, new long[] {seqLen}, new long[] {0});     // [T, C]
         GptForward forward = new GptForward(graph, cfg, params, dropout, dropoutSeed);
-        Tensor logits = forward.logits(idx, positions, GptForward.causalMask(graph, seqLen)); // [B, T, V]
+        Tensor logits = forward.logits(idx, positions, GptForward.causalMask(graph, seqLen, dtype)); // [B, T, V]
         Tensor loss;
         try (Graph.Scope s = graph.scope("loss")) {
             loss = logits.reshape(-1, cfg.vocabSize())                                  // [B*T, V]
@@ -106,7 +106,7 @@ public final class GptGraphs {
         Tensor seq = ids.shapeOf().slice(new long[] {1}, new long[] {2}, new long[] {0});     // [1]
         Tensor zero = graph.longs(0);
         Tensor positions = weights.get("wpe").apply("Slice", Map.of(), zero, seq, graph.longs(0)); // [T, C]
-        Tensor fullMask = GptForward.causalMask(graph, cfg.blockSize());                  // [block, block]
+        Tensor fullMask = GptForward.causalMask(graph, cfg.blockSize(), DType.FLOAT);                  // [block, block]
         Tensor mask = fullMask.apply("Slice", Map.of(), graph.longs(0, 0), seq.apply("Concat", Map.of("axis", 0L), seq),
                 graph.longs(0, 1));                                                       // [T, T]
         GptForward forward = new GptForward(graph, cfg, weights, 0, 0);

@@ -11,11 +11,12 @@ final class ElementwiseOps {
     }
 
     static List<OpSpec> all() {
-        return List.of(new Add(), new Sub(), new Mul(), new Div(), new Pow(), new Sum(),
-                new Neg(), new Sqrt(), new Tanh(), new Erf(), new Exp(), new Log(), new Reciprocal(),
-                new Relu(), new Sigmoid(), new Identity(), new Cast(), new Gelu(), new Where(),
+        List<OpSpec> ops = new ArrayList<>(List.of(new Add(), new Sub(), new Mul(), new Div(), new Pow(), new Sum(),
+                new Identity(), new Cast(), new Gelu(), new Where(),
                 new Comparison("Equal"), new Comparison("Less"), new Comparison("Greater"), new Not(),
-                new Extremum("Min"), new Extremum("Max"));
+                new Extremum("Min"), new Extremum("Max")));
+        ops.addAll(unaryOps());
+        return ops;
     }
 
     static Shape broadcastOrFail(OpCall call, List<Tensor> operands) {
@@ -166,115 +167,54 @@ final class ElementwiseOps {
         }
     }
 
-    static final class Neg extends UnaryFloat {
+    /** The backward rule of a one-input op: d(loss)/dx from x, y = f(x) and g = d(loss)/dy. */
+    @FunctionalInterface
+    interface UnaryRule {
+        Tensor gradient(GradientContext ctx, Tensor x, Tensor y, Tensor g);
+    }
+
+    /** A one-input float op whose backward rule is a small expression in x, y and g. */
+    static final class Unary extends UnaryFloat {
+        private final String opType;
+        private final UnaryRule rule;
+
+        Unary(String opType, UnaryRule rule) {
+            this.opType = opType;
+            this.rule = rule;
+        }
+
         @Override
         public String opType() {
-            return "Neg";
+            return opType;
         }
 
         @Override
         Tensor localGradient(GradientContext ctx, Tensor x, Tensor y, Tensor g) {
-            return g.neg();
+            return rule.gradient(ctx, x, y, g);
         }
     }
 
-    static final class Sqrt extends UnaryFloat {
-        @Override
-        public String opType() {
-            return "Sqrt";
-        }
-
-        @Override
-        Tensor localGradient(GradientContext ctx, Tensor x, Tensor y, Tensor g) {
-            return g.div(y).mul(0.5);
-        }
-    }
-
-    static final class Tanh extends UnaryFloat {
-        @Override
-        public String opType() {
-            return "Tanh";
-        }
-
-        @Override
-        Tensor localGradient(GradientContext ctx, Tensor x, Tensor y, Tensor g) {
-            // d tanh = 1 - tanh^2
-            return g.sub(g.mul(y).mul(y));
-        }
-    }
-
-    static final class Erf extends UnaryFloat {
-        @Override
-        public String opType() {
-            return "Erf";
-        }
-
-        @Override
-        Tensor localGradient(GradientContext ctx, Tensor x, Tensor y, Tensor g) {
-            // d erf(x) = 2/sqrt(pi) * exp(-x^2)
-            return g.mul(x.mul(x).neg().exp().mul(2.0 / Math.sqrt(Math.PI)));
-        }
-    }
-
-    static final class Exp extends UnaryFloat {
-        @Override
-        public String opType() {
-            return "Exp";
-        }
-
-        @Override
-        Tensor localGradient(GradientContext ctx, Tensor x, Tensor y, Tensor g) {
-            return g.mul(y);
-        }
-    }
-
-    static final class Log extends UnaryFloat {
-        @Override
-        public String opType() {
-            return "Log";
-        }
-
-        @Override
-        Tensor localGradient(GradientContext ctx, Tensor x, Tensor y, Tensor g) {
-            return g.div(x);
-        }
-    }
-
-    static final class Reciprocal extends UnaryFloat {
-        @Override
-        public String opType() {
-            return "Reciprocal";
-        }
-
-        @Override
-        Tensor localGradient(GradientContext ctx, Tensor x, Tensor y, Tensor g) {
-            return g.mul(y).mul(y).neg();
-        }
-    }
-
-    static final class Relu extends UnaryFloat {
-        @Override
-        public String opType() {
-            return "Relu";
-        }
-
-        @Override
-        Tensor localGradient(GradientContext ctx, Tensor x, Tensor y, Tensor g) {
-            Tensor positive = x.apply("Greater", Map.of(), ctx.scalar(x, 0));
-            return g.where(positive, ctx.scalar(g, 0));
-        }
-    }
-
-    static final class Sigmoid extends UnaryFloat {
-        @Override
-        public String opType() {
-            return "Sigmoid";
-        }
-
-        @Override
-        Tensor localGradient(GradientContext ctx, Tensor x, Tensor y, Tensor g) {
-            return g.mul(y).mul(ctx.scalar(y, 1).sub(y));
-        }
+    /** Unary ops and their rules, forward (the ONNX op) beside backward (the expression). */
+    static List<OpSpec> unaryOps() {
+        return List.of(
+                new Unary("Neg", (ctx, x, y, g) -> g.neg()),
+                new Unary("Sqrt", (ctx, x, y, g) -> g.div(y).mul(0.5)),
+                new Unary("Tanh", (ctx, x, y, g) -> {
+                    // d tanh = 1 - tanh^2
+                    return g.sub(g.mul(y).mul(y));
+                }),
+                new Unary("Erf", (ctx, x, y, g) -> {
+                    // d erf(x) = 2/sqrt(pi) * exp(-x^2)
+                    return g.mul(x.mul(x).neg().exp().mul(2.0 / Math.sqrt(Math.PI)));
+                }),
+                new Unary("Exp", (ctx, x, y, g) -> g.mul(y)),
+                new Unary("Log", (ctx, x, y, g) -> g.div(x)),
+                new Unary("Reciprocal", (ctx, x, y, g) -> g.mul(y).mul(y).neg()),
+                new Unary("Relu", (ctx, x, y, g) -> {
+                    Tensor positive = x.apply("Greater", Map.of(), ctx.scalar(x, 0));
+                    return g.where(positive, ctx.scalar(g, 0));
+                }),
+                new Unary("Sigmoid", (ctx, x, y, g) -> g.mul(y).mul(ctx.scalar(y, 1).sub(y))));
     }
 
     static final class Identity implements OpSpec {

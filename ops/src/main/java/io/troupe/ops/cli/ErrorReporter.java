@@ -1,5 +1,6 @@
 package io.troupe.ops.cli;
 
+import io.troupe.coordinator.ClusterException;
 import io.troupe.data.DataException;
 import io.troupe.worker.checkpoint.CheckpointException;
 import io.troupe.worker.engine.EngineException;
@@ -67,7 +68,8 @@ final class ErrorReporter implements IParameterExceptionHandler, IExecutionExcep
     static boolean isUserError(Exception error) {
         return error instanceof UserError || error instanceof EngineException
                 || error instanceof DataException || error instanceof CheckpointException
-                || error instanceof SettingsException || error instanceof TrainingDivergedException;
+                || error instanceof SettingsException || error instanceof TrainingDivergedException
+                || error instanceof ClusterException;
     }
 
     private void report(PrintWriter err, String message, Exception error) {

@@ -34,6 +34,9 @@ public final class TroupeCli {
 
     /** Runs the command line and exits the JVM with its exit code. */
     public static void main(String[] args) {
+        // SLF4J reports on stderr that it replayed the log calls made while logback started;
+        // that is noise on a command line.
+        System.setProperty("slf4j.internal.verbosity", "ERROR");
         System.exit(commandLine().execute(args));
     }
 

@@ -57,7 +57,8 @@ public final class AllReduceBenchmark {
         List<FloatBuffer> buffers = buffers(workers, (int) (bytes / Float.BYTES));
         // Generous: a slow machine must not turn a benchmark into a timeout.
         Duration deadline = Duration.ofSeconds(60 + mib);
-        Config config = ConfigFactory.parseString("pekko.loglevel = ERROR\npekko.stdout-loglevel = OFF")
+        // Daemon threads: whatever happens, this ActorSystem never keeps a command-line JVM alive.
+        Config config = ConfigFactory.parseString("pekko.loglevel = ERROR\npekko.stdout-loglevel = OFF\npekko.daemonic = on")
                 .withFallback(DataPlaneConfig.recommended())
                 .withFallback(ConfigFactory.load());
         ActorSystem system = ActorSystem.create("allreduce-bench", config);

@@ -160,6 +160,7 @@ public final class RingAllReduce implements AutoCloseable {
                     + (address.getPort() != 0 ? " (is another process using port " + address.getPort() + "? port 0 picks a free one)" : ""),
                     cause);
         } catch (TimeoutException e) {
+            bound.thenAccept(Tcp.ServerBinding::unbind); // should it bind after all, free the port
             throw new RingException("ring member rank " + rank + " could not bind " + where + " within " + timeout.toMillis() + " ms", e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

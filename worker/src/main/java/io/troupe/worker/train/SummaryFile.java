@@ -20,6 +20,14 @@ public final class SummaryFile {
      */
     public static void write(Path outDir, TrainSummary s, TrainSettings settings, int vocabSize, String tokenizerType,
                              int workers) throws IOException {
+        write(outDir, s, settings, vocabSize, tokenizerType, workers, java.util.Map.of());
+    }
+
+    /**
+     * @param extra more top-level numbers (e.g. a distributed run's time split), written after "workers"
+     */
+    public static void write(Path outDir, TrainSummary s, TrainSettings settings, int vocabSize, String tokenizerType,
+                             int workers, java.util.Map<String, Double> extra) throws IOException {
         ObjectNode o = JSON.createObjectNode();
         o.put("steps", s.steps())
                 .put("final_train_loss", s.finalTrainLoss())
@@ -31,6 +39,7 @@ public final class SummaryFile {
         if (workers > 0) {
             o.put("workers", workers);
         }
+        extra.forEach(o::put);
         ObjectNode config = settings.toJson(JSON);
         config.put("vocab_size", vocabSize);
         config.put("tokenizer", tokenizerType);
