@@ -41,10 +41,10 @@ final class BenchAllreduceCommand implements Callable<Integer> {
             description = "Payload per frame in KiB (default: ${DEFAULT-VALUE}).")
     private int chunkKib;
 
-    @Option(names = "--warmups", paramLabel = "N", defaultValue = "2", description = "Untimed runs first (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--warmups", paramLabel = "N", defaultValue = "2", description = "Untimed runs first, and at least 5 s of them for the JIT (default: ${DEFAULT-VALUE}).")
     private int warmups;
 
-    @Option(names = "--runs", paramLabel = "N", defaultValue = "7", description = "Timed runs; the median is reported (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--runs", paramLabel = "N", defaultValue = "10", description = "Timed runs; the median is reported (default: ${DEFAULT-VALUE}).")
     private int runs;
 
     @Option(names = "--json", description = "Print one JSON object: {\"workers\", \"mib\", \"ms\", \"algbw_gbps\", \"busbw_gbps\"}.")

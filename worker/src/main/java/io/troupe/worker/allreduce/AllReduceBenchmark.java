@@ -31,16 +31,20 @@ public final class AllReduceBenchmark {
     public record Result(int workers, int mib, WireFormat wire, int iterations, double millis,
                          double algbwGbps, double busbwGbps) {}
 
-    /** The least time spent warming up, whatever the number of warm-up calls asked for. */
-    private static final Duration WARMUP = Duration.ofSeconds(1);
-    private static final int MAX_WARMUPS = 1000;
+    /**
+     * The least time spent warming up, whatever the number of warm-up calls asked for. Measured on
+     * 2 cores: the JIT needs about 3 s of all-reduces before a call settles at its steady speed
+     * (the first calls of 64 MiB take 6-7x as long), so a shorter warm-up measures the compiler.
+     */
+    private static final Duration WARMUP = Duration.ofSeconds(5);
+    private static final int MAX_WARMUPS = 2000;
 
     private AllReduceBenchmark() {}
 
     /**
      * Forms a ring of {@code workers} members on one ActorSystem configured by {@link DataPlaneConfig},
-     * runs at least {@code warmups} untimed all-reduces of {@code mib} MiB (and at least a second's
-     * worth), then {@code iterations} timed ones, and returns the median.
+     * runs at least {@code warmups} untimed all-reduces of {@code mib} MiB (and at least
+     * {@link #WARMUP}'s worth), then {@code iterations} timed ones, and returns the median.
      */
     public static Result run(int workers, int mib, RingSettings settings, int warmups, int iterations)
             throws RingException, InterruptedException {
@@ -64,8 +68,7 @@ public final class AllReduceBenchmark {
         ActorSystem system = ActorSystem.create("allreduce-bench", config);
         try (LoopbackRing ring = LoopbackRing.start(system, workers, settings)) {
             long step = 0;
-            // Warm up for at least WARMUP as well: small buffers need many calls before the JIT
-            // has compiled the data path, and the first calls would otherwise measure the compiler.
+            // Warm up for at least WARMUP as well, however many calls that takes (see WARMUP).
             long warmupEnd = System.nanoTime() + WARMUP.toNanos();
             for (int i = 0; i < warmups || (System.nanoTime() < warmupEnd && i < MAX_WARMUPS); i++) {
                 ring.allReduceMean(buffers, step++, deadline);
