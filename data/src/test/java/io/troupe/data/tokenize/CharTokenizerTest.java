@@ -18,7 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
 class CharTokenizerTest {
 
     private static final Path TINY_SHAKESPEARE =
-            Path.of("/work/shared/data/tinyshakespeare/input.txt");
+            Path.of("../../shared/data/tinyshakespeare/input.txt"); // the repository sits beside shared/
 
     @TempDir
     Path dir;
