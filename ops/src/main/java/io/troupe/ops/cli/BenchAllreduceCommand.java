@@ -6,6 +6,7 @@ import io.troupe.worker.allreduce.RingException;
 import io.troupe.worker.allreduce.RingSettings;
 import io.troupe.worker.allreduce.WireFormat;
 import java.io.PrintWriter;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -41,8 +42,12 @@ final class BenchAllreduceCommand implements Callable<Integer> {
             description = "Payload per frame in KiB (default: ${DEFAULT-VALUE}).")
     private int chunkKib;
 
-    @Option(names = "--warmups", paramLabel = "N", defaultValue = "2", description = "Untimed runs first, and at least 5 s of them for the JIT (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--warmups", paramLabel = "N", defaultValue = "2", description = "Untimed runs first, at least (default: ${DEFAULT-VALUE}).")
     private int warmups;
+
+    @Option(names = "--warmup-seconds", paramLabel = "S", defaultValue = "" + AllReduceBenchmark.DEFAULT_WARMUP_SECONDS,
+            description = "...and untimed runs until this long has passed: the JIT needs a few seconds (default: ${DEFAULT-VALUE}).")
+    private double warmupSeconds;
 
     @Option(names = "--runs", paramLabel = "N", defaultValue = "10", description = "Timed runs; the median is reported (default: ${DEFAULT-VALUE}).")
     private int runs;
@@ -59,15 +64,17 @@ final class BenchAllreduceCommand implements Callable<Integer> {
         RingSettings settings;
         try {
             settings = RingSettings.defaults().withWire(WireFormat.parse(wire)).withChunkBytes(chunkKib * 1024);
-            if (workers < 2 || mib < 1 || mib > 1024 || warmups < 0 || runs < 1) {
-                throw new IllegalArgumentException("need --workers >= 2, --mib in 1..1024, --warmups >= 0 and --runs >= 1");
+            if (workers < 2 || mib < 1 || mib > 1024 || warmups < 0 || warmupSeconds < 0 || runs < 1) {
+                throw new IllegalArgumentException(
+                        "need --workers >= 2, --mib in 1..1024, --warmups >= 0, --warmup-seconds >= 0 and --runs >= 1");
             }
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
         AllReduceBenchmark.Result result;
         try {
-            result = AllReduceBenchmark.run(workers, mib, settings, warmups, runs);
+            result = AllReduceBenchmark.run(workers, mib, settings, warmups,
+                    Duration.ofMillis(Math.round(warmupSeconds * 1000)), runs);
         } catch (RingException e) {
             throw new UserError("the all-reduce benchmark failed: " + e.getMessage(), e);
         }

@@ -14,7 +14,7 @@ class BenchAllreduceCommandTest {
     @Test
     void printsTheReportAsOneJsonLine() throws Exception {
         CliRun run = CliRun.troupe("bench", "allreduce", "--workers", 3, "--mib", 1, "--wire", "bf16",
-                "--warmups", 0, "--runs", 1, "--json");
+                "--warmups", 0, "--warmup-seconds", 0, "--runs", 1, "--json");
         assertEquals(TroupeCli.EXIT_OK, run.exitCode(), run.err());
         JsonNode report = new ObjectMapper().readTree(run.out());
         List<String> keys = StreamSupport.stream(((Iterable<String>) report::fieldNames).spliterator(), false).toList();

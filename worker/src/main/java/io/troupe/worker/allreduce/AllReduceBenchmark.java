@@ -32,21 +32,22 @@ public final class AllReduceBenchmark {
                          double algbwGbps, double busbwGbps) {}
 
     /**
-     * The least time spent warming up, whatever the number of warm-up calls asked for. Measured on
-     * 2 cores: the JIT needs about 3 s of all-reduces before a call settles at its steady speed
-     * (the first calls of 64 MiB take 6-7x as long), so a shorter warm-up measures the compiler.
+     * The default least time spent warming up, whatever the number of warm-up calls asked for.
+     * Measured on 2 cores: the JIT needs about 3 s of all-reduces before a call settles at its
+     * steady speed (the first calls of 64 MiB take 6-7x as long), so a shorter warm-up measures
+     * the compiler.
      */
-    private static final Duration WARMUP = Duration.ofSeconds(5);
+    public static final int DEFAULT_WARMUP_SECONDS = 5;
     private static final int MAX_WARMUPS = 2000;
 
     private AllReduceBenchmark() {}
 
     /**
      * Forms a ring of {@code workers} members on one ActorSystem configured by {@link DataPlaneConfig},
-     * runs at least {@code warmups} untimed all-reduces of {@code mib} MiB (and at least
-     * {@link #WARMUP}'s worth), then {@code iterations} timed ones, and returns the median.
+     * runs at least {@code warmups} untimed all-reduces of {@code mib} MiB and keeps warming up
+     * until {@code warmup} has passed, then runs {@code iterations} timed ones and returns the median.
      */
-    public static Result run(int workers, int mib, RingSettings settings, int warmups, int iterations)
+    public static Result run(int workers, int mib, RingSettings settings, int warmups, Duration warmup, int iterations)
             throws RingException, InterruptedException {
         if (workers < 2) {
             throw new IllegalArgumentException("an all-reduce benchmark needs at least 2 workers, got " + workers);
@@ -68,8 +69,8 @@ public final class AllReduceBenchmark {
         ActorSystem system = ActorSystem.create("allreduce-bench", config);
         try (LoopbackRing ring = LoopbackRing.start(system, workers, settings)) {
             long step = 0;
-            // Warm up for at least WARMUP as well, however many calls that takes (see WARMUP).
-            long warmupEnd = System.nanoTime() + WARMUP.toNanos();
+            // Warm up for at least `warmup` as well, however many calls that takes (see DEFAULT_WARMUP_SECONDS).
+            long warmupEnd = System.nanoTime() + warmup.toNanos();
             for (int i = 0; i < warmups || (System.nanoTime() < warmupEnd && i < MAX_WARMUPS); i++) {
                 ring.allReduceMean(buffers, step++, deadline);
             }

@@ -224,8 +224,9 @@ public final class RingAllReduce implements AutoCloseable {
      * <p>With the fp32 wire format every member ends with bit-identical values; with bf16 too (the
      * values are then bf16-rounded, see {@link WireFormat#BF16}).
      *
-     * @param deadline the most the call may take; past it the stage fails with a
-     *     {@link RingTimeoutException} naming the neighbour this member was waiting for
+     * @param deadline the most the call may take, including the wait for the slowest member to
+     *     start the same step; past it the stage fails with a {@link RingTimeoutException} naming
+     *     the neighbour this member was waiting for
      * @return a stage that completes when the buffer holds the mean, or fails with a
      *     {@link RingException} (and then this member is unusable)
      */
