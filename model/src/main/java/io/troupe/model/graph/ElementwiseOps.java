@@ -13,8 +13,9 @@ final class ElementwiseOps {
     static List<OpSpec> all() {
         List<OpSpec> ops = new ArrayList<>(List.of(new Add(), new Sub(), new Mul(), new Div(), new Pow(), new Sum(),
                 new Identity(), new Cast(), new Gelu(), new Where(),
-                new Comparison("Equal"), new Comparison("Less"), new Comparison("Greater"), new Not(),
-                new Extremum("Min"), new Extremum("Max")));
+                new BinaryNoGradient("Equal", true), new BinaryNoGradient("Less", true),
+                new BinaryNoGradient("Greater", true), new Not(),
+                new BinaryNoGradient("Min", false), new BinaryNoGradient("Max", false)));
         ops.addAll(unaryOps());
         return ops;
     }
@@ -332,33 +333,17 @@ final class ElementwiseOps {
         }
     }
 
-    /** Equal / Less / Greater: bool results, no gradient. */
-    static final class Comparison extends NonDifferentiableOp {
+    /**
+     * Two-input ops without a gradient: comparisons (Equal / Less / Greater, bool results) and
+     * Min / Max (used in forward-only graphs such as the optimizer's).
+     */
+    static final class BinaryNoGradient extends NonDifferentiableOp {
         private final String opType;
+        private final boolean boolResult;
 
-        Comparison(String opType) {
+        BinaryNoGradient(String opType, boolean boolResult) {
             this.opType = opType;
-        }
-
-        @Override
-        public String opType() {
-            return opType;
-        }
-
-        @Override
-        public List<TensorType> infer(OpCall call) {
-            call.requireInputCount(2, 2);
-            call.requireSameDtype(0, 1);
-            return List.of(new TensorType(DType.BOOL, broadcastOrFail(call, call.inputs())));
-        }
-    }
-
-    /** Elementwise Min / Max of two tensors; used in forward-only graphs (the optimizer). */
-    static final class Extremum extends NonDifferentiableOp {
-        private final String opType;
-
-        Extremum(String opType) {
-            this.opType = opType;
+            this.boolResult = boolResult;
         }
 
         @Override
@@ -370,7 +355,7 @@ final class ElementwiseOps {
         public List<TensorType> infer(OpCall call) {
             call.requireInputCount(2, 2);
             DType dtype = call.requireSameDtype(0, 1);
-            return List.of(new TensorType(dtype, broadcastOrFail(call, call.inputs())));
+            return List.of(new TensorType(boolResult ? DType.BOOL : dtype, broadcastOrFail(call, call.inputs())));
         }
     }
 
