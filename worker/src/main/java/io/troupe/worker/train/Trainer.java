@@ -43,6 +43,8 @@ public final class Trainer {
     private final EngineOptions engineOptions;
     private final GptConfig model;
     private final ParameterLayout layout;
+    private volatile boolean stopRequested;
+    private volatile long stoppedAt = -1;
 
     public Trainer(TrainSettings settings, Tokenizer tokenizer, TokenSplit data, Path outDir, EngineOptions engineOptions) {
         this.settings = settings;
@@ -52,6 +54,20 @@ public final class Trainer {
         this.engineOptions = engineOptions;
         this.model = settings.model(tokenizer.vocabSize());
         this.layout = ParameterLayout.of(model);
+    }
+
+    /**
+     * Asks a running {@link #run} to stop at the end of the current step: it saves a checkpoint
+     * there and returns without exporting, so {@code --resume} continues the same loss curve.
+     * Safe to call from any thread (e.g. a shutdown hook on Ctrl-C).
+     */
+    public void requestStop() {
+        stopRequested = true;
+    }
+
+    /** The step a stopped run saved its checkpoint at, or -1 if it ran to max_iters. */
+    public long stoppedAt() {
+        return stoppedAt;
     }
 
     /** The model shape being trained. */
@@ -76,8 +92,8 @@ public final class Trainer {
     }
 
     /**
-     * Runs training to max_iters: a one-worker {@link WorkerJob}, plus evaluation, metrics,
-     * checkpoints and the export.
+     * Runs training to max_iters (or until {@link #requestStop}): a one-worker
+     * {@link WorkerJob}, plus evaluation, metrics, checkpoints and the export.
      *
      * @param resume continue from the newest valid checkpoint in the output directory
      */
@@ -157,7 +173,19 @@ public final class Trainer {
                     if (checkpointStep) {
                         listener.onCheckpoint(step, store.save(job.checkpoint(step, identity, bestVal)));
                     }
+                    if (stopRequested && step < settings.maxIters()) {
+                        if (!checkpointStep) {
+                            listener.onCheckpoint(step, store.save(job.checkpoint(step, identity, bestVal)));
+                        }
+                        stoppedAt = step;
+                        break;
+                    }
                 }
+            }
+            if (stoppedAt >= 0) {
+                return new TrainSummary(stoppedAt, lastTrainEval, lastValEval, bestVal,
+                        trainedSteps == 0 ? 0 : trainedSteps * tokensPerStep / trainSeconds,
+                        (System.nanoTime() - wallStart) / 1e9, layout.size());
             }
             if (Double.isNaN(lastValEval)) {
                 // Resumed at the last step: nothing was trained, so report the checkpoint's model as it is.
