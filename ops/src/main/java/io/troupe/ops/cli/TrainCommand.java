@@ -11,6 +11,7 @@ import io.troupe.data.tokenize.CharTokenizer;
 import io.troupe.data.tokenize.Tokenizer;
 import io.troupe.worker.actor.WorkerSettings;
 import io.troupe.worker.allreduce.RingSettings;
+import io.troupe.worker.allreduce.WireFormat;
 import io.troupe.worker.checkpoint.CheckpointException;
 import io.troupe.worker.engine.Device;
 import io.troupe.worker.engine.EngineException;
@@ -100,6 +101,7 @@ final class TrainCommand implements Callable<Integer> {
         if (seed != null) {
             settings = settings.withSeed(seed);
         }
+        checkWorkerOptions();
         Device dev;
         try {
             dev = Device.parse(device);
@@ -121,9 +123,6 @@ final class TrainCommand implements Callable<Integer> {
         RunDirectory.prepare(out, resume, force);
 
         PrintWriter stdout = spec.commandLine().getOut();
-        if (workers < 1) {
-            throw new UserError("--workers must be >= 1, got " + workers);
-        }
         if (workers > 1) {
             return trainDistributed(settings, tokenizer, stdout, dev);
         }
@@ -164,12 +163,28 @@ final class TrainCommand implements Callable<Integer> {
         return TroupeCli.EXIT_OK;
     }
 
+    /** Refuses --workers combinations that cannot run, before anything is read or written. */
+    private void checkWorkerOptions() {
+        if (workers < 1) {
+            throw new UserError("--workers must be >= 1, got " + workers);
+        }
+        if (workers > 1 && resume) {
+            throw new UserError("--resume is not supported with --workers > 1 yet; resume with --workers 1");
+        }
+        if (workers > 1 && Files.isDirectory(data)) {
+            throw new UserError("--workers > 1 trains from a text file for now; train the prepared dataset " + data
+                    + " with --workers 1");
+        }
+        try {
+            WireFormat.parse(wire);
+        } catch (IllegalArgumentException e) {
+            throw new UserError("--wire " + e.getMessage());
+        }
+    }
+
     /** --workers N: a coordinator and N workers in this JVM, the ring over loopback TCP. */
     private Integer trainDistributed(TrainSettings settings, Tokenizer tokenizer, PrintWriter stdout, Device dev)
             throws DataException, InterruptedException {
-        if (resume) {
-            throw new UserError("--resume is not supported with --workers > 1 yet; resume with --workers 1");
-        }
         int perWorker = Math.max(1, threads.threads() / workers);
         JobSpec job = DistributedJobs.spec(settings, tokenizer, TextCorpus.load(data), out, workers, wire);
         JobOutcome outcome;

@@ -135,6 +135,10 @@ class TrainCommandTest {
         troupe("train", "--data", corpus, "--out", out, "--steps", "many").assertExit(TroupeCli.EXIT_USAGE)
                 .assertOneLineError("'many' is not a long");
         troupe("train", "--out", out).assertExit(TroupeCli.EXIT_USAGE).assertOneLineError("Missing required option: '--data=PATH'");
+        trainTiny(corpus, out, 1, "--workers", "0").assertOneLineError("--workers must be >= 1, got 0");
+        trainTiny(corpus, out, 1, "--workers", "2", "--resume").assertOneLineError("--resume is not supported with --workers > 1");
+        trainTiny(tmp, out, 1, "--workers", "2").assertOneLineError("--workers > 1 trains from a text file for now");
+        trainTiny(corpus, out, 1, "--workers", "2", "--wire", "fp8").assertOneLineError("--wire unknown wire format 'fp8'");
         assertFalse(Files.exists(out));
     }
 
