@@ -75,6 +75,11 @@ public final class ClusterNode {
         }
     }
 
+    /** The data-plane settings of {@code troupe.worker.data-plane} (system properties override them). */
+    public static RingSettings dataPlaneSettings() {
+        return RingSettings.fromConfig(ConfigFactory.load().getConfig("troupe.worker.data-plane"));
+    }
+
     /** The cluster timings from config. */
     public record Timings(Duration stepTimeout, long verifyInterval, Duration joinTimeout) {
         public static Timings from(Config config) {

@@ -10,7 +10,6 @@ import io.troupe.data.shard.PreparedDataset;
 import io.troupe.data.tokenize.CharTokenizer;
 import io.troupe.data.tokenize.Tokenizer;
 import io.troupe.worker.actor.WorkerSettings;
-import io.troupe.worker.allreduce.RingSettings;
 import io.troupe.worker.allreduce.WireFormat;
 import io.troupe.worker.checkpoint.CheckpointException;
 import io.troupe.worker.engine.Device;
@@ -190,7 +189,7 @@ final class TrainCommand implements Callable<Integer> {
         JobOutcome outcome;
         try (TrainProgress progress = new TrainProgress(stdout, System.console() != null, settings.logInterval())) {
             outcome = ClusterNode.runEmbedded(job, new WorkerSettings(perWorker, dev, TroupeVersion.current()),
-                    RingSettings.defaults(), progress);
+                    ClusterNode.dataPlaneSettings(), progress);
         }
         DistributedJobs.report(outcome, out, stdout);
         return TroupeCli.EXIT_OK;

@@ -2,7 +2,6 @@ package io.troupe.ops.cli;
 
 import io.troupe.coordinator.ClusterNode;
 import io.troupe.worker.actor.WorkerSettings;
-import io.troupe.worker.allreduce.RingSettings;
 import io.troupe.worker.engine.Device;
 import java.io.PrintWriter;
 import java.util.List;
@@ -51,7 +50,7 @@ final class WorkerCommand implements Callable<Integer> {
         out.printf("worker joining %s (%d threads, %s)%n", coordinator, threads.threads(), dev);
         out.flush();
         String error = ClusterNode.runWorker(coordinator.host(), coordinator.port(), bind,
-                new WorkerSettings(threads.threads(), dev, TroupeVersion.current()), RingSettings.defaults(),
+                new WorkerSettings(threads.threads(), dev, TroupeVersion.current()), ClusterNode.dataPlaneSettings(),
                 timings.joinTimeout(), timings.stepTimeout());
         if (error != null) {
             throw new UserError(error);
