@@ -1,8 +1,6 @@
 package io.troupe.data.ingest;
 
-import java.util.ArrayList;
 import java.util.List;
-import org.apache.pekko.util.ByteString;
 
 /**
  * Cuts a plain-text file into documents of at most {@code maxBytes} bytes, preferring to cut
@@ -12,70 +10,30 @@ import org.apache.pekko.util.ByteString;
  *
  * <p>Holds at most about {@code maxBytes} plus one read chunk, whatever the file size.
  */
-final class TextChunker implements Framer {
+final class TextChunker extends SniffingFramer {
 
-    private final InputFile file;
     private final int maxBytes;
-    private final ByteBuf buf = new ByteBuf();
     private int part;
     private long line = 1;
-    private boolean sniffed;
-    private boolean binary;
 
     TextChunker(InputFile file, int maxBytes) {
-        this.file = file;
+        super(file);
         this.maxBytes = maxBytes;
     }
 
     @Override
-    public List<Ingested> accept(ByteString chunk) {
-        if (binary) {
-            return List.of();
-        }
-        buf.append(chunk);
-        List<Ingested> out = new ArrayList<>(2);
-        if (!sniffed) {
-            if (buf.length < BinarySniffer.SNIFF_BYTES) {
-                return out;
-            }
-            if (sniff(out)) {
-                return out;
-            }
-        }
+    protected void drain(List<Ingested> out) {
         while (buf.length > maxBytes) {
             emit(cutPoint(), out);
         }
-        return out;
     }
 
     @Override
-    public List<Ingested> finish() {
-        List<Ingested> out = new ArrayList<>(2);
-        if (binary || (!sniffed && sniff(out))) {
-            return out;
-        }
-        while (buf.length > maxBytes) {
-            emit(cutPoint(), out);
-        }
+    protected void drainRest(List<Ingested> out) {
+        drain(out);
         if (buf.length > 0) {
             emit(buf.length, out);
         }
-        return out;
-    }
-
-    @Override
-    public boolean isBinary() {
-        return binary;
-    }
-
-    private boolean sniff(List<Ingested> out) {
-        sniffed = true;
-        if (BinarySniffer.looksBinary(buf.data, buf.length)) {
-            binary = true;
-            buf.length = 0;
-            out.add(new SkippedInput(file, 0, SkippedInput.Reason.BINARY_FILE, ""));
-        }
-        return binary;
     }
 
     /** Where the next document ends (exclusive), at most maxBytes in. */

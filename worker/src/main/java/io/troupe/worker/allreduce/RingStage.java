@@ -2,7 +2,6 @@ package io.troupe.worker.allreduce;
 
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
