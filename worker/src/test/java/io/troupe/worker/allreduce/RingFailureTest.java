@@ -63,9 +63,13 @@ class RingFailureTest {
             // Rank 0 tells its neighbours why it gave up: rank 1 fails at once, not at its own deadline.
             RingException cascaded = failure(rank1);
             assertTrue(millisSince(start) < DEADLINE.toMillis() + SLACK_MILLIS);
-            assertEquals(0, cascaded.peer().rank());
-            assertTrue(cascaded.getMessage().contains("rank 1: predecessor rank 0 (127.0.0.1:"), cascaded.getMessage());
-            assertTrue(cascaded.getMessage().contains("gave up during step 1"), cascaded.getMessage());
+            // The abort reaches rank 1 from rank 0 directly or, first, relayed by rank 2 (which
+            // hears it from rank 0 too): a race on the loopback. Either way it names the neighbour
+            // it came from and carries rank 0's reason.
+            String from = cascaded.peer().rank() == 0 ? "rank 1: predecessor rank 0 (127.0.0.1:" : "rank 1: successor rank 2 (127.0.0.1:";
+            assertTrue(cascaded.peer().rank() == 0 || cascaded.peer().rank() == 2, cascaded.getMessage());
+            assertTrue(cascaded.getMessage().contains(from), cascaded.getMessage());
+            assertTrue(cascaded.getMessage().contains("gave up"), cascaded.getMessage());
             assertTrue(cascaded.getMessage().contains(timeout.getMessage()), cascaded.getMessage());
 
             // So does the stalled member: its own call fails at once with the reason.
