@@ -332,11 +332,13 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
         } catch (IOException e) {
             return fail("cannot append to metrics.jsonl: " + e.getMessage());
         }
-        if (step < spec.settings().maxIters()) {
+        boolean stopped = step < spec.settings().maxIters() && listener.stopRequested();
+        if (step < spec.settings().maxIters() && !stopped) {
             startStep(step + 1);
         } else {
+            // A stop request (a pruned trial) ends the job here without exporting a model.
             phase = Phase.FINISHING;
-            FinishJob finish = FinishJob.newBuilder().setJobId(spec.jobId()).setExportModel(true).build();
+            FinishJob finish = FinishJob.newBuilder().setJobId(spec.jobId()).setExportModel(!stopped).build();
             members.forEach(m -> m.actor().tell(new ClusterMessage(finish)));
         }
         return this;
@@ -347,7 +349,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
             return fail("worker rank " + f.getRank() + " could not finish: " + f.getError());
         }
         if (phase == Phase.FINISHING && ++finished == members.size()) {
-            TrainSummary summary = new TrainSummary(spec.settings().maxIters(), lastTrainEval, lastValEval, bestVal,
+            TrainSummary summary = new TrainSummary(step, lastTrainEval, lastValEval, bestVal,
                     trainedSteps * (double) spec.settings().batchSize() * spec.settings().blockSize() / trainSeconds,
                     (System.nanoTime() - startNanos) / 1e9,
                     ParameterLayout.of(spec.settings().model(spec.tokenizer().vocabSize())).size());

@@ -17,6 +17,14 @@ public interface TrainListener {
     default void onEval(long step, double trainLoss, double valLoss) {
     }
 
+    /**
+     * Polled after every step: true asks the run to stop there, as {@link Trainer#requestStop}
+     * does (a tuner prunes a trial this way). The run then ends early without exporting.
+     */
+    default boolean stopRequested() {
+        return false;
+    }
+
     /** A checkpoint was written. */
     default void onCheckpoint(long step, Path file) {
     }

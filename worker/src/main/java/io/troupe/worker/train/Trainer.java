@@ -173,7 +173,7 @@ public final class Trainer {
                     if (checkpointStep) {
                         listener.onCheckpoint(step, store.save(job.checkpoint(step, identity, bestVal)));
                     }
-                    if (stopRequested && step < settings.maxIters()) {
+                    if ((stopRequested || listener.stopRequested()) && step < settings.maxIters()) {
                         if (!checkpointStep) {
                             listener.onCheckpoint(step, store.save(job.checkpoint(step, identity, bestVal)));
                         }
