@@ -2,9 +2,12 @@ package io.troupe.worker.checkpoint;
 
 import java.io.EOFException;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
+import java.nio.channels.ReadableByteChannel;
+import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -41,6 +44,10 @@ import java.util.Map;
  * <p>CRC32C rather than SHA-256: the threat is a torn write or a flipped bit, not an attacker,
  * and CRC32C runs at memory speed on CPUs with the CRC instruction, where SHA-256 would add
  * seconds to every checkpoint of a large model.
+ *
+ * <p>One encoder and one decoder, written against channels, serve files ({@link #write},
+ * {@link #read}) and peers' streams and byte arrays alike ({@link CheckpointCodec}), so that a
+ * checkpoint sent over the network is bit for bit the file it would have been.
  */
 final class CheckpointFile {
 
@@ -50,40 +57,37 @@ final class CheckpointFile {
     static final int TRAILER_BYTES = Integer.BYTES;
 
     private static final int BUFFER_BYTES = 1 << 20;
+    /** The largest array a JVM allocates (a few bytes under Integer.MAX_VALUE). */
+    private static final long MAX_ARRAY_BYTES = Integer.MAX_VALUE - 8;
 
     private CheckpointFile() {
     }
 
     /** Writes {@code checkpoint} from the channel's current position. */
-    static void write(Checkpoint checkpoint, FileChannel channel) throws IOException {
-        byte[] config = utf8(checkpoint.config());
-        byte[] tokenizer = utf8(checkpoint.tokenizer());
-        byte[] extra = encodeExtra(checkpoint.extraRngState());
-        int params = checkpoint.parameters().length;
-        long[] sampler = checkpoint.samplerState();
+    static void write(Checkpoint checkpoint, WritableByteChannel channel) throws IOException {
+        Sections.of(checkpoint).writeTo(channel);
+    }
 
-        ChecksummedOutput out = new ChecksummedOutput(channel, BUFFER_BYTES);
-        out.putBytes(MAGIC);
-        out.putInt(VERSION);
-        out.putInt(HEADER_BYTES);
-        out.putLong(checkpoint.trainingStep());
-        out.putLong(checkpoint.optimizerStep());
-        out.putInt(config.length);
-        out.putInt(tokenizer.length);
-        out.putInt(params);
-        out.putInt(sampler.length);
-        out.putInt(extra.length);
-        out.putInt(0);
-        out.putLong(payloadBytes(config.length, tokenizer.length, params, sampler.length,
-                extra.length));
-        out.putBytes(config);
-        out.putBytes(tokenizer);
-        out.putFloats(checkpoint.parameters());
-        out.putFloats(checkpoint.adamM());
-        out.putFloats(checkpoint.adamV());
-        out.putLongs(sampler);
-        out.putBytes(extra);
-        out.finishWithChecksum();
+    /**
+     * The bytes of {@code checkpoint} exactly as {@link #write} puts them in a file.
+     *
+     * @throws IllegalArgumentException if the encoding exceeds the 2 GiB an array can hold
+     */
+    static byte[] encode(Checkpoint checkpoint) {
+        Sections sections = Sections.of(checkpoint);
+        long size = sections.encodedBytes();
+        if (size > MAX_ARRAY_BYTES) {
+            throw new IllegalArgumentException("a checkpoint of " + checkpoint.parameters().length
+                    + " parameters encodes to " + size + " bytes, more than one array holds;"
+                    + " write it to a file or channel instead");
+        }
+        byte[] bytes = new byte[(int) size];
+        try {
+            sections.writeTo(new BufferChannel(ByteBuffer.wrap(bytes)));
+        } catch (IOException e) {
+            throw new UncheckedIOException("writing to memory cannot fail", e);
+        }
+        return bytes;
     }
 
     /**
@@ -93,37 +97,45 @@ final class CheckpointFile {
      *     another format version, truncated or corrupt
      */
     static Checkpoint read(Path file) throws CheckpointException {
+        CheckpointOrigin origin = CheckpointOrigin.file(file);
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
-            return read(file, channel);
+            return decode(channel, channel.size(), origin);
         } catch (NoSuchFileException e) {
             throw new CheckpointException("checkpoint " + file + " does not exist; list the run's"
                     + " checkpoints directory for the ones there are", e);
         } catch (EOFException e) {
-            throw corrupt(file, "it ends early", e);
+            throw origin.corrupt("it ends early", e);
         } catch (IOException e) {
             throw new CheckpointException("cannot read checkpoint " + file + ": " + e
                     + "; check the file's permissions and the disk", e);
         }
     }
 
-    private static Checkpoint read(Path file, FileChannel channel)
+    /**
+     * Reads and verifies the {@code size} bytes of one encoded checkpoint from {@code channel}'s
+     * current position, sequentially, holding at most one buffer of them at a time.
+     *
+     * @throws EOFException if the channel ends before {@code size} bytes
+     * @throws IOException if the channel fails
+     * @throws CheckpointException if the bytes are not a checkpoint, of another format version,
+     *     or truncated or corrupt; the message names {@code origin}
+     */
+    static Checkpoint decode(ReadableByteChannel channel, long size, CheckpointOrigin origin)
             throws IOException, CheckpointException {
-        long size = channel.size();
         if (size < HEADER_BYTES + TRAILER_BYTES) {
-            throw corrupt(file, "it has only " + size + " bytes", null);
+            throw origin.corrupt("it has only " + size + " bytes", null);
         }
         ChecksummedInput in = new ChecksummedInput(channel, size - TRAILER_BYTES, BUFFER_BYTES);
         byte[] magic = new byte[MAGIC.length];
         in.getBytes(magic);
         if (!Arrays.equals(magic, MAGIC)) {
-            throw new CheckpointException(file + " is not a Troupe checkpoint (its first bytes are"
-                    + " not \"TROUPECK\"); move it out of the checkpoints directory");
+            throw new CheckpointException(origin.name() + " is not a Troupe checkpoint (its first"
+                    + " bytes are not \"TROUPECK\"); " + origin.ifForeign());
         }
         int version = in.getInt();
         if (version != VERSION) {
-            throw new CheckpointException("checkpoint " + file + " has format version " + version
-                    + " but this build reads version " + VERSION + "; resume it with the Troupe"
-                    + " version that wrote it");
+            throw new CheckpointException(origin.name() + " has format version " + version
+                    + " but this build reads version " + VERSION + "; " + origin.ifOtherVersion());
         }
         int headerBytes = in.getInt();
         long trainingStep = in.getLong();
@@ -138,15 +150,15 @@ final class CheckpointFile {
         if (headerBytes != HEADER_BYTES || trainingStep < 0 || optimizerStep < 0
                 || configBytes < 0 || tokenizerBytes < 0 || params < 0 || samplerLongs < 0
                 || extraBytes < 0) {
-            throw corrupt(file, "its header holds impossible values", null);
+            throw origin.corrupt("its header holds impossible values", null);
         }
         long payload = payloadBytes(configBytes, tokenizerBytes, params, samplerLongs, extraBytes);
         if (payload != declaredPayload) {
-            throw corrupt(file, "its header's lengths disagree", null);
+            throw origin.corrupt("its header's lengths disagree", null);
         }
         long expectedSize = HEADER_BYTES + payload + TRAILER_BYTES;
         if (size != expectedSize) {
-            throw corrupt(file, "it has " + size + " bytes where its header promises "
+            throw origin.corrupt("it has " + size + " bytes where its header promises "
                     + expectedSize, null);
         }
 
@@ -165,19 +177,80 @@ final class CheckpointFile {
         in.getLongs(sampler);
         in.getBytes(extra);
 
+        // The trailer follows the checksummed bytes, which the input never reads past.
         ByteBuffer trailer = ByteBuffer.allocate(TRAILER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
         while (trailer.hasRemaining()) {
-            if (channel.read(trailer, size - TRAILER_BYTES + trailer.position()) < 0) {
+            if (channel.read(trailer) < 0) {
                 throw new EOFException("no checksum");
             }
         }
         if (!in.exhausted() || trailer.getInt(0) != in.checksum()) {
-            throw corrupt(file, "checksum mismatch", null);
+            throw origin.corrupt("checksum mismatch", null);
         }
-        Map<String, long[]> extraStates = decodeExtra(file, extra);
+        Map<String, long[]> extraStates = decodeExtra(origin, extra);
         return new Checkpoint(new String(config, StandardCharsets.UTF_8), parameters, m, v,
                 optimizerStep, trainingStep, sampler, extraStates,
                 new String(tokenizer, StandardCharsets.UTF_8));
+    }
+
+    /**
+     * The training step in the header of encoded checkpoint bytes, without decoding the rest.
+     *
+     * @throws IllegalArgumentException if the bytes do not start with a checkpoint header of
+     *     this format version
+     */
+    static long trainingStep(byte[] encoded) {
+        ByteBuffer header = ByteBuffer.wrap(encoded).order(ByteOrder.LITTLE_ENDIAN);
+        if (encoded.length < HEADER_BYTES + TRAILER_BYTES
+                || !Arrays.equals(encoded, 0, MAGIC.length, MAGIC, 0, MAGIC.length)
+                || header.getInt(8) != VERSION) {
+            throw new IllegalArgumentException("the bytes are not an encoded checkpoint of format"
+                    + " version " + VERSION + "; encode it with CheckpointCodec.encode");
+        }
+        return header.getLong(16);
+    }
+
+    /** A checkpoint with its variable-length sections encoded, so its size is known before writing. */
+    private record Sections(Checkpoint checkpoint, byte[] config, byte[] tokenizer, byte[] extra) {
+
+        static Sections of(Checkpoint checkpoint) {
+            return new Sections(checkpoint, utf8(checkpoint.config()),
+                    utf8(checkpoint.tokenizer()), encodeExtra(checkpoint.extraRngState()));
+        }
+
+        long payloadBytes() {
+            return CheckpointFile.payloadBytes(config.length, tokenizer.length,
+                    checkpoint.parameters().length, checkpoint.samplerState().length, extra.length);
+        }
+
+        long encodedBytes() {
+            return HEADER_BYTES + payloadBytes() + TRAILER_BYTES;
+        }
+
+        void writeTo(WritableByteChannel channel) throws IOException {
+            long[] sampler = checkpoint.samplerState();
+            ChecksummedOutput out = new ChecksummedOutput(channel, BUFFER_BYTES);
+            out.putBytes(MAGIC);
+            out.putInt(VERSION);
+            out.putInt(HEADER_BYTES);
+            out.putLong(checkpoint.trainingStep());
+            out.putLong(checkpoint.optimizerStep());
+            out.putInt(config.length);
+            out.putInt(tokenizer.length);
+            out.putInt(checkpoint.parameters().length);
+            out.putInt(sampler.length);
+            out.putInt(extra.length);
+            out.putInt(0);
+            out.putLong(payloadBytes());
+            out.putBytes(config);
+            out.putBytes(tokenizer);
+            out.putFloats(checkpoint.parameters());
+            out.putFloats(checkpoint.adamM());
+            out.putFloats(checkpoint.adamV());
+            out.putLongs(sampler);
+            out.putBytes(extra);
+            out.finishWithChecksum();
+        }
     }
 
     private static long payloadBytes(long config, long tokenizer, long params, long samplerLongs,
@@ -203,7 +276,7 @@ final class CheckpointFile {
         return out.array();
     }
 
-    private static Map<String, long[]> decodeExtra(Path file, byte[] bytes)
+    private static Map<String, long[]> decodeExtra(CheckpointOrigin origin, byte[] bytes)
             throws CheckpointException {
         // The checksum matched, so malformed content here means a writer bug, not a bad disk;
         // still reported as corrupt, since the file cannot be used either way.
@@ -224,7 +297,7 @@ final class CheckpointFile {
             }
             return states;
         } catch (RuntimeException e) {
-            throw corrupt(file, "its generator states do not decode", e);
+            throw origin.corrupt("its generator states do not decode", e);
         }
     }
 
@@ -235,11 +308,6 @@ final class CheckpointFile {
             throw new IllegalArgumentException("length " + count + " overruns the section");
         }
         return count;
-    }
-
-    private static CheckpointException corrupt(Path file, String why, Throwable cause) {
-        return new CheckpointException("checkpoint " + file + " is truncated or corrupt (" + why
-                + "); delete it or resume from an earlier one", cause);
     }
 
     private static byte[] utf8(String text) {

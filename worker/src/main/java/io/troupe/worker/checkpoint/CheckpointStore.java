@@ -176,12 +176,8 @@ public final class CheckpointStore {
         if (differences.isEmpty()) {
             return;
         }
-        int shown = Math.min(3, differences.size());
-        String listed = String.join("; ", differences.subList(0, shown))
-                + (differences.size() > shown ? "; and " + (differences.size() - shown) + " more"
-                        : "");
         throw new CheckpointException("checkpoint " + file + " was written with a different config"
-                + " (" + listed + "); resume with the checkpoint's config or start a new run"
+                + " (" + ConfigDiff.summary(differences) + "); resume with the checkpoint's config or start a new run"
                 + " directory");
     }
 

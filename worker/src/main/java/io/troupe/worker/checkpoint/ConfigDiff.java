@@ -8,15 +8,18 @@ import java.util.List;
 import java.util.TreeSet;
 
 /**
- * Lists where two configs differ, so a refused resume can say which settings changed.
+ * Lists where two configs differ, so a refused resume or state transfer can say which settings
+ * changed.
  *
  * <p>Configs that parse as JSON are compared as trees: key order and whitespace do not matter,
  * and numbers compare by value ({@code 6} equals {@code 6.0}). Anything else is compared as
  * text.
  */
-final class ConfigDiff {
+public final class ConfigDiff {
 
     private static final ObjectMapper MAPPER = new ObjectMapper();
+    /** How many differences a one-line message lists. */
+    private static final int SHOWN = 3;
 
     private ConfigDiff() {
     }
@@ -25,7 +28,7 @@ final class ConfigDiff {
      * The differences between the config stored in a checkpoint and the one expected now, each
      * as {@code "path: <stored> in the checkpoint, <expected> now"}; empty when they agree.
      */
-    static List<String> differences(String stored, String expected) {
+    public static List<String> differences(String stored, String expected) {
         List<String> out = new ArrayList<>();
         JsonNode storedTree = parse(stored);
         JsonNode expectedTree = parse(expected);
@@ -37,6 +40,17 @@ final class ConfigDiff {
         }
         compare("", storedTree, expectedTree, out);
         return out;
+    }
+
+    /**
+     * The first few {@link #differences}, joined with "; " and followed by how many more there
+     * are, short enough for a one-line message.
+     */
+    public static String summary(List<String> differences) {
+        int shown = Math.min(SHOWN, differences.size());
+        return String.join("; ", differences.subList(0, shown))
+                + (differences.size() > shown ? "; and " + (differences.size() - shown) + " more"
+                        : "");
     }
 
     private static void compare(String path, JsonNode stored, JsonNode expected, List<String> out) {
