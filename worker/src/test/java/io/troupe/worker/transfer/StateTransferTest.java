@@ -233,6 +233,25 @@ class StateTransferTest {
     }
 
     @Test
+    void closingTheServerEndsRunningTransfers() throws Exception {
+        // 24 MB: far more than socket buffers and Pekko hold in flight, so the transfer is
+        // still running while this client reads nothing past the header.
+        Checkpoint state = checkpoint(4, 2_000_000, new Random(11));
+        StateServer server = StateServer.bind(system, ANY_PORT, "rank 0");
+        server.offer(JOB, state);
+        try (Socket socket = new Socket(server.address().getAddress(),
+                server.address().getPort())) {
+            socket.getOutputStream().write(TransferProtocol.request(JOB, 4).toArray());
+            byte[] header = socket.getInputStream().readNBytes(
+                    TransferProtocol.ANSWER_HEADER_BYTES);
+            long announced = ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN).getLong(16);
+            server.close();
+            long rest = socket.getInputStream().transferTo(OutputStream.nullOutputStream());
+            assertTrue(rest < announced, rest + " of " + announced + " bytes arrived");
+        }
+    }
+
+    @Test
     void aPortInUseIsAClearError() throws Exception {
         try (StateServer first = StateServer.bind(system, ANY_PORT, "rank 0")) {
             int port = first.address().getPort();
