@@ -75,6 +75,8 @@ public final class StateClient {
      *     {@link #ANY_STEP})
      * @throws StateTransferException (a subclass) if the fetch failed; nothing was returned
      * @throws InterruptedException if the thread was interrupted while waiting
+     * @throws IllegalArgumentException if the job id is empty or over 1024 bytes of UTF-8, the
+     *     step is below {@link #ANY_STEP}, or the deadline is not positive
      */
     public static Checkpoint fetch(ClassicActorSystemProvider system, InetSocketAddress peer,
             String jobId, long step, String expectedConfig, Duration deadline)
