@@ -57,7 +57,7 @@ public final class ClusterNode {
     }
 
     /** Creates the node's actor system, turning a failed bind into a clear error. */
-    private static ActorSystem<Void> startSystem(Behavior<Void> guardian, Config config) {
+    private static ActorSystem<Guardian.WorkersOf> startSystem(Behavior<Guardian.WorkersOf> guardian, Config config) {
         try {
             return ActorSystem.create(guardian, SYSTEM_NAME, config);
         } catch (RuntimeException e) {
@@ -81,10 +81,13 @@ public final class ClusterNode {
     }
 
     /** The cluster timings from config. */
-    public record Timings(Duration stepTimeout, long verifyInterval, Duration joinTimeout) {
+    public record Timings(Duration stepTimeout, long verifyInterval, Duration joinTimeout, Duration coordinatorWait,
+                          Duration leaveTimeout) {
         public static Timings from(Config config) {
             return new Timings(config.getDuration("troupe.cluster.step-timeout"),
-                    config.getLong("troupe.cluster.verify-interval"), config.getDuration("troupe.cluster.join-timeout"));
+                    config.getLong("troupe.cluster.verify-interval"), config.getDuration("troupe.cluster.join-timeout"),
+                    config.getDuration("troupe.cluster.coordinator-wait"),
+                    config.getDuration("troupe.cluster.leave-timeout"));
         }
     }
 
@@ -96,18 +99,19 @@ public final class ClusterNode {
                                          TrainListener listener) throws InterruptedException {
         Config config = config("127.0.0.1", 0, List.of(NodeRole.COORDINATOR.clusterRole(), NodeRole.WORKER.clusterRole()));
         CompletableFuture<JobOutcome> outcome = new CompletableFuture<>();
-        ActorSystem<Void> system = startSystem(Behaviors.setup(ctx -> {
+        ActorSystem<Guardian.WorkersOf> system = startSystem(Behaviors.setup(ctx -> {
             List<DataPlane> planes = new ArrayList<>();
             for (int i = 0; i < spec.workers(); i++) {
                 planes.add(new PekkoDataPlane(ctx.getSystem(), "127.0.0.1", ring, spec.stepTimeout()));
             }
-            return Guardian.create(spec, listener, outcome::complete, workerSettings, planes);
+            DataPlane coordinatorPlane = new PekkoDataPlane(ctx.getSystem(), "127.0.0.1", ring, spec.stepTimeout());
+            return Guardian.create(spec, coordinatorPlane, listener, outcome::complete, workerSettings, planes);
         }), config);
         return selfJoinAndAwait(system, outcome, address -> { });
     }
 
     /** Joins the node to itself (it is the cluster's seed), then waits for the job and stops the node. */
-    private static JobOutcome selfJoinAndAwait(ActorSystem<Void> system, CompletableFuture<JobOutcome> outcome,
+    private static JobOutcome selfJoinAndAwait(ActorSystem<?> system, CompletableFuture<JobOutcome> outcome,
                                                java.util.function.Consumer<Address> onBound)
             throws InterruptedException {
         Cluster cluster = Cluster.get(system);
@@ -123,7 +127,7 @@ public final class ClusterNode {
     }
 
     /** Leaves the cluster gracefully (so workers see the coordinator go) and stops the node. */
-    private static void shutdown(ActorSystem<Void> system) {
+    private static void shutdown(ActorSystem<?> system) {
         org.apache.pekko.actor.CoordinatedShutdown.get(system)
                 .runAll(org.apache.pekko.actor.CoordinatedShutdown.unknownReason());
         system.getWhenTerminated().toCompletableFuture().join();
@@ -137,58 +141,136 @@ public final class ClusterNode {
                                             java.util.function.Consumer<Address> onBound) throws InterruptedException {
         Config config = config(host, port, List.of(NodeRole.COORDINATOR.clusterRole()));
         CompletableFuture<JobOutcome> outcome = new CompletableFuture<>();
-        ActorSystem<Void> system = startSystem(
-                Guardian.create(spec, listener, outcome::complete, null, List.of()), config);
+        ActorSystem<Guardian.WorkersOf> system = startSystem(Behaviors.setup(ctx -> Guardian.create(spec,
+                new PekkoDataPlane(ctx.getSystem(), host, dataPlaneSettings(), spec.stepTimeout()), listener,
+                outcome::complete, null, List.of())), config);
         return selfJoinAndAwait(system, outcome, onBound);
     }
 
     /**
-     * Runs a worker node that joins the coordinator at host:port and serves jobs until the
-     * coordinator leaves the cluster.
+     * Runs a worker node that joins the coordinator at host:port and serves its jobs. If the
+     * coordinator is lost (crashed, not left), the node starts afresh and tries to join the
+     * coordinator address again for up to {@code coordinatorWait}: a coordinator resumed there
+     * picks the worker up. On SIGTERM the worker leaves its job at the next step boundary
+     * before the node stops.
      *
-     * @return null when the worker served and its coordinator left; else why it stopped
+     * @return null when the worker served and its coordinator left (or it was told to stop); else
+     *     why it stopped
      */
     public static String runWorker(String joinHost, int joinPort, String bindHost, WorkerSettings workerSettings,
-                                   RingSettings ring, Duration joinTimeout, Duration deadline)
+                                   RingSettings ring, Timings timings, Duration deadline)
             throws InterruptedException {
-        Config config = config(bindHost, 0, List.of(NodeRole.WORKER.clusterRole()));
-        ActorSystem<Void> system = startSystem(Behaviors.setup(ctx -> Guardian.create(null, TrainListener.SILENT,
-                o -> { }, workerSettings, List.of(new PekkoDataPlane(ctx.getSystem(), bindHost, ring, deadline)))),
-                config);
-        Cluster cluster = Cluster.get(system);
-        Address seed = new Address("pekko", SYSTEM_NAME, joinHost, joinPort);
-        cluster.manager().tell(new JoinSeedNodes(List.of(seed)));
-        CompletableFuture<Void> joined = new CompletableFuture<>();
-        CompletableFuture<Void> coordinatorGone = new CompletableFuture<>();
-        system.systemActorOf(Behaviors.<ClusterEvent.MemberEvent>setup(ctx -> {
-            cluster.subscriptions().tell(Subscribe.create(ctx.getSelf(), ClusterEvent.MemberEvent.class));
-            return Behaviors.receiveMessage(event -> {
-                Member member = event.member();
-                if (event instanceof ClusterEvent.MemberUp && member.equals(cluster.selfMember())) {
-                    joined.complete(null);
-                } else if (event instanceof ClusterEvent.MemberUp && member.address().equals(cluster.selfMember().address())) {
-                    joined.complete(null);
-                }
-                if ((event instanceof ClusterEvent.MemberRemoved || event instanceof ClusterEvent.MemberExited
-                        || event instanceof ClusterEvent.MemberLeft)
-                        && member.hasRole(NodeRole.COORDINATOR.clusterRole())) {
-                    coordinatorGone.complete(null);
-                }
-                return Behaviors.same();
-            });
-        }), "membership", org.apache.pekko.actor.typed.Props.empty());
-        try {
+        Duration wait = timings.joinTimeout();
+        while (true) {
+            WorkerNode node = WorkerNode.start(joinHost, joinPort, bindHost, workerSettings, ring, timings, deadline);
             try {
-                joined.get(joinTimeout.toMillis(), TimeUnit.MILLISECONDS);
-            } catch (TimeoutException e) {
-                return "the coordinator at " + joinHost + ":" + joinPort + " did not answer within "
-                        + joinTimeout.toSeconds() + " s; check the address and that 'troupe coordinator' is running";
-            } catch (ExecutionException e) {
-                return String.valueOf(e.getCause());
+                if (!node.awaitJoined(wait)) {
+                    return wait == timings.joinTimeout()
+                            ? "the coordinator at " + joinHost + ":" + joinPort + " did not answer within "
+                            + wait.toSeconds() + " s; check the address and that 'troupe coordinator' is running"
+                            : "the coordinator at " + joinHost + ":" + joinPort + " did not come back within "
+                            + wait.toSeconds() + " s (troupe.cluster.coordinator-wait)";
+                }
+                if (!node.awaitCoordinatorLost()) {
+                    return null;
+                }
+            } finally {
+                node.stop();
             }
+            System.err.println("lost the coordinator at " + joinHost + ":" + joinPort + "; waiting up to "
+                    + timings.coordinatorWait().toSeconds() + " s for it to come back");
+            wait = timings.coordinatorWait();
+        }
+    }
+
+    /** One incarnation of a worker node's actor system. */
+    private static final class WorkerNode {
+        private final ActorSystem<Guardian.WorkersOf> system;
+        private final CompletableFuture<Void> joined = new CompletableFuture<>();
+        private final CompletableFuture<Boolean> coordinatorGone = new CompletableFuture<>();
+
+        private WorkerNode(ActorSystem<Guardian.WorkersOf> system) {
+            this.system = system;
+        }
+
+        static WorkerNode start(String joinHost, int joinPort, String bindHost, WorkerSettings workerSettings,
+                                RingSettings ring, Timings timings, Duration deadline) {
+            Config config = config(bindHost, 0, List.of(NodeRole.WORKER.clusterRole()));
+            WorkerNode node = new WorkerNode(startSystem(Behaviors.setup(ctx -> Guardian.create(null, null,
+                    TrainListener.SILENT, o -> { }, workerSettings,
+                    List.of(new PekkoDataPlane(ctx.getSystem(), bindHost, ring, deadline)))), config));
+            node.watchMembership();
+            node.leaveOnShutdown(timings.leaveTimeout());
+            Cluster.get(node.system).manager().tell(new JoinSeedNodes(List.of(
+                    new Address("pekko", SYSTEM_NAME, joinHost, joinPort))));
+            return node;
+        }
+
+        /** Completes {@code joined} when this node is Up, {@code coordinatorGone} when the coordinator goes. */
+        private void watchMembership() {
+            Cluster cluster = Cluster.get(system);
+            system.systemActorOf(Behaviors.<Object>setup(ctx -> {
+                cluster.subscriptions().tell(Subscribe.create(ctx.getSelf().narrow(), ClusterEvent.MemberEvent.class));
+                cluster.subscriptions().tell(Subscribe.create(ctx.getSelf().narrow(), ClusterEvent.UnreachableMember.class));
+                return Behaviors.receiveMessage(event -> {
+                    if (event instanceof ClusterEvent.MemberUp up && up.member().address().equals(cluster.selfMember().address())) {
+                        joined.complete(null);
+                    }
+                    if (event instanceof ClusterEvent.MemberEvent e && e.member().hasRole(NodeRole.COORDINATOR.clusterRole())) {
+                        if (e instanceof ClusterEvent.MemberLeft || e instanceof ClusterEvent.MemberExited) {
+                            coordinatorGone.complete(false); // it left: the job is over
+                        } else if (e instanceof ClusterEvent.MemberRemoved) {
+                            coordinatorGone.complete(true);
+                        }
+                    }
+                    if (event instanceof ClusterEvent.UnreachableMember u
+                            && u.member().hasRole(NodeRole.COORDINATOR.clusterRole())) {
+                        coordinatorGone.complete(true); // crashed or cut off
+                    }
+                    return Behaviors.same();
+                });
+            }), "membership", org.apache.pekko.actor.typed.Props.empty());
+        }
+
+        /**
+         * On SIGTERM (the JVM's shutdown hook runs Pekko's coordinated shutdown) every worker of
+         * this node asks the coordinator to take it out of the ring at the next step boundary,
+         * and the node waits until it has, or until {@code timeout}.
+         */
+        private void leaveOnShutdown(Duration timeout) {
+            org.apache.pekko.actor.CoordinatedShutdown.get(system).addTask(
+                    org.apache.pekko.actor.CoordinatedShutdown.PhaseBeforeServiceUnbind(), "leave-jobs", () ->
+                            coordinatorGone.isDone()
+                                    ? CompletableFuture.completedFuture(org.apache.pekko.Done.getInstance())
+                                    : org.apache.pekko.actor.typed.javadsl.AskPattern.<Guardian.WorkersOf, List<org.apache.pekko.actor.typed.ActorRef<io.troupe.worker.actor.WorkerActor.Command>>>ask(
+                                    system, Guardian.WorkersOf::new, timeout, system.scheduler())
+                                    .thenCompose(workers -> CompletableFuture.allOf(workers.stream()
+                                            .map(w -> org.apache.pekko.actor.typed.javadsl.AskPattern.<io.troupe.worker.actor.WorkerActor.Command, org.apache.pekko.Done>ask(
+                                                    w, io.troupe.worker.actor.WorkerActor.Leave::new, timeout, system.scheduler())
+                                                    .toCompletableFuture().exceptionally(e -> org.apache.pekko.Done.getInstance()))
+                                            .toArray(CompletableFuture[]::new)))
+                                    .handle((ok, e) -> org.apache.pekko.Done.getInstance()));
+        }
+
+        boolean awaitJoined(Duration wait) throws InterruptedException {
+            try {
+                CompletableFuture.anyOf(joined, system.getWhenTerminated().toCompletableFuture())
+                        .get(wait.toMillis(), TimeUnit.MILLISECONDS);
+                return joined.isDone();
+            } catch (TimeoutException e) {
+                return false;
+            } catch (ExecutionException e) {
+                return false;
+            }
+        }
+
+        /** Waits until the coordinator goes or the node stops; true when the coordinator was lost. */
+        boolean awaitCoordinatorLost() {
             CompletableFuture.anyOf(coordinatorGone, system.getWhenTerminated().toCompletableFuture()).join();
-            return null;
-        } finally {
+            return coordinatorGone.getNow(false) && !system.getWhenTerminated().toCompletableFuture().isDone();
+        }
+
+        void stop() {
             shutdown(system);
         }
     }

@@ -1,31 +1,47 @@
 package io.troupe.coordinator;
 
+import io.troupe.data.corpus.TextCorpus;
+import io.troupe.data.corpus.TokenSplit;
+import io.troupe.model.gpt.ParameterLayout;
 import io.troupe.protocol.cluster.ConnectRing;
 import io.troupe.protocol.cluster.FinishJob;
+import io.troupe.protocol.cluster.FormRing;
 import io.troupe.protocol.cluster.JobFinished;
 import io.troupe.protocol.cluster.JobReady;
 import io.troupe.protocol.cluster.JoinJob;
+import io.troupe.protocol.cluster.LeaveRequest;
+import io.troupe.protocol.cluster.Probe;
+import io.troupe.protocol.cluster.ProbeReply;
 import io.troupe.protocol.cluster.RingReady;
 import io.troupe.protocol.cluster.RunStep;
 import io.troupe.protocol.cluster.StepDone;
 import io.troupe.protocol.cluster.StepFailed;
 import io.troupe.protocol.cluster.WorkerHello;
 import io.troupe.protocol.serialization.ClusterMessage;
-import io.troupe.model.gpt.ParameterLayout;
 import io.troupe.worker.actor.Inbox;
 import io.troupe.worker.actor.JobSettings;
 import io.troupe.worker.actor.ServiceKeys;
-import io.troupe.worker.dist.BatchPlan;
+import io.troupe.worker.actor.StateExchange;
+import io.troupe.worker.checkpoint.Checkpoint;
+import io.troupe.worker.checkpoint.CheckpointStore;
+import io.troupe.worker.dist.ElasticShare;
+import io.troupe.worker.dist.SampleLedger;
+import io.troupe.worker.dist.SampleOrder;
 import io.troupe.worker.train.LearningRateSchedule;
 import io.troupe.worker.train.MetricsLog;
 import io.troupe.worker.train.SummaryFile;
 import io.troupe.worker.train.TrainListener;
 import io.troupe.worker.train.TrainSummary;
 import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Consumer;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorRefResolver;
@@ -37,17 +53,28 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
+import org.apache.pekko.cluster.ClusterEvent;
 import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Subscribe;
 
 /**
- * Runs one data-parallel training job: waits for its workers, forms the ring (ranks and
- * successors), starts every step on all workers and gathers their reports, asks for
- * evaluations and checkpoints, and writes the run's metrics and summary.
+ * Runs one elastic data-parallel training job. It prepares every worker that offers itself,
+ * forms a ring of up to max-workers of them, and drives the steps, giving each ring member its
+ * exact share of each global batch (numbered samples, so every sample of an epoch is trained
+ * on once, whatever happens).
+ *
+ * <p>When a step fails (a worker died, its ring broke, a deadline passed) or membership
+ * changes at a step boundary (a worker joined, asked to leave, or drifted), the coordinator
+ * re-forms the ring: it probes every live worker for its step and parameter checksum, plans
+ * the next ring with {@link RingPlanner} (continue from the most advanced state; whoever is
+ * behind or differs fetches it from a peer), forms it and retries the interrupted step. Below
+ * min-workers the job pauses until enough workers are back. Each re-form is a new ring
+ * generation; messages of older generations are ignored.
  */
 public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
 
     /** The coordinator's protocol. */
-    public sealed interface Command permits FromWire, StepTimedOut {
+    public sealed interface Command permits FromWire, StepTimedOut, ProbeTimedOut, FormTimedOut, NodeLost {
     }
 
     /** A cluster message from a worker. */
@@ -55,32 +82,82 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     }
 
     /** A step did not complete on every worker in time. */
-    record StepTimedOut(long step) implements Command {
+    record StepTimedOut(long generation, long step) implements Command {
     }
 
-    private enum Phase { WAITING, FORMING, TRAINING, FINISHING, DONE }
+    /** Not every probed worker answered in time. */
+    record ProbeTimedOut(long generation) implements Command {
+    }
 
-    private record Member(String ref, ActorRef<ClusterMessage> actor, WorkerHello hello) {
+    /** The ring of a generation was not formed in time. */
+    record FormTimedOut(long generation) implements Command {
+    }
+
+    /** A cluster node became unreachable or was removed. */
+    record NodeLost(org.apache.pekko.actor.Address address, String why) implements Command {
+    }
+
+    private enum Phase { WAITING, PROBING, FORMING, CONNECTING, TRAINING, PAUSED, FINISHING, DONE }
+
+    private enum Status { PREPARING, READY, GONE }
+
+    /** A worker that offered itself to this job. */
+    private static final class Worker {
+        final String ref;
+        final ActorRef<ClusterMessage> actor;
+        final WorkerHello hello;
+        final int seedRank;
+        Status status = Status.PREPARING;
+        InetSocketAddress stateAddress;
+        boolean leaving;
+        ProbeReply probe;
+        JobReady ringAddress;
+        boolean linked;
+
+        Worker(String ref, ActorRef<ClusterMessage> actor, WorkerHello hello, int seedRank) {
+            this.ref = ref;
+            this.actor = actor;
+            this.hello = hello;
+            this.seedRank = seedRank;
+        }
+
+        void tell(com.google.protobuf.Message message) {
+            actor.tell(new ClusterMessage(message));
+        }
     }
 
     private final JobSpec spec;
+    private final ElasticPolicy policy;
     private final TrainListener listener;
     private final Consumer<JobOutcome> onDone;
     private final TimerScheduler<Command> timers;
     private final ActorRefResolver resolver;
     private final ActorRef<ClusterMessage> wire;
+    private final String self;
+    private final StateExchange coordinatorState;
     private final LearningRateSchedule schedule;
-    private final List<Member> members = new ArrayList<>();
-    private final Map<Integer, StepDone> reports = new HashMap<>();
+    private final int globalBatch;
     private final long startNanos = System.nanoTime();
+    private final Map<String, Worker> workers = new LinkedHashMap<>();
+    private final List<Worker> ring = new ArrayList<>();
+    private final Map<Integer, StepDone> reports = new HashMap<>();
+    private final List<Double> recoverySeconds = new ArrayList<>();
     private Phase phase = Phase.WAITING;
-    private int ready;
-    private int connected;
-    private final Map<Integer, JobReady> dataAddresses = new HashMap<>();
-    private int finished;
-    private long step;
+    private long generation;
+    private int joined;
+    private long committed;
+    private long fallbackStep = -1;
+    private SampleLedger ledger;
+    private long membershipChanges;
+    private long stepsSkipped;
+    private int nonFiniteInARow;
+    private boolean changePending;
+    private long recoveringSinceNanos;
+    private int failedForms;
+    private String lastFailure;
     private MetricsLog metrics;
     private long stepStartNanos;
+    private double slowestRecentStepSeconds;
     private double trainSeconds;
     private double computeMillis;
     private double allreduceMillis;
@@ -88,26 +165,98 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     private double lastTrainEval = Double.NaN;
     private double lastValEval = Double.NaN;
     private double bestVal = Double.POSITIVE_INFINITY;
+    private int ringSizeAtFinish;
+    private int finished;
 
     /**
+     * @param coordinatorState where this coordinator serves a resumed checkpoint to workers (may
+     *     be null when the job does not resume)
      * @param onDone called once with the outcome, from the actor's thread
      */
-    public static Behavior<Command> create(JobSpec spec, TrainListener listener, Consumer<JobOutcome> onDone) {
-        return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new Coordinator(ctx, timers, spec, listener, onDone)));
+    public static Behavior<Command> create(JobSpec spec, StateExchange coordinatorState, TrainListener listener,
+                                           Consumer<JobOutcome> onDone) {
+        return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
+                new Coordinator(ctx, timers, spec, coordinatorState, listener, onDone).started()));
     }
 
-    private Coordinator(ActorContext<Command> ctx, TimerScheduler<Command> timers, JobSpec spec, TrainListener listener,
-                        Consumer<JobOutcome> onDone) {
+    private Coordinator(ActorContext<Command> ctx, TimerScheduler<Command> timers, JobSpec spec,
+                        StateExchange coordinatorState, TrainListener listener, Consumer<JobOutcome> onDone) {
         super(ctx);
         this.spec = spec;
+        this.policy = spec.elastic();
         this.listener = listener;
         this.onDone = onDone;
         this.timers = timers;
+        this.coordinatorState = coordinatorState;
         this.resolver = ActorRefResolver.get(ctx.getSystem());
         this.wire = Inbox.spawn(ctx, "wire", ClusterMessage.class, FromWire::new);
+        this.self = resolver.toSerializationFormat(wire);
         this.schedule = spec.settings().schedule();
-        ctx.getSystem().receptionist().tell(Receptionist.register(ServiceKeys.COORDINATORS, wire));
-        ctx.getLog().info("job {} waits for {} worker(s)", spec.jobId(), spec.workers());
+        this.globalBatch = spec.settings().batchSize();
+        ActorRef<ClusterEvent.UnreachableMember> reachability = ctx.messageAdapter(ClusterEvent.UnreachableMember.class,
+                e -> new NodeLost(e.member().address(), "unreachable"));
+        ActorRef<ClusterEvent.MemberRemoved> removals = ctx.messageAdapter(ClusterEvent.MemberRemoved.class,
+                e -> new NodeLost(e.member().address(), "removed from the cluster"));
+        Cluster cluster = Cluster.get(ctx.getSystem());
+        cluster.subscriptions().tell(Subscribe.create(reachability, ClusterEvent.UnreachableMember.class));
+        cluster.subscriptions().tell(Subscribe.create(removals, ClusterEvent.MemberRemoved.class));
+        ctx.getLog().info("job {} waits for {} worker(s) (min {}, max {})", spec.jobId(), spec.workers(),
+                policy.minWorkers(), policy.maxWorkers());
+    }
+
+    /** Loads the corpus once to count samples per epoch, and the resumed state if any. Called before registering. */
+    private Optional<String> start() {
+        try {
+            TextCorpus corpus = TextCorpus.load(spec.dataPath());
+            long trainTokens = TokenSplit.encode(corpus, spec.tokenizer(), spec.settings().blockSize()).train().length();
+            int perEpoch = SampleOrder.samplesPerEpoch(trainTokens, spec.settings().blockSize());
+            if (spec.resume()) {
+                Optional<String> failure = resume(perEpoch);
+                if (failure.isPresent()) {
+                    return failure;
+                }
+            } else {
+                ledger = new SampleLedger(perEpoch, 0);
+                JobFile.of(spec).write(spec.outDir());
+            }
+            metrics = spec.resume() && committed > 0 ? MetricsLog.resume(spec.outDir(), committed)
+                    : MetricsLog.open(spec.outDir());
+        } catch (Exception e) {
+            return Optional.of(e.getMessage());
+        }
+        getContext().getSystem().receptionist().tell(Receptionist.register(ServiceKeys.COORDINATORS, wire));
+        return Optional.empty();
+    }
+
+    /** Takes over the newest good checkpoint and the fault counters of a crashed coordinator. */
+    private Optional<String> resume(int perEpoch) throws Exception {
+        String identity = JobSettings.resumeIdentity(spec.settings(), spec.tokenizer().vocabSize());
+        CheckpointStore store = new CheckpointStore(spec.outDir(), spec.settings().keepCheckpoints());
+        Optional<Checkpoint> latest = store.latest(identity);
+        if (latest.isEmpty()) {
+            return Optional.of("there is no checkpoint to resume in " + store.directory()
+                    + "; start the job without --resume");
+        }
+        Checkpoint c = latest.get();
+        if (c.trainingStep() > spec.settings().maxIters()) {
+            return Optional.of("the newest checkpoint is at step " + c.trainingStep() + ", past max_iters = "
+                    + spec.settings().maxIters() + "; resume with --steps " + c.trainingStep() + " or more");
+        }
+        committed = c.trainingStep();
+        fallbackStep = committed;
+        coordinatorState.offer(spec.jobId(), committed, c);
+        ledger = new SampleLedger(perEpoch, committed * globalBatch);
+        CoordinatorState saved = CoordinatorState.read(spec.outDir());
+        if (saved != null && saved.step() == committed) {
+            membershipChanges = saved.membershipChanges();
+            recoverySeconds.addAll(saved.recoverySeconds());
+            stepsSkipped = saved.stepsSkipped();
+        } else if (saved != null) {
+            getContext().getLog().warn("{} is of step {} but the newest good checkpoint is of step {}; the fault "
+                    + "counters restart from there", CoordinatorState.FILE, saved.step(), committed);
+        }
+        getContext().getLog().info("resuming job {} from the checkpoint of step {}", spec.jobId(), committed);
+        return Optional.empty();
     }
 
     @Override
@@ -115,28 +264,36 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
         return newReceiveBuilder()
                 .onMessage(FromWire.class, this::onWire)
                 .onMessage(StepTimedOut.class, this::onStepTimedOut)
+                .onMessage(ProbeTimedOut.class, t -> t.generation() == generation && phase == Phase.PROBING
+                        ? planRing() : this)
+                .onMessage(FormTimedOut.class, this::onFormTimedOut)
+                .onMessage(NodeLost.class, this::onNodeLost)
                 .onSignal(PostStop.class, s -> onStop())
                 .build();
     }
 
+    /** Starts the coordinator: a behaviour that fails the job at once when the corpus or resume state is bad. */
+    Behavior<Command> started() {
+        Optional<String> failure = start();
+        return failure.isPresent() ? fail(failure.get()) : this;
+    }
+
     private Behavior<Command> onWire(FromWire msg) {
         Object payload = msg.message().payload();
-        String jobId = jobIdOf(payload);
-        if (jobId != null && !jobId.equals(spec.jobId())) {
-            getContext().getLog().warn("ignoring a {} for job {} (this is job {})", payload.getClass().getSimpleName(),
-                    jobId, spec.jobId());
-            return this;
-        }
         if (payload instanceof WorkerHello hello) {
             return onHello(hello);
         } else if (payload instanceof JobReady r) {
-            return onReady(r);
+            return onJobReady(r);
+        } else if (payload instanceof ProbeReply r) {
+            return onProbeReply(r);
         } else if (payload instanceof RingReady r) {
             return onRingReady(r);
         } else if (payload instanceof StepDone d) {
             return onStepDone(d);
         } else if (payload instanceof StepFailed f) {
-            return fail("worker rank " + f.getRank() + " failed step " + f.getStep() + ": " + f.getError());
+            return onStepFailed(f);
+        } else if (payload instanceof LeaveRequest l) {
+            return onLeaveRequest(l);
         } else if (payload instanceof JobFinished f) {
             return onFinished(f);
         }
@@ -144,29 +301,21 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
         return this;
     }
 
-    private static String jobIdOf(Object payload) {
-        if (payload instanceof JobReady r) {
-            return r.getJobId();
-        } else if (payload instanceof RingReady r) {
-            return r.getJobId();
-        } else if (payload instanceof StepDone d) {
-            return d.getJobId();
-        } else if (payload instanceof StepFailed f) {
-            return f.getJobId();
-        } else if (payload instanceof JobFinished f) {
-            return f.getJobId();
-        }
-        return null;
-    }
+    // ---- membership -------------------------------------------------------------------------
 
-    /** True when {@code ref} lives on this node or on an Up member of the cluster. */
+    /**
+     * True when {@code ref} lives on this node or on an Up (or WeaklyUp) member of the cluster.
+     * WeaklyUp counts: while a dead node is still unreachable the cluster cannot move newcomers
+     * to Up, and a replacement worker must be able to join then.
+     */
     private boolean isMember(ActorRef<?> ref) {
         org.apache.pekko.actor.Address address = ref.path().address();
         if (address.host().isEmpty()) {
             return true;
         }
         for (org.apache.pekko.cluster.Member m : Cluster.get(getContext().getSystem()).state().getMembers()) {
-            if (m.address().equals(address) && m.status() == org.apache.pekko.cluster.MemberStatus.up()) {
+            if (m.address().equals(address) && (m.status() == org.apache.pekko.cluster.MemberStatus.up()
+                    || m.status() == org.apache.pekko.cluster.MemberStatus.weaklyUp())) {
                 return true;
             }
         }
@@ -174,147 +323,439 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     }
 
     private Behavior<Command> onHello(WorkerHello hello) {
-        ActorRef<ClusterMessage> worker = resolver.resolveActorRef(hello.getWorker());
-        if (!isMember(worker)) {
+        ActorRef<ClusterMessage> actor = resolver.resolveActorRef(hello.getWorker());
+        if (!isMember(actor)) {
             getContext().getLog().warn("ignoring a hello from {}, which is not an Up member of the cluster",
                     hello.getWorker());
             return this;
         }
         if (!hello.getTroupeVersion().equals(spec.version())) {
-            worker.tell(new ClusterMessage(JobFinished.newBuilder().setError("this coordinator runs Troupe "
+            actor.tell(new ClusterMessage(JobFinished.newBuilder().setError("this coordinator runs Troupe "
                     + spec.version() + " but the worker runs " + hello.getTroupeVersion()
                     + "; run the same troupe.jar on every node").build()));
             getContext().getLog().warn("refused a worker of version {} at {}", hello.getTroupeVersion(), hello.getWorker());
             return this;
         }
-        if (members.stream().anyMatch(m -> m.ref().equals(hello.getWorker()))) {
+        if (known(hello.getWorker()) != null || phase == Phase.FINISHING || phase == Phase.DONE) {
             return this;
         }
-        if (phase != Phase.WAITING) {
-            worker.tell(new ClusterMessage(JobFinished.newBuilder()
-                    .setError("job " + spec.jobId() + " already has its " + spec.workers() + " workers").build()));
-            return this;
-        }
-        members.add(new Member(hello.getWorker(), worker, hello));
-        getContext().getLog().info("worker {}/{} joined ({} threads, {}, data plane on {})", members.size(),
-                spec.workers(), hello.getThreads(), hello.getDevice(), hello.getDataHost());
-        if (members.size() == spec.workers()) {
-            formRing();
-        }
+        Worker w = new Worker(hello.getWorker(), actor, hello, joined++);
+        workers.put(w.ref, w);
+        getContext().getLog().info("worker {} offered itself ({} threads, {}, data plane on {}); preparing it",
+                w.ref, hello.getThreads(), hello.getDevice(), hello.getDataHost());
+        w.tell(JoinJob.newBuilder()
+                .setCoordinator(self)
+                .setJobId(spec.jobId())
+                .setRank(w.seedRank % spec.workers())
+                .setWorldSize(spec.workers())
+                .setSettingsJson(JobSettings.toJson(spec.settings()))
+                .setTokenizerJson(spec.tokenizer().toJson())
+                .setDataPath(spec.dataPath().toString())
+                .setDataSha256(spec.dataSha256())
+                .setGlobalBatch(globalBatch)
+                .setOutDir(spec.outDir().toString())
+                .setWire(spec.wire().name().toLowerCase(Locale.ROOT))
+                .setElastic(true)
+                .build());
         return this;
     }
 
-    /** Ranks in order of arrival; each worker's successor is the next rank, the last wraps to 0. */
-    private void formRing() {
-        phase = Phase.FORMING;
-        int n = members.size();
-        String settingsJson = JobSettings.toJson(spec.settings());
-        String self = resolver.toSerializationFormat(wire);
-        for (int rank = 0; rank < n; rank++) {
-            BatchPlan plan = BatchPlan.of(spec.settings().batchSize(), spec.settings().gradAccum(), n, rank);
-            members.get(rank).actor().tell(new ClusterMessage(JoinJob.newBuilder()
-                    .setCoordinator(self)
-                    .setJobId(spec.jobId())
-                    .setRank(rank)
-                    .setWorldSize(n)
-                    .setSettingsJson(settingsJson)
-                    .setTokenizerJson(spec.tokenizer().toJson())
-                    .setDataPath(spec.dataPath().toString())
-                    .setDataSha256(spec.dataSha256())
-                    .setMicroBatch(plan.microBatch())
-                    .setGradAccum(plan.accumulation())
-                    .setGlobalBatch(spec.settings().batchSize())
-                    .setOutDir(spec.outDir().toString())
-                    .setWire(spec.wire().name().toLowerCase(java.util.Locale.ROOT))
-                    .build()));
-        }
+    private Worker known(String ref) {
+        Worker w = workers.get(ref);
+        return w == null || w.status == Status.GONE ? null : w;
     }
 
-    private Behavior<Command> onReady(JobReady r) {
-        if (!r.getOk()) {
-            return fail("worker rank " + r.getRank() + " could not join the job: " + r.getError());
+    private Behavior<Command> onJobReady(JobReady r) {
+        Worker w = known(r.getWorker());
+        if (w == null || !r.getJobId().equals(spec.jobId())) {
+            return this;
         }
-        dataAddresses.put(r.getRank(), r);
-        if (++ready == members.size()) {
+        if (r.getGeneration() < 0) {
+            return onPrepared(w, r);
+        }
+        if (r.getGeneration() != generation || phase != Phase.FORMING) {
+            return this;
+        }
+        if (!r.getOk()) {
+            return formFailed("worker " + w.ref + " could not take rank " + r.getRank() + ": " + r.getError());
+        }
+        w.ringAddress = r;
+        if (ring.stream().allMatch(m -> m.ringAddress != null)) {
             // Every rank's ring server is bound: link each to its successor.
-            for (int rank = 0; rank < members.size(); rank++) {
-                JobReady successor = dataAddresses.get((rank + 1) % members.size());
-                members.get(rank).actor().tell(new ClusterMessage(ConnectRing.newBuilder().setJobId(spec.jobId())
-                        .setSuccessorHost(successor.getDataHost()).setSuccessorPort(successor.getDataPort()).build()));
+            phase = Phase.CONNECTING;
+            for (int rank = 0; rank < ring.size(); rank++) {
+                JobReady successor = ring.get((rank + 1) % ring.size()).ringAddress;
+                ring.get(rank).tell(ConnectRing.newBuilder().setJobId(spec.jobId()).setGeneration(generation)
+                        .setSuccessorHost(successor.getDataHost()).setSuccessorPort(successor.getDataPort()).build());
             }
         }
         return this;
+    }
+
+    private Behavior<Command> onPrepared(Worker w, JobReady r) {
+        if (!r.getOk()) {
+            getContext().getLog().error("worker {} could not prepare job {}: {}", w.ref, spec.jobId(), r.getError());
+            w.status = Status.GONE;
+            if (phase == Phase.WAITING && workers.values().stream().noneMatch(x -> x.status != Status.GONE)) {
+                return fail("worker " + w.ref + " could not join the job: " + r.getError());
+            }
+            return this;
+        }
+        w.status = Status.READY;
+        w.stateAddress = new InetSocketAddress(r.getStateHost(), r.getStatePort());
+        long ready = workers.values().stream().filter(x -> x.status == Status.READY && !x.leaving).count();
+        switch (phase) {
+            case WAITING -> {
+                if (ready >= spec.workers()) {
+                    return reform("starting with " + ready + " worker(s)", false);
+                }
+                getContext().getLog().info("{} of {} worker(s) ready", ready, spec.workers());
+            }
+            case PAUSED -> {
+                if (ready >= policy.minWorkers()) {
+                    return reform("enough workers again", false);
+                }
+            }
+            case TRAINING, PROBING, FORMING, CONNECTING -> {
+                if (ring.size() < policy.maxWorkers()) {
+                    changePending = true; // takes its place at the next step boundary
+                }
+            }
+            default -> {
+            }
+        }
+        return this;
+    }
+
+    private Behavior<Command> onLeaveRequest(LeaveRequest l) {
+        Worker w = known(l.getWorker());
+        if (w == null) {
+            return this;
+        }
+        getContext().getLog().info("worker {} asked to leave", w.ref);
+        w.leaving = true;
+        if (!ring.contains(w)) {
+            release(w);
+        } else {
+            changePending = true;
+        }
+        return this;
+    }
+
+    /** Lets a worker go: it closes its job and, if it asked to leave, stops. */
+    private void release(Worker w) {
+        w.status = Status.GONE;
+        w.tell(FinishJob.newBuilder().setJobId(spec.jobId()).setExportModel(false).build());
+    }
+
+    private Behavior<Command> onNodeLost(NodeLost lost) {
+        List<Worker> gone = new ArrayList<>();
+        for (Worker w : workers.values()) {
+            if (w.status != Status.GONE && w.actor.path().address().equals(lost.address())) {
+                w.status = Status.GONE;
+                gone.add(w);
+            }
+        }
+        if (gone.isEmpty()) {
+            return this;
+        }
+        boolean inRing = gone.stream().anyMatch(ring::contains);
+        getContext().getLog().warn("node {} is {}: lost worker(s) {}", lost.address(), lost.why(),
+                gone.stream().map(w -> w.ref).toList());
+        if (!inRing) {
+            return this;
+        }
+        return switch (phase) {
+            case TRAINING, FORMING, CONNECTING -> reform("worker on " + lost.address() + " " + lost.why(), true);
+            case PROBING -> allProbed() ? planRing() : this;
+            default -> this;
+        };
+    }
+
+    // ---- re-forming the ring ------------------------------------------------------------------
+
+    /** Ends the current ring and probes every live worker; {@link #planRing} follows. */
+    private Behavior<Command> reform(String why, boolean failure) {
+        if (failure && recoveringSinceNanos == 0) {
+            recoveringSinceNanos = System.nanoTime();
+        }
+        generation++;
+        phase = Phase.PROBING;
+        changePending = false;
+        timers.cancel("step");
+        timers.cancel("form");
+        reports.clear();
+        getContext().getLog().info("generation {}: re-forming the ring ({})", generation, why);
+        Probe probe = Probe.newBuilder().setJobId(spec.jobId()).setGeneration(generation).build();
+        for (Worker w : workers.values()) {
+            w.probe = null;
+            w.ringAddress = null;
+            w.linked = false;
+            if (w.status == Status.READY) {
+                w.tell(probe);
+            }
+        }
+        Duration wait = policy.probeTimeout();
+        long slowest = (long) (2000 * slowestRecentStepSeconds);
+        if (slowest > wait.toMillis()) {
+            wait = Duration.ofMillis(slowest);
+        }
+        timers.startSingleTimer("probe", new ProbeTimedOut(generation), wait);
+        return allProbed() ? planRing() : this;
+    }
+
+    private boolean allProbed() {
+        return workers.values().stream().filter(w -> w.status == Status.READY).allMatch(w -> w.probe != null);
+    }
+
+    private Behavior<Command> onProbeReply(ProbeReply r) {
+        Worker w = known(r.getWorker());
+        if (w == null || r.getGeneration() != generation || phase != Phase.PROBING) {
+            return this;
+        }
+        w.probe = r;
+        return allProbed() ? planRing() : this;
+    }
+
+    /** Plans and forms the next ring from the workers that answered the probe. */
+    private Behavior<Command> planRing() {
+        timers.cancel("probe");
+        List<Worker> previous = new ArrayList<>(ring);
+        for (Worker w : workers.values()) {
+            if (w.status == Status.READY && w.probe == null) {
+                getContext().getLog().warn("worker {} did not answer within the probe timeout; leaving it out", w.ref);
+                release(w); // if it is alive after all, it closes the job and offers itself again
+            }
+        }
+        for (Worker w : List.copyOf(workers.values())) {
+            if (w.status == Status.READY && w.leaving) {
+                release(w);
+            }
+        }
+        List<Worker> candidates = new ArrayList<>();
+        for (Worker w : previous) {
+            if (w.status == Status.READY) {
+                candidates.add(w);
+            }
+        }
+        for (Worker w : workers.values()) {
+            if (w.status == Status.READY && !candidates.contains(w)) {
+                candidates.add(w);
+            }
+        }
+        if (candidates.size() < policy.minWorkers()) {
+            ring.clear();
+            phase = Phase.PAUSED;
+            getContext().getLog().warn("job {} paused at step {}: {} worker(s) available, --min-workers is {}; start "
+                    + "more workers ('troupe worker --join ...') and it continues", spec.jobId(), committed,
+                    candidates.size(), policy.minWorkers());
+            return this;
+        }
+        List<RingPlanner.Candidate> offered = new ArrayList<>();
+        for (Worker w : candidates) {
+            offered.add(new RingPlanner.Candidate(w.ref, w.probe.getStep(), w.probe.getParamChecksum(), w.stateAddress));
+        }
+        InetSocketAddress fallback = fallbackStep >= 0 && coordinatorState != null ? coordinatorState.address() : null;
+        long fallbackAt = Math.max(fallbackStep, committed);
+        RingPlanner.Plan plan = RingPlanner.plan(offered, policy.maxWorkers(), fallbackAt, fallback);
+        if (plan.step() < committed) {
+            // Nobody who holds the committed state survived and no checkpoint is served.
+            return fail("every worker that held the state of step " + committed + " is gone; resume the job from its "
+                    + "last checkpoint with 'troupe coordinator --resume " + spec.outDir() + "'");
+        }
+        if (plan.step() == committed + 1) {
+            // A worker finished the interrupted step: its update includes every gradient of it.
+            commitSamples(committed + 1, null);
+            committed++;
+            getContext().getLog().info("step {} completed on some worker before the failure; it counts", committed);
+        }
+        ring.clear();
+        for (String ref : plan.ring()) {
+            ring.add(workers.get(ref));
+        }
+        if (!previous.isEmpty() && !previous.equals(ring)) {
+            long added = ring.stream().filter(w -> !previous.contains(w)).count();
+            long removed = previous.stream().filter(w -> !ring.contains(w)).count();
+            membershipChanges += added + removed;
+        }
+        phase = Phase.FORMING;
+        for (int rank = 0; rank < ring.size(); rank++) {
+            Worker w = ring.get(rank);
+            FormRing.Builder form = FormRing.newBuilder().setJobId(spec.jobId()).setGeneration(generation)
+                    .setRank(rank).setWorldSize(ring.size());
+            InetSocketAddress source = plan.syncFrom().get(w.ref);
+            if (source != null) {
+                form.setSyncHost(source.getHostString()).setSyncPort(source.getPort()).setSyncStep(plan.step());
+            }
+            w.tell(form.build());
+        }
+        getContext().getLog().info("generation {}: ring of {} worker(s) continues after step {}{}", generation,
+                ring.size(), plan.step(), plan.syncFrom().isEmpty() ? "" : " (" + plan.syncFrom().size() + " syncing)");
+        timers.startSingleTimer("form", new FormTimedOut(generation), policy.formTimeout());
+        return this;
+    }
+
+    private Behavior<Command> onFormTimedOut(FormTimedOut t) {
+        if (t.generation() != generation || (phase != Phase.FORMING && phase != Phase.CONNECTING)) {
+            return this;
+        }
+        return formFailed("the ring of generation " + generation + " was not formed within "
+                + policy.formTimeout().toSeconds() + " s");
+    }
+
+    private Behavior<Command> formFailed(String why) {
+        if (++failedForms > 5) {
+            return fail("could not form a ring 5 times in a row; the last reason: " + why);
+        }
+        getContext().getLog().warn("{}; trying again", why);
+        return reform(why, true);
     }
 
     private Behavior<Command> onRingReady(RingReady r) {
-        if (!r.getOk()) {
-            return fail("worker rank " + r.getRank() + " could not link the ring: " + r.getError());
+        if (r.getGeneration() != generation || phase != Phase.CONNECTING || !r.getJobId().equals(spec.jobId())) {
+            return this;
         }
-        if (++connected == members.size()) {
-            try {
-                metrics = MetricsLog.open(spec.outDir());
-            } catch (IOException e) {
-                return fail("cannot write " + spec.outDir().resolve("metrics.jsonl") + ": " + e.getMessage());
-            }
+        if (!r.getOk()) {
+            return formFailed("rank " + r.getRank() + " could not link the ring: " + r.getError());
+        }
+        if (r.getRank() >= 0 && r.getRank() < ring.size()) {
+            ring.get(r.getRank()).linked = true;
+        }
+        if (ring.stream().allMatch(m -> m.linked)) {
+            timers.cancel("form");
+            failedForms = 0;
             phase = Phase.TRAINING;
-            listener.onStart(0, spec.settings().maxIters(), 0);
-            startStep(1);
+            if (trainedSteps == 0 && recoverySeconds.isEmpty()) {
+                listener.onStart(committed, spec.settings().maxIters(), parameterCount());
+            }
+            return nextStepOrFinish();
         }
         return this;
     }
 
-    private void startStep(long next) {
-        step = next;
+    private long parameterCount() {
+        return ParameterLayout.of(spec.settings().model(spec.tokenizer().vocabSize())).size();
+    }
+
+    // ---- steps ----------------------------------------------------------------------------------
+
+    private Behavior<Command> nextStepOrFinish() {
+        boolean stopped = committed < spec.settings().maxIters() && committed > 0 && listener.stopRequested();
+        if (committed >= spec.settings().maxIters() || stopped) {
+            // A stop request (a pruned trial) ends the job here without exporting a model.
+            phase = Phase.FINISHING;
+            ringSizeAtFinish = ring.size();
+            FinishJob finish = FinishJob.newBuilder().setJobId(spec.jobId()).setExportModel(!stopped).build();
+            ring.forEach(w -> w.tell(finish));
+            for (Worker w : workers.values()) {
+                if (w.status == Status.READY && !ring.contains(w)) {
+                    release(w);
+                }
+            }
+            return this;
+        }
+        if (changePending) {
+            return reform("membership changed", false);
+        }
+        startStep(committed + 1);
+        return this;
+    }
+
+    private void startStep(long step) {
         reports.clear();
         boolean evaluate = step % spec.settings().evalInterval() == 0 || step == spec.settings().maxIters();
         boolean checkpoint = spec.settings().checkpointInterval() == 0 ? evaluate
                 : step % spec.settings().checkpointInterval() == 0 || step == spec.settings().maxIters();
         boolean verify = step % spec.verifyInterval() == 0 || step == spec.settings().maxIters();
-        RunStep run = RunStep.newBuilder().setJobId(spec.jobId()).setStep(step).setLr(schedule.at(step - 1))
-                .setEvaluate(evaluate).setCheckpoint(checkpoint).setVerifyParams(verify).build();
+        long stepStart = (step - 1) * globalBatch;
         stepStartNanos = System.nanoTime();
-        for (Member m : members) {
-            m.actor().tell(new ClusterMessage(run));
+        for (int rank = 0; rank < ring.size(); rank++) {
+            ElasticShare share = ElasticShare.of(globalBatch, spec.settings().gradAccum(), ring.size(), rank, stepStart);
+            ring.get(rank).tell(RunStep.newBuilder().setJobId(spec.jobId()).setStep(step).setLr(schedule.at(step - 1))
+                    .setEvaluate(evaluate).setCheckpoint(checkpoint).setVerifyParams(verify)
+                    .setGeneration(generation).setSampleFrom(share.sampleFrom()).setRows(share.rows())
+                    .setMicroBatch(share.microBatch()).setGradAccum(share.accumulation()).setWorldSize(ring.size())
+                    .setGlobalBatch(globalBatch).build());
         }
-        timers.startSingleTimer("step", new StepTimedOut(step), spec.stepTimeout());
+        timers.startSingleTimer("step", new StepTimedOut(generation, step), spec.stepTimeout());
+    }
+
+    private Behavior<Command> onStepFailed(StepFailed f) {
+        if (phase != Phase.TRAINING || f.getGeneration() != generation || f.getStep() != committed + 1) {
+            return this;
+        }
+        lastFailure = "rank " + f.getRank() + " failed step " + f.getStep() + ": " + f.getError();
+        getContext().getLog().warn("{}", lastFailure);
+        return reform(lastFailure, true);
+    }
+
+    private Behavior<Command> onStepTimedOut(StepTimedOut t) {
+        if (phase != Phase.TRAINING || t.generation() != generation || t.step() != committed + 1) {
+            return this;
+        }
+        List<Integer> missing = new ArrayList<>();
+        for (int rank = 0; rank < ring.size(); rank++) {
+            if (!reports.containsKey(rank)) {
+                missing.add(rank);
+            }
+        }
+        return reform("rank(s) " + missing + " did not finish step " + t.step() + " within "
+                + spec.stepTimeout().toSeconds() + " s", true);
     }
 
     private Behavior<Command> onStepDone(StepDone d) {
-        if (phase != Phase.TRAINING || d.getStep() != step) {
+        long step = committed + 1;
+        if (phase != Phase.TRAINING || d.getGeneration() != generation || d.getStep() != step) {
             return this;
         }
         reports.put(d.getRank(), d);
-        if (reports.size() < members.size()) {
+        if (reports.size() < ring.size()) {
             return this;
         }
         timers.cancel("step");
         double seconds = (System.nanoTime() - stepStartNanos) / 1e9;
+        slowestRecentStepSeconds = Math.max(seconds, 0.9 * slowestRecentStepSeconds);
         trainSeconds += seconds;
         trainedSteps++;
         double loss = 0;
-        long checksum = reports.get(0).getParamChecksum();
-        boolean evaluated = reports.get(0).getEvalBatches() > 0;
         double trainEval = 0;
         double valEval = 0;
-        for (int rank = 0; rank < members.size(); rank++) {
+        boolean evaluated = reports.get(0).getEvalBatches() > 0;
+        boolean skipped = false;
+        for (int rank = 0; rank < ring.size(); rank++) {
             StepDone r = reports.get(rank);
-            BatchPlan plan = BatchPlan.of(spec.settings().batchSize(), spec.settings().gradAccum(), members.size(), rank);
-            loss += r.getLoss() * plan.rows() / spec.settings().batchSize();
-            if (r.getParamChecksum() != checksum) {
-                return fail("parameters diverged between workers at step " + step + " (rank 0 checksum " + checksum
-                        + ", rank " + rank + " checksum " + r.getParamChecksum() + ")");
+            loss += r.getLoss() * r.getRows() / globalBatch;
+            trainEval += r.getTrainEvalLoss() / ring.size();
+            valEval += r.getValEvalLoss() / ring.size();
+            computeMillis += r.getComputeMs() / ring.size();
+            allreduceMillis += r.getAllreduceMs() / ring.size();
+            skipped |= r.getSkipped();
+        }
+        commitSamples(step, reports);
+        committed = step;
+        if (recoveringSinceNanos != 0) {
+            double recovery = (System.nanoTime() - recoveringSinceNanos) / 1e9;
+            recoverySeconds.add(recovery);
+            recoveringSinceNanos = 0;
+            getContext().getLog().info("recovered: step {} completed {} s after the failure", step,
+                    String.format(Locale.ROOT, "%.2f", recovery));
+        }
+        if (skipped) {
+            stepsSkipped++;
+            getContext().getLog().warn("step {}: the averaged gradient is not finite; the update was skipped ({} in a "
+                    + "row)", step, nonFiniteInARow + 1);
+            if (++nonFiniteInARow >= policy.maxNonFiniteSteps()) {
+                return fail("training diverged: " + nonFiniteInARow + " steps in a row up to step " + step
+                        + " had non-finite gradients; the last good checkpoint is in "
+                        + spec.outDir().resolve(CheckpointStore.DIRECTORY) + "; lower learning_rate or raise "
+                        + "warmup_iters, then resume");
             }
-            trainEval += r.getTrainEvalLoss() / members.size();
-            computeMillis += r.getComputeMs() / members.size();
-            allreduceMillis += r.getAllreduceMs() / members.size();
-            valEval += r.getValEvalLoss() / members.size();
+        } else {
+            nonFiniteInARow = 0;
         }
-        if (!Double.isFinite(loss)) {
-            return fail("training diverged: the loss is " + loss + " at step " + step
-                    + "; lower learning_rate or raise warmup_iters");
-        }
+        checkParameters(step);
         double lr = schedule.at(step - 1);
-        double tokensPerSecond = (double) spec.settings().batchSize() * spec.settings().blockSize() / seconds;
+        double tokensPerSecond = (double) globalBatch * spec.settings().blockSize() / seconds;
         listener.onStep(new TrainListener.StepStats(step, spec.settings().maxIters(), loss, lr,
                 reports.get(0).getGradNorm(), tokensPerSecond, seconds * 1000));
         MetricsLog.Entry entry = MetricsLog.Entry.train(step, loss, lr, tokensPerSecond);
@@ -329,59 +770,78 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
             if (evaluated || step % spec.settings().logInterval() == 0) {
                 metrics.append(entry);
             }
+            boolean checkpointed = spec.settings().checkpointInterval() == 0 ? evaluated
+                    : step % spec.settings().checkpointInterval() == 0 || step == spec.settings().maxIters();
+            if (checkpointed) {
+                new CoordinatorState(spec.jobId(), step, ledger.duplicated(), membershipChanges,
+                        List.copyOf(recoverySeconds), stepsSkipped).write(spec.outDir());
+            }
         } catch (IOException e) {
-            return fail("cannot append to metrics.jsonl: " + e.getMessage());
+            return fail("cannot write to " + spec.outDir() + ": " + e.getMessage());
         }
-        boolean stopped = step < spec.settings().maxIters() && listener.stopRequested();
-        if (step < spec.settings().maxIters() && !stopped) {
-            startStep(step + 1);
-        } else {
-            // A stop request (a pruned trial) ends the job here without exporting a model.
-            phase = Phase.FINISHING;
-            FinishJob finish = FinishJob.newBuilder().setJobId(spec.jobId()).setExportModel(!stopped).build();
-            members.forEach(m -> m.actor().tell(new ClusterMessage(finish)));
-        }
-        return this;
+        return nextStepOrFinish();
     }
+
+    /** Records a committed step's samples: as the workers reported them, or as planned when they could not. */
+    private void commitSamples(long step, Map<Integer, StepDone> reported) {
+        if (reported != null) {
+            reported.values().forEach(r -> ledger.record(r.getSampleFrom(), r.getRows()));
+        } else {
+            ledger.record((step - 1) * globalBatch, globalBatch);
+        }
+    }
+
+    /** Compares parameter checksums; a worker that drifted from the majority resyncs at the boundary. */
+    private void checkParameters(long step) {
+        Map<Long, Integer> votes = new HashMap<>();
+        for (StepDone r : reports.values()) {
+            if (r.getParamChecksum() != 0) {
+                votes.merge(r.getParamChecksum(), 1, Integer::sum);
+            }
+        }
+        if (votes.size() > 1) {
+            getContext().getLog().warn("step {}: worker parameters differ ({} distinct checksums); resyncing the "
+                    + "minority from a peer", step, votes.size());
+            changePending = true;
+        }
+    }
+
+    // ---- the end ------------------------------------------------------------------------------
 
     private Behavior<Command> onFinished(JobFinished f) {
-        if (!f.getError().isEmpty() && phase != Phase.DONE) {
-            return fail("worker rank " + f.getRank() + " could not finish: " + f.getError());
-        }
-        if (phase == Phase.FINISHING && ++finished == members.size()) {
-            TrainSummary summary = new TrainSummary(step, lastTrainEval, lastValEval, bestVal,
-                    trainedSteps * (double) spec.settings().batchSize() * spec.settings().blockSize() / trainSeconds,
-                    (System.nanoTime() - startNanos) / 1e9,
-                    ParameterLayout.of(spec.settings().model(spec.tokenizer().vocabSize())).size());
-            try {
-                // Mean per step over workers: forward+backward vs the gradient all-reduce.
-                SummaryFile.write(spec.outDir(), summary, spec.settings(), spec.tokenizer().vocabSize(),
-                        spec.tokenizer().type(), members.size(), java.util.Map.of(
-                                "compute_ms_per_step", computeMillis / trainedSteps,
-                                "allreduce_ms_per_step", allreduceMillis / trainedSteps,
-                                "step_ms", 1000 * trainSeconds / trainedSteps));
-            } catch (IOException e) {
-                return fail("cannot write summary.json: " + e.getMessage());
-            }
-            phase = Phase.DONE;
-            onDone.accept(new JobOutcome(summary, null));
-            return Behaviors.stopped();
-        }
-        return this;
-    }
-
-    private Behavior<Command> onStepTimedOut(StepTimedOut t) {
-        if (phase != Phase.TRAINING || t.step() != step) {
+        if (phase != Phase.FINISHING) {
             return this;
         }
-        List<Integer> missing = new ArrayList<>();
-        for (int rank = 0; rank < members.size(); rank++) {
-            if (!reports.containsKey(rank)) {
-                missing.add(rank);
-            }
+        if (!f.getError().isEmpty()) {
+            return fail("worker rank " + f.getRank() + " could not finish: " + f.getError());
         }
-        return fail("worker rank(s) " + missing + " did not finish step " + step + " within " + spec.stepTimeout().toSeconds()
-                + " s; check that those workers are alive and reachable");
+        if (++finished < ringSizeAtFinish) {
+            return this;
+        }
+        long cursor = committed * globalBatch;
+        TrainSummary summary = new TrainSummary(committed, lastTrainEval, lastValEval, bestVal,
+                trainedSteps * (double) globalBatch * spec.settings().blockSize() / trainSeconds,
+                (System.nanoTime() - startNanos) / 1e9, parameterCount());
+        Map<String, Object> extra = new LinkedHashMap<>();
+        // Mean per step over workers: forward+backward vs the gradient all-reduce.
+        extra.put("compute_ms_per_step", computeMillis / trainedSteps);
+        extra.put("allreduce_ms_per_step", allreduceMillis / trainedSteps);
+        extra.put("step_ms", 1000 * trainSeconds / trainedSteps);
+        extra.put("samples_consumed", ledger.consumed());
+        extra.put("samples_duplicated", ledger.duplicated());
+        extra.put("samples_lost", ledger.lost(cursor));
+        extra.put("membership_changes", membershipChanges);
+        extra.put("recovery_seconds", List.copyOf(recoverySeconds));
+        extra.put("steps_skipped", stepsSkipped);
+        try {
+            SummaryFile.write(spec.outDir(), summary, spec.settings(), spec.tokenizer().vocabSize(),
+                    spec.tokenizer().type(), ringSizeAtFinish, extra);
+        } catch (IOException e) {
+            return fail("cannot write summary.json: " + e.getMessage());
+        }
+        phase = Phase.DONE;
+        onDone.accept(new JobOutcome(summary, null));
+        return Behaviors.stopped();
     }
 
     private Behavior<Command> fail(String reason) {
@@ -391,7 +851,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
         getContext().getLog().error("job {} failed: {}", spec.jobId(), reason);
         phase = Phase.DONE;
         FinishJob abort = FinishJob.newBuilder().setJobId(spec.jobId()).setExportModel(false).build();
-        members.forEach(m -> m.actor().tell(new ClusterMessage(abort)));
+        workers.values().stream().filter(w -> w.status != Status.GONE).forEach(w -> w.tell(abort));
         onDone.accept(new JobOutcome(null, reason));
         return Behaviors.stopped();
     }

@@ -74,7 +74,8 @@ class MultiSystemTrainingTest {
                 try {
                     return ClusterNode.runWorker(coordinator.getHost().get(), (Integer) coordinator.getPort().get(),
                             "127.0.0.1", new WorkerSettings(1, Device.cpu(), "test-version"), RingSettings.defaults(),
-                            Duration.ofSeconds(30), Duration.ofSeconds(30));
+                            new ClusterNode.Timings(Duration.ofSeconds(60), 5, Duration.ofSeconds(30),
+                                    Duration.ofSeconds(5), Duration.ofSeconds(30)), Duration.ofSeconds(30));
                 } catch (InterruptedException e) {
                     throw new IllegalStateException(e);
                 }

@@ -34,14 +34,27 @@ final class CoordinatorCommand implements Callable<Integer> {
             description = "Cluster address to listen on (default: ${DEFAULT-VALUE}; port 0 picks a free one).")
     private String bind;
 
-    @Option(names = "--workers", required = true, paramLabel = "N", description = "Workers to wait for and train on.")
-    private int workers;
+    @Option(names = "--workers", paramLabel = "N", description = "Workers to wait for before the first step.")
+    private Integer workers;
 
-    @Option(names = "--data", required = true, paramLabel = "FILE", description = "UTF-8 text; every worker must see the same file at this path.")
+    @Option(names = "--min-workers", paramLabel = "N",
+            description = "Below this many workers the job pauses until more join (default: 1).")
+    private Integer minWorkers;
+
+    @Option(names = "--max-workers", paramLabel = "N",
+            description = "The ring takes at most this many workers; more wait in reserve (default: --workers).")
+    private Integer maxWorkers;
+
+    @Option(names = "--data", paramLabel = "FILE", description = "UTF-8 text; every worker must see the same file at this path.")
     private Path data;
 
-    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Run directory (on a disk rank 0 can write too).")
+    @Option(names = "--out", paramLabel = "DIR", description = "Run directory (on a disk rank 0 can write too).")
     private Path out;
+
+    @Option(names = "--resume", paramLabel = "DIR",
+            description = "Continue the job of run directory DIR from its newest good checkpoint, after a coordinator "
+                    + "crash, with the same or other workers.")
+    private Path resume;
 
     @Option(names = "--preset", paramLabel = "NAME", description = "Settings preset (default: shakespeare-char-small).")
     private String preset = "shakespeare-char-small";
@@ -63,10 +76,31 @@ final class CoordinatorCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws DataException, InterruptedException {
+        HostPort address = HostPort.parse(bind, "--bind");
+        JobSpec job = resume != null ? resumedJob() : newJob();
+        PrintWriter stdout = spec.commandLine().getOut();
+        int workers = job.workers();
+        Path out = job.outDir();
+        JobOutcome outcome;
+        try (TrainProgress progress = new TrainProgress(stdout, System.console() != null, job.settings().logInterval())) {
+            outcome = ClusterNode.runCoordinator(job, address.host(), address.port(), progress, bound -> {
+                stdout.printf("coordinator of job %s listens on %s:%s; start %d worker(s) with:%n  troupe worker --join %s:%s%n",
+                        job.jobId(), bound.getHost().get(), bound.getPort().get(), workers,
+                        bound.getHost().get(), bound.getPort().get());
+                stdout.flush();
+            });
+        }
+        DistributedJobs.report(outcome, out, stdout);
+        return TroupeCli.EXIT_OK;
+    }
+
+    private JobSpec newJob() throws DataException {
+        if (workers == null || data == null || out == null) {
+            throw new UserError("a new job needs --workers, --data and --out (or --resume DIR to continue one)");
+        }
         if (workers < 1) {
             throw new UserError("--workers must be >= 1, got " + workers);
         }
-        HostPort address = HostPort.parse(bind, "--bind");
         TrainSettings settings = TrainSettings.load(preset, KeyValues.parse(overrides));
         if (steps != null) {
             settings = settings.withMaxIters(steps);
@@ -78,18 +112,33 @@ final class CoordinatorCommand implements Callable<Integer> {
         Tokenizer tokenizer = CharTokenizer.fromText(corpus.text());
         TokenSplit.encode(corpus, tokenizer, settings.blockSize()); // validates the corpus before anyone joins
         RunDirectory.prepare(out, false, force);
-        JobSpec job = DistributedJobs.spec(settings, tokenizer, corpus, out, workers, wire);
-        PrintWriter stdout = spec.commandLine().getOut();
-        JobOutcome outcome;
-        try (TrainProgress progress = new TrainProgress(stdout, System.console() != null, settings.logInterval())) {
-            outcome = ClusterNode.runCoordinator(job, address.host(), address.port(), progress, bound -> {
-                stdout.printf("coordinator of job %s listens on %s:%s; start %d worker(s) with:%n  troupe worker --join %s:%s%n",
-                        job.jobId(), bound.getHost().get(), bound.getPort().get(), workers,
-                        bound.getHost().get(), bound.getPort().get());
-                stdout.flush();
-            });
+        int min = minWorkers == null ? 1 : minWorkers;
+        int max = maxWorkers == null ? Math.max(workers, min) : maxWorkers;
+        return DistributedJobs.spec(settings, tokenizer, corpus, out, workers, min, max, wire, null);
+    }
+
+    /** The job of {@code --resume DIR}, as its job.json describes it; only the steps may grow. */
+    private JobSpec resumedJob() throws DataException {
+        if (data != null || out != null || force || !overrides.isEmpty() || seed != null) {
+            throw new UserError("--resume DIR continues the job as it was defined; drop --data, --out, --seed, --force "
+                    + "and key=value settings (only --steps and the worker counts may change)");
         }
-        DistributedJobs.report(outcome, out, stdout);
-        return TroupeCli.EXIT_OK;
+        io.troupe.coordinator.JobFile job;
+        try {
+            job = io.troupe.coordinator.JobFile.read(resume);
+        } catch (java.io.IOException e) {
+            throw new UserError(e.getMessage());
+        }
+        TrainSettings settings = steps != null ? job.settings().withMaxIters(steps) : job.settings();
+        TextCorpus corpus = TextCorpus.load(job.dataPath());
+        Tokenizer tokenizer = CharTokenizer.fromText(corpus.text());
+        if (!io.troupe.worker.actor.JobSettings.sha256(corpus.text()).equals(job.dataSha256())) {
+            throw new UserError("the corpus at " + job.dataPath() + " changed since the job started; resume with the "
+                    + "same file");
+        }
+        int min = minWorkers == null ? job.minWorkers() : minWorkers;
+        int max = maxWorkers == null ? Math.max(job.maxWorkers(), min) : maxWorkers;
+        int wait = workers != null ? workers : Math.max(min, Math.min(job.workers(), max));
+        return DistributedJobs.spec(settings, tokenizer, corpus, resume, wait, min, max, job.wire().name(), job.jobId());
     }
 }

@@ -1,6 +1,7 @@
 package io.troupe.ops.cli;
 
 import io.troupe.coordinator.ClusterNode;
+import io.troupe.coordinator.ElasticPolicy;
 import io.troupe.coordinator.JobOutcome;
 import io.troupe.coordinator.JobSpec;
 import io.troupe.data.corpus.TextCorpus;
@@ -20,6 +21,20 @@ final class DistributedJobs {
 
     static JobSpec spec(TrainSettings settings, Tokenizer tokenizer, TextCorpus corpus, Path out, int workers,
                         String wire) {
+        return spec(settings, tokenizer, corpus, out, workers, 1, workers, wire, null);
+    }
+
+    /**
+     * @param resumeJobId the id of the job to continue from its run directory, or null for a new job
+     */
+    static JobSpec spec(TrainSettings settings, Tokenizer tokenizer, TextCorpus corpus, Path out, int workers,
+                        int minWorkers, int maxWorkers, String wire, String resumeJobId) {
+        if (minWorkers < 1 || maxWorkers < minWorkers) {
+            throw new UserError("need 1 <= --min-workers <= --max-workers, got " + minWorkers + " and " + maxWorkers);
+        }
+        if (workers > maxWorkers) {
+            throw new UserError("--workers " + workers + " is more than --max-workers " + maxWorkers);
+        }
         WireFormat format;
         try {
             format = WireFormat.parse(wire);
@@ -30,10 +45,12 @@ final class DistributedJobs {
             throw new UserError("batch_size " + settings.batchSize() + " is smaller than --workers " + workers
                     + "; every worker needs at least one sequence per step");
         }
-        ClusterNode.Timings timings = ClusterNode.Timings.from(ClusterNode.config("127.0.0.1", 0, java.util.List.of()));
-        return new JobSpec(UUID.randomUUID().toString(), settings, tokenizer, corpus.path().toAbsolutePath(),
-                JobSettings.sha256(corpus.text()), out.toAbsolutePath(), workers, TroupeVersion.current(),
-                timings.stepTimeout(), timings.verifyInterval(), format);
+        com.typesafe.config.Config config = ClusterNode.config("127.0.0.1", 0, java.util.List.of());
+        ClusterNode.Timings timings = ClusterNode.Timings.from(config);
+        return new JobSpec(resumeJobId != null ? resumeJobId : UUID.randomUUID().toString(), settings, tokenizer,
+                corpus.path().toAbsolutePath(), JobSettings.sha256(corpus.text()), out.toAbsolutePath(), workers,
+                TroupeVersion.current(), timings.stepTimeout(), timings.verifyInterval(), format,
+                ElasticPolicy.fromConfig(config, minWorkers, maxWorkers), resumeJobId != null);
     }
 
     /** Prints the summary line of a finished job, or throws the failure as a user error. */

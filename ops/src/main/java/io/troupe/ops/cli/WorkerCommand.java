@@ -51,7 +51,7 @@ final class WorkerCommand implements Callable<Integer> {
         out.flush();
         String error = ClusterNode.runWorker(coordinator.host(), coordinator.port(), bind,
                 new WorkerSettings(threads.threads(), dev, TroupeVersion.current()), ClusterNode.dataPlaneSettings(),
-                timings.joinTimeout(), timings.stepTimeout());
+                timings, timings.stepTimeout());
         if (error != null) {
             throw new UserError(error);
         }

@@ -36,7 +36,11 @@ public final class ClusterMessageSerializer extends SerializerWithStringManifest
             Map.entry("StepDone", StepDone.parser()),
             Map.entry("StepFailed", StepFailed.parser()),
             Map.entry("FinishJob", FinishJob.parser()),
-            Map.entry("JobFinished", JobFinished.parser()));
+            Map.entry("JobFinished", JobFinished.parser()),
+            Map.entry("Probe", io.troupe.protocol.cluster.Probe.parser()),
+            Map.entry("ProbeReply", io.troupe.protocol.cluster.ProbeReply.parser()),
+            Map.entry("FormRing", io.troupe.protocol.cluster.FormRing.parser()),
+            Map.entry("LeaveRequest", io.troupe.protocol.cluster.LeaveRequest.parser()));
 
     @Override
     public int identifier() {

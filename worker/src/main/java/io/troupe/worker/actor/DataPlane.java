@@ -20,4 +20,11 @@ public interface DataPlane {
      * @throws ReductionException when the address cannot be bound (e.g. port in use)
      */
     RingLink bind(String jobId, int rank, int worldSize, WireFormat wire) throws ReductionException;
+
+    /**
+     * This worker's state server and client, bound on first use. Blocking.
+     *
+     * @throws ReductionException when the state server cannot be bound
+     */
+    StateExchange stateExchange() throws ReductionException;
 }

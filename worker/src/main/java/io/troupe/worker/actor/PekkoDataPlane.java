@@ -4,7 +4,11 @@ import io.troupe.worker.allreduce.RingAllReduce;
 import io.troupe.worker.allreduce.RingException;
 import io.troupe.worker.allreduce.RingSettings;
 import io.troupe.worker.allreduce.WireFormat;
+import io.troupe.worker.checkpoint.Checkpoint;
 import io.troupe.worker.dist.GradientReducer;
+import io.troupe.worker.transfer.StateClient;
+import io.troupe.worker.transfer.StateServer;
+import io.troupe.worker.transfer.StateTransferException;
 import io.troupe.worker.dist.ReductionException;
 import java.net.InetSocketAddress;
 import java.nio.FloatBuffer;
@@ -13,12 +17,16 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.ClassicActorSystemProvider;
 
-/** The data plane over Pekko Streams TCP: a {@link RingAllReduce} per job. */
+/**
+ * The data plane over Pekko Streams TCP: a {@link RingAllReduce} per ring, and one
+ * {@link StateServer} per worker for handing its training state to peers.
+ */
 public final class PekkoDataPlane implements DataPlane {
     private final ClassicActorSystemProvider system;
     private final String host;
     private final RingSettings settings;
     private final Duration deadline;
+    private StateExchange exchange;
 
     /**
      * @param deadline how long one all-reduce may take before the step fails naming the peer
@@ -44,6 +52,52 @@ public final class PekkoDataPlane implements DataPlane {
             throw new ReductionException(e.getMessage(), e);
         }
         return new Link(ring);
+    }
+
+    @Override
+    public synchronized StateExchange stateExchange() throws ReductionException {
+        if (exchange == null) {
+            try {
+                StateServer server = StateServer.bind(system, new InetSocketAddress(host, 0), "worker on " + host);
+                exchange = new Exchange(server);
+            } catch (StateTransferException e) {
+                throw new ReductionException(e.getMessage(), e);
+            }
+        }
+        return exchange;
+    }
+
+    /** The state server, and fetches from peers within the data plane's deadline. */
+    private final class Exchange implements StateExchange {
+        private final StateServer server;
+
+        Exchange(StateServer server) {
+            this.server = server;
+        }
+
+        @Override
+        public InetSocketAddress address() {
+            return server.address();
+        }
+
+        @Override
+        public void offer(String jobId, long step, Checkpoint state) {
+            if (state.trainingStep() != step) {
+                throw new IllegalArgumentException("a state of step " + state.trainingStep() + " offered as step " + step);
+            }
+            server.offer(jobId, state);
+        }
+
+        @Override
+        public Checkpoint fetch(InetSocketAddress from, String jobId, long step, String identity)
+                throws StateTransferException, InterruptedException {
+            return StateClient.fetch(system, from, jobId, step, identity, deadline);
+        }
+
+        @Override
+        public void close() {
+            server.close();
+        }
     }
 
     private final class Link implements RingLink {

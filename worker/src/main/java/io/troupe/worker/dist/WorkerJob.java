@@ -44,8 +44,16 @@ public final class WorkerJob implements AutoCloseable {
     private final BatchPlan plan;
     private final GptConfig model;
     private final ParameterLayout layout;
-    private final GradientReducer reducer;
+    private GradientReducer reducer;
     private final BatchParallelEngine train;
+    /** Engines by micro-batch rows: an elastic job's share changes with the number of workers. */
+    private final Map<Integer, BatchParallelEngine> trainEngines = new java.util.HashMap<>();
+    private final Map<BatchParallelEngine, Long> engineParamVersions = new java.util.HashMap<>();
+    private final EngineBuilder engineFactory;
+    private final TokenSplit data;
+    private SampleOrder sampleOrder;
+    private long paramVersion;
+    private double restoredBestValLoss = Double.POSITIVE_INFINITY;
     private final StepEngine eval;
     private final AdamW adam;
     private final GradientClipper clipper;
@@ -73,6 +81,7 @@ public final class WorkerJob implements AutoCloseable {
         this.tokenizer = tokenizer;
         this.plan = plan;
         this.reducer = reducer;
+        this.data = data;
         this.model = settings.model(tokenizer.vocabSize());
         this.layout = ParameterLayout.of(model);
         int t = settings.blockSize();
@@ -95,6 +104,13 @@ public final class WorkerJob implements AutoCloseable {
         this.evalTrainSampler = new BatchSampler(trainPart, plan.microBatch(), t, seed ^ 0x5DEECE66DL);
         this.evalValSampler = new BatchSampler(data.val(), plan.microBatch(), t, seed ^ 0xBB67AE8584CAA73BL);
         // Lanes of one thread each split the micro-batch; lane l's Dropout seeds are 104729 * l apart.
+        this.engineFactory = microBatch -> {
+            // Other micro-batch sizes get their own dropout seed range, 7 * 10^9 apart.
+            long sizeSeed = dropoutSeed + (microBatch == plan.microBatch() ? 0 : 7_000_000_007L * microBatch);
+            return BatchParallelEngine.create(
+                    (lane, rows) -> GptGraphs.training(model, rows, t, DType.FLOAT, sizeSeed + 104_729L * lane).toBytes(),
+                    flat, engineOptions, microBatch, t, List.of(TrainingGraph.TOKENS, TrainingGraph.TARGETS));
+        };
         BatchParallelEngine trainEngine = BatchParallelEngine.create(
                 (lane, rows) -> GptGraphs.training(model, rows, t, DType.FLOAT, dropoutSeed + 104_729L * lane).toBytes(),
                 flat, engineOptions, plan.microBatch(), t, List.of(TrainingGraph.TOKENS, TrainingGraph.TARGETS));
@@ -105,12 +121,14 @@ public final class WorkerJob implements AutoCloseable {
             throw e;
         }
         this.train = trainEngine;
+        trainEngines.put(plan.microBatch(), trainEngine);
         this.reduceBuffer = java.nio.ByteBuffer.allocateDirect(size * Float.BYTES)
                 .order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
         if (resumeFrom != null) {
             restore(resumeFrom);
         }
         train.setParameters(params);
+        engineParamVersions.put(train, paramVersion);
     }
 
     /** The engine's view of a model layout: the same names, offsets and shapes. */
@@ -214,10 +232,123 @@ public final class WorkerJob implements AutoCloseable {
         long t2 = System.nanoTime();
         double norm = clipper.clip(grads);
         adam.update(params, grads, lr);
+        paramVersion++;
         train.setParameters(params);
+        engineParamVersions.put(train, paramVersion);
         lastComputeMillis = (t1 - t0) / 1e6;
         lastReduceMillis = (t2 - t1) / 1e6;
         return new double[] {loss, norm};
+    }
+
+    /**
+     * One optimizer step of an elastic job on exactly the samples the coordinator assigned:
+     * micro-steps over {@code share}'s rows, all-reduce, then, if the averaged gradient is
+     * finite, clip and AdamW. A non-finite gradient (the same on every worker after the
+     * all-reduce) leaves the parameters untouched, so every worker skips the step alike.
+     */
+    public ElasticStepResult step(long step, double lr, ElasticShare share) throws EngineException, ReductionException {
+        long t0 = System.nanoTime();
+        BatchParallelEngine engine = engineFor(share.microBatch());
+        SampleOrder order = sampleOrder();
+        double loss = 0;
+        float[] micro = share.accumulation() > 1 ? (microGrads != grads ? microGrads : new float[grads.length]) : grads;
+        for (int m = 0; m < share.accumulation(); m++) {
+            order.fill(share.sampleFrom() + (long) m * share.microBatch(), share.microBatch(),
+                    engine.batch(TrainingGraph.TOKENS), engine.batch(TrainingGraph.TARGETS));
+            loss += engine.step(m == 0 ? grads : micro);
+            if (m > 0) {
+                for (int i = 0; i < grads.length; i++) {
+                    grads[i] += micro[i];
+                }
+            }
+        }
+        loss /= share.accumulation();
+        float weight = share.gradientWeight() / share.accumulation();
+        if (weight != 1f) {
+            for (int i = 0; i < grads.length; i++) {
+                grads[i] *= weight;
+            }
+        }
+        long t1 = System.nanoTime();
+        if (share.workers() > 1) {
+            reduceBuffer.put(0, grads);
+            reducer.allReduceMean(reduceBuffer, step);
+            reduceBuffer.get(0, grads);
+        }
+        long t2 = System.nanoTime();
+        lastComputeMillis = (t1 - t0) / 1e6;
+        lastReduceMillis = (t2 - t1) / 1e6;
+        if (!allFinite(grads)) {
+            return new ElasticStepResult(loss, Double.NaN, true);
+        }
+        double norm = clipper.clip(grads);
+        adam.update(params, grads, lr);
+        paramVersion++;
+        return new ElasticStepResult(loss, norm, false);
+    }
+
+    /** Builds the training engine for one micro-batch size. */
+    @FunctionalInterface
+    private interface EngineBuilder {
+        BatchParallelEngine build(int microBatch) throws EngineException;
+    }
+
+    /** The loss and gradient norm of an elastic step, and whether its update was skipped. */
+    public record ElasticStepResult(double loss, double gradNorm, boolean skipped) {
+    }
+
+    private static boolean allFinite(float[] values) {
+        for (float v : values) {
+            if (!Float.isFinite(v)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The training engine for micro-batches of {@code microBatch} rows, built on first use, with current parameters. */
+    private BatchParallelEngine engineFor(int microBatch) throws EngineException {
+        BatchParallelEngine engine = trainEngines.get(microBatch);
+        if (engine == null) {
+            engine = engineFactory.build(microBatch);
+            trainEngines.put(microBatch, engine);
+        }
+        Long version = engineParamVersions.get(engine);
+        if (version == null || version != paramVersion) {
+            engine.setParameters(params);
+            engineParamVersions.put(engine, paramVersion);
+        }
+        return engine;
+    }
+
+    private SampleOrder sampleOrder() {
+        if (sampleOrder == null) {
+            sampleOrder = new SampleOrder(data.train(), settings.blockSize(), settings.seed());
+        }
+        return sampleOrder;
+    }
+
+    /** Replaces the gradient reducer: an elastic job gets a new ring link each time the ring re-forms. */
+    public void useReducer(GradientReducer next) {
+        this.reducer = next;
+    }
+
+    /**
+     * Takes over the training state of a peer (parameters, moments, samplers) after a failure
+     * or on joining a running job.
+     */
+    public void restoreState(Checkpoint c) {
+        if (c.parameters().length != params.length) {
+            throw new IllegalArgumentException("the state has " + c.parameters().length + " parameters but this model has "
+                    + params.length + "; the peer trains another model config");
+        }
+        restore(c);
+        paramVersion++;
+    }
+
+    /** The best validation loss recorded in the last restored state, or +infinity. */
+    public double restoredBestValLoss() {
+        return restoredBestValLoss;
     }
 
     /**
@@ -255,6 +386,8 @@ public final class WorkerJob implements AutoCloseable {
         System.arraycopy(c.parameters(), 0, params, 0, params.length);
         adam.importState(new AdamW.State(c.optimizerStep(), c.adamM(), c.adamV()));
         trainSampler.restore(c.samplerState());
+        long[] best = c.extraRngState().get("best_val_loss_bits");
+        restoredBestValLoss = best == null ? Double.POSITIVE_INFINITY : Double.longBitsToDouble(best[0]);
         evalTrainSampler.restore(c.extraRngState().get(EVAL_TRAIN_RNG));
         evalValSampler.restore(c.extraRngState().get(EVAL_VAL_RNG));
     }
@@ -272,7 +405,9 @@ public final class WorkerJob implements AutoCloseable {
     @Override
     public void close() {
         try {
-            train.close();
+            for (BatchParallelEngine engine : trainEngines.values()) {
+                engine.close();
+            }
         } finally {
             eval.close();
         }

@@ -24,10 +24,11 @@ public final class SummaryFile {
     }
 
     /**
-     * @param extra more top-level numbers (e.g. a distributed run's time split), written after "workers"
+     * @param extra more top-level values (e.g. a distributed run's time split and fault counters: numbers
+     *     or lists of numbers), written after "workers"
      */
     public static void write(Path outDir, TrainSummary s, TrainSettings settings, int vocabSize, String tokenizerType,
-                             int workers, java.util.Map<String, Double> extra) throws IOException {
+                             int workers, java.util.Map<String, ?> extra) throws IOException {
         ObjectNode o = JSON.createObjectNode();
         o.put("steps", s.steps())
                 .put("final_train_loss", s.finalTrainLoss())
@@ -39,7 +40,7 @@ public final class SummaryFile {
         if (workers > 0) {
             o.put("workers", workers);
         }
-        extra.forEach(o::put);
+        extra.forEach((key, value) -> o.set(key, JSON.valueToTree(value)));
         ObjectNode config = settings.toJson(JSON);
         config.put("vocab_size", vocabSize);
         config.put("tokenizer", tokenizerType);
