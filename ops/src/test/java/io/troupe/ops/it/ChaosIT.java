@@ -25,7 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
  * once and a model as good as an undisturbed run's with the same seed.
  */
 class ChaosIT {
-    private static final int STEPS = 400;
+    private static final int STEPS = 600;
     private static final int GLOBAL_BATCH = 12;
     private static final Pattern STEP = Pattern.compile("\"step\"\\s*:\\s*(\\d+)");
     private static final Pattern EVAL_LOSS = Pattern.compile("\"loss\"\\s*:\\s*([0-9.]+)");
@@ -44,7 +44,7 @@ class ChaosIT {
     void killJoinAndLeaveDuringARunLoseNothing() throws Exception {
         long seed = System.nanoTime();
         Random random = new Random(seed);
-        int killAt = 40 + random.nextInt(80);
+        int killAt = 40 + random.nextInt(60);
         String context = "chaos seed " + seed + ", SIGKILL at step " + killAt;
 
         Path calm = dir.resolve("calm");
@@ -113,7 +113,7 @@ class ChaosIT {
     }
 
     private static void assertFinished(Process coordinator, Path log) throws Exception {
-        assertTrue(coordinator.waitFor(600, TimeUnit.SECONDS), "coordinator did not finish: " + TroupeProcesses.tail(log));
+        assertTrue(coordinator.waitFor(300, TimeUnit.SECONDS), "coordinator did not finish: " + TroupeProcesses.tail(log));
         assertEquals(0, coordinator.exitValue(), "coordinator failed: " + TroupeProcesses.tail(log));
     }
 
