@@ -1,0 +1,19 @@
+package io.troupe.tuner.run;
+
+import io.troupe.worker.train.TrainListener;
+
+/**
+ * Runs a trial's training and reports through a listener: {@code onEval} for every evaluation,
+ * and {@code stopRequested} polled after every step (true once the scheduler pruned it).
+ * {@link TrainingExecutor} trains for real; tests substitute synthetic objectives.
+ */
+public interface TrialExecutor {
+
+    /**
+     * Trains the job to its end or until the listener asks to stop.
+     *
+     * @return the last step trained
+     * @throws Exception anything that makes the trial FAILED; its message becomes the reason
+     */
+    long run(TrialJob job, TrainListener listener) throws Exception;
+}
