@@ -39,7 +39,8 @@ public final class MedianScheduler implements Scheduler {
         }
         List<Double> others = new ArrayList<>();
         for (Map.Entry<Integer, NavigableMap<Long, Double>> e : history.entrySet()) {
-            if (e.getKey() != trial && e.getValue().ceilingKey(step) != null) {
+            // Others count if they ran at least this far and reported by this step.
+            if (e.getKey() != trial && e.getValue().ceilingKey(step) != null && e.getValue().floorKey(step) != null) {
                 others.add(best(e.getValue().headMap(step, true)));
             }
         }

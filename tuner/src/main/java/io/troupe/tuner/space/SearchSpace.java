@@ -37,7 +37,7 @@ import java.util.TreeMap;
  * median { warmup_steps = 100, startup_trials = 3 }               # optional
  * </pre>
  *
- * <p>Every key is checked against the training keys {@link TrainSettings} accepts, and every
+ * <p>Parameters are kept in key order (HOCON does not keep a file's order). Every key is checked against the training keys {@link TrainSettings} accepts, and every
  * range's ends (and middle) are run through {@link TrainSettings#load}, so a range that can
  * only produce invalid settings is refused before any trial starts.
  *
@@ -93,7 +93,7 @@ public record SearchSpace(String preset, Map<String, String> fixed, List<Paramet
         Set<String> known = TrainSettings.keys();
         Map<String, String> fixed = new LinkedHashMap<>();
         if (c.hasPath("fixed")) {
-            for (Map.Entry<String, ConfigValue> e : c.getObject("fixed").entrySet()) {
+            for (Map.Entry<String, ConfigValue> e : new TreeMap<>(c.getObject("fixed")).entrySet()) {
                 requireKnown(where, "fixed", e.getKey(), known);
                 fixed.put(e.getKey(), e.getValue().render(ConfigRenderOptions.concise()));
             }
@@ -107,7 +107,9 @@ public record SearchSpace(String preset, Map<String, String> fixed, List<Paramet
             throw new TuneException(where + ": 'params' is missing or empty; a study needs at least one parameter to search");
         }
         List<Parameter> params = new ArrayList<>();
-        for (Map.Entry<String, ConfigValue> e : c.getObject("params").entrySet()) {
+        // HOCON objects do not keep the file's order; sorted keys give every run the same order
+        // (the grid's odometer, the columns of the table).
+        for (Map.Entry<String, ConfigValue> e : new TreeMap<>(c.getObject("params")).entrySet()) {
             String key = e.getKey();
             requireKnown(where, "params", key, known);
             if (fixed.containsKey(key)) {
