@@ -187,4 +187,20 @@ class TuneCommandTest {
                 run.toString());
         assertTrue(run.out().contains("done: 4 trials (2 complete, 0 pruned, 2 failed)"), run.toString());
     }
+
+    @Test
+    void withSeveralWorkersPerTrialEachTrialIsADataParallelJob() throws Exception {
+        Path out = tmp.resolve("k2");
+        CliRun run = tune(out, "--trials", 2, "--steps", 20, "--workers", 2, "--workers-per-trial", 2, "--scheduler", "asha")
+                .assertOk();
+        assertTrue(run.out().contains("2 trials, 1 at a time on 2 worker(s) each"), run.toString());
+        assertTrue(run.out().lines().anyMatch(l -> l.matches("done: 2 trials \\(\\d complete, \\d pruned, 0 failed\\).*")),
+                run.toString());
+        try (StudyStore store = JdbcStudyStore.sqlite(out)) {
+            TrialRecord complete = store.trials(out.toAbsolutePath().normalize().toString()).stream()
+                    .filter(t -> t.state() == TrialState.COMPLETE).findFirst().orElseThrow();
+            String summary = Files.readString(out.resolve("trials/" + complete.number() + "/summary.json"));
+            assertTrue(summary.matches("(?s).*\"workers\"\\s*:\\s*2,.*"), summary);
+        }
+    }
 }
