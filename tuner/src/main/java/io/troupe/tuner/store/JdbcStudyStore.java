@@ -3,7 +3,6 @@ package io.troupe.tuner.store;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.troupe.tuner.TuneException;
 import io.troupe.tuner.space.SearchSpace;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -89,7 +88,7 @@ public final class JdbcStudyStore implements StudyStore {
                 throw store.translate(e);
             }
         }
-        store.write(c -> {
+        store.transaction(c -> {
             try (Statement s = c.createStatement()) {
                 for (String ddl : SCHEMA) {
                     s.execute(ddl);
@@ -112,7 +111,7 @@ public final class JdbcStudyStore implements StudyStore {
 
     @Override
     public Optional<StudyInfo> study(String name) {
-        return read(c -> {
+        return transaction(c -> {
             try (PreparedStatement s = c.prepareStatement("SELECT name, space, data, sampler, scheduler, seed, trials,"
                     + " workers_per_trial, steps, created_at FROM troupe_studies WHERE name = ?")) {
                 s.setString(1, name);
@@ -129,7 +128,7 @@ public final class JdbcStudyStore implements StudyStore {
 
     @Override
     public void createStudy(StudyInfo study) {
-        write(c -> {
+        transaction(c -> {
             try (PreparedStatement s = c.prepareStatement("INSERT INTO troupe_studies (name, space, data, sampler,"
                     + " scheduler, seed, trials, workers_per_trial, steps, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)")) {
                 s.setString(1, study.name());
@@ -150,7 +149,7 @@ public final class JdbcStudyStore implements StudyStore {
 
     @Override
     public void setTrials(String study, int trials) {
-        write(c -> {
+        transaction(c -> {
             try (PreparedStatement s = c.prepareStatement("UPDATE troupe_studies SET trials = ? WHERE name = ?")) {
                 s.setInt(1, trials);
                 s.setString(2, study);
@@ -168,7 +167,7 @@ public final class JdbcStudyStore implements StudyStore {
         } catch (JsonProcessingException e) {
             throw new IllegalArgumentException("parameters are not JSON-serialisable: " + params, e);
         }
-        write(c -> {
+        transaction(c -> {
             // A restarted trial keeps its number and parameters; only its state and start time change.
             try (PreparedStatement s = c.prepareStatement("INSERT INTO troupe_trials (study, number, state, params,"
                     + " started_at) VALUES (?,?,?,?,?) ON CONFLICT (study, number) DO UPDATE SET state = excluded.state,"
@@ -186,7 +185,7 @@ public final class JdbcStudyStore implements StudyStore {
 
     @Override
     public void report(String study, int number, long step, double value) {
-        write(c -> {
+        transaction(c -> {
             try (PreparedStatement s = c.prepareStatement("INSERT INTO troupe_trial_values (study, number, step, value,"
                     + " reported_at) VALUES (?,?,?,?,?) ON CONFLICT (study, number, step) DO UPDATE SET"
                     + " value = excluded.value, reported_at = excluded.reported_at")) {
@@ -203,7 +202,7 @@ public final class JdbcStudyStore implements StudyStore {
 
     @Override
     public void finishTrial(String study, int number, TrialState state, double value, String reason) {
-        write(c -> {
+        transaction(c -> {
             try (PreparedStatement s = c.prepareStatement("UPDATE troupe_trials SET state = ?, value = ?, reason = ?,"
                     + " finished_at = ? WHERE study = ? AND number = ?")) {
                 s.setString(1, state.name());
@@ -232,7 +231,7 @@ public final class JdbcStudyStore implements StudyStore {
 
     @Override
     public List<TrialRecord> trials(String study) {
-        return read(c -> {
+        return transaction(c -> {
             Map<Integer, TreeMap<Long, Double>> values = new TreeMap<>();
             try (PreparedStatement s = c.prepareStatement("SELECT number, step, value FROM troupe_trial_values"
                     + " WHERE study = ? ORDER BY number, step")) {
@@ -262,7 +261,7 @@ public final class JdbcStudyStore implements StudyStore {
 
     @Override
     public Optional<Integer> bestTrial(String study) {
-        return read(c -> bestTrial(c, study));
+        return transaction(c -> bestTrial(c, study));
     }
 
     private static Optional<Integer> bestTrial(Connection c, String study) throws SQLException {
@@ -303,14 +302,6 @@ public final class JdbcStudyStore implements StudyStore {
     @FunctionalInterface
     private interface Work<T> {
         T run(Connection c) throws SQLException;
-    }
-
-    private <T> T read(Work<T> work) {
-        return transaction(work);
-    }
-
-    private <T> T write(Work<T> work) {
-        return transaction(work);
     }
 
     private <T> T transaction(Work<T> work) {

@@ -14,8 +14,8 @@ import org.junit.jupiter.api.Test;
 /**
  * TPE against random search on a synthetic objective with a known optimum, over many seeds.
  * Everything is seeded, so the counts below are the same on every run; the margins are wide
- * enough that a TPE reduced to random sampling fails them (tested: with the model disabled, TPE
- * and random draw the very same values and win 0 seeds against each other).
+ * enough that a TPE reduced to random sampling fails them (tested: with TPE replaced by random
+ * search on another seed it won 9 of 20 seeds, with a median best no better than random's).
  */
 class TpeSamplerTest {
     static final SearchSpace SPACE = SearchSpace.parse("""
