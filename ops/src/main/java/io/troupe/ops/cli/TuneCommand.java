@@ -47,7 +47,7 @@ final class TuneCommand implements Callable<Integer> {
     @Option(names = "--data", paramLabel = "PATH", description = "UTF-8 text to train on, or a dataset directory from troupe prepare.")
     private Path data;
 
-    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Study directory.")
+    @Option(names = "--out", paramLabel = "DIR", description = "Study directory.")
     private Path out;
 
     @Option(names = "--trials", paramLabel = "N", description = "Trials in all (a grid stops at its size).")
@@ -76,8 +76,11 @@ final class TuneCommand implements Callable<Integer> {
             description = "Study store (default: jdbc:sqlite:DIR/study.db), e.g. jdbc:postgresql://host:5432/db?user=u.")
     private String storage;
 
-    @Option(names = "--resume", description = "Continue the study in DIR: completed trials are kept, interrupted ones"
-            + " restart from their last checkpoint. Options left out keep the study's own.")
+    @Option(names = "--resume", arity = "0..1", paramLabel = "DIR", fallbackValue = "",
+            description = {"Continue the study in DIR (or --out): completed trials are kept, interrupted ones restart",
+                "from their last checkpoint. Options left out keep the study's own."})
+    private String resumeDir;
+
     private boolean resume;
 
     @Option(names = "--external", description = "Wait for troupe worker --join processes instead of embedded workers"
@@ -91,6 +94,16 @@ final class TuneCommand implements Callable<Integer> {
     public Integer call() throws DataException, InterruptedException {
         if (external) {
             throw new UserError("--external is not supported yet: troupe tune runs its workers embedded; drop --external");
+        }
+        resume = resumeDir != null;
+        if (resume && !resumeDir.isEmpty()) {
+            if (out != null && !Path.of(resumeDir).toAbsolutePath().normalize().equals(out.toAbsolutePath().normalize())) {
+                throw new UserError("--resume " + resumeDir + " and --out " + out + " name different studies; pass one of them");
+            }
+            out = Path.of(resumeDir);
+        }
+        if (out == null) {
+            throw new UserError("say where the study lives: --out DIR (or --resume DIR)");
         }
         Path dir = out.toAbsolutePath().normalize();
         if (Files.exists(dir) && !Files.isDirectory(dir)) {

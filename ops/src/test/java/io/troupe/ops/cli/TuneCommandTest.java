@@ -123,7 +123,8 @@ class TuneCommandTest {
         Path copy = tmp.resolve("study");
         CliRun run = tune(copy, "--trials", 2, "--steps", 20, "--seed", 3).assertOk();
         assertTrue(run.out().contains("done: 2 trials"), run.toString());
-        CliRun again = troupe("tune", "--out", copy, "--resume", "--threads", 2).assertOk();
+        // The form: --resume DIR.
+        CliRun again = troupe("tune", "--resume", copy, "--threads", 2).assertOk();
         assertFalse(again.out().contains("started"), again.toString());
         assertTrue(again.out().contains("done: 2 trials (2 complete, 0 pruned, 0 failed), 40 steps trained"), again.toString());
 
@@ -173,6 +174,9 @@ class TuneCommandTest {
         tune(tmp.resolve("i"), "--trials", 2, "--steps", 10, "--storage", "jdbc:postgresql://127.0.0.1:1/troupe")
                 .assertOneLineError("cannot reach the study store jdbc:postgresql://127.0.0.1:1/troupe");
         troupe("study", "show", tmp.resolve("nothing")).assertOneLineError("no study in");
+        troupe("tune", "--space", space, "--data", data, "--trials", 2, "--steps", 10).assertOneLineError("--out DIR");
+        troupe("tune", "--resume", tmp.resolve("x"), "--out", tmp.resolve("y"))
+                .assertOneLineError("name different studies");
     }
 
     @Test

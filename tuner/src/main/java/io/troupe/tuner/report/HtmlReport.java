@@ -198,7 +198,7 @@ public final class HtmlReport {
                     LEFT - 4, py + 4, yv, LEFT, py, W - RIGHT, py));
             double xv = x.value(f);
             svg.append(String.format(Locale.ROOT, "<text class=\"axis\" x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>\n",
-                    x.px(xv, LEFT, W - RIGHT), H - BOTTOM + 14, StudyResults.format(xv)));
+                    x.px(xv, LEFT, W - RIGHT), H - BOTTOM + 14, tick(xv)));
         }
         svg.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">%s</text>"
                 + "<text x=\"14\" y=\"%d\" transform=\"rotate(-90 14 %d)\" text-anchor=\"middle\">%s</text>\n",
@@ -223,6 +223,15 @@ public final class HtmlReport {
         double pxInverted(double v, int top, int bottom) {
             return bottom - (bottom - top) * fraction(v);
         }
+    }
+
+    /** A tick label: whole numbers as such (steps, layers), others with 3 significant digits. */
+    private static String tick(double v) {
+        if (Math.abs(v) >= 100 || v == Math.rint(v)) {
+            return String.format(Locale.ROOT, "%.0f", v);
+        }
+        String s = String.format(Locale.ROOT, "%.3g", v);
+        return s.contains("e") || !s.contains(".") ? s : s.replaceAll("0+$", "").replaceAll("\\.$", "");
     }
 
     private static String params(TrialRecord t) {
