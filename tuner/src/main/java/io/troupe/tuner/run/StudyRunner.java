@@ -23,6 +23,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Runs a study: {@code slots} trials at a time (workers / workers per trial), each on its own
@@ -100,20 +101,26 @@ public final class StudyRunner {
         Semaphore free = new Semaphore(slots);
         List<Future<?>> running = new ArrayList<>();
         AtomicInteger started = new AtomicInteger();
+        // A store that fails in a trial's thread cannot record anything more: start no new trials.
+        AtomicReference<RuntimeException> storeFailure = new AtomicReference<>();
         try {
             for (TrialRecord t : existing) {
                 if (t.state() == TrialState.RUNNING) {
                     free.acquire();
-                    running.add(pool.submit(() -> runTrial(t.number(), t.params(), true, free)));
+                    running.add(pool.submit(() -> guarded(() -> runTrial(t.number(), t.params(), true), storeFailure, free)));
                     started.incrementAndGet();
                 }
             }
             for (int number = existing.size(); number < total; number++) {
                 free.acquire();
+                if (storeFailure.get() != null) {
+                    free.release();
+                    break;
+                }
                 Map<String, Object> params = sampler.sample(number, observations());
                 store.startTrial(study, number, params);
                 int n = number;
-                running.add(pool.submit(() -> runTrial(n, params, false, free)));
+                running.add(pool.submit(() -> guarded(() -> runTrial(n, params, false), storeFailure, free)));
                 started.incrementAndGet();
             }
             for (Future<?> f : running) {
@@ -130,6 +137,18 @@ public final class StudyRunner {
         return started.get();
     }
 
+    /** Runs a trial, records a failure that must stop the study, then frees the slot (in that order). */
+    private static void guarded(Runnable trial, AtomicReference<RuntimeException> failure, Semaphore free) {
+        try {
+            trial.run();
+        } catch (RuntimeException e) {
+            failure.compareAndSet(null, e);
+            throw e;
+        } finally {
+            free.release();
+        }
+    }
+
     /** The finished trials a sampler learns from: COMPLETE and PRUNED ones with a value. */
     private List<Observation> observations() {
         List<Observation> out = new ArrayList<>();
@@ -141,41 +160,37 @@ public final class StudyRunner {
         return out;
     }
 
-    private void runTrial(int number, Map<String, Object> params, boolean restart, Semaphore free) {
+    private void runTrial(int number, Map<String, Object> params, boolean restart) {
+        listener.onTrialStart(number, params, restart);
+        Reporter reporter = new Reporter(number);
+        TrialState state;
+        String reason = null;
         try {
-            listener.onTrialStart(number, params, restart);
-            Reporter reporter = new Reporter(number);
-            TrialState state;
-            String reason = null;
-            try {
-                TrainSettings settings = TrialSettings.of(space, params, steps);
-                long last = executor.run(new TrialJob(number, settings, trialDir(dir, number), restart), reporter);
-                // A prune decided at the last step comes too late to save anything: the trial is complete.
-                if (reporter.pruneReason != null && last < steps) {
-                    state = TrialState.PRUNED;
-                    reason = reporter.pruneReason;
-                } else {
-                    state = TrialState.COMPLETE;
-                }
-            } catch (StoreException e) {
-                throw e;
-            } catch (Exception e) {
-                // NaN loss, invalid settings, lost workers: this trial fails, the study goes on.
-                state = TrialState.FAILED;
-                reason = oneLine(e);
+            TrainSettings settings = TrialSettings.of(space, params, steps);
+            long last = executor.run(new TrialJob(number, settings, trialDir(dir, number), restart), reporter);
+            // A prune decided at the last step comes too late to save anything: the trial is complete.
+            if (reporter.pruneReason != null && last < steps) {
+                state = TrialState.PRUNED;
+                reason = reporter.pruneReason;
+            } else {
+                state = TrialState.COMPLETE;
             }
-            double value;
-            synchronized (history) {
-                value = history.getOrDefault(number, new TreeMap<>()).entrySet().stream()
-                        .filter(e -> e.getKey() > 0).mapToDouble(Map.Entry::getValue)
-                        .filter(Double::isFinite).min().orElse(Double.NaN);
-            }
-            store.finishTrial(study, number, state, value, reason);
-            TrialRecord record = store.trials(study).stream().filter(t -> t.number() == number).findFirst().orElseThrow();
-            listener.onTrialEnd(record);
-        } finally {
-            free.release();
+        } catch (StoreException e) {
+            throw e;
+        } catch (Exception e) {
+            // NaN loss, invalid settings, lost workers: this trial fails, the study goes on.
+            state = TrialState.FAILED;
+            reason = oneLine(e);
         }
+        double value;
+        synchronized (history) {
+            value = history.getOrDefault(number, new TreeMap<>()).entrySet().stream()
+                    .filter(e -> e.getKey() > 0).mapToDouble(Map.Entry::getValue)
+                    .filter(Double::isFinite).min().orElse(Double.NaN);
+        }
+        store.finishTrial(study, number, state, value, reason);
+        TrialRecord record = store.trials(study).stream().filter(t -> t.number() == number).findFirst().orElseThrow();
+        listener.onTrialEnd(record);
     }
 
     private static String oneLine(Exception e) {

@@ -154,4 +154,83 @@ class StudyRunnerTest {
             assertTrue(again.ran.isEmpty());
         }
     }
+
+    @Test
+    void aFailingStoreStopsTheStudyInsteadOfStartingMoreTrials() throws Exception {
+        try (StudyStore real = JdbcStudyStore.sqlite(dir)) {
+            Studies.begin(real, info("random", "none", 20), SPACE, false);
+            StudyStore broken = new ForwardingStore(real) {
+                @Override
+                public void report(String study, int number, long step, double value) {
+                    if (number == 2) {
+                        throw new io.troupe.tuner.store.StoreException("cannot reach the study store (test)", null);
+                    }
+                    super.report(study, number, step, value);
+                }
+            };
+            FakeTraining training = new FakeTraining();
+            io.troupe.tuner.store.StoreException e = org.junit.jupiter.api.Assertions.assertThrows(
+                    io.troupe.tuner.store.StoreException.class, () -> runner(broken, "random", "none", training, 1).run(20));
+            assertEquals("cannot reach the study store (test)", e.getMessage());
+            assertEquals(Set.of(0, 1, 2), training.ran, "no trial starts after the store failed");
+        }
+    }
+
+    /** A store that forwards every call; tests override the ones they break. */
+    static class ForwardingStore implements StudyStore {
+        private final StudyStore delegate;
+
+        ForwardingStore(StudyStore delegate) {
+            this.delegate = delegate;
+        }
+
+        @Override
+        public java.util.Optional<StudyInfo> study(String name) {
+            return delegate.study(name);
+        }
+
+        @Override
+        public void createStudy(StudyInfo study) {
+            delegate.createStudy(study);
+        }
+
+        @Override
+        public void setTrials(String study, int trials) {
+            delegate.setTrials(study, trials);
+        }
+
+        @Override
+        public void startTrial(String study, int number, Map<String, Object> params) {
+            delegate.startTrial(study, number, params);
+        }
+
+        @Override
+        public void report(String study, int number, long step, double value) {
+            delegate.report(study, number, step, value);
+        }
+
+        @Override
+        public void finishTrial(String study, int number, TrialState state, double value, String reason) {
+            delegate.finishTrial(study, number, state, value, reason);
+        }
+
+        @Override
+        public List<TrialRecord> trials(String study) {
+            return delegate.trials(study);
+        }
+
+        @Override
+        public java.util.Optional<Integer> bestTrial(String study) {
+            return delegate.bestTrial(study);
+        }
+
+        @Override
+        public String describe() {
+            return delegate.describe();
+        }
+
+        @Override
+        public void close() {
+        }
+    }
 }
