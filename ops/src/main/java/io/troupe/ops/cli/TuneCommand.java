@@ -91,6 +91,7 @@ final class TuneCommand implements Callable<Integer> {
     private ThreadsOption threads;
 
     @Override
+    @SuppressWarnings("try") // the lock is held by the try block, never read
     public Integer call() throws DataException, InterruptedException {
         if (external) {
             throw new UserError("--external is not supported yet: troupe tune runs its workers embedded; drop --external");

@@ -54,6 +54,7 @@ class StudiesTest {
     }
 
     @Test
+    @SuppressWarnings("try") // the lock is held by the try block, never read
     void aStudyDirectoryIsRunByOneProcessAtATime() {
         try (StudyLock lock = StudyLock.acquire(dir)) {
             TuneException e = assertThrows(TuneException.class, () -> StudyLock.acquire(dir));
