@@ -32,9 +32,9 @@ import picocli.CommandLine.Spec;
 
 /** {@code troupe tune}: runs (or resumes) a hyperparameter study. */
 @Command(name = "tune",
-        description = {"Search hyperparameters: run trials (training jobs) sampled from a search space, in parallel on",
-            "disjoint groups of workers, stopping poor ones early. Writes DIR/study.db (unless --storage),",
-            "DIR/trials/<n>/, DIR/trials.csv and DIR/report.html."},
+        description = {"Search hyperparameters with trials (training jobs) sampled from a search space.",
+            "Trials run in parallel on disjoint groups of workers; the scheduler stops poor ones early.",
+            "Writes DIR/study.db (unless --storage), DIR/trials/<n>/, DIR/trials.csv and DIR/report.html."},
         mixinStandardHelpOptions = true)
 final class TuneCommand implements Callable<Integer> {
 
@@ -77,8 +77,8 @@ final class TuneCommand implements Callable<Integer> {
     private String storage;
 
     @Option(names = "--resume", arity = "0..1", paramLabel = "DIR", fallbackValue = "",
-            description = {"Continue the study in DIR (or --out): completed trials are kept, interrupted ones restart",
-                "from their last checkpoint. Options left out keep the study's own."})
+            description = {"Continue the study in DIR (or --out): completed trials are kept,",
+                "interrupted ones restart from their last checkpoint. Options left out keep the study's own."})
     private String resumeDir;
 
     private boolean resume;
