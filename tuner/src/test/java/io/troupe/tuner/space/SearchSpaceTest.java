@@ -95,6 +95,17 @@ class SearchSpaceTest {
         assertEquals(2, ((Parameter.Categorical) space.params().get(0)).values().size());
     }
 
+    /** The shipped benchmark space stays valid (tests run in the module directory). */
+    @Test
+    void theExampleSpaceOfTheBenchmarkLoads() {
+        SearchSpace space = SearchSpace.load(Path.of("../examples/tune-shakespeare-small.conf"));
+        assertEquals(List.of("dropout", "learning_rate", "n_embd", "n_layer", "warmup_iters"),
+                space.params().stream().map(Parameter::key).toList());
+        assertEquals(List.of(50L, 150L, 450L),
+                io.troupe.tuner.scheduler.Scheduler.create("asha", space, 600).rungs());
+        assertEquals(0.15, space.option("tpe.gamma", 0.0));
+    }
+
     private static void assertError(String fragment, String hocon) {
         TuneException e = assertThrows(TuneException.class, () -> SearchSpace.parse(hocon));
         assertTrue(e.getMessage().contains(fragment), () -> "expected '" + fragment + "' in: " + e.getMessage());
