@@ -63,6 +63,15 @@ public record StudyResults(StudyInfo study, List<TrialRecord> trials, List<Long>
         return String.valueOf(value);
     }
 
+    /** The recorded objective, or for a trial still running its best report so far (step 0 aside). */
+    public static double shownValue(TrialRecord t) {
+        if (!Double.isNaN(t.value()) || t.state() != TrialState.RUNNING) {
+            return t.value();
+        }
+        return t.intermediate().tailMap(1L).values().stream().mapToDouble(Double::doubleValue)
+                .filter(Double::isFinite).min().orElse(Double.NaN);
+    }
+
     private static String loss(double v) {
         return Double.isNaN(v) ? "-" : String.format(Locale.ROOT, "%.4f", v);
     }
@@ -75,7 +84,7 @@ public record StudyResults(StudyInfo study, List<TrialRecord> trials, List<Long>
         out.append(",reason,started_at,finished_at\n");
         for (TrialRecord t : trials) {
             out.append(t.number()).append(',').append(t.state()).append(',')
-                    .append(Double.isNaN(t.value()) ? "" : String.valueOf(t.value())).append(',')
+                    .append(Double.isNaN(shownValue(t)) ? "" : String.valueOf(shownValue(t))).append(',')
                     .append(t.lastStep() < 0 ? "" : String.valueOf(t.lastStep()));
             for (String k : keys) {
                 Object v = t.params().get(k);
@@ -105,7 +114,7 @@ public record StudyResults(StudyInfo study, List<TrialRecord> trials, List<Long>
         header.add("reason");
         rows.add(header);
         for (TrialRecord t : trials) {
-            List<String> row = new ArrayList<>(List.of(String.valueOf(t.number()), t.state().name(), loss(t.value()),
+            List<String> row = new ArrayList<>(List.of(String.valueOf(t.number()), t.state().name(), loss(shownValue(t)),
                     t.lastStep() < 0 ? "-" : String.valueOf(t.lastStep())));
             for (String k : keys) {
                 Object v = t.params().get(k);
