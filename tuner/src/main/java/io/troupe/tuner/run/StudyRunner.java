@@ -47,6 +47,8 @@ public final class StudyRunner {
     private final int slots;
     private final long steps;
     private final StudyListener listener;
+    /** Set by {@link #requestStop}: running trials checkpoint and stop, no new trial starts. */
+    private volatile boolean stopping;
     /** Every trial's reported values, mirrored from the store for the scheduler. Guarded by itself. */
     private final Map<Integer, NavigableMap<Long, Double>> history = new HashMap<>();
 
@@ -71,6 +73,20 @@ public final class StudyRunner {
         this.slots = slots;
         this.steps = steps;
         this.listener = listener;
+    }
+
+    /**
+     * Asks a running {@link #run} to stop soon (Ctrl-C): every running trial stops after its
+     * current step, saves a checkpoint there and stays RUNNING in the store, and no new trial
+     * starts, so a resumed study continues each from that step. Safe from any thread.
+     */
+    public void requestStop() {
+        stopping = true;
+    }
+
+    /** Whether {@link #requestStop} was called. */
+    public boolean stopRequested() {
+        return stopping;
     }
 
     /** The directory trial {@code number} trains in. */
@@ -113,7 +129,7 @@ public final class StudyRunner {
             }
             for (int number = existing.size(); number < total; number++) {
                 free.acquire();
-                if (storeFailure.get() != null) {
+                if (storeFailure.get() != null || stopping) {
                     free.release();
                     break;
                 }
@@ -163,11 +179,17 @@ public final class StudyRunner {
     private void runTrial(int number, Map<String, Object> params, boolean restart) {
         listener.onTrialStart(number, params, restart);
         Reporter reporter = new Reporter(number);
+        TrialJob job = null;
         TrialState state;
         String reason = null;
         try {
             TrainSettings settings = TrialSettings.of(space, params, steps);
-            long last = executor.run(new TrialJob(number, settings, trialDir(dir, number), restart), reporter);
+            job = new TrialJob(number, settings, trialDir(dir, number), restart);
+            long last = executor.run(job, reporter);
+            if (stopping && reporter.pruneReason == null && last < steps) {
+                // Interrupted on request: it stays RUNNING, with its checkpoint, for --resume.
+                return;
+            }
             // A prune decided at the last step comes too late to save anything: the trial is complete.
             if (reporter.pruneReason != null && last < steps) {
                 state = TrialState.PRUNED;
@@ -189,6 +211,13 @@ public final class StudyRunner {
                     .filter(Double::isFinite).min().orElse(Double.NaN);
         }
         store.finishTrial(study, number, state, value, reason);
+        if (job != null) {
+            try {
+                executor.trialEnded(job);
+            } catch (java.io.IOException e) {
+                // A checkpoint left behind costs disk space, not correctness: the trial is recorded.
+            }
+        }
         TrialRecord record = store.trials(study).stream().filter(t -> t.number() == number).findFirst().orElseThrow();
         listener.onTrialEnd(record);
     }
@@ -224,7 +253,7 @@ public final class StudyRunner {
 
         @Override
         public boolean stopRequested() {
-            return pruneReason != null;
+            return pruneReason != null || stopping;
         }
     }
 }

@@ -92,7 +92,6 @@ public final class TrainingExecutor implements TrialExecutor {
             Trainer trainer = new Trainer(job.settings(), tokenizer, split(job.settings().blockSize()), job.dir(),
                     EngineOptions.cpu(threadsPerWorker));
             TrainSummary summary = trainer.run(resume, listener);
-            deleteCheckpoints(job.dir());
             return summary.steps();
         }
         // Distributed jobs cannot resume from a checkpoint yet (troupe train --workers refuses
@@ -107,8 +106,12 @@ public final class TrainingExecutor implements TrialExecutor {
         if (!outcome.succeeded()) {
             throw new TuneException(outcome.failure());
         }
-        deleteCheckpoints(job.dir());
         return outcome.summary().steps();
+    }
+
+    @Override
+    public void trialEnded(TrialJob job) throws IOException {
+        deleteCheckpoints(job.dir());
     }
 
     private static boolean hasCheckpoint(Path dir) throws Exception {

@@ -16,4 +16,12 @@ public interface TrialExecutor {
      * @throws Exception anything that makes the trial FAILED; its message becomes the reason
      */
     long run(TrialJob job, TrainListener listener) throws Exception;
+
+    /**
+     * The trial reached a final state (COMPLETE, PRUNED or FAILED) and will never be resumed:
+     * what was kept only for a restart (checkpoints) can go. Not called for a trial stopped by
+     * {@link StudyRunner#requestStop}, which a resumed study continues.
+     */
+    default void trialEnded(TrialJob job) throws java.io.IOException {
+    }
 }

@@ -38,7 +38,7 @@ class StudyRunnerTest {
      * A fake trial: evaluates every 10 steps; its loss falls with steps and is lowest at
      * lr = 1e-2. lr above 5e-2 "diverges". Records concurrency and what ran.
      */
-    static final class FakeTraining implements TrialExecutor {
+    static class FakeTraining implements TrialExecutor {
         final AtomicInteger running = new AtomicInteger();
         final AtomicInteger maxRunning = new AtomicInteger();
         final Map<Integer, Boolean> resumed = new ConcurrentHashMap<>();
@@ -175,6 +175,52 @@ class StudyRunnerTest {
             assertEquals(Set.of(0, 1, 2), training.ran, "no trial starts after the store failed");
         }
     }
+
+    @Test
+    void aStopRequestLeavesRunningTrialsResumableAndStartsNoMore() throws Exception {
+        try (StudyStore store = JdbcStudyStore.sqlite(dir)) {
+            Studies.begin(store, info("random", "none", 6), SPACE, false);
+            FakeTraining training = new FakeTraining() {
+                @Override
+                public long run(TrialJob job, TrainListener listener) throws Exception {
+                    return super.run(job, new TrainListener() {
+                        @Override
+                        public void onEval(long step, double trainLoss, double valLoss) {
+                            listener.onEval(step, trainLoss, valLoss);
+                            if (job.number() == 1 && step == 20) {
+                                stopper.get().requestStop();   // Ctrl-C during trial 1
+                            }
+                        }
+
+                        @Override
+                        public boolean stopRequested() {
+                            return listener.stopRequested();
+                        }
+                    });
+                }
+            };
+            StudyRunner runner = runner(store, "random", "none", training, 2);
+            stopper.set(runner);
+            runner.run(6);
+            assertTrue(runner.stopRequested());
+            List<TrialRecord> trials = store.trials(name());
+            // Trials 0 and 1 ran side by side; trial 0 may have finished before trial 1 asked to stop.
+            assertEquals(2, trials.size(), "no trial starts after the request: " + trials);
+            TrialRecord stopped = trials.get(1);
+            assertEquals(TrialState.RUNNING, stopped.state(), "it stays RUNNING for --resume: " + stopped);
+            assertEquals(20, stopped.lastStep(), "it stopped after the step it was at");
+            assertTrue(trials.get(0).state() == TrialState.RUNNING || trials.get(0).state() == TrialState.COMPLETE);
+
+            FakeTraining resumed = new FakeTraining();
+            runner(store, "random", "none", resumed, 2).run(6);
+            assertEquals(true, resumed.resumed.get(1), "the stopped trial continues from its checkpoint");
+            assertEquals(Set.of(1, 2, 3, 4, 5), java.util.stream.Stream.of(1, 2, 3, 4, 5)
+                    .filter(resumed.ran::contains).collect(java.util.stream.Collectors.toSet()));
+            assertTrue(store.trials(name()).stream().allMatch(t -> t.state() == TrialState.COMPLETE));
+        }
+    }
+
+    private final java.util.concurrent.atomic.AtomicReference<StudyRunner> stopper = new java.util.concurrent.atomic.AtomicReference<>();
 
     /** A store that forwards every call; tests override the ones they break. */
     static class ForwardingStore implements StudyStore {

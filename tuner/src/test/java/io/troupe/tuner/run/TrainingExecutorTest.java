@@ -81,22 +81,32 @@ class TrainingExecutorTest {
             // The resumed study: the executor must start trial 0 at step 20, not 0.
             List<Long> firstSteps = new CopyOnWriteArrayList<>();
             TrainingExecutor real = new TrainingExecutor(data, 1, 1, "test");
-            TrialExecutor recording = (job, listener) -> real.run(job, new TrainListener() {
+            TrialExecutor recording = new TrialExecutor() {
                 @Override
-                public void onStart(long firstStep, long lastStep, long parameters) {
-                    firstSteps.add(firstStep);
+                public long run(TrialJob job, TrainListener listener) throws Exception {
+                    return real.run(job, new TrainListener() {
+                        @Override
+                        public void onStart(long firstStep, long lastStep, long parameters) {
+                            firstSteps.add(firstStep);
+                        }
+
+                        @Override
+                        public void onEval(long step, double trainLoss, double valLoss) {
+                            listener.onEval(step, trainLoss, valLoss);
+                        }
+
+                        @Override
+                        public boolean stopRequested() {
+                            return listener.stopRequested();
+                        }
+                    });
                 }
 
                 @Override
-                public void onEval(long step, double trainLoss, double valLoss) {
-                    listener.onEval(step, trainLoss, valLoss);
+                public void trialEnded(TrialJob job) throws java.io.IOException {
+                    real.trialEnded(job);
                 }
-
-                @Override
-                public boolean stopRequested() {
-                    return listener.stopRequested();
-                }
-            });
+            };
             Studies.begin(store, new StudyInfo(name, SPACE.canonical(), data.toString(), "random", "none", 0, 1, 1, 30, 0),
                     SPACE, true);
             new StudyRunner(name, dir, SPACE, Sampler.create("random", SPACE, 0), Scheduler.create("none", SPACE, 30),
