@@ -180,6 +180,14 @@ class TuneCommandTest {
     }
 
     @Test
+    @SuppressWarnings("try") // the lock is held by the try block, never read
+    void aStudyThatAnotherProcessRunsIsLocked() {
+        try (io.troupe.tuner.run.StudyLock held = io.troupe.tuner.run.StudyLock.acquire(study)) {
+            troupe("tune", "--resume", study).assertOneLineError("is being run by another troupe tune process");
+        }
+    }
+
+    @Test
     void aTrialWithInvalidCombinedSettingsFailsAndTheStudyGoesOn() throws Exception {
         // n_embd 20 is not divisible by n_head 8: that trial fails, the others run.
         Path heads = Files.writeString(tmp.resolve("heads.conf"), SPACE.replace("n_head = 2", "n_head = 8")
