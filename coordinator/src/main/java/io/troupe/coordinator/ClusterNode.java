@@ -50,6 +50,11 @@ public final class ClusterNode {
         overrides.put("pekko.remote.artery.canonical.hostname", host);
         overrides.put("pekko.remote.artery.canonical.port", port);
         overrides.put("pekko.cluster.roles", roles);
+        // A node is a cluster member whatever order the reference.conf files came in: when Troupe's
+        // jars are a library on someone's classpath (the tuner's tests, an embedding application)
+        // rather than the shaded troupe.jar, pekko-actor's reference.conf may precede this
+        // module's and its provider = local would win.
+        overrides.put("pekko.actor.provider", "cluster");
         // The ring's stages and Pekko IO's connection actors get a dispatcher sized to the
         // machine: about 20% less CPU per all-reduce than Pekko's defaults (measured).
         return ConfigFactory.parseMap(overrides).withFallback(DataPlaneConfig.recommended())

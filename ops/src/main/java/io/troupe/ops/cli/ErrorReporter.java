@@ -2,6 +2,7 @@ package io.troupe.ops.cli;
 
 import io.troupe.coordinator.ClusterException;
 import io.troupe.data.DataException;
+import io.troupe.tuner.TuneException;
 import io.troupe.worker.checkpoint.CheckpointException;
 import io.troupe.worker.engine.EngineException;
 import io.troupe.worker.train.SettingsException;
@@ -69,7 +70,7 @@ final class ErrorReporter implements IParameterExceptionHandler, IExecutionExcep
         return error instanceof UserError || error instanceof EngineException
                 || error instanceof DataException || error instanceof CheckpointException
                 || error instanceof SettingsException || error instanceof TrainingDivergedException
-                || error instanceof ClusterException;
+                || error instanceof ClusterException || error instanceof TuneException;
     }
 
     private void report(PrintWriter err, String message, Exception error) {

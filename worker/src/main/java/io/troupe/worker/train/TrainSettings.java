@@ -65,6 +65,15 @@ public record TrainSettings(
         return from(merged.resolve(ConfigResolveOptions.defaults()));
     }
 
+    /**
+     * The name of every training setting: the keys {@link #load} accepts as overrides (and a
+     * tuner's search space may vary), as reference.conf declares them.
+     */
+    public static Set<String> keys() {
+        return java.util.Collections.unmodifiableSet(
+                new TreeSet<>(ConfigFactory.defaultReference().getConfig(ROOT).root().keySet()));
+    }
+
     private static String quoteKey(String key) {
         return "\"" + key + "\"";
     }

@@ -1,0 +1,10 @@
+package io.troupe.ops.cli;
+
+import picocli.CommandLine.Command;
+
+/** {@code troupe study}: groups the commands that read a study ({@code show}). */
+@Command(name = "study",
+        description = "Inspect hyperparameter studies run by troupe tune.",
+        mixinStandardHelpOptions = true,
+        subcommands = {StudyShowCommand.class})
+final class StudyCommand {}

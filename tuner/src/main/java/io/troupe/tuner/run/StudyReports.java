@@ -1,0 +1,47 @@
+package io.troupe.tuner.run;
+
+import io.troupe.tuner.TuneException;
+import io.troupe.tuner.report.ResultsWriter;
+import io.troupe.tuner.report.StudyResults;
+import io.troupe.tuner.scheduler.Scheduler;
+import io.troupe.tuner.space.SearchSpace;
+import io.troupe.tuner.store.StudyInfo;
+import io.troupe.tuner.store.StudyStore;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+
+/** Reads a study's results from its store and writes its result files. */
+public final class StudyReports {
+    private StudyReports() {
+    }
+
+    /** The study's name in a store: its directory's absolute, normalised path. */
+    public static String studyName(Path dir) {
+        return dir.toAbsolutePath().normalize().toString();
+    }
+
+    /** The study recorded for {@code dir}, or a TuneException saying there is none. */
+    public static StudyInfo study(StudyStore store, Path dir) {
+        return store.study(studyName(dir)).orElseThrow(() -> new TuneException("the store " + store.describe()
+                + " holds no study for " + studyName(dir) + "; run troupe tune --out " + dir + " first"));
+    }
+
+    /** The study's trials, sorted, with the scheduler's rungs. */
+    public static StudyResults results(StudyStore store, StudyInfo study) {
+        SearchSpace space = SearchSpace.parse(study.space());
+        List<Long> rungs = Scheduler.create(study.scheduler(), space, study.steps()).rungs();
+        return new StudyResults(study, store.trials(study.name()), rungs);
+    }
+
+    /** Writes trials.csv and report.html into {@code dir}. */
+    public static StudyResults write(Path dir, StudyStore store, StudyInfo study) {
+        StudyResults results = results(store, study);
+        try {
+            ResultsWriter.write(dir, results, SearchSpace.parse(study.space()));
+        } catch (IOException e) {
+            throw new TuneException("cannot write the study's results into " + dir + ": " + e.getMessage(), e);
+        }
+        return results;
+    }
+}

@@ -1,0 +1,259 @@
+package io.troupe.tuner.run;
+
+import io.troupe.tuner.sampler.Observation;
+import io.troupe.tuner.sampler.Sampler;
+import io.troupe.tuner.scheduler.Scheduler;
+import io.troupe.tuner.space.SearchSpace;
+import io.troupe.tuner.store.StoreException;
+import io.troupe.tuner.store.StudyStore;
+import io.troupe.tuner.store.TrialRecord;
+import io.troupe.tuner.store.TrialState;
+import io.troupe.worker.train.TrainListener;
+import io.troupe.worker.train.TrainSettings;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.NavigableMap;
+import java.util.TreeMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * Runs a study: {@code slots} trials at a time (workers / workers per trial), each on its own
+ * group of workers; when a trial ends (complete, pruned or failed) its slot starts the next
+ * one at once.
+ *
+ * <p>The runner owns three things: which trial runs next (the sampler, fed the finished trials
+ * from the store), when a trial stops (the scheduler, asked at every evaluation under one lock
+ * so that concurrent reports see each other), and what is recorded (every report and final state
+ * goes to the store before anything else acts on it). A resumed study restarts the trials the
+ * store still calls RUNNING, from their own directory's newest checkpoint.
+ */
+public final class StudyRunner {
+    private final String study;
+    private final Path dir;
+    private final SearchSpace space;
+    private final Sampler sampler;
+    private final Scheduler scheduler;
+    private final StudyStore store;
+    private final TrialExecutor executor;
+    private final int slots;
+    private final long steps;
+    private final StudyListener listener;
+    /** Set by {@link #requestStop}: running trials checkpoint and stop, no new trial starts. */
+    private volatile boolean stopping;
+    /** Every trial's reported values, mirrored from the store for the scheduler. Guarded by itself. */
+    private final Map<Integer, NavigableMap<Long, Double>> history = new HashMap<>();
+
+    /**
+     * @param study the study's name in the store (already created or validated for resume)
+     * @param dir the study directory; trial {@code n} trains in {@code dir/trials/n}
+     * @param slots how many trials run at once
+     * @param steps training steps of a full trial
+     */
+    public StudyRunner(String study, Path dir, SearchSpace space, Sampler sampler, Scheduler scheduler, StudyStore store,
+                       TrialExecutor executor, int slots, long steps, StudyListener listener) {
+        if (slots < 1) {
+            throw new IllegalArgumentException("a study needs at least one trial slot, got " + slots);
+        }
+        this.study = study;
+        this.dir = dir;
+        this.space = space;
+        this.sampler = sampler;
+        this.scheduler = scheduler;
+        this.store = store;
+        this.executor = executor;
+        this.slots = slots;
+        this.steps = steps;
+        this.listener = listener;
+    }
+
+    /**
+     * Asks a running {@link #run} to stop soon (Ctrl-C): every running trial stops after its
+     * current step, saves a checkpoint there and stays RUNNING in the store, and no new trial
+     * starts, so a resumed study continues each from that step. Safe from any thread.
+     */
+    public void requestStop() {
+        stopping = true;
+    }
+
+    /** Whether {@link #requestStop} was called. */
+    public boolean stopRequested() {
+        return stopping;
+    }
+
+    /** The directory trial {@code number} trains in. */
+    public static Path trialDir(Path studyDir, int number) {
+        return studyDir.resolve("trials").resolve(String.valueOf(number));
+    }
+
+    /**
+     * Runs trials until the study has {@code trials} of them (fewer if a grid is smaller),
+     * restarting interrupted ones first.
+     *
+     * @return the number of trials started by this call
+     * @throws StoreException if the store fails (the study cannot record anything more)
+     */
+    public int run(int trials) throws InterruptedException {
+        List<TrialRecord> existing = store.trials(study);
+        synchronized (history) {
+            for (TrialRecord t : existing) {
+                history.put(t.number(), new TreeMap<>(t.intermediate()));
+            }
+        }
+        int total = (int) Math.min(trials, sampler.size().orElse(Long.MAX_VALUE));
+        ExecutorService pool = Executors.newFixedThreadPool(slots, r -> {
+            Thread t = new Thread(r, "troupe-trial");
+            t.setDaemon(true);
+            return t;
+        });
+        Semaphore free = new Semaphore(slots);
+        List<Future<?>> running = new ArrayList<>();
+        AtomicInteger started = new AtomicInteger();
+        // A store that fails in a trial's thread cannot record anything more: start no new trials.
+        AtomicReference<RuntimeException> storeFailure = new AtomicReference<>();
+        try {
+            for (TrialRecord t : existing) {
+                if (t.state() == TrialState.RUNNING) {
+                    free.acquire();
+                    running.add(pool.submit(() -> guarded(() -> runTrial(t.number(), t.params(), true), storeFailure, free)));
+                    started.incrementAndGet();
+                }
+            }
+            for (int number = existing.size(); number < total; number++) {
+                free.acquire();
+                if (storeFailure.get() != null || stopping) {
+                    free.release();
+                    break;
+                }
+                Map<String, Object> params = sampler.sample(number, observations());
+                store.startTrial(study, number, params);
+                int n = number;
+                running.add(pool.submit(() -> guarded(() -> runTrial(n, params, false), storeFailure, free)));
+                started.incrementAndGet();
+            }
+            for (Future<?> f : running) {
+                f.get();
+            }
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new IllegalStateException(e.getCause());
+        } finally {
+            pool.shutdownNow();
+        }
+        return started.get();
+    }
+
+    /** Runs a trial, records a failure that must stop the study, then frees the slot (in that order). */
+    private static void guarded(Runnable trial, AtomicReference<RuntimeException> failure, Semaphore free) {
+        try {
+            trial.run();
+        } catch (RuntimeException e) {
+            failure.compareAndSet(null, e);
+            throw e;
+        } finally {
+            free.release();
+        }
+    }
+
+    /** The finished trials a sampler learns from: COMPLETE and PRUNED ones with a value. */
+    private List<Observation> observations() {
+        List<Observation> out = new ArrayList<>();
+        for (TrialRecord t : store.trials(study)) {
+            if ((t.state() == TrialState.COMPLETE || t.state() == TrialState.PRUNED) && Double.isFinite(t.value())) {
+                out.add(new Observation(t.params(), t.value(), t.lastStep()));
+            }
+        }
+        return out;
+    }
+
+    private void runTrial(int number, Map<String, Object> params, boolean restart) {
+        listener.onTrialStart(number, params, restart);
+        Reporter reporter = new Reporter(number);
+        TrialJob job = null;
+        TrialState state;
+        String reason = null;
+        try {
+            TrainSettings settings = TrialSettings.of(space, params, steps);
+            job = new TrialJob(number, settings, trialDir(dir, number), restart);
+            long last = executor.run(job, reporter);
+            if (stopping && reporter.pruneReason == null && last < steps) {
+                // Interrupted on request: it stays RUNNING, with its checkpoint, for --resume.
+                return;
+            }
+            // A prune decided at the last step comes too late to save anything: the trial is complete.
+            if (reporter.pruneReason != null && last < steps) {
+                state = TrialState.PRUNED;
+                reason = reporter.pruneReason;
+            } else {
+                state = TrialState.COMPLETE;
+            }
+        } catch (StoreException e) {
+            throw e;
+        } catch (Exception e) {
+            // NaN loss, invalid settings, lost workers: this trial fails, the study goes on.
+            state = TrialState.FAILED;
+            reason = oneLine(e);
+        }
+        double value;
+        synchronized (history) {
+            value = history.getOrDefault(number, new TreeMap<>()).entrySet().stream()
+                    .filter(e -> e.getKey() > 0).mapToDouble(Map.Entry::getValue)
+                    .filter(Double::isFinite).min().orElse(Double.NaN);
+        }
+        store.finishTrial(study, number, state, value, reason);
+        if (job != null) {
+            try {
+                executor.trialEnded(job);
+            } catch (java.io.IOException e) {
+                // A checkpoint left behind costs disk space, not correctness: the trial is recorded.
+            }
+        }
+        TrialRecord record = store.trials(study).stream().filter(t -> t.number() == number).findFirst().orElseThrow();
+        listener.onTrialEnd(record);
+    }
+
+    private static String oneLine(Exception e) {
+        String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        return message.strip().replaceAll("\\s*\\R\\s*", " ");
+    }
+
+    /** A trial's TrainListener: records each evaluation and asks the scheduler whether to go on. */
+    private final class Reporter implements TrainListener {
+        private final int number;
+        private volatile String pruneReason;
+
+        Reporter(int number) {
+            this.number = number;
+        }
+
+        @Override
+        public void onEval(long step, double trainLoss, double valLoss) {
+            synchronized (history) {
+                store.report(study, number, step, valLoss);
+                history.computeIfAbsent(number, n -> new TreeMap<>()).put(step, valLoss);
+                // Step 0 is the untrained model: its loss says nothing about the settings.
+                if (step > 0 && pruneReason == null) {
+                    Scheduler.Decision d = scheduler.onReport(number, step, valLoss, history);
+                    if (d.prune()) {
+                        pruneReason = d.reason();
+                    }
+                }
+            }
+        }
+
+        @Override
+        public boolean stopRequested() {
+            return pruneReason != null || stopping;
+        }
+    }
+}

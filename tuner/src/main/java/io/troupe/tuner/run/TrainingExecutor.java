@@ -1,0 +1,143 @@
+package io.troupe.tuner.run;
+
+import io.troupe.coordinator.ClusterNode;
+import io.troupe.coordinator.JobOutcome;
+import io.troupe.coordinator.JobSpec;
+import io.troupe.data.DataException;
+import io.troupe.data.corpus.TextCorpus;
+import io.troupe.data.corpus.TokenSplit;
+import io.troupe.data.shard.PreparedDataset;
+import io.troupe.data.tokenize.CharTokenizer;
+import io.troupe.data.tokenize.Tokenizer;
+import io.troupe.tuner.TuneException;
+import io.troupe.worker.actor.JobSettings;
+import io.troupe.worker.actor.WorkerSettings;
+import io.troupe.worker.allreduce.WireFormat;
+import io.troupe.worker.checkpoint.CheckpointStore;
+import io.troupe.worker.engine.Device;
+import io.troupe.worker.engine.EngineOptions;
+import io.troupe.worker.train.TrainListener;
+import io.troupe.worker.train.TrainSummary;
+import io.troupe.worker.train.Trainer;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.UUID;
+import java.util.stream.Stream;
+
+/**
+ * Trains trials for real. With one worker per trial a trial is a local {@link Trainer}; with
+ * K > 1 it is a data-parallel job on an embedded cluster of K workers
+ * ({@link ClusterNode#runEmbedded}), the same code {@code troupe train --workers K} runs.
+ *
+ * <p>The corpus is read and tokenized once per study; token splits are cached per block size
+ * (a space may vary block_size).
+ */
+public final class TrainingExecutor implements TrialExecutor {
+    private final Path data;
+    private final Tokenizer tokenizer;
+    private final TextCorpus corpus;
+    private final PreparedDataset dataset;
+    private final int workersPerTrial;
+    private final int threadsPerWorker;
+    private final String version;
+    private final Map<Integer, TokenSplit> splits = new HashMap<>();
+
+    /**
+     * @param data a UTF-8 text file, or a dataset directory from {@code troupe prepare} (one worker per trial only)
+     * @param workersPerTrial K, the workers of each trial
+     * @param threadsPerWorker ONNX Runtime threads of each worker
+     * @param version the Troupe version embedded workers announce (must match the coordinator's)
+     */
+    public TrainingExecutor(Path data, int workersPerTrial, int threadsPerWorker, String version) throws DataException {
+        this.data = data.toAbsolutePath();
+        this.workersPerTrial = workersPerTrial;
+        this.threadsPerWorker = Math.max(1, threadsPerWorker);
+        this.version = version;
+        if (Files.isDirectory(data)) {
+            if (workersPerTrial > 1) {
+                throw new TuneException("--workers-per-trial > 1 trains from a text file for now; tune the prepared"
+                        + " dataset " + data + " with --workers-per-trial 1");
+            }
+            this.dataset = PreparedDataset.open(data);
+            this.tokenizer = dataset.tokenizer();
+            this.corpus = null;
+        } else {
+            this.dataset = null;
+            this.corpus = TextCorpus.load(data);
+            this.tokenizer = CharTokenizer.fromText(corpus.text());
+        }
+    }
+
+    private synchronized TokenSplit split(int blockSize) throws DataException {
+        TokenSplit split = splits.get(blockSize);
+        if (split == null) {
+            split = dataset != null ? dataset.split(blockSize) : TokenSplit.encode(corpus, tokenizer, blockSize);
+            splits.put(blockSize, split);
+        }
+        return split;
+    }
+
+    @Override
+    public long run(TrialJob job, TrainListener listener) throws Exception {
+        Files.createDirectories(job.dir());
+        if (workersPerTrial == 1) {
+            boolean resume = job.resume() && hasCheckpoint(job.dir());
+            if (!resume) {
+                clear(job.dir());
+            }
+            Trainer trainer = new Trainer(job.settings(), tokenizer, split(job.settings().blockSize()), job.dir(),
+                    EngineOptions.cpu(threadsPerWorker));
+            TrainSummary summary = trainer.run(resume, listener);
+            return summary.steps();
+        }
+        // Distributed jobs cannot resume from a checkpoint yet (troupe train --workers refuses
+        // --resume too), so a restarted K-worker trial starts over.
+        clear(job.dir());
+        ClusterNode.Timings timings = ClusterNode.Timings.from(ClusterNode.config("127.0.0.1", 0, java.util.List.of()));
+        JobSpec spec = new JobSpec(UUID.randomUUID().toString(), job.settings(), tokenizer, data,
+                JobSettings.sha256(corpus.text()), job.dir().toAbsolutePath(), workersPerTrial, version,
+                timings.stepTimeout(), timings.verifyInterval(), WireFormat.FP32);
+        JobOutcome outcome = ClusterNode.runEmbedded(spec, new WorkerSettings(threadsPerWorker, new Device.Cpu(), version),
+                ClusterNode.dataPlaneSettings(), listener);
+        if (!outcome.succeeded()) {
+            throw new TuneException(outcome.failure());
+        }
+        return outcome.summary().steps();
+    }
+
+    @Override
+    public void trialEnded(TrialJob job) throws IOException {
+        deleteCheckpoints(job.dir());
+    }
+
+    private static boolean hasCheckpoint(Path dir) throws Exception {
+        return !new CheckpointStore(dir, 1).list().isEmpty();
+    }
+
+    /** A finished trial needs no checkpoints (they are what most of a study's disk would be). */
+    private static void deleteCheckpoints(Path dir) throws IOException {
+        deleteTree(dir.resolve(CheckpointStore.DIRECTORY));
+    }
+
+    /** A trial that starts from scratch must not find an earlier attempt's metrics or checkpoints. */
+    private static void clear(Path dir) throws IOException {
+        deleteTree(dir.resolve(CheckpointStore.DIRECTORY));
+        Files.deleteIfExists(dir.resolve(Trainer.METRICS));
+        Files.deleteIfExists(dir.resolve(Trainer.SUMMARY));
+    }
+
+    private static void deleteTree(Path path) throws IOException {
+        if (!Files.exists(path)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(path)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+}

@@ -1,0 +1,27 @@
+package io.troupe.tuner.run;
+
+import io.troupe.worker.train.TrainListener;
+
+/**
+ * Runs a trial's training and reports through a listener: {@code onEval} for every evaluation,
+ * and {@code stopRequested} polled after every step (true once the scheduler pruned it).
+ * {@link TrainingExecutor} trains for real; tests substitute synthetic objectives.
+ */
+public interface TrialExecutor {
+
+    /**
+     * Trains the job to its end or until the listener asks to stop.
+     *
+     * @return the last step trained
+     * @throws Exception anything that makes the trial FAILED; its message becomes the reason
+     */
+    long run(TrialJob job, TrainListener listener) throws Exception;
+
+    /**
+     * The trial reached a final state (COMPLETE, PRUNED or FAILED) and will never be resumed:
+     * what was kept only for a restart (checkpoints) can go. Not called for a trial stopped by
+     * {@link StudyRunner#requestStop}, which a resumed study continues.
+     */
+    default void trialEnded(TrialJob job) throws java.io.IOException {
+    }
+}

@@ -1,0 +1,17 @@
+package io.troupe.tuner.scheduler;
+
+import java.util.Map;
+import java.util.NavigableMap;
+
+/** Never prunes: every trial runs to the study's --steps. */
+public final class NoScheduler implements Scheduler {
+    @Override
+    public Decision onReport(int trial, long step, double value, Map<Integer, NavigableMap<Long, Double>> history) {
+        return Decision.CONTINUE;
+    }
+
+    @Override
+    public String name() {
+        return "none";
+    }
+}

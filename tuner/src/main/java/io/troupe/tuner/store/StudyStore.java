@@ -1,0 +1,42 @@
+package io.troupe.tuner.store;
+
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Where a study's trials, parameters, intermediate values and states persist, so that a
+ * study survives the process that runs it. Implementations are safe to call from the threads
+ * of several trials at once. Every failure is a {@link StoreException} with a one-line message.
+ */
+public interface StudyStore extends AutoCloseable {
+
+    /** The study with this name, if the store holds it. */
+    Optional<StudyInfo> study(String name);
+
+    /** Records a new study; refuses a name that already exists. */
+    void createStudy(StudyInfo study);
+
+    /** Raises or lowers the study's total trial count (a resume with another --trials). */
+    void setTrials(String study, int trials);
+
+    /** Records a new RUNNING trial with its parameters, started now. */
+    void startTrial(String study, int number, java.util.Map<String, Object> params);
+
+    /** Records a trial's val loss at a step (replacing an earlier report at that step). */
+    void report(String study, int number, long step, double value);
+
+    /** Records a trial's final state, objective and reason, and updates the study's best trial. */
+    void finishTrial(String study, int number, TrialState state, double value, String reason);
+
+    /** Every trial of the study with its intermediate values, by number. */
+    List<TrialRecord> trials(String study);
+
+    /** The number of the best COMPLETE trial, if any. */
+    Optional<Integer> bestTrial(String study);
+
+    /** A short description for messages: the file or the URL without credentials. */
+    String describe();
+
+    @Override
+    void close();
+}

@@ -1,0 +1,122 @@
+package io.troupe.tuner.run;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.troupe.data.corpus.TextCorpus;
+import io.troupe.data.corpus.TokenSplit;
+import io.troupe.data.tokenize.CharTokenizer;
+import io.troupe.tuner.sampler.Sampler;
+import io.troupe.tuner.scheduler.Scheduler;
+import io.troupe.tuner.space.SearchSpace;
+import io.troupe.tuner.store.JdbcStudyStore;
+import io.troupe.tuner.store.StudyInfo;
+import io.troupe.tuner.store.StudyStore;
+import io.troupe.tuner.store.TrialRecord;
+import io.troupe.tuner.store.TrialState;
+import io.troupe.worker.engine.EngineOptions;
+import io.troupe.worker.train.TrainListener;
+import io.troupe.worker.train.TrainSettings;
+import io.troupe.worker.train.Trainer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Real training: a trial interrupted by a crash continues from its checkpoint when the study resumes. */
+class TrainingExecutorTest {
+    private static final SearchSpace SPACE = SearchSpace.parse("""
+            fixed { n_layer = 1, n_head = 2, n_embd = 16, block_size = 16, batch_size = 4, eval_iters = 2,
+                    eval_interval = 10, warmup_iters = 2 }
+            params { learning_rate { type = log, min = 1e-3, max = 1e-2 } }
+            """);
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void aRunningTrialRestartsFromItsLastCheckpoint() throws Exception {
+        StringBuilder text = new StringBuilder();
+        for (int i = 0; i < 200; i++) {
+            text.append("to be or not to be, that is the question ").append(i % 7).append('\n');
+        }
+        Path data = Files.writeString(dir.resolve("corpus.txt"), text);
+        String name = StudyReports.studyName(dir);
+        Map<String, Object> params = Map.of("learning_rate", 3e-3);
+        try (StudyStore store = JdbcStudyStore.sqlite(dir)) {
+            Studies.begin(store, new StudyInfo(name, SPACE.canonical(), data.toString(), "random", "none", 0, 1, 1, 30, 0),
+                    SPACE, false);
+            // The crashed process: trial 0 trained to step 20 (its last checkpoint) and died.
+            store.startTrial(name, 0, params);
+            TrainSettings settings = TrialSettings.of(SPACE, params, 30);
+            TextCorpus corpus = TextCorpus.load(data);
+            CharTokenizer tokenizer = CharTokenizer.fromText(corpus.text());
+            Trainer crashed = new Trainer(settings, tokenizer,
+                    TokenSplit.encode(corpus, tokenizer, settings.blockSize()), StudyRunner.trialDir(dir, 0), EngineOptions.cpu(1));
+            crashed.run(false, new TrainListener() {
+                private long step;
+
+                @Override
+                public void onStep(StepStats stats) {
+                    step = stats.step();
+                }
+
+                @Override
+                public void onEval(long at, double trainLoss, double valLoss) {
+                    store.report(name, 0, at, valLoss);
+                }
+
+                @Override
+                public boolean stopRequested() {
+                    return step >= 20;
+                }
+            });
+            assertEquals(20, crashed.stoppedAt());
+            assertTrue(Files.isDirectory(StudyRunner.trialDir(dir, 0).resolve("checkpoints")));
+
+            // The resumed study: the executor must start trial 0 at step 20, not 0.
+            List<Long> firstSteps = new CopyOnWriteArrayList<>();
+            TrainingExecutor real = new TrainingExecutor(data, 1, 1, "test");
+            TrialExecutor recording = new TrialExecutor() {
+                @Override
+                public long run(TrialJob job, TrainListener listener) throws Exception {
+                    return real.run(job, new TrainListener() {
+                        @Override
+                        public void onStart(long firstStep, long lastStep, long parameters) {
+                            firstSteps.add(firstStep);
+                        }
+
+                        @Override
+                        public void onEval(long step, double trainLoss, double valLoss) {
+                            listener.onEval(step, trainLoss, valLoss);
+                        }
+
+                        @Override
+                        public boolean stopRequested() {
+                            return listener.stopRequested();
+                        }
+                    });
+                }
+
+                @Override
+                public void trialEnded(TrialJob job) throws java.io.IOException {
+                    real.trialEnded(job);
+                }
+            };
+            Studies.begin(store, new StudyInfo(name, SPACE.canonical(), data.toString(), "random", "none", 0, 1, 1, 30, 0),
+                    SPACE, true);
+            new StudyRunner(name, dir, SPACE, Sampler.create("random", SPACE, 0), Scheduler.create("none", SPACE, 30),
+                    store, recording, 1, 30, StudyListener.SILENT).run(1);
+            assertEquals(List.of(20L), firstSteps);
+            TrialRecord trial = store.trials(name).get(0);
+            assertEquals(TrialState.COMPLETE, trial.state());
+            assertEquals(List.of(0L, 10L, 20L, 30L), List.copyOf(trial.intermediate().keySet()));
+            assertTrue(Files.isRegularFile(StudyRunner.trialDir(dir, 0).resolve("model.onnx")));
+            assertFalse(Files.exists(StudyRunner.trialDir(dir, 0).resolve("checkpoints")), "deleted once complete");
+        }
+    }
+}
