@@ -97,6 +97,9 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     record NodeLost(org.apache.pekko.actor.Address address, String why) implements Command {
     }
 
+    /** How long a probe still waits for a worker whose neighbour saw its link break. */
+    private static final Duration SUSPECT_GRACE = Duration.ofMillis(200);
+
     private enum Phase { WAITING, PROBING, FORMING, CONNECTING, TRAINING, PAUSED, FINISHING, DONE }
 
     private enum Status { PREPARING, READY, GONE }
@@ -140,6 +143,11 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     private final long startNanos = System.nanoTime();
     private final Map<String, Worker> workers = new LinkedHashMap<>();
     private final List<Worker> ring = new ArrayList<>();
+    /** The last ring formed: a pause empties {@link #ring}, but membership changes count against this. */
+    private final List<Worker> lastFormed = new ArrayList<>();
+    private long formedGeneration = -1;
+    /** Workers whose ring links broke under their neighbours since the ring was formed. */
+    private final java.util.Set<String> suspects = new java.util.HashSet<>();
     private final Map<Integer, StepDone> reports = new HashMap<>();
     private final List<Double> recoverySeconds = new ArrayList<>();
     private Phase phase = Phase.WAITING;
@@ -500,8 +508,41 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
         if (slowest > wait.toMillis()) {
             wait = Duration.ofMillis(slowest);
         }
+        if (!failure) {
+            // Nobody is known to have died: give every worker time (a cold JVM encodes its first
+            // state slowly); a dead one is still noticed by the failure detector meanwhile.
+            wait = policy.formTimeout();
+        }
         timers.startSingleTimer("probe", new ProbeTimedOut(generation), wait);
-        return allProbed() ? planRing() : this;
+        if (allProbed()) {
+            return planRing();
+        }
+        return onlySuspectsSilent() ? awaitSuspects() : this;
+    }
+
+    /** True when every worker that has not answered the probe is a suspect (and some has not). */
+    private boolean onlySuspectsSilent() {
+        boolean silentSuspect = false;
+        for (Worker w : workers.values()) {
+            if (w.status == Status.READY && w.probe == null) {
+                if (!suspects.contains(w.ref)) {
+                    return false;
+                }
+                silentSuspect = true;
+            }
+        }
+        return silentSuspect;
+    }
+
+    /**
+     * Everyone but the suspects has answered: give the suspects a short grace (a live worker
+     * answers in milliseconds), then form the ring without them.
+     */
+    private Behavior<Command> awaitSuspects() {
+        if (!timers.isTimerActive("suspects")) {
+            timers.startSingleTimer("suspects", new ProbeTimedOut(generation), SUSPECT_GRACE);
+        }
+        return this;
     }
 
     private boolean allProbed() {
@@ -514,13 +555,17 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
             return this;
         }
         w.probe = r;
-        return allProbed() ? planRing() : this;
+        if (allProbed()) {
+            return planRing();
+        }
+        return onlySuspectsSilent() ? awaitSuspects() : this;
     }
 
     /** Plans and forms the next ring from the workers that answered the probe. */
     private Behavior<Command> planRing() {
         timers.cancel("probe");
-        List<Worker> previous = new ArrayList<>(ring);
+        timers.cancel("suspects");
+        List<Worker> previous = new ArrayList<>(lastFormed);
         for (Worker w : workers.values()) {
             if (w.status == Status.READY && w.probe == null) {
                 getContext().getLog().warn("worker {} did not answer within the probe timeout; leaving it out", w.ref);
@@ -578,6 +623,10 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
             long removed = previous.stream().filter(w -> !ring.contains(w)).count();
             membershipChanges += added + removed;
         }
+        lastFormed.clear();
+        lastFormed.addAll(ring);
+        formedGeneration = generation;
+        suspects.clear();
         phase = Phase.FORMING;
         for (int rank = 0; rank < ring.size(); rank++) {
             Worker w = ring.get(rank);
@@ -681,6 +730,14 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     }
 
     private Behavior<Command> onStepFailed(StepFailed f) {
+        if (f.hasSuspectRank() && f.getGeneration() == formedGeneration && f.getSuspectRank() >= 0
+                && f.getSuspectRank() < lastFormed.size()) {
+            // A neighbour's link broke: that worker is probably dead, so a probe need not wait long for it.
+            suspects.add(lastFormed.get(f.getSuspectRank()).ref);
+            if (phase == Phase.PROBING) {
+                return onlySuspectsSilent() ? awaitSuspects() : this;
+            }
+        }
         if (phase != Phase.TRAINING || f.getGeneration() != generation || f.getStep() != committed + 1) {
             return this;
         }

@@ -222,7 +222,7 @@ class CoordinatorProtocolTest {
         step(workers);
         List<RunStep> second = new ArrayList<>();
         workers.forEach(w -> second.add(w.awaitStep()));
-        assertEquals(12, second.get(0).getSampleFrom(), "step 2 starts after step 1's 12 samples");
+        assertEquals(6, second.get(0).getSampleFrom(), "step 2 starts after step 1's 6 samples (batch_size 6)");
         // Worker 2 dies; worker 0's ring breaks. Worker 2 never answers the probe.
         workers.get(0).fail(second.get(0), "successor closed the connection");
         List<FakeWorker> survivors = workers.subList(0, 2);
@@ -233,13 +233,13 @@ class CoordinatorProtocolTest {
         }
         List<RunStep> retried = step(survivors);
         assertEquals(2, retried.get(0).getStep(), "the interrupted step is retried");
-        assertEquals(12, retried.get(0).getSampleFrom());
-        assertEquals(6, retried.get(0).getRows());
-        assertEquals(18, retried.get(1).getSampleFrom());
+        assertEquals(6, retried.get(0).getSampleFrom());
+        assertEquals(3, retried.get(0).getRows());
+        assertEquals(9, retried.get(1).getSampleFrom());
         survivors.forEach(FakeWorker::finish);
         assertNull(outcome.get(10, TimeUnit.SECONDS).failure());
         JsonNode s = summary();
-        assertEquals(24, s.get("samples_consumed").asLong());
+        assertEquals(12, s.get("samples_consumed").asLong());
         assertEquals(0, s.get("samples_duplicated").asLong());
         assertEquals(0, s.get("samples_lost").asLong());
         assertEquals(1, s.get("membership_changes").asLong());
@@ -263,11 +263,11 @@ class CoordinatorProtocolTest {
         assertEquals(2, forms.get(1).getSyncStep());
         List<RunStep> next = step(workers);
         assertEquals(3, next.get(0).getStep(), "step 2 is not run twice");
-        assertEquals(24, next.get(0).getSampleFrom());
+        assertEquals(12, next.get(0).getSampleFrom());
         workers.forEach(FakeWorker::finish);
         assertNull(outcome.get(10, TimeUnit.SECONDS).failure());
         JsonNode s = summary();
-        assertEquals(36, s.get("samples_consumed").asLong());
+        assertEquals(18, s.get("samples_consumed").asLong());
         assertEquals(0, s.get("samples_duplicated").asLong());
         assertEquals(0, s.get("samples_lost").asLong());
     }
@@ -350,6 +350,6 @@ class CoordinatorProtocolTest {
         workers.get(0).connect();
         RunStep alone = workers.get(0).awaitStep();
         assertEquals(2, alone.getStep());
-        assertEquals(12, alone.getRows(), "one worker takes the whole global batch");
+        assertEquals(6, alone.getRows(), "one worker takes the whole global batch");
     }
 }

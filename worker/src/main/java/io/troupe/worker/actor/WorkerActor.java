@@ -493,9 +493,11 @@ public final class WorkerActor extends AbstractBehavior<WorkerActor.Command> {
             return this;
         }
         if (c.failure() != null) {
-            tell(join.getCoordinator(), StepFailed.newBuilder().setJobId(c.request().getJobId()).setRank(rank)
+            StepFailed.Builder failed = StepFailed.newBuilder().setJobId(c.request().getJobId()).setRank(rank)
                     .setGeneration(c.request().getGeneration()).setStep(c.request().getStep())
-                    .setError(rootMessage(c.failure())).build());
+                    .setError(rootMessage(c.failure()));
+            brokenLinkPeer(c.failure()).ifPresent(failed::setSuspectRank);
+            tell(join.getCoordinator(), failed.build());
             if (!isRingFailure(c.failure())) {
                 // Not the ring: this worker's own engine failed. Restart it clean (supervision).
                 throw new WorkerFailure("step " + c.request().getStep() + " failed on this worker: "
@@ -506,6 +508,17 @@ public final class WorkerActor extends AbstractBehavior<WorkerActor.Command> {
             tell(join.getCoordinator(), c.done());
         }
         return runPending();
+    }
+
+    /** The rank of the neighbour whose connection broke under a failed step (not one that gave up). */
+    private static java.util.Optional<Integer> brokenLinkPeer(Throwable t) {
+        for (Throwable cause = t; cause != null; cause = cause.getCause()) {
+            if (cause instanceof io.troupe.worker.allreduce.RingPeerException peer
+                    && !(cause instanceof io.troupe.worker.allreduce.RingPeerGaveUpException)) {
+                return java.util.Optional.of(peer.peer().rank());
+            }
+        }
+        return java.util.Optional.empty();
     }
 
     private static boolean isRingFailure(Throwable t) {

@@ -308,7 +308,7 @@ final class RingStage extends AbstractGraphStageWithMaterializedValue<BidiShape<
             @Override
             public void control(FrameHeader header, ByteBuffer payload) throws FrameException {
                 if (header.kind() == FrameHeader.ABORT) {
-                    fail(new RingPeerException(predecessor, "rank " + rank + ": " + predecessor + " gave up"
+                    fail(new RingPeerGaveUpException(predecessor, "rank " + rank + ": " + predecessor + " gave up"
                             + during() + ": " + ChunkCodec.abortReason(payload), null));
                     return;
                 }
@@ -365,7 +365,7 @@ final class RingStage extends AbstractGraphStageWithMaterializedValue<BidiShape<
                 if (header.kind() != FrameHeader.ABORT) {
                     throw new FrameException("only an abort may come back against the ring's direction");
                 }
-                fail(new RingPeerException(successor, "rank " + rank + ": " + successor + " gave up" + during()
+                fail(new RingPeerGaveUpException(successor, "rank " + rank + ": " + successor + " gave up" + during()
                         + ": " + ChunkCodec.abortReason(payload), null));
             }
 
