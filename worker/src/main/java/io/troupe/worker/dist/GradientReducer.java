@@ -15,8 +15,10 @@ public interface GradientReducer extends AutoCloseable {
      */
     void allReduceMean(FloatBuffer gradients, long step) throws ReductionException;
 
+    /** Releases the reducer's connections; nothing by default. */
     @Override
-    void close();
+    default void close() {
+    }
 
     /** The reducer of a one-worker job. */
     GradientReducer LOCAL = new GradientReducer() {

@@ -69,4 +69,56 @@ class WorkerJobTest {
         assertEquals(0, maxDifference(whole, accumulated), 1e-5, "grad_accum=2 vs one batch");
         assertEquals(0, maxDifference(whole, lanes), 1e-5, "2 lanes vs one session");
     }
+
+    private static WorkerJob tinyJob(GradientReducer reducer) throws Exception {
+        Tokenizer tokenizer = CharTokenizer.fromText(TEXT);
+        return new WorkerJob(TrainSettings.load(null, tiny("1")), tokenizer,
+                TokenSplit.encode(new TextCorpus(Path.of("mem.txt"), TEXT), tokenizer, 16), BatchPlan.of(4, 1, 2, 0),
+                EngineOptions.cpu(1), reducer, null);
+    }
+
+    @Test
+    void anElasticStepOnTheSameSamplesGivesTheSameUpdateHoweverTheyAreSplit() throws Exception {
+        // One worker on all 4 samples vs a worker whose "all-reduce" adds the other half's
+        // gradient (computed by a second job on samples 2..3), as a ring of 2 would.
+        float[] whole;
+        try (WorkerJob job = tinyJob(GradientReducer.LOCAL)) {
+            job.step(1, 1e-2, new ElasticShare(0, 4, 4, 1, 1, 4));
+            whole = job.parameters().clone();
+        }
+        float[] otherHalf = new float[whole.length];
+        try (WorkerJob other = tinyJob((gradients, step) -> gradients.get(0, otherHalf))) {
+            other.step(1, 1e-2, new ElasticShare(2, 2, 2, 1, 2, 4));
+        }
+        float[] split;
+        try (WorkerJob job = tinyJob((gradients, step) -> {
+            for (int i = 0; i < otherHalf.length; i++) {
+                gradients.put(i, (gradients.get(i) + otherHalf[i]) / 2);
+            }
+        })) {
+            job.step(1, 1e-2, new ElasticShare(0, 2, 2, 1, 2, 4));
+            split = job.parameters().clone();
+        }
+        assertEquals(0, maxDifference(whole, split), 1e-5, "2 workers x 2 samples vs 1 worker x 4 samples");
+    }
+
+    @Test
+    void aNonFiniteAveragedGradientSkipsTheUpdate() throws Exception {
+        GradientReducer poisoning = (gradients, step) -> gradients.put(0, Float.NaN);
+        try (WorkerJob job = tinyJob(poisoning)) {
+            float[] before = job.parameters().clone();
+            long checksum = job.parameterChecksum();
+            WorkerJob.ElasticStepResult result = job.step(1, 1e-2, new ElasticShare(0, 2, 2, 1, 2, 4));
+            assertTrue(result.skipped(), "a NaN in the averaged gradient must skip the step");
+            assertTrue(Double.isNaN(result.gradNorm()));
+            assertEquals(checksum, job.parameterChecksum(), "the parameters are untouched");
+            assertEquals(0, maxDifference(before, job.parameters()));
+        }
+        GradientReducer clean = (gradients, step) -> { };
+        try (WorkerJob job = tinyJob(clean)) {
+            long checksum = job.parameterChecksum();
+            assertTrue(!job.step(1, 1e-2, new ElasticShare(0, 2, 2, 1, 2, 4)).skipped());
+            assertTrue(checksum != job.parameterChecksum(), "a finite gradient is applied");
+        }
+    }
 }
