@@ -174,7 +174,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     private double lastValEval = Double.NaN;
     private double bestVal = Double.POSITIVE_INFINITY;
     private int ringSizeAtFinish;
-    private int finished;
+    private final java.util.Set<Integer> finishedRanks = new java.util.HashSet<>();
 
     /**
      * @param coordinatorState where this coordinator serves a resumed checkpoint to workers (may
@@ -869,10 +869,14 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
         if (phase != Phase.FINISHING) {
             return this;
         }
+        if (f.getRank() < 0 || f.getRank() >= ringSizeAtFinish) {
+            return this; // a reserve worker released at the end, not a ring member
+        }
         if (!f.getError().isEmpty()) {
             return fail("worker rank " + f.getRank() + " could not finish: " + f.getError());
         }
-        if (++finished < ringSizeAtFinish) {
+        finishedRanks.add(f.getRank());
+        if (finishedRanks.size() < ringSizeAtFinish) {
             return this;
         }
         long cursor = committed * globalBatch;
