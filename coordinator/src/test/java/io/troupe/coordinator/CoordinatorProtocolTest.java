@@ -216,7 +216,7 @@ class CoordinatorProtocolTest {
 
     @Test
     void aFailedStepIsRetriedOnTheSurvivorsWithTheSameSamples() throws Exception {
-        startJob(3, 2, new ElasticPolicy(1, 3, Duration.ofMillis(300), Duration.ofSeconds(10), 3));
+        startJob(3, 2, new ElasticPolicy(1, 3, Duration.ofMillis(1000), Duration.ofSeconds(10), 3));
         List<FakeWorker> workers = join(3);
         form(workers);
         step(workers);
@@ -248,7 +248,7 @@ class CoordinatorProtocolTest {
 
     @Test
     void aWorkerThatFinishedTheInterruptedStepMakesItCountAndTheOthersCatchUp() throws Exception {
-        startJob(2, 3, new ElasticPolicy(1, 2, Duration.ofMillis(300), Duration.ofSeconds(10), 3));
+        startJob(2, 3, new ElasticPolicy(1, 2, Duration.ofMillis(1000), Duration.ofSeconds(10), 3));
         List<FakeWorker> workers = join(2);
         form(workers);
         step(workers);
@@ -274,7 +274,7 @@ class CoordinatorProtocolTest {
 
     @Test
     void nonFiniteStepsAreSkippedAndTooManyInARowStopTheRun() throws Exception {
-        startJob(1, 10, new ElasticPolicy(1, 1, Duration.ofMillis(300), Duration.ofSeconds(10), 2));
+        startJob(1, 10, new ElasticPolicy(1, 1, Duration.ofMillis(1000), Duration.ofSeconds(10), 2));
         List<FakeWorker> workers = join(1);
         form(workers);
         FakeWorker w = workers.get(0);
@@ -290,7 +290,7 @@ class CoordinatorProtocolTest {
 
     @Test
     void aWorkerWhoseParametersDriftedResyncsFromTheMajority() throws Exception {
-        startJob(3, 2, new ElasticPolicy(1, 3, Duration.ofMillis(300), Duration.ofSeconds(10), 3));
+        startJob(3, 2, new ElasticPolicy(1, 3, Duration.ofMillis(1000), Duration.ofSeconds(10), 3));
         List<FakeWorker> workers = join(3);
         form(workers);
         workers.get(2).checksum = 78;
@@ -304,7 +304,7 @@ class CoordinatorProtocolTest {
 
     @Test
     void belowMinWorkersTheJobPausesUntilAWorkerJoins() throws Exception {
-        startJob(2, 2, new ElasticPolicy(2, 2, Duration.ofMillis(300), Duration.ofSeconds(10), 3));
+        startJob(2, 2, new ElasticPolicy(2, 2, Duration.ofMillis(1000), Duration.ofSeconds(10), 3));
         List<FakeWorker> workers = join(2);
         form(workers);
         step(workers);
@@ -312,7 +312,7 @@ class CoordinatorProtocolTest {
         workers.get(1).awaitStep();
         workers.get(0).fail(r, "successor closed the connection");
         workers.get(0).answerProbe(); // worker 1 is gone: one worker left, min is 2
-        workers.get(0).probe.expectNoMessage(Duration.ofMillis(800));
+        workers.get(0).probe.expectNoMessage(Duration.ofMillis(2500)); // well past the 1 s probe timeout
         assertFalse(outcome.isDone(), "a paused job does not fail");
 
         FakeWorker newcomer = new FakeWorker(30009);
@@ -331,7 +331,7 @@ class CoordinatorProtocolTest {
 
     @Test
     void aWorkerThatAsksToLeaveIsReleasedAtTheNextStepBoundary() throws Exception {
-        startJob(2, 3, new ElasticPolicy(1, 2, Duration.ofMillis(300), Duration.ofSeconds(10), 3));
+        startJob(2, 3, new ElasticPolicy(1, 2, Duration.ofMillis(1000), Duration.ofSeconds(10), 3));
         List<FakeWorker> workers = join(2);
         form(workers);
         List<RunStep> first = new ArrayList<>();
