@@ -62,7 +62,7 @@ public final class ClusterNode {
     }
 
     /** Creates the node's actor system, turning a failed bind into a clear error. */
-    private static ActorSystem<Guardian.WorkersOf> startSystem(Behavior<Guardian.WorkersOf> guardian, Config config) {
+    private static <T> ActorSystem<T> startSystem(Behavior<T> guardian, Config config) {
         try {
             return ActorSystem.create(guardian, SYSTEM_NAME, config);
         } catch (RuntimeException e) {
@@ -276,6 +276,70 @@ public final class ClusterNode {
         }
 
         void stop() {
+            shutdown(system);
+        }
+    }
+
+    /**
+     * A coordinator node that runs jobs, one after another or several at once, on external
+     * worker nodes (a hyperparameter study's trials): the workers join it as they would a
+     * coordinator, and its {@link WorkerPool} hands each job the workers it wants.
+     */
+    public static final class JobHost implements AutoCloseable {
+        private record RunJob(JobSpec spec, TrainListener listener, CompletableFuture<JobOutcome> outcome) {
+        }
+
+        private final ActorSystem<RunJob> system;
+
+        private JobHost(ActorSystem<RunJob> system) {
+            this.system = system;
+        }
+
+        /** Starts the node on host:port (port 0: any free port) as the seed of its cluster. */
+        public static JobHost start(String host, int port) {
+            Config config = config(host, port, List.of(NodeRole.COORDINATOR.clusterRole()));
+            ActorSystem<RunJob> system = startSystem(Behaviors.setup(ctx -> {
+                org.apache.pekko.actor.typed.ActorRef<WorkerPool.Command> pool = ctx.spawn(WorkerPool.create(), "pool");
+                int[] jobs = {0};
+                return Behaviors.receiveMessage(run -> {
+                    java.util.concurrent.atomic.AtomicReference<org.apache.pekko.actor.typed.ActorRef<
+                            io.troupe.protocol.serialization.ClusterMessage>> wire = new java.util.concurrent.atomic.AtomicReference<>();
+                    ctx.spawn(Coordinator.create(run.spec(), null, run.listener(), outcome -> {
+                        if (wire.get() != null) {
+                            pool.tell(new WorkerPool.JobEnded(wire.get()));
+                        }
+                        run.outcome().complete(outcome);
+                    }, w -> {
+                        wire.set(w);
+                        pool.tell(new WorkerPool.Want(w, run.spec().elastic().maxWorkers()));
+                    }), "job-" + jobs[0]++);
+                    return Behaviors.same();
+                });
+            }), config);
+            Cluster cluster = Cluster.get(system);
+            cluster.manager().tell(Join.create(cluster.selfMember().address()));
+            return new JobHost(system);
+        }
+
+        /** Where workers join ({@code troupe worker --join HOST:PORT}). */
+        public Address address() {
+            return Cluster.get(system).selfMember().address();
+        }
+
+        /** Runs one job on pool workers and waits for its outcome. Several threads may run jobs at once. */
+        public JobOutcome run(JobSpec spec, TrainListener listener) throws InterruptedException {
+            CompletableFuture<JobOutcome> outcome = new CompletableFuture<>();
+            system.tell(new RunJob(spec, listener, outcome));
+            try {
+                return outcome.get();
+            } catch (ExecutionException e) {
+                return new JobOutcome(null, String.valueOf(e.getCause()));
+            }
+        }
+
+        /** Leaves the cluster (workers see their coordinator go and exit) and stops the node. */
+        @Override
+        public void close() {
             shutdown(system);
         }
     }

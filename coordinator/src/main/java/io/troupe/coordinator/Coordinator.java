@@ -138,6 +138,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     private final ActorRef<ClusterMessage> wire;
     private final String self;
     private final StateExchange coordinatorState;
+    private final Consumer<ActorRef<ClusterMessage>> announce;
     private final LearningRateSchedule schedule;
     private final int globalBatch;
     private final long startNanos = System.nanoTime();
@@ -183,13 +184,24 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
      */
     public static Behavior<Command> create(JobSpec spec, StateExchange coordinatorState, TrainListener listener,
                                            Consumer<JobOutcome> onDone) {
+        return create(spec, coordinatorState, listener, onDone, null);
+    }
+
+    /**
+     * @param announce where the coordinator's wire is handed instead of the receptionist (a
+     *     {@link WorkerPool} that sends it workers), or null to register with the receptionist
+     */
+    public static Behavior<Command> create(JobSpec spec, StateExchange coordinatorState, TrainListener listener,
+                                           Consumer<JobOutcome> onDone, Consumer<ActorRef<ClusterMessage>> announce) {
         return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
-                new Coordinator(ctx, timers, spec, coordinatorState, listener, onDone).started()));
+                new Coordinator(ctx, timers, spec, coordinatorState, listener, onDone, announce).started()));
     }
 
     private Coordinator(ActorContext<Command> ctx, TimerScheduler<Command> timers, JobSpec spec,
-                        StateExchange coordinatorState, TrainListener listener, Consumer<JobOutcome> onDone) {
+                        StateExchange coordinatorState, TrainListener listener, Consumer<JobOutcome> onDone,
+                        Consumer<ActorRef<ClusterMessage>> announce) {
         super(ctx);
+        this.announce = announce;
         this.spec = spec;
         this.policy = spec.elastic();
         this.listener = listener;
@@ -232,7 +244,11 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
         } catch (Exception e) {
             return Optional.of(e.getMessage());
         }
-        getContext().getSystem().receptionist().tell(Receptionist.register(ServiceKeys.COORDINATORS, wire));
+        if (announce != null) {
+            announce.accept(wire);
+        } else {
+            getContext().getSystem().receptionist().tell(Receptionist.register(ServiceKeys.COORDINATORS, wire));
+        }
         return Optional.empty();
     }
 

@@ -87,9 +87,15 @@ final class TuneCommand implements Callable<Integer> {
 
     private boolean resume;
 
-    @Option(names = "--external", description = "Wait for troupe worker --join processes instead of embedded workers"
-            + " (not supported yet).")
+    @Option(names = "--external", description = "Run the trials on W 'troupe worker --join HOST:PORT' processes "
+            + "(any hosts) instead of embedded workers; they may come and go.")
     private boolean external;
+
+    private io.troupe.coordinator.ClusterNode.JobHost host;
+
+    @Option(names = "--bind", defaultValue = "127.0.0.1:2552", paramLabel = "HOST:PORT",
+            description = "With --external: the cluster address workers join (default: ${DEFAULT-VALUE}).")
+    private String bind;
 
     @Mixin
     private ThreadsOption threads;
@@ -97,9 +103,6 @@ final class TuneCommand implements Callable<Integer> {
     @Override
     @SuppressWarnings("try") // the lock is held by the try block, never read
     public Integer call() throws DataException, InterruptedException {
-        if (external) {
-            throw new UserError("--external is not supported yet: troupe tune runs its workers embedded; drop --external");
-        }
         resume = resumeDir != null;
         if (resume && !resumeDir.isEmpty()) {
             if (out != null && !Path.of(resumeDir).toAbsolutePath().normalize().equals(out.toAbsolutePath().normalize())) {
@@ -142,8 +145,11 @@ final class TuneCommand implements Callable<Integer> {
                 throw new UserError("--workers " + workers + " must be a positive multiple of --workers-per-trial " + k);
             }
             int slots = workers / k;
+            if (external) {
+                host = startHost(stdout);
+            }
             TrainingExecutor executor = new TrainingExecutor(Path.of(requested.data()), k,
-                    Math.max(1, threads.threads() / workers), TroupeVersion.current());
+                    Math.max(1, threads.threads() / workers), TroupeVersion.current(), host);
             StudyInfo study = Studies.begin(store, requested, searchSpace, resume);
             if (theSampler.size().isPresent() && theSampler.size().getAsLong() < study.trials()) {
                 stdout.printf("the grid has %d points; running %d trials, not %d%n", theSampler.size().getAsLong(),
@@ -196,6 +202,9 @@ final class TuneCommand implements Callable<Integer> {
                 }
                 report(results, stdout);
             } finally {
+                if (host != null) {
+                    host.close(); // the workers see their coordinator leave and exit
+                }
                 // Only now may the signal's hook let the JVM exit: the results and the message are out.
                 finished.countDown();
                 try {
@@ -206,6 +215,18 @@ final class TuneCommand implements Callable<Integer> {
             }
         }
         return TroupeCli.EXIT_OK;
+    }
+
+    /** Starts the coordinator node external workers join, and says how to start them. */
+    private io.troupe.coordinator.ClusterNode.JobHost startHost(PrintWriter stdout) {
+        HostPort address = HostPort.parse(bind, "--bind");
+        io.troupe.coordinator.ClusterNode.JobHost started =
+                io.troupe.coordinator.ClusterNode.JobHost.start(address.host(), address.port());
+        org.apache.pekko.actor.Address bound = started.address();
+        stdout.printf("study coordinator listens on %s:%s; start %d worker(s) with:%n  troupe worker --join %s:%s%n",
+                bound.getHost().get(), bound.getPort().get(), workers, bound.getHost().get(), bound.getPort().get());
+        stdout.flush();
+        return started;
     }
 
     /** The study's settings: the flags given, else (on resume) the stored ones, else the defaults. */

@@ -152,6 +152,44 @@ class TuneCommandTest {
     }
 
     @Test
+    void externalWorkersRunTheTrialsAndMoveOnToTheNextOnes() throws Exception {
+        int port;
+        try (java.net.ServerSocket probe = new java.net.ServerSocket(0)) {
+            port = probe.getLocalPort();
+        }
+        Path external = tmp.resolve("external");
+        java.util.concurrent.CompletableFuture<CliRun> study = java.util.concurrent.CompletableFuture.supplyAsync(() ->
+                tune(external, "--trials", 3, "--steps", 20, "--workers", 2, "--external", "--bind", "127.0.0.1:" + port));
+        List<java.util.concurrent.CompletableFuture<String>> workers = new java.util.ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            workers.add(java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    return io.troupe.coordinator.ClusterNode.runWorker("127.0.0.1", port, "127.0.0.1",
+                            new io.troupe.worker.actor.WorkerSettings(1, io.troupe.worker.engine.Device.cpu(),
+                                    TroupeVersion.current()), io.troupe.worker.allreduce.RingSettings.defaults(),
+                            new io.troupe.coordinator.ClusterNode.Timings(java.time.Duration.ofSeconds(60), 5,
+                                    java.time.Duration.ofSeconds(60), java.time.Duration.ofSeconds(5),
+                                    java.time.Duration.ofSeconds(30)), java.time.Duration.ofSeconds(60));
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+            }));
+        }
+        CliRun run = study.get(240, java.util.concurrent.TimeUnit.SECONDS).assertOk();
+        assertTrue(run.out().contains("study coordinator listens on 127.0.0.1:" + port), run.toString());
+        assertTrue(run.out().contains("done: 3 trials (3 complete, 0 pruned, 0 failed)"), run.toString());
+        try (StudyStore store = JdbcStudyStore.sqlite(external)) {
+            for (TrialRecord t : store.trials(external.toAbsolutePath().normalize().toString())) {
+                assertEquals(TrialState.COMPLETE, t.state(), t.toString());
+                assertEquals(20, t.lastStep());
+            }
+        }
+        for (java.util.concurrent.CompletableFuture<String> w : workers) {
+            assertEquals(null, w.get(60, java.util.concurrent.TimeUnit.SECONDS), "the worker ends when the study does");
+        }
+    }
+
+    @Test
     void badInputIsOneLineError() throws Exception {
         Path unknown = Files.writeString(tmp.resolve("unknown.conf"), "params { lr { type = log, min = 1e-4, max = 1e-2 } }");
         troupe("tune", "--space", unknown, "--data", data, "--out", tmp.resolve("a"), "--trials", 2, "--steps", 10)
@@ -165,8 +203,8 @@ class TuneCommandTest {
         tune(tmp.resolve("d"), "--trials", 2, "--steps", 10, "--sampler", "bayes").assertOneLineError("unknown sampler 'bayes'");
         tune(tmp.resolve("e"), "--trials", 2, "--steps", 10, "--workers", 3, "--workers-per-trial", 2)
                 .assertOneLineError("--workers 3 must be a positive multiple of --workers-per-trial 2");
-        tune(tmp.resolve("f"), "--trials", 2, "--steps", 10, "--external")
-                .assertOneLineError("--external is not supported yet");
+        tune(tmp.resolve("f"), "--trials", 2, "--steps", 10, "--external", "--bind", "nowhere")
+                .assertOneLineError("--bind");
         troupe("tune", "--data", data, "--out", tmp.resolve("g"), "--trials", 2, "--steps", 10)
                 .assertOneLineError("a new study needs --space FILE");
         tune(study, "--trials", 2, "--steps", 10).assertOneLineError("already holds a study; pass --resume");

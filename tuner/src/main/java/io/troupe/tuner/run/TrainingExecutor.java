@@ -31,7 +31,8 @@ import java.util.stream.Stream;
 /**
  * Trains trials for real. With one worker per trial a trial is a local {@link Trainer}; with
  * K > 1 it is a data-parallel job on an embedded cluster of K workers
- * ({@link ClusterNode#runEmbedded}), the same code {@code troupe train --workers K} runs.
+ * ({@link ClusterNode#runEmbedded}), the same code {@code troupe train --workers K} runs. With a
+ * {@link ClusterNode.JobHost} every trial is a job on K of the host's external workers.
  *
  * <p>The corpus is read and tokenized once per study; token splits are cached per block size
  * (a space may vary block_size).
@@ -45,6 +46,7 @@ public final class TrainingExecutor implements TrialExecutor {
     private final int threadsPerWorker;
     private final String version;
     private final Map<Integer, TokenSplit> splits = new HashMap<>();
+    private final ClusterNode.JobHost host;
 
     /**
      * @param data a UTF-8 text file, or a dataset directory from {@code troupe prepare} (one worker per trial only)
@@ -53,12 +55,22 @@ public final class TrainingExecutor implements TrialExecutor {
      * @param version the Troupe version embedded workers announce (must match the coordinator's)
      */
     public TrainingExecutor(Path data, int workersPerTrial, int threadsPerWorker, String version) throws DataException {
+        this(data, workersPerTrial, threadsPerWorker, version, null);
+    }
+
+    /**
+     * @param host the coordinator node whose external workers ({@code troupe worker --join}) run
+     *     the trials, K at a time; null for embedded workers
+     */
+    public TrainingExecutor(Path data, int workersPerTrial, int threadsPerWorker, String version,
+                            ClusterNode.JobHost host) throws DataException {
+        this.host = host;
         this.data = data.toAbsolutePath();
         this.workersPerTrial = workersPerTrial;
         this.threadsPerWorker = Math.max(1, threadsPerWorker);
         this.version = version;
         if (Files.isDirectory(data)) {
-            if (workersPerTrial > 1) {
+            if (workersPerTrial > 1 || host != null) {
                 throw new TuneException("--workers-per-trial > 1 trains from a text file for now; tune the prepared"
                         + " dataset " + data + " with --workers-per-trial 1");
             }
@@ -84,7 +96,7 @@ public final class TrainingExecutor implements TrialExecutor {
     @Override
     public long run(TrialJob job, TrainListener listener) throws Exception {
         Files.createDirectories(job.dir());
-        if (workersPerTrial == 1) {
+        if (workersPerTrial == 1 && host == null) {
             boolean resume = job.resume() && hasCheckpoint(job.dir());
             if (!resume) {
                 clear(job.dir());
@@ -94,14 +106,15 @@ public final class TrainingExecutor implements TrialExecutor {
             TrainSummary summary = trainer.run(resume, listener);
             return summary.steps();
         }
-        // Distributed jobs cannot resume from a checkpoint yet (troupe train --workers refuses
-        // --resume too), so a restarted K-worker trial starts over.
+        // A resumed study restarts a distributed trial from step 0: the trial's job is not resumed
+        // through the coordinator's checkpoint path (troupe coordinator --resume) here.
         clear(job.dir());
         ClusterNode.Timings timings = ClusterNode.Timings.from(ClusterNode.config("127.0.0.1", 0, java.util.List.of()));
         JobSpec spec = new JobSpec(UUID.randomUUID().toString(), job.settings(), tokenizer, data,
                 JobSettings.sha256(corpus.text()), job.dir().toAbsolutePath(), workersPerTrial, version,
                 timings.stepTimeout(), timings.verifyInterval(), WireFormat.FP32);
-        JobOutcome outcome = ClusterNode.runEmbedded(spec, new WorkerSettings(threadsPerWorker, new Device.Cpu(), version),
+        JobOutcome outcome = host != null ? host.run(spec, listener)
+                : ClusterNode.runEmbedded(spec, new WorkerSettings(threadsPerWorker, new Device.Cpu(), version),
                 ClusterNode.dataPlaneSettings(), listener);
         if (!outcome.succeeded()) {
             throw new TuneException(outcome.failure());
