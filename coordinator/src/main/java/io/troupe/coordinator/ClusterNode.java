@@ -304,7 +304,17 @@ public final class ClusterNode {
                 return Behaviors.receiveMessage(run -> {
                     java.util.concurrent.atomic.AtomicReference<org.apache.pekko.actor.typed.ActorRef<
                             io.troupe.protocol.serialization.ClusterMessage>> wire = new java.util.concurrent.atomic.AtomicReference<>();
-                    ctx.spawn(Coordinator.create(run.spec(), null, run.listener(), outcome -> {
+                    io.troupe.worker.actor.StateExchange state = null;
+                    if (run.spec().resume()) {
+                        try {
+                            state = new PekkoDataPlane(ctx.getSystem(), host, dataPlaneSettings(),
+                                    run.spec().stepTimeout()).stateExchange();
+                        } catch (io.troupe.worker.dist.ReductionException e) {
+                            run.outcome().complete(new JobOutcome(null, e.getMessage()));
+                            return Behaviors.same();
+                        }
+                    }
+                    ctx.spawn(Coordinator.create(run.spec(), state, run.listener(), outcome -> {
                         if (wire.get() != null) {
                             pool.tell(new WorkerPool.JobEnded(wire.get()));
                         }

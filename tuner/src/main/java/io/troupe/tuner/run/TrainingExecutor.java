@@ -1,6 +1,7 @@
 package io.troupe.tuner.run;
 
 import io.troupe.coordinator.ClusterNode;
+import io.troupe.coordinator.ElasticPolicy;
 import io.troupe.coordinator.JobOutcome;
 import io.troupe.coordinator.JobSpec;
 import io.troupe.data.DataException;
@@ -106,13 +107,18 @@ public final class TrainingExecutor implements TrialExecutor {
             TrainSummary summary = trainer.run(resume, listener);
             return summary.steps();
         }
-        // A resumed study restarts a distributed trial from step 0: the trial's job is not resumed
-        // through the coordinator's checkpoint path (troupe coordinator --resume) here.
-        clear(job.dir());
+        // A distributed trial resumes as a crashed coordinator does: from the newest good
+        // checkpoint rank 0 wrote into the trial's directory, served to the workers by the
+        // coordinator.
+        boolean resume = job.resume() && hasCheckpoint(job.dir());
+        if (!resume) {
+            clear(job.dir());
+        }
         ClusterNode.Timings timings = ClusterNode.Timings.from(ClusterNode.config("127.0.0.1", 0, java.util.List.of()));
         JobSpec spec = new JobSpec(UUID.randomUUID().toString(), job.settings(), tokenizer, data,
                 JobSettings.sha256(corpus.text()), job.dir().toAbsolutePath(), workersPerTrial, version,
-                timings.stepTimeout(), timings.verifyInterval(), WireFormat.FP32);
+                timings.stepTimeout(), timings.verifyInterval(), WireFormat.FP32,
+                ElasticPolicy.defaults(workersPerTrial), resume);
         JobOutcome outcome = host != null ? host.run(spec, listener)
                 : ClusterNode.runEmbedded(spec, new WorkerSettings(threadsPerWorker, new Device.Cpu(), version),
                 ClusterNode.dataPlaneSettings(), listener);

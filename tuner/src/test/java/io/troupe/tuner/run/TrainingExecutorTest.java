@@ -38,8 +38,41 @@ class TrainingExecutorTest {
     @TempDir
     Path dir;
 
+    /** Trains trial 0 of the crashed process to step 20 with the listener that records it and stops it there. */
+    @FunctionalInterface
+    private interface Crash {
+        void trainTo20(TrainSettings settings, Path data, Path trialDir, TrainListener listener) throws Exception;
+    }
+
     @Test
     void aRunningTrialRestartsFromItsLastCheckpoint() throws Exception {
+        restartsFromItsLastCheckpoint(1, (settings, data, trialDir, listener) -> {
+            TextCorpus corpus = TextCorpus.load(data);
+            CharTokenizer tokenizer = CharTokenizer.fromText(corpus.text());
+            Trainer crashed = new Trainer(settings, tokenizer,
+                    TokenSplit.encode(corpus, tokenizer, settings.blockSize()), trialDir, EngineOptions.cpu(1));
+            crashed.run(false, listener);
+            assertEquals(20, crashed.stoppedAt());
+        }, List.of(0L, 10L, 20L, 30L));
+    }
+
+    @Test
+    void aRunningDataParallelTrialRestartsFromItsLastCheckpoint() throws Exception {
+        restartsFromItsLastCheckpoint(2, (settings, data, trialDir, listener) -> {
+            TextCorpus corpus = TextCorpus.load(data);
+            Files.createDirectories(trialDir);
+            io.troupe.coordinator.JobSpec spec = new io.troupe.coordinator.JobSpec("crashed", settings,
+                    CharTokenizer.fromText(corpus.text()), data.toAbsolutePath(),
+                    io.troupe.worker.actor.JobSettings.sha256(corpus.text()), trialDir.toAbsolutePath(), 2, "test",
+                    java.time.Duration.ofSeconds(60), 10, io.troupe.worker.allreduce.WireFormat.FP32);
+            io.troupe.coordinator.JobOutcome outcome = io.troupe.coordinator.ClusterNode.runEmbedded(spec,
+                    new io.troupe.worker.actor.WorkerSettings(1, io.troupe.worker.engine.Device.cpu(), "test"),
+                    io.troupe.worker.allreduce.RingSettings.defaults(), listener);
+            assertEquals(20, outcome.summary().steps(), String.valueOf(outcome.failure()));
+        }, List.of(10L, 20L, 30L)); // a distributed job does not evaluate the untrained model
+    }
+
+    private void restartsFromItsLastCheckpoint(int workersPerTrial, Crash crash, List<Long> evaluated) throws Exception {
         StringBuilder text = new StringBuilder();
         for (int i = 0; i < 200; i++) {
             text.append("to be or not to be, that is the question ").append(i % 7).append('\n');
@@ -48,16 +81,12 @@ class TrainingExecutorTest {
         String name = StudyReports.studyName(dir);
         Map<String, Object> params = Map.of("learning_rate", 3e-3);
         try (StudyStore store = JdbcStudyStore.sqlite(dir)) {
-            Studies.begin(store, new StudyInfo(name, SPACE.canonical(), data.toString(), "random", "none", 0, 1, 1, 30, 0),
+            Studies.begin(store, new StudyInfo(name, SPACE.canonical(), data.toString(), "random", "none", 0, 1, workersPerTrial, 30, 0),
                     SPACE, false);
             // The crashed process: trial 0 trained to step 20 (its last checkpoint) and died.
             store.startTrial(name, 0, params);
             TrainSettings settings = TrialSettings.of(SPACE, params, 30);
-            TextCorpus corpus = TextCorpus.load(data);
-            CharTokenizer tokenizer = CharTokenizer.fromText(corpus.text());
-            Trainer crashed = new Trainer(settings, tokenizer,
-                    TokenSplit.encode(corpus, tokenizer, settings.blockSize()), StudyRunner.trialDir(dir, 0), EngineOptions.cpu(1));
-            crashed.run(false, new TrainListener() {
+            crash.trainTo20(settings, data, StudyRunner.trialDir(dir, 0), new TrainListener() {
                 private long step;
 
                 @Override
@@ -75,12 +104,11 @@ class TrainingExecutorTest {
                     return step >= 20;
                 }
             });
-            assertEquals(20, crashed.stoppedAt());
             assertTrue(Files.isDirectory(StudyRunner.trialDir(dir, 0).resolve("checkpoints")));
 
             // The resumed study: the executor must start trial 0 at step 20, not 0.
             List<Long> firstSteps = new CopyOnWriteArrayList<>();
-            TrainingExecutor real = new TrainingExecutor(data, 1, 1, "test");
+            TrainingExecutor real = new TrainingExecutor(data, workersPerTrial, 1, "test");
             TrialExecutor recording = new TrialExecutor() {
                 @Override
                 public long run(TrialJob job, TrainListener listener) throws Exception {
@@ -107,14 +135,14 @@ class TrainingExecutorTest {
                     real.trialEnded(job);
                 }
             };
-            Studies.begin(store, new StudyInfo(name, SPACE.canonical(), data.toString(), "random", "none", 0, 1, 1, 30, 0),
+            Studies.begin(store, new StudyInfo(name, SPACE.canonical(), data.toString(), "random", "none", 0, 1, workersPerTrial, 30, 0),
                     SPACE, true);
             new StudyRunner(name, dir, SPACE, Sampler.create("random", SPACE, 0), Scheduler.create("none", SPACE, 30),
                     store, recording, 1, 30, StudyListener.SILENT).run(1);
             assertEquals(List.of(20L), firstSteps);
             TrialRecord trial = store.trials(name).get(0);
             assertEquals(TrialState.COMPLETE, trial.state());
-            assertEquals(List.of(0L, 10L, 20L, 30L), List.copyOf(trial.intermediate().keySet()));
+            assertEquals(evaluated, List.copyOf(trial.intermediate().keySet()));
             assertTrue(Files.isRegularFile(StudyRunner.trialDir(dir, 0).resolve("model.onnx")));
             assertFalse(Files.exists(StudyRunner.trialDir(dir, 0).resolve("checkpoints")), "deleted once complete");
         }
