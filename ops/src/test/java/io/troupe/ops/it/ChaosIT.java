@@ -14,9 +14,7 @@ import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Chaos on a real cluster: a coordinator and three worker processes train the small preset;
@@ -24,21 +22,12 @@ import org.junit.jupiter.api.io.TempDir;
  * another gets SIGTERM later still. The run must finish with every sample consumed exactly
  * once and a model as good as an undisturbed run's with the same seed.
  */
-class ChaosIT {
+class ChaosIT extends ProcessTest {
     private static final int STEPS = 600;
     private static final int GLOBAL_BATCH = 12;
     private static final Pattern STEP = Pattern.compile("\"step\"\\s*:\\s*(\\d+)");
     private static final Pattern EVAL_LOSS = Pattern.compile("\"loss\"\\s*:\\s*([0-9.]+)");
 
-    @TempDir
-    Path dir;
-
-    private final TroupeProcesses processes = new TroupeProcesses();
-
-    @AfterEach
-    void killLeftovers() {
-        processes.close();
-    }
 
     @Test
     void killJoinAndLeaveDuringARunLoseNothing() throws Exception {

@@ -10,27 +10,16 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The coordinator process is killed mid-run and its newest checkpoint is damaged;
  * {@code troupe coordinator --resume DIR} on the same address falls back to the previous
  * checkpoint, says so, and the two workers, still running, rejoin it and finish the job.
  */
-class CoordinatorResumeIT {
+class CoordinatorResumeIT extends ProcessTest {
     private static final int STEPS = 400;
 
-    @TempDir
-    Path dir;
-
-    private final TroupeProcesses processes = new TroupeProcesses();
-
-    @AfterEach
-    void killLeftovers() {
-        processes.close();
-    }
 
     @Test
     void aResumedCoordinatorFinishesTheJobWithTheSameWorkers() throws Exception {

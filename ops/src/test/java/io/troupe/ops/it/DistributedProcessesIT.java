@@ -8,24 +8,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * One coordinator and two worker processes, started from troupe.jar on loopback, train 200
  * steps of the small preset on Tiny Shakespeare.
  */
-class DistributedProcessesIT {
-    @TempDir
-    Path dir;
-
-    private final TroupeProcesses processes = new TroupeProcesses();
-
-    @AfterEach
-    void killLeftovers() {
-        processes.close();
-    }
+class DistributedProcessesIT extends ProcessTest {
 
     @Test
     void coordinatorAndTwoWorkerProcessesTrain200Steps() throws Exception {

@@ -62,7 +62,7 @@ public final class WorkerJob implements AutoCloseable {
     private final BatchSampler evalValSampler;
     private final float[] params;
     private final float[] grads;
-    private final float[] microGrads;
+    private float[] microGrads;
     private final FloatBuffer reduceBuffer;
     private double lastComputeMillis;
     private double lastReduceMillis;
@@ -94,7 +94,6 @@ public final class WorkerJob implements AutoCloseable {
         int size = Math.toIntExact(layout.size());
         this.params = ParameterInit.gpt2(model, layout, settings.seed());
         this.grads = new float[size];
-        this.microGrads = plan.accumulation() > 1 ? new float[size] : grads;
         this.adam = new AdamW(size, decayRanges(layout),
                 new AdamW.Hyperparameters(settings.beta1(), settings.beta2(), 1e-8, settings.weightDecay()));
         this.clipper = new GradientClipper(settings.gradClip());
@@ -204,39 +203,13 @@ public final class WorkerJob implements AutoCloseable {
      * @return {mean loss over this worker's rows, global gradient norm before clipping}
      */
     public double[] step(long step, double lr) throws EngineException, ReductionException {
-        long t0 = System.nanoTime();
-        double loss = 0;
-        int accumulation = plan.accumulation();
-        for (int m = 0; m < accumulation; m++) {
-            trainSampler.next(train.batch(TrainingGraph.TOKENS), train.batch(TrainingGraph.TARGETS));
-            loss += train.step(m == 0 ? grads : microGrads);
-            if (m > 0) {
-                for (int i = 0; i < grads.length; i++) {
-                    grads[i] += microGrads[i];
-                }
-            }
-        }
-        loss /= accumulation;
-        float weight = plan.gradientWeight() / accumulation;
-        if (weight != 1f) {
-            for (int i = 0; i < grads.length; i++) {
-                grads[i] *= weight;
-            }
-        }
-        long t1 = System.nanoTime();
-        if (plan.workers() > 1) {
-            reduceBuffer.put(0, grads);
-            reducer.allReduceMean(reduceBuffer, step);
-            reduceBuffer.get(0, grads);
-        }
-        long t2 = System.nanoTime();
+        double loss = gradients(train, plan.accumulation(), plan.gradientWeight(), plan.workers(), step,
+                (m, tokens, targets) -> trainSampler.next(tokens, targets));
         double norm = clipper.clip(grads);
         adam.update(params, grads, lr);
         paramVersion++;
         train.setParameters(params);
         engineParamVersions.put(train, paramVersion);
-        lastComputeMillis = (t1 - t0) / 1e6;
-        lastReduceMillis = (t2 - t1) / 1e6;
         return new double[] {loss, norm};
     }
 
@@ -247,37 +220,11 @@ public final class WorkerJob implements AutoCloseable {
      * all-reduce) leaves the parameters untouched, so every worker skips the step alike.
      */
     public ElasticStepResult step(long step, double lr, ElasticShare share) throws EngineException, ReductionException {
-        long t0 = System.nanoTime();
         BatchParallelEngine engine = engineFor(share.microBatch());
         SampleOrder order = sampleOrder();
-        double loss = 0;
-        float[] micro = share.accumulation() > 1 ? (microGrads != grads ? microGrads : new float[grads.length]) : grads;
-        for (int m = 0; m < share.accumulation(); m++) {
-            order.fill(share.sampleFrom() + (long) m * share.microBatch(), share.microBatch(),
-                    engine.batch(TrainingGraph.TOKENS), engine.batch(TrainingGraph.TARGETS));
-            loss += engine.step(m == 0 ? grads : micro);
-            if (m > 0) {
-                for (int i = 0; i < grads.length; i++) {
-                    grads[i] += micro[i];
-                }
-            }
-        }
-        loss /= share.accumulation();
-        float weight = share.gradientWeight() / share.accumulation();
-        if (weight != 1f) {
-            for (int i = 0; i < grads.length; i++) {
-                grads[i] *= weight;
-            }
-        }
-        long t1 = System.nanoTime();
-        if (share.workers() > 1) {
-            reduceBuffer.put(0, grads);
-            reducer.allReduceMean(reduceBuffer, step);
-            reduceBuffer.get(0, grads);
-        }
-        long t2 = System.nanoTime();
-        lastComputeMillis = (t1 - t0) / 1e6;
-        lastReduceMillis = (t2 - t1) / 1e6;
+        double loss = gradients(engine, share.accumulation(), share.gradientWeight(), share.workers(), step,
+                (m, tokens, targets) -> order.fill(share.sampleFrom() + (long) m * share.microBatch(),
+                        share.microBatch(), tokens, targets));
         if (!allFinite(grads)) {
             return new ElasticStepResult(loss, Double.NaN, true);
         }
@@ -285,6 +232,59 @@ public final class WorkerJob implements AutoCloseable {
         adam.update(params, grads, lr);
         paramVersion++;
         return new ElasticStepResult(loss, norm, false);
+    }
+
+    /** Writes micro-step {@code m}'s inputs and targets into the engine's batch buffers. */
+    @FunctionalInterface
+    private interface BatchFiller {
+        void fill(int m, java.nio.LongBuffer tokens, java.nio.LongBuffer targets);
+    }
+
+    /**
+     * The step's gradient in {@link #grads}: {@code accumulation} micro-steps summed, scaled by
+     * {@code weight / accumulation} (this worker's share of the global mean), and averaged over
+     * the workers. Records the compute and all-reduce times.
+     *
+     * @return the mean loss over the micro-steps
+     */
+    private double gradients(BatchParallelEngine engine, int accumulation, float weight, int workers, long step,
+                             BatchFiller filler) throws EngineException, ReductionException {
+        long t0 = System.nanoTime();
+        double loss = 0;
+        float[] micro = accumulation > 1 ? microBuffer() : grads;
+        for (int m = 0; m < accumulation; m++) {
+            filler.fill(m, engine.batch(TrainingGraph.TOKENS), engine.batch(TrainingGraph.TARGETS));
+            loss += engine.step(m == 0 ? grads : micro);
+            if (m > 0) {
+                for (int i = 0; i < grads.length; i++) {
+                    grads[i] += micro[i];
+                }
+            }
+        }
+        float scale = weight / accumulation;
+        if (scale != 1f) {
+            for (int i = 0; i < grads.length; i++) {
+                grads[i] *= scale;
+            }
+        }
+        long t1 = System.nanoTime();
+        if (workers > 1) {
+            reduceBuffer.put(0, grads);
+            reducer.allReduceMean(reduceBuffer, step);
+            reduceBuffer.get(0, grads);
+        }
+        long t2 = System.nanoTime();
+        lastComputeMillis = (t1 - t0) / 1e6;
+        lastReduceMillis = (t2 - t1) / 1e6;
+        return loss / accumulation;
+    }
+
+    /** The buffer micro-steps after the first write their gradients into, allocated on first use. */
+    private float[] microBuffer() {
+        if (microGrads == null) {
+            microGrads = new float[grads.length];
+        }
+        return microGrads;
     }
 
     /** Builds the training engine for one micro-batch size. */
