@@ -486,6 +486,9 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
         boolean inRing = gone.stream().anyMatch(ring::contains);
         getContext().getLog().warn("node {} is {}: lost worker(s) {}", lost.address(), lost.why(),
                 gone.stream().map(w -> w.ref).toList());
+        if (phase == Phase.FINISHING) {
+            return lostWhileFinishing(gone);
+        }
         if (!inRing) {
             return this;
         }
@@ -892,9 +895,29 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
             return fail("worker rank " + f.getRank() + " could not finish: " + f.getError());
         }
         finishedRanks.add(f.getRank());
-        if (finishedRanks.size() < ringSizeAtFinish) {
-            return this;
+        return finishedRanks.size() < ringSizeAtFinish ? this : writeSummary();
+    }
+
+    /**
+     * Ring members lost after the last step need not finish, except rank 0, which exports the
+     * model: without it the run ends as failed, pointing at its last checkpoint.
+     */
+    private Behavior<Command> lostWhileFinishing(List<Worker> gone) {
+        for (Worker w : gone) {
+            int rank = ring.indexOf(w);
+            if (rank == 0 && !finishedRanks.contains(0)) {
+                return fail("rank 0 was lost while exporting the model after step " + committed + "; the checkpoints "
+                        + "are in " + spec.outDir().resolve(CheckpointStore.DIRECTORY) + "; export by resuming with "
+                        + "'troupe coordinator --resume " + spec.outDir() + "'");
+            }
+            if (rank > 0) {
+                finishedRanks.add(rank);
+            }
         }
+        return finishedRanks.size() < ringSizeAtFinish ? this : writeSummary();
+    }
+
+    private Behavior<Command> writeSummary() {
         long cursor = committed * globalBatch;
         TrainSummary summary = new TrainSummary(committed, lastTrainEval, lastValEval, bestVal,
                 trainedSteps * (double) globalBatch * spec.settings().blockSize() / trainSeconds,
