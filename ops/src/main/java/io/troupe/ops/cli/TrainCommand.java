@@ -167,9 +167,6 @@ final class TrainCommand implements Callable<Integer> {
         if (workers < 1) {
             throw new UserError("--workers must be >= 1, got " + workers);
         }
-        if (workers > 1 && resume) {
-            throw new UserError("--resume is not supported with --workers > 1 yet; resume with --workers 1");
-        }
         if (workers > 1 && Files.isDirectory(data)) {
             throw new UserError("--workers > 1 trains from a text file for now; train the prepared dataset " + data
                     + " with --workers 1");
@@ -185,7 +182,9 @@ final class TrainCommand implements Callable<Integer> {
     private Integer trainDistributed(TrainSettings settings, Tokenizer tokenizer, PrintWriter stdout, Device dev)
             throws DataException, InterruptedException {
         int perWorker = Math.max(1, threads.threads() / workers);
-        JobSpec job = DistributedJobs.spec(settings, tokenizer, TextCorpus.load(data), out, workers, wire);
+        // --resume continues from the newest good checkpoint as a resumed coordinator does.
+        JobSpec job = DistributedJobs.spec(settings, tokenizer, TextCorpus.load(data), out, workers, 1, workers, wire,
+                resume ? java.util.UUID.randomUUID().toString() : null);
         JobOutcome outcome;
         try (TrainProgress progress = new TrainProgress(stdout, System.console() != null, settings.logInterval())) {
             outcome = ClusterNode.runEmbedded(job, new WorkerSettings(perWorker, dev, TroupeVersion.current()),
