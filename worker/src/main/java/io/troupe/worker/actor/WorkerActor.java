@@ -124,6 +124,7 @@ public final class WorkerActor extends AbstractBehavior<WorkerActor.Command> {
     private JoinJob join;
     private WorkerJob job;
     private TrainSettings trainSettings;
+    private String identity;
     private RingLink link;
     private int rank = -1;
     private long generation = -1;
@@ -288,6 +289,7 @@ public final class WorkerActor extends AbstractBehavior<WorkerActor.Command> {
         } else {
             job = built.job();
             trainSettings = JobSettings.parse(j.getSettingsJson());
+            identity = null;
             step = 0;
             try {
                 InetSocketAddress state = dataPlane.stateExchange().address();
@@ -619,9 +621,12 @@ public final class WorkerActor extends AbstractBehavior<WorkerActor.Command> {
         return this;
     }
 
-    /** The model and optimizer identity a peer's state must have (as the local trainer writes it). */
+    /** The model and optimizer identity a peer's state must have (as the local trainer writes it), once per job. */
     private String identity() {
-        return JobSettings.resumeIdentity(trainSettings, job.model().vocabSize());
+        if (identity == null) {
+            identity = JobSettings.resumeIdentity(trainSettings, job.model().vocabSize());
+        }
+        return identity;
     }
 
     /** Closes the job's native resources and ring link (on restart, on stop, on losing the coordinator). */
