@@ -184,11 +184,13 @@ public final class WorkerActor extends AbstractBehavior<WorkerActor.Command> {
     private Behavior<Command> onCoordinatorsChanged(CoordinatorsChanged msg) {
         var coordinators = msg.listing().getServiceInstances(ServiceKeys.COORDINATORS);
         if (coordinator != null && !coordinators.contains(coordinator)) {
-            // The coordinator is gone: the job cannot go on without it. Drop it and wait for the
+            // The coordinator is gone: a job cannot go on without it. Drop it and wait for the
             // next coordinator (a resumed one hands out the state again).
-            getContext().getLog().warn("lost the coordinator; dropping job {} and waiting for a coordinator",
-                    join == null ? "-" : join.getJobId());
-            releaseAll();
+            if (join != null) {
+                getContext().getLog().warn("lost the coordinator; dropping job {} and waiting for a coordinator",
+                        join.getJobId());
+                releaseAll();
+            }
             coordinator = null;
         }
         for (ActorRef<ClusterMessage> c : coordinators) {
