@@ -301,6 +301,10 @@ public final class WorkerActor extends AbstractBehavior<WorkerActor.Command> {
             }
         }
         tell(j.getCoordinator(), ready.build());
+        if (job == null && leaving != null) {
+            leaving.tell(Done.getInstance()); // it asked to leave while its job was being prepared
+            return Behaviors.stopped();
+        }
         return runPending();
     }
 
@@ -550,12 +554,16 @@ public final class WorkerActor extends AbstractBehavior<WorkerActor.Command> {
     }
 
     private Behavior<Command> onFinishJob(FinishJob f) {
-        if (job == null || !inJob(f.getJobId())) {
+        if (!inJob(f.getJobId())) {
             return this;
         }
         if (busy) {
-            // Closing the engines under a running step would free native memory in use.
+            // Closing the engines under a running step (or while they are built) would free
+            // native memory in use.
             pendingFinish = f;
+            return this;
+        }
+        if (job == null) {
             return this;
         }
         WorkerJob current = job;
