@@ -225,10 +225,11 @@ public final class WorkerJob implements AutoCloseable {
         double loss = gradients(engine, share.accumulation(), share.gradientWeight(), share.workers(), step,
                 (m, tokens, targets) -> order.fill(share.sampleFrom() + (long) m * share.microBatch(),
                         share.microBatch(), tokens, targets));
-        if (!allFinite(grads)) {
-            return new ElasticStepResult(loss, Double.NaN, true);
-        }
+        // The clipper computes the global norm anyway and leaves a non-finite gradient untouched.
         double norm = clipper.clip(grads);
+        if (!Double.isFinite(norm)) {
+            return new ElasticStepResult(loss, norm, true);
+        }
         adam.update(params, grads, lr);
         paramVersion++;
         return new ElasticStepResult(loss, norm, false);
@@ -295,15 +296,6 @@ public final class WorkerJob implements AutoCloseable {
 
     /** The loss and gradient norm of an elastic step, and whether its update was skipped. */
     public record ElasticStepResult(double loss, double gradNorm, boolean skipped) {
-    }
-
-    private static boolean allFinite(float[] values) {
-        for (float v : values) {
-            if (!Float.isFinite(v)) {
-                return false;
-            }
-        }
-        return true;
     }
 
     /** The training engine for micro-batches of {@code microBatch} rows, built on first use, with current parameters. */
