@@ -2,12 +2,12 @@ package io.troupe.coordinator;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
-import io.troupe.worker.actor.DataPlane;
-import io.troupe.worker.actor.PekkoDataPlane;
-import io.troupe.worker.actor.WorkerSettings;
+import io.troupe.worker.plane.DataPlane;
+import io.troupe.worker.plane.PekkoDataPlane;
+import io.troupe.worker.session.WorkerSettings;
 import io.troupe.worker.allreduce.DataPlaneConfig;
 import io.troupe.worker.allreduce.RingSettings;
-import io.troupe.worker.train.TrainListener;
+import io.troupe.worker.run.TrainListener;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -304,12 +304,12 @@ public final class ClusterNode {
                 return Behaviors.receiveMessage(run -> {
                     java.util.concurrent.atomic.AtomicReference<org.apache.pekko.actor.typed.ActorRef<
                             io.troupe.protocol.serialization.ClusterMessage>> wire = new java.util.concurrent.atomic.AtomicReference<>();
-                    io.troupe.worker.actor.StateExchange state = null;
+                    io.troupe.worker.plane.StateExchange state = null;
                     if (run.spec().resume()) {
                         try {
                             state = new PekkoDataPlane(ctx.getSystem(), host, dataPlaneSettings(),
                                     run.spec().stepTimeout()).stateExchange();
-                        } catch (io.troupe.worker.dist.ReductionException e) {
+                        } catch (io.troupe.worker.job.ReductionException e) {
                             run.outcome().complete(new JobOutcome(null, e.getMessage()));
                             return Behaviors.same();
                         }

@@ -1,11 +1,11 @@
 package io.troupe.coordinator;
 
-import io.troupe.worker.actor.DataPlane;
-import io.troupe.worker.actor.StateExchange;
+import io.troupe.worker.plane.DataPlane;
+import io.troupe.worker.plane.StateExchange;
 import io.troupe.worker.actor.WorkerActor;
-import io.troupe.worker.actor.WorkerSettings;
-import io.troupe.worker.dist.ReductionException;
-import io.troupe.worker.train.TrainListener;
+import io.troupe.worker.session.WorkerSettings;
+import io.troupe.worker.job.ReductionException;
+import io.troupe.worker.run.TrainListener;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

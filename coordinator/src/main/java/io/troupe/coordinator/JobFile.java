@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.troupe.data.io.AtomicFiles;
-import io.troupe.worker.actor.JobSettings;
+import io.troupe.worker.job.JobSettings;
 import io.troupe.worker.allreduce.WireFormat;
 import io.troupe.worker.train.TrainSettings;
 import java.io.IOException;

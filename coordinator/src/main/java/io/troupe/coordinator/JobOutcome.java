@@ -1,6 +1,6 @@
 package io.troupe.coordinator;
 
-import io.troupe.worker.train.TrainSummary;
+import io.troupe.worker.run.TrainSummary;
 
 /** How a job ended: its summary, or the one-line reason it failed. */
 public record JobOutcome(TrainSummary summary, String failure) {

@@ -26,7 +26,7 @@ import io.troupe.protocol.cluster.StepFailed;
 import io.troupe.protocol.cluster.WorkerHello;
 import io.troupe.protocol.serialization.ClusterMessage;
 import io.troupe.worker.actor.ServiceKeys;
-import io.troupe.worker.train.TrainListener;
+import io.troupe.worker.run.TrainListener;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;

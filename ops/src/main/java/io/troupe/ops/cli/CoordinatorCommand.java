@@ -132,7 +132,7 @@ final class CoordinatorCommand implements Callable<Integer> {
         TrainSettings settings = steps != null ? job.settings().withMaxIters(steps) : job.settings();
         TextCorpus corpus = TextCorpus.load(job.dataPath());
         Tokenizer tokenizer = CharTokenizer.fromText(corpus.text());
-        if (!io.troupe.worker.actor.JobSettings.sha256(corpus.text()).equals(job.dataSha256())) {
+        if (!io.troupe.worker.job.JobSettings.sha256(corpus.text()).equals(job.dataSha256())) {
             throw new UserError("the corpus at " + job.dataPath() + " changed since the job started; resume with the "
                     + "same file");
         }

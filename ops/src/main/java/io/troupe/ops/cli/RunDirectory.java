@@ -2,7 +2,7 @@ package io.troupe.ops.cli;
 
 import io.troupe.worker.checkpoint.CheckpointException;
 import io.troupe.worker.checkpoint.CheckpointStore;
-import io.troupe.worker.train.Trainer;
+import io.troupe.worker.run.Trainer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,6 +1,6 @@
 package io.troupe.ops.cli;
 
-import io.troupe.worker.train.TrainListener;
+import io.troupe.worker.run.TrainListener;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import me.tongfei.progressbar.ProgressBar;

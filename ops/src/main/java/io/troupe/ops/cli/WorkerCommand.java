@@ -1,7 +1,7 @@
 package io.troupe.ops.cli;
 
 import io.troupe.coordinator.ClusterNode;
-import io.troupe.worker.actor.WorkerSettings;
+import io.troupe.worker.session.WorkerSettings;
 import io.troupe.worker.engine.Device;
 import java.io.PrintWriter;
 import java.util.List;

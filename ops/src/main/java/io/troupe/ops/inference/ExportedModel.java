@@ -7,7 +7,7 @@ import ai.onnxruntime.OrtLoggingLevel;
 import ai.onnxruntime.OrtSession;
 import io.troupe.data.DataException;
 import io.troupe.data.tokenize.Tokenizer;
-import io.troupe.worker.train.ModelExport;
+import io.troupe.worker.run.ModelExport;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.nio.file.Files;

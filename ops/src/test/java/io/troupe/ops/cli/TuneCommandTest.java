@@ -165,7 +165,7 @@ class TuneCommandTest {
             workers.add(java.util.concurrent.CompletableFuture.supplyAsync(() -> {
                 try {
                     return io.troupe.coordinator.ClusterNode.runWorker("127.0.0.1", port, "127.0.0.1",
-                            new io.troupe.worker.actor.WorkerSettings(1, io.troupe.worker.engine.Device.cpu(),
+                            new io.troupe.worker.session.WorkerSettings(1, io.troupe.worker.engine.Device.cpu(),
                                     TroupeVersion.current()), io.troupe.worker.allreduce.RingSettings.defaults(),
                             new io.troupe.coordinator.ClusterNode.Timings(java.time.Duration.ofSeconds(60), 5,
                                     java.time.Duration.ofSeconds(60), java.time.Duration.ofSeconds(5),

@@ -8,7 +8,7 @@ import io.troupe.tuner.store.StoreException;
 import io.troupe.tuner.store.StudyStore;
 import io.troupe.tuner.store.TrialRecord;
 import io.troupe.tuner.store.TrialState;
-import io.troupe.worker.train.TrainListener;
+import io.troupe.worker.run.TrainListener;
 import io.troupe.worker.train.TrainSettings;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -1,6 +1,6 @@
 package io.troupe.tuner.run;
 
-import io.troupe.worker.train.TrainListener;
+import io.troupe.worker.run.TrainListener;
 
 /**
  * Runs a trial's training and reports through a listener: {@code onEval} for every evaluation,

@@ -12,7 +12,7 @@ import io.troupe.tuner.store.StudyInfo;
 import io.troupe.tuner.store.StudyStore;
 import io.troupe.tuner.store.TrialRecord;
 import io.troupe.tuner.store.TrialState;
-import io.troupe.worker.train.TrainListener;
+import io.troupe.worker.run.TrainListener;
 import io.troupe.worker.train.TrainingDivergedException;
 import java.nio.file.Path;
 import java.util.List;

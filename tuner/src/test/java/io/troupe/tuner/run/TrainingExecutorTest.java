@@ -16,9 +16,9 @@ import io.troupe.tuner.store.StudyStore;
 import io.troupe.tuner.store.TrialRecord;
 import io.troupe.tuner.store.TrialState;
 import io.troupe.worker.engine.EngineOptions;
-import io.troupe.worker.train.TrainListener;
+import io.troupe.worker.run.TrainListener;
 import io.troupe.worker.train.TrainSettings;
-import io.troupe.worker.train.Trainer;
+import io.troupe.worker.run.Trainer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -63,10 +63,10 @@ class TrainingExecutorTest {
             Files.createDirectories(trialDir);
             io.troupe.coordinator.JobSpec spec = new io.troupe.coordinator.JobSpec("crashed", settings,
                     CharTokenizer.fromText(corpus.text()), data.toAbsolutePath(),
-                    io.troupe.worker.actor.JobSettings.sha256(corpus.text()), trialDir.toAbsolutePath(), 2, "test",
+                    io.troupe.worker.job.JobSettings.sha256(corpus.text()), trialDir.toAbsolutePath(), 2, "test",
                     java.time.Duration.ofSeconds(60), 10, io.troupe.worker.allreduce.WireFormat.FP32);
             io.troupe.coordinator.JobOutcome outcome = io.troupe.coordinator.ClusterNode.runEmbedded(spec,
-                    new io.troupe.worker.actor.WorkerSettings(1, io.troupe.worker.engine.Device.cpu(), "test"),
+                    new io.troupe.worker.session.WorkerSettings(1, io.troupe.worker.engine.Device.cpu(), "test"),
                     io.troupe.worker.allreduce.RingSettings.defaults(), listener);
             assertEquals(20, outcome.summary().steps(), String.valueOf(outcome.failure()));
         }, List.of(10L, 20L, 30L)); // a distributed job does not evaluate the untrained model

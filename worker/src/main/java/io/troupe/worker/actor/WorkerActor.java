@@ -1,5 +1,10 @@
 package io.troupe.worker.actor;
 
+import io.troupe.worker.session.WorkerSettings;
+import io.troupe.worker.job.JobSettings;
+import io.troupe.worker.plane.DataPlane;
+import io.troupe.worker.plane.PekkoDataPlane;
+import io.troupe.worker.plane.RingLink;
 import io.troupe.data.DataException;
 import io.troupe.data.corpus.TextCorpus;
 import io.troupe.data.corpus.TokenSplit;
@@ -22,12 +27,12 @@ import io.troupe.protocol.serialization.ClusterMessage;
 import io.troupe.worker.allreduce.WireFormat;
 import io.troupe.worker.checkpoint.Checkpoint;
 import io.troupe.worker.checkpoint.CheckpointStore;
-import io.troupe.worker.dist.BatchPlan;
-import io.troupe.worker.dist.ElasticShare;
-import io.troupe.worker.dist.ReductionException;
-import io.troupe.worker.dist.WorkerJob;
+import io.troupe.worker.job.BatchPlan;
+import io.troupe.worker.job.ElasticShare;
+import io.troupe.worker.job.ReductionException;
+import io.troupe.worker.job.WorkerJob;
 import io.troupe.worker.engine.EngineOptions;
-import io.troupe.worker.train.ModelExport;
+import io.troupe.worker.run.ModelExport;
 import io.troupe.worker.train.TrainSettings;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;

@@ -10,7 +10,7 @@ import io.troupe.worker.engine.EngineOptions;
 import io.troupe.worker.engine.BatchParallelEngine;
 import io.troupe.model.gpt.ParameterLayout;
 import java.util.List;
-import io.troupe.worker.train.Trainer;
+import io.troupe.worker.run.Trainer;
 import java.nio.LongBuffer;
 import java.nio.file.Path;
 import java.util.Arrays;

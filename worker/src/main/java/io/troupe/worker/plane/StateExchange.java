@@ -1,0 +1,30 @@
+package io.troupe.worker.plane;
+
+import io.troupe.worker.checkpoint.Checkpoint;
+import java.net.InetSocketAddress;
+
+/**
+ * How a worker hands its training state to peers and takes a peer's: a server that serves the
+ * state this worker offers, and a client that fetches another's. A worker joining a running
+ * job, or one left behind by a failed step, catches up this way, over the data plane.
+ */
+public interface StateExchange extends AutoCloseable {
+
+    /** Where peers fetch this worker's state. */
+    InetSocketAddress address();
+
+    /** Serves {@code state}, the state after {@code step} optimizer steps, until the next offer. */
+    void offer(String jobId, long step, Checkpoint state);
+
+    /**
+     * Fetches the state after {@code step} steps from the peer at {@code from}. Blocking.
+     *
+     * @param identity the model and optimizer identity the state must have; another is refused
+     * @throws Exception with a one-line message naming the peer when it cannot be fetched
+     */
+    Checkpoint fetch(InetSocketAddress from, String jobId, long step, String identity) throws Exception;
+
+    /** Stops serving. */
+    @Override
+    void close();
+}

@@ -1,0 +1,228 @@
+package io.troupe.worker.run;
+
+import io.troupe.worker.train.AdamW;
+import io.troupe.worker.train.LearningRateSchedule;
+import io.troupe.worker.train.TrainSettings;
+import io.troupe.worker.train.TrainingDivergedException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.troupe.data.DataException;
+import io.troupe.data.corpus.TokenSplit;
+import io.troupe.data.tokenize.Tokenizer;
+import io.troupe.model.gpt.GptConfig;
+import io.troupe.model.gpt.ParameterLayout;
+import io.troupe.worker.checkpoint.Checkpoint;
+import io.troupe.worker.checkpoint.CheckpointException;
+import io.troupe.worker.checkpoint.CheckpointStore;
+import io.troupe.worker.job.BatchPlan;
+import io.troupe.worker.job.GradientReducer;
+import io.troupe.worker.job.ReductionException;
+import io.troupe.worker.job.WorkerJob;
+import io.troupe.worker.engine.EngineException;
+import io.troupe.worker.engine.EngineOptions;
+import io.troupe.worker.engine.FlatLayout;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Optional;
+
+/**
+ * Trains a GPT on one machine with nanoGPT's recipe: AdamW with warm-up and cosine decay,
+ * gradient clipping and accumulation, periodic evaluation, atomic checkpoints with exact
+ * resume, and an exported inference model at the end.
+ *
+ * <p>The parameters live in one flat float array (the optimizer's copy); the step engine
+ * reads them from its own direct buffer, refreshed after every update.
+ */
+public final class Trainer {
+    /** Run files in the output directory. */
+    public static final String METRICS = "metrics.jsonl";
+    public static final String SUMMARY = SummaryFile.NAME;
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final TrainSettings settings;
+    private final Tokenizer tokenizer;
+    private final TokenSplit data;
+    private final Path outDir;
+    private final EngineOptions engineOptions;
+    private final GptConfig model;
+    private final ParameterLayout layout;
+    private volatile boolean stopRequested;
+    private volatile long stoppedAt = -1;
+
+    public Trainer(TrainSettings settings, Tokenizer tokenizer, TokenSplit data, Path outDir, EngineOptions engineOptions) {
+        this.settings = settings;
+        this.tokenizer = tokenizer;
+        this.data = data;
+        this.outDir = outDir;
+        this.engineOptions = engineOptions;
+        this.model = settings.model(tokenizer.vocabSize());
+        this.layout = ParameterLayout.of(model);
+    }
+
+    /**
+     * Asks a running {@link #run} to stop at the end of the current step: it saves a checkpoint
+     * there and returns without exporting, so {@code --resume} continues the same loss curve.
+     * Safe to call from any thread (e.g. a shutdown hook on Ctrl-C).
+     */
+    public void requestStop() {
+        stopRequested = true;
+    }
+
+    /** The step a stopped run saved its checkpoint at, or -1 if it ran to max_iters. */
+    public long stoppedAt() {
+        return stoppedAt;
+    }
+
+    /** The model shape being trained. */
+    public GptConfig model() {
+        return model;
+    }
+
+    /** The parameter layout (one flat buffer). */
+    public ParameterLayout layout() {
+        return layout;
+    }
+
+    /** The engine's view of a model layout: the same names, offsets and shapes. */
+    public static FlatLayout flatLayout(ParameterLayout layout) {
+        return WorkerJob.flatLayout(layout);
+    }
+
+    /** What must match for a checkpoint to be resumed with these settings and this tokenizer. */
+    public String resumeIdentity() {
+        ObjectNode identity = settings.resumeIdentity(JSON, tokenizer.vocabSize());
+        return identity.toString();
+    }
+
+    /**
+     * Runs training to max_iters (or until {@link #requestStop}): a one-worker
+     * {@link WorkerJob}, plus evaluation, metrics, checkpoints and the export.
+     *
+     * @param resume continue from the newest valid checkpoint in the output directory
+     */
+    public TrainSummary run(boolean resume, TrainListener listener)
+            throws EngineException, CheckpointException, IOException, DataException {
+        long wallStart = System.nanoTime();
+        CheckpointStore store = new CheckpointStore(outDir, settings.keepCheckpoints());
+        String identity = resumeIdentity();
+        Optional<Checkpoint> restored = resume ? store.latest(identity) : Optional.empty();
+        if (restored.isPresent() && !restored.get().tokenizer().equals(tokenizer.toJson())) {
+            throw new CheckpointException("the checkpoint in " + store.directory() + " was trained with another "
+                    + "tokenizer (vocabulary); resume with the same data, or start over with --force");
+        }
+        if (restored.isPresent() && restored.get().trainingStep() > settings.maxIters()) {
+            // Otherwise the step-N model would be exported under a summary that says max_iters steps.
+            throw new CheckpointException("the newest checkpoint in " + store.directory() + " is at step "
+                    + restored.get().trainingStep() + ", past max_iters = " + settings.maxIters()
+                    + "; resume with --steps " + restored.get().trainingStep() + " or more");
+        }
+        BatchPlan plan = BatchPlan.of(settings.batchSize(), settings.gradAccum(), 1, 0);
+        LearningRateSchedule schedule = settings.schedule();
+        long tokensPerStep = (long) settings.batchSize() * settings.blockSize();
+        long startStep = 0;
+        double bestVal = Double.POSITIVE_INFINITY;
+        double lastTrainEval = Double.NaN;
+        double lastValEval = Double.NaN;
+        double trainSeconds = 0;
+        long trainedSteps = 0;
+
+        try (WorkerJob job = new WorkerJob(settings, tokenizer, data, plan, engineOptions, GradientReducer.LOCAL,
+                restored.orElse(null))) {
+            if (restored.isPresent()) {
+                Checkpoint c = restored.get();
+                startStep = c.trainingStep();
+                long[] best = c.extraRngState().get("best_val_loss_bits");
+                if (best != null) {
+                    bestVal = Double.longBitsToDouble(best[0]);
+                }
+            }
+            try (MetricsLog metrics = restored.isPresent() ? MetricsLog.resume(outDir, startStep) : MetricsLog.open(outDir)) {
+                listener.onStart(startStep, settings.maxIters(), layout.size());
+                if (startStep == 0) {
+                    double[] losses = job.evaluate();
+                    lastTrainEval = losses[0];
+                    lastValEval = losses[1];
+                    bestVal = Math.min(bestVal, lastValEval);
+                    metrics.append(MetricsLog.Entry.train(0, losses[0], schedule.at(0), 0).withValLoss(losses[1]));
+                    listener.onEval(0, losses[0], losses[1]);
+                }
+                for (long step = startStep + 1; step <= settings.maxIters(); step++) {
+                    long t0 = System.nanoTime();
+                    double lr = schedule.at(step - 1);
+                    double[] result = stepOrFail(job, step, lr);
+                    double loss = result[0];
+                    double seconds = (System.nanoTime() - t0) / 1e9;
+                    trainSeconds += seconds;
+                    trainedSteps++;
+                    double tokensPerSecond = tokensPerStep / seconds;
+                    listener.onStep(new TrainListener.StepStats(step, settings.maxIters(), loss, lr, result[1],
+                            tokensPerSecond, seconds * 1000));
+
+                    boolean evalStep = step % settings.evalInterval() == 0 || step == settings.maxIters();
+                    MetricsLog.Entry entry = MetricsLog.Entry.train(step, loss, lr, tokensPerSecond);
+                    if (evalStep) {
+                        double[] losses = job.evaluate();
+                        lastTrainEval = losses[0];
+                        lastValEval = losses[1];
+                        bestVal = Math.min(bestVal, lastValEval);
+                        entry = entry.withValLoss(lastValEval);
+                        listener.onEval(step, losses[0], losses[1]);
+                    }
+                    if (evalStep || step % settings.logInterval() == 0) {
+                        metrics.append(entry);
+                    }
+                    boolean checkpointStep = settings.checkpointInterval() == 0 ? evalStep
+                            : step % settings.checkpointInterval() == 0 || step == settings.maxIters();
+                    if (checkpointStep) {
+                        listener.onCheckpoint(step, store.save(job.checkpoint(step, identity, bestVal)));
+                    }
+                    if ((stopRequested || listener.stopRequested()) && step < settings.maxIters()) {
+                        if (!checkpointStep) {
+                            listener.onCheckpoint(step, store.save(job.checkpoint(step, identity, bestVal)));
+                        }
+                        stoppedAt = step;
+                        break;
+                    }
+                }
+            }
+            if (stoppedAt >= 0) {
+                return new TrainSummary(stoppedAt, lastTrainEval, lastValEval, bestVal,
+                        trainedSteps == 0 ? 0 : trainedSteps * tokensPerStep / trainSeconds,
+                        (System.nanoTime() - wallStart) / 1e9, layout.size());
+            }
+            if (Double.isNaN(lastValEval)) {
+                // Resumed at the last step: nothing was trained, so report the checkpoint's model as it is.
+                double[] losses = job.evaluate();
+                lastTrainEval = losses[0];
+                lastValEval = losses[1];
+            }
+            ModelExport.write(outDir, model, job.parameters());
+        }
+        tokenizer.save(outDir);
+        double wall = (System.nanoTime() - wallStart) / 1e9;
+        TrainSummary summary = new TrainSummary(settings.maxIters(), lastTrainEval, lastValEval,
+                Math.min(bestVal, lastValEval), trainedSteps == 0 ? 0 : trainedSteps * tokensPerStep / trainSeconds,
+                wall, layout.size());
+        writeSummary(summary);
+        return summary;
+    }
+
+    private static double[] stepOrFail(WorkerJob job, long step, double lr) throws EngineException {
+        double[] result;
+        try {
+            result = job.step(step, lr);
+        } catch (ReductionException e) {
+            throw new IllegalStateException("a one-worker job has no peers to fail", e);
+        }
+        if (!Double.isFinite(result[0])) {
+            throw new TrainingDivergedException("training diverged: the loss is " + result[0] + " at step " + step
+                    + "; lower learning_rate or raise warmup_iters");
+        }
+        return result;
+    }
+
+    private void writeSummary(TrainSummary s) throws IOException {
+        SummaryFile.write(outDir, s, settings, tokenizer.vocabSize(), tokenizer.type(), 0);
+    }
+}

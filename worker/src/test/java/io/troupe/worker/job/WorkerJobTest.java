@@ -1,0 +1,124 @@
+package io.troupe.worker.job;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.troupe.data.corpus.TextCorpus;
+import io.troupe.data.corpus.TokenSplit;
+import io.troupe.data.tokenize.CharTokenizer;
+import io.troupe.data.tokenize.Tokenizer;
+import io.troupe.worker.engine.EngineOptions;
+import io.troupe.worker.train.TrainSettings;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** One optimizer step computes the same update however its rows are split. */
+class WorkerJobTest {
+    private static final String TEXT = "to be or not to be, that is the question: whether 'tis nobler in the mind\n"
+            .repeat(40);
+
+    /** Parameters after one step, followed by the step's loss and gradient norm (before clipping). */
+    private static float[] afterOneStep(Map<String, String> overrides, int threads) throws Exception {
+        TrainSettings settings = TrainSettings.load(null, overrides);
+        Tokenizer tokenizer = CharTokenizer.fromText(TEXT);
+        TokenSplit split = TokenSplit.encode(new TextCorpus(Path.of("mem.txt"), TEXT), tokenizer, settings.blockSize());
+        BatchPlan plan = BatchPlan.of(settings.batchSize(), settings.gradAccum(), 1, 0);
+        try (WorkerJob job = new WorkerJob(settings, tokenizer, split, plan, EngineOptions.cpu(threads),
+                GradientReducer.LOCAL, null)) {
+            double[] lossAndNorm = job.step(1, 1e-2);
+            float[] params = job.parameters();
+            float[] out = java.util.Arrays.copyOf(params, params.length + 2);
+            out[params.length] = (float) lossAndNorm[0];
+            out[params.length + 1] = (float) lossAndNorm[1];
+            return out;
+        }
+    }
+
+    private static Map<String, String> tiny(String accumulation) {
+        return Map.of("n_layer", "1", "n_head", "2", "n_embd", "16", "block_size", "16", "batch_size", "4",
+                "grad_accum", accumulation, "warmup_iters", "0", "seed", "3");
+    }
+
+    private static double maxDifference(float[] a, float[] b) {
+        double max = 0;
+        for (int i = 0; i < a.length; i++) {
+            max = Math.max(max, Math.abs(a[i] - b[i]));
+        }
+        return max;
+    }
+
+    @Test
+    void accumulatingMicroBatchesOrSplittingIntoLanesGivesTheSameUpdate() throws Exception {
+        // The sampler draws one offset per row, so 2 micro-batches of 2 rows see the same rows as
+        // one batch of 4: the averaged gradient, and so the AdamW update, must agree.
+        float[] whole = afterOneStep(tiny("1"), 1);
+        float[] accumulated = afterOneStep(tiny("2"), 1);
+        float[] lanes = afterOneStep(tiny("1"), 2);
+        float[] initial;
+        try (WorkerJob job = new WorkerJob(TrainSettings.load(null, tiny("1")), CharTokenizer.fromText(TEXT),
+                TokenSplit.encode(new TextCorpus(Path.of("mem.txt"), TEXT), CharTokenizer.fromText(TEXT), 16),
+                BatchPlan.of(4, 1, 1, 0), EngineOptions.cpu(1), GradientReducer.LOCAL, null)) {
+            initial = job.parameters().clone();
+        }
+        // AdamW's first step moves each weight by about lr = 1e-2; the three must agree far closer.
+        // The loss and the gradient norm (compared too, as the last two entries) catch a wrong
+        // gradient scale, which Adam's normalised update and clipping would hide.
+        assertTrue(maxDifference(java.util.Arrays.copyOf(whole, initial.length), initial) > 1e-3,
+                "the step changed the parameters");
+        assertEquals(0, maxDifference(whole, accumulated), 1e-5, "grad_accum=2 vs one batch");
+        assertEquals(0, maxDifference(whole, lanes), 1e-5, "2 lanes vs one session");
+    }
+
+    private static WorkerJob tinyJob(GradientReducer reducer) throws Exception {
+        Tokenizer tokenizer = CharTokenizer.fromText(TEXT);
+        return new WorkerJob(TrainSettings.load(null, tiny("1")), tokenizer,
+                TokenSplit.encode(new TextCorpus(Path.of("mem.txt"), TEXT), tokenizer, 16), BatchPlan.of(4, 1, 2, 0),
+                EngineOptions.cpu(1), reducer, null);
+    }
+
+    @Test
+    void anElasticStepOnTheSameSamplesGivesTheSameUpdateHoweverTheyAreSplit() throws Exception {
+        // One worker on all 4 samples vs a worker whose "all-reduce" adds the other half's
+        // gradient (computed by a second job on samples 2..3), as a ring of 2 would.
+        float[] whole;
+        try (WorkerJob job = tinyJob(GradientReducer.LOCAL)) {
+            job.step(1, 1e-2, new ElasticShare(0, 4, 4, 1, 1, 4));
+            whole = job.parameters().clone();
+        }
+        float[] otherHalf = new float[whole.length];
+        try (WorkerJob other = tinyJob((gradients, step) -> gradients.get(0, otherHalf))) {
+            other.step(1, 1e-2, new ElasticShare(2, 2, 2, 1, 2, 4));
+        }
+        float[] split;
+        try (WorkerJob job = tinyJob((gradients, step) -> {
+            for (int i = 0; i < otherHalf.length; i++) {
+                gradients.put(i, (gradients.get(i) + otherHalf[i]) / 2);
+            }
+        })) {
+            job.step(1, 1e-2, new ElasticShare(0, 2, 2, 1, 2, 4));
+            split = job.parameters().clone();
+        }
+        assertEquals(0, maxDifference(whole, split), 1e-5, "2 workers x 2 samples vs 1 worker x 4 samples");
+    }
+
+    @Test
+    void aNonFiniteAveragedGradientSkipsTheUpdate() throws Exception {
+        GradientReducer poisoning = (gradients, step) -> gradients.put(0, Float.NaN);
+        try (WorkerJob job = tinyJob(poisoning)) {
+            float[] before = job.parameters().clone();
+            long checksum = job.parameterChecksum();
+            WorkerJob.ElasticStepResult result = job.step(1, 1e-2, new ElasticShare(0, 2, 2, 1, 2, 4));
+            assertTrue(result.skipped(), "a NaN in the averaged gradient must skip the step");
+            assertTrue(Double.isNaN(result.gradNorm()));
+            assertEquals(checksum, job.parameterChecksum(), "the parameters are untouched");
+            assertEquals(0, maxDifference(before, job.parameters()));
+        }
+        GradientReducer clean = (gradients, step) -> { };
+        try (WorkerJob job = tinyJob(clean)) {
+            long checksum = job.parameterChecksum();
+            assertTrue(!job.step(1, 1e-2, new ElasticShare(0, 2, 2, 1, 2, 4)).skipped());
+            assertTrue(checksum != job.parameterChecksum(), "a finite gradient is applied");
+        }
+    }
+}
