@@ -27,6 +27,7 @@ import io.troupe.worker.checkpoint.CheckpointStore;
 import io.troupe.worker.job.ElasticShare;
 import io.troupe.worker.job.SampleLedger;
 import io.troupe.worker.job.SampleOrder;
+import io.troupe.worker.train.Cadence;
 import io.troupe.worker.train.LearningRateSchedule;
 import io.troupe.worker.run.MetricsLog;
 import io.troupe.worker.run.SummaryFile;
@@ -731,9 +732,9 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
 
     private void startStep(long step) {
         reports.clear();
-        boolean evaluate = step % spec.settings().evalInterval() == 0 || step == spec.settings().maxIters();
-        boolean checkpoint = spec.settings().checkpointInterval() == 0 ? evaluate
-                : step % spec.settings().checkpointInterval() == 0 || step == spec.settings().maxIters();
+        Cadence cadence = Cadence.of(spec.settings());
+        boolean evaluate = cadence.evaluates(step);
+        boolean checkpoint = cadence.checkpoints(step);
         boolean verify = step % spec.verifyInterval() == 0 || step == spec.settings().maxIters();
         long stepStart = (step - 1) * globalBatch;
         stepStartNanos = System.nanoTime();
@@ -843,11 +844,11 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
             listener.onEval(step, trainEval, valEval);
         }
         try {
-            if (evaluated || step % spec.settings().logInterval() == 0) {
+            Cadence cadence = Cadence.of(spec.settings());
+            if (cadence.logs(step)) {
                 metrics.append(entry);
             }
-            boolean checkpointed = spec.settings().checkpointInterval() == 0 ? evaluated
-                    : step % spec.settings().checkpointInterval() == 0 || step == spec.settings().maxIters();
+            boolean checkpointed = cadence.checkpoints(step);
             if (checkpointed) {
                 new CoordinatorState(spec.jobId(), step, ledger.duplicated(), membershipChanges,
                         List.copyOf(recoverySeconds), stepsSkipped).write(spec.outDir());

@@ -1,6 +1,7 @@
 package io.troupe.worker.run;
 
 import io.troupe.worker.train.AdamW;
+import io.troupe.worker.train.Cadence;
 import io.troupe.worker.train.LearningRateSchedule;
 import io.troupe.worker.train.TrainSettings;
 import io.troupe.worker.train.TrainingDivergedException;
@@ -119,6 +120,7 @@ public final class Trainer {
         }
         BatchPlan plan = BatchPlan.of(settings.batchSize(), settings.gradAccum(), 1, 0);
         LearningRateSchedule schedule = settings.schedule();
+        Cadence cadence = Cadence.of(settings);
         long tokensPerStep = (long) settings.batchSize() * settings.blockSize();
         long startStep = 0;
         double bestVal = Double.POSITIVE_INFINITY;
@@ -159,7 +161,7 @@ public final class Trainer {
                     listener.onStep(new TrainListener.StepStats(step, settings.maxIters(), loss, lr, result[1],
                             tokensPerSecond, seconds * 1000));
 
-                    boolean evalStep = step % settings.evalInterval() == 0 || step == settings.maxIters();
+                    boolean evalStep = cadence.evaluates(step);
                     MetricsLog.Entry entry = MetricsLog.Entry.train(step, loss, lr, tokensPerSecond);
                     if (evalStep) {
                         double[] losses = job.evaluate();
@@ -169,11 +171,10 @@ public final class Trainer {
                         entry = entry.withValLoss(lastValEval);
                         listener.onEval(step, losses[0], losses[1]);
                     }
-                    if (evalStep || step % settings.logInterval() == 0) {
+                    if (cadence.logs(step)) {
                         metrics.append(entry);
                     }
-                    boolean checkpointStep = settings.checkpointInterval() == 0 ? evalStep
-                            : step % settings.checkpointInterval() == 0 || step == settings.maxIters();
+                    boolean checkpointStep = cadence.checkpoints(step);
                     if (checkpointStep) {
                         listener.onCheckpoint(step, store.save(job.checkpoint(step, identity, bestVal)));
                     }
