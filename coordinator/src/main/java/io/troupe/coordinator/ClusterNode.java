@@ -303,7 +303,7 @@ public final class ClusterNode {
                 int[] jobs = {0};
                 return Behaviors.receiveMessage(run -> {
                     java.util.concurrent.atomic.AtomicReference<org.apache.pekko.actor.typed.ActorRef<
-                            io.troupe.protocol.serialization.ClusterMessage>> wire = new java.util.concurrent.atomic.AtomicReference<>();
+                            io.troupe.worker.job.protocol.JobMessage>> wire = new java.util.concurrent.atomic.AtomicReference<>();
                     io.troupe.worker.plane.StateExchange state = null;
                     if (run.spec().resume()) {
                         try {

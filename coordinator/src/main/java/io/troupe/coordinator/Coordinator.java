@@ -3,21 +3,21 @@ package io.troupe.coordinator;
 import io.troupe.data.corpus.TextCorpus;
 import io.troupe.data.corpus.TokenSplit;
 import io.troupe.model.gpt.ParameterLayout;
-import io.troupe.protocol.cluster.ConnectRing;
-import io.troupe.protocol.cluster.FinishJob;
-import io.troupe.protocol.cluster.FormRing;
-import io.troupe.protocol.cluster.JobFinished;
-import io.troupe.protocol.cluster.JobReady;
-import io.troupe.protocol.cluster.JoinJob;
-import io.troupe.protocol.cluster.LeaveRequest;
-import io.troupe.protocol.cluster.Probe;
-import io.troupe.protocol.cluster.ProbeReply;
-import io.troupe.protocol.cluster.RingReady;
-import io.troupe.protocol.cluster.RunStep;
-import io.troupe.protocol.cluster.StepDone;
-import io.troupe.protocol.cluster.StepFailed;
-import io.troupe.protocol.cluster.WorkerHello;
-import io.troupe.protocol.serialization.ClusterMessage;
+import io.troupe.worker.job.protocol.ConnectRing;
+import io.troupe.worker.job.protocol.FinishJob;
+import io.troupe.worker.job.protocol.FormRing;
+import io.troupe.worker.job.protocol.JobFinished;
+import io.troupe.worker.job.protocol.JobReady;
+import io.troupe.worker.job.protocol.JoinJob;
+import io.troupe.worker.job.protocol.LeaveRequest;
+import io.troupe.worker.job.protocol.Probe;
+import io.troupe.worker.job.protocol.ProbeReply;
+import io.troupe.worker.job.protocol.RingReady;
+import io.troupe.worker.job.protocol.RunStep;
+import io.troupe.worker.job.protocol.StepDone;
+import io.troupe.worker.job.protocol.StepFailed;
+import io.troupe.worker.job.protocol.WorkerHello;
+import io.troupe.worker.job.protocol.JobMessage;
 import io.troupe.worker.actor.Inbox;
 import io.troupe.worker.job.JobSettings;
 import io.troupe.worker.actor.ServiceKeys;
@@ -79,7 +79,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     }
 
     /** A cluster message from a worker. */
-    record FromWire(ClusterMessage message) implements Command {
+    record FromWire(JobMessage message) implements Command {
     }
 
     /** A step did not complete on every worker in time. */
@@ -108,7 +108,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     /** A worker that offered itself to this job. */
     private static final class Worker {
         final String ref;
-        final ActorRef<ClusterMessage> actor;
+        final ActorRef<JobMessage> actor;
         final WorkerHello hello;
         final int seedRank;
         Status status = Status.PREPARING;
@@ -118,15 +118,15 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
         JobReady ringAddress;
         boolean linked;
 
-        Worker(String ref, ActorRef<ClusterMessage> actor, WorkerHello hello, int seedRank) {
+        Worker(String ref, ActorRef<JobMessage> actor, WorkerHello hello, int seedRank) {
             this.ref = ref;
             this.actor = actor;
             this.hello = hello;
             this.seedRank = seedRank;
         }
 
-        void tell(com.google.protobuf.Message message) {
-            actor.tell(new ClusterMessage(message));
+        void tell(JobMessage message) {
+            actor.tell(message);
         }
     }
 
@@ -136,10 +136,9 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     private final Consumer<JobOutcome> onDone;
     private final TimerScheduler<Command> timers;
     private final ActorRefResolver resolver;
-    private final ActorRef<ClusterMessage> wire;
-    private final String self;
+    private final ActorRef<JobMessage> wire;
     private final StateExchange coordinatorState;
-    private final Consumer<ActorRef<ClusterMessage>> announce;
+    private final Consumer<ActorRef<JobMessage>> announce;
     private final LearningRateSchedule schedule;
     private final int globalBatch;
     private final long startNanos = System.nanoTime();
@@ -193,14 +192,14 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
      *     {@link WorkerPool} that sends it workers), or null to register with the receptionist
      */
     public static Behavior<Command> create(JobSpec spec, StateExchange coordinatorState, TrainListener listener,
-                                           Consumer<JobOutcome> onDone, Consumer<ActorRef<ClusterMessage>> announce) {
+                                           Consumer<JobOutcome> onDone, Consumer<ActorRef<JobMessage>> announce) {
         return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
                 new Coordinator(ctx, timers, spec, coordinatorState, listener, onDone, announce).started()));
     }
 
     private Coordinator(ActorContext<Command> ctx, TimerScheduler<Command> timers, JobSpec spec,
                         StateExchange coordinatorState, TrainListener listener, Consumer<JobOutcome> onDone,
-                        Consumer<ActorRef<ClusterMessage>> announce) {
+                        Consumer<ActorRef<JobMessage>> announce) {
         super(ctx);
         this.announce = announce;
         this.spec = spec;
@@ -210,8 +209,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
         this.timers = timers;
         this.coordinatorState = coordinatorState;
         this.resolver = ActorRefResolver.get(ctx.getSystem());
-        this.wire = Inbox.spawn(ctx, "wire", ClusterMessage.class, FromWire::new);
-        this.self = resolver.toSerializationFormat(wire);
+        this.wire = Inbox.spawn(ctx, "wire", JobMessage.class, FromWire::new);
         this.schedule = spec.settings().schedule();
         this.globalBatch = spec.settings().batchSize();
         ActorRef<ClusterEvent.UnreachableMember> reachability = ctx.messageAdapter(ClusterEvent.UnreachableMember.class,
@@ -304,7 +302,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     }
 
     private Behavior<Command> onWire(FromWire msg) {
-        Object payload = msg.message().payload();
+        JobMessage payload = msg.message();
         if (payload instanceof WorkerHello hello) {
             return onHello(hello);
         } else if (payload instanceof JobReady r) {
@@ -348,41 +346,39 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     }
 
     private Behavior<Command> onHello(WorkerHello hello) {
-        ActorRef<ClusterMessage> actor = resolver.resolveActorRef(hello.getWorker());
+        ActorRef<JobMessage> actor = hello.worker();
+        if (actor == null) {
+            getContext().getLog().warn("ignoring a hello that names no worker");
+            return this;
+        }
+        String ref = resolver.toSerializationFormat(actor);
         if (!isMember(actor)) {
             getContext().getLog().warn("ignoring a hello from {}, which is not an Up member of the cluster",
-                    hello.getWorker());
+                    hello.worker());
             return this;
         }
-        if (!hello.getTroupeVersion().equals(spec.version())) {
-            actor.tell(new ClusterMessage(JobFinished.newBuilder().setError("this coordinator runs Troupe "
-                    + spec.version() + " but the worker runs " + hello.getTroupeVersion()
-                    + "; run the same troupe.jar on every node").build()));
-            getContext().getLog().warn("refused a worker of version {} at {}", hello.getTroupeVersion(), hello.getWorker());
+        if (!hello.troupeVersion().equals(spec.version())) {
+            actor.tell(new JobFinished("", 0, "this coordinator runs Troupe "
+                    + spec.version() + " but the worker runs " + hello.troupeVersion()
+                    + "; run the same troupe.jar on every node"));
+            getContext().getLog().warn("refused a worker of version {} at {}", hello.troupeVersion(), hello.worker());
             return this;
         }
-        if (known(hello.getWorker()) != null || phase == Phase.FINISHING || phase == Phase.DONE) {
+        if (known(ref) != null || phase == Phase.FINISHING || phase == Phase.DONE) {
             return this;
         }
-        Worker w = new Worker(hello.getWorker(), actor, hello, joined++);
+        Worker w = new Worker(ref, actor, hello, joined++);
         workers.put(w.ref, w);
         getContext().getLog().info("worker {} offered itself ({} threads, {}, data plane on {}); preparing it",
-                w.ref, hello.getThreads(), hello.getDevice(), hello.getDataHost());
-        w.tell(JoinJob.newBuilder()
-                .setCoordinator(self)
-                .setJobId(spec.jobId())
-                .setRank(w.seedRank % spec.workers())
-                .setWorldSize(spec.workers())
-                .setSettingsJson(JobSettings.toJson(spec.settings()))
-                .setTokenizerJson(spec.tokenizer().toJson())
-                .setDataPath(spec.dataPath().toString())
-                .setDataSha256(spec.dataSha256())
-                .setGlobalBatch(globalBatch)
-                .setOutDir(spec.outDir().toString())
-                .setWire(spec.wire().name().toLowerCase(Locale.ROOT))
-                .setElastic(true)
-                .build());
+                w.ref, hello.threads(), hello.device(), hello.dataHost());
+        w.tell(new JoinJob(wire, spec.jobId(), w.seedRank % spec.workers(), spec.workers(),
+                JobSettings.toJson(spec.settings()), spec.tokenizer().toJson(), spec.dataPath().toString(),
+                spec.dataSha256(), 0, 0, globalBatch, spec.outDir().toString(), spec.wire(), true));
         return this;
+    }
+
+    private Worker known(ActorRef<?> ref) {
+        return ref == null ? null : known(resolver.toSerializationFormat(ref));
     }
 
     private Worker known(String ref) {
@@ -391,18 +387,18 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     }
 
     private Behavior<Command> onJobReady(JobReady r) {
-        Worker w = known(r.getWorker());
-        if (w == null || !r.getJobId().equals(spec.jobId())) {
+        Worker w = known(r.worker());
+        if (w == null || !r.jobId().equals(spec.jobId())) {
             return this;
         }
-        if (r.getGeneration() < 0) {
+        if (r.generation() < 0) {
             return onPrepared(w, r);
         }
-        if (r.getGeneration() != generation || phase != Phase.FORMING) {
+        if (r.generation() != generation || phase != Phase.FORMING) {
             return this;
         }
-        if (!r.getOk()) {
-            return formFailed("worker " + w.ref + " could not take rank " + r.getRank() + ": " + r.getError());
+        if (!r.ok()) {
+            return formFailed("worker " + w.ref + " could not take rank " + r.rank() + ": " + r.error());
         }
         w.ringAddress = r;
         if (ring.stream().allMatch(m -> m.ringAddress != null)) {
@@ -410,24 +406,24 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
             phase = Phase.CONNECTING;
             for (int rank = 0; rank < ring.size(); rank++) {
                 JobReady successor = ring.get((rank + 1) % ring.size()).ringAddress;
-                ring.get(rank).tell(ConnectRing.newBuilder().setJobId(spec.jobId()).setGeneration(generation)
-                        .setSuccessorHost(successor.getDataHost()).setSuccessorPort(successor.getDataPort()).build());
+                ring.get(rank).tell(new ConnectRing(spec.jobId(), successor.dataHost(), successor.dataPort(),
+                        generation));
             }
         }
         return this;
     }
 
     private Behavior<Command> onPrepared(Worker w, JobReady r) {
-        if (!r.getOk()) {
-            getContext().getLog().error("worker {} could not prepare job {}: {}", w.ref, spec.jobId(), r.getError());
+        if (!r.ok()) {
+            getContext().getLog().error("worker {} could not prepare job {}: {}", w.ref, spec.jobId(), r.error());
             w.status = Status.GONE;
             if (phase == Phase.WAITING && workers.values().stream().noneMatch(x -> x.status != Status.GONE)) {
-                return fail("worker " + w.ref + " could not join the job: " + r.getError());
+                return fail("worker " + w.ref + " could not join the job: " + r.error());
             }
             return this;
         }
         w.status = Status.READY;
-        w.stateAddress = new InetSocketAddress(r.getStateHost(), r.getStatePort());
+        w.stateAddress = new InetSocketAddress(r.stateHost(), r.statePort());
         long ready = workers.values().stream().filter(x -> x.status == Status.READY && !x.leaving).count();
         switch (phase) {
             case WAITING -> {
@@ -453,7 +449,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     }
 
     private Behavior<Command> onLeaveRequest(LeaveRequest l) {
-        Worker w = known(l.getWorker());
+        Worker w = known(l.worker());
         if (w == null) {
             return this;
         }
@@ -470,7 +466,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     /** Lets a worker go: it closes its job and, if it asked to leave, stops. */
     private void release(Worker w) {
         w.status = Status.GONE;
-        w.tell(FinishJob.newBuilder().setJobId(spec.jobId()).setExportModel(false).build());
+        w.tell(new FinishJob(spec.jobId(), false));
     }
 
     private Behavior<Command> onNodeLost(NodeLost lost) {
@@ -514,7 +510,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
         timers.cancel("form");
         reports.clear();
         getContext().getLog().info("generation {}: re-forming the ring ({})", generation, why);
-        Probe probe = Probe.newBuilder().setJobId(spec.jobId()).setGeneration(generation).build();
+        Probe probe = new Probe(spec.jobId(), generation);
         for (Worker w : workers.values()) {
             w.probe = null;
             w.ringAddress = null;
@@ -570,8 +566,8 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     }
 
     private Behavior<Command> onProbeReply(ProbeReply r) {
-        Worker w = known(r.getWorker());
-        if (w == null || r.getGeneration() != generation || phase != Phase.PROBING) {
+        Worker w = known(r.worker());
+        if (w == null || r.generation() != generation || phase != Phase.PROBING) {
             return this;
         }
         w.probe = r;
@@ -618,7 +614,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
         }
         List<RingPlanner.Candidate> offered = new ArrayList<>();
         for (Worker w : candidates) {
-            offered.add(new RingPlanner.Candidate(w.ref, w.probe.getStep(), w.probe.getParamChecksum(), w.stateAddress));
+            offered.add(new RingPlanner.Candidate(w.ref, w.probe.step(), w.probe.paramChecksum(), w.stateAddress));
         }
         InetSocketAddress fallback = fallbackStep >= 0 && coordinatorState != null ? coordinatorState.address() : null;
         long fallbackAt = Math.max(fallbackStep, committed);
@@ -650,13 +646,10 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
         phase = Phase.FORMING;
         for (int rank = 0; rank < ring.size(); rank++) {
             Worker w = ring.get(rank);
-            FormRing.Builder form = FormRing.newBuilder().setJobId(spec.jobId()).setGeneration(generation)
-                    .setRank(rank).setWorldSize(ring.size());
             InetSocketAddress source = plan.syncFrom().get(w.ref);
-            if (source != null) {
-                form.setSyncHost(source.getHostString()).setSyncPort(source.getPort()).setSyncStep(plan.step());
-            }
-            w.tell(form.build());
+            w.tell(source == null ? new FormRing(spec.jobId(), generation, rank, ring.size(), "", 0, 0)
+                    : new FormRing(spec.jobId(), generation, rank, ring.size(), source.getHostString(),
+                            source.getPort(), plan.step()));
         }
         getContext().getLog().info("generation {}: ring of {} worker(s) continues after step {}{}", generation,
                 ring.size(), plan.step(), plan.syncFrom().isEmpty() ? "" : " (" + plan.syncFrom().size() + " syncing)");
@@ -681,14 +674,14 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     }
 
     private Behavior<Command> onRingReady(RingReady r) {
-        if (r.getGeneration() != generation || phase != Phase.CONNECTING || !r.getJobId().equals(spec.jobId())) {
+        if (r.generation() != generation || phase != Phase.CONNECTING || !r.jobId().equals(spec.jobId())) {
             return this;
         }
-        if (!r.getOk()) {
-            return formFailed("rank " + r.getRank() + " could not link the ring: " + r.getError());
+        if (!r.ok()) {
+            return formFailed("rank " + r.rank() + " could not link the ring: " + r.error());
         }
-        if (r.getRank() >= 0 && r.getRank() < ring.size()) {
-            ring.get(r.getRank()).linked = true;
+        if (r.rank() >= 0 && r.rank() < ring.size()) {
+            ring.get(r.rank()).linked = true;
         }
         if (ring.stream().allMatch(m -> m.linked)) {
             timers.cancel("form");
@@ -714,7 +707,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
             // A stop request (a pruned trial) ends the job here without exporting a model.
             phase = Phase.FINISHING;
             ringSizeAtFinish = ring.size();
-            FinishJob finish = FinishJob.newBuilder().setJobId(spec.jobId()).setExportModel(!stopped).build();
+            FinishJob finish = new FinishJob(spec.jobId(), !stopped);
             ring.forEach(w -> w.tell(finish));
             for (Worker w : workers.values()) {
                 if (w.status == Status.READY && !ring.contains(w)) {
@@ -740,28 +733,26 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
         stepStartNanos = System.nanoTime();
         for (int rank = 0; rank < ring.size(); rank++) {
             ElasticShare share = ElasticShare.of(globalBatch, spec.settings().gradAccum(), ring.size(), rank, stepStart);
-            ring.get(rank).tell(RunStep.newBuilder().setJobId(spec.jobId()).setStep(step).setLr(schedule.at(step - 1))
-                    .setEvaluate(evaluate).setCheckpoint(checkpoint).setVerifyParams(verify)
-                    .setGeneration(generation).setSampleFrom(share.sampleFrom()).setRows(share.rows())
-                    .setMicroBatch(share.microBatch()).setGradAccum(share.accumulation()).setWorldSize(ring.size())
-                    .setGlobalBatch(globalBatch).build());
+            ring.get(rank).tell(new RunStep(spec.jobId(), step, schedule.at(step - 1), evaluate, checkpoint, verify,
+                    generation, share.sampleFrom(), share.rows(), share.microBatch(), share.accumulation(), ring.size(),
+                    globalBatch));
         }
         timers.startSingleTimer("step", new StepTimedOut(generation, step), spec.stepTimeout());
     }
 
     private Behavior<Command> onStepFailed(StepFailed f) {
-        if (f.hasSuspectRank() && f.getGeneration() == formedGeneration && f.getSuspectRank() >= 0
-                && f.getSuspectRank() < lastFormed.size()) {
+        int suspect = f.suspectRank() != null ? f.suspectRank().orElse(-1) : -1;
+        if (suspect >= 0 && f.generation() == formedGeneration && suspect < lastFormed.size()) {
             // A neighbour's link broke: that worker is probably dead, so a probe need not wait long for it.
-            suspects.add(lastFormed.get(f.getSuspectRank()).ref);
+            suspects.add(lastFormed.get(suspect).ref);
             if (phase == Phase.PROBING) {
                 return onlySuspectsSilent() ? awaitSuspects() : this;
             }
         }
-        if (phase != Phase.TRAINING || f.getGeneration() != generation || f.getStep() != committed + 1) {
+        if (phase != Phase.TRAINING || f.generation() != generation || f.step() != committed + 1) {
             return this;
         }
-        lastFailure = "rank " + f.getRank() + " failed step " + f.getStep() + ": " + f.getError();
+        lastFailure = "rank " + f.rank() + " failed step " + f.step() + ": " + f.error();
         getContext().getLog().warn("{}", lastFailure);
         return reform(lastFailure, true);
     }
@@ -782,10 +773,10 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
 
     private Behavior<Command> onStepDone(StepDone d) {
         long step = committed + 1;
-        if (phase != Phase.TRAINING || d.getGeneration() != generation || d.getStep() != step) {
+        if (phase != Phase.TRAINING || d.generation() != generation || d.step() != step) {
             return this;
         }
-        reports.put(d.getRank(), d);
+        reports.put(d.rank(), d);
         if (reports.size() < ring.size()) {
             return this;
         }
@@ -797,16 +788,16 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
         double loss = 0;
         double trainEval = 0;
         double valEval = 0;
-        boolean evaluated = reports.get(0).getEvalBatches() > 0;
+        boolean evaluated = reports.get(0).evalBatches() > 0;
         boolean skipped = false;
         for (int rank = 0; rank < ring.size(); rank++) {
             StepDone r = reports.get(rank);
-            loss += r.getLoss() * r.getRows() / globalBatch;
-            trainEval += r.getTrainEvalLoss() / ring.size();
-            valEval += r.getValEvalLoss() / ring.size();
-            computeMillis += r.getComputeMs() / ring.size();
-            allreduceMillis += r.getAllreduceMs() / ring.size();
-            skipped |= r.getSkipped();
+            loss += r.loss() * r.rows() / globalBatch;
+            trainEval += r.trainEvalLoss() / ring.size();
+            valEval += r.valEvalLoss() / ring.size();
+            computeMillis += r.computeMs() / ring.size();
+            allreduceMillis += r.allreduceMs() / ring.size();
+            skipped |= r.skipped();
         }
         commitSamples(step, reports);
         committed = step;
@@ -834,7 +825,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
         double lr = schedule.at(step - 1);
         double tokensPerSecond = (double) globalBatch * spec.settings().blockSize() / seconds;
         listener.onStep(new TrainListener.StepStats(step, spec.settings().maxIters(), loss, lr,
-                reports.get(0).getGradNorm(), tokensPerSecond, seconds * 1000));
+                reports.get(0).gradNorm(), tokensPerSecond, seconds * 1000));
         MetricsLog.Entry entry = MetricsLog.Entry.train(step, loss, lr, tokensPerSecond);
         if (evaluated) {
             lastTrainEval = trainEval;
@@ -862,7 +853,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     /** Records a committed step's samples: as the workers reported them, or as planned when they could not. */
     private void commitSamples(long step, Map<Integer, StepDone> reported) {
         if (reported != null) {
-            reported.values().forEach(r -> ledger.record(r.getSampleFrom(), r.getRows()));
+            reported.values().forEach(r -> ledger.record(r.sampleFrom(), r.rows()));
         } else {
             ledger.record((step - 1) * globalBatch, globalBatch);
         }
@@ -872,8 +863,8 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     private void checkParameters(long step) {
         Map<Long, Integer> votes = new HashMap<>();
         for (StepDone r : reports.values()) {
-            if (r.getParamChecksum() != 0) {
-                votes.merge(r.getParamChecksum(), 1, Integer::sum);
+            if (r.paramChecksum() != 0) {
+                votes.merge(r.paramChecksum(), 1, Integer::sum);
             }
         }
         if (votes.size() > 1) {
@@ -889,13 +880,13 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
         if (phase != Phase.FINISHING) {
             return this;
         }
-        if (f.getRank() < 0 || f.getRank() >= ringSizeAtFinish) {
+        if (f.rank() < 0 || f.rank() >= ringSizeAtFinish) {
             return this; // a reserve worker released at the end, not a ring member
         }
-        if (!f.getError().isEmpty()) {
-            return fail("worker rank " + f.getRank() + " could not finish: " + f.getError());
+        if (!f.error().isEmpty()) {
+            return fail("worker rank " + f.rank() + " could not finish: " + f.error());
         }
-        finishedRanks.add(f.getRank());
+        finishedRanks.add(f.rank());
         return finishedRanks.size() < ringSizeAtFinish ? this : writeSummary();
     }
 
@@ -951,7 +942,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
         }
         getContext().getLog().error("job {} failed: {}", spec.jobId(), reason);
         phase = Phase.DONE;
-        FinishJob abort = FinishJob.newBuilder().setJobId(spec.jobId()).setExportModel(false).build();
+        FinishJob abort = new FinishJob(spec.jobId(), false);
         workers.values().stream().filter(w -> w.status != Status.GONE).forEach(w -> w.tell(abort));
         onDone.accept(new JobOutcome(null, reason));
         return Behaviors.stopped();

@@ -1,7 +1,7 @@
 package io.troupe.coordinator;
 
-import io.troupe.protocol.cluster.WorkerHello;
-import io.troupe.protocol.serialization.ClusterMessage;
+import io.troupe.worker.job.protocol.WorkerHello;
+import io.troupe.worker.job.protocol.JobMessage;
 import io.troupe.worker.actor.Inbox;
 import io.troupe.worker.actor.ServiceKeys;
 import java.util.ArrayList;
@@ -10,7 +10,6 @@ import java.util.List;
 import java.util.Map;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.typed.ActorRef;
-import org.apache.pekko.actor.typed.ActorRefResolver;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
@@ -37,26 +36,25 @@ public final class WorkerPool extends AbstractBehavior<WorkerPool.Command> {
     }
 
     /** A cluster message from a worker (only hellos come here). */
-    record Hello(ClusterMessage message) implements Command {
+    record Hello(JobMessage message) implements Command {
     }
 
     /** A job's coordinator (its wire) wants {@code workers} workers. */
-    public record Want(ActorRef<ClusterMessage> coordinator, int workers) implements Command {
+    public record Want(ActorRef<JobMessage> coordinator, int workers) implements Command {
     }
 
     /** A job ended: its workers are free again. */
-    public record JobEnded(ActorRef<ClusterMessage> coordinator) implements Command {
+    public record JobEnded(ActorRef<JobMessage> coordinator) implements Command {
     }
 
     /** A node left the cluster: its workers no longer count for their jobs. */
     record NodeLost(Address address) implements Command {
     }
 
-    private final ActorRefResolver resolver;
     /** Jobs in the order they asked, with how many workers each wants. */
-    private final Map<ActorRef<ClusterMessage>, Integer> wanted = new java.util.LinkedHashMap<>();
+    private final Map<ActorRef<JobMessage>, Integer> wanted = new java.util.LinkedHashMap<>();
     /** Which job each handed-out worker belongs to. */
-    private final Map<String, ActorRef<ClusterMessage>> assigned = new HashMap<>();
+    private final Map<ActorRef<JobMessage>, ActorRef<JobMessage>> assigned = new HashMap<>();
 
     public static Behavior<Command> create() {
         return Behaviors.setup(WorkerPool::new);
@@ -64,8 +62,7 @@ public final class WorkerPool extends AbstractBehavior<WorkerPool.Command> {
 
     private WorkerPool(ActorContext<Command> ctx) {
         super(ctx);
-        this.resolver = ActorRefResolver.get(ctx.getSystem());
-        ActorRef<ClusterMessage> wire = Inbox.spawn(ctx, "wire", ClusterMessage.class, Hello::new);
+        ActorRef<JobMessage> wire = Inbox.spawn(ctx, "wire", JobMessage.class, Hello::new);
         ctx.getSystem().receptionist().tell(Receptionist.register(ServiceKeys.COORDINATORS, wire));
         ActorRef<ClusterEvent.MemberRemoved> removals = ctx.messageAdapter(ClusterEvent.MemberRemoved.class,
                 e -> new NodeLost(e.member().address()));
@@ -94,23 +91,23 @@ public final class WorkerPool extends AbstractBehavior<WorkerPool.Command> {
     }
 
     private Behavior<Command> onHello(Hello hello) {
-        if (!(hello.message().payload() instanceof WorkerHello h)) {
+        if (!(hello.message() instanceof WorkerHello h)) {
             return this;
         }
-        ActorRef<ClusterMessage> job = assigned.get(h.getWorker());
+        ActorRef<JobMessage> job = assigned.get(h.worker());
         if (job == null) {
             job = nextJobWantingWorkers();
             if (job == null) {
                 return this; // nobody needs it now; it asks again in a second
             }
-            assigned.put(h.getWorker(), job);
+            assigned.put(h.worker(), job);
         }
         job.tell(hello.message());
         return this;
     }
 
-    private ActorRef<ClusterMessage> nextJobWantingWorkers() {
-        for (Map.Entry<ActorRef<ClusterMessage>, Integer> e : wanted.entrySet()) {
+    private ActorRef<JobMessage> nextJobWantingWorkers() {
+        for (Map.Entry<ActorRef<JobMessage>, Integer> e : wanted.entrySet()) {
             long has = assigned.values().stream().filter(e.getKey()::equals).count();
             if (has < e.getValue()) {
                 return e.getKey();
@@ -120,9 +117,9 @@ public final class WorkerPool extends AbstractBehavior<WorkerPool.Command> {
     }
 
     private Behavior<Command> onNodeLost(NodeLost lost) {
-        List<String> gone = new ArrayList<>();
-        for (String worker : assigned.keySet()) {
-            if (resolver.resolveActorRef(worker).path().address().equals(lost.address())) {
+        List<ActorRef<JobMessage>> gone = new ArrayList<>();
+        for (ActorRef<JobMessage> worker : assigned.keySet()) {
+            if (worker.path().address().equals(lost.address())) {
                 gone.add(worker);
             }
         }

@@ -9,21 +9,21 @@ import io.troupe.data.DataException;
 import io.troupe.data.corpus.TextCorpus;
 import io.troupe.data.corpus.TokenSplit;
 import io.troupe.data.tokenize.Tokenizer;
-import io.troupe.protocol.cluster.ConnectRing;
-import io.troupe.protocol.cluster.FinishJob;
-import io.troupe.protocol.cluster.FormRing;
-import io.troupe.protocol.cluster.JobFinished;
-import io.troupe.protocol.cluster.JobReady;
-import io.troupe.protocol.cluster.JoinJob;
-import io.troupe.protocol.cluster.LeaveRequest;
-import io.troupe.protocol.cluster.Probe;
-import io.troupe.protocol.cluster.ProbeReply;
-import io.troupe.protocol.cluster.RingReady;
-import io.troupe.protocol.cluster.RunStep;
-import io.troupe.protocol.cluster.StepDone;
-import io.troupe.protocol.cluster.StepFailed;
-import io.troupe.protocol.cluster.WorkerHello;
-import io.troupe.protocol.serialization.ClusterMessage;
+import io.troupe.worker.job.protocol.ConnectRing;
+import io.troupe.worker.job.protocol.FinishJob;
+import io.troupe.worker.job.protocol.FormRing;
+import io.troupe.worker.job.protocol.JobFinished;
+import io.troupe.worker.job.protocol.JobReady;
+import io.troupe.worker.job.protocol.JoinJob;
+import io.troupe.worker.job.protocol.LeaveRequest;
+import io.troupe.worker.job.protocol.Probe;
+import io.troupe.worker.job.protocol.ProbeReply;
+import io.troupe.worker.job.protocol.RingReady;
+import io.troupe.worker.job.protocol.RunStep;
+import io.troupe.worker.job.protocol.StepDone;
+import io.troupe.worker.job.protocol.StepFailed;
+import io.troupe.worker.job.protocol.WorkerHello;
+import io.troupe.worker.job.protocol.JobMessage;
 import io.troupe.worker.allreduce.WireFormat;
 import io.troupe.worker.checkpoint.Checkpoint;
 import io.troupe.worker.checkpoint.CheckpointStore;
@@ -36,11 +36,11 @@ import io.troupe.worker.run.ModelExport;
 import io.troupe.worker.train.TrainSettings;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
-import org.apache.pekko.actor.typed.ActorRefResolver;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.PostStop;
@@ -80,7 +80,7 @@ public final class WorkerActor extends AbstractBehavior<WorkerActor.Command> {
     enum HelloAgain implements Command { INSTANCE }
 
     /** A cluster message from the coordinator. */
-    record FromWire(ClusterMessage message) implements Command {
+    record FromWire(JobMessage message) implements Command {
     }
 
     /** The receptionist's list of coordinators changed. */
@@ -121,11 +121,9 @@ public final class WorkerActor extends AbstractBehavior<WorkerActor.Command> {
     private final TimerScheduler<Command> timers;
     private final WorkerSettings settings;
     private final DataPlane dataPlane;
-    private final ActorRef<ClusterMessage> wire;
-    private final String self;
-    private final ActorRefResolver resolver;
+    private final ActorRef<JobMessage> wire;
     private final Executor blocking;
-    private ActorRef<ClusterMessage> coordinator;
+    private ActorRef<JobMessage> coordinator;
     private JoinJob join;
     private WorkerJob job;
     private TrainSettings trainSettings;
@@ -152,9 +150,7 @@ public final class WorkerActor extends AbstractBehavior<WorkerActor.Command> {
         this.timers = timers;
         this.settings = settings;
         this.dataPlane = dataPlane;
-        this.wire = Inbox.spawn(ctx, "wire", ClusterMessage.class, FromWire::new);
-        this.resolver = ActorRefResolver.get(ctx.getSystem());
-        this.self = resolver.toSerializationFormat(wire);
+        this.wire = Inbox.spawn(ctx, "wire", JobMessage.class, FromWire::new);
         this.blocking = ctx.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(BLOCKING_DISPATCHER));
         ctx.getSystem().receptionist().tell(Receptionist.register(ServiceKeys.WORKERS, wire));
         ActorRef<Receptionist.Listing> listings = ctx.messageAdapter(Receptionist.Listing.class, CoordinatorsChanged::new);
@@ -193,12 +189,12 @@ public final class WorkerActor extends AbstractBehavior<WorkerActor.Command> {
             // next coordinator (a resumed one hands out the state again).
             if (join != null) {
                 getContext().getLog().warn("lost the coordinator; dropping job {} and waiting for a coordinator",
-                        join.getJobId());
+                        join.jobId());
                 releaseAll();
             }
             coordinator = null;
         }
-        for (ActorRef<ClusterMessage> c : coordinators) {
+        for (ActorRef<JobMessage> c : coordinators) {
             if (coordinator == null && leaving == null) {
                 coordinator = c;
                 hello(c);
@@ -207,21 +203,16 @@ public final class WorkerActor extends AbstractBehavior<WorkerActor.Command> {
         return this;
     }
 
-    private void hello(ActorRef<ClusterMessage> to) {
+    private void hello(ActorRef<JobMessage> to) {
         if (!timers.isTimerActive(HelloAgain.INSTANCE)) {
             timers.startTimerWithFixedDelay(HelloAgain.INSTANCE, java.time.Duration.ofSeconds(1));
         }
-        to.tell(new ClusterMessage(WorkerHello.newBuilder()
-                .setWorker(self)
-                .setTroupeVersion(settings.version())
-                .setThreads(settings.threads())
-                .setDevice(settings.device().toString())
-                .setDataHost(dataPlane.host())
-                .build()));
+        to.tell(new WorkerHello(wire, settings.version(), settings.threads(), settings.device().toString(),
+                dataPlane.host()));
     }
 
     private Behavior<Command> onWire(FromWire msg) {
-        Object payload = msg.message().payload();
+        JobMessage payload = msg.message();
         if (payload instanceof JoinJob j) {
             return onJoinJob(j);
         } else if (payload instanceof Probe p) {
@@ -236,7 +227,7 @@ public final class WorkerActor extends AbstractBehavior<WorkerActor.Command> {
             return onFinishJob(f);
         } else if (payload instanceof JobFinished refused) {
             // The coordinator turned this worker away (another version, job full).
-            getContext().getLog().error("coordinator refused this worker: {}", refused.getError());
+            getContext().getLog().error("coordinator refused this worker: {}", refused.error());
             return Behaviors.stopped();
         }
         getContext().getLog().warn("ignoring unexpected {} from the cluster", payload.getClass().getSimpleName());
@@ -244,13 +235,13 @@ public final class WorkerActor extends AbstractBehavior<WorkerActor.Command> {
     }
 
     private boolean inJob(String jobId) {
-        return join != null && join.getJobId().equals(jobId);
+        return join != null && join.jobId().equals(jobId);
     }
 
     private Behavior<Command> onJoinJob(JoinJob j) {
         if (join != null) {
-            tell(j.getCoordinator(), JobReady.newBuilder().setJobId(j.getJobId()).setWorker(self).setOk(false)
-                    .setError("worker is already in job " + join.getJobId()).build());
+            tell(j.coordinator(), new JobReady(j.jobId(), 0, false, "worker is already in job " + join.jobId(), "", 0,
+                    0, wire, "", 0));
             return this;
         }
         join = j;
@@ -261,18 +252,18 @@ public final class WorkerActor extends AbstractBehavior<WorkerActor.Command> {
     /** Loads the data, checks it is the coordinator's, binds the state server and builds the engines. Blocking. */
     private WorkerJob buildJob(JoinJob j) {
         try {
-            TrainSettings jobSettings = JobSettings.parse(j.getSettingsJson());
-            Tokenizer tokenizer = Tokenizer.fromJson(j.getTokenizerJson());
-            TextCorpus corpus = TextCorpus.load(Path.of(j.getDataPath()));
+            TrainSettings jobSettings = JobSettings.parse(j.settingsJson());
+            Tokenizer tokenizer = Tokenizer.fromJson(j.tokenizerJson());
+            TextCorpus corpus = TextCorpus.load(Path.of(j.dataPath()));
             String sha = JobSettings.sha256(corpus.text());
-            if (!sha.equals(j.getDataSha256())) {
-                throw new DataException("the corpus at " + j.getDataPath() + " on this worker differs from the "
-                        + "coordinator's (sha256 " + sha + " vs " + j.getDataSha256() + "); give every node the same file");
+            if (!sha.equals(j.dataSha256())) {
+                throw new DataException("the corpus at " + j.dataPath() + " on this worker differs from the "
+                        + "coordinator's (sha256 " + sha + " vs " + j.dataSha256() + "); give every node the same file");
             }
             TokenSplit split = TokenSplit.encode(corpus, tokenizer, jobSettings.blockSize());
             dataPlane.stateExchange();
             // The rank only seeds this worker's evaluation samplers and dropout; ring ranks come with FormRing.
-            BatchPlan plan = BatchPlan.of(j.getGlobalBatch(), jobSettings.gradAccum(), j.getWorldSize(), j.getRank());
+            BatchPlan plan = BatchPlan.of(j.globalBatch(), jobSettings.gradAccum(), j.worldSize(), j.rank());
             return new WorkerJob(jobSettings, tokenizer, split, plan,
                     EngineOptions.cpu(settings.threads()).withDevice(settings.device()), PekkoDataPlane.local(), null);
         } catch (Exception e) {
@@ -283,29 +274,29 @@ public final class WorkerActor extends AbstractBehavior<WorkerActor.Command> {
     private Behavior<Command> onJobBuilt(JobBuilt built) {
         busy = false;
         JoinJob j = built.join();
-        JobReady.Builder ready = JobReady.newBuilder().setJobId(j.getJobId()).setWorker(self).setGeneration(-1);
-        if (!inJob(j.getJobId())) {
+        if (!inJob(j.jobId())) {
             if (built.job() != null) {
                 built.job().close(); // the job was dropped (coordinator lost) while it was being built
             }
             return this;
         }
+        JobReady ready;
         if (built.failure() != null) {
             join = null;
-            ready.setOk(false).setError(rootMessage(built.failure()));
+            ready = prepared(j, rootMessage(built.failure()), null);
         } else {
             job = built.job();
-            trainSettings = JobSettings.parse(j.getSettingsJson());
+            trainSettings = JobSettings.parse(j.settingsJson());
             identity = null;
             step = 0;
             try {
                 InetSocketAddress state = dataPlane.stateExchange().address();
-                ready.setOk(true).setStateHost(state.getHostString()).setStatePort(state.getPort());
+                ready = prepared(j, "", state);
             } catch (ReductionException e) {
-                ready.setOk(false).setError(e.getMessage());
+                ready = prepared(j, e.getMessage(), null);
             }
         }
-        tell(j.getCoordinator(), ready.build());
+        tell(j.coordinator(), ready);
         if (job == null && leaving != null) {
             leaving.tell(Done.getInstance()); // it asked to leave while its job was being prepared
             return Behaviors.stopped();
@@ -314,20 +305,20 @@ public final class WorkerActor extends AbstractBehavior<WorkerActor.Command> {
     }
 
     private Behavior<Command> onProbe(Probe p) {
-        if (!inJob(p.getJobId()) || job == null) {
+        if (!inJob(p.jobId()) || job == null) {
             return this;
         }
         if (busy) {
             pendingProbe = p; // answered when the running step (or sync) ends
             return this;
         }
-        generation = p.getGeneration();
+        generation = p.generation();
         RingLink old = link;
         link = null;
         rank = -1;
         WorkerJob current = job;
         long at = step;
-        String jobId = join.getJobId();
+        String jobId = join.jobId();
         String id = identity();
         double best = bestValLoss;
         background(() -> {
@@ -349,17 +340,16 @@ public final class WorkerActor extends AbstractBehavior<WorkerActor.Command> {
         if (probed.failure() != null) {
             getContext().getLog().warn("could not offer this worker's state: {}", rootMessage(probed.failure()));
         }
-        if (job != null && probed.request().getGeneration() == generation) {
-            tell(join.getCoordinator(), ProbeReply.newBuilder().setJobId(join.getJobId()).setGeneration(generation)
-                    .setWorker(self).setStep(step).setParamChecksum(job.parameterChecksum())
-                    .setLeaving(leaving != null).build());
+        if (job != null && probed.request().generation() == generation) {
+            tell(join.coordinator(), new ProbeReply(join.jobId(), generation, wire, step, job.parameterChecksum(),
+                    leaving != null));
         }
         return runPending();
     }
 
     private Behavior<Command> onFormRing(FormRing f) {
-        if (!inJob(f.getJobId()) || job == null || f.getGeneration() != generation || busy) {
-            getContext().getLog().warn("ignoring a ring of generation {} (this worker is at {}{})", f.getGeneration(),
+        if (!inJob(f.jobId()) || job == null || f.generation() != generation || busy) {
+            getContext().getLog().warn("ignoring a ring of generation {} (this worker is at {}{})", f.generation(),
                     generation, busy ? ", busy" : "");
             return this;
         }
@@ -373,16 +363,16 @@ public final class WorkerActor extends AbstractBehavior<WorkerActor.Command> {
     /** Catches up from a peer when asked, then binds this rank's ring server. Blocking. */
     private RingLink formRing(WorkerJob current, JoinJob j, FormRing f, String id) {
         try {
-            if (f.getSyncPort() > 0) {
-                InetSocketAddress peer = new InetSocketAddress(f.getSyncHost(), f.getSyncPort());
-                Checkpoint state = dataPlane.stateExchange().fetch(peer, j.getJobId(), f.getSyncStep(), id);
+            if (f.syncPort() > 0) {
+                InetSocketAddress peer = new InetSocketAddress(f.syncHost(), f.syncPort());
+                Checkpoint state = dataPlane.stateExchange().fetch(peer, j.jobId(), f.syncStep(), id);
                 current.restoreState(state);
             }
-            if (f.getWorldSize() == 1) {
+            if (f.worldSize() == 1) {
                 return PekkoDataPlane.local();
             }
-            return dataPlane.bind(j.getJobId(), f.getRank(), f.getWorldSize(),
-                    j.getWire().isEmpty() ? WireFormat.FP32 : WireFormat.parse(j.getWire()));
+            return dataPlane.bind(j.jobId(), f.rank(), f.worldSize(),
+                    j.wire() == null ? WireFormat.FP32 : j.wire());
         } catch (Exception e) {
             throw new JobException(e.getMessage(), e);
         }
@@ -391,36 +381,37 @@ public final class WorkerActor extends AbstractBehavior<WorkerActor.Command> {
     private Behavior<Command> onRingFormed(RingFormed formed) {
         busy = false;
         FormRing f = formed.request();
-        if (job == null || f.getGeneration() != generation) {
+        if (job == null || f.generation() != generation) {
             if (formed.link() != null) {
                 formed.link().close(); // superseded by a newer generation while binding
             }
             return runPending();
         }
-        JobReady.Builder ready = JobReady.newBuilder().setJobId(f.getJobId()).setWorker(self).setRank(f.getRank())
-                .setGeneration(f.getGeneration());
+        JobReady ready;
         if (formed.failure() != null) {
-            ready.setOk(false).setError(rootMessage(formed.failure()));
+            ready = new JobReady(f.jobId(), f.rank(), false, rootMessage(formed.failure()), "", 0, f.generation(), wire,
+                    "", 0);
         } else {
-            if (f.getSyncPort() > 0) {
-                step = f.getSyncStep();
+            if (f.syncPort() > 0) {
+                step = f.syncStep();
                 bestValLoss = job.restoredBestValLoss();
             }
             link = formed.link();
-            rank = f.getRank();
+            rank = f.rank();
             job.useReducer(link);
-            ready.setOk(true).setDataHost(link.address().getHostString()).setDataPort(link.address().getPort());
+            ready = new JobReady(f.jobId(), f.rank(), true, "", link.address().getHostString(),
+                    link.address().getPort(), f.generation(), wire, "", 0);
         }
-        tell(join.getCoordinator(), ready.build());
+        tell(join.coordinator(), ready);
         return runPending();
     }
 
     private Behavior<Command> onConnectRing(ConnectRing c) {
-        if (link == null || !inJob(c.getJobId()) || c.getGeneration() != generation) {
+        if (link == null || !inJob(c.jobId()) || c.generation() != generation) {
             return this;
         }
         RingLink current = link;
-        InetSocketAddress successor = new InetSocketAddress(c.getSuccessorHost(), c.getSuccessorPort());
+        InetSocketAddress successor = new InetSocketAddress(c.successorHost(), c.successorPort());
         background(() -> {
             try {
                 current.connect(successor);
@@ -434,31 +425,23 @@ public final class WorkerActor extends AbstractBehavior<WorkerActor.Command> {
 
     private Behavior<Command> onRingConnected(RingConnected r) {
         busy = false;
-        if (r.request().getGeneration() == generation && join != null) {
-            RingReady.Builder ready = RingReady.newBuilder().setJobId(r.request().getJobId()).setRank(rank)
-                    .setGeneration(generation);
-            if (r.failure() != null) {
-                ready.setOk(false).setError(rootMessage(r.failure()));
-            } else {
-                ready.setOk(true);
-            }
-            tell(join.getCoordinator(), ready.build());
+        if (r.request().generation() == generation && join != null) {
+            String error = r.failure() != null ? rootMessage(r.failure()) : "";
+            tell(join.coordinator(), new RingReady(r.request().jobId(), rank, error.isEmpty(), error, generation));
         }
         return runPending();
     }
 
     private Behavior<Command> onRunStep(RunStep r) {
-        if (job == null || !inJob(r.getJobId()) || r.getGeneration() != generation || link == null || busy) {
-            tell(join != null ? join.getCoordinator() : null, StepFailed.newBuilder().setJobId(r.getJobId())
-                    .setStep(r.getStep()).setGeneration(r.getGeneration()).setRank(rank)
-                    .setError("worker is not ready for step " + r.getStep() + " of generation " + r.getGeneration()
-                            + (busy ? " (busy)" : "")).build());
+        if (job == null || !inJob(r.jobId()) || r.generation() != generation || link == null || busy) {
+            tell(join != null ? join.coordinator() : null, new StepFailed(r.jobId(), rank, r.step(),
+                    "worker is not ready for step " + r.step() + " of generation " + r.generation()
+                            + (busy ? " (busy)" : ""), r.generation(), OptionalInt.empty()));
             return this;
         }
-        if (r.getStep() != step + 1) {
-            tell(join.getCoordinator(), StepFailed.newBuilder().setJobId(r.getJobId()).setStep(r.getStep())
-                    .setGeneration(generation).setRank(rank).setError("worker has applied " + step
-                            + " steps, so it cannot run step " + r.getStep()).build());
+        if (r.step() != step + 1) {
+            tell(join.coordinator(), new StepFailed(r.jobId(), rank, r.step(), "worker has applied " + step
+                    + " steps, so it cannot run step " + r.step(), generation, OptionalInt.empty()));
             return this;
         }
         WorkerJob current = job;
@@ -472,27 +455,23 @@ public final class WorkerActor extends AbstractBehavior<WorkerActor.Command> {
     /** One step, then the evaluation and checkpoint it asks for. Blocking. */
     private StepDone runStep(WorkerJob current, JoinJob j, int myRank, RunStep r, String id) {
         try {
-            ElasticShare share = new ElasticShare(r.getSampleFrom(), r.getRows(), r.getMicroBatch(), r.getGradAccum(),
-                    r.getWorldSize(), r.getGlobalBatch());
-            WorkerJob.ElasticStepResult result = current.step(r.getStep(), r.getLr(), share);
-            StepDone.Builder done = StepDone.newBuilder().setJobId(r.getJobId()).setRank(myRank)
-                    .setStep(r.getStep()).setGeneration(r.getGeneration()).setLoss(result.loss())
-                    .setGradNorm(result.gradNorm()).setSkipped(result.skipped())
-                    .setSampleFrom(share.sampleFrom()).setRows(share.rows())
-                    .setComputeMs(current.lastComputeMillis()).setAllreduceMs(current.lastReduceMillis());
-            if (r.getVerifyParams()) {
-                done.setParamChecksum(current.parameterChecksum());
-            }
-            if (r.getEvaluate()) {
-                double[] losses = current.evaluate();
-                done.setTrainEvalLoss(losses[0]).setValEvalLoss(losses[1]).setEvalBatches(1);
+            ElasticShare share = new ElasticShare(r.sampleFrom(), r.rows(), r.microBatch(), r.gradAccum(),
+                    r.worldSize(), r.globalBatch());
+            WorkerJob.ElasticStepResult result = current.step(r.step(), r.lr(), share);
+            long checksum = r.verifyParams() ? current.parameterChecksum() : 0;
+            double[] losses = {0, 0};
+            if (r.evaluate()) {
+                losses = current.evaluate();
                 bestValLoss = Math.min(bestValLoss, losses[1]);
             }
-            if (r.getCheckpoint() && myRank == 0) {
-                CheckpointStore store = new CheckpointStore(Path.of(j.getOutDir()), trainSettings.keepCheckpoints());
-                store.save(current.checkpoint(r.getStep(), id, bestValLoss));
+            StepDone done = new StepDone(r.jobId(), myRank, r.step(), result.loss(), result.gradNorm(), checksum,
+                    losses[0], losses[1], r.evaluate() ? 1 : 0, current.lastComputeMillis(),
+                    current.lastReduceMillis(), r.generation(), share.sampleFrom(), share.rows(), result.skipped());
+            if (r.checkpoint() && myRank == 0) {
+                CheckpointStore store = new CheckpointStore(Path.of(j.outDir()), trainSettings.keepCheckpoints());
+                store.save(current.checkpoint(r.step(), id, bestValLoss));
             }
-            return done.build();
+            return done;
         } catch (ReductionException e) {
             throw new RingFailure(e.getMessage(), e);
         } catch (Exception e) {
@@ -506,19 +485,18 @@ public final class WorkerActor extends AbstractBehavior<WorkerActor.Command> {
             return this;
         }
         if (c.failure() != null) {
-            StepFailed.Builder failed = StepFailed.newBuilder().setJobId(c.request().getJobId()).setRank(rank)
-                    .setGeneration(c.request().getGeneration()).setStep(c.request().getStep())
-                    .setError(rootMessage(c.failure()));
-            brokenLinkPeer(c.failure()).ifPresent(failed::setSuspectRank);
-            tell(join.getCoordinator(), failed.build());
+            java.util.Optional<Integer> suspect = brokenLinkPeer(c.failure());
+            tell(join.coordinator(), new StepFailed(c.request().jobId(), rank, c.request().step(),
+                    rootMessage(c.failure()), c.request().generation(),
+                    suspect.isPresent() ? OptionalInt.of(suspect.get()) : OptionalInt.empty()));
             if (!isRingFailure(c.failure())) {
                 // Not the ring: this worker's own engine failed. Restart it clean (supervision).
-                throw new WorkerFailure("step " + c.request().getStep() + " failed on this worker: "
+                throw new WorkerFailure("step " + c.request().step() + " failed on this worker: "
                         + rootMessage(c.failure()), c.failure());
             }
         } else {
-            step = c.request().getStep();
-            tell(join.getCoordinator(), c.done());
+            step = c.request().step();
+            tell(join.coordinator(), c.done());
         }
         return runPending();
     }
@@ -559,7 +537,7 @@ public final class WorkerActor extends AbstractBehavior<WorkerActor.Command> {
     }
 
     private Behavior<Command> onFinishJob(FinishJob f) {
-        if (!inJob(f.getJobId())) {
+        if (!inJob(f.jobId())) {
             return this;
         }
         if (busy) {
@@ -574,7 +552,7 @@ public final class WorkerActor extends AbstractBehavior<WorkerActor.Command> {
         WorkerJob current = job;
         RingLink currentLink = link;
         JoinJob j = join;
-        boolean export = f.getExportModel() && rank == 0;
+        boolean export = f.exportModel() && rank == 0;
         background(() -> {
             finish(current, currentLink, j, export);
             return null;
@@ -586,9 +564,9 @@ public final class WorkerActor extends AbstractBehavior<WorkerActor.Command> {
     private static void finish(WorkerJob current, RingLink currentLink, JoinJob j, boolean export) {
         try {
             if (export) {
-                Path out = Path.of(j.getOutDir());
+                Path out = Path.of(j.outDir());
                 ModelExport.write(out, current.model(), current.parameters());
-                Tokenizer.fromJson(j.getTokenizerJson()).save(out);
+                Tokenizer.fromJson(j.tokenizerJson()).save(out);
             }
         } catch (Exception e) {
             throw new JobException(e.getMessage(), e);
@@ -602,18 +580,16 @@ public final class WorkerActor extends AbstractBehavior<WorkerActor.Command> {
 
     private Behavior<Command> onJobClosed(JobClosed c) {
         busy = false;
-        JobFinished.Builder finished = JobFinished.newBuilder().setJobId(c.request().getJobId()).setRank(rank);
-        if (c.failure() != null) {
-            finished.setError(rootMessage(c.failure()));
-        }
-        String coordinatorRef = join.getCoordinator();
+        JobFinished finished = new JobFinished(c.request().jobId(), rank,
+                c.failure() != null ? rootMessage(c.failure()) : "");
+        ActorRef<JobMessage> coordinatorRef = join.coordinator();
         job = null;
         link = null;
         join = null;
         rank = -1;
         generation = -1;
         bestValLoss = Double.POSITIVE_INFINITY;
-        tell(coordinatorRef, finished.build());
+        tell(coordinatorRef, finished);
         if (leaving != null) {
             leaving.tell(Done.getInstance());
             return Behaviors.stopped();
@@ -631,8 +607,8 @@ public final class WorkerActor extends AbstractBehavior<WorkerActor.Command> {
             leave.done().tell(Done.getInstance());
             return Behaviors.stopped();
         }
-        getContext().getLog().info("leaving job {} at the next step boundary", join.getJobId());
-        tell(join.getCoordinator(), LeaveRequest.newBuilder().setJobId(join.getJobId()).setWorker(self).build());
+        getContext().getLog().info("leaving job {} at the next step boundary", join.jobId());
+        tell(join.coordinator(), new LeaveRequest(join.jobId(), wire));
         return this;
     }
 
@@ -692,11 +668,16 @@ public final class WorkerActor extends AbstractBehavior<WorkerActor.Command> {
         getContext().pipeToSelf(future, outcome::apply);
     }
 
-    private void tell(String coordinatorRef, com.google.protobuf.Message message) {
-        ActorRef<ClusterMessage> target = coordinatorRef != null && !coordinatorRef.isEmpty()
-                ? resolver.resolveActorRef(coordinatorRef) : coordinator;
+    /** The answer to a JoinJob: prepared (with where this worker serves its state) or not. */
+    private JobReady prepared(JoinJob j, String error, InetSocketAddress state) {
+        return new JobReady(j.jobId(), 0, error.isEmpty(), error, "", 0, -1, wire,
+                state == null ? "" : state.getHostString(), state == null ? 0 : state.getPort());
+    }
+
+    private void tell(ActorRef<JobMessage> coordinatorRef, JobMessage message) {
+        ActorRef<JobMessage> target = coordinatorRef != null ? coordinatorRef : coordinator;
         if (target != null) {
-            target.tell(new ClusterMessage(message));
+            target.tell(message);
         }
     }
 
