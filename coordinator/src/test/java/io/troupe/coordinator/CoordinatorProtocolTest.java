@@ -8,35 +8,40 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.google.protobuf.Message;
 import com.typesafe.config.ConfigFactory;
-import io.troupe.protocol.cluster.ConnectRing;
-import io.troupe.protocol.cluster.FinishJob;
-import io.troupe.protocol.cluster.FormRing;
-import io.troupe.protocol.cluster.JobFinished;
-import io.troupe.protocol.cluster.JobReady;
-import io.troupe.protocol.cluster.JoinJob;
-import io.troupe.protocol.cluster.LeaveRequest;
-import io.troupe.protocol.cluster.Probe;
-import io.troupe.protocol.cluster.ProbeReply;
-import io.troupe.protocol.cluster.RingReady;
-import io.troupe.protocol.cluster.RunStep;
-import io.troupe.protocol.cluster.StepDone;
-import io.troupe.protocol.cluster.StepFailed;
-import io.troupe.protocol.cluster.WorkerHello;
-import io.troupe.protocol.serialization.ClusterMessage;
+import io.troupe.worker.job.protocol.ConnectRing;
+import io.troupe.worker.job.protocol.FinishJob;
+import io.troupe.worker.job.protocol.FormRing;
+import io.troupe.worker.job.protocol.JobFinished;
+import io.troupe.worker.job.protocol.JobReady;
+import io.troupe.worker.job.protocol.JoinJob;
+import io.troupe.worker.job.protocol.LeaveRequest;
+import io.troupe.worker.job.protocol.Probe;
+import io.troupe.worker.job.protocol.ProbeReply;
+import io.troupe.worker.job.protocol.RingReady;
+import io.troupe.worker.job.protocol.RunStep;
+import io.troupe.worker.job.protocol.StepDone;
+import io.troupe.worker.job.protocol.StepFailed;
+import io.troupe.worker.job.protocol.WorkerHello;
+import io.troupe.worker.job.protocol.JobMessage;
+import io.troupe.worker.job.protocol.JobMessageSerializer;
 import io.troupe.worker.actor.ServiceKeys;
 import io.troupe.worker.run.TrainListener;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
-import org.apache.pekko.actor.typed.ActorRefResolver;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
+import org.apache.pekko.serialization.Serialization;
+import org.apache.pekko.serialization.SerializationExtension;
+import org.apache.pekko.serialization.Serializer;
+import org.apache.pekko.serialization.SerializerWithStringManifest;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
@@ -53,7 +58,6 @@ import org.junit.jupiter.api.io.TempDir;
 class CoordinatorProtocolTest {
     private static final Duration WAIT = Duration.ofSeconds(10);
     private ActorTestKit kit;
-    private ActorRefResolver resolver;
 
     @TempDir
     Path dir;
@@ -69,7 +73,6 @@ class CoordinatorProtocolTest {
         while (cluster.selfMember().status() != MemberStatus.up() && System.nanoTime() < deadline) {
             Thread.onSpinWait();
         }
-        resolver = ActorRefResolver.get(kit.system());
     }
 
     @AfterEach
@@ -77,10 +80,27 @@ class CoordinatorProtocolTest {
         kit.shutdownTestKit();
     }
 
+    /**
+     * A message as the other JVM would see it: through the serializer that the actor system
+     * binds to {@link JobMessage}, so every message of these tests crosses the real wire format
+     * (the job protocol's equivalent of {@code serialize-messages = on}, which would also demand
+     * serializers for the actors' JVM-local commands).
+     */
+    private JobMessage overTheWire(JobMessage m) {
+        Serialization serialization = SerializationExtension.get(Adapter.toClassic(kit.system()));
+        Serializer serializer = serialization.findSerializerFor(m);
+        assertEquals(JobMessageSerializer.class, serializer.getClass(), "JobMessage must not use a fallback serializer");
+        byte[] bytes = serializer.toBinary(m);
+        String manifest = ((SerializerWithStringManifest) serializer).manifest(m);
+        JobMessage back = (JobMessage) serialization.deserialize(bytes, serializer.identifier(), manifest).get();
+        assertEquals(m, back, "the wire changed the message");
+        return back;
+    }
+
     /** A scripted worker. */
     private final class FakeWorker {
-        final TestProbe<ClusterMessage> probe = kit.createTestProbe();
-        final String ref = resolver.toSerializationFormat(probe.ref());
+        final TestProbe<JobMessage> probe = kit.createTestProbe();
+        final ActorRef<JobMessage> ref = probe.ref();
         final int statePort;
         long step;
         long checksum = 77;
@@ -91,49 +111,44 @@ class CoordinatorProtocolTest {
             this.statePort = statePort;
         }
 
-        <T extends Message> T expect(Class<T> type) {
-            Object payload = probe.expectMessageClass(ClusterMessage.class, WAIT).payload();
+        <T extends JobMessage> T expect(Class<T> type) {
+            JobMessage payload = overTheWire(probe.expectMessageClass(JobMessage.class, WAIT));
             assertTrue(type.isInstance(payload), "expected a " + type.getSimpleName() + ", got " + payload);
             return type.cast(payload);
         }
 
-        void send(Message m) {
-            coordinator.tell(new ClusterMessage(m));
+        void send(JobMessage m) {
+            coordinator.tell(overTheWire(m));
         }
 
         void hello() {
-            send(WorkerHello.newBuilder().setWorker(ref).setTroupeVersion("test-version").setThreads(1).setDevice("cpu")
-                    .setDataHost("127.0.0.1").build());
+            send(new WorkerHello(ref, "test-version", 1, "cpu", "127.0.0.1"));
         }
 
         void prepare() {
             JoinJob join = expect(JoinJob.class);
-            send(JobReady.newBuilder().setJobId(join.getJobId()).setWorker(ref).setGeneration(-1).setOk(true)
-                    .setStateHost("127.0.0.1").setStatePort(statePort).build());
+            send(new JobReady(join.jobId(), 0, true, "", "", 0, -1, ref, "127.0.0.1", statePort));
         }
 
         void answerProbe() {
             Probe p = expect(Probe.class);
-            generation = p.getGeneration();
-            send(ProbeReply.newBuilder().setJobId(p.getJobId()).setGeneration(generation).setWorker(ref).setStep(step)
-                    .setParamChecksum(checksum).build());
+            generation = p.generation();
+            send(new ProbeReply(p.jobId(), generation, ref, step, checksum, false));
         }
 
         FormRing takeRank() {
             FormRing f = expect(FormRing.class);
-            rank = f.getRank();
-            if (f.getSyncPort() > 0) {
-                step = f.getSyncStep();
+            rank = f.rank();
+            if (f.syncPort() > 0) {
+                step = f.syncStep();
             }
-            send(JobReady.newBuilder().setJobId(f.getJobId()).setWorker(ref).setRank(rank).setGeneration(generation)
-                    .setOk(true).setDataHost("127.0.0.1").setDataPort(20000 + rank).build());
+            send(new JobReady(f.jobId(), rank, true, "", "127.0.0.1", 20000 + rank, generation, ref, "", 0));
             return f;
         }
 
         void connect() {
             ConnectRing c = expect(ConnectRing.class);
-            send(RingReady.newBuilder().setJobId(c.getJobId()).setRank(rank).setGeneration(c.getGeneration()).setOk(true)
-                    .build());
+            send(new RingReady(c.jobId(), rank, true, "", c.generation()));
         }
 
         RunStep awaitStep() {
@@ -141,26 +156,22 @@ class CoordinatorProtocolTest {
         }
 
         void done(RunStep r, boolean skipped) {
-            step = r.getStep();
-            send(StepDone.newBuilder().setJobId(r.getJobId()).setRank(rank).setStep(r.getStep())
-                    .setGeneration(r.getGeneration()).setLoss(2.0).setGradNorm(1.0).setSkipped(skipped)
-                    .setSampleFrom(r.getSampleFrom()).setRows(r.getRows())
-                    .setParamChecksum(r.getVerifyParams() ? checksum : 0)
-                    .setEvalBatches(r.getEvaluate() ? 1 : 0).setTrainEvalLoss(2.0).setValEvalLoss(2.1).build());
+            step = r.step();
+            send(new StepDone(r.jobId(), rank, r.step(), 2.0, 1.0, r.verifyParams() ? checksum : 0, 2.0, 2.1,
+                    r.evaluate() ? 1 : 0, 0, 0, r.generation(), r.sampleFrom(), r.rows(), skipped));
         }
 
         void fail(RunStep r, String why) {
-            send(StepFailed.newBuilder().setJobId(r.getJobId()).setRank(rank).setStep(r.getStep())
-                    .setGeneration(r.getGeneration()).setError(why).build());
+            send(new StepFailed(r.jobId(), rank, r.step(), why, r.generation(), OptionalInt.empty()));
         }
 
         void finish() {
             FinishJob f = expect(FinishJob.class);
-            send(JobFinished.newBuilder().setJobId(f.getJobId()).setRank(rank).build());
+            send(new JobFinished(f.jobId(), rank, ""));
         }
     }
 
-    private ActorRef<ClusterMessage> coordinator;
+    private ActorRef<JobMessage> coordinator;
     private final CompletableFuture<JobOutcome> outcome = new CompletableFuture<>();
 
     private void startJob(int workers, int steps, ElasticPolicy policy) throws Exception {
@@ -174,7 +185,7 @@ class CoordinatorProtocolTest {
         long deadline = System.nanoTime() + WAIT.toNanos();
         while (coordinator == null && System.nanoTime() < deadline) {
             kit.system().receptionist().tell(Receptionist.find(ServiceKeys.COORDINATORS, listings.ref()));
-            for (ActorRef<ClusterMessage> c : listings.receiveMessage(WAIT).getServiceInstances(ServiceKeys.COORDINATORS)) {
+            for (ActorRef<JobMessage> c : listings.receiveMessage(WAIT).getServiceInstances(ServiceKeys.COORDINATORS)) {
                 coordinator = c;
             }
         }
@@ -222,20 +233,20 @@ class CoordinatorProtocolTest {
         step(workers);
         List<RunStep> second = new ArrayList<>();
         workers.forEach(w -> second.add(w.awaitStep()));
-        assertEquals(6, second.get(0).getSampleFrom(), "step 2 starts after step 1's 6 samples (batch_size 6)");
+        assertEquals(6, second.get(0).sampleFrom(), "step 2 starts after step 1's 6 samples (batch_size 6)");
         // Worker 2 dies; worker 0's ring breaks. Worker 2 never answers the probe.
         workers.get(0).fail(second.get(0), "successor closed the connection");
         List<FakeWorker> survivors = workers.subList(0, 2);
         List<FormRing> forms = form(survivors);
         for (FormRing f : forms) {
-            assertEquals(2, f.getWorldSize());
-            assertEquals(0, f.getSyncPort(), "both survivors hold step 1's state");
+            assertEquals(2, f.worldSize());
+            assertEquals(0, f.syncPort(), "both survivors hold step 1's state");
         }
         List<RunStep> retried = step(survivors);
-        assertEquals(2, retried.get(0).getStep(), "the interrupted step is retried");
-        assertEquals(6, retried.get(0).getSampleFrom());
-        assertEquals(3, retried.get(0).getRows());
-        assertEquals(9, retried.get(1).getSampleFrom());
+        assertEquals(2, retried.get(0).step(), "the interrupted step is retried");
+        assertEquals(6, retried.get(0).sampleFrom());
+        assertEquals(3, retried.get(0).rows());
+        assertEquals(9, retried.get(1).sampleFrom());
         survivors.forEach(FakeWorker::finish);
         assertNull(outcome.get(10, TimeUnit.SECONDS).failure());
         JsonNode s = summary();
@@ -258,12 +269,12 @@ class CoordinatorProtocolTest {
         workers.get(1).fail(b, "predecessor closed the connection"); // ...this one's did not
         workers.get(1).step = 1;
         List<FormRing> forms = form(workers);
-        assertEquals(0, forms.get(0).getSyncPort());
-        assertEquals(30000, forms.get(1).getSyncPort(), "the worker behind fetches worker 0's state");
-        assertEquals(2, forms.get(1).getSyncStep());
+        assertEquals(0, forms.get(0).syncPort());
+        assertEquals(30000, forms.get(1).syncPort(), "the worker behind fetches worker 0's state");
+        assertEquals(2, forms.get(1).syncStep());
         List<RunStep> next = step(workers);
-        assertEquals(3, next.get(0).getStep(), "step 2 is not run twice");
-        assertEquals(12, next.get(0).getSampleFrom());
+        assertEquals(3, next.get(0).step(), "step 2 is not run twice");
+        assertEquals(12, next.get(0).sampleFrom());
         workers.forEach(FakeWorker::finish);
         assertNull(outcome.get(10, TimeUnit.SECONDS).failure());
         JsonNode s = summary();
@@ -296,10 +307,10 @@ class CoordinatorProtocolTest {
         workers.get(2).checksum = 78;
         step(workers); // verify_interval 1: every step compares checksums
         List<FormRing> forms = form(workers);
-        assertEquals(0, forms.get(0).getSyncPort());
-        assertEquals(0, forms.get(1).getSyncPort());
-        assertEquals(30000, forms.get(2).getSyncPort(), "the odd one out fetches the majority's state");
-        assertEquals(1, forms.get(2).getSyncStep());
+        assertEquals(0, forms.get(0).syncPort());
+        assertEquals(0, forms.get(1).syncPort());
+        assertEquals(30000, forms.get(2).syncPort(), "the odd one out fetches the majority's state");
+        assertEquals(1, forms.get(2).syncStep());
     }
 
     @Test
@@ -320,10 +331,10 @@ class CoordinatorProtocolTest {
         newcomer.prepare();
         List<FakeWorker> ring = List.of(workers.get(0), newcomer);
         List<FormRing> forms = form(ring);
-        assertEquals(30000, forms.get(1).getSyncPort(), "the newcomer fetches the survivor's state");
-        assertEquals(1, forms.get(1).getSyncStep());
+        assertEquals(30000, forms.get(1).syncPort(), "the newcomer fetches the survivor's state");
+        assertEquals(1, forms.get(1).syncStep());
         List<RunStep> retried = step(ring);
-        assertEquals(2, retried.get(0).getStep());
+        assertEquals(2, retried.get(0).step());
         ring.forEach(FakeWorker::finish);
         assertNull(outcome.get(10, TimeUnit.SECONDS).failure());
         assertEquals(2, summary().get("membership_changes").asLong(), "one left, one joined");
@@ -337,19 +348,18 @@ class CoordinatorProtocolTest {
         List<RunStep> first = new ArrayList<>();
         workers.forEach(w -> first.add(w.awaitStep()));
         FakeWorker leaver = workers.get(1);
-        leaver.send(LeaveRequest.newBuilder().setJobId(first.get(0).getJobId()).setWorker(leaver.ref).build());
+        leaver.send(new LeaveRequest(first.get(0).jobId(), leaver.ref));
         workers.get(0).done(first.get(0), false);
         leaver.done(first.get(1), false); // it finishes the step it is in
         workers.get(0).answerProbe();
         Probe p = leaver.expect(Probe.class);
-        leaver.send(ProbeReply.newBuilder().setJobId(p.getJobId()).setGeneration(p.getGeneration()).setWorker(leaver.ref)
-                .setStep(1).setParamChecksum(77).setLeaving(true).build());
+        leaver.send(new ProbeReply(p.jobId(), p.generation(), leaver.ref, 1, 77, true));
         FinishJob release = leaver.expect(FinishJob.class);
-        assertFalse(release.getExportModel());
+        assertFalse(release.exportModel());
         workers.get(0).takeRank();
         workers.get(0).connect();
         RunStep alone = workers.get(0).awaitStep();
-        assertEquals(2, alone.getStep());
-        assertEquals(6, alone.getRows(), "one worker takes the whole global batch");
+        assertEquals(2, alone.step());
+        assertEquals(6, alone.rows(), "one worker takes the whole global batch");
     }
 }
