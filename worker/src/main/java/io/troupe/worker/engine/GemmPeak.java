@@ -14,6 +14,7 @@ import io.troupe.protocol.onnx.ValueInfoProto;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
 import java.util.Map;
+import java.util.function.LongSupplier;
 
 /**
  * Measures the float32 MatMul throughput ONNX Runtime reaches on this machine's CPU: the ceiling
@@ -37,7 +38,8 @@ public final class GemmPeak {
     /** Timed runs; odd, so the median is one actual run. */
     public static final int DEFAULT_RUNS = 11;
 
-    private static final double FLOPS = 2.0 * M * K * N;
+    /** Floating-point operations of one product: a multiply and an add per (m, k, n). */
+    static final double FLOPS_PER_RUN = 2.0 * M * K * N;
 
     private GemmPeak() {}
 
@@ -55,6 +57,15 @@ public final class GemmPeak {
      * @throws EngineException if ONNX Runtime fails
      */
     public static double measure(int threads, int warmups, int runs) throws EngineException {
+        return measure(threads, warmups, runs, System::nanoTime);
+    }
+
+    /**
+     * {@link #measure(int, int, int)} timed by {@code clock}, a nanosecond counter read right
+     * before and right after each timed run (and never around warm-ups), so tests can give
+     * known durations.
+     */
+    static double measure(int threads, int warmups, int runs, LongSupplier clock) throws EngineException {
         if (warmups < 0 || runs < 1) {
             throw new IllegalArgumentException("need warmups >= 0 and runs >= 1, got " + warmups + " and " + runs);
         }
@@ -71,12 +82,13 @@ public final class GemmPeak {
             }
             long[] nanos = new long[runs];
             for (int i = 0; i < runs; i++) {
-                long start = System.nanoTime();
+                long start = clock.getAsLong();
                 run(session, inputs, output);
-                nanos[i] = System.nanoTime() - start;
+                nanos[i] = clock.getAsLong() - start;
             }
             Arrays.sort(nanos);
-            return FLOPS / nanos[runs / 2];
+            // FLOP per nanosecond is GFLOP per second.
+            return FLOPS_PER_RUN / nanos[runs / 2];
         } catch (OrtException e) {
             throw new EngineException("the MatMul benchmark failed: " + e.getMessage(), e);
         }

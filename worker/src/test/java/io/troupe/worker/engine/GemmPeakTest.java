@@ -3,15 +3,16 @@ package io.troupe.worker.engine;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import java.nio.FloatBuffer;
 import java.util.Map;
+import java.util.function.LongSupplier;
 import org.junit.jupiter.api.Test;
 
+/** The benchmark multiplies the shapes it names and reports FLOPs over the median run's time. */
 class GemmPeakTest {
 
     @Test
@@ -41,10 +42,47 @@ class GemmPeakTest {
     }
 
     @Test
-    void measuresAPlausibleRate() throws EngineException {
-        double gflops = GemmPeak.measure(1, 1, 3);
-        // Any CPU that runs the tests manages more than 0.1 GFLOP/s; no core exceeds 10 TFLOP/s in fp32.
-        assertTrue(gflops > 0.1 && gflops < 10_000, "GFLOP/s = " + gflops);
+    void oneProductIsTwoFlopsPerMultiplyAdd() {
+        // 768 x 768 x 3072 multiply-adds, each a multiply and an add.
+        assertEquals(3_623_878_656.0, GemmPeak.FLOPS_PER_RUN);
+        assertEquals(2.0 * GemmPeak.M * GemmPeak.K * GemmPeak.N, GemmPeak.FLOPS_PER_RUN);
+    }
+
+    @Test
+    void reportsTheFlopsOfOneProductOverTheMedianTimedRun() throws EngineException {
+        // The timed runs take 9, 2, 4, 7 and 3 ms by this clock; their median is 4 ms.
+        ScriptedClock clock = new ScriptedClock(9_000_000, 2_000_000, 4_000_000, 7_000_000, 3_000_000);
+        double gflops = GemmPeak.measure(1, 2, 5, clock);
+        assertEquals(3_623_878_656.0 / 4_000_000, gflops, 0.0, "FLOP per ns is GFLOP/s");
+        assertEquals(10, clock.reads, "read before and after each of the 5 timed runs, never around warm-ups");
+    }
+
+    @Test
+    void oneTimedRunIsItsOwnMedian() throws EngineException {
+        ScriptedClock clock = new ScriptedClock(1_500_000);
+        assertEquals(3_623_878_656.0 / 1_500_000, GemmPeak.measure(1, 0, 1, clock), 0.0);
+        assertEquals(2, clock.reads);
+    }
+
+    /** A clock whose i-th timed interval lasts durations[i] nanoseconds. */
+    private static final class ScriptedClock implements LongSupplier {
+        private final long[] durations;
+        private long now = 1_000_000_000L;
+        private int reads;
+
+        ScriptedClock(long... durations) {
+            this.durations = durations;
+        }
+
+        @Override
+        public long getAsLong() {
+            // Odd reads end an interval: advance by its scripted length.
+            if (reads % 2 == 1) {
+                now += durations[reads / 2];
+            }
+            reads++;
+            return now;
+        }
     }
 
     @Test
