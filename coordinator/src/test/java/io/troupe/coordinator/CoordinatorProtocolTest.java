@@ -31,6 +31,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
@@ -164,8 +165,12 @@ class CoordinatorProtocolTest {
     private final CompletableFuture<JobOutcome> outcome = new CompletableFuture<>();
 
     private void startJob(int workers, int steps, ElasticPolicy policy) throws Exception {
+        startJob(workers, steps, policy, Map.of());
+    }
+
+    private void startJob(int workers, int steps, ElasticPolicy policy, Map<String, String> settings) throws Exception {
         Path data = MultiSystemTrainingTest.corpus(dir);
-        JobSpec tiny = MultiSystemTrainingTest.tinyJob(data, dir.resolve("run"), workers, steps);
+        JobSpec tiny = MultiSystemTrainingTest.tinyJob(data, dir.resolve("run"), workers, steps, settings);
         JobSpec spec = new JobSpec("job-" + System.nanoTime(), tiny.settings(), tiny.tokenizer(), tiny.dataPath(),
                 tiny.dataSha256(), tiny.outDir(), workers, "test-version", Duration.ofSeconds(30), 1, tiny.wire(), policy,
                 false);
@@ -216,7 +221,7 @@ class CoordinatorProtocolTest {
 
     @Test
     void aFailedStepIsRetriedOnTheSurvivorsWithTheSameSamples() throws Exception {
-        startJob(3, 2, new ElasticPolicy(1, 3, Duration.ofMillis(1000), Duration.ofSeconds(10), 3));
+        startJob(3, 2, new ElasticPolicy(1, 3, Duration.ofMillis(1000), Duration.ofSeconds(10)));
         List<FakeWorker> workers = join(3);
         form(workers);
         step(workers);
@@ -248,7 +253,7 @@ class CoordinatorProtocolTest {
 
     @Test
     void aWorkerThatFinishedTheInterruptedStepMakesItCountAndTheOthersCatchUp() throws Exception {
-        startJob(2, 3, new ElasticPolicy(1, 2, Duration.ofMillis(1000), Duration.ofSeconds(10), 3));
+        startJob(2, 3, new ElasticPolicy(1, 2, Duration.ofMillis(1000), Duration.ofSeconds(10)));
         List<FakeWorker> workers = join(2);
         form(workers);
         step(workers);
@@ -274,7 +279,8 @@ class CoordinatorProtocolTest {
 
     @Test
     void nonFiniteStepsAreSkippedAndTooManyInARowStopTheRun() throws Exception {
-        startJob(1, 10, new ElasticPolicy(1, 1, Duration.ofMillis(1000), Duration.ofSeconds(10), 2));
+        startJob(1, 10, new ElasticPolicy(1, 1, Duration.ofMillis(1000), Duration.ofSeconds(10)),
+                Map.of("max_nonfinite_steps", "2"));
         List<FakeWorker> workers = join(1);
         form(workers);
         FakeWorker w = workers.get(0);
@@ -284,13 +290,14 @@ class CoordinatorProtocolTest {
         w.done(w.awaitStep(), true);
         JobOutcome result = outcome.get(10, TimeUnit.SECONDS);
         assertNotNull(result.failure());
-        assertTrue(result.failure().contains("2 steps in a row up to step 4 had non-finite gradients"), result.failure());
+        assertTrue(result.failure().contains("2 steps in a row up to step 4 had a non-finite loss or gradient"),
+                result.failure());
         assertTrue(result.failure().contains("last good checkpoint"), result.failure());
     }
 
     @Test
     void aWorkerWhoseParametersDriftedResyncsFromTheMajority() throws Exception {
-        startJob(3, 2, new ElasticPolicy(1, 3, Duration.ofMillis(1000), Duration.ofSeconds(10), 3));
+        startJob(3, 2, new ElasticPolicy(1, 3, Duration.ofMillis(1000), Duration.ofSeconds(10)));
         List<FakeWorker> workers = join(3);
         form(workers);
         workers.get(2).checksum = 78;
@@ -304,7 +311,7 @@ class CoordinatorProtocolTest {
 
     @Test
     void belowMinWorkersTheJobPausesUntilAWorkerJoins() throws Exception {
-        startJob(2, 2, new ElasticPolicy(2, 2, Duration.ofMillis(1000), Duration.ofSeconds(10), 3));
+        startJob(2, 2, new ElasticPolicy(2, 2, Duration.ofMillis(1000), Duration.ofSeconds(10)));
         List<FakeWorker> workers = join(2);
         form(workers);
         step(workers);
@@ -331,7 +338,7 @@ class CoordinatorProtocolTest {
 
     @Test
     void aWorkerThatAsksToLeaveIsReleasedAtTheNextStepBoundary() throws Exception {
-        startJob(2, 3, new ElasticPolicy(1, 2, Duration.ofMillis(1000), Duration.ofSeconds(10), 3));
+        startJob(2, 3, new ElasticPolicy(1, 2, Duration.ofMillis(1000), Duration.ofSeconds(10)));
         List<FakeWorker> workers = join(2);
         form(workers);
         List<RunStep> first = new ArrayList<>();

@@ -44,9 +44,16 @@ class MultiSystemTrainingTest {
     }
 
     static JobSpec tinyJob(Path data, Path out, int workers, int steps) throws Exception {
-        TrainSettings settings = TrainSettings.load(null, Map.of("n_layer", "1", "n_head", "2", "n_embd", "16",
+        return tinyJob(data, out, workers, steps, Map.of());
+    }
+
+    /** A tiny job whose settings take {@code overrides} on top of the tiny ones. */
+    static JobSpec tinyJob(Path data, Path out, int workers, int steps, Map<String, String> overrides) throws Exception {
+        Map<String, String> tiny = new java.util.HashMap<>(Map.of("n_layer", "1", "n_head", "2", "n_embd", "16",
                 "block_size", "16", "batch_size", "6", "max_iters", Integer.toString(steps), "eval_interval", "10",
                 "eval_iters", "2", "log_interval", "1", "warmup_iters", "2"));
+        tiny.putAll(overrides);
+        TrainSettings settings = TrainSettings.load(null, tiny);
         TextCorpus corpus = TextCorpus.load(data);
         Files.createDirectories(out);
         return new JobSpec("test-job", settings, CharTokenizer.fromText(corpus.text()), data,
