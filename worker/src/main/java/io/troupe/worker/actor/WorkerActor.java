@@ -474,7 +474,7 @@ public final class WorkerActor extends AbstractBehavior<WorkerActor.Command> {
         try {
             ElasticShare share = new ElasticShare(r.getSampleFrom(), r.getRows(), r.getMicroBatch(), r.getGradAccum(),
                     r.getWorldSize(), r.getGlobalBatch());
-            WorkerJob.ElasticStepResult result = current.step(r.getStep(), r.getLr(), share);
+            WorkerJob.StepResult result = current.step(r.getStep(), r.getLr(), share);
             StepDone.Builder done = StepDone.newBuilder().setJobId(r.getJobId()).setRank(myRank)
                     .setStep(r.getStep()).setGeneration(r.getGeneration()).setLoss(result.loss())
                     .setGradNorm(result.gradNorm()).setSkipped(result.skipped())
