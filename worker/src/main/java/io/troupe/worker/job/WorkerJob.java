@@ -419,10 +419,15 @@ public final class WorkerJob implements AutoCloseable {
 
     /** CRC32C of the parameter bytes: equal on all workers while they stay in sync. */
     public long parameterChecksum() {
+        return checksum(params);
+    }
+
+    /** CRC32C of {@code parameters} as little-endian float bytes: what {@link #parameterChecksum} computes. */
+    public static long checksum(float[] parameters) {
         CRC32C crc = new CRC32C();
-        java.nio.ByteBuffer bytes = java.nio.ByteBuffer.allocate(params.length * Float.BYTES)
+        java.nio.ByteBuffer bytes = java.nio.ByteBuffer.allocate(parameters.length * Float.BYTES)
                 .order(java.nio.ByteOrder.LITTLE_ENDIAN);
-        bytes.asFloatBuffer().put(params);
+        bytes.asFloatBuffer().put(parameters);
         crc.update(bytes);
         return crc.getValue();
     }
