@@ -51,8 +51,9 @@ class TrainerOutputTest {
         for (JsonNode line : lines) {
             long step = line.get("step").asLong();
             boolean evaluated = step % 4 == 0;
-            List<String> expectedKeys = evaluated ? List.of("step", "train_loss", "lr", "tokens_per_s", "val_loss")
-                    : List.of("step", "train_loss", "lr", "tokens_per_s");
+            List<String> expectedKeys = evaluated
+                    ? List.of("step", "time", "elapsed_s", "train_loss", "lr", "tokens_per_s", "val_loss")
+                    : List.of("step", "time", "elapsed_s", "train_loss", "lr", "tokens_per_s");
             assertEquals(expectedKeys, fields(line), line.toString());
             double loss = line.get("train_loss").asDouble();
             assertTrue(Double.isFinite(loss) && loss > 0, line.toString());
