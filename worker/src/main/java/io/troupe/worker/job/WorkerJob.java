@@ -13,17 +13,16 @@ import io.troupe.worker.checkpoint.Checkpoint;
 import io.troupe.worker.engine.BatchParallelEngine;
 import io.troupe.worker.engine.EngineException;
 import io.troupe.worker.engine.EngineOptions;
+import io.troupe.worker.engine.FlatBuffer;
 import io.troupe.worker.engine.FlatLayout;
 import io.troupe.worker.engine.StepEngine;
 import io.troupe.worker.train.AdamW;
 import io.troupe.worker.train.BatchSampler;
 import io.troupe.worker.train.GradientClipper;
 import io.troupe.worker.train.TrainSettings;
-import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.zip.CRC32C;
 
 /**
  * One worker's share of a data-parallel training job: its engines, its copy of the
@@ -72,7 +71,7 @@ public final class WorkerJob implements AutoCloseable {
     private final float[] params;
     private final float[] grads;
     private float[] microGrads;
-    private final FloatBuffer reduceBuffer;
+    private final FlatBuffer reduceBuffer;
     private double lastComputeMillis;
     private double lastReduceMillis;
 
@@ -129,8 +128,7 @@ public final class WorkerJob implements AutoCloseable {
             throw e;
         }
         trainEngines.put(plan.microBatch(), trainEngine);
-        this.reduceBuffer = java.nio.ByteBuffer.allocateDirect(size * Float.BYTES)
-                .order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
+        this.reduceBuffer = FlatBuffer.allocate(size);
         if (resumeFrom != null) {
             restore(resumeFrom);
         }
@@ -269,9 +267,9 @@ public final class WorkerJob implements AutoCloseable {
         }
         long t1 = System.nanoTime();
         if (workers > 1) {
-            reduceBuffer.put(0, grads);
-            reducer.allReduceMean(reduceBuffer, step);
-            reduceBuffer.get(0, grads);
+            reduceBuffer.copyFrom(grads);
+            reducer.allReduceMean(reduceBuffer.floats(), step);
+            reduceBuffer.copyTo(grads);
         }
         long t2 = System.nanoTime();
         lastComputeMillis = (t1 - t0) / 1e6;
@@ -354,7 +352,7 @@ public final class WorkerJob implements AutoCloseable {
      * @return {train loss, val loss}
      */
     public double[] evaluate() throws EngineException {
-        eval.parameters().put(0, params);
+        eval.parameterBuffer().copyFrom(params);
         double[] out = new double[2];
         BatchSampler[] samplers = {evalTrainSampler, evalValSampler};
         for (int s = 0; s < 2; s++) {
@@ -392,7 +390,7 @@ public final class WorkerJob implements AutoCloseable {
 
     /** Restores parameters, moments and sampler states from a checkpoint of the same job shape. */
     private void restore(Checkpoint c) {
-        System.arraycopy(c.parameters(), 0, params, 0, params.length);
+        FlatBuffer.copy(c.parameters(), params);
         adam.importState(new AdamW.State(c.optimizerStep(), c.adamM(), c.adamV()));
         checkSampleCursor(c);
         long[] best = c.extraRngState().get("best_val_loss_bits");
@@ -419,17 +417,7 @@ public final class WorkerJob implements AutoCloseable {
 
     /** CRC32C of the parameter bytes: equal on all workers while they stay in sync. */
     public long parameterChecksum() {
-        return checksum(params);
-    }
-
-    /** CRC32C of {@code parameters} as little-endian float bytes: what {@link #parameterChecksum} computes. */
-    public static long checksum(float[] parameters) {
-        CRC32C crc = new CRC32C();
-        java.nio.ByteBuffer bytes = java.nio.ByteBuffer.allocate(parameters.length * Float.BYTES)
-                .order(java.nio.ByteOrder.LITTLE_ENDIAN);
-        bytes.asFloatBuffer().put(parameters);
-        crc.update(bytes);
-        return crc.getValue();
+        return FlatBuffer.checksum(params);
     }
 
     @Override
