@@ -45,7 +45,7 @@ public final class WorkerJob implements AutoCloseable {
     /**
      * Marks a checkpoint's sampler state as {@code {tag, next sample number}} of the
      * {@link SampleOrder}. Checkpoints from before the sample order trained local runs hold a
-     * random generator's state there instead; see {@link #restore}.
+     * random generator's state there instead; see {@code checkSampleCursor}.
      */
     static final long SAMPLE_ORDER_TAG = 0x534F52444552_0001L; // "SORDER", version 1
 
