@@ -27,6 +27,7 @@ import io.troupe.worker.checkpoint.CheckpointStore;
 import io.troupe.worker.job.ElasticShare;
 import io.troupe.worker.job.SampleLedger;
 import io.troupe.worker.job.SampleOrder;
+import io.troupe.worker.train.NonFiniteSteps;
 import io.troupe.worker.train.Cadence;
 import io.troupe.worker.train.LearningRateSchedule;
 import io.troupe.worker.run.MetricsLog;
@@ -158,8 +159,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     private long fallbackStep = -1;
     private SampleLedger ledger;
     private long membershipChanges;
-    private long stepsSkipped;
-    private int nonFiniteInARow;
+    private NonFiniteSteps nonFinite;
     private boolean changePending;
     private long recoveringSinceNanos;
     private int failedForms;
@@ -212,6 +212,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
         this.wire = Inbox.spawn(ctx, "wire", JobMessage.class, FromWire::new);
         this.schedule = spec.settings().schedule();
         this.globalBatch = spec.settings().batchSize();
+        this.nonFinite = NonFiniteSteps.of(spec.settings());
         ActorRef<ClusterEvent.UnreachableMember> reachability = ctx.messageAdapter(ClusterEvent.UnreachableMember.class,
                 e -> new NodeLost(e.member().address(), "unreachable"));
         ActorRef<ClusterEvent.MemberRemoved> removals = ctx.messageAdapter(ClusterEvent.MemberRemoved.class,
@@ -273,7 +274,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
         if (saved != null && saved.step() == committed) {
             membershipChanges = saved.membershipChanges();
             recoverySeconds.addAll(saved.recoverySeconds());
-            stepsSkipped = saved.stepsSkipped();
+            nonFinite = new NonFiniteSteps(spec.settings().maxNonfiniteSteps(), saved.stepsSkipped());
         } else if (saved != null) {
             getContext().getLog().warn("{} is of step {} but the newest good checkpoint is of step {}; the fault "
                     + "counters restart from there", CoordinatorState.FILE, saved.step(), committed);
@@ -808,18 +809,11 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
             getContext().getLog().info("recovered: step {} completed {} s after the failure", step,
                     String.format(Locale.ROOT, "%.2f", recovery));
         }
-        if (skipped) {
-            stepsSkipped++;
-            getContext().getLog().warn("step {}: the averaged gradient is not finite; the update was skipped ({} in a "
-                    + "row)", step, nonFiniteInARow + 1);
-            if (++nonFiniteInARow >= policy.maxNonFiniteSteps()) {
-                return fail("training diverged: " + nonFiniteInARow + " steps in a row up to step " + step
-                        + " had non-finite gradients; the last good checkpoint is in "
-                        + spec.outDir().resolve(CheckpointStore.DIRECTORY) + "; lower learning_rate or raise "
-                        + "warmup_iters, then resume");
-            }
-        } else {
-            nonFiniteInARow = 0;
+        if (nonFinite.record(skipped)) {
+            return fail(nonFinite.divergedMessage(step, "the newest in " + spec.outDir().resolve(CheckpointStore.DIRECTORY)));
+        } else if (skipped) {
+            getContext().getLog().warn("step {}: the loss or averaged gradient is not finite; the update was skipped "
+                    + "({} in a row)", step, nonFinite.inARow());
         }
         checkParameters(step);
         double lr = schedule.at(step - 1);
@@ -842,7 +836,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
             boolean checkpointed = cadence.checkpoints(step);
             if (checkpointed) {
                 new CoordinatorState(spec.jobId(), step, ledger.duplicated(), membershipChanges,
-                        List.copyOf(recoverySeconds), stepsSkipped).write(spec.outDir());
+                        List.copyOf(recoverySeconds), nonFinite.skipped()).write(spec.outDir());
             }
         } catch (IOException e) {
             return fail("cannot write to " + spec.outDir() + ": " + e.getMessage());
@@ -924,7 +918,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
         extra.put("samples_lost", ledger.lost(cursor));
         extra.put("membership_changes", membershipChanges);
         extra.put("recovery_seconds", List.copyOf(recoverySeconds));
-        extra.put("steps_skipped", stepsSkipped);
+        extra.put("steps_skipped", nonFinite.skipped());
         try {
             SummaryFile.write(spec.outDir(), summary, spec.settings(), spec.tokenizer().vocabSize(),
                     spec.tokenizer().type(), ringSizeAtFinish, extra);

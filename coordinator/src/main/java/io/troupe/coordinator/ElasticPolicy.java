@@ -12,29 +12,26 @@ import java.time.Duration;
  *     before leaving it out (it may join again later); a floor, raised to twice the slowest
  *     recent step
  * @param formTimeout how long binding, syncing and connecting a new ring may take
- * @param maxNonFiniteSteps stop the run after this many steps in a row with a non-finite gradient
+ *
+ * <p>How many non-finite steps in a row a job survives is a training setting
+ * ({@code max_nonfinite_steps}), the same for local and distributed runs.
  */
-public record ElasticPolicy(int minWorkers, int maxWorkers, Duration probeTimeout, Duration formTimeout,
-                           int maxNonFiniteSteps) {
+public record ElasticPolicy(int minWorkers, int maxWorkers, Duration probeTimeout, Duration formTimeout) {
     public ElasticPolicy {
         if (minWorkers < 1 || maxWorkers < minWorkers) {
             throw new IllegalArgumentException("need 1 <= --min-workers <= --max-workers, got " + minWorkers + " and "
                     + maxWorkers);
-        }
-        if (maxNonFiniteSteps < 1) {
-            throw new IllegalArgumentException("max-nonfinite-steps must be >= 1, got " + maxNonFiniteSteps);
         }
     }
 
     /** The policy of {@code troupe.cluster.elastic} with the given worker bounds. */
     public static ElasticPolicy fromConfig(Config config, int minWorkers, int maxWorkers) {
         Config c = config.getConfig("troupe.cluster.elastic");
-        return new ElasticPolicy(minWorkers, maxWorkers, c.getDuration("probe-timeout"), c.getDuration("form-timeout"),
-                c.getInt("max-nonfinite-steps"));
+        return new ElasticPolicy(minWorkers, maxWorkers, c.getDuration("probe-timeout"), c.getDuration("form-timeout"));
     }
 
     /** Defaults for a job of {@code workers} workers: it goes on down to one worker and back up to {@code workers}. */
     public static ElasticPolicy defaults(int workers) {
-        return new ElasticPolicy(1, workers, Duration.ofSeconds(1), Duration.ofSeconds(60), 3);
+        return new ElasticPolicy(1, workers, Duration.ofSeconds(1), Duration.ofSeconds(60));
     }
 }

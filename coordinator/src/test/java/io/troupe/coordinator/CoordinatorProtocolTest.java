@@ -31,6 +31,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -175,8 +176,12 @@ class CoordinatorProtocolTest {
     private final CompletableFuture<JobOutcome> outcome = new CompletableFuture<>();
 
     private void startJob(int workers, int steps, ElasticPolicy policy) throws Exception {
+        startJob(workers, steps, policy, Map.of());
+    }
+
+    private void startJob(int workers, int steps, ElasticPolicy policy, Map<String, String> settings) throws Exception {
         Path data = MultiSystemTrainingTest.corpus(dir);
-        JobSpec tiny = MultiSystemTrainingTest.tinyJob(data, dir.resolve("run"), workers, steps);
+        JobSpec tiny = MultiSystemTrainingTest.tinyJob(data, dir.resolve("run"), workers, steps, settings);
         JobSpec spec = new JobSpec("job-" + System.nanoTime(), tiny.settings(), tiny.tokenizer(), tiny.dataPath(),
                 tiny.dataSha256(), tiny.outDir(), workers, "test-version", Duration.ofSeconds(30), 1, tiny.wire(), policy,
                 false);
@@ -227,7 +232,7 @@ class CoordinatorProtocolTest {
 
     @Test
     void aFailedStepIsRetriedOnTheSurvivorsWithTheSameSamples() throws Exception {
-        startJob(3, 2, new ElasticPolicy(1, 3, Duration.ofMillis(1000), Duration.ofSeconds(10), 3));
+        startJob(3, 2, new ElasticPolicy(1, 3, Duration.ofMillis(1000), Duration.ofSeconds(10)));
         List<FakeWorker> workers = join(3);
         form(workers);
         step(workers);
@@ -259,7 +264,7 @@ class CoordinatorProtocolTest {
 
     @Test
     void aWorkerThatFinishedTheInterruptedStepMakesItCountAndTheOthersCatchUp() throws Exception {
-        startJob(2, 3, new ElasticPolicy(1, 2, Duration.ofMillis(1000), Duration.ofSeconds(10), 3));
+        startJob(2, 3, new ElasticPolicy(1, 2, Duration.ofMillis(1000), Duration.ofSeconds(10)));
         List<FakeWorker> workers = join(2);
         form(workers);
         step(workers);
@@ -285,7 +290,8 @@ class CoordinatorProtocolTest {
 
     @Test
     void nonFiniteStepsAreSkippedAndTooManyInARowStopTheRun() throws Exception {
-        startJob(1, 10, new ElasticPolicy(1, 1, Duration.ofMillis(1000), Duration.ofSeconds(10), 2));
+        startJob(1, 10, new ElasticPolicy(1, 1, Duration.ofMillis(1000), Duration.ofSeconds(10)),
+                Map.of("max_nonfinite_steps", "2"));
         List<FakeWorker> workers = join(1);
         form(workers);
         FakeWorker w = workers.get(0);
@@ -295,13 +301,14 @@ class CoordinatorProtocolTest {
         w.done(w.awaitStep(), true);
         JobOutcome result = outcome.get(10, TimeUnit.SECONDS);
         assertNotNull(result.failure());
-        assertTrue(result.failure().contains("2 steps in a row up to step 4 had non-finite gradients"), result.failure());
+        assertTrue(result.failure().contains("2 steps in a row up to step 4 had a non-finite loss or gradient"),
+                result.failure());
         assertTrue(result.failure().contains("last good checkpoint"), result.failure());
     }
 
     @Test
     void aWorkerWhoseParametersDriftedResyncsFromTheMajority() throws Exception {
-        startJob(3, 2, new ElasticPolicy(1, 3, Duration.ofMillis(1000), Duration.ofSeconds(10), 3));
+        startJob(3, 2, new ElasticPolicy(1, 3, Duration.ofMillis(1000), Duration.ofSeconds(10)));
         List<FakeWorker> workers = join(3);
         form(workers);
         workers.get(2).checksum = 78;
@@ -315,7 +322,7 @@ class CoordinatorProtocolTest {
 
     @Test
     void belowMinWorkersTheJobPausesUntilAWorkerJoins() throws Exception {
-        startJob(2, 2, new ElasticPolicy(2, 2, Duration.ofMillis(1000), Duration.ofSeconds(10), 3));
+        startJob(2, 2, new ElasticPolicy(2, 2, Duration.ofMillis(1000), Duration.ofSeconds(10)));
         List<FakeWorker> workers = join(2);
         form(workers);
         step(workers);
@@ -342,7 +349,7 @@ class CoordinatorProtocolTest {
 
     @Test
     void aWorkerThatAsksToLeaveIsReleasedAtTheNextStepBoundary() throws Exception {
-        startJob(2, 3, new ElasticPolicy(1, 2, Duration.ofMillis(1000), Duration.ofSeconds(10), 3));
+        startJob(2, 3, new ElasticPolicy(1, 2, Duration.ofMillis(1000), Duration.ofSeconds(10)));
         List<FakeWorker> workers = join(2);
         form(workers);
         List<RunStep> first = new ArrayList<>();

@@ -64,6 +64,11 @@ class MultiSystemTrainingTest {
         return tinyJob(data, out, workers, steps, 5, Map.of());
     }
 
+    /** A tiny job whose settings take {@code overrides} on top of the tiny ones. */
+    static JobSpec tinyJob(Path data, Path out, int workers, int steps, Map<String, String> overrides) throws Exception {
+        return tinyJob(data, out, workers, steps, 5, overrides);
+    }
+
     /**
      * The tiny job with parameter checksums compared across workers every {@code verifyInterval}
      * steps and {@code changes} applied to its settings.

@@ -457,7 +457,7 @@ public final class WorkerActor extends AbstractBehavior<WorkerActor.Command> {
         try {
             ElasticShare share = new ElasticShare(r.sampleFrom(), r.rows(), r.microBatch(), r.gradAccum(),
                     r.worldSize(), r.globalBatch());
-            WorkerJob.ElasticStepResult result = current.step(r.step(), r.lr(), share);
+            WorkerJob.StepResult result = current.step(r.step(), r.lr(), share);
             long checksum = r.verifyParams() ? current.parameterChecksum() : 0;
             double[] losses = {0, 0};
             if (r.evaluate()) {

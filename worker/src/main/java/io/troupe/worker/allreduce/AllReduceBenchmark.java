@@ -2,8 +2,7 @@ package io.troupe.worker.allreduce;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
+import io.troupe.worker.engine.FlatBuffer;
 import java.nio.FloatBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -98,7 +97,7 @@ public final class AllReduceBenchmark {
         SplittableRandom random = new SplittableRandom(1);
         List<FloatBuffer> buffers = new ArrayList<>();
         for (int r = 0; r < workers; r++) {
-            FloatBuffer buffer = ByteBuffer.allocateDirect(floats * Float.BYTES).order(ByteOrder.nativeOrder()).asFloatBuffer();
+            FloatBuffer buffer = FlatBuffer.allocate(floats).floats();
             for (int i = 0; i < floats; i++) {
                 buffer.put(i, (float) random.nextDouble(-1, 1));
             }

@@ -12,10 +12,9 @@ import io.troupe.model.graph.Tensor;
 import io.troupe.model.graph.TensorData;
 import io.troupe.model.gpt.ParameterInit;
 import io.troupe.model.gpt.ParameterLayout;
+import io.troupe.worker.engine.FlatBuffer;
 import io.troupe.worker.train.AdamW;
 import io.troupe.worker.train.GradientClipper;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -59,16 +58,16 @@ public final class OptimizerBenchmark {
         }
         AdamW adam = new AdamW(params.length, ranges, AdamW.Hyperparameters.nanoGpt());
         GradientClipper clipper = new GradientClipper(1.0);
-        FloatBuffer engineGrads = direct(grads);
-        FloatBuffer engineParams = direct(params);
+        FlatBuffer engineGrads = FlatBuffer.allocate(grads.length).copyFrom(grads);
+        FlatBuffer engineParams = FlatBuffer.allocate(params.length).copyFrom(params);
         float[] scratch = new float[grads.length];
         double[] millis = new double[runs];
         for (int i = 0; i < warmups + runs; i++) {
             long start = System.nanoTime();
-            engineGrads.get(0, scratch);
+            engineGrads.copyTo(scratch);
             clipper.clip(scratch);
             adam.update(params, scratch, 1e-3);
-            engineParams.put(0, params);
+            engineParams.copyFrom(params);
             if (i >= warmups) {
                 millis[i - warmups] = (System.nanoTime() - start) / 1e6;
             }
@@ -146,9 +145,7 @@ public final class OptimizerBenchmark {
     }
 
     private static FloatBuffer direct(float[] values) {
-        FloatBuffer b = ByteBuffer.allocateDirect(values.length * Float.BYTES).order(ByteOrder.nativeOrder()).asFloatBuffer();
-        b.put(values).flip();
-        return b;
+        return FlatBuffer.allocate(values.length).copyFrom(values).floats();
     }
 
     private static double median(double[] values) {

@@ -23,7 +23,9 @@ import java.util.TreeMap;
  * @param adamV AdamW's second moments, one per parameter
  * @param optimizerStep the number of AdamW updates applied
  * @param trainingStep the number of training steps completed; the next step to run
- * @param samplerState the training batch sampler's generator state
+ * @param samplerState where training continues in the sample order: {@code {tag, next sample
+ *     number}} (checkpoints of versions before local runs used the sample order hold a
+ *     generator state here, which is ignored on load)
  * @param extraRngState other generator states by name (e.g. the validation sampler's)
  * @param tokenizer the tokenizer's JSON ({@code Tokenizer.toJson()})
  */

@@ -1,6 +1,5 @@
 package io.troupe.worker.engine;
 
-import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -112,7 +111,7 @@ public final class BatchParallelEngine implements AutoCloseable {
     /** Copies the parameters into every lane's engine. */
     public void setParameters(float[] params) {
         for (StepEngine lane : lanes) {
-            lane.parameters().put(0, params);
+            lane.parameterBuffer().copyFrom(params);
         }
     }
 
@@ -150,17 +149,14 @@ public final class BatchParallelEngine implements AutoCloseable {
         for (int l = 0; l < lanes.size(); l++) {
             double weight = (double) laneRows[l] / rows;
             loss += weight * losses[l];
-            FloatBuffer g = lanes.get(l).gradients();
+            FlatBuffer g = lanes.get(l).gradientBuffer();
             if (l == 0) {
-                g.get(0, gradients);
+                g.copyTo(gradients);
                 if (lanes.size() > 1) {
                     scale(gradients, (float) weight);
                 }
             } else {
-                float w = (float) weight;
-                for (int i = 0; i < gradients.length; i++) {
-                    gradients[i] += w * g.get(i);
-                }
+                g.addTo(gradients, (float) weight);
             }
         }
         return loss;

@@ -45,8 +45,8 @@ public final class StepEngine implements AutoCloseable {
     private final StepSignature signature;
     private final OrtSession session;
     private final TensorViews views;
-    private final FloatBuffer parameters;
-    private final FloatBuffer gradients;
+    private final FlatBuffer parameters;
+    private final FlatBuffer gradients;
     private final FloatBuffer loss;
     private final Map<String, LongBuffer> batch;
     private final Map<String, OnnxTensor> inputs;
@@ -61,17 +61,17 @@ public final class StepEngine implements AutoCloseable {
         this.signature = signature;
         this.profiling = profiling;
         this.views = new TensorViews(OrtSessions.environment());
-        this.parameters = DirectBuffers.floats(layout.size());
-        this.gradients = signature.computesGradients() ? DirectBuffers.floats(layout.size()) : null;
+        this.parameters = FlatBuffer.allocate(layout.size());
+        this.gradients = signature.computesGradients() ? FlatBuffer.allocate(layout.size()) : null;
         this.loss = DirectBuffers.floats(1);
         Map<String, LongBuffer> batchBuffers = new LinkedHashMap<>();
         Map<String, OnnxTensor> in = new LinkedHashMap<>();
         Map<String, OnnxTensor> out = new LinkedHashMap<>();
         try {
             for (ParamView view : layout.views()) {
-                in.put(view.name(), views.floats(slice(parameters, view), view.shape()));
+                in.put(view.name(), views.floats(slice(parameters.floats(), view), view.shape()));
                 if (gradients != null) {
-                    out.put(StepSignature.GRAD_PREFIX + view.name(), views.floats(slice(gradients, view), view.shape()));
+                    out.put(StepSignature.GRAD_PREFIX + view.name(), views.floats(slice(gradients.floats(), view), view.shape()));
                 }
             }
             for (Map.Entry<String, long[]> input : signature.batchShapes().entrySet()) {
@@ -146,7 +146,23 @@ public final class StepEngine implements AutoCloseable {
      */
     public FloatBuffer parameters() {
         ensureOpen();
-        return parameters.duplicate();
+        return parameters.floats();
+    }
+
+    /** The flat parameter buffer as the type that copies it to and from arrays. */
+    public FlatBuffer parameterBuffer() {
+        ensureOpen();
+        return parameters;
+    }
+
+    /**
+     * The flat gradient buffer as the type that copies it to and from arrays.
+     *
+     * @throws IllegalStateException if the graph is an evaluation graph
+     */
+    public FlatBuffer gradientBuffer() {
+        ensureOpen();
+        return requireGradients();
     }
 
     /**
@@ -157,13 +173,13 @@ public final class StepEngine implements AutoCloseable {
      */
     public FloatBuffer gradients() {
         ensureOpen();
-        return requireGradients().duplicate();
+        return requireGradients().floats();
     }
 
     /** The slice of {@link #parameters()} holding one parameter. @throws IllegalArgumentException if unknown */
     public FloatBuffer parameter(String name) {
         ensureOpen();
-        return slice(parameters, layout.view(name));
+        return slice(parameters.floats(), layout.view(name));
     }
 
     /**
@@ -174,7 +190,7 @@ public final class StepEngine implements AutoCloseable {
      */
     public FloatBuffer gradient(String name) {
         ensureOpen();
-        return slice(requireGradients(), layout.view(name));
+        return slice(requireGradients().floats(), layout.view(name));
     }
 
     /** The batch inputs and their shapes, in the graph's input order. */
@@ -274,7 +290,7 @@ public final class StepEngine implements AutoCloseable {
                 + signature.batchShapes().keySet() + (closed ? ", closed" : "") + ")";
     }
 
-    private FloatBuffer requireGradients() {
+    private FlatBuffer requireGradients() {
         if (gradients == null) {
             throw new IllegalStateException("this engine runs an evaluation graph, which has no gradient outputs");
         }

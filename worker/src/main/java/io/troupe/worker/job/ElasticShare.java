@@ -1,10 +1,11 @@
 package io.troupe.worker.job;
 
 /**
- * One worker's part of an elastic step: samples {@code sampleFrom .. sampleFrom + rows - 1}
+ * One worker's part of a step: samples {@code sampleFrom .. sampleFrom + rows - 1}
  * of the job's {@link SampleOrder}, run as {@code accumulation} micro-steps of
  * {@code microBatch} rows, among {@code workers} workers sharing a global batch of
- * {@code globalBatch} samples.
+ * {@code globalBatch} samples. A local run is a one-worker job whose share of step s is the
+ * whole global batch, samples {@code [(s-1)B, sB)}.
  */
 public record ElasticShare(long sampleFrom, int rows, int microBatch, int accumulation, int workers, int globalBatch) {
     public ElasticShare {

@@ -13,31 +13,41 @@ import io.troupe.worker.checkpoint.Checkpoint;
 import io.troupe.worker.engine.BatchParallelEngine;
 import io.troupe.worker.engine.EngineException;
 import io.troupe.worker.engine.EngineOptions;
+import io.troupe.worker.engine.FlatBuffer;
 import io.troupe.worker.engine.FlatLayout;
 import io.troupe.worker.engine.StepEngine;
 import io.troupe.worker.train.AdamW;
 import io.troupe.worker.train.BatchSampler;
 import io.troupe.worker.train.GradientClipper;
 import io.troupe.worker.train.TrainSettings;
-import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.zip.CRC32C;
 
 /**
  * One worker's share of a data-parallel training job: its engines, its copy of the
- * parameters and optimizer state, and its samplers over its own partition of the data. Every
- * optimizer step it computes gradients on its rows, averages them with the other workers
+ * parameters and optimizer state, and its evaluation samplers. Every optimizer step
+ * ({@link #step}) it computes gradients on exactly the samples of the job's
+ * {@link SampleOrder} its {@link ElasticShare} names, averages them with the other workers
  * through a {@link GradientReducer}, clips and applies the same AdamW update as every other
  * worker, so the parameters stay identical everywhere.
  *
- * <p>A one-worker job with {@link GradientReducer#LOCAL} is plain single-machine training.
+ * <p>Local training is a one-worker job with {@link GradientReducer#LOCAL}, stepped through
+ * the same {@link #step} with the share {@code ElasticShare.of(B, grad_accum, 1, 0, (s-1)B)}:
+ * one step path, one sampler, one non-finite rule for local and distributed runs.
  */
 public final class WorkerJob implements AutoCloseable {
     /** Extra checkpoint state keys. */
     static final String EVAL_TRAIN_RNG = "eval_train_sampler";
     static final String EVAL_VAL_RNG = "eval_val_sampler";
+    /** A local run's skipped-step total, so {@code steps_skipped} stays a total across a resume. */
+    public static final String STEPS_SKIPPED = "steps_skipped";
+    /**
+     * Marks a checkpoint's sampler state as {@code {tag, next sample number}} of the
+     * {@link SampleOrder}. Checkpoints from before the sample order trained local runs hold a
+     * random generator's state there instead; see {@code checkSampleCursor}.
+     */
+    static final long SAMPLE_ORDER_TAG = 0x534F52444552_0001L; // "SORDER", version 1
 
     private final TrainSettings settings;
     private final Tokenizer tokenizer;
@@ -45,7 +55,6 @@ public final class WorkerJob implements AutoCloseable {
     private final GptConfig model;
     private final ParameterLayout layout;
     private GradientReducer reducer;
-    private final BatchParallelEngine train;
     /** Engines by micro-batch rows: an elastic job's share changes with the number of workers. */
     private final Map<Integer, BatchParallelEngine> trainEngines = new java.util.HashMap<>();
     private final Map<BatchParallelEngine, Long> engineParamVersions = new java.util.HashMap<>();
@@ -57,13 +66,12 @@ public final class WorkerJob implements AutoCloseable {
     private final StepEngine eval;
     private final AdamW adam;
     private final GradientClipper clipper;
-    private final BatchSampler trainSampler;
     private final BatchSampler evalTrainSampler;
     private final BatchSampler evalValSampler;
     private final float[] params;
     private final float[] grads;
     private float[] microGrads;
-    private final FloatBuffer reduceBuffer;
+    private final FlatBuffer reduceBuffer;
     private double lastComputeMillis;
     private double lastReduceMillis;
 
@@ -71,7 +79,8 @@ public final class WorkerJob implements AutoCloseable {
      * Builds the engines and the initial state: GPT-2 initialisation from the seed, or the
      * state of a checkpoint.
      *
-     * @param data the full train/val split; this worker samples from its partition of it
+     * @param data the full train/val split: training steps read the sample order over its train
+     *     split, evaluation samples this worker's partition of it and the val split
      * @param resumeFrom a checkpoint of the same job shape to continue from, or null
      */
     public WorkerJob(TrainSettings settings, Tokenizer tokenizer, TokenSplit data, BatchPlan plan,
@@ -99,7 +108,6 @@ public final class WorkerJob implements AutoCloseable {
         this.clipper = new GradientClipper(settings.gradClip());
         TokenSequence trainPart = partition(data.train(), plan.workers(), plan.rank(), t);
         long seed = rankSeed(settings.seed(), plan.rank());
-        this.trainSampler = new BatchSampler(trainPart, plan.microBatch(), t, seed);
         this.evalTrainSampler = new BatchSampler(trainPart, plan.microBatch(), t, seed ^ 0x5DEECE66DL);
         this.evalValSampler = new BatchSampler(data.val(), plan.microBatch(), t, seed ^ 0xBB67AE8584CAA73BL);
         // Lanes of one thread each split the micro-batch; lane l's Dropout seeds are 104729 * l apart.
@@ -119,15 +127,11 @@ public final class WorkerJob implements AutoCloseable {
             trainEngine.close();
             throw e;
         }
-        this.train = trainEngine;
         trainEngines.put(plan.microBatch(), trainEngine);
-        this.reduceBuffer = java.nio.ByteBuffer.allocateDirect(size * Float.BYTES)
-                .order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
+        this.reduceBuffer = FlatBuffer.allocate(size);
         if (resumeFrom != null) {
             restore(resumeFrom);
         }
-        train.setParameters(params);
-        engineParamVersions.put(train, paramVersion);
     }
 
     /** The engine's view of a model layout: the same names, offsets and shapes. */
@@ -147,7 +151,7 @@ public final class WorkerJob implements AutoCloseable {
         return ranges;
     }
 
-    /** Rank 0 keeps the run's seed, so a one-worker job samples exactly as local training. */
+    /** The evaluation samplers' seed: rank 0 keeps the run's seed. */
     static long rankSeed(long seed, int rank) {
         return rank == 0 ? seed : seed + 0x9E3779B97F4A7C15L * rank;
     }
@@ -198,28 +202,16 @@ public final class WorkerJob implements AutoCloseable {
     }
 
     /**
-     * One optimizer step: micro-steps on this worker's rows, all-reduce, clip, AdamW.
+     * One optimizer step on exactly the samples {@code share} names: micro-steps over its rows
+     * of the {@link SampleOrder}, weighted to this worker's part of the global mean, all-reduce,
+     * then, if the step is finite, clip and AdamW.
      *
-     * @return {mean loss over this worker's rows, global gradient norm before clipping}
+     * <p>The non-finite rule: a worker whose loss is NaN or infinite poisons its gradient, so
+     * after the all-reduce every worker sees a non-finite norm and skips the update alike (the
+     * parameters stay untouched and identical everywhere). Counting skipped steps and stopping
+     * after {@code max_nonfinite_steps} in a row is the caller's ({@code NonFiniteSteps}).
      */
-    public double[] step(long step, double lr) throws EngineException, ReductionException {
-        double loss = gradients(train, plan.accumulation(), plan.gradientWeight(), plan.workers(), step,
-                (m, tokens, targets) -> trainSampler.next(tokens, targets));
-        double norm = clipper.clip(grads);
-        adam.update(params, grads, lr);
-        paramVersion++;
-        train.setParameters(params);
-        engineParamVersions.put(train, paramVersion);
-        return new double[] {loss, norm};
-    }
-
-    /**
-     * One optimizer step of an elastic job on exactly the samples the coordinator assigned:
-     * micro-steps over {@code share}'s rows, all-reduce, then, if the averaged gradient is
-     * finite, clip and AdamW. A non-finite gradient (the same on every worker after the
-     * all-reduce) leaves the parameters untouched, so every worker skips the step alike.
-     */
-    public ElasticStepResult step(long step, double lr, ElasticShare share) throws EngineException, ReductionException {
+    public StepResult step(long step, double lr, ElasticShare share) throws EngineException, ReductionException {
         BatchParallelEngine engine = engineFor(share.microBatch());
         SampleOrder order = sampleOrder();
         double loss = gradients(engine, share.accumulation(), share.gradientWeight(), share.workers(), step,
@@ -228,11 +220,11 @@ public final class WorkerJob implements AutoCloseable {
         // The clipper computes the global norm anyway and leaves a non-finite gradient untouched.
         double norm = clipper.clip(grads);
         if (!Double.isFinite(norm)) {
-            return new ElasticStepResult(loss, norm, true);
+            return new StepResult(loss, norm, true);
         }
         adam.update(params, grads, lr);
         paramVersion++;
-        return new ElasticStepResult(loss, norm, false);
+        return new StepResult(loss, norm, false);
     }
 
     /** Writes micro-step {@code m}'s inputs and targets into the engine's batch buffers. */
@@ -268,11 +260,16 @@ public final class WorkerJob implements AutoCloseable {
                 grads[i] *= scale;
             }
         }
+        if (!Double.isFinite(loss)) {
+            // A finite gradient beside a non-finite loss is not to be trusted; the NaN reaches every
+            // worker through the all-reduce, so all of them skip this step.
+            grads[0] = Float.NaN;
+        }
         long t1 = System.nanoTime();
         if (workers > 1) {
-            reduceBuffer.put(0, grads);
-            reducer.allReduceMean(reduceBuffer, step);
-            reduceBuffer.get(0, grads);
+            reduceBuffer.copyFrom(grads);
+            reducer.allReduceMean(reduceBuffer.floats(), step);
+            reduceBuffer.copyTo(grads);
         }
         long t2 = System.nanoTime();
         lastComputeMillis = (t1 - t0) / 1e6;
@@ -294,8 +291,14 @@ public final class WorkerJob implements AutoCloseable {
         BatchParallelEngine build(int microBatch) throws EngineException;
     }
 
-    /** The loss and gradient norm of an elastic step, and whether its update was skipped. */
-    public record ElasticStepResult(double loss, double gradNorm, boolean skipped) {
+    /**
+     * The outcome of a step.
+     *
+     * @param loss the mean loss over this worker's rows
+     * @param gradNorm the global gradient norm before clipping
+     * @param skipped the loss or gradient was not finite, so the update was not applied
+     */
+    public record StepResult(double loss, double gradNorm, boolean skipped) {
     }
 
     /** The training engine for micro-batches of {@code microBatch} rows, built on first use, with current parameters. */
@@ -349,7 +352,7 @@ public final class WorkerJob implements AutoCloseable {
      * @return {train loss, val loss}
      */
     public double[] evaluate() throws EngineException {
-        eval.parameters().put(0, params);
+        eval.parameterBuffer().copyFrom(params);
         double[] out = new double[2];
         BatchSampler[] samplers = {evalTrainSampler, evalValSampler};
         for (int s = 0; s < 2; s++) {
@@ -365,33 +368,56 @@ public final class WorkerJob implements AutoCloseable {
 
     /** A checkpoint of this worker's state after {@code step} (parameters are shared by all ranks). */
     public Checkpoint checkpoint(long step, String identity, double bestValLoss) {
+        return checkpoint(step, identity, bestValLoss, Map.of());
+    }
+
+    /** A checkpoint of a local run after {@code step}, with its skipped-step total. */
+    public Checkpoint checkpoint(long step, String identity, double bestValLoss, long stepsSkipped) {
+        return checkpoint(step, identity, bestValLoss, Map.of(STEPS_SKIPPED, new long[] {stepsSkipped}));
+    }
+
+    private Checkpoint checkpoint(long step, String identity, double bestValLoss, Map<String, long[]> more) {
         AdamW.State state = adam.exportState();
+        Map<String, long[]> extra = new java.util.HashMap<>(more);
+        extra.put(EVAL_TRAIN_RNG, evalTrainSampler.state());
+        extra.put(EVAL_VAL_RNG, evalValSampler.state());
+        extra.put("best_val_loss_bits", new long[] {Double.doubleToRawLongBits(bestValLoss)});
+        // The training samples are a pure function of the step: the state is the next sample number.
+        long[] sampler = {SAMPLE_ORDER_TAG, step * plan.globalBatch()};
         return new Checkpoint(identity, params.clone(), state.m().clone(), state.v().clone(), state.step(), step,
-                trainSampler.state(),
-                Map.of(EVAL_TRAIN_RNG, evalTrainSampler.state(), EVAL_VAL_RNG, evalValSampler.state(),
-                        "best_val_loss_bits", new long[] {Double.doubleToRawLongBits(bestValLoss)}),
-                tokenizer.toJson());
+                sampler, Map.copyOf(extra), tokenizer.toJson());
     }
 
     /** Restores parameters, moments and sampler states from a checkpoint of the same job shape. */
     private void restore(Checkpoint c) {
-        System.arraycopy(c.parameters(), 0, params, 0, params.length);
+        FlatBuffer.copy(c.parameters(), params);
         adam.importState(new AdamW.State(c.optimizerStep(), c.adamM(), c.adamV()));
-        trainSampler.restore(c.samplerState());
+        checkSampleCursor(c);
         long[] best = c.extraRngState().get("best_val_loss_bits");
         restoredBestValLoss = best == null ? Double.POSITIVE_INFINITY : Double.longBitsToDouble(best[0]);
         evalTrainSampler.restore(c.extraRngState().get(EVAL_TRAIN_RNG));
         evalValSampler.restore(c.extraRngState().get(EVAL_VAL_RNG));
     }
 
+    /**
+     * A checkpoint of the sample order must continue where its step left off. One whose sampler
+     * state is not tagged was written before local runs trained on the sample order (its state
+     * is then a random generator's, which distributed steps never used): it still loads, and
+     * training continues at sample {@code step * B} of the sample order, so a local run resumed
+     * from it draws other batches than the old version would have.
+     */
+    private void checkSampleCursor(Checkpoint c) {
+        long[] state = c.samplerState();
+        if (state.length == 2 && state[0] == SAMPLE_ORDER_TAG && state[1] != c.trainingStep() * plan.globalBatch()) {
+            throw new IllegalArgumentException("the checkpoint of step " + c.trainingStep() + " continues at sample "
+                    + state[1] + ", not at step * batch_size = " + c.trainingStep() * plan.globalBatch()
+                    + "; it was written with another batch_size: resume with the same settings or start over");
+        }
+    }
+
     /** CRC32C of the parameter bytes: equal on all workers while they stay in sync. */
     public long parameterChecksum() {
-        CRC32C crc = new CRC32C();
-        java.nio.ByteBuffer bytes = java.nio.ByteBuffer.allocate(params.length * Float.BYTES)
-                .order(java.nio.ByteOrder.LITTLE_ENDIAN);
-        bytes.asFloatBuffer().put(params);
-        crc.update(bytes);
-        return crc.getValue();
+        return FlatBuffer.checksum(params);
     }
 
     @Override

@@ -11,15 +11,26 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.OptionalDouble;
 import java.util.stream.Collectors;
 
 /**
  * Appends training metrics to {@code DIR/metrics.jsonl}, one JSON object per line:
- * {@code {"step":250,"train_loss":1.83,"lr":0.00098,"tokens_per_s":41234.5,"val_loss":1.97}},
- * {@code val_loss} only on steps that evaluated. Each line is flushed as it is written, so a
- * dashboard or {@code tail -f} sees it at once and a crash loses at most the line being written.
+ * {@code {"step":250,"time":"2026-12-06T03:40:12.345Z","elapsed_s":61.2,"train_loss":1.83,
+ * "lr":0.00098,"tokens_per_s":41234.5,"val_loss":1.97}}, {@code val_loss} only on steps that
+ * evaluated. Each line is flushed as it is written, so a dashboard or {@code tail -f} sees it at
+ * once and a crash loses at most the line being written.
+ *
+ * <p>{@code time} is the wall clock (ISO-8601, UTC) when the line was written. {@code elapsed_s}
+ * is the run's own working time in seconds: since the log was opened for a new run, and for a
+ * resumed run (see {@link #resume}) continuing from the {@code elapsed_s} of the last line it
+ * keeps. So it does not count the time between a crash and its resume, nor the steps the crashed
+ * run did after its checkpoint (they are redone and counted once); {@code time} shows the gaps.
+ * Local runs and the coordinator share this class, so both logs read the same.
  */
 public final class MetricsLog implements AutoCloseable {
 
@@ -53,10 +64,16 @@ public final class MetricsLog implements AutoCloseable {
 
     private final Path file;
     private final BufferedWriter writer;
+    private final Clock clock;
+    private final Instant opened;
+    private final double elapsedBefore;
 
-    private MetricsLog(Path file, BufferedWriter writer) {
+    private MetricsLog(Path file, BufferedWriter writer, Clock clock, double elapsedBefore) {
         this.file = file;
         this.writer = writer;
+        this.clock = clock;
+        this.opened = clock.instant();
+        this.elapsedBefore = elapsedBefore;
     }
 
     /**
@@ -65,11 +82,20 @@ public final class MetricsLog implements AutoCloseable {
      * @throws IOException if the file cannot be opened
      */
     public static MetricsLog open(Path dir) throws IOException {
+        return open(dir, Clock.systemUTC());
+    }
+
+    /** {@link #open(Path)} with the clock that stamps {@code time} and measures {@code elapsed_s}. */
+    public static MetricsLog open(Path dir, Clock clock) throws IOException {
+        return open(dir, clock, 0);
+    }
+
+    private static MetricsLog open(Path dir, Clock clock, double elapsedBefore) throws IOException {
         Path file = dir.resolve(FILE_NAME);
         try {
             Files.createDirectories(dir);
             return new MetricsLog(file, Files.newBufferedWriter(file, StandardCharsets.UTF_8,
-                    StandardOpenOption.CREATE, StandardOpenOption.APPEND));
+                    StandardOpenOption.CREATE, StandardOpenOption.APPEND), clock, elapsedBefore);
         } catch (IOException e) {
             throw new IOException("cannot open metrics log " + file + ": " + e, e);
         }
@@ -78,12 +104,20 @@ public final class MetricsLog implements AutoCloseable {
     /**
      * Opens the log of a run that resumes after {@code step}: lines for later steps (written
      * after the checkpoint by the run that crashed) and a partly written last line are dropped
-     * first, so the resumed run's lines continue the curve without duplicates.
+     * first, so the resumed run's lines continue the curve without duplicates. Its
+     * {@code elapsed_s} continues from the last kept line's (0 if there is none, or it predates
+     * the field).
      *
      * @throws IOException if the file cannot be read or rewritten
      */
     public static MetricsLog resume(Path dir, long step) throws IOException {
+        return resume(dir, step, Clock.systemUTC());
+    }
+
+    /** {@link #resume(Path, long)} with the clock that stamps {@code time} and measures {@code elapsed_s}. */
+    public static MetricsLog resume(Path dir, long step, Clock clock) throws IOException {
         Path file = dir.resolve(FILE_NAME);
+        double elapsedBefore = 0;
         if (Files.exists(file)) {
             List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
             List<String> kept = lines.stream().filter(line -> stepOf(line) <= step).toList();
@@ -91,8 +125,11 @@ public final class MetricsLog implements AutoCloseable {
                 AtomicFiles.writeString(file, kept.stream()
                         .map(line -> line + "\n").collect(Collectors.joining()));
             }
+            if (!kept.isEmpty()) {
+                elapsedBefore = elapsedOf(kept.get(kept.size() - 1));
+            }
         }
-        return open(dir);
+        return open(dir, clock, elapsedBefore);
     }
 
     /** The log file. */
@@ -107,7 +144,10 @@ public final class MetricsLog implements AutoCloseable {
      */
     public void append(Entry entry) throws IOException {
         ObjectNode line = MAPPER.createObjectNode();
+        Instant now = clock.instant();
         line.put("step", entry.step());
+        line.put("time", now.toString());
+        line.put("elapsed_s", elapsedBefore + Duration.between(opened, now).toNanos() / 1e9);
         line.put("train_loss", entry.trainLoss());
         line.put("lr", entry.lr());
         line.put("tokens_per_s", entry.tokensPerSecond());
@@ -125,6 +165,16 @@ public final class MetricsLog implements AutoCloseable {
     @Override
     public void close() throws IOException {
         writer.close();
+    }
+
+    // The elapsed_s of a kept line, or 0 for a line written before the field existed.
+    private static double elapsedOf(String line) {
+        try {
+            JsonNode elapsed = MAPPER.readTree(line).get("elapsed_s");
+            return elapsed != null && elapsed.isNumber() ? elapsed.asDouble() : 0;
+        } catch (JsonProcessingException e) {
+            return 0;
+        }
     }
 
     // The step of a line, or MAX_VALUE for a line that does not parse (a torn last write).

@@ -3,6 +3,7 @@ package io.troupe.worker.run;
 import io.troupe.worker.train.AdamW;
 import io.troupe.worker.train.Cadence;
 import io.troupe.worker.train.LearningRateSchedule;
+import io.troupe.worker.train.NonFiniteSteps;
 import io.troupe.worker.train.TrainSettings;
 import io.troupe.worker.train.TrainingDivergedException;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -16,6 +17,7 @@ import io.troupe.worker.checkpoint.Checkpoint;
 import io.troupe.worker.checkpoint.CheckpointException;
 import io.troupe.worker.checkpoint.CheckpointStore;
 import io.troupe.worker.job.BatchPlan;
+import io.troupe.worker.job.ElasticShare;
 import io.troupe.worker.job.GradientReducer;
 import io.troupe.worker.job.ReductionException;
 import io.troupe.worker.job.WorkerJob;
@@ -31,8 +33,12 @@ import java.util.Optional;
  * gradient clipping and accumulation, periodic evaluation, atomic checkpoints with exact
  * resume, and an exported inference model at the end.
  *
- * <p>The parameters live in one flat float array (the optimizer's copy); the step engine
- * reads them from its own direct buffer, refreshed after every update.
+ * <p>Local training is a one-worker {@link WorkerJob}: each step runs the distributed step
+ * path with the whole global batch as this worker's share (samples {@code [(s-1)B, sB)} of
+ * the {@link io.troupe.worker.job.SampleOrder}) and no all-reduce, so a local run and a
+ * one-worker cluster compute bit-identical parameters. A step with a non-finite loss or
+ * gradient is skipped and counted ({@link NonFiniteSteps}); {@code max_nonfinite_steps} in a
+ * row end the run with a {@link TrainingDivergedException}.
  */
 public final class Trainer {
     /** Run files in the output directory. */
@@ -128,6 +134,9 @@ public final class Trainer {
         double lastValEval = Double.NaN;
         double trainSeconds = 0;
         long trainedSteps = 0;
+        long skippedBefore = 0;
+        long stepsSkipped = 0;
+        String lastGoodCheckpoint = "none (no checkpoint was saved yet; start over)";
 
         try (WorkerJob job = new WorkerJob(settings, tokenizer, data, plan, engineOptions, GradientReducer.LOCAL,
                 restored.orElse(null))) {
@@ -138,7 +147,11 @@ public final class Trainer {
                 if (best != null) {
                     bestVal = Double.longBitsToDouble(best[0]);
                 }
+                long[] skipped = c.extraRngState().get(WorkerJob.STEPS_SKIPPED);
+                skippedBefore = skipped == null ? 0 : skipped[0];
+                lastGoodCheckpoint = "the one of step " + startStep + " in " + store.directory();
             }
+            NonFiniteSteps nonFinite = new NonFiniteSteps(settings.maxNonfiniteSteps(), skippedBefore);
             try (MetricsLog metrics = restored.isPresent() ? MetricsLog.resume(outDir, startStep) : MetricsLog.open(outDir)) {
                 listener.onStart(startStep, settings.maxIters(), layout.size());
                 if (startStep == 0) {
@@ -152,13 +165,16 @@ public final class Trainer {
                 for (long step = startStep + 1; step <= settings.maxIters(); step++) {
                     long t0 = System.nanoTime();
                     double lr = schedule.at(step - 1);
-                    double[] result = stepOrFail(job, step, lr);
-                    double loss = result[0];
+                    WorkerJob.StepResult result = step(job, step, lr);
+                    if (nonFinite.record(result.skipped())) {
+                        throw new TrainingDivergedException(nonFinite.divergedMessage(step, lastGoodCheckpoint));
+                    }
+                    double loss = result.loss();
                     double seconds = (System.nanoTime() - t0) / 1e9;
                     trainSeconds += seconds;
                     trainedSteps++;
                     double tokensPerSecond = tokensPerStep / seconds;
-                    listener.onStep(new TrainListener.StepStats(step, settings.maxIters(), loss, lr, result[1],
+                    listener.onStep(new TrainListener.StepStats(step, settings.maxIters(), loss, lr, result.gradNorm(),
                             tokensPerSecond, seconds * 1000));
 
                     boolean evalStep = cadence.evaluates(step);
@@ -176,11 +192,14 @@ public final class Trainer {
                     }
                     boolean checkpointStep = cadence.checkpoints(step);
                     if (checkpointStep) {
-                        listener.onCheckpoint(step, store.save(job.checkpoint(step, identity, bestVal)));
+                        Path saved = store.save(job.checkpoint(step, identity, bestVal, nonFinite.skipped()));
+                        lastGoodCheckpoint = saved.toString();
+                        listener.onCheckpoint(step, saved);
                     }
                     if ((stopRequested || listener.stopRequested()) && step < settings.maxIters()) {
                         if (!checkpointStep) {
-                            listener.onCheckpoint(step, store.save(job.checkpoint(step, identity, bestVal)));
+                            listener.onCheckpoint(step, store.save(job.checkpoint(step, identity, bestVal,
+                                    nonFinite.skipped())));
                         }
                         stoppedAt = step;
                         break;
@@ -199,31 +218,26 @@ public final class Trainer {
                 lastValEval = losses[1];
             }
             ModelExport.write(outDir, model, job.parameters());
+            stepsSkipped = nonFinite.skipped();
         }
         tokenizer.save(outDir);
         double wall = (System.nanoTime() - wallStart) / 1e9;
         TrainSummary summary = new TrainSummary(settings.maxIters(), lastTrainEval, lastValEval,
                 Math.min(bestVal, lastValEval), trainedSteps == 0 ? 0 : trainedSteps * tokensPerStep / trainSeconds,
                 wall, layout.size());
-        writeSummary(summary);
+        SummaryFile.write(outDir, summary, settings, tokenizer.vocabSize(), tokenizer.type(), 0,
+                java.util.Map.of("steps_skipped", stepsSkipped));
         return summary;
     }
 
-    private static double[] stepOrFail(WorkerJob job, long step, double lr) throws EngineException {
-        double[] result;
+    /** Step {@code step} of a one-worker job: the whole global batch, samples [(step-1)B, step*B). */
+    private WorkerJob.StepResult step(WorkerJob job, long step, double lr) throws EngineException {
+        ElasticShare share = ElasticShare.of(settings.batchSize(), settings.gradAccum(), 1, 0,
+                (step - 1) * settings.batchSize());
         try {
-            result = job.step(step, lr);
+            return job.step(step, lr, share);
         } catch (ReductionException e) {
             throw new IllegalStateException("a one-worker job has no peers to fail", e);
         }
-        if (!Double.isFinite(result[0])) {
-            throw new TrainingDivergedException("training diverged: the loss is " + result[0] + " at step " + step
-                    + "; lower learning_rate or raise warmup_iters");
-        }
-        return result;
-    }
-
-    private void writeSummary(TrainSummary s) throws IOException {
-        SummaryFile.write(outDir, s, settings, tokenizer.vocabSize(), tokenizer.type(), 0);
     }
 }

@@ -1,5 +1,6 @@
 package io.troupe.worker.train;
 
+import io.troupe.worker.engine.FlatBuffer;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -210,8 +211,8 @@ public final class AdamW {
         if (state.step() < 0) {
             throw new IllegalArgumentException("optimizer step must be >= 0, got " + state.step());
         }
-        System.arraycopy(state.m(), 0, m, 0, m.length);
-        System.arraycopy(state.v(), 0, v, 0, v.length);
+        FlatBuffer.copy(state.m(), m);
+        FlatBuffer.copy(state.v(), v);
         step = state.step();
     }
 

@@ -4,7 +4,7 @@ import io.troupe.data.corpus.TokenSequence;
 import java.nio.LongBuffer;
 
 /**
- * Draws training batches as nanoGPT's {@code get_batch}: B random window starts o in
+ * Draws evaluation batches as nanoGPT's {@code get_batch}: B random window starts o in
  * {@code [0, n - T - 1]}, inputs {@code x = tokens[o, o+T)} and targets
  * {@code y = tokens[o+1, o+T+1)}, row-major (B, T).
  *
@@ -14,7 +14,11 @@ import java.nio.LongBuffer;
  * its own sampler (nanoGPT shares torch's global generator between train and val; separating
  * them keeps the training sequence independent of how often validation runs).
  *
- * <p>Not thread-safe; one sampler belongs to one step loop.
+ * <p>Training steps do not use it: they read the job's sample order
+ * ({@code io.troupe.worker.job.SampleOrder}), the same for local and distributed runs. Evaluation
+ * keeps random windows, so {@code eval_iters} batches estimate the loss over the whole split.
+ *
+ * <p>Not thread-safe; one sampler belongs to one evaluation loop.
  */
 public final class BatchSampler {
 

@@ -21,11 +21,12 @@ public record TrainSettings(
         int nLayer, int nHead, int nEmbd, int blockSize, double dropout, boolean bias, boolean tiedEmbeddings,
         int batchSize, int gradAccum,
         long maxIters, double learningRate, double minLr, long warmupIters, long lrDecayIters, boolean decayLr,
-        double beta1, double beta2, double weightDecay, double gradClip,
+        double beta1, double beta2, double weightDecay, double gradClip, int maxNonfiniteSteps,
         long evalInterval, int evalIters, long logInterval, long checkpointInterval, int keepCheckpoints,
         long seed) {
 
     private static final String ROOT = "troupe.train";
+    private static final String MAX_NONFINITE_STEPS = "max_nonfinite_steps";
 
     /** Preset names shipped in the jar. */
     public static final Set<String> PRESETS = Set.of("shakespeare-char-small", "shakespeare-char");
@@ -80,6 +81,10 @@ public record TrainSettings(
 
     /** Reads and validates settings from a config holding the troupe.train keys at its root. */
     public static TrainSettings from(Config c) {
+        if (!c.hasPath(MAX_NONFINITE_STEPS)) {
+            // Settings written before the key existed (a job.json, a tuner study) take the default.
+            c = c.withFallback(ConfigFactory.defaultReference().getConfig(ROOT).withOnlyPath(MAX_NONFINITE_STEPS));
+        }
         Reader r = new Reader(c);
         TrainSettings s = new TrainSettings(
                 r.intIn("n_layer", 1, 1024), r.intIn("n_head", 1, 1024), r.intIn("n_embd", 1, 65536),
@@ -90,7 +95,7 @@ public record TrainSettings(
                 r.longIn("warmup_iters", 0, Long.MAX_VALUE), r.longIn("lr_decay_iters", 1, Long.MAX_VALUE),
                 r.bool("decay_lr"),
                 r.doubleIn("beta1", 0, 0.999999), r.doubleIn("beta2", 0, 0.999999), r.doubleIn("weight_decay", 0, 10),
-                r.doubleIn("grad_clip", 0, Double.MAX_VALUE),
+                r.doubleIn("grad_clip", 0, Double.MAX_VALUE), r.intIn(MAX_NONFINITE_STEPS, 1, 1 << 20),
                 r.longIn("eval_interval", 1, Long.MAX_VALUE), r.intIn("eval_iters", 1, 1 << 20),
                 r.longIn("log_interval", 1, Long.MAX_VALUE), r.longIn("checkpoint_interval", 0, Long.MAX_VALUE),
                 r.intIn("keep_checkpoints", 1, 1000),
@@ -174,14 +179,14 @@ public record TrainSettings(
         }
         return new TrainSettings(nLayer, nHead, nEmbd, blockSize, dropout, bias, tiedEmbeddings, batchSize, gradAccum,
                 steps, learningRate, minLr, warmupIters, lrDecayIters, decayLr, beta1, beta2, weightDecay, gradClip,
-                evalInterval, evalIters, logInterval, checkpointInterval, keepCheckpoints, seed);
+                maxNonfiniteSteps, evalInterval, evalIters, logInterval, checkpointInterval, keepCheckpoints, seed);
     }
 
     /** This with another seed (the --seed flag). */
     public TrainSettings withSeed(long newSeed) {
         return new TrainSettings(nLayer, nHead, nEmbd, blockSize, dropout, bias, tiedEmbeddings, batchSize, gradAccum,
                 maxIters, learningRate, minLr, warmupIters, lrDecayIters, decayLr, beta1, beta2, weightDecay, gradClip,
-                evalInterval, evalIters, logInterval, checkpointInterval, keepCheckpoints, newSeed);
+                maxNonfiniteSteps, evalInterval, evalIters, logInterval, checkpointInterval, keepCheckpoints, newSeed);
     }
 
     /** The model shape for a tokenizer with {@code vocabSize} tokens. */
@@ -208,7 +213,8 @@ public record TrainSettings(
                 .put("batch_size", batchSize).put("grad_accum", gradAccum).put("max_iters", maxIters)
                 .put("learning_rate", learningRate).put("min_lr", minLr).put("warmup_iters", warmupIters)
                 .put("lr_decay_iters", lrDecayIters).put("decay_lr", decayLr).put("beta1", beta1).put("beta2", beta2)
-                .put("weight_decay", weightDecay).put("grad_clip", gradClip).put("eval_interval", evalInterval)
+                .put("weight_decay", weightDecay).put("grad_clip", gradClip)
+                .put(MAX_NONFINITE_STEPS, maxNonfiniteSteps).put("eval_interval", evalInterval)
                 .put("eval_iters", evalIters).put("log_interval", logInterval)
                 .put("checkpoint_interval", checkpointInterval).put("keep_checkpoints", keepCheckpoints)
                 .put("seed", seed);
@@ -222,7 +228,7 @@ public record TrainSettings(
     public ObjectNode resumeIdentity(ObjectMapper mapper, int vocabSize) {
         ObjectNode o = toJson(mapper);
         o.remove(java.util.List.of("max_iters", "log_interval", "checkpoint_interval", "keep_checkpoints",
-                "eval_interval", "eval_iters"));
+                "eval_interval", "eval_iters", MAX_NONFINITE_STEPS));
         o.put("vocab_size", vocabSize);
         return o;
     }

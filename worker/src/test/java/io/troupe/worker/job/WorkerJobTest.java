@@ -26,11 +26,12 @@ class WorkerJobTest {
         BatchPlan plan = BatchPlan.of(settings.batchSize(), settings.gradAccum(), 1, 0);
         try (WorkerJob job = new WorkerJob(settings, tokenizer, split, plan, EngineOptions.cpu(threads),
                 GradientReducer.LOCAL, null)) {
-            double[] lossAndNorm = job.step(1, 1e-2);
+            WorkerJob.StepResult result = job.step(1, 1e-2,
+                    ElasticShare.of(settings.batchSize(), settings.gradAccum(), 1, 0, 0));
             float[] params = job.parameters();
             float[] out = java.util.Arrays.copyOf(params, params.length + 2);
-            out[params.length] = (float) lossAndNorm[0];
-            out[params.length + 1] = (float) lossAndNorm[1];
+            out[params.length] = (float) result.loss();
+            out[params.length + 1] = (float) result.gradNorm();
             return out;
         }
     }
@@ -50,7 +51,7 @@ class WorkerJobTest {
 
     @Test
     void accumulatingMicroBatchesOrSplittingIntoLanesGivesTheSameUpdate() throws Exception {
-        // The sampler draws one offset per row, so 2 micro-batches of 2 rows see the same rows as
+        // Samples 0..3 of the sample order either way, so 2 micro-batches of 2 rows see the same rows as
         // one batch of 4: the averaged gradient, and so the AdamW update, must agree.
         float[] whole = afterOneStep(tiny("1"), 1);
         float[] accumulated = afterOneStep(tiny("2"), 1);
@@ -108,7 +109,7 @@ class WorkerJobTest {
         try (WorkerJob job = tinyJob(poisoning)) {
             float[] before = job.parameters().clone();
             long checksum = job.parameterChecksum();
-            WorkerJob.ElasticStepResult result = job.step(1, 1e-2, new ElasticShare(0, 2, 2, 1, 2, 4));
+            WorkerJob.StepResult result = job.step(1, 1e-2, new ElasticShare(0, 2, 2, 1, 2, 4));
             assertTrue(result.skipped(), "a NaN in the averaged gradient must skip the step");
             assertTrue(Double.isNaN(result.gradNorm()));
             assertEquals(checksum, job.parameterChecksum(), "the parameters are untouched");
@@ -119,6 +120,46 @@ class WorkerJobTest {
             long checksum = job.parameterChecksum();
             assertTrue(!job.step(1, 1e-2, new ElasticShare(0, 2, 2, 1, 2, 4)).skipped());
             assertTrue(checksum != job.parameterChecksum(), "a finite gradient is applied");
+        }
+    }
+
+    @Test
+    void aNonFiniteLossSkipsTheUpdateOnEveryWorkerAlike() throws Exception {
+        // NaN parameters give a NaN loss; after averaging with a peer's half the step must still be skipped.
+        GradientReducer cleanPeer = (gradients, step) -> {
+            for (int i = 0; i < gradients.limit(); i++) {
+                gradients.put(i, gradients.get(i) / 2);
+            }
+        };
+        try (WorkerJob job = tinyJob(cleanPeer)) {
+            io.troupe.worker.checkpoint.Checkpoint nan = job.checkpoint(0, "nan", Double.POSITIVE_INFINITY);
+            java.util.Arrays.fill(nan.parameters(), Float.NaN);
+            job.restoreState(nan);
+            long checksum = job.parameterChecksum();
+            WorkerJob.StepResult result = job.step(1, 1e-2, new ElasticShare(0, 2, 2, 1, 2, 4));
+            assertTrue(Double.isNaN(result.loss()));
+            assertTrue(result.skipped(), "a non-finite loss must skip the step");
+            assertEquals(checksum, job.parameterChecksum(), "the parameters are untouched");
+        }
+    }
+
+    @Test
+    void aCheckpointRecordsTheSampleCursorAndRefusesOneOfAnotherBatchSize() throws Exception {
+        try (WorkerJob job = tinyJob(GradientReducer.LOCAL)) {
+            io.troupe.worker.checkpoint.Checkpoint c = job.checkpoint(5, "id", 1.0);
+            assertEquals(WorkerJob.SAMPLE_ORDER_TAG, c.samplerState()[0]);
+            assertEquals(5 * 4, c.samplerState()[1], "after 5 steps of 4 samples the next sample is 20");
+            job.restoreState(c);
+            io.troupe.worker.checkpoint.Checkpoint shifted = new io.troupe.worker.checkpoint.Checkpoint(c.config(),
+                    c.parameters(), c.adamM(), c.adamV(), c.optimizerStep(), c.trainingStep(),
+                    new long[] {WorkerJob.SAMPLE_ORDER_TAG, 24}, c.extraRngState(), c.tokenizer());
+            IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                    () -> job.restoreState(shifted));
+            assertTrue(e.getMessage().contains("another batch_size"), e.getMessage());
+            // A checkpoint of an older version holds a generator state there: it still loads.
+            job.restoreState(new io.troupe.worker.checkpoint.Checkpoint(c.config(), c.parameters(), c.adamM(),
+                    c.adamV(), c.optimizerStep(), c.trainingStep(), new long[] {1, 2, 3, 4}, c.extraRngState(),
+                    c.tokenizer()));
         }
     }
 }

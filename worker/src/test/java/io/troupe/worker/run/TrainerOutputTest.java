@@ -51,8 +51,9 @@ class TrainerOutputTest {
         for (JsonNode line : lines) {
             long step = line.get("step").asLong();
             boolean evaluated = step % 4 == 0;
-            List<String> expectedKeys = evaluated ? List.of("step", "train_loss", "lr", "tokens_per_s", "val_loss")
-                    : List.of("step", "train_loss", "lr", "tokens_per_s");
+            List<String> expectedKeys = evaluated
+                    ? List.of("step", "time", "elapsed_s", "train_loss", "lr", "tokens_per_s", "val_loss")
+                    : List.of("step", "time", "elapsed_s", "train_loss", "lr", "tokens_per_s");
             assertEquals(expectedKeys, fields(line), line.toString());
             double loss = line.get("train_loss").asDouble();
             assertTrue(Double.isFinite(loss) && loss > 0, line.toString());
@@ -69,7 +70,8 @@ class TrainerOutputTest {
 
         JsonNode summary = TinyRun.summary(run);
         assertEquals(List.of("steps", "final_train_loss", "final_val_loss", "best_val_loss", "tokens_per_second",
-                "wall_seconds", "params", "config"), fields(summary));
+                "wall_seconds", "params", "steps_skipped", "config"), fields(summary));
+        assertEquals(0, summary.get("steps_skipped").asLong(), "a healthy run skips no step");
         assertEquals(8, summary.get("steps").asLong());
         double[] last = evals.get(2);
         assertEquals(last[1], summary.get("final_train_loss").asDouble(), 0);

@@ -103,8 +103,9 @@ class TrainerResumeTest {
 
     @Test
     void theBestValidationLossSurvivesAResume() throws Exception {
-        // A learning rate high enough that the validation loss bottoms out at step 4 and then rises.
-        String[] unstable = {"learning_rate=0.5", "min_lr=0.5", "grad_clip=0", "eval_interval=2"};
+        // A learning rate so high that the validation loss is lowest before training (step 0) and
+        // rises after: the resumed run never evaluates step 0, so only the checkpoint can carry it.
+        String[] unstable = {"learning_rate=1", "min_lr=1", "grad_clip=0", "eval_interval=2"};
         Path reference = tmp.resolve("reference");
         train(reference, false, settings(unstable));
         double best = summary(reference).get("best_val_loss").asDouble();
