@@ -9,7 +9,7 @@ import io.troupe.tuner.run.StudyRunner;
 import io.troupe.tuner.run.Studies;
 import io.troupe.tuner.run.TrainingExecutor;
 import io.troupe.tuner.sampler.Sampler;
-import io.troupe.tuner.scheduler.Scheduler;
+import io.troupe.tuner.pruner.Pruner;
 import io.troupe.tuner.space.SearchSpace;
 import io.troupe.tuner.store.JdbcStudyStore;
 import io.troupe.tuner.store.StudyInfo;
@@ -35,7 +35,7 @@ import picocli.CommandLine.Spec;
 /** {@code troupe tune}: runs (or resumes) a hyperparameter study. */
 @Command(name = "tune",
         description = {"Search hyperparameters with trials (training jobs) sampled from a search space.",
-            "Trials run in parallel on disjoint groups of workers; the scheduler stops poor ones early.",
+            "Trials run in parallel on disjoint groups of workers; the pruner stops poor ones early.",
             "Writes DIR/study.db (unless --storage), DIR/trials/<n>/, DIR/trials.csv and DIR/report.html."},
         mixinStandardHelpOptions = true)
 final class TuneCommand implements Callable<Integer> {
@@ -60,8 +60,14 @@ final class TuneCommand implements Callable<Integer> {
     @Option(names = "--sampler", paramLabel = "NAME", description = "grid, random or tpe (default: random).")
     private String sampler;
 
-    @Option(names = "--scheduler", paramLabel = "NAME", description = "none, asha or median (default: none).")
-    private String scheduler;
+    @Option(names = "--pruner", paramLabel = "NAME", description = "none, asha or median: stops poor trials early (default: none).")
+    private String pruner;
+
+    /** The old name of --pruner (it prunes trials, it schedules nothing); still accepted, not shown. */
+    @Option(names = "--scheduler", hidden = true, paramLabel = "NAME")
+    private void setScheduler(String name) {
+        pruner = name;
+    }
 
     @Option(names = "--workers", defaultValue = "1", paramLabel = "W", description = "Workers in all (default: 1).")
     private int workers;
@@ -136,10 +142,10 @@ final class TuneCommand implements Callable<Integer> {
             StudyInfo requested = requested(name, stored.orElse(null));
             SearchSpace searchSpace = space != null ? SearchSpace.load(space) : SearchSpace.parse(stored.get().space());
             requested = new StudyInfo(name, searchSpace.canonical(), requested.data(), requested.sampler(),
-                    requested.scheduler(), requested.seed(), requested.trials(), requested.workersPerTrial(),
+                    requested.pruner(), requested.seed(), requested.trials(), requested.workersPerTrial(),
                     requested.steps(), requested.createdAt());
             Sampler theSampler = Sampler.create(requested.sampler(), searchSpace, requested.seed());
-            Scheduler theScheduler = Scheduler.create(requested.scheduler(), searchSpace, requested.steps());
+            Pruner thePruner = Pruner.create(requested.pruner(), searchSpace, requested.steps());
             int k = requested.workersPerTrial();
             if (workers < k || workers % k != 0) {
                 throw new UserError("--workers " + workers + " must be a positive multiple of --workers-per-trial " + k);
@@ -155,8 +161,8 @@ final class TuneCommand implements Callable<Integer> {
                 stdout.printf("the grid has %d points; running %d trials, not %d%n", theSampler.size().getAsLong(),
                         theSampler.size().getAsLong(), study.trials());
             }
-            stdout.printf("study %s: %d trials, %d at a time on %d worker(s) each, sampler %s, scheduler %s, %d steps%n",
-                    dir, study.trials(), slots, k, study.sampler(), study.scheduler(), study.steps());
+            stdout.printf("study %s: %d trials, %d at a time on %d worker(s) each, sampler %s, pruner %s, %d steps%n",
+                    dir, study.trials(), slots, k, study.sampler(), study.pruner(), study.steps());
             stdout.flush();
             StudyListener progress = new StudyListener() {
                 @Override
@@ -179,7 +185,7 @@ final class TuneCommand implements Callable<Integer> {
                     }
                 }
             };
-            StudyRunner runner = new StudyRunner(name, dir, searchSpace, theSampler, theScheduler, store, executor, slots,
+            StudyRunner runner = new StudyRunner(name, dir, searchSpace, theSampler, thePruner, store, executor, slots,
                     study.steps(), progress);
             // Ctrl-C (or SIGTERM): every running trial checkpoints its current step and stays RUNNING.
             CountDownLatch finished = new CountDownLatch(1);
@@ -248,7 +254,7 @@ final class TuneCommand implements Callable<Integer> {
         String dataPath = data != null ? data.toAbsolutePath().normalize().toString() : stored.data();
         return new StudyInfo(name, null, dataPath,
                 sampler != null ? sampler : stored == null ? "random" : stored.sampler(),
-                scheduler != null ? scheduler : stored == null ? "none" : stored.scheduler(),
+                pruner != null ? pruner : stored == null ? "none" : stored.pruner(),
                 seed != null ? seed : stored == null ? 0 : stored.seed(), n, k, max,
                 stored == null ? System.currentTimeMillis() : stored.createdAt());
     }

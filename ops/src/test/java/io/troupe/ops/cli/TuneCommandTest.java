@@ -48,7 +48,7 @@ class TuneCommandTest {
         data = Files.isRegularFile(SHAKESPEARE) ? SHAKESPEARE : Files.writeString(shared.resolve("corpus.txt"), CliRun.TEXT);
         space = Files.writeString(shared.resolve("space.conf"), SPACE);
         study = shared.resolve("study");
-        first = tune(study, "--trials", 4, "--steps", 30, "--scheduler", "asha", "--workers", 2).assertOk();
+        first = tune(study, "--trials", 4, "--steps", 30, "--pruner", "asha", "--workers", 2).assertOk();
     }
 
     static CliRun tune(Path out, Object... more) {
@@ -58,7 +58,7 @@ class TuneCommandTest {
     @Test
     void aStudyRunsItsTrialsAndRecordsThemInTheStore() throws Exception {
         List<String> lines = first.out().lines().toList();
-        assertTrue(lines.get(0).startsWith("study " + study.toAbsolutePath().normalize() + ": 4 trials, 2 at a time on 1 worker(s) each, sampler random, scheduler asha, 30 steps"), first.toString());
+        assertTrue(lines.get(0).startsWith("study " + study.toAbsolutePath().normalize() + ": 4 trials, 2 at a time on 1 worker(s) each, sampler random, pruner asha, 30 steps"), first.toString());
         assertEquals(4, lines.stream().filter(l -> l.matches("trial \\d started: dropout=\\S+ learning_rate=\\S+")).count(), first.toString());
         assertEquals(4, lines.stream().filter(l -> l.matches("trial \\d (COMPLETE|PRUNED) at step \\d+: val loss \\d\\.\\d{4}.*")).count(),
                 first.toString());

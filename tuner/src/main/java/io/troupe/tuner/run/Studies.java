@@ -17,7 +17,7 @@ public final class Studies {
      * Records a new study, or checks a resumed one against what the store holds.
      *
      * <p>A resume must keep everything that shapes the trials: the search space (refused with
-     * a diff), data, sampler, scheduler, seed, steps and workers per trial. It may raise or lower
+     * a diff), data, sampler, pruner, seed, steps and workers per trial. It may raise or lower
      * the total number of trials and the number of workers.
      *
      * @throws TuneException naming what differs and what to do
@@ -45,7 +45,7 @@ public final class Studies {
         List<String> changed = new ArrayList<>();
         same(changed, "--data", old.data(), requested.data());
         same(changed, "--sampler", old.sampler(), requested.sampler());
-        same(changed, "--scheduler", old.scheduler(), requested.scheduler());
+        same(changed, "--pruner", old.pruner(), requested.pruner());
         same(changed, "--seed", old.seed(), requested.seed());
         same(changed, "--steps", old.steps(), requested.steps());
         same(changed, "--workers-per-trial", old.workersPerTrial(), requested.workersPerTrial());
@@ -56,7 +56,7 @@ public final class Studies {
         if (old.trials() != requested.trials()) {
             store.setTrials(old.name(), requested.trials());
         }
-        return new StudyInfo(old.name(), old.space(), old.data(), old.sampler(), old.scheduler(), old.seed(),
+        return new StudyInfo(old.name(), old.space(), old.data(), old.sampler(), old.pruner(), old.seed(),
                 requested.trials(), old.workersPerTrial(), old.steps(), old.createdAt());
     }
 

@@ -3,7 +3,7 @@ package io.troupe.tuner.run;
 import io.troupe.tuner.TuneException;
 import io.troupe.tuner.report.ResultsWriter;
 import io.troupe.tuner.report.StudyResults;
-import io.troupe.tuner.scheduler.Scheduler;
+import io.troupe.tuner.pruner.Pruner;
 import io.troupe.tuner.space.SearchSpace;
 import io.troupe.tuner.store.StudyInfo;
 import io.troupe.tuner.store.StudyStore;
@@ -27,10 +27,10 @@ public final class StudyReports {
                 + " holds no study for " + studyName(dir) + "; run troupe tune --out " + dir + " first"));
     }
 
-    /** The study's trials, sorted, with the scheduler's rungs. */
+    /** The study's trials, sorted, with the pruner's rungs. */
     public static StudyResults results(StudyStore store, StudyInfo study) {
         SearchSpace space = SearchSpace.parse(study.space());
-        List<Long> rungs = Scheduler.create(study.scheduler(), space, study.steps()).rungs();
+        List<Long> rungs = Pruner.create(study.pruner(), space, study.steps()).rungs();
         return new StudyResults(study, store.trials(study.name()), rungs);
     }
 

@@ -135,7 +135,7 @@ public final class JdbcStudyStore implements StudyStore {
                 s.setString(2, study.space());
                 s.setString(3, study.data());
                 s.setString(4, study.sampler());
-                s.setString(5, study.scheduler());
+                s.setString(5, study.pruner());
                 s.setLong(6, study.seed());
                 s.setInt(7, study.trials());
                 s.setInt(8, study.workersPerTrial());

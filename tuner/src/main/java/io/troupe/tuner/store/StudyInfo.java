@@ -11,6 +11,6 @@ package io.troupe.tuner.store;
  * @param steps training steps of a full trial
  * @param createdAt epoch milliseconds
  */
-public record StudyInfo(String name, String space, String data, String sampler, String scheduler, long seed,
+public record StudyInfo(String name, String space, String data, String sampler, String pruner, long seed,
                         int trials, int workersPerTrial, long steps, long createdAt) {
 }

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.troupe.tuner.sampler.Sampler;
-import io.troupe.tuner.scheduler.Scheduler;
+import io.troupe.tuner.pruner.Pruner;
 import io.troupe.tuner.space.SearchSpace;
 import io.troupe.tuner.store.JdbcStudyStore;
 import io.troupe.tuner.store.StudyInfo;
@@ -73,17 +73,17 @@ class StudyRunnerTest {
         }
     }
 
-    private StudyRunner runner(StudyStore store, String sampler, String scheduler, FakeTraining training, int slots) {
+    private StudyRunner runner(StudyStore store, String sampler, String pruner, FakeTraining training, int slots) {
         return new StudyRunner(name(), dir, SPACE, Sampler.create(sampler, SPACE, 5),
-                Scheduler.create(scheduler, SPACE, STEPS), store, training, slots, STEPS, StudyListener.SILENT);
+                Pruner.create(pruner, SPACE, STEPS), store, training, slots, STEPS, StudyListener.SILENT);
     }
 
     private String name() {
         return StudyReports.studyName(dir);
     }
 
-    private StudyInfo info(String sampler, String scheduler, int trials) {
-        return new StudyInfo(name(), SPACE.canonical(), "/data", sampler, scheduler, 5, trials, 1, STEPS, 0);
+    private StudyInfo info(String sampler, String pruner, int trials) {
+        return new StudyInfo(name(), SPACE.canonical(), "/data", sampler, pruner, 5, trials, 1, STEPS, 0);
     }
 
     @Test
@@ -119,7 +119,7 @@ class StudyRunnerTest {
             store.createStudy(new StudyInfo(name(), grid.canonical(), "/data", "grid", "none", 0, 10, 1, STEPS, 0));
             FakeTraining training = new FakeTraining();
             StudyRunner runner = new StudyRunner(name(), dir, grid, Sampler.create("grid", grid, 0),
-                    Scheduler.create("none", grid, STEPS), store, training, 1, STEPS, StudyListener.SILENT);
+                    Pruner.create("none", grid, STEPS), store, training, 1, STEPS, StudyListener.SILENT);
             assertEquals(3, runner.run(10), "a grid of 3 stops at 3 trials");
             List<TrialRecord> trials = store.trials(name());
             assertEquals(List.of(TrialState.COMPLETE, TrialState.FAILED, TrialState.COMPLETE),

@@ -8,7 +8,7 @@ import io.troupe.data.corpus.TextCorpus;
 import io.troupe.data.corpus.TokenSplit;
 import io.troupe.data.tokenize.CharTokenizer;
 import io.troupe.tuner.sampler.Sampler;
-import io.troupe.tuner.scheduler.Scheduler;
+import io.troupe.tuner.pruner.Pruner;
 import io.troupe.tuner.space.SearchSpace;
 import io.troupe.tuner.store.JdbcStudyStore;
 import io.troupe.tuner.store.StudyInfo;
@@ -137,7 +137,7 @@ class TrainingExecutorTest {
             };
             Studies.begin(store, new StudyInfo(name, SPACE.canonical(), data.toString(), "random", "none", 0, 1, workersPerTrial, 30, 0),
                     SPACE, true);
-            new StudyRunner(name, dir, SPACE, Sampler.create("random", SPACE, 0), Scheduler.create("none", SPACE, 30),
+            new StudyRunner(name, dir, SPACE, Sampler.create("random", SPACE, 0), Pruner.create("none", SPACE, 30),
                     store, recording, 1, 30, StudyListener.SILENT).run(1);
             assertEquals(List.of(20L), firstSteps);
             TrialRecord trial = store.trials(name).get(0);

@@ -102,7 +102,7 @@ class SearchSpaceTest {
         assertEquals(List.of("dropout", "learning_rate", "n_embd", "n_layer", "warmup_iters"),
                 space.params().stream().map(Parameter::key).toList());
         assertEquals(List.of(50L, 150L, 450L),
-                io.troupe.tuner.scheduler.Scheduler.create("asha", space, 600).rungs());
+                io.troupe.tuner.pruner.Pruner.create("asha", space, 600).rungs());
         assertEquals(0.15, space.option("tpe.gamma", 0.0));
     }
 

@@ -1,4 +1,4 @@
-package io.troupe.tuner.scheduler;
+package io.troupe.tuner.pruner;
 
 import io.troupe.tuner.TuneException;
 import java.util.ArrayList;
@@ -15,7 +15,7 @@ import java.util.NavigableMap;
  * other trials have reported at that step: early losses are noisy, and a median of one or two
  * trials says little.
  */
-public final class MedianScheduler implements Scheduler {
+public final class MedianPruner implements Pruner {
     private final long warmupSteps;
     private final int startupTrials;
 
@@ -23,7 +23,7 @@ public final class MedianScheduler implements Scheduler {
      * @param warmupSteps reports before this step never prune
      * @param startupTrials how many other trials must have reached the step
      */
-    public MedianScheduler(long warmupSteps, int startupTrials) {
+    public MedianPruner(long warmupSteps, int startupTrials) {
         if (warmupSteps < 0 || startupTrials < 1) {
             throw new TuneException("median options: warmup_steps must be >= 0 and startup_trials >= 1, got "
                     + warmupSteps + ", " + startupTrials);
