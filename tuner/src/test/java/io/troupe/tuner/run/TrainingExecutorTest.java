@@ -72,6 +72,23 @@ class TrainingExecutorTest {
         }, List.of(10L, 20L, 30L)); // a distributed job does not evaluate the untrained model
     }
 
+    /** The shipped space at a short --steps: its schedule follows the trial (warm-up 3 of 60), so it trains. */
+    @Test
+    void theShippedSpaceTrainsAtSixtySteps() throws Exception {
+        SearchSpace shipped = SearchSpace.load(Path.of("../examples/tune-shakespeare-small.conf"));
+        Path data = Files.writeString(dir.resolve("corpus.txt"), "to be or not to be, that is the question\n".repeat(200));
+        String name = StudyReports.studyName(dir);
+        try (StudyStore store = JdbcStudyStore.sqlite(dir)) {
+            StudyInfo study = Studies.begin(store, new StudyInfo(name, shipped.canonical(), data.toString(), "random",
+                    "none", 3, 1, 1, 60, 0), shipped, false);
+            new StudyRunner(name, dir, shipped, Sampler.create("random", shipped, 3), Pruner.create("none", shipped, 60),
+                    store, new TrainingExecutor(data, 1, 1, "test"), 1, 60, StudyListener.SILENT).run(study.trials());
+            TrialRecord trial = store.trials(name).get(0);
+            assertEquals(TrialState.COMPLETE, trial.state(), trial.reason());
+            assertEquals(60L, trial.lastStep());
+        }
+    }
+
     private void restartsFromItsLastCheckpoint(int workersPerTrial, Crash crash, List<Long> evaluated) throws Exception {
         StringBuilder text = new StringBuilder();
         for (int i = 0; i < 200; i++) {
