@@ -2,6 +2,8 @@ package io.troupe.ops.cli;
 
 import io.troupe.data.DataException;
 import io.troupe.tuner.report.StudyResults;
+import io.troupe.tuner.run.StudyData;
+import io.troupe.tuner.run.StudyHome;
 import io.troupe.tuner.run.StudyListener;
 import io.troupe.tuner.run.StudyLock;
 import io.troupe.tuner.run.StudyReports;
@@ -88,10 +90,15 @@ final class TuneCommand implements Callable<Integer> {
 
     @Option(names = "--resume", arity = "0..1", paramLabel = "DIR", fallbackValue = "",
             description = {"Continue the study in DIR (or --out): completed trials are kept,",
-                "interrupted ones restart from their last checkpoint. Options left out keep the study's own."})
+                "interrupted ones restart from their last checkpoint, failed ones run again from scratch.",
+                "Options left out keep the study's own; --data points a moved study at its data (same SHA-256)."})
     private String resumeDir;
 
     private boolean resume;
+
+    @Option(names = "--force", description = {"Start the study in DIR over: its trials, values and results are removed",
+        "(only DIR/trials, DIR/trials.csv, DIR/report.html and its entries in the store)."})
+    private boolean force;
 
     @Option(names = "--external", description = "Run the trials on W 'troupe worker --join HOST:PORT' processes "
             + "(any hosts) instead of embedded workers; they may come and go.")
@@ -123,27 +130,35 @@ final class TuneCommand implements Callable<Integer> {
         if (Files.exists(dir) && !Files.isDirectory(dir)) {
             throw new UserError("--out " + out + " is a file, not a directory; choose another path");
         }
-        if (!resume && storage == null && JdbcStudyStore.hasSqliteStore(dir)) {
-            throw new UserError(dir + " already holds a study; pass --resume to continue it, or choose another --out");
+        if (resume && force) {
+            throw new UserError("--resume continues the study and --force starts it over; pass one of them");
         }
         if (resume && storage == null && !JdbcStudyStore.hasSqliteStore(dir)) {
             throw new UserError("nothing to resume: " + dir + " has no " + JdbcStudyStore.SQLITE_FILE
                     + " (if the study used --storage, pass the same --storage again)");
         }
         PrintWriter stdout = spec.commandLine().getOut();
-        try (StudyLock lock = StudyLock.acquire(dir);
-             StudyStore store = storage == null ? JdbcStudyStore.sqlite(dir)
-                     : JdbcStudyStore.open(storage, JdbcStudyStore.DEFAULT_BUSY_TIMEOUT)) {
-            String name = StudyReports.studyName(dir);
-            Optional<StudyInfo> stored = resume ? store.study(name) : Optional.empty();
-            if (resume && stored.isEmpty()) {
-                throw new UserError("nothing to resume: the store " + store.describe() + " holds no study for " + dir);
+        StudyHome home = new StudyHome(dir, storage);
+        try (StudyLock lock = StudyLock.acquire(dir); StudyStore store = home.open()) {
+            Optional<StudyInfo> existing = home.find(store);
+            if (!resume && !force && existing.isPresent()) {
+                throw new UserError(dir + " already holds a study; pass --resume to continue it, --force to start it"
+                        + " over, or choose another --out");
             }
+            // With --force the old study is removed, but only once the new one's options are valid.
+            Optional<StudyInfo> stored = force ? Optional.empty() : existing;
+            if (resume && stored.isEmpty()) {
+                throw new UserError("nothing to resume: the store " + store.describe() + " holds no study for " + dir
+                        + " (a run that failed before its first trial records none); start it without --resume");
+            }
+            String name = stored.map(StudyInfo::name).orElse(home.newKey());
             StudyInfo requested = requested(name, stored.orElse(null));
+            StudyData studyData = stored.isEmpty() ? StudyData.of(dir, data)
+                    : StudyData.resume(dir, stored.get().data(), stored.get().dataSha256(), data);
             SearchSpace searchSpace = space != null ? SearchSpace.load(space) : SearchSpace.parse(stored.get().space());
-            requested = new StudyInfo(name, searchSpace.canonical(), requested.data(), requested.sampler(),
+            requested = new StudyInfo(name, searchSpace.canonical(), studyData.stored(), requested.sampler(),
                     requested.pruner(), requested.seed(), requested.trials(), requested.workersPerTrial(),
-                    requested.steps(), requested.createdAt());
+                    requested.steps(), requested.createdAt(), studyData.sha256());
             Sampler theSampler = Sampler.create(requested.sampler(), searchSpace, requested.seed());
             Pruner thePruner = Pruner.create(requested.pruner(), searchSpace, requested.steps());
             int k = requested.workersPerTrial();
@@ -154,8 +169,12 @@ final class TuneCommand implements Callable<Integer> {
             if (external) {
                 host = startHost(stdout);
             }
-            TrainingExecutor executor = new TrainingExecutor(Path.of(requested.data()), k,
+            TrainingExecutor executor = new TrainingExecutor(studyData.path(), k,
                     Math.max(1, threads.threads() / workers), TroupeVersion.current(), host);
+            if (force && existing.isPresent()) {
+                home.clear(store, existing.get());
+                stdout.printf("--force: removed the old study's trials and results from %s%n", dir);
+            }
             StudyInfo study = Studies.begin(store, requested, searchSpace, resume);
             if (theSampler.size().isPresent() && theSampler.size().getAsLong() < study.trials()) {
                 stdout.printf("the grid has %d points; running %d trials, not %d%n", theSampler.size().getAsLong(),
@@ -251,8 +270,7 @@ final class TuneCommand implements Callable<Integer> {
         if (n < 1 || max < 1 || k < 1) {
             throw new UserError("--trials, --steps and --workers-per-trial must be >= 1");
         }
-        String dataPath = data != null ? data.toAbsolutePath().normalize().toString() : stored.data();
-        return new StudyInfo(name, null, dataPath,
+        return new StudyInfo(name, null, null,
                 sampler != null ? sampler : stored == null ? "random" : stored.sampler(),
                 pruner != null ? pruner : stored == null ? "none" : stored.pruner(),
                 seed != null ? seed : stored == null ? 0 : stored.seed(), n, k, max,

@@ -34,7 +34,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * from the store), when a trial stops (the pruner, asked at every evaluation under one lock
  * so that concurrent reports see each other), and what is recorded (every report and final state
  * goes to the store before anything else acts on it). A resumed study restarts the trials the
- * store still calls RUNNING, from their own directory's newest checkpoint.
+ * store still calls RUNNING, from their own directory's newest checkpoint, and runs the FAILED
+ * ones again from scratch with the same parameters.
  */
 public final class StudyRunner {
     private final String study;
@@ -96,7 +97,7 @@ public final class StudyRunner {
 
     /**
      * Runs trials until the study has {@code trials} of them (fewer if a grid is smaller),
-     * restarting interrupted ones first.
+     * restarting interrupted ones and running failed ones again first.
      *
      * @return the number of trials started by this call
      * @throws StoreException if the store fails (the study cannot record anything more)
@@ -121,9 +122,23 @@ public final class StudyRunner {
         AtomicReference<RuntimeException> storeFailure = new AtomicReference<>();
         try {
             for (TrialRecord t : existing) {
-                if (t.state() == TrialState.RUNNING) {
+                if (t.state() == TrialState.RUNNING || t.state() == TrialState.FAILED) {
                     free.acquire();
-                    running.add(pool.submit(() -> guarded(() -> runTrial(t.number(), t.params(), true), storeFailure, free)));
+                    if (storeFailure.get() != null || stopping) {
+                        free.release();
+                        break;
+                    }
+                    boolean restart = t.state() == TrialState.RUNNING;
+                    if (!restart) {
+                        // A failed trial runs again from scratch, with its parameters: its cause
+                        // (data, memory, lost workers, a bug since fixed) may be gone.
+                        store.clearValues(study, t.number());
+                        store.startTrial(study, t.number(), t.params());
+                        synchronized (history) {
+                            history.remove(t.number());
+                        }
+                    }
+                    running.add(pool.submit(() -> guarded(() -> runTrial(t.number(), t.params(), restart), storeFailure, free)));
                     started.incrementAndGet();
                 }
             }

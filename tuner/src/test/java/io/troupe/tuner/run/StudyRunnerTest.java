@@ -156,6 +156,31 @@ class StudyRunnerTest {
     }
 
     @Test
+    void aResumedStudyRunsItsFailedTrialsAgainFromScratch() throws Exception {
+        try (StudyStore store = JdbcStudyStore.sqlite(dir)) {
+            Studies.begin(store, info("random", "none", 2), SPACE, false);
+            // Trial 0 failed at step 15 after one report (its cause, e.g. lost workers, since gone).
+            store.startTrial(name(), 0, Map.of("learning_rate", 0.01));
+            store.report(name(), 0, 10, 9.0);
+            store.finishTrial(name(), 0, TrialState.FAILED, 9.0, "lost 1 of 2 workers");
+            store.startTrial(name(), 1, Map.of("learning_rate", 0.001));
+            store.report(name(), 1, 60, 1.2);
+            store.finishTrial(name(), 1, TrialState.COMPLETE, 1.2, null);
+            FakeTraining training = new FakeTraining();
+            assertEquals(1, runner(store, "random", "none", training, 1).run(2));
+            assertEquals(Set.of(0), training.ran, "only the failed trial runs again");
+            assertEquals(Map.of(0, false), training.resumed, "from scratch, not from a checkpoint");
+            TrialRecord again = store.trials(name()).get(0);
+            assertEquals(TrialState.COMPLETE, again.state());
+            assertEquals(null, again.reason());
+            assertEquals(Map.of("learning_rate", 0.01), again.params(), "with its parameters");
+            assertEquals(List.of(10L, 20L, 30L, 40L, 50L, 60L), List.copyOf(again.intermediate().keySet()));
+            assertEquals(1.0, again.intermediate().get(10L), 1e-12, "the failed attempt's report is replaced");
+            assertEquals(10.0 / 60, again.value(), 1e-12, "its value is this attempt's best");
+        }
+    }
+
+    @Test
     void aFailingStoreStopsTheStudyInsteadOfStartingMoreTrials() throws Exception {
         try (StudyStore real = JdbcStudyStore.sqlite(dir)) {
             Studies.begin(real, info("random", "none", 20), SPACE, false);
@@ -241,8 +266,28 @@ class StudyRunnerTest {
         }
 
         @Override
+        public List<String> studies() {
+            return delegate.studies();
+        }
+
+        @Override
         public void setTrials(String study, int trials) {
             delegate.setTrials(study, trials);
+        }
+
+        @Override
+        public void setData(String study, String data, String dataSha256) {
+            delegate.setData(study, data, dataSha256);
+        }
+
+        @Override
+        public void deleteStudy(String study) {
+            delegate.deleteStudy(study);
+        }
+
+        @Override
+        public void clearValues(String study, int number) {
+            delegate.clearValues(study, number);
         }
 
         @Override
