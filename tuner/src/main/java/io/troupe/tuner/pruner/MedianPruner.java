@@ -1,8 +1,8 @@
 package io.troupe.tuner.pruner;
 
 import io.troupe.tuner.TuneException;
+import io.troupe.worker.stats.Median;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
@@ -47,9 +47,8 @@ public final class MedianPruner implements Pruner {
         if (others.size() < startupTrials) {
             return Decision.CONTINUE;
         }
-        Collections.sort(others);
         int n = others.size();
-        double median = n % 2 == 1 ? others.get(n / 2) : (others.get(n / 2 - 1) + others.get(n / 2)) / 2;
+        double median = Median.of(others);
         NavigableMap<Long, Double> own = history.get(trial);
         double ownBest = own == null ? value : Math.min(value, best(own.headMap(step, true)));
         if (ownBest > median) {

@@ -18,6 +18,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
+import io.troupe.worker.stats.Median;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
@@ -73,7 +74,7 @@ public final class OptimizerBenchmark {
                 millis[i - warmups] = (System.nanoTime() - start) / 1e6;
             }
         }
-        return median(millis);
+        return Median.of(millis);
     }
 
     /** The same update as ONNX ops: 2 moment updates, bias correction, decoupled decay. */
@@ -137,7 +138,7 @@ public final class OptimizerBenchmark {
                         millis[i - warmups] = (System.nanoTime() - start) / 1e6;
                     }
                 }
-                return median(millis);
+                return Median.of(millis);
             } finally {
                 inputs.values().forEach(OnnxTensor::close);
                 outputs.values().forEach(OnnxValue::close);
@@ -149,11 +150,5 @@ public final class OptimizerBenchmark {
         FloatBuffer b = ByteBuffer.allocateDirect(values.length * Float.BYTES).order(ByteOrder.nativeOrder()).asFloatBuffer();
         b.put(values).flip();
         return b;
-    }
-
-    private static double median(double[] values) {
-        double[] sorted = values.clone();
-        Arrays.sort(sorted);
-        return sorted[sorted.length / 2];
     }
 }

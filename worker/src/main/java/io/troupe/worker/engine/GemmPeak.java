@@ -12,7 +12,6 @@ import io.troupe.protocol.onnx.TensorShapeProto;
 import io.troupe.protocol.onnx.TypeProto;
 import io.troupe.protocol.onnx.ValueInfoProto;
 import java.nio.FloatBuffer;
-import java.util.Arrays;
 import java.util.Map;
 
 /**
@@ -69,14 +68,13 @@ public final class GemmPeak {
             for (int i = 0; i < warmups; i++) {
                 run(session, inputs, output);
             }
-            long[] nanos = new long[runs];
+            double[] nanos = new double[runs];
             for (int i = 0; i < runs; i++) {
                 long start = System.nanoTime();
                 run(session, inputs, output);
                 nanos[i] = System.nanoTime() - start;
             }
-            Arrays.sort(nanos);
-            return FLOPS / nanos[runs / 2];
+            return FLOPS / io.troupe.worker.stats.Median.of(nanos);
         } catch (OrtException e) {
             throw new EngineException("the MatMul benchmark failed: " + e.getMessage(), e);
         }
