@@ -322,4 +322,15 @@ class TuneCommandTest {
             assertEquals(4, store.trials(StudyHome.LOCAL_KEY).size());
         }
     }
+
+    @Test
+    void pruneIsTheOptionAndSchedulerItsHiddenOldName() {
+        String help = troupe("tune", "--help").out();
+        assertTrue(help.contains("--pruner=NAME") && help.contains("--force"), help);
+        assertFalse(help.contains("--scheduler"), help);
+        tune(tmp.resolve("alias"), "--trials", 1, "--steps", 10, "--scheduler", "hyperband")
+                .assertOneLineError("unknown pruner 'hyperband'");
+        tune(tmp.resolve("alias"), "--trials", 1, "--steps", 10, "--pruner", "hyperband")
+                .assertOneLineError("unknown pruner 'hyperband'");
+    }
 }
