@@ -293,6 +293,10 @@ final class TuneCommand implements Callable<Integer> {
         results.best().ifPresentOrElse(
                 b -> stdout.printf(Locale.ROOT, "best: trial %d, val loss %.4f: %s%n", b.number(), b.value(), describe(b.params())),
                 () -> stdout.println("best: none (no trial completed)"));
+        if (counts.getOrDefault(TrialState.FAILED, 0L) > 0) {
+            stdout.printf("failed trials run again with: troupe tune --resume %s (after fixing their cause above);"
+                    + " to start over with other settings: troupe tune --force --out %s ...%n", out, out);
+        }
         stdout.printf("results: %s, %s%n", out.resolve("trials.csv"), out.resolve("report.html"));
         stdout.flush();
     }
