@@ -28,6 +28,10 @@ public record StudyData(Path path, String stored, String sha256) {
             throw new TuneException("--data " + data + " does not exist; pass a text file or a dataset directory"
                     + " from troupe prepare");
         }
+        if (Files.isDirectory(absolute) && !Files.isRegularFile(absolute.resolve(Manifest.FILE_NAME))) {
+            throw new TuneException("--data " + data + " is a directory without " + Manifest.FILE_NAME + "; pass a text"
+                    + " file, or a dataset directory made by troupe prepare --out DIR");
+        }
         return new StudyData(absolute, relative(studyDir, absolute), sha256(absolute));
     }
 

@@ -96,7 +96,7 @@ public final class JdbcStudyStore implements StudyStore {
                     s.execute(ddl);
                 }
             }
-            migrate(c);
+            migrate(c, store.sqlite);
             return null;
         });
         return store;
@@ -107,14 +107,22 @@ public final class JdbcStudyStore implements StudyStore {
      * (old names, such as {@code scheduler} for the pruner, are kept), so an older study opens
      * and resumes; its new columns are NULL until a resume fills them.
      */
-    private static void migrate(Connection c) throws SQLException {
+    private static void migrate(Connection c, boolean sqlite) throws SQLException {
         boolean hasHash;
         try (ResultSet r = c.getMetaData().getColumns(null, null, "troupe_studies", DATA_SHA256)) {
             hasHash = r.next();
         }
-        if (!hasHash) {
-            try (Statement s = c.createStatement()) {
-                s.execute("ALTER TABLE troupe_studies ADD COLUMN " + DATA_SHA256 + " VARCHAR(64)");
+        if (hasHash) {
+            return;
+        }
+        // Two processes may open an old store at once: PostgreSQL skips a column that exists;
+        // SQLite has no IF NOT EXISTS here, so the second one's "duplicate column" is expected.
+        try (Statement s = c.createStatement()) {
+            s.execute("ALTER TABLE troupe_studies ADD COLUMN " + (sqlite ? "" : "IF NOT EXISTS ") + DATA_SHA256
+                    + " VARCHAR(64)");
+        } catch (SQLException e) {
+            if (!sqlite || !String.valueOf(e.getMessage()).contains("duplicate column")) {
+                throw e;
             }
         }
     }

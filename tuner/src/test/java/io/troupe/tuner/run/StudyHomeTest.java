@@ -68,6 +68,10 @@ class StudyHomeTest {
             assertTrue(missing.getMessage().contains("is not there (was the study moved or copied?); pass --data PATH"),
                     missing.getMessage());
             Path other = Files.writeString(tmp.resolve("other.txt"), "other text\n");
+            Path folder = Files.createDirectories(tmp.resolve("plain-folder"));
+            TuneException notADataset = assertThrows(TuneException.class,
+                    () -> StudyData.resume(alone, study.data(), study.dataSha256(), folder));
+            assertTrue(notADataset.getMessage().contains("is a directory without manifest.json"), notADataset.getMessage());
             TuneException wrong = assertThrows(TuneException.class,
                     () -> StudyData.resume(alone, study.data(), study.dataSha256(), other));
             assertTrue(wrong.getMessage().contains("is not the study's: its SHA-256"), wrong.getMessage());
