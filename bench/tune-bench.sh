@@ -35,7 +35,7 @@ run() {
   else
     start=$(date +%s.%N)
     "$root/troupe" tune --space "$SPACE" --data "$DATA" --out "$dir" --trials "$TRIALS" --steps "$STEPS" \
-      --sampler "$sampler" --scheduler "$scheduler" --seed "$seed" --workers "$workers" --threads "$THREADS" > "$log" 2>&1
+      --sampler "$sampler" --pruner "$scheduler" --seed "$seed" --workers "$workers" --threads "$THREADS" > "$log" 2>&1
   fi
   end=$(date +%s.%N)
   local best steps

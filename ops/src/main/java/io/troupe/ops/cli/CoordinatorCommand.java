@@ -101,10 +101,9 @@ final class CoordinatorCommand implements Callable<Integer> {
         if (workers < 1) {
             throw new UserError("--workers must be >= 1, got " + workers);
         }
-        TrainSettings settings = TrainSettings.load(preset, KeyValues.parse(overrides));
-        if (steps != null) {
-            settings = settings.withMaxIters(steps);
-        }
+        // --steps also sets the schedule's length (TrainSettings.load(preset, overrides, steps)).
+        TrainSettings settings = steps != null ? TrainSettings.load(preset, KeyValues.parse(overrides), steps)
+                : TrainSettings.load(preset, KeyValues.parse(overrides));
         if (seed != null) {
             settings = settings.withSeed(seed);
         }

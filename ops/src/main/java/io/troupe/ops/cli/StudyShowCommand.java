@@ -1,6 +1,7 @@
 package io.troupe.ops.cli;
 
 import io.troupe.tuner.report.StudyResults;
+import io.troupe.tuner.run.StudyHome;
 import io.troupe.tuner.run.StudyReports;
 import io.troupe.tuner.store.JdbcStudyStore;
 import io.troupe.tuner.store.StudyInfo;
@@ -37,11 +38,11 @@ final class StudyShowCommand implements Callable<Integer> {
             throw new UserError("no study in " + dir + ": it has no " + JdbcStudyStore.SQLITE_FILE
                     + " (if the study used --storage, pass the same --storage)");
         }
-        try (StudyStore store = storage == null ? JdbcStudyStore.sqlite(study)
-                : JdbcStudyStore.open(storage, JdbcStudyStore.DEFAULT_BUSY_TIMEOUT)) {
-            StudyInfo info = StudyReports.study(store, study);
+        StudyHome home = new StudyHome(study, storage);
+        try (StudyStore store = home.open()) {
+            StudyInfo info = StudyReports.study(store, home);
             StudyResults results = Files.isWritable(study) ? StudyReports.write(study, store, info)
-                    : StudyReports.results(store, info);
+                    : StudyReports.results(store, info, study);
             spec.commandLine().getOut().print(results.table());
             spec.commandLine().getOut().flush();
         }

@@ -93,10 +93,9 @@ final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws DataException, EngineException, CheckpointException, IOException,
             InterruptedException {
-        TrainSettings settings = TrainSettings.load(preset, KeyValues.parse(overrides));
-        if (steps != null) {
-            settings = settings.withMaxIters(steps);
-        }
+        // --steps also sets the schedule's length (TrainSettings.load(preset, overrides, steps)).
+        TrainSettings settings = steps != null ? TrainSettings.load(preset, KeyValues.parse(overrides), steps)
+                : TrainSettings.load(preset, KeyValues.parse(overrides));
         if (seed != null) {
             settings = settings.withSeed(seed);
         }

@@ -2,6 +2,8 @@ package io.troupe.ops.cli;
 
 import io.troupe.data.DataException;
 import io.troupe.tuner.report.StudyResults;
+import io.troupe.tuner.run.StudyData;
+import io.troupe.tuner.run.StudyHome;
 import io.troupe.tuner.run.StudyListener;
 import io.troupe.tuner.run.StudyLock;
 import io.troupe.tuner.run.StudyReports;
@@ -9,7 +11,7 @@ import io.troupe.tuner.run.StudyRunner;
 import io.troupe.tuner.run.Studies;
 import io.troupe.tuner.run.TrainingExecutor;
 import io.troupe.tuner.sampler.Sampler;
-import io.troupe.tuner.scheduler.Scheduler;
+import io.troupe.tuner.pruner.Pruner;
 import io.troupe.tuner.space.SearchSpace;
 import io.troupe.tuner.store.JdbcStudyStore;
 import io.troupe.tuner.store.StudyInfo;
@@ -35,7 +37,7 @@ import picocli.CommandLine.Spec;
 /** {@code troupe tune}: runs (or resumes) a hyperparameter study. */
 @Command(name = "tune",
         description = {"Search hyperparameters with trials (training jobs) sampled from a search space.",
-            "Trials run in parallel on disjoint groups of workers; the scheduler stops poor ones early.",
+            "Trials run in parallel on disjoint groups of workers; the pruner stops poor ones early.",
             "Writes DIR/study.db (unless --storage), DIR/trials/<n>/, DIR/trials.csv and DIR/report.html."},
         mixinStandardHelpOptions = true)
 final class TuneCommand implements Callable<Integer> {
@@ -60,8 +62,14 @@ final class TuneCommand implements Callable<Integer> {
     @Option(names = "--sampler", paramLabel = "NAME", description = "grid, random or tpe (default: random).")
     private String sampler;
 
-    @Option(names = "--scheduler", paramLabel = "NAME", description = "none, asha or median (default: none).")
-    private String scheduler;
+    @Option(names = "--pruner", paramLabel = "NAME", description = "none, asha or median: stops poor trials early (default: none).")
+    private String pruner;
+
+    /** The old name of --pruner (it prunes trials, it schedules nothing); still accepted, not shown. */
+    @Option(names = "--scheduler", hidden = true, paramLabel = "NAME")
+    private void setScheduler(String name) {
+        pruner = name;
+    }
 
     @Option(names = "--workers", defaultValue = "1", paramLabel = "W", description = "Workers in all (default: 1).")
     private int workers;
@@ -82,10 +90,15 @@ final class TuneCommand implements Callable<Integer> {
 
     @Option(names = "--resume", arity = "0..1", paramLabel = "DIR", fallbackValue = "",
             description = {"Continue the study in DIR (or --out): completed trials are kept,",
-                "interrupted ones restart from their last checkpoint. Options left out keep the study's own."})
+                "interrupted ones restart from their last checkpoint, failed ones run again from scratch.",
+                "Options left out keep the study's own; --data points a moved study at its data (same SHA-256)."})
     private String resumeDir;
 
     private boolean resume;
+
+    @Option(names = "--force", description = {"Start the study in DIR over: its trials, values and results are removed",
+        "(only DIR/trials, DIR/trials.csv, DIR/report.html and its entries in the store)."})
+    private boolean force;
 
     @Option(names = "--external", description = "Run the trials on W 'troupe worker --join HOST:PORT' processes "
             + "(any hosts) instead of embedded workers; they may come and go.")
@@ -117,29 +130,37 @@ final class TuneCommand implements Callable<Integer> {
         if (Files.exists(dir) && !Files.isDirectory(dir)) {
             throw new UserError("--out " + out + " is a file, not a directory; choose another path");
         }
-        if (!resume && storage == null && JdbcStudyStore.hasSqliteStore(dir)) {
-            throw new UserError(dir + " already holds a study; pass --resume to continue it, or choose another --out");
+        if (resume && force) {
+            throw new UserError("--resume continues the study and --force starts it over; pass one of them");
         }
         if (resume && storage == null && !JdbcStudyStore.hasSqliteStore(dir)) {
             throw new UserError("nothing to resume: " + dir + " has no " + JdbcStudyStore.SQLITE_FILE
                     + " (if the study used --storage, pass the same --storage again)");
         }
         PrintWriter stdout = spec.commandLine().getOut();
-        try (StudyLock lock = StudyLock.acquire(dir);
-             StudyStore store = storage == null ? JdbcStudyStore.sqlite(dir)
-                     : JdbcStudyStore.open(storage, JdbcStudyStore.DEFAULT_BUSY_TIMEOUT)) {
-            String name = StudyReports.studyName(dir);
-            Optional<StudyInfo> stored = resume ? store.study(name) : Optional.empty();
-            if (resume && stored.isEmpty()) {
-                throw new UserError("nothing to resume: the store " + store.describe() + " holds no study for " + dir);
+        StudyHome home = new StudyHome(dir, storage);
+        try (StudyLock lock = StudyLock.acquire(dir); StudyStore store = home.open()) {
+            Optional<StudyInfo> existing = home.find(store);
+            if (!resume && !force && existing.isPresent()) {
+                throw new UserError(dir + " already holds a study; pass --resume to continue it, --force to start it"
+                        + " over, or choose another --out");
             }
+            // With --force the old study is removed, but only once the new one's options are valid.
+            Optional<StudyInfo> stored = force ? Optional.empty() : existing;
+            if (resume && stored.isEmpty()) {
+                throw new UserError("nothing to resume: the store " + store.describe() + " holds no study for " + dir
+                        + " (a run that failed before its first trial records none); start it without --resume");
+            }
+            String name = stored.map(StudyInfo::name).orElse(home.newKey());
             StudyInfo requested = requested(name, stored.orElse(null));
+            StudyData studyData = stored.isEmpty() ? StudyData.of(dir, data)
+                    : StudyData.resume(dir, stored.get().data(), stored.get().dataSha256(), data);
             SearchSpace searchSpace = space != null ? SearchSpace.load(space) : SearchSpace.parse(stored.get().space());
-            requested = new StudyInfo(name, searchSpace.canonical(), requested.data(), requested.sampler(),
-                    requested.scheduler(), requested.seed(), requested.trials(), requested.workersPerTrial(),
-                    requested.steps(), requested.createdAt());
+            requested = new StudyInfo(name, searchSpace.canonical(), studyData.stored(), requested.sampler(),
+                    requested.pruner(), requested.seed(), requested.trials(), requested.workersPerTrial(),
+                    requested.steps(), requested.createdAt(), studyData.sha256());
             Sampler theSampler = Sampler.create(requested.sampler(), searchSpace, requested.seed());
-            Scheduler theScheduler = Scheduler.create(requested.scheduler(), searchSpace, requested.steps());
+            Pruner thePruner = Pruner.create(requested.pruner(), searchSpace, requested.steps());
             int k = requested.workersPerTrial();
             if (workers < k || workers % k != 0) {
                 throw new UserError("--workers " + workers + " must be a positive multiple of --workers-per-trial " + k);
@@ -148,15 +169,19 @@ final class TuneCommand implements Callable<Integer> {
             if (external) {
                 host = startHost(stdout);
             }
-            TrainingExecutor executor = new TrainingExecutor(Path.of(requested.data()), k,
+            TrainingExecutor executor = new TrainingExecutor(studyData.path(), k,
                     Math.max(1, threads.threads() / workers), TroupeVersion.current(), host);
+            if (force && existing.isPresent()) {
+                home.clear(store, existing.get());
+                stdout.printf("--force: removed the old study's trials and results from %s%n", dir);
+            }
             StudyInfo study = Studies.begin(store, requested, searchSpace, resume);
             if (theSampler.size().isPresent() && theSampler.size().getAsLong() < study.trials()) {
                 stdout.printf("the grid has %d points; running %d trials, not %d%n", theSampler.size().getAsLong(),
                         theSampler.size().getAsLong(), study.trials());
             }
-            stdout.printf("study %s: %d trials, %d at a time on %d worker(s) each, sampler %s, scheduler %s, %d steps%n",
-                    dir, study.trials(), slots, k, study.sampler(), study.scheduler(), study.steps());
+            stdout.printf("study %s: %d trials, %d at a time on %d worker(s) each, sampler %s, pruner %s, %d steps%n",
+                    dir, study.trials(), slots, k, study.sampler(), study.pruner(), study.steps());
             stdout.flush();
             StudyListener progress = new StudyListener() {
                 @Override
@@ -179,7 +204,7 @@ final class TuneCommand implements Callable<Integer> {
                     }
                 }
             };
-            StudyRunner runner = new StudyRunner(name, dir, searchSpace, theSampler, theScheduler, store, executor, slots,
+            StudyRunner runner = new StudyRunner(name, dir, searchSpace, theSampler, thePruner, store, executor, slots,
                     study.steps(), progress);
             // Ctrl-C (or SIGTERM): every running trial checkpoints its current step and stays RUNNING.
             CountDownLatch finished = new CountDownLatch(1);
@@ -245,10 +270,9 @@ final class TuneCommand implements Callable<Integer> {
         if (n < 1 || max < 1 || k < 1) {
             throw new UserError("--trials, --steps and --workers-per-trial must be >= 1");
         }
-        String dataPath = data != null ? data.toAbsolutePath().normalize().toString() : stored.data();
-        return new StudyInfo(name, null, dataPath,
+        return new StudyInfo(name, null, null,
                 sampler != null ? sampler : stored == null ? "random" : stored.sampler(),
-                scheduler != null ? scheduler : stored == null ? "none" : stored.scheduler(),
+                pruner != null ? pruner : stored == null ? "none" : stored.pruner(),
                 seed != null ? seed : stored == null ? 0 : stored.seed(), n, k, max,
                 stored == null ? System.currentTimeMillis() : stored.createdAt());
     }
@@ -269,6 +293,10 @@ final class TuneCommand implements Callable<Integer> {
         results.best().ifPresentOrElse(
                 b -> stdout.printf(Locale.ROOT, "best: trial %d, val loss %.4f: %s%n", b.number(), b.value(), describe(b.params())),
                 () -> stdout.println("best: none (no trial completed)"));
+        if (counts.getOrDefault(TrialState.FAILED, 0L) > 0) {
+            stdout.printf("failed trials run again with: troupe tune --resume %s (after fixing their cause above);"
+                    + " to start over with other settings: troupe tune --force --out %s ...%n", out, out);
+        }
         stdout.printf("results: %s, %s%n", out.resolve("trials.csv"), out.resolve("report.html"));
         stdout.flush();
     }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.troupe.tuner.run.StudyHome;
 import io.troupe.tuner.store.JdbcStudyStore;
 import io.troupe.tuner.store.StudyStore;
 import io.troupe.tuner.store.TrialRecord;
@@ -48,7 +49,7 @@ class TuneCommandTest {
         data = Files.isRegularFile(SHAKESPEARE) ? SHAKESPEARE : Files.writeString(shared.resolve("corpus.txt"), CliRun.TEXT);
         space = Files.writeString(shared.resolve("space.conf"), SPACE);
         study = shared.resolve("study");
-        first = tune(study, "--trials", 4, "--steps", 30, "--scheduler", "asha", "--workers", 2).assertOk();
+        first = tune(study, "--trials", 4, "--steps", 30, "--pruner", "asha", "--workers", 2).assertOk();
     }
 
     static CliRun tune(Path out, Object... more) {
@@ -58,7 +59,7 @@ class TuneCommandTest {
     @Test
     void aStudyRunsItsTrialsAndRecordsThemInTheStore() throws Exception {
         List<String> lines = first.out().lines().toList();
-        assertTrue(lines.get(0).startsWith("study " + study.toAbsolutePath().normalize() + ": 4 trials, 2 at a time on 1 worker(s) each, sampler random, scheduler asha, 30 steps"), first.toString());
+        assertTrue(lines.get(0).startsWith("study " + study.toAbsolutePath().normalize() + ": 4 trials, 2 at a time on 1 worker(s) each, sampler random, pruner asha, 30 steps"), first.toString());
         assertEquals(4, lines.stream().filter(l -> l.matches("trial \\d started: dropout=\\S+ learning_rate=\\S+")).count(), first.toString());
         assertEquals(4, lines.stream().filter(l -> l.matches("trial \\d (COMPLETE|PRUNED) at step \\d+: val loss \\d\\.\\d{4}.*")).count(),
                 first.toString());
@@ -68,7 +69,7 @@ class TuneCommandTest {
         assertEquals("", first.err());
 
         try (StudyStore store = JdbcStudyStore.sqlite(study)) {
-            List<TrialRecord> trials = store.trials(study.toAbsolutePath().normalize().toString());
+            List<TrialRecord> trials = store.trials(StudyHome.LOCAL_KEY);
             assertEquals(4, trials.size());
             for (TrialRecord t : trials) {
                 assertTrue(t.state() == TrialState.COMPLETE || t.state() == TrialState.PRUNED, t.toString());
@@ -84,7 +85,7 @@ class TuneCommandTest {
                         "a finished trial's checkpoints are deleted");
             }
             // The first trial to reach a rung always continues, so at least one trial completes.
-            assertTrue(store.bestTrial(study.toAbsolutePath().normalize().toString()).isPresent());
+            assertTrue(store.bestTrial(StudyHome.LOCAL_KEY).isPresent());
         }
     }
 
@@ -130,7 +131,7 @@ class TuneCommandTest {
 
         // As if the process died during trial 1: the store still calls it RUNNING.
         try (StudyStore store = JdbcStudyStore.sqlite(copy)) {
-            String name = copy.toAbsolutePath().normalize().toString();
+            String name = StudyHome.LOCAL_KEY;
             Map<String, Object> params = store.trials(name).get(1).params();
             store.startTrial(name, 1, params);
         }
@@ -179,7 +180,7 @@ class TuneCommandTest {
         assertTrue(run.out().contains("study coordinator listens on 127.0.0.1:" + port), run.toString());
         assertTrue(run.out().contains("done: 3 trials (3 complete, 0 pruned, 0 failed)"), run.toString());
         try (StudyStore store = JdbcStudyStore.sqlite(external)) {
-            for (TrialRecord t : store.trials(external.toAbsolutePath().normalize().toString())) {
+            for (TrialRecord t : store.trials(StudyHome.LOCAL_KEY)) {
                 assertEquals(TrialState.COMPLETE, t.state(), t.toString());
                 assertEquals(20, t.lastStep());
             }
@@ -247,10 +248,90 @@ class TuneCommandTest {
         assertTrue(run.out().lines().anyMatch(l -> l.matches("done: 2 trials \\(\\d complete, \\d pruned, 0 failed\\).*")),
                 run.toString());
         try (StudyStore store = JdbcStudyStore.sqlite(out)) {
-            TrialRecord complete = store.trials(out.toAbsolutePath().normalize().toString()).stream()
+            TrialRecord complete = store.trials(StudyHome.LOCAL_KEY).stream()
                     .filter(t -> t.state() == TrialState.COMPLETE).findFirst().orElseThrow();
             String summary = Files.readString(out.resolve("trials/" + complete.number() + "/summary.json"));
             assertTrue(summary.matches("(?s).*\"workers\"\\s*:\\s*2,.*"), summary);
         }
+    }
+
+    @Test
+    void aFailedStudyIsNoDeadEndResumeRunsFailedTrialsAgainAndForceStartsOver() throws Exception {
+        Path out = tmp.resolve("restart");
+        // This first attempt fails after the store file exists, before a study is recorded.
+        tune(out, "--trials", 1, "--steps", 10, "--workers", 3, "--workers-per-trial", 2)
+                .assertOneLineError("--workers 3 must be a positive multiple");
+        assertTrue(Files.isRegularFile(out.resolve(JdbcStudyStore.SQLITE_FILE)));
+        troupe("tune", "--resume", out).assertOneLineError("nothing to resume: the store");
+        // Every trial of this study fails: a warm-up longer than the run.
+        Path tooLong = Files.writeString(tmp.resolve("warmup.conf"), SPACE.replace("warmup_iters = 2", "warmup_iters = 50"));
+        CliRun failed = troupe("tune", "--space", tooLong, "--data", data, "--out", out, "--trials", 2, "--steps", 10,
+                "--threads", 2).assertOk();
+        assertTrue(failed.out().contains("(warmup_iters (50) must not exceed lr_decay_iters (10);"), failed.toString());
+        assertTrue(failed.out().contains("done: 2 trials (0 complete, 0 pruned, 2 failed)"), failed.toString());
+        assertTrue(failed.out().contains("failed trials run again with: troupe tune --resume " + out), failed.toString());
+        tune(out, "--trials", 2, "--steps", 10)
+                .assertOneLineError("already holds a study; pass --resume to continue it, --force to start it over");
+        CliRun again = troupe("tune", "--resume", out, "--threads", 2).assertOk();
+        assertTrue(again.out().contains("trial 0 started") && again.out().contains("trial 1 started"), again.toString());
+        troupe("tune", "--resume", out, "--force").assertOneLineError("pass one of them");
+
+        Path outside = Files.writeString(tmp.resolve("outside.txt"), "keep");
+        Files.createDirectories(out.resolve("trials/0"));
+        Files.createSymbolicLink(out.resolve("trials/0/link"), outside);
+        Files.writeString(out.resolve("notes.txt"), "mine");
+        // --force with a bad option changes nothing.
+        tune(out, "--trials", 1, "--steps", 10, "--force", "--sampler", "bayes").assertOneLineError("unknown sampler");
+        assertTrue(Files.isSymbolicLink(out.resolve("trials/0/link")));
+        CliRun fresh = tune(out, "--trials", 1, "--steps", 10, "--force").assertOk();
+        assertTrue(fresh.out().contains("--force: removed the old study's trials and results"), fresh.toString());
+        assertTrue(fresh.out().contains("done: 1 trials (1 complete, 0 pruned, 0 failed)"), fresh.toString());
+        assertFalse(Files.exists(out.resolve("trials/0/link"), java.nio.file.LinkOption.NOFOLLOW_LINKS));
+        assertEquals("keep", Files.readString(outside));
+        assertEquals("mine", Files.readString(out.resolve("notes.txt")));
+        try (StudyStore store = JdbcStudyStore.sqlite(out)) {
+            assertEquals(1, store.trials(StudyHome.LOCAL_KEY).size());
+        }
+    }
+
+    @Test
+    void aCopiedStudyIsShownAndResumedFromItsCopy() throws Exception {
+        Path copy = tmp.resolve("moved/study");
+        try (var walk = Files.walk(study)) {
+            for (Path p : walk.toList()) {
+                Path target = copy.resolve(study.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(p, target);
+                }
+            }
+        }
+        CliRun show = troupe("study", "show", copy).assertOk();
+        assertTrue(show.out().startsWith("study " + copy.toAbsolutePath().normalize() + ": 4 of 4 trials"), show.toString());
+        // The copy's relative data path leads nowhere from its new place: it says how to re-point it.
+        troupe("tune", "--resume", copy).assertOneLineError("is not there (was the study moved or copied?); pass --data PATH");
+        Path other = Files.writeString(tmp.resolve("other.txt"), CliRun.TEXT + "more");
+        troupe("tune", "--resume", copy, "--data", other).assertOneLineError("is not the study's: its SHA-256");
+        CliRun resumed = troupe("tune", "--resume", copy, "--data", data, "--trials", 5, "--threads", 2).assertOk();
+        assertTrue(resumed.out().contains("trial 4 started"), resumed.toString());
+        assertFalse(resumed.out().contains("trial 0 "), resumed.toString());
+        assertTrue(resumed.out().contains("done: 5 trials"), resumed.toString());
+        // The new place is recorded; the original study is untouched.
+        troupe("tune", "--resume", copy, "--threads", 2).assertOk();
+        try (StudyStore store = JdbcStudyStore.sqlite(study)) {
+            assertEquals(4, store.trials(StudyHome.LOCAL_KEY).size());
+        }
+    }
+
+    @Test
+    void pruneIsTheOptionAndSchedulerItsHiddenOldName() {
+        String help = troupe("tune", "--help").out();
+        assertTrue(help.contains("--pruner=NAME") && help.contains("--force"), help);
+        assertFalse(help.contains("--scheduler"), help);
+        tune(tmp.resolve("alias"), "--trials", 1, "--steps", 10, "--scheduler", "hyperband")
+                .assertOneLineError("unknown pruner 'hyperband'");
+        tune(tmp.resolve("alias"), "--trials", 1, "--steps", 10, "--pruner", "hyperband")
+                .assertOneLineError("unknown pruner 'hyperband'");
     }
 }

@@ -40,8 +40,8 @@ public final class HtmlReport {
                         + "margin:0.5em 0}table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;"
                         + "padding:2px 6px;text-align:left}.axis{font-size:11px;fill:#444}</style></head><body>\n");
         out.append("<h1>Study ").append(escape(results.study().name())).append("</h1>\n<p>")
-                .append(escape(String.format(Locale.ROOT, "%d trials, sampler %s, scheduler %s, %d steps per trial.",
-                        results.trials().size(), results.study().sampler(), results.study().scheduler(),
+                .append(escape(String.format(Locale.ROOT, "%d trials, sampler %s, pruner %s, %d steps per trial.",
+                        results.trials().size(), results.study().sampler(), results.study().pruner(),
                         results.study().steps()))).append("</p>\n");
         out.append("<h2>Validation loss against step</h2>\n").append(curves(results));
         out.append("<h2>Validation loss against each hyperparameter</h2>\n");

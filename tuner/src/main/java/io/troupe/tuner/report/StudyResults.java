@@ -130,8 +130,8 @@ public record StudyResults(StudyInfo study, List<TrialRecord> trials, List<Long>
             }
         }
         StringBuilder out = new StringBuilder();
-        out.append(String.format(Locale.ROOT, "study %s: %d of %d trials, sampler %s, scheduler %s, %d steps%n",
-                study.name(), trials.size(), study.trials(), study.sampler(), study.scheduler(), study.steps()));
+        out.append(String.format(Locale.ROOT, "study %s: %d of %d trials, sampler %s, pruner %s, %d steps%n",
+                study.name(), trials.size(), study.trials(), study.sampler(), study.pruner(), study.steps()));
         for (List<String> row : rows) {
             StringBuilder line = new StringBuilder();
             for (int i = 0; i < row.size(); i++) {

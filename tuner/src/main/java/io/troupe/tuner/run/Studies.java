@@ -17,8 +17,10 @@ public final class Studies {
      * Records a new study, or checks a resumed one against what the store holds.
      *
      * <p>A resume must keep everything that shapes the trials: the search space (refused with
-     * a diff), data, sampler, scheduler, seed, steps and workers per trial. It may raise or lower
-     * the total number of trials and the number of workers.
+     * a diff), data, sampler, pruner, seed, steps and workers per trial. It may raise or lower
+     * the total number of trials and the number of workers. The data is the same when its
+     * SHA-256 is (when both are known; else its path must be): a study moved or copied may
+     * point at its data's new place, which is then recorded, as is a fingerprint the study lacked.
      *
      * @throws TuneException naming what differs and what to do
      */
@@ -27,7 +29,7 @@ public final class Studies {
         if (!resume) {
             if (existing.isPresent()) {
                 throw new TuneException(requested.name() + " already holds a study (store " + store.describe()
-                        + "); pass --resume to continue it, or choose another --out");
+                        + "); pass --resume to continue it, --force to start it over, or choose another --out");
             }
             store.createStudy(requested);
             return requested;
@@ -43,9 +45,15 @@ public final class Studies {
                     + String.join("; ", diff) + ". Restore the original space or start a new study in another --out");
         }
         List<String> changed = new ArrayList<>();
-        same(changed, "--data", old.data(), requested.data());
+        if (old.dataSha256() != null && requested.dataSha256() != null) {
+            same(changed, "--data (its SHA-256)", old.dataSha256(), requested.dataSha256());
+        } else if (requested.dataSha256() == null) {
+            same(changed, "--data", old.data(), requested.data());
+        }
+        // else: a study from before fingerprints were kept cannot check its data; it records the
+        // fingerprint of the data it resumes with, and is checked from then on.
         same(changed, "--sampler", old.sampler(), requested.sampler());
-        same(changed, "--scheduler", old.scheduler(), requested.scheduler());
+        same(changed, "--pruner", old.pruner(), requested.pruner());
         same(changed, "--seed", old.seed(), requested.seed());
         same(changed, "--steps", old.steps(), requested.steps());
         same(changed, "--workers-per-trial", old.workersPerTrial(), requested.workersPerTrial());
@@ -56,8 +64,13 @@ public final class Studies {
         if (old.trials() != requested.trials()) {
             store.setTrials(old.name(), requested.trials());
         }
-        return new StudyInfo(old.name(), old.space(), old.data(), old.sampler(), old.scheduler(), old.seed(),
-                requested.trials(), old.workersPerTrial(), old.steps(), old.createdAt());
+        StudyInfo resumed = old.withTrials(requested.trials());
+        if (requested.dataSha256() != null
+                && (!old.data().equals(requested.data()) || !requested.dataSha256().equals(old.dataSha256()))) {
+            store.setData(old.name(), requested.data(), requested.dataSha256());
+            resumed = resumed.withData(requested.data(), requested.dataSha256());
+        }
+        return resumed;
     }
 
     private static void same(List<String> changed, String option, Object before, Object now) {

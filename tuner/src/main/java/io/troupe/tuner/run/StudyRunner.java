@@ -2,7 +2,7 @@ package io.troupe.tuner.run;
 
 import io.troupe.tuner.sampler.Observation;
 import io.troupe.tuner.sampler.Sampler;
-import io.troupe.tuner.scheduler.Scheduler;
+import io.troupe.tuner.pruner.Pruner;
 import io.troupe.tuner.space.SearchSpace;
 import io.troupe.tuner.store.StoreException;
 import io.troupe.tuner.store.StudyStore;
@@ -31,17 +31,18 @@ import java.util.concurrent.atomic.AtomicReference;
  * one at once.
  *
  * <p>The runner owns three things: which trial runs next (the sampler, fed the finished trials
- * from the store), when a trial stops (the scheduler, asked at every evaluation under one lock
+ * from the store), when a trial stops (the pruner, asked at every evaluation under one lock
  * so that concurrent reports see each other), and what is recorded (every report and final state
  * goes to the store before anything else acts on it). A resumed study restarts the trials the
- * store still calls RUNNING, from their own directory's newest checkpoint.
+ * store still calls RUNNING, from their own directory's newest checkpoint, and runs the FAILED
+ * ones again from scratch with the same parameters.
  */
 public final class StudyRunner {
     private final String study;
     private final Path dir;
     private final SearchSpace space;
     private final Sampler sampler;
-    private final Scheduler scheduler;
+    private final Pruner pruner;
     private final StudyStore store;
     private final TrialExecutor executor;
     private final int slots;
@@ -49,7 +50,7 @@ public final class StudyRunner {
     private final StudyListener listener;
     /** Set by {@link #requestStop}: running trials checkpoint and stop, no new trial starts. */
     private volatile boolean stopping;
-    /** Every trial's reported values, mirrored from the store for the scheduler. Guarded by itself. */
+    /** Every trial's reported values, mirrored from the store for the pruner. Guarded by itself. */
     private final Map<Integer, NavigableMap<Long, Double>> history = new HashMap<>();
 
     /**
@@ -58,7 +59,7 @@ public final class StudyRunner {
      * @param slots how many trials run at once
      * @param steps training steps of a full trial
      */
-    public StudyRunner(String study, Path dir, SearchSpace space, Sampler sampler, Scheduler scheduler, StudyStore store,
+    public StudyRunner(String study, Path dir, SearchSpace space, Sampler sampler, Pruner pruner, StudyStore store,
                        TrialExecutor executor, int slots, long steps, StudyListener listener) {
         if (slots < 1) {
             throw new IllegalArgumentException("a study needs at least one trial slot, got " + slots);
@@ -67,7 +68,7 @@ public final class StudyRunner {
         this.dir = dir;
         this.space = space;
         this.sampler = sampler;
-        this.scheduler = scheduler;
+        this.pruner = pruner;
         this.store = store;
         this.executor = executor;
         this.slots = slots;
@@ -96,7 +97,7 @@ public final class StudyRunner {
 
     /**
      * Runs trials until the study has {@code trials} of them (fewer if a grid is smaller),
-     * restarting interrupted ones first.
+     * restarting interrupted ones and running failed ones again first.
      *
      * @return the number of trials started by this call
      * @throws StoreException if the store fails (the study cannot record anything more)
@@ -121,9 +122,23 @@ public final class StudyRunner {
         AtomicReference<RuntimeException> storeFailure = new AtomicReference<>();
         try {
             for (TrialRecord t : existing) {
-                if (t.state() == TrialState.RUNNING) {
+                if (t.state() == TrialState.RUNNING || t.state() == TrialState.FAILED) {
                     free.acquire();
-                    running.add(pool.submit(() -> guarded(() -> runTrial(t.number(), t.params(), true), storeFailure, free)));
+                    if (storeFailure.get() != null || stopping) {
+                        free.release();
+                        break;
+                    }
+                    boolean restart = t.state() == TrialState.RUNNING;
+                    if (!restart) {
+                        // A failed trial runs again from scratch, with its parameters: its cause
+                        // (data, memory, lost workers, a bug since fixed) may be gone.
+                        store.clearValues(study, t.number());
+                        store.startTrial(study, t.number(), t.params());
+                        synchronized (history) {
+                            history.remove(t.number());
+                        }
+                    }
+                    running.add(pool.submit(() -> guarded(() -> runTrial(t.number(), t.params(), restart), storeFailure, free)));
                     started.incrementAndGet();
                 }
             }
@@ -227,7 +242,7 @@ public final class StudyRunner {
         return message.strip().replaceAll("\\s*\\R\\s*", " ");
     }
 
-    /** A trial's TrainListener: records each evaluation and asks the scheduler whether to go on. */
+    /** A trial's TrainListener: records each evaluation and asks the pruner whether to go on. */
     private final class Reporter implements TrainListener {
         private final int number;
         private volatile String pruneReason;
@@ -243,7 +258,7 @@ public final class StudyRunner {
                 history.computeIfAbsent(number, n -> new TreeMap<>()).put(step, valLoss);
                 // Step 0 is the untrained model: its loss says nothing about the settings.
                 if (step > 0 && pruneReason == null) {
-                    Scheduler.Decision d = scheduler.onReport(number, step, valLoss, history);
+                    Pruner.Decision d = pruner.onReport(number, step, valLoss, history);
                     if (d.prune()) {
                         pruneReason = d.reason();
                     }

@@ -23,11 +23,9 @@ import io.troupe.worker.run.Trainer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.UUID;
-import java.util.stream.Stream;
 
 /**
  * Trains trials for real. With one worker per trial a trial is a local {@link Trainer}; with
@@ -139,24 +137,13 @@ public final class TrainingExecutor implements TrialExecutor {
 
     /** A finished trial needs no checkpoints (they are what most of a study's disk would be). */
     private static void deleteCheckpoints(Path dir) throws IOException {
-        deleteTree(dir.resolve(CheckpointStore.DIRECTORY));
+        Trees.delete(dir.resolve(CheckpointStore.DIRECTORY));
     }
 
     /** A trial that starts from scratch must not find an earlier attempt's metrics or checkpoints. */
     private static void clear(Path dir) throws IOException {
-        deleteTree(dir.resolve(CheckpointStore.DIRECTORY));
+        Trees.delete(dir.resolve(CheckpointStore.DIRECTORY));
         Files.deleteIfExists(dir.resolve(Trainer.METRICS));
         Files.deleteIfExists(dir.resolve(Trainer.SUMMARY));
-    }
-
-    private static void deleteTree(Path path) throws IOException {
-        if (!Files.exists(path)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(path)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
-        }
     }
 }

@@ -4,7 +4,7 @@ import io.troupe.worker.run.TrainListener;
 
 /**
  * Runs a trial's training and reports through a listener: {@code onEval} for every evaluation,
- * and {@code stopRequested} polled after every step (true once the scheduler pruned it).
+ * and {@code stopRequested} polled after every step (true once the pruner pruned it).
  * {@link TrainingExecutor} trains for real; tests substitute synthetic objectives.
  */
 public interface TrialExecutor {

@@ -14,10 +14,11 @@ public final class TrialSettings {
     /**
      * Builds a trial's settings.
      *
-     * <p>Three keys follow the trial unless the space sets them, because their preset values
-     * would make the comparison unfair: {@code lr_decay_iters} becomes {@code steps} (the cosine
-     * ends where the trial ends, as in nanoGPT), {@code min_lr} becomes learning_rate / 10 when
-     * the learning rate is sampled (nanoGPT's ratio; a fixed min_lr above a sampled lr would be
+     * <p>Some keys follow the trial unless the space sets them, because their preset values
+     * would make the comparison unfair: the schedule follows {@code steps} as in
+     * {@code troupe train --steps} ({@link TrainSettings#load(String, Map, long)}: lr_decay_iters
+     * = steps, warmup_iters scaled with it), {@code min_lr} becomes learning_rate / 10 when the
+     * learning rate is sampled (nanoGPT's ratio; a fixed min_lr above a sampled lr would be
      * invalid), and {@code keep_checkpoints} becomes 1 (a trial only needs its newest checkpoint
      * to be restarted).
      *
@@ -26,13 +27,10 @@ public final class TrialSettings {
     public static TrainSettings of(SearchSpace space, Map<String, Object> params, long steps) {
         Map<String, String> overrides = new LinkedHashMap<>(space.fixed());
         params.forEach((k, v) -> overrides.put(k, Parameter.toHocon(v)));
-        if (!overrides.containsKey("lr_decay_iters")) {
-            overrides.put("lr_decay_iters", String.valueOf(steps));
-        }
         if (params.containsKey("learning_rate") && !overrides.containsKey("min_lr")) {
             overrides.put("min_lr", String.valueOf(((Number) params.get("learning_rate")).doubleValue() / 10));
         }
         overrides.putIfAbsent("keep_checkpoints", "1");
-        return TrainSettings.load(space.preset(), overrides).withMaxIters(steps);
+        return TrainSettings.load(space.preset(), overrides, steps);
     }
 }

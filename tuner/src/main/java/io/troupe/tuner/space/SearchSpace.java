@@ -21,7 +21,7 @@ import java.util.TreeMap;
 
 /**
  * What a study searches over: the parameters it samples, the settings every trial shares, and
- * the sampler and scheduler options. Read from a HOCON file:
+ * the sampler and pruner options. Read from a HOCON file:
  *
  * <pre>
  * preset = shakespeare-char-small        # base settings (optional; this is the default)

@@ -51,6 +51,8 @@ public final class JdbcStudyStore implements StudyStore {
             "CREATE TABLE IF NOT EXISTS troupe_trial_values (study VARCHAR(2000) NOT NULL, number INTEGER NOT NULL,"
                     + " step BIGINT NOT NULL, value DOUBLE PRECISION, reported_at BIGINT NOT NULL,"
                     + " PRIMARY KEY (study, number, step))");
+    /** Added after the first release: a store written before gets it on open (see {@link #migrate}). */
+    private static final String DATA_SHA256 = "data_sha256";
 
     private final String url;
     private final boolean sqlite;
@@ -94,9 +96,35 @@ public final class JdbcStudyStore implements StudyStore {
                     s.execute(ddl);
                 }
             }
+            migrate(c, store.sqlite);
             return null;
         });
         return store;
+    }
+
+    /**
+     * Brings a store written by an older Troupe up to this schema. Columns are only ever added
+     * (old names, such as {@code scheduler} for the pruner, are kept), so an older study opens
+     * and resumes; its new columns are NULL until a resume fills them.
+     */
+    private static void migrate(Connection c, boolean sqlite) throws SQLException {
+        boolean hasHash;
+        try (ResultSet r = c.getMetaData().getColumns(null, null, "troupe_studies", DATA_SHA256)) {
+            hasHash = r.next();
+        }
+        if (hasHash) {
+            return;
+        }
+        // Two processes may open an old store at once: PostgreSQL skips a column that exists;
+        // SQLite has no IF NOT EXISTS here, so the second one's "duplicate column" is expected.
+        try (Statement s = c.createStatement()) {
+            s.execute("ALTER TABLE troupe_studies ADD COLUMN " + (sqlite ? "" : "IF NOT EXISTS ") + DATA_SHA256
+                    + " VARCHAR(64)");
+        } catch (SQLException e) {
+            if (!sqlite || !String.valueOf(e.getMessage()).contains("duplicate column")) {
+                throw e;
+            }
+        }
     }
 
     @Override
@@ -113,14 +141,14 @@ public final class JdbcStudyStore implements StudyStore {
     public Optional<StudyInfo> study(String name) {
         return transaction(c -> {
             try (PreparedStatement s = c.prepareStatement("SELECT name, space, data, sampler, scheduler, seed, trials,"
-                    + " workers_per_trial, steps, created_at FROM troupe_studies WHERE name = ?")) {
+                    + " workers_per_trial, steps, created_at, data_sha256 FROM troupe_studies WHERE name = ?")) {
                 s.setString(1, name);
                 try (ResultSet r = s.executeQuery()) {
                     if (!r.next()) {
                         return Optional.empty();
                     }
                     return Optional.of(new StudyInfo(r.getString(1), r.getString(2), r.getString(3), r.getString(4),
-                            r.getString(5), r.getLong(6), r.getInt(7), r.getInt(8), r.getLong(9), r.getLong(10)));
+                            r.getString(5), r.getLong(6), r.getInt(7), r.getInt(8), r.getLong(9), r.getLong(10), r.getString(11)));
                 }
             }
         });
@@ -130,17 +158,70 @@ public final class JdbcStudyStore implements StudyStore {
     public void createStudy(StudyInfo study) {
         transaction(c -> {
             try (PreparedStatement s = c.prepareStatement("INSERT INTO troupe_studies (name, space, data, sampler,"
-                    + " scheduler, seed, trials, workers_per_trial, steps, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)")) {
+                    + " scheduler, seed, trials, workers_per_trial, steps, created_at, data_sha256) VALUES (?,?,?,?,?,?,?,?,?,?,?)")) {
                 s.setString(1, study.name());
                 s.setString(2, study.space());
                 s.setString(3, study.data());
                 s.setString(4, study.sampler());
-                s.setString(5, study.scheduler());
+                s.setString(5, study.pruner());
                 s.setLong(6, study.seed());
                 s.setInt(7, study.trials());
                 s.setInt(8, study.workersPerTrial());
                 s.setLong(9, study.steps());
                 s.setLong(10, study.createdAt());
+                s.setString(11, study.dataSha256());
+                s.executeUpdate();
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public List<String> studies() {
+        return transaction(c -> {
+            List<String> names = new ArrayList<>();
+            try (Statement s = c.createStatement(); ResultSet r = s.executeQuery("SELECT name FROM troupe_studies ORDER BY name")) {
+                while (r.next()) {
+                    names.add(r.getString(1));
+                }
+            }
+            return names;
+        });
+    }
+
+    @Override
+    public void setData(String study, String data, String dataSha256) {
+        transaction(c -> {
+            try (PreparedStatement s = c.prepareStatement("UPDATE troupe_studies SET data = ?, data_sha256 = ? WHERE name = ?")) {
+                s.setString(1, data);
+                s.setString(2, dataSha256);
+                s.setString(3, study);
+                s.executeUpdate();
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public void deleteStudy(String study) {
+        transaction(c -> {
+            for (String sql : List.of("DELETE FROM troupe_trial_values WHERE study = ?", "DELETE FROM troupe_trials WHERE study = ?",
+                    "DELETE FROM troupe_studies WHERE name = ?")) {
+                try (PreparedStatement s = c.prepareStatement(sql)) {
+                    s.setString(1, study);
+                    s.executeUpdate();
+                }
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public void clearValues(String study, int number) {
+        transaction(c -> {
+            try (PreparedStatement s = c.prepareStatement("DELETE FROM troupe_trial_values WHERE study = ? AND number = ?")) {
+                s.setString(1, study);
+                s.setInt(2, number);
                 s.executeUpdate();
             }
             return null;

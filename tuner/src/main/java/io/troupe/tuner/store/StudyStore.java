@@ -13,14 +13,29 @@ public interface StudyStore extends AutoCloseable {
     /** The study with this name, if the store holds it. */
     Optional<StudyInfo> study(String name);
 
+    /** The name of every study the store holds. */
+    List<String> studies();
+
     /** Records a new study; refuses a name that already exists. */
     void createStudy(StudyInfo study);
 
     /** Raises or lowers the study's total trial count (a resume with another --trials). */
     void setTrials(String study, int trials);
 
-    /** Records a new RUNNING trial with its parameters, started now. */
+    /** Points the study at its data's new path (a moved study), or records its data's fingerprint. */
+    void setData(String study, String data, String dataSha256);
+
+    /** Removes the study, its trials and their values (a study started over); nothing if absent. */
+    void deleteStudy(String study);
+
+    /**
+     * Records a new RUNNING trial with its parameters, started now. A trial that exists already
+     * (restarted) keeps its number, parameters and values; only its state and start time change.
+     */
     void startTrial(String study, int number, java.util.Map<String, Object> params);
+
+    /** Forgets a trial's reported values: it starts again from step 0 (a FAILED trial run again). */
+    void clearValues(String study, int number);
 
     /** Records a trial's val loss at a step (replacing an earlier report at that step). */
     void report(String study, int number, long step, double value);

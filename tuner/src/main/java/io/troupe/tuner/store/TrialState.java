@@ -6,7 +6,7 @@ public enum TrialState {
     RUNNING,
     /** Ran to the study's --steps. */
     COMPLETE,
-    /** Stopped early by the scheduler; the reason says which rule. */
+    /** Stopped early by the pruner; the reason says which rule. */
     PRUNED,
     /** Could not finish (diverged loss, invalid settings, lost workers); the reason says why. */
     FAILED

@@ -41,7 +41,7 @@ class StudyResultsTest {
     @Test
     void theTableShowsEveryTrialAndTheBestConfiguration() {
         List<String> lines = RESULTS.table().lines().toList();
-        assertEquals("study /s: 7 of 6 trials, sampler random, scheduler asha, 300 steps", lines.get(0));
+        assertEquals("study /s: 7 of 6 trials, sampler random, pruner asha, 300 steps", lines.get(0));
         assertTrue(lines.get(1).matches("trial +state +val_loss +steps +learning_rate +n_layer +reason"), lines.get(1));
         assertTrue(lines.get(2).matches("6 +COMPLETE +1\\.7000 +300 +0\\.007000 +6"), lines.get(2));
         assertTrue(lines.get(7).matches("3 +RUNNING +2\\.4000 +100 .*"), "a running trial shows its best so far: " + lines.get(7));

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.troupe.tuner.sampler.Sampler;
-import io.troupe.tuner.scheduler.Scheduler;
+import io.troupe.tuner.pruner.Pruner;
 import io.troupe.tuner.space.SearchSpace;
 import io.troupe.tuner.store.JdbcStudyStore;
 import io.troupe.tuner.store.StudyInfo;
@@ -73,17 +73,17 @@ class StudyRunnerTest {
         }
     }
 
-    private StudyRunner runner(StudyStore store, String sampler, String scheduler, FakeTraining training, int slots) {
+    private StudyRunner runner(StudyStore store, String sampler, String pruner, FakeTraining training, int slots) {
         return new StudyRunner(name(), dir, SPACE, Sampler.create(sampler, SPACE, 5),
-                Scheduler.create(scheduler, SPACE, STEPS), store, training, slots, STEPS, StudyListener.SILENT);
+                Pruner.create(pruner, SPACE, STEPS), store, training, slots, STEPS, StudyListener.SILENT);
     }
 
     private String name() {
         return StudyReports.studyName(dir);
     }
 
-    private StudyInfo info(String sampler, String scheduler, int trials) {
-        return new StudyInfo(name(), SPACE.canonical(), "/data", sampler, scheduler, 5, trials, 1, STEPS, 0);
+    private StudyInfo info(String sampler, String pruner, int trials) {
+        return new StudyInfo(name(), SPACE.canonical(), "/data", sampler, pruner, 5, trials, 1, STEPS, 0);
     }
 
     @Test
@@ -119,7 +119,7 @@ class StudyRunnerTest {
             store.createStudy(new StudyInfo(name(), grid.canonical(), "/data", "grid", "none", 0, 10, 1, STEPS, 0));
             FakeTraining training = new FakeTraining();
             StudyRunner runner = new StudyRunner(name(), dir, grid, Sampler.create("grid", grid, 0),
-                    Scheduler.create("none", grid, STEPS), store, training, 1, STEPS, StudyListener.SILENT);
+                    Pruner.create("none", grid, STEPS), store, training, 1, STEPS, StudyListener.SILENT);
             assertEquals(3, runner.run(10), "a grid of 3 stops at 3 trials");
             List<TrialRecord> trials = store.trials(name());
             assertEquals(List.of(TrialState.COMPLETE, TrialState.FAILED, TrialState.COMPLETE),
@@ -152,6 +152,31 @@ class StudyRunnerTest {
             FakeTraining again = new FakeTraining();
             assertEquals(0, runner(store, "random", "none", again, 2).run(4));
             assertTrue(again.ran.isEmpty());
+        }
+    }
+
+    @Test
+    void aResumedStudyRunsItsFailedTrialsAgainFromScratch() throws Exception {
+        try (StudyStore store = JdbcStudyStore.sqlite(dir)) {
+            Studies.begin(store, info("random", "none", 2), SPACE, false);
+            // Trial 0 failed at step 15 after one report (its cause, e.g. lost workers, since gone).
+            store.startTrial(name(), 0, Map.of("learning_rate", 0.01));
+            store.report(name(), 0, 10, 9.0);
+            store.finishTrial(name(), 0, TrialState.FAILED, 9.0, "lost 1 of 2 workers");
+            store.startTrial(name(), 1, Map.of("learning_rate", 0.001));
+            store.report(name(), 1, 60, 1.2);
+            store.finishTrial(name(), 1, TrialState.COMPLETE, 1.2, null);
+            FakeTraining training = new FakeTraining();
+            assertEquals(1, runner(store, "random", "none", training, 1).run(2));
+            assertEquals(Set.of(0), training.ran, "only the failed trial runs again");
+            assertEquals(Map.of(0, false), training.resumed, "from scratch, not from a checkpoint");
+            TrialRecord again = store.trials(name()).get(0);
+            assertEquals(TrialState.COMPLETE, again.state());
+            assertEquals(null, again.reason());
+            assertEquals(Map.of("learning_rate", 0.01), again.params(), "with its parameters");
+            assertEquals(List.of(10L, 20L, 30L, 40L, 50L, 60L), List.copyOf(again.intermediate().keySet()));
+            assertEquals(1.0, again.intermediate().get(10L), 1e-12, "the failed attempt's report is replaced");
+            assertEquals(10.0 / 60, again.value(), 1e-12, "its value is this attempt's best");
         }
     }
 
@@ -241,8 +266,28 @@ class StudyRunnerTest {
         }
 
         @Override
+        public List<String> studies() {
+            return delegate.studies();
+        }
+
+        @Override
         public void setTrials(String study, int trials) {
             delegate.setTrials(study, trials);
+        }
+
+        @Override
+        public void setData(String study, String data, String dataSha256) {
+            delegate.setData(study, data, dataSha256);
+        }
+
+        @Override
+        public void deleteStudy(String study) {
+            delegate.deleteStudy(study);
+        }
+
+        @Override
+        public void clearValues(String study, int number) {
+            delegate.clearValues(study, number);
         }
 
         @Override

@@ -8,7 +8,7 @@ import io.troupe.data.corpus.TextCorpus;
 import io.troupe.data.corpus.TokenSplit;
 import io.troupe.data.tokenize.CharTokenizer;
 import io.troupe.tuner.sampler.Sampler;
-import io.troupe.tuner.scheduler.Scheduler;
+import io.troupe.tuner.pruner.Pruner;
 import io.troupe.tuner.space.SearchSpace;
 import io.troupe.tuner.store.JdbcStudyStore;
 import io.troupe.tuner.store.StudyInfo;
@@ -70,6 +70,23 @@ class TrainingExecutorTest {
                     io.troupe.worker.allreduce.RingSettings.defaults(), listener);
             assertEquals(20, outcome.summary().steps(), String.valueOf(outcome.failure()));
         }, List.of(10L, 20L, 30L)); // a distributed job does not evaluate the untrained model
+    }
+
+    /** The shipped space at a short --steps: its schedule follows the trial (warm-up 3 of 60), so it trains. */
+    @Test
+    void theShippedSpaceTrainsAtSixtySteps() throws Exception {
+        SearchSpace shipped = SearchSpace.load(Path.of("../examples/tune-shakespeare-small.conf"));
+        Path data = Files.writeString(dir.resolve("corpus.txt"), "to be or not to be, that is the question\n".repeat(200));
+        String name = StudyReports.studyName(dir);
+        try (StudyStore store = JdbcStudyStore.sqlite(dir)) {
+            StudyInfo study = Studies.begin(store, new StudyInfo(name, shipped.canonical(), data.toString(), "random",
+                    "none", 3, 1, 1, 60, 0), shipped, false);
+            new StudyRunner(name, dir, shipped, Sampler.create("random", shipped, 3), Pruner.create("none", shipped, 60),
+                    store, new TrainingExecutor(data, 1, 1, "test"), 1, 60, StudyListener.SILENT).run(study.trials());
+            TrialRecord trial = store.trials(name).get(0);
+            assertEquals(TrialState.COMPLETE, trial.state(), trial.reason());
+            assertEquals(60L, trial.lastStep());
+        }
     }
 
     private void restartsFromItsLastCheckpoint(int workersPerTrial, Crash crash, List<Long> evaluated) throws Exception {
@@ -137,7 +154,7 @@ class TrainingExecutorTest {
             };
             Studies.begin(store, new StudyInfo(name, SPACE.canonical(), data.toString(), "random", "none", 0, 1, workersPerTrial, 30, 0),
                     SPACE, true);
-            new StudyRunner(name, dir, SPACE, Sampler.create("random", SPACE, 0), Scheduler.create("none", SPACE, 30),
+            new StudyRunner(name, dir, SPACE, Sampler.create("random", SPACE, 0), Pruner.create("none", SPACE, 30),
                     store, recording, 1, 30, StudyListener.SILENT).run(1);
             assertEquals(List.of(20L), firstSteps);
             TrialRecord trial = store.trials(name).get(0);

@@ -99,10 +99,10 @@ class SearchSpaceTest {
     @Test
     void theExampleSpaceOfTheBenchmarkLoads() {
         SearchSpace space = SearchSpace.load(Path.of("../examples/tune-shakespeare-small.conf"));
-        assertEquals(List.of("dropout", "learning_rate", "n_embd", "n_layer", "warmup_iters"),
+        assertEquals(List.of("dropout", "learning_rate", "n_embd", "n_layer"),
                 space.params().stream().map(Parameter::key).toList());
         assertEquals(List.of(50L, 150L, 450L),
-                io.troupe.tuner.scheduler.Scheduler.create("asha", space, 600).rungs());
+                io.troupe.tuner.pruner.Pruner.create("asha", space, 600).rungs());
         assertEquals(0.15, space.option("tpe.gamma", 0.0));
     }
 

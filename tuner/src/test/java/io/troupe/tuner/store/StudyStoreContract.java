@@ -152,4 +152,30 @@ abstract class StudyStoreContract {
             assertEquals(Optional.of(0), store.bestTrial(name));
         }
     }
+
+    @Test
+    void deletingAStudyRemovesItsTrialsAndValuesAndNoOtherStudys() throws Exception {
+        try (StudyStore store = store()) {
+            String gone = uniqueName();
+            String kept = uniqueName();
+            for (String name : List.of(gone, kept)) {
+                store.createStudy(study(name));
+                store.startTrial(name, 0, Map.of("learning_rate", 1e-3));
+                store.report(name, 0, 10, 2.0);
+                store.report(name, 0, 20, 1.5);
+            }
+            store.clearValues(kept, 0);
+            assertTrue(store.trials(kept).get(0).intermediate().isEmpty(), "a trial run again starts without values");
+            store.report(kept, 0, 10, 1.9);
+            store.deleteStudy(gone);
+            assertEquals(Optional.empty(), store.study(gone));
+            assertTrue(store.trials(gone).isEmpty());
+            assertTrue(store.studies().contains(kept) && !store.studies().contains(gone));
+            assertEquals(1, store.trials(kept).get(0).intermediate().size());
+            store.createStudy(study(gone)); // the name is free again
+            store.setData(gone, "../data/input.txt", "ab".repeat(32));
+            assertEquals("../data/input.txt", store.study(gone).orElseThrow().data());
+            assertEquals("ab".repeat(32), store.study(gone).orElseThrow().dataSha256());
+        }
+    }
 }

@@ -6,7 +6,6 @@ import io.troupe.worker.engine.FlatBuffer;
 import java.nio.FloatBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
@@ -79,7 +78,7 @@ public final class AllReduceBenchmark {
                 ring.allReduceMean(buffers, step++, deadline);
                 millis[i] = (System.nanoTime() - start) / 1e6;
             }
-            double median = median(millis);
+            double median = io.troupe.worker.stats.Median.of(millis);
             double algbw = bytes / (median / 1e3) / 1e9;
             double busbw = algbw * 2 * (workers - 1) / workers;
             return new Result(workers, mib, settings.wire(), iterations, median, algbw, busbw);
@@ -106,10 +105,4 @@ public final class AllReduceBenchmark {
         return buffers;
     }
 
-    private static double median(double[] values) {
-        double[] sorted = values.clone();
-        Arrays.sort(sorted);
-        int n = sorted.length;
-        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-    }
 }

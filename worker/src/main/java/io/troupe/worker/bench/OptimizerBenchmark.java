@@ -17,6 +17,7 @@ import io.troupe.worker.train.AdamW;
 import io.troupe.worker.train.GradientClipper;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
+import io.troupe.worker.stats.Median;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
@@ -72,7 +73,7 @@ public final class OptimizerBenchmark {
                 millis[i - warmups] = (System.nanoTime() - start) / 1e6;
             }
         }
-        return median(millis);
+        return Median.of(millis);
     }
 
     /** The same update as ONNX ops: 2 moment updates, bias correction, decoupled decay. */
@@ -136,7 +137,7 @@ public final class OptimizerBenchmark {
                         millis[i - warmups] = (System.nanoTime() - start) / 1e6;
                     }
                 }
-                return median(millis);
+                return Median.of(millis);
             } finally {
                 inputs.values().forEach(OnnxTensor::close);
                 outputs.values().forEach(OnnxValue::close);
@@ -146,11 +147,5 @@ public final class OptimizerBenchmark {
 
     private static FloatBuffer direct(float[] values) {
         return FlatBuffer.allocate(values.length).copyFrom(values).floats();
-    }
-
-    private static double median(double[] values) {
-        double[] sorted = values.clone();
-        Arrays.sort(sorted);
-        return sorted[sorted.length / 2];
     }
 }

@@ -13,7 +13,7 @@ import java.util.List;
 import io.troupe.worker.run.Trainer;
 import java.nio.LongBuffer;
 import java.nio.file.Path;
-import java.util.Arrays;
+import io.troupe.worker.stats.Median;
 import java.util.SplittableRandom;
 
 /**
@@ -78,8 +78,7 @@ public final class StepBenchmark {
                 profile = engine.endProfiling();
             }
         }
-        Arrays.sort(millis);
-        double median = millis[runs / 2];
+        double median = Median.of(millis);
         double flops = cfg.trainingFlopsPerStep(b, t);
         return new Result(config.label(), threads, laneCount, median, b * t / (median / 1000), flops / (median / 1000) / 1e9,
                 profile);

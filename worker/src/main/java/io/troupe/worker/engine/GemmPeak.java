@@ -12,7 +12,6 @@ import io.troupe.protocol.onnx.TensorShapeProto;
 import io.troupe.protocol.onnx.TypeProto;
 import io.troupe.protocol.onnx.ValueInfoProto;
 import java.nio.FloatBuffer;
-import java.util.Arrays;
 import java.util.Map;
 import java.util.function.LongSupplier;
 
@@ -80,15 +79,14 @@ public final class GemmPeak {
             for (int i = 0; i < warmups; i++) {
                 run(session, inputs, output);
             }
-            long[] nanos = new long[runs];
+            double[] nanos = new double[runs];
             for (int i = 0; i < runs; i++) {
                 long start = clock.getAsLong();
                 run(session, inputs, output);
                 nanos[i] = clock.getAsLong() - start;
             }
-            Arrays.sort(nanos);
             // FLOP per nanosecond is GFLOP per second.
-            return FLOPS_PER_RUN / nanos[runs / 2];
+            return FLOPS_PER_RUN / io.troupe.worker.stats.Median.of(nanos);
         } catch (OrtException e) {
             throw new EngineException("the MatMul benchmark failed: " + e.getMessage(), e);
         }

@@ -139,10 +139,8 @@ public final class CaseContext {
     }
 
     private double gaussian() {
-        // Box-Muller; SplittableRandom has no nextGaussian on Java 17.
-        double u = 1.0 - random.nextDouble();
-        double v = random.nextDouble();
-        return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+        // SplittableRandom is a RandomGenerator (Java 17): its nextGaussian is the JDK's ziggurat.
+        return random.nextGaussian();
     }
 
     // ---- the probe loss ------------------------------------------------------------------

@@ -77,7 +77,7 @@ public record GptCase(GptConfig config, int batch, int seqLen, long seed) implem
         float[] values = ParameterInit.gpt2(config, layout, seed);
         SplittableRandom random = new SplittableRandom(seed ^ 0x5DEECE66DL);
         for (int i = 0; i < values.length; i++) {
-            values[i] += (float) (JITTER * gaussian(random));
+            values[i] += (float) (JITTER * random.nextGaussian());
         }
         return values;
     }
@@ -109,11 +109,6 @@ public record GptCase(GptConfig config, int batch, int seqLen, long seed) implem
                 TrainingGraph.TOKENS, TensorData.ofLongs(idx, batch, seqLen),
                 TrainingGraph.TARGETS, TensorData.ofLongs(targets, batch, seqLen));
         return new CheckableModel(training.toBytes(), precision, feeds, params);
-    }
-
-    private static double gaussian(SplittableRandom random) {
-        double u = 1.0 - random.nextDouble();
-        return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random.nextDouble());
     }
 
     @Override

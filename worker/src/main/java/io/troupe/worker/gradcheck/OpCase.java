@@ -19,8 +19,8 @@ import java.util.Objects;
  * @param freshSessionPerRun see {@link GradientCase#freshSessionPerRun}
  * @param body builds the loss
  */
-public record OpCase(String opType, String name, List<DType> precisions, boolean freshSessionPerRun, Body body)
-        implements GradientCase {
+public record OpCase(String opType, String name, List<DType> precisions, boolean freshSessionPerRun, Body body,
+                     Tolerance doubleTolerance) implements GradientCase {
 
     /** Builds a scalar loss from parameters declared on the context. */
     @FunctionalInterface
@@ -38,6 +38,11 @@ public record OpCase(String opType, String name, List<DType> precisions, boolean
         }
     }
 
+    /** A case with the default tolerances. */
+    public OpCase(String opType, String name, List<DType> precisions, boolean freshSessionPerRun, Body body) {
+        this(opType, name, precisions, freshSessionPerRun, body, null);
+    }
+
     /** A case tried in double, then float32. */
     public static OpCase of(String opType, String name, Body body) {
         return new OpCase(opType, name, List.of(DType.DOUBLE, DType.FLOAT), false, body);
@@ -45,12 +50,22 @@ public record OpCase(String opType, String name, List<DType> precisions, boolean
 
     /** This case with another precision list. */
     public OpCase onlyIn(DType... precisions) {
-        return new OpCase(opType, name, List.of(precisions), freshSessionPerRun, body);
+        return new OpCase(opType, name, List.of(precisions), freshSessionPerRun, body, doubleTolerance);
     }
 
     /** This case, run with a fresh session per evaluation. */
     public OpCase withFreshSessions() {
-        return new OpCase(opType, name, precisions, true, body);
+        return new OpCase(opType, name, precisions, true, body, doubleTolerance);
+    }
+
+    /** This case, judged in double by {@code tolerance} (an op whose ORT forward is not exact). */
+    public OpCase withDoubleTolerance(Tolerance tolerance) {
+        return new OpCase(opType, name, precisions, freshSessionPerRun, body, tolerance);
+    }
+
+    @Override
+    public Tolerance tolerance(DType precision) {
+        return precision == DType.DOUBLE && doubleTolerance != null ? doubleTolerance : Tolerance.defaultFor(precision);
     }
 
     /** The seed of the case's values: a function of its label only, so it is the same in every precision. */

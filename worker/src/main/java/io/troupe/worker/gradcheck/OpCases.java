@@ -185,6 +185,9 @@ public final class OpCases {
         unaryCase(cases, "Sigmoid", "x ~ 1.5 N(0,1)", t -> t.apply("Sigmoid", Map.of()), Values.WIDE);
         unaryCase(cases, "Identity", "normal", t -> t.apply("Identity", Map.of()), Values.NORMAL);
         unaryCase(cases, "Gelu", "approximate=tanh", t -> t.gelu("tanh"), Values.WIDE);
+        // ORT's double Gelu "tanh" is ~5e-9 off the exact formula the rule differentiates, more
+        // than the default floor's 1e-9 allows on a small element (see Tolerance.GELU_TANH).
+        cases.set(cases.size() - 1, cases.get(cases.size() - 1).withDoubleTolerance(Tolerance.GELU_TANH));
         unaryCase(cases, "Gelu", "approximate=none", t -> t.gelu("none"), Values.WIDE);
         // Cast's rule casts the gradient back. Only the float32 -> double direction is checked:
         // it is exact, while a double -> float32 cast would quantize the double perturbation.

@@ -40,6 +40,15 @@ public record Tolerance(double step, double maxRelativeError, double floor) {
     public static final Tolerance DOUBLE = new Tolerance(1e-5, 1e-6, 1e-3);
 
     /**
+     * Double precision for Gelu "tanh": ORT's double forward is ~5e-9 off the exact formula
+     * (see {@link #DOUBLE}), so on an element below 5e-3 that deviation alone exceeds 1e-6
+     * relative. With the JDK's Gaussian draws (issue 11; Box-Muller draws before it happened to
+     * avoid such elements) it measured 1.3e-6. A floor of 1e-2 allows 1e-8 absolute, twice the
+     * forward's deviation, and keeps 1e-6 relative on every element of 1e-2 or more.
+     */
+    public static final Tolerance GELU_TANH = new Tolerance(1e-5, 1e-6, 1e-2);
+
+    /**
      * Float32 (eps = 6e-8, and ORT's vectorized float kernels for exp/tanh/erf are accurate to a
      * few ulp, not 0.5). The probe loss is accumulated in double (see {@link CaseContext#probe}),
      * so the rounding that reaches the difference is the op's own: a few ulp of the outputs that

@@ -67,6 +67,40 @@ public record TrainSettings(
     }
 
     /**
+     * Reads settings for a run of {@code steps} steps: the {@code --steps} flag of {@code train},
+     * {@code coordinator} and every trial of {@code tune}, so the rule is written once here.
+     *
+     * <p>The learning-rate schedule follows the run unless the overrides set its keys.
+     * {@code lr_decay_iters} becomes {@code steps}: the cosine ends where the run ends, as
+     * nanoGPT sets lr_decay_iters = max_iters (a preset's 2000 would leave a 60-step run near
+     * its peak rate, and refuse a warm-up longer than the run). {@code warmup_iters} keeps its
+     * share of the decay ({@code round(warmup * steps / lr_decay_iters)}: the small preset's 100
+     * of 2000 becomes 3 of 60 and 30 of 600), so a short run is a scaled copy of the preset's
+     * schedule; a cap at {@code steps} would instead spend a short run entirely warming up. When
+     * {@code lr_decay_iters} is set, nothing is scaled: the schedule is the user's. A resume must
+     * pass the same {@code --steps} (or set lr_decay_iters), since the schedule is part of what a
+     * checkpoint must agree with.
+     *
+     * @throws SettingsException if steps is below 1 or the settings are invalid
+     */
+    public static TrainSettings load(String preset, Map<String, String> overrides, long steps) {
+        if (steps < 1) {
+            throw new SettingsException("--steps must be >= 1, got " + steps);
+        }
+        TrainSettings base = load(preset, overrides);
+        if (overrides.containsKey("lr_decay_iters")) {
+            return base.withMaxIters(steps);
+        }
+        Map<String, String> scaled = new java.util.LinkedHashMap<>(overrides);
+        scaled.put("lr_decay_iters", String.valueOf(steps));
+        if (!overrides.containsKey("warmup_iters")) {
+            long warmup = Math.round((double) base.warmupIters() * steps / base.lrDecayIters());
+            scaled.put("warmup_iters", String.valueOf(Math.min(warmup, steps)));
+        }
+        return load(preset, scaled).withMaxIters(steps);
+    }
+
+    /**
      * The name of every training setting: the keys {@link #load} accepts as overrides (and a
      * tuner's search space may vary), as reference.conf declares them.
      */
@@ -106,6 +140,10 @@ public record TrainSettings(
         if (s.batchSize % s.gradAccum != 0) {
             throw new SettingsException("batch_size (" + s.batchSize + ") must be divisible by grad_accum ("
                     + s.gradAccum + ")");
+        }
+        if (s.decayLr && s.warmupIters > s.lrDecayIters) {
+            throw new SettingsException("warmup_iters (" + s.warmupIters + ") must not exceed lr_decay_iters ("
+                    + s.lrDecayIters + "); lower warmup_iters, or raise lr_decay_iters (with --steps it follows the run)");
         }
         if (s.minLr > s.learningRate) {
             throw new SettingsException("min_lr (" + s.minLr + ") must not exceed learning_rate (" + s.learningRate + ")");

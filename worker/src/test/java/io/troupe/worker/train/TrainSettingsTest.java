@@ -160,6 +160,34 @@ class TrainSettingsTest {
     }
 
     @Test
+    void stepsSetTheScheduleLengthAndScaleTheWarmupUnlessTheyAreSet() {
+        // The small preset: warm-up 100 of a 2000-step decay (5 %).
+        TrainSettings shortRun = TrainSettings.load("shakespeare-char-small", Map.of(), 60);
+        assertEquals(60, shortRun.maxIters());
+        assertEquals(60, shortRun.lrDecayIters());
+        assertEquals(3, shortRun.warmupIters());
+        shortRun.schedule(); // a valid schedule: warm-up inside the decay
+        TrainSettings longRun = TrainSettings.load("shakespeare-char-small", Map.of(), 5000);
+        assertEquals(5000, longRun.lrDecayIters());
+        assertEquals(250, longRun.warmupIters());
+
+        TrainSettings warmupSet = TrainSettings.load("shakespeare-char-small", Map.of("warmup_iters", "10"), 60);
+        assertEquals(10, warmupSet.warmupIters());
+        assertEquals(60, warmupSet.lrDecayIters());
+        TrainSettings decaySet = TrainSettings.load("shakespeare-char-small", Map.of("lr_decay_iters", "500"), 60);
+        assertEquals(500, decaySet.lrDecayIters());
+        assertEquals(100, decaySet.warmupIters(), "an explicit schedule is the user's; nothing is scaled");
+        assertEquals(60, decaySet.maxIters());
+
+        SettingsException tooLong = assertThrows(SettingsException.class,
+                () -> TrainSettings.load("shakespeare-char-small", Map.of("warmup_iters", "75"), 60));
+        assertTrue(tooLong.getMessage().startsWith("warmup_iters (75) must not exceed lr_decay_iters (60)"),
+                tooLong.getMessage());
+        assertTrue(assertThrows(SettingsException.class, () -> TrainSettings.load(null, Map.of(), 0))
+                .getMessage().contains("--steps"));
+    }
+
+    @Test
     void microBatchModelAndSchedule() {
         TrainSettings s = load(null, "batch_size=12", "grad_accum=3", "decay_lr=false");
         assertEquals(4, s.microBatch());

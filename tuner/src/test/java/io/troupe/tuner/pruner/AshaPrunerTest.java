@@ -1,4 +1,4 @@
-package io.troupe.tuner.scheduler;
+package io.troupe.tuner.pruner;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -15,26 +15,26 @@ import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 
 /** ASHA's rungs and its promotion rule, on worked examples computed by hand. */
-class AshaSchedulerTest {
+class AshaPrunerTest {
     private final Map<Integer, NavigableMap<Long, Double>> history = new HashMap<>();
 
     /** Records a report the way StudyRunner does (history first, then the decision). */
-    private Scheduler.Decision report(Scheduler s, int trial, long step, double value) {
+    private Pruner.Decision report(Pruner s, int trial, long step, double value) {
         history.computeIfAbsent(trial, t -> new TreeMap<>()).put(step, value);
         return s.onReport(trial, step, value, history);
     }
 
     @Test
     void rungsAreMinResourceTimesPowersOfEtaBelowMaxResource() {
-        assertEquals(List.of(100L, 300L, 900L), new AshaScheduler(3, 100, 2700, 0).rungs());
-        assertEquals(List.of(100L, 300L, 900L), new AshaScheduler(3, 100, 1000, 0).rungs());
-        assertEquals(List.of(50L, 100L, 200L, 400L), new AshaScheduler(2, 50, 600, 0).rungs());
-        assertEquals(List.of(50L, 100L), new AshaScheduler(2, 50, 600, 2).rungs());
+        assertEquals(List.of(100L, 300L, 900L), new AshaPruner(3, 100, 2700, 0).rungs());
+        assertEquals(List.of(100L, 300L, 900L), new AshaPruner(3, 100, 1000, 0).rungs());
+        assertEquals(List.of(50L, 100L, 200L, 400L), new AshaPruner(2, 50, 600, 0).rungs());
+        assertEquals(List.of(50L, 100L), new AshaPruner(2, 50, 600, 2).rungs());
         // The defaults from a space with no asha section: eta 3, min = steps / 9, max = steps.
-        Scheduler d = Scheduler.create("asha", SearchSpace.parse("params { dropout { type = float, min = 0, max = 0.1 } }"), 900);
+        Pruner d = Pruner.create("asha", SearchSpace.parse("params { dropout { type = float, min = 0, max = 0.1 } }"), 900);
         assertEquals(List.of(100L, 300L), d.rungs());
-        assertThrows(TuneException.class, () -> new AshaScheduler(1, 100, 900, 0));
-        assertThrows(TuneException.class, () -> new AshaScheduler(3, 900, 900, 0));
+        assertThrows(TuneException.class, () -> new AshaPruner(1, 100, 900, 0));
+        assertThrows(TuneException.class, () -> new AshaPruner(3, 900, 900, 0));
     }
 
     /**
@@ -53,16 +53,16 @@ class AshaSchedulerTest {
      */
     @Test
     void aTrialContinuesOnlyInTheTopOneOverEtaOfItsRung() {
-        AshaScheduler asha = new AshaScheduler(3, 100, 900, 0);
+        AshaPruner asha = new AshaPruner(3, 100, 900, 0);
         double[] values = {2.0, 2.5, 1.8, 1.9, 1.95, 1.85, 2.2};
         boolean[] pruned = {false, true, false, true, true, false, true};
         for (int t = 0; t < values.length; t++) {
             report(asha, t, 50, 3.0);
             assertFalse(report(asha, t, 50, 3.0).prune(), "no rung below 100");
-            Scheduler.Decision d = report(asha, t, 100, values[t]);
+            Pruner.Decision d = report(asha, t, 100, values[t]);
             assertEquals(pruned[t], d.prune(), "trial " + t + ": " + d.reason());
         }
-        Scheduler.Decision d = asha.onReport(1, 100, 2.5, history);
+        Pruner.Decision d = asha.onReport(1, 100, 2.5, history);
         assertTrue(d.reason().startsWith("asha: val loss 2.5000 at rung 100 (step 100) is not in the best 2 of 7 (cutoff 1.8500)"),
                 d.reason());
     }
@@ -73,7 +73,7 @@ class AshaSchedulerTest {
      */
     @Test
     void theSecondRungComparesOnlyTrialsThatReachedIt() {
-        AshaScheduler asha = new AshaScheduler(3, 100, 900, 0);
+        AshaPruner asha = new AshaPruner(3, 100, 900, 0);
         report(asha, 0, 100, 2.0);
         report(asha, 2, 100, 1.8);
         report(asha, 5, 100, 1.85);
@@ -87,9 +87,9 @@ class AshaSchedulerTest {
     /** With evaluations every 250 steps, rung 100 is judged at the first report past it (step 250). */
     @Test
     void aRungBetweenEvaluationsIsJudgedAtTheNextOne() {
-        AshaScheduler asha = new AshaScheduler(2, 100, 1000, 0);
+        AshaPruner asha = new AshaPruner(2, 100, 1000, 0);
         assertFalse(report(asha, 0, 250, 2.0).prune());
-        Scheduler.Decision d = report(asha, 1, 250, 2.1);
+        Pruner.Decision d = report(asha, 1, 250, 2.1);
         assertTrue(d.prune(), "n=2, keep 1, cutoff 2.0");
         assertTrue(d.reason().contains("rung 100 (step 250)"), d.reason());
         // Step 250 crossed rungs 100 and 200 at once; step 500 crosses rung 400, where trial 0 is alone.

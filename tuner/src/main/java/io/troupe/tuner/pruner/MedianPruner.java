@@ -1,8 +1,8 @@
-package io.troupe.tuner.scheduler;
+package io.troupe.tuner.pruner;
 
 import io.troupe.tuner.TuneException;
+import io.troupe.worker.stats.Median;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
@@ -15,7 +15,7 @@ import java.util.NavigableMap;
  * other trials have reported at that step: early losses are noisy, and a median of one or two
  * trials says little.
  */
-public final class MedianScheduler implements Scheduler {
+public final class MedianPruner implements Pruner {
     private final long warmupSteps;
     private final int startupTrials;
 
@@ -23,7 +23,7 @@ public final class MedianScheduler implements Scheduler {
      * @param warmupSteps reports before this step never prune
      * @param startupTrials how many other trials must have reached the step
      */
-    public MedianScheduler(long warmupSteps, int startupTrials) {
+    public MedianPruner(long warmupSteps, int startupTrials) {
         if (warmupSteps < 0 || startupTrials < 1) {
             throw new TuneException("median options: warmup_steps must be >= 0 and startup_trials >= 1, got "
                     + warmupSteps + ", " + startupTrials);
@@ -47,9 +47,8 @@ public final class MedianScheduler implements Scheduler {
         if (others.size() < startupTrials) {
             return Decision.CONTINUE;
         }
-        Collections.sort(others);
         int n = others.size();
-        double median = n % 2 == 1 ? others.get(n / 2) : (others.get(n / 2 - 1) + others.get(n / 2)) / 2;
+        double median = Median.of(others);
         NavigableMap<Long, Double> own = history.get(trial);
         double ownBest = own == null ? value : Math.min(value, best(own.headMap(step, true)));
         if (ownBest > median) {

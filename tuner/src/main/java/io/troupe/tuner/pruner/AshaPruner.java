@@ -1,4 +1,4 @@
-package io.troupe.tuner.scheduler;
+package io.troupe.tuner.pruner;
 
 import io.troupe.tuner.TuneException;
 import java.util.ArrayList;
@@ -20,10 +20,10 @@ import java.util.NavigableMap;
  *
  * <p>While fewer than {@code eta} trials have reached a rung, {@code floor(n / eta)} is 0; the
  * trial then continues only if it is the best so far there. Synchronous halving would wait for
- * more trials instead, but an asynchronous scheduler never waits, and continuing everything
+ * more trials instead, but an asynchronous pruner never waits, and continuing everything
  * would let the first {@code eta - 1} trials run to the end whatever their loss.
  */
-public final class AshaScheduler implements Scheduler {
+public final class AshaPruner implements Pruner {
     private final int eta;
     private final List<Long> rungs;
 
@@ -33,7 +33,7 @@ public final class AshaScheduler implements Scheduler {
      * @param maxResource the training length; rungs lie below it
      * @param maxRungs at most this many rungs (0 = as many as fit)
      */
-    public AshaScheduler(int eta, long minResource, long maxResource, int maxRungs) {
+    public AshaPruner(int eta, long minResource, long maxResource, int maxRungs) {
         if (eta < 2 || minResource < 1 || maxResource <= minResource || maxRungs < 0) {
             throw new TuneException("asha options: reduction_factor must be >= 2, min_resource >= 1 and below "
                     + "max_resource, max_rungs >= 0; got " + eta + ", " + minResource + ", " + maxResource + ", " + maxRungs);

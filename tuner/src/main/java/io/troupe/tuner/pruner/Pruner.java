@@ -1,4 +1,4 @@
-package io.troupe.tuner.scheduler;
+package io.troupe.tuner.pruner;
 
 import io.troupe.tuner.TuneException;
 import io.troupe.tuner.space.SearchSpace;
@@ -9,11 +9,11 @@ import java.util.NavigableMap;
 /**
  * Decides, each time a trial reports a validation loss, whether it goes on or is pruned.
  *
- * <p>Schedulers keep no state of their own: every decision is a function of the reported
+ * <p>Pruners keep no state of their own: every decision is a function of the reported
  * values of all trials (the study store's intermediate values). A resumed study therefore
  * decides exactly as the crashed one would have, without replaying anything.
  */
-public interface Scheduler {
+public interface Pruner {
 
     /**
      * The decision after trial {@code trial} reported {@code value} at {@code step}.
@@ -27,7 +27,7 @@ public interface Scheduler {
         return List.of();
     }
 
-    /** The scheduler's name as the CLI spells it. */
+    /** The pruner's name as the CLI spells it. */
     String name();
 
     /** Continue, or prune with a one-line reason. */
@@ -45,18 +45,18 @@ public interface Scheduler {
     List<String> NAMES = List.of("none", "asha", "median");
 
     /**
-     * A scheduler by name, with its options from the space file's {@code asha} or {@code median}
+     * A pruner by name, with its options from the space file's {@code asha} or {@code median}
      * section; {@code maxSteps} is the study's --steps (ASHA's default max resource).
      */
-    static Scheduler create(String name, SearchSpace space, long maxSteps) {
+    static Pruner create(String name, SearchSpace space, long maxSteps) {
         return switch (name) {
-            case "none" -> new NoScheduler();
-            case "asha" -> new AshaScheduler(space.option("asha.reduction_factor", 3),
+            case "none" -> new NoPruner();
+            case "asha" -> new AshaPruner(space.option("asha.reduction_factor", 3),
                     space.option("asha.min_resource", Math.max(1, maxSteps / 9)),
                     space.option("asha.max_resource", maxSteps), space.option("asha.max_rungs", 0));
-            case "median" -> new MedianScheduler(space.option("median.warmup_steps", 0L),
+            case "median" -> new MedianPruner(space.option("median.warmup_steps", 0L),
                     space.option("median.startup_trials", 3));
-            default -> throw new TuneException("unknown scheduler '" + name + "'; choose one of " + NAMES);
+            default -> throw new TuneException("unknown pruner '" + name + "'; choose one of " + NAMES);
         };
     }
 }
