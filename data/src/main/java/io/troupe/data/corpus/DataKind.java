@@ -1,5 +1,8 @@
 package io.troupe.data.corpus;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
+
 /** What a data path holds. Labelled examples for classification will be a third kind. */
 public enum DataKind {
     /** One UTF-8 text file, tokenized when it is opened. */
@@ -11,6 +14,11 @@ public enum DataKind {
 
     DataKind(String label) {
         this.label = label;
+    }
+
+    /** The kind of data at {@code path}, by what lies there: a directory is a dataset, anything else a text file. */
+    public static DataKind of(Path path) {
+        return Files.isDirectory(path) ? PREPARED_DATASET : TEXT_FILE;
     }
 
     /** How messages name this kind, e.g. "text file". */

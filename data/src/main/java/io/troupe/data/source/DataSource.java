@@ -2,11 +2,11 @@ package io.troupe.data.source;
 
 import io.troupe.data.DataException;
 import io.troupe.data.corpus.DataIdentity;
+import io.troupe.data.corpus.DataKind;
 import io.troupe.data.corpus.TokenSequence;
 import io.troupe.data.corpus.TokenSplit;
 import io.troupe.data.shard.PreparedDataset;
 import io.troupe.data.tokenize.Tokenizer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
@@ -27,7 +27,7 @@ import java.nio.file.Path;
  *
  * <p><b>Adding a kind.</b> Labelled examples (text and label, for classification fine-tuning)
  * come as one more implementation of this interface, with its own {@link
- * io.troupe.data.corpus.DataKind}, that {@link #open} picks by what lies at the path (a manifest
+ * DataKind}, that {@link #open} picks by what lies at the path (a manifest
  * whose content says so, or a labelled-examples file). Its identity, tokenizer and description
  * work as for the others; it adds an accessor for the examples that the fine-tuning code asks
  * for, while {@link #split} answers with a one-line {@link DataException} saying the data holds
@@ -50,7 +50,7 @@ public interface DataSource {
 
     /** As {@link #open(Path)}, with another cache (tests). */
     static DataSource open(Path path, TokenCache cache) throws DataException {
-        if (Files.isDirectory(path)) {
+        if (DataKind.of(path) == DataKind.PREPARED_DATASET) {
             if (!PreparedDataset.isPrepared(path)) {
                 throw new DataException(path + " has no manifest.json: it is not a prepared dataset; pass a UTF-8"
                         + " text file, or make a dataset of the folder first with troupe prepare --input " + path

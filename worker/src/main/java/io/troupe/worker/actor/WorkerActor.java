@@ -5,9 +5,8 @@ import io.troupe.worker.job.JobSettings;
 import io.troupe.worker.plane.DataPlane;
 import io.troupe.worker.plane.PekkoDataPlane;
 import io.troupe.worker.plane.RingLink;
-import io.troupe.data.DataException;
-import io.troupe.data.corpus.TextCorpus;
 import io.troupe.data.corpus.TokenSplit;
+import io.troupe.data.source.DataSource;
 import io.troupe.data.tokenize.Tokenizer;
 import io.troupe.protocol.cluster.ConnectRing;
 import io.troupe.protocol.cluster.FinishJob;
@@ -263,13 +262,9 @@ public final class WorkerActor extends AbstractBehavior<WorkerActor.Command> {
         try {
             TrainSettings jobSettings = JobSettings.parse(j.getSettingsJson());
             Tokenizer tokenizer = Tokenizer.fromJson(j.getTokenizerJson());
-            TextCorpus corpus = TextCorpus.load(Path.of(j.getDataPath()));
-            String sha = JobSettings.sha256(corpus.text());
-            if (!sha.equals(j.getDataSha256())) {
-                throw new DataException("the corpus at " + j.getDataPath() + " on this worker differs from the "
-                        + "coordinator's (sha256 " + sha + " vs " + j.getDataSha256() + "); give every node the same file");
-            }
-            TokenSplit split = TokenSplit.encode(corpus, tokenizer, jobSettings.blockSize());
+            // The same data by path, checked by content hash; tokenized once per process (shared by embedded workers).
+            TokenSplit split = DataSource.open(Path.of(j.getDataPath())).requireSha256(j.getDataSha256(), "the coordinator's")
+                    .withTokenizer(tokenizer, "the coordinator's").split(jobSettings.blockSize());
             dataPlane.stateExchange();
             // The rank only seeds this worker's evaluation samplers and dropout; ring ranks come with FormRing.
             BatchPlan plan = BatchPlan.of(j.getGlobalBatch(), jobSettings.gradAccum(), j.getWorldSize(), j.getRank());

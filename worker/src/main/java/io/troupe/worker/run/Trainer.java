@@ -224,6 +224,6 @@ public final class Trainer {
     }
 
     private void writeSummary(TrainSummary s) throws IOException {
-        SummaryFile.write(outDir, s, settings, tokenizer.vocabSize(), tokenizer.type(), 0);
+        SummaryFile.write(outDir, s, settings, tokenizer.vocabSize(), tokenizer.type(), 0, data.origin());
     }
 }
