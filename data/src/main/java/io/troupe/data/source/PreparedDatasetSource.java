@@ -7,8 +7,10 @@ import io.troupe.data.corpus.TokenSequence;
 import io.troupe.data.corpus.TokenSplit;
 import io.troupe.data.shard.Manifest;
 import io.troupe.data.shard.PreparedDataset;
+import io.troupe.data.shard.ShardInfo;
 import io.troupe.data.tokenize.Tokenizer;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -40,9 +42,28 @@ final class PreparedDatasetSource implements DataSource {
         DataIdentity identity = new DataIdentity(dir.toString(), DataKind.PREPARED_DATASET, Sha256.of(manifest));
         // The manifest names the tokenizer's type and size only, so its JSON is part of the key.
         String tokenizerSha256 = Sha256.of(Tokenizer.load(dir.resolve(Tokenizer.FILE_NAME)).toJson());
-        TokenCache.Key key = new TokenCache.Key(dir, identity.sha256(), tokenizerSha256);
+        TokenCache.Key key = new TokenCache.Key(dir, identity.sha256(), tokenizerSha256,
+                shardStamp(dir, Manifest.parse(new String(manifest, StandardCharsets.UTF_8), manifestFile.toString())));
         PreparedDataset dataset = cache.get(key, PreparedDataset.class, () -> PreparedDataset.open(dir));
         return new PreparedDatasetSource(identity, dataset, tokenizerSha256);
+    }
+
+    /**
+     * The shards' sizes and modification times: cheap to read, and changed by any write, so a
+     * shard rewritten in place (same manifest) is not taken from the cache unverified.
+     */
+    private static String shardStamp(Path dir, Manifest manifest) {
+        StringBuilder stamp = new StringBuilder();
+        for (ShardInfo shard : manifest.shards()) {
+            Path file = dir.resolve(shard.path());
+            try {
+                stamp.append(Files.size(file)).append('@').append(Files.getLastModifiedTime(file));
+            } catch (IOException e) {
+                stamp.append("missing"); // PreparedDataset.open names the missing shard
+            }
+            stamp.append(';');
+        }
+        return stamp.toString();
     }
 
     @Override

@@ -75,7 +75,7 @@ final class TextFileSource implements DataSource {
     @Override
     public synchronized TokenSequence scoredTokens() throws DataException {
         if (tokens == null) {
-            TokenCache.Key key = new TokenCache.Key(corpus.path(), identity.sha256(), tokenizerSha256);
+            TokenCache.Key key = new TokenCache.Key(corpus.path(), identity.sha256(), tokenizerSha256, "");
             tokens = cache.get(key, TokenSequence.class, this::encode);
         }
         return tokens;

@@ -12,7 +12,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * and get the same tokens, tokenized (or, for a dataset, mapped and verified) once.
  *
  * <p>An entry is keyed by the data's absolute path, its content hash and the tokenizer's
- * fingerprint, so a changed file (another hash) or another tokenizer is a new entry and is read
+ * fingerprint (and for a dataset its shards' sizes and modification times), so a changed file (another hash) or another tokenizer is a new entry and is read
  * again. It holds the whole token sequence of a text file (2 bytes a token for vocabularies up
  * to 65,536) or an opened {@link io.troupe.data.shard.PreparedDataset} (memory-mapped shards,
  * off the heap).
@@ -26,8 +26,13 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class TokenCache {
     private static final TokenCache SHARED = new TokenCache();
 
-    /** What one entry is: the data's absolute path, content hash and the tokenizer's fingerprint. */
-    record Key(Path path, String sha256, String tokenizerSha256) {
+    /**
+     * What one entry is: the data's absolute path, content hash and the tokenizer's fingerprint,
+     * and for data the hash does not cover byte for byte (a dataset's shards, which the manifest
+     * lists by hash but which are verified only when first opened) the files' sizes and
+     * modification times, so a shard changed in place is verified again.
+     */
+    record Key(Path path, String sha256, String tokenizerSha256, String fileStamp) {
         Key {
             path = path.toAbsolutePath().normalize();
         }

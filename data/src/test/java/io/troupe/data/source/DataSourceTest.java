@@ -118,6 +118,24 @@ class DataSourceTest {
     }
 
     @Test
+    void aShardChangedInPlaceIsVerifiedAgain() throws Exception {
+        Path dataset = prepareGpt2(tmp.resolve("ds"));
+        TokenCache cache = new TokenCache();
+        DataSource first = DataSource.open(dataset, cache);
+        Path shard = dataset.resolve("train/shard-000000.bin");
+        byte[] bytes = Files.readAllBytes(shard);
+        bytes[3] ^= 0x40;
+        Files.write(shard, bytes);
+        // Coarse file-system clocks could give the rewrite the old time; a real rewrite comes later.
+        Files.setLastModifiedTime(shard, java.nio.file.attribute.FileTime.fromMillis(
+                Files.getLastModifiedTime(shard).toMillis() + 2000));
+
+        DataException e = assertThrows(DataException.class, () -> DataSource.open(dataset, cache));
+        assertTrue(e.getMessage().startsWith("shard " + shard + " is corrupt"), e.getMessage());
+        first.scoredTokens(); // held until here
+    }
+
+    @Test
     void aDatasetRefusesAnotherTokenizer() throws Exception {
         Path dataset = prepareGpt2(tmp.resolve("ds"));
         DataException e = assertThrows(DataException.class, () -> DataSource.open(dataset, new TokenCache())
