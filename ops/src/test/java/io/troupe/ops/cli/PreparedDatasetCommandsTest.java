@@ -9,19 +9,27 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A dataset prepared with {@code --tokenizer gpt2} goes through every command that takes
- * {@code --data}: train on an embedded 2-worker cluster, tune with 2-worker trials, and eval.
+ * {@code --data}: train locally and on an embedded 2-worker cluster, a coordinator with two
+ * joining workers, tune with 2-worker trials, and eval.
  */
 class PreparedDatasetCommandsTest {
     /** Tiny Shakespeare when the shared data is next to the repository, else the tests' own text. */
@@ -63,6 +71,40 @@ class PreparedDatasetCommandsTest {
         assertEquals(50257, summary.at("/config/vocab_size").asInt());
         assertEquals("gpt2", summary.at("/config/tokenizer").asText());
         assertTrue(Files.readString(out.resolve("tokenizer.json")).contains("gpt2"));
+    }
+
+    @Test
+    void aCoordinatorAndTwoJoiningWorkersTrainOnTheDataset() throws Exception {
+        Path out = tmp.resolve("run");
+        StringWriter coordinatorOut = new StringWriter();
+        List<String> args = new ArrayList<>(List.of("coordinator", "--bind", "127.0.0.1:0", "--workers", "2",
+                "--data", dataset.toString(), "--out", out.toString(), "--steps", "3"));
+        args.addAll(TINY);
+        CompletableFuture<Integer> coordinator = CompletableFuture.supplyAsync(() -> TroupeCli.commandLine()
+                .setOut(new PrintWriter(coordinatorOut, true)).setErr(new PrintWriter(new StringWriter()))
+                .execute(args.toArray(String[]::new)));
+        String join = null;
+        for (int i = 0; i < 600 && join == null && !coordinator.isDone(); i++) {
+            Matcher m = Pattern.compile("troupe worker --join (\\S+)").matcher(coordinatorOut.toString());
+            join = m.find() ? m.group(1) : null;
+            Thread.sleep(100);
+        }
+        assertTrue(join != null, "the coordinator did not announce its address: " + coordinatorOut);
+        String address = join;
+        List<CompletableFuture<CliRun>> workers = new ArrayList<>();
+        for (int w = 0; w < 2; w++) {
+            workers.add(CompletableFuture.supplyAsync(() -> troupe("worker", "--join", address, "--threads", 1)));
+        }
+        assertEquals(TroupeCli.EXIT_OK, coordinator.get(180, TimeUnit.SECONDS), coordinatorOut::toString);
+        for (CompletableFuture<CliRun> w : workers) {
+            w.get(60, TimeUnit.SECONDS).assertOk();
+        }
+        assertTrue(coordinatorOut.toString().contains("done: 3 steps"), coordinatorOut::toString);
+        JsonNode summary = JSON.readTree(out.resolve("summary.json").toFile());
+        assertEquals(manifestSha256, summary.at("/data/sha256").asText(), summary.toString());
+        assertEquals(50257, summary.at("/config/vocab_size").asInt());
+        JsonNode job = JSON.readTree(out.resolve("job.json").toFile());
+        assertEquals(manifestSha256, job.get("data_sha256").asText(), job.toString());
     }
 
     @Test
