@@ -65,9 +65,37 @@ class DataSourceTest {
         DataSource second = DataSource.open(file, cache).withTokenizer(counting, "the test's");
 
         assertSame(tokens, second.scoredTokens());
-        assertSame(first.split(8).train().getClass(), second.split(8).train().getClass());
         assertEquals(1, encodes[0], "the text is tokenized once");
         assertEquals(1, cache.liveEntries());
+    }
+
+    @Test
+    void concurrentOpensWaitForOneTokenization() throws Exception {
+        Path file = Files.writeString(tmp.resolve("corpus.txt"), TEXT);
+        TokenCache cache = new TokenCache();
+        int[] encodes = {0};
+        Tokenizer counting = countingTokenizer(CharTokenizer.fromText(TEXT), encodes);
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+        try {
+            java.util.concurrent.CountDownLatch start = new java.util.concurrent.CountDownLatch(1);
+            List<java.util.concurrent.Future<TokenSequence>> opens = new java.util.ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                opens.add(pool.submit(() -> {
+                    start.await();
+                    return DataSource.open(file, cache).withTokenizer(counting, "the test's").scoredTokens();
+                }));
+            }
+            start.countDown();
+            TokenSequence first = opens.get(0).get();
+            for (java.util.concurrent.Future<TokenSequence> open : opens) {
+                assertSame(first, open.get());
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        synchronized (encodes) {
+            assertEquals(1, encodes[0]);
+        }
     }
 
     @Test
@@ -204,7 +232,9 @@ class DataSourceTest {
 
             @Override
             public int[] encode(String text) {
-                encodes[0]++;
+                synchronized (encodes) {
+                    encodes[0]++;
+                }
                 return inner.encode(text);
             }
 

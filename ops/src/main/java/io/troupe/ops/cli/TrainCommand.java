@@ -173,6 +173,9 @@ final class TrainCommand implements Callable<Integer> {
             outcome = ClusterNode.runEmbedded(job, new WorkerSettings(perWorker, dev, TroupeVersion.current()),
                     ClusterNode.dataPlaneSettings(), progress);
         }
+        // The source holds the tokens the embedded workers find in the process's cache: keep it
+        // reachable until they are done, or the GC may release them and a worker tokenize again.
+        java.lang.ref.Reference.reachabilityFence(source);
         DistributedJobs.report(outcome, out, stdout);
         return TroupeCli.EXIT_OK;
     }
