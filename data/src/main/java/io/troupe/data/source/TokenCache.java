@@ -74,7 +74,7 @@ public final class TokenCache {
     }
 
     /** Entries whose value is still alive. */
-    public int liveEntries() {
+    int liveEntries() {
         dropReleased();
         return (int) slots.values().stream().filter(s -> s.value != null && s.value.get() != null).count();
     }
