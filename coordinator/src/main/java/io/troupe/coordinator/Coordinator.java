@@ -224,11 +224,13 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
                 policy.minWorkers(), policy.maxWorkers());
     }
 
-    /** Loads the corpus once to count samples per epoch, and the resumed state if any. Called before registering. */
+    /** Opens the data once to count samples per epoch, and the resumed state if any. Called before registering. */
     private Optional<String> start() {
         try {
-            long trainTokens = DataSource.open(spec.dataPath()).requireSha256(spec.dataSha256(), "the job's")
-                    .withTokenizer(spec.tokenizer(), "the job's").split(spec.settings().blockSize()).train().length();
+            DataSource data = DataSource.open(spec.dataPath()).requireSha256(spec.dataSha256(), "the job's")
+                    .withTokenizer(spec.tokenizer(), "the job's");
+            getContext().getLog().info("job {} trains on {}", spec.jobId(), data.description());
+            long trainTokens = data.split(spec.settings().blockSize()).train().length();
             int perEpoch = SampleOrder.samplesPerEpoch(trainTokens, spec.settings().blockSize());
             if (spec.resume()) {
                 Optional<String> failure = resume(perEpoch);
