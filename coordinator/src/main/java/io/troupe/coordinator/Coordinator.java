@@ -1,7 +1,6 @@
 package io.troupe.coordinator;
 
-import io.troupe.data.corpus.TextCorpus;
-import io.troupe.data.corpus.TokenSplit;
+import io.troupe.data.source.DataSource;
 import io.troupe.model.gpt.ParameterLayout;
 import io.troupe.worker.job.protocol.ConnectRing;
 import io.troupe.worker.job.protocol.FinishJob;
@@ -224,11 +223,13 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
                 policy.minWorkers(), policy.maxWorkers());
     }
 
-    /** Loads the corpus once to count samples per epoch, and the resumed state if any. Called before registering. */
+    /** Opens the data once to count samples per epoch, and the resumed state if any. Called before registering. */
     private Optional<String> start() {
         try {
-            TextCorpus corpus = TextCorpus.load(spec.dataPath());
-            long trainTokens = TokenSplit.encode(corpus, spec.tokenizer(), spec.settings().blockSize()).train().length();
+            DataSource data = DataSource.open(spec.dataPath()).requireSha256(spec.dataSha256(), "the job's")
+                    .withTokenizer(spec.tokenizer(), "the job's");
+            getContext().getLog().info("job {} trains on {}", spec.jobId(), data.description());
+            long trainTokens = data.split(spec.settings().blockSize()).train().length();
             int perEpoch = SampleOrder.samplesPerEpoch(trainTokens, spec.settings().blockSize());
             if (spec.resume()) {
                 Optional<String> failure = resume(perEpoch);
@@ -921,7 +922,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
         extra.put("steps_skipped", nonFinite.skipped());
         try {
             SummaryFile.write(spec.outDir(), summary, spec.settings(), spec.tokenizer().vocabSize(),
-                    spec.tokenizer().type(), ringSizeAtFinish, extra);
+                    spec.tokenizer().type(), ringSizeAtFinish, extra, spec.data());
         } catch (IOException e) {
             return fail("cannot write summary.json: " + e.getMessage());
         }

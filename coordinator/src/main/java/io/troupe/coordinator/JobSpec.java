@@ -1,5 +1,7 @@
 package io.troupe.coordinator;
 
+import io.troupe.data.corpus.DataIdentity;
+import io.troupe.data.corpus.DataKind;
 import io.troupe.data.tokenize.Tokenizer;
 import io.troupe.worker.allreduce.WireFormat;
 import io.troupe.worker.train.TrainSettings;
@@ -9,8 +11,9 @@ import java.time.Duration;
 /**
  * A data-parallel training job as the coordinator runs it.
  *
- * @param dataPath the corpus, as every worker sees it (same path on every node)
- * @param dataSha256 the corpus's fingerprint; workers refuse a different file
+ * @param dataPath the data (a text file or a prepared dataset), as every worker opens it (same path on every node)
+ * @param dataSha256 the data's content hash ({@link DataIdentity#sha256()}: of a text file's bytes, of a
+ *     dataset's manifest); workers refuse data with another
  * @param workers how many workers the job waits for before its first step
  * @param stepTimeout how long a step may take before the job fails naming the slow worker
  * @param verifyInterval compare parameter checksums across workers every this many steps
@@ -28,6 +31,11 @@ public record JobSpec(String jobId, TrainSettings settings, Tokenizer tokenizer,
                    WireFormat wire) {
         this(jobId, settings, tokenizer, dataPath, dataSha256, outDir, workers, version, stepTimeout, verifyInterval,
                 wire, ElasticPolicy.defaults(workers), false);
+    }
+
+    /** The data as a run's summary names it. */
+    public DataIdentity data() {
+        return new DataIdentity(dataPath.toString(), DataKind.of(dataPath), dataSha256);
     }
 
     public JobSpec {

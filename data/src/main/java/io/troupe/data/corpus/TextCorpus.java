@@ -10,6 +10,7 @@ import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
 
 /**
  * A UTF-8 text file read whole into memory, checked to be text before anyone tokenizes it.
@@ -40,6 +41,17 @@ public record TextCorpus(Path path, String text) {
      * @throws DataException if the file is missing, unreadable, empty, binary or not UTF-8
      */
     public static TextCorpus load(Path path) throws DataException {
+        return load(path, null);
+    }
+
+    /**
+     * Reads and validates a UTF-8 text file, feeding its bytes, as they are on disk, to
+     * {@code digest} (so a caller that fingerprints the file does not read it twice).
+     *
+     * @param digest receives the file's bytes, or null
+     * @throws DataException if the file is missing, unreadable, empty, binary or not UTF-8
+     */
+    public static TextCorpus load(Path path, MessageDigest digest) throws DataException {
         if (Files.isDirectory(path)) {
             throw new DataException("corpus " + path + " is a directory; pass the path of a UTF-8"
                     + " text file such as data/tinyshakespeare/input.txt");
@@ -49,6 +61,9 @@ public record TextCorpus(Path path, String text) {
                     + " text file such as data/tinyshakespeare/input.txt");
         }
         byte[] bytes = readAll(path);
+        if (digest != null) {
+            digest.update(bytes);
+        }
         if (bytes.length == 0) {
             throw new DataException("corpus " + path + " is empty; pass a UTF-8 text file with"
                     + " the text to train on");

@@ -10,11 +10,23 @@ import io.troupe.data.tokenize.Tokenizer;
  *
  * @param train the first part, sampled for training
  * @param val the last part, used to estimate validation loss
+ * @param origin the data the tokens came from (a run's summary names it), or null for tokens
+ *     made in memory
  */
-public record TokenSplit(TokenSequence train, TokenSequence val) {
+public record TokenSplit(TokenSequence train, TokenSequence val, DataIdentity origin) {
 
     /** nanoGPT's share of tokens that go to training. */
     public static final double TRAIN_FRACTION = 0.9;
+
+    /** A split of tokens made in memory, of no named origin. */
+    public TokenSplit(TokenSequence train, TokenSequence val) {
+        this(train, val, null);
+    }
+
+    /** The same tokens (no copy), named as coming from {@code identity}. */
+    public TokenSplit withOrigin(DataIdentity identity) {
+        return new TokenSplit(train, val, identity);
+    }
 
     /**
      * Encodes a corpus and splits it 90/10.

@@ -20,8 +20,18 @@ import java.util.stream.Stream;
  *
  * @param files the files to read, in reading order
  * @param unsupported files under a directory that were left out for their extension
+ * @param documentation files under a directory left out as a README, licence or similar
+ *     ({@link InputSelection}), as paths relative to their input
+ * @param excluded files under a directory left out by an {@code --exclude} glob, likewise
  */
-public record InputFiles(List<InputFile> files, int unsupported) {
+public record InputFiles(List<InputFile> files, int unsupported, List<String> documentation, List<String> excluded) {
+
+    /** Copies the lists. */
+    public InputFiles {
+        files = List.copyOf(files);
+        documentation = List.copyOf(documentation);
+        excluded = List.copyOf(excluded);
+    }
 
     /** Total size on disk of the files. */
     public long totalBytes() {
@@ -29,11 +39,25 @@ public record InputFiles(List<InputFile> files, int unsupported) {
     }
 
     /**
-     * Expands the input paths.
+     * Expands the input paths, leaving out documentation files ({@link InputSelection#DEFAULT}).
      *
      * @throws DataException if a path does not exist, or no readable file is found
      */
     public static InputFiles expand(List<Path> inputs) throws DataException {
+        return expand(inputs, InputSelection.DEFAULT);
+    }
+
+    /**
+     * Expands the input paths; files under a directory that {@code selection} leaves out are
+     * counted, not read.
+     *
+     * @throws DataException if a path does not exist, an exclude glob is malformed, or no
+     *     readable file is found
+     */
+    public static InputFiles expand(List<Path> inputs, InputSelection selection) throws DataException {
+        List<java.nio.file.PathMatcher> matchers = selection.matchers();
+        List<String> documentation = new ArrayList<>();
+        List<String> excluded = new ArrayList<>();
         if (inputs.isEmpty()) {
             throw new DataException("no input given; pass --input with a file or directory of .txt,"
                     + " .md or .jsonl files");
@@ -52,10 +76,16 @@ public record InputFiles(List<InputFile> files, int unsupported) {
                         continue; // listed twice, e.g. a directory and its parent
                     }
                     InputFile.Format format = formatOf(file);
+                    String id = relativeId(input, file);
+                    InputSelection.Skip skip = selection.skip(id, matchers);
                     if (format == null) {
                         unsupported++;
+                    } else if (skip == InputSelection.Skip.EXCLUDED) {
+                        excluded.add(id);
+                    } else if (skip == InputSelection.Skip.DOCUMENTATION) {
+                        documentation.add(id);
                     } else {
-                        files.add(describe(file, relativeId(input, file), format));
+                        files.add(describe(file, id, format));
                     }
                 }
             } else if (seen.add(realPath(input))) {
@@ -67,9 +97,12 @@ public record InputFiles(List<InputFile> files, int unsupported) {
         }
         if (files.isEmpty()) {
             throw new DataException("no .txt, .md, .jsonl or .ndjson files (optionally .gz) found under "
-                    + inputs + (unsupported > 0 ? " (" + unsupported + " other files ignored)" : ""));
+                    + inputs + (unsupported > 0 ? " (" + unsupported + " other files ignored)" : "")
+                    + (documentation.isEmpty() ? "" : " (" + documentation.size()
+                            + " README/LICENSE files skipped; pass --include-docs to read them)")
+                    + (excluded.isEmpty() ? "" : " (" + excluded.size() + " files matched --exclude)"));
         }
-        return new InputFiles(List.copyOf(files), unsupported);
+        return new InputFiles(files, unsupported, documentation, excluded);
     }
 
     /** The format a file name implies, or null if it is not one prepare reads. */

@@ -1,5 +1,7 @@
 package io.troupe.data.prepare;
 
+import java.util.List;
+
 /**
  * Hears how a prepare run advances, to draw a progress bar. Calls come from stream threads, one
  * at a time, in order; they must return quickly.
@@ -28,6 +30,14 @@ public interface PrepareListener {
         public String label() {
             return label;
         }
+    }
+
+    /**
+     * Files under an input directory were left out before reading: README/LICENSE-like files
+     * and files that matched an exclude glob, as paths relative to their input. Called once,
+     * before the first phase, and only if something was left out.
+     */
+    default void onSkippedFiles(List<String> documentation, List<String> excluded) {
     }
 
     /** A phase starts; {@code totalBytes} is what its progress counts up to. */

@@ -102,6 +102,8 @@ public record PrepareReport(Map<Counter, Long> counts, double seconds, double to
         ObjectNode root = mapper.createObjectNode();
         ObjectNode files = root.putObject("files");
         files.put("read", count(Counter.FILES)).put("ignored_extension", count(Counter.FILES_UNSUPPORTED))
+                .put("skipped_documentation", count(Counter.FILES_DOCUMENTATION))
+                .put("excluded", count(Counter.FILES_EXCLUDED))
                 .put("binary", count(Counter.FILES_BINARY)).put("unreadable", count(Counter.FILES_UNREADABLE))
                 .put("bytes", count(Counter.INPUT_BYTES));
         ArrayNode funnel = root.putArray("filters");

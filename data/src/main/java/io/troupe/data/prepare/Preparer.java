@@ -79,11 +79,16 @@ public final class Preparer {
         long start = System.nanoTime();
         HeapPeak.reset();
         PrepareSettings settings = request.settings();
-        InputFiles inputs = InputFiles.expand(request.inputs());
+        InputFiles inputs = InputFiles.expand(request.inputs(), request.selection());
+        if (!inputs.documentation().isEmpty() || !inputs.excluded().isEmpty()) {
+            listener.onSkippedFiles(inputs.documentation(), inputs.excluded());
+        }
         OutputDirectory out = OutputDirectory.claim(request.out(), request.force());
         Counters counters = new Counters();
         counters.add(Counter.FILES, inputs.files().size());
         counters.add(Counter.FILES_UNSUPPORTED, inputs.unsupported());
+        counters.add(Counter.FILES_DOCUMENTATION, inputs.documentation().size());
+        counters.add(Counter.FILES_EXCLUDED, inputs.excluded().size());
         Config config = ConfigFactory.parseString(PEKKO_CONFIG).withFallback(ConfigFactory.load());
         ActorSystem system = ActorSystem.create("troupe-prepare", config);
         ExecutorService workers = Executors.newFixedThreadPool(settings.threads(), workerThreads());

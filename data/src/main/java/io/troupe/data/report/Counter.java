@@ -6,6 +6,10 @@ public enum Counter {
     FILES,
     /** Files under an input directory ignored for their extension. */
     FILES_UNSUPPORTED,
+    /** Files under an input directory skipped as README, LICENSE and the like. */
+    FILES_DOCUMENTATION,
+    /** Files under an input directory skipped for matching an exclude glob. */
+    FILES_EXCLUDED,
     /** Files skipped as binary. */
     FILES_BINARY,
     /** Files that could not be read (completely). */

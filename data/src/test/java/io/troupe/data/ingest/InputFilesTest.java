@@ -52,4 +52,46 @@ class InputFilesTest {
         assertTrue(e.getMessage().startsWith("no .txt, .md, .jsonl or .ndjson files"), e.getMessage());
         assertTrue(e.getMessage().contains("(1 other files ignored)"), e.getMessage());
     }
+
+    @Test
+    void documentationFilesInADirectoryAreSkippedUnlessAskedFor(@TempDir Path elsewhere) throws Exception {
+        Files.writeString(dir.resolve("input.txt"), "text");
+        Files.writeString(dir.resolve("README.md"), "about");
+        Files.writeString(dir.resolve("SOURCE_README.txt"), "source");
+        Files.writeString(dir.resolve("license.txt"), "terms");
+        Files.writeString(dir.resolve("COPYING"), "terms"); // no corpus extension: ignored for that
+        Path named = Files.writeString(elsewhere.resolve("README.txt"), "x");
+
+        InputFiles files = InputFiles.expand(List.of(dir, named));
+        assertEquals(List.of("input.txt", "README.txt"), files.files().stream().map(InputFile::id).toList(),
+                "a file named on the command line is read whatever its name");
+        assertEquals(List.of("README.md", "SOURCE_README.txt", "license.txt"), files.documentation());
+        assertEquals(1, files.unsupported());
+
+        InputFiles all = InputFiles.expand(List.of(dir), new InputSelection(List.of(), true));
+        assertEquals(List.of("README.md", "SOURCE_README.txt", "input.txt", "license.txt"),
+                all.files().stream().map(InputFile::id).toList());
+        assertEquals(List.of(), all.documentation());
+    }
+
+    @Test
+    void excludeGlobsMatchTheRelativePathOrTheNameAtAnyDepth() throws Exception {
+        Files.createDirectories(dir.resolve("drafts/old"));
+        Files.createDirectories(dir.resolve("books"));
+        Files.writeString(dir.resolve("drafts/old/a.txt"), "a");
+        Files.writeString(dir.resolve("books/b.txt"), "b");
+        Files.writeString(dir.resolve("books/notes.md"), "n");
+        Files.writeString(dir.resolve("c.md"), "c");
+
+        InputFiles files = InputFiles.expand(List.of(dir), new InputSelection(List.of("drafts/**", "*.md"), false));
+        assertEquals(List.of("books/b.txt"), files.files().stream().map(InputFile::id).toList());
+        assertEquals(List.of("books/notes.md", "c.md", "drafts/old/a.txt"), files.excluded());
+
+        DataException e = assertThrows(DataException.class,
+                () -> InputFiles.expand(List.of(dir), new InputSelection(List.of("**"), false)));
+        assertTrue(e.getMessage().endsWith("(4 files matched --exclude)"), e.getMessage());
+        DataException bad = assertThrows(DataException.class,
+                () -> InputFiles.expand(List.of(dir), new InputSelection(List.of("a[b"), false)));
+        assertTrue(bad.getMessage().startsWith("--exclude 'a[b' is not a valid glob"), bad.getMessage());
+    }
 }

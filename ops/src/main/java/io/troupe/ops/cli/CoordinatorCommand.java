@@ -4,10 +4,7 @@ import io.troupe.coordinator.ClusterNode;
 import io.troupe.coordinator.JobOutcome;
 import io.troupe.coordinator.JobSpec;
 import io.troupe.data.DataException;
-import io.troupe.data.corpus.TextCorpus;
-import io.troupe.data.corpus.TokenSplit;
-import io.troupe.data.tokenize.CharTokenizer;
-import io.troupe.data.tokenize.Tokenizer;
+import io.troupe.data.source.DataSource;
 import io.troupe.worker.train.TrainSettings;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -45,7 +42,7 @@ final class CoordinatorCommand implements Callable<Integer> {
             description = "The ring takes at most this many workers; more wait in reserve (default: --workers).")
     private Integer maxWorkers;
 
-    @Option(names = "--data", paramLabel = "FILE", description = "UTF-8 text; every worker must see the same file at this path.")
+    @Option(names = "--data", paramLabel = "PATH", description = "UTF-8 text file, or a dataset directory from troupe prepare; every worker must see the same data at this path.")
     private Path data;
 
     @Option(names = "--out", paramLabel = "DIR", description = "Run directory (on a disk rank 0 can write too).")
@@ -107,13 +104,12 @@ final class CoordinatorCommand implements Callable<Integer> {
         if (seed != null) {
             settings = settings.withSeed(seed);
         }
-        TextCorpus corpus = TextCorpus.load(data);
-        Tokenizer tokenizer = CharTokenizer.fromText(corpus.text());
-        TokenSplit.encode(corpus, tokenizer, settings.blockSize()); // validates the corpus before anyone joins
+        DataSource source = DataSource.open(data);
+        source.split(settings.blockSize()); // validates the data before anyone joins
         RunDirectory.prepare(out, false, force);
         int min = minWorkers == null ? 1 : minWorkers;
         int max = maxWorkers == null ? Math.max(workers, min) : maxWorkers;
-        return DistributedJobs.spec(settings, tokenizer, corpus, out, workers, min, max, wire, null);
+        return DistributedJobs.spec(settings, source, out, workers, min, max, wire, null);
     }
 
     /** The job of {@code --resume DIR}, as its job.json describes it; only the steps may grow. */
@@ -129,15 +125,14 @@ final class CoordinatorCommand implements Callable<Integer> {
             throw new UserError(e.getMessage());
         }
         TrainSettings settings = steps != null ? job.settings().withMaxIters(steps) : job.settings();
-        TextCorpus corpus = TextCorpus.load(job.dataPath());
-        Tokenizer tokenizer = CharTokenizer.fromText(corpus.text());
-        if (!io.troupe.worker.job.JobSettings.sha256(corpus.text()).equals(job.dataSha256())) {
-            throw new UserError("the corpus at " + job.dataPath() + " changed since the job started; resume with the "
-                    + "same file");
+        DataSource source = DataSource.open(job.dataPath());
+        if (!source.identity().sha256().equals(job.dataSha256())) {
+            throw new UserError("the " + source.identity().kind().label() + " at " + job.dataPath()
+                    + " changed since the job started; resume with the same data");
         }
         int min = minWorkers == null ? job.minWorkers() : minWorkers;
         int max = maxWorkers == null ? Math.max(job.maxWorkers(), min) : maxWorkers;
         int wait = workers != null ? workers : Math.max(min, Math.min(job.workers(), max));
-        return DistributedJobs.spec(settings, tokenizer, corpus, resume, wait, min, max, job.wire().name(), job.jobId());
+        return DistributedJobs.spec(settings, source, resume, wait, min, max, job.wire().name(), job.jobId());
     }
 }

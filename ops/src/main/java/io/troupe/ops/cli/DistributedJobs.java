@@ -4,9 +4,7 @@ import io.troupe.coordinator.ClusterNode;
 import io.troupe.coordinator.ElasticPolicy;
 import io.troupe.coordinator.JobOutcome;
 import io.troupe.coordinator.JobSpec;
-import io.troupe.data.corpus.TextCorpus;
-import io.troupe.data.tokenize.Tokenizer;
-import io.troupe.worker.job.JobSettings;
+import io.troupe.data.source.DataSource;
 import io.troupe.worker.allreduce.WireFormat;
 import io.troupe.worker.train.TrainSettings;
 import io.troupe.worker.run.TrainSummary;
@@ -19,15 +17,15 @@ final class DistributedJobs {
     private DistributedJobs() {
     }
 
-    static JobSpec spec(TrainSettings settings, Tokenizer tokenizer, TextCorpus corpus, Path out, int workers,
+    static JobSpec spec(TrainSettings settings, DataSource data, Path out, int workers,
                         String wire) {
-        return spec(settings, tokenizer, corpus, out, workers, 1, workers, wire, null);
+        return spec(settings, data, out, workers, 1, workers, wire, null);
     }
 
     /**
      * @param resumeJobId the id of the job to continue from its run directory, or null for a new job
      */
-    static JobSpec spec(TrainSettings settings, Tokenizer tokenizer, TextCorpus corpus, Path out, int workers,
+    static JobSpec spec(TrainSettings settings, DataSource data, Path out, int workers,
                         int minWorkers, int maxWorkers, String wire, String resumeJobId) {
         if (minWorkers < 1 || maxWorkers < minWorkers) {
             throw new UserError("need 1 <= --min-workers <= --max-workers, got " + minWorkers + " and " + maxWorkers);
@@ -47,8 +45,9 @@ final class DistributedJobs {
         }
         com.typesafe.config.Config config = ClusterNode.config("127.0.0.1", 0, java.util.List.of());
         ClusterNode.Timings timings = ClusterNode.Timings.from(config);
-        return new JobSpec(resumeJobId != null ? resumeJobId : UUID.randomUUID().toString(), settings, tokenizer,
-                corpus.path().toAbsolutePath(), JobSettings.sha256(corpus.text()), out.toAbsolutePath(), workers,
+        // Workers open the data by this path (absolute: their working directory may differ) and check its hash.
+        return new JobSpec(resumeJobId != null ? resumeJobId : UUID.randomUUID().toString(), settings, data.tokenizer(),
+                Path.of(data.identity().path()).toAbsolutePath(), data.identity().sha256(), out.toAbsolutePath(), workers,
                 TroupeVersion.current(), timings.stepTimeout(), timings.verifyInterval(), format,
                 ElasticPolicy.fromConfig(config, minWorkers, maxWorkers), resumeJobId != null);
     }

@@ -2,7 +2,8 @@ package io.troupe.ops.cli;
 
 import ai.onnxruntime.OrtException;
 import io.troupe.data.DataException;
-import io.troupe.data.corpus.TextCorpus;
+import io.troupe.data.corpus.TokenSequence;
+import io.troupe.data.source.DataSource;
 import io.troupe.ops.inference.ExportedModel;
 import io.troupe.ops.inference.Perplexity;
 import java.io.PrintWriter;
@@ -14,8 +15,9 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code troupe eval}: loss and perplexity of an exported model on a text. */
-@Command(name = "eval", description = "Report an exported model's loss and perplexity on a text file.",
+/** {@code troupe eval}: loss and perplexity of an exported model on a text file or a dataset's val split. */
+@Command(name = "eval", description = {"Report an exported model's loss and perplexity on a text file, or on the val split",
+            "of a dataset from troupe prepare (made with the model's tokenizer)."},
         mixinStandardHelpOptions = true)
 final class EvalCommand implements Callable<Integer> {
 
@@ -25,7 +27,8 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "Directory with model.onnx and tokenizer.json.")
     private Path model;
 
-    @Option(names = "--data", required = true, paramLabel = "FILE", description = "UTF-8 text to score.")
+    @Option(names = "--data", required = true, paramLabel = "PATH",
+            description = "UTF-8 text file to score, or a dataset directory (its val split is scored).")
     private Path data;
 
     @Option(names = "--batch", defaultValue = "16", paramLabel = "B", description = "Windows per ORT run (default: ${DEFAULT-VALUE}).")
@@ -45,13 +48,17 @@ final class EvalCommand implements Callable<Integer> {
         if (batch < 1) {
             throw new UserError("--batch must be >= 1, got " + batch);
         }
-        TextCorpus corpus = TextCorpus.load(data);
+        DataSource source = DataSource.open(data);
         try (ExportedModel m = ExportedModel.open(model, threads.threads())) {
-            int[] tokens;
-            try {
-                tokens = m.tokenizer().encode(corpus.text());
-            } catch (IllegalArgumentException e) {
-                throw new UserError(data + " cannot be scored by this model: " + e.getMessage());
+            // A text file is encoded with the model's tokenizer; a dataset must have been made with it.
+            TokenSequence scored = source.withTokenizer(m.tokenizer(), "the model's").scoredTokens();
+            if (scored.length() > Integer.MAX_VALUE - 8) {
+                throw new UserError(data + " holds " + scored.length() + " tokens, more than eval scores at once;"
+                        + " score a smaller text or dataset");
+            }
+            int[] tokens = new int[(int) scored.length()];
+            for (int i = 0; i < tokens.length; i++) {
+                tokens[i] = scored.get(i);
             }
             if (tokens.length < 2) {
                 throw new UserError(data + " holds fewer than 2 tokens; nothing to score");

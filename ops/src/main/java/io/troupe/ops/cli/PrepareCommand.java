@@ -2,6 +2,7 @@ package io.troupe.ops.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.troupe.data.DataException;
+import io.troupe.data.ingest.InputSelection;
 import io.troupe.data.prepare.PrepareListener;
 import io.troupe.data.prepare.PrepareRequest;
 import io.troupe.data.prepare.PrepareResult;
@@ -38,6 +39,15 @@ final class PrepareCommand implements Callable<Integer> {
     @Option(names = "--input", required = true, paramLabel = "PATH",
             description = "A file or directory to read (repeatable); directories are walked recursively.")
     private List<Path> inputs = new ArrayList<>();
+
+    @Option(names = "--exclude", paramLabel = "GLOB",
+            description = {"Leave out files under an --input directory whose path relative to it matches GLOB",
+                "(repeatable), e.g. 'drafts/**'; a GLOB without '/' matches file names at any depth, e.g. '*.md'."})
+    private List<String> excludes = new ArrayList<>();
+
+    @Option(names = "--include-docs", description = {"Read README*, LICENSE*, LICENCE*, COPYING* and SOURCE_README*",
+        "files found in input directories too; by default they are skipped, and stderr says which."})
+    private boolean includeDocs;
 
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Dataset directory to write.")
     private Path out;
@@ -95,8 +105,10 @@ final class PrepareCommand implements Callable<Integer> {
         PrintWriter stdout = spec.commandLine().getOut();
         PrepareResult result;
         try (PrepareProgress progress = new PrepareProgress(stdout, System.console() != null)) {
-            PrepareListener listener = json ? PrepareListener.NONE : progress;
-            result = Preparer.run(new PrepareRequest(inputs, out, force, settings), listener);
+            PrepareListener listener = new SkipNotice(json ? PrepareListener.NONE : progress,
+                    spec.commandLine().getErr());
+            result = Preparer.run(new PrepareRequest(inputs, out, force, settings,
+                    new InputSelection(excludes, includeDocs)), listener);
         }
         if (json) {
             Json.printLine(stdout, result.report().toJson(new ObjectMapper()));
@@ -104,6 +116,44 @@ final class PrepareCommand implements Callable<Integer> {
             PrepareReportTable.print(stdout, result);
         }
         return TroupeCli.EXIT_OK;
+    }
+
+    /** Says on stderr which files were left out unread, and passes progress on. */
+    private record SkipNotice(PrepareListener progress, PrintWriter stderr) implements PrepareListener {
+        private static final int NAMES_SHOWN = 5;
+
+        @Override
+        public void onSkippedFiles(List<String> documentation, List<String> excluded) {
+            if (!documentation.isEmpty()) {
+                stderr.println("note: skipped " + documentation.size() + " README/LICENSE file(s) "
+                        + names(documentation) + "; pass --include-docs to read them");
+            }
+            if (!excluded.isEmpty()) {
+                stderr.println("note: excluded " + excluded.size() + " file(s) " + names(excluded)
+                        + " matching --exclude");
+            }
+            stderr.flush();
+        }
+
+        private static String names(List<String> ids) {
+            String shown = String.join(", ", ids.subList(0, Math.min(NAMES_SHOWN, ids.size())));
+            return "(" + shown + (ids.size() > NAMES_SHOWN ? ", and " + (ids.size() - NAMES_SHOWN) + " more" : "") + ")";
+        }
+
+        @Override
+        public void onPhaseStart(Phase phase, long totalBytes) {
+            progress.onPhaseStart(phase, totalBytes);
+        }
+
+        @Override
+        public void onProgress(Phase phase, long bytes, long documents) {
+            progress.onProgress(phase, bytes, documents);
+        }
+
+        @Override
+        public void onPhaseEnd(Phase phase) {
+            progress.onPhaseEnd(phase);
+        }
     }
 
     /** key=value pairs, then the flags (which win). */

@@ -4,11 +4,8 @@ import io.troupe.coordinator.ClusterNode;
 import io.troupe.coordinator.JobOutcome;
 import io.troupe.coordinator.JobSpec;
 import io.troupe.data.DataException;
-import io.troupe.data.corpus.TextCorpus;
 import io.troupe.data.corpus.TokenSplit;
-import io.troupe.data.shard.PreparedDataset;
-import io.troupe.data.tokenize.CharTokenizer;
-import io.troupe.data.tokenize.Tokenizer;
+import io.troupe.data.source.DataSource;
 import io.troupe.worker.session.WorkerSettings;
 import io.troupe.worker.allreduce.WireFormat;
 import io.troupe.worker.checkpoint.CheckpointException;
@@ -20,7 +17,6 @@ import io.troupe.worker.run.TrainSummary;
 import io.troupe.worker.run.Trainer;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -106,25 +102,16 @@ final class TrainCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new UserError(e.getMessage());
         }
-        Tokenizer tokenizer;
-        TokenSplit split;
-        if (Files.isDirectory(data)) {
-            // A prepared dataset: its tokenizer, and memory-mapped shards verified against the manifest.
-            PreparedDataset dataset = PreparedDataset.open(data);
-            tokenizer = dataset.tokenizer();
-            split = dataset.split(settings.blockSize());
-        } else {
-            TextCorpus corpus = TextCorpus.load(data);
-            tokenizer = CharTokenizer.fromText(corpus.text());
-            split = TokenSplit.encode(corpus, tokenizer, settings.blockSize());
-        }
+        // A text file or a prepared dataset; tokenized (or verified) here, before the run directory is touched.
+        DataSource source = DataSource.open(data);
+        TokenSplit split = source.split(settings.blockSize());
         RunDirectory.prepare(out, resume, force);
 
         PrintWriter stdout = spec.commandLine().getOut();
         if (workers > 1) {
-            return trainDistributed(settings, tokenizer, stdout, dev);
+            return trainDistributed(settings, source, stdout, dev);
         }
-        Trainer trainer = new Trainer(settings, tokenizer, split, out, EngineOptions.cpu(threads.threads()).withDevice(dev));
+        Trainer trainer = new Trainer(settings, source.tokenizer(), split, out, EngineOptions.cpu(threads.threads()).withDevice(dev));
         TrainSummary summary;
         // Ctrl-C (SIGINT) or SIGTERM: finish the step, checkpoint it, and let the JVM exit.
         CountDownLatch finished = new CountDownLatch(1);
@@ -166,10 +153,6 @@ final class TrainCommand implements Callable<Integer> {
         if (workers < 1) {
             throw new UserError("--workers must be >= 1, got " + workers);
         }
-        if (workers > 1 && Files.isDirectory(data)) {
-            throw new UserError("--workers > 1 trains from a text file for now; train the prepared dataset " + data
-                    + " with --workers 1");
-        }
         try {
             WireFormat.parse(wire);
         } catch (IllegalArgumentException e) {
@@ -178,17 +161,20 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     /** --workers N: a coordinator and N workers in this JVM, the ring over loopback TCP. */
-    private Integer trainDistributed(TrainSettings settings, Tokenizer tokenizer, PrintWriter stdout, Device dev)
+    private Integer trainDistributed(TrainSettings settings, DataSource source, PrintWriter stdout, Device dev)
             throws DataException, InterruptedException {
         int perWorker = Math.max(1, threads.threads() / workers);
         // --resume continues from the newest good checkpoint as a resumed coordinator does.
-        JobSpec job = DistributedJobs.spec(settings, tokenizer, TextCorpus.load(data), out, workers, 1, workers, wire,
+        JobSpec job = DistributedJobs.spec(settings, source, out, workers, 1, workers, wire,
                 resume ? java.util.UUID.randomUUID().toString() : null);
         JobOutcome outcome;
         try (TrainProgress progress = new TrainProgress(stdout, System.console() != null, settings.logInterval())) {
             outcome = ClusterNode.runEmbedded(job, new WorkerSettings(perWorker, dev, TroupeVersion.current()),
                     ClusterNode.dataPlaneSettings(), progress);
         }
+        // The source holds the tokens the embedded workers find in the process's cache: keep it
+        // reachable until they are done, or the GC may release them and a worker tokenize again.
+        java.lang.ref.Reference.reachabilityFence(source);
         DistributedJobs.report(outcome, out, stdout);
         return TroupeCli.EXIT_OK;
     }

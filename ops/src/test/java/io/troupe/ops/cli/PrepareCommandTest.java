@@ -69,6 +69,40 @@ class PrepareCommandTest {
     }
 
     @Test
+    void documentationFilesAreSkippedSayingSoUnlessIncluded() throws Exception {
+        Files.writeString(corpus.resolve("README.md"), "# About this corpus\nIt was collected from many places by many people.\n");
+        Files.writeString(corpus.resolve("SOURCE_README.txt"), "Downloaded from a web site, with its terms of use.\n");
+        Run run = troupe("prepare", "--input", corpus, "--out", dir.resolve("ds"), "--json", "text_document_bytes=2048");
+        assertEquals(0, run.exitCode(), run.err());
+        assertEquals("note: skipped 2 README/LICENSE file(s) (README.md, SOURCE_README.txt); pass --include-docs to"
+                + " read them", run.err().strip());
+        JsonNode files = new ObjectMapper().readTree(run.out()).path("files");
+        assertEquals(3, files.path("read").asInt(), run.out());
+        assertEquals(2, files.path("skipped_documentation").asInt(), run.out());
+
+        Run included = troupe("prepare", "--input", corpus, "--out", dir.resolve("all"), "--json", "--include-docs",
+                "text_document_bytes=2048");
+        assertEquals(0, included.exitCode(), included.err());
+        assertEquals("", included.err());
+        assertEquals(5, new ObjectMapper().readTree(included.out()).path("files").path("read").asInt(), included.out());
+    }
+
+    @Test
+    void excludeLeavesOutMatchingFiles() throws Exception {
+        Run run = troupe("prepare", "--input", corpus, "--out", dir.resolve("ds"), "--json", "--exclude", "part1.*",
+                "--exclude", "part2.txt", "text_document_bytes=2048");
+        assertEquals(0, run.exitCode(), run.err());
+        assertEquals("note: excluded 2 file(s) (part1.txt, part2.txt) matching --exclude", run.err().strip());
+        JsonNode files = new ObjectMapper().readTree(run.out()).path("files");
+        assertEquals(1, files.path("read").asInt(), run.out());
+        assertEquals(2, files.path("excluded").asInt(), run.out());
+
+        Run nothing = troupe("prepare", "--input", corpus, "--out", dir.resolve("none"), "--exclude", "*.txt");
+        assertEquals(1, nothing.exitCode(), nothing.err());
+        assertTrue(nothing.err().contains("(3 files matched --exclude)"), nothing.err());
+    }
+
+    @Test
     void trainsFromAPreparedDatasetAndRefusesACorruptOne() throws Exception {
         Path data = dir.resolve("ds");
         assertEquals(0, troupe("prepare", "--input", corpus, "--out", data, "text_document_bytes=2048").exitCode());

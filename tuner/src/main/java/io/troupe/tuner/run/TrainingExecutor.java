@@ -5,13 +5,9 @@ import io.troupe.coordinator.ElasticPolicy;
 import io.troupe.coordinator.JobOutcome;
 import io.troupe.coordinator.JobSpec;
 import io.troupe.data.DataException;
-import io.troupe.data.corpus.TextCorpus;
 import io.troupe.data.corpus.TokenSplit;
-import io.troupe.data.shard.PreparedDataset;
-import io.troupe.data.tokenize.CharTokenizer;
-import io.troupe.data.tokenize.Tokenizer;
+import io.troupe.data.source.DataSource;
 import io.troupe.tuner.TuneException;
-import io.troupe.worker.job.JobSettings;
 import io.troupe.worker.session.WorkerSettings;
 import io.troupe.worker.allreduce.WireFormat;
 import io.troupe.worker.checkpoint.CheckpointStore;
@@ -33,14 +29,15 @@ import java.util.UUID;
  * ({@link ClusterNode#runEmbedded}), the same code {@code troupe train --workers K} runs. With a
  * {@link ClusterNode.JobHost} every trial is a job on K of the host's external workers.
  *
- * <p>The corpus is read and tokenized once per study; token splits are cached per block size
- * (a space may vary block_size).
+ * <p>The data is opened once per study ({@link DataSource}: a text file or a prepared dataset);
+ * this executor holds it, and with it the tokens in the process-wide {@link
+ * io.troupe.data.source.TokenCache}, for the whole study, so no trial tokenizes again: local
+ * trials split the held tokens (views, no copy) and the embedded workers of a distributed trial
+ * open the same data by path and find it in the cache.
  */
 public final class TrainingExecutor implements TrialExecutor {
     private final Path data;
-    private final Tokenizer tokenizer;
-    private final TextCorpus corpus;
-    private final PreparedDataset dataset;
+    private final DataSource source;
     private final int workersPerTrial;
     private final int threadsPerWorker;
     private final String version;
@@ -48,7 +45,7 @@ public final class TrainingExecutor implements TrialExecutor {
     private final ClusterNode.JobHost host;
 
     /**
-     * @param data a UTF-8 text file, or a dataset directory from {@code troupe prepare} (one worker per trial only)
+     * @param data a UTF-8 text file, or a dataset directory from {@code troupe prepare}
      * @param workersPerTrial K, the workers of each trial
      * @param threadsPerWorker ONNX Runtime threads of each worker
      * @param version the Troupe version embedded workers announce (must match the coordinator's)
@@ -68,25 +65,15 @@ public final class TrainingExecutor implements TrialExecutor {
         this.workersPerTrial = workersPerTrial;
         this.threadsPerWorker = Math.max(1, threadsPerWorker);
         this.version = version;
-        if (Files.isDirectory(data)) {
-            if (workersPerTrial > 1 || host != null) {
-                throw new TuneException("--workers-per-trial > 1 trains from a text file for now; tune the prepared"
-                        + " dataset " + data + " with --workers-per-trial 1");
-            }
-            this.dataset = PreparedDataset.open(data);
-            this.tokenizer = dataset.tokenizer();
-            this.corpus = null;
-        } else {
-            this.dataset = null;
-            this.corpus = TextCorpus.load(data);
-            this.tokenizer = CharTokenizer.fromText(corpus.text());
-        }
+        this.source = DataSource.open(data);
+        // Tokenized now, so bad data fails the study before its first trial, and held from here on.
+        source.scoredTokens();
     }
 
     private synchronized TokenSplit split(int blockSize) throws DataException {
         TokenSplit split = splits.get(blockSize);
         if (split == null) {
-            split = dataset != null ? dataset.split(blockSize) : TokenSplit.encode(corpus, tokenizer, blockSize);
+            split = source.split(blockSize);
             splits.put(blockSize, split);
         }
         return split;
@@ -100,7 +87,7 @@ public final class TrainingExecutor implements TrialExecutor {
             if (!resume) {
                 clear(job.dir());
             }
-            Trainer trainer = new Trainer(job.settings(), tokenizer, split(job.settings().blockSize()), job.dir(),
+            Trainer trainer = new Trainer(job.settings(), source.tokenizer(), split(job.settings().blockSize()), job.dir(),
                     EngineOptions.cpu(threadsPerWorker));
             TrainSummary summary = trainer.run(resume, listener);
             return summary.steps();
@@ -113,8 +100,8 @@ public final class TrainingExecutor implements TrialExecutor {
             clear(job.dir());
         }
         ClusterNode.Timings timings = ClusterNode.Timings.from(ClusterNode.config("127.0.0.1", 0, java.util.List.of()));
-        JobSpec spec = new JobSpec(UUID.randomUUID().toString(), job.settings(), tokenizer, data,
-                JobSettings.sha256(corpus.text()), job.dir().toAbsolutePath(), workersPerTrial, version,
+        JobSpec spec = new JobSpec(UUID.randomUUID().toString(), job.settings(), source.tokenizer(), data,
+                source.identity().sha256(), job.dir().toAbsolutePath(), workersPerTrial, version,
                 timings.stepTimeout(), timings.verifyInterval(), WireFormat.FP32,
                 ElasticPolicy.defaults(workersPerTrial), resume);
         JobOutcome outcome = host != null ? host.run(spec, listener)

@@ -5,9 +5,8 @@ import io.troupe.worker.job.JobSettings;
 import io.troupe.worker.plane.DataPlane;
 import io.troupe.worker.plane.PekkoDataPlane;
 import io.troupe.worker.plane.RingLink;
-import io.troupe.data.DataException;
-import io.troupe.data.corpus.TextCorpus;
 import io.troupe.data.corpus.TokenSplit;
+import io.troupe.data.source.DataSource;
 import io.troupe.data.tokenize.Tokenizer;
 import io.troupe.worker.job.protocol.ConnectRing;
 import io.troupe.worker.job.protocol.FinishJob;
@@ -254,13 +253,9 @@ public final class WorkerActor extends AbstractBehavior<WorkerActor.Command> {
         try {
             TrainSettings jobSettings = JobSettings.parse(j.settingsJson());
             Tokenizer tokenizer = Tokenizer.fromJson(j.tokenizerJson());
-            TextCorpus corpus = TextCorpus.load(Path.of(j.dataPath()));
-            String sha = JobSettings.sha256(corpus.text());
-            if (!sha.equals(j.dataSha256())) {
-                throw new DataException("the corpus at " + j.dataPath() + " on this worker differs from the "
-                        + "coordinator's (sha256 " + sha + " vs " + j.dataSha256() + "); give every node the same file");
-            }
-            TokenSplit split = TokenSplit.encode(corpus, tokenizer, jobSettings.blockSize());
+            // The same data by path, checked by content hash; tokenized once per process (shared by embedded workers).
+            TokenSplit split = DataSource.open(Path.of(j.dataPath())).requireSha256(j.dataSha256(), "the coordinator's")
+                    .withTokenizer(tokenizer, "the coordinator's").split(jobSettings.blockSize());
             dataPlane.stateExchange();
             // The rank only seeds this worker's evaluation samplers and dropout; ring ranks come with FormRing.
             BatchPlan plan = BatchPlan.of(j.globalBatch(), jobSettings.gradAccum(), j.worldSize(), j.rank());

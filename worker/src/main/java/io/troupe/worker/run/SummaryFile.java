@@ -3,6 +3,7 @@ package io.troupe.worker.run;
 import io.troupe.worker.train.TrainSettings;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.troupe.data.corpus.DataIdentity;
 import io.troupe.data.io.AtomicFiles;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -18,18 +19,20 @@ public final class SummaryFile {
 
     /**
      * @param workers the number of workers of a distributed run, or 0 for local training (omitted)
+     * @param data the data trained on, written as {@code "data": {"path", "kind", "sha256"}}; null omits it
      */
     public static void write(Path outDir, TrainSummary s, TrainSettings settings, int vocabSize, String tokenizerType,
-                             int workers) throws IOException {
-        write(outDir, s, settings, vocabSize, tokenizerType, workers, java.util.Map.of());
+                             int workers, DataIdentity data) throws IOException {
+        write(outDir, s, settings, vocabSize, tokenizerType, workers, java.util.Map.of(), data);
     }
 
     /**
      * @param extra more top-level values (e.g. a distributed run's time split and fault counters: numbers
      *     or lists of numbers), written after "workers"
+     * @param data the data trained on, written as {@code "data": {"path", "kind", "sha256"}}; null omits it
      */
     public static void write(Path outDir, TrainSummary s, TrainSettings settings, int vocabSize, String tokenizerType,
-                             int workers, java.util.Map<String, ?> extra) throws IOException {
+                             int workers, java.util.Map<String, ?> extra, DataIdentity data) throws IOException {
         ObjectNode o = JSON.createObjectNode();
         o.put("steps", s.steps())
                 .put("final_train_loss", s.finalTrainLoss())
@@ -40,6 +43,9 @@ public final class SummaryFile {
                 .put("params", s.parameters());
         if (workers > 0) {
             o.put("workers", workers);
+        }
+        if (data != null) {
+            o.putObject("data").put("path", data.path()).put("kind", data.kind().label()).put("sha256", data.sha256());
         }
         extra.forEach((key, value) -> o.set(key, JSON.valueToTree(value)));
         ObjectNode config = settings.toJson(JSON);

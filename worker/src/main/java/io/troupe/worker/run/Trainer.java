@@ -226,7 +226,7 @@ public final class Trainer {
                 Math.min(bestVal, lastValEval), trainedSteps == 0 ? 0 : trainedSteps * tokensPerStep / trainSeconds,
                 wall, layout.size());
         SummaryFile.write(outDir, summary, settings, tokenizer.vocabSize(), tokenizer.type(), 0,
-                java.util.Map.of("steps_skipped", stepsSkipped));
+                java.util.Map.of("steps_skipped", stepsSkipped), data.origin());
         return summary;
     }
 
