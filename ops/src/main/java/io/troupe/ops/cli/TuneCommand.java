@@ -149,7 +149,7 @@ final class TuneCommand implements Callable<Integer> {
                 host = startHost(stdout);
             }
             TrainingExecutor executor = new TrainingExecutor(Path.of(requested.data()), k,
-                    Math.max(1, threads.threads() / workers), TroupeVersion.current(), host);
+                    external ? threads.threads() : threads.perLocalWorker(workers), TroupeVersion.current(), host);
             StudyInfo study = Studies.begin(store, requested, searchSpace, resume);
             if (theSampler.size().isPresent() && theSampler.size().getAsLong() < study.trials()) {
                 stdout.printf("the grid has %d points; running %d trials, not %d%n", theSampler.size().getAsLong(),

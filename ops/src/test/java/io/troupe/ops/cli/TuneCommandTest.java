@@ -52,7 +52,7 @@ class TuneCommandTest {
     }
 
     static CliRun tune(Path out, Object... more) {
-        return troupe("tune", "--space", space, "--data", data, "--out", out, "--threads", 2, List.of(more));
+        return troupe("tune", "--space", space, "--data", data, "--out", out, "--threads", 1, List.of(more));
     }
 
     @Test
