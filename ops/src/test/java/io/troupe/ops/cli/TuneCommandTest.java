@@ -214,7 +214,7 @@ class TuneCommandTest {
         troupe("study", "show", tmp.resolve("nothing")).assertOneLineError("no study in");
         troupe("tune", "--space", space, "--data", data, "--trials", 2, "--steps", 10).assertOneLineError("--out DIR");
         troupe("tune", "--resume", tmp.resolve("x"), "--out", tmp.resolve("y"))
-                .assertOneLineError("name different studies");
+                .assertOneLineError("name different directories");
     }
 
     @Test
