@@ -43,8 +43,8 @@ final class CoordinatorCommand implements Callable<Integer> {
     @Mixin
     private RunDirOptions runDir;
 
-    @Option(names = "--force", description = "Replace the run in --out DIR.")
-    private boolean force;
+    @Mixin
+    private ForceOption force;
 
     @Mixin
     private ClusterOptions cluster;
@@ -107,14 +107,14 @@ final class CoordinatorCommand implements Callable<Integer> {
         TextCorpus corpus = TextCorpus.load(data);
         Tokenizer tokenizer = CharTokenizer.fromText(corpus.text());
         TokenSplit.encode(corpus, tokenizer, settings.blockSize()); // validates the corpus before anyone joins
-        RunDirectory.prepare(out, false, force);
+        RunDirectory.prepare(out, false, force.enabled());
         return DistributedJobs.spec(settings, tokenizer, corpus, out, workers, min, max, wire, null);
     }
 
     /** The job of {@code --out DIR --resume}, as its job.json describes it; only the steps may grow. */
     private JobSpec resumedJob() throws DataException {
         Path resume = runDir.requireOut();
-        if (training.definesARun() || force || cluster.wireGiven()) {
+        if (training.definesARun() || force.enabled() || cluster.wireGiven()) {
             throw new ParameterException(spec.commandLine(), "--resume continues the job as it was defined; drop"
                     + " --data, --preset, --seed, --wire, --force and key=value settings (only --steps and the worker"
                     + " counts may change)");

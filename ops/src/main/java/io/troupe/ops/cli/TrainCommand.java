@@ -27,7 +27,6 @@ import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
@@ -55,8 +54,8 @@ final class TrainCommand implements Callable<Integer> {
     @Mixin
     private RunDirOptions runDir;
 
-    @Option(names = "--force", description = "Replace the run in --out DIR.")
-    private boolean force;
+    @Mixin
+    private ForceOption force;
 
     @Mixin
     private ClusterOptions cluster;
@@ -98,7 +97,7 @@ final class TrainCommand implements Callable<Integer> {
             tokenizer = CharTokenizer.fromText(corpus.text());
             split = TokenSplit.encode(corpus, tokenizer, settings.blockSize());
         }
-        RunDirectory.prepare(out, resume, force);
+        RunDirectory.prepare(out, resume, force.enabled());
 
         PrintWriter stdout = spec.commandLine().getOut();
         if (workers > 1) {
