@@ -17,10 +17,10 @@ import picocli.CommandLine.Spec;
 /** {@code troupe bench allreduce}: the ring all-reduce's bandwidth over loopback TCP (see {@link AllReduceBenchmark}). */
 @Command(name = "allreduce",
         description = {
-            "Time a ring all-reduce (mean) of an fp32 buffer among N workers in this JVM",
-            "over loopback TCP: the median of timed runs after warm-ups.",
-            "algbw = buffer bytes / time; busbw = algbw x 2(N-1)/N (what each link carries,",
-            "comparable with MPI and NCCL). Bytes count as fp32 whatever the wire format."
+            "Time a ring all-reduce (mean) of an fp32 buffer among N workers in this JVM over loopback TCP.",
+            "Reports the median of timed runs after warm-ups: algbw = buffer bytes / time; busbw = algbw x 2(N-1)/N"
+                + " (what each link carries, comparable with MPI and NCCL). Bytes count as fp32 whatever the wire"
+                + " format."
         },
         mixinStandardHelpOptions = true)
 final class BenchAllreduceCommand implements Callable<Integer> {

@@ -15,8 +15,9 @@ import picocli.CommandLine.Spec;
 /** {@code troupe bench gemm}: the float32 MatMul rate ONNX Runtime reaches here (see {@link GemmPeak}). */
 @Command(name = "gemm",
         description = {
-            "Measure float32 MatMul GFLOP/s in ONNX Runtime on the CPU:",
-            "[" + GemmPeak.M + "x" + GemmPeak.K + "] x [" + GemmPeak.K + "x" + GemmPeak.N + "], the median of timed runs."
+            "Measure float32 MatMul GFLOP/s in ONNX Runtime on the CPU.",
+            "Multiplies [" + GemmPeak.M + "x" + GemmPeak.K + "] x [" + GemmPeak.K + "x" + GemmPeak.N + "] and reports"
+                + " the median of timed runs."
         },
         mixinStandardHelpOptions = true)
 final class BenchGemmCommand implements Callable<Integer> {

@@ -18,8 +18,8 @@ import picocli.CommandLine.Spec;
 
 /** {@code troupe bench step}: times one GPT training step (loss and all gradients) in ORT. */
 @Command(name = "step",
-        description = {"Time one training step (forward, loss and all gradients) of a GPT after warm-up, and",
-            "compare its FLOP rate with float32 MatMul peak measured in the same process."},
+        description = {"Time one training step (forward, loss and all gradients) of a GPT after warm-up.",
+            "Compares its FLOP rate with float32 MatMul peak measured in the same process."},
         mixinStandardHelpOptions = true)
 final class BenchStepCommand implements Callable<Integer> {
 

@@ -18,9 +18,10 @@ import picocli.CommandLine.Spec;
 
 /** {@code troupe bench tokenize}: tokenizer build time and encoding MB/s on a corpus sample. */
 @Command(name = "tokenize",
-        description = {"Measure tokenizers on a corpus: time to build (bpe: count pieces + learn merges) and",
-            "encoding MB/s on one thread and on --threads threads. With --synthetic SIZE, first writes a",
-            "synthetic corpus of SIZE bytes (e.g. 1g) to --work DIR (reused if present), for troupe prepare too."},
+        description = {"Measure tokenizers on a corpus: build time and encoding MB/s.",
+            "Build time is, for bpe, counting pieces and learning merges; encoding is timed on one thread and on"
+                + " --threads threads. With --synthetic SIZE, first writes a synthetic corpus of SIZE bytes (e.g. 1g)"
+                + " to --work DIR (reused if present), for troupe prepare too."},
         mixinStandardHelpOptions = true)
 final class BenchTokenizeCommand implements Callable<Integer> {
 

@@ -8,19 +8,22 @@ import io.troupe.data.source.DataSource;
 import io.troupe.worker.train.TrainSettings;
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /** {@code troupe coordinator}: runs a training job that waits for N external workers. */
 @Command(name = "coordinator",
-        description = {"Start a training job that waits for N workers ('troupe worker --join HOST:PORT'),",
-            "runs data-parallel training on them, and writes the run into DIR."},
+        description = {"Start a training job for worker processes on any hosts and write the run into --out DIR.",
+            "It waits for --workers N 'troupe worker --join HOST:PORT' processes, then trains data-parallel on up to"
+                + " --max-workers of them; workers may die, join or leave while it runs, and below --min-workers it"
+                + " pauses. The training options are the same as troupe train's; --threads and --device belong to"
+                + " each worker and are refused here.",
+            "After a coordinator crash, '--out DIR --resume' continues the job from its newest good checkpoint."},
         mixinStandardHelpOptions = true)
 final class CoordinatorCommand implements Callable<Integer> {
 
@@ -28,95 +31,87 @@ final class CoordinatorCommand implements Callable<Integer> {
     private CommandSpec spec;
 
     @Option(names = "--bind", defaultValue = "127.0.0.1:2552", paramLabel = "HOST:PORT",
-            description = "Cluster address to listen on (default: ${DEFAULT-VALUE}; port 0 picks a free one).")
+            description = "Cluster address to listen on; port 0 picks a free one (default: ${DEFAULT-VALUE}).")
     private String bind;
 
-    @Option(names = "--workers", paramLabel = "N", description = "Workers to wait for before the first step.")
-    private Integer workers;
+    @Mixin
+    private TrainingOptions training;
 
-    @Option(names = "--min-workers", paramLabel = "N",
-            description = "Below this many workers the job pauses until more join (default: 1).")
-    private Integer minWorkers;
+    @Mixin
+    private RunDirOptions runDir;
 
-    @Option(names = "--max-workers", paramLabel = "N",
-            description = "The ring takes at most this many workers; more wait in reserve (default: --workers).")
-    private Integer maxWorkers;
+    @Mixin
+    private ForceOption force;
 
-    @Option(names = "--data", paramLabel = "PATH", description = "UTF-8 text file, or a dataset directory from troupe prepare; every worker must see the same data at this path.")
-    private Path data;
+    @Mixin
+    private ClusterOptions cluster;
 
-    @Option(names = "--out", paramLabel = "DIR", description = "Run directory (on a disk rank 0 can write too).")
-    private Path out;
+    @Mixin
+    private ThreadsOption threads;
 
-    @Option(names = "--resume", paramLabel = "DIR",
-            description = "Continue the job of run directory DIR from its newest good checkpoint, after a coordinator "
-                    + "crash, with the same or other workers.")
-    private Path resume;
+    @Mixin
+    private DeviceOption device;
 
-    @Option(names = "--preset", paramLabel = "NAME", description = "Settings preset (default: shakespeare-char-small).")
-    private String preset = "shakespeare-char-small";
-
-    @Option(names = "--steps", paramLabel = "N", description = "Optimizer steps (overrides max_iters).")
-    private Long steps;
-
-    @Option(names = "--seed", paramLabel = "S", description = "Seed for initialisation, sampling and dropout.")
-    private Long seed;
-
-    @Option(names = "--wire", defaultValue = "fp32", paramLabel = "FORMAT", description = "Gradient wire format: fp32 or bf16 (default: ${DEFAULT-VALUE}).")
-    private String wire;
-
-    @Option(names = "--force", description = "Replace the run in DIR.")
-    private boolean force;
-
-    @Parameters(paramLabel = "key=value", arity = "0..*", description = "Setting overrides, e.g. learning_rate=3e-4.")
-    private List<String> overrides = new ArrayList<>();
+    @Mixin
+    private JsonOption json;
 
     @Override
     public Integer call() throws DataException, InterruptedException {
+        if (threads.given() || device.given()) {
+            throw new ParameterException(spec.commandLine(), "the coordinator runs no training steps; pass --threads"
+                    + " and --device to each troupe worker instead");
+        }
         HostPort address = HostPort.parse(bind, "--bind");
-        JobSpec job = resume != null ? resumedJob() : newJob();
+        JobSpec job = runDir.resume() ? resumedJob() : newJob();
         PrintWriter stdout = spec.commandLine().getOut();
         int workers = job.workers();
         Path out = job.outDir();
         JobOutcome outcome;
-        try (TrainProgress progress = new TrainProgress(stdout, System.console() != null, job.settings().logInterval())) {
+        try (RunProgress progress = RunProgress.of(stdout, json.enabled(), job.settings().logInterval())) {
             outcome = ClusterNode.runCoordinator(job, address.host(), address.port(), progress, bound -> {
+                if (json.enabled()) {
+                    Json.printLine(stdout, new Listening("listening", job.jobId(), bound.getHost().get(),
+                            (Integer) bound.getPort().get(), workers));
+                    return;
+                }
                 stdout.printf("coordinator of job %s listens on %s:%s; start %d worker(s) with:%n  troupe worker --join %s:%s%n",
                         job.jobId(), bound.getHost().get(), bound.getPort().get(), workers,
                         bound.getHost().get(), bound.getPort().get());
                 stdout.flush();
             });
         }
-        DistributedJobs.report(outcome, out, stdout);
+        DistributedJobs.report(outcome, out, stdout, json.enabled());
         return TroupeCli.EXIT_OK;
     }
 
-    private JobSpec newJob() throws DataException {
-        if (workers == null || data == null || out == null) {
-            throw new UserError("a new job needs --workers, --data and --out (or --resume DIR to continue one)");
-        }
-        if (workers < 1) {
-            throw new UserError("--workers must be >= 1, got " + workers);
-        }
-        // --steps also sets the schedule's length (TrainSettings.load(preset, overrides, steps)).
-        TrainSettings settings = steps != null ? TrainSettings.load(preset, KeyValues.parse(overrides), steps)
-                : TrainSettings.load(preset, KeyValues.parse(overrides));
-        if (seed != null) {
-            settings = settings.withSeed(seed);
-        }
-        DataSource source = DataSource.open(data);
-        source.split(settings.blockSize()); // validates the data before anyone joins
-        RunDirectory.prepare(out, false, force);
-        int min = minWorkers == null ? 1 : minWorkers;
-        int max = maxWorkers == null ? Math.max(workers, min) : maxWorkers;
-        return DistributedJobs.spec(settings, source, out, workers, min, max, wire, null);
+    /** The {@code --json} line saying where workers join: {@code event}, {@code job}, {@code host}, {@code port}, {@code workers}. */
+    record Listening(String event, String job, String host, int port, int workers) {
     }
 
-    /** The job of {@code --resume DIR}, as its job.json describes it; only the steps may grow. */
+    private JobSpec newJob() throws DataException {
+        if (cluster.workers() == null || training.data() == null || runDir.out() == null) {
+            throw new ParameterException(spec.commandLine(), "a new job needs --workers, --data and --out"
+                    + " (or --out DIR --resume to continue one)");
+        }
+        int workers = cluster.workers();
+        int min = cluster.minWorkers() == null ? 1 : cluster.minWorkers();
+        int max = cluster.maxWorkers() == null ? Math.max(workers, min) : cluster.maxWorkers();
+        cluster.check(workers, min, max);
+        String wire = cluster.wire();
+        TrainSettings settings = training.settings();
+        DataSource source = DataSource.open(training.data());
+        source.split(settings.blockSize()); // validates the data before anyone joins
+        RunDirectory.prepare(runDir.out(), false, force.enabled());
+        return DistributedJobs.spec(settings, source, runDir.out(), workers, min, max, wire, null);
+    }
+
+    /** The job of {@code --out DIR --resume}, as its job.json describes it; only the steps may grow. */
     private JobSpec resumedJob() throws DataException {
-        if (data != null || out != null || force || !overrides.isEmpty() || seed != null) {
-            throw new UserError("--resume DIR continues the job as it was defined; drop --data, --out, --seed, --force "
-                    + "and key=value settings (only --steps and the worker counts may change)");
+        Path resume = runDir.requireOut();
+        if (training.definesARun() || force.enabled() || cluster.wireGiven()) {
+            throw new ParameterException(spec.commandLine(), "--resume continues the job as it was defined; drop"
+                    + " --data, --preset, --seed, --wire, --force and key=value settings (only --steps and the worker"
+                    + " counts may change)");
         }
         io.troupe.coordinator.JobFile job;
         try {
@@ -124,15 +119,16 @@ final class CoordinatorCommand implements Callable<Integer> {
         } catch (java.io.IOException e) {
             throw new UserError(e.getMessage());
         }
-        TrainSettings settings = steps != null ? job.settings().withMaxIters(steps) : job.settings();
+        TrainSettings settings = training.steps() != null ? job.settings().withMaxIters(training.steps()) : job.settings();
         DataSource source = DataSource.open(job.dataPath());
         if (!source.identity().sha256().equals(job.dataSha256())) {
             throw new UserError("the " + source.identity().kind().label() + " at " + job.dataPath()
                     + " changed since the job started; resume with the same data");
         }
-        int min = minWorkers == null ? job.minWorkers() : minWorkers;
-        int max = maxWorkers == null ? Math.max(job.maxWorkers(), min) : maxWorkers;
-        int wait = workers != null ? workers : Math.max(min, Math.min(job.workers(), max));
+        int min = cluster.minWorkers() == null ? job.minWorkers() : cluster.minWorkers();
+        int max = cluster.maxWorkers() == null ? Math.max(job.maxWorkers(), min) : cluster.maxWorkers();
+        int wait = cluster.workers() != null ? cluster.workers() : Math.max(min, Math.min(job.workers(), max));
+        cluster.check(wait, min, max);
         return DistributedJobs.spec(settings, source, resume, wait, min, max, job.wire().name(), job.jobId());
     }
 }

@@ -7,7 +7,6 @@ import io.troupe.coordinator.JobSpec;
 import io.troupe.data.source.DataSource;
 import io.troupe.worker.allreduce.WireFormat;
 import io.troupe.worker.train.TrainSettings;
-import io.troupe.worker.run.TrainSummary;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.UUID;
@@ -52,15 +51,11 @@ final class DistributedJobs {
                 ElasticPolicy.fromConfig(config, minWorkers, maxWorkers), resumeJobId != null);
     }
 
-    /** Prints the summary line of a finished job, or throws the failure as a user error. */
-    static void report(JobOutcome outcome, Path out, PrintWriter stdout) {
+    /** Prints the summary of a finished job (a JSON line with {@code json}), or throws the failure as a user error. */
+    static void report(JobOutcome outcome, Path out, PrintWriter stdout, boolean json) {
         if (!outcome.succeeded()) {
             throw new UserError("training failed: " + outcome.failure());
         }
-        TrainSummary s = outcome.summary();
-        stdout.printf("done: %d steps, train loss %.4f, val loss %.4f (best %.4f), %,.0f tokens/s, %.1f s%n",
-                s.steps(), s.finalTrainLoss(), s.finalValLoss(), s.bestValLoss(), s.tokensPerSecond(), s.wallSeconds());
-        stdout.printf("model: %s%n", out.resolve("model.onnx"));
-        stdout.flush();
+        RunReport.done(outcome.summary(), out, stdout, json);
     }
 }

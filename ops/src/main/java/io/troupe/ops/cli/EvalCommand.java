@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /** {@code troupe eval}: loss and perplexity of an exported model on a text file or a dataset's val split. */
@@ -34,19 +35,20 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "16", paramLabel = "B", description = "Windows per ORT run (default: ${DEFAULT-VALUE}).")
     private int batch;
 
-    @Option(names = "--json", description = "Print {\"loss\", \"perplexity\", \"tokens\"}.")
-    private boolean json;
+    @Mixin
+    private JsonOption json;
 
     @Mixin
     private ThreadsOption threads;
 
+    /** The {@code --json} line: mean loss in nats/token, its perplexity, and the tokens scored. */
     record Report(double loss, double perplexity, long tokens) {
     }
 
     @Override
     public Integer call() throws DataException, OrtException {
         if (batch < 1) {
-            throw new UserError("--batch must be >= 1, got " + batch);
+            throw new ParameterException(spec.commandLine(), "--batch must be >= 1, got " + batch);
         }
         DataSource source = DataSource.open(data);
         try (ExportedModel m = ExportedModel.open(model, threads.threads())) {
@@ -65,7 +67,7 @@ final class EvalCommand implements Callable<Integer> {
             }
             Perplexity.Result r = Perplexity.of(m, tokens, batch);
             PrintWriter out = spec.commandLine().getOut();
-            if (json) {
+            if (json.enabled()) {
                 Json.printLine(out, new Report(r.loss(), r.perplexity(), r.tokens()));
             } else {
                 out.printf("loss %.4f nats/token, perplexity %.3f over %,d tokens%n", r.loss(), r.perplexity(), r.tokens());

@@ -12,10 +12,12 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /** {@code troupe generate}: samples text from an exported model (model.onnx + tokenizer.json only). */
-@Command(name = "generate", description = "Sample text from an exported model directory.", mixinStandardHelpOptions = true)
+@Command(name = "generate", description = {"Sample text from an exported model directory.",
+            "Streams the prompt and its continuation to stdout; with --json prints one object once it is complete."}, mixinStandardHelpOptions = true)
 final class GenerateCommand implements Callable<Integer> {
 
     @Spec
@@ -42,16 +44,23 @@ final class GenerateCommand implements Callable<Integer> {
     @Mixin
     private ThreadsOption threads;
 
+    @Mixin
+    private JsonOption json;
+
+    /** The {@code --json} line, printed once the text is complete: the prompt, its continuation, the tokens sampled. */
+    record Generated(String prompt, String completion, int tokens, long seed) {
+    }
+
     @Override
     public Integer call() throws DataException, OrtException {
         if (tokens < 0) {
-            throw new UserError("--tokens must be >= 0, got " + tokens);
+            throw new ParameterException(spec.commandLine(), "--tokens must be >= 0, got " + tokens);
         }
         TokenSampler sampler;
         try {
             sampler = new TokenSampler(temperature, topK, seed);
         } catch (IllegalArgumentException e) {
-            throw new UserError(e.getMessage());
+            throw new ParameterException(spec.commandLine(), e.getMessage());
         }
         PrintWriter out = spec.commandLine().getOut();
         try (ExportedModel m = ExportedModel.open(model, threads.threads())) {
@@ -63,18 +72,30 @@ final class GenerateCommand implements Callable<Integer> {
             } catch (IllegalArgumentException e) {
                 throw new UserError(e.getMessage());
             }
-            out.print(prompt);
-            out.flush();
+            StringBuilder completion = new StringBuilder();
+            if (!json.enabled()) {
+                out.print(prompt);
+                out.flush();
+            }
             try {
                 new TextGenerator(m).generate(prompt, tokens, sampler, id -> {
-                    out.print(m.tokenizer().decode(new int[] {id}));
-                    out.flush();
+                    String piece = m.tokenizer().decode(new int[] {id});
+                    if (json.enabled()) {
+                        completion.append(piece);
+                    } else {
+                        out.print(piece);
+                        out.flush();
+                    }
                 });
             } catch (IllegalArgumentException e) {
                 throw new UserError(e.getMessage());
             }
-            out.println();
-            out.flush();
+            if (json.enabled()) {
+                Json.printLine(out, new Generated(prompt, completion.toString(), tokens, seed));
+            } else {
+                out.println();
+                out.flush();
+            }
         }
         return TroupeCli.EXIT_OK;
     }

@@ -12,8 +12,9 @@ import picocli.CommandLine.Spec;
 
 /** {@code troupe gradcheck}: checks every backward rule and a tiny GPT against finite differences. */
 @Command(name = "gradcheck",
-        description = {"Check every backward rule, and a tiny GPT (V=11 T=8 B=2 C=16 NH=2 L=2), against central",
-            "finite differences in ONNX Runtime. Exits 0 only when all are within tolerance."},
+        description = {"Check every backward rule and a tiny GPT against central finite differences.",
+            "Runs in ONNX Runtime; the GPT has V=11 T=8 B=2 C=16 NH=2 L=2. Exits 0 only when all are within"
+                + " tolerance."},
         mixinStandardHelpOptions = true)
 final class GradcheckCommand implements Callable<Integer> {
 

@@ -26,8 +26,8 @@ import picocli.CommandLine.Spec;
 
 /** {@code troupe prepare}: cleans, deduplicates and tokenizes a corpus into a sharded dataset. */
 @Command(name = "prepare",
-        description = {"Turn text files (.txt, .md, .jsonl, optionally .gz) into a tokenized dataset:",
-            "decode, clean, filter, deduplicate, split train/val by document, tokenize, shard.",
+        description = {"Turn text files (.txt, .md, .jsonl, optionally .gz) into a tokenized dataset.",
+            "Decodes, cleans, filters, deduplicates, splits train/val by document, tokenizes and shards.",
             "Writes DIR/train/*.bin, DIR/val/*.bin, DIR/tokenizer.json and, last, DIR/manifest.json.",
             "Every setting and its default is in data/src/main/resources/reference.conf (troupe.prepare)."},
         mixinStandardHelpOptions = true)

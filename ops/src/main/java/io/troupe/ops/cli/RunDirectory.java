@@ -60,7 +60,8 @@ final class RunDirectory {
         }
     }
 
-    private static void deleteRecursively(Path path) throws IOException {
+    /** Deletes {@code path} and everything under it; nothing if it does not exist. */
+    static void deleteRecursively(Path path) throws IOException {
         if (!Files.exists(path)) {
             return;
         }

@@ -17,8 +17,8 @@ import picocli.CommandLine.Spec;
 
 /** {@code troupe study show DIR}: the table of trials, best first, and the best configuration. */
 @Command(name = "show",
-        description = {"Print a study's trials, best first, and its best configuration;",
-            "also rewrites DIR/trials.csv and DIR/report.html from the store."},
+        description = {"Print a study's trials, best first, and its best configuration.",
+            "Also rewrites DIR/trials.csv and DIR/report.html from the store."},
         mixinStandardHelpOptions = true)
 final class StudyShowCommand implements Callable<Integer> {
 

@@ -7,7 +7,6 @@ import io.troupe.data.DataException;
 import io.troupe.data.corpus.TokenSplit;
 import io.troupe.data.source.DataSource;
 import io.troupe.worker.session.WorkerSettings;
-import io.troupe.worker.allreduce.WireFormat;
 import io.troupe.worker.checkpoint.CheckpointException;
 import io.troupe.worker.engine.Device;
 import io.troupe.worker.engine.EngineException;
@@ -17,23 +16,25 @@ import io.troupe.worker.run.TrainSummary;
 import io.troupe.worker.run.Trainer;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
-/** {@code troupe train}: trains a GPT on a text file, on this machine. */
+/** {@code troupe train}: trains a GPT on this machine, in this process or on an embedded cluster. */
 @Command(name = "train",
-        description = {"Train a character-level GPT on a text file (nanoGPT's recipe) and export it.",
-            "Writes DIR/metrics.jsonl, DIR/summary.json, DIR/checkpoints/, DIR/model.onnx and DIR/tokenizer.json."},
+        description = {"Train a GPT on a text file or a prepared dataset (char, gpt2 or bpe tokenizer) and export it.",
+            "nanoGPT's recipe: AdamW, warm-up and cosine decay, clipping, accumulation. With --workers N > 1 an"
+                + " embedded cluster of N workers in this JVM trains data-parallel. The training options are the same"
+                + " as troupe coordinator's; an option that cannot apply here is refused with the reason.",
+            "Writes DIR/metrics.jsonl, DIR/summary.json, DIR/checkpoints/, DIR/model.onnx and DIR/tokenizer.json.",
+            "Ctrl-C saves a checkpoint and exits with 130; --resume continues the run, troupe export exports it."},
         mixinStandardHelpOptions = true)
 final class TrainCommand implements Callable<Integer> {
     /** Exit status of a run stopped by a signal (128 + SIGINT), as shells report it. */
@@ -44,74 +45,53 @@ final class TrainCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Option(names = "--data", required = true, paramLabel = "PATH",
-            description = "UTF-8 text to train on, or a dataset directory written by troupe prepare.")
-    private Path data;
+    @Mixin
+    private TrainingOptions training;
 
-    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Run directory.")
-    private Path out;
+    @Mixin
+    private RunDirOptions runDir;
 
-    @Option(names = "--preset", paramLabel = "NAME",
-            description = "Settings preset: shakespeare-char-small (default) or shakespeare-char.")
-    private String preset = "shakespeare-char-small";
+    @Mixin
+    private ForceOption force;
 
-    @Option(names = "--steps", paramLabel = "N", description = "Optimizer steps (overrides max_iters).")
-    private Long steps;
-
-    @Option(names = "--seed", paramLabel = "S", description = "Seed for initialisation, sampling and dropout.")
-    private Long seed;
+    @Mixin
+    private ClusterOptions cluster;
 
     @Mixin
     private ThreadsOption threads;
 
-    @Option(names = "--device", paramLabel = "DEV", defaultValue = "cpu", description = "cpu or cuda:N (default: cpu).")
-    private String device;
+    @Mixin
+    private DeviceOption device;
 
-    @Option(names = "--workers", defaultValue = "1", paramLabel = "N",
-            description = {"Data-parallel workers. 1 (default) trains in this process; N > 1 runs an embedded",
-                "cluster: a coordinator and N workers in this JVM, all-reducing gradients over loopback TCP."})
-    private int workers;
+    @Mixin
+    private JsonOption json;
 
-    @Option(names = "--wire", defaultValue = "fp32", paramLabel = "FORMAT",
-            description = "Gradient wire format with --workers > 1: fp32 or bf16 (default: ${DEFAULT-VALUE}).")
-    private String wire;
-
-    @Option(names = "--resume", description = "Continue the run in DIR from its newest checkpoint.")
+    private Path data;
+    private Path out;
     private boolean resume;
-
-    @Option(names = "--force", description = "Replace the run in DIR.")
-    private boolean force;
-
-    @Parameters(paramLabel = "key=value", arity = "0..*",
-            description = "Setting overrides, e.g. learning_rate=3e-4 n_layer=6 (see reference.conf).")
-    private List<String> overrides = new ArrayList<>();
+    private int workers;
+    private String wire;
 
     @Override
     public Integer call() throws DataException, EngineException, CheckpointException, IOException,
             InterruptedException {
-        // --steps also sets the schedule's length (TrainSettings.load(preset, overrides, steps)).
-        TrainSettings settings = steps != null ? TrainSettings.load(preset, KeyValues.parse(overrides), steps)
-                : TrainSettings.load(preset, KeyValues.parse(overrides));
-        if (seed != null) {
-            settings = settings.withSeed(seed);
-        }
+        data = training.requireData();
+        out = runDir.requireOut();
+        resume = runDir.resume();
         checkWorkerOptions();
-        Device dev;
-        try {
-            dev = Device.parse(device);
-        } catch (IllegalArgumentException e) {
-            throw new UserError(e.getMessage());
-        }
+        TrainSettings settings = training.settings();
+        Device dev = device.device();
+        refuseTextFolder(data);
         // A text file or a prepared dataset; tokenized (or verified) here, before the run directory is touched.
         DataSource source = DataSource.open(data);
         TokenSplit split = source.split(settings.blockSize());
-        RunDirectory.prepare(out, resume, force);
+        RunDirectory.prepare(out, resume, force.enabled());
 
         PrintWriter stdout = spec.commandLine().getOut();
         if (workers > 1) {
             return trainDistributed(settings, source, stdout, dev);
         }
-        Trainer trainer = new Trainer(settings, source.tokenizer(), split, out, EngineOptions.cpu(threads.threads()).withDevice(dev));
+        Trainer trainer = new Trainer(settings, source.tokenizer(), split, out, EngineOptions.cpu(threads.perLocalWorker(1)).withDevice(dev));
         TrainSummary summary;
         // Ctrl-C (SIGINT) or SIGTERM: finish the step, checkpoint it, and let the JVM exit.
         CountDownLatch finished = new CountDownLatch(1);
@@ -124,7 +104,7 @@ final class TrainCommand implements Callable<Integer> {
             }
         }, "troupe-stop");
         Runtime.getRuntime().addShutdownHook(onInterrupt);
-        try (TrainProgress progress = new TrainProgress(stdout, System.console() != null, settings.logInterval())) {
+        try (RunProgress progress = RunProgress.of(stdout, json.enabled(), settings.logInterval())) {
             summary = trainer.run(resume, progress);
         } finally {
             finished.countDown();
@@ -135,47 +115,58 @@ final class TrainCommand implements Callable<Integer> {
             }
         }
         if (trainer.stoppedAt() >= 0) {
-            stdout.printf("stopped at step %d; its checkpoint is in %s; continue with the same command and --resume%n",
-                    trainer.stoppedAt(), out.resolve("checkpoints"));
-            stdout.flush();
+            RunReport.stopped(trainer.stoppedAt(), out, stdout, json.enabled());
             return EXIT_STOPPED;
         }
-        stdout.printf("done: %d steps, train loss %.4f, val loss %.4f (best %.4f), %,.0f tokens/s, %.1f s%n",
-                summary.steps(), summary.finalTrainLoss(), summary.finalValLoss(), summary.bestValLoss(),
-                summary.tokensPerSecond(), summary.wallSeconds());
-        stdout.printf("model: %s%n", out.resolve("model.onnx"));
-        stdout.flush();
+        RunReport.done(summary, out, stdout, json.enabled());
         return TroupeCli.EXIT_OK;
     }
 
     /** Refuses --workers combinations that cannot run, before anything is read or written. */
     private void checkWorkerOptions() {
+        workers = cluster.workers() == null ? 1 : cluster.workers();
         if (workers < 1) {
-            throw new UserError("--workers must be >= 1, got " + workers);
+            throw new ParameterException(spec.commandLine(), "--workers must be >= 1, got " + workers);
         }
-        try {
-            WireFormat.parse(wire);
-        } catch (IllegalArgumentException e) {
-            throw new UserError("--wire " + e.getMessage());
+        if (cluster.minWorkers() != null || cluster.maxWorkers() != null) {
+            throw new ParameterException(spec.commandLine(), "--min-workers and --max-workers apply to troupe"
+                    + " coordinator, whose workers come and go; train --workers N always trains on its N workers");
+        }
+        if (workers == 1 && cluster.wireGiven()) {
+            throw new ParameterException(spec.commandLine(), "--wire sets how workers exchange gradients, and"
+                    + " --workers 1 exchanges none; drop --wire or pass --workers N");
+        }
+        wire = cluster.wire();
+    }
+
+    /**
+     * A folder that is not a dataset and not an unfinished one (no tokenizer.json, no train/) is
+     * most likely the texts a dataset is made from: say how to make it.
+     */
+    private void refuseTextFolder(Path path) {
+        if (Files.isDirectory(path) && !Files.exists(path.resolve("manifest.json"))
+                && !Files.exists(path.resolve("tokenizer.json")) && !Files.exists(path.resolve("train"))) {
+            throw new ParameterException(spec.commandLine(), "--data " + path + " is a folder, not a prepared dataset;"
+                    + " run troupe prepare --input " + path + " --out DATASET first, then train --data DATASET");
         }
     }
 
     /** --workers N: a coordinator and N workers in this JVM, the ring over loopback TCP. */
     private Integer trainDistributed(TrainSettings settings, DataSource source, PrintWriter stdout, Device dev)
             throws DataException, InterruptedException {
-        int perWorker = Math.max(1, threads.threads() / workers);
+        int perWorker = threads.perLocalWorker(workers);
         // --resume continues from the newest good checkpoint as a resumed coordinator does.
         JobSpec job = DistributedJobs.spec(settings, source, out, workers, 1, workers, wire,
                 resume ? java.util.UUID.randomUUID().toString() : null);
         JobOutcome outcome;
-        try (TrainProgress progress = new TrainProgress(stdout, System.console() != null, settings.logInterval())) {
+        try (RunProgress progress = RunProgress.of(stdout, json.enabled(), settings.logInterval())) {
             outcome = ClusterNode.runEmbedded(job, new WorkerSettings(perWorker, dev, TroupeVersion.current()),
                     ClusterNode.dataPlaneSettings(), progress);
         }
         // The source holds the tokens the embedded workers find in the process's cache: keep it
         // reachable until they are done, or the GC may release them and a worker tokenize again.
         java.lang.ref.Reference.reachabilityFence(source);
-        DistributedJobs.report(outcome, out, stdout);
+        DistributedJobs.report(outcome, out, stdout, json.enabled());
         return TroupeCli.EXIT_OK;
     }
 }

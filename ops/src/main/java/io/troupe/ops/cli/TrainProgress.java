@@ -1,6 +1,5 @@
 package io.troupe.ops.cli;
 
-import io.troupe.worker.run.TrainListener;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import me.tongfei.progressbar.ProgressBar;
@@ -11,7 +10,7 @@ import me.tongfei.progressbar.ProgressBarStyle;
  * Shows training progress: a progress bar (step, loss, tokens/s, ETA) on a terminal, plain
  * log lines every {@code logInterval} steps otherwise (CI logs, files, pipes).
  */
-final class TrainProgress implements TrainListener, AutoCloseable {
+final class TrainProgress implements RunProgress {
     private final PrintWriter out;
     private final boolean terminal;
     private final long logInterval;

@@ -9,15 +9,17 @@ import picocli.CommandLine.Command;
  * <p>Adding a command: write a {@code @Command} class implementing {@code Callable<Integer>}, list it
  * in {@code subcommands} here (or under a group such as {@link BenchCommand}), print results to
  * {@code spec.commandLine().getOut()} (JSON through {@link Json} when {@code --json} is given, so
- * stdout stays parseable), and throw {@link UserError} for anything the user must fix;
- * {@link ErrorReporter} turns it into one line on stderr.
+ * stdout stays parseable). Take shared options as mixins ({@link TrainingOptions},
+ * {@link RunDirOptions}, {@link ThreadsOption}, {@link JsonOption}, ...). Throw picocli's
+ * {@code ParameterException} for a mistake on the command line (exit 2) and {@link UserError} for
+ * anything else the user must fix; {@link ErrorReporter} turns either into one line on stderr.
  */
 @Command(name = "troupe",
         description = "Train GPT-style language models on the JVM with ONNX Runtime.",
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
         subcommands = {PrepareCommand.class, TrainCommand.class, CoordinatorCommand.class, WorkerCommand.class,
-            GenerateCommand.class, EvalCommand.class, GradcheckCommand.class, BenchCommand.class, TuneCommand.class,
+            GenerateCommand.class, EvalCommand.class, ExportCommand.class, GradcheckCommand.class, BenchCommand.class, TuneCommand.class,
             StudyCommand.class,
             CommandLine.HelpCommand.class})
 public final class TroupeCli {

@@ -17,17 +17,13 @@ import io.troupe.tuner.store.JdbcStudyStore;
 import io.troupe.tuner.store.StudyInfo;
 import io.troupe.tuner.store.StudyStore;
 import io.troupe.tuner.store.TrialRecord;
-import io.troupe.tuner.store.TrialState;
-import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -50,11 +46,7 @@ final class TuneCommand implements Callable<Integer> {
     @Option(names = "--space", paramLabel = "FILE", description = "Search space (HOCON), e.g. examples/tune-shakespeare-small.conf.")
     private Path space;
 
-    @Option(names = "--data", paramLabel = "PATH", description = "UTF-8 text to train on, or a dataset directory from troupe prepare.")
-    private Path data;
 
-    @Option(names = "--out", paramLabel = "DIR", description = "Study directory.")
-    private Path out;
 
     @Option(names = "--trials", paramLabel = "N", description = "Trials in all (a grid stops at its size).")
     private Integer trials;
@@ -78,8 +70,6 @@ final class TuneCommand implements Callable<Integer> {
             description = "Workers of each trial (default: 1); W / K trials run at once. K > 1 trains data-parallel.")
     private Integer workersPerTrial;
 
-    @Option(names = "--steps", paramLabel = "MAX", description = "Training steps of a trial that is not stopped early.")
-    private Long steps;
 
     @Option(names = "--seed", paramLabel = "S", description = "Sampler seed (default: 0).")
     private Long seed;
@@ -88,11 +78,6 @@ final class TuneCommand implements Callable<Integer> {
             description = "Study store (default: jdbc:sqlite:DIR/study.db), e.g. jdbc:postgresql://host:5432/db?user=u.")
     private String storage;
 
-    @Option(names = "--resume", arity = "0..1", paramLabel = "DIR", fallbackValue = "",
-            description = {"Continue the study in DIR (or --out): completed trials are kept,",
-                "interrupted ones restart from their last checkpoint, failed ones run again from scratch.",
-                "Options left out keep the study's own; --data points a moved study at its data (same SHA-256)."})
-    private String resumeDir;
 
     private boolean resume;
 
@@ -111,21 +96,28 @@ final class TuneCommand implements Callable<Integer> {
     private String bind;
 
     @Mixin
+    private DataOption dataOption;
+
+    @Mixin
+    private RunDirOptions runDir;
+
+    @Mixin
+    private StepsOption stepsOption;
+
+    @Mixin
     private ThreadsOption threads;
+
+    @Mixin
+    private JsonOption json;
+
+    private Path out;
 
     @Override
     @SuppressWarnings("try") // the lock is held by the try block, never read
     public Integer call() throws DataException, InterruptedException {
-        resume = resumeDir != null;
-        if (resume && !resumeDir.isEmpty()) {
-            if (out != null && !Path.of(resumeDir).toAbsolutePath().normalize().equals(out.toAbsolutePath().normalize())) {
-                throw new UserError("--resume " + resumeDir + " and --out " + out + " name different studies; pass one of them");
-            }
-            out = Path.of(resumeDir);
-        }
-        if (out == null) {
-            throw new UserError("say where the study lives: --out DIR (or --resume DIR)");
-        }
+        // --out DIR --resume, as train and coordinator spell it; --resume DIR is short for it.
+        resume = runDir.resume();
+        out = runDir.requireOut();
         Path dir = out.toAbsolutePath().normalize();
         if (Files.exists(dir) && !Files.isDirectory(dir)) {
             throw new UserError("--out " + out + " is a file, not a directory; choose another path");
@@ -137,7 +129,7 @@ final class TuneCommand implements Callable<Integer> {
             throw new UserError("nothing to resume: " + dir + " has no " + JdbcStudyStore.SQLITE_FILE
                     + " (if the study used --storage, pass the same --storage again)");
         }
-        PrintWriter stdout = spec.commandLine().getOut();
+        StudyProgress progress = new StudyProgress(spec.commandLine().getOut(), json.enabled());
         StudyHome home = new StudyHome(dir, storage);
         try (StudyLock lock = StudyLock.acquire(dir); StudyStore store = home.open()) {
             Optional<StudyInfo> existing = home.find(store);
@@ -153,8 +145,8 @@ final class TuneCommand implements Callable<Integer> {
             }
             String name = stored.map(StudyInfo::name).orElse(home.newKey());
             StudyInfo requested = requested(name, stored.orElse(null));
-            StudyData studyData = stored.isEmpty() ? StudyData.of(dir, data)
-                    : StudyData.resume(dir, stored.get().data(), stored.get().dataSha256(), data);
+            StudyData studyData = stored.isEmpty() ? StudyData.of(dir, dataOption.data())
+                    : StudyData.resume(dir, stored.get().data(), stored.get().dataSha256(), dataOption.data());
             SearchSpace searchSpace = space != null ? SearchSpace.load(space) : SearchSpace.parse(stored.get().space());
             requested = new StudyInfo(name, searchSpace.canonical(), studyData.stored(), requested.sampler(),
                     requested.pruner(), requested.seed(), requested.trials(), requested.workersPerTrial(),
@@ -167,45 +159,30 @@ final class TuneCommand implements Callable<Integer> {
             }
             int slots = workers / k;
             if (external) {
-                host = startHost(stdout);
+                host = startHost(progress);
             }
             TrainingExecutor executor = new TrainingExecutor(studyData.path(), k,
-                    Math.max(1, threads.threads() / workers), TroupeVersion.current(), host);
+                    external ? threads.threads() : threads.perLocalWorker(workers), TroupeVersion.current(), host);
             if (force && existing.isPresent()) {
                 home.clear(store, existing.get());
-                stdout.printf("--force: removed the old study's trials and results from %s%n", dir);
+                progress.note("--force: removed the old study's trials and results from " + dir);
             }
             StudyInfo study = Studies.begin(store, requested, searchSpace, resume);
-            if (theSampler.size().isPresent() && theSampler.size().getAsLong() < study.trials()) {
-                stdout.printf("the grid has %d points; running %d trials, not %d%n", theSampler.size().getAsLong(),
-                        theSampler.size().getAsLong(), study.trials());
-            }
-            stdout.printf("study %s: %d trials, %d at a time on %d worker(s) each, sampler %s, pruner %s, %d steps%n",
-                    dir, study.trials(), slots, k, study.sampler(), study.pruner(), study.steps());
-            stdout.flush();
-            StudyListener progress = new StudyListener() {
+            progress.study(dir, study, slots, theSampler.size().isPresent() ? theSampler.size().getAsLong() : -1);
+            StudyListener onTrialEnd = new StudyListener() {
                 @Override
                 public void onTrialStart(int number, Map<String, Object> params, boolean restarted) {
-                    synchronized (stdout) {
-                        stdout.printf("trial %d %s: %s%n", number, restarted ? "restarted from its checkpoint" : "started",
-                                describe(params));
-                        stdout.flush();
-                    }
+                    progress.onTrialStart(number, params, restarted);
                 }
 
                 @Override
                 public void onTrialEnd(TrialRecord t) {
                     StudyReports.write(dir, store, study);
-                    synchronized (stdout) {
-                        stdout.printf(Locale.ROOT, "trial %d %s at step %d: val loss %s%s%n", t.number(), t.state(),
-                                t.lastStep(), Double.isNaN(t.value()) ? "-" : String.format(Locale.ROOT, "%.4f", t.value()),
-                                t.reason() == null ? "" : " (" + t.reason() + ")");
-                        stdout.flush();
-                    }
+                    progress.onTrialEnd(t);
                 }
             };
             StudyRunner runner = new StudyRunner(name, dir, searchSpace, theSampler, thePruner, store, executor, slots,
-                    study.steps(), progress);
+                    study.steps(), onTrialEnd);
             // Ctrl-C (or SIGTERM): every running trial checkpoints its current step and stays RUNNING.
             CountDownLatch finished = new CountDownLatch(1);
             Thread onInterrupt = new Thread(() -> {
@@ -221,11 +198,10 @@ final class TuneCommand implements Callable<Integer> {
                 runner.run(study.trials());
                 StudyResults results = StudyReports.write(dir, store, study);
                 if (runner.stopRequested()) {
-                    stdout.printf("stopped; running trials saved a checkpoint; continue with troupe tune --resume %s%n", dir);
-                    stdout.flush();
+                    progress.stopped(dir);
                     return TrainCommand.EXIT_STOPPED;
                 }
-                report(results, stdout);
+                progress.done(results, dir);
             } finally {
                 if (host != null) {
                     host.close(); // the workers see their coordinator leave and exit
@@ -243,29 +219,27 @@ final class TuneCommand implements Callable<Integer> {
     }
 
     /** Starts the coordinator node external workers join, and says how to start them. */
-    private io.troupe.coordinator.ClusterNode.JobHost startHost(PrintWriter stdout) {
+    private io.troupe.coordinator.ClusterNode.JobHost startHost(StudyProgress progress) {
         HostPort address = HostPort.parse(bind, "--bind");
         io.troupe.coordinator.ClusterNode.JobHost started =
                 io.troupe.coordinator.ClusterNode.JobHost.start(address.host(), address.port());
         org.apache.pekko.actor.Address bound = started.address();
-        stdout.printf("study coordinator listens on %s:%s; start %d worker(s) with:%n  troupe worker --join %s:%s%n",
-                bound.getHost().get(), bound.getPort().get(), workers, bound.getHost().get(), bound.getPort().get());
-        stdout.flush();
+        progress.listening(bound.getHost().get(), (Integer) bound.getPort().get(), workers);
         return started;
     }
 
     /** The study's settings: the flags given, else (on resume) the stored ones, else the defaults. */
     private StudyInfo requested(String name, StudyInfo stored) {
         if (stored == null) {
-            for (Object[] required : new Object[][]{{space, "--space FILE"}, {data, "--data PATH"},
-                {trials, "--trials N"}, {steps, "--steps MAX"}}) {
+            for (Object[] required : new Object[][]{{space, "--space FILE"}, {dataOption.data(), "--data PATH"},
+                {trials, "--trials N"}, {stepsOption.steps(), "--steps N"}}) {
                 if (required[0] == null) {
                     throw new UserError("a new study needs " + required[1] + " (or pass --resume to continue one)");
                 }
             }
         }
         int n = trials != null ? trials : stored.trials();
-        long max = steps != null ? steps : stored.steps();
+        long max = stepsOption.steps() != null ? stepsOption.steps() : stored.steps();
         int k = workersPerTrial != null ? workersPerTrial : stored == null ? 1 : stored.workersPerTrial();
         if (n < 1 || max < 1 || k < 1) {
             throw new UserError("--trials, --steps and --workers-per-trial must be >= 1");
@@ -275,29 +249,5 @@ final class TuneCommand implements Callable<Integer> {
                 pruner != null ? pruner : stored == null ? "none" : stored.pruner(),
                 seed != null ? seed : stored == null ? 0 : stored.seed(), n, k, max,
                 stored == null ? System.currentTimeMillis() : stored.createdAt());
-    }
-
-    private static String describe(Map<String, Object> params) {
-        return params.entrySet().stream().map(e -> e.getKey() + "=" + StudyResults.format(e.getValue()))
-                .collect(Collectors.joining(" "));
-    }
-
-    private void report(StudyResults results, PrintWriter stdout) {
-        Map<TrialState, Long> counts = results.trials().stream()
-                .collect(Collectors.groupingBy(TrialRecord::state, Collectors.counting()));
-        long trained = results.trials().stream().mapToLong(t -> Math.max(0, t.lastStep())).sum();
-        stdout.printf(Locale.ROOT, "done: %d trials (%d complete, %d pruned, %d failed), %d steps trained of %d for"
-                        + " full trials%n", results.trials().size(), counts.getOrDefault(TrialState.COMPLETE, 0L),
-                counts.getOrDefault(TrialState.PRUNED, 0L), counts.getOrDefault(TrialState.FAILED, 0L), trained,
-                results.trials().size() * results.study().steps());
-        results.best().ifPresentOrElse(
-                b -> stdout.printf(Locale.ROOT, "best: trial %d, val loss %.4f: %s%n", b.number(), b.value(), describe(b.params())),
-                () -> stdout.println("best: none (no trial completed)"));
-        if (counts.getOrDefault(TrialState.FAILED, 0L) > 0) {
-            stdout.printf("failed trials run again with: troupe tune --resume %s (after fixing their cause above);"
-                    + " to start over with other settings: troupe tune --force --out %s ...%n", out, out);
-        }
-        stdout.printf("results: %s, %s%n", out.resolve("trials.csv"), out.resolve("report.html"));
-        stdout.flush();
     }
 }

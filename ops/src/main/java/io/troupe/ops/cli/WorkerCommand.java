@@ -13,7 +13,9 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code troupe worker}: joins a coordinator and trains the jobs it is given. */
-@Command(name = "worker", description = "Join a coordinator ('troupe coordinator') and run training steps for it.",
+@Command(name = "worker",
+        description = {"Join a coordinator (troupe coordinator or troupe tune --external) and run its training steps.",
+            "Exits when the coordinator leaves; SIGTERM leaves the job at the next step boundary."},
         mixinStandardHelpOptions = true)
 final class WorkerCommand implements Callable<Integer> {
 
@@ -30,8 +32,8 @@ final class WorkerCommand implements Callable<Integer> {
     @Mixin
     private ThreadsOption threads;
 
-    @Option(names = "--device", defaultValue = "cpu", paramLabel = "DEV", description = "cpu or cuda:N (default: cpu).")
-    private String device;
+    @Mixin
+    private DeviceOption device;
 
     @Override
     public Integer call() throws InterruptedException {
@@ -39,12 +41,7 @@ final class WorkerCommand implements Callable<Integer> {
         if (coordinator.port() == 0) {
             throw new UserError("--join needs the coordinator's real port, not 0");
         }
-        Device dev;
-        try {
-            dev = Device.parse(device);
-        } catch (IllegalArgumentException e) {
-            throw new UserError(e.getMessage());
-        }
+        Device dev = device.device();
         ClusterNode.Timings timings = ClusterNode.Timings.from(ClusterNode.config(bind, 0, List.of()));
         PrintWriter out = spec.commandLine().getOut();
         out.printf("worker joining %s (%d threads, %s)%n", coordinator, threads.threads(), dev);

@@ -53,7 +53,7 @@ class TuneCommandTest {
     }
 
     static CliRun tune(Path out, Object... more) {
-        return troupe("tune", "--space", space, "--data", data, "--out", out, "--threads", 2, List.of(more));
+        return troupe("tune", "--space", space, "--data", data, "--out", out, "--threads", 1, List.of(more));
     }
 
     @Test
@@ -215,7 +215,7 @@ class TuneCommandTest {
         troupe("study", "show", tmp.resolve("nothing")).assertOneLineError("no study in");
         troupe("tune", "--space", space, "--data", data, "--trials", 2, "--steps", 10).assertOneLineError("--out DIR");
         troupe("tune", "--resume", tmp.resolve("x"), "--out", tmp.resolve("y"))
-                .assertOneLineError("name different studies");
+                .assertOneLineError("name different directories");
     }
 
     @Test

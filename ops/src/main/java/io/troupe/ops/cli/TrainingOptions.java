@@ -1,0 +1,77 @@
+package io.troupe.ops.cli;
+
+import io.troupe.worker.train.TrainSettings;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * What to train and how: the options {@code troupe train} (local or {@code --workers N}) and
+ * {@code troupe coordinator} share, so a run is described the same way wherever it runs.
+ */
+final class TrainingOptions {
+
+    @Spec(Spec.Target.MIXEE)
+    private CommandSpec command;
+
+    @Mixin
+    private DataOption data;
+
+    @Option(names = "--preset", paramLabel = "NAME", defaultValue = "shakespeare-char-small",
+            description = "Settings preset: shakespeare-char-small or shakespeare-char (default: ${DEFAULT-VALUE}).")
+    private String preset;
+
+    @Mixin
+    private StepsOption steps;
+
+    @Option(names = "--seed", paramLabel = "S",
+            description = "Seed for initialisation, sampling and dropout (default: seed of the preset).")
+    private Long seed;
+
+    @Parameters(paramLabel = "key=value", arity = "0..*",
+            description = "Setting overrides, e.g. learning_rate=3e-4 n_layer=6; every key and its default is in"
+                    + " worker/src/main/resources/reference.conf.")
+    private List<String> overrides = new ArrayList<>();
+
+    /** The {@code --data} path, or null. */
+    Path data() {
+        return data.data();
+    }
+
+    /** {@code --data}, or a usage error. */
+    Path requireData() {
+        return data.require();
+    }
+
+    /** The {@code --steps} value, or null. */
+    Long steps() {
+        return steps.steps();
+    }
+
+    /** True if any option that defines a new run was given: --data, --preset, --seed or a setting. */
+    boolean definesARun() {
+        return data.data() != null || seed != null || !overrides.isEmpty()
+                || command.commandLine().getParseResult().hasMatchedOption("--preset");
+    }
+
+    /** The settings: the preset, the overrides, then --steps and --seed. */
+    TrainSettings settings() {
+        // --steps also sets the schedule's length (TrainSettings.load(preset, overrides, steps)).
+        TrainSettings settings;
+        if (steps.steps() != null) {
+            settings = TrainSettings.load(preset, KeyValues.parse(overrides), steps.steps());
+        } else {
+            settings = TrainSettings.load(preset, KeyValues.parse(overrides));
+            StepsOption.check(command, "max_iters", settings.maxIters());
+        }
+        if (seed != null) {
+            settings = settings.withSeed(seed);
+        }
+        return settings;
+    }
+}
