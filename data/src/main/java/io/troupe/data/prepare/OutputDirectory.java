@@ -68,7 +68,7 @@ final class OutputDirectory {
             }
             Files.createDirectories(dir.resolve(STAGING));
         } catch (IOException e) {
-            throw new DataException("cannot prepare output directory " + dir + ": " + e.getMessage()
+            throw DataException.io("cannot prepare output directory " + dir + ": " + e.getMessage()
                     + "; check that it is writable", e);
         }
         return new OutputDirectory(dir, !existed);

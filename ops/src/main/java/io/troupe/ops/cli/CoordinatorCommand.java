@@ -96,15 +96,15 @@ final class CoordinatorCommand implements Callable<Integer> {
 
     private JobSpec newJob() throws DataException {
         if (workers == null || data == null || out == null) {
-            throw new UserError("a new job needs --workers, --data and --out (or --resume DIR to continue one)");
+            throw UserError.usage("a new job needs --workers, --data and --out (or --resume DIR to continue one)");
         }
         if (workers < 1) {
-            throw new UserError("--workers must be >= 1, got " + workers);
+            throw UserError.usage("--workers must be >= 1, got " + workers);
         }
-        TrainSettings settings = TrainSettings.load(preset, KeyValues.parse(overrides));
-        if (steps != null) {
-            settings = settings.withMaxIters(steps);
-        }
+        TrainSettings settings = UserError.onCommandLine(() -> {
+            TrainSettings given = TrainSettings.load(preset, KeyValues.parse(overrides));
+            return steps != null ? given.withMaxIters(steps) : given;
+        });
         if (seed != null) {
             settings = settings.withSeed(seed);
         }
@@ -120,20 +120,20 @@ final class CoordinatorCommand implements Callable<Integer> {
     /** The job of {@code --resume DIR}, as its job.json describes it; only the steps may grow. */
     private JobSpec resumedJob() throws DataException {
         if (data != null || out != null || force || !overrides.isEmpty() || seed != null) {
-            throw new UserError("--resume DIR continues the job as it was defined; drop --data, --out, --seed, --force "
+            throw UserError.usage("--resume DIR continues the job as it was defined; drop --data, --out, --seed, --force "
                     + "and key=value settings (only --steps and the worker counts may change)");
         }
         io.troupe.coordinator.JobFile job;
         try {
             job = io.troupe.coordinator.JobFile.read(resume);
         } catch (java.io.IOException e) {
-            throw new UserError(e.getMessage());
+            throw UserError.inputData(e.getMessage());
         }
-        TrainSettings settings = steps != null ? job.settings().withMaxIters(steps) : job.settings();
+        TrainSettings settings = steps != null ? UserError.onCommandLine(() -> job.settings().withMaxIters(steps)) : job.settings();
         TextCorpus corpus = TextCorpus.load(job.dataPath());
         Tokenizer tokenizer = CharTokenizer.fromText(corpus.text());
         if (!io.troupe.worker.job.JobSettings.sha256(corpus.text()).equals(job.dataSha256())) {
-            throw new UserError("the corpus at " + job.dataPath() + " changed since the job started; resume with the "
+            throw UserError.inputData("the corpus at " + job.dataPath() + " changed since the job started; resume with the "
                     + "same file");
         }
         int min = minWorkers == null ? job.minWorkers() : minWorkers;

@@ -43,7 +43,7 @@ final class EvalCommand implements Callable<Integer> {
     @Override
     public Integer call() throws DataException, OrtException {
         if (batch < 1) {
-            throw new UserError("--batch must be >= 1, got " + batch);
+            throw UserError.usage("--batch must be >= 1, got " + batch);
         }
         TextCorpus corpus = TextCorpus.load(data);
         try (ExportedModel m = ExportedModel.open(model, threads.threads())) {
@@ -51,10 +51,10 @@ final class EvalCommand implements Callable<Integer> {
             try {
                 tokens = m.tokenizer().encode(corpus.text());
             } catch (IllegalArgumentException e) {
-                throw new UserError(data + " cannot be scored by this model: " + e.getMessage());
+                throw UserError.inputData(data + " cannot be scored by this model: " + e.getMessage());
             }
             if (tokens.length < 2) {
-                throw new UserError(data + " holds fewer than 2 tokens; nothing to score");
+                throw UserError.inputData(data + " holds fewer than 2 tokens; nothing to score");
             }
             Perplexity.Result r = Perplexity.of(m, tokens, batch);
             PrintWriter out = spec.commandLine().getOut();

@@ -45,23 +45,23 @@ final class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws DataException, OrtException {
         if (tokens < 0) {
-            throw new UserError("--tokens must be >= 0, got " + tokens);
+            throw UserError.usage("--tokens must be >= 0, got " + tokens);
         }
         TokenSampler sampler;
         try {
             sampler = new TokenSampler(temperature, topK, seed);
         } catch (IllegalArgumentException e) {
-            throw new UserError(e.getMessage());
+            throw UserError.usage(e.getMessage());
         }
         PrintWriter out = spec.commandLine().getOut();
         try (ExportedModel m = ExportedModel.open(model, threads.threads())) {
             // Check the prompt before printing it, so a rejected prompt leaves stdout empty.
             try {
                 if (m.tokenizer().encode(prompt).length == 0) {
-                    throw new UserError("the prompt is empty; pass at least one character with --prompt");
+                    throw UserError.usage("the prompt is empty; pass at least one character with --prompt");
                 }
             } catch (IllegalArgumentException e) {
-                throw new UserError(e.getMessage());
+                throw UserError.inputData(e.getMessage());
             }
             out.print(prompt);
             out.flush();
@@ -71,7 +71,7 @@ final class GenerateCommand implements Callable<Integer> {
                     out.flush();
                 });
             } catch (IllegalArgumentException e) {
-                throw new UserError(e.getMessage());
+                throw UserError.inputData(e.getMessage());
             }
             out.println();
             out.flush();

@@ -1,6 +1,5 @@
 package io.troupe.ops.cli;
 
-import io.troupe.worker.checkpoint.CheckpointException;
 import io.troupe.worker.checkpoint.CheckpointStore;
 import io.troupe.worker.run.Trainer;
 import java.io.IOException;
@@ -23,22 +22,22 @@ final class RunDirectory {
     /** Prepares {@code dir} for a run, or throws a UserError saying what to pass. */
     static void prepare(Path dir, boolean resume, boolean force) {
         if (resume && force) {
-            throw new UserError("--resume and --force contradict each other; pass one of them");
+            throw UserError.usage("--resume and --force contradict each other; pass one of them");
         }
         if (Files.exists(dir) && !Files.isDirectory(dir)) {
-            throw new UserError("--out " + dir + " is a file, not a directory; choose another path");
+            throw UserError.inputData("--out " + dir + " is a file, not a directory; choose another path");
         }
         boolean holdsRun = RUN_FILES.stream().anyMatch(f -> Files.exists(dir.resolve(f)));
         if (resume) {
             if (!hasCheckpoint(dir)) {
                 // Resuming without one would start from scratch and log steps 0.. a second time.
-                throw new UserError("nothing to resume: " + dir + " has no checkpoints; "
+                throw UserError.inputData("nothing to resume: " + dir + " has no checkpoints; "
                         + (holdsRun ? "pass --force instead of --resume to start over" : "drop --resume to start a new run"));
             }
             return;
         }
         if (holdsRun && !force) {
-            throw new UserError(dir + " already holds a training run; pass --resume to continue it or --force to replace it");
+            throw UserError.inputData(dir + " already holds a training run; pass --resume to continue it or --force to replace it");
         }
         try {
             if (holdsRun) {
@@ -48,16 +47,12 @@ final class RunDirectory {
             }
             Files.createDirectories(dir);
         } catch (IOException e) {
-            throw new UserError("cannot prepare output directory " + dir + ": " + e.getMessage(), e);
+            throw UserError.io("cannot prepare output directory " + dir + ": " + e.getMessage(), e);
         }
     }
 
     private static boolean hasCheckpoint(Path dir) {
-        try {
-            return !new CheckpointStore(dir, 1).list().isEmpty();
-        } catch (CheckpointException e) {
-            throw new UserError(e.getMessage(), e);
-        }
+        return !new CheckpointStore(dir, 1).list().isEmpty();
     }
 
     private static void deleteRecursively(Path path) throws IOException {

@@ -93,10 +93,10 @@ final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws DataException, EngineException, CheckpointException, IOException,
             InterruptedException {
-        TrainSettings settings = TrainSettings.load(preset, KeyValues.parse(overrides));
-        if (steps != null) {
-            settings = settings.withMaxIters(steps);
-        }
+        TrainSettings settings = UserError.onCommandLine(() -> {
+            TrainSettings given = TrainSettings.load(preset, KeyValues.parse(overrides));
+            return steps != null ? given.withMaxIters(steps) : given;
+        });
         if (seed != null) {
             settings = settings.withSeed(seed);
         }
@@ -105,7 +105,7 @@ final class TrainCommand implements Callable<Integer> {
         try {
             dev = Device.parse(device);
         } catch (IllegalArgumentException e) {
-            throw new UserError(e.getMessage());
+            throw UserError.usage(e.getMessage());
         }
         Tokenizer tokenizer;
         TokenSplit split;
@@ -165,16 +165,16 @@ final class TrainCommand implements Callable<Integer> {
     /** Refuses --workers combinations that cannot run, before anything is read or written. */
     private void checkWorkerOptions() {
         if (workers < 1) {
-            throw new UserError("--workers must be >= 1, got " + workers);
+            throw UserError.usage("--workers must be >= 1, got " + workers);
         }
         if (workers > 1 && Files.isDirectory(data)) {
-            throw new UserError("--workers > 1 trains from a text file for now; train the prepared dataset " + data
+            throw UserError.usage("--workers > 1 trains from a text file for now; train the prepared dataset " + data
                     + " with --workers 1");
         }
         try {
             WireFormat.parse(wire);
         } catch (IllegalArgumentException e) {
-            throw new UserError("--wire " + e.getMessage());
+            throw UserError.usage("--wire " + e.getMessage());
         }
     }
 

@@ -9,8 +9,9 @@ import picocli.CommandLine.Command;
  * <p>Adding a command: write a {@code @Command} class implementing {@code Callable<Integer>}, list it
  * in {@code subcommands} here (or under a group such as {@link BenchCommand}), print results to
  * {@code spec.commandLine().getOut()} (JSON through {@link Json} when {@code --json} is given, so
- * stdout stays parseable), and throw {@link UserError} for anything the user must fix;
- * {@link ErrorReporter} turns it into one line on stderr.
+ * stdout stays parseable), and throw a {@link UserError} of the right kind for anything the user
+ * must fix ({@link UserError#usage} for a command-line mistake); {@link ErrorReporter} turns it,
+ * and every other {@code TroupeException}, into one line on stderr and the exit code.
  */
 @Command(name = "troupe",
         description = "Train GPT-style language models on the JVM with ONNX Runtime.",
@@ -24,12 +25,10 @@ public final class TroupeCli {
 
     /** The command did what was asked. */
     public static final int EXIT_OK = 0;
-    /** It failed for a reason the user can fix ({@link UserError}, an engine failure). */
+    /** It failed: bad input data, a setting, the cluster, I/O, or a bug (see {@link ErrorReporter}). */
     public static final int EXIT_FAILURE = 1;
     /** The command line itself was wrong: an unknown flag, a bad value, a missing subcommand. */
     public static final int EXIT_USAGE = 2;
-    /** A bug in Troupe (sysexits' EX_SOFTWARE); a stack trace was printed. */
-    public static final int EXIT_BUG = 70;
 
     private TroupeCli() {}
 

@@ -106,22 +106,22 @@ final class TuneCommand implements Callable<Integer> {
         resume = resumeDir != null;
         if (resume && !resumeDir.isEmpty()) {
             if (out != null && !Path.of(resumeDir).toAbsolutePath().normalize().equals(out.toAbsolutePath().normalize())) {
-                throw new UserError("--resume " + resumeDir + " and --out " + out + " name different studies; pass one of them");
+                throw UserError.usage("--resume " + resumeDir + " and --out " + out + " name different studies; pass one of them");
             }
             out = Path.of(resumeDir);
         }
         if (out == null) {
-            throw new UserError("say where the study lives: --out DIR (or --resume DIR)");
+            throw UserError.usage("say where the study lives: --out DIR (or --resume DIR)");
         }
         Path dir = out.toAbsolutePath().normalize();
         if (Files.exists(dir) && !Files.isDirectory(dir)) {
-            throw new UserError("--out " + out + " is a file, not a directory; choose another path");
+            throw UserError.inputData("--out " + out + " is a file, not a directory; choose another path");
         }
         if (!resume && storage == null && JdbcStudyStore.hasSqliteStore(dir)) {
-            throw new UserError(dir + " already holds a study; pass --resume to continue it, or choose another --out");
+            throw UserError.inputData(dir + " already holds a study; pass --resume to continue it, or choose another --out");
         }
         if (resume && storage == null && !JdbcStudyStore.hasSqliteStore(dir)) {
-            throw new UserError("nothing to resume: " + dir + " has no " + JdbcStudyStore.SQLITE_FILE
+            throw UserError.inputData("nothing to resume: " + dir + " has no " + JdbcStudyStore.SQLITE_FILE
                     + " (if the study used --storage, pass the same --storage again)");
         }
         PrintWriter stdout = spec.commandLine().getOut();
@@ -131,7 +131,7 @@ final class TuneCommand implements Callable<Integer> {
             String name = StudyReports.studyName(dir);
             Optional<StudyInfo> stored = resume ? store.study(name) : Optional.empty();
             if (resume && stored.isEmpty()) {
-                throw new UserError("nothing to resume: the store " + store.describe() + " holds no study for " + dir);
+                throw UserError.inputData("nothing to resume: the store " + store.describe() + " holds no study for " + dir);
             }
             StudyInfo requested = requested(name, stored.orElse(null));
             SearchSpace searchSpace = space != null ? SearchSpace.load(space) : SearchSpace.parse(stored.get().space());
@@ -142,7 +142,7 @@ final class TuneCommand implements Callable<Integer> {
             Scheduler theScheduler = Scheduler.create(requested.scheduler(), searchSpace, requested.steps());
             int k = requested.workersPerTrial();
             if (workers < k || workers % k != 0) {
-                throw new UserError("--workers " + workers + " must be a positive multiple of --workers-per-trial " + k);
+                throw UserError.usage("--workers " + workers + " must be a positive multiple of --workers-per-trial " + k);
             }
             int slots = workers / k;
             if (external) {
@@ -235,7 +235,7 @@ final class TuneCommand implements Callable<Integer> {
             for (Object[] required : new Object[][]{{space, "--space FILE"}, {data, "--data PATH"},
                 {trials, "--trials N"}, {steps, "--steps MAX"}}) {
                 if (required[0] == null) {
-                    throw new UserError("a new study needs " + required[1] + " (or pass --resume to continue one)");
+                    throw UserError.usage("a new study needs " + required[1] + " (or pass --resume to continue one)");
                 }
             }
         }
@@ -243,7 +243,7 @@ final class TuneCommand implements Callable<Integer> {
         long max = steps != null ? steps : stored.steps();
         int k = workersPerTrial != null ? workersPerTrial : stored == null ? 1 : stored.workersPerTrial();
         if (n < 1 || max < 1 || k < 1) {
-            throw new UserError("--trials, --steps and --workers-per-trial must be >= 1");
+            throw UserError.usage("--trials, --steps and --workers-per-trial must be >= 1");
         }
         String dataPath = data != null ? data.toAbsolutePath().normalize().toString() : stored.data();
         return new StudyInfo(name, null, dataPath,

@@ -37,13 +37,13 @@ final class WorkerCommand implements Callable<Integer> {
     public Integer call() throws InterruptedException {
         HostPort coordinator = HostPort.parse(join, "--join");
         if (coordinator.port() == 0) {
-            throw new UserError("--join needs the coordinator's real port, not 0");
+            throw UserError.usage("--join needs the coordinator's real port, not 0");
         }
         Device dev;
         try {
             dev = Device.parse(device);
         } catch (IllegalArgumentException e) {
-            throw new UserError(e.getMessage());
+            throw UserError.usage(e.getMessage());
         }
         ClusterNode.Timings timings = ClusterNode.Timings.from(ClusterNode.config(bind, 0, List.of()));
         PrintWriter out = spec.commandLine().getOut();
@@ -53,7 +53,7 @@ final class WorkerCommand implements Callable<Integer> {
                 new WorkerSettings(threads.threads(), dev, TroupeVersion.current()), ClusterNode.dataPlaneSettings(),
                 timings, timings.stepTimeout());
         if (error != null) {
-            throw new UserError(error);
+            throw UserError.cluster(error);
         }
         out.println("worker done: the coordinator left");
         out.flush();

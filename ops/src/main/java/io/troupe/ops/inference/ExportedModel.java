@@ -66,7 +66,7 @@ public final class ExportedModel implements AutoCloseable {
         } catch (OrtException e) {
             closeQuietly(session);
             throw new DataException(modelFile + " is not a loadable ONNX model: " + e.getMessage(), e);
-        } catch (DataException | RuntimeException e) {
+        } catch (RuntimeException e) {
             closeQuietly(session);
             throw e;
         }

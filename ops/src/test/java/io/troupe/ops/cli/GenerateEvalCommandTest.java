@@ -114,12 +114,12 @@ class GenerateEvalCommandTest {
     @Test
     void generateRejectsBadSamplingOptions() {
         for (String t : List.of("0", "-1", "NaN", "Infinity")) {
-            generate(run, "--temperature", t).assertExit(TroupeCli.EXIT_FAILURE)
+            generate(run, "--temperature", t).assertExit(TroupeCli.EXIT_USAGE)
                     .assertOneLineError("--temperature must be a positive number");
         }
         generate(run, "--temperature", "hot").assertExit(TroupeCli.EXIT_USAGE)
                 .assertOneLineError("Invalid value for option '--temperature': 'hot' is not a double");
-        generate(run, "--top-k", "-1").assertExit(TroupeCli.EXIT_FAILURE).assertOneLineError("--top-k must be >= 0, got -1");
+        generate(run, "--top-k", "-1").assertExit(TroupeCli.EXIT_USAGE).assertOneLineError("--top-k must be >= 0, got -1");
         generate(run, "--top-k", "some").assertExit(TroupeCli.EXIT_USAGE).assertOneLineError("'some' is not an int");
         generate(run, "--tokens", "-1").assertOneLineError("--tokens must be >= 0, got -1");
         troupe("generate").assertExit(TroupeCli.EXIT_USAGE).assertOneLineError("Missing required option: '--model=DIR'");

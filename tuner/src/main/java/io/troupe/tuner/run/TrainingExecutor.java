@@ -10,6 +10,7 @@ import io.troupe.data.corpus.TokenSplit;
 import io.troupe.data.shard.PreparedDataset;
 import io.troupe.data.tokenize.CharTokenizer;
 import io.troupe.data.tokenize.Tokenizer;
+import io.troupe.errors.TroupeException.Kind;
 import io.troupe.tuner.TuneException;
 import io.troupe.worker.job.JobSettings;
 import io.troupe.worker.session.WorkerSettings;
@@ -72,7 +73,7 @@ public final class TrainingExecutor implements TrialExecutor {
         this.version = version;
         if (Files.isDirectory(data)) {
             if (workersPerTrial > 1 || host != null) {
-                throw new TuneException("--workers-per-trial > 1 trains from a text file for now; tune the prepared"
+                throw new TuneException(Kind.USAGE, "--workers-per-trial > 1 trains from a text file for now; tune the prepared"
                         + " dataset " + data + " with --workers-per-trial 1");
             }
             this.dataset = PreparedDataset.open(data);
@@ -123,7 +124,7 @@ public final class TrainingExecutor implements TrialExecutor {
                 : ClusterNode.runEmbedded(spec, new WorkerSettings(threadsPerWorker, new Device.Cpu(), version),
                 ClusterNode.dataPlaneSettings(), listener);
         if (!outcome.succeeded()) {
-            throw new TuneException(outcome.failure());
+            throw new TuneException(Kind.CLUSTER, outcome.failure());
         }
         return outcome.summary().steps();
     }

@@ -1,6 +1,7 @@
 package io.troupe.worker.checkpoint;
 
 import io.troupe.data.io.AtomicFiles;
+import io.troupe.errors.TroupeException.Kind;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -83,7 +84,7 @@ public final class CheckpointStore {
             deleteTempFiles();
             AtomicFiles.write(file, channel -> CheckpointFile.write(checkpoint, channel));
         } catch (IOException e) {
-            throw new CheckpointException("cannot write checkpoint " + file + ": " + e
+            throw new CheckpointException(Kind.IO, "cannot write checkpoint " + file + ": " + e
                     + "; check free disk space and permissions of " + directory, e);
         }
         prune(checkpoint.trainingStep());
@@ -105,7 +106,7 @@ public final class CheckpointStore {
                     .sorted(Comparator.comparingLong(CheckpointStore::step).reversed())
                     .toList();
         } catch (IOException e) {
-            throw new CheckpointException("cannot list checkpoints in " + directory + ": " + e
+            throw new CheckpointException(Kind.IO, "cannot list checkpoints in " + directory + ": " + e
                     + "; check the directory's permissions", e);
         }
     }

@@ -7,6 +7,7 @@ import ai.onnxruntime.OrtProvider;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.OrtSession.SessionOptions;
 import ai.onnxruntime.OrtSession.SessionOptions.ExecutionMode;
+import io.troupe.errors.TroupeException.Kind;
 
 /** Opens ONNX Runtime sessions configured from {@link EngineOptions}; the one place that touches SessionOptions. */
 final class OrtSessions {
@@ -60,14 +61,14 @@ final class OrtSessions {
         // Checked up front: the CPU jar's addCUDA fails with a message about a missing symbol or
         // library that does not tell the user how to fix it.
         if (!OrtEnvironment.getAvailableProviders().contains(OrtProvider.CUDA)) {
-            throw new EngineException("device " + cuda + " needs ONNX Runtime's CUDA execution provider, "
+            throw new EngineException(Kind.CONFIG, "device " + cuda + " needs ONNX Runtime's CUDA execution provider, "
                     + "but this build bundles the CPU-only ONNX Runtime. Build Troupe with "
-                    + "'./mvnw -Pcuda -DskipTests install' on a machine with CUDA 12 and cuDNN 9.");
+                    + "'./mvnw -Pcuda -DskipTests install' on a machine with CUDA 12 and cuDNN 9.", null);
         }
         try {
             session.addCUDA(cuda.ordinal());
         } catch (OrtException e) {
-            throw new EngineException("could not start the CUDA execution provider on " + cuda
+            throw new EngineException(Kind.CONFIG, "could not start the CUDA execution provider on " + cuda
                     + " (it needs CUDA 12 and cuDNN 9 libraries on the library path and a GPU with that "
                     + "ordinal): " + e.getMessage(), e);
         }

@@ -187,9 +187,11 @@ public final class GradientChecker {
     }
 
     /** ONNX Runtime has no kernel for some op of the model in the requested precision. */
-    static final class PrecisionRefused extends Exception {
+    static final class PrecisionRefused extends io.troupe.errors.TroupeException {
+        private static final long serialVersionUID = 1L;
+
         PrecisionRefused(String message, Throwable cause) {
-            super(message, cause);
+            super(Kind.CONFIG, message, cause);
         }
     }
 
