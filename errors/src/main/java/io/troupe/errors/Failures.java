@@ -43,7 +43,7 @@ public final class Failures {
 
     /**
      * One line that says why {@code failure} happened: the message of the outermost exception
-     * that has its own (skipping carriers, and wrappers that only repeat their cause's message),
+     * that has its own (skipping carriers, and wrappers that only repeat their cause),
      * followed by the innermost cause's message in parentheses when that adds something, e.g.
      * {@code "lost the connection to rank 2 (Connection reset by peer)"}. An exception without
      * any message is named by its class.
@@ -54,8 +54,7 @@ public final class Failures {
         }
         Throwable top = unwrap(failure);
         while (top.getCause() != null && top.getCause() != top
-                && (isBlank(top.getMessage()) || top.getMessage().equals(top.getCause().getMessage())
-                || isCarrier(top))) {
+                && (isBlank(top.getMessage()) || repeatsItsCause(top) || isCarrier(top))) {
             top = top.getCause();
         }
         Throwable root = top;
@@ -71,6 +70,11 @@ public final class Failures {
             return outer;
         }
         return outer + " (" + inner + ")";
+    }
+
+    /** A message that is its cause's own, or the cause's toString() that {@code new X(cause)} makes. */
+    private static boolean repeatsItsCause(Throwable t) {
+        return t.getMessage().equals(t.getCause().getMessage()) || t.getMessage().equals(t.getCause().toString());
     }
 
     private static boolean isCarrier(Throwable t) {

@@ -87,7 +87,7 @@ final class PrepareCommand implements Callable<Integer> {
         if (threads != null && threads < 1) {
             throw UserError.usage("--threads must be at least 1, got " + threads);
         }
-        PrepareSettings settings = PrepareSettings.load(settingOverrides());
+        PrepareSettings settings = UserError.onCommandLine(() -> PrepareSettings.load(settingOverrides()));
         if (vocabSize != null && settings.tokenizer().kind() != TokenizerKind.BPE) {
             throw UserError.usage("--vocab-size applies only to --tokenizer bpe (char takes its vocabulary from the"
                     + " corpus, gpt2 has 50257 tokens)");

@@ -1,13 +1,12 @@
 package io.troupe.ops.cli;
 
+import io.troupe.data.io.FileTrees;
 import io.troupe.worker.checkpoint.CheckpointStore;
 import io.troupe.worker.run.Trainer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.List;
-import java.util.stream.Stream;
 
 /**
  * Guards a training output directory: a directory that holds another run is only reused
@@ -41,7 +40,7 @@ final class RunDirectory {
         }
         try {
             if (holdsRun) {
-                deleteRecursively(dir.resolve("checkpoints"));
+                FileTrees.deleteRecursively(dir.resolve("checkpoints"));
                 Files.deleteIfExists(dir.resolve(Trainer.METRICS));
                 Files.deleteIfExists(dir.resolve(Trainer.SUMMARY));
             }
@@ -53,16 +52,5 @@ final class RunDirectory {
 
     private static boolean hasCheckpoint(Path dir) {
         return !new CheckpointStore(dir, 1).list().isEmpty();
-    }
-
-    private static void deleteRecursively(Path path) throws IOException {
-        if (!Files.exists(path)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(path)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
-        }
     }
 }

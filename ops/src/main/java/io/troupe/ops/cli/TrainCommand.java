@@ -25,8 +25,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -42,8 +40,6 @@ import picocli.CommandLine.Spec;
 final class TrainCommand implements Callable<Integer> {
     /** Exit status of a run stopped by a signal (128 + SIGINT), as shells report it. */
     static final int EXIT_STOPPED = 130;
-    /** How long a signal waits for the current step and its checkpoint. */
-    private static final java.time.Duration STOP_GRACE = java.time.Duration.ofMinutes(2);
 
     @Spec
     private CommandSpec spec;
@@ -128,25 +124,9 @@ final class TrainCommand implements Callable<Integer> {
         Trainer trainer = new Trainer(settings, tokenizer, split, out, EngineOptions.cpu(threads.threads()).withDevice(dev));
         TrainSummary summary;
         // Ctrl-C (SIGINT) or SIGTERM: finish the step, checkpoint it, and let the JVM exit.
-        CountDownLatch finished = new CountDownLatch(1);
-        Thread onInterrupt = new Thread(() -> {
-            trainer.requestStop();
-            try {
-                finished.await(STOP_GRACE.toSeconds(), TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }, "troupe-stop");
-        Runtime.getRuntime().addShutdownHook(onInterrupt);
-        try (TrainProgress progress = new TrainProgress(stdout, System.console() != null, settings.logInterval())) {
+        try (StopOnSignal stop = StopOnSignal.install(trainer::requestStop);
+             TrainProgress progress = new TrainProgress(stdout, System.console() != null, settings.logInterval())) {
             summary = trainer.run(resume, progress);
-        } finally {
-            finished.countDown();
-            try {
-                Runtime.getRuntime().removeShutdownHook(onInterrupt);
-            } catch (IllegalStateException shuttingDown) {
-                // The JVM is already exiting on a signal; the hook is running.
-            }
         }
         if (trainer.stoppedAt() >= 0) {
             stdout.printf("stopped at step %d; its checkpoint is in %s; continue with the same command and --resume%n",

@@ -23,8 +23,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -39,9 +37,6 @@ import picocli.CommandLine.Spec;
             "Writes DIR/study.db (unless --storage), DIR/trials/<n>/, DIR/trials.csv and DIR/report.html."},
         mixinStandardHelpOptions = true)
 final class TuneCommand implements Callable<Integer> {
-    /** How long a signal waits for running trials to finish their step and checkpoint. */
-    private static final java.time.Duration STOP_GRACE = java.time.Duration.ofMinutes(2);
-
     @Spec
     private CommandSpec spec;
 
@@ -182,35 +177,22 @@ final class TuneCommand implements Callable<Integer> {
             StudyRunner runner = new StudyRunner(name, dir, searchSpace, theSampler, theScheduler, store, executor, slots,
                     study.steps(), progress);
             // Ctrl-C (or SIGTERM): every running trial checkpoints its current step and stays RUNNING.
-            CountDownLatch finished = new CountDownLatch(1);
-            Thread onInterrupt = new Thread(() -> {
-                runner.requestStop();
+            // Closed last: only then may the signal's hook let the JVM exit (the results and the message are out).
+            try (StopOnSignal stop = StopOnSignal.install(runner::requestStop)) {
                 try {
-                    finished.await(STOP_GRACE.toSeconds(), TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }, "troupe-stop");
-            Runtime.getRuntime().addShutdownHook(onInterrupt);
-            try {
-                runner.run(study.trials());
-                StudyResults results = StudyReports.write(dir, store, study);
-                if (runner.stopRequested()) {
-                    stdout.printf("stopped; running trials saved a checkpoint; continue with troupe tune --resume %s%n", dir);
-                    stdout.flush();
-                    return TrainCommand.EXIT_STOPPED;
-                }
-                report(results, stdout);
-            } finally {
-                if (host != null) {
-                    host.close(); // the workers see their coordinator leave and exit
-                }
-                // Only now may the signal's hook let the JVM exit: the results and the message are out.
-                finished.countDown();
-                try {
-                    Runtime.getRuntime().removeShutdownHook(onInterrupt);
-                } catch (IllegalStateException shuttingDown) {
-                    // The JVM is already exiting on a signal; the hook is running.
+                    runner.run(study.trials());
+                    StudyResults results = StudyReports.write(dir, store, study);
+                    if (runner.stopRequested()) {
+                        stdout.printf("stopped; running trials saved a checkpoint; continue with troupe tune --resume %s%n",
+                                dir);
+                        stdout.flush();
+                        return TrainCommand.EXIT_STOPPED;
+                    }
+                    report(results, stdout);
+                } finally {
+                    if (host != null) {
+                        host.close(); // the workers see their coordinator leave and exit
+                    }
                 }
             }
         }

@@ -1,7 +1,6 @@
 package io.troupe.ops.cli;
 
 import io.troupe.errors.TroupeException;
-import io.troupe.worker.train.SettingsException;
 import java.util.function.Supplier;
 
 /**
@@ -53,14 +52,18 @@ public final class UserError extends TroupeException {
     }
 
     /**
-     * Reads settings given on the command line ({@code --preset}, {@code --steps},
-     * {@code key=value}): a setting they refuse is a command-line mistake, not a bad config file.
+     * Reads settings given on the command line ({@code --preset}, {@code --steps}, the flags that
+     * stand for settings, {@code key=value}): a setting they refuse ({@link Kind#CONFIG}) is a
+     * command-line mistake, not a bad config file.
      */
     public static <T> T onCommandLine(Supplier<T> readSettings) {
         try {
             return readSettings.get();
-        } catch (SettingsException e) {
-            throw usage(e.getMessage(), e);
+        } catch (TroupeException e) {
+            if (e.kind() == Kind.CONFIG) {
+                throw usage(e.getMessage(), e);
+            }
+            throw e;
         }
     }
 }

@@ -52,6 +52,8 @@ class ExitCodeTest {
                 "--threads must be at least 1");
         usage(troupe("prepare", "--input", corpus, "--out", tmp.resolve("ds"), "--tokenizer", "char", "--vocab-size", 300),
                 "--vocab-size applies only to --tokenizer bpe");
+        usage(troupe("prepare", "--input", corpus, "--out", tmp.resolve("ds"), "--on-invalid", "ignore"),
+                "setting on_invalid = 'ignore' is not one of");
         failure(troupe("prepare", "--input", missing, "--out", tmp.resolve("ds"), "--tokenizer", "char"),
                 missing.toString());
     }

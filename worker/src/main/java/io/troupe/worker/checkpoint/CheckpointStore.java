@@ -12,6 +12,8 @@ import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The checkpoints of one run: {@code RUN/checkpoints/ckpt-<step>.bin}, written atomically,
@@ -36,7 +38,7 @@ public final class CheckpointStore {
 
     private static final String PREFIX = "ckpt-";
     private static final Pattern NAME = Pattern.compile("ckpt-(\\d+)\\.bin");
-    private static final System.Logger LOG = System.getLogger(CheckpointStore.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(CheckpointStore.class);
 
     private final Path directory;
     private final int keepLast;
@@ -127,7 +129,7 @@ public final class CheckpointStore {
             try {
                 checkpoint = load(file);
             } catch (CheckpointException e) {
-                LOG.log(System.Logger.Level.WARNING, e.getMessage() + "; trying an older one");
+                LOG.warn("{}; trying an older one", e.getMessage());
                 newestProblem = newestProblem == null ? e : newestProblem;
                 continue;
             }
@@ -188,7 +190,7 @@ public final class CheckpointStore {
         try {
             files = list();
         } catch (CheckpointException e) {
-            LOG.log(System.Logger.Level.WARNING, e.getMessage() + "; old checkpoints were kept");
+            LOG.warn("{}; old checkpoints were kept", e.getMessage());
             return;
         }
         int kept = 0;
@@ -200,8 +202,7 @@ public final class CheckpointStore {
             try {
                 Files.deleteIfExists(file);
             } catch (IOException e) {
-                LOG.log(System.Logger.Level.WARNING, "cannot delete old checkpoint " + file + ": "
-                        + e + "; delete it by hand to free the space");
+                LOG.warn("cannot delete old checkpoint {}: {}; delete it by hand to free the space", file, e.toString());
             }
         }
     }
