@@ -1,5 +1,6 @@
 package io.troupe.ops.cli;
 
+import org.slf4j.bridge.SLF4JBridgeHandler;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -37,6 +38,10 @@ public final class TroupeCli {
         // SLF4J reports on stderr that it replayed the log calls made while logback started;
         // that is noise on a command line.
         System.setProperty("slf4j.internal.verbosity", "ERROR");
+        // Libraries that log through java.util.logging (ONNX Runtime's Java API, the JDBC drivers)
+        // would print JUL's two-line format; route them to logback's one format instead.
+        SLF4JBridgeHandler.removeHandlersForRootLogger();
+        SLF4JBridgeHandler.install();
         System.exit(commandLine().execute(args));
     }
 

@@ -10,7 +10,7 @@ import ai.onnxruntime.OrtSession.SessionOptions.ExecutionMode;
 import io.troupe.errors.TroupeException.Kind;
 
 /** Opens ONNX Runtime sessions configured from {@link EngineOptions}; the one place that touches SessionOptions. */
-final class OrtSessions {
+public final class OrtSessions {
 
     /** Appears in ONNX Runtime's own log lines, so they can be told apart from other ORT users. */
     private static final String LOG_ID = "troupe";
@@ -20,8 +20,10 @@ final class OrtSessions {
     /**
      * The process-wide ONNX Runtime environment. Its log level is WARNING so ORT's informational
      * chatter never reaches stderr; it is never closed because every session in the JVM shares it.
+     * Every ORT user in Troupe takes it from here: asking ORT for its environment with another
+     * level or name makes ORT log a warning through java.util.logging.
      */
-    static OrtEnvironment environment() {
+    public static OrtEnvironment environment() {
         return OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_WARNING, LOG_ID);
     }
 
