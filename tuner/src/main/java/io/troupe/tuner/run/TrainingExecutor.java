@@ -7,6 +7,7 @@ import io.troupe.coordinator.JobSpec;
 import io.troupe.data.DataException;
 import io.troupe.data.corpus.TextCorpus;
 import io.troupe.data.corpus.TokenSplit;
+import io.troupe.data.io.FileTrees;
 import io.troupe.data.shard.PreparedDataset;
 import io.troupe.data.tokenize.CharTokenizer;
 import io.troupe.data.tokenize.Tokenizer;
@@ -24,11 +25,9 @@ import io.troupe.worker.run.Trainer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.UUID;
-import java.util.stream.Stream;
 
 /**
  * Trains trials for real. With one worker per trial a trial is a local {@link Trainer}; with
@@ -140,24 +139,13 @@ public final class TrainingExecutor implements TrialExecutor {
 
     /** A finished trial needs no checkpoints (they are what most of a study's disk would be). */
     private static void deleteCheckpoints(Path dir) throws IOException {
-        deleteTree(dir.resolve(CheckpointStore.DIRECTORY));
+        FileTrees.deleteRecursively(dir.resolve(CheckpointStore.DIRECTORY));
     }
 
     /** A trial that starts from scratch must not find an earlier attempt's metrics or checkpoints. */
     private static void clear(Path dir) throws IOException {
-        deleteTree(dir.resolve(CheckpointStore.DIRECTORY));
+        FileTrees.deleteRecursively(dir.resolve(CheckpointStore.DIRECTORY));
         Files.deleteIfExists(dir.resolve(Trainer.METRICS));
         Files.deleteIfExists(dir.resolve(Trainer.SUMMARY));
-    }
-
-    private static void deleteTree(Path path) throws IOException {
-        if (!Files.exists(path)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(path)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
-        }
     }
 }
