@@ -111,6 +111,7 @@ class ExitCodeTest {
     void studyShow() throws Exception {
         usage(troupe("study", "show"), "Missing required parameter");
         Path empty = Files.createDirectories(tmp.resolve("empty"));
+        usage(troupe("study", "show", empty, "--storage", "mysql://db/studies"), "--storage must be jdbc:sqlite:FILE");
         failure(troupe("study", "show", empty), "no study in " + empty);
     }
 
