@@ -1,12 +1,12 @@
 package io.troupe.worker.actor;
 
+import static io.troupe.errors.Failures.rootMessage;
+
 import io.troupe.worker.session.WorkerSettings;
 import io.troupe.worker.job.JobSettings;
 import io.troupe.worker.plane.DataPlane;
 import io.troupe.worker.plane.PekkoDataPlane;
 import io.troupe.worker.plane.RingLink;
-import static io.troupe.errors.Failures.rootMessage;
-
 import io.troupe.data.DataException;
 import io.troupe.errors.Failures;
 import io.troupe.errors.TroupeException;
