@@ -19,11 +19,21 @@ public abstract class TroupeException extends RuntimeException {
 
     /** Whose mistake a failure is, which decides how it is reported and the exit code. */
     public enum Kind {
-        /** The command line is wrong: an unknown flag, a nonsense value, options that contradict each other. */
+        /**
+         * The command line alone is wrong, whatever the files say: an unknown flag, a nonsense
+         * value, options that contradict each other.
+         */
         USAGE,
-        /** A corpus, dataset, tokenizer, checkpoint or model directory is missing, corrupt or unusable. */
+        /**
+         * A file or directory the command was given (corpus, dataset, tokenizer, checkpoint, model
+         * or run directory) is missing, corrupt, or not in the state the command needs.
+         */
         INPUT_DATA,
-        /** A setting (preset, {@code key=value}, search space) is unknown, malformed, out of range or cannot train. */
+        /**
+         * A setting (preset, search space, prepare or training settings) is unknown, malformed, out
+         * of range or cannot train. The CLI reports a setting it read from its own command line as
+         * {@link #USAGE}.
+         */
         CONFIG,
         /** A peer, the ring, the coordinator or the cluster failed, or they disagree about the job. */
         CLUSTER,
