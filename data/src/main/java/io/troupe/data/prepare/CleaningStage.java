@@ -43,13 +43,10 @@ final class CleaningStage {
     List<CleanDocument> process(List<Ingested> batch) {
         List<CleanDocument> out = new ArrayList<>(batch.size());
         for (Ingested item : batch) {
-            try {
-                CleanDocument doc = item instanceof RawDocument raw ? clean(raw) : skip((SkippedInput) item);
-                if (doc != null) {
-                    out.add(doc);
-                }
-            } catch (DataException e) {
-                throw new StageFailure(e);
+            // A DataException fails the stream; Pipeline.await gives it back to the caller as it was.
+            CleanDocument doc = item instanceof RawDocument raw ? clean(raw) : skip((SkippedInput) item);
+            if (doc != null) {
+                out.add(doc);
             }
         }
         return out;

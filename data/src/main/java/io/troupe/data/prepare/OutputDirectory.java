@@ -2,13 +2,13 @@ package io.troupe.data.prepare;
 
 import io.troupe.data.DataException;
 import io.troupe.data.io.AtomicFiles;
+import io.troupe.data.io.FileTrees;
 import io.troupe.data.shard.Manifest;
 import io.troupe.data.shard.Split;
 import io.troupe.data.tokenize.Tokenizer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Stream;
@@ -63,12 +63,12 @@ final class OutputDirectory {
                     AtomicFiles.fsyncDirectory(dir);
                 }
                 for (String name : list(dir)) {
-                    deleteRecursively(dir.resolve(name));
+                    FileTrees.deleteRecursively(dir.resolve(name));
                 }
             }
             Files.createDirectories(dir.resolve(STAGING));
         } catch (IOException e) {
-            throw new DataException("cannot prepare output directory " + dir + ": " + e.getMessage()
+            throw DataException.io("cannot prepare output directory " + dir + ": " + e.getMessage()
                     + "; check that it is writable", e);
         }
         return new OutputDirectory(dir, !existed);
@@ -84,7 +84,7 @@ final class OutputDirectory {
 
     /** Removes the staging directory after a successful run. */
     void removeStaging() throws IOException {
-        deleteRecursively(staging());
+        FileTrees.deleteRecursively(staging());
     }
 
     /** Removes everything this run wrote (after a failure); never throws. */
@@ -92,7 +92,7 @@ final class OutputDirectory {
         try {
             for (String name : list(dir)) {
                 if (isOurs(name)) {
-                    deleteRecursively(dir.resolve(name));
+                    FileTrees.deleteRecursively(dir.resolve(name));
                 }
             }
             if (created && list(dir).isEmpty()) {
@@ -110,17 +110,6 @@ final class OutputDirectory {
     private static List<String> list(Path dir) throws IOException {
         try (Stream<Path> entries = Files.list(dir)) {
             return entries.map(p -> p.getFileName().toString()).toList();
-        }
-    }
-
-    private static void deleteRecursively(Path path) throws IOException {
-        if (!Files.exists(path)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(path)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
         }
     }
 }

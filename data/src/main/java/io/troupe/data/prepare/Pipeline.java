@@ -186,14 +186,11 @@ final class Pipeline {
             throw new DataException("prepare was interrupted; the output directory holds no dataset", e);
         } catch (ExecutionException e) {
             for (Throwable t = e.getCause(); t != null; t = t.getCause()) {
-                if (t instanceof StageFailure failure) {
-                    throw failure.data();
-                }
                 if (t instanceof DataException data) {
                     throw data;
                 }
                 if (t instanceof UncheckedIOException io) {
-                    throw new DataException(io.getMessage() + "; check that the disk is not full and the"
+                    throw DataException.io(io.getMessage() + "; check that the disk is not full and the"
                             + " directory is writable", io);
                 }
             }

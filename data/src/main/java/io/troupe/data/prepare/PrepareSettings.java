@@ -82,7 +82,7 @@ public record PrepareSettings(ReadSettings read, CleanSettings clean, DedupSetti
         for (Map.Entry<String, String> e : overrides.entrySet()) {
             String key = e.getKey();
             if (!reference.hasPath(quote(key))) {
-                throw new DataException("unknown prepare setting '" + key + "'; known settings: "
+                throw DataException.config("unknown prepare setting '" + key + "'; known settings: "
                         + new TreeSet<>(reference.root().keySet()));
             }
             Config one;
@@ -124,7 +124,7 @@ public record PrepareSettings(ReadSettings read, CleanSettings clean, DedupSetti
             if (kind == TokenizerKind.BPE) {
                 int least = BpeTokenizer.BYTE_TOKENS + specials.size() + 1;
                 if (vocabSize < least || vocabSize > MAX_BPE_VOCAB) {
-                    throw new DataException("vocab size " + vocabSize + " is out of range: a trained bpe"
+                    throw DataException.config("vocab size " + vocabSize + " is out of range: a trained bpe"
                             + " with " + specials.size() + " special token(s) needs " + least + " to "
                             + MAX_BPE_VOCAB + " (256 byte tokens, the special tokens, at least one merge)");
                 }
@@ -141,7 +141,7 @@ public record PrepareSettings(ReadSettings read, CleanSettings clean, DedupSetti
                     r.longIn("shard_tokens", 1, Long.MAX_VALUE), threads,
                     r.intIn("batch_bytes", 1, 1 << 30), json(c));
         } catch (IllegalArgumentException e) {
-            throw new DataException("prepare settings: " + e.getMessage(), e);
+            throw DataException.config("prepare settings: " + e.getMessage(), e);
         }
     }
 
@@ -149,7 +149,7 @@ public record PrepareSettings(ReadSettings read, CleanSettings clean, DedupSetti
         try {
             return Charset.forName(name);
         } catch (IllegalArgumentException e) {
-            throw new DataException("encoding '" + name + "' is not one Java knows; use a name such as"
+            throw DataException.config("encoding '" + name + "' is not one Java knows; use a name such as"
                     + " UTF-8, ISO-8859-1 or windows-1252");
         }
     }

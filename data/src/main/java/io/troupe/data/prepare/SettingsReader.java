@@ -22,13 +22,13 @@ final class SettingsReader {
             value = config.getLong(key);
             // getLong truncates a fraction without complaint: shard_tokens=1.5 would become 1.
             if (config.getDouble(key) != value) {
-                throw new DataException("setting " + key + " must be an integer, got '" + raw(key) + "'");
+                throw DataException.config("setting " + key + " must be an integer, got '" + raw(key) + "'");
             }
         } catch (ConfigException e) {
-            throw new DataException("setting " + key + " must be an integer, got '" + raw(key) + "'");
+            throw DataException.config("setting " + key + " must be an integer, got '" + raw(key) + "'");
         }
         if (value < min || value > max) {
-            throw new DataException("setting " + key + " = " + value + " is out of range; it must be in ["
+            throw DataException.config("setting " + key + " = " + value + " is out of range; it must be in ["
                     + min + ", " + max + "]");
         }
         return value;
@@ -44,10 +44,10 @@ final class SettingsReader {
         try {
             value = config.getDouble(key);
         } catch (ConfigException e) {
-            throw new DataException("setting " + key + " must be a number, got '" + raw(key) + "'");
+            throw DataException.config("setting " + key + " must be a number, got '" + raw(key) + "'");
         }
         if (!(value >= min && value <= max)) {
-            throw new DataException("setting " + key + " = " + value + " is out of range; it must be in ["
+            throw DataException.config("setting " + key + " = " + value + " is out of range; it must be in ["
                     + min + ", " + max + "]");
         }
         return value;
@@ -58,7 +58,7 @@ final class SettingsReader {
         try {
             return config.getBoolean(key);
         } catch (ConfigException e) {
-            throw new DataException("setting " + key + " must be true or false, got '" + raw(key) + "'");
+            throw DataException.config("setting " + key + " must be true or false, got '" + raw(key) + "'");
         }
     }
 
@@ -67,7 +67,7 @@ final class SettingsReader {
         try {
             return config.getString(key);
         } catch (ConfigException e) {
-            throw new DataException("setting " + key + " must be a string, got '" + raw(key) + "'");
+            throw DataException.config("setting " + key + " must be a string, got '" + raw(key) + "'");
         }
     }
 
@@ -76,7 +76,7 @@ final class SettingsReader {
         try {
             return config.getStringList(key);
         } catch (ConfigException e) {
-            throw new DataException("setting " + key + " must be a list of strings such as"
+            throw DataException.config("setting " + key + " must be a list of strings such as"
                     + " [\"<|endoftext|>\"], got '" + raw(key) + "'");
         }
     }
@@ -92,12 +92,12 @@ final class SettingsReader {
         for (E constant : type.getEnumConstants()) {
             known.append(known.length() == 0 ? "" : ", ").append(constant.name().toLowerCase(Locale.ROOT));
         }
-        throw new DataException("setting " + key + " = '" + value + "' is not one of: " + known);
+        throw DataException.config("setting " + key + " = '" + value + "' is not one of: " + known);
     }
 
     private void require(String key) throws DataException {
         if (!config.hasPath(key)) {
-            throw new DataException("setting '" + key + "' is missing");
+            throw DataException.config("setting '" + key + "' is missing");
         }
     }
 

@@ -76,7 +76,7 @@ final class BenchAllreduceCommand implements Callable<Integer> {
             result = AllReduceBenchmark.run(workers, mib, settings, warmups,
                     Duration.ofMillis(Math.round(warmupSeconds * 1000)), runs);
         } catch (RingException e) {
-            throw new UserError("the all-reduce benchmark failed: " + e.getMessage(), e);
+            throw UserError.cluster("the all-reduce benchmark failed: " + e.getMessage());
         }
         Report report = new Report(result.workers(), result.mib(), round(result.millis(), 2),
                 round(result.algbwGbps(), 3), round(result.busbwGbps(), 3));

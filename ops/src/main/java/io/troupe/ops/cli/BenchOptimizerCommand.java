@@ -41,7 +41,7 @@ final class BenchOptimizerCommand implements Callable<Integer> {
         try {
             bench = BenchConfig.parse(config);
         } catch (IllegalArgumentException e) {
-            throw new UserError(e.getMessage());
+            throw UserError.usage(e.getMessage());
         }
         OptimizerBenchmark.Result r = OptimizerBenchmark.run(bench, threads.threads(), 5, 21);
         Report report = new Report(r.config(), r.parameters(), r.threads(), Math.round(r.javaMillis() * 1000) / 1000.0,

@@ -65,15 +65,15 @@ final class BenchStepCommand implements Callable<Integer> {
         try {
             bench = BenchConfig.parse(config);
         } catch (IllegalArgumentException e) {
-            throw new UserError(e.getMessage());
+            throw UserError.usage(e.getMessage());
         }
         int timed = runs != null ? runs : bench == BenchConfig.SMALL ? 50 : 7;
         if (timed < 1 || warmups < 0) {
-            throw new UserError("--runs must be >= 1 and --warmups >= 0");
+            throw UserError.usage("--runs must be >= 1 and --warmups >= 0");
         }
         int laneCount = lanes != null ? lanes : threads.threads();
         if (laneCount < 1) {
-            throw new UserError("--lanes must be >= 1, got " + laneCount);
+            throw UserError.usage("--lanes must be >= 1, got " + laneCount);
         }
         StepBenchmark.Result r = StepBenchmark.run(bench, threads.threads(), laneCount, warmups, timed, profile);
         double peak = GemmPeak.measure(threads.threads());

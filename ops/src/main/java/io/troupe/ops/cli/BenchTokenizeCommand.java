@@ -59,7 +59,7 @@ final class BenchTokenizeCommand implements Callable<Integer> {
     public Integer call() throws DataException, IOException, InterruptedException {
         int t = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
         if (t < 1 || vocabSize < 258 || maxMb < 1) {
-            throw new UserError("--threads must be >= 1, --vocab-size >= 258 and --max-mb >= 1");
+            throw UserError.usage("--threads must be >= 1, --vocab-size >= 258 and --max-mb >= 1");
         }
         PrintWriter out = spec.commandLine().getOut();
         List<Path> paths = new ArrayList<>(inputs);
@@ -80,7 +80,7 @@ final class BenchTokenizeCommand implements Callable<Integer> {
             paths.add(work);
         }
         if (paths.isEmpty()) {
-            throw new UserError("pass --input PATH or --synthetic SIZE");
+            throw UserError.usage("pass --input PATH or --synthetic SIZE");
         }
         List<String> docs = TokenizerBenchmark.loadSample(InputFiles.expand(paths), "text", maxMb * 1_000_000);
         for (String kind : tokenizers) {
@@ -88,7 +88,7 @@ final class BenchTokenizeCommand implements Callable<Integer> {
             try {
                 r = TokenizerBenchmark.run(kind.strip(), docs, vocabSize, t);
             } catch (IllegalArgumentException e) {
-                throw new UserError(e.getMessage());
+                throw UserError.usage(e.getMessage());
             }
             if (json) {
                 Json.printLine(out, r);
@@ -117,7 +117,7 @@ final class BenchTokenizeCommand implements Callable<Integer> {
         try {
             return (long) (Double.parseDouble(s) * unit);
         } catch (NumberFormatException e) {
-            throw new UserError("--synthetic " + text + " is not a size such as 1g or 500m");
+            throw UserError.usage("--synthetic " + text + " is not a size such as 1g or 500m");
         }
     }
 }

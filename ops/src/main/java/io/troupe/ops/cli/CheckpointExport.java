@@ -4,6 +4,7 @@ import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
 import io.troupe.data.DataException;
 import io.troupe.data.io.AtomicFiles;
+import io.troupe.data.io.FileTrees;
 import io.troupe.data.tokenize.Tokenizer;
 import io.troupe.model.gpt.GptConfig;
 import io.troupe.model.gpt.ParameterLayout;
@@ -46,25 +47,25 @@ final class CheckpointExport {
      */
     static Result export(Path run, OptionalLong step, Path out, boolean force) throws IOException {
         if (!Files.isDirectory(run)) {
-            throw new UserError("--run " + run + " is not a directory; pass the --out directory of a training run");
+            throw UserError.inputData("--run " + run + " is not a directory; pass the --out directory of a training run");
         }
         CheckpointStore store = new CheckpointStore(run, 1);
         List<Path> files = listed(store);
         if (files.isEmpty()) {
-            throw new UserError("no checkpoints in " + store.directory() + ": the run saved none yet"
+            throw UserError.inputData("no checkpoints in " + store.directory() + ": the run saved none yet"
                     + " (checkpoints are written every checkpoint_interval steps and when a run is stopped)");
         }
         Path file = step.isPresent() ? store.pathOf(step.getAsLong()) : files.get(0);
         if (!files.contains(file)) {
-            throw new UserError("no checkpoint " + step.getAsLong() + " in " + store.directory() + "; it holds steps "
+            throw UserError.inputData("no checkpoint " + step.getAsLong() + " in " + store.directory() + "; it holds steps "
                     + files.stream().map(CheckpointExport::stepOf).sorted().toList());
         }
         Path model = out.resolve(ModelExport.FILE_NAME);
         if (Files.exists(out) && !Files.isDirectory(out)) {
-            throw new UserError("--out " + out + " is a file, not a directory; choose another path");
+            throw UserError.inputData("--out " + out + " is a file, not a directory; choose another path");
         }
         if (Files.exists(model) && !force) {
-            throw new UserError(model + " already exists; pass --force to replace it, or choose another --out");
+            throw UserError.inputData(model + " already exists; pass --force to replace it, or choose another --out");
         }
         Checkpoint checkpoint = load(file, step.isEmpty() && files.size() > 1);
         GptConfig config = modelOf(checkpoint, file);
@@ -95,7 +96,7 @@ final class CheckpointExport {
             }
             AtomicFiles.fsyncDirectory(parent);
         } finally {
-            RunDirectory.deleteRecursively(staging); // gone after the move; left only by a failure
+            FileTrees.deleteRecursively(staging); // gone after the move; left only by a failure
         }
     }
 
@@ -103,7 +104,7 @@ final class CheckpointExport {
         try {
             return store.list();
         } catch (CheckpointException e) {
-            throw new UserError(e.getMessage(), e);
+            throw UserError.inputData(e.getMessage(), e);
         }
     }
 
@@ -111,7 +112,7 @@ final class CheckpointExport {
         try {
             return CheckpointStore.load(file);
         } catch (CheckpointException e) {
-            throw new UserError(e.getMessage() + (olderExist ? "; pass --checkpoint N to export an older one" : ""), e);
+            throw UserError.inputData(e.getMessage() + (olderExist ? "; pass --checkpoint N to export an older one" : ""), e);
         }
     }
 
@@ -124,12 +125,12 @@ final class CheckpointExport {
                     stored.withFallback(ConfigFactory.defaultReference().getConfig("troupe.train")).resolve());
             config = settings.model(stored.getInt("vocab_size"));
         } catch (ConfigException | IllegalArgumentException e) {
-            throw new UserError("checkpoint " + file + " holds a config Troupe cannot read (" + e.getMessage()
+            throw UserError.inputData("checkpoint " + file + " holds a config Troupe cannot read (" + e.getMessage()
                     + "); it was not written by this version of troupe train", e);
         }
         long expected = ParameterLayout.of(config).size();
         if (checkpoint.parameters().length != expected) {
-            throw new UserError("checkpoint " + file + " holds " + checkpoint.parameters().length + " parameters but its"
+            throw UserError.inputData("checkpoint " + file + " holds " + checkpoint.parameters().length + " parameters but its"
                     + " config describes a model of " + expected + "; the checkpoint is corrupt");
         }
         return config;
@@ -140,10 +141,10 @@ final class CheckpointExport {
         try {
             tokenizer = Tokenizer.fromJson(checkpoint.tokenizer());
         } catch (DataException e) {
-            throw new UserError("checkpoint " + file + " holds an unreadable tokenizer: " + e.getMessage(), e);
+            throw UserError.inputData("checkpoint " + file + " holds an unreadable tokenizer: " + e.getMessage(), e);
         }
         if (tokenizer.vocabSize() != config.vocabSize()) {
-            throw new UserError("checkpoint " + file + " holds a tokenizer of " + tokenizer.vocabSize()
+            throw UserError.inputData("checkpoint " + file + " holds a tokenizer of " + tokenizer.vocabSize()
                     + " tokens for a model of " + config.vocabSize() + "; the checkpoint is corrupt");
         }
         return tokenizer;

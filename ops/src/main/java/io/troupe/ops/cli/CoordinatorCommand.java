@@ -117,12 +117,13 @@ final class CoordinatorCommand implements Callable<Integer> {
         try {
             job = io.troupe.coordinator.JobFile.read(resume);
         } catch (java.io.IOException e) {
-            throw new UserError(e.getMessage());
+            throw UserError.inputData(e.getMessage());
         }
-        TrainSettings settings = training.steps() != null ? job.settings().withMaxIters(training.steps()) : job.settings();
+        TrainSettings settings = training.steps() != null
+                ? UserError.onCommandLine(() -> job.settings().withMaxIters(training.steps())) : job.settings();
         DataSource source = DataSource.open(job.dataPath());
         if (!source.identity().sha256().equals(job.dataSha256())) {
-            throw new UserError("the " + source.identity().kind().label() + " at " + job.dataPath()
+            throw UserError.inputData("the " + source.identity().kind().label() + " at " + job.dataPath()
                     + " changed since the job started; resume with the same data");
         }
         int min = cluster.minWorkers() == null ? job.minWorkers() : cluster.minWorkers();

@@ -27,19 +27,19 @@ final class DistributedJobs {
     static JobSpec spec(TrainSettings settings, DataSource data, Path out, int workers,
                         int minWorkers, int maxWorkers, String wire, String resumeJobId) {
         if (minWorkers < 1 || maxWorkers < minWorkers) {
-            throw new UserError("need 1 <= --min-workers <= --max-workers, got " + minWorkers + " and " + maxWorkers);
+            throw UserError.usage("need 1 <= --min-workers <= --max-workers, got " + minWorkers + " and " + maxWorkers);
         }
         if (workers > maxWorkers) {
-            throw new UserError("--workers " + workers + " is more than --max-workers " + maxWorkers);
+            throw UserError.usage("--workers " + workers + " is more than --max-workers " + maxWorkers);
         }
         WireFormat format;
         try {
             format = WireFormat.parse(wire);
         } catch (IllegalArgumentException e) {
-            throw new UserError("--wire " + e.getMessage());
+            throw UserError.usage("--wire " + e.getMessage());
         }
         if (settings.batchSize() < workers) {
-            throw new UserError("batch_size " + settings.batchSize() + " is smaller than --workers " + workers
+            throw UserError.usage("batch_size " + settings.batchSize() + " is smaller than --workers " + workers
                     + "; every worker needs at least one sequence per step");
         }
         com.typesafe.config.Config config = ClusterNode.config("127.0.0.1", 0, java.util.List.of());
@@ -54,7 +54,7 @@ final class DistributedJobs {
     /** Prints the summary of a finished job (a JSON line with {@code json}), or throws the failure as a user error. */
     static void report(JobOutcome outcome, Path out, PrintWriter stdout, boolean json) {
         if (!outcome.succeeded()) {
-            throw new UserError("training failed: " + outcome.failure());
+            throw UserError.cluster("training failed: " + outcome.failure());
         }
         RunReport.done(outcome.summary(), out, stdout, json);
     }

@@ -1,12 +1,8 @@
 package io.troupe.ops.cli;
 
-import io.troupe.coordinator.ClusterException;
-import io.troupe.data.DataException;
-import io.troupe.tuner.TuneException;
-import io.troupe.worker.checkpoint.CheckpointException;
-import io.troupe.worker.engine.EngineException;
-import io.troupe.worker.train.SettingsException;
-import io.troupe.worker.train.TrainingDivergedException;
+import io.troupe.errors.Failures;
+import io.troupe.errors.TroupeException;
+import io.troupe.errors.TroupeException.Kind;
 import java.io.PrintWriter;
 import java.util.List;
 import picocli.CommandLine;
@@ -17,18 +13,19 @@ import picocli.CommandLine.ParseResult;
 import picocli.CommandLine.UnmatchedArgumentException;
 
 /**
- * Turns exceptions into what the user sees on stderr and the exit code.
+ * Turns exceptions into what the user sees on stderr and the exit code, by their
+ * {@link TroupeException.Kind}:
  *
  * <ul>
- *   <li>bad flags or values: one line {@code troupe: <problem> (see 'troupe bench gemm --help')},
- *       exit {@link TroupeCli#EXIT_USAGE};</li>
- *   <li>{@link UserError} and {@link EngineException} (a missing CUDA provider, a rejected graph):
- *       one line {@code troupe: <message>}, exit {@link TroupeCli#EXIT_FAILURE};</li>
- *   <li>anything else is a bug: the full stack trace, exit {@link TroupeCli#EXIT_BUG}.</li>
+ *   <li>{@link Kind#USAGE} (bad flags or values, from picocli or a {@link UserError#usage}): one line
+ *       {@code troupe: <problem> (see 'troupe bench gemm --help')}, exit {@link TroupeCli#EXIT_USAGE};</li>
+ *   <li>input data, config, cluster and I/O failures: one line {@code troupe: <message>}, exit
+ *       {@link TroupeCli#EXIT_FAILURE};</li>
+ *   <li>{@link Kind#INTERNAL} (any exception that is not a Troupe one, and Troupe's own bugs): one
+ *       line that says it is a bug and how to see its stack trace, exit {@link TroupeCli#EXIT_FAILURE}.</li>
  * </ul>
  *
- * <p>Setting the environment variable {@code TROUPE_DEBUG=1} adds stack traces to the first two
- * kinds as well.
+ * <p>Setting the environment variable {@code TROUPE_DEBUG=1} adds the stack trace to every kind.
  */
 final class ErrorReporter implements IParameterExceptionHandler, IExecutionExceptionHandler {
 
@@ -54,26 +51,27 @@ final class ErrorReporter implements IParameterExceptionHandler, IExecutionExcep
 
     @Override
     public int handleExecutionException(Exception error, CommandLine command, ParseResult parsed) {
-        if (isUserError(error)) {
-            report(command.getErr(), error.getMessage(), error);
-            return TroupeCli.EXIT_FAILURE;
+        Kind kind = Failures.kindOf(error);
+        Throwable failure = Failures.unwrap(error);
+        switch (kind) {
+            case USAGE -> report(command.getErr(), failure.getMessage() + " (see '"
+                    + command.getCommandSpec().qualifiedName() + " --help')", error);
+            case INTERNAL -> report(command.getErr(), "internal error: " + Failures.rootMessage(failure)
+                    + "; this is a bug in Troupe: run again with TROUPE_DEBUG=1 to see its stack trace, and report it",
+                    error);
+            case IO -> report(command.getErr(), failure instanceof TroupeException ? failure.getMessage()
+                    : "I/O failed (" + failure.getClass().getSimpleName() + "): " + Failures.rootMessage(failure), error);
+            default -> report(command.getErr(), failure.getMessage(), error);
         }
-        PrintWriter err = command.getErr();
-        err.println("troupe: internal error, please report it with the stack trace below");
-        error.printStackTrace(err);
-        err.flush();
-        return TroupeCli.EXIT_BUG;
+        return exitCode(kind);
     }
 
-    /** Failures the user fixes by changing input, flags or files, not by reporting a bug. */
-    static boolean isUserError(Exception error) {
-        return error instanceof UserError || error instanceof EngineException
-                || error instanceof DataException || error instanceof CheckpointException
-                || error instanceof SettingsException || error instanceof TrainingDivergedException
-                || error instanceof ClusterException || error instanceof TuneException;
+    /** 2 for a mistake on the command line, as the README promises; 1 for every other failure. */
+    static int exitCode(Kind kind) {
+        return kind == Kind.USAGE ? TroupeCli.EXIT_USAGE : TroupeCli.EXIT_FAILURE;
     }
 
-    private void report(PrintWriter err, String message, Exception error) {
+    private void report(PrintWriter err, String message, Throwable error) {
         // One line, whatever the message: scripts and people read the first line of stderr.
         err.println("troupe: " + String.valueOf(message).strip().replaceAll("\\s*\\R\\s*", " "));
         if (debug) {

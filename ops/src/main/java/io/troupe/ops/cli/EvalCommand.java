@@ -55,7 +55,7 @@ final class EvalCommand implements Callable<Integer> {
             // A text file is encoded with the model's tokenizer; a dataset must have been made with it.
             TokenSequence scored = source.withTokenizer(m.tokenizer(), "the model's").scoredTokens();
             if (scored.length() > Integer.MAX_VALUE - 8) {
-                throw new UserError(data + " holds " + scored.length() + " tokens, more than eval scores at once;"
+                throw UserError.inputData(data + " holds " + scored.length() + " tokens, more than eval scores at once;"
                         + " score a smaller text or dataset");
             }
             int[] tokens = new int[(int) scored.length()];
@@ -63,7 +63,7 @@ final class EvalCommand implements Callable<Integer> {
                 tokens[i] = scored.get(i);
             }
             if (tokens.length < 2) {
-                throw new UserError(data + " holds fewer than 2 tokens; nothing to score");
+                throw UserError.inputData(data + " holds fewer than 2 tokens; nothing to score");
             }
             Perplexity.Result r = Perplexity.of(m, tokens, batch);
             PrintWriter out = spec.commandLine().getOut();

@@ -67,10 +67,10 @@ final class GenerateCommand implements Callable<Integer> {
             // Check the prompt before printing it, so a rejected prompt leaves stdout empty.
             try {
                 if (m.tokenizer().encode(prompt).length == 0) {
-                    throw new UserError("the prompt is empty; pass at least one character with --prompt");
+                    throw UserError.usage("the prompt is empty; pass at least one character with --prompt");
                 }
             } catch (IllegalArgumentException e) {
-                throw new UserError(e.getMessage());
+                throw UserError.inputData(e.getMessage());
             }
             StringBuilder completion = new StringBuilder();
             if (!json.enabled()) {
@@ -88,7 +88,7 @@ final class GenerateCommand implements Callable<Integer> {
                     }
                 });
             } catch (IllegalArgumentException e) {
-                throw new UserError(e.getMessage());
+                throw UserError.inputData(e.getMessage());
             }
             if (json.enabled()) {
                 Json.printLine(out, new Generated(prompt, completion.toString(), tokens, seed));

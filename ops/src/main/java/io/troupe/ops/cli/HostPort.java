@@ -7,16 +7,16 @@ record HostPort(String host, int port) {
     static HostPort parse(String text, String option) {
         int colon = text.lastIndexOf(':');
         if (colon <= 0 || colon == text.length() - 1) {
-            throw new UserError(option + " takes HOST:PORT (for example 127.0.0.1:2552), got '" + text + "'");
+            throw UserError.usage(option + " takes HOST:PORT (for example 127.0.0.1:2552), got '" + text + "'");
         }
         int port;
         try {
             port = Integer.parseInt(text.substring(colon + 1));
         } catch (NumberFormatException e) {
-            throw new UserError(option + " has a port that is not a number: '" + text + "'");
+            throw UserError.usage(option + " has a port that is not a number: '" + text + "'");
         }
         if (port < 0 || port > 65535) {
-            throw new UserError(option + " has a port out of range [0, 65535]: " + port);
+            throw UserError.usage(option + " has a port out of range [0, 65535]: " + port);
         }
         return new HostPort(text.substring(0, colon), port);
     }

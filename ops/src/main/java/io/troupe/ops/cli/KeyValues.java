@@ -14,7 +14,7 @@ final class KeyValues {
         for (String pair : pairs) {
             int eq = pair.indexOf('=');
             if (eq <= 0 || eq == pair.length() - 1) {
-                throw new UserError("'" + pair + "' is not a key=value setting (for example learning_rate=3e-4)");
+                throw UserError.usage("'" + pair + "' is not a key=value setting (for example learning_rate=3e-4)");
             }
             out.put(pair.substring(0, eq).strip(), pair.substring(eq + 1).strip());
         }

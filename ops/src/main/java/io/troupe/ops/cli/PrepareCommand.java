@@ -95,11 +95,11 @@ final class PrepareCommand implements Callable<Integer> {
     @Override
     public Integer call() throws DataException {
         if (threads != null && threads < 1) {
-            throw new UserError("--threads must be at least 1, got " + threads);
+            throw UserError.usage("--threads must be at least 1, got " + threads);
         }
-        PrepareSettings settings = PrepareSettings.load(settingOverrides());
+        PrepareSettings settings = UserError.onCommandLine(() -> PrepareSettings.load(settingOverrides()));
         if (vocabSize != null && settings.tokenizer().kind() != TokenizerKind.BPE) {
-            throw new UserError("--vocab-size applies only to --tokenizer bpe (char takes its vocabulary from the"
+            throw UserError.usage("--vocab-size applies only to --tokenizer bpe (char takes its vocabulary from the"
                     + " corpus, gpt2 has 50257 tokens)");
         }
         PrintWriter stdout = spec.commandLine().getOut();

@@ -1,14 +1,12 @@
 package io.troupe.ops.cli;
 
-import io.troupe.worker.checkpoint.CheckpointException;
+import io.troupe.data.io.FileTrees;
 import io.troupe.worker.checkpoint.CheckpointStore;
 import io.troupe.worker.run.Trainer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.List;
-import java.util.stream.Stream;
 
 /**
  * Guards a training output directory: a directory that holds another run is only reused
@@ -23,52 +21,36 @@ final class RunDirectory {
     /** Prepares {@code dir} for a run, or throws a UserError saying what to pass. */
     static void prepare(Path dir, boolean resume, boolean force) {
         if (resume && force) {
-            throw new UserError("--resume and --force contradict each other; pass one of them");
+            throw UserError.usage("--resume and --force contradict each other; pass one of them");
         }
         if (Files.exists(dir) && !Files.isDirectory(dir)) {
-            throw new UserError("--out " + dir + " is a file, not a directory; choose another path");
+            throw UserError.inputData("--out " + dir + " is a file, not a directory; choose another path");
         }
         boolean holdsRun = RUN_FILES.stream().anyMatch(f -> Files.exists(dir.resolve(f)));
         if (resume) {
             if (!hasCheckpoint(dir)) {
                 // Resuming without one would start from scratch and log steps 0.. a second time.
-                throw new UserError("nothing to resume: " + dir + " has no checkpoints; "
+                throw UserError.inputData("nothing to resume: " + dir + " has no checkpoints; "
                         + (holdsRun ? "pass --force instead of --resume to start over" : "drop --resume to start a new run"));
             }
             return;
         }
         if (holdsRun && !force) {
-            throw new UserError(dir + " already holds a training run; pass --resume to continue it or --force to replace it");
+            throw UserError.inputData(dir + " already holds a training run; pass --resume to continue it or --force to replace it");
         }
         try {
             if (holdsRun) {
-                deleteRecursively(dir.resolve("checkpoints"));
+                FileTrees.deleteRecursively(dir.resolve("checkpoints"));
                 Files.deleteIfExists(dir.resolve(Trainer.METRICS));
                 Files.deleteIfExists(dir.resolve(Trainer.SUMMARY));
             }
             Files.createDirectories(dir);
         } catch (IOException e) {
-            throw new UserError("cannot prepare output directory " + dir + ": " + e.getMessage(), e);
+            throw UserError.io("cannot prepare output directory " + dir + ": " + e.getMessage(), e);
         }
     }
 
     private static boolean hasCheckpoint(Path dir) {
-        try {
-            return !new CheckpointStore(dir, 1).list().isEmpty();
-        } catch (CheckpointException e) {
-            throw new UserError(e.getMessage(), e);
-        }
-    }
-
-    /** Deletes {@code path} and everything under it; nothing if it does not exist. */
-    static void deleteRecursively(Path path) throws IOException {
-        if (!Files.exists(path)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(path)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
-        }
+        return !new CheckpointStore(dir, 1).list().isEmpty();
     }
 }

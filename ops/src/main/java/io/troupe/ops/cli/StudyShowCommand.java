@@ -35,7 +35,7 @@ final class StudyShowCommand implements Callable<Integer> {
     public Integer call() {
         Path study = dir.toAbsolutePath().normalize();
         if (storage == null && !JdbcStudyStore.hasSqliteStore(study)) {
-            throw new UserError("no study in " + dir + ": it has no " + JdbcStudyStore.SQLITE_FILE
+            throw UserError.inputData("no study in " + dir + ": it has no " + JdbcStudyStore.SQLITE_FILE
                     + " (if the study used --storage, pass the same --storage)");
         }
         StudyHome home = new StudyHome(study, storage);

@@ -19,8 +19,6 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -39,8 +37,6 @@ import picocli.CommandLine.Spec;
 final class TrainCommand implements Callable<Integer> {
     /** Exit status of a run stopped by a signal (128 + SIGINT), as shells report it. */
     static final int EXIT_STOPPED = 130;
-    /** How long a signal waits for the current step and its checkpoint. */
-    private static final java.time.Duration STOP_GRACE = java.time.Duration.ofMinutes(2);
 
     @Spec
     private CommandSpec spec;
@@ -94,25 +90,9 @@ final class TrainCommand implements Callable<Integer> {
         Trainer trainer = new Trainer(settings, source.tokenizer(), split, out, EngineOptions.cpu(threads.perLocalWorker(1)).withDevice(dev));
         TrainSummary summary;
         // Ctrl-C (SIGINT) or SIGTERM: finish the step, checkpoint it, and let the JVM exit.
-        CountDownLatch finished = new CountDownLatch(1);
-        Thread onInterrupt = new Thread(() -> {
-            trainer.requestStop();
-            try {
-                finished.await(STOP_GRACE.toSeconds(), TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }, "troupe-stop");
-        Runtime.getRuntime().addShutdownHook(onInterrupt);
-        try (RunProgress progress = RunProgress.of(stdout, json.enabled(), settings.logInterval())) {
+        try (StopOnSignal stop = StopOnSignal.install(trainer::requestStop);
+             RunProgress progress = RunProgress.of(stdout, json.enabled(), settings.logInterval())) {
             summary = trainer.run(resume, progress);
-        } finally {
-            finished.countDown();
-            try {
-                Runtime.getRuntime().removeShutdownHook(onInterrupt);
-            } catch (IllegalStateException shuttingDown) {
-                // The JVM is already exiting on a signal; the hook is running.
-            }
         }
         if (trainer.stoppedAt() >= 0) {
             RunReport.stopped(trainer.stoppedAt(), out, stdout, json.enabled());
@@ -146,7 +126,7 @@ final class TrainCommand implements Callable<Integer> {
     private void refuseTextFolder(Path path) {
         if (Files.isDirectory(path) && !Files.exists(path.resolve("manifest.json"))
                 && !Files.exists(path.resolve("tokenizer.json")) && !Files.exists(path.resolve("train"))) {
-            throw new ParameterException(spec.commandLine(), "--data " + path + " is a folder, not a prepared dataset;"
+            throw UserError.inputData("--data " + path + " is a folder, not a prepared dataset;"
                     + " run troupe prepare --input " + path + " --out DATASET first, then train --data DATASET");
         }
     }

@@ -59,14 +59,18 @@ final class TrainingOptions {
                 || command.commandLine().getParseResult().hasMatchedOption("--preset");
     }
 
-    /** The settings: the preset, the overrides, then --steps and --seed. */
+    /**
+     * The settings: the preset, the overrides, then --steps and --seed. A setting they refuse is
+     * a command-line mistake (exit 2), as they all come from the command line.
+     */
     TrainSettings settings() {
         // --steps also sets the schedule's length (TrainSettings.load(preset, overrides, steps)).
         TrainSettings settings;
         if (steps.steps() != null) {
-            settings = TrainSettings.load(preset, KeyValues.parse(overrides), steps.steps());
+            settings = UserError.onCommandLine(
+                    () -> TrainSettings.load(preset, KeyValues.parse(overrides), steps.steps()));
         } else {
-            settings = TrainSettings.load(preset, KeyValues.parse(overrides));
+            settings = UserError.onCommandLine(() -> TrainSettings.load(preset, KeyValues.parse(overrides)));
             StepsOption.check(command, "max_iters", settings.maxIters());
         }
         if (seed != null) {

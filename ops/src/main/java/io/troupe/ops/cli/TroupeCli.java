@@ -1,5 +1,6 @@
 package io.troupe.ops.cli;
 
+import org.slf4j.bridge.SLF4JBridgeHandler;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -11,8 +12,11 @@ import picocli.CommandLine.Command;
  * {@code spec.commandLine().getOut()} (JSON through {@link Json} when {@code --json} is given, so
  * stdout stays parseable). Take shared options as mixins ({@link TrainingOptions},
  * {@link RunDirOptions}, {@link ThreadsOption}, {@link JsonOption}, ...). Throw picocli's
- * {@code ParameterException} for a mistake on the command line (exit 2) and {@link UserError} for
- * anything else the user must fix; {@link ErrorReporter} turns either into one line on stderr.
+ * {@code ParameterException} for a mistake found in an option's own value (exit 2), and a
+ * {@link UserError} of the right kind for anything else the user must fix ({@link UserError#usage}
+ * for a command-line mistake, exit 2; input data, I/O or cluster failures, exit 1);
+ * {@link ErrorReporter} turns either, and every other {@code TroupeException}, into one line on
+ * stderr and the exit code.
  */
 @Command(name = "troupe",
         description = "Train GPT-style language models on the JVM with ONNX Runtime.",
@@ -26,12 +30,10 @@ public final class TroupeCli {
 
     /** The command did what was asked. */
     public static final int EXIT_OK = 0;
-    /** It failed for a reason the user can fix ({@link UserError}, an engine failure). */
+    /** It failed: bad input data, a setting, the cluster, I/O, or a bug (see {@link ErrorReporter}). */
     public static final int EXIT_FAILURE = 1;
     /** The command line itself was wrong: an unknown flag, a bad value, a missing subcommand. */
     public static final int EXIT_USAGE = 2;
-    /** A bug in Troupe (sysexits' EX_SOFTWARE); a stack trace was printed. */
-    public static final int EXIT_BUG = 70;
 
     private TroupeCli() {}
 
@@ -40,6 +42,10 @@ public final class TroupeCli {
         // SLF4J reports on stderr that it replayed the log calls made while logback started;
         // that is noise on a command line.
         System.setProperty("slf4j.internal.verbosity", "ERROR");
+        // Libraries that log through java.util.logging (ONNX Runtime's Java API, the JDBC drivers)
+        // would print JUL's two-line format; route them to logback's one format instead.
+        SLF4JBridgeHandler.removeHandlersForRootLogger();
+        SLF4JBridgeHandler.install();
         System.exit(commandLine().execute(args));
     }
 

@@ -22,8 +22,6 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -37,9 +35,6 @@ import picocli.CommandLine.Spec;
             "Writes DIR/study.db (unless --storage), DIR/trials/<n>/, DIR/trials.csv and DIR/report.html."},
         mixinStandardHelpOptions = true)
 final class TuneCommand implements Callable<Integer> {
-    /** How long a signal waits for running trials to finish their step and checkpoint. */
-    private static final java.time.Duration STOP_GRACE = java.time.Duration.ofMinutes(2);
-
     @Spec
     private CommandSpec spec;
 
@@ -120,13 +115,13 @@ final class TuneCommand implements Callable<Integer> {
         out = runDir.requireOut();
         Path dir = out.toAbsolutePath().normalize();
         if (Files.exists(dir) && !Files.isDirectory(dir)) {
-            throw new UserError("--out " + out + " is a file, not a directory; choose another path");
+            throw UserError.inputData("--out " + out + " is a file, not a directory; choose another path");
         }
         if (resume && force) {
-            throw new UserError("--resume continues the study and --force starts it over; pass one of them");
+            throw UserError.usage("--resume continues the study and --force starts it over; pass one of them");
         }
         if (resume && storage == null && !JdbcStudyStore.hasSqliteStore(dir)) {
-            throw new UserError("nothing to resume: " + dir + " has no " + JdbcStudyStore.SQLITE_FILE
+            throw UserError.inputData("nothing to resume: " + dir + " has no " + JdbcStudyStore.SQLITE_FILE
                     + " (if the study used --storage, pass the same --storage again)");
         }
         StudyProgress progress = new StudyProgress(spec.commandLine().getOut(), json.enabled());
@@ -134,13 +129,13 @@ final class TuneCommand implements Callable<Integer> {
         try (StudyLock lock = StudyLock.acquire(dir); StudyStore store = home.open()) {
             Optional<StudyInfo> existing = home.find(store);
             if (!resume && !force && existing.isPresent()) {
-                throw new UserError(dir + " already holds a study; pass --resume to continue it, --force to start it"
+                throw UserError.inputData(dir + " already holds a study; pass --resume to continue it, --force to start it"
                         + " over, or choose another --out");
             }
             // With --force the old study is removed, but only once the new one's options are valid.
             Optional<StudyInfo> stored = force ? Optional.empty() : existing;
             if (resume && stored.isEmpty()) {
-                throw new UserError("nothing to resume: the store " + store.describe() + " holds no study for " + dir
+                throw UserError.inputData("nothing to resume: the store " + store.describe() + " holds no study for " + dir
                         + " (a run that failed before its first trial records none); start it without --resume");
             }
             String name = stored.map(StudyInfo::name).orElse(home.newKey());
@@ -155,7 +150,7 @@ final class TuneCommand implements Callable<Integer> {
             Pruner thePruner = Pruner.create(requested.pruner(), searchSpace, requested.steps());
             int k = requested.workersPerTrial();
             if (workers < k || workers % k != 0) {
-                throw new UserError("--workers " + workers + " must be a positive multiple of --workers-per-trial " + k);
+                throw UserError.usage("--workers " + workers + " must be a positive multiple of --workers-per-trial " + k);
             }
             int slots = workers / k;
             if (external) {
@@ -184,34 +179,20 @@ final class TuneCommand implements Callable<Integer> {
             StudyRunner runner = new StudyRunner(name, dir, searchSpace, theSampler, thePruner, store, executor, slots,
                     study.steps(), onTrialEnd);
             // Ctrl-C (or SIGTERM): every running trial checkpoints its current step and stays RUNNING.
-            CountDownLatch finished = new CountDownLatch(1);
-            Thread onInterrupt = new Thread(() -> {
-                runner.requestStop();
+            // Closed last: only then may the signal's hook let the JVM exit (the results and the message are out).
+            try (StopOnSignal stop = StopOnSignal.install(runner::requestStop)) {
                 try {
-                    finished.await(STOP_GRACE.toSeconds(), TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }, "troupe-stop");
-            Runtime.getRuntime().addShutdownHook(onInterrupt);
-            try {
-                runner.run(study.trials());
-                StudyResults results = StudyReports.write(dir, store, study);
-                if (runner.stopRequested()) {
-                    progress.stopped(dir);
-                    return TrainCommand.EXIT_STOPPED;
-                }
-                progress.done(results, dir);
-            } finally {
-                if (host != null) {
-                    host.close(); // the workers see their coordinator leave and exit
-                }
-                // Only now may the signal's hook let the JVM exit: the results and the message are out.
-                finished.countDown();
-                try {
-                    Runtime.getRuntime().removeShutdownHook(onInterrupt);
-                } catch (IllegalStateException shuttingDown) {
-                    // The JVM is already exiting on a signal; the hook is running.
+                    runner.run(study.trials());
+                    StudyResults results = StudyReports.write(dir, store, study);
+                    if (runner.stopRequested()) {
+                        progress.stopped(dir);
+                        return TrainCommand.EXIT_STOPPED;
+                    }
+                    progress.done(results, dir);
+                } finally {
+                    if (host != null) {
+                        host.close(); // the workers see their coordinator leave and exit
+                    }
                 }
             }
         }
@@ -234,7 +215,7 @@ final class TuneCommand implements Callable<Integer> {
             for (Object[] required : new Object[][]{{space, "--space FILE"}, {dataOption.data(), "--data PATH"},
                 {trials, "--trials N"}, {stepsOption.steps(), "--steps N"}}) {
                 if (required[0] == null) {
-                    throw new UserError("a new study needs " + required[1] + " (or pass --resume to continue one)");
+                    throw UserError.usage("a new study needs " + required[1] + " (or pass --resume to continue one)");
                 }
             }
         }
@@ -242,7 +223,7 @@ final class TuneCommand implements Callable<Integer> {
         long max = stepsOption.steps() != null ? stepsOption.steps() : stored.steps();
         int k = workersPerTrial != null ? workersPerTrial : stored == null ? 1 : stored.workersPerTrial();
         if (n < 1 || max < 1 || k < 1) {
-            throw new UserError("--trials, --steps and --workers-per-trial must be >= 1");
+            throw UserError.usage("--trials, --steps and --workers-per-trial must be >= 1");
         }
         return new StudyInfo(name, null, null,
                 sampler != null ? sampler : stored == null ? "random" : stored.sampler(),

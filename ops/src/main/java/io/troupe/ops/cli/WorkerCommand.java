@@ -39,7 +39,7 @@ final class WorkerCommand implements Callable<Integer> {
     public Integer call() throws InterruptedException {
         HostPort coordinator = HostPort.parse(join, "--join");
         if (coordinator.port() == 0) {
-            throw new UserError("--join needs the coordinator's real port, not 0");
+            throw UserError.usage("--join needs the coordinator's real port, not 0");
         }
         Device dev = device.device();
         ClusterNode.Timings timings = ClusterNode.Timings.from(ClusterNode.config(bind, 0, List.of()));
@@ -50,7 +50,7 @@ final class WorkerCommand implements Callable<Integer> {
                 new WorkerSettings(threads.threads(), dev, TroupeVersion.current()), ClusterNode.dataPlaneSettings(),
                 timings, timings.stepTimeout());
         if (error != null) {
-            throw new UserError(error);
+            throw UserError.cluster(error);
         }
         out.println("worker done: the coordinator left");
         out.flush();

@@ -7,6 +7,7 @@ import ai.onnxruntime.OrtLoggingLevel;
 import ai.onnxruntime.OrtSession;
 import io.troupe.data.DataException;
 import io.troupe.data.tokenize.Tokenizer;
+import io.troupe.worker.engine.OrtSessions;
 import io.troupe.worker.run.ModelExport;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
@@ -44,10 +45,11 @@ public final class ExportedModel implements AutoCloseable {
             throw new DataException(modelFile + " does not exist; pass the --out directory of a finished 'troupe train'");
         }
         Tokenizer tokenizer = Tokenizer.load(dir);
-        OrtEnvironment env = OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR);
+        OrtEnvironment env = OrtSessions.environment();
         OrtSession session = null;
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
             options.setIntraOpNumThreads(threads);
+            options.setSessionLogLevel(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR);
             options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
             session = env.createSession(modelFile.toString(), options);
             Map<String, String> meta = session.getMetadata().getCustomMetadata();
@@ -66,7 +68,7 @@ public final class ExportedModel implements AutoCloseable {
         } catch (OrtException e) {
             closeQuietly(session);
             throw new DataException(modelFile + " is not a loadable ONNX model: " + e.getMessage(), e);
-        } catch (DataException | RuntimeException e) {
+        } catch (RuntimeException e) {
             closeQuietly(session);
             throw e;
         }

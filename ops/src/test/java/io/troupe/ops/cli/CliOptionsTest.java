@@ -275,7 +275,8 @@ class CliOptionsTest {
     void aFolderOfTextsIsSentToPrepare() throws Exception {
         Path texts = Files.createDirectory(tmp.resolve("texts"));
         Files.writeString(texts.resolve("a.txt"), TEXT);
-        trainTiny(texts, tmp.resolve("run"), 1).assertExit(TroupeCli.EXIT_USAGE)
+        // The folder exists but is in the wrong state: a data mistake (exit 1), not a command-line one.
+        trainTiny(texts, tmp.resolve("run"), 1).assertExit(TroupeCli.EXIT_FAILURE)
                 .assertOneLineError("--data " + texts + " is a folder, not a prepared dataset; run troupe prepare --input "
                         + texts + " --out DATASET first, then train --data DATASET");
     }

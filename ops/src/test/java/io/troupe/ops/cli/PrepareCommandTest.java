@@ -131,11 +131,11 @@ class PrepareCommandTest {
         assertOneLine(troupe("prepare", "--input", dir.resolve("missing"), "--out", dir.resolve("x")),
                 "troupe: input " + dir.resolve("missing") + " does not exist");
         assertOneLine(troupe("prepare", "--input", corpus, "--out", dir.resolve("x"), "--tokenizer", "bpe",
-                "--vocab-size", "10"), "troupe: vocab size 10 is out of range");
+                "--vocab-size", "10"), "troupe: vocab size 10 is out of range", TroupeCli.EXIT_USAGE);
         assertOneLine(troupe("prepare", "--input", corpus, "--out", dir.resolve("x"), "--vocab-size", "500"),
-                "troupe: --vocab-size applies only to --tokenizer bpe");
+                "troupe: --vocab-size applies only to --tokenizer bpe", TroupeCli.EXIT_USAGE);
         assertOneLine(troupe("prepare", "--input", corpus, "--out", dir.resolve("x"), "--on-invalid", "ignore"),
-                "troupe: setting on_invalid = 'ignore' is not one of: replace, skip, fail");
+                "troupe: setting on_invalid = 'ignore' is not one of: replace, skip, fail", TroupeCli.EXIT_USAGE);
         assertEquals(0, troupe("prepare", "--input", corpus, "--out", dir.resolve("x"),
                 "text_document_bytes=2048").exitCode());
         assertOneLine(troupe("prepare", "--input", corpus, "--out", dir.resolve("x")),
@@ -145,7 +145,11 @@ class PrepareCommandTest {
     }
 
     private static void assertOneLine(Run run, String start) {
-        assertEquals(TroupeCli.EXIT_FAILURE, run.exitCode(), run.err());
+        assertOneLine(run, start, TroupeCli.EXIT_FAILURE);
+    }
+
+    private static void assertOneLine(Run run, String start, int exitCode) {
+        assertEquals(exitCode, run.exitCode(), run.err());
         List<String> lines = run.err().lines().toList();
         assertEquals(1, lines.size(), run.err());
         assertTrue(lines.get(0).startsWith(start), run.err());

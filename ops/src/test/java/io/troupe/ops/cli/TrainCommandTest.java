@@ -147,7 +147,7 @@ class TrainCommandTest {
     @Test
     void unknownPresetsKeysAndOutOfRangeValuesAreRejected() {
         Path out = tmp.resolve("run");
-        trainTiny(corpus, out, 1, "--preset", "gpt-4").assertExit(TroupeCli.EXIT_FAILURE)
+        trainTiny(corpus, out, 1, "--preset", "gpt-4").assertExit(TroupeCli.EXIT_USAGE)
                 .assertOneLineError("unknown preset 'gpt-4'");
         trainTiny(corpus, out, 1, "n_layers=2").assertOneLineError("unknown setting 'n_layers'");
         trainTiny(corpus, out, 1, "n_layer").assertOneLineError("'n_layer' is not a key=value setting");

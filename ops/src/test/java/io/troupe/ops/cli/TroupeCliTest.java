@@ -5,15 +5,21 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.troupe.errors.TroupeException;
+import io.troupe.errors.TroupeException.Kind;
 import io.troupe.worker.engine.EngineException;
+import java.nio.file.NoSuchFileException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.util.List;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletionException;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -110,25 +116,78 @@ class TroupeCliTest {
     @Test
     void userErrorsPrintTheirMessageOnOneLineWithoutAStackTrace() {
         Run run = run(TroupeCli.withErrorReporting(new CommandLine(new Fails(
-                () -> new UserError("no corpus at data/tiny.txt;\n run 'troupe prepare' first")))));
+                () -> UserError.inputData("no corpus at data/tiny.txt;\n run 'troupe prepare' first")))));
         assertEquals(TroupeCli.EXIT_FAILURE, run.exitCode());
         assertEquals(List.of("troupe: no corpus at data/tiny.txt; run 'troupe prepare' first"), run.errLines());
         assertEquals("", run.out());
     }
 
     @Test
-    void engineFailuresAreReportedLikeUserErrors() {
+    void aUsageErrorFromACommandExitsWithUsageAndPointsAtItsHelp() {
         Run run = run(TroupeCli.withErrorReporting(new CommandLine(new Fails(
-                () -> new EngineException("device cuda:0 needs ONNX Runtime's CUDA execution provider")))));
+                () -> UserError.usage("--resume and --force contradict each other; pass one of them")))));
+        assertEquals(TroupeCli.EXIT_USAGE, run.exitCode());
+        assertEquals(List.of("troupe: --resume and --force contradict each other; pass one of them (see 'fails --help')"),
+                run.errLines());
+    }
+
+    /** A Troupe failure of any kind, as a module other than the CLI would throw it. */
+    private static final class Failure extends TroupeException {
+        Failure(Kind kind, String message) {
+            super(kind, message);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Kind.class)
+    void theKindDecidesTheExitCodeAndOnlyUsageExitsWithTwo(Kind kind) {
+        Run run = run(TroupeCli.withErrorReporting(new CommandLine(new Fails(() -> new Failure(kind, "it broke")))));
+        assertEquals(kind == Kind.USAGE ? TroupeCli.EXIT_USAGE : TroupeCli.EXIT_FAILURE, run.exitCode(), run.err());
+        assertEquals(1, run.errLines().size(), run.err());
+        assertTrue(run.errLines().get(0).startsWith("troupe: "), run.err());
+        assertTrue(run.errLines().get(0).contains("it broke"), run.err());
+        assertEquals(kind == Kind.INTERNAL, run.err().contains("bug in Troupe"), run.err());
+    }
+
+    @Test
+    void aFailureWrappedByAFutureKeepsItsKind() {
+        Run run = run(TroupeCli.withErrorReporting(new CommandLine(new Fails(() -> new CompletionException(
+                UserError.usage("--wire must be fp32 or bf16"))))));
+        assertEquals(TroupeCli.EXIT_USAGE, run.exitCode(), run.err());
+        assertEquals(List.of("troupe: --wire must be fp32 or bf16 (see 'fails --help')"), run.errLines());
+    }
+
+    @Test
+    void engineFailuresAreReportedOnOneLine() {
+        Run run = run(TroupeCli.withErrorReporting(new CommandLine(new Fails(() -> new EngineException(Kind.CONFIG,
+                "device cuda:0 needs ONNX Runtime's CUDA execution provider", null)))));
         assertEquals(TroupeCli.EXIT_FAILURE, run.exitCode());
         assertEquals(List.of("troupe: device cuda:0 needs ONNX Runtime's CUDA execution provider"), run.errLines());
     }
 
     @Test
-    void bugsShowTheirStackTrace() {
+    void anIoFailureIsNotABug() {
+        Run run = run(TroupeCli.withErrorReporting(new CommandLine(new Fails(
+                () -> new NoSuchFileException("/data/shards/train-0.bin")))));
+        assertEquals(TroupeCli.EXIT_FAILURE, run.exitCode());
+        assertEquals(List.of("troupe: I/O failed (NoSuchFileException): /data/shards/train-0.bin"), run.errLines());
+    }
+
+    @Test
+    void bugsSayTheyAreBugsAndHowToSeeTheStackTrace() {
         Run run = run(TroupeCli.withErrorReporting(new CommandLine(new Fails(() -> new ArithmeticException("/ by zero")))));
-        assertEquals(TroupeCli.EXIT_BUG, run.exitCode());
-        assertTrue(run.err().startsWith("troupe: internal error"), run.err());
+        assertEquals(TroupeCli.EXIT_FAILURE, run.exitCode());
+        assertEquals(List.of("troupe: internal error: / by zero; this is a bug in Troupe: run again with TROUPE_DEBUG=1"
+                + " to see its stack trace, and report it"), run.errLines());
+    }
+
+    @Test
+    void debugModeAddsTheStackTrace() {
+        ErrorReporter debug = new ErrorReporter(true);
+        Run run = run(new CommandLine(new Fails(() -> new ArithmeticException("/ by zero")))
+                .setExecutionExceptionHandler(debug).setParameterExceptionHandler(debug));
+        assertEquals(TroupeCli.EXIT_FAILURE, run.exitCode());
+        assertTrue(run.err().startsWith("troupe: internal error: / by zero"), run.err());
         assertTrue(run.err().contains("java.lang.ArithmeticException: / by zero"), run.err());
         assertTrue(run.err().contains("at io.troupe.ops.cli.TroupeCliTest$Fails.call"), run.err());
     }

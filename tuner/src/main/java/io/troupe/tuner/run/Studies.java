@@ -1,5 +1,6 @@
 package io.troupe.tuner.run;
 
+import io.troupe.errors.TroupeException.Kind;
 import io.troupe.tuner.TuneException;
 import io.troupe.tuner.space.SearchSpace;
 import io.troupe.tuner.store.StudyInfo;
@@ -28,14 +29,14 @@ public final class Studies {
         Optional<StudyInfo> existing = store.study(requested.name());
         if (!resume) {
             if (existing.isPresent()) {
-                throw new TuneException(requested.name() + " already holds a study (store " + store.describe()
+                throw new TuneException(Kind.INPUT_DATA, requested.name() + " already holds a study (store " + store.describe()
                         + "); pass --resume to continue it, --force to start it over, or choose another --out");
             }
             store.createStudy(requested);
             return requested;
         }
         if (existing.isEmpty()) {
-            throw new TuneException("nothing to resume: the store " + store.describe() + " holds no study for "
+            throw new TuneException(Kind.INPUT_DATA, "nothing to resume: the store " + store.describe() + " holds no study for "
                     + requested.name() + "; drop --resume to start one");
         }
         StudyInfo old = existing.get();
@@ -58,7 +59,7 @@ public final class Studies {
         same(changed, "--steps", old.steps(), requested.steps());
         same(changed, "--workers-per-trial", old.workersPerTrial(), requested.workersPerTrial());
         if (!changed.isEmpty()) {
-            throw new TuneException("a resumed study must keep its settings: " + String.join("; ", changed)
+            throw new TuneException(Kind.USAGE, "a resumed study must keep its settings: " + String.join("; ", changed)
                     + ". Drop those options to keep the study's own");
         }
         if (old.trials() != requested.trials()) {

@@ -1,6 +1,7 @@
 package io.troupe.tuner.run;
 
 import io.troupe.data.shard.Manifest;
+import io.troupe.errors.TroupeException.Kind;
 import io.troupe.tuner.TuneException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -25,11 +26,11 @@ public record StudyData(Path path, String stored, String sha256) {
     public static StudyData of(Path studyDir, Path data) {
         Path absolute = data.toAbsolutePath().normalize();
         if (!Files.exists(absolute)) {
-            throw new TuneException("--data " + data + " does not exist; pass a text file or a dataset directory"
+            throw new TuneException(Kind.INPUT_DATA, "--data " + data + " does not exist; pass a text file or a dataset directory"
                     + " from troupe prepare");
         }
         if (Files.isDirectory(absolute) && !Files.isRegularFile(absolute.resolve(Manifest.FILE_NAME))) {
-            throw new TuneException("--data " + data + " is a directory without " + Manifest.FILE_NAME + "; pass a text"
+            throw new TuneException(Kind.INPUT_DATA, "--data " + data + " is a directory without " + Manifest.FILE_NAME + "; pass a text"
                     + " file, or a dataset directory made by troupe prepare --out DIR");
         }
         return new StudyData(absolute, relative(studyDir, absolute), sha256(absolute));
@@ -48,13 +49,13 @@ public record StudyData(Path path, String stored, String sha256) {
         } else {
             Path recorded = studyDir.toAbsolutePath().normalize().resolve(storedPath).normalize();
             if (!Files.exists(recorded)) {
-                throw new TuneException("the study's data " + recorded + " is not there (was the study moved or"
+                throw new TuneException(Kind.INPUT_DATA, "the study's data " + recorded + " is not there (was the study moved or"
                         + " copied?); pass --data PATH to point it at the same data");
             }
             found = of(studyDir, recorded);
         }
         if (storedSha256 != null && !storedSha256.equals(found.sha256())) {
-            throw new TuneException("the data at " + found.path() + " is not the study's: its SHA-256 "
+            throw new TuneException(Kind.INPUT_DATA, "the data at " + found.path() + " is not the study's: its SHA-256 "
                     + found.sha256().substring(0, 12) + "... differs from the recorded " + storedSha256.substring(0, 12)
                     + "...; pass --data with the data the study started with, or start a new study");
         }
@@ -75,7 +76,7 @@ public record StudyData(Path path, String stored, String sha256) {
             }
             return HexFormat.of().formatHex(digest.digest());
         } catch (IOException e) {
-            throw new TuneException("cannot read the data " + file + ": " + e.getMessage(), e);
+            throw new TuneException(Kind.INPUT_DATA, "cannot read the data " + file + ": " + e.getMessage(), e);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("every JVM has SHA-256", e);
         }

@@ -1,5 +1,7 @@
 package io.troupe.tuner.run;
 
+import io.troupe.data.io.FileTrees;
+import io.troupe.errors.TroupeException.Kind;
 import io.troupe.tuner.TuneException;
 import io.troupe.tuner.store.JdbcStudyStore;
 import io.troupe.tuner.store.StudyInfo;
@@ -53,7 +55,7 @@ public final class StudyHome {
         try {
             Files.createDirectories(dir);
         } catch (IOException e) {
-            throw new TuneException("cannot create the study directory " + dir + ": " + e.getMessage(), e);
+            throw new TuneException(Kind.IO, "cannot create the study directory " + dir + ": " + e.getMessage(), e);
         }
         return JdbcStudyStore.sqlite(dir);
     }
@@ -83,12 +85,12 @@ public final class StudyHome {
     public void clear(StudyStore store, StudyInfo study) {
         store.deleteStudy(study.name());
         try {
-            Trees.delete(dir.resolve("trials"));
+            FileTrees.deleteRecursively(dir.resolve("trials"));
             for (String file : List.of("trials.csv", "report.html")) {
                 Files.deleteIfExists(dir.resolve(file));
             }
         } catch (IOException e) {
-            throw new TuneException("cannot remove the old trials from " + dir + ": " + e.getMessage()
+            throw new TuneException(Kind.IO, "cannot remove the old trials from " + dir + ": " + e.getMessage()
                     + "; remove " + dir.resolve("trials") + " by hand", e);
         }
     }

@@ -1,5 +1,6 @@
 package io.troupe.tuner.run;
 
+import io.troupe.errors.TroupeException.Kind;
 import io.troupe.tuner.TuneException;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -39,12 +40,12 @@ public final class StudyLock implements AutoCloseable {
             }
             if (lock == null) {
                 channel.close();
-                throw new TuneException("the study in " + dir + " is being run by another troupe tune process;"
+                throw new TuneException(Kind.IO, "the study in " + dir + " is being run by another troupe tune process;"
                         + " wait for it to finish or choose another --out");
             }
             return new StudyLock(channel, lock);
         } catch (IOException e) {
-            throw new TuneException("cannot lock the study directory " + dir + ": " + e.getMessage(), e);
+            throw new TuneException(Kind.IO, "cannot lock the study directory " + dir + ": " + e.getMessage(), e);
         }
     }
 

@@ -1,5 +1,6 @@
 package io.troupe.tuner.run;
 
+import io.troupe.errors.TroupeException.Kind;
 import io.troupe.tuner.TuneException;
 import io.troupe.tuner.report.ResultsWriter;
 import io.troupe.tuner.report.StudyResults;
@@ -23,7 +24,7 @@ public final class StudyReports {
 
     /** The study recorded for the home's directory, or a TuneException saying there is none. */
     public static StudyInfo study(StudyStore store, StudyHome home) {
-        return home.find(store).orElseThrow(() -> new TuneException("the store " + store.describe()
+        return home.find(store).orElseThrow(() -> new TuneException(Kind.INPUT_DATA, "the store " + store.describe()
                 + " holds no study for " + home.dir() + "; run troupe tune --out " + home.dir() + " first"));
     }
 
@@ -41,7 +42,7 @@ public final class StudyReports {
         try {
             ResultsWriter.write(dir, results, SearchSpace.parse(study.space()));
         } catch (IOException e) {
-            throw new TuneException("cannot write the study's results into " + dir + ": " + e.getMessage(), e);
+            throw new TuneException(Kind.IO, "cannot write the study's results into " + dir + ": " + e.getMessage(), e);
         }
         return results;
     }

@@ -7,6 +7,8 @@ import io.troupe.coordinator.JobSpec;
 import io.troupe.data.DataException;
 import io.troupe.data.corpus.TokenSplit;
 import io.troupe.data.source.DataSource;
+import io.troupe.data.io.FileTrees;
+import io.troupe.errors.TroupeException.Kind;
 import io.troupe.tuner.TuneException;
 import io.troupe.worker.session.WorkerSettings;
 import io.troupe.worker.allreduce.WireFormat;
@@ -108,7 +110,7 @@ public final class TrainingExecutor implements TrialExecutor {
                 : ClusterNode.runEmbedded(spec, new WorkerSettings(threadsPerWorker, new Device.Cpu(), version),
                 ClusterNode.dataPlaneSettings(), listener);
         if (!outcome.succeeded()) {
-            throw new TuneException(outcome.failure());
+            throw new TuneException(Kind.CLUSTER, outcome.failure());
         }
         return outcome.summary().steps();
     }
@@ -124,12 +126,12 @@ public final class TrainingExecutor implements TrialExecutor {
 
     /** A finished trial needs no checkpoints (they are what most of a study's disk would be). */
     private static void deleteCheckpoints(Path dir) throws IOException {
-        Trees.delete(dir.resolve(CheckpointStore.DIRECTORY));
+        FileTrees.deleteRecursively(dir.resolve(CheckpointStore.DIRECTORY));
     }
 
     /** A trial that starts from scratch must not find an earlier attempt's metrics or checkpoints. */
     private static void clear(Path dir) throws IOException {
-        Trees.delete(dir.resolve(CheckpointStore.DIRECTORY));
+        FileTrees.deleteRecursively(dir.resolve(CheckpointStore.DIRECTORY));
         Files.deleteIfExists(dir.resolve(Trainer.METRICS));
         Files.deleteIfExists(dir.resolve(Trainer.SUMMARY));
     }

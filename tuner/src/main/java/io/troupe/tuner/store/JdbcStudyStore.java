@@ -3,6 +3,7 @@ package io.troupe.tuner.store;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.troupe.errors.TroupeException.Kind;
 import io.troupe.tuner.space.SearchSpace;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -77,7 +78,7 @@ public final class JdbcStudyStore implements StudyStore {
      */
     public static JdbcStudyStore open(String url, Duration busyTimeout) {
         if (!url.startsWith("jdbc:sqlite:") && !url.startsWith("jdbc:postgresql:")) {
-            throw new StoreException("--storage must be jdbc:sqlite:FILE or jdbc:postgresql://HOST:PORT/DB, got '"
+            throw new StoreException(Kind.USAGE, "--storage must be jdbc:sqlite:FILE or jdbc:postgresql://HOST:PORT/DB, got '"
                     + redact(url) + "'", null);
         }
         JdbcStudyStore store = new JdbcStudyStore(url, busyTimeout);
@@ -362,7 +363,7 @@ public final class JdbcStudyStore implements StudyStore {
             raw.forEach((k, v) -> out.put(k, SearchSpace.normalize(v)));
             return out;
         } catch (JsonProcessingException e) {
-            throw new StoreException("the study store holds unreadable parameters: " + json, e);
+            throw new StoreException(Kind.INPUT_DATA, "the study store holds unreadable parameters: " + json, e);
         }
     }
 

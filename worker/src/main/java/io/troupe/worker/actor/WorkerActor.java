@@ -1,10 +1,16 @@
 package io.troupe.worker.actor;
 
+import static io.troupe.errors.Failures.rootMessage;
+
 import io.troupe.worker.session.WorkerSettings;
 import io.troupe.worker.job.JobSettings;
 import io.troupe.worker.plane.DataPlane;
 import io.troupe.worker.plane.PekkoDataPlane;
 import io.troupe.worker.plane.RingLink;
+import io.troupe.data.DataException;
+import io.troupe.errors.Failures;
+import io.troupe.errors.TroupeException;
+import io.troupe.data.corpus.TextCorpus;
 import io.troupe.data.corpus.TokenSplit;
 import io.troupe.data.source.DataSource;
 import io.troupe.data.tokenize.Tokenizer;
@@ -676,43 +682,30 @@ public final class WorkerActor extends AbstractBehavior<WorkerActor.Command> {
         }
     }
 
-    static String rootMessage(Throwable t) {
-        Throwable cause = t;
-        while ((cause instanceof java.util.concurrent.CompletionException || cause instanceof JobException
-                || cause instanceof RingFailure) && cause.getCause() != null && cause.getMessage() == null) {
-            cause = cause.getCause();
-        }
-        if (cause instanceof java.util.concurrent.CompletionException && cause.getCause() != null) {
-            cause = cause.getCause();
-        }
-        String message = cause.getMessage();
-        return message != null ? message : cause.getClass().getSimpleName();
-    }
-
     /** A failure inside a job's blocking work, carried back to the actor. */
-    static final class JobException extends RuntimeException {
+    static final class JobException extends TroupeException {
         private static final long serialVersionUID = 1L;
 
         JobException(String message, Throwable cause) {
-            super(message, cause);
+            super(Failures.kindOf(cause), message, cause);
         }
     }
 
     /** The ring failed under a step (a peer died or gave up): the coordinator re-forms it. */
-    static final class RingFailure extends RuntimeException {
+    static final class RingFailure extends TroupeException {
         private static final long serialVersionUID = 1L;
 
         RingFailure(String message, Throwable cause) {
-            super(message, cause);
+            super(Kind.CLUSTER, message, cause);
         }
     }
 
     /** This worker's own step failed: thrown to its supervisor, which restarts it with backoff. */
-    static final class WorkerFailure extends RuntimeException {
+    static final class WorkerFailure extends TroupeException {
         private static final long serialVersionUID = 1L;
 
         WorkerFailure(String message, Throwable cause) {
-            super(message, cause);
+            super(Failures.kindOf(cause), message, cause);
         }
     }
 }

@@ -48,7 +48,7 @@ public final class LoopbackRing implements AutoCloseable {
             }
             awaitAll(ready);
             return new LoopbackRing(members);
-        } catch (RingException | InterruptedException | RuntimeException e) {
+        } catch (InterruptedException | RuntimeException e) {
             members.forEach(RingAllReduce::close);
             throw e;
         }

@@ -1,5 +1,7 @@
 package io.troupe.worker.allreduce;
 
+import static io.troupe.errors.Failures.rootMessage;
+
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
@@ -491,19 +493,6 @@ final class RingStage extends AbstractGraphStageWithMaterializedValue<BidiShape<
         private String during() {
             return step == null ? "" : " during step " + step.stepId() + " (" + step.progress() + ")";
         }
-    }
-
-    private static String rootMessage(Throwable error) {
-        if (error == null) {
-            return "no reason given";
-        }
-        Throwable root = error;
-        while (root.getCause() != null && root.getCause() != root) {
-            root = root.getCause();
-        }
-        String message = root.getMessage();
-        return message == null || message.isEmpty() ? root.getClass().getSimpleName()
-                : (root == error ? message : error.getMessage() + " (" + message + ")");
     }
 
     static String hostPort(InetSocketAddress address) {

@@ -111,7 +111,7 @@ public final class OptimizerBenchmark {
                 Arrays.fill(mask, (int) v.offset(), (int) (v.offset() + v.length()), 1f);
             }
         }
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        OrtEnvironment env = io.troupe.worker.engine.OrtSessions.environment();
         Map<String, OnnxTensor> inputs = new HashMap<>();
         Map<String, OnnxValue> outputs = new HashMap<>();
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {

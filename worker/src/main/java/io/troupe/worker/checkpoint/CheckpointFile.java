@@ -1,5 +1,6 @@
 package io.troupe.worker.checkpoint;
 
+import io.troupe.errors.TroupeException.Kind;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -106,7 +107,7 @@ final class CheckpointFile {
         } catch (EOFException e) {
             throw origin.corrupt("it ends early", e);
         } catch (IOException e) {
-            throw new CheckpointException("cannot read checkpoint " + file + ": " + e
+            throw new CheckpointException(Kind.IO, "cannot read checkpoint " + file + ": " + e
                     + "; check the file's permissions and the disk", e);
         }
     }

@@ -1,6 +1,7 @@
 package io.troupe.worker.checkpoint;
 
 import io.troupe.data.io.AtomicFiles;
+import io.troupe.errors.TroupeException.Kind;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -11,6 +12,8 @@ import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The checkpoints of one run: {@code RUN/checkpoints/ckpt-<step>.bin}, written atomically,
@@ -35,7 +38,7 @@ public final class CheckpointStore {
 
     private static final String PREFIX = "ckpt-";
     private static final Pattern NAME = Pattern.compile("ckpt-(\\d+)\\.bin");
-    private static final System.Logger LOG = System.getLogger(CheckpointStore.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(CheckpointStore.class);
 
     private final Path directory;
     private final int keepLast;
@@ -83,7 +86,7 @@ public final class CheckpointStore {
             deleteTempFiles();
             AtomicFiles.write(file, channel -> CheckpointFile.write(checkpoint, channel));
         } catch (IOException e) {
-            throw new CheckpointException("cannot write checkpoint " + file + ": " + e
+            throw new CheckpointException(Kind.IO, "cannot write checkpoint " + file + ": " + e
                     + "; check free disk space and permissions of " + directory, e);
         }
         prune(checkpoint.trainingStep());
@@ -105,7 +108,7 @@ public final class CheckpointStore {
                     .sorted(Comparator.comparingLong(CheckpointStore::step).reversed())
                     .toList();
         } catch (IOException e) {
-            throw new CheckpointException("cannot list checkpoints in " + directory + ": " + e
+            throw new CheckpointException(Kind.IO, "cannot list checkpoints in " + directory + ": " + e
                     + "; check the directory's permissions", e);
         }
     }
@@ -126,7 +129,7 @@ public final class CheckpointStore {
             try {
                 checkpoint = load(file);
             } catch (CheckpointException e) {
-                LOG.log(System.Logger.Level.WARNING, e.getMessage() + "; trying an older one");
+                LOG.warn("{}; trying an older one", e.getMessage());
                 newestProblem = newestProblem == null ? e : newestProblem;
                 continue;
             }
@@ -187,7 +190,7 @@ public final class CheckpointStore {
         try {
             files = list();
         } catch (CheckpointException e) {
-            LOG.log(System.Logger.Level.WARNING, e.getMessage() + "; old checkpoints were kept");
+            LOG.warn("{}; old checkpoints were kept", e.getMessage());
             return;
         }
         int kept = 0;
@@ -199,8 +202,7 @@ public final class CheckpointStore {
             try {
                 Files.deleteIfExists(file);
             } catch (IOException e) {
-                LOG.log(System.Logger.Level.WARNING, "cannot delete old checkpoint " + file + ": "
-                        + e + "; delete it by hand to free the space");
+                LOG.warn("cannot delete old checkpoint {}: {}; delete it by hand to free the space", file, e.toString());
             }
         }
     }

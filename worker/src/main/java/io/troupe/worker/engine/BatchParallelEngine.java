@@ -77,7 +77,7 @@ public final class BatchParallelEngine implements AutoCloseable {
                 laneRows[l] = rows / laneCount + (l < rows % laneCount ? 1 : 0);
                 lanes.add(StepEngine.create(graphForRows.build(l, laneRows[l]), layout, laneOptions));
             }
-        } catch (EngineException | RuntimeException e) {
+        } catch (RuntimeException e) {
             lanes.forEach(StepEngine::close);
             throw e;
         }

@@ -7,9 +7,10 @@ import ai.onnxruntime.OrtProvider;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.OrtSession.SessionOptions;
 import ai.onnxruntime.OrtSession.SessionOptions.ExecutionMode;
+import io.troupe.errors.TroupeException.Kind;
 
 /** Opens ONNX Runtime sessions configured from {@link EngineOptions}; the one place that touches SessionOptions. */
-final class OrtSessions {
+public final class OrtSessions {
 
     /** Appears in ONNX Runtime's own log lines, so they can be told apart from other ORT users. */
     private static final String LOG_ID = "troupe";
@@ -19,8 +20,10 @@ final class OrtSessions {
     /**
      * The process-wide ONNX Runtime environment. Its log level is WARNING so ORT's informational
      * chatter never reaches stderr; it is never closed because every session in the JVM shares it.
+     * Every ORT user in Troupe takes it from here: asking ORT for its environment with another
+     * level or name makes ORT log a warning through java.util.logging.
      */
-    static OrtEnvironment environment() {
+    public static OrtEnvironment environment() {
         return OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_WARNING, LOG_ID);
     }
 
@@ -60,14 +63,14 @@ final class OrtSessions {
         // Checked up front: the CPU jar's addCUDA fails with a message about a missing symbol or
         // library that does not tell the user how to fix it.
         if (!OrtEnvironment.getAvailableProviders().contains(OrtProvider.CUDA)) {
-            throw new EngineException("device " + cuda + " needs ONNX Runtime's CUDA execution provider, "
+            throw new EngineException(Kind.CONFIG, "device " + cuda + " needs ONNX Runtime's CUDA execution provider, "
                     + "but this build bundles the CPU-only ONNX Runtime. Build Troupe with "
-                    + "'./mvnw -Pcuda -DskipTests install' on a machine with CUDA 12 and cuDNN 9.");
+                    + "'./mvnw -Pcuda -DskipTests install' on a machine with CUDA 12 and cuDNN 9.", null);
         }
         try {
             session.addCUDA(cuda.ordinal());
         } catch (OrtException e) {
-            throw new EngineException("could not start the CUDA execution provider on " + cuda
+            throw new EngineException(Kind.CONFIG, "could not start the CUDA execution provider on " + cuda
                     + " (it needs CUDA 12 and cuDNN 9 libraries on the library path and a GPU with that "
                     + "ordinal): " + e.getMessage(), e);
         }

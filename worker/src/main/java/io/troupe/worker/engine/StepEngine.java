@@ -122,7 +122,7 @@ public final class StepEngine implements AutoCloseable {
             closeAfterFailure(session, e);
             throw new EngineException("could not wrap the engine's buffers as ONNX Runtime tensors: "
                     + e.getMessage(), e);
-        } catch (EngineException | RuntimeException e) {
+        } catch (RuntimeException e) {
             closeAfterFailure(session, e);
             throw e;
         }

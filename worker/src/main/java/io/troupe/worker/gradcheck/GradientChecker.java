@@ -187,9 +187,11 @@ public final class GradientChecker {
     }
 
     /** ONNX Runtime has no kernel for some op of the model in the requested precision. */
-    static final class PrecisionRefused extends Exception {
+    static final class PrecisionRefused extends io.troupe.errors.TroupeException {
+        private static final long serialVersionUID = 1L;
+
         PrecisionRefused(String message, Throwable cause) {
-            super(message, cause);
+            super(Kind.CONFIG, message, cause);
         }
     }
 
@@ -204,8 +206,7 @@ public final class GradientChecker {
 
     /** Runs one model: its analytic gradients once, then its loss at perturbed parameters. */
     private static final class Evaluator implements AutoCloseable {
-        private final OrtEnvironment env = OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_WARNING,
-                "troupe");
+        private final OrtEnvironment env = io.troupe.worker.engine.OrtSessions.environment();
         private final CheckableModel model;
         private final boolean freshSessions;
         private final Map<String, double[]> values = new HashMap<>();

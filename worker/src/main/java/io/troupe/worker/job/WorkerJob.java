@@ -123,7 +123,7 @@ public final class WorkerJob implements AutoCloseable {
                 flat, engineOptions, plan.microBatch(), t, List.of(TrainingGraph.TOKENS, TrainingGraph.TARGETS));
         try {
             this.eval = StepEngine.create(evalGraph.toBytes(), flat, engineOptions);
-        } catch (EngineException | RuntimeException e) {
+        } catch (RuntimeException e) {
             trainEngine.close();
             throw e;
         }

@@ -1,10 +1,12 @@
 package io.troupe.worker.train;
 
-/** The loss became NaN or infinite; the message says at which step and what to change. */
-public class TrainingDivergedException extends IllegalStateException {
+import io.troupe.errors.TroupeException;
+
+/** The loss became NaN or infinite; the message says at which step and which setting to change ({@link Kind#CONFIG}). */
+public class TrainingDivergedException extends TroupeException {
     private static final long serialVersionUID = 1L;
 
     public TrainingDivergedException(String message) {
-        super(message);
+        super(Kind.CONFIG, message);
     }
 }

@@ -1,5 +1,7 @@
 package io.troupe.worker.transfer;
 
+import static io.troupe.errors.Failures.rootMessage;
+
 import io.troupe.worker.checkpoint.Checkpoint;
 import io.troupe.worker.checkpoint.CheckpointCodec;
 import io.troupe.worker.checkpoint.CheckpointException;
@@ -257,16 +259,5 @@ public final class StateClient {
             long payload = channel.received() - TransferProtocol.ANSWER_HEADER_BYTES;
             return "after " + payload + " of " + announced + " bytes";
         }
-    }
-
-    private static String rootMessage(Throwable error) {
-        if (error == null) {
-            return "no reason given";
-        }
-        Throwable root = error;
-        while (root.getCause() != null && root.getCause() != root) {
-            root = root.getCause();
-        }
-        return root.getMessage() != null ? root.getMessage() : root.getClass().getSimpleName();
     }
 }

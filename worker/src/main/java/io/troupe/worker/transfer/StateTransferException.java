@@ -1,14 +1,15 @@
 package io.troupe.worker.transfer;
 
+import io.troupe.errors.TroupeException;
 import java.net.InetSocketAddress;
 
 /**
- * The one checked exception of the state-transfer boundary: a state server could not be bound,
+ * The one exception of the state-transfer boundary ({@link Kind#CLUSTER}): a state server could not be bound,
  * or fetching the training state from a peer failed. Subclasses say why; {@link #peer()} is the
  * state server involved, when there is one. The message is one line naming the peer, the problem
  * and the fix, so that a log or a command line can show it as is.
  */
-public class StateTransferException extends Exception {
+public class StateTransferException extends TroupeException {
 
     private static final long serialVersionUID = 1L;
 
@@ -21,7 +22,7 @@ public class StateTransferException extends Exception {
 
     /** A failure involving the state server at {@code peer}. */
     public StateTransferException(InetSocketAddress peer, String message, Throwable cause) {
-        super(message, cause);
+        super(Kind.CLUSTER, message, cause);
         this.peer = peer;
     }
 
