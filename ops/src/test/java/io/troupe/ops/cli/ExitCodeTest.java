@@ -2,6 +2,7 @@ package io.troupe.ops.cli;
 
 import static io.troupe.ops.cli.CliRun.TEXT;
 import static io.troupe.ops.cli.CliRun.troupe;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import io.troupe.data.tokenize.CharTokenizer;
 import java.nio.file.Files;
@@ -104,7 +105,7 @@ class ExitCodeTest {
         Path space = Files.writeString(tmp.resolve("space.conf"), "learning_rate { type = loguniform, low = 1e-4, high = 1e-2 }\n");
         usage(troupe("tune", "--space", space, "--data", corpus, "--out", tmp.resolve("study"), "--trials", 0, "--steps", 5),
                 "--trials, --steps and --workers-per-trial must be >= 1");
-        usage(troupe("tune", "--space", space, "--data", corpus, "--trials", 1, "--steps", 5), "say where the study lives");
+        usage(troupe("tune", "--space", space, "--data", corpus, "--trials", 1, "--steps", 5), "say where the run (or study) lives");
         Path empty = Files.createDirectories(tmp.resolve("empty"));
         failure(troupe("tune", "--resume", empty), "nothing to resume");
     }
@@ -115,6 +116,22 @@ class ExitCodeTest {
         Path empty = Files.createDirectories(tmp.resolve("empty"));
         usage(troupe("study", "show", empty, "--storage", "mysql://db/studies"), "--storage must be jdbc:sqlite:FILE");
         failure(troupe("study", "show", empty), "no study in " + empty);
+    }
+
+    @Test
+    void export() throws Exception {
+        Path run = Files.createDirectories(tmp.resolve("run"));
+        Path model = tmp.resolve("model");
+        usage(troupe("export", "--out", model), "Missing required option: '--run=DIR'");
+        usage(troupe("export", "--run", run, "--out", model, "--checkpoint", -1), "--checkpoint must be a step >= 0");
+        failure(troupe("export", "--run", missing, "--out", model), "is not a directory");
+        // A run directory that saved no checkpoint yet.
+        failure(troupe("export", "--run", run, "--out", model), "no checkpoints in");
+        // A run directory whose only checkpoint is not a checkpoint at all.
+        Files.createDirectories(run.resolve("checkpoints"));
+        Files.writeString(run.resolve("checkpoints/ckpt-2.bin"), "not a checkpoint");
+        failure(troupe("export", "--run", run, "--out", model), "is truncated or corrupt");
+        assertFalse(Files.exists(model), "a failed export writes nothing");
     }
 
     @Test
