@@ -1,49 +1,30 @@
 package io.troupe.coordinator;
 
-import io.troupe.data.corpus.TextCorpus;
-import io.troupe.data.corpus.TokenSplit;
-import io.troupe.model.gpt.ParameterLayout;
-import io.troupe.worker.job.protocol.ConnectRing;
+import io.troupe.worker.actor.Inbox;
+import io.troupe.worker.actor.ServiceKeys;
+import io.troupe.worker.checkpoint.CheckpointStore;
+import io.troupe.worker.job.JobSettings;
 import io.troupe.worker.job.protocol.FinishJob;
-import io.troupe.worker.job.protocol.FormRing;
 import io.troupe.worker.job.protocol.JobFinished;
+import io.troupe.worker.job.protocol.JobMessage;
 import io.troupe.worker.job.protocol.JobReady;
 import io.troupe.worker.job.protocol.JoinJob;
 import io.troupe.worker.job.protocol.LeaveRequest;
-import io.troupe.worker.job.protocol.Probe;
 import io.troupe.worker.job.protocol.ProbeReply;
 import io.troupe.worker.job.protocol.RingReady;
-import io.troupe.worker.job.protocol.RunStep;
 import io.troupe.worker.job.protocol.StepDone;
 import io.troupe.worker.job.protocol.StepFailed;
 import io.troupe.worker.job.protocol.WorkerHello;
-import io.troupe.worker.job.protocol.JobMessage;
-import io.troupe.worker.actor.Inbox;
-import io.troupe.worker.job.JobSettings;
-import io.troupe.worker.actor.ServiceKeys;
 import io.troupe.worker.plane.StateExchange;
-import io.troupe.worker.checkpoint.Checkpoint;
-import io.troupe.worker.checkpoint.CheckpointStore;
-import io.troupe.worker.job.ElasticShare;
-import io.troupe.worker.job.SampleLedger;
-import io.troupe.worker.job.SampleOrder;
-import io.troupe.worker.train.Cadence;
-import io.troupe.worker.train.LearningRateSchedule;
-import io.troupe.worker.run.MetricsLog;
-import io.troupe.worker.run.SummaryFile;
 import io.troupe.worker.run.TrainListener;
 import io.troupe.worker.run.TrainSummary;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
-import java.util.Map;
 import java.util.Optional;
 import java.util.function.Consumer;
+import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorRefResolver;
 import org.apache.pekko.actor.typed.Behavior;
@@ -55,6 +36,8 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
 import org.apache.pekko.cluster.ClusterEvent;
+import org.apache.pekko.cluster.Member;
+import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Subscribe;
 
@@ -101,81 +84,26 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     /** How long a probe still waits for a worker whose neighbour saw its link break. */
     private static final Duration SUSPECT_GRACE = Duration.ofMillis(200);
 
+    /**
+     * Where the job stands. Each handler checks it once: a message of another phase (or of an
+     * older generation) is late and is ignored.
+     */
     private enum Phase { WAITING, PROBING, FORMING, CONNECTING, TRAINING, PAUSED, FINISHING, DONE }
-
-    private enum Status { PREPARING, READY, GONE }
-
-    /** A worker that offered itself to this job. */
-    private static final class Worker {
-        final String ref;
-        final ActorRef<JobMessage> actor;
-        final WorkerHello hello;
-        final int seedRank;
-        Status status = Status.PREPARING;
-        InetSocketAddress stateAddress;
-        boolean leaving;
-        ProbeReply probe;
-        JobReady ringAddress;
-        boolean linked;
-
-        Worker(String ref, ActorRef<JobMessage> actor, WorkerHello hello, int seedRank) {
-            this.ref = ref;
-            this.actor = actor;
-            this.hello = hello;
-            this.seedRank = seedRank;
-        }
-
-        void tell(JobMessage message) {
-            actor.tell(message);
-        }
-    }
 
     private final JobSpec spec;
     private final ElasticPolicy policy;
-    private final TrainListener listener;
     private final Consumer<JobOutcome> onDone;
     private final TimerScheduler<Command> timers;
     private final ActorRefResolver resolver;
     private final ActorRef<JobMessage> wire;
     private final StateExchange coordinatorState;
     private final Consumer<ActorRef<JobMessage>> announce;
-    private final LearningRateSchedule schedule;
-    private final int globalBatch;
-    private final long startNanos = System.nanoTime();
-    private final Map<String, Worker> workers = new LinkedHashMap<>();
-    private final List<Worker> ring = new ArrayList<>();
-    /** The last ring formed: a pause empties {@link #ring}, but membership changes count against this. */
-    private final List<Worker> lastFormed = new ArrayList<>();
-    private long formedGeneration = -1;
-    /** Workers whose ring links broke under their neighbours since the ring was formed. */
-    private final java.util.Set<String> suspects = new java.util.HashSet<>();
-    private final Map<Integer, StepDone> reports = new HashMap<>();
-    private final List<Double> recoverySeconds = new ArrayList<>();
+    private final Membership members = new Membership();
+    private final JobStart start;
+    private final RingFormation formation;
+    private final JobProgress progress;
+    private JobFinish finish;
     private Phase phase = Phase.WAITING;
-    private long generation;
-    private int joined;
-    private long committed;
-    private long fallbackStep = -1;
-    private SampleLedger ledger;
-    private long membershipChanges;
-    private long stepsSkipped;
-    private int nonFiniteInARow;
-    private boolean changePending;
-    private long recoveringSinceNanos;
-    private int failedForms;
-    private String lastFailure;
-    private MetricsLog metrics;
-    private long stepStartNanos;
-    private double slowestRecentStepSeconds;
-    private double trainSeconds;
-    private double computeMillis;
-    private double allreduceMillis;
-    private long trainedSteps;
-    private double lastTrainEval = Double.NaN;
-    private double lastValEval = Double.NaN;
-    private double bestVal = Double.POSITIVE_INFINITY;
-    private int ringSizeAtFinish;
-    private final java.util.Set<Integer> finishedRanks = new java.util.HashSet<>();
 
     /**
      * @param coordinatorState where this coordinator serves a resumed checkpoint to workers (may
@@ -204,14 +132,14 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
         this.announce = announce;
         this.spec = spec;
         this.policy = spec.elastic();
-        this.listener = listener;
         this.onDone = onDone;
         this.timers = timers;
         this.coordinatorState = coordinatorState;
         this.resolver = ActorRefResolver.get(ctx.getSystem());
         this.wire = Inbox.spawn(ctx, "wire", JobMessage.class, FromWire::new);
-        this.schedule = spec.settings().schedule();
-        this.globalBatch = spec.settings().batchSize();
+        this.start = new JobStart(spec);
+        this.formation = new RingFormation(spec.jobId());
+        this.progress = new JobProgress(spec, listener, ctx.getLog());
         ActorRef<ClusterEvent.UnreachableMember> reachability = ctx.messageAdapter(ClusterEvent.UnreachableMember.class,
                 e -> new NodeLost(e.member().address(), "unreachable"));
         ActorRef<ClusterEvent.MemberRemoved> removals = ctx.messageAdapter(ClusterEvent.MemberRemoved.class,
@@ -223,63 +151,18 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
                 policy.minWorkers(), policy.maxWorkers());
     }
 
-    /** Loads the corpus once to count samples per epoch, and the resumed state if any. Called before registering. */
-    private Optional<String> start() {
-        try {
-            TextCorpus corpus = TextCorpus.load(spec.dataPath());
-            long trainTokens = TokenSplit.encode(corpus, spec.tokenizer(), spec.settings().blockSize()).train().length();
-            int perEpoch = SampleOrder.samplesPerEpoch(trainTokens, spec.settings().blockSize());
-            if (spec.resume()) {
-                Optional<String> failure = resume(perEpoch);
-                if (failure.isPresent()) {
-                    return failure;
-                }
-            } else {
-                ledger = new SampleLedger(perEpoch, 0);
-                JobFile.of(spec).write(spec.outDir());
-            }
-            metrics = spec.resume() && committed > 0 ? MetricsLog.resume(spec.outDir(), committed)
-                    : MetricsLog.open(spec.outDir());
-        } catch (Exception e) {
-            return Optional.of(e.getMessage());
+    /** Opens the job (corpus, resumed state), then offers the wire to workers; fails at once when it cannot. */
+    Behavior<Command> started() {
+        Optional<String> failure = progress.open(coordinatorState);
+        if (failure.isPresent()) {
+            return fail(failure.get());
         }
         if (announce != null) {
             announce.accept(wire);
         } else {
             getContext().getSystem().receptionist().tell(Receptionist.register(ServiceKeys.COORDINATORS, wire));
         }
-        return Optional.empty();
-    }
-
-    /** Takes over the newest good checkpoint and the fault counters of a crashed coordinator. */
-    private Optional<String> resume(int perEpoch) throws Exception {
-        String identity = JobSettings.resumeIdentity(spec.settings(), spec.tokenizer().vocabSize());
-        CheckpointStore store = new CheckpointStore(spec.outDir(), spec.settings().keepCheckpoints());
-        Optional<Checkpoint> latest = store.latest(identity);
-        if (latest.isEmpty()) {
-            return Optional.of("there is no checkpoint to resume in " + store.directory()
-                    + "; start the job without --resume");
-        }
-        Checkpoint c = latest.get();
-        if (c.trainingStep() > spec.settings().maxIters()) {
-            return Optional.of("the newest checkpoint is at step " + c.trainingStep() + ", past max_iters = "
-                    + spec.settings().maxIters() + "; resume with --steps " + c.trainingStep() + " or more");
-        }
-        committed = c.trainingStep();
-        fallbackStep = committed;
-        coordinatorState.offer(spec.jobId(), committed, c);
-        ledger = new SampleLedger(perEpoch, committed * globalBatch);
-        CoordinatorState saved = CoordinatorState.read(spec.outDir());
-        if (saved != null && saved.step() == committed) {
-            membershipChanges = saved.membershipChanges();
-            recoverySeconds.addAll(saved.recoverySeconds());
-            stepsSkipped = saved.stepsSkipped();
-        } else if (saved != null) {
-            getContext().getLog().warn("{} is of step {} but the newest good checkpoint is of step {}; the fault "
-                    + "counters restart from there", CoordinatorState.FILE, saved.step(), committed);
-        }
-        getContext().getLog().info("resuming job {} from the checkpoint of step {}", spec.jobId(), committed);
-        return Optional.empty();
+        return this;
     }
 
     @Override
@@ -287,18 +170,15 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
         return newReceiveBuilder()
                 .onMessage(FromWire.class, this::onWire)
                 .onMessage(StepTimedOut.class, this::onStepTimedOut)
-                .onMessage(ProbeTimedOut.class, t -> t.generation() == generation && phase == Phase.PROBING
+                .onMessage(ProbeTimedOut.class, t -> t.generation() == formation.generation() && phase == Phase.PROBING
                         ? planRing() : this)
                 .onMessage(FormTimedOut.class, this::onFormTimedOut)
                 .onMessage(NodeLost.class, this::onNodeLost)
-                .onSignal(PostStop.class, s -> onStop())
+                .onSignal(PostStop.class, s -> {
+                    progress.close();
+                    return this;
+                })
                 .build();
-    }
-
-    /** Starts the coordinator: a behaviour that fails the job at once when the corpus or resume state is bad. */
-    Behavior<Command> started() {
-        Optional<String> failure = start();
-        return failure.isPresent() ? fail(failure.get()) : this;
     }
 
     private Behavior<Command> onWire(FromWire msg) {
@@ -306,7 +186,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
         if (payload instanceof WorkerHello hello) {
             return onHello(hello);
         } else if (payload instanceof JobReady r) {
-            return onJobReady(r);
+            return r.generation() < 0 ? onPrepared(r) : onRankBound(r);
         } else if (payload instanceof ProbeReply r) {
             return onProbeReply(r);
         } else if (payload instanceof RingReady r) {
@@ -324,21 +204,20 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
         return this;
     }
 
-    // ---- membership -------------------------------------------------------------------------
+    // ---- membership ---------------------------------------------------------------------------
 
     /**
      * True when {@code ref} lives on this node or on an Up (or WeaklyUp) member of the cluster.
      * WeaklyUp counts: while a dead node is still unreachable the cluster cannot move newcomers
      * to Up, and a replacement worker must be able to join then.
      */
-    private boolean isMember(ActorRef<?> ref) {
-        org.apache.pekko.actor.Address address = ref.path().address();
+    private boolean isClusterMember(ActorRef<?> ref) {
+        Address address = ref.path().address();
         if (address.host().isEmpty()) {
             return true;
         }
-        for (org.apache.pekko.cluster.Member m : Cluster.get(getContext().getSystem()).state().getMembers()) {
-            if (m.address().equals(address) && (m.status() == org.apache.pekko.cluster.MemberStatus.up()
-                    || m.status() == org.apache.pekko.cluster.MemberStatus.weaklyUp())) {
+        for (Member m : Cluster.get(getContext().getSystem()).state().getMembers()) {
+            if (m.address().equals(address) && (m.status() == MemberStatus.up() || m.status() == MemberStatus.weaklyUp())) {
                 return true;
             }
         }
@@ -351,8 +230,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
             getContext().getLog().warn("ignoring a hello that names no worker");
             return this;
         }
-        String ref = resolver.toSerializationFormat(actor);
-        if (!isMember(actor)) {
+        if (!isClusterMember(actor)) {
             getContext().getLog().warn("ignoring a hello from {}, which is not an Up member of the cluster",
                     hello.worker());
             return this;
@@ -364,82 +242,57 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
             getContext().getLog().warn("refused a worker of version {} at {}", hello.troupeVersion(), hello.worker());
             return this;
         }
-        if (known(ref) != null || phase == Phase.FINISHING || phase == Phase.DONE) {
+        if (phase == Phase.FINISHING || phase == Phase.DONE) {
             return this;
         }
-        Worker w = new Worker(ref, actor, hello, joined++);
-        workers.put(w.ref, w);
+        Membership.Member w = members.admit(resolver.toSerializationFormat(actor), actor.path().address(), actor::tell,
+                hello);
+        if (w == null) {
+            return this;
+        }
         getContext().getLog().info("worker {} offered itself ({} threads, {}, data plane on {}); preparing it",
                 w.ref, hello.threads(), hello.device(), hello.dataHost());
         w.tell(new JoinJob(wire, spec.jobId(), w.seedRank % spec.workers(), spec.workers(),
                 JobSettings.toJson(spec.settings()), spec.tokenizer().toJson(), spec.dataPath().toString(),
-                spec.dataSha256(), 0, 0, globalBatch, spec.outDir().toString(), spec.wire(), true));
+                spec.dataSha256(), 0, 0, spec.settings().batchSize(), spec.outDir().toString(), spec.wire(), true));
         return this;
     }
 
-    private Worker known(ActorRef<?> ref) {
-        return ref == null ? null : known(resolver.toSerializationFormat(ref));
+    /** The live member a message of this job names, or null. */
+    private Membership.Member known(ActorRef<?> ref, String jobId) {
+        return ref == null || !jobId.equals(spec.jobId()) ? null : members.live(resolver.toSerializationFormat(ref));
     }
 
-    private Worker known(String ref) {
-        Worker w = workers.get(ref);
-        return w == null || w.status == Status.GONE ? null : w;
-    }
-
-    private Behavior<Command> onJobReady(JobReady r) {
-        Worker w = known(r.worker());
-        if (w == null || !r.jobId().equals(spec.jobId())) {
+    private Behavior<Command> onPrepared(JobReady r) {
+        Membership.Member w = known(r.worker(), r.jobId());
+        if (w == null) {
             return this;
         }
-        if (r.generation() < 0) {
-            return onPrepared(w, r);
-        }
-        if (r.generation() != generation || phase != Phase.FORMING) {
-            return this;
-        }
-        if (!r.ok()) {
-            return formFailed("worker " + w.ref + " could not take rank " + r.rank() + ": " + r.error());
-        }
-        w.ringAddress = r;
-        if (ring.stream().allMatch(m -> m.ringAddress != null)) {
-            // Every rank's ring server is bound: link each to its successor.
-            phase = Phase.CONNECTING;
-            for (int rank = 0; rank < ring.size(); rank++) {
-                JobReady successor = ring.get((rank + 1) % ring.size()).ringAddress;
-                ring.get(rank).tell(new ConnectRing(spec.jobId(), successor.dataHost(), successor.dataPort(),
-                        generation));
-            }
-        }
-        return this;
-    }
-
-    private Behavior<Command> onPrepared(Worker w, JobReady r) {
         if (!r.ok()) {
             getContext().getLog().error("worker {} could not prepare job {}: {}", w.ref, spec.jobId(), r.error());
-            w.status = Status.GONE;
-            if (phase == Phase.WAITING && workers.values().stream().noneMatch(x -> x.status != Status.GONE)) {
+            members.drop(w);
+            if (phase == Phase.WAITING && !members.anyLive()) {
                 return fail("worker " + w.ref + " could not join the job: " + r.error());
             }
             return this;
         }
-        w.status = Status.READY;
-        w.stateAddress = new InetSocketAddress(r.stateHost(), r.statePort());
-        long ready = workers.values().stream().filter(x -> x.status == Status.READY && !x.leaving).count();
+        members.prepared(w, new InetSocketAddress(r.stateHost(), r.statePort()));
+        long ready = members.readyToStay();
         switch (phase) {
             case WAITING -> {
-                if (ready >= spec.workers()) {
+                if (start.canStart(ready)) {
                     return reform("starting with " + ready + " worker(s)", false);
                 }
-                getContext().getLog().info("{} of {} worker(s) ready", ready, spec.workers());
+                getContext().getLog().info("{} of {} worker(s) ready", ready, start.awaited());
             }
             case PAUSED -> {
-                if (ready >= policy.minWorkers()) {
+                if (start.canContinue(ready)) {
                     return reform("enough workers again", false);
                 }
             }
             case TRAINING, PROBING, FORMING, CONNECTING -> {
-                if (ring.size() < policy.maxWorkers()) {
-                    changePending = true; // takes its place at the next step boundary
+                if (start.hasRoom(formation.ring().size())) {
+                    formation.requestReform(); // takes its place at the next step boundary
                 }
             }
             default -> {
@@ -449,485 +302,251 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     }
 
     private Behavior<Command> onLeaveRequest(LeaveRequest l) {
-        Worker w = known(l.worker());
+        Membership.Member w = known(l.worker(), spec.jobId());
         if (w == null) {
             return this;
         }
         getContext().getLog().info("worker {} asked to leave", w.ref);
-        w.leaving = true;
-        if (!ring.contains(w)) {
-            release(w);
+        members.markLeaving(w);
+        if (formation.ring().contains(w)) {
+            formation.requestReform();
         } else {
-            changePending = true;
+            release(w);
         }
         return this;
     }
 
     /** Lets a worker go: it closes its job and, if it asked to leave, stops. */
-    private void release(Worker w) {
-        w.status = Status.GONE;
+    private void release(Membership.Member w) {
+        members.drop(w);
         w.tell(new FinishJob(spec.jobId(), false));
     }
 
     private Behavior<Command> onNodeLost(NodeLost lost) {
-        List<Worker> gone = new ArrayList<>();
-        for (Worker w : workers.values()) {
-            if (w.status != Status.GONE && w.actor.path().address().equals(lost.address())) {
-                w.status = Status.GONE;
-                gone.add(w);
-            }
-        }
+        List<Membership.Member> gone = members.lose(lost.address());
         if (gone.isEmpty()) {
             return this;
         }
-        boolean inRing = gone.stream().anyMatch(ring::contains);
-        getContext().getLog().warn("node {} is {}: lost worker(s) {}", lost.address(), lost.why(),
-                gone.stream().map(w -> w.ref).toList());
+        getContext().getLog().warn("node {} is {}: lost worker(s) {}", lost.address(), lost.why(), gone);
         if (phase == Phase.FINISHING) {
-            return lostWhileFinishing(gone);
+            if (!finish.lost(gone)) {
+                return fail("rank 0 was lost while exporting the model after step " + progress.committed()
+                        + "; the checkpoints are in " + spec.outDir().resolve(CheckpointStore.DIRECTORY)
+                        + "; export by resuming with 'troupe coordinator --resume " + spec.outDir() + "'");
+            }
+            return finish.done() ? writeSummary() : this;
         }
-        if (!inRing) {
+        if (gone.stream().noneMatch(formation.ring()::contains)) {
             return this;
         }
         return switch (phase) {
             case TRAINING, FORMING, CONNECTING -> reform("worker on " + lost.address() + " " + lost.why(), true);
-            case PROBING -> allProbed() ? planRing() : this;
+            case PROBING -> formation.allProbed(members) ? planRing() : this;
             default -> this;
         };
     }
 
     // ---- re-forming the ring ------------------------------------------------------------------
 
-    /** Ends the current ring and probes every live worker; {@link #planRing} follows. */
+    /** Ends the current ring and probes every ready worker; {@link #planRing} follows. */
     private Behavior<Command> reform(String why, boolean failure) {
-        if (failure && recoveringSinceNanos == 0) {
-            recoveringSinceNanos = System.nanoTime();
-        }
-        generation++;
+        progress.ringBroken(failure);
         phase = Phase.PROBING;
-        changePending = false;
         timers.cancel("step");
         timers.cancel("form");
-        reports.clear();
-        getContext().getLog().info("generation {}: re-forming the ring ({})", generation, why);
-        Probe probe = new Probe(spec.jobId(), generation);
-        for (Worker w : workers.values()) {
-            w.probe = null;
-            w.ringAddress = null;
-            w.linked = false;
-            if (w.status == Status.READY) {
-                w.tell(probe);
-            }
-        }
-        Duration wait = policy.probeTimeout();
-        long slowest = (long) (2000 * slowestRecentStepSeconds);
-        if (slowest > wait.toMillis()) {
-            wait = Duration.ofMillis(slowest);
-        }
-        if (!failure) {
-            // Nobody is known to have died: give every worker time (a cold JVM encodes its first
-            // state slowly); a dead one is still noticed by the failure detector meanwhile.
-            wait = policy.formTimeout();
-        }
-        timers.startSingleTimer("probe", new ProbeTimedOut(generation), wait);
-        if (allProbed()) {
-            return planRing();
-        }
-        return onlySuspectsSilent() ? awaitSuspects() : this;
-    }
-
-    /** True when every worker that has not answered the probe is a suspect (and some has not). */
-    private boolean onlySuspectsSilent() {
-        boolean silentSuspect = false;
-        for (Worker w : workers.values()) {
-            if (w.status == Status.READY && w.probe == null) {
-                if (!suspects.contains(w.ref)) {
-                    return false;
-                }
-                silentSuspect = true;
-            }
-        }
-        return silentSuspect;
-    }
-
-    /**
-     * Everyone but the suspects has answered: give the suspects a short grace (a live worker
-     * answers in milliseconds), then form the ring without them.
-     */
-    private Behavior<Command> awaitSuspects() {
-        if (!timers.isTimerActive("suspects")) {
-            timers.startSingleTimer("suspects", new ProbeTimedOut(generation), SUSPECT_GRACE);
-        }
-        return this;
-    }
-
-    private boolean allProbed() {
-        return workers.values().stream().filter(w -> w.status == Status.READY).allMatch(w -> w.probe != null);
+        formation.probe(members);
+        getContext().getLog().info("generation {}: re-forming the ring ({})", formation.generation(), why);
+        timers.startSingleTimer("probe", new ProbeTimedOut(formation.generation()),
+                RingFormation.probeWait(policy, failure, progress.slowestRecentStepSeconds()));
+        return afterProbeAnswer();
     }
 
     private Behavior<Command> onProbeReply(ProbeReply r) {
-        Worker w = known(r.worker());
-        if (w == null || r.generation() != generation || phase != Phase.PROBING) {
+        Membership.Member w = known(r.worker(), spec.jobId());
+        if (w == null || r.generation() != formation.generation() || phase != Phase.PROBING) {
             return this;
         }
-        w.probe = r;
-        if (allProbed()) {
+        formation.answered(w, r);
+        return afterProbeAnswer();
+    }
+
+    /**
+     * Plans the ring once everyone answered. When only suspects are silent, gives them a short
+     * grace (a live worker answers in milliseconds), then forms the ring without them.
+     */
+    private Behavior<Command> afterProbeAnswer() {
+        if (formation.allProbed(members)) {
             return planRing();
         }
-        return onlySuspectsSilent() ? awaitSuspects() : this;
+        if (formation.onlySuspectsSilent(members) && !timers.isTimerActive("suspects")) {
+            timers.startSingleTimer("suspects", new ProbeTimedOut(formation.generation()), SUSPECT_GRACE);
+        }
+        return this;
     }
 
     /** Plans and forms the next ring from the workers that answered the probe. */
     private Behavior<Command> planRing() {
         timers.cancel("probe");
         timers.cancel("suspects");
-        List<Worker> previous = new ArrayList<>(lastFormed);
-        for (Worker w : workers.values()) {
-            if (w.status == Status.READY && w.probe == null) {
-                getContext().getLog().warn("worker {} did not answer within the probe timeout; leaving it out", w.ref);
-                release(w); // if it is alive after all, it closes the job and offers itself again
-            }
+        for (Membership.Member w : formation.silent(members)) {
+            getContext().getLog().warn("worker {} did not answer within the probe timeout; leaving it out", w.ref);
+            release(w); // if it is alive after all, it closes the job and offers itself again
         }
-        for (Worker w : List.copyOf(workers.values())) {
-            if (w.status == Status.READY && w.leaving) {
-                release(w);
-            }
-        }
-        List<Worker> candidates = new ArrayList<>();
-        for (Worker w : previous) {
-            if (w.status == Status.READY) {
-                candidates.add(w);
-            }
-        }
-        for (Worker w : workers.values()) {
-            if (w.status == Status.READY && !candidates.contains(w)) {
-                candidates.add(w);
-            }
-        }
-        if (candidates.size() < policy.minWorkers()) {
-            ring.clear();
+        members.ready().stream().filter(Membership.Member::leaving).forEach(this::release);
+        long committed = progress.committed();
+        InetSocketAddress fallback = progress.fallbackStep() >= 0 && coordinatorState != null
+                ? coordinatorState.address() : null;
+        RingFormation.Next next = formation.plan(members, policy, committed, progress.fallbackStep(), fallback);
+        if (next instanceof RingFormation.Pause pause) {
             phase = Phase.PAUSED;
-            getContext().getLog().warn("job {} paused at step {}: {} worker(s) available, --min-workers is {}; start "
-                    + "more workers ('troupe worker --join ...') and it continues", spec.jobId(), committed,
-                    candidates.size(), policy.minWorkers());
+            getContext().getLog().warn("{}", start.pausedBecause(spec.jobId(), committed, pause.available()));
             return this;
         }
-        List<RingPlanner.Candidate> offered = new ArrayList<>();
-        for (Worker w : candidates) {
-            offered.add(new RingPlanner.Candidate(w.ref, w.probe.step(), w.probe.paramChecksum(), w.stateAddress));
-        }
-        InetSocketAddress fallback = fallbackStep >= 0 && coordinatorState != null ? coordinatorState.address() : null;
-        long fallbackAt = Math.max(fallbackStep, committed);
-        RingPlanner.Plan plan = RingPlanner.plan(offered, policy.maxWorkers(), fallbackAt, fallback);
-        if (plan.step() < committed) {
-            // Nobody who holds the committed state survived and no checkpoint is served.
+        if (next instanceof RingFormation.Lost) {
             return fail("every worker that held the state of step " + committed + " is gone; resume the job from its "
                     + "last checkpoint with 'troupe coordinator --resume " + spec.outDir() + "'");
         }
-        if (plan.step() == committed + 1) {
-            // A worker finished the interrupted step: its update includes every gradient of it.
-            commitSamples(committed + 1, null);
-            committed++;
-            getContext().getLog().info("step {} completed on some worker before the failure; it counts", committed);
+        RingFormation.Form form = (RingFormation.Form) next;
+        if (form.plan().step() == committed + 1) {
+            progress.commitInterruptedStep();
         }
-        ring.clear();
-        for (String ref : plan.ring()) {
-            ring.add(workers.get(ref));
-        }
-        if (!previous.isEmpty() && !previous.equals(ring)) {
-            long added = ring.stream().filter(w -> !previous.contains(w)).count();
-            long removed = previous.stream().filter(w -> !ring.contains(w)).count();
-            membershipChanges += added + removed;
-        }
-        lastFormed.clear();
-        lastFormed.addAll(ring);
-        formedGeneration = generation;
-        suspects.clear();
+        progress.membershipChanged(form.membershipChanges());
         phase = Phase.FORMING;
-        for (int rank = 0; rank < ring.size(); rank++) {
-            Worker w = ring.get(rank);
-            InetSocketAddress source = plan.syncFrom().get(w.ref);
-            w.tell(source == null ? new FormRing(spec.jobId(), generation, rank, ring.size(), "", 0, 0)
-                    : new FormRing(spec.jobId(), generation, rank, ring.size(), source.getHostString(),
-                            source.getPort(), plan.step()));
-        }
-        getContext().getLog().info("generation {}: ring of {} worker(s) continues after step {}{}", generation,
-                ring.size(), plan.step(), plan.syncFrom().isEmpty() ? "" : " (" + plan.syncFrom().size() + " syncing)");
-        timers.startSingleTimer("form", new FormTimedOut(generation), policy.formTimeout());
+        getContext().getLog().info("generation {}: ring of {} worker(s) continues after step {}{}",
+                formation.generation(), formation.ring().size(), form.plan().step(),
+                form.plan().syncFrom().isEmpty() ? "" : " (" + form.plan().syncFrom().size() + " syncing)");
+        timers.startSingleTimer("form", new FormTimedOut(formation.generation()), policy.formTimeout());
         return this;
     }
 
-    private Behavior<Command> onFormTimedOut(FormTimedOut t) {
-        if (t.generation() != generation || (phase != Phase.FORMING && phase != Phase.CONNECTING)) {
+    private Behavior<Command> onRankBound(JobReady r) {
+        Membership.Member w = known(r.worker(), r.jobId());
+        if (w == null || r.generation() != formation.generation() || phase != Phase.FORMING) {
             return this;
         }
-        return formFailed("the ring of generation " + generation + " was not formed within "
-                + policy.formTimeout().toSeconds() + " s");
-    }
-
-    private Behavior<Command> formFailed(String why) {
-        if (++failedForms > 5) {
-            return fail("could not form a ring 5 times in a row; the last reason: " + why);
+        if (!r.ok()) {
+            return formFailed("worker " + w.ref + " could not take rank " + r.rank() + ": " + r.error());
         }
-        getContext().getLog().warn("{}; trying again", why);
-        return reform(why, true);
+        if (formation.bound(w, r)) {
+            phase = Phase.CONNECTING;
+        }
+        return this;
     }
 
     private Behavior<Command> onRingReady(RingReady r) {
-        if (r.generation() != generation || phase != Phase.CONNECTING || !r.jobId().equals(spec.jobId())) {
+        if (r.generation() != formation.generation() || phase != Phase.CONNECTING || !r.jobId().equals(spec.jobId())) {
             return this;
         }
         if (!r.ok()) {
             return formFailed("rank " + r.rank() + " could not link the ring: " + r.error());
         }
-        if (r.rank() >= 0 && r.rank() < ring.size()) {
-            ring.get(r.rank()).linked = true;
+        if (!formation.linked(r.rank())) {
+            return this;
         }
-        if (ring.stream().allMatch(m -> m.linked)) {
-            timers.cancel("form");
-            failedForms = 0;
-            phase = Phase.TRAINING;
-            if (trainedSteps == 0 && recoverySeconds.isEmpty()) {
-                listener.onStart(committed, spec.settings().maxIters(), parameterCount());
-            }
-            return nextStepOrFinish();
-        }
-        return this;
+        timers.cancel("form");
+        phase = Phase.TRAINING;
+        progress.ringFormed();
+        return nextStepOrFinish();
     }
 
-    private long parameterCount() {
-        return ParameterLayout.of(spec.settings().model(spec.tokenizer().vocabSize())).size();
+    private Behavior<Command> onFormTimedOut(FormTimedOut t) {
+        if (t.generation() != formation.generation() || (phase != Phase.FORMING && phase != Phase.CONNECTING)) {
+            return this;
+        }
+        return formFailed("the ring of generation " + formation.generation() + " was not formed within "
+                + policy.formTimeout().toSeconds() + " s");
+    }
+
+    private Behavior<Command> formFailed(String why) {
+        if (formation.formFailedTooOften()) {
+            return fail("could not form a ring " + RingFormation.MAX_FAILED_FORMS + " times in a row; the last reason: "
+                    + why);
+        }
+        getContext().getLog().warn("{}; trying again", why);
+        return reform(why, true);
     }
 
     // ---- steps ----------------------------------------------------------------------------------
 
     private Behavior<Command> nextStepOrFinish() {
-        boolean stopped = committed < spec.settings().maxIters() && committed > 0 && listener.stopRequested();
-        if (committed >= spec.settings().maxIters() || stopped) {
+        boolean stopped = progress.stopRequested();
+        if (progress.lastStepDone() || stopped) {
             // A stop request (a pruned trial) ends the job here without exporting a model.
             phase = Phase.FINISHING;
-            ringSizeAtFinish = ring.size();
-            FinishJob finish = new FinishJob(spec.jobId(), !stopped);
-            ring.forEach(w -> w.tell(finish));
-            for (Worker w : workers.values()) {
-                if (w.status == Status.READY && !ring.contains(w)) {
-                    release(w);
-                }
-            }
+            List<Membership.Member> ring = formation.ring();
+            finish = new JobFinish(ring);
+            FinishJob end = new FinishJob(spec.jobId(), !stopped);
+            ring.forEach(w -> w.tell(end));
+            members.ready().stream().filter(w -> !ring.contains(w)).forEach(this::release);
             return this;
         }
-        if (changePending) {
+        if (formation.reformRequested()) {
             return reform("membership changed", false);
         }
-        startStep(committed + 1);
+        progress.startStep(formation.ring(), formation.generation());
+        timers.startSingleTimer("step", new StepTimedOut(formation.generation(), progress.committed() + 1),
+                spec.stepTimeout());
         return this;
     }
 
-    private void startStep(long step) {
-        reports.clear();
-        Cadence cadence = Cadence.of(spec.settings());
-        boolean evaluate = cadence.evaluates(step);
-        boolean checkpoint = cadence.checkpoints(step);
-        boolean verify = step % spec.verifyInterval() == 0 || step == spec.settings().maxIters();
-        long stepStart = (step - 1) * globalBatch;
-        stepStartNanos = System.nanoTime();
-        for (int rank = 0; rank < ring.size(); rank++) {
-            ElasticShare share = ElasticShare.of(globalBatch, spec.settings().gradAccum(), ring.size(), rank, stepStart);
-            ring.get(rank).tell(new RunStep(spec.jobId(), step, schedule.at(step - 1), evaluate, checkpoint, verify,
-                    generation, share.sampleFrom(), share.rows(), share.microBatch(), share.accumulation(), ring.size(),
-                    globalBatch));
-        }
-        timers.startSingleTimer("step", new StepTimedOut(generation, step), spec.stepTimeout());
+    /** True when {@code generation} and {@code step} name the step now running. */
+    private boolean isRunning(long generation, long step) {
+        return phase == Phase.TRAINING && generation == formation.generation() && step == progress.committed() + 1;
     }
 
     private Behavior<Command> onStepFailed(StepFailed f) {
         int suspect = f.suspectRank() != null ? f.suspectRank().orElse(-1) : -1;
-        if (suspect >= 0 && f.generation() == formedGeneration && suspect < lastFormed.size()) {
-            // A neighbour's link broke: that worker is probably dead, so a probe need not wait long for it.
-            suspects.add(lastFormed.get(suspect).ref);
-            if (phase == Phase.PROBING) {
-                return onlySuspectsSilent() ? awaitSuspects() : this;
-            }
+        if (formation.suspect(suspect, f.generation()) && phase == Phase.PROBING) {
+            // A neighbour's link broke: that worker is probably dead, so the probe need not wait long for it.
+            return afterProbeAnswer();
         }
-        if (phase != Phase.TRAINING || f.generation() != generation || f.step() != committed + 1) {
+        if (!isRunning(f.generation(), f.step())) {
             return this;
         }
-        lastFailure = "rank " + f.rank() + " failed step " + f.step() + ": " + f.error();
-        getContext().getLog().warn("{}", lastFailure);
-        return reform(lastFailure, true);
+        String failure = "rank " + f.rank() + " failed step " + f.step() + ": " + f.error();
+        getContext().getLog().warn("{}", failure);
+        return reform(failure, true);
     }
 
     private Behavior<Command> onStepTimedOut(StepTimedOut t) {
-        if (phase != Phase.TRAINING || t.generation() != generation || t.step() != committed + 1) {
+        if (!isRunning(t.generation(), t.step())) {
             return this;
         }
-        List<Integer> missing = new ArrayList<>();
-        for (int rank = 0; rank < ring.size(); rank++) {
-            if (!reports.containsKey(rank)) {
-                missing.add(rank);
-            }
-        }
-        return reform("rank(s) " + missing + " did not finish step " + t.step() + " within "
-                + spec.stepTimeout().toSeconds() + " s", true);
+        return reform("rank(s) " + progress.missing(formation.ring().size()) + " did not finish step " + t.step()
+                + " within " + spec.stepTimeout().toSeconds() + " s", true);
     }
 
     private Behavior<Command> onStepDone(StepDone d) {
-        long step = committed + 1;
-        if (phase != Phase.TRAINING || d.generation() != generation || d.step() != step) {
-            return this;
-        }
-        reports.put(d.rank(), d);
-        if (reports.size() < ring.size()) {
+        if (!isRunning(d.generation(), d.step()) || !progress.report(d, formation.ring().size())) {
             return this;
         }
         timers.cancel("step");
-        double seconds = (System.nanoTime() - stepStartNanos) / 1e9;
-        slowestRecentStepSeconds = Math.max(seconds, 0.9 * slowestRecentStepSeconds);
-        trainSeconds += seconds;
-        trainedSteps++;
-        double loss = 0;
-        double trainEval = 0;
-        double valEval = 0;
-        boolean evaluated = reports.get(0).evalBatches() > 0;
-        boolean skipped = false;
-        for (int rank = 0; rank < ring.size(); rank++) {
-            StepDone r = reports.get(rank);
-            loss += r.loss() * r.rows() / globalBatch;
-            trainEval += r.trainEvalLoss() / ring.size();
-            valEval += r.valEvalLoss() / ring.size();
-            computeMillis += r.computeMs() / ring.size();
-            allreduceMillis += r.allreduceMs() / ring.size();
-            skipped |= r.skipped();
+        Optional<String> failure = progress.commitStep(formation.ring().size());
+        if (failure.isPresent()) {
+            return fail(failure.get());
         }
-        commitSamples(step, reports);
-        committed = step;
-        if (recoveringSinceNanos != 0) {
-            double recovery = (System.nanoTime() - recoveringSinceNanos) / 1e9;
-            recoverySeconds.add(recovery);
-            recoveringSinceNanos = 0;
-            getContext().getLog().info("recovered: step {} completed {} s after the failure", step,
-                    String.format(Locale.ROOT, "%.2f", recovery));
-        }
-        if (skipped) {
-            stepsSkipped++;
-            getContext().getLog().warn("step {}: the averaged gradient is not finite; the update was skipped ({} in a "
-                    + "row)", step, nonFiniteInARow + 1);
-            if (++nonFiniteInARow >= policy.maxNonFiniteSteps()) {
-                return fail("training diverged: " + nonFiniteInARow + " steps in a row up to step " + step
-                        + " had non-finite gradients; the last good checkpoint is in "
-                        + spec.outDir().resolve(CheckpointStore.DIRECTORY) + "; lower learning_rate or raise "
-                        + "warmup_iters, then resume");
-            }
-        } else {
-            nonFiniteInARow = 0;
-        }
-        checkParameters(step);
-        double lr = schedule.at(step - 1);
-        double tokensPerSecond = (double) globalBatch * spec.settings().blockSize() / seconds;
-        listener.onStep(new TrainListener.StepStats(step, spec.settings().maxIters(), loss, lr,
-                reports.get(0).gradNorm(), tokensPerSecond, seconds * 1000));
-        MetricsLog.Entry entry = MetricsLog.Entry.train(step, loss, lr, tokensPerSecond);
-        if (evaluated) {
-            lastTrainEval = trainEval;
-            lastValEval = valEval;
-            bestVal = Math.min(bestVal, valEval);
-            entry = entry.withValLoss(valEval);
-            listener.onEval(step, trainEval, valEval);
-        }
-        try {
-            Cadence cadence = Cadence.of(spec.settings());
-            if (cadence.logs(step)) {
-                metrics.append(entry);
-            }
-            boolean checkpointed = cadence.checkpoints(step);
-            if (checkpointed) {
-                new CoordinatorState(spec.jobId(), step, ledger.duplicated(), membershipChanges,
-                        List.copyOf(recoverySeconds), stepsSkipped).write(spec.outDir());
-            }
-        } catch (IOException e) {
-            return fail("cannot write to " + spec.outDir() + ": " + e.getMessage());
+        if (progress.parametersDiffer()) {
+            formation.requestReform(); // the drifted worker resyncs at this step boundary
         }
         return nextStepOrFinish();
-    }
-
-    /** Records a committed step's samples: as the workers reported them, or as planned when they could not. */
-    private void commitSamples(long step, Map<Integer, StepDone> reported) {
-        if (reported != null) {
-            reported.values().forEach(r -> ledger.record(r.sampleFrom(), r.rows()));
-        } else {
-            ledger.record((step - 1) * globalBatch, globalBatch);
-        }
-    }
-
-    /** Compares parameter checksums; a worker that drifted from the majority resyncs at the boundary. */
-    private void checkParameters(long step) {
-        Map<Long, Integer> votes = new HashMap<>();
-        for (StepDone r : reports.values()) {
-            if (r.paramChecksum() != 0) {
-                votes.merge(r.paramChecksum(), 1, Integer::sum);
-            }
-        }
-        if (votes.size() > 1) {
-            getContext().getLog().warn("step {}: worker parameters differ ({} distinct checksums); resyncing the "
-                    + "minority from a peer", step, votes.size());
-            changePending = true;
-        }
     }
 
     // ---- the end ------------------------------------------------------------------------------
 
     private Behavior<Command> onFinished(JobFinished f) {
-        if (phase != Phase.FINISHING) {
-            return this;
-        }
-        if (f.rank() < 0 || f.rank() >= ringSizeAtFinish) {
-            return this; // a reserve worker released at the end, not a ring member
+        if (phase != Phase.FINISHING || !finish.ofRing(f.rank())) {
+            return this; // not finishing, or a reserve worker released at the end
         }
         if (!f.error().isEmpty()) {
             return fail("worker rank " + f.rank() + " could not finish: " + f.error());
         }
-        finishedRanks.add(f.rank());
-        return finishedRanks.size() < ringSizeAtFinish ? this : writeSummary();
-    }
-
-    /**
-     * Ring members lost after the last step need not finish, except rank 0, which exports the
-     * model: without it the run ends as failed, pointing at its last checkpoint.
-     */
-    private Behavior<Command> lostWhileFinishing(List<Worker> gone) {
-        for (Worker w : gone) {
-            int rank = ring.indexOf(w);
-            if (rank == 0 && !finishedRanks.contains(0)) {
-                return fail("rank 0 was lost while exporting the model after step " + committed + "; the checkpoints "
-                        + "are in " + spec.outDir().resolve(CheckpointStore.DIRECTORY) + "; export by resuming with "
-                        + "'troupe coordinator --resume " + spec.outDir() + "'");
-            }
-            if (rank > 0) {
-                finishedRanks.add(rank);
-            }
-        }
-        return finishedRanks.size() < ringSizeAtFinish ? this : writeSummary();
+        return finish.finished(f.rank()) ? writeSummary() : this;
     }
 
     private Behavior<Command> writeSummary() {
-        long cursor = committed * globalBatch;
-        TrainSummary summary = new TrainSummary(committed, lastTrainEval, lastValEval, bestVal,
-                trainedSteps * (double) globalBatch * spec.settings().blockSize() / trainSeconds,
-                (System.nanoTime() - startNanos) / 1e9, parameterCount());
-        Map<String, Object> extra = new LinkedHashMap<>();
-        // Mean per step over workers: forward+backward vs the gradient all-reduce.
-        extra.put("compute_ms_per_step", computeMillis / trainedSteps);
-        extra.put("allreduce_ms_per_step", allreduceMillis / trainedSteps);
-        extra.put("step_ms", 1000 * trainSeconds / trainedSteps);
-        extra.put("samples_consumed", ledger.consumed());
-        extra.put("samples_duplicated", ledger.duplicated());
-        extra.put("samples_lost", ledger.lost(cursor));
-        extra.put("membership_changes", membershipChanges);
-        extra.put("recovery_seconds", List.copyOf(recoverySeconds));
-        extra.put("steps_skipped", stepsSkipped);
+        TrainSummary summary;
         try {
-            SummaryFile.write(spec.outDir(), summary, spec.settings(), spec.tokenizer().vocabSize(),
-                    spec.tokenizer().type(), ringSizeAtFinish, extra);
+            summary = progress.writeSummary(finish.ringSize());
         } catch (IOException e) {
             return fail("cannot write summary.json: " + e.getMessage());
         }
@@ -943,19 +562,8 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
         getContext().getLog().error("job {} failed: {}", spec.jobId(), reason);
         phase = Phase.DONE;
         FinishJob abort = new FinishJob(spec.jobId(), false);
-        workers.values().stream().filter(w -> w.status != Status.GONE).forEach(w -> w.tell(abort));
+        members.live().forEach(w -> w.tell(abort));
         onDone.accept(new JobOutcome(null, reason));
         return Behaviors.stopped();
-    }
-
-    private Behavior<Command> onStop() {
-        if (metrics != null) {
-            try {
-                metrics.close();
-            } catch (IOException e) {
-                getContext().getLog().warn("closing metrics.jsonl failed: {}", e.getMessage());
-            }
-        }
-        return this;
     }
 }
