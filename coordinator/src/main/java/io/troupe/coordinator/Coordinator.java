@@ -1,14 +1,13 @@
 package io.troupe.coordinator;
 
+import io.troupe.coordinator.Membership.Member;
 import io.troupe.worker.actor.Inbox;
 import io.troupe.worker.actor.ServiceKeys;
 import io.troupe.worker.checkpoint.CheckpointStore;
-import io.troupe.worker.job.JobSettings;
 import io.troupe.worker.job.protocol.FinishJob;
 import io.troupe.worker.job.protocol.JobFinished;
 import io.troupe.worker.job.protocol.JobMessage;
 import io.troupe.worker.job.protocol.JobReady;
-import io.troupe.worker.job.protocol.JoinJob;
 import io.troupe.worker.job.protocol.LeaveRequest;
 import io.troupe.worker.job.protocol.ProbeReply;
 import io.troupe.worker.job.protocol.RingReady;
@@ -24,22 +23,22 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Consumer;
-import org.apache.pekko.actor.Address;
+import java.util.function.LongFunction;
+import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorRefResolver;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
-import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.BehaviorBuilder;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
 import org.apache.pekko.cluster.ClusterEvent;
-import org.apache.pekko.cluster.Member;
-import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Subscribe;
+import org.apache.pekko.japi.function.Function;
+import org.apache.pekko.japi.function.Predicate;
 
 /**
  * Runs one elastic data-parallel training job. It prepares every worker that offers itself,
@@ -54,8 +53,14 @@ import org.apache.pekko.cluster.typed.Subscribe;
  * behind or differs fetches it from a peer), forms it and retries the interrupted step. Below
  * min-workers the job pauses until enough workers are back. Each re-form is a new ring
  * generation; messages of older generations are ignored.
+ *
+ * <p>The actor routes: {@link Membership} knows who is there, {@link JobStart} when the job may
+ * start or go on, {@link RingFormation} forms each ring generation, {@link JobProgress} tracks
+ * and reports the steps and {@link JobFinish} the end. Each phase is its own behaviour (waiting,
+ * probing, forming, connecting, training, paused, finishing); a message that does not belong
+ * to the current phase is late and is dropped.
  */
-public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
+public final class Coordinator {
 
     /** The coordinator's protocol. */
     public sealed interface Command permits FromWire, StepTimedOut, ProbeTimedOut, FormTimedOut, NodeLost {
@@ -84,26 +89,17 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     /** How long a probe still waits for a worker whose neighbour saw its link break. */
     private static final Duration SUSPECT_GRACE = Duration.ofMillis(200);
 
-    /**
-     * Where the job stands. Each handler checks it once: a message of another phase (or of an
-     * older generation) is late and is ignored.
-     */
-    private enum Phase { WAITING, PROBING, FORMING, CONNECTING, TRAINING, PAUSED, FINISHING, DONE }
-
-    private final JobSpec spec;
-    private final ElasticPolicy policy;
-    private final Consumer<JobOutcome> onDone;
+    private final ActorContext<Command> ctx;
     private final TimerScheduler<Command> timers;
+    private final JobSpec spec;
+    private final Consumer<JobOutcome> onDone;
     private final ActorRefResolver resolver;
     private final ActorRef<JobMessage> wire;
     private final StateExchange coordinatorState;
-    private final Consumer<ActorRef<JobMessage>> announce;
     private final Membership members = new Membership();
     private final JobStart start;
     private final RingFormation formation;
     private final JobProgress progress;
-    private JobFinish finish;
-    private Phase phase = Phase.WAITING;
 
     /**
      * @param coordinatorState where this coordinator serves a resumed checkpoint to workers (may
@@ -122,37 +118,32 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     public static Behavior<Command> create(JobSpec spec, StateExchange coordinatorState, TrainListener listener,
                                            Consumer<JobOutcome> onDone, Consumer<ActorRef<JobMessage>> announce) {
         return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
-                new Coordinator(ctx, timers, spec, coordinatorState, listener, onDone, announce).started()));
+                new Coordinator(ctx, timers, spec, coordinatorState, listener, onDone).started(announce)));
     }
 
     private Coordinator(ActorContext<Command> ctx, TimerScheduler<Command> timers, JobSpec spec,
-                        StateExchange coordinatorState, TrainListener listener, Consumer<JobOutcome> onDone,
-                        Consumer<ActorRef<JobMessage>> announce) {
-        super(ctx);
-        this.announce = announce;
-        this.spec = spec;
-        this.policy = spec.elastic();
-        this.onDone = onDone;
+                        StateExchange coordinatorState, TrainListener listener, Consumer<JobOutcome> onDone) {
+        this.ctx = ctx;
         this.timers = timers;
+        this.spec = spec;
+        this.onDone = onDone;
         this.coordinatorState = coordinatorState;
         this.resolver = ActorRefResolver.get(ctx.getSystem());
         this.wire = Inbox.spawn(ctx, "wire", JobMessage.class, FromWire::new);
         this.start = new JobStart(spec);
         this.formation = new RingFormation(spec.jobId());
         this.progress = new JobProgress(spec, listener, ctx.getLog());
-        ActorRef<ClusterEvent.UnreachableMember> reachability = ctx.messageAdapter(ClusterEvent.UnreachableMember.class,
-                e -> new NodeLost(e.member().address(), "unreachable"));
-        ActorRef<ClusterEvent.MemberRemoved> removals = ctx.messageAdapter(ClusterEvent.MemberRemoved.class,
-                e -> new NodeLost(e.member().address(), "removed from the cluster"));
         Cluster cluster = Cluster.get(ctx.getSystem());
-        cluster.subscriptions().tell(Subscribe.create(reachability, ClusterEvent.UnreachableMember.class));
-        cluster.subscriptions().tell(Subscribe.create(removals, ClusterEvent.MemberRemoved.class));
+        cluster.subscriptions().tell(Subscribe.create(ctx.messageAdapter(ClusterEvent.UnreachableMember.class,
+                e -> new NodeLost(e.member().address(), "unreachable")), ClusterEvent.UnreachableMember.class));
+        cluster.subscriptions().tell(Subscribe.create(ctx.messageAdapter(ClusterEvent.MemberRemoved.class,
+                e -> new NodeLost(e.member().address(), "removed from the cluster")), ClusterEvent.MemberRemoved.class));
         ctx.getLog().info("job {} waits for {} worker(s) (min {}, max {})", spec.jobId(), spec.workers(),
-                policy.minWorkers(), policy.maxWorkers());
+                spec.elastic().minWorkers(), spec.elastic().maxWorkers());
     }
 
     /** Opens the job (corpus, resumed state), then offers the wire to workers; fails at once when it cannot. */
-    Behavior<Command> started() {
+    private Behavior<Command> started(Consumer<ActorRef<JobMessage>> announce) {
         Optional<String> failure = progress.open(coordinatorState);
         if (failure.isPresent()) {
             return fail(failure.get());
@@ -160,190 +151,223 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
         if (announce != null) {
             announce.accept(wire);
         } else {
-            getContext().getSystem().receptionist().tell(Receptionist.register(ServiceKeys.COORDINATORS, wire));
+            ctx.getSystem().receptionist().tell(Receptionist.register(ServiceKeys.COORDINATORS, wire));
         }
-        return this;
+        return waiting();
     }
 
-    @Override
-    public Receive<Command> createReceive() {
-        return newReceiveBuilder()
-                .onMessage(FromWire.class, this::onWire)
-                .onMessage(StepTimedOut.class, this::onStepTimedOut)
-                .onMessage(ProbeTimedOut.class, t -> t.generation() == formation.generation() && phase == Phase.PROBING
-                        ? planRing() : this)
-                .onMessage(FormTimedOut.class, this::onFormTimedOut)
-                .onMessage(NodeLost.class, this::onNodeLost)
-                .onSignal(PostStop.class, s -> {
-                    progress.close();
-                    return this;
-                })
-                .build();
-    }
+    // ---- the phases -----------------------------------------------------------------------------
 
-    private Behavior<Command> onWire(FromWire msg) {
-        JobMessage payload = msg.message();
-        if (payload instanceof WorkerHello hello) {
-            return onHello(hello);
-        } else if (payload instanceof JobReady r) {
-            return r.generation() < 0 ? onPrepared(r) : onRankBound(r);
-        } else if (payload instanceof ProbeReply r) {
-            return onProbeReply(r);
-        } else if (payload instanceof RingReady r) {
-            return onRingReady(r);
-        } else if (payload instanceof StepDone d) {
-            return onStepDone(d);
-        } else if (payload instanceof StepFailed f) {
-            return onStepFailed(f);
-        } else if (payload instanceof LeaveRequest l) {
-            return onLeaveRequest(l);
-        } else if (payload instanceof JobFinished f) {
-            return onFinished(f);
-        }
-        getContext().getLog().warn("ignoring unexpected {}", payload.getClass().getSimpleName());
-        return this;
-    }
-
-    // ---- membership ---------------------------------------------------------------------------
-
-    /**
-     * True when {@code ref} lives on this node or on an Up (or WeaklyUp) member of the cluster.
-     * WeaklyUp counts: while a dead node is still unreachable the cluster cannot move newcomers
-     * to Up, and a replacement worker must be able to join then.
-     */
-    private boolean isClusterMember(ActorRef<?> ref) {
-        Address address = ref.path().address();
-        if (address.host().isEmpty()) {
-            return true;
-        }
-        for (Member m : Cluster.get(getContext().getSystem()).state().getMembers()) {
-            if (m.address().equals(address) && (m.status() == MemberStatus.up() || m.status() == MemberStatus.weaklyUp())) {
-                return true;
+    /** Before the first ring: waits for the workers the job asked for. */
+    private Behavior<Command> waiting() {
+        return shared(Behaviors.receive(Command.class), ready -> {
+            if (start.canStart(ready)) {
+                return reform("starting with " + ready + " worker(s)", false);
             }
-        }
-        return false;
+            ctx.getLog().info("{} of {} worker(s) ready", ready, start.awaited());
+            return Behaviors.same();
+        }).onMessage(NodeLost.class, lost -> onNodeLost(lost, Behaviors::same))
+                .onAnyMessage(late -> Behaviors.same()).build();
     }
 
-    private Behavior<Command> onHello(WorkerHello hello) {
-        ActorRef<JobMessage> actor = hello.worker();
-        if (actor == null) {
-            getContext().getLog().warn("ignoring a hello that names no worker");
-            return this;
-        }
-        if (!isClusterMember(actor)) {
-            getContext().getLog().warn("ignoring a hello from {}, which is not an Up member of the cluster",
-                    hello.worker());
-            return this;
-        }
-        if (!hello.troupeVersion().equals(spec.version())) {
-            actor.tell(new JobFinished("", 0, "this coordinator runs Troupe "
-                    + spec.version() + " but the worker runs " + hello.troupeVersion()
-                    + "; run the same troupe.jar on every node"));
-            getContext().getLog().warn("refused a worker of version {} at {}", hello.troupeVersion(), hello.worker());
-            return this;
-        }
-        if (phase == Phase.FINISHING || phase == Phase.DONE) {
-            return this;
-        }
-        Membership.Member w = members.admit(resolver.toSerializationFormat(actor), actor.path().address(), actor::tell,
-                hello);
-        if (w == null) {
-            return this;
-        }
-        getContext().getLog().info("worker {} offered itself ({} threads, {}, data plane on {}); preparing it",
-                w.ref, hello.threads(), hello.device(), hello.dataHost());
-        w.tell(new JoinJob(wire, spec.jobId(), w.seedRank % spec.workers(), spec.workers(),
-                JobSettings.toJson(spec.settings()), spec.tokenizer().toJson(), spec.dataPath().toString(),
-                spec.dataSha256(), 0, 0, spec.settings().batchSize(), spec.outDir().toString(), spec.wire(), true));
-        return this;
+    /** Too few workers: waits until min-workers are ready again. */
+    private Behavior<Command> paused() {
+        return shared(Behaviors.receive(Command.class),
+                ready -> start.canContinue(ready) ? reform("enough workers again", false) : Behaviors.same())
+                .onMessage(NodeLost.class, lost -> onNodeLost(lost, Behaviors::same))
+                .onAnyMessage(late -> Behaviors.same()).build();
     }
 
-    /** The live member a message of this job names, or null. */
-    private Membership.Member known(ActorRef<?> ref, String jobId) {
-        return ref == null || !jobId.equals(spec.jobId()) ? null : members.live(resolver.toSerializationFormat(ref));
+    /** Waits for every ready worker's step and checksum; {@link #planRing} follows. */
+    private Behavior<Command> probing() {
+        long generation = formation.generation();
+        BehaviorBuilder<Command> b = Behaviors.receive(Command.class);
+        b = onWire(b, ProbeReply.class, r -> r.generation() == generation, this::onProbeReply);
+        b = onWire(b, StepFailed.class, f -> true,
+                f -> formation.suspect(suspectRank(f), f.generation()) ? afterProbeAnswer(Behaviors::same) : Behaviors.same());
+        return running(b).onMessage(ProbeTimedOut.class, t -> t.generation() == generation, t -> planRing())
+                .onMessage(NodeLost.class, lost -> onNodeLost(lost,
+                        () -> formation.allProbed(members) ? planRing() : Behaviors.same()))
+                .onAnyMessage(late -> Behaviors.same()).build();
     }
 
-    private Behavior<Command> onPrepared(JobReady r) {
-        Membership.Member w = known(r.worker(), r.jobId());
-        if (w == null) {
-            return this;
-        }
-        if (!r.ok()) {
-            getContext().getLog().error("worker {} could not prepare job {}: {}", w.ref, spec.jobId(), r.error());
-            members.drop(w);
-            if (phase == Phase.WAITING && !members.anyLive()) {
-                return fail("worker " + w.ref + " could not join the job: " + r.error());
-            }
-            return this;
-        }
-        members.prepared(w, new InetSocketAddress(r.stateHost(), r.statePort()));
-        long ready = members.readyToStay();
-        switch (phase) {
-            case WAITING -> {
-                if (start.canStart(ready)) {
-                    return reform("starting with " + ready + " worker(s)", false);
-                }
-                getContext().getLog().info("{} of {} worker(s) ready", ready, start.awaited());
-            }
-            case PAUSED -> {
-                if (start.canContinue(ready)) {
-                    return reform("enough workers again", false);
-                }
-            }
-            case TRAINING, PROBING, FORMING, CONNECTING -> {
-                if (start.hasRoom(formation.ring().size())) {
-                    formation.requestReform(); // takes its place at the next step boundary
-                }
-            }
-            default -> {
-            }
-        }
-        return this;
+    /** Waits until every rank bound its ring server. */
+    private Behavior<Command> forming() {
+        long generation = formation.generation();
+        BehaviorBuilder<Command> b = onWire(Behaviors.receive(Command.class), JobReady.class,
+                r -> r.generation() == generation, this::onRankBound);
+        return broken(running(b), generation).onAnyMessage(late -> Behaviors.same()).build();
     }
 
-    private Behavior<Command> onLeaveRequest(LeaveRequest l) {
-        Membership.Member w = known(l.worker(), spec.jobId());
-        if (w == null) {
-            return this;
-        }
-        getContext().getLog().info("worker {} asked to leave", w.ref);
-        members.markLeaving(w);
-        if (formation.ring().contains(w)) {
-            formation.requestReform();
-        } else {
-            release(w);
-        }
-        return this;
+    /** Waits until every rank linked to its successor. */
+    private Behavior<Command> connecting() {
+        long generation = formation.generation();
+        BehaviorBuilder<Command> b = onWire(Behaviors.receive(Command.class), RingReady.class,
+                r -> r.generation() == generation && r.jobId().equals(spec.jobId()), this::onRingReady);
+        return broken(running(b), generation).onAnyMessage(late -> Behaviors.same()).build();
     }
 
-    /** Lets a worker go: it closes its job and, if it asked to leave, stops. */
-    private void release(Membership.Member w) {
-        members.drop(w);
-        w.tell(new FinishJob(spec.jobId(), false));
+    /** Runs step {@code committed + 1} on the ring. */
+    private Behavior<Command> training() {
+        long generation = formation.generation();
+        long step = progress.committed() + 1;
+        BehaviorBuilder<Command> b = Behaviors.receive(Command.class);
+        b = onWire(b, StepDone.class, d -> d.generation() == generation && d.step() == step, this::onStepDone);
+        b = onWire(b, StepFailed.class, f -> f.generation() == generation && f.step() == step, this::onStepFailed);
+        return running(b).onMessage(StepTimedOut.class, t -> t.generation() == generation && t.step() == step,
+                        this::onStepTimedOut)
+                .onMessage(NodeLost.class, lost -> onNodeLost(lost,
+                        () -> reform("worker on " + lost.address() + " " + lost.why(), true)))
+                .onAnyMessage(late -> Behaviors.same()).build();
     }
 
-    private Behavior<Command> onNodeLost(NodeLost lost) {
-        List<Membership.Member> gone = members.lose(lost.address());
-        if (gone.isEmpty()) {
-            return this;
-        }
-        getContext().getLog().warn("node {} is {}: lost worker(s) {}", lost.address(), lost.why(), gone);
-        if (phase == Phase.FINISHING) {
+    /** The last step is done: waits for the ring to close the job (rank 0 exports the model). */
+    private Behavior<Command> finishing(JobFinish finish) {
+        BehaviorBuilder<Command> b = onWire(Behaviors.receive(Command.class), JobFinished.class,
+                f -> finish.ofRing(f.rank()), f -> onFinished(finish, f));
+        b = onWire(b, WorkerHello.class, h -> true, h -> onHello(h, false)); // refused or ignored: the job ends
+        return shared(b, ready -> Behaviors.same()).onMessage(NodeLost.class, lost -> {
+            List<Member> gone = lostWorkers(lost);
             if (!finish.lost(gone)) {
                 return fail("rank 0 was lost while exporting the model after step " + progress.committed()
                         + "; the checkpoints are in " + spec.outDir().resolve(CheckpointStore.DIRECTORY)
                         + "; export by resuming with 'troupe coordinator --resume " + spec.outDir() + "'");
             }
-            return finish.done() ? writeSummary() : this;
+            return !gone.isEmpty() && finish.done() ? writeSummary(finish) : Behaviors.same();
+        }).onAnyMessage(late -> Behaviors.same()).build();
+    }
+
+    /** A phase with a ring in the making or at work: a newly ready worker joins at the next step boundary. */
+    private BehaviorBuilder<Command> running(BehaviorBuilder<Command> phase) {
+        return shared(phase, ready -> {
+            if (start.hasRoom(formation.ring().size())) {
+                formation.requestReform();
+            }
+            return Behaviors.same();
+        });
+    }
+
+    /** While a ring forms: it fails when it takes too long, or when a member is lost. */
+    private BehaviorBuilder<Command> broken(BehaviorBuilder<Command> phase, long generation) {
+        return phase.onMessage(FormTimedOut.class, t -> t.generation() == generation,
+                        t -> formFailed("the ring of generation " + generation + " was not formed within "
+                                + spec.elastic().formTimeout().toSeconds() + " s"))
+                .onMessage(NodeLost.class, lost -> onNodeLost(lost,
+                        () -> reform("worker on " + lost.address() + " " + lost.why(), true)));
+    }
+
+    /**
+     * What every phase handles alike: workers offer themselves, get ready (what that means is
+     * the phase's {@code onReady}, given how many ready workers stay) and ask to leave; a
+     * neighbour's report of a broken link marks a suspect.
+     */
+    private BehaviorBuilder<Command> shared(BehaviorBuilder<Command> phase, LongFunction<Behavior<Command>> onReady) {
+        BehaviorBuilder<Command> b = onWire(phase, WorkerHello.class, h -> true, h -> onHello(h, true));
+        b = onWire(b, JobReady.class, r -> r.generation() < 0, r -> onPrepared(r, onReady));
+        b = onWire(b, LeaveRequest.class, l -> true, this::onLeaveRequest);
+        b = onWire(b, StepFailed.class, f -> true, f -> {
+            formation.suspect(suspectRank(f), f.generation());
+            return Behaviors.same();
+        });
+        return b.onSignal(PostStop.class, s -> {
+            progress.close();
+            return Behaviors.same();
+        });
+    }
+
+    /** Handles the wire messages of one type that pass {@code test}. */
+    private static <M extends JobMessage> BehaviorBuilder<Command> onWire(BehaviorBuilder<Command> b, Class<M> type,
+            Predicate<M> test, Function<M, Behavior<Command>> handler) {
+        return b.onMessage(FromWire.class, w -> type.isInstance(w.message()) && test.test(type.cast(w.message())),
+                w -> handler.apply(type.cast(w.message())));
+    }
+
+    private static int suspectRank(StepFailed f) {
+        return f.suspectRank() != null ? f.suspectRank().orElse(-1) : -1;
+    }
+
+    // ---- membership ---------------------------------------------------------------------------
+
+    /** A worker offers itself; it is prepared for the job when {@code admit} and it is new, on a live node, of our version. */
+    private Behavior<Command> onHello(WorkerHello hello, boolean admit) {
+        ActorRef<JobMessage> actor = hello.worker();
+        if (actor == null) {
+            ctx.getLog().warn("ignoring a hello that names no worker");
+            return Behaviors.same();
         }
-        if (gone.stream().noneMatch(formation.ring()::contains)) {
-            return this;
+        if (!Membership.onLiveNode(actor.path().address(), Cluster.get(ctx.getSystem()).state().getMembers())) {
+            ctx.getLog().warn("ignoring a hello from {}, which is not an Up member of the cluster", actor);
+            return Behaviors.same();
         }
-        return switch (phase) {
-            case TRAINING, FORMING, CONNECTING -> reform("worker on " + lost.address() + " " + lost.why(), true);
-            case PROBING -> formation.allProbed(members) ? planRing() : this;
-            default -> this;
-        };
+        Optional<String> refusal = start.refusal(hello);
+        if (refusal.isPresent()) {
+            actor.tell(new JobFinished("", 0, refusal.get()));
+            ctx.getLog().warn("refused a worker of version {} at {}", hello.troupeVersion(), actor);
+            return Behaviors.same();
+        }
+        Member w = admit ? members.admit(resolver.toSerializationFormat(actor), actor.path().address(), actor::tell,
+                hello) : null;
+        if (w != null) {
+            ctx.getLog().info("worker {} offered itself ({} threads, {}, data plane on {}); preparing it", w.ref,
+                    hello.threads(), hello.device(), hello.dataHost());
+            w.tell(start.invitation(wire, w.seedRank));
+        }
+        return Behaviors.same();
+    }
+
+    /** The live member a message of this job names, or null. */
+    private Member known(ActorRef<?> ref, String jobId) {
+        return ref == null || !jobId.equals(spec.jobId()) ? null : members.live(resolver.toSerializationFormat(ref));
+    }
+
+    private Behavior<Command> onPrepared(JobReady r, LongFunction<Behavior<Command>> onReady) {
+        Member w = known(r.worker(), r.jobId());
+        if (w == null) {
+            return Behaviors.same();
+        }
+        if (!r.ok()) {
+            ctx.getLog().error("worker {} could not prepare job {}: {}", w.ref, spec.jobId(), r.error());
+            members.drop(w);
+            if (formation.generation() == 0 && !members.anyLive()) {
+                return fail("worker " + w.ref + " could not join the job: " + r.error());
+            }
+            return Behaviors.same();
+        }
+        members.prepared(w, new InetSocketAddress(r.stateHost(), r.statePort()));
+        return onReady.apply(members.readyToStay());
+    }
+
+    private Behavior<Command> onLeaveRequest(LeaveRequest l) {
+        Member w = known(l.worker(), spec.jobId());
+        if (w != null) {
+            ctx.getLog().info("worker {} asked to leave", w.ref);
+            members.markLeaving(w);
+            if (formation.ring().contains(w)) {
+                formation.requestReform();
+            } else {
+                release(w);
+            }
+        }
+        return Behaviors.same();
+    }
+
+    /** Lets a worker go: it closes its job and, if it asked to leave, stops. */
+    private void release(Member w) {
+        members.drop(w);
+        w.tell(new FinishJob(spec.jobId(), false));
+    }
+
+    /** The workers of a lost node are gone; when one was in the ring, {@code ifRingHit} decides what follows. */
+    private Behavior<Command> onNodeLost(NodeLost lost, Supplier<Behavior<Command>> ifRingHit) {
+        return lostWorkers(lost).stream().anyMatch(formation.ring()::contains) ? ifRingHit.get() : Behaviors.same();
+    }
+
+    private List<Member> lostWorkers(NodeLost lost) {
+        List<Member> gone = members.lose(lost.address());
+        if (!gone.isEmpty()) {
+            ctx.getLog().warn("node {} is {}: lost worker(s) {}", lost.address(), lost.why(), gone);
+        }
+        return gone;
     }
 
     // ---- re-forming the ring ------------------------------------------------------------------
@@ -351,56 +375,55 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     /** Ends the current ring and probes every ready worker; {@link #planRing} follows. */
     private Behavior<Command> reform(String why, boolean failure) {
         progress.ringBroken(failure);
-        phase = Phase.PROBING;
         timers.cancel("step");
         timers.cancel("form");
         formation.probe(members);
-        getContext().getLog().info("generation {}: re-forming the ring ({})", formation.generation(), why);
+        ctx.getLog().info("generation {}: re-forming the ring ({})", formation.generation(), why);
         timers.startSingleTimer("probe", new ProbeTimedOut(formation.generation()),
-                RingFormation.probeWait(policy, failure, progress.slowestRecentStepSeconds()));
-        return afterProbeAnswer();
+                RingFormation.probeWait(spec.elastic(), failure, progress.slowestRecentStepSeconds()));
+        return afterProbeAnswer(this::probing);
     }
 
     private Behavior<Command> onProbeReply(ProbeReply r) {
-        Membership.Member w = known(r.worker(), spec.jobId());
-        if (w == null || r.generation() != formation.generation() || phase != Phase.PROBING) {
-            return this;
+        Member w = known(r.worker(), spec.jobId());
+        if (w == null) {
+            return Behaviors.same();
         }
         formation.answered(w, r);
-        return afterProbeAnswer();
+        return afterProbeAnswer(Behaviors::same);
     }
 
     /**
-     * Plans the ring once everyone answered. When only suspects are silent, gives them a short
-     * grace (a live worker answers in milliseconds), then forms the ring without them.
+     * Plans the ring once everyone answered, else keeps probing ({@code probing}). When only
+     * suspects are silent, gives them a short grace (a live worker answers in milliseconds),
+     * then forms the ring without them.
      */
-    private Behavior<Command> afterProbeAnswer() {
+    private Behavior<Command> afterProbeAnswer(Supplier<Behavior<Command>> probing) {
         if (formation.allProbed(members)) {
             return planRing();
         }
         if (formation.onlySuspectsSilent(members) && !timers.isTimerActive("suspects")) {
             timers.startSingleTimer("suspects", new ProbeTimedOut(formation.generation()), SUSPECT_GRACE);
         }
-        return this;
+        return probing.get();
     }
 
     /** Plans and forms the next ring from the workers that answered the probe. */
     private Behavior<Command> planRing() {
         timers.cancel("probe");
         timers.cancel("suspects");
-        for (Membership.Member w : formation.silent(members)) {
-            getContext().getLog().warn("worker {} did not answer within the probe timeout; leaving it out", w.ref);
+        for (Member w : formation.silent(members)) {
+            ctx.getLog().warn("worker {} did not answer within the probe timeout; leaving it out", w.ref);
             release(w); // if it is alive after all, it closes the job and offers itself again
         }
-        members.ready().stream().filter(Membership.Member::leaving).forEach(this::release);
+        members.ready().stream().filter(Member::leaving).forEach(this::release);
         long committed = progress.committed();
         InetSocketAddress fallback = progress.fallbackStep() >= 0 && coordinatorState != null
                 ? coordinatorState.address() : null;
-        RingFormation.Next next = formation.plan(members, policy, committed, progress.fallbackStep(), fallback);
+        RingFormation.Next next = formation.plan(members, spec.elastic(), committed, progress.fallbackStep(), fallback);
         if (next instanceof RingFormation.Pause pause) {
-            phase = Phase.PAUSED;
-            getContext().getLog().warn("{}", start.pausedBecause(spec.jobId(), committed, pause.available()));
-            return this;
+            ctx.getLog().warn("{}", start.pausedBecause(spec.jobId(), committed, pause.available()));
+            return paused();
         }
         if (next instanceof RingFormation.Lost) {
             return fail("every worker that held the state of step " + committed + " is gone; resume the job from its "
@@ -411,50 +434,34 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
             progress.commitInterruptedStep();
         }
         progress.membershipChanged(form.membershipChanges());
-        phase = Phase.FORMING;
-        getContext().getLog().info("generation {}: ring of {} worker(s) continues after step {}{}",
-                formation.generation(), formation.ring().size(), form.plan().step(),
+        ctx.getLog().info("generation {}: ring of {} worker(s) continues after step {}{}", formation.generation(),
+                formation.ring().size(), form.plan().step(),
                 form.plan().syncFrom().isEmpty() ? "" : " (" + form.plan().syncFrom().size() + " syncing)");
-        timers.startSingleTimer("form", new FormTimedOut(formation.generation()), policy.formTimeout());
-        return this;
+        timers.startSingleTimer("form", new FormTimedOut(formation.generation()), spec.elastic().formTimeout());
+        return forming();
     }
 
     private Behavior<Command> onRankBound(JobReady r) {
-        Membership.Member w = known(r.worker(), r.jobId());
-        if (w == null || r.generation() != formation.generation() || phase != Phase.FORMING) {
-            return this;
+        Member w = known(r.worker(), r.jobId());
+        if (w == null) {
+            return Behaviors.same();
         }
         if (!r.ok()) {
             return formFailed("worker " + w.ref + " could not take rank " + r.rank() + ": " + r.error());
         }
-        if (formation.bound(w, r)) {
-            phase = Phase.CONNECTING;
-        }
-        return this;
+        return formation.bound(w, r) ? connecting() : Behaviors.same();
     }
 
     private Behavior<Command> onRingReady(RingReady r) {
-        if (r.generation() != formation.generation() || phase != Phase.CONNECTING || !r.jobId().equals(spec.jobId())) {
-            return this;
-        }
         if (!r.ok()) {
             return formFailed("rank " + r.rank() + " could not link the ring: " + r.error());
         }
         if (!formation.linked(r.rank())) {
-            return this;
+            return Behaviors.same();
         }
         timers.cancel("form");
-        phase = Phase.TRAINING;
         progress.ringFormed();
         return nextStepOrFinish();
-    }
-
-    private Behavior<Command> onFormTimedOut(FormTimedOut t) {
-        if (t.generation() != formation.generation() || (phase != Phase.FORMING && phase != Phase.CONNECTING)) {
-            return this;
-        }
-        return formFailed("the ring of generation " + formation.generation() + " was not formed within "
-                + policy.formTimeout().toSeconds() + " s");
     }
 
     private Behavior<Command> formFailed(String why) {
@@ -462,7 +469,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
             return fail("could not form a ring " + RingFormation.MAX_FAILED_FORMS + " times in a row; the last reason: "
                     + why);
         }
-        getContext().getLog().warn("{}; trying again", why);
+        ctx.getLog().warn("{}; trying again", why);
         return reform(why, true);
     }
 
@@ -472,13 +479,11 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
         boolean stopped = progress.stopRequested();
         if (progress.lastStepDone() || stopped) {
             // A stop request (a pruned trial) ends the job here without exporting a model.
-            phase = Phase.FINISHING;
-            List<Membership.Member> ring = formation.ring();
-            finish = new JobFinish(ring);
+            List<Member> ring = formation.ring();
             FinishJob end = new FinishJob(spec.jobId(), !stopped);
             ring.forEach(w -> w.tell(end));
             members.ready().stream().filter(w -> !ring.contains(w)).forEach(this::release);
-            return this;
+            return finishing(new JobFinish(ring));
         }
         if (formation.reformRequested()) {
             return reform("membership changed", false);
@@ -486,39 +491,24 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
         progress.startStep(formation.ring(), formation.generation());
         timers.startSingleTimer("step", new StepTimedOut(formation.generation(), progress.committed() + 1),
                 spec.stepTimeout());
-        return this;
-    }
-
-    /** True when {@code generation} and {@code step} name the step now running. */
-    private boolean isRunning(long generation, long step) {
-        return phase == Phase.TRAINING && generation == formation.generation() && step == progress.committed() + 1;
+        return training();
     }
 
     private Behavior<Command> onStepFailed(StepFailed f) {
-        int suspect = f.suspectRank() != null ? f.suspectRank().orElse(-1) : -1;
-        if (formation.suspect(suspect, f.generation()) && phase == Phase.PROBING) {
-            // A neighbour's link broke: that worker is probably dead, so the probe need not wait long for it.
-            return afterProbeAnswer();
-        }
-        if (!isRunning(f.generation(), f.step())) {
-            return this;
-        }
+        formation.suspect(suspectRank(f), f.generation());
         String failure = "rank " + f.rank() + " failed step " + f.step() + ": " + f.error();
-        getContext().getLog().warn("{}", failure);
+        ctx.getLog().warn("{}", failure);
         return reform(failure, true);
     }
 
     private Behavior<Command> onStepTimedOut(StepTimedOut t) {
-        if (!isRunning(t.generation(), t.step())) {
-            return this;
-        }
         return reform("rank(s) " + progress.missing(formation.ring().size()) + " did not finish step " + t.step()
                 + " within " + spec.stepTimeout().toSeconds() + " s", true);
     }
 
     private Behavior<Command> onStepDone(StepDone d) {
-        if (!isRunning(d.generation(), d.step()) || !progress.report(d, formation.ring().size())) {
-            return this;
+        if (!progress.report(d, formation.ring().size())) {
+            return Behaviors.same();
         }
         timers.cancel("step");
         Optional<String> failure = progress.commitStep(formation.ring().size());
@@ -533,36 +523,30 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
 
     // ---- the end ------------------------------------------------------------------------------
 
-    private Behavior<Command> onFinished(JobFinished f) {
-        if (phase != Phase.FINISHING || !finish.ofRing(f.rank())) {
-            return this; // not finishing, or a reserve worker released at the end
-        }
+    private Behavior<Command> onFinished(JobFinish finish, JobFinished f) {
         if (!f.error().isEmpty()) {
             return fail("worker rank " + f.rank() + " could not finish: " + f.error());
         }
-        return finish.finished(f.rank()) ? writeSummary() : this;
+        return finish.finished(f.rank()) ? writeSummary(finish) : Behaviors.same();
     }
 
-    private Behavior<Command> writeSummary() {
+    private Behavior<Command> writeSummary(JobFinish finish) {
         TrainSummary summary;
         try {
             summary = progress.writeSummary(finish.ringSize());
         } catch (IOException e) {
             return fail("cannot write summary.json: " + e.getMessage());
         }
-        phase = Phase.DONE;
+        progress.close();
         onDone.accept(new JobOutcome(summary, null));
         return Behaviors.stopped();
     }
 
     private Behavior<Command> fail(String reason) {
-        if (phase == Phase.DONE) {
-            return this;
-        }
-        getContext().getLog().error("job {} failed: {}", spec.jobId(), reason);
-        phase = Phase.DONE;
+        ctx.getLog().error("job {} failed: {}", spec.jobId(), reason);
         FinishJob abort = new FinishJob(spec.jobId(), false);
         members.live().forEach(w -> w.tell(abort));
+        progress.close();
         onDone.accept(new JobOutcome(null, reason));
         return Behaviors.stopped();
     }

@@ -343,8 +343,10 @@ final class JobProgress {
     /** Closes metrics.jsonl. */
     void close() {
         if (metrics != null) {
+            MetricsLog closing = metrics;
+            metrics = null;
             try {
-                metrics.close();
+                closing.close();
             } catch (IOException e) {
                 log.warn("closing metrics.jsonl failed: {}", e.getMessage());
             }

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 import org.apache.pekko.actor.Address;
+import org.apache.pekko.cluster.MemberStatus;
 
 /**
  * The workers that offered themselves to one job, in the order they came: whether each is
@@ -65,6 +66,23 @@ final class Membership {
         public String toString() {
             return ref;
         }
+    }
+
+    /**
+     * True when an actor at {@code address} lives on this node or on an Up (or WeaklyUp) member
+     * of the cluster. WeaklyUp counts: while a dead node is still unreachable the cluster cannot
+     * move newcomers to Up, and a replacement worker must be able to join then.
+     */
+    static boolean onLiveNode(Address address, Iterable<org.apache.pekko.cluster.Member> cluster) {
+        if (address.host().isEmpty()) {
+            return true;
+        }
+        for (org.apache.pekko.cluster.Member m : cluster) {
+            if (m.address().equals(address) && (m.status() == MemberStatus.up() || m.status() == MemberStatus.weaklyUp())) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private final Map<String, Member> members = new LinkedHashMap<>();
