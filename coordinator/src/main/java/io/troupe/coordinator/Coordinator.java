@@ -9,8 +9,6 @@ import io.troupe.worker.job.protocol.JobFinished;
 import io.troupe.worker.job.protocol.JobMessage;
 import io.troupe.worker.job.protocol.JobReady;
 import io.troupe.worker.job.protocol.LeaveRequest;
-import io.troupe.worker.job.protocol.ProbeReply;
-import io.troupe.worker.job.protocol.RingReady;
 import io.troupe.worker.job.protocol.StepDone;
 import io.troupe.worker.job.protocol.StepFailed;
 import io.troupe.worker.job.protocol.WorkerHello;
@@ -19,7 +17,6 @@ import io.troupe.worker.run.TrainListener;
 import io.troupe.worker.run.TrainSummary;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Consumer;
@@ -86,9 +83,6 @@ public final class Coordinator {
     record NodeLost(org.apache.pekko.actor.Address address, String why) implements Command {
     }
 
-    /** How long a probe still waits for a worker whose neighbour saw its link break. */
-    private static final Duration SUSPECT_GRACE = Duration.ofMillis(200);
-
     private final ActorContext<Command> ctx;
     private final TimerScheduler<Command> timers;
     private final JobSpec spec;
@@ -100,6 +94,7 @@ public final class Coordinator {
     private final JobStart start;
     private final RingFormation formation;
     private final JobProgress progress;
+    private final RingPhases ringPhases;
 
     /**
      * @param coordinatorState where this coordinator serves a resumed checkpoint to workers (may
@@ -133,6 +128,8 @@ public final class Coordinator {
         this.start = new JobStart(spec);
         this.formation = new RingFormation(spec.jobId());
         this.progress = new JobProgress(spec, listener, ctx.getLog());
+        this.ringPhases = new RingPhases(this, ctx.getLog(), timers, spec, members, start, formation, progress,
+                coordinatorState);
         Cluster cluster = Cluster.get(ctx.getSystem());
         cluster.subscriptions().tell(Subscribe.create(ctx.messageAdapter(ClusterEvent.UnreachableMember.class,
                 e -> new NodeLost(e.member().address(), "unreachable")), ClusterEvent.UnreachableMember.class));
@@ -162,7 +159,7 @@ public final class Coordinator {
     private Behavior<Command> waiting() {
         return shared(Behaviors.receive(Command.class), ready -> {
             if (start.canStart(ready)) {
-                return reform("starting with " + ready + " worker(s)", false);
+                return ringPhases.reform("starting with " + ready + " worker(s)", false);
             }
             ctx.getLog().info("{} of {} worker(s) ready", ready, start.awaited());
             return Behaviors.same();
@@ -171,40 +168,11 @@ public final class Coordinator {
     }
 
     /** Too few workers: waits until min-workers are ready again. */
-    private Behavior<Command> paused() {
+    Behavior<Command> paused() {
         return shared(Behaviors.receive(Command.class),
-                ready -> start.canContinue(ready) ? reform("enough workers again", false) : Behaviors.same())
+                ready -> start.canContinue(ready) ? ringPhases.reform("enough workers again", false) : Behaviors.same())
                 .onMessage(NodeLost.class, lost -> onNodeLost(lost, Behaviors::same))
                 .onAnyMessage(late -> Behaviors.same()).build();
-    }
-
-    /** Waits for every ready worker's step and checksum; {@link #planRing} follows. */
-    private Behavior<Command> probing() {
-        long generation = formation.generation();
-        BehaviorBuilder<Command> b = Behaviors.receive(Command.class);
-        b = onWire(b, ProbeReply.class, r -> r.generation() == generation, this::onProbeReply);
-        b = onWire(b, StepFailed.class, f -> true,
-                f -> formation.suspect(suspectRank(f), f.generation()) ? afterProbeAnswer(Behaviors::same) : Behaviors.same());
-        return running(b).onMessage(ProbeTimedOut.class, t -> t.generation() == generation, t -> planRing())
-                .onMessage(NodeLost.class, lost -> onNodeLost(lost,
-                        () -> formation.allProbed(members) ? planRing() : Behaviors.same()))
-                .onAnyMessage(late -> Behaviors.same()).build();
-    }
-
-    /** Waits until every rank bound its ring server. */
-    private Behavior<Command> forming() {
-        long generation = formation.generation();
-        BehaviorBuilder<Command> b = onWire(Behaviors.receive(Command.class), JobReady.class,
-                r -> r.generation() == generation, this::onRankBound);
-        return broken(running(b), generation).onAnyMessage(late -> Behaviors.same()).build();
-    }
-
-    /** Waits until every rank linked to its successor. */
-    private Behavior<Command> connecting() {
-        long generation = formation.generation();
-        BehaviorBuilder<Command> b = onWire(Behaviors.receive(Command.class), RingReady.class,
-                r -> r.generation() == generation && r.jobId().equals(spec.jobId()), this::onRingReady);
-        return broken(running(b), generation).onAnyMessage(late -> Behaviors.same()).build();
     }
 
     /** Runs step {@code committed + 1} on the ring. */
@@ -217,7 +185,7 @@ public final class Coordinator {
         return running(b).onMessage(StepTimedOut.class, t -> t.generation() == generation && t.step() == step,
                         this::onStepTimedOut)
                 .onMessage(NodeLost.class, lost -> onNodeLost(lost,
-                        () -> reform("worker on " + lost.address() + " " + lost.why(), true)))
+                        () -> ringPhases.reform("worker on " + lost.address() + " " + lost.why(), true)))
                 .onAnyMessage(late -> Behaviors.same()).build();
     }
 
@@ -238,22 +206,13 @@ public final class Coordinator {
     }
 
     /** A phase with a ring in the making or at work: a newly ready worker joins at the next step boundary. */
-    private BehaviorBuilder<Command> running(BehaviorBuilder<Command> phase) {
+    BehaviorBuilder<Command> running(BehaviorBuilder<Command> phase) {
         return shared(phase, ready -> {
             if (start.hasRoom(formation.ring().size())) {
                 formation.requestReform();
             }
             return Behaviors.same();
         });
-    }
-
-    /** While a ring forms: it fails when it takes too long, or when a member is lost. */
-    private BehaviorBuilder<Command> broken(BehaviorBuilder<Command> phase, long generation) {
-        return phase.onMessage(FormTimedOut.class, t -> t.generation() == generation,
-                        t -> formFailed("the ring of generation " + generation + " was not formed within "
-                                + spec.elastic().formTimeout().toSeconds() + " s"))
-                .onMessage(NodeLost.class, lost -> onNodeLost(lost,
-                        () -> reform("worker on " + lost.address() + " " + lost.why(), true)));
     }
 
     /**
@@ -276,19 +235,22 @@ public final class Coordinator {
     }
 
     /** Handles the wire messages of one type that pass {@code test}. */
-    private static <M extends JobMessage> BehaviorBuilder<Command> onWire(BehaviorBuilder<Command> b, Class<M> type,
+    static <M extends JobMessage> BehaviorBuilder<Command> onWire(BehaviorBuilder<Command> b, Class<M> type,
             Predicate<M> test, Function<M, Behavior<Command>> handler) {
         return b.onMessage(FromWire.class, w -> type.isInstance(w.message()) && test.test(type.cast(w.message())),
                 w -> handler.apply(type.cast(w.message())));
     }
 
-    private static int suspectRank(StepFailed f) {
+    static int suspectRank(StepFailed f) {
         return f.suspectRank() != null ? f.suspectRank().orElse(-1) : -1;
     }
 
     // ---- membership ---------------------------------------------------------------------------
 
-    /** A worker offers itself; it is prepared for the job when {@code admit} and it is new, on a live node, of our version. */
+    /**
+     * A worker offers itself; it is prepared for the job when {@code admit} and it is new, on a
+     * live node and of this coordinator's version.
+     */
     private Behavior<Command> onHello(WorkerHello hello, boolean admit) {
         ActorRef<JobMessage> actor = hello.worker();
         if (actor == null) {
@@ -316,7 +278,7 @@ public final class Coordinator {
     }
 
     /** The live member a message of this job names, or null. */
-    private Member known(ActorRef<?> ref, String jobId) {
+    Member known(ActorRef<?> ref, String jobId) {
         return ref == null || !jobId.equals(spec.jobId()) ? null : members.live(resolver.toSerializationFormat(ref));
     }
 
@@ -352,13 +314,13 @@ public final class Coordinator {
     }
 
     /** Lets a worker go: it closes its job and, if it asked to leave, stops. */
-    private void release(Member w) {
+    void release(Member w) {
         members.drop(w);
         w.tell(new FinishJob(spec.jobId(), false));
     }
 
     /** The workers of a lost node are gone; when one was in the ring, {@code ifRingHit} decides what follows. */
-    private Behavior<Command> onNodeLost(NodeLost lost, Supplier<Behavior<Command>> ifRingHit) {
+    Behavior<Command> onNodeLost(NodeLost lost, Supplier<Behavior<Command>> ifRingHit) {
         return lostWorkers(lost).stream().anyMatch(formation.ring()::contains) ? ifRingHit.get() : Behaviors.same();
     }
 
@@ -370,112 +332,9 @@ public final class Coordinator {
         return gone;
     }
 
-    // ---- re-forming the ring ------------------------------------------------------------------
-
-    /** Ends the current ring and probes every ready worker; {@link #planRing} follows. */
-    private Behavior<Command> reform(String why, boolean failure) {
-        progress.ringBroken(failure);
-        timers.cancel("step");
-        timers.cancel("form");
-        formation.probe(members);
-        ctx.getLog().info("generation {}: re-forming the ring ({})", formation.generation(), why);
-        timers.startSingleTimer("probe", new ProbeTimedOut(formation.generation()),
-                RingFormation.probeWait(spec.elastic(), failure, progress.slowestRecentStepSeconds()));
-        return afterProbeAnswer(this::probing);
-    }
-
-    private Behavior<Command> onProbeReply(ProbeReply r) {
-        Member w = known(r.worker(), spec.jobId());
-        if (w == null) {
-            return Behaviors.same();
-        }
-        formation.answered(w, r);
-        return afterProbeAnswer(Behaviors::same);
-    }
-
-    /**
-     * Plans the ring once everyone answered, else keeps probing ({@code probing}). When only
-     * suspects are silent, gives them a short grace (a live worker answers in milliseconds),
-     * then forms the ring without them.
-     */
-    private Behavior<Command> afterProbeAnswer(Supplier<Behavior<Command>> probing) {
-        if (formation.allProbed(members)) {
-            return planRing();
-        }
-        if (formation.onlySuspectsSilent(members) && !timers.isTimerActive("suspects")) {
-            timers.startSingleTimer("suspects", new ProbeTimedOut(formation.generation()), SUSPECT_GRACE);
-        }
-        return probing.get();
-    }
-
-    /** Plans and forms the next ring from the workers that answered the probe. */
-    private Behavior<Command> planRing() {
-        timers.cancel("probe");
-        timers.cancel("suspects");
-        for (Member w : formation.silent(members)) {
-            ctx.getLog().warn("worker {} did not answer within the probe timeout; leaving it out", w.ref);
-            release(w); // if it is alive after all, it closes the job and offers itself again
-        }
-        members.ready().stream().filter(Member::leaving).forEach(this::release);
-        long committed = progress.committed();
-        InetSocketAddress fallback = progress.fallbackStep() >= 0 && coordinatorState != null
-                ? coordinatorState.address() : null;
-        RingFormation.Next next = formation.plan(members, spec.elastic(), committed, progress.fallbackStep(), fallback);
-        if (next instanceof RingFormation.Pause pause) {
-            ctx.getLog().warn("{}", start.pausedBecause(spec.jobId(), committed, pause.available()));
-            return paused();
-        }
-        if (next instanceof RingFormation.Lost) {
-            return fail("every worker that held the state of step " + committed + " is gone; resume the job from its "
-                    + "last checkpoint with 'troupe coordinator --resume " + spec.outDir() + "'");
-        }
-        RingFormation.Form form = (RingFormation.Form) next;
-        if (form.plan().step() == committed + 1) {
-            progress.commitInterruptedStep();
-        }
-        progress.membershipChanged(form.membershipChanges());
-        ctx.getLog().info("generation {}: ring of {} worker(s) continues after step {}{}", formation.generation(),
-                formation.ring().size(), form.plan().step(),
-                form.plan().syncFrom().isEmpty() ? "" : " (" + form.plan().syncFrom().size() + " syncing)");
-        timers.startSingleTimer("form", new FormTimedOut(formation.generation()), spec.elastic().formTimeout());
-        return forming();
-    }
-
-    private Behavior<Command> onRankBound(JobReady r) {
-        Member w = known(r.worker(), r.jobId());
-        if (w == null) {
-            return Behaviors.same();
-        }
-        if (!r.ok()) {
-            return formFailed("worker " + w.ref + " could not take rank " + r.rank() + ": " + r.error());
-        }
-        return formation.bound(w, r) ? connecting() : Behaviors.same();
-    }
-
-    private Behavior<Command> onRingReady(RingReady r) {
-        if (!r.ok()) {
-            return formFailed("rank " + r.rank() + " could not link the ring: " + r.error());
-        }
-        if (!formation.linked(r.rank())) {
-            return Behaviors.same();
-        }
-        timers.cancel("form");
-        progress.ringFormed();
-        return nextStepOrFinish();
-    }
-
-    private Behavior<Command> formFailed(String why) {
-        if (formation.formFailedTooOften()) {
-            return fail("could not form a ring " + RingFormation.MAX_FAILED_FORMS + " times in a row; the last reason: "
-                    + why);
-        }
-        ctx.getLog().warn("{}; trying again", why);
-        return reform(why, true);
-    }
-
     // ---- steps ----------------------------------------------------------------------------------
 
-    private Behavior<Command> nextStepOrFinish() {
+    Behavior<Command> nextStepOrFinish() {
         boolean stopped = progress.stopRequested();
         if (progress.lastStepDone() || stopped) {
             // A stop request (a pruned trial) ends the job here without exporting a model.
@@ -486,7 +345,7 @@ public final class Coordinator {
             return finishing(new JobFinish(ring));
         }
         if (formation.reformRequested()) {
-            return reform("membership changed", false);
+            return ringPhases.reform("membership changed", false);
         }
         progress.startStep(formation.ring(), formation.generation());
         timers.startSingleTimer("step", new StepTimedOut(formation.generation(), progress.committed() + 1),
@@ -498,12 +357,12 @@ public final class Coordinator {
         formation.suspect(suspectRank(f), f.generation());
         String failure = "rank " + f.rank() + " failed step " + f.step() + ": " + f.error();
         ctx.getLog().warn("{}", failure);
-        return reform(failure, true);
+        return ringPhases.reform(failure, true);
     }
 
     private Behavior<Command> onStepTimedOut(StepTimedOut t) {
-        return reform("rank(s) " + progress.missing(formation.ring().size()) + " did not finish step " + t.step()
-                + " within " + spec.stepTimeout().toSeconds() + " s", true);
+        return ringPhases.reform("rank(s) " + progress.missing(formation.ring().size()) + " did not finish step "
+                + t.step() + " within " + spec.stepTimeout().toSeconds() + " s", true);
     }
 
     private Behavior<Command> onStepDone(StepDone d) {
@@ -542,7 +401,7 @@ public final class Coordinator {
         return Behaviors.stopped();
     }
 
-    private Behavior<Command> fail(String reason) {
+    Behavior<Command> fail(String reason) {
         ctx.getLog().error("job {} failed: {}", spec.jobId(), reason);
         FinishJob abort = new FinishJob(spec.jobId(), false);
         members.live().forEach(w -> w.tell(abort));

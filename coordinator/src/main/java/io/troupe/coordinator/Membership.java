@@ -78,7 +78,8 @@ final class Membership {
             return true;
         }
         for (org.apache.pekko.cluster.Member m : cluster) {
-            if (m.address().equals(address) && (m.status() == MemberStatus.up() || m.status() == MemberStatus.weaklyUp())) {
+            boolean up = m.status() == MemberStatus.up() || m.status() == MemberStatus.weaklyUp();
+            if (up && m.address().equals(address)) {
                 return true;
             }
         }
