@@ -314,7 +314,7 @@ public final class ClusterNode {
                             return Behaviors.same();
                         }
                     }
-                    ctx.spawn(Coordinator.create(run.spec(), state, run.listener(), outcome -> {
+                    ctx.spawn(CoordinatorSupervisor.create(run.spec(), state, run.listener(), outcome -> {
                         if (wire.get() != null) {
                             pool.tell(new WorkerPool.JobEnded(wire.get()));
                         }

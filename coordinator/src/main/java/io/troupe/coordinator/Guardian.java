@@ -16,7 +16,8 @@ import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 
 /**
- * The root actor of a node: spawns a Coordinator (for a job) and/or Workers, according to the
+ * The root actor of a node: spawns a Coordinator (for a job, under a {@link CoordinatorSupervisor}
+ * that turns its crash into a failed outcome) and/or Workers, according to the
  * node's roles. A worker whose step fails on its own (not the ring) throws; it is restarted with
  * exponential backoff, closing its native resources first, and offers itself to the job again.
  */
@@ -51,7 +52,7 @@ public final class Guardian {
                         return Behaviors.stopped();
                     }
                 }
-                ctx.spawn(Coordinator.create(job, state, listener, onDone), "coordinator");
+                ctx.spawn(CoordinatorSupervisor.create(job, state, listener, onDone, null), "job");
             }
             List<ActorRef<WorkerActor.Command>> spawned = new ArrayList<>();
             for (int i = 0; i < workers.size(); i++) {

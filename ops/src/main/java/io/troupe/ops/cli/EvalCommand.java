@@ -17,8 +17,8 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /** {@code troupe eval}: loss and perplexity of an exported model on a text file or a dataset's val split. */
-@Command(name = "eval", description = {"Report an exported model's loss and perplexity on a text file, or on the val split",
-            "of a dataset from troupe prepare (made with the model's tokenizer)."},
+@Command(name = "eval", description = {"Report an exported model's loss and perplexity on a text file.",
+            "Given a dataset from troupe prepare, score its val split (it must use the model's tokenizer)."},
         mixinStandardHelpOptions = true)
 final class EvalCommand implements Callable<Integer> {
 

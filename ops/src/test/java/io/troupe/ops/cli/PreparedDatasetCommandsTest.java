@@ -155,7 +155,7 @@ class PreparedDatasetCommandsTest {
     @Test
     void aFolderThatIsNoDatasetIsRefusedWithTheCommandThatMakesOne() {
         troupe("train", "--data", tmp, "--out", tmp.resolve("run"), TINY)
-                .assertOneLineError("make a dataset of the folder first with troupe prepare --input " + tmp);
+                .assertOneLineError("is a folder, not a prepared dataset; run troupe prepare --input " + tmp);
     }
 
     private static String sha256(byte[] bytes) throws Exception {

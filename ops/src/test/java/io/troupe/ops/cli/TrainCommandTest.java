@@ -163,7 +163,7 @@ class TrainCommandTest {
                 .assertOneLineError("'many' is not a long");
         troupe("train", "--out", out).assertExit(TroupeCli.EXIT_USAGE).assertOneLineError("Missing required option: '--data=PATH'");
         trainTiny(corpus, out, 1, "--workers", "0").assertOneLineError("--workers must be >= 1, got 0");
-        trainTiny(tmp, out, 1, "--workers", "2").assertOneLineError("has no manifest.json: it is not a prepared dataset");
+        trainTiny(tmp, out, 1, "--workers", "2").assertOneLineError("is a folder, not a prepared dataset");
         trainTiny(corpus, out, 1, "--workers", "2", "--wire", "fp8").assertOneLineError("--wire unknown wire format 'fp8'");
         assertFalse(Files.exists(out));
     }

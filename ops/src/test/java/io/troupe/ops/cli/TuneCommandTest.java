@@ -269,7 +269,7 @@ class TuneCommandTest {
                 "--threads", 2).assertOk();
         assertTrue(failed.out().contains("(warmup_iters (50) must not exceed lr_decay_iters (10);"), failed.toString());
         assertTrue(failed.out().contains("done: 2 trials (0 complete, 0 pruned, 2 failed)"), failed.toString());
-        assertTrue(failed.out().contains("failed trials run again with: troupe tune --resume " + out), failed.toString());
+        assertTrue(failed.out().contains("failed trials run again with: troupe tune --out " + out + " --resume"), failed.toString());
         tune(out, "--trials", 2, "--steps", 10)
                 .assertOneLineError("already holds a study; pass --resume to continue it, --force to start it over");
         CliRun again = troupe("tune", "--resume", out, "--threads", 2).assertOk();

@@ -1,0 +1,170 @@
+package io.troupe.coordinator;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.troupe.coordinator.Membership.Member;
+import io.troupe.worker.job.protocol.ConnectRing;
+import io.troupe.worker.job.protocol.FormRing;
+import io.troupe.worker.job.protocol.JobMessage;
+import io.troupe.worker.job.protocol.JobReady;
+import io.troupe.worker.job.protocol.Probe;
+import io.troupe.worker.job.protocol.ProbeReply;
+import io.troupe.worker.job.protocol.WorkerHello;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.pekko.actor.Address;
+import org.junit.jupiter.api.Test;
+
+/** The ring formation's decisions, without an actor system: each worker's messages land in a list. */
+class RingFormationTest {
+    private static final ElasticPolicy POLICY = new ElasticPolicy(2, 3, Duration.ofSeconds(1), Duration.ofSeconds(60));
+
+    private final Membership members = new Membership();
+    private final RingFormation formation = new RingFormation("job");
+    private final Map<String, List<JobMessage>> sent = new HashMap<>();
+
+    private Member ready(String ref, int statePort) {
+        List<JobMessage> inbox = new ArrayList<>();
+        sent.put(ref, inbox);
+        Member m = members.admit(ref, new Address("pekko", "troupe", ref, 1), inbox::add,
+                new WorkerHello(null, "v", 1, "cpu", "127.0.0.1"));
+        members.prepared(m, new InetSocketAddress("127.0.0.1", statePort));
+        return m;
+    }
+
+    private <T extends JobMessage> T last(Member m, Class<T> type) {
+        List<JobMessage> inbox = sent.get(m.ref);
+        return type.cast(inbox.get(inbox.size() - 1));
+    }
+
+    private void answer(Member m, long step, long checksum) {
+        Probe p = last(m, Probe.class);
+        formation.answered(m, new ProbeReply("job", p.generation(), null, step, checksum, false));
+    }
+
+    @Test
+    void aProbeGoesToEveryReadyWorkerAndTheRingIsPlannedWhenAllAnswered() {
+        Member a = ready("a", 1);
+        Member b = ready("b", 2);
+        formation.probe(members);
+        assertEquals(1, formation.generation());
+        assertEquals(1, last(b, Probe.class).generation());
+        answer(a, 4, 7);
+        assertFalse(formation.allProbed(members));
+        answer(b, 4, 7);
+        assertTrue(formation.allProbed(members));
+        RingFormation.Form form = assertInstanceOf(RingFormation.Form.class, formation.plan(members, POLICY, 4, -1, null));
+        assertEquals(4, form.plan().step());
+        assertEquals(0, form.membershipChanges(), "the first ring changes no membership");
+        assertEquals(List.of(a, b), formation.ring());
+        FormRing toB = last(b, FormRing.class);
+        assertEquals(1, toB.rank());
+        assertEquals(2, toB.worldSize());
+        assertEquals(0, toB.syncPort(), "b holds the state already");
+    }
+
+    @Test
+    void fewerAnswersThanMinWorkersPauseTheJob() {
+        Member a = ready("a", 1);
+        formation.probe(members);
+        answer(a, 0, 7);
+        RingFormation.Pause pause = assertInstanceOf(RingFormation.Pause.class, formation.plan(members, POLICY, 0, -1, null));
+        assertEquals(1, pause.available());
+        assertTrue(formation.ring().isEmpty());
+    }
+
+    @Test
+    void whenNobodyHoldsTheCommittedStateTheStateIsLost() {
+        Member a = ready("a", 1);
+        Member b = ready("b", 2);
+        formation.probe(members);
+        answer(a, 3, 7);
+        answer(b, 3, 7);
+        assertInstanceOf(RingFormation.Lost.class, formation.plan(members, POLICY, 5, -1, null));
+    }
+
+    @Test
+    void aNewcomerCountsAsAMembershipChangeAndSyncsFromTheRing() {
+        Member a = ready("a", 1);
+        Member b = ready("b", 2);
+        formation.probe(members);
+        answer(a, 2, 7);
+        answer(b, 2, 7);
+        formation.plan(members, POLICY, 2, -1, null);
+        Member c = ready("c", 3);
+        formation.probe(members);
+        answer(a, 2, 7);
+        answer(b, 2, 7);
+        answer(c, 0, 0);
+        RingFormation.Form form = assertInstanceOf(RingFormation.Form.class, formation.plan(members, POLICY, 2, -1, null));
+        assertEquals(1, form.membershipChanges());
+        assertEquals(List.of(a, b, c), formation.ring(), "the previous ring keeps its order");
+        FormRing toC = last(c, FormRing.class);
+        assertEquals(1, toC.syncPort(), "the newcomer fetches rank 0's state");
+        assertEquals(2, toC.syncStep());
+    }
+
+    @Test
+    void onlySilentSuspectsDoNotHoldTheProbeUp() {
+        Member a = ready("a", 1);
+        Member b = ready("b", 2);
+        formation.probe(members);
+        answer(a, 1, 7);
+        answer(b, 1, 7);
+        formation.plan(members, POLICY, 1, -1, null);
+        assertFalse(formation.suspect(1, 0), "a report of another generation does not count");
+        assertTrue(formation.suspect(1, 1));
+        formation.probe(members);
+        answer(a, 1, 7);
+        assertTrue(formation.onlySuspectsSilent(members));
+        assertEquals(List.of(b), formation.silent(members));
+    }
+
+    @Test
+    void aSilentWorkerThatIsNotSuspectedIsWaitedFor() {
+        Member a = ready("a", 1);
+        ready("b", 2);
+        formation.probe(members);
+        answer(a, 1, 7);
+        assertFalse(formation.onlySuspectsSilent(members));
+    }
+
+    @Test
+    void everyRankLinksToItsSuccessorOnceAllAreBoundAndTheRingIsFormedWhenAllLinked() {
+        Member a = ready("a", 1);
+        Member b = ready("b", 2);
+        formation.probe(members);
+        answer(a, 0, 7);
+        answer(b, 0, 7);
+        formation.plan(members, POLICY, 0, -1, null);
+        assertFalse(formation.bound(a, new JobReady("job", 0, true, "", "10.0.0.1", 5001, 1, null, "", 0)));
+        assertTrue(formation.bound(b, new JobReady("job", 1, true, "", "10.0.0.2", 5002, 1, null, "", 0)));
+        ConnectRing fromA = last(a, ConnectRing.class);
+        assertEquals(5002, fromA.successorPort());
+        assertEquals(5001, last(b, ConnectRing.class).successorPort(), "the last rank links to rank 0");
+        assertFalse(formation.linked(0));
+        assertTrue(formation.linked(1));
+    }
+
+    @Test
+    void formingFailsTheJobOnlyAfterTooManyFailuresInARow() {
+        for (int i = 0; i < RingFormation.MAX_FAILED_FORMS; i++) {
+            assertFalse(formation.formFailedTooOften());
+        }
+        assertTrue(formation.formFailedTooOften());
+    }
+
+    @Test
+    void aProbeAfterAFailureWaitsLongerWhenStepsAreSlow() {
+        assertEquals(Duration.ofSeconds(1), RingFormation.probeWait(POLICY, true, 0.1));
+        assertEquals(Duration.ofSeconds(5), RingFormation.probeWait(POLICY, true, 2.5));
+        assertEquals(Duration.ofSeconds(60), RingFormation.probeWait(POLICY, false, 0.1), "nobody died: form timeout");
+    }
+}
