@@ -128,7 +128,7 @@ class TrainCommandTest {
         trainTiny(binary, out, 1).assertOneLineError("NUL byte");
         Path latin1 = Files.write(tmp.resolve("latin1.txt"), new byte[] {'c', 'a', 'f', (byte) 0xe9, '\n'});
         trainTiny(latin1, out, 1).assertOneLineError("not valid UTF-8");
-        trainTiny(tmp, out, 1).assertExit(TroupeCli.EXIT_USAGE).assertOneLineError("--data " + tmp + " is a folder, not a"
+        trainTiny(tmp, out, 1).assertExit(TroupeCli.EXIT_FAILURE).assertOneLineError("--data " + tmp + " is a folder, not a"
                 + " prepared dataset; run troupe prepare --input " + tmp + " --out DATASET first");
         assertFalse(Files.exists(out), "nothing was created for a run that could not start");
     }
