@@ -52,7 +52,7 @@ final class WorkerCommand implements Callable<Integer> {
         if (error != null) {
             throw UserError.cluster(error);
         }
-        out.println("worker done: the coordinator left");
+        out.println("worker done: its coordinator finished and left the cluster (or this worker was asked to stop)");
         out.flush();
         return TroupeCli.EXIT_OK;
     }
