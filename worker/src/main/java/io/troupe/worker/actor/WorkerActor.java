@@ -23,6 +23,8 @@ import io.troupe.worker.session.WorkerSession;
 import io.troupe.worker.session.WorkerSettings;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.OptionalInt;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
@@ -49,16 +51,11 @@ import org.apache.pekko.actor.typed.receptionist.Receptionist;
  *
  * <p>Actors route; sessions work. All blocking work (data, ORT sessions, the all-reduce, state
  * transfer, checkpoints, export) is a {@link WorkerSession} task on the blocking dispatcher;
- * this actor decides, sends, and waits for the task's outcome in a busy state that stashes
- * what arrives meanwhile. The states:
- * <pre>
- * idle --JoinJob--> preparing --prepared--> ready --FormRing--> (busy) --> in ring
- *                      |  failed: idle        ^  |                            |
- *                      |                      |  +--Probe--> (busy) <--Probe--+
- *                      |                      |                               |
- *                      |                      +------- ConnectRing, RunStep: (busy) --> in ring
- *                      +--- FinishJob (ready or in ring, or waiting in the stash): finishing --> idle
- * </pre>
+ * this actor decides and sends. Its states, one method each (drawn in docs/ARCHITECTURE.md):
+ * idle (offering itself), preparing, ready (between rings), in ring, busy (a session task runs)
+ * and finishing. Job messages that arrive while the job is prepared or a task runs wait in a
+ * stash.
+ *
  * A step that fails for a reason other than the ring (an engine error) makes the actor throw:
  * its supervisor restarts it with backoff, the session is closed first (its engines after the
  * running task, never under it), and the fresh actor offers itself to the job again.
@@ -321,17 +318,22 @@ public final class WorkerActor {
      * (the job is over, so a probe or step that waited before it is moot).
      */
     private Behavior<Command> resume(Place place) {
-        FinishJob[] finish = {null};
-        stash.forEach(m -> {
-            if (finish[0] == null && m instanceof FromWire w && w.message() instanceof FinishJob f
-                    && place.holds(f.jobId())) {
-                finish[0] = f;
+        for (FinishJob f : waiting(FinishJob.class)) {
+            if (place.holds(f.jobId())) {
+                return finishing(place, f); // the finish itself is dropped from the stash after the job
             }
-        });
-        if (finish[0] != null) {
-            return finishing(place, finish[0]); // the finish itself is dropped from the stash after the job
         }
         return stash.unstashAll(place.inRing() ? inRing(place) : ready(place));
+    }
+
+    private <M extends JobMessage> List<M> waiting(Class<M> type) {
+        List<M> found = new ArrayList<>();
+        stash.forEach(m -> {
+            if (m instanceof FromWire w && type.isInstance(w.message())) {
+                found.add(type.cast(w.message()));
+            }
+        });
+        return found;
     }
 
     /** Job messages wait while a job is prepared or a task runs; another job or a refusal cannot. */
