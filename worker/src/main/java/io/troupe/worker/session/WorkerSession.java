@@ -51,6 +51,7 @@ public final class WorkerSession implements AutoCloseable {
     private final AtomicReference<RingLink> link = new AtomicReference<>();
     private final AtomicBoolean jobClosed = new AtomicBoolean();
     private CompletableFuture<?> inFlight = CompletableFuture.completedFuture(null);
+    private boolean closed;
     /** Optimizer steps applied to this worker's parameters (skipped ones included). */
     private volatile long steps;
     private volatile double bestValLoss = Double.POSITIVE_INFINITY;
@@ -217,20 +218,25 @@ public final class WorkerSession implements AutoCloseable {
     }
 
     /**
-     * Closes the ring link now (which ends a running all-reduce at once) and the engines once
-     * the running task, if any, has ended: freeing native memory under a step could crash the JVM.
+     * Closes the ring link now (which ends a running all-reduce at once) and the engines on the
+     * blocking executor once the running task, if any, has ended: freeing native memory under a
+     * step could crash the JVM.
      */
     @Override
     public synchronized void close() {
+        closed = true;
         closeLink();
-        if (inFlight.isDone()) {
+        // The link again afterwards: a task that was binding one when close came has set it since.
+        inFlight = inFlight.handle((ignored, failure) -> null).thenRunAsync(() -> {
+            closeLink();
             closeJob();
-        } else {
-            inFlight.whenCompleteAsync((result, failure) -> closeJob(), blocking);
-        }
+        }, blocking);
     }
 
     private synchronized <T> CompletionStage<T> submit(Callable<T> work) {
+        if (closed) {
+            return CompletableFuture.failedFuture(new SessionException("the job " + join.jobId() + " is closed", null));
+        }
         CompletableFuture<T> next = inFlight.handle((ignored, failure) -> null)
                 .thenApplyAsync(ignored -> call(work), blocking);
         inFlight = next;
