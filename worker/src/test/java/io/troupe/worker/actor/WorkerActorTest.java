@@ -35,6 +35,7 @@ import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -42,6 +43,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
@@ -173,13 +175,10 @@ class WorkerActorTest {
 
     /** The next message of {@code type} from the worker, past the hellos it repeats until it has a job. */
     private <T extends JobMessage> T next(Class<T> type) {
-        while (true) {
-            JobMessage m = coordinator.receiveMessage(WAIT);
-            if (type.isInstance(m)) {
-                return type.cast(m);
-            }
-            assertTrue(m instanceof WorkerHello, "expected a " + type.getSimpleName() + ", got " + m);
-        }
+        List<JobMessage> seen = coordinator.fishForMessage(WAIT, m -> type.isInstance(m) ? FishingOutcomes.complete()
+                : m instanceof WorkerHello ? FishingOutcomes.continueAndIgnore()
+                : FishingOutcomes.fail("expected a " + type.getSimpleName() + ", got " + m));
+        return type.cast(seen.get(seen.size() - 1));
     }
 
     private JoinJob join(String jobId, int worldSize) throws Exception {
