@@ -2,22 +2,13 @@ package io.troupe.worker.actor;
 
 import static io.troupe.errors.Failures.rootMessage;
 
-import io.troupe.worker.session.WorkerSettings;
-import io.troupe.worker.job.JobSettings;
-import io.troupe.worker.plane.DataPlane;
-import io.troupe.worker.plane.PekkoDataPlane;
-import io.troupe.worker.plane.RingLink;
-import io.troupe.data.DataException;
 import io.troupe.errors.Failures;
 import io.troupe.errors.TroupeException;
-import io.troupe.data.corpus.TextCorpus;
-import io.troupe.data.corpus.TokenSplit;
-import io.troupe.data.source.DataSource;
-import io.troupe.data.tokenize.Tokenizer;
 import io.troupe.worker.job.protocol.ConnectRing;
 import io.troupe.worker.job.protocol.FinishJob;
 import io.troupe.worker.job.protocol.FormRing;
 import io.troupe.worker.job.protocol.JobFinished;
+import io.troupe.worker.job.protocol.JobMessage;
 import io.troupe.worker.job.protocol.JobReady;
 import io.troupe.worker.job.protocol.JoinJob;
 import io.troupe.worker.job.protocol.LeaveRequest;
@@ -28,54 +19,57 @@ import io.troupe.worker.job.protocol.RunStep;
 import io.troupe.worker.job.protocol.StepDone;
 import io.troupe.worker.job.protocol.StepFailed;
 import io.troupe.worker.job.protocol.WorkerHello;
-import io.troupe.worker.job.protocol.JobMessage;
-import io.troupe.worker.allreduce.WireFormat;
-import io.troupe.worker.checkpoint.Checkpoint;
-import io.troupe.worker.checkpoint.CheckpointStore;
-import io.troupe.worker.job.BatchPlan;
-import io.troupe.worker.job.ElasticShare;
-import io.troupe.worker.job.ReductionException;
-import io.troupe.worker.job.WorkerJob;
-import io.troupe.worker.engine.EngineOptions;
-import io.troupe.worker.run.ModelExport;
-import io.troupe.worker.train.TrainSettings;
+import io.troupe.worker.plane.DataPlane;
+import io.troupe.worker.session.SessionException;
+import io.troupe.worker.session.WorkerSession;
+import io.troupe.worker.session.WorkerSettings;
 import java.net.InetSocketAddress;
-import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.OptionalInt;
-import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
+import java.util.function.BiFunction;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.PreRestart;
-import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.BehaviorBuilder;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.StashBuffer;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
 
 /**
- * A training worker: one per GPU or CPU node. It announces itself to the coordinator,
- * prepares the job it is given (data, engines, state server), and then follows the
- * coordinator through ring generations: a {@link Probe} ends the current ring and asks for
- * this worker's step, a {@link FormRing} gives it a rank in a new ring (after fetching a peer's
- * state when it is behind), and {@link RunStep}s run its exact share of each global batch.
+ * A training worker: one per GPU or CPU node. It offers itself to the coordinator, prepares
+ * the job it is given, and then follows the coordinator through ring generations: a
+ * {@link Probe} ends the current ring and asks for this worker's step, a {@link FormRing} gives
+ * it a rank in a new ring (after fetching a peer's state when it is behind), and
+ * {@link RunStep}s run its exact share of each global batch.
  *
- * <p>The blocking work (ORT sessions, the all-reduce, state transfer) runs on the blocking
- * dispatcher, never on the actor's thread. A step that fails for a reason other than the ring
- * (an engine error) makes the actor throw: its supervisor restarts it with backoff, the native
- * resources are closed first, and the fresh actor joins the job again as a new worker.
+ * <p>Actors route; sessions work. All blocking work (data, ORT sessions, the all-reduce, state
+ * transfer, checkpoints, export) is a {@link WorkerSession} task on the blocking dispatcher;
+ * this actor decides and sends. Its states, one method each (drawn in docs/ARCHITECTURE.md):
+ * idle (offering itself), preparing, ready (between rings), in ring, busy (a session task runs)
+ * and finishing. Job messages that arrive while the job is prepared or a task runs wait in a
+ * stash.
+ *
+ * A step that fails for a reason other than the ring (an engine error) makes the actor throw:
+ * its supervisor restarts it with backoff, the session is closed first (its engines after the
+ * running task, never under it), and the fresh actor offers itself to the job again.
  */
-public final class WorkerActor extends AbstractBehavior<WorkerActor.Command> {
+public final class WorkerActor {
     /** Dispatcher for ORT calls and the all-reduce (see reference.conf). */
     public static final String BLOCKING_DISPATCHER = "troupe.worker.blocking-dispatcher";
+    /** Messages that may wait for a task: a probe or finish per generation at most, in practice. */
+    private static final int STASH_CAPACITY = 1000;
 
     /** The worker's protocol. */
-    public sealed interface Command permits FromWire, CoordinatorsChanged, JobBuilt, RingFormed, RingConnected,
-            StepCompleted, Probed, JobClosed, Leave, HelloAgain {
+    public sealed interface Command permits FromWire, CoordinatorsChanged, Prepared, Worked, Leave, HelloAgain {
     }
 
     /**
@@ -84,7 +78,7 @@ public final class WorkerActor extends AbstractBehavior<WorkerActor.Command> {
      */
     enum HelloAgain implements Command { INSTANCE }
 
-    /** A cluster message from the coordinator. */
+    /** A job message from the coordinator. */
     record FromWire(JobMessage message) implements Command {
     }
 
@@ -92,28 +86,12 @@ public final class WorkerActor extends AbstractBehavior<WorkerActor.Command> {
     record CoordinatorsChanged(Receptionist.Listing listing) implements Command {
     }
 
-    /** A job was prepared (or failed to be). */
-    record JobBuilt(JoinJob join, WorkerJob job, Throwable failure) implements Command {
+    /** The session for {@code join} is open, or could not be. */
+    record Prepared(JoinJob join, WorkerSession session, Throwable failure) implements Command {
     }
 
-    /** This worker's place in a new ring is bound (and its state synced), or failed. */
-    record RingFormed(FormRing request, RingLink link, Throwable failure) implements Command {
-    }
-
-    /** The link to the ring successor is up (or failed). */
-    record RingConnected(ConnectRing request, Throwable failure) implements Command {
-    }
-
-    /** A step (and its evaluation / checkpoint) finished or failed. */
-    record StepCompleted(RunStep request, StepDone done, Throwable failure) implements Command {
-    }
-
-    /** The old ring is closed and this worker's state is offered to peers. */
-    record Probed(Probe request, Throwable failure) implements Command {
-    }
-
-    /** A job's finish work (export) is done. */
-    record JobClosed(FinishJob request, Throwable failure) implements Command {
+    /** A task of {@code session} ended, with its result or failure. */
+    record Worked(WorkerSession session, Object result, Throwable failure) implements Command {
     }
 
     /**
@@ -123,36 +101,42 @@ public final class WorkerActor extends AbstractBehavior<WorkerActor.Command> {
     public record Leave(ActorRef<Done> done) implements Command {
     }
 
+    /** Where this worker stands in its job: its session and the ring generation and rank it holds (-1: none). */
+    private record Place(WorkerSession session, long generation, int rank) {
+        JoinJob join() {
+            return session.join();
+        }
+
+        boolean inRing() {
+            return rank >= 0;
+        }
+
+        boolean holds(String jobId) {
+            return join().jobId().equals(jobId);
+        }
+    }
+
+    private final ActorContext<Command> ctx;
     private final TimerScheduler<Command> timers;
+    private final StashBuffer<Command> stash;
     private final WorkerSettings settings;
     private final DataPlane dataPlane;
     private final ActorRef<JobMessage> wire;
     private final Executor blocking;
     private ActorRef<JobMessage> coordinator;
-    private JoinJob join;
-    private WorkerJob job;
-    private TrainSettings trainSettings;
-    private String identity;
-    private RingLink link;
-    private int rank = -1;
-    private long generation = -1;
-    /** Optimizer steps applied to this worker's parameters (completed steps, skipped ones included). */
-    private long step;
-    private boolean busy;
-    private CompletableFuture<?> inFlight = CompletableFuture.completedFuture(null);
-    private Probe pendingProbe;
-    private FinishJob pendingFinish;
+    /** Who asked this worker to leave, answered once it has; null while it stays. */
     private ActorRef<Done> leaving;
-    private double bestValLoss = Double.POSITIVE_INFINITY;
 
     public static Behavior<Command> create(WorkerSettings settings, DataPlane dataPlane) {
-        return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new WorkerActor(ctx, timers, settings, dataPlane)));
+        return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> Behaviors.withStash(STASH_CAPACITY,
+                stash -> new WorkerActor(ctx, timers, stash, settings, dataPlane).idle())));
     }
 
-    private WorkerActor(ActorContext<Command> ctx, TimerScheduler<Command> timers, WorkerSettings settings,
-                        DataPlane dataPlane) {
-        super(ctx);
+    private WorkerActor(ActorContext<Command> ctx, TimerScheduler<Command> timers, StashBuffer<Command> stash,
+                        WorkerSettings settings, DataPlane dataPlane) {
+        this.ctx = ctx;
         this.timers = timers;
+        this.stash = stash;
         this.settings = settings;
         this.dataPlane = dataPlane;
         this.wire = Inbox.spawn(ctx, "wire", JobMessage.class, FromWire::new);
@@ -162,542 +146,315 @@ public final class WorkerActor extends AbstractBehavior<WorkerActor.Command> {
         ctx.getSystem().receptionist().tell(Receptionist.subscribe(ServiceKeys.COORDINATORS, listings));
     }
 
-    @Override
-    public Receive<Command> createReceive() {
-        return newReceiveBuilder()
-                .onMessage(CoordinatorsChanged.class, this::onCoordinatorsChanged)
-                .onMessage(FromWire.class, this::onWire)
-                .onMessage(JobBuilt.class, this::onJobBuilt)
-                .onMessage(Probed.class, this::onProbed)
-                .onMessage(RingFormed.class, this::onRingFormed)
-                .onMessage(RingConnected.class, this::onRingConnected)
-                .onMessage(StepCompleted.class, this::onStepCompleted)
-                .onMessage(JobClosed.class, this::onJobClosed)
-                .onMessage(Leave.class, this::onLeave)
-                .onMessage(HelloAgain.class, h -> {
-                    if (coordinator != null && join == null && leaving == null) {
-                        hello(coordinator);
-                    } else {
-                        timers.cancel(HelloAgain.INSTANCE);
+    // ---- states ---------------------------------------------------------------------------------
+
+    /** No job: offers itself to the coordinator until it is given one. */
+    private Behavior<Command> idle() {
+        return state(null, () -> { }, Behaviors.receive(Command.class)
+                .onMessage(FromWire.class, w -> w.message() instanceof JoinJob j ? prepare(j) : other(null, w)));
+    }
+
+    /** Loading the data and building the engines: job messages wait until the job is ready. */
+    private Behavior<Command> prepare(JoinJob join) {
+        CompletionStage<WorkerSession> opening = WorkerSession.open(join, settings, dataPlane, blocking);
+        ctx.pipeToSelf(opening, (session, failure) -> new Prepared(join, session, failure));
+        // Dropped before it is built (coordinator lost, restart): the session is closed once it is.
+        Runnable release = () -> opening.thenAccept(WorkerSession::close);
+        return state(join, release, Behaviors.receive(Command.class)
+                .onMessage(Prepared.class, p -> p.join() == join, this::onPrepared)
+                .onMessage(FromWire.class, w -> waitFor(join, w)));
+    }
+
+    /** Prepared, between rings: it can be probed, given a rank, or let go. */
+    private Behavior<Command> ready(Place place) {
+        return state(place.join(), place.session()::close, Behaviors.receive(Command.class)
+                .onMessage(FromWire.class, w -> {
+                    if (w.message() instanceof FormRing f && place.holds(f.jobId())
+                            && f.generation() == place.generation()) {
+                        return busy(place.session(), place.session().joinRing(f),
+                                (address, failure) -> onRingJoined(place, f, address, failure));
                     }
-                    return this;
-                })
-                .onSignal(PreRestart.class, signal -> releaseAll())
-                .onSignal(PostStop.class, signal -> releaseAll())
+                    return member(place, w);
+                }));
+    }
+
+    /** Holds a rank in the current ring: it links to its successor and runs steps. */
+    private Behavior<Command> inRing(Place place) {
+        WorkerSession session = place.session();
+        return state(place.join(), session::close, Behaviors.receive(Command.class)
+                .onMessage(FromWire.class, w -> {
+                    if (w.message() instanceof ConnectRing c && place.holds(c.jobId())
+                            && c.generation() == place.generation()) {
+                        InetSocketAddress successor = new InetSocketAddress(c.successorHost(), c.successorPort());
+                        return busy(session, session.connect(successor), (ignored, failure) -> {
+                            String error = failure != null ? rootMessage(failure) : "";
+                            tell(place.join(), new RingReady(c.jobId(), place.rank(), error.isEmpty(), error,
+                                    place.generation()));
+                            return resume(place);
+                        });
+                    }
+                    if (w.message() instanceof RunStep r && place.holds(r.jobId())
+                            && r.generation() == place.generation()) {
+                        return runStep(place, r);
+                    }
+                    return member(place, w);
+                }));
+    }
+
+    /**
+     * A task of {@code session} runs: job messages wait in the stash (so native sessions are
+     * never closed under a running step), and {@code then} decides on its outcome.
+     */
+    private <T> Behavior<Command> busy(WorkerSession session, CompletionStage<T> task,
+                                       BiFunction<T, Throwable, Behavior<Command>> then) {
+        ctx.pipeToSelf(task, (result, failure) -> new Worked(session, result, failure));
+        return state(session.join(), session::close, Behaviors.receive(Command.class)
+                .onMessage(Worked.class, w -> w.session() == session, w -> then.apply(resultOf(w), w.failure()))
+                .onMessage(FromWire.class, w -> waitFor(session.join(), w)));
+    }
+
+    /** Rank 0 exports the model if asked; every rank closes its job and is free again. */
+    private Behavior<Command> finishing(Place place, FinishJob f) {
+        boolean export = f.exportModel() && place.rank() == 0;
+        return busy(place.session(), place.session().finish(export), (ignored, failure) -> {
+            tell(place.join(), new JobFinished(f.jobId(), place.rank(), failure != null ? rootMessage(failure) : ""));
+            if (leaving != null) {
+                leaving.tell(Done.getInstance());
+                return Behaviors.stopped();
+            }
+            if (coordinator != null) {
+                // Released from a running job (e.g. too slow to answer a probe): offer itself again.
+                hello();
+            }
+            return stash.unstashAll(idle());
+        });
+    }
+
+    /** What every state does: coordinator changes, leave requests, hellos, stale outcomes, release. */
+    private Behavior<Command> state(JoinJob join, Runnable release, BehaviorBuilder<Command> specific) {
+        return specific
+                .onMessage(CoordinatorsChanged.class, c -> onCoordinatorsChanged(c, join, release))
+                .onMessage(Leave.class, l -> onLeave(l, join))
+                .onMessage(HelloAgain.class, h -> onHelloAgain(join))
+                // Outcomes of a job dropped meanwhile (its session is closed by the release that dropped it).
+                .onMessage(Prepared.class, p -> Behaviors.same())
+                .onMessage(Worked.class, w -> Behaviors.same())
+                .onSignal(PreRestart.class, s -> released(release))
+                .onSignal(PostStop.class, s -> released(release))
                 .build();
     }
 
-    private Behavior<Command> onCoordinatorsChanged(CoordinatorsChanged msg) {
+    // ---- job messages ---------------------------------------------------------------------------
+
+    private Behavior<Command> onPrepared(Prepared p) {
+        JoinJob j = p.join();
+        if (p.failure() != null) {
+            tell(j, new JobReady(j.jobId(), 0, false, rootMessage(p.failure()), "", 0, -1, wire, "", 0));
+            if (leaving != null) {
+                leaving.tell(Done.getInstance()); // it asked to leave while its job was being prepared
+                return Behaviors.stopped();
+            }
+            return stash.unstashAll(idle());
+        }
+        InetSocketAddress state = p.session().stateAddress();
+        tell(j, new JobReady(j.jobId(), 0, true, "", "", 0, -1, wire, state.getHostString(), state.getPort()));
+        return resume(new Place(p.session(), -1, -1));
+    }
+
+    /** A message for a member of the job that is not specific to ready or in-ring. */
+    private Behavior<Command> member(Place place, FromWire w) {
+        WorkerSession session = place.session();
+        if (w.message() instanceof Probe p && place.holds(p.jobId())) {
+            return busy(session, session.leaveRingAndOffer(), (offer, failure) -> {
+                String problem = failure != null ? rootMessage(failure) : offer.problem();
+                if (!problem.isEmpty()) {
+                    ctx.getLog().warn("could not offer this worker's state: {}", problem);
+                }
+                tell(place.join(), new ProbeReply(p.jobId(), p.generation(), wire, session.steps(),
+                        offer != null ? offer.checksum() : 0, leaving != null));
+                return resume(new Place(session, p.generation(), -1));
+            });
+        }
+        if (w.message() instanceof FinishJob f && place.holds(f.jobId())) {
+            return finishing(place, f);
+        }
+        return other(place, w);
+    }
+
+    private Behavior<Command> runStep(Place place, RunStep r) {
+        WorkerSession session = place.session();
+        if (r.step() != session.steps() + 1) {
+            tell(place.join(), new StepFailed(r.jobId(), place.rank(), r.step(), "worker has applied "
+                    + session.steps() + " steps, so it cannot run step " + r.step(), place.generation(),
+                    OptionalInt.empty()));
+            return Behaviors.same();
+        }
+        return busy(session, session.runStep(r, place.rank()), (done, failure) -> {
+            if (failure == null) {
+                tell(place.join(), done);
+                return resume(place);
+            }
+            tell(place.join(), new StepFailed(r.jobId(), place.rank(), r.step(), rootMessage(failure),
+                    r.generation(), SessionException.brokenLinkPeer(failure)));
+            if (!SessionException.isRingFailure(failure)) {
+                // Not the ring: this worker's own engine failed. Restart it clean (supervision).
+                throw new WorkerFailure("step " + r.step() + " failed on this worker: " + rootMessage(failure), failure);
+            }
+            return resume(place);
+        });
+    }
+
+    private Behavior<Command> onRingJoined(Place place, FormRing f, InetSocketAddress address, Throwable failure) {
+        if (failure != null) {
+            tell(place.join(), new JobReady(f.jobId(), f.rank(), false, rootMessage(failure), "", 0, f.generation(),
+                    wire, "", 0));
+            return resume(place);
+        }
+        tell(place.join(), new JobReady(f.jobId(), f.rank(), true, "", address.getHostString(), address.getPort(),
+                f.generation(), wire, "", 0));
+        return resume(new Place(place.session(), f.generation(), f.rank()));
+    }
+
+    /**
+     * Back from a task: what waited is handled now, in order, except that a finish goes first
+     * (the job is over, so a probe or step that waited before it is moot).
+     */
+    private Behavior<Command> resume(Place place) {
+        for (FinishJob f : waiting(FinishJob.class)) {
+            if (place.holds(f.jobId())) {
+                return finishing(place, f); // the finish itself is dropped from the stash after the job
+            }
+        }
+        return stash.unstashAll(place.inRing() ? inRing(place) : ready(place));
+    }
+
+    private <M extends JobMessage> List<M> waiting(Class<M> type) {
+        List<M> found = new ArrayList<>();
+        stash.forEach(m -> {
+            if (m instanceof FromWire w && type.isInstance(w.message())) {
+                found.add(type.cast(w.message()));
+            }
+        });
+        return found;
+    }
+
+    /** Job messages wait while a job is prepared or a task runs; another job or a refusal cannot. */
+    private Behavior<Command> waitFor(JoinJob join, FromWire w) {
+        if (w.message() instanceof JoinJob) {
+            return refuse(join, w);
+        }
+        if (w.message() instanceof JobFinished) {
+            return other(null, w);
+        }
+        if (stash.isFull()) {
+            ctx.getLog().warn("dropping a {}: {} messages already wait", w.message().getClass().getSimpleName(),
+                    stash.size());
+        } else {
+            stash.stash(w);
+        }
+        return Behaviors.same();
+    }
+
+    /** What no state takes: another job, a refusal, a step or ring this worker cannot serve. */
+    private Behavior<Command> other(Place place, FromWire w) {
+        JobMessage payload = w.message();
+        JoinJob join = place != null ? place.join() : null;
+        if (payload instanceof JobFinished refused) {
+            // The coordinator turned this worker away (another version, job full).
+            ctx.getLog().error("coordinator refused this worker: {}", refused.error());
+            return Behaviors.stopped();
+        } else if (payload instanceof JoinJob) {
+            return refuse(join, w);
+        } else if (payload instanceof RunStep r) {
+            tell(join, new StepFailed(r.jobId(), place != null ? place.rank() : -1, r.step(),
+                    "worker is not ready for step " + r.step() + " of generation " + r.generation(), r.generation(),
+                    OptionalInt.empty()));
+        } else if (payload instanceof FormRing f) {
+            ctx.getLog().warn("ignoring a ring of generation {} (this worker is at {})", f.generation(),
+                    place != null ? place.generation() : -1);
+        } else if (!(payload instanceof Probe || payload instanceof ConnectRing || payload instanceof FinishJob)) {
+            ctx.getLog().warn("ignoring unexpected {} from the cluster", payload.getClass().getSimpleName());
+        }
+        return Behaviors.same();
+    }
+
+    private Behavior<Command> refuse(JoinJob current, FromWire w) {
+        if (w.message() instanceof JoinJob j && current != null) {
+            tell(j, new JobReady(j.jobId(), 0, false, "worker is already in job " + current.jobId(), "", 0, 0, wire,
+                    "", 0));
+        }
+        return Behaviors.same();
+    }
+
+    // ---- the coordinator ------------------------------------------------------------------------
+
+    private Behavior<Command> onCoordinatorsChanged(CoordinatorsChanged msg, JoinJob join, Runnable release) {
         var coordinators = msg.listing().getServiceInstances(ServiceKeys.COORDINATORS);
+        Behavior<Command> next = Behaviors.same();
         if (coordinator != null && !coordinators.contains(coordinator)) {
             // The coordinator is gone: a job cannot go on without it. Drop it and wait for the
             // next coordinator (a resumed one hands out the state again).
             if (join != null) {
-                getContext().getLog().warn("lost the coordinator; dropping job {} and waiting for a coordinator",
-                        join.jobId());
-                releaseAll();
+                ctx.getLog().warn("lost the coordinator; dropping job {} and waiting for a coordinator", join.jobId());
+                release.run();
+                stash.clear();
+                next = idle();
             }
             coordinator = null;
         }
         for (ActorRef<JobMessage> c : coordinators) {
             if (coordinator == null && leaving == null) {
                 coordinator = c;
-                hello(c);
+                hello();
             }
         }
-        return this;
+        return next;
     }
 
-    private void hello(ActorRef<JobMessage> to) {
-        if (!timers.isTimerActive(HelloAgain.INSTANCE)) {
-            timers.startTimerWithFixedDelay(HelloAgain.INSTANCE, java.time.Duration.ofSeconds(1));
+    private Behavior<Command> onHelloAgain(JoinJob join) {
+        if (coordinator != null && join == null && leaving == null) {
+            hello();
+        } else {
+            timers.cancel(HelloAgain.INSTANCE);
         }
-        to.tell(new WorkerHello(wire, settings.version(), settings.threads(), settings.device().toString(),
+        return Behaviors.same();
+    }
+
+    private void hello() {
+        if (!timers.isTimerActive(HelloAgain.INSTANCE)) {
+            timers.startTimerWithFixedDelay(HelloAgain.INSTANCE, Duration.ofSeconds(1));
+        }
+        coordinator.tell(new WorkerHello(wire, settings.version(), settings.threads(), settings.device().toString(),
                 dataPlane.host()));
     }
 
-    private Behavior<Command> onWire(FromWire msg) {
-        JobMessage payload = msg.message();
-        if (payload instanceof JoinJob j) {
-            return onJoinJob(j);
-        } else if (payload instanceof Probe p) {
-            return onProbe(p);
-        } else if (payload instanceof FormRing f) {
-            return onFormRing(f);
-        } else if (payload instanceof ConnectRing c) {
-            return onConnectRing(c);
-        } else if (payload instanceof RunStep r) {
-            return onRunStep(r);
-        } else if (payload instanceof FinishJob f) {
-            return onFinishJob(f);
-        } else if (payload instanceof JobFinished refused) {
-            // The coordinator turned this worker away (another version, job full).
-            getContext().getLog().error("coordinator refused this worker: {}", refused.error());
-            return Behaviors.stopped();
-        }
-        getContext().getLog().warn("ignoring unexpected {} from the cluster", payload.getClass().getSimpleName());
-        return this;
-    }
-
-    private boolean inJob(String jobId) {
-        return join != null && join.jobId().equals(jobId);
-    }
-
-    private Behavior<Command> onJoinJob(JoinJob j) {
-        if (join != null) {
-            tell(j.coordinator(), new JobReady(j.jobId(), 0, false, "worker is already in job " + join.jobId(), "", 0,
-                    0, wire, "", 0));
-            return this;
-        }
-        join = j;
-        background(() -> buildJob(j), (built, failure) -> new JobBuilt(j, built, failure));
-        return this;
-    }
-
-    /** Loads the data, checks it is the coordinator's, binds the state server and builds the engines. Blocking. */
-    private WorkerJob buildJob(JoinJob j) {
-        try {
-            TrainSettings jobSettings = JobSettings.parse(j.settingsJson());
-            Tokenizer tokenizer = Tokenizer.fromJson(j.tokenizerJson());
-            // The same data by path, checked by content hash; tokenized once per process (shared by embedded workers).
-            TokenSplit split = DataSource.open(Path.of(j.dataPath())).requireSha256(j.dataSha256(), "the coordinator's")
-                    .withTokenizer(tokenizer, "the coordinator's").split(jobSettings.blockSize());
-            dataPlane.stateExchange();
-            // The rank only seeds this worker's evaluation samplers and dropout; ring ranks come with FormRing.
-            BatchPlan plan = BatchPlan.of(j.globalBatch(), jobSettings.gradAccum(), j.worldSize(), j.rank());
-            return new WorkerJob(jobSettings, tokenizer, split, plan,
-                    EngineOptions.cpu(settings.threads()).withDevice(settings.device()), PekkoDataPlane.local(), null);
-        } catch (Exception e) {
-            throw new JobException(e.getMessage(), e);
-        }
-    }
-
-    private Behavior<Command> onJobBuilt(JobBuilt built) {
-        busy = false;
-        JoinJob j = built.join();
-        if (!inJob(j.jobId())) {
-            if (built.job() != null) {
-                built.job().close(); // the job was dropped (coordinator lost) while it was being built
-            }
-            return this;
-        }
-        JobReady ready;
-        if (built.failure() != null) {
-            join = null;
-            ready = prepared(j, rootMessage(built.failure()), null);
-        } else {
-            job = built.job();
-            trainSettings = JobSettings.parse(j.settingsJson());
-            identity = null;
-            step = 0;
-            try {
-                InetSocketAddress state = dataPlane.stateExchange().address();
-                ready = prepared(j, "", state);
-            } catch (ReductionException e) {
-                ready = prepared(j, e.getMessage(), null);
-            }
-        }
-        tell(j.coordinator(), ready);
-        if (job == null && leaving != null) {
-            leaving.tell(Done.getInstance()); // it asked to leave while its job was being prepared
-            return Behaviors.stopped();
-        }
-        return runPending();
-    }
-
-    private Behavior<Command> onProbe(Probe p) {
-        if (!inJob(p.jobId()) || job == null) {
-            return this;
-        }
-        if (busy) {
-            pendingProbe = p; // answered when the running step (or sync) ends
-            return this;
-        }
-        generation = p.generation();
-        RingLink old = link;
-        link = null;
-        rank = -1;
-        WorkerJob current = job;
-        long at = step;
-        String jobId = join.jobId();
-        String id = identity();
-        double best = bestValLoss;
-        background(() -> {
-            if (old != null) {
-                old.close();
-            }
-            try {
-                dataPlane.stateExchange().offer(jobId, at, current.checkpoint(at, id, best));
-            } catch (ReductionException e) {
-                throw new JobException(e.getMessage(), e);
-            }
-            return null;
-        }, (ignored, failure) -> new Probed(p, failure));
-        return this;
-    }
-
-    private Behavior<Command> onProbed(Probed probed) {
-        busy = false;
-        if (probed.failure() != null) {
-            getContext().getLog().warn("could not offer this worker's state: {}", rootMessage(probed.failure()));
-        }
-        if (job != null && probed.request().generation() == generation) {
-            tell(join.coordinator(), new ProbeReply(join.jobId(), generation, wire, step, job.parameterChecksum(),
-                    leaving != null));
-        }
-        return runPending();
-    }
-
-    private Behavior<Command> onFormRing(FormRing f) {
-        if (!inJob(f.jobId()) || job == null || f.generation() != generation || busy) {
-            getContext().getLog().warn("ignoring a ring of generation {} (this worker is at {}{})", f.generation(),
-                    generation, busy ? ", busy" : "");
-            return this;
-        }
-        WorkerJob current = job;
-        JoinJob j = join;
-        String id = identity();
-        background(() -> formRing(current, j, f, id), (bound, failure) -> new RingFormed(f, bound, failure));
-        return this;
-    }
-
-    /** Catches up from a peer when asked, then binds this rank's ring server. Blocking. */
-    private RingLink formRing(WorkerJob current, JoinJob j, FormRing f, String id) {
-        try {
-            if (f.syncPort() > 0) {
-                InetSocketAddress peer = new InetSocketAddress(f.syncHost(), f.syncPort());
-                Checkpoint state = dataPlane.stateExchange().fetch(peer, j.jobId(), f.syncStep(), id);
-                current.restoreState(state);
-            }
-            if (f.worldSize() == 1) {
-                return PekkoDataPlane.local();
-            }
-            return dataPlane.bind(j.jobId(), f.rank(), f.worldSize(),
-                    j.wire() == null ? WireFormat.FP32 : j.wire());
-        } catch (Exception e) {
-            throw new JobException(e.getMessage(), e);
-        }
-    }
-
-    private Behavior<Command> onRingFormed(RingFormed formed) {
-        busy = false;
-        FormRing f = formed.request();
-        if (job == null || f.generation() != generation) {
-            if (formed.link() != null) {
-                formed.link().close(); // superseded by a newer generation while binding
-            }
-            return runPending();
-        }
-        JobReady ready;
-        if (formed.failure() != null) {
-            ready = new JobReady(f.jobId(), f.rank(), false, rootMessage(formed.failure()), "", 0, f.generation(), wire,
-                    "", 0);
-        } else {
-            if (f.syncPort() > 0) {
-                step = f.syncStep();
-                bestValLoss = job.restoredBestValLoss();
-            }
-            link = formed.link();
-            rank = f.rank();
-            job.useReducer(link);
-            ready = new JobReady(f.jobId(), f.rank(), true, "", link.address().getHostString(),
-                    link.address().getPort(), f.generation(), wire, "", 0);
-        }
-        tell(join.coordinator(), ready);
-        return runPending();
-    }
-
-    private Behavior<Command> onConnectRing(ConnectRing c) {
-        if (link == null || !inJob(c.jobId()) || c.generation() != generation) {
-            return this;
-        }
-        RingLink current = link;
-        InetSocketAddress successor = new InetSocketAddress(c.successorHost(), c.successorPort());
-        background(() -> {
-            try {
-                current.connect(successor);
-            } catch (Exception e) {
-                throw new JobException(e.getMessage(), e);
-            }
-            return null;
-        }, (ignored, failure) -> new RingConnected(c, failure));
-        return this;
-    }
-
-    private Behavior<Command> onRingConnected(RingConnected r) {
-        busy = false;
-        if (r.request().generation() == generation && join != null) {
-            String error = r.failure() != null ? rootMessage(r.failure()) : "";
-            tell(join.coordinator(), new RingReady(r.request().jobId(), rank, error.isEmpty(), error, generation));
-        }
-        return runPending();
-    }
-
-    private Behavior<Command> onRunStep(RunStep r) {
-        if (job == null || !inJob(r.jobId()) || r.generation() != generation || link == null || busy) {
-            tell(join != null ? join.coordinator() : null, new StepFailed(r.jobId(), rank, r.step(),
-                    "worker is not ready for step " + r.step() + " of generation " + r.generation()
-                            + (busy ? " (busy)" : ""), r.generation(), OptionalInt.empty()));
-            return this;
-        }
-        if (r.step() != step + 1) {
-            tell(join.coordinator(), new StepFailed(r.jobId(), rank, r.step(), "worker has applied " + step
-                    + " steps, so it cannot run step " + r.step(), generation, OptionalInt.empty()));
-            return this;
-        }
-        WorkerJob current = job;
-        JoinJob j = join;
-        int myRank = rank;
-        String id = identity();
-        background(() -> runStep(current, j, myRank, r, id), (done, failure) -> new StepCompleted(r, done, failure));
-        return this;
-    }
-
-    /** One step, then the evaluation and checkpoint it asks for. Blocking. */
-    private StepDone runStep(WorkerJob current, JoinJob j, int myRank, RunStep r, String id) {
-        try {
-            ElasticShare share = new ElasticShare(r.sampleFrom(), r.rows(), r.microBatch(), r.gradAccum(),
-                    r.worldSize(), r.globalBatch());
-            WorkerJob.StepResult result = current.step(r.step(), r.lr(), share);
-            long checksum = r.verifyParams() ? current.parameterChecksum() : 0;
-            double[] losses = {0, 0};
-            if (r.evaluate()) {
-                losses = current.evaluate();
-                bestValLoss = Math.min(bestValLoss, losses[1]);
-            }
-            StepDone done = new StepDone(r.jobId(), myRank, r.step(), result.loss(), result.gradNorm(), checksum,
-                    losses[0], losses[1], r.evaluate() ? 1 : 0, current.lastComputeMillis(),
-                    current.lastReduceMillis(), r.generation(), share.sampleFrom(), share.rows(), result.skipped());
-            if (r.checkpoint() && myRank == 0) {
-                CheckpointStore store = new CheckpointStore(Path.of(j.outDir()), trainSettings.keepCheckpoints());
-                store.save(current.checkpoint(r.step(), id, bestValLoss));
-            }
-            return done;
-        } catch (ReductionException e) {
-            throw new RingFailure(e.getMessage(), e);
-        } catch (Exception e) {
-            throw new JobException(e.getMessage(), e);
-        }
-    }
-
-    private Behavior<Command> onStepCompleted(StepCompleted c) {
-        busy = false;
-        if (join == null) {
-            return this;
-        }
-        if (c.failure() != null) {
-            java.util.Optional<Integer> suspect = brokenLinkPeer(c.failure());
-            tell(join.coordinator(), new StepFailed(c.request().jobId(), rank, c.request().step(),
-                    rootMessage(c.failure()), c.request().generation(),
-                    suspect.isPresent() ? OptionalInt.of(suspect.get()) : OptionalInt.empty()));
-            if (!isRingFailure(c.failure())) {
-                // Not the ring: this worker's own engine failed. Restart it clean (supervision).
-                throw new WorkerFailure("step " + c.request().step() + " failed on this worker: "
-                        + rootMessage(c.failure()), c.failure());
-            }
-        } else {
-            step = c.request().step();
-            tell(join.coordinator(), c.done());
-        }
-        return runPending();
-    }
-
-    /** The rank of the neighbour whose connection broke under a failed step (not one that gave up). */
-    private static java.util.Optional<Integer> brokenLinkPeer(Throwable t) {
-        for (Throwable cause = t; cause != null; cause = cause.getCause()) {
-            if (cause instanceof io.troupe.worker.allreduce.RingPeerException peer
-                    && !(cause instanceof io.troupe.worker.allreduce.RingPeerGaveUpException)) {
-                return java.util.Optional.of(peer.peer().rank());
-            }
-        }
-        return java.util.Optional.empty();
-    }
-
-    private static boolean isRingFailure(Throwable t) {
-        for (Throwable cause = t; cause != null; cause = cause.getCause()) {
-            if (cause instanceof RingFailure || cause instanceof ReductionException) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    /** Handles what arrived while a blocking task ran: a finish first, then a probe. */
-    private Behavior<Command> runPending() {
-        if (pendingFinish != null) {
-            FinishJob f = pendingFinish;
-            pendingFinish = null;
-            return onFinishJob(f);
-        }
-        if (pendingProbe != null) {
-            Probe p = pendingProbe;
-            pendingProbe = null;
-            return onProbe(p);
-        }
-        return this;
-    }
-
-    private Behavior<Command> onFinishJob(FinishJob f) {
-        if (!inJob(f.jobId())) {
-            return this;
-        }
-        if (busy) {
-            // Closing the engines under a running step (or while they are built) would free
-            // native memory in use.
-            pendingFinish = f;
-            return this;
-        }
-        if (job == null) {
-            return this;
-        }
-        WorkerJob current = job;
-        RingLink currentLink = link;
-        JoinJob j = join;
-        boolean export = f.exportModel() && rank == 0;
-        background(() -> {
-            finish(current, currentLink, j, export);
-            return null;
-        }, (ignored, failure) -> new JobClosed(f, failure));
-        return this;
-    }
-
-    /** Rank 0 exports the model and tokenizer into the run directory; every rank closes its job. Blocking. */
-    private static void finish(WorkerJob current, RingLink currentLink, JoinJob j, boolean export) {
-        try {
-            if (export) {
-                Path out = Path.of(j.outDir());
-                ModelExport.write(out, current.model(), current.parameters());
-                Tokenizer.fromJson(j.tokenizerJson()).save(out);
-            }
-        } catch (Exception e) {
-            throw new JobException(e.getMessage(), e);
-        } finally {
-            current.close();
-            if (currentLink != null) {
-                currentLink.close();
-            }
-        }
-    }
-
-    private Behavior<Command> onJobClosed(JobClosed c) {
-        busy = false;
-        JobFinished finished = new JobFinished(c.request().jobId(), rank,
-                c.failure() != null ? rootMessage(c.failure()) : "");
-        ActorRef<JobMessage> coordinatorRef = join.coordinator();
-        job = null;
-        link = null;
-        join = null;
-        rank = -1;
-        generation = -1;
-        bestValLoss = Double.POSITIVE_INFINITY;
-        tell(coordinatorRef, finished);
-        if (leaving != null) {
-            leaving.tell(Done.getInstance());
-            return Behaviors.stopped();
-        }
-        if (coordinator != null) {
-            // Released from a running job (e.g. too slow to answer a probe): offer itself again.
-            hello(coordinator);
-        }
-        return this;
-    }
-
-    private Behavior<Command> onLeave(Leave leave) {
+    private Behavior<Command> onLeave(Leave leave, JoinJob join) {
         leaving = leave.done();
         if (join == null) {
             leave.done().tell(Done.getInstance());
             return Behaviors.stopped();
         }
-        getContext().getLog().info("leaving job {} at the next step boundary", join.jobId());
-        tell(join.coordinator(), new LeaveRequest(join.jobId(), wire));
-        return this;
+        ctx.getLog().info("leaving job {} at the next step boundary", join.jobId());
+        tell(join, new LeaveRequest(join.jobId(), wire));
+        return Behaviors.same();
     }
 
-    /** The model and optimizer identity a peer's state must have (as the local trainer writes it), once per job. */
-    private String identity() {
-        if (identity == null) {
-            identity = JobSettings.resumeIdentity(trainSettings, job.model().vocabSize());
-        }
-        return identity;
-    }
-
-    /** Closes the job's native resources and ring link (on restart, on stop, on losing the coordinator). */
-    private Behavior<Command> releaseAll() {
-        if (busy && job != null) {
-            // A blocking task still uses the engines: freeing their native memory now could
-            // crash the JVM, so they are closed after it.
-            getContext().getLog().warn("stopping while a step runs; its engines are closed when it ends");
-            closeLater(job, link);
-        } else {
-            if (job != null) {
-                job.close();
-            }
-            if (link != null) {
-                link.close();
-            }
-        }
-        job = null;
-        link = null;
-        join = null;
-        rank = -1;
-        generation = -1;
-        pendingProbe = null;
-        pendingFinish = null;
-        return this;
-    }
-
-    /**
-     * Closes a job's engines after the blocking task that uses them has ended: the ring link is
-     * closed now (which ends a running all-reduce at once), the engines when the task is done.
-     */
-    private void closeLater(WorkerJob running, RingLink runningLink) {
-        if (runningLink != null) {
-            runningLink.close();
-        }
-        inFlight.whenCompleteAsync((result, failure) -> running.close(), blocking);
-    }
-
-    /**
-     * Runs {@code task} on the blocking dispatcher and sends its outcome to this actor; the
-     * worker counts as busy until then, and defers probes and finishes.
-     */
-    private <T> void background(java.util.function.Supplier<T> task,
-                                java.util.function.BiFunction<T, Throwable, Command> outcome) {
-        busy = true;
-        CompletableFuture<T> future = CompletableFuture.supplyAsync(task, blocking);
-        inFlight = future;
-        getContext().pipeToSelf(future, outcome::apply);
-    }
-
-    /** The answer to a JoinJob: prepared (with where this worker serves its state) or not. */
-    private JobReady prepared(JoinJob j, String error, InetSocketAddress state) {
-        return new JobReady(j.jobId(), 0, error.isEmpty(), error, "", 0, -1, wire,
-                state == null ? "" : state.getHostString(), state == null ? 0 : state.getPort());
-    }
-
-    private void tell(ActorRef<JobMessage> coordinatorRef, JobMessage message) {
-        ActorRef<JobMessage> target = coordinatorRef != null ? coordinatorRef : coordinator;
+    /** Replies to the coordinator of {@code join}, or to the known coordinator when there is no job. */
+    private void tell(JoinJob join, JobMessage message) {
+        ActorRef<JobMessage> target = join != null ? join.coordinator() : coordinator;
         if (target != null) {
             target.tell(message);
         }
     }
 
-    /** A failure inside a job's blocking work, carried back to the actor. */
-    static final class JobException extends TroupeException {
-        private static final long serialVersionUID = 1L;
-
-        JobException(String message, Throwable cause) {
-            super(Failures.kindOf(cause), message, cause);
-        }
+    private static Behavior<Command> released(Runnable release) {
+        release.run();
+        return Behaviors.same();
     }
 
-    /** The ring failed under a step (a peer died or gave up): the coordinator re-forms it. */
-    static final class RingFailure extends TroupeException {
-        private static final long serialVersionUID = 1L;
-
-        RingFailure(String message, Throwable cause) {
-            super(Kind.CLUSTER, message, cause);
-        }
+    @SuppressWarnings("unchecked")
+    private static <T> T resultOf(Worked w) {
+        return (T) w.result();
     }
 
     /** This worker's own step failed: thrown to its supervisor, which restarts it with backoff. */

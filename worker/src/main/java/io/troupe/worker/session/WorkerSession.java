@@ -1,0 +1,267 @@
+package io.troupe.worker.session;
+
+import io.troupe.data.source.DataSource;
+import io.troupe.errors.Failures;
+import io.troupe.data.corpus.TokenSplit;
+import io.troupe.data.tokenize.Tokenizer;
+import io.troupe.worker.allreduce.WireFormat;
+import io.troupe.worker.checkpoint.CheckpointStore;
+import io.troupe.worker.engine.EngineOptions;
+import io.troupe.worker.job.BatchPlan;
+import io.troupe.worker.job.ElasticShare;
+import io.troupe.worker.job.JobSettings;
+import io.troupe.worker.job.ReductionException;
+import io.troupe.worker.job.WorkerJob;
+import io.troupe.worker.job.protocol.FormRing;
+import io.troupe.worker.job.protocol.JoinJob;
+import io.troupe.worker.job.protocol.RunStep;
+import io.troupe.worker.job.protocol.StepDone;
+import io.troupe.worker.plane.DataPlane;
+import io.troupe.worker.plane.PekkoDataPlane;
+import io.troupe.worker.plane.RingLink;
+import io.troupe.worker.run.ModelExport;
+import io.troupe.worker.train.TrainSettings;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * One worker's share of one job, and all the blocking work on it: the engines ({@link WorkerJob}),
+ * the ring link of the current generation, and the steps applied so far. Not an actor: the
+ * worker actor decides what to do and calls these methods, each of which runs on the blocking
+ * executor it was given and completes a stage the actor pipes back to itself.
+ *
+ * <p>Tasks of one session run one at a time, in the order they were asked for, and
+ * {@link #close()} frees the engines' native memory only after the running task ends.
+ */
+public final class WorkerSession implements AutoCloseable {
+    private final JoinJob join;
+    private final TrainSettings settings;
+    private final WorkerJob job;
+    private final DataPlane plane;
+    private final Executor blocking;
+    /** The model and optimizer identity a peer's state must have (as the local trainer writes it). */
+    private final String identity;
+    private final InetSocketAddress stateAddress;
+    private final AtomicReference<RingLink> link = new AtomicReference<>();
+    private final AtomicBoolean jobClosed = new AtomicBoolean();
+    private CompletableFuture<?> inFlight = CompletableFuture.completedFuture(null);
+    private boolean closed;
+    /** Optimizer steps applied to this worker's parameters (skipped ones included). */
+    private volatile long steps;
+    private volatile double bestValLoss = Double.POSITIVE_INFINITY;
+
+    private WorkerSession(JoinJob join, TrainSettings settings, WorkerJob job, DataPlane plane, Executor blocking,
+                          InetSocketAddress stateAddress) {
+        this.join = join;
+        this.settings = settings;
+        this.job = job;
+        this.plane = plane;
+        this.blocking = blocking;
+        this.identity = JobSettings.resumeIdentity(settings, job.model().vocabSize());
+        this.stateAddress = stateAddress;
+    }
+
+    /**
+     * Prepares {@code join}: loads the data and checks it is the coordinator's, binds this
+     * worker's state server and builds the engines.
+     */
+    public static CompletionStage<WorkerSession> open(JoinJob join, WorkerSettings worker, DataPlane plane,
+                                                      Executor blocking) {
+        return CompletableFuture.supplyAsync(() -> call(() -> {
+            TrainSettings settings = JobSettings.parse(join.settingsJson());
+            Tokenizer tokenizer = Tokenizer.fromJson(join.tokenizerJson());
+            TokenSplit split = loadData(join, settings, tokenizer);
+            InetSocketAddress state = plane.stateExchange().address();
+            // The rank only seeds this worker's evaluation samplers and dropout; ring ranks come with FormRing.
+            BatchPlan plan = BatchPlan.of(join.globalBatch(), settings.gradAccum(), join.worldSize(), join.rank());
+            WorkerJob job = new WorkerJob(settings, tokenizer, split, plan,
+                    EngineOptions.cpu(worker.threads()).withDevice(worker.device()), PekkoDataPlane.local(), null);
+            try {
+                return new WorkerSession(join, settings, job, plane, blocking, state);
+            } catch (RuntimeException e) {
+                job.close();
+                throw e;
+            }
+        }), blocking);
+    }
+
+    /**
+     * The coordinator's data, opened at its path on this node and checked against its hash;
+     * tokenized once per process (embedded workers share it).
+     */
+    private static TokenSplit loadData(JoinJob join, TrainSettings settings, Tokenizer tokenizer) {
+        return DataSource.open(Path.of(join.dataPath())).requireSha256(join.dataSha256(), "the coordinator's")
+                .withTokenizer(tokenizer, "the coordinator's").split(settings.blockSize());
+    }
+
+    /** The job this session prepared. */
+    public JoinJob join() {
+        return join;
+    }
+
+    /** Where peers fetch this worker's state. */
+    public InetSocketAddress stateAddress() {
+        return stateAddress;
+    }
+
+    /** Optimizer steps applied to this worker's parameters; read it while no task runs. */
+    public long steps() {
+        return steps;
+    }
+
+    /**
+     * Ends this worker's part in the current ring (closes its link) and offers its state to
+     * peers; completes with the parameter checksum the coordinator compares, and why the state
+     * could not be offered if it could not (the checksum is answered all the same).
+     */
+    public CompletionStage<Offer> leaveRingAndOffer() {
+        return submit(() -> {
+            String problem = "";
+            try {
+                closeLink();
+                long at = steps;
+                plane.stateExchange().offer(join.jobId(), at, job.checkpoint(at, identity, bestValLoss));
+            } catch (Exception e) {
+                problem = Failures.rootMessage(e);
+            }
+            return new Offer(job.parameterChecksum(), problem);
+        });
+    }
+
+    /** The answer to a probe: the parameter checksum, and why the state is not offered ("" when it is). */
+    public record Offer(long checksum, String problem) {
+    }
+
+    /**
+     * Takes rank {@code f.rank()} in a new ring: first catches up from the peer it names, if
+     * any, then binds this rank's ring server. Completes with the server's address.
+     */
+    public CompletionStage<InetSocketAddress> joinRing(FormRing f) {
+        return submit(() -> {
+            if (f.syncPort() > 0) {
+                InetSocketAddress peer = new InetSocketAddress(f.syncHost(), f.syncPort());
+                job.restoreState(plane.stateExchange().fetch(peer, join.jobId(), f.syncStep(), identity));
+                steps = f.syncStep();
+                bestValLoss = job.restoredBestValLoss();
+            }
+            RingLink bound = f.worldSize() == 1 ? PekkoDataPlane.local()
+                    : plane.bind(join.jobId(), f.rank(), f.worldSize(), join.wire() == null ? WireFormat.FP32 : join.wire());
+            closeLink();
+            link.set(bound);
+            job.useReducer(bound);
+            return bound.address();
+        });
+    }
+
+    /** Links this rank to its ring successor. */
+    public CompletionStage<Void> connect(InetSocketAddress successor) {
+        return submit(() -> {
+            RingLink current = link.get();
+            if (current == null) {
+                throw new IllegalStateException("no ring to connect: this worker holds no rank");
+            }
+            current.connect(successor);
+            return null;
+        });
+    }
+
+    /**
+     * Runs step {@code r} on this rank's share of the global batch, then the evaluation and
+     * checkpoint it asks for (the checkpoint on rank 0 only).
+     */
+    public CompletionStage<StepDone> runStep(RunStep r, int rank) {
+        return submit(() -> {
+            ElasticShare share = new ElasticShare(r.sampleFrom(), r.rows(), r.microBatch(), r.gradAccum(),
+                    r.worldSize(), r.globalBatch());
+            WorkerJob.StepResult result = job.step(r.step(), r.lr(), share);
+            long checksum = r.verifyParams() ? job.parameterChecksum() : 0;
+            double[] losses = {0, 0};
+            if (r.evaluate()) {
+                losses = job.evaluate();
+                bestValLoss = Math.min(bestValLoss, losses[1]);
+            }
+            StepDone done = new StepDone(r.jobId(), rank, r.step(), result.loss(), result.gradNorm(), checksum,
+                    losses[0], losses[1], r.evaluate() ? 1 : 0, job.lastComputeMillis(), job.lastReduceMillis(),
+                    r.generation(), share.sampleFrom(), share.rows(), result.skipped());
+            if (r.checkpoint() && rank == 0) {
+                new CheckpointStore(Path.of(join.outDir()), settings.keepCheckpoints())
+                        .save(job.checkpoint(r.step(), identity, bestValLoss));
+            }
+            steps = r.step();
+            return done;
+        });
+    }
+
+    /** Ends the job: exports the model and tokenizer into the run directory if asked, then closes all. */
+    public CompletionStage<Void> finish(boolean export) {
+        return submit(() -> {
+            try {
+                if (export) {
+                    Path out = Path.of(join.outDir());
+                    ModelExport.write(out, job.model(), job.parameters());
+                    Tokenizer.fromJson(join.tokenizerJson()).save(out);
+                }
+            } finally {
+                closeLink();
+                closeJob();
+            }
+            return null;
+        });
+    }
+
+    /**
+     * Closes the ring link now (which ends a running all-reduce at once) and the engines on the
+     * blocking executor once the running task, if any, has ended: freeing native memory under a
+     * step could crash the JVM.
+     */
+    @Override
+    public synchronized void close() {
+        closed = true;
+        closeLink();
+        // The link again afterwards: a task that was binding one when close came has set it since.
+        inFlight = inFlight.handle((ignored, failure) -> null).thenRunAsync(() -> {
+            closeLink();
+            closeJob();
+        }, blocking);
+    }
+
+    private synchronized <T> CompletionStage<T> submit(Callable<T> work) {
+        if (closed) {
+            return CompletableFuture.failedFuture(new SessionException("the job " + join.jobId() + " is closed", null));
+        }
+        CompletableFuture<T> next = inFlight.handle((ignored, failure) -> null)
+                .thenApplyAsync(ignored -> call(work), blocking);
+        inFlight = next;
+        return next;
+    }
+
+    private void closeLink() {
+        RingLink old = link.getAndSet(null);
+        if (old != null) {
+            old.close();
+        }
+    }
+
+    private void closeJob() {
+        if (jobClosed.compareAndSet(false, true)) {
+            job.close();
+        }
+    }
+
+    /** Runs blocking work, carrying a failure back as a {@link SessionException} with its one-line message. */
+    private static <T> T call(Callable<T> work) {
+        try {
+            return work.call();
+        } catch (SessionException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new SessionException(e.getMessage(), e);
+        }
+    }
+}
