@@ -34,42 +34,25 @@ final class CoordinatorCommand implements Callable<Integer> {
             description = "Cluster address to listen on; port 0 picks a free one (default: ${DEFAULT-VALUE}).")
     private String bind;
 
+    /** The options every run takes, local or distributed (see RunOptions). */
     @Mixin
-    private TrainingOptions training;
-
-    @Mixin
-    private RunDirOptions runDir;
-
-    @Mixin
-    private ForceOption force;
-
-    @Mixin
-    private ClusterOptions cluster;
-
-    @Mixin
-    private ThreadsOption threads;
-
-    @Mixin
-    private DeviceOption device;
-
-    @Mixin
-    private JsonOption json;
+    private RunOptions run;
 
     @Override
     public Integer call() throws DataException, InterruptedException {
-        if (threads.given() || device.given()) {
+        if (run.threads.given() || run.device.given()) {
             throw new ParameterException(spec.commandLine(), "the coordinator runs no training steps; pass --threads"
                     + " and --device to each troupe worker instead");
         }
         HostPort address = HostPort.parse(bind, "--bind");
-        JobSpec job = runDir.resume() ? resumedJob() : newJob();
+        JobSpec job = run.runDir.resume() ? resumedJob() : newJob();
         PrintWriter stdout = spec.commandLine().getOut();
         int workers = job.workers();
         Path out = job.outDir();
         JobOutcome outcome;
-        try (RunProgress progress = RunProgress.of(stdout, json.enabled(), job.settings().logInterval())) {
+        try (RunProgress progress = RunProgress.of(stdout, run.json.enabled(), job.settings().logInterval())) {
             outcome = ClusterNode.runCoordinator(job, address.host(), address.port(), progress, bound -> {
-                if (json.enabled()) {
+                if (run.json.enabled()) {
                     Json.printLine(stdout, new Listening("listening", job.jobId(), bound.getHost().get(),
                             (Integer) bound.getPort().get(), workers));
                     return;
@@ -80,7 +63,7 @@ final class CoordinatorCommand implements Callable<Integer> {
                 stdout.flush();
             });
         }
-        DistributedJobs.report(outcome, out, stdout, json.enabled());
+        DistributedJobs.report(outcome, out, stdout, run.json.enabled());
         return TroupeCli.EXIT_OK;
     }
 
@@ -89,26 +72,26 @@ final class CoordinatorCommand implements Callable<Integer> {
     }
 
     private JobSpec newJob() throws DataException {
-        if (cluster.workers() == null || training.data() == null || runDir.out() == null) {
+        if (run.cluster.workers() == null || run.training.data() == null || run.runDir.out() == null) {
             throw new ParameterException(spec.commandLine(), "a new job needs --workers, --data and --out"
                     + " (or --out DIR --resume to continue one)");
         }
-        int workers = cluster.workers();
-        int min = cluster.minWorkers() == null ? 1 : cluster.minWorkers();
-        int max = cluster.maxWorkers() == null ? Math.max(workers, min) : cluster.maxWorkers();
-        cluster.check(workers, min, max);
-        String wire = cluster.wire();
-        TrainSettings settings = training.settings();
-        DataSource source = DataSource.open(training.data());
+        int workers = run.cluster.workers();
+        int min = run.cluster.minWorkers() == null ? 1 : run.cluster.minWorkers();
+        int max = run.cluster.maxWorkers() == null ? Math.max(workers, min) : run.cluster.maxWorkers();
+        run.cluster.check(workers, min, max);
+        String wire = run.cluster.wire();
+        TrainSettings settings = run.training.settings();
+        DataSource source = DataSource.open(run.training.data());
         source.split(settings.blockSize()); // validates the data before anyone joins
-        RunDirectory.prepare(runDir.out(), false, force.enabled());
-        return DistributedJobs.spec(settings, source, runDir.out(), workers, min, max, wire, null);
+        RunDirectory.prepare(run.runDir.out(), false, run.force.enabled());
+        return DistributedJobs.spec(settings, source, run.runDir.out(), workers, min, max, wire, null);
     }
 
     /** The job of {@code --out DIR --resume}, as its job.json describes it; only the steps may grow. */
     private JobSpec resumedJob() throws DataException {
-        Path resume = runDir.requireOut();
-        if (training.definesARun() || force.enabled() || cluster.wireGiven()) {
+        Path resume = run.runDir.requireOut();
+        if (run.training.definesARun() || run.force.enabled() || run.cluster.wireGiven()) {
             throw new ParameterException(spec.commandLine(), "--resume continues the job as it was defined; drop"
                     + " --data, --preset, --seed, --wire, --force and key=value settings (only --steps and the worker"
                     + " counts may change)");
@@ -119,17 +102,17 @@ final class CoordinatorCommand implements Callable<Integer> {
         } catch (java.io.IOException e) {
             throw UserError.inputData(e.getMessage());
         }
-        TrainSettings settings = training.steps() != null
-                ? UserError.onCommandLine(() -> job.settings().withMaxIters(training.steps())) : job.settings();
+        TrainSettings settings = run.training.steps() != null
+                ? UserError.onCommandLine(() -> job.settings().withMaxIters(run.training.steps())) : job.settings();
         DataSource source = DataSource.open(job.dataPath());
         if (!source.identity().sha256().equals(job.dataSha256())) {
             throw UserError.inputData("the " + source.identity().kind().label() + " at " + job.dataPath()
                     + " changed since the job started; resume with the same data");
         }
-        int min = cluster.minWorkers() == null ? job.minWorkers() : cluster.minWorkers();
-        int max = cluster.maxWorkers() == null ? Math.max(job.maxWorkers(), min) : cluster.maxWorkers();
-        int wait = cluster.workers() != null ? cluster.workers() : Math.max(min, Math.min(job.workers(), max));
-        cluster.check(wait, min, max);
+        int min = run.cluster.minWorkers() == null ? job.minWorkers() : run.cluster.minWorkers();
+        int max = run.cluster.maxWorkers() == null ? Math.max(job.maxWorkers(), min) : run.cluster.maxWorkers();
+        int wait = run.cluster.workers() != null ? run.cluster.workers() : Math.max(min, Math.min(job.workers(), max));
+        run.cluster.check(wait, min, max);
         return DistributedJobs.spec(settings, source, resume, wait, min, max, job.wire().name(), job.jobId());
     }
 }

@@ -41,26 +41,9 @@ final class TrainCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
+    /** The options every run takes, local or distributed (see RunOptions). */
     @Mixin
-    private TrainingOptions training;
-
-    @Mixin
-    private RunDirOptions runDir;
-
-    @Mixin
-    private ForceOption force;
-
-    @Mixin
-    private ClusterOptions cluster;
-
-    @Mixin
-    private ThreadsOption threads;
-
-    @Mixin
-    private DeviceOption device;
-
-    @Mixin
-    private JsonOption json;
+    private RunOptions run;
 
     private Path data;
     private Path out;
@@ -71,52 +54,52 @@ final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws DataException, EngineException, CheckpointException, IOException,
             InterruptedException {
-        data = training.requireData();
-        out = runDir.requireOut();
-        resume = runDir.resume();
+        data = run.training.requireData();
+        out = run.runDir.requireOut();
+        resume = run.runDir.resume();
         checkWorkerOptions();
-        TrainSettings settings = training.settings();
-        Device dev = device.device();
+        TrainSettings settings = run.training.settings();
+        Device dev = run.device.device();
         refuseTextFolder(data);
         // A text file or a prepared dataset; tokenized (or verified) here, before the run directory is touched.
         DataSource source = DataSource.open(data);
         TokenSplit split = source.split(settings.blockSize());
-        RunDirectory.prepare(out, resume, force.enabled());
+        RunDirectory.prepare(out, resume, run.force.enabled());
 
         PrintWriter stdout = spec.commandLine().getOut();
         if (workers > 1) {
             return trainDistributed(settings, source, stdout, dev);
         }
-        Trainer trainer = new Trainer(settings, source.tokenizer(), split, out, EngineOptions.cpu(threads.perLocalWorker(1)).withDevice(dev));
+        Trainer trainer = new Trainer(settings, source.tokenizer(), split, out, EngineOptions.cpu(run.threads.perLocalWorker(1)).withDevice(dev));
         TrainSummary summary;
         // Ctrl-C (SIGINT) or SIGTERM: finish the step, checkpoint it, and let the JVM exit.
         try (StopOnSignal stop = StopOnSignal.install(trainer::requestStop);
-             RunProgress progress = RunProgress.of(stdout, json.enabled(), settings.logInterval())) {
+             RunProgress progress = RunProgress.of(stdout, run.json.enabled(), settings.logInterval())) {
             summary = trainer.run(resume, progress);
         }
         if (trainer.stoppedAt() >= 0) {
-            RunReport.stopped(trainer.stoppedAt(), out, stdout, json.enabled());
+            RunReport.stopped(trainer.stoppedAt(), out, stdout, run.json.enabled());
             return EXIT_STOPPED;
         }
-        RunReport.done(summary, out, stdout, json.enabled());
+        RunReport.done(summary, out, stdout, run.json.enabled());
         return TroupeCli.EXIT_OK;
     }
 
     /** Refuses --workers combinations that cannot run, before anything is read or written. */
     private void checkWorkerOptions() {
-        workers = cluster.workers() == null ? 1 : cluster.workers();
+        workers = run.cluster.workers() == null ? 1 : run.cluster.workers();
         if (workers < 1) {
             throw new ParameterException(spec.commandLine(), "--workers must be >= 1, got " + workers);
         }
-        if (cluster.minWorkers() != null || cluster.maxWorkers() != null) {
+        if (run.cluster.minWorkers() != null || run.cluster.maxWorkers() != null) {
             throw new ParameterException(spec.commandLine(), "--min-workers and --max-workers apply to troupe"
                     + " coordinator, whose workers come and go; train --workers N always trains on its N workers");
         }
-        if (workers == 1 && cluster.wireGiven()) {
+        if (workers == 1 && run.cluster.wireGiven()) {
             throw new ParameterException(spec.commandLine(), "--wire sets how workers exchange gradients, and"
                     + " --workers 1 exchanges none; drop --wire or pass --workers N");
         }
-        wire = cluster.wire();
+        wire = run.cluster.wire();
     }
 
     /**
@@ -134,19 +117,19 @@ final class TrainCommand implements Callable<Integer> {
     /** --workers N: a coordinator and N workers in this JVM, the ring over loopback TCP. */
     private Integer trainDistributed(TrainSettings settings, DataSource source, PrintWriter stdout, Device dev)
             throws DataException, InterruptedException {
-        int perWorker = threads.perLocalWorker(workers);
+        int perWorker = run.threads.perLocalWorker(workers);
         // --resume continues from the newest good checkpoint as a resumed coordinator does.
         JobSpec job = DistributedJobs.spec(settings, source, out, workers, 1, workers, wire,
                 resume ? java.util.UUID.randomUUID().toString() : null);
         JobOutcome outcome;
-        try (RunProgress progress = RunProgress.of(stdout, json.enabled(), settings.logInterval())) {
+        try (RunProgress progress = RunProgress.of(stdout, run.json.enabled(), settings.logInterval())) {
             outcome = ClusterNode.runEmbedded(job, new WorkerSettings(perWorker, dev, TroupeVersion.current()),
                     ClusterNode.dataPlaneSettings(), progress);
         }
         // The source holds the tokens the embedded workers find in the process's cache: keep it
         // reachable until they are done, or the GC may release them and a worker tokenize again.
         java.lang.ref.Reference.reachabilityFence(source);
-        DistributedJobs.report(outcome, out, stdout, json.enabled());
+        DistributedJobs.report(outcome, out, stdout, run.json.enabled());
         return TroupeCli.EXIT_OK;
     }
 }

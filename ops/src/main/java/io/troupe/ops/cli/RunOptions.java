@@ -1,0 +1,39 @@
+package io.troupe.ops.cli;
+
+import picocli.CommandLine.Mixin;
+
+/**
+ * Every option of a training run, local or distributed: {@code troupe train} (with or without
+ * {@code --workers N}) and {@code troupe coordinator} both take exactly this group, so a run is
+ * described the same way wherever it runs (a test compares their options). Each command refuses
+ * the few that cannot apply to it with a one-line reason.
+ */
+final class RunOptions {
+    /** What to train: data, preset, steps, seed and key=value settings. */
+    @Mixin
+    TrainingOptions training;
+
+    /** Where the run lives and whether to continue it: --out, --resume. */
+    @Mixin
+    RunDirOptions runDir;
+
+    /** --force: replace the run in the directory. */
+    @Mixin
+    ForceOption force;
+
+    /** How many workers and how they exchange gradients: --workers, --min/--max-workers, --wire. */
+    @Mixin
+    ClusterOptions cluster;
+
+    /** --threads per worker. */
+    @Mixin
+    ThreadsOption threads;
+
+    /** --device cpu or cuda:N. */
+    @Mixin
+    DeviceOption device;
+
+    /** --json: one JSON object per line on stdout. */
+    @Mixin
+    JsonOption json;
+}
