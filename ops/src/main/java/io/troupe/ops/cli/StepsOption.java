@@ -24,7 +24,8 @@ final class StepsOption {
 
     @Option(names = "--steps", paramLabel = "N",
             description = "Optimizer steps, at most 1000000000 (default: max_iters of the preset; for tune, the steps"
-                    + " of a trial that is not stopped early).")
+                    + " of a trial that is not stopped early). The schedule follows: lr_decay_iters = N and"
+                    + " warmup_iters keeps the preset's share of it, unless you set those keys.")
     void setSteps(long value) {
         check(command, "--steps", value);
         steps = value;
