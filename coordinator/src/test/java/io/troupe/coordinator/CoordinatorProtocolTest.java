@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.typesafe.config.ConfigFactory;
 import io.troupe.worker.job.protocol.ConnectRing;
 import io.troupe.worker.job.protocol.FinishJob;
 import io.troupe.worker.job.protocol.FormRing;
@@ -44,9 +43,6 @@ import org.apache.pekko.serialization.SerializationExtension;
 import org.apache.pekko.serialization.Serializer;
 import org.apache.pekko.serialization.SerializerWithStringManifest;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
-import org.apache.pekko.cluster.MemberStatus;
-import org.apache.pekko.cluster.typed.Cluster;
-import org.apache.pekko.cluster.typed.Join;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -66,14 +62,7 @@ class CoordinatorProtocolTest {
     /** A one-node cluster per test, so every test talks to its own coordinator only. */
     @BeforeEach
     void startCluster() {
-        kit = ActorTestKit.create("protocol-test", ConfigFactory.parseString(
-                "pekko.remote.artery.canonical.port = 0\npekko.loglevel = WARNING").withFallback(ConfigFactory.load()));
-        Cluster cluster = Cluster.get(kit.system());
-        cluster.manager().tell(Join.create(cluster.selfMember().address()));
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (cluster.selfMember().status() != MemberStatus.up() && System.nanoTime() < deadline) {
-            Thread.onSpinWait();
-        }
+        kit = OneNodeCluster.start("protocol-test", "WARNING", WAIT);
     }
 
     @AfterEach

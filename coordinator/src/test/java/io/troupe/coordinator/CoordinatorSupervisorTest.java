@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.typesafe.config.ConfigFactory;
 import io.troupe.worker.actor.ServiceKeys;
 import io.troupe.worker.job.protocol.ConnectRing;
 import io.troupe.worker.job.protocol.FormRing;
@@ -26,9 +25,6 @@ import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
-import org.apache.pekko.cluster.MemberStatus;
-import org.apache.pekko.cluster.typed.Cluster;
-import org.apache.pekko.cluster.typed.Join;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -44,14 +40,7 @@ class CoordinatorSupervisorTest {
 
     @BeforeEach
     void startCluster() {
-        kit = ActorTestKit.create("supervisor-test", ConfigFactory.parseString(
-                "pekko.remote.artery.canonical.port = 0\npekko.loglevel = OFF").withFallback(ConfigFactory.load()));
-        Cluster cluster = Cluster.get(kit.system());
-        cluster.manager().tell(Join.create(cluster.selfMember().address()));
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (cluster.selfMember().status() != MemberStatus.up() && System.nanoTime() < deadline) {
-            Thread.onSpinWait();
-        }
+        kit = OneNodeCluster.start("supervisor-test", "OFF", WAIT);
     }
 
     @AfterEach
