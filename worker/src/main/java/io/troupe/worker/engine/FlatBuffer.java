@@ -74,13 +74,6 @@ public final class FlatBuffer {
         System.arraycopy(from, 0, into, 0, into.length);
     }
 
-    /** CRC32C of this buffer's floats as little-endian bytes: equal to {@link #checksum(float[])} of the same values. */
-    public long checksum() {
-        float[] values = new float[length()];
-        copyTo(values);
-        return checksum(values);
-    }
-
     /**
      * CRC32C of {@code values} as little-endian float bytes: the same on every machine for the
      * same bits, so workers compare parameters by it.

@@ -42,6 +42,8 @@ public final class WorkerJob implements AutoCloseable {
     static final String EVAL_VAL_RNG = "eval_val_sampler";
     /** A local run's skipped-step total, so {@code steps_skipped} stays a total across a resume. */
     public static final String STEPS_SKIPPED = "steps_skipped";
+    /** Checkpoint key of the best val loss so far, as the bits of a double. */
+    private static final String BEST_VAL_LOSS = "best_val_loss_bits";
     /**
      * Marks a checkpoint's sampler state as {@code {tag, next sample number}} of the
      * {@link SampleOrder}. Checkpoints from before the sample order trained local runs hold a
@@ -63,6 +65,7 @@ public final class WorkerJob implements AutoCloseable {
     private SampleOrder sampleOrder;
     private long paramVersion;
     private double restoredBestValLoss = Double.POSITIVE_INFINITY;
+    private long restoredStepsSkipped;
     private final StepEngine eval;
     private final AdamW adam;
     private final GradientClipper clipper;
@@ -118,9 +121,7 @@ public final class WorkerJob implements AutoCloseable {
                     (lane, rows) -> GptGraphs.training(model, rows, t, DType.FLOAT, sizeSeed + 104_729L * lane).toBytes(),
                     flat, engineOptions, microBatch, t, List.of(TrainingGraph.TOKENS, TrainingGraph.TARGETS));
         };
-        BatchParallelEngine trainEngine = BatchParallelEngine.create(
-                (lane, rows) -> GptGraphs.training(model, rows, t, DType.FLOAT, dropoutSeed + 104_729L * lane).toBytes(),
-                flat, engineOptions, plan.microBatch(), t, List.of(TrainingGraph.TOKENS, TrainingGraph.TARGETS));
+        BatchParallelEngine trainEngine = engineFactory.build(plan.microBatch());
         try {
             this.eval = StepEngine.create(evalGraph.toBytes(), flat, engineOptions);
         } catch (RuntimeException e) {
@@ -214,9 +215,7 @@ public final class WorkerJob implements AutoCloseable {
     public StepResult step(long step, double lr, ElasticShare share) throws EngineException, ReductionException {
         BatchParallelEngine engine = engineFor(share.microBatch());
         SampleOrder order = sampleOrder();
-        double loss = gradients(engine, share.accumulation(), share.gradientWeight(), share.workers(), step,
-                (m, tokens, targets) -> order.fill(share.sampleFrom() + (long) m * share.microBatch(),
-                        share.microBatch(), tokens, targets));
+        double loss = gradients(engine, order, share, step);
         // The clipper computes the global norm anyway and leaves a non-finite gradient untouched.
         double norm = clipper.clip(grads);
         if (!Double.isFinite(norm)) {
@@ -227,26 +226,22 @@ public final class WorkerJob implements AutoCloseable {
         return new StepResult(loss, norm, false);
     }
 
-    /** Writes micro-step {@code m}'s inputs and targets into the engine's batch buffers. */
-    @FunctionalInterface
-    private interface BatchFiller {
-        void fill(int m, java.nio.LongBuffer tokens, java.nio.LongBuffer targets);
-    }
-
     /**
-     * The step's gradient in {@link #grads}: {@code accumulation} micro-steps summed, scaled by
-     * {@code weight / accumulation} (this worker's share of the global mean), and averaged over
-     * the workers. Records the compute and all-reduce times.
+     * The step's gradient in {@link #grads}: the share's accumulation micro-steps (its samples of
+     * {@code order}) summed, scaled by its gradient weight / accumulation (this worker's share of
+     * the global mean), and averaged over the workers. Records the compute and all-reduce times.
      *
      * @return the mean loss over the micro-steps
      */
-    private double gradients(BatchParallelEngine engine, int accumulation, float weight, int workers, long step,
-                             BatchFiller filler) throws EngineException, ReductionException {
+    private double gradients(BatchParallelEngine engine, SampleOrder order, ElasticShare share, long step)
+            throws EngineException, ReductionException {
         long t0 = System.nanoTime();
+        int accumulation = share.accumulation();
         double loss = 0;
         float[] micro = accumulation > 1 ? microBuffer() : grads;
         for (int m = 0; m < accumulation; m++) {
-            filler.fill(m, engine.batch(TrainingGraph.TOKENS), engine.batch(TrainingGraph.TARGETS));
+            order.fill(share.sampleFrom() + (long) m * share.microBatch(), share.microBatch(),
+                    engine.batch(TrainingGraph.TOKENS), engine.batch(TrainingGraph.TARGETS));
             loss += engine.step(m == 0 ? grads : micro);
             if (m > 0) {
                 for (int i = 0; i < grads.length; i++) {
@@ -254,7 +249,7 @@ public final class WorkerJob implements AutoCloseable {
                 }
             }
         }
-        float scale = weight / accumulation;
+        float scale = share.gradientWeight() / accumulation;
         if (scale != 1f) {
             for (int i = 0; i < grads.length; i++) {
                 grads[i] *= scale;
@@ -266,7 +261,7 @@ public final class WorkerJob implements AutoCloseable {
             grads[0] = Float.NaN;
         }
         long t1 = System.nanoTime();
-        if (workers > 1) {
+        if (share.workers() > 1) {
             reduceBuffer.copyFrom(grads);
             reducer.allReduceMean(reduceBuffer.floats(), step);
             reduceBuffer.copyTo(grads);
@@ -346,6 +341,11 @@ public final class WorkerJob implements AutoCloseable {
         return restoredBestValLoss;
     }
 
+    /** The non-finite steps a local run had skipped before the restored checkpoint (0 without one). */
+    public long restoredStepsSkipped() {
+        return restoredStepsSkipped;
+    }
+
     /**
      * Mean loss over eval_iters batches of this worker's train partition and of the val split.
      *
@@ -381,7 +381,7 @@ public final class WorkerJob implements AutoCloseable {
         Map<String, long[]> extra = new java.util.HashMap<>(more);
         extra.put(EVAL_TRAIN_RNG, evalTrainSampler.state());
         extra.put(EVAL_VAL_RNG, evalValSampler.state());
-        extra.put("best_val_loss_bits", new long[] {Double.doubleToRawLongBits(bestValLoss)});
+        extra.put(BEST_VAL_LOSS, new long[] {Double.doubleToRawLongBits(bestValLoss)});
         // The training samples are a pure function of the step: the state is the next sample number.
         long[] sampler = {SAMPLE_ORDER_TAG, step * plan.globalBatch()};
         return new Checkpoint(identity, params.clone(), state.m().clone(), state.v().clone(), state.step(), step,
@@ -393,8 +393,10 @@ public final class WorkerJob implements AutoCloseable {
         FlatBuffer.copy(c.parameters(), params);
         adam.importState(new AdamW.State(c.optimizerStep(), c.adamM(), c.adamV()));
         checkSampleCursor(c);
-        long[] best = c.extraRngState().get("best_val_loss_bits");
+        long[] best = c.extraRngState().get(BEST_VAL_LOSS);
         restoredBestValLoss = best == null ? Double.POSITIVE_INFINITY : Double.longBitsToDouble(best[0]);
+        long[] skipped = c.extraRngState().get(STEPS_SKIPPED);
+        restoredStepsSkipped = skipped == null ? 0 : skipped[0];
         evalTrainSampler.restore(c.extraRngState().get(EVAL_TRAIN_RNG));
         evalValSampler.restore(c.extraRngState().get(EVAL_VAL_RNG));
     }

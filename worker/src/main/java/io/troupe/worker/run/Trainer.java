@@ -143,12 +143,8 @@ public final class Trainer {
             if (restored.isPresent()) {
                 Checkpoint c = restored.get();
                 startStep = c.trainingStep();
-                long[] best = c.extraRngState().get("best_val_loss_bits");
-                if (best != null) {
-                    bestVal = Double.longBitsToDouble(best[0]);
-                }
-                long[] skipped = c.extraRngState().get(WorkerJob.STEPS_SKIPPED);
-                skippedBefore = skipped == null ? 0 : skipped[0];
+                bestVal = job.restoredBestValLoss();
+                skippedBefore = job.restoredStepsSkipped();
                 lastGoodCheckpoint = "the one of step " + startStep + " in " + store.directory();
             }
             NonFiniteSteps nonFinite = new NonFiniteSteps(settings.maxNonfiniteSteps(), skippedBefore);

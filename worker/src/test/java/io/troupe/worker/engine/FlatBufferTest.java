@@ -71,7 +71,6 @@ class FlatBufferTest {
             crc.update(new byte[] {(byte) bits, (byte) (bits >>> 8), (byte) (bits >>> 16), (byte) (bits >>> 24)});
         }
         assertEquals(crc.getValue(), FlatBuffer.checksum(values));
-        assertEquals(crc.getValue(), FlatBuffer.allocate(3).copyFrom(values).checksum());
         float[] flipped = values.clone();
         flipped[2] = Float.intBitsToFloat(Float.floatToRawIntBits(flipped[2]) ^ 1);
         assertNotEquals(FlatBuffer.checksum(values), FlatBuffer.checksum(flipped));
