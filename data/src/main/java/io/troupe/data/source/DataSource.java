@@ -5,8 +5,10 @@ import io.troupe.data.corpus.DataIdentity;
 import io.troupe.data.corpus.DataKind;
 import io.troupe.data.corpus.TokenSequence;
 import io.troupe.data.corpus.TokenSplit;
+import io.troupe.data.shard.Manifest;
 import io.troupe.data.shard.PreparedDataset;
 import io.troupe.data.tokenize.Tokenizer;
+import java.io.IOException;
 import java.nio.file.Path;
 
 /**
@@ -59,6 +61,16 @@ public interface DataSource {
             return PreparedDatasetSource.open(path, cache);
         }
         return TextFileSource.open(path, cache);
+    }
+
+    /**
+     * The content hash {@link #open} gives the data at {@code path} ({@link DataIdentity#sha256()}:
+     * of a text file's bytes, of a dataset's manifest), without reading or verifying anything else.
+     *
+     * @throws IOException if the file (or the dataset's manifest) cannot be read
+     */
+    static String sha256(Path path) throws IOException {
+        return Sha256.ofFile(DataKind.of(path) == DataKind.PREPARED_DATASET ? path.resolve(Manifest.FILE_NAME) : path);
     }
 
     /** The path as given, the kind and the content hash. */

@@ -1,6 +1,10 @@
 package io.troupe.data.source;
 
+import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
@@ -25,6 +29,18 @@ final class Sha256 {
     static String of(byte[] bytes) {
         MessageDigest d = digest();
         d.update(bytes);
+        return hex(d);
+    }
+
+    /** Of a file's bytes, read in blocks (the file need not fit in memory). */
+    static String ofFile(Path file) throws IOException {
+        MessageDigest d = digest();
+        try (InputStream in = Files.newInputStream(file)) {
+            byte[] buffer = new byte[1 << 16];
+            for (int n = in.read(buffer); n >= 0; n = in.read(buffer)) {
+                d.update(buffer, 0, n);
+            }
+        }
         return hex(d);
     }
 

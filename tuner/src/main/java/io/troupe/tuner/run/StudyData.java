@@ -3,13 +3,10 @@ package io.troupe.tuner.run;
 import io.troupe.data.shard.Manifest;
 import io.troupe.errors.TroupeException.Kind;
 import io.troupe.tuner.TuneException;
+import io.troupe.data.source.DataSource;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 
 /**
  * A study's training data: where it is (stored relative to the study directory, so a study
@@ -63,22 +60,14 @@ public record StudyData(Path path, String stored, String sha256) {
     }
 
     /**
-     * SHA-256 of a text file's bytes, or of a prepared dataset's manifest (which holds every
-     * shard's SHA-256, so it names the whole dataset without reading it).
+     * The data's content hash, as {@link DataSource#sha256} (and a run's summary) gives it: of a
+     * text file's bytes, or of a prepared dataset's manifest (which holds every shard's SHA-256).
      */
     public static String sha256(Path data) {
-        Path file = Files.isDirectory(data) ? data.resolve(Manifest.FILE_NAME) : data;
-        try (InputStream in = Files.newInputStream(file)) {
-            MessageDigest digest = MessageDigest.getInstance("SHA-256");
-            byte[] buffer = new byte[1 << 16];
-            for (int n = in.read(buffer); n >= 0; n = in.read(buffer)) {
-                digest.update(buffer, 0, n);
-            }
-            return HexFormat.of().formatHex(digest.digest());
+        try {
+            return DataSource.sha256(data);
         } catch (IOException e) {
-            throw new TuneException(Kind.INPUT_DATA, "cannot read the data " + file + ": " + e.getMessage(), e);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every JVM has SHA-256", e);
+            throw new TuneException(Kind.INPUT_DATA, "cannot read the data " + data + ": " + e.getMessage(), e);
         }
     }
 
