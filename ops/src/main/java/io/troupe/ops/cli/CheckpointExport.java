@@ -58,7 +58,7 @@ final class CheckpointExport {
         Path file = step.isPresent() ? store.pathOf(step.getAsLong()) : files.get(0);
         if (!files.contains(file)) {
             throw UserError.inputData("no checkpoint " + step.getAsLong() + " in " + store.directory() + "; it holds steps "
-                    + files.stream().map(CheckpointExport::stepOf).sorted().toList());
+                    + files.stream().map(CheckpointStore::step).sorted().toList());
         }
         Path model = out.resolve(ModelExport.FILE_NAME);
         if (Files.exists(out) && !Files.isDirectory(out)) {
@@ -148,10 +148,5 @@ final class CheckpointExport {
                     + " tokens for a model of " + config.vocabSize() + "; the checkpoint is corrupt");
         }
         return tokenizer;
-    }
-
-    private static long stepOf(Path file) {
-        String name = file.getFileName().toString();
-        return Long.parseLong(name.substring("ckpt-".length(), name.length() - ".bin".length()));
     }
 }

@@ -145,8 +145,8 @@ final class StudyProgress implements StudyListener {
         long complete = counts.getOrDefault(TrialState.COMPLETE, 0L);
         long pruned = counts.getOrDefault(TrialState.PRUNED, 0L);
         long failed = counts.getOrDefault(TrialState.FAILED, 0L);
-        Path csv = dir.resolve("trials.csv");
-        Path html = dir.resolve("report.html");
+        Path csv = dir.resolve(io.troupe.tuner.report.ResultsWriter.CSV);
+        Path html = dir.resolve(io.troupe.tuner.report.ResultsWriter.HTML);
         if (json) {
             Best best = results.best().map(b -> new Best(b.number(), b.value(), b.params())).orElse(null);
             Json.printLine(out, new Done("done", results.trials().size(), complete, pruned, failed, trained, best,

@@ -86,7 +86,7 @@ public final class StudyHome {
         store.deleteStudy(study.name());
         try {
             FileTrees.deleteRecursively(dir.resolve("trials"));
-            for (String file : List.of("trials.csv", "report.html")) {
+            for (String file : List.of(io.troupe.tuner.report.ResultsWriter.CSV, io.troupe.tuner.report.ResultsWriter.HTML)) {
                 Files.deleteIfExists(dir.resolve(file));
             }
         } catch (IOException e) {

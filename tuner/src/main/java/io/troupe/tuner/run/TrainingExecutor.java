@@ -131,7 +131,7 @@ public final class TrainingExecutor implements TrialExecutor {
 
     /** A trial that starts from scratch must not find an earlier attempt's metrics or checkpoints. */
     private static void clear(Path dir) throws IOException {
-        FileTrees.deleteRecursively(dir.resolve(CheckpointStore.DIRECTORY));
+        deleteCheckpoints(dir);
         Files.deleteIfExists(dir.resolve(Trainer.METRICS));
         Files.deleteIfExists(dir.resolve(Trainer.SUMMARY));
     }

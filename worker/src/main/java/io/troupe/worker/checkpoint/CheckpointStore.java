@@ -217,8 +217,8 @@ public final class CheckpointStore {
         }
     }
 
-    // The step in a checkpoint's file name, or -1 if the name is not a checkpoint's.
-    private static long step(Path file) {
+    /** The step in a checkpoint's file name ({@code ckpt-N.bin}), or -1 if the name is not a checkpoint's. */
+    public static long step(Path file) {
         Matcher matcher = NAME.matcher(file.getFileName().toString());
         if (!matcher.matches()) {
             return -1;
