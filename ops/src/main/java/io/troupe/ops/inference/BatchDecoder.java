@@ -1,0 +1,49 @@
+package io.troupe.ops.inference;
+
+import java.util.List;
+
+/**
+ * A causal language model that advances many independent sequences one token at a time,
+ * sharing each forward run between them (continuous batching). A sequence holds a slot from
+ * {@link #open} until {@link #release}; slots may join or leave between any two steps.
+ *
+ * <p>Not thread-safe: one scheduler thread drives it.
+ */
+public interface BatchDecoder extends AutoCloseable {
+
+    /** One sequence's place in the decoder (its KV cache, when the decoder keeps one). */
+    interface Slot {
+        /** Tokens this sequence holds so far (prompt and generated). */
+        int length();
+    }
+
+    /** Vocabulary size V of the logits. */
+    int vocabSize();
+
+    /** Context length the model was trained with (positions it can attend over). */
+    int blockSize();
+
+    /** How many sequences may hold a slot at once (the KV-cache memory budget). */
+    int capacity();
+
+    /** Slots currently held. */
+    int openSlots();
+
+    /**
+     * Starts a sequence from its prompt (at least one token) and runs it.
+     *
+     * @return [V] logits of the token after the prompt
+     * @throws IllegalStateException when {@link #capacity()} slots are already held
+     */
+    float[] open(int[] prompt, Slot[] slotOut) throws Exception;
+
+    /**
+     * Appends {@code tokens[i]} to {@code slots.get(i)} for every i, in one batched run.
+     *
+     * @return [slots.size()][V] logits of each sequence's next token
+     */
+    float[][] step(List<Slot> slots, int[] tokens) throws Exception;
+
+    /** Frees a slot (finished, cancelled or failed); releasing twice is harmless. */
+    void release(Slot slot);
+}
