@@ -29,13 +29,16 @@ public interface BatchDecoder extends AutoCloseable {
     /** Slots currently held. */
     int openSlots();
 
+    /** A sequence just started: its slot, and [V] logits of the token after its prompt. */
+    record Opened(Slot slot, float[] logits) {
+    }
+
     /**
-     * Starts a sequence from its prompt (at least one token) and runs it.
+     * Starts a sequence from its prompt (at least one token) and runs it (the prefill).
      *
-     * @return [V] logits of the token after the prompt
      * @throws IllegalStateException when {@link #capacity()} slots are already held
      */
-    float[] open(int[] prompt, Slot[] slotOut) throws Exception;
+    Opened open(int[] prompt) throws Exception;
 
     /**
      * Appends {@code tokens[i]} to {@code slots.get(i)} for every i, in one batched run.
