@@ -86,6 +86,20 @@ final class GptForward {
      * @return logits [B, T, V]
      */
     Tensor logits(Tensor idx, Tensor positions, Tensor causalMask) {
+        Tensor xf = hidden(idx, positions, causalMask);             // [B, T, C]
+        try (Graph.Scope s = graph.scope("head")) {
+            Tensor head = cfg.tiedEmbeddings() ? p("wte") : p("lm_head.weight"); // [V, C]
+            return xf.matMul(head.transpose(1, 0));                 // [B, T, V]
+        }
+    }
+
+    /**
+     * The final hidden states: embeddings, every block, then ln_f; what the language-model head
+     * and a classification head ({@link ClassifierGraphs}) both read.
+     *
+     * @return [B, T, C]
+     */
+    Tensor hidden(Tensor idx, Tensor positions, Tensor causalMask) {
         Tensor x;
         try (Graph.Scope s = graph.scope("embed")) {
             Tensor tok = p("wte").gather(idx);                      // [B, T, C]
@@ -106,10 +120,8 @@ final class GptForward {
                 x = x.add(m);                                       // [B, T, C]
             }
         }
-        try (Graph.Scope s = graph.scope("head")) {
-            Tensor xf = layerNorm(x, "ln_f");                       // [B, T, C]
-            Tensor head = cfg.tiedEmbeddings() ? p("wte") : p("lm_head.weight"); // [V, C]
-            return xf.matMul(head.transpose(1, 0));                 // [B, T, V]
+        try (Graph.Scope s = graph.scope("ln_f")) {
+            return layerNorm(x, "ln_f");                            // [B, T, C]
         }
     }
 

@@ -29,7 +29,23 @@ public final class GptGraphs {
      * @param dropoutSeed seeds ORT's Dropout kernels (each node gets seed + its index)
      */
     public static TrainingGraph training(GptConfig cfg, int batch, int seqLen, DType dtype, long dropoutSeed) {
-        return build(cfg, batch, seqLen, dtype, true, cfg.dropout(), dropoutSeed);
+        return build(cfg, batch, seqLen, dtype, true, cfg.dropout(), dropoutSeed, null, null);
+    }
+
+    /**
+     * The training graph of a partly frozen GPT: only {@code trainable}'s parameters are inputs
+     * and have gradient outputs; the frozen ones are initializers holding {@code fullValues}.
+     * The graph's {@link TrainingGraph#layout()} is {@code trainable.layout()}.
+     */
+    public static TrainingGraph training(GptConfig cfg, int batch, int seqLen, DType dtype, long dropoutSeed,
+                                         Trainable trainable, float[] fullValues) {
+        return build(cfg, batch, seqLen, dtype, true, cfg.dropout(), dropoutSeed, trainable, fullValues);
+    }
+
+    /** The evaluation graph of a partly frozen GPT, as {@link #training(GptConfig, int, int, DType, long, Trainable, float[])}. */
+    public static TrainingGraph evaluation(GptConfig cfg, int batch, int seqLen, DType dtype, Trainable trainable,
+                                           float[] fullValues) {
+        return build(cfg, batch, seqLen, dtype, false, 0, 0, trainable, fullValues);
     }
 
     /** The training graph with dropout seed 0. */
@@ -39,11 +55,12 @@ public final class GptGraphs {
 
     /** Forward and loss only: no backward pass, no dropout. */
     public static TrainingGraph evaluation(GptConfig cfg, int batch, int seqLen, DType dtype) {
-        return build(cfg, batch, seqLen, dtype, false, 0, 0);
+        return build(cfg, batch, seqLen, dtype, false, 0, 0, null, null);
     }
 
     private static TrainingGraph build(GptConfig cfg, int batch, int seqLen, DType dtype, boolean withGradients,
-                                       double dropout, long dropoutSeed) {
+                                       double dropout, long dropoutSeed, Trainable trainable,
+                                       float[] fullValues) {
         GptForward.checkDtype(dtype);
         if (seqLen < 1 || seqLen > cfg.blockSize()) {
             throw new IllegalArgumentException("sequence length must be in [1, block_size=" + cfg.blockSize()
@@ -52,12 +69,10 @@ public final class GptGraphs {
         if (batch < 1) {
             throw new IllegalArgumentException("batch must be positive, got " + batch);
         }
-        ParameterLayout layout = ParameterLayout.of(cfg);
+        Trainable selection = trainable == null ? Trainable.all(ParameterLayout.of(cfg)) : trainable;
+        ParameterLayout layout = selection.layout();
         Graph graph = new Graph(withGradients ? "gpt_train" : "gpt_eval");
-        Map<String, Tensor> params = new LinkedHashMap<>();
-        for (ParameterLayout.View v : layout.views()) {
-            params.put(v.name(), graph.input(v.name(), dtype, Shape.of(v.shape())));
-        }
+        Map<String, Tensor> params = selection.declare(graph, dtype, fullValues);
         Tensor idx = graph.input(TrainingGraph.TOKENS, DType.INT64, GptForward.tokens(batch, seqLen));
         Tensor targets = graph.input(TrainingGraph.TARGETS, DType.INT64, GptForward.tokens(batch, seqLen));
 
@@ -73,7 +88,10 @@ public final class GptGraphs {
         }
         graph.output(TrainingGraph.LOSS, loss);
         if (withGradients) {
-            List<Tensor> paramList = new ArrayList<>(params.values());
+            List<Tensor> paramList = new ArrayList<>();
+            for (ParameterLayout.View v : layout.views()) {
+                paramList.add(params.get(v.name()));
+            }
             List<Tensor> grads = Autodiff.gradients(loss, paramList);
             for (int i = 0; i < paramList.size(); i++) {
                 graph.output(TrainingGraph.gradientName(paramList.get(i).name()), grads.get(i));
