@@ -8,6 +8,7 @@ import io.troupe.model.gpt.GptConfig;
 import io.troupe.model.gpt.GptGraphs;
 import io.troupe.model.gpt.ParameterInit;
 import io.troupe.model.gpt.ParameterLayout;
+import io.troupe.model.gpt.Trainable;
 import io.troupe.model.gpt.TrainingGraph;
 import io.troupe.worker.checkpoint.Checkpoint;
 import io.troupe.worker.engine.BatchParallelEngine;
@@ -52,6 +53,7 @@ public final class WorkerJob implements AutoCloseable {
     static final long SAMPLE_ORDER_TAG = 0x534F52444552_0001L; // "SORDER", version 1
 
     private final TrainSettings settings;
+    private final StartingPoint start;
     private final Tokenizer tokenizer;
     private final BatchPlan plan;
     private final GptConfig model;
@@ -89,22 +91,43 @@ public final class WorkerJob implements AutoCloseable {
     public WorkerJob(TrainSettings settings, Tokenizer tokenizer, TokenSplit data, BatchPlan plan,
                      EngineOptions engineOptions, GradientReducer reducer, Checkpoint resumeFrom)
             throws EngineException {
+        this(settings, tokenizer, data, plan, engineOptions, reducer, resumeFrom, null);
+    }
+
+    /**
+     * A job that starts from a source model (language-model fine-tuning): its parameters, and
+     * only {@code start.trainable()} trains. {@link #parameters()} then holds the trainable part;
+     * {@link #fullParameters()} the whole model.
+     *
+     * @param start the source model and what trains, or null for GPT-2 initialisation from the seed
+     */
+    public WorkerJob(TrainSettings settings, Tokenizer tokenizer, TokenSplit data, BatchPlan plan,
+                     EngineOptions engineOptions, GradientReducer reducer, Checkpoint resumeFrom, StartingPoint start)
+            throws EngineException {
+        this.start = start;
         this.settings = settings;
         this.tokenizer = tokenizer;
         this.plan = plan;
         this.reducer = reducer;
         this.data = data;
         this.model = settings.model(tokenizer.vocabSize());
-        this.layout = ParameterLayout.of(model);
+        this.layout = start == null ? ParameterLayout.of(model) : start.trainable().layout();
+        if (start != null && start.trainable().full().size() != ParameterLayout.of(model).size()) {
+            throw new IllegalArgumentException("the starting point is a model of " + start.trainable().full().size()
+                    + " parameters, not the " + ParameterLayout.of(model).size() + " of these settings");
+        }
+        Trainable trainable = start == null ? null : start.trainable();
+        float[] frozen = start == null ? null : start.fullParameters();
         int t = settings.blockSize();
         FlatLayout flat = flatLayout(layout);
         // ORT's Dropout derives each run's mask from (seed attribute + runs of this session), and
         // the session is new after a resume: start the seed where the interrupted run's left off.
         long sessionRunsSoFar = resumeFrom == null ? 0 : resumeFrom.trainingStep() * plan.accumulation();
         long dropoutSeed = settings.seed() + 7919L * plan.rank() + sessionRunsSoFar;
-        TrainingGraph evalGraph = GptGraphs.evaluation(model, plan.microBatch(), t, DType.FLOAT);
+        TrainingGraph evalGraph = GptGraphs.evaluation(model, plan.microBatch(), t, DType.FLOAT, trainable, frozen);
         int size = Math.toIntExact(layout.size());
-        this.params = ParameterInit.gpt2(model, layout, settings.seed());
+        this.params = start == null ? ParameterInit.gpt2(model, layout, settings.seed())
+                : start.trainable().extract(start.fullParameters());
         this.grads = new float[size];
         this.adam = new AdamW(size, decayRanges(layout),
                 new AdamW.Hyperparameters(settings.beta1(), settings.beta2(), 1e-8, settings.weightDecay()));
@@ -118,7 +141,8 @@ public final class WorkerJob implements AutoCloseable {
             // Other micro-batch sizes get their own dropout seed range, 7 * 10^9 apart.
             long sizeSeed = dropoutSeed + (microBatch == plan.microBatch() ? 0 : 7_000_000_007L * microBatch);
             return BatchParallelEngine.create(
-                    (lane, rows) -> GptGraphs.training(model, rows, t, DType.FLOAT, sizeSeed + 104_729L * lane).toBytes(),
+                    (lane, rows) -> GptGraphs.training(model, rows, t, DType.FLOAT, sizeSeed + 104_729L * lane,
+                            trainable, frozen).toBytes(),
                     flat, engineOptions, microBatch, t, List.of(TrainingGraph.TOKENS, TrainingGraph.TARGETS));
         };
         BatchParallelEngine trainEngine = engineFactory.build(plan.microBatch());
@@ -187,9 +211,14 @@ public final class WorkerJob implements AutoCloseable {
         return layout;
     }
 
-    /** The parameters (the optimizer's copy); do not modify. */
+    /** The parameters (the optimizer's copy: the trainable ones of a fine-tuning job); do not modify. */
     public float[] parameters() {
         return params;
+    }
+
+    /** Every parameter of the model: {@link #parameters()} merged into a fine-tuning job's frozen ones. */
+    public float[] fullParameters() {
+        return start == null ? params : start.merged(params);
     }
 
     /** Milliseconds of forward+backward in the last step. */

@@ -20,12 +20,15 @@ import io.troupe.worker.job.BatchPlan;
 import io.troupe.worker.job.ElasticShare;
 import io.troupe.worker.job.GradientReducer;
 import io.troupe.worker.job.ReductionException;
+import io.troupe.worker.job.StartingPoint;
 import io.troupe.worker.job.WorkerJob;
 import io.troupe.worker.engine.EngineException;
 import io.troupe.worker.engine.EngineOptions;
 import io.troupe.worker.engine.FlatLayout;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -48,6 +51,8 @@ public final class Trainer {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final TrainSettings settings;
+    private final StartingPoint start;
+    private final Map<String, ?> summaryExtra;
     private final Tokenizer tokenizer;
     private final TokenSplit data;
     private final Path outDir;
@@ -58,6 +63,20 @@ public final class Trainer {
     private volatile long stoppedAt = -1;
 
     public Trainer(TrainSettings settings, Tokenizer tokenizer, TokenSplit data, Path outDir, EngineOptions engineOptions) {
+        this(settings, tokenizer, data, outDir, engineOptions, null, Map.of());
+    }
+
+    /**
+     * A language-model fine-tuning run: starts from {@code start}'s parameters and trains only
+     * its trainable part; exports the whole model.
+     *
+     * @param start the source model and what trains, or null to train from GPT-2 initialisation
+     * @param summaryExtra more top-level values for summary.json (source model, trainable counts)
+     */
+    public Trainer(TrainSettings settings, Tokenizer tokenizer, TokenSplit data, Path outDir, EngineOptions engineOptions,
+                   StartingPoint start, Map<String, ?> summaryExtra) {
+        this.start = start;
+        this.summaryExtra = Map.copyOf(summaryExtra);
         this.settings = settings;
         this.tokenizer = tokenizer;
         this.data = data;
@@ -139,7 +158,7 @@ public final class Trainer {
         String lastGoodCheckpoint = "none (no checkpoint was saved yet; start over)";
 
         try (WorkerJob job = new WorkerJob(settings, tokenizer, data, plan, engineOptions, GradientReducer.LOCAL,
-                restored.orElse(null))) {
+                restored.orElse(null), start)) {
             if (restored.isPresent()) {
                 Checkpoint c = restored.get();
                 startStep = c.trainingStep();
@@ -213,7 +232,7 @@ public final class Trainer {
                 lastTrainEval = losses[0];
                 lastValEval = losses[1];
             }
-            ModelExport.write(outDir, model, job.parameters());
+            ModelExport.write(outDir, model, job.fullParameters());
             stepsSkipped = nonFinite.skipped();
         }
         tokenizer.save(outDir);
@@ -221,8 +240,9 @@ public final class Trainer {
         TrainSummary summary = new TrainSummary(settings.maxIters(), lastTrainEval, lastValEval,
                 Math.min(bestVal, lastValEval), trainedSteps == 0 ? 0 : trainedSteps * tokensPerStep / trainSeconds,
                 wall, layout.size());
-        SummaryFile.write(outDir, summary, settings, tokenizer.vocabSize(), tokenizer.type(), 0,
-                java.util.Map.of("steps_skipped", stepsSkipped), data.origin());
+        Map<String, Object> extra = new LinkedHashMap<>(summaryExtra);
+        extra.put("steps_skipped", stepsSkipped);
+        SummaryFile.write(outDir, summary, settings, tokenizer.vocabSize(), tokenizer.type(), 0, extra, data.origin());
         return summary;
     }
 

@@ -227,6 +227,18 @@ public record TrainSettings(
                 maxNonfiniteSteps, evalInterval, evalIters, logInterval, checkpointInterval, keepCheckpoints, newSeed);
     }
 
+    /**
+     * These settings with the model shape of {@code cfg} (layers, heads, width, context, biases,
+     * tying): a fine-tuning run takes its architecture from the source model and only its
+     * training recipe (and dropout) from the preset and overrides.
+     */
+    public TrainSettings withArchitecture(GptConfig cfg) {
+        return new TrainSettings(cfg.nLayer(), cfg.nHead(), cfg.nEmbd(), cfg.blockSize(), dropout, cfg.bias(),
+                cfg.tiedEmbeddings(), batchSize, gradAccum, maxIters, learningRate, minLr, warmupIters, lrDecayIters,
+                decayLr, beta1, beta2, weightDecay, gradClip, maxNonfiniteSteps, evalInterval, evalIters, logInterval,
+                checkpointInterval, keepCheckpoints, seed);
+    }
+
     /** The model shape for a tokenizer with {@code vocabSize} tokens. */
     public GptConfig model(int vocabSize) {
         return new GptConfig(vocabSize, blockSize, nLayer, nHead, nEmbd, dropout, bias, tiedEmbeddings);

@@ -1,0 +1,194 @@
+package io.troupe.worker.finetune;
+
+import io.troupe.model.gpt.ClassifierGraphs;
+import io.troupe.model.gpt.ClassifierHead;
+import io.troupe.model.gpt.GptConfig;
+import io.troupe.model.gpt.ParameterLayout;
+import io.troupe.model.gpt.TrainingGraph;
+import io.troupe.model.graph.DType;
+import io.troupe.worker.engine.EngineException;
+import io.troupe.worker.engine.EngineOptions;
+import io.troupe.worker.engine.StepEngine;
+import io.troupe.worker.job.StartingPoint;
+import io.troupe.worker.job.WorkerJob;
+import io.troupe.worker.run.TrainListener;
+import io.troupe.worker.train.AdamW;
+import io.troupe.worker.train.GradientClipper;
+import io.troupe.worker.train.LearningRateSchedule;
+import io.troupe.worker.train.NonFiniteSteps;
+import io.troupe.worker.train.TrainSettings;
+import io.troupe.worker.train.TrainingDivergedException;
+import io.troupe.worker.train.Xoshiro256StarStar;
+import java.nio.LongBuffer;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Fine-tunes a GPT with a classification head on labelled examples, on this machine: the
+ * training recipe of {@link TrainSettings} (AdamW with warm-up and cosine decay, clipping,
+ * weight decay on 2-D weights, the non-finite step rule), over batches of right-padded examples
+ * drawn epoch by epoch in a seeded shuffled order.
+ *
+ * <p>Only the trainable parameters live in the engine's and the optimizer's buffers (see
+ * {@link io.troupe.model.gpt.Trainable}): a linear probe updates K*(C+1) floats per step.
+ */
+public final class ClassifierTrainer {
+    private final TrainSettings settings;
+    private final GptConfig config;
+    private final ClassifierHead head;
+    private final StartingPoint start;
+    private final EngineOptions engineOptions;
+
+    /**
+     * @param config the body's shape, with the dropout to train with
+     * @param start the whole classifier's initial values (layout {@link ClassifierGraphs#layout}) and what trains
+     */
+    public ClassifierTrainer(TrainSettings settings, GptConfig config, ClassifierHead head, StartingPoint start,
+                             EngineOptions engineOptions) {
+        if (start.trainable().full().size() != ClassifierGraphs.layout(config, head).size()) {
+            throw new IllegalArgumentException("the starting point is not a classifier of this shape");
+        }
+        this.settings = settings;
+        this.config = config;
+        this.head = head;
+        this.start = start;
+        this.engineOptions = engineOptions;
+    }
+
+    /**
+     * The outcome of a run.
+     *
+     * @param fullParameters every parameter after training (layout {@link ClassifierGraphs#layout})
+     * @param finalTrainLoss mean training loss over the steps since the last evaluation
+     * @param valLoss mean loss on the validation examples (NaN without them)
+     * @param valPredicted the predicted class of each validation example (empty without them)
+     * @param stepMillis mean milliseconds per optimizer step
+     * @param stepsSkipped steps whose loss or gradient was not finite
+     */
+    public record Result(float[] fullParameters, double finalTrainLoss, double valLoss, int[] valPredicted,
+                         double stepMillis, long stepsSkipped) {
+    }
+
+    /** The sequence length the graphs use for these examples: the longest, capped at block_size. */
+    public int seqLen(EncodedExamples train, EncodedExamples val) {
+        int longest = Math.max(train.maxLength(), val == null ? 1 : val.maxLength());
+        return Math.min(config.blockSize(), longest);
+    }
+
+    /**
+     * Trains for max_iters steps.
+     *
+     * @param val examples scored at every eval_interval and at the end, or null
+     * @throws TrainingDivergedException after max_nonfinite_steps non-finite steps in a row
+     */
+    public Result run(EncodedExamples train, EncodedExamples val, TrainListener listener) throws EngineException {
+        int t = seqLen(train, val);
+        int batch = Math.min(settings.batchSize(), train.size());
+        ParameterLayout trainableLayout = start.trainable().layout();
+        TrainingGraph graph = ClassifierGraphs.training(config, head, batch, t, DType.FLOAT, settings.seed(),
+                start.trainable(), start.fullParameters());
+        float[] params = start.trainable().extract(start.fullParameters());
+        float[] grads = new float[params.length];
+        List<AdamW.Range> ranges = new ArrayList<>();
+        for (ParameterLayout.View v : trainableLayout.views()) {
+            ranges.add(new AdamW.Range(Math.toIntExact(v.offset()), Math.toIntExact(v.length()), v.decay()));
+        }
+        AdamW adam = new AdamW(params.length, ranges, new AdamW.Hyperparameters(settings.beta1(), settings.beta2(),
+                1e-8, settings.weightDecay()));
+        GradientClipper clipper = new GradientClipper(settings.gradClip());
+        LearningRateSchedule schedule = settings.schedule();
+        NonFiniteSteps nonFinite = NonFiniteSteps.of(settings);
+        ExampleOrder order = new ExampleOrder(train.size(), settings.seed());
+        double lossSinceEval = 0;
+        int stepsSinceEval = 0;
+        double lastTrainLoss = Double.NaN;
+        double valLoss = Double.NaN;
+        int[] valPredicted = new int[0];
+        double stepNanos = 0;
+        long steps = settings.maxIters();
+        try (StepEngine engine = StepEngine.create(graph.toBytes(), WorkerJob.flatLayout(trainableLayout), engineOptions);
+             ClassifierScorer scorer = val == null ? null : new ClassifierScorer(ClassifierGraphs.evaluation(config
+                     .withDropout(0), head, t, DType.FLOAT, start.trainable(), start.fullParameters()),
+                     head.classes(), engineOptions.intraOpThreads())) {
+            listener.onStart(0, steps, start.trainable().full().size());
+            engine.parameterBuffer().copyFrom(params);
+            for (long step = 1; step <= steps; step++) {
+                long t0 = System.nanoTime();
+                double lr = schedule.at(step - 1);
+                int[] rows = order.next(batch);
+                LongBuffer idx = engine.batch(TrainingGraph.TOKENS);
+                LongBuffer lengths = engine.batch(ClassifierGraphs.LENGTHS);
+                LongBuffer labels = engine.batch(ClassifierGraphs.LABELS);
+                train.fill(rows, 0, batch, t, idx, lengths, labels);
+                double loss = engine.step();
+                engine.gradientBuffer().copyTo(grads);
+                double norm = Double.isFinite(loss) ? clipper.clip(grads) : Double.NaN;
+                boolean skipped = !Double.isFinite(norm);
+                if (!skipped) {
+                    adam.update(params, grads, lr);
+                    engine.parameterBuffer().copyFrom(params);
+                    lossSinceEval += loss;
+                    stepsSinceEval++;
+                }
+                if (nonFinite.record(skipped)) {
+                    throw new TrainingDivergedException(nonFinite.divergedMessage(step, "none (fine-tuning keeps no"
+                            + " checkpoints; lower the learning rate and run again)"));
+                }
+                double seconds = (System.nanoTime() - t0) / 1e9;
+                stepNanos += seconds * 1e9;
+                listener.onStep(new TrainListener.StepStats(step, steps, loss, lr, norm,
+                        (double) batch * t / seconds, seconds * 1000));
+                if (step % settings.evalInterval() == 0 || step == steps) {
+                    lastTrainLoss = stepsSinceEval == 0 ? Double.NaN : lossSinceEval / stepsSinceEval;
+                    lossSinceEval = 0;
+                    stepsSinceEval = 0;
+                    if (scorer != null) {
+                        ClassifierScorer.Scores s = scorer.score(params, val);
+                        valLoss = s.loss();
+                        valPredicted = s.predicted();
+                    }
+                    listener.onEval(step, lastTrainLoss, valLoss);
+                }
+            }
+        }
+        return new Result(start.merged(params), lastTrainLoss, valLoss, valPredicted, stepNanos / 1e6 / steps,
+                nonFinite.skipped());
+    }
+
+    /** Examples in a seeded order, reshuffled every epoch. */
+    static final class ExampleOrder {
+        private final Xoshiro256StarStar random;
+        private final int[] permutation;
+        private int next;
+
+        ExampleOrder(int n, long seed) {
+            this.random = Xoshiro256StarStar.seeded(seed ^ 0xC1A55L);
+            this.permutation = new int[n];
+            for (int i = 0; i < n; i++) {
+                permutation[i] = i;
+            }
+            shuffle();
+        }
+
+        int[] next(int count) {
+            int[] out = new int[count];
+            for (int i = 0; i < count; i++) {
+                if (next == permutation.length) {
+                    shuffle();
+                }
+                out[i] = permutation[next++];
+            }
+            return out;
+        }
+
+        private void shuffle() {
+            for (int i = permutation.length - 1; i > 0; i--) {
+                int j = (int) random.nextLong(i + 1);
+                int tmp = permutation[i];
+                permutation[i] = permutation[j];
+                permutation[j] = tmp;
+            }
+            next = 0;
+        }
+    }
+}

@@ -1,0 +1,59 @@
+package io.troupe.worker.run;
+
+import io.troupe.data.io.AtomicFiles;
+import io.troupe.data.labelled.LabelSet;
+import io.troupe.model.gpt.ClassifierGraphs;
+import io.troupe.model.gpt.ClassifierHead;
+import io.troupe.model.gpt.GptConfig;
+import io.troupe.model.graph.Graph;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.FloatBuffer;
+import java.nio.file.Path;
+
+/**
+ * Writes a fine-tuned classifier as a self-contained {@code model.onnx} ({@code input_ids} and
+ * {@code lengths} to {@code class_logits}) with its label set beside it ({@code labels.json}).
+ * The metadata says what the model is ({@value #TASK} = {@value #CLASSIFY}), so generate can
+ * refuse it and eval/predict know its classes and pooling.
+ */
+public final class ClassifierExport {
+    /** Metadata key naming the model's task: {@value #CLASSIFY} here, absent (a language model) otherwise. */
+    public static final String TASK = "troupe.task";
+    /** The task of a classifier. */
+    public static final String CLASSIFY = "classify";
+    /** Metadata key holding the number of classes. */
+    public static final String CLASSES = "troupe.classes";
+    /** Metadata key holding the pooling (last or mean). */
+    public static final String POOLING = "troupe.pooling";
+
+    private ClassifierExport() {
+    }
+
+    /** Writes {@code dir/labels.json}, then {@code dir/model.onnx} (the file that marks a finished export), atomically each. */
+    public static Path write(Path dir, GptConfig cfg, ClassifierHead head, float[] params, LabelSet labels)
+            throws IOException {
+        if (labels.size() != head.classes()) {
+            throw new IllegalArgumentException(labels.size() + " labels for a head of " + head.classes() + " classes");
+        }
+        labels.write(dir.resolve(LabelSet.FILE_NAME));
+        Graph graph = ClassifierGraphs.inference(cfg, head, FloatBuffer.wrap(params));
+        graph.metadata(TASK, CLASSIFY);
+        graph.metadata(CLASSES, Integer.toString(head.classes()));
+        graph.metadata(POOLING, head.pooling().label());
+        graph.metadata(ModelExport.BLOCK_SIZE, Integer.toString(cfg.blockSize()));
+        graph.metadata(ModelExport.VOCAB_SIZE, Integer.toString(cfg.vocabSize()));
+        graph.metadata("troupe.n_layer", Integer.toString(cfg.nLayer()));
+        graph.metadata("troupe.n_head", Integer.toString(cfg.nHead()));
+        graph.metadata("troupe.n_embd", Integer.toString(cfg.nEmbd()));
+        byte[] bytes = graph.toBytes();
+        Path target = dir.resolve(ModelExport.FILE_NAME);
+        AtomicFiles.write(target, channel -> {
+            ByteBuffer buffer = ByteBuffer.wrap(bytes);
+            while (buffer.hasRemaining()) {
+                channel.write(buffer);
+            }
+        });
+        return target;
+    }
+}
