@@ -117,7 +117,7 @@ final class CheckpointExport {
     }
 
     /** The model shape the checkpoint was trained with, read from the config it stores. */
-    private static GptConfig modelOf(Checkpoint checkpoint, Path file) {
+    static GptConfig modelOf(Checkpoint checkpoint, Path file) {
         GptConfig config;
         try {
             var stored = ConfigFactory.parseString(checkpoint.config());
@@ -136,7 +136,7 @@ final class CheckpointExport {
         return config;
     }
 
-    private static Tokenizer tokenizerOf(Checkpoint checkpoint, Path file, GptConfig config) {
+    static Tokenizer tokenizerOf(Checkpoint checkpoint, Path file, GptConfig config) {
         Tokenizer tokenizer;
         try {
             tokenizer = Tokenizer.fromJson(checkpoint.tokenizer());

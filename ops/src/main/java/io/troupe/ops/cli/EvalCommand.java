@@ -2,6 +2,12 @@ package io.troupe.ops.cli;
 
 import ai.onnxruntime.OrtException;
 import io.troupe.data.DataException;
+import io.troupe.data.labelled.ClassificationMetrics;
+import io.troupe.data.labelled.LabelledData;
+import io.troupe.data.labelled.LabelledExample;
+import io.troupe.data.labelled.LabelledReader;
+import io.troupe.ops.inference.ExportedClassifier;
+import java.util.List;
 import io.troupe.data.corpus.TokenSequence;
 import io.troupe.data.source.DataSource;
 import io.troupe.ops.inference.ExportedModel;
@@ -18,7 +24,10 @@ import picocli.CommandLine.Spec;
 
 /** {@code troupe eval}: loss and perplexity of an exported model on a text file or a dataset's val split. */
 @Command(name = "eval", description = {"Report an exported model's loss and perplexity on a text file.",
-            "Given a dataset from troupe prepare, score its val split (it must use the model's tokenizer)."},
+            "Given a dataset from troupe prepare, score its val split (it must use the model's tokenizer).",
+            "With --task classify, score a classifier from troupe finetune on a labelled file (TSV or JSONL):"
+                + " accuracy, per-class and macro precision, recall and F1 with support, and the confusion matrix"
+                + " (a table, or {\"accuracy\", \"macro_f1\", \"per_class\", \"confusion\", ...} with --json)."},
         mixinStandardHelpOptions = true)
 final class EvalCommand implements Callable<Integer> {
 
@@ -29,7 +38,8 @@ final class EvalCommand implements Callable<Integer> {
     private Path model;
 
     @Option(names = "--data", required = true, paramLabel = "PATH",
-            description = "UTF-8 text file to score, or a dataset directory (its val split is scored).")
+            description = "UTF-8 text file to score, or a dataset directory (its val split is scored); for --task"
+                    + " classify, a labelled TSV or JSONL file.")
     private Path data;
 
     @Option(names = "--batch", defaultValue = "16", paramLabel = "B", description = "Windows per ORT run (default: ${DEFAULT-VALUE}).")
@@ -45,8 +55,30 @@ final class EvalCommand implements Callable<Integer> {
     record Report(double loss, double perplexity, long tokens) {
     }
 
+    @Option(names = "--task", defaultValue = "lm", paramLabel = "TASK",
+            description = "lm: loss and perplexity of a language model; classify: accuracy, precision, recall, F1 and"
+                    + " the confusion matrix of a classifier on a labelled file (default: ${DEFAULT-VALUE}).")
+    private String task;
+
+    @Option(names = "--max-bad-rows", defaultValue = "0", paramLabel = "N",
+            description = "classify: rows that may be skipped (missing tab, empty text, a label the model does not"
+                    + " know), each named; more is an error (default: ${DEFAULT-VALUE}).")
+    private int maxBadRows;
+
     @Override
     public Integer call() throws DataException, OrtException {
+        if (!task.equals("lm") && !task.equals("classify")) {
+            throw new ParameterException(spec.commandLine(), "--task must be lm or classify, got '" + task + "'");
+        }
+        if (maxBadRows < 0) {
+            throw new ParameterException(spec.commandLine(), "--max-bad-rows must be >= 0, got " + maxBadRows);
+        }
+        if (task.equals("classify")) {
+            return classify();
+        }
+        if (spec.commandLine().getParseResult().hasMatchedOption("--max-bad-rows")) {
+            throw UserError.usage("--max-bad-rows applies to --task classify");
+        }
         if (batch < 1) {
             throw new ParameterException(spec.commandLine(), "--batch must be >= 1, got " + batch);
         }
@@ -72,6 +104,34 @@ final class EvalCommand implements Callable<Integer> {
             } else {
                 out.printf("loss %.4f nats/token, perplexity %.3f over %,d tokens%n", r.loss(), r.perplexity(), r.tokens());
                 out.flush();
+            }
+        }
+        return TroupeCli.EXIT_OK;
+    }
+
+    /** Scores a labelled file with a classifier: the metrics table, or the metrics' JSON with --json. */
+    private Integer classify() throws DataException, OrtException {
+        try (ExportedClassifier classifier = ExportedClassifier.open(model, threads.threads())) {
+            LabelledData examples = LabelledReader.forEvaluation(classifier.labels(), maxBadRows).read(data);
+            PrintWriter out = spec.commandLine().getOut();
+            for (var bad : examples.badRows()) {
+                spec.commandLine().getErr().println("skipped " + bad);
+            }
+            List<String> texts = examples.examples().stream().map(LabelledExample::text).toList();
+            float[][] p = classifier.probabilities(texts);
+            int[] predicted = new int[p.length];
+            for (int i = 0; i < p.length; i++) {
+                predicted[i] = ExportedClassifier.argmax(p[i]);
+            }
+            ClassificationMetrics metrics = ClassificationMetrics.of(classifier.labels(), examples.labelIndices(), predicted);
+            if (json.enabled()) {
+                Json.printLine(out, metrics.toJson());
+            } else {
+                out.print(metrics.renderTable());
+                out.flush();
+            }
+            for (String warning : metrics.warnings()) {
+                spec.commandLine().getErr().println("warning: " + warning);
             }
         }
         return TroupeCli.EXIT_OK;

@@ -8,6 +8,7 @@ import ai.onnxruntime.OrtSession;
 import io.troupe.data.DataException;
 import io.troupe.data.tokenize.Tokenizer;
 import io.troupe.worker.engine.OrtSessions;
+import io.troupe.worker.run.ClassifierExport;
 import io.troupe.worker.run.ModelExport;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
@@ -58,6 +59,10 @@ public final class ExportedModel implements AutoCloseable {
             if (block == null || vocab == null) {
                 throw new DataException(modelFile + " has no Troupe metadata (" + ModelExport.BLOCK_SIZE
                         + "); export it with 'troupe train'");
+            }
+            if (ClassifierExport.CLASSIFY.equals(meta.get(ClassifierExport.TASK))) {
+                throw new DataException(modelFile + " is a text classifier (troupe.task=classify), not a language"
+                        + " model; use troupe predict or troupe eval --task classify with it");
             }
             int vocabSize = Integer.parseInt(vocab);
             if (vocabSize != tokenizer.vocabSize()) {

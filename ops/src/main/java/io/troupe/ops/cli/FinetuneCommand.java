@@ -1,0 +1,379 @@
+package io.troupe.ops.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.troupe.data.DataException;
+import io.troupe.data.corpus.TokenSplit;
+import io.troupe.data.io.AtomicFiles;
+import io.troupe.data.labelled.ClassificationMetrics;
+import io.troupe.data.labelled.FoldSummary;
+import io.troupe.data.labelled.LabelledData;
+import io.troupe.data.labelled.LabelledReader;
+import io.troupe.data.labelled.LabelledSplit;
+import io.troupe.data.labelled.StratifiedSplits;
+import io.troupe.data.source.DataSource;
+import io.troupe.data.tokenize.CharTokenizer;
+import io.troupe.data.tokenize.Tokenizer;
+import io.troupe.model.gpt.ClassifierGraphs;
+import io.troupe.model.gpt.ClassifierHead;
+import io.troupe.model.gpt.GptConfig;
+import io.troupe.model.gpt.ParameterInit;
+import io.troupe.model.gpt.ParameterLayout;
+import io.troupe.model.gpt.Pooling;
+import io.troupe.model.gpt.Trainable;
+import io.troupe.model.gpt.TrainingScope;
+import io.troupe.worker.checkpoint.CheckpointException;
+import io.troupe.worker.engine.EngineException;
+import io.troupe.worker.engine.EngineOptions;
+import io.troupe.worker.finetune.ClassifierTrainer;
+import io.troupe.worker.finetune.EncodedExamples;
+import io.troupe.worker.job.StartingPoint;
+import io.troupe.worker.run.ClassifierExport;
+import io.troupe.worker.run.Trainer;
+import io.troupe.worker.run.TrainSummary;
+import io.troupe.worker.train.TrainSettings;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/** {@code troupe finetune}: continues a pretrained GPT on a new corpus, or trains it as a text classifier. */
+@Command(name = "finetune",
+        description = {"Fine-tune a model: --task lm continues language-model training on a new corpus;"
+                + " --task classify adds a classification head and trains it on labelled texts (TSV text<TAB>label"
+                + " or JSONL {\"text\",\"label\"}).",
+            "--from is a troupe run directory or checkpoint file, or none with --preset NAME (the same recipe from"
+                + " random weights: the from-scratch baseline). The architecture comes from the source; the training"
+                + " recipe (learning rate, batch, steps, dropout) from --preset and key=value settings.",
+            "Writes DIR/summary.json (source and its SHA-256, trainable and total parameters, labels, validation"
+                + " metrics), DIR/model.onnx, DIR/tokenizer.json and, for classify, DIR/labels.json. With --folds K"
+                + " it cross-validates instead and writes only summary.json."},
+        mixinStandardHelpOptions = true)
+final class FinetuneCommand implements Callable<Integer> {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Spec
+    private CommandSpec spec;
+
+    @Option(names = "--from", required = true, paramLabel = "SOURCE",
+            description = "A troupe run directory or checkpoint file, or none (with --preset) to start from random weights.")
+    private String from;
+
+    @Option(names = "--task", defaultValue = "lm", paramLabel = "TASK",
+            description = "lm (continue language modelling) or classify (default: ${DEFAULT-VALUE}).")
+    private String task;
+
+    @Option(names = "--freeze", paramLabel = "embeddings|N",
+            description = "Freeze the embeddings, or the embeddings and the first N blocks.")
+    private String freeze;
+
+    @Option(names = "--train", defaultValue = "all", paramLabel = "WHAT",
+            description = "all, or head: train only the classification head (a linear probe) (default: ${DEFAULT-VALUE}).")
+    private String train;
+
+    @Option(names = "--pooling", defaultValue = "last", paramLabel = "P",
+            description = "How classify pools a text: last (the last real token's state; a causal model's only"
+                    + " position that saw the whole text) or mean (over real tokens) (default: ${DEFAULT-VALUE}).")
+    private String pooling;
+
+    @Option(names = "--val-fraction", defaultValue = "0.1", paramLabel = "F",
+            description = "classify: share of every class held out, stratified and seeded (default: ${DEFAULT-VALUE}).")
+    private double valFraction;
+
+    @Option(names = "--folds", paramLabel = "K",
+            description = "classify: K-fold stratified cross-validation; reports mean ± std of accuracy and macro-F1.")
+    private Integer folds;
+
+    @Option(names = "--max-bad-rows", defaultValue = "0", paramLabel = "N",
+            description = "classify: rows that may be skipped (missing tab, empty text), each named; more is an error"
+                    + " (default: ${DEFAULT-VALUE}).")
+    private int maxBadRows;
+
+    @Mixin
+    private TrainingOptions training;
+
+    @Mixin
+    private RunDirOptions runDir;
+
+    @Mixin
+    private ForceOption force;
+
+    @Mixin
+    private ThreadsOption threads;
+
+    @Mixin
+    private DeviceOption device;
+
+    @Mixin
+    private JsonOption json;
+
+    @Override
+    public Integer call() throws DataException, EngineException, CheckpointException, IOException {
+        Path data = training.requireData();
+        Path out = runDir.requireOut();
+        boolean classify = checkOptions();
+        TrainingScope scope = UserError.onCommandLine(() -> TrainingScope.parse(freeze, train));
+        TrainSettings settings = training.settings();
+        boolean scratch = from.equals("none");
+        if (scratch && !spec.commandLine().getParseResult().hasMatchedOption("--preset")) {
+            throw UserError.usage("--from none trains from random weights and needs the architecture: pass --preset NAME");
+        }
+        if (from.startsWith("hf:")) {
+            throw UserError.usage("--from hf:PATH needs the Hugging Face GPT-2 importer, which this build does not"
+                    + " have yet; start from a troupe run directory or checkpoint");
+        }
+        SourceModel source = scratch ? null : SourceModel.load(Path.of(from));
+        if (source != null) {
+            settings = settings.withArchitecture(source.config());
+        }
+        PrintWriter stdout = spec.commandLine().getOut();
+        EngineOptions engine = EngineOptions.cpu(threads.perLocalWorker(1)).withDevice(device.device());
+        if (classify) {
+            return classify(data, out, settings, scope, source, engine, stdout);
+        }
+        return languageModel(data, out, settings, scope, source, engine, stdout);
+    }
+
+    /** Refuses options that do not apply to the task, before anything is read; true for classify. */
+    private boolean checkOptions() {
+        if (!task.equals("lm") && !task.equals("classify")) {
+            throw new ParameterException(spec.commandLine(), "--task must be lm or classify, got '" + task + "'");
+        }
+        boolean classify = task.equals("classify");
+        var parsed = spec.commandLine().getParseResult();
+        if (!classify) {
+            for (String option : List.of("--pooling", "--val-fraction", "--folds", "--max-bad-rows")) {
+                if (parsed.hasMatchedOption(option)) {
+                    throw UserError.usage(option + " applies to --task classify; --task lm splits its corpus 90/10");
+                }
+            }
+            if (train.equals("head")) {
+                throw UserError.usage("--train head trains a classification head; use it with --task classify");
+            }
+        } else {
+            if (runDir.resume()) {
+                throw UserError.usage("--resume continues --task lm runs; a classifier keeps no checkpoints, run it again");
+            }
+            if (folds != null && folds < 2) {
+                throw new ParameterException(spec.commandLine(), "--folds must be >= 2, got " + folds);
+            }
+            if (!(valFraction > 0 && valFraction < 1)) {
+                throw new ParameterException(spec.commandLine(), "--val-fraction must be > 0 and < 1, got " + valFraction);
+            }
+            if (maxBadRows < 0) {
+                throw new ParameterException(spec.commandLine(), "--max-bad-rows must be >= 0, got " + maxBadRows);
+            }
+        }
+        UserError.onCommandLine(() -> Pooling.parse(pooling));
+        return classify;
+    }
+
+    private Integer languageModel(Path data, Path out, TrainSettings settings, TrainingScope scope, SourceModel source,
+                                  EngineOptions engine, PrintWriter stdout)
+            throws DataException, EngineException, CheckpointException, IOException {
+        DataSource corpus = DataSource.open(data);
+        Tokenizer tokenizer = corpus.tokenizer();
+        if (source != null) {
+            corpus = corpus.withTokenizer(source.tokenizer(), "the source model's");
+            tokenizer = source.tokenizer();
+        }
+        GptConfig cfg = settings.model(tokenizer.vocabSize());
+        ParameterLayout layout = ParameterLayout.of(cfg);
+        Trainable trainable = select(scope, cfg, layout);
+        float[] initial = source != null ? source.parameters() : ParameterInit.gpt2(cfg, layout, settings.seed());
+        TokenSplit split = corpus.split(settings.blockSize());
+        RunDirectory.prepare(out, runDir.resume(), force.enabled());
+        announce(stdout, trainable, scope);
+        Map<String, Object> extra = summaryExtra("lm", source, trainable);
+        Trainer trainer = new Trainer(settings, tokenizer, split, out, engine, new StartingPoint(initial, trainable), extra);
+        TrainSummary summary;
+        try (StopOnSignal stop = StopOnSignal.install(trainer::requestStop);
+             RunProgress progress = RunProgress.of(stdout, json.enabled(), settings.logInterval())) {
+            summary = trainer.run(runDir.resume(), progress);
+        }
+        if (trainer.stoppedAt() >= 0) {
+            RunReport.stopped(trainer.stoppedAt(), out, stdout, json.enabled());
+            return TrainCommand.EXIT_STOPPED;
+        }
+        RunReport.done(summary, out, stdout, json.enabled());
+        return TroupeCli.EXIT_OK;
+    }
+
+    private Integer classify(Path data, Path out, TrainSettings settings, TrainingScope scope, SourceModel source,
+                             EngineOptions engine, PrintWriter stdout) throws DataException, EngineException, IOException {
+        LabelledData examples = LabelledReader.forTraining(maxBadRows).read(data);
+        for (var bad : examples.badRows()) {
+            spec.commandLine().getErr().println("skipped " + bad);
+        }
+        Tokenizer tokenizer = source != null ? source.tokenizer()
+                : CharTokenizer.fromText(examples.examples().stream().map(e -> e.text()).collect(Collectors.joining()));
+        GptConfig cfg = settings.model(tokenizer.vocabSize());
+        ClassifierHead head = new ClassifierHead(examples.labels().size(), Pooling.parse(pooling));
+        ParameterLayout layout = ClassifierGraphs.layout(cfg, head);
+        float[] initial = ParameterInit.gpt2(cfg, layout, settings.seed());
+        if (source != null) {
+            // The GPT's parameters come first in the classifier's layout; only the head starts fresh.
+            System.arraycopy(source.parameters(), 0, initial, 0, source.parameters().length);
+        }
+        Trainable trainable = select(scope, cfg, layout);
+        StartingPoint start = new StartingPoint(initial, trainable);
+        RunDirectory.prepare(out, false, force.enabled());
+        announce(stdout, trainable, scope);
+        Map<String, Object> extra = summaryExtra("classify", source, trainable);
+        extra.put("labels", examples.labels().names());
+        extra.put("pooling", head.pooling().label());
+        extra.put("examples", examples.size());
+        extra.put("bad_rows", examples.badRows().stream().map(Object::toString).toList());
+        extra.put("data", Map.of("path", data.toString(), "sha256", SourceModel.sha256(data)));
+        long wallStart = System.nanoTime();
+        if (folds != null) {
+            return crossValidate(examples, tokenizer, cfg, head, start, settings, engine, stdout, out, extra, wallStart);
+        }
+        LabelledSplit split = StratifiedSplits.split(examples, valFraction, settings.seed());
+        EncodedExamples trainSet = EncodedExamples.encode(split.train().examples(), tokenizer, cfg.blockSize());
+        EncodedExamples valSet = EncodedExamples.encode(split.val().examples(), tokenizer, cfg.blockSize());
+        ClassifierTrainer trainer = new ClassifierTrainer(settings, cfg, head, start, engine);
+        ClassifierTrainer.Result result;
+        try (RunProgress progress = RunProgress.of(stdout, json.enabled(), settings.logInterval())) {
+            result = trainer.run(trainSet, valSet, progress);
+        }
+        ClassificationMetrics metrics = ClassificationMetrics.of(examples.labels(), valSet.labels(), result.valPredicted());
+        tokenizer.save(out);
+        ClassifierExport.write(out, cfg, head, result.fullParameters(), examples.labels());
+        extra.put("train_examples", trainSet.size());
+        extra.put("val_examples", valSet.size());
+        extra.put("val_loss", result.valLoss());
+        extra.put("final_train_loss", result.finalTrainLoss());
+        extra.put("val_accuracy", metrics.accuracy());
+        extra.put("val_macro_f1", metrics.macroF1());
+        extra.put("val_metrics", metrics.toJson());
+        extra.put("step_ms", result.stepMillis());
+        extra.put("dropped_characters", trainSet.droppedCharacters() + valSet.droppedCharacters());
+        extra.put("truncated_examples", trainSet.truncated() + valSet.truncated());
+        writeSummary(out, settings, tokenizer, extra, wallStart);
+        if (json.enabled()) {
+            ObjectNode done = JSON.createObjectNode().put("event", "done").put("val_accuracy", metrics.accuracy())
+                    .put("val_macro_f1", metrics.macroF1()).put("val_loss", result.valLoss())
+                    .put("model", out.resolve("model.onnx").toString());
+            Json.printLine(stdout, done);
+        } else {
+            stdout.printf("validation (%d examples): accuracy %.4f, macro-F1 %.4f, loss %.4f%n", valSet.size(),
+                    metrics.accuracy(), metrics.macroF1(), result.valLoss());
+            stdout.print(metrics.renderTable());
+            stdout.printf("model: %s%n", out.resolve("model.onnx"));
+            stdout.flush();
+        }
+        return TroupeCli.EXIT_OK;
+    }
+
+    private Integer crossValidate(LabelledData examples, Tokenizer tokenizer, GptConfig cfg, ClassifierHead head,
+                                  StartingPoint start, TrainSettings settings, EngineOptions engine, PrintWriter stdout,
+                                  Path out, Map<String, Object> extra, long wallStart)
+            throws DataException, EngineException, IOException {
+        List<LabelledSplit> parts = StratifiedSplits.folds(examples, folds, settings.seed());
+        double[] accuracy = new double[parts.size()];
+        double[] macroF1 = new double[parts.size()];
+        ArrayNode perFold = JSON.createArrayNode();
+        for (int f = 0; f < parts.size(); f++) {
+            EncodedExamples trainSet = EncodedExamples.encode(parts.get(f).train().examples(), tokenizer, cfg.blockSize());
+            EncodedExamples valSet = EncodedExamples.encode(parts.get(f).val().examples(), tokenizer, cfg.blockSize());
+            ClassifierTrainer.Result result = new ClassifierTrainer(settings, cfg, head, start, engine)
+                    .run(trainSet, valSet, io.troupe.worker.run.TrainListener.SILENT);
+            ClassificationMetrics m = ClassificationMetrics.of(examples.labels(), valSet.labels(), result.valPredicted());
+            accuracy[f] = m.accuracy();
+            macroF1[f] = m.macroF1();
+            perFold.addObject().put("fold", f + 1).put("accuracy", m.accuracy()).put("macro_f1", m.macroF1())
+                    .put("val_loss", result.valLoss()).put("step_ms", result.stepMillis());
+            if (json.enabled()) {
+                Json.printLine(stdout, JSON.createObjectNode().put("event", "fold").put("fold", f + 1)
+                        .put("accuracy", m.accuracy()).put("macro_f1", m.macroF1()));
+            } else {
+                stdout.printf("fold %d/%d: accuracy %.4f, macro-F1 %.4f (%d val examples, %.1f ms/step)%n", f + 1,
+                        parts.size(), m.accuracy(), m.macroF1(), valSet.size(), result.stepMillis());
+                stdout.flush();
+            }
+        }
+        FoldSummary acc = new FoldSummary("accuracy", accuracy);
+        FoldSummary f1 = new FoldSummary("macro_f1", macroF1);
+        extra.put("folds", perFold);
+        extra.put("cv_accuracy", acc.toJson());
+        extra.put("cv_macro_f1", f1.toJson());
+        writeSummary(out, settings, tokenizer, extra, wallStart);
+        if (json.enabled()) {
+            ObjectNode done = JSON.createObjectNode().put("event", "done").put("folds", parts.size());
+            done.set("accuracy", acc.toJson());
+            done.set("macro_f1", f1.toJson());
+            Json.printLine(stdout, done);
+        } else {
+            stdout.printf("%d-fold cross-validation: accuracy %.4f ± %.4f, macro-F1 %.4f ± %.4f%n", parts.size(),
+                    acc.mean(), acc.std(), f1.mean(), f1.std());
+            stdout.flush();
+        }
+        return TroupeCli.EXIT_OK;
+    }
+
+    private static Trainable select(TrainingScope scope, GptConfig cfg, ParameterLayout layout) {
+        try {
+            return scope.select(cfg, layout);
+        } catch (IllegalArgumentException e) {
+            throw UserError.usage(e.getMessage(), e);
+        }
+    }
+
+    private void announce(PrintWriter stdout, Trainable trainable, TrainingScope scope) {
+        if (json.enabled()) {
+            Json.printLine(stdout, JSON.createObjectNode().put("event", "trainable")
+                    .put("trainable_parameters", trainable.count()).put("total_parameters", trainable.full().size())
+                    .put("percent", trainable.percent()));
+        } else {
+            stdout.printf("trainable parameters: %,d of %,d (%.2f%%), %s%n", trainable.count(), trainable.full().size(),
+                    trainable.percent(), scope.describe());
+            stdout.flush();
+        }
+    }
+
+    private Map<String, Object> summaryExtra(String taskName, SourceModel source, Trainable trainable) {
+        Map<String, Object> extra = new LinkedHashMap<>();
+        extra.put("task", taskName);
+        Map<String, String> src = new LinkedHashMap<>();
+        src.put("from", from);
+        if (source != null) {
+            src.put("path", source.path());
+            src.put("sha256", source.sha256());
+        }
+        extra.put("source", src);
+        extra.put("trainable_parameters", trainable.count());
+        extra.put("total_parameters", trainable.full().size());
+        extra.put("trainable_percent", trainable.percent());
+        extra.put("trains", trainable.everything() ? "all" : trainable.layout().views().stream()
+                .map(ParameterLayout.View::name).toList());
+        return extra;
+    }
+
+    /** summary.json of a classifier run: the same "config" block as troupe train's, and the extras. */
+    private static void writeSummary(Path out, TrainSettings settings, Tokenizer tokenizer, Map<String, Object> extra,
+                                     long wallStart) throws IOException {
+        ObjectNode o = JSON.createObjectNode();
+        o.put("steps", settings.maxIters());
+        o.put("wall_seconds", (System.nanoTime() - wallStart) / 1e9);
+        extra.forEach((key, value) -> o.set(key, JSON.valueToTree(value)));
+        ObjectNode config = settings.toJson(JSON);
+        config.put("vocab_size", tokenizer.vocabSize());
+        config.put("tokenizer", tokenizer.type());
+        o.set("config", config);
+        AtomicFiles.writeString(out.resolve(Trainer.SUMMARY), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(o)
+                + "\n");
+    }
+}

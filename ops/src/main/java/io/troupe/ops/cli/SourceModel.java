@@ -1,0 +1,153 @@
+package io.troupe.ops.cli;
+
+import io.troupe.data.DataException;
+import io.troupe.data.source.DataSource;
+import io.troupe.data.tokenize.Tokenizer;
+import io.troupe.model.gpt.GptConfig;
+import io.troupe.model.gpt.ParameterLayout;
+import io.troupe.protocol.onnx.ModelProto;
+import io.troupe.protocol.onnx.StringStringEntryProto;
+import io.troupe.protocol.onnx.TensorProto;
+import io.troupe.worker.checkpoint.Checkpoint;
+import io.troupe.worker.checkpoint.CheckpointException;
+import io.troupe.worker.checkpoint.CheckpointStore;
+import io.troupe.worker.run.ClassifierExport;
+import io.troupe.worker.run.ModelExport;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The pretrained model a fine-tuning run starts from ({@code finetune --from}): its shape, every
+ * parameter (GPT-2 layout), its tokenizer, and where it came from with the SHA-256 of the file
+ * read, for summary.json.
+ *
+ * <p>A run directory is read from its exported {@code model.onnx} (the run's final weights),
+ * or, when the run never exported, from its newest checkpoint; a checkpoint file is read as it is.
+ */
+record SourceModel(GptConfig config, float[] parameters, Tokenizer tokenizer, String path, String sha256) {
+
+    /**
+     * Loads {@code source}: a run directory or a checkpoint file.
+     *
+     * @throws UserError (input data) naming what the path is not and what to pass instead
+     */
+    static SourceModel load(Path source) {
+        if (Files.isRegularFile(source)) {
+            return fromCheckpoint(source);
+        }
+        if (!Files.isDirectory(source)) {
+            throw UserError.inputData("--from " + source + " does not exist; pass a troupe run directory, a"
+                    + " checkpoint file, none (with --preset) or hf:DIR");
+        }
+        Path model = source.resolve(ModelExport.FILE_NAME);
+        if (Files.isRegularFile(model)) {
+            return fromExport(source, model);
+        }
+        List<Path> checkpoints;
+        try {
+            checkpoints = new CheckpointStore(source, 1).list();
+        } catch (CheckpointException e) {
+            throw UserError.inputData(e.getMessage(), e);
+        }
+        if (checkpoints.isEmpty()) {
+            throw UserError.inputData("--from " + source + " is not a troupe run: it has no model.onnx and no"
+                    + " checkpoints; pass the --out directory of troupe train, or a checkpoint file");
+        }
+        return fromCheckpoint(checkpoints.get(0));
+    }
+
+    private static SourceModel fromCheckpoint(Path file) {
+        Checkpoint checkpoint;
+        try {
+            checkpoint = CheckpointStore.load(file);
+        } catch (CheckpointException e) {
+            throw UserError.inputData("--from " + file + " is not a troupe checkpoint: " + e.getMessage(), e);
+        }
+        GptConfig config = CheckpointExport.modelOf(checkpoint, file);
+        Tokenizer tokenizer = CheckpointExport.tokenizerOf(checkpoint, file, config);
+        return new SourceModel(config, checkpoint.parameters(), tokenizer, file.toString(), sha256(file));
+    }
+
+    /** Reads the weights back out of an exported inference model: one initializer per parameter. */
+    private static SourceModel fromExport(Path dir, Path model) {
+        ModelProto proto;
+        try (InputStream in = Files.newInputStream(model)) {
+            proto = ModelProto.parseFrom(in);
+        } catch (IOException e) {
+            throw UserError.inputData("--from " + dir + ": " + model + " is not a readable ONNX model (" + e.getMessage()
+                    + ")", e);
+        }
+        Map<String, String> meta = new HashMap<>();
+        for (StringStringEntryProto p : proto.getMetadataPropsList()) {
+            meta.put(p.getKey(), p.getValue());
+        }
+        if (ClassifierExport.CLASSIFY.equals(meta.get(ClassifierExport.TASK))) {
+            throw UserError.inputData("--from " + dir + " is a fine-tuned classifier; start from the language model it"
+                    + " was fine-tuned from");
+        }
+        Map<String, TensorProto> weights = new HashMap<>();
+        for (TensorProto t : proto.getGraph().getInitializerList()) {
+            weights.put(t.getName(), t);
+        }
+        GptConfig config;
+        try {
+            config = new GptConfig(intMeta(meta, ModelExport.VOCAB_SIZE, model), intMeta(meta, ModelExport.BLOCK_SIZE, model),
+                    intMeta(meta, "troupe.n_layer", model), intMeta(meta, "troupe.n_head", model),
+                    intMeta(meta, "troupe.n_embd", model), 0.0, weights.containsKey("ln_f.bias"),
+                    !weights.containsKey("lm_head.weight"));
+        } catch (IllegalArgumentException e) {
+            throw UserError.inputData(model + " describes an impossible model: " + e.getMessage(), e);
+        }
+        ParameterLayout layout = ParameterLayout.of(config);
+        float[] params = new float[Math.toIntExact(layout.size())];
+        for (ParameterLayout.View v : layout.views()) {
+            TensorProto t = weights.get(v.name());
+            if (t == null || t.getDataType() != TensorProto.DataType.FLOAT_VALUE
+                    || t.getRawData().size() != v.length() * Float.BYTES) {
+                throw UserError.inputData(model + " has no float parameter " + v.name() + " of " + v.length()
+                        + " values; it is not a troupe export of the shape its metadata gives");
+            }
+            ByteBuffer raw = t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+            raw.asFloatBuffer().get(params, Math.toIntExact(v.offset()), Math.toIntExact(v.length()));
+        }
+        Tokenizer tokenizer;
+        try {
+            tokenizer = Tokenizer.load(dir);
+        } catch (DataException e) {
+            throw UserError.inputData("--from " + dir + ": " + e.getMessage(), e);
+        }
+        if (tokenizer.vocabSize() != config.vocabSize()) {
+            throw UserError.inputData("--from " + dir + ": model.onnx has a vocabulary of " + config.vocabSize()
+                    + " but tokenizer.json has " + tokenizer.vocabSize() + "; they come from different runs");
+        }
+        return new SourceModel(config, params, tokenizer, model.toString(), sha256(model));
+    }
+
+    private static int intMeta(Map<String, String> meta, String key, Path model) {
+        String value = meta.get(key);
+        if (value == null) {
+            throw UserError.inputData(model + " has no " + key + " metadata; it was not exported by troupe train");
+        }
+        try {
+            return Integer.parseInt(value);
+        } catch (NumberFormatException e) {
+            throw UserError.inputData(model + " has a non-numeric " + key + " (" + value + ")", e);
+        }
+    }
+
+    /** SHA-256 of a file's bytes, hex: the data module's one definition of a content hash. */
+    static String sha256(Path file) {
+        try {
+            return DataSource.sha256(file);
+        } catch (IOException e) {
+            throw UserError.io("cannot read " + file + ": " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,182 @@
+package io.troupe.ops.cli;
+
+import static io.troupe.ops.cli.CliRun.TEXT;
+import static io.troupe.ops.cli.CliRun.TINY;
+import static io.troupe.ops.cli.CliRun.trainTiny;
+import static io.troupe.ops.cli.CliRun.troupe;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.troupe.data.source.DataSource;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code troupe finetune}, and the classifier it makes through eval, predict and generate. */
+class FinetuneCommandTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    static Path shared;
+    private static Path pretrained;
+    private static Path labelled;
+    private static Path classifier;
+    private static CliRun classifierRun;
+
+    @TempDir
+    Path tmp;
+
+    @BeforeAll
+    static void pretrainAndFineTuneOnce() throws Exception {
+        Path corpus = shared.resolve("corpus.txt");
+        Files.writeString(corpus, TEXT);
+        pretrained = shared.resolve("pretrained");
+        trainTiny(corpus, pretrained, 4).assertOk();
+        labelled = shared.resolve("labelled.tsv");
+        Files.writeString(labelled, labelledText(60, 1));
+        classifier = shared.resolve("classifier");
+        classifierRun = troupe("finetune", "--from", pretrained, "--task", "classify", "--data", labelled, "--out",
+                classifier, "--steps", 6, "--threads", 1, TINY).assertOk();
+    }
+
+    /** Sentences over the corpus's words, labelled "pos" when they mention love. */
+    private static String labelledText(int n, long seed) {
+        String[] words = {"the", "king", "queen", "shall", "not", "go", "to", "war", "with", "thee", "my", "lord"};
+        Random r = new Random(seed);
+        StringBuilder s = new StringBuilder("text\tlabel\n");
+        for (int i = 0; i < n; i++) {
+            StringBuilder line = new StringBuilder();
+            for (int w = 0; w < 3; w++) {
+                line.append(words[r.nextInt(words.length)]).append(' ');
+            }
+            boolean pos = i % 2 == 0;
+            line.append(pos ? "love" : "war");
+            s.append(line).append('\t').append(pos ? "pos" : "neg").append('\n');
+        }
+        return s.toString();
+    }
+
+    @Test
+    void classifyWritesTheModelItsLabelsAndASummaryThatNamesTheSource() throws Exception {
+        assertTrue(classifierRun.out().startsWith("trainable parameters: "), classifierRun.toString());
+        assertTrue(classifierRun.out().contains("validation ("), classifierRun.toString());
+        assertTrue(classifierRun.out().contains("confusion matrix"), classifierRun.toString());
+        for (String file : List.of("model.onnx", "tokenizer.json", "labels.json", "summary.json")) {
+            assertTrue(Files.isRegularFile(classifier.resolve(file)), file);
+        }
+        JsonNode summary = JSON.readTree(classifier.resolve("summary.json").toFile());
+        assertEquals("classify", summary.get("task").asText());
+        assertEquals(List.of("neg", "pos"), JSON.convertValue(summary.get("labels"), List.class));
+        assertEquals(DataSource.sha256(pretrained.resolve("model.onnx")), summary.get("source").get("sha256").asText());
+        long total = summary.get("total_parameters").asLong();
+        assertEquals(total, summary.get("trainable_parameters").asLong(), "full fine-tuning trains everything");
+        assertTrue(summary.get("val_accuracy").asDouble() >= 0 && summary.get("val_accuracy").asDouble() <= 1);
+        assertEquals(60, summary.get("examples").asInt());
+    }
+
+    @Test
+    void evalScoresAClassifierAsJsonAndAsATable() throws Exception {
+        Path test = tmp.resolve("test.tsv");
+        Files.writeString(test, labelledText(20, 2));
+        CliRun json = troupe("eval", "--model", classifier, "--data", test, "--task", "classify", "--json").assertOk();
+        JsonNode report = JSON.readTree(json.out());
+        assertTrue(report.has("accuracy") && report.has("macro_f1") && report.has("per_class"), json.toString());
+        long sum = 0;
+        for (JsonNode row : report.get("confusion")) {
+            for (JsonNode v : row) {
+                sum += v.asLong();
+            }
+        }
+        assertEquals(20, sum, "every example lands in one cell of the confusion matrix");
+        assertEquals(10, report.get("per_class").get("pos").get("support").asInt());
+        CliRun table = troupe("eval", "--model", classifier, "--data", test, "--task", "classify").assertOk();
+        assertTrue(table.out().startsWith("accuracy "), table.toString());
+        assertTrue(table.out().contains("confusion matrix (rows gold, columns predicted)"), table.toString());
+    }
+
+    @Test
+    void predictPrintsTheLabelAndEveryProbability() throws Exception {
+        CliRun text = troupe("predict", "--model", classifier, "--text", "my lord shall love thee").assertOk();
+        assertTrue(text.out().matches("(pos|neg)\tneg=0\\.\\d{4} pos=0\\.\\d{4}\\R"), text.toString());
+        CliRun json = troupe("predict", "--model", classifier, "--text", "war", "--json").assertOk();
+        JsonNode o = JSON.readTree(json.out());
+        double p = o.get("probabilities").get("neg").asDouble() + o.get("probabilities").get("pos").asDouble();
+        assertEquals(1.0, p, 1e-5);
+    }
+
+    @Test
+    void generateAndLanguageModelEvalRefuseAClassifier() throws Exception {
+        troupe("generate", "--model", classifier, "--tokens", 5).assertOneLineError("is a text classifier");
+        Path text = tmp.resolve("t.txt");
+        Files.writeString(text, TEXT.substring(0, 200));
+        troupe("eval", "--model", classifier, "--data", text).assertOneLineError("is a text classifier");
+        troupe("predict", "--model", pretrained, "--text", "war").assertOneLineError("is a language model");
+    }
+
+    @Test
+    void aLinearProbeTrainsOnlyTheHeadAndCrossValidationReportsMeanAndStd() throws Exception {
+        Path out = tmp.resolve("probe");
+        CliRun run = troupe("finetune", "--from", pretrained, "--task", "classify", "--train", "head", "--folds", 2,
+                "--data", labelled, "--out", out, "--steps", 3, "--threads", 1, TINY).assertOk();
+        assertTrue(run.out().contains("2-fold cross-validation: accuracy "), run.toString());
+        assertTrue(run.out().contains("± "), run.toString());
+        JsonNode summary = JSON.readTree(out.resolve("summary.json").toFile());
+        assertEquals(16 * 2 + 2, summary.get("trainable_parameters").asLong(), "cls.weight [16, 2] and cls.bias [2]");
+        assertEquals(2, summary.get("folds").size());
+        assertTrue(summary.get("cv_accuracy").has("std"), summary.toString());
+    }
+
+    @Test
+    void languageModelFineTuningFromARunWithFrozenEmbeddingsExportsAModel() throws Exception {
+        Path corpus = tmp.resolve("new.txt");
+        Files.writeString(corpus, TEXT.substring(1000) + TEXT.substring(0, 1000));
+        Path out = tmp.resolve("lm");
+        CliRun run = troupe("finetune", "--from", pretrained, "--data", corpus, "--out", out, "--freeze", "embeddings",
+                "--steps", 2, "--threads", 1, TINY).assertOk();
+        assertTrue(run.out().contains("embeddings frozen"), run.toString());
+        JsonNode summary = JSON.readTree(out.resolve("summary.json").toFile());
+        assertEquals("lm", summary.get("task").asText());
+        assertTrue(summary.get("trainable_parameters").asLong() < summary.get("total_parameters").asLong());
+        assertTrue(Files.isRegularFile(out.resolve("model.onnx")));
+        troupe("generate", "--model", out, "--tokens", 5, "--prompt", "the").assertOk();
+    }
+
+    @Test
+    void badSourcesAndSettingsGetOneLineErrorsAndLeaveNoRunBehind() throws Exception {
+        Path notARun = Files.createDirectories(tmp.resolve("empty"));
+        Path out = tmp.resolve("out");
+        troupe("finetune", "--from", notARun, "--task", "classify", "--data", labelled, "--out", out, TINY)
+                .assertOneLineError("is not a troupe run").assertExit(1);
+        troupe("finetune", "--from", pretrained, "--task", "classify", "--freeze", "3", "--data", labelled, "--out", out,
+                TINY).assertOneLineError("cannot freeze 3 blocks: the model has 1").assertExit(2);
+        troupe("finetune", "--from", "none", "--task", "classify", "--data", labelled, "--out", out, TINY)
+                .assertOneLineError("--preset").assertExit(2);
+        Path single = tmp.resolve("single.tsv");
+        Files.writeString(single, "a king\tpos\nthe queen\tpos\n");
+        troupe("finetune", "--from", pretrained, "--task", "classify", "--data", single, "--out", out, TINY)
+                .assertOneLineError("single class").assertExit(1);
+        troupe("finetune", "--from", pretrained, "--task", "translate", "--data", labelled, "--out", out, TINY)
+                .assertExit(2);
+        troupe("finetune", "--from", pretrained, "--train", "head", "--data", labelled, "--out", out, TINY)
+                .assertOneLineError("--task classify").assertExit(2);
+        assertFalse(Files.exists(out), "no failed command created the run directory");
+    }
+
+    @Test
+    void fromNoneTrainsTheScratchBaselineWithTheSameRecipe() throws Exception {
+        Path out = tmp.resolve("scratch");
+        troupe("finetune", "--from", "none", "--preset", "shakespeare-char-small", "--task", "classify", "--data",
+                labelled, "--out", out, "--steps", 2, "--threads", 1, TINY).assertOk();
+        JsonNode summary = JSON.readTree(out.resolve("summary.json").toFile());
+        assertEquals("none", summary.get("source").get("from").asText());
+        assertFalse(summary.get("source").has("sha256"));
+        assertEquals(16, summary.get("config").get("n_embd").asInt());
+    }
+}
