@@ -67,13 +67,13 @@ final class GptForward {
     }
 
     /** x @ W (+ b) for a weight stored [in, out]. */
-    private Tensor linear(Tensor x, String prefix) {
+    Tensor linear(Tensor x, String prefix) {
         Tensor y = x.matMul(p(prefix + ".weight"));
         Tensor b = optional(prefix + ".bias");
         return b == null ? y : y.add(b);
     }
 
-    private Tensor layerNorm(Tensor x, String prefix) {
+    Tensor layerNorm(Tensor x, String prefix) {
         return Composites.layerNorm(x, p(prefix + ".weight"), optional(prefix + ".bias"), LAYER_NORM_EPS);
     }
 
@@ -146,7 +146,7 @@ final class GptForward {
         return drop(linear(y, prefix + ".c_proj"));                 // [B, T, C]
     }
 
-    private Tensor mlp(Tensor x, String prefix) {
+    Tensor mlp(Tensor x, String prefix) {
         Tensor hidden = linear(x, prefix + ".c_fc").gelu(GELU_APPROXIMATION);   // [B, T, 4C]
         return drop(linear(hidden, prefix + ".c_proj"));            // [B, T, C]
     }

@@ -21,6 +21,14 @@ import java.util.Map;
  * session and {@code tokenizer.json}. Nothing from training is needed.
  */
 public final class ExportedModel implements AutoCloseable {
+    /**
+     * Metadata key naming what a model does; "lm" (next-token logits) when absent, since
+     * models exported before it existed are all language models.
+     */
+    public static final String TASK = "troupe.task";
+    /** The {@link #TASK} of a language model. */
+    public static final String LANGUAGE_MODEL = "lm";
+
     private final OrtEnvironment env;
     private final OrtSession session;
     private final Tokenizer tokenizer;
@@ -54,6 +62,7 @@ public final class ExportedModel implements AutoCloseable {
             options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
             session = env.createSession(modelFile.toString(), options);
             Map<String, String> meta = session.getMetadata().getCustomMetadata();
+            requireLanguageModel(modelFile, meta);
             String block = meta.get(ModelExport.BLOCK_SIZE);
             String vocab = meta.get(ModelExport.VOCAB_SIZE);
             if (block == null || vocab == null) {
@@ -76,6 +85,20 @@ public final class ExportedModel implements AutoCloseable {
         } catch (RuntimeException e) {
             closeQuietly(session);
             throw e;
+        }
+    }
+
+    /**
+     * Refuses a model whose metadata names another task than a language model (a classifier has
+     * no next-token logits to sample from).
+     *
+     * @throws DataException naming the task the model has
+     */
+    public static void requireLanguageModel(Path file, Map<String, String> metadata) throws DataException {
+        String task = metadata.getOrDefault(TASK, LANGUAGE_MODEL);
+        if (!task.equals(LANGUAGE_MODEL)) {
+            throw new DataException(file + " is a '" + task + "' model (" + TASK + "), not a language model (" + LANGUAGE_MODEL
+                    + "): it cannot generate text");
         }
     }
 

@@ -3,10 +3,14 @@ package io.troupe.ops.inference;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 
-/** Picks the next token from logits: temperature scaling, optional top-k, then a seeded draw. */
+/**
+ * Picks the next token from logits: temperature scaling, optional top-k, optional top-p
+ * (nucleus), then a seeded draw.
+ */
 public final class TokenSampler {
     private final double temperature;
     private final int topK;
+    private final double topP;
     private final SplittableRandom random;
 
     /**
@@ -14,14 +18,27 @@ public final class TokenSampler {
      * @param topK keep only the k most likely tokens (0 = all)
      */
     public TokenSampler(double temperature, int topK, long seed) {
+        this(temperature, topK, 1.0, seed);
+    }
+
+    /**
+     * @param temperature > 0; lower is more conservative
+     * @param topK keep only the k most likely tokens (0 = all)
+     * @param topP keep the smallest set of likeliest tokens whose probability reaches p, in (0, 1] (1 = all)
+     */
+    public TokenSampler(double temperature, int topK, double topP, long seed) {
         if (!(temperature > 0) || Double.isInfinite(temperature)) {
             throw new IllegalArgumentException("--temperature must be a positive number, got " + temperature);
         }
         if (topK < 0) {
             throw new IllegalArgumentException("--top-k must be >= 0, got " + topK);
         }
+        if (!(topP > 0 && topP <= 1)) {
+            throw new IllegalArgumentException("--top-p must be in (0, 1], got " + topP);
+        }
         this.temperature = temperature;
         this.topK = topK;
+        this.topP = topP;
         this.random = new SplittableRandom(seed);
     }
 
@@ -50,6 +67,9 @@ public final class TokenSampler {
             scaled[i] = Math.exp(scaled[i] - max);
             sum += scaled[i];
         }
+        if (topP < 1) {
+            sum = keepNucleus(scaled, sum);
+        }
         double u = random.nextDouble() * sum;
         for (int i = 0; i < vocab; i++) {
             u -= scaled[i];
@@ -58,5 +78,27 @@ public final class TokenSampler {
             }
         }
         return vocab - 1;
+    }
+
+    /**
+     * Zeroes every weight outside the nucleus: the likeliest tokens, taken in order, until their
+     * share of {@code sum} reaches top-p (the token that crosses it is kept). Returns the new sum.
+     */
+    private double keepNucleus(double[] weights, double sum) {
+        Integer[] order = new Integer[weights.length];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = i;
+        }
+        Arrays.sort(order, (a, b) -> Double.compare(weights[b], weights[a]));
+        double kept = 0;
+        int n = 0;
+        while (n < order.length && (n == 0 || kept < topP * sum)) {
+            kept += weights[order[n]];
+            n++;
+        }
+        for (int i = n; i < order.length; i++) {
+            weights[order[i]] = 0;
+        }
+        return kept;
     }
 }

@@ -6,11 +6,18 @@ import static io.troupe.ops.cli.CliRun.snapshot;
 import static io.troupe.ops.cli.CliRun.trainTiny;
 import static io.troupe.ops.cli.CliRun.troupe;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.troupe.model.gpt.GptConfig;
+import io.troupe.model.gpt.KvCacheGraphs;
+import io.troupe.model.gpt.ParameterLayout;
+import io.troupe.model.graph.Graph;
+import io.troupe.ops.inference.ExportedModel;
+import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -131,6 +138,99 @@ class GenerateEvalCommandTest {
         generate(run, "--tokens", 3).assertOk();
         generate(run, "--prompt", "Zounds").assertOneLineError("vocabulary");
         assertSameFiles(before, snapshot(run));
+    }
+
+    @Test
+    void jsonReportsTokensFinishReasonAndTimingAndTheCacheIsUsed() throws Exception {
+        CliRun run1 = generate(run, "--prompt", "the king", "--tokens", 20, "--seed", 5, "--json").assertOk();
+        assertEquals("", run1.err());
+        JsonNode json = JSON.readTree(run1.out());
+        assertEquals(List.of("prompt", "completion", "text", "tokens", "token_ids", "finish_reason", "seed", "cached", "timing"),
+                fieldNames(json));
+        assertEquals(20, json.get("tokens").asInt());
+        assertEquals(20, json.get("token_ids").size());
+        assertEquals("length", json.get("finish_reason").asText());
+        assertTrue(json.get("cached").asBoolean(), "the run directory has decoder.onnx");
+        assertEquals("the king" + json.get("completion").asText(), json.get("text").asText());
+        assertEquals(20, json.get("completion").asText().length(), "one character per token");
+        assertEquals(19, json.get("timing").get("decode_steps").asInt());
+        assertTrue(json.get("timing").get("prefill_ms").asDouble() > 0);
+        assertTrue(json.get("timing").get("ms_per_token").asDouble() > 0);
+        // Streaming text and --json give the same completion.
+        assertEquals("the king" + json.get("completion").asText() + System.lineSeparator(),
+                generate(run, "--prompt", "the king", "--tokens", 20, "--seed", 5).assertOk().out());
+    }
+
+    @Test
+    void withoutTheDecoderGenerationFallsBackToTheUncachedModelWithTheSameGreedyText() throws Exception {
+        Path old = Files.createDirectory(tmp.resolve("old-export"));
+        Files.copy(run.resolve("model.onnx"), old.resolve("model.onnx"));
+        Files.copy(run.resolve("tokenizer.json"), old.resolve("tokenizer.json"));
+        List<Object> greedy = List.of("--prompt", "war", "--tokens", 40, "--top-k", 1);
+        CliRun uncached = generate(old, greedy.toArray()).assertOk();
+        assertTrue(uncached.err().startsWith("troupe: warning: " + old.resolve("decoder.onnx") + " does not exist"), uncached.err());
+        assertTrue(uncached.err().contains("troupe export --run RUN_DIR --out " + old + " --force"), uncached.err());
+        assertEquals(1, uncached.err().lines().count());
+        // 40 tokens run well past block_size 16: the cache slides its window as the uncached model crops.
+        assertEquals(uncached.out(), generate(run, greedy.toArray()).assertOk().out());
+        JsonNode json = JSON.readTree(generate(old, "--prompt", "war", "--tokens", 3, "--json").assertOk().out());
+        assertFalse(json.get("cached").asBoolean());
+    }
+
+    @Test
+    void aStopStringEndsTheCompletionBeforeIt() throws Exception {
+        String full = JSON.readTree(generate(run, "--prompt", "the", "--tokens", 40, "--top-k", 1, "--json").assertOk().out())
+                .get("completion").asText();
+        String stop = full.substring(10, 13);
+        int cut = full.indexOf(stop);
+        JsonNode stopped = JSON.readTree(generate(run, "--prompt", "the", "--tokens", 40, "--top-k", 1, "--json",
+                "--stop", "qqq", "--stop", stop).assertOk().out());
+        assertEquals(full.substring(0, cut), stopped.get("completion").asText());
+        assertEquals("stop", stopped.get("finish_reason").asText());
+        assertEquals(cut + stop.length(), stopped.get("tokens").asInt(), "generation ends at the token completing the stop");
+        // Streamed text holds back what might begin a stop string, and never prints the stop itself.
+        assertEquals("the" + full.substring(0, cut) + System.lineSeparator(),
+                generate(run, "--prompt", "the", "--tokens", 40, "--top-k", 1, "--stop", stop).assertOk().out());
+    }
+
+    @Test
+    void topPAndRepetitionPenaltyShapeTheSampling() throws Exception {
+        String greedy = generate(run, "--prompt", "war", "--tokens", 30, "--top-k", 1).assertOk().out();
+        for (int seed = 1; seed <= 3; seed++) {
+            assertEquals(greedy, generate(run, "--prompt", "war", "--tokens", 30, "--top-k", 0, "--top-p", "1e-6",
+                    "--temperature", 2, "--seed", seed).assertOk().out(), "a tiny nucleus keeps only the likeliest token");
+        }
+        assertNotEquals(greedy, generate(run, "--prompt", "war", "--tokens", 30, "--top-k", 0, "--temperature", 2,
+                "--seed", 1).assertOk().out());
+        String penalized = generate(run, "--prompt", "war", "--tokens", 30, "--top-k", 1, "--repetition-penalty", 5)
+                .assertOk().out();
+        assertNotEquals(greedy, penalized);
+        assertEquals(greedy, generate(run, "--prompt", "war", "--tokens", 30, "--top-k", 1, "--repetition-penalty", 1)
+                .assertOk().out());
+    }
+
+    @Test
+    void badTopPPenaltyAndStopAreUsageErrors() {
+        for (String p : List.of("0", "-0.5", "1.5", "NaN")) {
+            generate(run, "--top-p", p).assertExit(TroupeCli.EXIT_USAGE).assertOneLineError("--top-p must be in (0, 1]");
+        }
+        for (String r : List.of("0", "-1", "NaN", "Infinity")) {
+            generate(run, "--repetition-penalty", r).assertExit(TroupeCli.EXIT_USAGE)
+                    .assertOneLineError("--repetition-penalty must be a positive number");
+        }
+        generate(run, "--stop", "").assertExit(TroupeCli.EXIT_USAGE).assertOneLineError("--stop must not be empty");
+    }
+
+    @Test
+    void aModelThatIsNotALanguageModelIsRefused() throws Exception {
+        Path classifier = Files.createDirectory(tmp.resolve("classifier"));
+        Files.copy(run.resolve("tokenizer.json"), classifier.resolve("tokenizer.json"));
+        GptConfig cfg = new GptConfig(TEXT.chars().distinct().toArray().length, 16, 1, 2, 16, 0, false, true);
+        Graph graph = KvCacheGraphs.decoder(cfg, FloatBuffer.wrap(new float[(int) ParameterLayout.of(cfg).size()]));
+        graph.metadata(ExportedModel.TASK, "classification");
+        Files.write(classifier.resolve("decoder.onnx"), graph.toBytes());
+        generate(classifier).assertExit(TroupeCli.EXIT_FAILURE)
+                .assertOneLineError("is a 'classification' model (troupe.task), not a language model (lm)");
     }
 
     // ---- eval ----

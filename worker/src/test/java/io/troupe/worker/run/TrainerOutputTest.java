@@ -90,6 +90,7 @@ class TrainerOutputTest {
         assertEquals(new TrainSummary(8, last[1], last[2], best, summary.get("tokens_per_second").asDouble(),
                 summary.get("wall_seconds").asDouble(), trainer.layout().size()), returned);
         assertTrue(Files.size(run.resolve("model.onnx")) > 4L * trainer.layout().size() / 2, "model.onnx holds the weights");
+        assertTrue(Files.size(run.resolve("decoder.onnx")) > 4L * trainer.layout().size() / 2, "decoder.onnx holds them too");
         assertEquals(Tokenizer.load(run).vocabSize(), trainer.model().vocabSize());
     }
 

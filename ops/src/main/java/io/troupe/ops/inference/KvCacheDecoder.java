@@ -1,0 +1,449 @@
+package io.troupe.ops.inference;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtLoggingLevel;
+import ai.onnxruntime.OrtSession;
+import io.troupe.data.DataException;
+import io.troupe.model.gpt.KvCacheGraphs;
+import io.troupe.worker.engine.OrtSessions;
+import io.troupe.worker.run.ModelExport;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A {@link BatchDecoder} over the exported KV-cache decoder ({@code decoder.onnx}, see
+ * {@link KvCacheGraphs}): each slot keeps the keys and values of its tokens, so a step runs one
+ * new token per sequence instead of the whole context.
+ *
+ * <p><b>Memory.</b> A slot's cache holds block_size positions of every layer's keys and values
+ * (n_layer x 2 x block_size x n_embd floats); {@link #capacity()} is how many such caches fit in
+ * the budget given to {@link #open}. A batched step also assembles the batch's caches into one
+ * padded input, which costs up to as much again while it runs.
+ *
+ * <p><b>Different lengths.</b> A step pads the batch's pasts to the longest and masks the padding
+ * ({@code attention_mask}); each token gets its own position ({@code position_ids}).
+ *
+ * <p><b>Past the context.</b> Once a sequence holds block_size tokens, the window slides: the
+ * next step re-runs the last block_size tokens (the oldest dropped) from position 0, exactly what
+ * uncached generation feeds, so cached and uncached generation give the same tokens at any length;
+ * such a step costs a full forward pass, as it does uncached.
+ *
+ * <p>Not thread-safe, as {@link BatchDecoder} says.
+ */
+public final class KvCacheDecoder implements BatchDecoder {
+    /** Default KV-cache budget: 1 GiB. */
+    public static final long DEFAULT_BUDGET_BYTES = 1L << 30;
+
+    private final OrtEnvironment env;
+    private final OrtSession session;
+    private final int nLayer;
+    private final int nHead;
+    private final int headSize;
+    private final int blockSize;
+    private final int vocabSize;
+    private final int capacity;
+    private final Set<CachedSlot> open = Collections.newSetFromMap(new IdentityHashMap<>());
+    private final Deque<float[][]> freeCaches = new ArrayDeque<>();
+    private final Map<String, FloatBuffer> scratch = new HashMap<>();
+
+    private KvCacheDecoder(OrtEnvironment env, OrtSession session, int nLayer, int nHead, int nEmbd, int blockSize,
+                           int vocabSize, long budgetBytes) {
+        this.env = env;
+        this.session = session;
+        this.nLayer = nLayer;
+        this.nHead = nHead;
+        this.headSize = nEmbd / nHead;
+        this.blockSize = blockSize;
+        this.vocabSize = vocabSize;
+        long perSlot = bytesPerSlot(nLayer, nEmbd, blockSize);
+        long slots = budgetBytes / perSlot;
+        if (slots < 1) {
+            throw new IllegalArgumentException("a KV-cache budget of " + mib(budgetBytes) + " MiB holds no sequence: one takes "
+                    + mib(perSlot) + " MiB (n_layer x 2 x block_size x n_embd floats)");
+        }
+        this.capacity = (int) Math.min(slots, 1 << 20);
+    }
+
+    private static String mib(long bytes) {
+        return String.format(java.util.Locale.ROOT, "%.1f", bytes / (1024.0 * 1024.0));
+    }
+
+    /** Bytes one sequence's cache takes: keys and values of every layer for block_size positions. */
+    public static long bytesPerSlot(int nLayer, int nEmbd, int blockSize) {
+        return 2L * nLayer * nEmbd * blockSize * Float.BYTES;
+    }
+
+    /** True when {@code dir} holds the decoder graph. */
+    public static boolean available(Path dir) {
+        return Files.isRegularFile(dir.resolve(ModelExport.DECODER_FILE_NAME));
+    }
+
+    /**
+     * Opens {@code dir/decoder.onnx}.
+     *
+     * @param budgetBytes memory for the slots' caches; decides {@link #capacity()}
+     * @throws DataException when the file is missing, not loadable or not a Troupe language-model decoder
+     */
+    public static KvCacheDecoder open(Path dir, int threads, long budgetBytes) throws DataException {
+        Path file = dir.resolve(ModelExport.DECODER_FILE_NAME);
+        if (!Files.isRegularFile(file)) {
+            throw new DataException(file + " does not exist: the model was exported before KV-cache inference; "
+                    + "re-export it with 'troupe export --run RUN_DIR --out " + dir + " --force'");
+        }
+        OrtEnvironment env = OrtSessions.environment();
+        OrtSession session = null;
+        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
+            options.setIntraOpNumThreads(threads);
+            options.setSessionLogLevel(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR);
+            options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            session = env.createSession(file.toString(), options);
+            Map<String, String> meta = session.getMetadata().getCustomMetadata();
+            ExportedModel.requireLanguageModel(file, meta);
+            int[] shape = new int[5];
+            String[] keys = {ModelExport.BLOCK_SIZE, ModelExport.VOCAB_SIZE, "troupe.n_layer", "troupe.n_head", "troupe.n_embd"};
+            for (int i = 0; i < keys.length; i++) {
+                String value = meta.get(keys[i]);
+                if (value == null) {
+                    throw new DataException(file + " has no Troupe metadata (" + keys[i] + "); re-export it with 'troupe export'");
+                }
+                shape[i] = Integer.parseInt(value);
+            }
+            return new KvCacheDecoder(env, session, shape[2], shape[3], shape[4], shape[0], shape[1], budgetBytes);
+        } catch (OrtException | NumberFormatException e) {
+            closeQuietly(session);
+            throw new DataException(file + " is not a loadable Troupe decoder: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            closeQuietly(session);
+            throw e;
+        }
+    }
+
+    private static void closeQuietly(OrtSession session) {
+        if (session != null) {
+            try {
+                session.close();
+            } catch (OrtException ignored) {
+                // Already failing; the original error is the one to report.
+            }
+        }
+    }
+
+    @Override
+    public int vocabSize() {
+        return vocabSize;
+    }
+
+    @Override
+    public int blockSize() {
+        return blockSize;
+    }
+
+    @Override
+    public int capacity() {
+        return capacity;
+    }
+
+    @Override
+    public int openSlots() {
+        return open.size();
+    }
+
+    /** A sequence's cache: keys and values [layer * 2 + k|v][NH, block_size, HS], and the tokens they belong to. */
+    private final class CachedSlot implements Slot {
+        final float[][] cache;
+        /** The tokens whose keys and values the cache holds, oldest first: the model's window. */
+        final int[] window = new int[blockSize];
+        int cached;
+        int length;
+
+        CachedSlot(float[][] cache) {
+            this.cache = cache;
+        }
+
+        @Override
+        public int length() {
+            return length;
+        }
+    }
+
+    @Override
+    public Opened open(int[] prompt) throws OrtException {
+        if (prompt.length == 0) {
+            throw new IllegalArgumentException("a sequence starts from at least one token");
+        }
+        if (open.size() >= capacity) {
+            throw new IllegalStateException("all " + capacity + " KV-cache slots are held; release one first");
+        }
+        float[][] cache = freeCaches.isEmpty() ? new float[2 * nLayer][nHead * blockSize * headSize] : freeCaches.pop();
+        CachedSlot slot = new CachedSlot(cache);
+        int n = Math.min(prompt.length, blockSize);
+        System.arraycopy(prompt, prompt.length - n, slot.window, 0, n);
+        slot.length = prompt.length;
+        open.add(slot);
+        try {
+            return new Opened(slot, prefill(slot, n));
+        } catch (OrtException | RuntimeException e) {
+            release(slot);
+            throw e;
+        }
+    }
+
+    @Override
+    public float[][] step(List<Slot> slots, int[] tokens) throws OrtException {
+        if (slots.size() != tokens.length) {
+            throw new IllegalArgumentException(slots.size() + " slots but " + tokens.length + " tokens");
+        }
+        float[][] logits = new float[slots.size()][];
+        List<CachedSlot> batch = new ArrayList<>();
+        List<Integer> rows = new ArrayList<>();
+        Set<CachedSlot> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (int i = 0; i < slots.size(); i++) {
+            CachedSlot slot = owned(slots.get(i));
+            if (!seen.add(slot)) {
+                throw new IllegalArgumentException("slot " + i + " appears twice in one step");
+            }
+            if (tokens[i] < 0 || tokens[i] >= vocabSize) {
+                throw new IllegalArgumentException("token " + tokens[i] + " is outside the vocabulary [0, " + vocabSize + ")");
+            }
+        }
+        for (int i = 0; i < slots.size(); i++) {
+            CachedSlot slot = (CachedSlot) slots.get(i);
+            slot.length++;
+            if (slot.cached == blockSize) {
+                // The window is full: slide it by one and recompute it from position 0.
+                System.arraycopy(slot.window, 1, slot.window, 0, blockSize - 1);
+                slot.window[blockSize - 1] = tokens[i];
+                logits[i] = prefill(slot, blockSize);
+            } else {
+                slot.window[slot.cached] = tokens[i];
+                batch.add(slot);
+                rows.add(i);
+            }
+        }
+        if (!batch.isEmpty()) {
+            float[][] decoded = decode(batch);
+            for (int b = 0; b < batch.size(); b++) {
+                logits[rows.get(b)] = decoded[b];
+            }
+        }
+        return logits;
+    }
+
+    private CachedSlot owned(Slot slot) {
+        if (!(slot instanceof CachedSlot cached) || !open.contains(cached)) {
+            throw new IllegalArgumentException("the slot is not open in this decoder (released, or from another one)");
+        }
+        return cached;
+    }
+
+    @Override
+    public void release(Slot slot) {
+        if (slot instanceof CachedSlot cached && open.remove(cached)) {
+            freeCaches.push(cached.cache);
+        }
+    }
+
+    /**
+     * Runs the first {@code n} tokens of the slot's window with an empty past, fills its cache
+     * with their keys and values, and returns the logits [V] after the last of them.
+     */
+    private float[] prefill(CachedSlot slot, int n) throws OrtException {
+        long[] ids = new long[n];
+        long[] positions = new long[n];
+        long[] mask = new long[n];
+        for (int i = 0; i < n; i++) {
+            ids[i] = slot.window[i];
+            positions[i] = i;
+            mask[i] = 1;
+        }
+        Run run = run(ids, positions, mask, 1, n, 0, (past, l, kv) -> { });
+        try (run) {
+            // present [1, NH, n, HS] -> cache [NH, block_size, HS]
+            for (int t = 0; t < 2 * nLayer; t++) {
+                FloatBuffer present = run.present(t);
+                for (int h = 0; h < nHead; h++) {
+                    present.get(h * n * headSize, slot.cache[t], h * blockSize * headSize, n * headSize);
+                }
+            }
+            slot.cached = n;
+            float[] logits = new float[vocabSize];
+            run.logits().get((n - 1) * vocabSize, logits);
+            return logits;
+        }
+    }
+
+    /**
+     * One new token (at {@code window[cached]}) for each slot, pasts padded to the longest,
+     * P = max cached; returns logits [B][V] and appends each token's keys and values to its cache.
+     */
+    private float[][] decode(List<CachedSlot> batch) throws OrtException {
+        int b = batch.size();
+        int p = 0;
+        for (CachedSlot slot : batch) {
+            p = Math.max(p, slot.cached);
+        }
+        int total = p + 1;
+        long[] ids = new long[b];
+        long[] positions = new long[b];
+        long[] mask = new long[b * total];
+        for (int i = 0; i < b; i++) {
+            CachedSlot slot = batch.get(i);
+            ids[i] = slot.window[slot.cached];
+            positions[i] = slot.cached;
+            Arrays.fill(mask, i * total, i * total + slot.cached, 1);
+            mask[i * total + p] = 1; // the new token; positions cached..p-1 are padding
+        }
+        int pastLength = p;
+        int rowFloats = pastLength * headSize;
+        Run run = run(ids, positions, mask, b, 1, pastLength, (past, t, unused) -> {
+            // past [B, NH, P, HS] <- each slot's first `cached` positions, zeros after them.
+            for (int i = 0; i < b; i++) {
+                CachedSlot slot = batch.get(i);
+                int used = slot.cached * headSize;
+                for (int h = 0; h < nHead; h++) {
+                    int at = (i * nHead + h) * rowFloats;
+                    past.put(at, slot.cache[t], h * blockSize * headSize, used);
+                    // Padding must be finite (a masked weight is 0, and 0 x NaN is NaN): zero it.
+                    for (int z = at + used; z < at + rowFloats; z += ZEROS.length) {
+                        past.put(z, ZEROS, 0, Math.min(ZEROS.length, at + rowFloats - z));
+                    }
+                }
+            }
+        });
+        try (run) {
+            for (int t = 0; t < 2 * nLayer; t++) {
+                FloatBuffer present = run.present(t);
+                for (int i = 0; i < b; i++) {
+                    CachedSlot slot = batch.get(i);
+                    for (int h = 0; h < nHead; h++) {
+                        // present [B, NH, P + 1, HS]: the new token is at index P.
+                        present.get(((i * nHead + h) * total + p) * headSize, slot.cache[t],
+                                (h * blockSize + slot.cached) * headSize, headSize);
+                    }
+                }
+            }
+            float[][] logits = new float[b][vocabSize];
+            FloatBuffer out = run.logits();
+            for (int i = 0; i < b; i++) {
+                out.get(i * vocabSize, logits[i]);
+                batch.get(i).cached++;
+            }
+            return logits;
+        }
+    }
+
+    private static final float[] ZEROS = new float[1 << 14];
+
+    /** Fills tensor {@code t} (layer * 2 + k|v) of the past. */
+    @FunctionalInterface
+    private interface PastFiller {
+        void fill(FloatBuffer past, int t, int unused);
+    }
+
+    /** One session run whose inputs and outputs live in reused direct buffers; close it to free the tensors. */
+    private final class Run implements AutoCloseable {
+        private final List<OnnxTensor> tensors = new ArrayList<>();
+        private final FloatBuffer[] present = new FloatBuffer[2 * nLayer];
+        private FloatBuffer logits;
+
+        FloatBuffer present(int t) {
+            return present[t];
+        }
+
+        FloatBuffer logits() {
+            return logits;
+        }
+
+        OnnxTensor tensor(FloatBuffer buffer, long... shape) throws OrtException {
+            OnnxTensor tensor = OnnxTensor.createTensor(env, buffer, shape);
+            tensors.add(tensor);
+            return tensor;
+        }
+
+        OnnxTensor tensor(long[] values, long... shape) throws OrtException {
+            OnnxTensor tensor = OnnxTensor.createTensor(env, LongBuffer.wrap(values), shape);
+            tensors.add(tensor);
+            return tensor;
+        }
+
+        @Override
+        public void close() {
+            for (OnnxTensor t : tensors) {
+                t.close();
+            }
+        }
+    }
+
+    /**
+     * Runs the decoder on B sequences of S new tokens after a past of P positions. The outputs
+     * are written straight into scratch buffers (pinned outputs), so only the rows the caller
+     * reads are copied.
+     */
+    private Run run(long[] ids, long[] positions, long[] mask, int b, int s, int p, PastFiller filler)
+            throws OrtException {
+        Run run = new Run();
+        try {
+            Map<String, OnnxTensor> inputs = new HashMap<>();
+            Map<String, OnnxTensor> outputs = new HashMap<>();
+            inputs.put(KvCacheGraphs.INPUT_IDS, run.tensor(ids, b, s));
+            inputs.put(KvCacheGraphs.POSITION_IDS, run.tensor(positions, b, s));
+            inputs.put(KvCacheGraphs.ATTENTION_MASK, run.tensor(mask, b, p + s));
+            long[] pastShape = {b, nHead, p, headSize};
+            long[] presentShape = {b, nHead, p + s, headSize};
+            for (int layer = 0; layer < nLayer; layer++) {
+                for (int kv = 0; kv < 2; kv++) {
+                    int t = layer * 2 + kv;
+                    FloatBuffer past = buffer("past" + t, b * nHead * p * headSize);
+                    filler.fill(past, t, 0);
+                    inputs.put(kv == 0 ? KvCacheGraphs.pastKey(layer) : KvCacheGraphs.pastValue(layer),
+                            run.tensor(past, pastShape));
+                    run.present[t] = buffer("present" + t, b * nHead * (p + s) * headSize);
+                    outputs.put(kv == 0 ? KvCacheGraphs.presentKey(layer) : KvCacheGraphs.presentValue(layer),
+                            run.tensor(run.present[t], presentShape));
+                }
+            }
+            run.logits = buffer("logits", b * s * vocabSize);
+            outputs.put(KvCacheGraphs.LOGITS, run.tensor(run.logits, b, s, vocabSize));
+            session.run(inputs, outputs).close();
+            return run;
+        } catch (OrtException | RuntimeException e) {
+            run.close();
+            throw e;
+        }
+    }
+
+    /** A direct buffer of exactly {@code floats} floats, reusing the named scratch space when it is large enough. */
+    private FloatBuffer buffer(String name, int floats) {
+        FloatBuffer space = scratch.get(name);
+        if (space == null || space.capacity() < floats) {
+            int grown = Math.max(floats, space == null ? 0 : Math.min(Integer.MAX_VALUE / 2, space.capacity() * 3 / 2));
+            space = ByteBuffer.allocateDirect(grown * Float.BYTES).order(ByteOrder.nativeOrder()).asFloatBuffer();
+            scratch.put(name, space);
+        }
+        return space.duplicate().position(0).limit(floats).slice();
+    }
+
+    @Override
+    public void close() throws OrtException {
+        open.clear();
+        freeCaches.clear();
+        scratch.clear();
+        session.close();
+    }
+}

@@ -1,0 +1,208 @@
+package io.troupe.ops.inference;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.troupe.data.DataException;
+import io.troupe.data.io.AtomicFiles;
+import io.troupe.data.tokenize.CharTokenizer;
+import io.troupe.data.tokenize.Tokenizer;
+import io.troupe.model.gpt.GptConfig;
+import io.troupe.model.gpt.KvCacheGraphs;
+import io.troupe.model.gpt.ParameterInit;
+import io.troupe.model.gpt.ParameterLayout;
+import io.troupe.model.graph.Graph;
+import io.troupe.worker.run.ModelExport;
+import java.nio.FloatBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The KV-cache decoder against the uncached one: the same greedy tokens before, at and past the
+ * block size (the window slides by one token, as uncached generation crops), and batched steps
+ * over sequences of different lengths equal to each sequence decoded alone.
+ */
+class KvCacheDecoderTest {
+    private static final String ALPHABET = "abcdefghijklm";
+    private static final int BLOCK = 8;
+    private static final GptConfig CFG = new GptConfig(ALPHABET.length(), BLOCK, 2, 2, 16, 0.0, true, false);
+
+    @TempDir
+    static Path dir;
+
+    @BeforeAll
+    static void export() throws Exception {
+        float[] params = ParameterInit.gpt2(CFG, ParameterLayout.of(CFG), 11);
+        // Far larger than GPT-2's init, so attention is sharp and a wrong position or mask shows.
+        for (int i = 0; i < params.length; i++) {
+            params[i] *= 20;
+        }
+        AtomicFiles.writeString(dir.resolve(Tokenizer.FILE_NAME), CharTokenizer.fromText(ALPHABET).toJson() + "\n");
+        ModelExport.write(dir, CFG, params);
+    }
+
+    private static KvCacheDecoder cached(long budget) {
+        return KvCacheDecoder.open(dir, 1, budget);
+    }
+
+    private static KvCacheDecoder cached() {
+        return cached(KvCacheDecoder.DEFAULT_BUDGET_BYTES);
+    }
+
+    private static UncachedDecoder uncached() {
+        return new UncachedDecoder(ExportedModel.open(dir, 1), 4);
+    }
+
+    private static int[] greedy(BatchDecoder decoder, String prompt, int tokens) throws Exception {
+        Tokenizer tokenizer = Tokenizer.load(dir);
+        return new TextGenerator(decoder, tokenizer)
+                .generate(prompt, tokens, new TokenSampler(1.0, 1, 0), 1.0, List.of(), s -> { })
+                .tokenIds();
+    }
+
+    @Test
+    void cachedAndUncachedGreedyGenerationGiveTheSameTokensShorterEqualAndLongerThanTheBlock() throws Exception {
+        // 3 tokens (< block), 8 (= block), 19 (> block: cropped to its last 8). 20 new tokens each
+        // run past the window, where the cached decoder slides it by one token per step.
+        for (String prompt : List.of("abc", "hgfedcba", "mlkjihgfedcbabcdefg")) {
+            int[] expected;
+            int[] actual;
+            try (UncachedDecoder reference = uncached(); KvCacheDecoder decoder = cached()) {
+                expected = greedy(reference, prompt, 20);
+                actual = greedy(decoder, prompt, 20);
+                assertEquals(0, decoder.openSlots(), "generation releases its slot");
+            }
+            assertArrayEquals(expected, actual, "prompt '" + prompt + "'");
+            assertTrue(java.util.Arrays.stream(expected).distinct().count() > 2, "a degenerate model would prove little");
+        }
+    }
+
+    @Test
+    void sequencesOfDifferentLengthsDecodedInOneBatchEqualEachDecodedAlone() throws Exception {
+        Random random = new Random(5);
+        int[][] prompts = {tokens(random, 2), tokens(random, 5), tokens(random, 7), tokens(random, 12)};
+        int steps = 6; // the 7-token prompt fills its window at the first step and slides after
+        int[][] fed = new int[prompts.length][steps];
+        for (int[] row : fed) {
+            for (int s = 0; s < steps; s++) {
+                row[s] = random.nextInt(CFG.vocabSize());
+            }
+        }
+        float[][][] alone = new float[prompts.length][steps + 1][];
+        try (KvCacheDecoder decoder = cached()) {
+            for (int i = 0; i < prompts.length; i++) {
+                BatchDecoder.Opened opened = decoder.open(prompts[i]);
+                alone[i][0] = opened.logits();
+                for (int s = 0; s < steps; s++) {
+                    alone[i][s + 1] = decoder.step(List.of(opened.slot()), new int[] {fed[i][s]})[0];
+                }
+                decoder.release(opened.slot());
+            }
+        }
+        try (KvCacheDecoder decoder = cached(); UncachedDecoder reference = uncached()) {
+            List<BatchDecoder.Slot> slots = new ArrayList<>();
+            for (int i = 0; i < prompts.length; i++) {
+                BatchDecoder.Opened opened = decoder.open(prompts[i]);
+                assertClose(alone[i][0], opened.logits(), "prefill " + i);
+                assertClose(reference.open(prompts[i]).logits(), opened.logits(), "prefill " + i + " vs uncached");
+                slots.add(opened.slot());
+            }
+            for (int s = 0; s < steps; s++) {
+                int[] tokens = new int[prompts.length];
+                for (int i = 0; i < prompts.length; i++) {
+                    tokens[i] = fed[i][s];
+                }
+                float[][] batched = decoder.step(slots, tokens);
+                for (int i = 0; i < prompts.length; i++) {
+                    assertClose(alone[i][s + 1], batched[i], "sequence " + i + ", step " + s);
+                    assertEquals(prompts[i].length + s + 1, slots.get(i).length());
+                }
+            }
+        }
+    }
+
+    @Test
+    void aSlotCanJoinTheBatchBetweenSteps() throws Exception {
+        try (KvCacheDecoder decoder = cached(); UncachedDecoder reference = uncached()) {
+            BatchDecoder.Opened a = decoder.open(new int[] {1, 2, 3});
+            BatchDecoder.Opened ra = reference.open(new int[] {1, 2, 3});
+            decoder.step(List.of(a.slot()), new int[] {4});
+            reference.step(List.of(ra.slot()), new int[] {4});
+            BatchDecoder.Opened b = decoder.open(new int[] {9});
+            BatchDecoder.Opened rb = reference.open(new int[] {9});
+            float[][] both = decoder.step(List.of(b.slot(), a.slot()), new int[] {10, 5});
+            float[][] expected = reference.step(List.of(rb.slot(), ra.slot()), new int[] {10, 5});
+            assertClose(expected[0], both[0], "joined");
+            assertClose(expected[1], both[1], "already there");
+            decoder.release(a.slot());
+            float[][] alone = decoder.step(List.of(b.slot()), new int[] {11});
+            assertClose(reference.step(List.of(rb.slot()), new int[] {11})[0], alone[0], "after the other left");
+        }
+    }
+
+    @Test
+    void capacityComesFromTheBudgetAndSlotsComeBack() throws Exception {
+        long perSlot = KvCacheDecoder.bytesPerSlot(CFG.nLayer(), CFG.nEmbd(), CFG.blockSize());
+        assertEquals(2L * 2 * 16 * BLOCK * 4, perSlot);
+        try (KvCacheDecoder decoder = cached(2 * perSlot + perSlot / 2)) {
+            assertEquals(2, decoder.capacity());
+            BatchDecoder.Opened a = decoder.open(new int[] {1});
+            BatchDecoder.Opened b = decoder.open(new int[] {2});
+            assertEquals(2, decoder.openSlots());
+            IllegalStateException full = assertThrows(IllegalStateException.class, () -> decoder.open(new int[] {3}));
+            assertTrue(full.getMessage().contains("all 2 KV-cache slots are held"), full.getMessage());
+            decoder.release(a.slot());
+            decoder.release(a.slot()); // twice is harmless
+            assertEquals(1, decoder.openSlots());
+            assertThrows(IllegalArgumentException.class, () -> decoder.step(List.of(a.slot()), new int[] {1}));
+            assertThrows(IllegalArgumentException.class, () -> decoder.step(List.of(b.slot(), b.slot()), new int[] {1, 1}));
+            assertThrows(IllegalArgumentException.class, () -> decoder.step(List.of(b.slot()), new int[] {CFG.vocabSize()}));
+            assertThrows(IllegalArgumentException.class, () -> decoder.open(new int[0]));
+            decoder.open(new int[] {3});
+            assertEquals(2, decoder.openSlots());
+        }
+        IllegalArgumentException tooSmall = assertThrows(IllegalArgumentException.class, () -> cached(perSlot - 1));
+        assertTrue(tooSmall.getMessage().contains("holds no sequence"), tooSmall.getMessage());
+    }
+
+    @Test
+    void aDirectoryWithoutTheDecoderOrWithAClassifierIsRefused(@TempDir Path tmp) throws Exception {
+        assertTrue(KvCacheDecoder.available(dir));
+        assertTrue(!KvCacheDecoder.available(tmp));
+        DataException missing = assertThrows(DataException.class, () -> KvCacheDecoder.open(tmp, 1, 1L << 20));
+        assertTrue(missing.getMessage().contains("troupe export --run RUN_DIR --out " + tmp + " --force"), missing.getMessage());
+
+        Graph classifier = KvCacheGraphs.decoder(CFG, FloatBuffer.wrap(ParameterInit.gpt2(CFG, ParameterLayout.of(CFG), 1)));
+        classifier.metadata(ModelExport.BLOCK_SIZE, "8");
+        classifier.metadata(ExportedModel.TASK, "classification");
+        Files.write(tmp.resolve(ModelExport.DECODER_FILE_NAME), classifier.toBytes());
+        DataException refused = assertThrows(DataException.class, () -> KvCacheDecoder.open(tmp, 1, 1L << 20));
+        assertTrue(refused.getMessage().contains("is a 'classification' model (troupe.task), not a language model"),
+                refused.getMessage());
+    }
+
+    private static int[] tokens(Random random, int n) {
+        int[] t = new int[n];
+        for (int i = 0; i < n; i++) {
+            t[i] = random.nextInt(CFG.vocabSize());
+        }
+        return t;
+    }
+
+    private static void assertClose(float[] expected, float[] actual, String what) {
+        assertEquals(expected.length, actual.length, what);
+        for (int i = 0; i < expected.length; i++) {
+            assertEquals(expected[i], actual[i], 1e-3 * Math.max(1, Math.abs(expected[i])), what + " [" + i + "]");
+        }
+        assertNotEquals(0f, actual[0] * actual[0] + actual[actual.length - 1] * actual[actual.length - 1], what + ": all zero");
+    }
+}
