@@ -322,6 +322,26 @@ class ServeCommandTest {
         }
     }
 
+    @Test
+    void healthIs503UntilTheModelIsLoaded() throws Exception {
+        try (OpenAiServer loading = OpenAiServer.bind("127.0.0.1", 0, ServeLimits.defaults(), null)) {
+            String at = "http://127.0.0.1:" + loading.port();
+            HttpResponse<String> health = HTTP.send(HttpRequest.newBuilder(URI.create(at + "/health")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(503, health.statusCode(), health.body());
+            HttpResponse<String> early = HTTP.send(HttpRequest.newBuilder(URI.create(at + "/v1/completions"))
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"prompt\":\"the\"}")).build(), HttpResponse.BodyHandlers.ofString());
+            assertError(early, 503, "model_loading");
+            loading.load(run, 1, 1);
+            assertEquals(200, HTTP.send(HttpRequest.newBuilder(URI.create(at + "/health")).build(),
+                    HttpResponse.BodyHandlers.ofString()).statusCode());
+            HttpResponse<String> answered = HTTP.send(HttpRequest.newBuilder(URI.create(at + "/v1/completions"))
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"prompt\":\"the\",\"max_tokens\":2}")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, answered.statusCode(), "without --api-key-file no key is needed: " + answered.body());
+        }
+    }
+
     // ---- startup errors: one line, non-zero exit ----
 
     @Test
