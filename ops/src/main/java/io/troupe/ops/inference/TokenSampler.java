@@ -5,7 +5,8 @@ import java.util.SplittableRandom;
 
 /**
  * Picks the next token from logits: temperature scaling, optional top-k, optional top-p
- * (nucleus), then a seeded draw.
+ * (nucleus), then a seeded draw. A temperature of 0 is greedy (the likeliest token, as in the
+ * OpenAI API).
  */
 public final class TokenSampler {
     private final double temperature;
@@ -19,22 +20,25 @@ public final class TokenSampler {
      */
     public TokenSampler(double temperature, int topK, long seed) {
         this(temperature, topK, 1.0, seed);
+        if (temperature == 0) {
+            throw new IllegalArgumentException("--temperature must be a positive number, got " + temperature);
+        }
     }
 
     /**
-     * @param temperature > 0; lower is more conservative
+     * @param temperature >= 0; 0 picks the likeliest token
      * @param topK keep only the k most likely tokens (0 = all)
-     * @param topP keep the smallest set of likeliest tokens whose probability reaches p, in (0, 1] (1 = all)
+     * @param topP keep the smallest set of likeliest tokens whose probability reaches topP, in (0, 1]
      */
     public TokenSampler(double temperature, int topK, double topP, long seed) {
-        if (!(temperature > 0) || Double.isInfinite(temperature)) {
+        if (!(temperature >= 0) || Double.isInfinite(temperature)) {
             throw new IllegalArgumentException("--temperature must be a positive number, got " + temperature);
         }
         if (topK < 0) {
             throw new IllegalArgumentException("--top-k must be >= 0, got " + topK);
         }
         if (!(topP > 0 && topP <= 1)) {
-            throw new IllegalArgumentException("--top-p must be in (0, 1], got " + topP);
+            throw new IllegalArgumentException("top_p must be in (0, 1], got " + topP);
         }
         this.temperature = temperature;
         this.topK = topK;
@@ -44,6 +48,9 @@ public final class TokenSampler {
 
     /** Samples from logits[offset, offset + vocab). */
     public int sample(float[] logits, int offset, int vocab) {
+        if (temperature == 0) {
+            return argmax(logits, offset, vocab);
+        }
         double[] scaled = new double[vocab];
         for (int i = 0; i < vocab; i++) {
             scaled[i] = logits[offset + i] / temperature;
@@ -77,28 +84,35 @@ public final class TokenSampler {
                 return i;
             }
         }
-        return vocab - 1;
+        return argmax(logits, offset, vocab);
     }
 
-    /**
-     * Zeroes every weight outside the nucleus: the likeliest tokens, taken in order, until their
-     * share of {@code sum} reaches top-p (the token that crosses it is kept). Returns the new sum.
-     */
-    private double keepNucleus(double[] weights, double sum) {
+    /** Zeroes every weight outside the nucleus (the likeliest tokens reaching topP of the mass); returns the mass kept. */
+    private double keepNucleus(double[] weights, double total) {
         Integer[] order = new Integer[weights.length];
         for (int i = 0; i < order.length; i++) {
             order[i] = i;
         }
         Arrays.sort(order, (a, b) -> Double.compare(weights[b], weights[a]));
         double kept = 0;
-        int n = 0;
-        while (n < order.length && (n == 0 || kept < topP * sum)) {
-            kept += weights[order[n]];
-            n++;
+        int k = 0;
+        while (k < order.length && kept < topP * total) {
+            kept += weights[order[k]];
+            k++;
         }
-        for (int i = n; i < order.length; i++) {
-            weights[order[i]] = 0;
+        for (int j = k; j < order.length; j++) {
+            weights[order[j]] = 0;
         }
         return kept;
+    }
+
+    private static int argmax(float[] logits, int offset, int vocab) {
+        int best = 0;
+        for (int i = 1; i < vocab; i++) {
+            if (logits[offset + i] > logits[offset + best]) {
+                best = i;
+            }
+        }
+        return best;
     }
 }

@@ -1,0 +1,100 @@
+package io.troupe.ops.serve;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.troupe.ops.inference.BatchScheduler;
+import java.util.UUID;
+
+/**
+ * Response bodies and stream chunks in the OpenAI shapes: {@code text_completion} for
+ * {@code /v1/completions}, {@code chat.completion} and {@code chat.completion.chunk} for
+ * {@code /v1/chat/completions}. One instance answers one request (one id and creation time).
+ */
+final class OpenAiResponses {
+    private final ObjectMapper json;
+    private final boolean chat;
+    private final String model;
+    private final String id;
+    private final long created = System.currentTimeMillis() / 1000;
+
+    OpenAiResponses(ObjectMapper json, boolean chat, String model) {
+        this.json = json;
+        this.chat = chat;
+        this.model = model;
+        this.id = (chat ? "chatcmpl-" : "cmpl-") + UUID.randomUUID().toString().replace("-", "");
+    }
+
+    private ObjectNode head(String object) {
+        ObjectNode root = json.createObjectNode();
+        root.put("id", id);
+        root.put("object", object);
+        root.put("created", created);
+        root.put("model", model);
+        return root;
+    }
+
+    private ObjectNode usage(int promptTokens, int completionTokens) {
+        ObjectNode usage = json.createObjectNode();
+        usage.put("prompt_tokens", promptTokens);
+        usage.put("completion_tokens", completionTokens);
+        usage.put("total_tokens", promptTokens + completionTokens);
+        return usage;
+    }
+
+    /** The whole answer of a request that did not stream. */
+    ObjectNode whole(BatchScheduler.Result result) {
+        ObjectNode root = head(chat ? "chat.completion" : "text_completion");
+        ArrayNode choices = root.putArray("choices");
+        for (BatchScheduler.Choice c : result.choices()) {
+            ObjectNode choice = choices.addObject();
+            choice.put("index", c.index());
+            if (chat) {
+                ObjectNode message = choice.putObject("message");
+                message.put("role", "assistant");
+                message.put("content", c.text());
+                message.putNull("refusal");
+            } else {
+                choice.put("text", c.text());
+            }
+            choice.putNull("logprobs");
+            choice.put("finish_reason", c.finishReason().apiName());
+        }
+        root.set("usage", usage(result.promptTokens(), result.completionTokens()));
+        return root;
+    }
+
+    /** A stream chunk of one choice: its role (chat, first chunk), new text, or its finish reason. */
+    ObjectNode chunk(int index, String role, String text, String finishReason) {
+        ObjectNode root = head(chat ? "chat.completion.chunk" : "text_completion");
+        ObjectNode choice = root.putArray("choices").addObject();
+        choice.put("index", index);
+        if (chat) {
+            ObjectNode delta = choice.putObject("delta");
+            if (role != null) {
+                delta.put("role", role);
+                delta.put("content", "");
+            }
+            if (text != null) {
+                delta.put("content", text);
+            }
+        } else {
+            choice.put("text", text == null ? "" : text);
+        }
+        choice.putNull("logprobs");
+        if (finishReason == null) {
+            choice.putNull("finish_reason");
+        } else {
+            choice.put("finish_reason", finishReason);
+        }
+        return root;
+    }
+
+    /** The last chunk when the client asked for stream_options.include_usage: no choices, the usage. */
+    ObjectNode usageChunk(int promptTokens, int completionTokens) {
+        ObjectNode root = head(chat ? "chat.completion.chunk" : "text_completion");
+        root.putArray("choices");
+        root.set("usage", usage(promptTokens, completionTokens));
+        return root;
+    }
+}

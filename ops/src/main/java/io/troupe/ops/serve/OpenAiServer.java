@@ -1,0 +1,494 @@
+package io.troupe.ops.serve;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import io.troupe.data.DataException;
+import io.troupe.ops.inference.BatchScheduler;
+import io.troupe.ops.inference.FinishReason;
+import io.troupe.ops.inference.GenerationRequest;
+import io.troupe.ops.inference.QueueFullException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.pekko.Done;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.actor.ActorSystem;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.model.ContentType;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.headers.Authorization;
+import org.apache.pekko.http.javadsl.model.headers.CacheControl;
+import org.apache.pekko.http.javadsl.model.headers.CacheDirectives;
+import org.apache.pekko.japi.Pair;
+import org.apache.pekko.stream.BoundedSourceQueue;
+import org.apache.pekko.stream.QueueOfferResult;
+import org.apache.pekko.stream.javadsl.Keep;
+import org.apache.pekko.stream.javadsl.Source;
+import org.apache.pekko.util.ByteString;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code troupe serve}'s HTTP side: an OpenAI-compatible API on pekko-http in front of one
+ * {@link ServedModel}. Binds first and answers {@code /health} with 503 until {@link #load}
+ * finishes, so a port in use fails before the (slow) model load.
+ *
+ * <p>Every refusal is the OpenAI error object with its status; an unexpected failure is a 500
+ * whose message names no internals (the stack trace goes to the log).
+ */
+public final class OpenAiServer implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(OpenAiServer.class);
+    private static final ContentType EVENT_STREAM = ContentTypes.parse("text/event-stream");
+    private static final ByteString DONE_EVENT = ByteString.fromString("data: [DONE]\n\n");
+
+    private final ObjectMapper json = new ObjectMapper();
+    private final ActorSystem system;
+    private final ServeLimits limits;
+    private final byte[] apiKey;
+    private final ServeMetrics metrics = new ServeMetrics();
+    private volatile ServedModel served;
+    private ServerBinding binding;
+
+    private OpenAiServer(ActorSystem system, ServeLimits limits, byte[] apiKey) {
+        this.system = system;
+        this.limits = limits;
+        this.apiKey = apiKey;
+    }
+
+    /**
+     * Starts listening on {@code host:port} (port 0 picks a free one); requests get 503 until {@link #load}.
+     *
+     * @param apiKey the key clients must send as {@code Authorization: Bearer KEY}, or null for none
+     * @throws ServeException when the address cannot be bound
+     */
+    public static OpenAiServer bind(String host, int port, ServeLimits limits, String apiKey) throws ServeException {
+        Config config = ConfigFactory.parseString(String.join("\n",
+                "pekko.actor.provider = local",
+                "pekko.loglevel = WARNING",
+                "pekko.stdout-loglevel = WARNING",
+                "pekko.http.server.server-header = troupe",
+                // A non-streamed generation answers only when it is complete.
+                "pekko.http.server.request-timeout = 600s",
+                "pekko.http.server.idle-timeout = 600s",
+                "pekko.http.server.parsing.max-content-length = " + limits.maxBodyBytes()))
+                .withFallback(ConfigFactory.load());
+        ActorSystem system = ActorSystem.create("troupe-serve", config);
+        OpenAiServer server = new OpenAiServer(system, limits,
+                apiKey == null ? null : apiKey.getBytes(StandardCharsets.UTF_8));
+        try {
+            server.binding = Http.get(system).newServerAt(host, port).bind(server::handle)
+                    .toCompletableFuture().get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            system.terminate();
+            Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
+            String why = cause.getCause() != null ? cause.getCause().getMessage() : cause.getMessage();
+            throw new ServeException("cannot listen on " + host + ":" + port + " (" + why
+                    + "); pick another port with --bind HOST:PORT or stop the process that holds it", cause);
+        }
+        return server;
+    }
+
+    /** The port listened on (the chosen one when bound to port 0). */
+    public int port() {
+        return binding.localAddress().getPort();
+    }
+
+    /**
+     * Opens the export in {@code dir} and starts answering with it.
+     *
+     * @throws DataException when {@code dir} is not a Troupe export
+     */
+    public void load(Path dir, int threads, int maxBatch) throws DataException {
+        served = ServedModel.open(dir, threads, maxBatch, limits.queueLimit(), metrics, json);
+    }
+
+    /** Sequences decoding right now and requests waiting (for tests and the benchmark). */
+    public int runningSequences() {
+        ServedModel m = served;
+        return m == null ? 0 : m.scheduler.running();
+    }
+
+    /** Decoder slots held right now: 0 when the server is idle, whatever its clients did. */
+    public int heldSlots() {
+        ServedModel m = served;
+        return m == null ? 0 : m.decoder.openSlots();
+    }
+
+    // ---- routing ----
+
+    private CompletionStage<HttpResponse> handle(HttpRequest request) {
+        String path = request.getUri().path();
+        String method = request.method().value();
+        String endpoint = endpoint(path);
+        CompletionStage<HttpResponse> response;
+        try {
+            response = route(request, method, path);
+        } catch (ApiError e) {
+            request.discardEntityBytes(system);
+            response = CompletableFuture.completedFuture(error(e));
+        } catch (RuntimeException e) {
+            request.discardEntityBytes(system);
+            response = CompletableFuture.completedFuture(internal(e));
+        }
+        return response.exceptionally(this::failure).thenApply(r -> {
+            metrics.request(endpoint, r.status().intValue());
+            return r;
+        });
+    }
+
+    private static String endpoint(String path) {
+        return switch (path) {
+            case "/v1/completions" -> "completions";
+            case "/v1/chat/completions" -> "chat_completions";
+            case "/health", "/metrics" -> path.substring(1);
+            default -> path.startsWith("/v1/models") ? "models" : "other";
+        };
+    }
+
+    private CompletionStage<HttpResponse> route(HttpRequest request, String method, String path) throws ApiError {
+        if (path.equals("/health")) {
+            requireMethod(method, "GET", path);
+            request.discardEntityBytes(system);
+            boolean ready = served != null;
+            ObjectNode body = json.createObjectNode().put("status", ready ? "ok" : "loading");
+            return done(jsonResponse(ready ? 200 : 503, body));
+        }
+        authorize(request);
+        switch (path) {
+            case "/metrics" -> {
+                requireMethod(method, "GET", path);
+                request.discardEntityBytes(system);
+                return done(HttpResponse.create().withEntity(ContentTypes.parse(metrics.contentType()), metrics.scrape()));
+            }
+            case "/v1/models" -> {
+                requireMethod(method, "GET", path);
+                request.discardEntityBytes(system);
+                ObjectNode list = json.createObjectNode().put("object", "list");
+                list.putArray("data").add(modelObject(ready()));
+                return done(jsonResponse(200, list));
+            }
+            case "/v1/completions", "/v1/chat/completions" -> {
+                requireMethod(method, "POST", path);
+                ServedModel m = ready();
+                boolean chat = path.equals("/v1/chat/completions");
+                return readJson(request).thenCompose(body -> generate(m, body, chat));
+            }
+            case "/v1/classify", "/v1/embeddings" -> {
+                requireMethod(method, "POST", path);
+                ServedModel m = ready();
+                String what = path.endsWith("classify") ? "classification" : "embeddings";
+                throw ApiError.invalid("model", "unsupported_endpoint", "model '" + m.id + "' is a causal language model; it "
+                        + "cannot do " + what + " (use /v1/completions or /v1/chat/completions)");
+            }
+            default -> {
+                if (path.startsWith("/v1/models/")) {
+                    requireMethod(method, "GET", path);
+                    ServedModel m = ready();
+                    request.discardEntityBytes(system);
+                    checkModel(m, path.substring("/v1/models/".length()));
+                    return done(jsonResponse(200, modelObject(m)));
+                }
+                throw new ApiError(404, "invalid_request_error", null, "unknown_url",
+                        "unknown request URL: " + method + " " + path);
+            }
+        }
+    }
+
+    private static void requireMethod(String method, String expected, String path) throws ApiError {
+        if (!method.equals(expected)) {
+            throw new ApiError(405, "invalid_request_error", null, "method_not_allowed",
+                    path + " takes " + expected + ", not " + method);
+        }
+    }
+
+    /** With an API key, the request must carry it as a bearer token; compared in constant time. */
+    private void authorize(HttpRequest request) throws ApiError {
+        if (apiKey == null) {
+            return;
+        }
+        Optional<Authorization> header = request.getHeader(Authorization.class);
+        String value = header.map(Authorization::value).orElse("");
+        byte[] presented = value.startsWith("Bearer ")
+                ? value.substring("Bearer ".length()).trim().getBytes(StandardCharsets.UTF_8)
+                : new byte[0];
+        if (!MessageDigest.isEqual(apiKey, presented)) {
+            throw new ApiError(401, "invalid_request_error", null, "invalid_api_key",
+                    header.isEmpty() ? "no API key: send the header 'Authorization: Bearer KEY'"
+                            : "the API key is not valid");
+        }
+    }
+
+    private ServedModel ready() throws ApiError {
+        ServedModel m = served;
+        if (m == null) {
+            throw new ApiError(503, "server_error", null, "model_loading", "the model is still loading; retry shortly");
+        }
+        return m;
+    }
+
+    private static void checkModel(ServedModel m, String requested) throws ApiError {
+        if (requested != null && !requested.equals(m.id)) {
+            throw new ApiError(404, "invalid_request_error", "model", "model_not_found",
+                    "the model '" + requested + "' does not exist; this server serves '" + m.id + "' (see GET /v1/models)");
+        }
+    }
+
+    private ObjectNode modelObject(ServedModel m) {
+        ObjectNode model = json.createObjectNode();
+        model.put("id", m.id);
+        model.put("object", "model");
+        model.put("created", m.created);
+        model.put("owned_by", "troupe");
+        model.put("context_length", m.model.blockSize());
+        model.put("tokenizer", m.model.tokenizer().type());
+        model.putArray("capabilities").add("completions").add("chat.completions");
+        ObjectNode template = model.putObject("chat_template");
+        template.put("name", m.template.name());
+        template.put("description", m.template.description());
+        template.put("message", m.template.message());
+        template.put("generation_prompt", m.template.generationPrompt());
+        return model;
+    }
+
+    // ---- bodies ----
+
+    private CompletionStage<JsonNode> readJson(HttpRequest request) throws ApiError {
+        Optional<Long> declared = request.entity().getContentLengthOption().isPresent()
+                ? Optional.of(request.entity().getContentLengthOption().getAsLong()) : Optional.empty();
+        if (declared.isPresent() && declared.get() > limits.maxBodyBytes()) {
+            throw tooLarge();
+        }
+        return request.entity().toStrict(30_000, limits.maxBodyBytes(), system).handle((strict, failure) -> {
+            if (failure != null) {
+                Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+                if (cause.getClass().getSimpleName().contains("EntityStreamSizeException")) {
+                    throw new CompletionException(tooLarge());
+                }
+                throw new CompletionException(ApiError.invalid(null, "unreadable_body",
+                        "the request body could not be read: " + cause.getMessage()));
+            }
+            try {
+                return json.readTree(strict.getData().toArray());
+            } catch (JsonProcessingException e) {
+                throw new CompletionException(ApiError.invalid(null, "invalid_json", "the request body is not valid JSON: "
+                        + e.getOriginalMessage()));
+            } catch (java.io.IOException e) {
+                throw new CompletionException(ApiError.invalid(null, "invalid_json", "the request body is not valid JSON"));
+            }
+        });
+    }
+
+    private ApiError tooLarge() {
+        return new ApiError(413, "invalid_request_error", null, "request_too_large",
+                "the request body is larger than this server's limit of " + limits.maxBodyBytes() + " bytes");
+    }
+
+    // ---- generation ----
+
+    private CompletionStage<HttpResponse> generate(ServedModel m, JsonNode body, boolean chat) {
+        try {
+            SamplingRequest r = chat ? SamplingRequest.chat(body, m.template, limits) : SamplingRequest.completion(body, limits);
+            checkModel(m, r.model());
+            String param = chat ? "messages" : "prompt";
+            int[] prompt;
+            try {
+                prompt = m.model.tokenizer().encode(r.prompt());
+            } catch (IllegalArgumentException e) {
+                throw ApiError.invalid(param, "invalid_prompt", "the prompt cannot be encoded by the model's tokenizer: "
+                        + e.getMessage());
+            }
+            if (prompt.length == 0) {
+                throw ApiError.invalid(param, "invalid_prompt", "the prompt is empty; send at least one character");
+            }
+            if (prompt.length > limits.maxPromptTokens()) {
+                throw ApiError.invalid(param, "context_length_exceeded", "the prompt has " + prompt.length
+                        + " tokens; this server takes at most " + limits.maxPromptTokens());
+            }
+            if (r.n() > m.scheduler.capacity()) {
+                throw ApiError.invalid("n", "invalid_value", "'n' = " + r.n() + " exceeds the server's batch of "
+                        + m.scheduler.capacity() + " sequences (--max-batch)");
+            }
+            GenerationRequest g = new GenerationRequest(prompt, r.maxTokens(), r.n(), r.temperature(), r.topP(), r.seed(),
+                    r.stop());
+            OpenAiResponses shapes = new OpenAiResponses(json, chat, m.id);
+            metrics.promptTokens(prompt.length);
+            return r.stream() ? stream(m, g, r.includeUsage(), shapes, chat) : whole(m, g, shapes);
+        } catch (ApiError e) {
+            return done(error(e));
+        }
+    }
+
+    private CompletionStage<HttpResponse> whole(ServedModel m, GenerationRequest g, OpenAiResponses shapes) throws ApiError {
+        CompletableFuture<HttpResponse> answer = new CompletableFuture<>();
+        submit(m, g, new BatchScheduler.Listener() {
+            @Override
+            public void onFinished(BatchScheduler.Result result) {
+                answer.complete(resultResponse(result, shapes));
+            }
+        });
+        return answer;
+    }
+
+    private HttpResponse resultResponse(BatchScheduler.Result result, OpenAiResponses shapes) {
+        if (result.error() != null) {
+            return internal(result.error());
+        }
+        if (result.choices().isEmpty() || result.choices().stream().anyMatch(c -> c.finishReason() == FinishReason.CANCELLED)) {
+            return error(new ApiError(503, "server_error", null, "cancelled", "the server is shutting down; retry"));
+        }
+        return jsonResponse(200, shapes.whole(result));
+    }
+
+    /** Server-sent events: one {@code data:} chunk per piece of text, the finish reasons, then {@code [DONE]}. */
+    private CompletionStage<HttpResponse> stream(ServedModel m, GenerationRequest g, boolean includeUsage,
+            OpenAiResponses shapes, boolean chat) throws ApiError {
+        // Every chunk fits: one per token, plus roles, finish reasons, usage and [DONE].
+        int buffer = g.n() * (g.maxTokens() + 2) + 4;
+        Pair<Pair<BoundedSourceQueue<ByteString>, CompletionStage<Done>>, Source<ByteString, NotUsed>> pre =
+                Source.<ByteString>queue(buffer).watchTermination(Keep.both()).preMaterialize(system);
+        BoundedSourceQueue<ByteString> events = pre.first().first();
+        AtomicReference<BatchScheduler.Generation> generation = new AtomicReference<>();
+        if (chat) {
+            for (int i = 0; i < g.n(); i++) {
+                events.offer(event(shapes.chunk(i, "assistant", null, null)));
+            }
+        }
+        BatchScheduler.Listener listener = new BatchScheduler.Listener() {
+            private void send(ByteString bytes) {
+                QueueOfferResult offered = events.offer(bytes);
+                if (!(offered instanceof QueueOfferResult.Enqueued$)) {
+                    // The client is gone (or stopped reading): stop generating for it.
+                    BatchScheduler.Generation running = generation.get();
+                    if (running != null) {
+                        running.cancel();
+                    }
+                }
+            }
+
+            @Override
+            public void onText(int choice, String text) {
+                send(event(shapes.chunk(choice, null, text, null)));
+            }
+
+            @Override
+            public void onChoiceFinished(int choice, FinishReason reason) {
+                send(event(shapes.chunk(choice, null, null, reason.apiName())));
+            }
+
+            @Override
+            public void onFinished(BatchScheduler.Result result) {
+                if (result.error() != null) {
+                    log.warn("generation failed", result.error());
+                    send(event(new ApiError(500, "server_error", null, "generation_failed",
+                            "generation failed inside the server; see its log").toJson(json)));
+                } else if (includeUsage) {
+                    send(event(shapes.usageChunk(result.promptTokens(), result.completionTokens())));
+                }
+                send(DONE_EVENT);
+                try {
+                    events.complete();
+                } catch (IllegalStateException clientGone) {
+                    // The stream was cancelled by its client: nothing left to end.
+                }
+            }
+        };
+        try {
+            generation.set(submit(m, g, listener));
+        } catch (ApiError e) {
+            events.complete();
+            throw e;
+        }
+        // A client that disconnects cancels the stream, and with it the generation.
+        pre.first().second().whenComplete((ok, failure) -> generation.get().cancel());
+        return done(HttpResponse.create()
+                .addHeader(CacheControl.create(CacheDirectives.NO_CACHE))
+                .withEntity(HttpEntities.createChunked(EVENT_STREAM, pre.second())));
+    }
+
+    private BatchScheduler.Generation submit(ServedModel m, GenerationRequest g, BatchScheduler.Listener listener)
+            throws ApiError {
+        try {
+            BatchScheduler.Generation generation = m.scheduler.submit(g, listener);
+            metrics.queueDepth(m.scheduler.queued());
+            return generation;
+        } catch (QueueFullException e) {
+            throw new ApiError(429, "rate_limit_error", null, "rate_limit_exceeded", e.getMessage());
+        }
+    }
+
+    private ByteString event(ObjectNode node) {
+        try {
+            return ByteString.fromString("data: " + json.writeValueAsString(node) + "\n\n");
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    // ---- responses ----
+
+    private static CompletionStage<HttpResponse> done(HttpResponse response) {
+        return CompletableFuture.completedFuture(response);
+    }
+
+    private HttpResponse jsonResponse(int status, JsonNode body) {
+        try {
+            return HttpResponse.create().withStatus(status)
+                    .withEntity(ContentTypes.APPLICATION_JSON, json.writeValueAsBytes(body));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private HttpResponse error(ApiError e) {
+        return jsonResponse(e.status(), e.toJson(json));
+    }
+
+    private HttpResponse failure(Throwable t) {
+        Throwable cause = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+        return cause instanceof ApiError e ? error(e) : internal(cause);
+    }
+
+    private HttpResponse internal(Throwable t) {
+        log.error("request failed", t);
+        return error(new ApiError(500, "server_error", null, "internal_error",
+                "the server failed to answer this request; see its log"));
+    }
+
+    /** Stops listening, cancels running generations and frees the model. */
+    @Override
+    public void close() throws Exception {
+        try {
+            if (binding != null) {
+                binding.unbind().toCompletableFuture().get(10, TimeUnit.SECONDS);
+            }
+            ServedModel m = served;
+            served = null;
+            if (m != null) {
+                m.close();
+            }
+        } finally {
+            system.terminate();
+            system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        }
+    }
+
+    /** Completes when the server's actor system stops. */
+    public CompletionStage<?> whenTerminated() {
+        return system.getWhenTerminated();
+    }
+}
