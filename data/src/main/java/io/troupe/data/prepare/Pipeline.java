@@ -46,10 +46,12 @@ final class Pipeline {
     private final ActorSystem system;
     private final ExecutorService workers;
     private final Fingerprinter fingerprinter;
+    private final AuditStage audit;
     private Deduplicator deduplicator;
 
     Pipeline(PrepareSettings settings, Counters counters, PrepareListener listener, ActorSystem system,
-            ExecutorService workers) {
+            ExecutorService workers, AuditStage audit) {
+        this.audit = audit;
         this.settings = settings;
         this.counters = counters;
         this.listener = listener;
@@ -88,11 +90,12 @@ final class Pipeline {
                     return batch;
                 })
                 .filter(doc -> dedup.keep(doc.fingerprint()))
-                .map(doc -> {
+                .mapConcat(doc -> {
                     boolean train = doc.split() == Split.TRAIN;
                     counters.increment(train ? Counter.DOCS_TRAIN : Counter.DOCS_VAL);
                     counters.add(train ? Counter.TEXT_BYTES_TRAIN : Counter.TEXT_BYTES_VAL, doc.utf8Bytes());
-                    return new KeptDocument(doc.split(), doc.text());
+                    // The audit sees what is written; augmentation may add a swapped copy.
+                    return audit.process(new KeptDocument(doc.split(), doc.text()));
                 })
                 .runWith(sink, system);
         await(done);

@@ -1,6 +1,7 @@
 package io.troupe.data.prepare;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.troupe.data.DataException;
@@ -95,8 +96,9 @@ public final class Preparer {
         SplitWriters[] writers = {null};
         boolean complete = false;
         try {
-            Pipeline pipeline = new Pipeline(settings, counters, listener, system, workers);
-            PrepareResult result = new Run(settings, inputs, out, counters, pipeline, writers).execute(start);
+            AuditStage audit = new AuditStage(request.audit());
+            Pipeline pipeline = new Pipeline(settings, counters, listener, system, workers, audit);
+            PrepareResult result = new Run(settings, inputs, out, counters, pipeline, writers, audit).execute(start);
             complete = true;
             return result;
         } finally {
@@ -118,7 +120,7 @@ public final class Preparer {
 
     /** One run's steps, sharing its state. */
     private record Run(PrepareSettings settings, InputFiles inputs, OutputDirectory out, Counters counters,
-            Pipeline pipeline, SplitWriters[] writers) {
+            Pipeline pipeline, SplitWriters[] writers, AuditStage audit) {
 
         PrepareResult execute(long start) throws DataException {
             Tokenizer tokenizer;
@@ -226,11 +228,13 @@ public final class Preparer {
                 throw new DataException("cannot remove " + out.staging() + ": " + e.getMessage(), e);
             }
             PrepareReport report = report((System.nanoTime() - start) / 1e9, tokenizerSeconds, tokenizer.vocabSize());
+            ObjectNode reportJson = (ObjectNode) report.toJson(MAPPER);
+            audit.finish(reportJson, counters, out.dir(), MAPPER);
             Manifest manifest = new Manifest(tokenizer.type(), tokenizer.vocabSize(),
                     TokenWidth.forVocab(tokenizer.vocabSize()),
                     counters.get(Counter.DOCS_TRAIN) + counters.get(Counter.DOCS_VAL),
                     counters.get(Counter.TOKENS_TRAIN), counters.get(Counter.TOKENS_VAL), shards,
-                    settings.json(), report.toJson(MAPPER));
+                    settings.json(), reportJson);
             try {
                 // Last: its presence is what makes the directory a dataset.
                 AtomicFiles.writeString(out.dir().resolve(Manifest.FILE_NAME), manifest.toJson() + "\n");

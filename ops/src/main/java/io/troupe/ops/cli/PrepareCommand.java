@@ -2,6 +2,9 @@ package io.troupe.ops.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.troupe.data.DataException;
+import io.troupe.data.audit.AuditOptions;
+import io.troupe.data.audit.AugmentMode;
+import io.troupe.data.audit.WordPairs;
 import io.troupe.data.ingest.InputSelection;
 import io.troupe.data.prepare.PrepareListener;
 import io.troupe.data.prepare.PrepareRequest;
@@ -88,6 +91,22 @@ final class PrepareCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the report as one JSON object instead of a table.")
     private boolean json;
 
+    @Option(names = "--audit", description = {"Write DIR/audit.json and DIR/audit.html: gendered terms, occupations near them,",
+        "duplicates, character mix and lengths (the manifest always gets a short summary)."})
+    private boolean audit;
+
+    @Option(names = "--audit-words", paramLabel = "FILE",
+            description = "Gendered word pairs ('male female', one pair per line) instead of the built-in list.")
+    private Path auditWords;
+
+    @Option(names = "--augment", paramLabel = "MODE", description = {"Counterfactual augmentation of the train split:",
+        "cda adds a gender-swapped copy of every document with gendered terms, cda-replace swaps them in place."})
+    private String augment;
+
+    @Option(names = "--augment-names", paramLabel = "FILE",
+            description = "First-name pairs to swap too with --augment (same format as --audit-words).")
+    private Path augmentNames;
+
     @Parameters(paramLabel = "key=value", arity = "0..*",
             description = "Setting overrides, e.g. min_alpha_fraction=0.7 near_dup_threshold=0.9 (see reference.conf).")
     private List<String> overrides = new ArrayList<>();
@@ -102,13 +121,14 @@ final class PrepareCommand implements Callable<Integer> {
             throw UserError.usage("--vocab-size applies only to --tokenizer bpe (char takes its vocabulary from the"
                     + " corpus, gpt2 has 50257 tokens)");
         }
+        AuditOptions auditOptions = auditOptions();
         PrintWriter stdout = spec.commandLine().getOut();
         PrepareResult result;
         try (PrepareProgress progress = new PrepareProgress(stdout, System.console() != null)) {
             PrepareListener listener = new SkipNotice(json ? PrepareListener.NONE : progress,
                     spec.commandLine().getErr());
             result = Preparer.run(new PrepareRequest(inputs, out, force, settings,
-                    new InputSelection(excludes, includeDocs)), listener);
+                    new InputSelection(excludes, includeDocs), auditOptions), listener);
         }
         if (json) {
             Json.printLine(stdout, result.report().toJson(new ObjectMapper()));
@@ -154,6 +174,18 @@ final class PrepareCommand implements Callable<Integer> {
         public void onPhaseEnd(Phase phase) {
             progress.onPhaseEnd(phase);
         }
+    }
+
+    /** --audit, --audit-words, --augment and --augment-names, checked before anything is read. */
+    private AuditOptions auditOptions() throws DataException {
+        AugmentMode mode = augment == null ? AugmentMode.NONE : AugmentMode.parse(augment);
+        if (augmentNames != null && mode == AugmentMode.NONE) {
+            throw UserError.usage("--augment-names applies only with --augment cda or cda-replace");
+        }
+        AuditOptions defaults = AuditOptions.defaults();
+        WordPairs terms = auditWords == null ? defaults.terms() : WordPairs.read(auditWords);
+        String source = auditWords == null ? defaults.termsSource() : auditWords.toString();
+        return new AuditOptions(audit, terms, source, mode, augmentNames == null ? null : WordPairs.read(augmentNames));
     }
 
     /** key=value pairs, then the flags (which win). */

@@ -34,8 +34,11 @@ public final class ExportedModel implements AutoCloseable {
     private final Tokenizer tokenizer;
     private final int blockSize;
     private final int vocabSize;
+    private final Map<String, String> metadata;
 
-    private ExportedModel(OrtEnvironment env, OrtSession session, Tokenizer tokenizer, int blockSize, int vocabSize) {
+    private ExportedModel(OrtEnvironment env, OrtSession session, Tokenizer tokenizer, int blockSize, int vocabSize,
+            Map<String, String> metadata) {
+        this.metadata = Map.copyOf(metadata);
         this.env = env;
         this.session = session;
         this.tokenizer = tokenizer;
@@ -78,7 +81,7 @@ public final class ExportedModel implements AutoCloseable {
                 throw new DataException(modelFile + " has a vocabulary of " + vocabSize + " but tokenizer.json has "
                         + tokenizer.vocabSize() + "; they come from different runs");
             }
-            return new ExportedModel(env, session, tokenizer, Integer.parseInt(block), vocabSize);
+            return new ExportedModel(env, session, tokenizer, Integer.parseInt(block), vocabSize, meta);
         } catch (OrtException e) {
             closeQuietly(session);
             throw new DataException(modelFile + " is not a loadable ONNX model: " + e.getMessage(), e);
@@ -122,6 +125,11 @@ public final class ExportedModel implements AutoCloseable {
 
     public int vocabSize() {
         return vocabSize;
+    }
+
+    /** The model's custom ONNX metadata ({@code troupe.*} keys written by {@link ModelExport}). */
+    public Map<String, String> metadata() {
+        return metadata;
     }
 
     /**
