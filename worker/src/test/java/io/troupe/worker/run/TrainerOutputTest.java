@@ -10,8 +10,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.troupe.data.tokenize.Tokenizer;
-import java.nio.file.Files;
 import io.troupe.worker.metrics.ModelFlops;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
