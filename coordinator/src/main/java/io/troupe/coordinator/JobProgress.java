@@ -11,6 +11,7 @@ import io.troupe.worker.job.SampleLedger;
 import io.troupe.worker.job.SampleOrder;
 import io.troupe.worker.job.protocol.RunStep;
 import io.troupe.worker.job.protocol.StepDone;
+import io.troupe.worker.metrics.ModelFlops;
 import io.troupe.worker.plane.StateExchange;
 import io.troupe.worker.run.MetricsLog;
 import io.troupe.worker.run.SummaryFile;
@@ -42,6 +43,7 @@ final class JobProgress {
     private final LearningRateSchedule schedule;
     private final Cadence cadence;
     private final int globalBatch;
+    private final ModelFlops flops;
     private final long startNanos = System.nanoTime();
     private final Map<Integer, StepDone> reports = new HashMap<>();
     private final List<Double> recoverySeconds = new ArrayList<>();
@@ -70,6 +72,8 @@ final class JobProgress {
         this.cadence = Cadence.of(spec.settings());
         this.globalBatch = spec.settings().batchSize();
         this.nonFinite = NonFiniteSteps.of(spec.settings());
+        this.flops = ModelFlops.of(spec.settings().model(spec.tokenizer().vocabSize()), globalBatch,
+                spec.settings().blockSize());
     }
 
     /**
@@ -159,6 +163,9 @@ final class JobProgress {
 
     /** The ring is re-formed; after a failure, the time to recover is measured until a step completes. */
     void ringBroken(boolean failure) {
+        if (failure) {
+            listener.onWorkerFailure();
+        }
         if (failure && recoveringSinceNanos == 0) {
             recoveringSinceNanos = System.nanoTime();
         }
@@ -170,8 +177,9 @@ final class JobProgress {
         membershipChanges += changes;
     }
 
-    /** A ring is formed: tells the listener that training starts, the first time only. */
-    void ringFormed() {
+    /** A ring of {@code ringSize} is formed: tells the listener, and that training starts the first time. */
+    void ringFormed(int ringSize) {
+        listener.onRingFormed(ringSize);
         if (trainedSteps == 0 && recoverySeconds.isEmpty()) {
             listener.onStart(committed, spec.settings().maxIters(), parameterCount());
         }
@@ -256,9 +264,15 @@ final class JobProgress {
         }
         double lr = schedule.at(step - 1);
         double tokensPerSecond = (double) globalBatch * spec.settings().blockSize() / seconds;
+        double mfu = flops.ratio(seconds);
+        double stepAllreduceMillis = 0;
+        for (int rank = 0; rank < ringSize; rank++) {
+            stepAllreduceMillis += reports.get(rank).allreduceMs() / ringSize;
+        }
         listener.onStep(new TrainListener.StepStats(step, spec.settings().maxIters(), loss, lr,
-                reports.get(0).gradNorm(), tokensPerSecond, seconds * 1000));
-        MetricsLog.Entry entry = MetricsLog.Entry.train(step, loss, lr, tokensPerSecond);
+                reports.get(0).gradNorm(), tokensPerSecond, seconds * 1000, mfu, ringSize, stepAllreduceMillis,
+                ringBytes(ringSize)));
+        MetricsLog.Entry entry = MetricsLog.Entry.train(step, loss, lr, tokensPerSecond).withMfu(mfu);
         if (evaluated) {
             lastTrainEval = trainEval;
             lastValEval = valEval;
@@ -331,6 +345,17 @@ final class JobProgress {
         SummaryFile.write(spec.outDir(), summary, spec.settings(), spec.tokenizer().vocabSize(),
                 spec.tokenizer().type(), ringSize, extra, spec.data());
         return summary;
+    }
+
+    /**
+     * Gradient bytes all workers of a ring of {@code ringSize} send in one all-reduce: each sends
+     * 2(N-1)/N of the gradient (reduce-scatter, then all-gather) in the job's wire format.
+     */
+    private long ringBytes(int ringSize) {
+        if (ringSize < 2) {
+            return 0;
+        }
+        return 2L * (ringSize - 1) * parameterCount() * spec.wire().bytesPerElement();
     }
 
     private long parameterCount() {

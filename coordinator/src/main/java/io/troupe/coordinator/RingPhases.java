@@ -184,7 +184,7 @@ final class RingPhases {
             return Behaviors.same();
         }
         timers.cancel("form");
-        progress.ringFormed();
+        progress.ringFormed(formation.ring().size());
         return coordinator.nextStepOrFinish();
     }
 

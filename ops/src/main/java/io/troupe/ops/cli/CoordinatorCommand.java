@@ -6,6 +6,9 @@ import io.troupe.coordinator.JobSpec;
 import io.troupe.data.DataException;
 import io.troupe.data.source.DataSource;
 import io.troupe.worker.train.TrainSettings;
+import io.troupe.worker.metrics.TroupeMetrics;
+import io.troupe.worker.run.TrainListener;
+import io.troupe.worker.run.TrainListeners;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -50,8 +53,10 @@ final class CoordinatorCommand implements Callable<Integer> {
         int workers = job.workers();
         Path out = job.outDir();
         JobOutcome outcome;
-        try (RunProgress progress = RunProgress.of(stdout, run.json.enabled(), job.settings().logInterval())) {
-            outcome = ClusterNode.runCoordinator(job, address.host(), address.port(), progress, bound -> {
+        try (MetricsOptions.Running metrics = run.metrics.start(spec.commandLine().getErr());
+             RunProgress progress = RunProgress.of(stdout, run.json.enabled(), job.settings().logInterval())) {
+            TrainListener listener = TrainListeners.of(progress, TroupeMetrics.process().trainListener());
+            outcome = ClusterNode.runCoordinator(job, address.host(), address.port(), listener, bound -> {
                 if (run.json.enabled()) {
                     Json.printLine(stdout, new Listening("listening", job.jobId(), bound.getHost().get(),
                             (Integer) bound.getPort().get(), workers));

@@ -12,7 +12,8 @@ import java.nio.file.Path;
  * <ul>
  *   <li>{@code start}: {@code first_step} (0, or the resumed step), {@code last_step}, {@code parameters};</li>
  *   <li>{@code step}, every log_interval steps and at the last: {@code step}, {@code last_step},
- *       {@code loss}, {@code lr}, {@code grad_norm}, {@code tokens_per_s}, {@code step_ms};</li>
+ *       {@code loss}, {@code lr}, {@code grad_norm}, {@code tokens_per_s}, {@code mfu} (model FLOPs utilisation, 0..1),
+ *       {@code step_ms};</li>
  *   <li>{@code eval}: {@code step}, {@code train_loss}, {@code val_loss} (means over eval_iters batches);</li>
  *   <li>{@code checkpoint}: {@code step}, {@code file}.</li>
  * </ul>
@@ -32,7 +33,7 @@ final class JsonTrainProgress implements RunProgress {
 
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     record Step(String event, long step, long lastStep, double loss, double lr, double gradNorm, double tokensPerS,
-                double stepMs) {
+                double mfu, double stepMs) {
     }
 
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
@@ -52,7 +53,7 @@ final class JsonTrainProgress implements RunProgress {
     public void onStep(StepStats s) {
         if (s.step() % logInterval == 0 || s.step() == s.lastStep()) {
             print(new Step("step", s.step(), s.lastStep(), s.loss(), s.lr(), s.gradNorm(), s.tokensPerSecond(),
-                    s.stepMillis()));
+                    s.mfu(), s.stepMillis()));
         }
     }
 

@@ -36,4 +36,8 @@ final class RunOptions {
     /** --json: one JSON object per line on stdout. */
     @Mixin
     JsonOption json;
+
+    /** --metrics-bind: Prometheus metrics of the run. */
+    @Mixin
+    MetricsOptions metrics;
 }

@@ -14,6 +14,8 @@ import io.troupe.worker.engine.EngineOptions;
 import io.troupe.worker.train.TrainSettings;
 import io.troupe.worker.run.TrainSummary;
 import io.troupe.worker.run.Trainer;
+import io.troupe.worker.metrics.TroupeMetrics;
+import io.troupe.worker.run.TrainListeners;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -73,9 +75,10 @@ final class TrainCommand implements Callable<Integer> {
         Trainer trainer = new Trainer(settings, source.tokenizer(), split, out, EngineOptions.cpu(run.threads.perLocalWorker(1)).withDevice(dev));
         TrainSummary summary;
         // Ctrl-C (SIGINT) or SIGTERM: finish the step, checkpoint it, and let the JVM exit.
-        try (StopOnSignal stop = StopOnSignal.install(trainer::requestStop);
+        try (MetricsOptions.Running metrics = run.metrics.start(spec.commandLine().getErr());
+             StopOnSignal stop = StopOnSignal.install(trainer::requestStop);
              RunProgress progress = RunProgress.of(stdout, run.json.enabled(), settings.logInterval())) {
-            summary = trainer.run(resume, progress);
+            summary = trainer.run(resume, TrainListeners.of(progress, TroupeMetrics.process().trainListener()));
         }
         if (trainer.stoppedAt() >= 0) {
             RunReport.stopped(trainer.stoppedAt(), out, stdout, run.json.enabled());
@@ -122,9 +125,10 @@ final class TrainCommand implements Callable<Integer> {
         JobSpec job = DistributedJobs.spec(settings, source, out, workers, 1, workers, wire,
                 resume ? java.util.UUID.randomUUID().toString() : null);
         JobOutcome outcome;
-        try (RunProgress progress = RunProgress.of(stdout, run.json.enabled(), settings.logInterval())) {
+        try (MetricsOptions.Running metrics = run.metrics.start(spec.commandLine().getErr());
+             RunProgress progress = RunProgress.of(stdout, run.json.enabled(), settings.logInterval())) {
             outcome = ClusterNode.runEmbedded(job, new WorkerSettings(perWorker, dev, TroupeVersion.current()),
-                    ClusterNode.dataPlaneSettings(), progress);
+                    ClusterNode.dataPlaneSettings(), TrainListeners.of(progress, TroupeMetrics.process().trainListener()));
         }
         // The source holds the tokens the embedded workers find in the process's cache: keep it
         // reachable until they are done, or the GC may release them and a worker tokenize again.

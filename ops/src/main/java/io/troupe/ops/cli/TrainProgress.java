@@ -36,10 +36,11 @@ final class TrainProgress implements RunProgress {
     public void onStep(StepStats s) {
         if (bar != null) {
             bar.stepTo(s.step());
-            bar.setExtraMessage(String.format(" loss %.4f  %,.0f tok/s", s.loss(), s.tokensPerSecond()));
+            bar.setExtraMessage(String.format(" loss %.4f  %,.0f tok/s  MFU %.1f%%", s.loss(), s.tokensPerSecond(),
+                    100 * s.mfu()));
         } else if (s.step() % logInterval == 0) {
-            out.printf("step %d/%d  loss %.4f  lr %.2e  %,.0f tok/s  %.1f ms%n", s.step(), s.lastStep(), s.loss(), s.lr(),
-                    s.tokensPerSecond(), s.stepMillis());
+            out.printf("step %d/%d  loss %.4f  lr %.2e  %,.0f tok/s  MFU %.1f%%  %.1f ms%n", s.step(), s.lastStep(),
+                    s.loss(), s.lr(), s.tokensPerSecond(), 100 * s.mfu(), s.stepMillis());
             out.flush();
         }
     }

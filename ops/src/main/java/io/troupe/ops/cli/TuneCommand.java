@@ -17,6 +17,7 @@ import io.troupe.tuner.store.JdbcStudyStore;
 import io.troupe.tuner.store.StudyInfo;
 import io.troupe.tuner.store.StudyStore;
 import io.troupe.tuner.store.TrialRecord;
+import io.troupe.worker.metrics.TroupeMetrics;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -105,6 +106,9 @@ final class TuneCommand implements Callable<Integer> {
     @Mixin
     private JsonOption json;
 
+    @Mixin
+    private MetricsOptions metrics;
+
     private Path out;
 
     @Override
@@ -167,12 +171,14 @@ final class TuneCommand implements Callable<Integer> {
             StudyListener onTrialEnd = new StudyListener() {
                 @Override
                 public void onTrialStart(int number, Map<String, Object> params, boolean restarted) {
+                    TroupeMetrics.process().trialStarted();
                     progress.onTrialStart(number, params, restarted);
                 }
 
                 @Override
                 public void onTrialEnd(TrialRecord t) {
                     StudyReports.write(dir, store, study);
+                    TroupeMetrics.process().trialEnded(t.state().name());
                     progress.onTrialEnd(t);
                 }
             };
@@ -180,7 +186,8 @@ final class TuneCommand implements Callable<Integer> {
                     study.steps(), onTrialEnd);
             // Ctrl-C (or SIGTERM): every running trial checkpoints its current step and stays RUNNING.
             // Closed last: only then may the signal's hook let the JVM exit (the results and the message are out).
-            try (StopOnSignal stop = StopOnSignal.install(runner::requestStop)) {
+            try (MetricsOptions.Running served = metrics.start(spec.commandLine().getErr());
+                 StopOnSignal stop = StopOnSignal.install(runner::requestStop)) {
                 try {
                     runner.run(study.trials());
                     StudyResults results = StudyReports.write(dir, store, study);

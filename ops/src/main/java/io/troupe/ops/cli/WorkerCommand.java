@@ -35,6 +35,9 @@ final class WorkerCommand implements Callable<Integer> {
     @Mixin
     private DeviceOption device;
 
+    @Mixin
+    private MetricsOptions metrics;
+
     @Override
     public Integer call() throws InterruptedException {
         HostPort coordinator = HostPort.parse(join, "--join");
@@ -46,9 +49,12 @@ final class WorkerCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         out.printf("worker joining %s (%d threads, %s)%n", coordinator, threads.threads(), dev);
         out.flush();
-        String error = ClusterNode.runWorker(coordinator.host(), coordinator.port(), bind,
-                new WorkerSettings(threads.threads(), dev, TroupeVersion.current()), ClusterNode.dataPlaneSettings(),
-                timings, timings.stepTimeout());
+        String error;
+        try (MetricsOptions.Running served = metrics.start(spec.commandLine().getErr())) {
+            error = ClusterNode.runWorker(coordinator.host(), coordinator.port(), bind,
+                    new WorkerSettings(threads.threads(), dev, TroupeVersion.current()), ClusterNode.dataPlaneSettings(),
+                    timings, timings.stepTimeout());
+        }
         if (error != null) {
             throw UserError.cluster(error);
         }

@@ -109,7 +109,7 @@ class CliOptionsTest {
         assertEquals(List.of(1L, 2L), lines.stream().filter(l -> l.get("event").asText().equals("step"))
                 .map(l -> l.get("step").asLong()).toList(), "log_interval=1: every step");
         JsonNode step = lines.stream().filter(l -> l.get("event").asText().equals("step")).findFirst().orElseThrow();
-        for (String field : List.of("loss", "lr", "grad_norm", "tokens_per_s", "step_ms", "last_step")) {
+        for (String field : List.of("loss", "lr", "grad_norm", "tokens_per_s", "mfu", "step_ms", "last_step")) {
             assertTrue(step.get(field).isNumber(), field + " in " + step);
         }
         assertEquals(List.of(0L, 2L), lines.stream().filter(l -> l.get("event").asText().equals("eval"))

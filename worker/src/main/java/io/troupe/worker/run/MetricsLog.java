@@ -21,8 +21,8 @@ import java.util.stream.Collectors;
 /**
  * Appends training metrics to {@code DIR/metrics.jsonl}, one JSON object per line:
  * {@code {"step":250,"time":"2026-12-06T03:40:12.345Z","elapsed_s":61.2,"train_loss":1.83,
- * "lr":0.00098,"tokens_per_s":41234.5,"val_loss":1.97}}, {@code val_loss} only on steps that
- * evaluated. Each line is flushed as it is written, so a dashboard or {@code tail -f} sees it at
+ * "lr":0.00098,"tokens_per_s":41234.5,"mfu":0.31,"val_loss":1.97}}, {@code val_loss} only on steps that
+ * evaluated, {@code mfu} (model FLOPs utilisation, see {@link io.troupe.worker.metrics.ModelFlops}) on trained steps. Each line is flushed as it is written, so a dashboard or {@code tail -f} sees it at
  * once and a crash loses at most the line being written.
  *
  * <p>{@code time} is the wall clock (ISO-8601, UTC) when the line was written. {@code elapsed_s}
@@ -47,9 +47,15 @@ public final class MetricsLog implements AutoCloseable {
      * @param lr the learning rate the step used
      * @param tokensPerSecond training throughput
      * @param valLoss the validation loss, when this step evaluated
+     * @param mfu the step's model FLOPs utilisation, when known
      */
     public record Entry(long step, double trainLoss, double lr, double tokensPerSecond,
-            OptionalDouble valLoss) {
+            OptionalDouble valLoss, OptionalDouble mfu) {
+
+        /** An entry without MFU. */
+        public Entry(long step, double trainLoss, double lr, double tokensPerSecond, OptionalDouble valLoss) {
+            this(step, trainLoss, lr, tokensPerSecond, valLoss, OptionalDouble.empty());
+        }
 
         /** An entry without validation loss. */
         public static Entry train(long step, double trainLoss, double lr, double tokensPerSecond) {
@@ -58,7 +64,12 @@ public final class MetricsLog implements AutoCloseable {
 
         /** This entry with a validation loss. */
         public Entry withValLoss(double loss) {
-            return new Entry(step, trainLoss, lr, tokensPerSecond, OptionalDouble.of(loss));
+            return new Entry(step, trainLoss, lr, tokensPerSecond, OptionalDouble.of(loss), mfu);
+        }
+
+        /** This entry with the step's model FLOPs utilisation. */
+        public Entry withMfu(double ratio) {
+            return new Entry(step, trainLoss, lr, tokensPerSecond, valLoss, OptionalDouble.of(ratio));
         }
     }
 
@@ -151,6 +162,7 @@ public final class MetricsLog implements AutoCloseable {
         line.put("train_loss", entry.trainLoss());
         line.put("lr", entry.lr());
         line.put("tokens_per_s", entry.tokensPerSecond());
+        entry.mfu().ifPresent(ratio -> line.put("mfu", ratio));
         entry.valLoss().ifPresent(loss -> line.put("val_loss", loss));
         try {
             writer.write(MAPPER.writeValueAsString(line));

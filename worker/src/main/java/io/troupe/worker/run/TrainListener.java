@@ -29,9 +29,38 @@ public interface TrainListener {
     default void onCheckpoint(long step, Path file) {
     }
 
-    /** Statistics of one optimizer step. */
+    /**
+     * A checkpoint was written in {@code seconds}; by default the same as
+     * {@link #onCheckpoint(long, Path)}, which listeners that do not time it override.
+     */
+    default void onCheckpoint(long step, Path file, double seconds) {
+        onCheckpoint(step, file);
+    }
+
+    /** A ring of {@code workers} workers was formed (a distributed job; a local run has none). */
+    default void onRingFormed(int workers) {
+    }
+
+    /** A worker failed (crashed, vanished or timed out) and the ring re-forms without it. */
+    default void onWorkerFailure() {
+    }
+
+    /**
+     * Statistics of one optimizer step.
+     *
+     * @param mfu model FLOPs utilisation of the step ({@link io.troupe.worker.metrics.ModelFlops}), 0 if unknown
+     * @param workers the workers that computed it (1 for a local run)
+     * @param allreduceMillis mean time the workers spent all-reducing gradients (0 for a local run)
+     * @param allreduceBytes gradient bytes all workers sent over the ring in this step
+     */
     record StepStats(long step, long lastStep, double loss, double lr, double gradNorm, double tokensPerSecond,
-                     double stepMillis) {
+                     double stepMillis, double mfu, int workers, double allreduceMillis, long allreduceBytes) {
+
+        /** A local step without MFU: one worker, no all-reduce. */
+        public StepStats(long step, long lastStep, double loss, double lr, double gradNorm, double tokensPerSecond,
+                         double stepMillis) {
+            this(step, lastStep, loss, lr, gradNorm, tokensPerSecond, stepMillis, 0, 1, 0, 0);
+        }
     }
 
     /** A listener that ignores everything. */

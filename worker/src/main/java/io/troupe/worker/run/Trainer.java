@@ -25,6 +25,7 @@ import io.troupe.worker.job.WorkerJob;
 import io.troupe.worker.engine.EngineException;
 import io.troupe.worker.engine.EngineOptions;
 import io.troupe.worker.engine.FlatLayout;
+import io.troupe.worker.metrics.ModelFlops;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -147,6 +148,7 @@ public final class Trainer {
         LearningRateSchedule schedule = settings.schedule();
         Cadence cadence = Cadence.of(settings);
         long tokensPerStep = (long) settings.batchSize() * settings.blockSize();
+        ModelFlops flops = ModelFlops.of(model, settings.batchSize(), settings.blockSize());
         long startStep = 0;
         double bestVal = Double.POSITIVE_INFINITY;
         double lastTrainEval = Double.NaN;
@@ -189,11 +191,12 @@ public final class Trainer {
                     trainSeconds += seconds;
                     trainedSteps++;
                     double tokensPerSecond = tokensPerStep / seconds;
+                    double mfu = flops.ratio(seconds);
                     listener.onStep(new TrainListener.StepStats(step, settings.maxIters(), loss, lr, result.gradNorm(),
-                            tokensPerSecond, seconds * 1000));
+                            tokensPerSecond, seconds * 1000, mfu, 1, 0, 0));
 
                     boolean evalStep = cadence.evaluates(step);
-                    MetricsLog.Entry entry = MetricsLog.Entry.train(step, loss, lr, tokensPerSecond);
+                    MetricsLog.Entry entry = MetricsLog.Entry.train(step, loss, lr, tokensPerSecond).withMfu(mfu);
                     if (evalStep) {
                         double[] losses = job.evaluate();
                         lastTrainEval = losses[0];
@@ -207,14 +210,16 @@ public final class Trainer {
                     }
                     boolean checkpointStep = cadence.checkpoints(step);
                     if (checkpointStep) {
+                        long saveStart = System.nanoTime();
                         Path saved = store.save(job.checkpoint(step, identity, bestVal, nonFinite.skipped()));
                         lastGoodCheckpoint = saved.toString();
-                        listener.onCheckpoint(step, saved);
+                        listener.onCheckpoint(step, saved, (System.nanoTime() - saveStart) / 1e9);
                     }
                     if ((stopRequested || listener.stopRequested()) && step < settings.maxIters()) {
                         if (!checkpointStep) {
-                            listener.onCheckpoint(step, store.save(job.checkpoint(step, identity, bestVal,
-                                    nonFinite.skipped())));
+                            long saveStart = System.nanoTime();
+                            Path saved = store.save(job.checkpoint(step, identity, bestVal, nonFinite.skipped()));
+                            listener.onCheckpoint(step, saved, (System.nanoTime() - saveStart) / 1e9);
                         }
                         stoppedAt = step;
                         break;

@@ -21,6 +21,7 @@ import io.troupe.worker.plane.PekkoDataPlane;
 import io.troupe.worker.plane.RingLink;
 import io.troupe.worker.run.ModelExport;
 import io.troupe.worker.train.TrainSettings;
+import io.troupe.worker.metrics.TroupeMetrics;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -190,8 +191,10 @@ public final class WorkerSession implements AutoCloseable {
                     losses[0], losses[1], r.evaluate() ? 1 : 0, job.lastComputeMillis(), job.lastReduceMillis(),
                     r.generation(), share.sampleFrom(), share.rows(), result.skipped());
             if (r.checkpoint() && rank == 0) {
+                long saveStart = System.nanoTime();
                 new CheckpointStore(Path.of(join.outDir()), settings.keepCheckpoints())
                         .save(job.checkpoint(r.step(), identity, bestValLoss));
+                TroupeMetrics.process().checkpointWritten((System.nanoTime() - saveStart) / 1e9);
             }
             steps = r.step();
             return done;

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.troupe.data.tokenize.Tokenizer;
+import io.troupe.worker.metrics.ModelFlops;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -51,9 +52,14 @@ class TrainerOutputTest {
         for (JsonNode line : lines) {
             long step = line.get("step").asLong();
             boolean evaluated = step % 4 == 0;
-            List<String> expectedKeys = evaluated
-                    ? List.of("step", "time", "elapsed_s", "train_loss", "lr", "tokens_per_s", "val_loss")
-                    : List.of("step", "time", "elapsed_s", "train_loss", "lr", "tokens_per_s");
+            List<String> expectedKeys = new ArrayList<>(List.of("step", "time", "elapsed_s", "train_loss", "lr",
+                    "tokens_per_s"));
+            if (step > 0) {
+                expectedKeys.add("mfu"); // the first evaluation trained nothing
+            }
+            if (evaluated) {
+                expectedKeys.add("val_loss");
+            }
             assertEquals(expectedKeys, fields(line), line.toString());
             double loss = line.get("train_loss").asDouble();
             assertTrue(Double.isFinite(loss) && loss > 0, line.toString());
@@ -61,6 +67,14 @@ class TrainerOutputTest {
             if (step > 0) {
                 assertEquals(steps.get((int) step - 1).loss(), loss, 0, "the logged loss is the step's loss");
                 assertTrue(line.get("tokens_per_s").asDouble() > 0, line.toString());
+                // MFU: the model's FLOPs of the step over its time, against the configured peak.
+                TrainListener.StepStats stats = steps.get((int) step - 1);
+                double expectedMfu = trainer.model().trainingFlopsPerStep(TrainSettings.load(null, overrides).batchSize(),
+                        TrainSettings.load(null, overrides).blockSize()) / (stats.stepMillis() / 1000)
+                        / ModelFlops.configuredPeak(com.typesafe.config.ConfigFactory.load());
+                assertEquals(expectedMfu, stats.mfu(), 1e-12 * expectedMfu, stats.toString());
+                assertEquals(stats.mfu(), line.get("mfu").asDouble(), 0, line.toString());
+                assertTrue(stats.mfu() > 0 && stats.mfu() < 1, stats.toString());
             }
             if (evaluated) {
                 double[] eval = evals.get((int) step / 4);

@@ -1,0 +1,46 @@
+package io.troupe.ops.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code --metrics-bind HOST:PORT} and {@code --metrics-token-file FILE}: serve this process's
+ * Prometheus metrics ({@link MetricsEndpoint}). Off unless asked; a bare PORT binds loopback.
+ * Use it with {@code @Mixin MetricsOptions metrics;} and {@code try (var m = metrics.start(err))}.
+ */
+final class MetricsOptions {
+
+    @Option(names = "--metrics-bind", paramLabel = "HOST:PORT",
+            description = "Serve Prometheus metrics at http://HOST:PORT/metrics (a bare PORT means 127.0.0.1:PORT;"
+                    + " port 0 picks a free one). Off by default.")
+    private String bind;
+
+    @Option(names = "--metrics-token-file", paramLabel = "FILE",
+            description = "With --metrics-bind: every scrape must send 'Authorization: Bearer <the file's first line>'.")
+    private Path tokenFile;
+
+    /** An endpoint to close when the command ends. */
+    interface Running extends AutoCloseable {
+        @Override
+        void close();
+    }
+
+    /**
+     * Starts the endpoint if {@code --metrics-bind} was given; a no-op otherwise.
+     *
+     * @throws UserError if the options are wrong or the port is in use
+     */
+    Running start(PrintWriter err) {
+        if (bind == null) {
+            if (tokenFile != null) {
+                throw UserError.usage("--metrics-token-file applies to --metrics-bind; add --metrics-bind HOST:PORT");
+            }
+            return () -> { };
+        }
+        HostPort at = MetricsEndpoint.parseBind(bind);
+        TokenFile token = tokenFile == null ? null : TokenFile.read(tokenFile, "--metrics-token-file");
+        MetricsEndpoint endpoint = MetricsEndpoint.start(at, token, err);
+        return endpoint::close;
+    }
+}
