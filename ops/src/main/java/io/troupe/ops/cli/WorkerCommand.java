@@ -4,6 +4,7 @@ import io.troupe.coordinator.ClusterNode;
 import io.troupe.worker.session.WorkerSettings;
 import io.troupe.worker.engine.Device;
 import java.io.PrintWriter;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -29,6 +30,11 @@ final class WorkerCommand implements Callable<Integer> {
             description = "Interface for this worker's cluster and data-plane sockets (default: ${DEFAULT-VALUE}).")
     private String bind;
 
+    @Option(names = "--join-timeout", paramLabel = "SECONDS",
+            description = "How long to wait for the coordinator: first for its name to resolve (a DNS name such as a"
+                    + " Kubernetes Service's), then for it to answer (default: troupe.cluster.join-timeout, 30 s).")
+    private Integer joinTimeoutSeconds;
+
     @Mixin
     private ThreadsOption threads;
 
@@ -44,9 +50,18 @@ final class WorkerCommand implements Callable<Integer> {
         if (coordinator.port() == 0) {
             throw UserError.usage("--join needs the coordinator's real port, not 0");
         }
+        if (joinTimeoutSeconds != null && joinTimeoutSeconds < 1) {
+            throw UserError.usage("--join-timeout must be at least 1 second, got " + joinTimeoutSeconds);
+        }
         Device dev = device.device();
-        ClusterNode.Timings timings = ClusterNode.Timings.from(ClusterNode.config(bind, 0, List.of()));
+        ClusterNode.Timings configured = ClusterNode.Timings.from(ClusterNode.config(bind, 0, List.of()));
+        Duration joinTimeout = joinTimeoutSeconds == null ? configured.joinTimeout() : Duration.ofSeconds(joinTimeoutSeconds);
         PrintWriter out = spec.commandLine().getOut();
+        // The time spent waiting for the name counts against the same budget as the join itself.
+        Duration left = new CoordinatorResolver().await(coordinator, joinTimeout, out);
+        ClusterNode.Timings timings = new ClusterNode.Timings(configured.stepTimeout(), configured.verifyInterval(),
+                left.compareTo(Duration.ofSeconds(1)) < 0 ? Duration.ofSeconds(1) : left, configured.coordinatorWait(),
+                configured.leaveTimeout());
         out.printf("worker joining %s (%d threads, %s)%n", coordinator, threads.threads(), dev);
         out.flush();
         String error;
