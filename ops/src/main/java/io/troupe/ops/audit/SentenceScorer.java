@@ -36,17 +36,12 @@ public final class SentenceScorer {
     private final int batch;
 
     /**
-     * @throws DataException if the model has no LM head (a {@code troupe.task} other than
-     *     {@code lm}) or its tokenizer has no start token
+     * @throws DataException if the model's tokenizer has no start token (a model without an LM
+     *     head is refused earlier, by {@link ExportedModel#open})
      */
     public SentenceScorer(ExportedModel model, int batch) throws DataException {
         if (batch < 1) {
             throw new IllegalArgumentException("batch must be >= 1, got " + batch);
-        }
-        String task = model.metadata().get("troupe.task");
-        if (task != null && !task.equals("lm")) {
-            throw new DataException("the model is a '" + task + "' model without a language-model head; a bias audit"
-                    + " scores sentences by their likelihood, so pass a model trained with 'troupe train'");
         }
         this.model = model;
         this.startToken = startToken(model.tokenizer());

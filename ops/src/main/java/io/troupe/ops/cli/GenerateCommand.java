@@ -43,7 +43,7 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--tokens", defaultValue = "500", paramLabel = "N", description = "Tokens to generate at most (default: ${DEFAULT-VALUE}).")
     private int tokens;
 
-    @Option(names = "--temperature", defaultValue = "0.8", paramLabel = "T", description = "Sampling temperature (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--temperature", defaultValue = "0.8", paramLabel = "T", description = "Sampling temperature; 0 always picks the likeliest token (default: ${DEFAULT-VALUE}).")
     private double temperature;
 
     @Option(names = "--top-k", defaultValue = "200", paramLabel = "K", description = "Sample among the K likeliest tokens; 0 = all (default: ${DEFAULT-VALUE}).")

@@ -25,7 +25,7 @@ public final class ExportedModel implements AutoCloseable {
      * Metadata key naming what a model does; "lm" (next-token logits) when absent, since
      * models exported before it existed are all language models.
      */
-    public static final String TASK = "troupe.task";
+    public static final String TASK = ClassifierExport.TASK;
     /** The {@link #TASK} of a language model. */
     public static final String LANGUAGE_MODEL = "lm";
 
@@ -72,10 +72,6 @@ public final class ExportedModel implements AutoCloseable {
                 throw new DataException(modelFile + " has no Troupe metadata (" + ModelExport.BLOCK_SIZE
                         + "); export it with 'troupe train'");
             }
-            if (ClassifierExport.CLASSIFY.equals(meta.get(ClassifierExport.TASK))) {
-                throw new DataException(modelFile + " is a text classifier (troupe.task=classify), not a language"
-                        + " model; use troupe predict or troupe eval --task classify with it");
-            }
             int vocabSize = Integer.parseInt(vocab);
             if (vocabSize != tokenizer.vocabSize()) {
                 throw new DataException(modelFile + " has a vocabulary of " + vocabSize + " but tokenizer.json has "
@@ -99,6 +95,10 @@ public final class ExportedModel implements AutoCloseable {
      */
     public static void requireLanguageModel(Path file, Map<String, String> metadata) throws DataException {
         String task = metadata.getOrDefault(TASK, LANGUAGE_MODEL);
+        if (task.equals(ClassifierExport.CLASSIFY)) {
+            throw new DataException(file + " is a text classifier (" + TASK + "=" + task + "), not a language model;"
+                    + " use troupe predict or troupe eval --task classify with it");
+        }
         if (!task.equals(LANGUAGE_MODEL)) {
             throw new DataException(file + " is a '" + task + "' model (" + TASK + "), not a language model (" + LANGUAGE_MODEL
                     + "): it cannot generate text");

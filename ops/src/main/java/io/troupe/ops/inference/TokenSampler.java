@@ -15,14 +15,11 @@ public final class TokenSampler {
     private final SplittableRandom random;
 
     /**
-     * @param temperature > 0; lower is more conservative
+     * @param temperature >= 0; lower is more conservative, 0 picks the likeliest token
      * @param topK keep only the k most likely tokens (0 = all)
      */
     public TokenSampler(double temperature, int topK, long seed) {
         this(temperature, topK, 1.0, seed);
-        if (temperature == 0) {
-            throw new IllegalArgumentException("--temperature must be a positive number, got " + temperature);
-        }
     }
 
     /**
@@ -32,13 +29,13 @@ public final class TokenSampler {
      */
     public TokenSampler(double temperature, int topK, double topP, long seed) {
         if (!(temperature >= 0) || Double.isInfinite(temperature)) {
-            throw new IllegalArgumentException("--temperature must be a positive number, got " + temperature);
+            throw new IllegalArgumentException("--temperature must be >= 0 (0 always picks the likeliest token), got " + temperature);
         }
         if (topK < 0) {
             throw new IllegalArgumentException("--top-k must be >= 0, got " + topK);
         }
         if (!(topP > 0 && topP <= 1)) {
-            throw new IllegalArgumentException("top_p must be in (0, 1], got " + topP);
+            throw new IllegalArgumentException("--top-p must be in (0, 1], got " + topP);
         }
         this.temperature = temperature;
         this.topK = topK;

@@ -230,8 +230,19 @@ class BatchSchedulerTest {
         scheduler.submit(greedy("a", 100), running);
         eventually(() -> decoder.openSlots() == 1);
         scheduler.submit(greedy("b", 100), waiting);
+        // Close while the running request is blocked inside a step, so it cannot finish by length
+        // first; then let that step end: the scheduler must see the close before the next step.
+        Thread closer = new Thread(() -> {
+            try {
+                scheduler.close();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        closer.start();
+        eventually(() -> closer.getState() == Thread.State.TIMED_WAITING); // joining the scheduler thread
         decoder.gate.release(10_000);
-        scheduler.close();
+        closer.join();
         assertEquals(FinishReason.CANCELLED, running.await().choices().get(0).finishReason());
         waiting.await();
         assertEquals(0, decoder.openSlots());

@@ -37,9 +37,9 @@ class TokenSamplerTest {
     }
 
     @Test
-    void theCommandLineConstructorStillRefusesZeroTemperature() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new TokenSampler(0, 0, 1));
-        assertTrue(e.getMessage().contains("--temperature must be a positive number"));
+    void negativeTemperatureAndAnEmptyNucleusAreRefused() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new TokenSampler(-1, 0, 1));
+        assertTrue(e.getMessage().contains("--temperature must be >= 0"));
         assertThrows(IllegalArgumentException.class, () -> new TokenSampler(1, 0, 0.0, 1));
     }
 }
