@@ -8,7 +8,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -144,8 +143,7 @@ public final class HfTokenizerFiles {
     /** A JSON object of token to integer id. */
     static Map<String, Integer> vocab(JsonNode node) {
         Map<String, Integer> vocab = new LinkedHashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : node.properties()) {
             if (!e.getValue().isInt()) {
                 throw new IllegalArgumentException("token '" + e.getKey() + "' has id " + e.getValue() + ", not an integer");
             }

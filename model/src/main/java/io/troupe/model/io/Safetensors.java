@@ -14,7 +14,6 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -122,8 +121,7 @@ public final class Safetensors implements AutoCloseable {
         long dataLength = size - dataStart;
         Map<String, TensorEntry> entries = new LinkedHashMap<>();
         Map<String, String> metadata = new LinkedHashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> field = it.next();
+        for (Map.Entry<String, JsonNode> field : header.properties()) {
             if (field.getKey().equals(METADATA_KEY)) {
                 readMetadata(file, field.getValue(), metadata);
             } else {
@@ -138,8 +136,7 @@ public final class Safetensors implements AutoCloseable {
         if (!node.isObject()) {
             throw bad(file, "has a \"" + METADATA_KEY + "\" that is not an object of strings");
         }
-        for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> m = it.next();
+        for (Map.Entry<String, JsonNode> m : node.properties()) {
             if (!m.getValue().isTextual()) {
                 throw bad(file, "has metadata \"" + m.getKey() + "\" that is not a string");
             }
