@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.troupe.data.DataException;
 import io.troupe.data.io.AtomicFiles;
 import java.io.IOException;
+import java.math.BigInteger;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -81,7 +82,7 @@ public final class LabelSet {
         List<String> distinct = new ArrayList<>(new LinkedHashSet<>(observed));
         boolean allIntegers = distinct.stream().allMatch(LabelSet::isInteger);
         distinct.sort(allIntegers
-                ? Comparator.comparing((String s) -> new java.math.BigInteger(s)).thenComparing(Comparator.naturalOrder())
+                ? Comparator.comparing((String s) -> new BigInteger(s)).thenComparing(Comparator.naturalOrder())
                 : Comparator.naturalOrder());
         return new LabelSet(distinct);
     }

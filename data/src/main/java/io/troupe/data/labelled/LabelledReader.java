@@ -6,15 +6,16 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.troupe.data.DataException;
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
-import java.nio.charset.CharsetDecoder;
-import java.io.IOException;
 import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CharsetDecoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
@@ -191,7 +192,7 @@ public record LabelledReader(int maxBadRows, LabelSet fixedLabels) {
         if (length > 0 && bytes[length - 1] == '\r') {
             length--;
         }
-        return length == bytes.length ? bytes : java.util.Arrays.copyOf(bytes, length);
+        return length == bytes.length ? bytes : Arrays.copyOf(bytes, length);
     }
 
     private void readTsvRow(Path file, long line, String text, boolean firstRow, List<RawRow> rows, List<BadRow> bad) {
