@@ -342,6 +342,22 @@ class ServeCommandTest {
         }
     }
 
+    @Test
+    void benchServeReportsOneClientAndManyClients() throws Exception {
+        CliRun bench = troupe("bench", "serve", "--model", run, "--clients", 3, "--requests", 2, "--tokens", 5, "--threads", 1,
+                "--json").assertOk();
+        List<String> lines = bench.out().lines().toList();
+        assertEquals(2, lines.size(), bench::toString);
+        JsonNode one = JSON.readTree(lines.get(0));
+        JsonNode many = JSON.readTree(lines.get(1));
+        assertEquals(1, one.get("clients").asInt());
+        assertEquals(10, one.get("tokens").asInt(), "2 requests x 5 tokens");
+        assertEquals(3, many.get("clients").asInt());
+        assertEquals(30, many.get("tokens").asInt(), "3 clients x 2 requests x 5 tokens");
+        assertTrue(many.get("ttftP99Ms").asDouble() >= many.get("ttftP50Ms").asDouble());
+        assertTrue(many.get("interTokenP50Ms").asDouble() > 0);
+    }
+
     // ---- startup errors: one line, non-zero exit ----
 
     @Test
