@@ -15,8 +15,9 @@ import picocli.CommandLine.Spec;
 
 /** {@code troupe bench serve}: streaming load against an in-process {@code troupe serve}, 1 client vs N. */
 @Command(name = "serve",
-        description = {"Measure troupe serve under load: aggregate tokens/s of 1 and of N concurrent streaming clients,",
-            "p50/p99 time to first token and inter-token latency. Starts a server on 127.0.0.1 (a free port) with the model."},
+        description = {"Measure troupe serve under load: tokens/s of 1 and of N concurrent streaming clients.",
+            "Starts a server on a free 127.0.0.1 port with the model; reports aggregate tokens/s, the speed-up over one client,"
+                    + " and p50/p99 time to first token and inter-token latency."},
         mixinStandardHelpOptions = true)
 final class BenchServeCommand implements Callable<Integer> {
 
