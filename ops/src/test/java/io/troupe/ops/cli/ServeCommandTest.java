@@ -252,6 +252,8 @@ class ServeCommandTest {
         assertError(post("/v1/classify", "{\"input\":\"the\"}", KEY), 400, "unsupported_endpoint");
         assertError(post("/v1/embeddings", "{\"input\":\"the\"}", KEY), 400, "unsupported_endpoint");
         assertError(post("/v1/nothing", "{}", KEY), 404, "unknown_url");
+        assertEquals("run", JSON.readTree(get("/v1/models/run", KEY).body()).get("id").asText());
+        assertError(get("/v1/models/gpt-4", KEY), 404, "model_not_found");
         assertError(get("/v1/completions", KEY), 405, "method_not_allowed");
 
         HttpResponse<String> ok = post("/v1/completions", completionBody("the", 3, 0, false), KEY);
