@@ -82,6 +82,8 @@ public final class OpenAiServer implements AutoCloseable {
                 "pekko.loglevel = WARNING",
                 "pekko.stdout-loglevel = WARNING",
                 "pekko.http.server.server-header = troupe",
+                // close() stops the system; pekko must not race it from its own JVM hook.
+                "pekko.coordinated-shutdown.run-by-jvm-shutdown-hook = off",
                 // A non-streamed generation answers only when it is complete.
                 "pekko.http.server.request-timeout = 600s",
                 "pekko.http.server.idle-timeout = 600s",

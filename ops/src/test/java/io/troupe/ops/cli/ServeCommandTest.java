@@ -252,6 +252,8 @@ class ServeCommandTest {
         assertError(post("/v1/classify", "{\"input\":\"the\"}", KEY), 400, "unsupported_endpoint");
         assertError(post("/v1/embeddings", "{\"input\":\"the\"}", KEY), 400, "unsupported_endpoint");
         assertError(post("/v1/nothing", "{}", KEY), 404, "unknown_url");
+        assertEquals("run", JSON.readTree(get("/v1/models/run", KEY).body()).get("id").asText());
+        assertError(get("/v1/models/gpt-4", KEY), 404, "model_not_found");
         assertError(get("/v1/completions", KEY), 405, "method_not_allowed");
 
         HttpResponse<String> ok = post("/v1/completions", completionBody("the", 3, 0, false), KEY);
@@ -340,6 +342,22 @@ class ServeCommandTest {
                     HttpResponse.BodyHandlers.ofString());
             assertEquals(200, answered.statusCode(), "without --api-key-file no key is needed: " + answered.body());
         }
+    }
+
+    @Test
+    void benchServeReportsOneClientAndManyClients() throws Exception {
+        CliRun bench = troupe("bench", "serve", "--model", run, "--clients", 3, "--requests", 2, "--tokens", 5, "--threads", 1,
+                "--json").assertOk();
+        List<String> lines = bench.out().lines().toList();
+        assertEquals(2, lines.size(), bench::toString);
+        JsonNode one = JSON.readTree(lines.get(0));
+        JsonNode many = JSON.readTree(lines.get(1));
+        assertEquals(1, one.get("clients").asInt());
+        assertEquals(10, one.get("tokens").asInt(), "2 requests x 5 tokens");
+        assertEquals(3, many.get("clients").asInt());
+        assertEquals(30, many.get("tokens").asInt(), "3 clients x 2 requests x 5 tokens");
+        assertTrue(many.get("ttftP99Ms").asDouble() >= many.get("ttftP50Ms").asDouble());
+        assertTrue(many.get("interTokenP50Ms").asDouble() > 0);
     }
 
     // ---- startup errors: one line, non-zero exit ----
