@@ -14,7 +14,8 @@ import picocli.CommandLine.Spec;
 
 /** {@code troupe export}: model.onnx and tokenizer.json from a checkpoint of a (stopped) run. */
 @Command(name = "export",
-        description = {"Export a checkpoint of a run (e.g. one stopped with Ctrl-C) as model.onnx and tokenizer.json.",
+        description = {"Export a checkpoint of a run (e.g. one stopped with Ctrl-C) as model.onnx, decoder.onnx (KV cache)"
+                + " and tokenizer.json.",
             "Writes the same files a finished run writes, for troupe generate and troupe eval."},
         mixinStandardHelpOptions = true)
 final class ExportCommand implements Callable<Integer> {
@@ -31,7 +32,7 @@ final class ExportCommand implements Callable<Integer> {
     private Long checkpoint;
 
     @Option(names = "--out", required = true, paramLabel = "DIR",
-            description = "Directory for model.onnx and tokenizer.json; created if missing.")
+            description = "Directory for model.onnx, decoder.onnx and tokenizer.json; created if missing.")
     private Path out;
 
     @Option(names = "--force", description = "Replace a model.onnx already in --out.")

@@ -60,7 +60,15 @@ public final class KvCacheDecoder implements BatchDecoder {
     private final int capacity;
     private final Set<CachedSlot> open = Collections.newSetFromMap(new IdentityHashMap<>());
     private final Deque<float[][]> freeCaches = new ArrayDeque<>();
-    private final Map<String, FloatBuffer> scratch = new HashMap<>();
+    /** Reused direct buffers: the past and present of tensor t (layer * 2 + k|v), and the logits. */
+    private FloatBuffer[] pastSpace;
+    private FloatBuffer[] presentSpace;
+    private FloatBuffer logitsSpace;
+    /**
+     * The slot whose last run was alone in its batch: the present buffers then hold exactly its
+     * cache, [1, NH, cached, HS], which is the past of its next step as it stands.
+     */
+    private CachedSlot lastAlone;
 
     private KvCacheDecoder(OrtEnvironment env, OrtSession session, int nLayer, int nHead, int nEmbd, int blockSize,
                            int vocabSize, long budgetBytes) {
@@ -78,6 +86,8 @@ public final class KvCacheDecoder implements BatchDecoder {
                     + mib(perSlot) + " MiB (n_layer x 2 x block_size x n_embd floats)");
         }
         this.capacity = (int) Math.min(slots, 1 << 20);
+        this.pastSpace = new FloatBuffer[2 * nLayer];
+        this.presentSpace = new FloatBuffer[2 * nLayer];
     }
 
     private static String mib(long bytes) {
@@ -256,6 +266,9 @@ public final class KvCacheDecoder implements BatchDecoder {
     public void release(Slot slot) {
         if (slot instanceof CachedSlot cached && open.remove(cached)) {
             freeCaches.push(cached.cache);
+            if (lastAlone == cached) {
+                lastAlone = null;
+            }
         }
     }
 
@@ -272,6 +285,7 @@ public final class KvCacheDecoder implements BatchDecoder {
             positions[i] = i;
             mask[i] = 1;
         }
+        lastAlone = null; // the run overwrites the present buffers
         Run run = run(ids, positions, mask, 1, n, 0, (past, l, kv) -> { });
         try (run) {
             // present [1, NH, n, HS] -> cache [NH, block_size, HS]
@@ -282,6 +296,7 @@ public final class KvCacheDecoder implements BatchDecoder {
                 }
             }
             slot.cached = n;
+            lastAlone = slot;
             float[] logits = new float[vocabSize];
             run.logits().get((n - 1) * vocabSize, logits);
             return logits;
@@ -311,7 +326,15 @@ public final class KvCacheDecoder implements BatchDecoder {
         }
         int pastLength = p;
         int rowFloats = pastLength * headSize;
-        Run run = run(ids, positions, mask, b, 1, pastLength, (past, t, unused) -> {
+        boolean pastReady = b == 1 && batch.get(0) == lastAlone;
+        if (pastReady) {
+            // One sequence stepping again: last run's present is this run's past; skip the copy.
+            FloatBuffer[] swap = pastSpace;
+            pastSpace = presentSpace;
+            presentSpace = swap;
+        }
+        lastAlone = null;
+        Run run = run(ids, positions, mask, b, 1, pastLength, pastReady ? null : (past, t, unused) -> {
             // past [B, NH, P, HS] <- each slot's first `cached` positions, zeros after them.
             for (int i = 0; i < b; i++) {
                 CachedSlot slot = batch.get(i);
@@ -344,6 +367,7 @@ public final class KvCacheDecoder implements BatchDecoder {
                 out.get(i * vocabSize, logits[i]);
                 batch.get(i).cached++;
             }
+            lastAlone = b == 1 ? batch.get(0) : null;
             return logits;
         }
     }
@@ -409,16 +433,21 @@ public final class KvCacheDecoder implements BatchDecoder {
             for (int layer = 0; layer < nLayer; layer++) {
                 for (int kv = 0; kv < 2; kv++) {
                     int t = layer * 2 + kv;
-                    FloatBuffer past = buffer("past" + t, b * nHead * p * headSize);
-                    filler.fill(past, t, 0);
+                    pastSpace[t] = space(pastSpace[t], b * nHead * p * headSize);
+                    FloatBuffer past = exactly(pastSpace[t], b * nHead * p * headSize);
+                    if (filler != null) {
+                        filler.fill(past, t, 0);
+                    }
                     inputs.put(kv == 0 ? KvCacheGraphs.pastKey(layer) : KvCacheGraphs.pastValue(layer),
                             run.tensor(past, pastShape));
-                    run.present[t] = buffer("present" + t, b * nHead * (p + s) * headSize);
+                    presentSpace[t] = space(presentSpace[t], b * nHead * (p + s) * headSize);
+                    run.present[t] = exactly(presentSpace[t], b * nHead * (p + s) * headSize);
                     outputs.put(kv == 0 ? KvCacheGraphs.presentKey(layer) : KvCacheGraphs.presentValue(layer),
                             run.tensor(run.present[t], presentShape));
                 }
             }
-            run.logits = buffer("logits", b * s * vocabSize);
+            logitsSpace = space(logitsSpace, b * s * vocabSize);
+            run.logits = exactly(logitsSpace, b * s * vocabSize);
             outputs.put(KvCacheGraphs.LOGITS, run.tensor(run.logits, b, s, vocabSize));
             session.run(inputs, outputs).close();
             return run;
@@ -428,14 +457,17 @@ public final class KvCacheDecoder implements BatchDecoder {
         }
     }
 
-    /** A direct buffer of exactly {@code floats} floats, reusing the named scratch space when it is large enough. */
-    private FloatBuffer buffer(String name, int floats) {
-        FloatBuffer space = scratch.get(name);
-        if (space == null || space.capacity() < floats) {
-            int grown = Math.max(floats, space == null ? 0 : Math.min(Integer.MAX_VALUE / 2, space.capacity() * 3 / 2));
-            space = ByteBuffer.allocateDirect(grown * Float.BYTES).order(ByteOrder.nativeOrder()).asFloatBuffer();
-            scratch.put(name, space);
+    /** {@code space} when it holds {@code floats} floats, else a new direct buffer (half as large again, to grow rarely). */
+    private static FloatBuffer space(FloatBuffer space, int floats) {
+        if (space != null && space.capacity() >= floats) {
+            return space;
         }
+        int grown = Math.max(floats, space == null ? 0 : (int) Math.min(Integer.MAX_VALUE / 2, space.capacity() * 3L / 2));
+        return ByteBuffer.allocateDirect(grown * Float.BYTES).order(ByteOrder.nativeOrder()).asFloatBuffer();
+    }
+
+    /** The first {@code floats} floats of {@code space}, as a buffer of exactly that size. */
+    private static FloatBuffer exactly(FloatBuffer space, int floats) {
         return space.duplicate().position(0).limit(floats).slice();
     }
 
@@ -443,7 +475,7 @@ public final class KvCacheDecoder implements BatchDecoder {
     public void close() throws OrtException {
         open.clear();
         freeCaches.clear();
-        scratch.clear();
+        lastAlone = null;
         session.close();
     }
 }
