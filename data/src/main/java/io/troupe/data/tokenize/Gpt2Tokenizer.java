@@ -88,6 +88,15 @@ public final class Gpt2Tokenizer implements Tokenizer {
         return new String(Holder.ENCODING.decodeBytes(list), StandardCharsets.UTF_8);
     }
 
+    /** The bytes of {@code tokens}, which may end inside a UTF-8 character. */
+    byte[] decodeBytes(int[] tokens) {
+        IntArrayList list = new IntArrayList(tokens.length);
+        for (int t : tokens) {
+            list.add(t);
+        }
+        return Holder.ENCODING.decodeBytes(list);
+    }
+
     @Override
     public String toJson() {
         ObjectNode root = TokenizerJson.MAPPER.createObjectNode();

@@ -37,9 +37,10 @@ final class TokenizerJson {
             case CharTokenizer.TYPE -> CharTokenizer.fromJsonTree(root, source);
             case Gpt2Tokenizer.TYPE -> Gpt2Tokenizer.fromJsonTree(root, source);
             case BpeTokenizer.TYPE -> BpeTokenizer.fromJsonTree(root, source);
+            case HfBpeTokenizer.TYPE -> HfBpeTokenizer.fromJsonTree(root, source);
             default -> throw new DataException(source + " has unknown type \"" + type.asText()
                     + "\"; this version knows: " + CharTokenizer.TYPE + ", " + Gpt2Tokenizer.TYPE
-                    + ", " + BpeTokenizer.TYPE);
+                    + ", " + BpeTokenizer.TYPE + ", " + HfBpeTokenizer.TYPE);
         };
     }
 }

@@ -55,6 +55,15 @@ class LabelledReaderTest {
     }
 
     @Test
+    void crLfLineEndingsAndAByteOrderMarkAreNotPartOfTheRows() throws Exception {
+        Path crlf = write("crlf.tsv", "\uFEFFtext\tlabel\r\ngood one\tpos\r\nbad one \tneg\r\n");
+        LabelledData data = LabelledReader.forTraining(0).read(crlf);
+        assertEquals(List.of("good one", "bad one"), data.examples().stream().map(LabelledExample::text).toList());
+        assertEquals(LabelSet.of("neg", "pos"), data.labels());
+        assertTrue(data.examples().get(1).origin().endsWith("crlf.tsv:3"));
+    }
+
+    @Test
     void readsJsonlWithStringOrIntegerLabelsAndOrdersIntegersNumerically() throws Exception {
         Path jsonl = write("d.jsonl", "{\"text\": \"a\", \"label\": 10}\n\n{\"text\": \"b\", \"label\": 2, \"id\": 7}\n"
                 + "{\"text\": \"c\", \"label\": \"2\"}\n");
