@@ -56,7 +56,7 @@ import picocli.CommandLine.Spec;
         description = {"Fine-tune a model: --task lm continues language-model training on a new corpus;"
                 + " --task classify adds a classification head and trains it on labelled texts (TSV text<TAB>label"
                 + " or JSONL {\"text\",\"label\"}).",
-            "--from is a troupe run directory or checkpoint file, or none with --preset NAME (the same recipe from"
+            "--from is a troupe run directory or checkpoint file, hf:DIR (a Hugging Face GPT-2 directory), or none with --preset NAME (the same recipe from"
                 + " random weights: the from-scratch baseline). The architecture comes from the source; the training"
                 + " recipe (learning rate, batch, steps, dropout) from --preset and key=value settings.",
             "Writes DIR/summary.json (source and its SHA-256, trainable and total parameters, labels, validation"
@@ -70,7 +70,9 @@ final class FinetuneCommand implements Callable<Integer> {
     private CommandSpec spec;
 
     @Option(names = "--from", required = true, paramLabel = "SOURCE",
-            description = "A troupe run directory or checkpoint file, or none (with --preset) to start from random weights.")
+            description = "A troupe run directory or checkpoint file; hf:DIR, a Hugging Face GPT-2 directory (config.json,"
+                    + " model.safetensors, vocab.json + merges.txt or tokenizer.json); or none (with --preset) to start"
+                    + " from random weights.")
     private String from;
 
     @Option(names = "--task", defaultValue = "lm", paramLabel = "TASK",
@@ -151,11 +153,7 @@ final class FinetuneCommand implements Callable<Integer> {
         if (scratch && !spec.commandLine().getParseResult().hasMatchedOption("--preset")) {
             throw UserError.usage("--from none trains from random weights and needs the architecture: pass --preset NAME");
         }
-        if (from.startsWith("hf:")) {
-            throw UserError.usage("--from hf:PATH needs the Hugging Face GPT-2 importer, which this build does not"
-                    + " have yet; start from a troupe run directory or checkpoint");
-        }
-        SourceModel source = scratch ? null : SourceModel.load(Path.of(from));
+        SourceModel source = scratch ? null : SourceModel.load(from);
         if (source != null) {
             settings = settings.withArchitecture(source.config());
         }
