@@ -40,6 +40,11 @@ public final class ClassifierGraphs {
     private ClassifierGraphs() {
     }
 
+    /** The classifier's layout adapted by {@code lora}: {@link #layout(GptConfig, ClassifierHead)}, then A and B. */
+    public static ParameterLayout layout(GptConfig cfg, ClassifierHead head, LoraConfig lora) {
+        return lora == null ? layout(cfg, head) : lora.extend(layout(cfg, head), cfg);
+    }
+
     /** The GPT's parameters followed by {@code cls.weight [C, K]} and {@code cls.bias [K]}. */
     public static ParameterLayout layout(GptConfig cfg, ClassifierHead head) {
         ParameterLayout.Builder b = new ParameterLayout.Builder();
@@ -54,29 +59,31 @@ public final class ClassifierGraphs {
     /**
      * The training graph: loss and the gradient of every trainable parameter.
      *
-     * @param trainable a selection over {@link #layout}
+     * @param trainable a selection over {@link #layout(GptConfig, ClassifierHead, LoraConfig)}
      * @param fullValues every parameter's value (the frozen ones are baked in); null if all train
+     * @param lora the LoRA adaptation whose A and B are in the layout, or null
      */
     public static TrainingGraph training(GptConfig cfg, ClassifierHead head, int batch, int seqLen, DType dtype,
-                                         long dropoutSeed, Trainable trainable, float[] fullValues) {
-        return build(cfg, head, batch, seqLen, dtype, true, cfg.dropout(), dropoutSeed, trainable, fullValues);
+                                         long dropoutSeed, Trainable trainable, float[] fullValues,
+                                         LoraConfig lora) {
+        return build(cfg, head, batch, seqLen, dtype, true, cfg.dropout(), dropoutSeed, trainable, fullValues, lora);
     }
 
     /** Loss and class logits, no dropout, no gradients; batch may be any size (symbolic B). */
     public static TrainingGraph evaluation(GptConfig cfg, ClassifierHead head, int seqLen, DType dtype,
-                                           Trainable trainable, float[] fullValues) {
-        return build(cfg, head, -1, seqLen, dtype, false, 0, 0, trainable, fullValues);
+                                           Trainable trainable, float[] fullValues, LoraConfig lora) {
+        return build(cfg, head, -1, seqLen, dtype, false, 0, 0, trainable, fullValues, lora);
     }
 
     private static TrainingGraph build(GptConfig cfg, ClassifierHead head, int batch, int seqLen, DType dtype,
                                        boolean withGradients, double dropout, long dropoutSeed,
-                                       Trainable trainable, float[] fullValues) {
+                                       Trainable trainable, float[] fullValues, LoraConfig lora) {
         GptForward.checkDtype(dtype);
         if (seqLen < 1 || seqLen > cfg.blockSize()) {
             throw new IllegalArgumentException("sequence length must be in [1, block_size=" + cfg.blockSize()
                     + "], got " + seqLen);
         }
-        ParameterLayout layout = layout(cfg, head);
+        ParameterLayout layout = layout(cfg, head, lora);
         if (trainable.full().size() != layout.size()) {
             throw new IllegalArgumentException("the trainable selection belongs to another model");
         }
@@ -96,6 +103,9 @@ public final class ClassifierGraphs {
         }
         Tensor stepIds = graph.constant(TensorData.ofLongs(steps, 1, seqLen));         // [1, T]
         GptForward forward = new GptForward(graph, cfg, params, dropout, dropoutSeed);
+        if (lora != null) {
+            forward.withAdapter(lora.adapter(graph, params, withGradients ? lora.dropout() : 0, dropoutSeed));
+        }
         Tensor hidden = forward.hidden(idx, positions, GptForward.causalMask(graph, seqLen, dtype)); // [B, T, C]
         Tensor logits = classify(graph, params, head, hidden, stepIds, lengths, dtype);             // [B, K]
         Tensor loss;

@@ -29,6 +29,7 @@ final class GptForward {
     private final double dropout;
     private final long dropoutSeed;
     private int dropoutNode;
+    private LinearAdapter adapter = LinearAdapter.NONE;
 
     /**
      * @param params every parameter of the layout, by GPT-2 name
@@ -41,6 +42,12 @@ final class GptForward {
         this.params = params;
         this.dropout = dropout;
         this.dropoutSeed = dropoutSeed;
+    }
+
+    /** Lets {@code adapter} change every linear layer's output (LoRA); returns this forward. */
+    GptForward withAdapter(LinearAdapter linearAdapter) {
+        this.adapter = linearAdapter;
+        return this;
     }
 
     private Tensor p(String name) {
@@ -70,7 +77,7 @@ final class GptForward {
     Tensor linear(Tensor x, String prefix) {
         Tensor y = x.matMul(p(prefix + ".weight"));
         Tensor b = optional(prefix + ".bias");
-        return b == null ? y : y.add(b);
+        return adapter.adapt(prefix, x, b == null ? y : y.add(b));
     }
 
     Tensor layerNorm(Tensor x, String prefix) {

@@ -29,23 +29,25 @@ public final class GptGraphs {
      * @param dropoutSeed seeds ORT's Dropout kernels (each node gets seed + its index)
      */
     public static TrainingGraph training(GptConfig cfg, int batch, int seqLen, DType dtype, long dropoutSeed) {
-        return build(cfg, batch, seqLen, dtype, true, cfg.dropout(), dropoutSeed, null, null);
+        return build(cfg, batch, seqLen, dtype, true, cfg.dropout(), dropoutSeed, null, null, null);
     }
 
     /**
      * The training graph of a partly frozen GPT: only {@code trainable}'s parameters are inputs
      * and have gradient outputs; the frozen ones are initializers holding {@code fullValues}.
      * The graph's {@link TrainingGraph#layout()} is {@code trainable.layout()}.
+     *
+     * @param lora the LoRA adaptation whose A and B are in {@code trainable.full()}, or null
      */
     public static TrainingGraph training(GptConfig cfg, int batch, int seqLen, DType dtype, long dropoutSeed,
-                                         Trainable trainable, float[] fullValues) {
-        return build(cfg, batch, seqLen, dtype, true, cfg.dropout(), dropoutSeed, trainable, fullValues);
+                                         Trainable trainable, float[] fullValues, LoraConfig lora) {
+        return build(cfg, batch, seqLen, dtype, true, cfg.dropout(), dropoutSeed, trainable, fullValues, lora);
     }
 
-    /** The evaluation graph of a partly frozen GPT, as {@link #training(GptConfig, int, int, DType, long, Trainable, float[])}. */
+    /** The evaluation graph of a partly frozen or LoRA-adapted GPT, as {@link #training(GptConfig, int, int, DType, long, Trainable, float[], LoraConfig)}. */
     public static TrainingGraph evaluation(GptConfig cfg, int batch, int seqLen, DType dtype, Trainable trainable,
-                                           float[] fullValues) {
-        return build(cfg, batch, seqLen, dtype, false, 0, 0, trainable, fullValues);
+                                           float[] fullValues, LoraConfig lora) {
+        return build(cfg, batch, seqLen, dtype, false, 0, 0, trainable, fullValues, lora);
     }
 
     /** The training graph with dropout seed 0. */
@@ -55,12 +57,12 @@ public final class GptGraphs {
 
     /** Forward and loss only: no backward pass, no dropout. */
     public static TrainingGraph evaluation(GptConfig cfg, int batch, int seqLen, DType dtype) {
-        return build(cfg, batch, seqLen, dtype, false, 0, 0, null, null);
+        return build(cfg, batch, seqLen, dtype, false, 0, 0, null, null, null);
     }
 
     private static TrainingGraph build(GptConfig cfg, int batch, int seqLen, DType dtype, boolean withGradients,
                                        double dropout, long dropoutSeed, Trainable trainable,
-                                       float[] fullValues) {
+                                       float[] fullValues, LoraConfig lora) {
         GptForward.checkDtype(dtype);
         if (seqLen < 1 || seqLen > cfg.blockSize()) {
             throw new IllegalArgumentException("sequence length must be in [1, block_size=" + cfg.blockSize()
@@ -80,6 +82,9 @@ public final class GptGraphs {
         Tensor positions = seqLen == cfg.blockSize() ? wpe
                 : wpe.slice(new long[] {0}, new long[] {seqLen}, new long[] {0});     // [T, C]
         GptForward forward = new GptForward(graph, cfg, params, dropout, dropoutSeed);
+        if (lora != null) {
+            forward.withAdapter(lora.adapter(graph, params, withGradients ? lora.dropout() : 0, dropoutSeed));
+        }
         Tensor logits = forward.logits(idx, positions, GptForward.causalMask(graph, seqLen, dtype)); // [B, T, V]
         Tensor loss;
         try (Graph.Scope s = graph.scope("loss")) {

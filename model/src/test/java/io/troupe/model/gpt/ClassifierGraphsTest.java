@@ -79,7 +79,7 @@ class ClassifierGraphsTest {
         long[] ids = {1, 2, 3, 4, 0, 0, 5, 6, 7, 8, 9, 10};
         long[] lengths = {4, 6};
         long[] labels = {2, 0};
-        byte[] eval = ClassifierGraphs.evaluation(TINY, head, t, DType.FLOAT, probe, p).toBytes();
+        byte[] eval = ClassifierGraphs.evaluation(TINY, head, t, DType.FLOAT, probe, p, null).toBytes();
         float[] expected;
         try (OrtSession s = env.createSession(ClassifierGraphs.inference(TINY, head, FloatBuffer.wrap(p)).toBytes(),
                 new OrtSession.SessionOptions())) {
@@ -124,7 +124,7 @@ class ClassifierGraphsTest {
         ParameterLayout layout = ClassifierGraphs.layout(TINY, head);
         float[] p = params(head, 3);
         Trainable upper = TrainingScope.parse("1", "all").select(TINY, layout);
-        TrainingGraph g = ClassifierGraphs.training(TINY, head, 2, 8, DType.FLOAT, 0, upper, p);
+        TrainingGraph g = ClassifierGraphs.training(TINY, head, 2, 8, DType.FLOAT, 0, upper, p, null);
         Set<String> grads = g.graph().toModel().getGraph().getOutputList().stream()
                 .map(o -> o.getName()).filter(n -> n.startsWith(TrainingGraph.GRADIENT_PREFIX))
                 .collect(Collectors.toSet());
@@ -164,6 +164,74 @@ class ClassifierGraphsTest {
         assertEquals(p[(int) wte.offset()], merged[(int) wte.offset()], "frozen values stay");
         ParameterLayout.View clsW = layout.view("cls.weight");
         assertEquals(p[(int) clsW.offset()] + 1, merged[(int) clsW.offset()], 1e-6, "trained values land in place");
+    }
+
+    @Test
+    void aMergedLoraExportGivesTheLogitsOfTheAdaptedGraphAndZeroBStartsAtTheBaseModel() throws Exception {
+        ClassifierHead head = new ClassifierHead(K, Pooling.LAST);
+        LoraConfig lora = new LoraConfig(2, 4, LoraConfig.parseTargets("attn,mlp"), 0.1);
+        ParameterLayout base = ClassifierGraphs.layout(TINY, head);
+        ParameterLayout extended = ClassifierGraphs.layout(TINY, head, lora);
+        float[] p = params(head, 6);
+        float[] start = lora.initialValues(extended, p, 1);
+        Trainable adapters = Trainable.of(extended, n -> LoraConfig.isAdapter(n));
+        long[] ids = {1, 2, 3, 4, 0, 0, 5, 6, 7, 8, 9, 10};
+        long[] lengths = {4, 6};
+        float[] baseLogits = inferenceLogits(base, head, p, ids, lengths);
+        float[] startLogits = evalLogits(head, adapters, start, ids, lengths, lora);
+        for (int i = 0; i < baseLogits.length; i++) {
+            assertEquals(baseLogits[i], startLogits[i], 1e-5, "B = 0: the adapted model is the base model");
+        }
+        float[] trained = start.clone();
+        Random r = new Random(2);
+        for (ParameterLayout.View v : extended.views()) {
+            if (v.name().endsWith(".lora_B")) {
+                for (long i = v.offset(); i < v.offset() + v.length(); i++) {
+                    trained[(int) i] = (float) (0.3 * r.nextGaussian());
+                }
+            }
+        }
+        float[] adapted = evalLogits(head, adapters, trained, ids, lengths, lora);
+        float[] merged = inferenceLogits(base, head, lora.merge(extended, trained, base, TINY), ids, lengths);
+        boolean changed = false;
+        for (int i = 0; i < adapted.length; i++) {
+            assertEquals(adapted[i], merged[i], 1e-4, "merged export = adapted graph, logit " + i);
+            changed |= Math.abs(adapted[i] - baseLogits[i]) > 1e-3;
+        }
+        assertTrue(changed, "trained adapters change the model");
+        assertThrows(IllegalArgumentException.class, () -> new LoraConfig(0, 16, Set.of(LoraConfig.Target.ATTN), 0));
+        assertThrows(IllegalArgumentException.class, () -> LoraConfig.parseTargets("attn,ffn"));
+    }
+
+    private float[] inferenceLogits(ParameterLayout layout, ClassifierHead head, float[] p, long[] ids, long[] lengths)
+            throws Exception {
+        try (OrtSession s = env.createSession(ClassifierGraphs.inference(TINY, head, FloatBuffer.wrap(p)).toBytes(),
+                new OrtSession.SessionOptions())) {
+            return logits(s, ids, lengths, lengths.length, ids.length / lengths.length);
+        }
+    }
+
+    private float[] evalLogits(ClassifierHead head, Trainable trainable, float[] full, long[] ids, long[] lengths,
+                               LoraConfig lora) throws Exception {
+        int b = lengths.length;
+        int t = ids.length / b;
+        byte[] eval = ClassifierGraphs.evaluation(TINY, head, t, DType.FLOAT, trainable, full, lora).toBytes();
+        float[] values = trainable.extract(full);
+        try (OrtSession s = env.createSession(eval, new OrtSession.SessionOptions())) {
+            Map<String, OnnxTensor> in = new HashMap<>();
+            for (ParameterLayout.View v : trainable.layout().views()) {
+                in.put(v.name(), OnnxTensor.createTensor(env, FloatBuffer.wrap(java.util.Arrays.copyOfRange(values,
+                        (int) v.offset(), (int) (v.offset() + v.length()))), v.shape()));
+            }
+            in.put(TrainingGraph.TOKENS, OnnxTensor.createTensor(env, LongBuffer.wrap(ids), new long[] {b, t}));
+            in.put(ClassifierGraphs.LENGTHS, OnnxTensor.createTensor(env, LongBuffer.wrap(lengths), new long[] {b}));
+            in.put(ClassifierGraphs.LABELS, OnnxTensor.createTensor(env, LongBuffer.wrap(new long[b]), new long[] {b}));
+            try (OrtSession.Result r = s.run(in)) {
+                return ((OnnxTensor) r.get(ClassifierGraphs.CLASS_LOGITS).get()).getFloatBuffer().array();
+            } finally {
+                in.values().forEach(OnnxTensor::close);
+            }
+        }
     }
 
     private float[] logits(OrtSession s, long[] ids, long[] lengths, int b, int t) throws Exception {

@@ -18,6 +18,7 @@ import io.troupe.data.tokenize.Tokenizer;
 import io.troupe.model.gpt.ClassifierGraphs;
 import io.troupe.model.gpt.ClassifierHead;
 import io.troupe.model.gpt.GptConfig;
+import io.troupe.model.gpt.LoraConfig;
 import io.troupe.model.gpt.ParameterInit;
 import io.troupe.model.gpt.ParameterLayout;
 import io.troupe.model.gpt.Pooling;
@@ -29,6 +30,7 @@ import io.troupe.worker.engine.EngineOptions;
 import io.troupe.worker.finetune.ClassifierTrainer;
 import io.troupe.worker.finetune.EncodedExamples;
 import io.troupe.worker.job.StartingPoint;
+import io.troupe.worker.run.AdapterFile;
 import io.troupe.worker.run.ClassifierExport;
 import io.troupe.worker.run.Trainer;
 import io.troupe.worker.run.TrainSummary;
@@ -54,7 +56,7 @@ import picocli.CommandLine.Spec;
         description = {"Fine-tune a model: --task lm continues language-model training on a new corpus;"
                 + " --task classify adds a classification head and trains it on labelled texts (TSV text<TAB>label"
                 + " or JSONL {\"text\",\"label\"}).",
-            "--from is a troupe run directory or checkpoint file, or none with --preset NAME (the same recipe from"
+            "--from is a troupe run directory or checkpoint file, hf:DIR (a Hugging Face GPT-2 directory), or none with --preset NAME (the same recipe from"
                 + " random weights: the from-scratch baseline). The architecture comes from the source; the training"
                 + " recipe (learning rate, batch, steps, dropout) from --preset and key=value settings.",
             "Writes DIR/summary.json (source and its SHA-256, trainable and total parameters, labels, validation"
@@ -68,7 +70,9 @@ final class FinetuneCommand implements Callable<Integer> {
     private CommandSpec spec;
 
     @Option(names = "--from", required = true, paramLabel = "SOURCE",
-            description = "A troupe run directory or checkpoint file, or none (with --preset) to start from random weights.")
+            description = "A troupe run directory or checkpoint file; hf:DIR, a Hugging Face GPT-2 directory (config.json,"
+                    + " model.safetensors, vocab.json + merges.txt or tokenizer.json); or none (with --preset) to start"
+                    + " from random weights.")
     private String from;
 
     @Option(names = "--task", defaultValue = "lm", paramLabel = "TASK",
@@ -101,6 +105,24 @@ final class FinetuneCommand implements Callable<Integer> {
                     + " (default: ${DEFAULT-VALUE}).")
     private int maxBadRows;
 
+    @Option(names = "--lora-rank", paramLabel = "R",
+            description = "Train low-rank adapters (LoRA) of rank R instead of the model's weights; the export merges"
+                    + " them into a plain model.onnx and also writes adapter.safetensors.")
+    private Integer loraRank;
+
+    @Option(names = "--lora-alpha", defaultValue = "16", paramLabel = "A",
+            description = "LoRA scale numerator: the adapters add (A / R) x A B (default: ${DEFAULT-VALUE}).")
+    private double loraAlpha;
+
+    @Option(names = "--lora-targets", defaultValue = "attn,proj", paramLabel = "LIST",
+            description = "Linears to adapt in every block: attn (c_attn), proj (attn.c_proj), mlp (c_fc and"
+                    + " mlp.c_proj), comma-separated (default: ${DEFAULT-VALUE}).")
+    private String loraTargets;
+
+    @Option(names = "--lora-dropout", defaultValue = "0.05", paramLabel = "P",
+            description = "Dropout on the LoRA path's input while training (default: ${DEFAULT-VALUE}).")
+    private double loraDropout;
+
     @Mixin
     private TrainingOptions training;
 
@@ -124,26 +146,49 @@ final class FinetuneCommand implements Callable<Integer> {
         Path data = training.requireData();
         Path out = runDir.requireOut();
         boolean classify = checkOptions();
-        TrainingScope scope = UserError.onCommandLine(() -> TrainingScope.parse(freeze, train));
+        TrainingScope scope = usage(() -> TrainingScope.parse(freeze, train));
+        LoraConfig lora = lora(scope);
         TrainSettings settings = training.settings();
         boolean scratch = from.equals("none");
         if (scratch && !spec.commandLine().getParseResult().hasMatchedOption("--preset")) {
             throw UserError.usage("--from none trains from random weights and needs the architecture: pass --preset NAME");
         }
-        if (from.startsWith("hf:")) {
-            throw UserError.usage("--from hf:PATH needs the Hugging Face GPT-2 importer, which this build does not"
-                    + " have yet; start from a troupe run directory or checkpoint");
-        }
-        SourceModel source = scratch ? null : SourceModel.load(Path.of(from));
+        SourceModel source = scratch ? null : SourceModel.load(from);
         if (source != null) {
             settings = settings.withArchitecture(source.config());
         }
         PrintWriter stdout = spec.commandLine().getOut();
         EngineOptions engine = EngineOptions.cpu(threads.perLocalWorker(1)).withDevice(device.device());
         if (classify) {
-            return classify(data, out, settings, scope, source, engine, stdout);
+            return classify(data, out, settings, scope, lora, source, engine, stdout);
         }
-        return languageModel(data, out, settings, scope, source, engine, stdout);
+        return languageModel(data, out, settings, scope, lora, source, engine, stdout);
+    }
+
+    /** The LoRA settings, or null without --lora-rank; LoRA freezes the whole base model itself. */
+    private LoraConfig lora(TrainingScope scope) {
+        var parsed = spec.commandLine().getParseResult();
+        if (loraRank == null) {
+            for (String option : List.of("--lora-alpha", "--lora-targets", "--lora-dropout")) {
+                if (parsed.hasMatchedOption(option)) {
+                    throw UserError.usage(option + " sets up LoRA; pass --lora-rank R too");
+                }
+            }
+            return null;
+        }
+        if (!scope.equals(TrainingScope.ALL)) {
+            throw UserError.usage("--lora-rank trains only the adapters (and a classification head) already;"
+                    + " drop --freeze and --train");
+        }
+        return usage(() -> new LoraConfig(loraRank, loraAlpha, LoraConfig.parseTargets(loraTargets), loraDropout));
+    }
+
+    /** What trains: the scope's selection, or with LoRA the adapters and any classification head. */
+    private static Trainable select(TrainingScope scope, LoraConfig lora, GptConfig cfg, ParameterLayout extended) {
+        if (lora == null) {
+            return select(scope, cfg, extended);
+        }
+        return Trainable.of(extended, name -> LoraConfig.isAdapter(name) || name.startsWith(ClassifierGraphs.HEAD_PREFIX));
     }
 
     /** Refuses options that do not apply to the task, before anything is read; true for classify. */
@@ -176,11 +221,12 @@ final class FinetuneCommand implements Callable<Integer> {
                 throw new ParameterException(spec.commandLine(), "--max-bad-rows must be >= 0, got " + maxBadRows);
             }
         }
-        UserError.onCommandLine(() -> Pooling.parse(pooling));
+        usage(() -> Pooling.parse(pooling));
         return classify;
     }
 
-    private Integer languageModel(Path data, Path out, TrainSettings settings, TrainingScope scope, SourceModel source,
+    private Integer languageModel(Path data, Path out, TrainSettings settings, TrainingScope scope, LoraConfig lora,
+                                  SourceModel source,
                                   EngineOptions engine, PrintWriter stdout)
             throws DataException, EngineException, CheckpointException, IOException {
         DataSource corpus = DataSource.open(data);
@@ -191,13 +237,18 @@ final class FinetuneCommand implements Callable<Integer> {
         }
         GptConfig cfg = settings.model(tokenizer.vocabSize());
         ParameterLayout layout = ParameterLayout.of(cfg);
-        Trainable trainable = select(scope, cfg, layout);
         float[] initial = source != null ? source.parameters() : ParameterInit.gpt2(cfg, layout, settings.seed());
+        if (lora != null) {
+            layout = lora.extend(layout, cfg);
+            initial = lora.initialValues(layout, initial, settings.seed());
+        }
+        Trainable trainable = select(scope, lora, cfg, layout);
         TokenSplit split = corpus.split(settings.blockSize());
         RunDirectory.prepare(out, runDir.resume(), force.enabled());
-        announce(stdout, trainable, scope);
-        Map<String, Object> extra = summaryExtra("lm", source, trainable);
-        Trainer trainer = new Trainer(settings, tokenizer, split, out, engine, new StartingPoint(initial, trainable), extra);
+        announce(stdout, trainable, lora == null ? scope.describe() : lora.describe());
+        Map<String, Object> extra = summaryExtra("lm", source, trainable, lora);
+        Trainer trainer = new Trainer(settings, tokenizer, split, out, engine,
+                new StartingPoint(initial, trainable, lora), extra);
         TrainSummary summary;
         try (StopOnSignal stop = StopOnSignal.install(trainer::requestStop);
              RunProgress progress = RunProgress.of(stdout, json.enabled(), settings.logInterval())) {
@@ -211,7 +262,8 @@ final class FinetuneCommand implements Callable<Integer> {
         return TroupeCli.EXIT_OK;
     }
 
-    private Integer classify(Path data, Path out, TrainSettings settings, TrainingScope scope, SourceModel source,
+    private Integer classify(Path data, Path out, TrainSettings settings, TrainingScope scope, LoraConfig lora,
+                             SourceModel source,
                              EngineOptions engine, PrintWriter stdout) throws DataException, EngineException, IOException {
         LabelledData examples = LabelledReader.forTraining(maxBadRows).read(data);
         for (var bad : examples.badRows()) {
@@ -227,11 +279,16 @@ final class FinetuneCommand implements Callable<Integer> {
             // The GPT's parameters come first in the classifier's layout; only the head starts fresh.
             System.arraycopy(source.parameters(), 0, initial, 0, source.parameters().length);
         }
-        Trainable trainable = select(scope, cfg, layout);
-        StartingPoint start = new StartingPoint(initial, trainable);
+        ParameterLayout extended = layout;
+        if (lora != null) {
+            extended = lora.extend(layout, cfg);
+            initial = lora.initialValues(extended, initial, settings.seed());
+        }
+        Trainable trainable = select(scope, lora, cfg, extended);
+        StartingPoint start = new StartingPoint(initial, trainable, lora);
         RunDirectory.prepare(out, false, force.enabled());
-        announce(stdout, trainable, scope);
-        Map<String, Object> extra = summaryExtra("classify", source, trainable);
+        announce(stdout, trainable, lora == null ? scope.describe() : lora.describe());
+        Map<String, Object> extra = summaryExtra("classify", source, trainable, lora);
         extra.put("labels", examples.labels().names());
         extra.put("pooling", head.pooling().label());
         extra.put("examples", examples.size());
@@ -251,7 +308,11 @@ final class FinetuneCommand implements Callable<Integer> {
         }
         ClassificationMetrics metrics = ClassificationMetrics.of(examples.labels(), valSet.labels(), result.valPredicted());
         tokenizer.save(out);
-        ClassifierExport.write(out, cfg, head, result.fullParameters(), examples.labels());
+        ClassifierExport.write(out, cfg, head, start.exported(result.trainableParameters(), layout, cfg),
+                examples.labels());
+        if (lora != null) {
+            AdapterFile.write(out, lora, trainable.layout(), result.trainableParameters());
+        }
         extra.put("train_examples", trainSet.size());
         extra.put("val_examples", valSet.size());
         extra.put("val_loss", result.valLoss());
@@ -324,6 +385,15 @@ final class FinetuneCommand implements Callable<Integer> {
         return TroupeCli.EXIT_OK;
     }
 
+    /** A value an option's text was refused for (IllegalArgumentException from the model's parsers) is a usage error. */
+    private static <T> T usage(java.util.function.Supplier<T> parse) {
+        try {
+            return parse.get();
+        } catch (IllegalArgumentException e) {
+            throw UserError.usage(e.getMessage(), e);
+        }
+    }
+
     private static Trainable select(TrainingScope scope, GptConfig cfg, ParameterLayout layout) {
         try {
             return scope.select(cfg, layout);
@@ -332,19 +402,19 @@ final class FinetuneCommand implements Callable<Integer> {
         }
     }
 
-    private void announce(PrintWriter stdout, Trainable trainable, TrainingScope scope) {
+    private void announce(PrintWriter stdout, Trainable trainable, String what) {
         if (json.enabled()) {
             Json.printLine(stdout, JSON.createObjectNode().put("event", "trainable")
                     .put("trainable_parameters", trainable.count()).put("total_parameters", trainable.full().size())
                     .put("percent", trainable.percent()));
         } else {
             stdout.printf("trainable parameters: %,d of %,d (%.2f%%), %s%n", trainable.count(), trainable.full().size(),
-                    trainable.percent(), scope.describe());
+                    trainable.percent(), what);
             stdout.flush();
         }
     }
 
-    private Map<String, Object> summaryExtra(String taskName, SourceModel source, Trainable trainable) {
+    private Map<String, Object> summaryExtra(String taskName, SourceModel source, Trainable trainable, LoraConfig lora) {
         Map<String, Object> extra = new LinkedHashMap<>();
         extra.put("task", taskName);
         Map<String, String> src = new LinkedHashMap<>();
@@ -357,6 +427,11 @@ final class FinetuneCommand implements Callable<Integer> {
         extra.put("trainable_parameters", trainable.count());
         extra.put("total_parameters", trainable.full().size());
         extra.put("trainable_percent", trainable.percent());
+        if (lora != null) {
+            extra.put("lora", Map.of("rank", lora.rank(), "alpha", lora.alpha(), "dropout", lora.dropout(),
+                    "targets", lora.targets().stream().sorted().map(t -> t.name().toLowerCase(java.util.Locale.ROOT))
+                            .toList()));
+        }
         extra.put("trains", trainable.everything() ? "all" : trainable.layout().views().stream()
                 .map(ParameterLayout.View::name).toList());
         return extra;

@@ -2,9 +2,13 @@ package io.troupe.ops.cli;
 
 import io.troupe.data.DataException;
 import io.troupe.data.source.DataSource;
+import io.troupe.data.tokenize.HfTokenizerFiles;
 import io.troupe.data.tokenize.Tokenizer;
 import io.troupe.model.gpt.GptConfig;
 import io.troupe.model.gpt.ParameterLayout;
+import io.troupe.model.hf.Gpt2Import;
+import io.troupe.model.hf.ImportedGpt;
+import io.troupe.model.io.ModelFileException;
 import io.troupe.protocol.onnx.ModelProto;
 import io.troupe.protocol.onnx.StringStringEntryProto;
 import io.troupe.protocol.onnx.TensorProto;
@@ -34,11 +38,16 @@ import java.util.Map;
 record SourceModel(GptConfig config, float[] parameters, Tokenizer tokenizer, String path, String sha256) {
 
     /**
-     * Loads {@code source}: a run directory or a checkpoint file.
+     * Loads {@code from}: a run directory, a checkpoint file, or {@code hf:DIR}, a Hugging Face GPT-2
+     * directory (config.json, model.safetensors, vocab.json + merges.txt or tokenizer.json).
      *
      * @throws UserError (input data) naming what the path is not and what to pass instead
      */
-    static SourceModel load(Path source) {
+    static SourceModel load(String from) {
+        if (from.startsWith(HF_PREFIX)) {
+            return fromHuggingFace(Path.of(from.substring(HF_PREFIX.length())));
+        }
+        Path source = Path.of(from);
         if (Files.isRegularFile(source)) {
             return fromCheckpoint(source);
         }
@@ -61,6 +70,30 @@ record SourceModel(GptConfig config, float[] parameters, Tokenizer tokenizer, St
                     + " checkpoints; pass the --out directory of troupe train, or a checkpoint file");
         }
         return fromCheckpoint(checkpoints.get(0));
+    }
+
+    /** The prefix of a Hugging Face GPT-2 directory in {@code --from}. */
+    static final String HF_PREFIX = "hf:";
+
+    private static SourceModel fromHuggingFace(Path dir) {
+        if (!Files.isDirectory(dir)) {
+            throw UserError.inputData("--from hf:" + dir + " is not a directory; give a Hugging Face GPT-2 directory"
+                    + " with config.json, model.safetensors and vocab.json + merges.txt (or tokenizer.json)");
+        }
+        ImportedGpt imported;
+        Tokenizer tokenizer;
+        try {
+            imported = Gpt2Import.load(dir);
+            tokenizer = HfTokenizerFiles.load(dir);
+        } catch (ModelFileException | DataException e) {
+            throw UserError.inputData("--from hf:" + dir + ": " + e.getMessage(), e);
+        }
+        if (tokenizer.vocabSize() != imported.config().vocabSize()) {
+            throw UserError.inputData("--from hf:" + dir + ": the tokenizer has " + tokenizer.vocabSize()
+                    + " tokens but config.json a vocab_size of " + imported.config().vocabSize());
+        }
+        return new SourceModel(imported.config(), imported.parameters(), tokenizer, imported.weightsFile().toString(),
+                sha256(imported.weightsFile()));
     }
 
     private static SourceModel fromCheckpoint(Path file) {

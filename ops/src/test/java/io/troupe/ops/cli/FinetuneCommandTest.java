@@ -170,6 +170,40 @@ class FinetuneCommandTest {
     }
 
     @Test
+    void loraTrainsOnlyAdaptersAndTheHeadAndExportsAMergedModelWithItsAdapter() throws Exception {
+        Path out = tmp.resolve("lora");
+        CliRun run = troupe("finetune", "--from", pretrained, "--task", "classify", "--lora-rank", 2, "--lora-targets",
+                "attn,mlp", "--data", labelled, "--out", out, "--steps", 3, "--threads", 1, TINY).assertOk();
+        assertTrue(run.out().contains("LoRA r=2"), run.toString());
+        JsonNode summary = JSON.readTree(out.resolve("summary.json").toFile());
+        // One block of C=16: c_attn 16x2 + 2x48, c_fc 16x2 + 2x64, mlp.c_proj 64x2 + 2x16; head 16x2 + 2.
+        assertEquals(128 + 160 + 160 + 34, summary.get("trainable_parameters").asLong());
+        assertEquals(2, summary.get("lora").get("rank").asInt());
+        assertTrue(Files.size(out.resolve("adapter.safetensors")) < Files.size(out.resolve("model.onnx")) / 4);
+        troupe("predict", "--model", out, "--text", "thee war").assertOk();
+
+        Path lm = tmp.resolve("lora-lm");
+        Path corpus = tmp.resolve("c.txt");
+        Files.writeString(corpus, TEXT);
+        troupe("finetune", "--from", pretrained, "--data", corpus, "--out", lm, "--lora-rank", 2, "--steps", 2,
+                "--threads", 1, TINY).assertOk();
+        assertTrue(Files.isRegularFile(lm.resolve("adapter.safetensors")));
+        troupe("generate", "--model", lm, "--tokens", 5, "--prompt", "the").assertOk();
+    }
+
+    @Test
+    void loraRankZeroAndLoraWithFreezingAreRefused() {
+        Path out = tmp.resolve("out");
+        troupe("finetune", "--from", pretrained, "--task", "classify", "--lora-rank", 0, "--data", labelled, "--out", out,
+                TINY).assertOneLineError("--lora-rank must be >= 1").assertExit(2);
+        troupe("finetune", "--from", pretrained, "--task", "classify", "--lora-rank", 4, "--freeze", "1", "--data",
+                labelled, "--out", out, TINY).assertOneLineError("drop --freeze").assertExit(2);
+        troupe("finetune", "--from", pretrained, "--task", "classify", "--lora-alpha", 8, "--data", labelled, "--out",
+                out, TINY).assertOneLineError("pass --lora-rank").assertExit(2);
+        assertFalse(Files.exists(out));
+    }
+
+    @Test
     void fromNoneTrainsTheScratchBaselineWithTheSameRecipe() throws Exception {
         Path out = tmp.resolve("scratch");
         troupe("finetune", "--from", "none", "--preset", "shakespeare-char-small", "--task", "classify", "--data",

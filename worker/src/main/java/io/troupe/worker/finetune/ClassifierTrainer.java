@@ -45,7 +45,7 @@ public final class ClassifierTrainer {
      */
     public ClassifierTrainer(TrainSettings settings, GptConfig config, ClassifierHead head, StartingPoint start,
                              EngineOptions engineOptions) {
-        if (start.trainable().full().size() != ClassifierGraphs.layout(config, head).size()) {
+        if (start.trainable().full().size() != ClassifierGraphs.layout(config, head, start.lora()).size()) {
             throw new IllegalArgumentException("the starting point is not a classifier of this shape");
         }
         this.settings = settings;
@@ -58,14 +58,15 @@ public final class ClassifierTrainer {
     /**
      * The outcome of a run.
      *
-     * @param fullParameters every parameter after training (layout {@link ClassifierGraphs#layout})
+     * @param fullParameters every parameter after training, adapters included (layout {@code start.trainable().full()})
+     * @param trainableParameters the trained part alone (layout {@code start.trainable().layout()})
      * @param finalTrainLoss mean training loss over the steps since the last evaluation
      * @param valLoss mean loss on the validation examples (NaN without them)
      * @param valPredicted the predicted class of each validation example (empty without them)
      * @param stepMillis mean milliseconds per optimizer step
      * @param stepsSkipped steps whose loss or gradient was not finite
      */
-    public record Result(float[] fullParameters, double finalTrainLoss, double valLoss, int[] valPredicted,
+    public record Result(float[] fullParameters, float[] trainableParameters, double finalTrainLoss, double valLoss, int[] valPredicted,
                          double stepMillis, long stepsSkipped) {
     }
 
@@ -86,7 +87,7 @@ public final class ClassifierTrainer {
         int batch = Math.min(settings.batchSize(), train.size());
         ParameterLayout trainableLayout = start.trainable().layout();
         TrainingGraph graph = ClassifierGraphs.training(config, head, batch, t, DType.FLOAT, settings.seed(),
-                start.trainable(), start.fullParameters());
+                start.trainable(), start.fullParameters(), start.lora());
         float[] params = start.trainable().extract(start.fullParameters());
         float[] grads = new float[params.length];
         List<AdamW.Range> ranges = new ArrayList<>();
@@ -108,7 +109,7 @@ public final class ClassifierTrainer {
         long steps = settings.maxIters();
         try (StepEngine engine = StepEngine.create(graph.toBytes(), WorkerJob.flatLayout(trainableLayout), engineOptions);
              ClassifierScorer scorer = val == null ? null : new ClassifierScorer(ClassifierGraphs.evaluation(config
-                     .withDropout(0), head, t, DType.FLOAT, start.trainable(), start.fullParameters()),
+                     .withDropout(0), head, t, DType.FLOAT, start.trainable(), start.fullParameters(), start.lora()),
                      head.classes(), engineOptions.intraOpThreads())) {
             listener.onStart(0, steps, start.trainable().full().size());
             engine.parameterBuffer().copyFrom(params);
@@ -151,7 +152,7 @@ public final class ClassifierTrainer {
                 }
             }
         }
-        return new Result(start.merged(params), lastTrainLoss, valLoss, valPredicted, stepNanos / 1e6 / steps,
+        return new Result(start.merged(params), params, lastTrainLoss, valLoss, valPredicted, stepNanos / 1e6 / steps,
                 nonFinite.skipped());
     }
 

@@ -3,6 +3,7 @@ package io.troupe.worker.gradcheck;
 import io.troupe.model.gpt.ClassifierGraphs;
 import io.troupe.model.gpt.ClassifierHead;
 import io.troupe.model.gpt.GptConfig;
+import io.troupe.model.gpt.LoraConfig;
 import io.troupe.model.gpt.ParameterInit;
 import io.troupe.model.gpt.ParameterLayout;
 import io.troupe.model.gpt.TrainingGraph;
@@ -26,11 +27,15 @@ import java.util.SplittableRandom;
  * @param scope what trains
  * @param lengths each row's real length (the batch is their count, T their maximum)
  * @param seed seed of the parameters, tokens and labels
+ * @param lora LoRA adapters (then only they and the head train, and {@code scope} must be ALL), or null
  */
-public record ClassifierCase(GptConfig config, ClassifierHead head, TrainingScope scope, long[] lengths, long seed)
-        implements GradientCase {
+public record ClassifierCase(GptConfig config, ClassifierHead head, TrainingScope scope, long[] lengths, long seed,
+                             LoraConfig lora) implements GradientCase {
 
     public ClassifierCase {
+        if (lora != null && lora.dropout() != 0) {
+            throw new IllegalArgumentException("the gradient check needs LoRA dropout 0, got " + lora.dropout());
+        }
         if (config.dropout() != 0) {
             throw new IllegalArgumentException("the gradient check needs dropout 0, got " + config.dropout());
         }
@@ -44,7 +49,8 @@ public record ClassifierCase(GptConfig config, ClassifierHead head, TrainingScop
 
     @Override
     public String name() {
-        return "K=" + head.classes() + " pooling=" + head.pooling().label() + " trains " + scope.describe()
+        return "K=" + head.classes() + " pooling=" + head.pooling().label() + " trains "
+                + (lora == null ? scope.describe() : lora.describe())
                 + " lengths=" + java.util.Arrays.toString(lengths);
     }
 
@@ -58,16 +64,17 @@ public record ClassifierCase(GptConfig config, ClassifierHead head, TrainingScop
         if (hook != GradientHook.NONE) {
             throw new UnsupportedOperationException("the classifier case checks ClassifierGraphs' own gradients");
         }
-        ParameterLayout layout = ClassifierGraphs.layout(config, head);
+        ParameterLayout layout = ClassifierGraphs.layout(config, head, lora);
         float[] flat = ParameterInit.gpt2(config, layout, seed);
         SplittableRandom random = new SplittableRandom(seed ^ 0x5DEECE66DL);
         for (int i = 0; i < flat.length; i++) {
             flat[i] += (float) (GptCase.JITTER * random.nextGaussian());
         }
-        Trainable trainable = scope.select(config, layout);
+        Trainable trainable = lora == null ? scope.select(config, layout)
+                : Trainable.of(layout, n -> LoraConfig.isAdapter(n) || n.startsWith(ClassifierGraphs.HEAD_PREFIX));
         int batch = lengths.length;
         int t = (int) java.util.Arrays.stream(lengths).max().orElseThrow();
-        TrainingGraph graph = ClassifierGraphs.training(config, head, batch, t, precision, 0, trainable, flat);
+        TrainingGraph graph = ClassifierGraphs.training(config, head, batch, t, precision, 0, trainable, flat, lora);
         List<CheckableModel.Parameter> params = new ArrayList<>();
         for (ParameterLayout.View v : trainable.layout().views()) {
             long from = layout.view(v.name()).offset();

@@ -1,5 +1,8 @@
 package io.troupe.worker.job;
 
+import io.troupe.model.gpt.GptConfig;
+import io.troupe.model.gpt.LoraConfig;
+import io.troupe.model.gpt.ParameterLayout;
 import io.troupe.model.gpt.Trainable;
 
 /**
@@ -9,8 +12,15 @@ import io.troupe.model.gpt.Trainable;
  *
  * @param fullParameters every parameter of the model, laid out as {@code trainable.full()}
  * @param trainable what trains
+ * @param lora the LoRA adaptation whose A and B end {@code trainable.full()}, or null
  */
-public record StartingPoint(float[] fullParameters, Trainable trainable) {
+public record StartingPoint(float[] fullParameters, Trainable trainable, LoraConfig lora) {
+
+    /** A starting point without LoRA. */
+    public StartingPoint(float[] fullParameters, Trainable trainable) {
+        this(fullParameters, trainable, null);
+    }
+
     public StartingPoint {
         if (fullParameters.length != trainable.full().size()) {
             throw new IllegalArgumentException("the starting parameters hold " + fullParameters.length
@@ -21,5 +31,16 @@ public record StartingPoint(float[] fullParameters, Trainable trainable) {
     /** The full parameters with the trained values of {@code trainableValues} merged in. */
     public float[] merged(float[] trainableValues) {
         return trainable.merge(fullParameters, trainableValues);
+    }
+
+    /**
+     * The plain model to export: {@link #merged}, with LoRA's A B folded into the adapted
+     * weights when there is an adapter.
+     *
+     * @param base the layout without adapters (a GPT's, or a classifier's)
+     */
+    public float[] exported(float[] trainableValues, ParameterLayout base, GptConfig cfg) {
+        float[] all = merged(trainableValues);
+        return lora == null ? all : lora.merge(trainable.full(), all, base, cfg);
     }
 }

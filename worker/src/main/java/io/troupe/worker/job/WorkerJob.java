@@ -8,6 +8,7 @@ import io.troupe.model.gpt.GptConfig;
 import io.troupe.model.gpt.GptGraphs;
 import io.troupe.model.gpt.ParameterInit;
 import io.troupe.model.gpt.ParameterLayout;
+import io.troupe.model.gpt.LoraConfig;
 import io.troupe.model.gpt.Trainable;
 import io.troupe.model.gpt.TrainingGraph;
 import io.troupe.worker.checkpoint.Checkpoint;
@@ -112,9 +113,12 @@ public final class WorkerJob implements AutoCloseable {
         this.data = data;
         this.model = settings.model(tokenizer.vocabSize());
         this.layout = start == null ? ParameterLayout.of(model) : start.trainable().layout();
-        if (start != null && start.trainable().full().size() != ParameterLayout.of(model).size()) {
+        LoraConfig lora = start == null ? null : start.lora();
+        long expected = lora == null ? ParameterLayout.of(model).size()
+                : lora.extend(ParameterLayout.of(model), model).size();
+        if (start != null && start.trainable().full().size() != expected) {
             throw new IllegalArgumentException("the starting point is a model of " + start.trainable().full().size()
-                    + " parameters, not the " + ParameterLayout.of(model).size() + " of these settings");
+                    + " parameters, not the " + expected + " of these settings");
         }
         Trainable trainable = start == null ? null : start.trainable();
         float[] frozen = start == null ? null : start.fullParameters();
@@ -124,7 +128,8 @@ public final class WorkerJob implements AutoCloseable {
         // the session is new after a resume: start the seed where the interrupted run's left off.
         long sessionRunsSoFar = resumeFrom == null ? 0 : resumeFrom.trainingStep() * plan.accumulation();
         long dropoutSeed = settings.seed() + 7919L * plan.rank() + sessionRunsSoFar;
-        TrainingGraph evalGraph = GptGraphs.evaluation(model, plan.microBatch(), t, DType.FLOAT, trainable, frozen);
+        TrainingGraph evalGraph = GptGraphs.evaluation(model, plan.microBatch(), t, DType.FLOAT, trainable, frozen,
+                lora);
         int size = Math.toIntExact(layout.size());
         this.params = start == null ? ParameterInit.gpt2(model, layout, settings.seed())
                 : start.trainable().extract(start.fullParameters());
@@ -142,7 +147,7 @@ public final class WorkerJob implements AutoCloseable {
             long sizeSeed = dropoutSeed + (microBatch == plan.microBatch() ? 0 : 7_000_000_007L * microBatch);
             return BatchParallelEngine.create(
                     (lane, rows) -> GptGraphs.training(model, rows, t, DType.FLOAT, sizeSeed + 104_729L * lane,
-                            trainable, frozen).toBytes(),
+                            trainable, frozen, lora).toBytes(),
                     flat, engineOptions, microBatch, t, List.of(TrainingGraph.TOKENS, TrainingGraph.TARGETS));
         };
         BatchParallelEngine trainEngine = engineFactory.build(plan.microBatch());
@@ -219,6 +224,11 @@ public final class WorkerJob implements AutoCloseable {
     /** Every parameter of the model: {@link #parameters()} merged into a fine-tuning job's frozen ones. */
     public float[] fullParameters() {
         return start == null ? params : start.merged(params);
+    }
+
+    /** The plain GPT to export: {@link #fullParameters()} with a LoRA adapter merged into its weights. */
+    public float[] exportParameters() {
+        return start == null ? params : start.exported(params, ParameterLayout.of(model), model);
     }
 
     /** Milliseconds of forward+backward in the last step. */

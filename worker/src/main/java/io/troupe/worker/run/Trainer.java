@@ -237,7 +237,10 @@ public final class Trainer {
                 lastTrainEval = losses[0];
                 lastValEval = losses[1];
             }
-            ModelExport.write(outDir, model, job.fullParameters());
+            ModelExport.write(outDir, model, job.exportParameters());
+            if (start != null && start.lora() != null) {
+                AdapterFile.write(outDir, start.lora(), start.trainable().layout(), job.parameters());
+            }
             stepsSkipped = nonFinite.skipped();
         }
         tokenizer.save(outDir);

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.troupe.model.gpt.ClassifierGraphs;
 import io.troupe.model.gpt.ClassifierHead;
 import io.troupe.model.gpt.GptConfig;
+import io.troupe.model.gpt.LoraConfig;
 import io.troupe.model.gpt.Pooling;
 import io.troupe.model.gpt.TrainingScope;
 import io.troupe.model.graph.DType;
@@ -18,7 +19,7 @@ class ClassifierGradientTest {
     @Test
     void lastTokenPoolingWithEverythingTrainingMatches() {
         ClassifierCase c = new ClassifierCase(TINY, new ClassifierHead(3, Pooling.LAST), TrainingScope.ALL,
-                new long[] {5, 2, 6}, 21);
+                new long[] {5, 2, 6}, 21, null);
         CaseResult result = new GradientChecker().check(c);
         System.out.println(result.describe());
         assertTrue(result.passed(), result::describe);
@@ -27,9 +28,22 @@ class ClassifierGradientTest {
     }
 
     @Test
+    void loraAdaptersOnEveryTargetMatchAndAreAllThatTrainsBesideTheHead() {
+        LoraConfig lora = new LoraConfig(3, 6, LoraConfig.parseTargets("attn,proj,mlp"), 0);
+        ClassifierCase c = new ClassifierCase(TINY, new ClassifierHead(2, Pooling.LAST), TrainingScope.ALL,
+                new long[] {6, 3}, 17, lora);
+        CaseResult result = new GradientChecker().check(c);
+        System.out.println(result.describe());
+        assertTrue(result.passed(), result::describe);
+        // 2 blocks x 4 adapted linears x (A, B), and the head's weight and bias.
+        assertEquals(2 * 4 * 2 + 2, result.params().size(), result::describe);
+        assertTrue(result.params().stream().allMatch(p -> LoraConfig.isAdapter(p.name()) || p.name().startsWith("cls.")));
+    }
+
+    @Test
     void meanPoolingAboveAFrozenBlockMatchesAndChecksOnlyWhatTrains() {
         ClassifierCase c = new ClassifierCase(TINY, new ClassifierHead(2, Pooling.MEAN), TrainingScope.parse("1", null),
-                new long[] {4, 7}, 8);
+                new long[] {4, 7}, 8, null);
         CaseResult result = new GradientChecker().check(c);
         System.out.println(result.describe());
         assertTrue(result.passed(), result::describe);
