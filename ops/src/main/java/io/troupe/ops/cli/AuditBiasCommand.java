@@ -1,7 +1,15 @@
 package io.troupe.ops.cli;
 
 import ai.onnxruntime.OrtException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.troupe.data.DataException;
+import io.troupe.data.io.AtomicFiles;
+import io.troupe.worker.card.ModelCard;
+import java.io.IOException;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import io.troupe.ops.audit.BiasAudit;
 import io.troupe.ops.audit.BiasReport;
 import io.troupe.ops.audit.BiasStatistics;
@@ -29,6 +37,7 @@ import picocli.CommandLine.Spec;
             + " 95% bootstrap intervals. About 50 means no measured preference."},
         mixinStandardHelpOptions = true)
 final class AuditBiasCommand implements Callable<Integer> {
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     @Spec
     private CommandSpec spec;
@@ -74,6 +83,7 @@ final class AuditBiasCommand implements Callable<Integer> {
         try (ExportedModel m = ExportedModel.open(model, threads.threads())) {
             report = BiasAudit.run(new SentenceScorer(m, batch), read, model, pairs, layout, seed, showText);
         }
+        recordInModelDirectory(report);
         PrintWriter out = spec.commandLine().getOut();
         if (json.enabled()) {
             Json.printLine(out, report);
@@ -81,6 +91,29 @@ final class AuditBiasCommand implements Callable<Integer> {
             print(out, report);
         }
         return TroupeCli.EXIT_OK;
+    }
+
+    /**
+     * Keeps this audit as the model's latest ({@value ModelCard#BIAS_AUDIT}, without sentences: the
+     * data can be offensive) and regenerates the model card with it. A read-only model directory
+     * only loses the record, with a note on stderr.
+     */
+    private void recordInModelDirectory(BiasReport report) {
+        ObjectNode record = JSON.valueToTree(report);
+        record.put("date", Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
+        for (JsonNode gap : record.path("largestGaps")) {
+            ((ObjectNode) gap).remove(List.of("more", "less"));
+        }
+        try {
+            AtomicFiles.writeString(model.resolve(ModelCard.BIAS_AUDIT),
+                    JSON.writerWithDefaultPrettyPrinter().writeValueAsString(record) + "\n");
+            ModelCard.write(model);
+        } catch (IOException e) {
+            PrintWriter err = spec.commandLine().getErr();
+            err.println("note: cannot record the audit in " + model + " (" + e.getMessage() + "); the model card"
+                    + " is unchanged");
+            err.flush();
+        }
     }
 
     private static void print(PrintWriter out, BiasReport r) {

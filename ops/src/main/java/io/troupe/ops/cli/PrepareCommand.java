@@ -1,5 +1,6 @@
 package io.troupe.ops.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.troupe.data.DataException;
 import io.troupe.data.audit.AuditOptions;
@@ -19,6 +20,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -134,6 +136,7 @@ final class PrepareCommand implements Callable<Integer> {
             Json.printLine(stdout, result.report().toJson(new ObjectMapper()));
         } else {
             PrepareReportTable.print(stdout, result);
+            printAudit(stdout, result.manifest().report());
         }
         return TroupeCli.EXIT_OK;
     }
@@ -174,6 +177,22 @@ final class PrepareCommand implements Callable<Integer> {
         public void onPhaseEnd(Phase phase) {
             progress.onPhaseEnd(phase);
         }
+    }
+
+    /** One line of the data audit's summary (and one of the augmentation), after the report table. */
+    private void printAudit(PrintWriter stdout, JsonNode report) {
+        JsonNode a = report.path("audit");
+        JsonNode aug = report.path("augmentation");
+        if (!aug.isMissingNode()) {
+            stdout.printf(Locale.ROOT, "augmentation: %s, %,d train documents swapped (%,d terms), %,d copies added%n",
+                    aug.path("mode").asText(), aug.path("documents_swapped").asLong(), aug.path("terms_swapped").asLong(),
+                    aug.path("copies_added").asLong());
+        }
+        stdout.printf(Locale.ROOT, "audit: gendered terms %,d male / %,d female (ratio %s)%s%n", a.path("male_terms").asLong(),
+                a.path("female_terms").asLong(), a.path("male_to_female").isNumber()
+                        ? String.format(Locale.ROOT, "%.3f", a.path("male_to_female").asDouble()) : "n/a",
+                audit ? "; full audit in " + out.resolve("audit.html") : "; --audit writes audit.json and audit.html");
+        stdout.flush();
     }
 
     /** --audit, --audit-words, --augment and --augment-names, checked before anything is read. */

@@ -104,6 +104,25 @@ class AuditBiasCommandTest {
     }
 
     @Test
+    void trainWritesTheModelCardAndAuditAddsItsResultThereWithoutText() throws Exception {
+        String trained = Files.readString(run.resolve("MODEL_CARD.md"));
+        assertTrue(trained.contains("## Training") && trained.contains("| steps | 150 |"), trained);
+        Path pairs = Files.writeString(tmp.resolve("card.csv"), "more,less,category\n"
+                + "the doctor said he is here.,the doctor said she is here.,jobs\n");
+        audit("--pairs", pairs, "--format", "pairs", "--show-text").assertOk();
+        String card = Files.readString(run.resolve("MODEL_CARD.md"));
+        assertTrue(card.contains("| jobs | 1 | 100.0 |"), card);
+        String record = Files.readString(run.resolve("bias_audit.json"));
+        assertTrue(record.contains("\"date\"") && !record.contains("said he"), "the record keeps no sentences: " + record);
+
+        Files.delete(run.resolve("MODEL_CARD.md"));
+        CliRun regenerated = troupe("card", "--model", run).assertOk();
+        assertTrue(regenerated.out().contains("MODEL_CARD.md"), regenerated.toString());
+        assertTrue(Files.readString(run.resolve("MODEL_CARD.md")).contains("| jobs | 1 | 100.0 |"));
+        troupe("card", "--model", tmp).assertOneLineError("holds neither summary.json nor model.onnx");
+    }
+
+    @Test
     void badInputIsOneLine() throws Exception {
         Path empty = Files.writeString(tmp.resolve("e.csv"), "more,less\nthe doctor said he is here.,\n");
         audit("--pairs", empty, "--format", "pairs").assertOneLineError(empty + ":2: the sentence in column 'less' is empty")

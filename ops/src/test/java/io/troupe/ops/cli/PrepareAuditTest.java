@@ -51,7 +51,8 @@ class PrepareAuditTest {
     @Test
     void everyManifestHasTheAuditSummaryAndAuditWritesTheReportFiles() throws Exception {
         Path plain = dir.resolve("plain");
-        prepare(plain).assertOk();
+        CliRun run = prepare(plain).assertOk();
+        assertTrue(run.out().contains("audit: gendered terms 130 male / 20 female (ratio 6.500)"), run.toString());
         JsonNode summary = manifest(plain).path("report").path("audit");
         // 40 documents x (he, his, son) male; 10 x (she, her) female, brother male.
         assertEquals(130, summary.path("male_terms").asLong());
@@ -73,7 +74,8 @@ class PrepareAuditTest {
     @Test
     void cdaAddsSwappedTrainCopiesAndBalancesTheTrainTerms() throws Exception {
         Path ds = dir.resolve("cda");
-        prepare(ds, "--augment", "cda", "--val-fraction", "0").assertOk();
+        CliRun run = prepare(ds, "--augment", "cda", "--val-fraction", "0").assertOk();
+        assertTrue(run.out().contains("augmentation: cda, 40 train documents swapped (150 terms), 40 copies added"), run.toString());
         JsonNode report = manifest(ds).path("report");
         JsonNode aug = report.path("augmentation");
         assertEquals("cda", aug.path("mode").asText());

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.troupe.data.corpus.DataIdentity;
 import io.troupe.data.io.AtomicFiles;
+import io.troupe.worker.card.ModelCard;
 import java.io.IOException;
 import java.nio.file.Path;
 
@@ -53,5 +54,7 @@ public final class SummaryFile {
         config.put("tokenizer", tokenizerType);
         o.set("config", config);
         AtomicFiles.writeString(outDir.resolve(NAME), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(o) + "\n");
+        // Every run directory describes itself; the card is built from the summary just written.
+        ModelCard.write(outDir);
     }
 }

@@ -1,0 +1,247 @@
+package io.troupe.worker.card;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.troupe.data.io.AtomicFiles;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.Iterator;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * {@code MODEL_CARD.md}: what a run directory holds, for a reader deciding whether and how to use
+ * the model. It is built only from files in (or named by) the directory, so it can be regenerated
+ * at any time ({@code troupe card --model DIR}):
+ * <ul>
+ *   <li>{@code summary.json}: architecture, parameters, training settings, steps, compute, losses,
+ *       and the data trained on (path and SHA-256);</li>
+ *   <li>the prepared dataset's {@code manifest.json}, when the data is one and is still at its
+ *       path: tokenizer, documents, tokens, augmentation and the data-audit summary;</li>
+ *   <li>{@value #BIAS_AUDIT}: the latest {@code troupe audit bias} run against the model.</li>
+ * </ul>
+ * Written atomically: a reader sees the old card or the new one.
+ */
+public final class ModelCard {
+    /** The card's file name. */
+    public static final String FILE_NAME = "MODEL_CARD.md";
+    /** The latest bias audit of the model in this directory, written by {@code troupe audit bias}. */
+    public static final String BIAS_AUDIT = "bias_audit.json";
+    private static final String SUMMARY = "summary.json";
+    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Summary keys the card shows in their own sections; any other numeric key is listed as a metric. */
+    private static final Set<String> KNOWN = Set.of("steps", "final_train_loss", "final_val_loss", "best_val_loss",
+            "tokens_per_second", "wall_seconds", "params", "workers", "data", "config", "steps_skipped");
+
+    private ModelCard() {
+    }
+
+    /** Writes {@code dir/MODEL_CARD.md} from what the directory holds; returns the file. */
+    public static Path write(Path dir) throws IOException {
+        Path file = dir.resolve(FILE_NAME);
+        AtomicFiles.writeString(file, render(dir));
+        return file;
+    }
+
+    /** The card's Markdown. */
+    public static String render(Path dir) throws IOException {
+        JsonNode summary = readJson(dir.resolve(SUMMARY));
+        JsonNode config = summary == null ? JSON.nullNode() : summary.path("config");
+        StringBuilder md = new StringBuilder(4096);
+        md.append("# Model card: ").append(dir.toAbsolutePath().normalize().getFileName()).append("\n\n");
+        md.append("Written by Troupe on ").append(Instant.now().truncatedTo(ChronoUnit.SECONDS))
+                .append(" from the files of this directory; regenerate it with `troupe card --model DIR`.\n");
+        if (summary == null) {
+            md.append("\nThis directory has no summary.json, so its training is unknown: it holds an exported model"
+                    + " only.\n");
+        } else {
+            model(md, summary, config);
+            data(md, summary.path("data"));
+            training(md, summary, config);
+            evaluation(md, summary);
+        }
+        bias(md, readJson(dir.resolve(BIAS_AUDIT)));
+        limits(md, summary);
+        return md.toString();
+    }
+
+    private static void model(StringBuilder md, JsonNode s, JsonNode c) {
+        md.append("\n## Model\n\nA decoder-only transformer (GPT) language model: it predicts the next token.\n\n");
+        table(md, "| | |", new String[][] {
+            {"parameters", String.format(Locale.ROOT, "%,d", s.path("params").asLong())},
+            {"layers / heads / width", c.path("n_layer").asText() + " / " + c.path("n_head").asText() + " / "
+                    + c.path("n_embd").asText()},
+            {"context (tokens)", c.path("block_size").asText()},
+            {"tokenizer / vocabulary", c.path("tokenizer").asText() + " / " + c.path("vocab_size").asText()},
+            {"tied embeddings, bias, dropout", c.path("tied_embeddings").asText() + ", " + c.path("bias").asText()
+                    + ", " + c.path("dropout").asText()},
+        });
+    }
+
+    private static void data(StringBuilder md, JsonNode data) throws IOException {
+        md.append("\n## Training data\n\n");
+        if (data.isMissingNode()) {
+            md.append("Not recorded in summary.json.\n");
+            return;
+        }
+        md.append("- path: `").append(data.path("path").asText()).append("` (").append(data.path("kind").asText())
+                .append(")\n- sha256: `").append(data.path("sha256").asText()).append("`\n");
+        Path manifestFile = Path.of(data.path("path").asText()).resolve("manifest.json");
+        if (!data.path("kind").asText().equals("dataset")) {
+            md.append("\nA plain text file: it had no prepare step, so there is no data audit. Run `troupe prepare"
+                    + " --audit` on it to get one.\n");
+            return;
+        }
+        JsonNode manifest = readJson(manifestFile);
+        if (manifest == null) {
+            md.append("\nThe dataset is not at that path from here (").append(manifestFile)
+                    .append(" is missing), so its audit cannot be shown.\n");
+            return;
+        }
+        JsonNode report = manifest.path("report");
+        md.append(String.format(Locale.ROOT, "- tokenizer %s, %,d documents, %,d train and %,d val tokens%n",
+                manifest.path("tokenizer").asText(), manifest.path("documents").asLong(),
+                manifest.path("tokens").path("train").asLong(), manifest.path("tokens").path("val").asLong()));
+        JsonNode aug = report.path("augmentation");
+        if (!aug.isMissingNode()) {
+            md.append(String.format(Locale.ROOT, "- augmentation: %s on the %s split, %,d documents swapped (%,d terms),"
+                    + " %,d copies added%n", aug.path("mode").asText(), aug.path("split").asText(),
+                    aug.path("documents_swapped").asLong(), aug.path("terms_swapped").asLong(),
+                    aug.path("copies_added").asLong()));
+        }
+        JsonNode audit = report.path("audit");
+        if (audit.isMissingNode()) {
+            md.append("\nThe dataset was prepared before Troupe audited data: no audit summary.\n");
+            return;
+        }
+        md.append("\n### Data audit (summary from the manifest)\n\n");
+        StringBuilder skew = new StringBuilder();
+        for (JsonNode o : audit.path("top_skewed_occupations")) {
+            skew.append(skew.length() == 0 ? "" : ", ").append(o.path("occupation").asText())
+                    .append(String.format(Locale.ROOT, " (%.0f%% male)", 100 * o.path("male_share").asDouble()));
+        }
+        table(md, "| | |", new String[][] {
+            {"gendered terms, male / female", audit.path("male_terms").asLong() + " / " + audit.path("female_terms").asLong()
+                    + " (ratio " + number(audit.path("male_to_female")) + ")"},
+            {"most gender-skewed occupations", skew.length() == 0 ? "none with enough mentions" : skew.toString()},
+            {"duplicate rate", number(audit.path("duplicate_rate"))},
+            {"non-ASCII letters (share of characters)", number(audit.path("non_ascii_letters"))},
+            {"mean document length (characters)", number(audit.path("mean_length_chars"))},
+        });
+    }
+
+    private static void training(StringBuilder md, JsonNode s, JsonNode c) {
+        long steps = s.path("steps").asLong();
+        long tokens = steps * c.path("batch_size").asLong() * c.path("block_size").asLong()
+                * Math.max(1, c.path("grad_accum").asLong(1));
+        md.append("\n## Training\n\n");
+        table(md, "| | |", new String[][] {
+            {"steps", String.format(Locale.ROOT, "%,d", steps)},
+            {"tokens seen", String.format(Locale.ROOT, "%,d (steps x batch %s x context %s x accumulation %s)", tokens,
+                    c.path("batch_size").asText(), c.path("block_size").asText(), c.path("grad_accum").asText("1"))},
+            {"wall time", String.format(Locale.ROOT, "%.1f s (%,.0f tokens/s)", s.path("wall_seconds").asDouble(),
+                    s.path("tokens_per_second").asDouble())},
+            {"workers", s.has("workers") ? s.path("workers").asText() : "1 (local)"},
+            {"optimizer", String.format(Locale.ROOT, "AdamW, lr %s (min %s, warm-up %s, decay to step %s), betas %s/%s,"
+                    + " weight decay %s, clip %s", c.path("learning_rate").asText(), c.path("min_lr").asText(),
+                    c.path("warmup_iters").asText(), c.path("lr_decay_iters").asText(), c.path("beta1").asText(),
+                    c.path("beta2").asText(), c.path("weight_decay").asText(), c.path("grad_clip").asText())},
+            {"seed", c.path("seed").asText()},
+        });
+    }
+
+    private static void evaluation(StringBuilder md, JsonNode s) {
+        md.append("\n## Evaluation\n\n");
+        double val = s.path("final_val_loss").asDouble(Double.NaN);
+        table(md, "| metric | value |", new String[][] {
+            {"final train loss (nats/token)", number(s.path("final_train_loss"))},
+            {"final val loss (nats/token)", number(s.path("final_val_loss"))},
+            {"best val loss", number(s.path("best_val_loss"))},
+            {"val perplexity", Double.isNaN(val) ? "n/a" : String.format(Locale.ROOT, "%.3f", Math.exp(val))},
+        });
+        Iterator<Map.Entry<String, JsonNode>> fields = s.fields();
+        while (fields.hasNext()) {
+            Map.Entry<String, JsonNode> e = fields.next();
+            if (!KNOWN.contains(e.getKey()) && (e.getValue().isNumber() || e.getValue().isObject())) {
+                md.append("| ").append(e.getKey()).append(" | ").append(e.getValue().isNumber()
+                        ? number(e.getValue()) : "`" + e.getValue() + "`").append(" |\n");
+            }
+        }
+    }
+
+    private static void bias(StringBuilder md, JsonNode audit) {
+        md.append("\n## Bias audit\n\n");
+        if (audit == null) {
+            md.append("None run yet: `troupe audit bias --model DIR --pairs crows_pairs_anonymized.csv` adds it here.\n");
+            return;
+        }
+        JsonNode all = audit.path("overall");
+        md.append(String.format(Locale.ROOT, "Latest `troupe audit bias` (%s): `%s` (sha256 `%s`), %d pairs scored,"
+                + " %d skipped. pct_stereotype is the share of pairs where the model gives the more stereotypical"
+                + " sentence the higher likelihood; 50 means no measured preference.%n%n",
+                audit.path("date").asText("date not recorded"), audit.path("pairsFile").asText(),
+                audit.path("pairsSha256").asText(), all.path("pairs").asInt(), audit.path("skipped").asInt()));
+        md.append("| category | pairs | pct_stereotype | 95% CI | mean gap (nats) |\n|---|---:|---:|---:|---:|\n");
+        row(md, all);
+        for (JsonNode g : audit.path("categories")) {
+            row(md, g);
+        }
+        md.append("\nFor scale: GPT-2 small scores 59.2 overall and 56.9 on gender (CrowS-Pairs, causal-LM"
+                + " scoring). A small model sits near 50 mostly because it knows too little to tell the sentences"
+                + " apart, not because it is free of bias.\n");
+    }
+
+    private static void row(StringBuilder md, JsonNode g) {
+        md.append(String.format(Locale.ROOT, "| %s | %d | %.1f | %.1f-%.1f | %+.3f |%n", g.path("name").asText(),
+                g.path("pairs").asInt(), g.path("pctStereotype").asDouble(), g.path("ciLow").asDouble(),
+                g.path("ciHigh").asDouble(), g.path("meanGap").asDouble()));
+    }
+
+    private static void limits(StringBuilder md, JsonNode summary) {
+        md.append("\n## Intended use and limits\n\n"
+                + "- Intended for research, teaching and experiments with training language models: small, trained"
+                + " on the data named above and nothing else.\n"
+                + "- Not for decisions about people, nor for any use where its text is taken as fact: it produces"
+                + " fluent-looking text that can be false, incoherent or offensive.\n"
+                + "- It reproduces the language, period and viewpoints of its training data, including their"
+                + " stereotypes; the data audit and bias audit above measure some of this, in English and for"
+                + " binary gender terms and U.S. stereotype categories only.\n"
+                + "- The bias audit is coarse: CrowS-Pairs has known noise and reliability problems"
+                + " (Blodgett et al., 2021), and a score near 50 does not mean the model is unbiased.\n");
+        if (summary != null && summary.path("config").path("tokenizer").asText().equals("char")) {
+            md.append("- A character-level model: it cannot score text with characters outside its vocabulary.\n");
+        }
+    }
+
+    private static void table(StringBuilder md, String header, String[][] rows) {
+        md.append(header).append('\n').append(header.startsWith("| |") ? "|---|---|" : "|---|---:|").append('\n');
+        for (String[] r : rows) {
+            md.append("| ").append(r[0]).append(" | ").append(r[1]).append(" |\n");
+        }
+    }
+
+    private static String number(JsonNode n) {
+        if (!n.isNumber()) {
+            return "n/a";
+        }
+        double v = n.asDouble();
+        return Math.abs(v) >= 1000 || v == Math.rint(v) ? String.format(Locale.ROOT, "%,.0f", v)
+                : String.format(Locale.ROOT, "%.4f", v);
+    }
+
+    /** The JSON in {@code file}, or null when it is missing or unreadable (the card then says so). */
+    private static JsonNode readJson(Path file) {
+        if (!Files.isRegularFile(file)) {
+            return null;
+        }
+        try {
+            return JSON.readTree(Files.readString(file));
+        } catch (IOException e) {
+            return null;
+        }
+    }
+}
