@@ -2,6 +2,7 @@ package io.troupe.ops.cli;
 
 import io.troupe.data.io.FileTrees;
 import io.troupe.worker.checkpoint.CheckpointStore;
+import io.troupe.worker.metrics.TensorBoardEvents;
 import io.troupe.worker.run.Trainer;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -41,6 +42,7 @@ final class RunDirectory {
         try {
             if (holdsRun) {
                 FileTrees.deleteRecursively(dir.resolve("checkpoints"));
+                FileTrees.deleteRecursively(dir.resolve(TensorBoardEvents.DIRECTORY));
                 Files.deleteIfExists(dir.resolve(Trainer.METRICS));
                 Files.deleteIfExists(dir.resolve(Trainer.SUMMARY));
             }
