@@ -14,6 +14,8 @@ import java.util.List;
  * with {@code --resume} (continue it) or {@code --force} (replace it).
  */
 final class RunDirectory {
+    /** The coordinator's event log of a distributed run (io.troupe.coordinator.JobEventLog). */
+    private static final String EVENTS = "events.jsonl";
     private static final List<String> RUN_FILES = List.of(Trainer.METRICS, Trainer.SUMMARY, "checkpoints");
 
     private RunDirectory() {
@@ -43,6 +45,7 @@ final class RunDirectory {
             if (holdsRun) {
                 FileTrees.deleteRecursively(dir.resolve("checkpoints"));
                 FileTrees.deleteRecursively(dir.resolve(TensorBoardEvents.DIRECTORY));
+                Files.deleteIfExists(dir.resolve(EVENTS)); // the coordinator's history of the run replaced
                 Files.deleteIfExists(dir.resolve(Trainer.METRICS));
                 Files.deleteIfExists(dir.resolve(Trainer.SUMMARY));
             }
