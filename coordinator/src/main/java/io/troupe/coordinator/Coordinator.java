@@ -229,7 +229,7 @@ public final class Coordinator {
             return Behaviors.same();
         });
         return b.onSignal(PostStop.class, s -> {
-            progress.close();
+            progress.close("the coordinator stopped");
             return Behaviors.same();
         });
     }
@@ -272,6 +272,7 @@ public final class Coordinator {
         if (w != null) {
             ctx.getLog().info("worker {} offered itself ({} threads, {}, data plane on {}); preparing it", w.ref,
                     hello.threads(), hello.device(), hello.dataHost());
+            progress.events().joined(w);
             w.tell(start.invitation(wire, w.seedRank));
         }
         return Behaviors.same();
@@ -303,6 +304,7 @@ public final class Coordinator {
         Member w = known(l.worker(), spec.jobId());
         if (w != null) {
             ctx.getLog().info("worker {} asked to leave", w.ref);
+            progress.events().left(w);
             members.markLeaving(w);
             if (formation.ring().contains(w)) {
                 formation.requestReform();
@@ -328,6 +330,7 @@ public final class Coordinator {
         List<Member> gone = members.lose(lost.address());
         if (!gone.isEmpty()) {
             ctx.getLog().warn("node {} is {}: lost worker(s) {}", lost.address(), lost.why(), gone);
+            gone.forEach(w -> progress.events().failed(w, "node " + lost.address() + " is " + lost.why()));
         }
         return gone;
     }
@@ -396,7 +399,7 @@ public final class Coordinator {
         } catch (IOException e) {
             return fail("cannot write summary.json: " + e.getMessage());
         }
-        progress.close();
+        progress.close(null);
         onDone.accept(new JobOutcome(summary, null));
         return Behaviors.stopped();
     }
@@ -405,7 +408,7 @@ public final class Coordinator {
         ctx.getLog().error("job {} failed: {}", spec.jobId(), reason);
         FinishJob abort = new FinishJob(spec.jobId(), false);
         members.live().forEach(w -> w.tell(abort));
-        progress.close();
+        progress.close(reason);
         onDone.accept(new JobOutcome(null, reason));
         return Behaviors.stopped();
     }

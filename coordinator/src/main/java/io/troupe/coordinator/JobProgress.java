@@ -21,6 +21,7 @@ import io.troupe.worker.train.Cadence;
 import io.troupe.worker.train.NonFiniteSteps;
 import io.troupe.worker.train.LearningRateSchedule;
 import java.io.IOException;
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -54,6 +55,7 @@ final class JobProgress {
     private NonFiniteSteps nonFinite;
     private long recoveringSinceNanos;
     private MetricsLog metrics;
+    private JobEventLog events;
     private long stepStartNanos;
     private double slowestRecentStepSeconds;
     private double trainSeconds;
@@ -100,6 +102,8 @@ final class JobProgress {
             }
             metrics = spec.resume() && committed > 0 ? MetricsLog.resume(spec.outDir(), committed)
                     : MetricsLog.open(spec.outDir());
+            events = JobEventLog.open(spec.outDir(), Clock.systemUTC(), log);
+            events.jobStarted(spec.jobId(), committed, spec.resume());
         } catch (Exception e) {
             return Optional.of(e.getMessage());
         }
@@ -285,6 +289,8 @@ final class JobProgress {
                 metrics.append(entry);
             }
             if (cadence.checkpoints(step)) {
+                events.checkpoint(step, new CheckpointStore(spec.outDir(), spec.settings().keepCheckpoints())
+                        .pathOf(step));
                 new CoordinatorState(spec.jobId(), step, ledger.duplicated(), membershipChanges,
                         List.copyOf(recoverySeconds), nonFinite.skipped()).write(spec.outDir());
             }
@@ -360,6 +366,26 @@ final class JobProgress {
 
     private long parameterCount() {
         return ParameterLayout.of(spec.settings().model(spec.tokenizer().vocabSize())).size();
+    }
+
+    /** The job's event log (events.jsonl); open once {@link #open} succeeded. */
+    JobEventLog events() {
+        return events;
+    }
+
+    /** Closes metrics.jsonl and events.jsonl, noting how the job ended ({@code error} null: it finished). */
+    void close(String error) {
+        if (events != null) {
+            JobEventLog closing = events;
+            events = null;
+            closing.jobEnded(committed, error);
+            try {
+                closing.close();
+            } catch (IOException e) {
+                log.warn("closing {} failed: {}", JobEventLog.FILE, e.getMessage());
+            }
+        }
+        close();
     }
 
     /** Closes metrics.jsonl. */

@@ -99,6 +99,9 @@ final class RingPhases {
     /** Ends the current ring and probes every ready worker; {@link #planRing} follows. */
     Behavior<Command> reform(String why, boolean failure) {
         progress.ringBroken(failure);
+        if (failure && progress.events() != null) {
+            progress.events().failed(null, why);
+        }
         timers.cancel("step");
         timers.cancel("form");
         formation.probe(members);
@@ -184,6 +187,7 @@ final class RingPhases {
             return Behaviors.same();
         }
         timers.cancel("form");
+        progress.events().ringFormed(formation.generation(), progress.committed(), formation.ring());
         progress.ringFormed(formation.ring().size());
         return coordinator.nextStepOrFinish();
     }

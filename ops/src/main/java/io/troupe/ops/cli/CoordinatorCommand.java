@@ -6,9 +6,7 @@ import io.troupe.coordinator.JobSpec;
 import io.troupe.data.DataException;
 import io.troupe.data.source.DataSource;
 import io.troupe.worker.train.TrainSettings;
-import io.troupe.worker.metrics.TroupeMetrics;
 import io.troupe.worker.run.TrainListener;
-import io.troupe.worker.run.TrainListeners;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -54,8 +52,9 @@ final class CoordinatorCommand implements Callable<Integer> {
         Path out = job.outDir();
         JobOutcome outcome;
         try (MetricsOptions.Running metrics = run.metrics.start(spec.commandLine().getErr());
+             RunMonitors monitors = RunMonitors.open(out, job.settings().logInterval());
              RunProgress progress = RunProgress.of(stdout, run.json.enabled(), job.settings().logInterval())) {
-            TrainListener listener = TrainListeners.of(progress, TroupeMetrics.process().trainListener());
+            TrainListener listener = monitors.around(progress);
             outcome = ClusterNode.runCoordinator(job, address.host(), address.port(), listener, bound -> {
                 if (run.json.enabled()) {
                     Json.printLine(stdout, new Listening("listening", job.jobId(), bound.getHost().get(),

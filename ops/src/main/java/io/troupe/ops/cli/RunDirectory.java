@@ -2,6 +2,7 @@ package io.troupe.ops.cli;
 
 import io.troupe.data.io.FileTrees;
 import io.troupe.worker.checkpoint.CheckpointStore;
+import io.troupe.worker.metrics.TensorBoardEvents;
 import io.troupe.worker.run.Trainer;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -13,6 +14,8 @@ import java.util.List;
  * with {@code --resume} (continue it) or {@code --force} (replace it).
  */
 final class RunDirectory {
+    /** The coordinator's event log of a distributed run (io.troupe.coordinator.JobEventLog). */
+    private static final String EVENTS = "events.jsonl";
     private static final List<String> RUN_FILES = List.of(Trainer.METRICS, Trainer.SUMMARY, "checkpoints");
 
     private RunDirectory() {
@@ -41,6 +44,8 @@ final class RunDirectory {
         try {
             if (holdsRun) {
                 FileTrees.deleteRecursively(dir.resolve("checkpoints"));
+                FileTrees.deleteRecursively(dir.resolve(TensorBoardEvents.DIRECTORY));
+                Files.deleteIfExists(dir.resolve(EVENTS)); // the coordinator's history of the run replaced
                 Files.deleteIfExists(dir.resolve(Trainer.METRICS));
                 Files.deleteIfExists(dir.resolve(Trainer.SUMMARY));
             }

@@ -14,8 +14,6 @@ import io.troupe.worker.engine.EngineOptions;
 import io.troupe.worker.train.TrainSettings;
 import io.troupe.worker.run.TrainSummary;
 import io.troupe.worker.run.Trainer;
-import io.troupe.worker.metrics.TroupeMetrics;
-import io.troupe.worker.run.TrainListeners;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -33,7 +31,8 @@ import picocli.CommandLine.Spec;
             "nanoGPT's recipe: AdamW, warm-up and cosine decay, clipping, accumulation. With --workers N > 1 an"
                 + " embedded cluster of N workers in this JVM trains data-parallel. The training options are the same"
                 + " as troupe coordinator's; an option that cannot apply here is refused with the reason.",
-            "Writes DIR/metrics.jsonl, DIR/summary.json, DIR/checkpoints/, DIR/model.onnx and DIR/tokenizer.json.",
+            "Writes DIR/metrics.jsonl, DIR/tb/ (TensorBoard event files), DIR/summary.json, DIR/checkpoints/,"
+                + " DIR/model.onnx and DIR/tokenizer.json.",
             "Ctrl-C saves a checkpoint and exits with 130; --resume continues the run, troupe export exports it."},
         mixinStandardHelpOptions = true)
 final class TrainCommand implements Callable<Integer> {
@@ -76,9 +75,10 @@ final class TrainCommand implements Callable<Integer> {
         TrainSummary summary;
         // Ctrl-C (SIGINT) or SIGTERM: finish the step, checkpoint it, and let the JVM exit.
         try (MetricsOptions.Running metrics = run.metrics.start(spec.commandLine().getErr());
+             RunMonitors monitors = RunMonitors.open(out, settings.logInterval());
              StopOnSignal stop = StopOnSignal.install(trainer::requestStop);
              RunProgress progress = RunProgress.of(stdout, run.json.enabled(), settings.logInterval())) {
-            summary = trainer.run(resume, TrainListeners.of(progress, TroupeMetrics.process().trainListener()));
+            summary = trainer.run(resume, monitors.around(progress));
         }
         if (trainer.stoppedAt() >= 0) {
             RunReport.stopped(trainer.stoppedAt(), out, stdout, run.json.enabled());
@@ -126,9 +126,10 @@ final class TrainCommand implements Callable<Integer> {
                 resume ? java.util.UUID.randomUUID().toString() : null);
         JobOutcome outcome;
         try (MetricsOptions.Running metrics = run.metrics.start(spec.commandLine().getErr());
+             RunMonitors monitors = RunMonitors.open(out, settings.logInterval());
              RunProgress progress = RunProgress.of(stdout, run.json.enabled(), settings.logInterval())) {
             outcome = ClusterNode.runEmbedded(job, new WorkerSettings(perWorker, dev, TroupeVersion.current()),
-                    ClusterNode.dataPlaneSettings(), TrainListeners.of(progress, TroupeMetrics.process().trainListener()));
+                    ClusterNode.dataPlaneSettings(), monitors.around(progress));
         }
         // The source holds the tokens the embedded workers find in the process's cache: keep it
         // reachable until they are done, or the GC may release them and a worker tokenize again.
