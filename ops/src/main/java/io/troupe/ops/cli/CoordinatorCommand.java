@@ -35,6 +35,12 @@ final class CoordinatorCommand implements Callable<Integer> {
             description = "Cluster address to listen on; port 0 picks a free one (default: ${DEFAULT-VALUE}).")
     private String bind;
 
+    @Option(names = "--resume-if-exists",
+            description = {"Continue the job in --out DIR if DIR already holds the job this command line defines (same"
+                + " data, settings and wire), else start it: for a supervisor that restarts the coordinator with the same"
+                + " command line (a Kubernetes pod). A job defined otherwise is refused."})
+    private boolean resumeIfExists;
+
     /** The options every run takes, local or distributed (see RunOptions). */
     @Mixin
     private RunOptions run;
@@ -47,6 +53,11 @@ final class CoordinatorCommand implements Callable<Integer> {
         }
         HostPort address = HostPort.parse(bind, "--bind");
         JobSpec job = run.runDir.resume() ? resumedJob() : newJob();
+        if (job == null) { // --resume-if-exists found its job finished: running it again would only rewrite its results
+            spec.commandLine().getOut().printf("the job in %s already finished (model: %s); nothing to do%n",
+                    run.runDir.out(), run.runDir.out().resolve("model.onnx"));
+            return TroupeCli.EXIT_OK;
+        }
         PrintWriter stdout = spec.commandLine().getOut();
         int workers = job.workers();
         Path out = job.outDir();
@@ -80,6 +91,10 @@ final class CoordinatorCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "a new job needs --workers, --data and --out"
                     + " (or --out DIR --resume to continue one)");
         }
+        if (resumeIfExists && run.force.enabled()) {
+            throw new ParameterException(spec.commandLine(), "--resume-if-exists keeps the job in --out DIR, --force"
+                    + " replaces it; pass one of them");
+        }
         int workers = run.cluster.workers();
         int min = run.cluster.minWorkers() == null ? 1 : run.cluster.minWorkers();
         int max = run.cluster.maxWorkers() == null ? Math.max(workers, min) : run.cluster.maxWorkers();
@@ -88,13 +103,45 @@ final class CoordinatorCommand implements Callable<Integer> {
         TrainSettings settings = run.training.settings();
         DataSource source = DataSource.open(run.training.data());
         source.split(settings.blockSize()); // validates the data before anyone joins
-        RunDirectory.prepare(run.runDir.out(), false, run.force.enabled());
-        return DistributedJobs.spec(settings, source, run.runDir.out(), workers, min, max, wire, null);
+        Path out = run.runDir.out();
+        if (resumeIfExists && java.nio.file.Files.exists(out.resolve(io.troupe.coordinator.JobFile.NAME))) {
+            return sameJobResumed(DistributedJobs.spec(settings, source, out, workers, min, max, wire, null), source);
+        }
+        RunDirectory.prepare(out, false, run.force.enabled());
+        return DistributedJobs.spec(settings, source, out, workers, min, max, wire, null);
+    }
+
+    /**
+     * {@code --resume-if-exists} found a job in --out: it continues if it is {@code wanted}'s job.
+     *
+     * @return the job to continue, or null if it already finished
+     */
+    private JobSpec sameJobResumed(JobSpec wanted, DataSource source) {
+        io.troupe.coordinator.JobFile stored;
+        try {
+            stored = io.troupe.coordinator.JobFile.read(wanted.outDir());
+        } catch (java.io.IOException e) {
+            throw UserError.inputData(e.getMessage());
+        }
+        String difference = SameJob.difference(stored, wanted);
+        if (difference != null) {
+            throw UserError.usage(wanted.outDir() + " holds a job defined otherwise (" + difference + "); start this"
+                    + " one in another --out, or continue that one with --out DIR --resume");
+        }
+        if (SameJob.finished(wanted.outDir(), wanted.settings().maxIters())) {
+            return null;
+        }
+        return DistributedJobs.spec(wanted.settings(), source, wanted.outDir(), wanted.workers(),
+                wanted.elastic().minWorkers(), wanted.elastic().maxWorkers(), wanted.wire().name(), stored.jobId());
     }
 
     /** The job of {@code --out DIR --resume}, as its job.json describes it; only the steps may grow. */
     private JobSpec resumedJob() throws DataException {
         Path resume = run.runDir.requireOut();
+        if (resumeIfExists) {
+            throw new ParameterException(spec.commandLine(), "--resume-if-exists goes with a new job's command line;"
+                    + " drop it or --resume");
+        }
         if (run.training.definesARun() || run.force.enabled() || run.cluster.wireGiven()) {
             throw new ParameterException(spec.commandLine(), "--resume continues the job as it was defined; drop"
                     + " --data, --preset, --seed, --wire, --force and key=value settings (only --steps and the worker"
