@@ -46,7 +46,7 @@ final class KvCacheForward {
                 Tensor[] kv = past.get(layer);
                 Tensor a;
                 try (Graph.Scope s1 = graph.scope("attn")) {
-                    a = attention(blocks.layerNorm(x, h + ".ln_1"), h + ".attn", bias, kv[0], kv[1], present);
+                    a = attention(blocks.layerNorm(x, h + ".ln_1"), h + ".attn", bias, kv[0], kv[1], layer, present);
                 }
                 x = x.add(a);                                                                 // [B, S, C]
                 Tensor m;
@@ -63,7 +63,7 @@ final class KvCacheForward {
         }
     }
 
-    private Tensor attention(Tensor x, String prefix, Tensor bias, Tensor pastKey, Tensor pastValue,
+    private Tensor attention(Tensor x, String prefix, Tensor bias, Tensor pastKey, Tensor pastValue, int layer,
                              List<Tensor[]> present) {
         int c = cfg.nEmbd();
         int nh = cfg.nHead();
@@ -74,8 +74,11 @@ final class KvCacheForward {
                 .reshape(0, 0, nh, hs).transpose(0, 2, 1, 3);                                 // [B, NH, S, HS]
         Tensor k = parts.get(1).reshape(0, 0, nh, hs).transpose(0, 2, 1, 3);                  // [B, NH, S, HS]
         Tensor v = parts.get(2).reshape(0, 0, nh, hs).transpose(0, 2, 1, 3);                  // [B, NH, S, HS]
-        Tensor keys = graph.concat(2, List.of(pastKey, k));                                   // [B, NH, K, HS]
-        Tensor values = graph.concat(2, List.of(pastValue, v));                               // [B, NH, K, HS]
+        // Named as the graph outputs they are, so that no Identity copies the whole cache again.
+        Tensor keys = graph.applyNamed("Concat", List.of(pastKey, k), Map.of("axis", 2L),
+                KvCacheGraphs.presentKey(layer));                                             // [B, NH, K, HS]
+        Tensor values = graph.applyNamed("Concat", List.of(pastValue, v), Map.of("axis", 2L),
+                KvCacheGraphs.presentValue(layer));                                           // [B, NH, K, HS]
         present.add(new Tensor[] {keys, values});
         Tensor scores = q.matMul(keys.transpose(0, 1, 3, 2)).add(bias);                       // [B, NH, S, K]
         Tensor y = scores.softmax(-1).matMul(values)                                          // [B, NH, S, HS]

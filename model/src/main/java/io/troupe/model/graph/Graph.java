@@ -165,8 +165,21 @@ public final class Graph {
         return applyMulti(opType, in, attributes, 1).get(0);
     }
 
+    /**
+     * Applies an op with one output named exactly {@code outputName}: a value that becomes a
+     * graph output under that name then needs no Identity copy (see {@link #output}).
+     */
+    public Tensor applyNamed(String opType, List<Tensor> in, Map<String, Object> attributes, String outputName) {
+        return applyMulti(opType, in, attributes, 1, outputName).get(0);
+    }
+
     /** Applies an op and returns its first {@code outputCount} outputs, validated. */
     public List<Tensor> applyMulti(String opType, List<Tensor> in, Map<String, Object> attributes, int outputCount) {
+        return applyMulti(opType, in, attributes, outputCount, null);
+    }
+
+    private List<Tensor> applyMulti(String opType, List<Tensor> in, Map<String, Object> attributes, int outputCount,
+                                    String exactOutputName) {
         OpSpec spec = OpRegistry.get(opType);
         if (spec == null) {
             throw new GraphException("unknown op '" + opType + "': Troupe's graph builder supports " + OpRegistry.names());
@@ -186,8 +199,12 @@ public final class Graph {
         }
         Node node = new Node(nodeName, opType, inputsCopy, new LinkedHashMap<>(attributes));
         List<Tensor> outs = new ArrayList<>(outputCount);
+        if (exactOutputName != null) {
+            claim(exactOutputName);
+        }
         for (int i = 0; i < outputCount; i++) {
-            String outName = uniqueName(outputCount == 1 ? nodeName : nodeName + ":" + i);
+            String outName = exactOutputName != null ? exactOutputName
+                    : uniqueName(outputCount == 1 ? nodeName : nodeName + ":" + i);
             outs.add(new Tensor(this, outName, types.get(i), node, null));
         }
         node.setOutputs(outs);

@@ -124,6 +124,17 @@ class KvCacheGraphsTest {
     }
 
     @Test
+    void thePresentOutputsAreTheConcatenationsThemselvesWithoutACopy() {
+        io.troupe.model.graph.Graph graph = KvCacheGraphs.decoder(TINY,
+                FloatBuffer.wrap(new float[(int) ParameterLayout.of(TINY).size()]));
+        for (int l = 0; l < TINY.nLayer(); l++) {
+            for (String name : new String[] {KvCacheGraphs.presentKey(l), KvCacheGraphs.presentValue(l)}) {
+                assertEquals("Concat", graph.outputs().get(name).producer().opType(), name);
+            }
+        }
+    }
+
+    @Test
     void prefillWithAnEmptyPastGivesTheUncachedLogitsAtEveryPosition() throws Exception {
         long[] ids = tokens(TINY.blockSize(), 1);
         float[][] expected = reference(ids);

@@ -15,9 +15,9 @@ import picocli.CommandLine.Spec;
 
 /** {@code troupe bench decode}: ms per generated token with and without the KV cache. */
 @Command(name = "decode",
-        description = {"Time generation of one sequence, one token at a time, with the KV cache (decoder.onnx) and without",
-            "it (model.onnx, re-running the whole context), at a given context length.",
-            "Runs an exported model (--model) or a model of a benchmark shape with random weights (--config)."},
+        description = {"Time generating one sequence token by token, with the KV cache (decoder.onnx) and without it.",
+            "Without it (model.onnx) every token re-runs the whole context; the timed steps end at the given context length."
+                + " Runs an exported model (--model) or a model of a benchmark shape with random weights (--config)."},
         mixinStandardHelpOptions = true)
 final class BenchDecodeCommand implements Callable<Integer> {
 
