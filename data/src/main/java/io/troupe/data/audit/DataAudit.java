@@ -23,7 +23,8 @@ import java.util.TreeMap;
  * <p>It counts gendered terms (a {@link WordPairs} list: the first word of a pair is the male
  * term), the gendered terms within {@link #WINDOW} words of each occupation word (from
  * {@value #OCCUPATIONS_RESOURCE}), the mix of character classes and scripts, and the length of
- * documents in characters (a power-of-two histogram, so memory stays constant).
+ * documents in characters (a power-of-two histogram, so memory stays constant). {@link #measure} does
+ * the per-document work and may run on any thread; {@link #add(Measured)} only sums.
  */
 public final class DataAudit {
     /** Words on each side of an occupation word within which a gendered term counts as co-occurring. */
@@ -42,7 +43,7 @@ public final class DataAudit {
     private final Map<String, String> occupation = new HashMap<>(); // any form -> its first form
     private final Map<String, long[]> termCounts = new HashMap<>();
     private final Map<String, long[]> nearOccupation = new TreeMap<>(); // base -> {mentions, male, female}
-    private final long[] lengthBuckets = new long[64];
+    private final long[] lengthBuckets = new long[33];
     private final Map<String, Long> classes = new TreeMap<>();
     private final Map<String, Long> scripts = new TreeMap<>();
     private long documents;
@@ -86,80 +87,126 @@ public final class DataAudit {
         }
     }
 
-    /** Counts one document. */
+    /**
+     * What one document contributes: computed by {@link #measure} on any thread (it reads only the
+     * word tables, which never change), added by {@link #add(Measured)} in order.
+     */
+    public static final class Measured {
+        private final int length;
+        private final long words;
+        private final long male;
+        private final long female;
+        private final Map<String, long[]> terms = new HashMap<>();
+        private final Map<String, long[]> occupations = new HashMap<>(); // base -> {mentions, male, female}
+        private final long[] classes = new long[CLASSES.length];
+        private final Map<String, Long> scripts = new HashMap<>();
+
+        private Measured(int length, long words, long male, long female) {
+            this.length = length;
+            this.words = words;
+            this.male = male;
+            this.female = female;
+        }
+    }
+
+    private static final String[] CLASSES = {"ascii_letters", "other_letters", "digits", "whitespace", "punctuation", "other"};
+
+    /** Counts one document (measure and add in one; prepare splits them across threads). */
     public void add(String text) {
-        documents++;
-        int length = text.length();
-        characters += length;
-        minLength = Math.min(minLength, length);
-        maxLength = Math.max(maxLength, length);
-        lengthBuckets[64 - Long.numberOfLeadingZeros(length)]++; // bucket b holds lengths in [2^(b-1), 2^b)
-        countCharacters(text);
+        add(measure(text));
+    }
+
+    /** Measures one document without touching this audit's totals: safe on any thread. */
+    public Measured measure(String text) {
         List<String> docWords = new ArrayList<>();
         Words.scan(text, (s, e) -> docWords.add(text.substring(s, e).toLowerCase(Locale.ROOT)));
-        words += docWords.size();
         int n = docWords.size();
         int[] maleBefore = new int[n + 1]; // prefix sums of gendered terms
         int[] femaleBefore = new int[n + 1];
+        Map<String, long[]> terms = new HashMap<>();
         for (int i = 0; i < n; i++) {
             int k = kind.getOrDefault(docWords.get(i), 0);
             maleBefore[i + 1] = maleBefore[i] + (k == MALE ? 1 : 0);
             femaleBefore[i + 1] = femaleBefore[i] + (k == FEMALE ? 1 : 0);
             if (k != 0) {
-                termCounts.computeIfAbsent(docWords.get(i), w -> new long[1])[0]++;
+                terms.computeIfAbsent(docWords.get(i), w -> new long[1])[0]++;
             }
         }
-        male += maleBefore[n];
-        female += femaleBefore[n];
+        Measured m = new Measured(text.length(), n, maleBefore[n], femaleBefore[n]);
+        m.terms.putAll(terms);
         for (int i = 0; i < n; i++) {
             String base = occupation.get(docWords.get(i));
             if (base != null) {
                 int from = Math.max(0, i - WINDOW);
                 int to = Math.min(n, i + WINDOW + 1);
-                long[] c = nearOccupation.computeIfAbsent(base, b -> new long[3]);
+                long[] c = m.occupations.computeIfAbsent(base, b -> new long[3]);
                 c[0]++;
                 c[1] += maleBefore[to] - maleBefore[from];
                 c[2] += femaleBefore[to] - femaleBefore[from];
             }
         }
+        countCharacters(text, m);
+        return m;
     }
 
-    private void countCharacters(String text) {
-        long letters = 0;
-        long nonAsciiLetters = 0;
-        long digits = 0;
-        long spaces = 0;
-        long punctuation = 0;
-        long other = 0;
+    /** Adds a measured document to the totals. Not thread-safe: prepare calls it from one stage, in order. */
+    public void add(Measured m) {
+        documents++;
+        characters += m.length;
+        minLength = Math.min(minLength, m.length);
+        maxLength = Math.max(maxLength, m.length);
+        lengthBuckets[32 - Integer.numberOfLeadingZeros(m.length)]++; // bucket b holds lengths in [2^(b-1), 2^b)
+        words += m.words;
+        male += m.male;
+        female += m.female;
+        m.terms.forEach((w, c) -> termCounts.computeIfAbsent(w, k -> new long[1])[0] += c[0]);
+        m.occupations.forEach((base, c) -> {
+            long[] all = nearOccupation.computeIfAbsent(base, b -> new long[3]);
+            for (int i = 0; i < 3; i++) {
+                all[i] += c[i];
+            }
+        });
+        for (int i = 0; i < CLASSES.length; i++) {
+            classes.merge(CLASSES[i], m.classes[i], Long::sum);
+        }
+        m.scripts.forEach((k, v) -> scripts.merge(k, v, Long::sum));
+    }
+
+    private static void countCharacters(String text, Measured m) {
+        long[] c = m.classes;
         for (int i = 0; i < text.length(); ) {
             int cp = text.codePointAt(i);
             i += Character.charCount(cp);
-            if (Character.isLetter(cp)) {
-                if (cp < 128) {
-                    letters++;
+            if (cp < 128) {
+                // The common case without Character's tables.
+                if ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z') {
+                    c[0]++;
+                } else if (cp >= '0' && cp <= '9') {
+                    c[2]++;
+                } else if (cp == ' ' || cp == '\n' || cp == '\t' || cp == '\r' || cp == 0x0B || cp == 0x0C
+                        || (cp >= 0x1C && cp <= 0x1F)) {
+                    c[3]++;
+                } else if (isPunctuation(cp)) {
+                    c[4]++;
                 } else {
-                    nonAsciiLetters++;
-                    scripts.merge(Character.UnicodeScript.of(cp).name().toLowerCase(Locale.ROOT), 1L, Long::sum);
+                    c[5]++;
                 }
+            } else if (Character.isLetter(cp)) {
+                c[1]++;
+                m.scripts.merge(Character.UnicodeScript.of(cp).name().toLowerCase(Locale.ROOT), 1L, Long::sum);
             } else if (Character.isDigit(cp)) {
-                digits++;
+                c[2]++;
             } else if (Character.isWhitespace(cp)) {
-                spaces++;
+                c[3]++;
             } else if (isPunctuation(cp)) {
-                punctuation++;
+                c[4]++;
             } else {
-                other++;
+                c[5]++;
             }
         }
-        if (letters > 0) {
-            scripts.merge("latin", letters, Long::sum);
+        if (c[0] > 0) {
+            m.scripts.merge("latin", c[0], Long::sum);
         }
-        classes.merge("ascii_letters", letters, Long::sum);
-        classes.merge("other_letters", nonAsciiLetters, Long::sum);
-        classes.merge("digits", digits, Long::sum);
-        classes.merge("whitespace", spaces, Long::sum);
-        classes.merge("punctuation", punctuation, Long::sum);
-        classes.merge("other", other, Long::sum);
     }
 
     private static boolean isPunctuation(int cp) {

@@ -14,13 +14,14 @@ import io.troupe.data.report.Counters;
 import io.troupe.data.shard.Split;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
  * Where kept documents pass on their way to the tokenizer: counterfactual augmentation of the
  * train split (val stays as read, so that a model trained on augmented data is measured on the
- * same text), then the data audit of everything written. Runs in the clean pass's one sequential
- * stage, so it needs no locking.
+ * same text), then the data audit of everything written. {@link #examine} does the CPU work on the
+ * prepare workers; {@link #record} sums it in the stream's order in one stage, so nothing is locked.
  */
 final class AuditStage {
     /** The full audit's file names in the dataset directory. */
@@ -40,20 +41,47 @@ final class AuditStage {
                 : new Counterfactual(options.terms(), options.names());
     }
 
-    /** The documents to write for one kept document: itself, and (cda) its swapped copy, or (cda-replace) only that. */
-    List<KeptDocument> process(KeptDocument doc) {
-        List<KeptDocument> out = List.of(doc);
-        if (counterfactual != null && doc.split() == Split.TRAIN) {
-            Counterfactual.Swapped swapped = counterfactual.swap(doc.text());
-            if (swapped.swaps() > 0) {
-                documentsSwapped++;
-                termsSwapped += swapped.swaps();
-                KeptDocument copy = new KeptDocument(doc.split(), swapped.text());
-                out = options.augment() == AugmentMode.CDA ? List.of(doc, copy) : List.of(copy);
+    /** One kept document's outcome: the documents to write and their measurements. */
+    record Examined(List<KeptDocument> documents, List<DataAudit.Measured> measured, int swaps) {
+    }
+
+    /**
+     * The CPU work for a batch of kept documents, safe on any thread: the swapped copy of each train
+     * document with gendered terms (cda: after it; cda-replace: instead of it) and the audit's
+     * measurement of every document to write.
+     */
+    List<Examined> examine(List<KeptDocument> batch) {
+        List<Examined> out = new ArrayList<>(batch.size());
+        for (KeptDocument doc : batch) {
+            List<KeptDocument> docs = List.of(doc);
+            int swaps = 0;
+            if (counterfactual != null && doc.split() == Split.TRAIN) {
+                Counterfactual.Swapped swapped = counterfactual.swap(doc.text());
+                if (swapped.swaps() > 0) {
+                    swaps = swapped.swaps();
+                    KeptDocument copy = new KeptDocument(doc.split(), swapped.text());
+                    docs = options.augment() == AugmentMode.CDA ? List.of(doc, copy) : List.of(copy);
+                }
             }
+            List<DataAudit.Measured> measured = new ArrayList<>(docs.size());
+            for (KeptDocument d : docs) {
+                measured.add(audit.measure(d.text()));
+            }
+            out.add(new Examined(docs, measured, swaps));
         }
-        for (KeptDocument d : out) {
-            audit.add(d.text());
+        return out;
+    }
+
+    /** Sums a batch's measurements and counts, in stream order, and returns the documents to write. Sequential. */
+    List<KeptDocument> record(List<Examined> batch) {
+        List<KeptDocument> out = new ArrayList<>();
+        for (Examined e : batch) {
+            if (e.swaps() > 0) {
+                documentsSwapped++;
+                termsSwapped += e.swaps();
+            }
+            e.measured().forEach(audit::add);
+            out.addAll(e.documents());
         }
         return out;
     }

@@ -90,13 +90,17 @@ final class Pipeline {
                     return batch;
                 })
                 .filter(doc -> dedup.keep(doc.fingerprint()))
-                .mapConcat(doc -> {
+                .map(doc -> {
                     boolean train = doc.split() == Split.TRAIN;
                     counters.increment(train ? Counter.DOCS_TRAIN : Counter.DOCS_VAL);
                     counters.add(train ? Counter.TEXT_BYTES_TRAIN : Counter.TEXT_BYTES_VAL, doc.utf8Bytes());
-                    // The audit sees what is written; augmentation may add a swapped copy.
-                    return audit.process(new KeptDocument(doc.split(), doc.text()));
+                    return new KeptDocument(doc.split(), doc.text());
                 })
+                // Augmentation and the data audit see what is written: swapping and measuring run on
+                // the workers, in order (mapAsync); the sums are added in one stage.
+                .groupedWeighted(settings.batchBytes(), doc -> doc.text().length() + 1L)
+                .mapAsync(settings.threads(), batch -> onWorker(() -> audit.examine(batch)))
+                .mapConcat(audit::record)
                 .runWith(sink, system);
         await(done);
         progress.report(counters.get(Counter.INPUT_BYTES), counters.get(Counter.DOCS_READ));

@@ -64,12 +64,12 @@ public final class PairsFile {
                 }
                 pairs.add(pair(file, line, row, header, format));
             }
+        } catch (DataException e) {
+            throw e; // already names the file and line
         } catch (IOException | RuntimeException e) {
-            if (e.getCause() instanceof DataException d) {
-                throw d;
-            }
-            throw new DataException(file + " cannot be read as " + (separator == '\t' ? "TSV" : "CSV") + ": "
-                    + e.getMessage().lines().findFirst().orElse(e.toString())
+            // Jackson wraps parse errors (an unclosed quote, invalid UTF-8); its first line says what and where.
+            String why = e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse(e.toString());
+            throw new DataException(file + " cannot be read as " + (separator == '\t' ? "TSV" : "CSV") + ": " + why
                     + "; it must be UTF-8 with a header line and quoted fields where needed", e);
         }
         if (pairs.isEmpty()) {

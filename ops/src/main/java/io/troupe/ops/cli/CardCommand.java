@@ -13,8 +13,9 @@ import picocli.CommandLine.Spec;
 
 /** {@code troupe card}: writes a run directory's MODEL_CARD.md again from what the directory holds. */
 @Command(name = "card",
-        description = {"Regenerate DIR/MODEL_CARD.md from summary.json, the dataset's manifest (data audit)"
-            + " and the latest 'troupe audit bias' (bias_audit.json). train writes it at the end of every run."},
+        description = {"Regenerate DIR/MODEL_CARD.md from the files of a run directory.",
+            "It reads summary.json, the dataset's manifest (data audit) and the latest 'troupe audit bias'"
+                + " (bias_audit.json). train writes the card at the end of every run."},
         mixinStandardHelpOptions = true)
 final class CardCommand implements Callable<Integer> {
 

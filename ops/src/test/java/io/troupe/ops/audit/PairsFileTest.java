@@ -72,10 +72,14 @@ class PairsFileTest {
         Path headerOnly = file("f.csv", "more,less\n");
         assertMessage("has a header but no pairs", () -> PairsFile.read(headerOnly, PairsFormat.PAIRS));
         assertMessage("does not exist", () -> PairsFile.read(tmp.resolve("missing.csv"), PairsFormat.PAIRS));
+        Path unclosed = file("g.csv", "more,less\n\"never closed,b\n");
+        assertMessage(unclosed + " cannot be read as CSV", () -> PairsFile.read(unclosed, PairsFormat.PAIRS));
     }
 
     private static void assertMessage(String fragment, org.junit.jupiter.api.function.Executable call) {
         DataException e = assertThrows(DataException.class, call);
         assertTrue(e.getMessage().contains(fragment), () -> "expected '" + fragment + "' in: " + e.getMessage());
+        // One statement of the problem, not a row error wrapped in a parse error.
+        assertTrue(e.getMessage().startsWith(fragment) || !fragment.contains(":"), e.getMessage());
     }
 }

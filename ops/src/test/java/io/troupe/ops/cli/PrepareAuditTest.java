@@ -85,6 +85,13 @@ class PrepareAuditTest {
         assertEquals(80, report.path("audit").path("documents").asLong());
         assertEquals(1.0, report.path("audit").path("male_to_female").asDouble(), 1e-9);
 
+        // The per-document work runs on the workers; the sums do not depend on how many.
+        Path twoThreads = dir.resolve("cda2");
+        troupe("prepare", "--input", corpus, "--out", twoThreads, "--threads", 2, "--augment", "cda", "--val-fraction", "0",
+                "batch_bytes=2000").assertOk();
+        assertEquals(report.path("audit"), manifest(twoThreads).path("report").path("audit"));
+        assertEquals(aug, manifest(twoThreads).path("report").path("augmentation"));
+
         Path replaced = dir.resolve("replace");
         prepare(replaced, "--augment", "cda-replace", "--val-fraction", "0").assertOk();
         JsonNode r = manifest(replaced).path("report");

@@ -125,8 +125,9 @@ public final class ModelCard {
                     .append(String.format(Locale.ROOT, " (%.0f%% male)", 100 * o.path("male_share").asDouble()));
         }
         table(md, "| | |", new String[][] {
-            {"gendered terms, male / female", audit.path("male_terms").asLong() + " / " + audit.path("female_terms").asLong()
-                    + " (ratio " + number(audit.path("male_to_female")) + ")"},
+            {"gendered terms, male / female", String.format(Locale.ROOT, "%,d / %,d (ratio %s)",
+                    audit.path("male_terms").asLong(), audit.path("female_terms").asLong(),
+                    number(audit.path("male_to_female")))},
             {"most gender-skewed occupations", skew.length() == 0 ? "none with enough mentions" : skew.toString()},
             {"duplicate rate", number(audit.path("duplicate_rate"))},
             {"non-ASCII letters (share of characters)", number(audit.path("non_ascii_letters"))},
