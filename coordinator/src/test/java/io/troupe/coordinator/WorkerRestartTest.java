@@ -103,6 +103,19 @@ class WorkerRestartTest {
         JobSpec job = MultiSystemTrainingTest.tinyJob(data, out, 2, 500); // long enough to be back before the end
         CompletableFuture<JobOutcome> outcome = new CompletableFuture<>();
         List<FailingOnce> planes = new ArrayList<>();
+        java.util.concurrent.atomic.AtomicInteger failures = new java.util.concurrent.atomic.AtomicInteger();
+        List<Integer> rings = new java.util.concurrent.CopyOnWriteArrayList<>();
+        TrainListener counting = new TrainListener() {
+            @Override
+            public void onWorkerFailure() {
+                failures.incrementAndGet();
+            }
+
+            @Override
+            public void onRingFormed(int workers) {
+                rings.add(workers);
+            }
+        };
         ActorSystem<Guardian.WorkersOf> system = ActorSystem.create(Behaviors.setup(ctx -> {
             List<DataPlane> workers = new ArrayList<>();
             for (int i = 0; i < 2; i++) {
@@ -111,7 +124,7 @@ class WorkerRestartTest {
                 planes.add(plane);
                 workers.add(plane);
             }
-            return Guardian.create(job, null, TrainListener.SILENT, outcome::complete,
+            return Guardian.create(job, null, counting, outcome::complete,
                     new WorkerSettings(1, Device.cpu(), "test-version"), workers);
         }), ClusterNode.SYSTEM_NAME, ClusterNode.config("127.0.0.1", 0, List.of(NodeRole.COORDINATOR.clusterRole(),
                 NodeRole.WORKER.clusterRole())));
@@ -133,5 +146,20 @@ class WorkerRestartTest {
         assertEquals(0, summary.get("samples_duplicated").asLong());
         assertEquals(0, summary.get("samples_lost").asLong());
         assertEquals(2, summary.get("membership_changes").asLong(), "it left the ring and came back: " + summary);
+
+        // What monitoring sees of it: the listener and DIR/events.jsonl.
+        assertEquals(1, failures.get(), "one failure reported to the listener");
+        assertEquals(2, rings.get(0), "the first ring: " + rings);
+        assertEquals(2, rings.get(rings.size() - 1), "the last ring has the worker back: " + rings);
+        List<JsonNode> events = new ArrayList<>();
+        for (String line : java.nio.file.Files.readAllLines(out.resolve(JobEventLog.FILE))) {
+            events.add(new ObjectMapper().readTree(line));
+        }
+        List<String> kinds = events.stream().map(e -> e.get("event").asText()).toList();
+        assertTrue(events.stream().anyMatch(e -> e.get("event").asText().equals("failure")
+                && e.get("reason").asText().matches("rank [01] failed step 7: injected failure in step 7")), events.toString());
+        assertTrue(kinds.stream().filter("ring"::equals).count() >= 2, "the ring re-formed: " + kinds);
+        assertTrue(kinds.stream().filter("join"::equals).count() >= 3, "the restarted worker joined again: " + kinds);
+        assertEquals("job_end", kinds.get(kinds.size() - 1));
     }
 }

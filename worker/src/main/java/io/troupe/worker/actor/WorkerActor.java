@@ -27,6 +27,7 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.OptionalInt;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
@@ -67,6 +68,8 @@ public final class WorkerActor {
     public static final String BLOCKING_DISPATCHER = "troupe.worker.blocking-dispatcher";
     /** Messages that may wait for a task: a probe or finish per generation at most, in practice. */
     private static final int STASH_CAPACITY = 1000;
+    /** The MDC key of a worker's rank and host in its log lines. */
+    public static final String LOG_CONTEXT = "worker";
 
     /** The worker's protocol. */
     public sealed interface Command permits FromWire, CoordinatorsChanged, Prepared, Worked, Leave, HelloAgain {
@@ -124,12 +127,22 @@ public final class WorkerActor {
     private final ActorRef<JobMessage> wire;
     private final Executor blocking;
     private ActorRef<JobMessage> coordinator;
+    /** The ring rank this worker holds, -1 for none; read by {@link #logContext}. */
+    private int rank = -1;
     /** Who asked this worker to leave, answered once it has; null while it stays. */
     private ActorRef<Done> leaving;
 
     public static Behavior<Command> create(WorkerSettings settings, DataPlane dataPlane) {
-        return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> Behaviors.withStash(STASH_CAPACITY,
-                stash -> new WorkerActor(ctx, timers, stash, settings, dataPlane).idle())));
+        return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> Behaviors.withStash(STASH_CAPACITY, stash -> {
+            WorkerActor actor = new WorkerActor(ctx, timers, stash, settings, dataPlane);
+            // Every log line of this worker says which one it is (the log pattern shows MDC "worker").
+            return Behaviors.withMdc(Command.class, message -> actor.logContext(), actor.idle());
+        })));
+    }
+
+    /** MDC of this worker's log lines: {@code worker} = "rank R@HOST" ("rank -" outside a ring). */
+    private Map<String, String> logContext() {
+        return Map.of(LOG_CONTEXT, "rank " + (rank < 0 ? "-" : Integer.toString(rank)) + "@" + dataPlane.host());
     }
 
     private WorkerActor(ActorContext<Command> ctx, TimerScheduler<Command> timers, StashBuffer<Command> stash,
@@ -150,6 +163,7 @@ public final class WorkerActor {
 
     /** No job: offers itself to the coordinator until it is given one. */
     private Behavior<Command> idle() {
+        rank = -1;
         return state(null, () -> { }, Behaviors.receive(Command.class)
                 .onMessage(FromWire.class, w -> w.message() instanceof JoinJob j ? prepare(j) : other(null, w)));
     }
@@ -320,6 +334,7 @@ public final class WorkerActor {
      * (the job is over, so a probe or step that waited before it is moot).
      */
     private Behavior<Command> resume(Place place) {
+        rank = place.rank();
         for (FinishJob f : waiting(FinishJob.class)) {
             if (place.holds(f.jobId())) {
                 return finishing(place, f); // the finish itself is dropped from the stash after the job
