@@ -24,8 +24,8 @@ import picocli.CommandLine.Spec;
 
 /** {@code troupe serve}: an OpenAI-compatible HTTP server over an exported model, with continuous batching. */
 @Command(name = "serve", description = {"Serve an exported model over an OpenAI-compatible HTTP API.",
-            "POST /v1/completions and /v1/chat/completions (streaming as server-sent events), GET /v1/models, /health and "
-                    + "/metrics. Runs until interrupted."}, mixinStandardHelpOptions = true)
+            "POST /v1/completions and /v1/chat/completions (streaming as server-sent events) for a language model, "
+                    + "POST /v1/classify for a classifier, GET /v1/models, /health and /metrics. Runs until interrupted."}, mixinStandardHelpOptions = true)
 final class ServeCommand implements Callable<Integer> {
 
     @Spec
@@ -116,8 +116,8 @@ final class ServeCommand implements Callable<Integer> {
                                 out.flush();
                             });
                     if (!watcher.check()) {
-                        warn.accept("--watch " + watch + " has no model yet (no model.onnx, no loadable checkpoint); "
-                                + "/health answers 503 until one appears");
+                        warn.accept("--watch " + watch + " has no model to serve yet; /health answers 503 until one "
+                                + "appears (checked every " + watchInterval + " s)");
                     }
                     RunWatcher w = watcher;
                     looking = Executors.newSingleThreadScheduledExecutor(r -> {

@@ -548,6 +548,12 @@ class ServeCommandTest {
                 .assertOneLineError("give --api-key-file");
         troupe("serve", "--model", run, "--max-batch", 0).assertExit(TroupeCli.EXIT_USAGE)
                 .assertOneLineError("--max-batch must be at least 1");
+        troupe("serve", "--bind", "127.0.0.1:0").assertExit(TroupeCli.EXIT_USAGE)
+                .assertOneLineError("give either --model DIR or --watch RUN_DIR");
+        troupe("serve", "--model", run, "--watch", run, "--bind", "127.0.0.1:0").assertExit(TroupeCli.EXIT_USAGE)
+                .assertOneLineError("give either --model DIR or --watch RUN_DIR");
+        troupe("serve", "--watch", tmp.resolve("nowhere"), "--bind", "127.0.0.1:0").assertExit(TroupeCli.EXIT_FAILURE)
+                .assertOneLineError("--watch " + tmp.resolve("nowhere") + " is not a directory");
         try (ServerSocket taken = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             troupe("serve", "--model", run, "--bind", "127.0.0.1:" + taken.getLocalPort())
                     .assertExit(TroupeCli.EXIT_FAILURE).assertOneLineError("cannot listen on 127.0.0.1:" + taken.getLocalPort());
