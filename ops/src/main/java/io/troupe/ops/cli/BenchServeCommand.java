@@ -71,8 +71,9 @@ final class BenchServeCommand implements Callable<Integer> {
             ServeBenchmark.Result many = bench.run(clients, requests);
             report(out, many);
             if (!json.enabled()) {
-                out.printf("aggregate speed-up with %d clients: %.2fx (batch %d, %d threads)%n", clients,
-                        many.tokensPerSecond() / one.tokensPerSecond(), batch, threads.threads());
+                out.printf("aggregate speed-up with %d clients: %.2fx (batch %d, %s decoder, %d threads)%n", clients,
+                        many.tokensPerSecond() / one.tokensPerSecond(), server.batchCapacity(),
+                        server.cached() ? "KV-cache" : "uncached", threads.threads());
             }
         }
         return TroupeCli.EXIT_OK;

@@ -11,6 +11,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -20,15 +24,24 @@ import picocli.CommandLine.Spec;
 
 /** {@code troupe serve}: an OpenAI-compatible HTTP server over an exported model, with continuous batching. */
 @Command(name = "serve", description = {"Serve an exported model over an OpenAI-compatible HTTP API.",
-            "POST /v1/completions and /v1/chat/completions (streaming as server-sent events), GET /v1/models, /health and "
-                    + "/metrics. Runs until interrupted."}, mixinStandardHelpOptions = true)
+            "POST /v1/completions and /v1/chat/completions (streaming as server-sent events) for a language model, "
+                    + "POST /v1/classify for a classifier, GET /v1/models, /health and /metrics. Runs until interrupted."}, mixinStandardHelpOptions = true)
 final class ServeCommand implements Callable<Integer> {
 
     @Spec
     private CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Directory with model.onnx and tokenizer.json.")
+    @Option(names = "--model", paramLabel = "DIR", description = "Directory with model.onnx and tokenizer.json.")
     private Path model;
+
+    @Option(names = "--watch", paramLabel = "RUN_DIR",
+            description = "Serve the newest model of a training run (its export, or a newer checkpoint) instead of --model, "
+                    + "and swap to a newer one when it appears; requests in flight finish on the model they started on.")
+    private Path watch;
+
+    @Option(names = "--watch-interval", defaultValue = "10", paramLabel = "SECONDS",
+            description = "How often --watch looks for a newer model (default: ${DEFAULT-VALUE}).")
+    private int watchInterval;
 
     @Option(names = "--bind", defaultValue = "127.0.0.1:8080", paramLabel = "HOST:PORT",
             description = "Address to listen on (default: ${DEFAULT-VALUE}, this machine only). Another host needs --api-key-file.")
@@ -41,6 +54,11 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--max-batch", defaultValue = "8", paramLabel = "N",
             description = "Sequences decoded together in one batched step (default: ${DEFAULT-VALUE}).")
     private int maxBatch;
+
+    @Option(names = "--kv-cache-mib", defaultValue = "1024", paramLabel = "MIB",
+            description = "Memory for the sequences' KV caches; --max-batch is lowered to the caches that fit "
+                    + "(default: ${DEFAULT-VALUE}).")
+    private long kvCacheMib;
 
     @Option(names = "--queue-limit", defaultValue = "64", paramLabel = "N",
             description = "Requests that may wait for a batch slot; beyond them the server answers 429 (default: ${DEFAULT-VALUE}).")
@@ -57,33 +75,81 @@ final class ServeCommand implements Callable<Integer> {
         if (queueLimit < 1) {
             throw new ParameterException(spec.commandLine(), "--queue-limit must be at least 1, got " + queueLimit);
         }
+        if (kvCacheMib < 1) {
+            throw new ParameterException(spec.commandLine(), "--kv-cache-mib must be at least 1, got " + kvCacheMib);
+        }
         HostPort address = HostPort.parse(bind, "--bind");
         String apiKey = apiKeyFile == null ? null : readApiKey(apiKeyFile);
         if (apiKey == null && !isLoopback(address.host())) {
             throw UserError.usage("--bind " + address + " is reachable from other machines; give --api-key-file FILE too, "
                     + "or bind 127.0.0.1");
         }
-        if (!Files.isDirectory(model)) {
-            throw UserError.inputData("--model " + model + " is not a directory; pass the --out directory of a finished "
-                    + "'troupe train' or 'troupe export'");
+        if ((model == null) == (watch == null)) {
+            throw new ParameterException(spec.commandLine(), "give either --model DIR or --watch RUN_DIR");
+        }
+        if (watchInterval < 1) {
+            throw new ParameterException(spec.commandLine(), "--watch-interval must be at least 1 second, got " + watchInterval);
+        }
+        Path source = model != null ? model : watch;
+        if (!Files.isDirectory(source)) {
+            throw UserError.inputData((model != null ? "--model " : "--watch ") + source + " is not a directory; pass the "
+                    + "--out directory of " + (model != null ? "a finished 'troupe train' or 'troupe export'" : "a training run"));
         }
         PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        Consumer<String> warn = line -> {
+            err.println("troupe: warning: " + line);
+            err.flush();
+        };
         OpenAiServer server = OpenAiServer.bind(address.host(), address.port(), ServeLimits.defaults().withQueueLimit(queueLimit),
                 apiKey);
         CountDownLatch stop = new CountDownLatch(1);
+        RunWatcher watcher = null;
+        ScheduledExecutorService looking = null;
         try (StopOnSignal signal = StopOnSignal.install(stop::countDown)) {
             try {
-                server.load(model, threads.threads(), maxBatch);
+                if (watch != null) {
+                    String id = OpenAiServer.modelId(watch);
+                    watcher = new RunWatcher(watch, dir -> server.swap(dir, id, threads.threads(), maxBatch, kvCacheMib << 20,
+                            warn), line -> {
+                                out.println(line);
+                                out.flush();
+                            });
+                    if (!watcher.check()) {
+                        warn.accept("--watch " + watch + " has no model to serve yet; /health answers 503 until one "
+                                + "appears (checked every " + watchInterval + " s)");
+                    }
+                    RunWatcher w = watcher;
+                    looking = Executors.newSingleThreadScheduledExecutor(r -> {
+                        Thread t = new Thread(r, "troupe-watch");
+                        t.setDaemon(true);
+                        return t;
+                    });
+                    looking.scheduleWithFixedDelay(w::check, watchInterval, watchInterval, TimeUnit.SECONDS);
+                } else {
+                    server.load(model, threads.threads(), maxBatch, kvCacheMib << 20, warn);
+                }
+            } catch (IllegalArgumentException e) {
+                server.close();
+                throw UserError.usage("--kv-cache-mib " + kvCacheMib + " is too small: " + e.getMessage(), e);
             } catch (Exception e) {
                 server.close();
                 throw e;
             }
-            out.println("troupe serve: " + model + " on http://" + address.host() + ":" + server.port()
-                    + " (batch " + maxBatch + ", queue " + queueLimit + (apiKey == null ? ", no API key" : ", API key required")
+            out.println("troupe serve: " + source + " on http://" + address.host() + ":" + server.port()
+                    + " (batch " + server.batchCapacity() + (server.cached() ? ", KV cache" : "") + ", queue " + queueLimit
+                    + (apiKey == null ? ", no API key" : ", API key required") + (watch != null ? ", watching the run" : "")
                     + "); Ctrl-C stops");
             out.flush();
             stop.await();
+            if (looking != null) {
+                looking.shutdownNow();
+            }
             server.close();
+        } finally {
+            if (watcher != null) {
+                watcher.close();
+            }
         }
         return TroupeCli.EXIT_OK;
     }

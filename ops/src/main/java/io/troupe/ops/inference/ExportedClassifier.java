@@ -99,6 +99,29 @@ public final class ExportedClassifier implements AutoCloseable {
         return labels;
     }
 
+    /** Context length: longer texts are cut to their first block_size tokens. */
+    public int blockSize() {
+        return blockSize;
+    }
+
+    public Tokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    /** Tokens the model reads of each text: encoded as in training (unknown characters dropped, cut to block_size). */
+    public int[] tokenCounts(List<String> texts) {
+        List<LabelledExample> rows = new ArrayList<>();
+        for (String text : texts) {
+            rows.add(new LabelledExample(text.isEmpty() ? " " : text, 0, "input"));
+        }
+        EncodedExamples encoded = EncodedExamples.encode(rows, tokenizer, blockSize);
+        int[] counts = new int[texts.size()];
+        for (int i = 0; i < counts.length; i++) {
+            counts[i] = encoded.tokens().get(i).length;
+        }
+        return counts;
+    }
+
     /** Class probabilities (softmax of the logits) of each text, [texts][classes]. */
     public float[][] probabilities(List<String> texts) throws OrtException {
         List<LabelledExample> rows = new ArrayList<>();

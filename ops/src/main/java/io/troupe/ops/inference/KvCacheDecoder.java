@@ -71,7 +71,7 @@ public final class KvCacheDecoder implements BatchDecoder {
     private CachedSlot lastAlone;
 
     private KvCacheDecoder(OrtEnvironment env, OrtSession session, int nLayer, int nHead, int nEmbd, int blockSize,
-                           int vocabSize, long budgetBytes) {
+                           int vocabSize, long budgetBytes, int maxSlots) {
         this.env = env;
         this.session = session;
         this.nLayer = nLayer;
@@ -85,7 +85,7 @@ public final class KvCacheDecoder implements BatchDecoder {
             throw new IllegalArgumentException("a KV-cache budget of " + mib(budgetBytes) + " MiB holds no sequence: one takes "
                     + mib(perSlot) + " MiB (n_layer x 2 x block_size x n_embd floats)");
         }
-        this.capacity = (int) Math.min(slots, 1 << 20);
+        this.capacity = (int) Math.min(Math.min(slots, 1 << 20), maxSlots);
         this.pastSpace = new FloatBuffer[2 * nLayer];
         this.presentSpace = new FloatBuffer[2 * nLayer];
     }
@@ -111,6 +111,20 @@ public final class KvCacheDecoder implements BatchDecoder {
      * @throws DataException when the file is missing, not loadable or not a Troupe language-model decoder
      */
     public static KvCacheDecoder open(Path dir, int threads, long budgetBytes) throws DataException {
+        return open(dir, threads, budgetBytes, Integer.MAX_VALUE);
+    }
+
+    /**
+     * Opens {@code dir/decoder.onnx} holding at most {@code maxSlots} sequences, fewer when the
+     * budget holds fewer caches (each is allocated when its first sequence opens).
+     *
+     * @throws DataException when the file is missing, not loadable or not a Troupe language-model decoder
+     * @throws IllegalArgumentException when the budget holds no sequence
+     */
+    public static KvCacheDecoder open(Path dir, int threads, long budgetBytes, int maxSlots) throws DataException {
+        if (maxSlots < 1) {
+            throw new IllegalArgumentException("a decoder holds at least one sequence, got " + maxSlots);
+        }
         Path file = dir.resolve(ModelExport.DECODER_FILE_NAME);
         if (!Files.isRegularFile(file)) {
             throw new DataException(file + " does not exist: the model was exported before KV-cache inference; "
@@ -134,7 +148,7 @@ public final class KvCacheDecoder implements BatchDecoder {
                 }
                 shape[i] = Integer.parseInt(value);
             }
-            return new KvCacheDecoder(env, session, shape[2], shape[3], shape[4], shape[0], shape[1], budgetBytes);
+            return new KvCacheDecoder(env, session, shape[2], shape[3], shape[4], shape[0], shape[1], budgetBytes, maxSlots);
         } catch (OrtException | NumberFormatException e) {
             closeQuietly(session);
             throw new DataException(file + " is not a loadable Troupe decoder: " + e.getMessage(), e);

@@ -8,13 +8,20 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.troupe.data.DataException;
 import io.troupe.ops.inference.BatchScheduler;
+import io.troupe.ops.inference.ExportedClassifier;
 import io.troupe.ops.inference.FinishReason;
 import io.troupe.ops.inference.GenerationRequest;
+import io.troupe.ops.inference.KvCacheDecoder;
 import io.troupe.ops.inference.QueueFullException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.function.Consumer;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -37,6 +44,7 @@ import org.apache.pekko.http.javadsl.model.headers.CacheDirectives;
 import org.apache.pekko.japi.Pair;
 import org.apache.pekko.stream.BoundedSourceQueue;
 import org.apache.pekko.stream.QueueOfferResult;
+import org.apache.pekko.stream.javadsl.Flow;
 import org.apache.pekko.stream.javadsl.Keep;
 import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.util.ByteString;
@@ -61,7 +69,16 @@ public final class OpenAiServer implements AutoCloseable {
     private final ServeLimits limits;
     private final byte[] apiKey;
     private final ServeMetrics metrics = new ServeMetrics();
+    /** Runs classification batches, which block in ONNX Runtime, away from pekko's threads. */
+    private final ExecutorService classifyExecutor = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "troupe-classify");
+        t.setDaemon(true);
+        return t;
+    });
     private volatile ServedModel served;
+    /** Swapped-out models that may still be finishing requests; guards {@link #closed} too. */
+    private final List<ServedModel> retired = new ArrayList<>();
+    private boolean closed;
     private ServerBinding binding;
 
     private OpenAiServer(ActorSystem system, ServeLimits limits, byte[] apiKey) {
@@ -93,7 +110,9 @@ public final class OpenAiServer implements AutoCloseable {
         OpenAiServer server = new OpenAiServer(system, limits,
                 apiKey == null ? null : apiKey.getBytes(StandardCharsets.UTF_8));
         try {
-            server.binding = Http.get(system).newServerAt(host, port).bind(server::handle)
+            // One handler flow per connection, so a connection that ends cancels what it waits for.
+            server.binding = Http.get(system).newServerAt(host, port)
+                    .bindFlow(Flow.fromMaterializer((materializer, attributes) -> server.connectionFlow()))
                     .toCompletableFuture().get(30, TimeUnit.SECONDS);
         } catch (Exception e) {
             system.terminate();
@@ -116,30 +135,134 @@ public final class OpenAiServer implements AutoCloseable {
      * @throws DataException when {@code dir} is not a Troupe export
      */
     public void load(Path dir, int threads, int maxBatch) throws DataException {
-        served = ServedModel.open(dir, threads, maxBatch, limits.queueLimit(), metrics, json);
+        load(dir, threads, maxBatch, KvCacheDecoder.DEFAULT_BUDGET_BYTES, log::warn);
+    }
+
+    /**
+     * Opens the export in {@code dir} and starts answering with it: with its KV-cache decoder when
+     * it has one (up to {@code maxBatch} sequences, fewer when {@code kvBudgetBytes} holds fewer
+     * caches), else uncached after a line to {@code warn}.
+     *
+     * @throws DataException when {@code dir} is not a Troupe export
+     * @throws IllegalArgumentException when the KV budget holds no sequence
+     */
+    public void load(Path dir, int threads, int maxBatch, long kvBudgetBytes, Consumer<String> warn) throws DataException {
+        swap(dir, ServedModel.idOf(dir), threads, maxBatch, kvBudgetBytes, warn);
+    }
+
+    /**
+     * Opens the export in {@code dir} as model {@code id} and answers new requests with it. The
+     * model served until now finishes the requests it has (running or queued) and closes after
+     * the last; if {@code dir} cannot be opened, the current model stays.
+     *
+     * @throws DataException when {@code dir} is not a Troupe export
+     * @throws IllegalArgumentException when the KV budget holds no sequence
+     */
+    public void swap(Path dir, String id, int threads, int maxBatch, long kvBudgetBytes, Consumer<String> warn)
+            throws DataException {
+        ServedModel next = ServedModel.open(dir, id, threads, maxBatch, kvBudgetBytes, limits.queueLimit(), metrics, json,
+                warn);
+        ServedModel previous;
+        synchronized (retired) {
+            if (closed) {
+                closeQuietly(next);
+                throw new IllegalStateException("the server is closed");
+            }
+            previous = served;
+            served = next;
+            if (previous != null) {
+                retired.add(previous);
+            }
+        }
+        if (previous != null) {
+            previous.retire();
+        }
+    }
+
+    /** The model id a directory is served under: its name. */
+    public static String modelId(Path dir) {
+        return ServedModel.idOf(dir);
+    }
+
+    /** Models swapped out whose last requests are still running (closed once they end). */
+    public int retiredModels() {
+        synchronized (retired) {
+            retired.removeIf(ServedModel::retiredAndIdle);
+            return retired.size();
+        }
+    }
+
+    private static void closeQuietly(ServedModel m) {
+        try {
+            m.close();
+        } catch (Exception e) {
+            log.warn("closing a model failed", e);
+        }
+    }
+
+    /** A hold on the served model for one request; 503 while none is loaded. */
+    private ServedModel.Lease acquire() throws ApiError {
+        while (true) {
+            ServedModel.Lease lease = ready().lease();
+            if (lease != null) {
+                return lease;
+            }
+            Thread.onSpinWait(); // swapped out between the read and the lease: the next read sees its successor
+        }
     }
 
     /** Sequences decoding right now and requests waiting (for tests and the benchmark). */
     public int runningSequences() {
         ServedModel m = served;
-        return m == null ? 0 : m.scheduler.running();
+        return m == null || m.scheduler == null ? 0 : m.scheduler.running();
+    }
+
+    /** Sequences the loaded model decodes together (--max-batch, or fewer when the KV budget holds fewer); 0 before {@link #load}. */
+    public int batchCapacity() {
+        ServedModel m = served;
+        return m == null || m.decoder == null ? 0 : m.decoder.capacity();
+    }
+
+    /** True when the loaded model decodes with its KV cache. */
+    public boolean cached() {
+        ServedModel m = served;
+        return m != null && m.decoder instanceof KvCacheDecoder;
     }
 
     /** Decoder slots held right now: 0 when the server is idle, whatever its clients did. */
     public int heldSlots() {
         ServedModel m = served;
-        return m == null ? 0 : m.decoder.openSlots();
+        return m == null || m.decoder == null ? 0 : m.decoder.openSlots();
     }
 
     // ---- routing ----
 
-    private CompletionStage<HttpResponse> handle(HttpRequest request) {
+    /**
+     * Answers one connection's requests in order; when the connection ends, cancels its unanswered
+     * generations. The client closing its side ends the request stream at once, while a pending
+     * answer holds the rest of the flow open: so the end is watched before {@code mapAsync} too.
+     */
+    private Flow<HttpRequest, HttpResponse, NotUsed> connectionFlow() {
+        ClientConnection connection = new ClientConnection();
+        return Flow.<HttpRequest>create()
+                .watchTermination((notUsed, requestsEnded) -> {
+                    requestsEnded.whenComplete((ok, failure) -> connection.close());
+                    return notUsed;
+                })
+                .mapAsync(1, request -> handle(request, connection))
+                .watchTermination((notUsed, done) -> {
+                    done.whenComplete((ok, failure) -> connection.close());
+                    return notUsed;
+                });
+    }
+
+    private CompletionStage<HttpResponse> handle(HttpRequest request, ClientConnection connection) {
         String path = request.getUri().path();
         String method = request.method().value();
         String endpoint = endpoint(path);
         CompletionStage<HttpResponse> response;
         try {
-            response = route(request, method, path);
+            response = route(request, method, path, connection);
         } catch (ApiError e) {
             request.discardEntityBytes(system);
             response = CompletableFuture.completedFuture(error(e));
@@ -156,13 +279,15 @@ public final class OpenAiServer implements AutoCloseable {
     private static String endpoint(String path) {
         return switch (path) {
             case "/v1/completions" -> "completions";
+            case "/v1/classify" -> "classify";
             case "/v1/chat/completions" -> "chat_completions";
             case "/health", "/metrics" -> path.substring(1);
             default -> path.startsWith("/v1/models") ? "models" : "other";
         };
     }
 
-    private CompletionStage<HttpResponse> route(HttpRequest request, String method, String path) throws ApiError {
+    private CompletionStage<HttpResponse> route(HttpRequest request, String method, String path, ClientConnection connection)
+            throws ApiError {
         if (path.equals("/health")) {
             requireMethod(method, "GET", path);
             request.discardEntityBytes(system);
@@ -187,15 +312,28 @@ public final class OpenAiServer implements AutoCloseable {
             case "/v1/completions", "/v1/chat/completions" -> {
                 requireMethod(method, "POST", path);
                 ServedModel m = ready();
+                if (m.isClassifier()) {
+                    throw ApiError.invalid("model", "unsupported_endpoint", "model '" + m.id + "' is a text classifier; it "
+                            + "cannot generate text (use /v1/classify)");
+                }
                 boolean chat = path.equals("/v1/chat/completions");
-                return readJson(request).thenCompose(body -> generate(m, body, chat));
+                return readJson(request).thenCompose(body -> generate(body, chat, connection));
             }
-            case "/v1/classify", "/v1/embeddings" -> {
+            case "/v1/classify" -> {
                 requireMethod(method, "POST", path);
                 ServedModel m = ready();
-                String what = path.endsWith("classify") ? "classification" : "embeddings";
-                throw ApiError.invalid("model", "unsupported_endpoint", "model '" + m.id + "' is a causal language model; it "
-                        + "cannot do " + what + " (use /v1/completions or /v1/chat/completions)");
+                if (!m.isClassifier()) {
+                    throw ApiError.invalid("model", "unsupported_endpoint", "model '" + m.id + "' is a causal language "
+                            + "model; it cannot do classification (use /v1/completions or /v1/chat/completions)");
+                }
+                return readJson(request).thenCompose(this::classify);
+            }
+            case "/v1/embeddings" -> {
+                requireMethod(method, "POST", path);
+                ServedModel m = ready();
+                throw ApiError.invalid("model", "unsupported_endpoint", "model '" + m.id + "' is a "
+                        + (m.isClassifier() ? "text classifier" : "causal language model") + "; it cannot make embeddings ("
+                        + (m.isClassifier() ? "use /v1/classify" : "use /v1/completions or /v1/chat/completions") + ")");
             }
             default -> {
                 if (path.startsWith("/v1/models/")) {
@@ -256,6 +394,13 @@ public final class OpenAiServer implements AutoCloseable {
         model.put("object", "model");
         model.put("created", m.created);
         model.put("owned_by", "troupe");
+        if (m.isClassifier()) {
+            model.put("context_length", m.classifier.blockSize());
+            model.put("tokenizer", m.classifier.tokenizer().type());
+            model.putArray("capabilities").add("classify");
+            m.classifier.labels().names().forEach(model.putArray("labels")::add);
+            return model;
+        }
         model.put("context_length", m.model.blockSize());
         model.put("tokenizer", m.model.tokenizer().type());
         model.putArray("capabilities").add("completions").add("chat.completions");
@@ -300,10 +445,72 @@ public final class OpenAiServer implements AutoCloseable {
                 "the request body is larger than this server's limit of " + limits.maxBodyBytes() + " bytes");
     }
 
+    // ---- classification ----
+
+    /** POST /v1/classify: {@code {"model", "input": string | [strings]}} to each input's label and probabilities. */
+    private CompletionStage<HttpResponse> classify(JsonNode body) {
+        List<String> inputs;
+        ServedModel.Lease lease;
+        try {
+            inputs = ClassifyRequest.parse(body);
+            lease = acquire();
+        } catch (ApiError e) {
+            return done(error(e));
+        }
+        ServedModel m = lease.model();
+        try {
+            if (!m.isClassifier()) {
+                throw ApiError.invalid("model", "unsupported_endpoint", "model '" + m.id + "' is a causal language model; "
+                        + "it cannot do classification (use /v1/completions or /v1/chat/completions)");
+            }
+            checkModel(m, body.path("model").isTextual() ? body.get("model").asText() : null);
+        } catch (ApiError e) {
+            lease.close();
+            return done(error(e));
+        }
+        // The ORT run blocks: keep it off pekko's dispatcher, one batch at a time per model.
+        return CompletableFuture.supplyAsync(() -> {
+            try (lease) {
+                float[][] probabilities = m.classifier.probabilities(inputs); // [inputs][classes]
+                int tokens = 0;
+                for (int count : m.classifier.tokenCounts(inputs)) {
+                    tokens += count;
+                }
+                ObjectNode answer = json.createObjectNode().put("object", "list");
+                var data = answer.putArray("data");
+                List<String> labels = m.classifier.labels().names();
+                for (int i = 0; i < inputs.size(); i++) {
+                    ObjectNode item = data.addObject().put("object", "classification").put("index", i)
+                            .put("label", labels.get(ExportedClassifier.argmax(probabilities[i])));
+                    ObjectNode p = item.putObject("probabilities");
+                    for (int k = 0; k < labels.size(); k++) {
+                        p.put(labels.get(k), probabilities[i][k]);
+                    }
+                }
+                answer.put("model", m.id);
+                answer.putObject("usage").put("prompt_tokens", tokens).put("total_tokens", tokens);
+                return jsonResponse(200, answer);
+            } catch (Exception e) {
+                return internal(e);
+            }
+        }, classifyExecutor);
+    }
+
     // ---- generation ----
 
-    private CompletionStage<HttpResponse> generate(ServedModel m, JsonNode body, boolean chat) {
+    private CompletionStage<HttpResponse> generate(JsonNode body, boolean chat, ClientConnection connection) {
+        ServedModel.Lease lease;
         try {
+            lease = acquire();
+        } catch (ApiError e) {
+            return done(error(e));
+        }
+        ServedModel m = lease.model();
+        try {
+            if (m.isClassifier()) {
+                throw ApiError.invalid("model", "unsupported_endpoint", "model '" + m.id + "' is a text classifier; it "
+                        + "cannot generate text (use /v1/classify)");
+            }
             SamplingRequest r = chat ? SamplingRequest.chat(body, m.template, limits) : SamplingRequest.completion(body, limits);
             checkModel(m, r.model());
             String param = chat ? "messages" : "prompt";
@@ -329,21 +536,26 @@ public final class OpenAiServer implements AutoCloseable {
                     r.stop());
             OpenAiResponses shapes = new OpenAiResponses(json, chat, m.id);
             metrics.promptTokens(prompt.length);
-            return r.stream() ? stream(m, g, r.includeUsage(), shapes, chat) : whole(m, g, shapes);
-        } catch (ApiError e) {
-            return done(error(e));
+            // From a successful submit on, the request's end releases the lease (see submit).
+            return r.stream() ? stream(m, lease, g, r.includeUsage(), shapes, chat) : whole(m, lease, g, shapes, connection);
+        } catch (ApiError | RuntimeException e) {
+            lease.close();
+            return e instanceof ApiError api ? done(error(api)) : done(internal(e));
         }
     }
 
-    private CompletionStage<HttpResponse> whole(ServedModel m, GenerationRequest g, OpenAiResponses shapes) throws ApiError {
+    private CompletionStage<HttpResponse> whole(ServedModel m, ServedModel.Lease lease, GenerationRequest g,
+            OpenAiResponses shapes, ClientConnection connection) throws ApiError {
         CompletableFuture<HttpResponse> answer = new CompletableFuture<>();
-        submit(m, g, new BatchScheduler.Listener() {
+        BatchScheduler.Generation generation = submit(m, lease, g, new BatchScheduler.Listener() {
             @Override
             public void onFinished(BatchScheduler.Result result) {
                 answer.complete(resultResponse(result, shapes));
             }
         });
-        return answer;
+        // A client that disconnects before the answer is complete cancels the generation.
+        connection.waitingFor(generation);
+        return answer.whenComplete((response, failure) -> connection.done(generation));
     }
 
     private HttpResponse resultResponse(BatchScheduler.Result result, OpenAiResponses shapes) {
@@ -357,7 +569,8 @@ public final class OpenAiServer implements AutoCloseable {
     }
 
     /** Server-sent events: one {@code data:} chunk per piece of text, the finish reasons, then {@code [DONE]}. */
-    private CompletionStage<HttpResponse> stream(ServedModel m, GenerationRequest g, boolean includeUsage,
+    private CompletionStage<HttpResponse> stream(ServedModel m, ServedModel.Lease lease, GenerationRequest g,
+            boolean includeUsage,
             OpenAiResponses shapes, boolean chat) throws ApiError {
         // Every chunk fits: one per token, plus roles, finish reasons, usage and [DONE].
         int buffer = g.n() * (g.maxTokens() + 2) + 4;
@@ -410,7 +623,7 @@ public final class OpenAiServer implements AutoCloseable {
             }
         };
         try {
-            generation.set(submit(m, g, listener));
+            generation.set(submit(m, lease, g, listener));
         } catch (ApiError e) {
             events.complete();
             throw e;
@@ -422,10 +635,31 @@ public final class OpenAiServer implements AutoCloseable {
                 .withEntity(HttpEntities.createChunked(EVENT_STREAM, pre.second())));
     }
 
-    private BatchScheduler.Generation submit(ServedModel m, GenerationRequest g, BatchScheduler.Listener listener)
-            throws ApiError {
+    /** Submits to the model's scheduler; once submitted, the request's end closes {@code lease}. */
+    private BatchScheduler.Generation submit(ServedModel m, ServedModel.Lease lease, GenerationRequest g,
+            BatchScheduler.Listener listener) throws ApiError {
+        BatchScheduler.Listener releasing = new BatchScheduler.Listener() {
+            @Override
+            public void onText(int choice, String text) {
+                listener.onText(choice, text);
+            }
+
+            @Override
+            public void onChoiceFinished(int choice, FinishReason reason) {
+                listener.onChoiceFinished(choice, reason);
+            }
+
+            @Override
+            public void onFinished(BatchScheduler.Result result) {
+                try {
+                    listener.onFinished(result);
+                } finally {
+                    lease.close();
+                }
+            }
+        };
         try {
-            BatchScheduler.Generation generation = m.scheduler.submit(g, listener);
+            BatchScheduler.Generation generation = m.scheduler.submit(g, releasing);
             metrics.queueDepth(m.scheduler.queued());
             return generation;
         } catch (QueueFullException e) {
@@ -471,19 +705,28 @@ public final class OpenAiServer implements AutoCloseable {
                 "the server failed to answer this request; see its log"));
     }
 
-    /** Stops listening, cancels running generations and frees the model. */
+    /** Stops listening, cancels running generations and frees the models (the served one and any swapped out). */
     @Override
     public void close() throws Exception {
         try {
             if (binding != null) {
                 binding.unbind().toCompletableFuture().get(10, TimeUnit.SECONDS);
             }
-            ServedModel m = served;
-            served = null;
-            if (m != null) {
+            List<ServedModel> models;
+            synchronized (retired) {
+                closed = true;
+                models = new ArrayList<>(retired);
+                retired.clear();
+                if (served != null) {
+                    models.add(served);
+                }
+                served = null;
+            }
+            for (ServedModel m : models) {
                 m.close();
             }
         } finally {
+            classifyExecutor.shutdownNow();
             system.terminate();
             system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
         }

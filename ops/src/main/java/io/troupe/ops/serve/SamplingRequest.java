@@ -82,7 +82,7 @@ record SamplingRequest(String model, String prompt, int maxTokens, int n, double
         throw ApiError.invalid(param + ".content", "invalid_type", param + ".content must be a string");
     }
 
-    private static void requireObject(JsonNode body) throws ApiError {
+    static void requireObject(JsonNode body) throws ApiError {
         if (body == null || !body.isObject()) {
             throw ApiError.invalid(null, "invalid_json", "the request body must be a JSON object");
         }

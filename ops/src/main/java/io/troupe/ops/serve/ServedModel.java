@@ -2,13 +2,24 @@ package io.troupe.ops.serve;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.troupe.data.DataException;
+import io.troupe.data.labelled.LabelSet;
 import io.troupe.ops.inference.BatchDecoder;
 import io.troupe.ops.inference.BatchDecoders;
 import io.troupe.ops.inference.BatchScheduler;
+import io.troupe.ops.inference.ExportedClassifier;
 import io.troupe.ops.inference.ExportedModel;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+import org.slf4j.LoggerFactory;
 
-/** The model a server answers with: the export, its decoder and scheduler, its chat template and its id. */
+/**
+ * The model a server answers with, and its id. Either a language model (the export, its decoder
+ * and scheduler, its chat template) or a text classifier ({@code troupe finetune --task
+ * classify}); the fields of the other kind are null.
+ */
 final class ServedModel implements AutoCloseable {
     final String id;
     final long created = System.currentTimeMillis() / 1000;
@@ -16,34 +27,133 @@ final class ServedModel implements AutoCloseable {
     final BatchDecoder decoder;
     final BatchScheduler scheduler;
     final ChatTemplate template;
+    final ExportedClassifier classifier;
+    /**
+     * Holders of this model: the server while it is the one served, plus one per request using
+     * it. The model closes when the count reaches 0, so a model swapped out finishes its
+     * requests first.
+     */
+    private final AtomicInteger holders = new AtomicInteger(1);
+    private boolean closedNow;
 
-    private ServedModel(String id, ExportedModel model, BatchDecoder decoder, BatchScheduler scheduler, ChatTemplate template) {
+    private ServedModel(String id, ExportedModel model, BatchDecoder decoder, BatchScheduler scheduler, ChatTemplate template,
+            ExportedClassifier classifier) {
         this.id = id;
         this.model = model;
         this.decoder = decoder;
         this.scheduler = scheduler;
         this.template = template;
+        this.classifier = classifier;
+    }
+
+    /** One request's hold on the model; closing it twice is harmless. */
+    final class Lease implements AutoCloseable {
+        private final AtomicBoolean closed = new AtomicBoolean();
+
+        ServedModel model() {
+            return ServedModel.this;
+        }
+
+        @Override
+        public void close() {
+            if (closed.compareAndSet(false, true)) {
+                release();
+            }
+        }
+    }
+
+    /** A hold for one request, or null when the model is already closing (swapped out and idle). */
+    Lease lease() {
+        while (true) {
+            int n = holders.get();
+            if (n == 0) {
+                return null;
+            }
+            if (holders.compareAndSet(n, n + 1)) {
+                return new Lease();
+            }
+        }
+    }
+
+    /** The server stops serving this model: it closes once its last request ends. */
+    void retire() {
+        release();
+    }
+
+    /** True once the model is closing or closed. */
+    boolean retiredAndIdle() {
+        return holders.get() == 0;
+    }
+
+    private void release() {
+        if (holders.decrementAndGet() == 0) {
+            // Often called on this model's own scheduler thread (a request's end), which close() joins: close elsewhere.
+            Thread closer = new Thread(() -> {
+                try {
+                    close();
+                } catch (Exception e) {
+                    LoggerFactory.getLogger(ServedModel.class).warn("closing a swapped-out model failed", e);
+                }
+            }, "troupe-model-close");
+            closer.setDaemon(true);
+            closer.start();
+        }
+    }
+
+    /** True for a text classifier, which answers /v1/classify and not the completion endpoints. */
+    boolean isClassifier() {
+        return classifier != null;
     }
 
     /**
-     * Opens the export in {@code dir} and starts its scheduler.
+     * Opens the export in {@code dir}: a classifier when it has {@code labels.json}, else a
+     * language model whose scheduler starts here.
      *
-     * @param maxBatch sequences decoded together (the decoder's capacity)
+     * @param maxBatch sequences decoded together (the decoder's capacity, fewer when the KV budget holds fewer)
+     * @param kvBudgetBytes memory for the KV caches of the cached decoder
      * @param queueLimit requests that may wait for a slot before 429
+     * @param warn receives a line when the export has no KV-cache decoder
      * @throws DataException when the directory is not a Troupe export or its chat template is malformed
      */
-    static ServedModel open(Path dir, int threads, int maxBatch, int queueLimit, BatchScheduler.Observer observer,
-            ObjectMapper json) throws DataException {
+    static ServedModel open(Path dir, String id, int threads, int maxBatch, long kvBudgetBytes, int queueLimit,
+            BatchScheduler.Observer observer, ObjectMapper json, Consumer<String> warn) throws DataException {
+        if (Files.isRegularFile(dir.resolve(LabelSet.FILE_NAME))) {
+            return new ServedModel(id, null, null, null, null, ExportedClassifier.open(dir, threads));
+        }
         ChatTemplate template = ChatTemplate.load(dir, json);
         ExportedModel model = ExportedModel.open(dir, threads);
-        BatchDecoder decoder = BatchDecoders.forModel(model, maxBatch);
+        BatchDecoder decoder;
+        try {
+            decoder = BatchDecoders.forModel(dir, model, maxBatch, kvBudgetBytes, threads, warn);
+        } catch (RuntimeException e) {
+            try {
+                model.close();
+            } catch (Exception suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
         BatchScheduler scheduler = new BatchScheduler(decoder, model.tokenizer(), queueLimit, observer);
-        Path name = dir.toAbsolutePath().normalize().getFileName();
-        return new ServedModel(name == null ? "troupe" : name.toString(), model, decoder, scheduler, template);
+        return new ServedModel(id, model, decoder, scheduler, template, null);
     }
 
+    /** The model id of a directory: its name. */
+    static String idOf(Path dir) {
+        Path name = dir.toAbsolutePath().normalize().getFileName();
+        return name == null ? "troupe" : name.toString();
+    }
+
+    /** Frees the model now, cancelling its running requests; only {@link #release} and the server's close call it. */
     @Override
-    public void close() throws Exception {
+    public synchronized void close() throws Exception {
+        if (closedNow) {
+            return;
+        }
+        closedNow = true;
+        if (classifier != null) {
+            classifier.close();
+            return;
+        }
         try (ExportedModel m = model; BatchDecoder d = decoder) {
             scheduler.close();
         }

@@ -209,6 +209,52 @@ class ServeCommandTest {
         eventually(() -> server.heldSlots() == 0, "every slot returns once the answers are out");
     }
 
+    /** A copy of the run's export without decoder.onnx: what a model exported before the KV cache looks like. */
+    private Path uncachedCopy() throws Exception {
+        Path old = Files.createDirectory(tmp.resolve("run"));
+        for (String name : List.of("model.onnx", "tokenizer.json")) {
+            Files.copy(run.resolve(name), old.resolve(name));
+        }
+        return old;
+    }
+
+    @Test
+    void theCachedServerAnswersWhatUncachedGreedyGenerationGivesAtEveryPromptLength() throws Exception {
+        assertTrue(server.cached(), "the run has decoder.onnx, so the server decodes with its KV cache");
+        Path old = uncachedCopy();
+        // Shorter than, equal to and longer than the 16-token block; 30 tokens slide the window too.
+        for (String prompt : List.of("the", TEXT.substring(0, 16), TEXT.substring(0, 37))) {
+            CliRun generated = troupe("generate", "--model", old, "--threads", 1, "--prompt", prompt, "--tokens", 30,
+                    "--temperature", 0).assertOk();
+            assertTrue(generated.err().contains("re-export"), generated::toString); // the uncached path ran
+            String expected = generated.out().substring(prompt.length(), prompt.length() + 30);
+            HttpResponse<String> answer = post("/v1/completions", completionBody(prompt, 30, 0, false), KEY);
+            assertEquals(200, answer.statusCode(), answer.body());
+            assertEquals(expected, JSON.readTree(answer.body()).at("/choices/0/text").asText(), "prompt '" + prompt + "'");
+        }
+    }
+
+    @Test
+    void aModelWithoutTheCacheGraphIsServedUncachedAfterOneLineSayingHowToReExport() throws Exception {
+        Path old = uncachedCopy();
+        List<String> warnings = new ArrayList<>();
+        try (OpenAiServer uncached = OpenAiServer.bind("127.0.0.1", 0, ServeLimits.defaults(), null)) {
+            uncached.load(old, 1, 3, 1 << 20, warnings::add);
+            assertFalse(uncached.cached());
+            assertEquals(3, uncached.batchCapacity());
+            assertEquals(1, warnings.size(), warnings::toString);
+            assertTrue(warnings.get(0).contains("troupe export --run RUN --out " + old + " --force"), warnings::toString);
+        }
+        // The cached decoder's capacity is --max-batch, lowered to the caches the budget holds:
+        // the tiny model's cache is 1 layer x 2 x 16 positions x 16 floats = 2 KiB.
+        try (OpenAiServer small = OpenAiServer.bind("127.0.0.1", 0, ServeLimits.defaults(), null)) {
+            small.load(run, 1, 8, 3 * io.troupe.ops.inference.KvCacheDecoder.bytesPerSlot(1, 16, 16), warnings::add);
+            assertTrue(small.cached());
+            assertEquals(3, small.batchCapacity());
+            assertEquals(1, warnings.size(), "no warning for a model with decoder.onnx");
+        }
+    }
+
     @Test
     void sampledChoicesFollowTheirSeedAndStopStringsEndThem() throws Exception {
         String body = "{\"prompt\":\"the \",\"max_tokens\":30,\"n\":3,\"seed\":11,\"temperature\":1.0,\"stop\":[\".\"]}";
@@ -325,6 +371,133 @@ class ServeCommandTest {
     }
 
     @Test
+    void aClientThatDisconnectsBeforeAWholeAnswerCancelsItsGeneration() throws Exception {
+        ServeLimits limits = new ServeLimits(1 << 20, 4096, 1_000_000, 8, 1_000_000, 4);
+        try (OpenAiServer small = OpenAiServer.bind("127.0.0.1", 0, limits, KEY)) {
+            small.load(run, 1, 2);
+            byte[] body = "{\"prompt\":\"the\",\"max_tokens\":1000000}".getBytes(StandardCharsets.UTF_8);
+            Socket client = new Socket("127.0.0.1", small.port());
+            OutputStream out = client.getOutputStream();
+            out.write(("POST /v1/completions HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + KEY
+                    + "\r\nContent-Type: application/json\r\nContent-Length: " + body.length + "\r\n\r\n")
+                    .getBytes(StandardCharsets.UTF_8));
+            out.write(body);
+            out.flush();
+            eventually(() -> small.heldSlots() == 1, "the million-token answer is being generated");
+            client.close(); // the client gives up long before its answer is complete
+            eventually(() -> small.heldSlots() == 0 && small.runningSequences() == 0,
+                    "the abandoned generation is cancelled and its slot comes back");
+            String base0 = base;
+            base = "http://127.0.0.1:" + small.port();
+            try {
+                HttpResponse<String> next = post("/v1/completions", completionBody("war", 4, 0, false), KEY);
+                assertEquals(200, next.statusCode(), next.body());
+            } finally {
+                base = base0;
+            }
+        }
+    }
+
+    /** Copies an export's files into {@code to}, model.onnx last and dated {@code mtime}, as a finishing run writes them. */
+    private static void copyExport(Path from, Path to, long mtime) throws Exception {
+        for (String name : List.of("tokenizer.json", "decoder.onnx", "model.onnx")) {
+            Path staged = to.resolve(name + ".tmp");
+            Files.copy(from.resolve(name), staged, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            Files.move(staged, to.resolve(name), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        }
+        Files.setLastModifiedTime(to.resolve("model.onnx"), java.nio.file.attribute.FileTime.fromMillis(mtime));
+    }
+
+    /** Reads server-sent events until their text has {@code n} characters more than {@code text}. */
+    private static String readText(BufferedReader in, StringBuilder text, int n) throws Exception {
+        int target = text.length() + n;
+        String line;
+        while (text.length() < target && (line = in.readLine()) != null) {
+            if (line.startsWith("data: {")) {
+                text.append(JSON.readTree(line.substring(6)).at("/choices/0/text").asText());
+            }
+        }
+        return text.toString();
+    }
+
+    /** A seeded, sampled completion (the same for the same weights, different for different ones). */
+    private static String sampled(String prompt, int tokens) throws Exception {
+        HttpResponse<String> r = post("/v1/completions", JSON.writeValueAsString(JSON.createObjectNode().put("prompt", prompt)
+                .put("max_tokens", tokens).put("temperature", 1.0).put("seed", 3)), KEY);
+        assertEquals(200, r.statusCode(), r.body());
+        return JSON.readTree(r.body()).at("/choices/0/text").asText();
+    }
+
+    @Test
+    void watchSwapsToANewerModelAndTheRequestInFlightFinishesOnTheOldOne() throws Exception {
+        Path other = tmp.resolve("other");
+        trainTiny(shared.resolve("corpus.txt"), other, 3, "learning_rate=3e-3", "seed=7").assertOk();
+        ServeLimits limits = new ServeLimits(1 << 20, 4096, 1_000_000, 8, 1_000_000, 4);
+        String base0 = base;
+        String otherShort;
+        String otherLong;
+        try (OpenAiServer reference = OpenAiServer.bind("127.0.0.1", 0, limits, KEY)) {
+            reference.load(other, 1, 1);
+            base = "http://127.0.0.1:" + reference.port();
+            otherShort = sampled("my lord", 20);
+            otherLong = sampled("the", 60);
+        } finally {
+            base = base0;
+        }
+
+        Path watched = Files.createDirectory(tmp.resolve("watched"));
+        long now = System.currentTimeMillis();
+        copyExport(run, watched, now - 60_000);
+        List<String> said = new ArrayList<>();
+        try (OpenAiServer watching = OpenAiServer.bind("127.0.0.1", 0, limits, KEY);
+             RunWatcher watcher = new RunWatcher(watched, dir -> watching.swap(dir, "watched", 1, 2, 1 << 20, said::add),
+                     said::add)) {
+            assertTrue(watcher.check(), said::toString);
+            assertFalse(watcher.check(), "nothing newer yet");
+            base = "http://127.0.0.1:" + watching.port();
+            try (Socket client = new Socket("127.0.0.1", watching.port())) {
+                String runShort = sampled("my lord", 20);
+                String runLong = sampled("the", 60);
+                assertFalse(runShort.equals(otherShort) || runLong.equals(otherLong),
+                        "the two models must answer differently for the swap to show");
+                // A request in flight on the first model: an endless stream with the same seed.
+                byte[] body = "{\"prompt\":\"the\",\"max_tokens\":1000000,\"temperature\":1.0,\"seed\":3,\"stream\":true}"
+                        .getBytes(StandardCharsets.UTF_8);
+                OutputStream out = client.getOutputStream();
+                out.write(("POST /v1/completions HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + KEY
+                        + "\r\nContent-Type: application/json\r\nContent-Length: " + body.length + "\r\n\r\n")
+                        .getBytes(StandardCharsets.UTF_8));
+                out.write(body);
+                out.flush();
+                BufferedReader in = new BufferedReader(new InputStreamReader(client.getInputStream(), StandardCharsets.UTF_8));
+                StringBuilder streamed = new StringBuilder();
+                readText(in, streamed, 5);
+
+                copyExport(other, watched, now); // the run exports a newer model
+                assertTrue(watcher.check(), said::toString);
+                assertEquals(1, watching.retiredModels(), "the first model stays open for the stream it is running");
+                assertEquals(otherShort, sampled("my lord", 20), "new requests go to the new model");
+
+                // The stream went on, on the first model, as if nothing had happened.
+                assertEquals(runLong, readText(in, streamed, 60).substring(0, 60));
+                assertEquals(1, watching.retiredModels());
+
+                // A broken export is reported and skipped; the model served stays.
+                Files.writeString(watched.resolve("model.onnx"), "not a model");
+                Files.setLastModifiedTime(watched.resolve("model.onnx"), java.nio.file.attribute.FileTime.fromMillis(now + 60_000));
+                assertFalse(watcher.check());
+                assertTrue(said.get(said.size() - 1).contains("cannot serve"), said::toString);
+                assertEquals(otherShort, sampled("my lord", 20));
+            } finally {
+                base = base0;
+            }
+            // The stream's client went away: the first model's last request ended, and it closes.
+            eventually(() -> watching.retiredModels() == 0, "the swapped-out model closes after its last request");
+        }
+    }
+
+    @Test
     void healthIs503UntilTheModelIsLoaded() throws Exception {
         try (OpenAiServer loading = OpenAiServer.bind("127.0.0.1", 0, ServeLimits.defaults(), null)) {
             String at = "http://127.0.0.1:" + loading.port();
@@ -375,6 +548,12 @@ class ServeCommandTest {
                 .assertOneLineError("give --api-key-file");
         troupe("serve", "--model", run, "--max-batch", 0).assertExit(TroupeCli.EXIT_USAGE)
                 .assertOneLineError("--max-batch must be at least 1");
+        troupe("serve", "--bind", "127.0.0.1:0").assertExit(TroupeCli.EXIT_USAGE)
+                .assertOneLineError("give either --model DIR or --watch RUN_DIR");
+        troupe("serve", "--model", run, "--watch", run, "--bind", "127.0.0.1:0").assertExit(TroupeCli.EXIT_USAGE)
+                .assertOneLineError("give either --model DIR or --watch RUN_DIR");
+        troupe("serve", "--watch", tmp.resolve("nowhere"), "--bind", "127.0.0.1:0").assertExit(TroupeCli.EXIT_FAILURE)
+                .assertOneLineError("--watch " + tmp.resolve("nowhere") + " is not a directory");
         try (ServerSocket taken = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             troupe("serve", "--model", run, "--bind", "127.0.0.1:" + taken.getLocalPort())
                     .assertExit(TroupeCli.EXIT_FAILURE).assertOneLineError("cannot listen on 127.0.0.1:" + taken.getLocalPort());
