@@ -201,6 +201,16 @@ public final class WorkerSession implements AutoCloseable {
         });
     }
 
+    /**
+     * Ends this worker's part in the current ring now, from any thread: a running all-reduce
+     * fails at once as a ring failure (the step is retried by the next ring), and a step whose
+     * all-reduce already completed finishes normally. Called when a probe announces a new ring
+     * while a task runs: "slow" must not look like "gone" because a paused peer blocked the ring.
+     */
+    public void abortRing() {
+        closeLink();
+    }
+
     /** Ends the job: exports the model and tokenizer into the run directory if asked, then closes all. */
     public CompletionStage<Void> finish(boolean export) {
         return submit(() -> {
