@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.troupe.data.tokenize.CharTokenizer;
+import io.troupe.worker.allreduce.RingAdmission;
 import io.troupe.worker.allreduce.RingSettings;
 import io.troupe.worker.allreduce.WireFormat;
 import io.troupe.worker.engine.Device;
@@ -107,7 +108,7 @@ class WorkerActorTest {
         }
 
         @Override
-        public RingLink bind(String jobId, int rank, int worldSize, WireFormat wire) {
+        public RingLink bind(String jobId, int rank, int worldSize, WireFormat wire, RingAdmission admission) {
             return new RingLink() {
                 /** Like a real link: closing it fails a running all-reduce at once. */
                 private volatile boolean closed;

@@ -143,7 +143,7 @@ public final class JobMessageSerializer extends SerializerWithStringManifest {
             f.setFormRing(io.troupe.protocol.cluster.FormRing.newBuilder()
                     .setJobId(text(r.jobId())).setGeneration(r.generation()).setRank(r.rank())
                     .setWorldSize(r.worldSize()).setSyncHost(text(r.syncHost())).setSyncPort(r.syncPort())
-                    .setSyncStep(r.syncStep()));
+                    .setSyncStep(r.syncStep()).setRingToken(text(r.ringToken())));
         } else if (m instanceof LeaveRequest l) {
             f.setLeaveRequest(io.troupe.protocol.cluster.LeaveRequest.newBuilder()
                     .setJobId(text(l.jobId())).setWorker(ref(l.worker())));
@@ -214,7 +214,7 @@ public final class JobMessageSerializer extends SerializerWithStringManifest {
             case FORM_RING -> {
                 var r = frame.getFormRing();
                 yield new FormRing(r.getJobId(), r.getGeneration(), r.getRank(), r.getWorldSize(), r.getSyncHost(),
-                        r.getSyncPort(), r.getSyncStep());
+                        r.getSyncPort(), r.getSyncStep(), r.getRingToken());
             }
             case LEAVE_REQUEST -> new LeaveRequest(frame.getLeaveRequest().getJobId(),
                     resolve(frame.getLeaveRequest().getWorker(), "LeaveRequest.worker"));

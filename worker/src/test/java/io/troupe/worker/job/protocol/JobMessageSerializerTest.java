@@ -59,7 +59,7 @@ class JobMessageSerializerTest {
                 new JobFinished("job-9", 5, "export failed"),
                 new Probe("job-9", 23),
                 new ProbeReply("job-9", 23, worker, 44, -7L, true),
-                new FormRing("job-9", 24, 1, 2, "10.0.0.9", 40126, 44),
+                new FormRing("job-9", 24, 1, 2, "10.0.0.9", 40126, 44, "9f2c61d0a4b3e8f7"),
                 new LeaveRequest("job-9", worker));
     }
 
