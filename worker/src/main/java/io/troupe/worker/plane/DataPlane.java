@@ -13,6 +13,11 @@ public interface DataPlane {
     /** The host this worker's ring servers bind to (announced to the coordinator). */
     String host();
 
+    /** The ring settings the coordinator compares at admission ({@code RingSettings.admissionKey}); "" states none. */
+    default String admissionKey() {
+        return "";
+    }
+
     /**
      * Binds this rank's ring server. Blocking; call it off the actor's thread.
      *

@@ -45,6 +45,11 @@ public final class PekkoDataPlane implements DataPlane {
     }
 
     @Override
+    public String admissionKey() {
+        return settings.admissionKey();
+    }
+
+    @Override
     public RingLink bind(String jobId, int rank, int worldSize, WireFormat wire, RingAdmission admission)
             throws ReductionException {
         RingAllReduce ring;
