@@ -125,7 +125,7 @@ public final class Coordinator {
         this.coordinatorState = coordinatorState;
         this.resolver = ActorRefResolver.get(ctx.getSystem());
         this.wire = Inbox.spawn(ctx, "wire", JobMessage.class, FromWire::new);
-        this.start = new JobStart(spec);
+        this.start = new JobStart(spec, ClusterNode.dataPlaneSettings().admissionKey());
         this.formation = new RingFormation(spec.jobId());
         this.progress = new JobProgress(spec, listener, ctx.getLog());
         this.ringPhases = new RingPhases(this, ctx.getLog(), timers, spec, members, start, formation, progress,

@@ -17,20 +17,34 @@ final class JobStart {
     private final JobSpec spec;
     private final int workers;
     private final ElasticPolicy policy;
+    private final String dataPlane;
 
-    JobStart(JobSpec spec) {
+    /**
+     * @param dataPlane this node's ring settings ({@code RingSettings.admissionKey}) that every
+     *     worker must share
+     */
+    JobStart(JobSpec spec, String dataPlane) {
         this.spec = spec;
         this.workers = spec.workers();
         this.policy = spec.elastic();
+        this.dataPlane = dataPlane;
     }
 
-    /** Why a worker that offered itself cannot take part (another Troupe version), if it cannot. */
+    /**
+     * Why a worker that offered itself cannot take part (another Troupe version, other ring
+     * settings), if it cannot. Refused here, it never costs the job a ring formation.
+     */
     Optional<String> refusal(WorkerHello hello) {
-        if (hello.troupeVersion().equals(spec.version())) {
-            return Optional.empty();
+        if (!hello.troupeVersion().equals(spec.version())) {
+            return Optional.of("this coordinator runs Troupe " + spec.version() + " but the worker runs "
+                    + hello.troupeVersion() + "; run the same troupe.jar on every node");
         }
-        return Optional.of("this coordinator runs Troupe " + spec.version() + " but the worker runs "
-                + hello.troupeVersion() + "; run the same troupe.jar on every node");
+        if (!hello.dataPlane().isEmpty() && !hello.dataPlane().equals(dataPlane)) {
+            return Optional.of("the worker's data plane has " + hello.dataPlane() + " but this coordinator's has "
+                    + dataPlane + "; set troupe.worker.data-plane the same on every node (ring members with other"
+                    + " settings cannot reduce together)");
+        }
+        return Optional.empty();
     }
 
     /** What a newly admitted worker is told to prepare: the job, with the rank it was seeded with. */

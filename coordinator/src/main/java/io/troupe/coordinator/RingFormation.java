@@ -1,6 +1,7 @@
 package io.troupe.coordinator;
 
 import io.troupe.coordinator.Membership.Member;
+import io.troupe.worker.allreduce.RingAdmission;
 import io.troupe.worker.job.protocol.ConnectRing;
 import io.troupe.worker.job.protocol.FormRing;
 import io.troupe.worker.job.protocol.JobReady;
@@ -200,11 +201,13 @@ final class RingFormation {
         lastFormed.addAll(ring);
         formedGeneration = generation;
         suspects.clear();
+        // A fresh secret per ring: only its members can connect to each other's ring ports.
+        String token = RingAdmission.issue(generation).token();
         for (int rank = 0; rank < ring.size(); rank++) {
             InetSocketAddress source = plan.syncFrom().get(ring.get(rank).ref);
-            ring.get(rank).tell(source == null ? new FormRing(jobId, generation, rank, ring.size(), "", 0, 0)
+            ring.get(rank).tell(source == null ? new FormRing(jobId, generation, rank, ring.size(), "", 0, 0, token)
                     : new FormRing(jobId, generation, rank, ring.size(), source.getHostString(), source.getPort(),
-                            plan.step()));
+                            plan.step(), token));
         }
         return new Form(plan, changes);
     }

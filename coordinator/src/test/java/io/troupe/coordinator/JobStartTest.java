@@ -19,7 +19,7 @@ class JobStartTest {
         JobSpec tiny = MultiSystemTrainingTest.tinyJob(MultiSystemTrainingTest.corpus(dir), dir.resolve("run"), 3, 2);
         return new JobStart(new JobSpec("job", tiny.settings(), tiny.tokenizer(), tiny.dataPath(), tiny.dataSha256(),
                 tiny.outDir(), 3, "1.2", Duration.ofSeconds(30), 1, tiny.wire(),
-                new ElasticPolicy(2, 4, Duration.ofSeconds(1), Duration.ofSeconds(60)), false));
+                new ElasticPolicy(2, 4, Duration.ofSeconds(1), Duration.ofSeconds(60)), false), "chunk-size=524288");
     }
 
     @Test
@@ -41,5 +41,15 @@ class JobStartTest {
         assertTrue(refusal.contains("runs Troupe 1.2 but the worker runs 1.1"), refusal);
         assertEquals(1, start.invitation(null, 4).rank());
         assertEquals(3, start.invitation(null, 4).worldSize());
+    }
+
+    @Test
+    void aWorkerWithAnotherChunkSizeIsRefusedAtTheDoorWithTheFix() throws Exception {
+        JobStart start = start();
+        assertTrue(start.refusal(new WorkerHello(null, "1.2", 1, "cpu", "h", "chunk-size=524288")).isEmpty());
+        String refusal = start.refusal(new WorkerHello(null, "1.2", 1, "cpu", "h", "chunk-size=65536")).orElseThrow();
+        assertTrue(refusal.contains("the worker's data plane has chunk-size=65536 but this coordinator's has"
+                + " chunk-size=524288"), refusal);
+        assertTrue(refusal.contains("set troupe.worker.data-plane the same on every node"), refusal);
     }
 }

@@ -1,6 +1,7 @@
 package io.troupe.coordinator;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -98,6 +99,7 @@ class RingFormationTest {
         answer(a, 2, 7);
         answer(b, 2, 7);
         formation.plan(members, POLICY, 2, -1, null);
+        String firstToken = last(a, FormRing.class).ringToken();
         Member c = ready("c", 3);
         formation.probe(members);
         answer(a, 2, 7);
@@ -109,6 +111,11 @@ class RingFormationTest {
         FormRing toC = last(c, FormRing.class);
         assertEquals(1, toC.syncPort(), "the newcomer fetches rank 0's state");
         assertEquals(2, toC.syncStep());
+        // Every member of a ring gets the same secret token; each ring gets a new one.
+        FormRing toA = last(a, FormRing.class);
+        assertEquals(32, toC.ringToken().length(), "128 random bits, in hex");
+        assertEquals(toA.ringToken(), toC.ringToken());
+        assertNotEquals(firstToken, toA.ringToken(), "a new generation, a new token");
     }
 
     @Test

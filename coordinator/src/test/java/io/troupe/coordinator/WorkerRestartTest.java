@@ -11,6 +11,7 @@ import io.troupe.worker.plane.PekkoDataPlane;
 import io.troupe.worker.plane.RingLink;
 import io.troupe.worker.plane.StateExchange;
 import io.troupe.worker.session.WorkerSettings;
+import io.troupe.worker.allreduce.RingAdmission;
 import io.troupe.worker.allreduce.RingSettings;
 import io.troupe.worker.allreduce.WireFormat;
 import io.troupe.worker.job.ReductionException;
@@ -66,9 +67,10 @@ class WorkerRestartTest {
         }
 
         @Override
-        public RingLink bind(String jobId, int rank, int worldSize, WireFormat wire) throws ReductionException {
+        public RingLink bind(String jobId, int rank, int worldSize, WireFormat wire, RingAdmission admission)
+                throws ReductionException {
             binds.incrementAndGet();
-            RingLink link = real.bind(jobId, rank, worldSize, wire);
+            RingLink link = real.bind(jobId, rank, worldSize, wire, admission);
             return new RingLink() {
                 @Override
                 public InetSocketAddress address() {

@@ -224,7 +224,14 @@ public final class WorkerActor {
         ctx.pipeToSelf(task, (result, failure) -> new Worked(session, result, failure));
         return state(session.join(), session::close, Behaviors.receive(Command.class)
                 .onMessage(Worked.class, w -> w.session() == session, w -> then.apply(resultOf(w), w.failure()))
-                .onMessage(FromWire.class, w -> waitFor(session.join(), w)));
+                .onMessage(FromWire.class, w -> {
+                    if (w.message() instanceof Probe p && session.join().jobId().equals(p.jobId())) {
+                        // The coordinator has ended this ring (a peer is gone or paused): a step blocked in
+                        // its all-reduce must not keep the probe waiting, or this healthy worker is released.
+                        session.abortRing();
+                    }
+                    return waitFor(session.join(), w);
+                }));
     }
 
     /** Rank 0 exports the model if asked; every rank closes its job and is free again. */
@@ -440,7 +447,7 @@ public final class WorkerActor {
             timers.startTimerWithFixedDelay(HelloAgain.INSTANCE, Duration.ofSeconds(1));
         }
         coordinator.tell(new WorkerHello(wire, settings.version(), settings.threads(), settings.device().toString(),
-                dataPlane.host()));
+                dataPlane.host(), dataPlane.admissionKey()));
     }
 
     private Behavior<Command> onLeave(Leave leave, JoinJob join) {

@@ -88,6 +88,18 @@ public final class RingAllReduce implements AutoCloseable {
      */
     public static RingAllReduce bind(ClassicActorSystemProvider system, int rank, int worldSize,
                                      InetSocketAddress bindAddress, RingSettings settings) throws RingException {
+        return bind(system, rank, worldSize, bindAddress, settings, RingAdmission.open());
+    }
+
+    /**
+     * {@link #bind(ClassicActorSystemProvider, int, int, InetSocketAddress, RingSettings)} for a
+     * ring whose members hold {@code admission}'s token: only a connection that presents it can
+     * become this member's predecessor, and this member presents it to its successor.
+     */
+    public static RingAllReduce bind(ClassicActorSystemProvider system, int rank, int worldSize,
+                                     InetSocketAddress bindAddress, RingSettings settings, RingAdmission admission)
+            throws RingException {
+        Objects.requireNonNull(admission, "admission");
         Objects.requireNonNull(system, "system");
         Objects.requireNonNull(bindAddress, "bindAddress");
         Objects.requireNonNull(settings, "settings");
@@ -104,16 +116,12 @@ public final class RingAllReduce implements AutoCloseable {
                 ? ActorAttributes.dispatcher(DataPlaneConfig.DISPATCHER) : Attributes.none();
         List<Inet.SocketOption> options = socketOptions(settings);
 
-        // The first connection is the predecessor; the ring graph below takes it over as soon as
-        // both exist. Any later connection is refused: a member has exactly one predecessor.
-        CompletableFuture<Tcp.IncomingConnection> incoming = new CompletableFuture<>();
+        // The first connection that presents this generation's token is the predecessor (see
+        // PredecessorGate); any other is closed alone: a member has exactly one predecessor.
+        PredecessorGate gate = new PredecessorGate(admission, rank, settings.connectTimeout(), materializer, dispatcher);
         CompletionStage<Tcp.ServerBinding> bound = tcp
                 .bind(bindAddress.getHostString(), bindAddress.getPort(), 16, options, false, Optional.empty())
-                .to(Sink.foreach(connection -> {
-                    if (!incoming.complete(connection)) {
-                        connection.handleWith(Flow.fromSinkAndSource(Sink.cancelled(), Source.empty()), materializer);
-                    }
-                }))
+                .to(Sink.foreach(gate::offer))
                 .withAttributes(dispatcher)
                 .run(materializer);
         Tcp.ServerBinding binding = awaitBinding(bound, rank, bindAddress, settings.connectTimeout());
@@ -121,19 +129,22 @@ public final class RingAllReduce implements AutoCloseable {
         CompletableFuture<InetSocketAddress> successor = new CompletableFuture<>();
         RingControl control = worldSize == 1 ? null
                 : startRing(tcp, materializer, dispatcher, options, rank, worldSize, settings, binding.localAddress(),
-                        incoming, successor);
+                        gate, admission, successor);
         return new RingAllReduce(rank, worldSize, settings, binding, control, successor);
     }
 
     private static RingControl startRing(Tcp tcp, Materializer materializer, Attributes dispatcher, List<Inet.SocketOption> options,
                                          int rank, int worldSize, RingSettings settings, InetSocketAddress local,
-                                         CompletableFuture<Tcp.IncomingConnection> incoming,
+                                         PredecessorGate gate, RingAdmission admission,
                                          CompletableFuture<InetSocketAddress> successor) {
         Flow<ByteString, ByteString, CompletionStage<Object>> predecessorFlow =
-                Flow.completionStageFlow(incoming.thenApply(connection -> connection.flow().mapMaterializedValue(m -> (Object) m)));
+                Flow.completionStageFlow(gate.admitted().thenApply(a -> a.flow().mapMaterializedValue(m -> (Object) m)));
+        // The successor's gate reads the preamble first, then the ring's handshake follows.
         Flow<ByteString, ByteString, CompletionStage<CompletionStage<Tcp.OutgoingConnection>>> successorFlow =
-                Flow.completionStageFlow(successor.thenApply(address -> tcp.outgoingConnection(address, Optional.empty(),
-                        options, false, Optional.of(settings.connectTimeout()), Optional.empty())));
+                Flow.completionStageFlow(successor.thenApply(address -> Flow.<ByteString>create()
+                        .prepend(Source.single(admission.preamble()))
+                        .viaMat(tcp.outgoingConnection(address, Optional.empty(), options, false,
+                                Optional.of(settings.connectTimeout()), Optional.empty()), Keep.right())));
         Flow<ByteString, ByteString, Pair<RingControl, CompletionStage<CompletionStage<Tcp.OutgoingConnection>>>> ring =
                 BidiFlow.fromGraph(new RingStage(rank, worldSize, settings, local)).join(successorFlow, Pair::create);
         // No Framing stage in between: RingStage reads frames straight from the TCP buffers (see FrameReader).
@@ -142,7 +153,7 @@ public final class RingAllReduce implements AutoCloseable {
                 .withAttributes(dispatcher)
                 .run(materializer);
         RingControl control = materialized.first();
-        incoming.thenAccept(connection -> control.predecessorAccepted(connection.remoteAddress()));
+        gate.admitted().thenAccept(a -> control.predecessorAccepted(a.remote()));
         // A failed connect reaches the stage through the connection's stream as well, with the cause.
         materialized.second().thenCompose(connecting -> connecting).thenAccept(connection -> control.successorConnected());
         return control;

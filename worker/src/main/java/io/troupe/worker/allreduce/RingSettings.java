@@ -102,4 +102,13 @@ public record RingSettings(WireFormat wire, int chunkBytes, Duration connectTime
     int maxPayloadBytes() {
         return wire.payloadBytes(chunkElements());
     }
+
+    /**
+     * The settings that every member of a ring must share and that a worker cannot be told by
+     * the coordinator (the wire format is chosen per job): compared when a worker offers itself,
+     * so a misconfigured worker is refused at the door rather than failing a ring formation.
+     */
+    public String admissionKey() {
+        return "chunk-size=" + chunkBytes;
+    }
 }

@@ -1,5 +1,6 @@
 package io.troupe.worker.plane;
 
+import io.troupe.worker.allreduce.RingAdmission;
 import io.troupe.worker.allreduce.WireFormat;
 import io.troupe.worker.job.ReductionException;
 
@@ -12,14 +13,21 @@ public interface DataPlane {
     /** The host this worker's ring servers bind to (announced to the coordinator). */
     String host();
 
+    /** The ring settings the coordinator compares at admission ({@code RingSettings.admissionKey}); "" states none. */
+    default String admissionKey() {
+        return "";
+    }
+
     /**
      * Binds this rank's ring server. Blocking; call it off the actor's thread.
      *
      * @param wire the gradient wire format the whole ring uses (the coordinator chooses it)
+     * @param admission the generation and secret token a predecessor must present to connect
      *
      * @throws ReductionException when the address cannot be bound (e.g. port in use)
      */
-    RingLink bind(String jobId, int rank, int worldSize, WireFormat wire) throws ReductionException;
+    RingLink bind(String jobId, int rank, int worldSize, WireFormat wire, RingAdmission admission)
+            throws ReductionException;
 
     /**
      * This worker's state server and client, bound on first use. Blocking.

@@ -1,5 +1,6 @@
 package io.troupe.worker.plane;
 
+import io.troupe.worker.allreduce.RingAdmission;
 import io.troupe.worker.allreduce.RingAllReduce;
 import io.troupe.worker.allreduce.RingException;
 import io.troupe.worker.allreduce.RingSettings;
@@ -44,10 +45,17 @@ public final class PekkoDataPlane implements DataPlane {
     }
 
     @Override
-    public RingLink bind(String jobId, int rank, int worldSize, WireFormat wire) throws ReductionException {
+    public String admissionKey() {
+        return settings.admissionKey();
+    }
+
+    @Override
+    public RingLink bind(String jobId, int rank, int worldSize, WireFormat wire, RingAdmission admission)
+            throws ReductionException {
         RingAllReduce ring;
         try {
-            ring = RingAllReduce.bind(system, rank, worldSize, new InetSocketAddress(host, 0), settings.withWire(wire));
+            ring = RingAllReduce.bind(system, rank, worldSize, new InetSocketAddress(host, 0), settings.withWire(wire),
+                    admission);
         } catch (RingException e) {
             throw new ReductionException(e.getMessage(), e);
         }

@@ -4,6 +4,7 @@ import io.troupe.data.source.DataSource;
 import io.troupe.errors.Failures;
 import io.troupe.data.corpus.TokenSplit;
 import io.troupe.data.tokenize.Tokenizer;
+import io.troupe.worker.allreduce.RingAdmission;
 import io.troupe.worker.allreduce.WireFormat;
 import io.troupe.worker.checkpoint.CheckpointStore;
 import io.troupe.worker.engine.EngineOptions;
@@ -152,7 +153,8 @@ public final class WorkerSession implements AutoCloseable {
                 bestValLoss = job.restoredBestValLoss();
             }
             RingLink bound = f.worldSize() == 1 ? PekkoDataPlane.local()
-                    : plane.bind(join.jobId(), f.rank(), f.worldSize(), join.wire() == null ? WireFormat.FP32 : join.wire());
+                    : plane.bind(join.jobId(), f.rank(), f.worldSize(), join.wire() == null ? WireFormat.FP32 : join.wire(),
+                            new RingAdmission(f.generation(), f.ringToken()));
             closeLink();
             link.set(bound);
             job.useReducer(bound);
@@ -199,6 +201,16 @@ public final class WorkerSession implements AutoCloseable {
             steps = r.step();
             return done;
         });
+    }
+
+    /**
+     * Ends this worker's part in the current ring now, from any thread: a running all-reduce
+     * fails at once as a ring failure (the step is retried by the next ring), and a step whose
+     * all-reduce already completed finishes normally. Called when a probe announces a new ring
+     * while a task runs: "slow" must not look like "gone" because a paused peer blocked the ring.
+     */
+    public void abortRing() {
+        closeLink();
     }
 
     /** Ends the job: exports the model and tokenizer into the run directory if asked, then closes all. */

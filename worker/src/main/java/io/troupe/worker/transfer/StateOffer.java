@@ -64,8 +64,8 @@ final class StateOffer {
             return refuse(Reason.NO_STATE, -1, owner + " has no state offered");
         }
         if (!snapshot.jobId().equals(request.jobId())) {
-            return refuse(Reason.OTHER_JOB, snapshot.step(), "job id mismatch: " + owner
-                    + " serves job \"" + snapshot.jobId() + "\", not \"" + request.jobId() + "\"");
+            // Says nothing about what is offered (no job id, no step): the asker may be anyone.
+            return refuse(Reason.OTHER_JOB, -1, "it serves no state for the job asked for");
         }
         if (request.step() >= 0 && request.step() != snapshot.step()) {
             return refuse(Reason.OTHER_STEP, snapshot.step(), owner + " has the state of step "

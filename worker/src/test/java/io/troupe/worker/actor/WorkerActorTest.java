@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.troupe.data.tokenize.CharTokenizer;
+import io.troupe.worker.allreduce.RingAdmission;
 import io.troupe.worker.allreduce.RingSettings;
 import io.troupe.worker.allreduce.WireFormat;
 import io.troupe.worker.engine.Device;
@@ -107,8 +108,11 @@ class WorkerActorTest {
         }
 
         @Override
-        public RingLink bind(String jobId, int rank, int worldSize, WireFormat wire) {
+        public RingLink bind(String jobId, int rank, int worldSize, WireFormat wire, RingAdmission admission) {
             return new RingLink() {
+                /** Like a real link: closing it fails a running all-reduce at once. */
+                private volatile boolean closed;
+
                 @Override
                 public InetSocketAddress address() {
                     return new InetSocketAddress("127.0.0.1", 4000 + rank);
@@ -123,7 +127,11 @@ class WorkerActorTest {
                     reduceRunning.set(true);
                     try {
                         reducing.countDown();
-                        reduce.await();
+                        while (!reduce.await(10, TimeUnit.MILLISECONDS)) {
+                            if (closed) {
+                                throw new ReductionException("ring member rank " + rank + " was closed");
+                            }
+                        }
                         Supplier<Exception> fail = failure;
                         if (fail != null) {
                             Exception e = fail.get();
@@ -142,6 +150,7 @@ class WorkerActorTest {
 
                 @Override
                 public void close() {
+                    closed = true;
                     if (reduceRunning.get()) {
                         closedUnderReduce.set(true);
                     }
@@ -175,7 +184,11 @@ class WorkerActorTest {
 
     /** The next message of {@code type} from the worker, past the hellos it repeats until it has a job. */
     private <T extends JobMessage> T next(Class<T> type) {
-        List<JobMessage> seen = coordinator.fishForMessage(WAIT, m -> type.isInstance(m) ? FishingOutcomes.complete()
+        return next(type, WAIT);
+    }
+
+    private <T extends JobMessage> T next(Class<T> type, Duration wait) {
+        List<JobMessage> seen = coordinator.fishForMessage(wait, m -> type.isInstance(m) ? FishingOutcomes.complete()
                 : m instanceof WorkerHello ? FishingOutcomes.continueAndIgnore()
                 : FishingOutcomes.fail("expected a " + type.getSimpleName() + ", got " + m));
         return type.cast(seen.get(seen.size() - 1));
@@ -315,5 +328,30 @@ class WorkerActorTest {
         assertEquals(2, probed.generation());
         assertEquals(0, probed.step());
         assertEquals(1, plane.linksClosed.get(), "the probe closed the broken ring's link");
+    }
+
+    /**
+     * A peer froze (SIGSTOP, a long GC pause) in the middle of a step: this healthy worker waits
+     * in the all-reduce. The coordinator's probe for a new ring must be answered at once, not
+     * after the step's deadline, or the coordinator releases this worker too.
+     */
+    @Test
+    void aProbeDuringAStepBlockedInTheAllReduceEndsTheRingAndIsAnsweredAtOnce() throws Exception {
+        ActorRef<JobMessage> worker = inRing(2);
+        plane.reduce = new CountDownLatch(1); // the frozen peer never sends its share
+        worker.tell(step(1, 1, 2));
+        assertTrue(plane.reducing.await(60, TimeUnit.SECONDS), "the step reached its all-reduce");
+        worker.tell(new Probe(JOB, 2));
+
+        StepFailed failed = next(StepFailed.class, Duration.ofSeconds(5));
+        assertEquals(1, failed.step());
+        assertTrue(failed.error().contains("was closed"), failed.error());
+        ProbeReply probed = next(ProbeReply.class, Duration.ofSeconds(5));
+        assertEquals(2, probed.generation());
+        assertEquals(0, probed.step(), "the interrupted step was not applied");
+        assertTrue(plane.closedUnderReduce.get(), "the probe ended the blocked all-reduce");
+        // The same actor, not a restarted one: it takes a rank in the next ring.
+        worker.tell(new FormRing(JOB, 2, 0, 1, "", 0, 0));
+        assertTrue(next(JobReady.class).ok(), "bound in the new ring");
     }
 }

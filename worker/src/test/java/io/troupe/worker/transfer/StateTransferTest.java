@@ -1,6 +1,7 @@
 package io.troupe.worker.transfer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -136,8 +137,10 @@ class StateTransferTest {
             StateRefusedException e = assertThrows(StateRefusedException.class,
                     () -> StateClient.fetch(system, server.address(), "job-8", 3, DEADLINE));
             assertEquals(StateRefusedException.Reason.OTHER_JOB, e.reason());
-            assertTrue(e.getMessage().contains("job id mismatch: rank 1 serves job \"job-7\","
-                    + " not \"job-8\""), e.getMessage());
+            assertTrue(e.getMessage().contains("it serves no state for the job asked for"), e.getMessage());
+            // Nothing about the state offered leaks to a stranger: not its job id, nor its step.
+            assertFalse(e.getMessage().contains(JOB), e.getMessage());
+            assertEquals(-1, e.offeredStep(), "no step revealed");
         }
     }
 

@@ -81,7 +81,7 @@ public final class JobMessageSerializer extends SerializerWithStringManifest {
         if (m instanceof WorkerHello h) {
             f.setWorkerHello(io.troupe.protocol.cluster.WorkerHello.newBuilder()
                     .setWorker(ref(h.worker())).setTroupeVersion(text(h.troupeVersion())).setThreads(h.threads())
-                    .setDevice(text(h.device())).setDataHost(text(h.dataHost())));
+                    .setDevice(text(h.device())).setDataHost(text(h.dataHost())).setDataPlane(text(h.dataPlane())));
         } else if (m instanceof JoinJob j) {
             f.setJoinJob(io.troupe.protocol.cluster.JoinJob.newBuilder()
                     .setCoordinator(ref(j.coordinator())).setJobId(text(j.jobId())).setRank(j.rank())
@@ -143,7 +143,7 @@ public final class JobMessageSerializer extends SerializerWithStringManifest {
             f.setFormRing(io.troupe.protocol.cluster.FormRing.newBuilder()
                     .setJobId(text(r.jobId())).setGeneration(r.generation()).setRank(r.rank())
                     .setWorldSize(r.worldSize()).setSyncHost(text(r.syncHost())).setSyncPort(r.syncPort())
-                    .setSyncStep(r.syncStep()));
+                    .setSyncStep(r.syncStep()).setRingToken(text(r.ringToken())));
         } else if (m instanceof LeaveRequest l) {
             f.setLeaveRequest(io.troupe.protocol.cluster.LeaveRequest.newBuilder()
                     .setJobId(text(l.jobId())).setWorker(ref(l.worker())));
@@ -159,7 +159,7 @@ public final class JobMessageSerializer extends SerializerWithStringManifest {
             case WORKER_HELLO -> {
                 var h = frame.getWorkerHello();
                 yield new WorkerHello(resolve(h.getWorker(), "WorkerHello.worker"), h.getTroupeVersion(),
-                        h.getThreads(), h.getDevice(), h.getDataHost());
+                        h.getThreads(), h.getDevice(), h.getDataHost(), h.getDataPlane());
             }
             case JOIN_JOB -> {
                 var j = frame.getJoinJob();
@@ -214,7 +214,7 @@ public final class JobMessageSerializer extends SerializerWithStringManifest {
             case FORM_RING -> {
                 var r = frame.getFormRing();
                 yield new FormRing(r.getJobId(), r.getGeneration(), r.getRank(), r.getWorldSize(), r.getSyncHost(),
-                        r.getSyncPort(), r.getSyncStep());
+                        r.getSyncPort(), r.getSyncStep(), r.getRingToken());
             }
             case LEAVE_REQUEST -> new LeaveRequest(frame.getLeaveRequest().getJobId(),
                     resolve(frame.getLeaveRequest().getWorker(), "LeaveRequest.worker"));

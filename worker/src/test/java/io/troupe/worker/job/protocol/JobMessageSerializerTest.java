@@ -44,7 +44,7 @@ class JobMessageSerializerTest {
     /** One of every message, with values that no default could produce. */
     private static List<JobMessage> everyMessage() {
         return List.of(
-                new WorkerHello(worker, "1.2.3", 7, "cuda:1", "10.0.0.5"),
+                new WorkerHello(worker, "1.2.3", 7, "cuda:1", "10.0.0.5", "chunk-size=65536"),
                 new JoinJob(coordinator, "job-9", 2, 3, "{\"n_layer\":4}", "{\"type\":\"char\"}", "/data/in.txt",
                         "ab12", 4, 5, 60, "/runs/r1", WireFormat.BF16, true),
                 new JobReady("job-9", 1, false, "no disk", "10.0.0.6", 40123, 17, worker, "10.0.0.7", 40124),
@@ -59,7 +59,7 @@ class JobMessageSerializerTest {
                 new JobFinished("job-9", 5, "export failed"),
                 new Probe("job-9", 23),
                 new ProbeReply("job-9", 23, worker, 44, -7L, true),
-                new FormRing("job-9", 24, 1, 2, "10.0.0.9", 40126, 44),
+                new FormRing("job-9", 24, 1, 2, "10.0.0.9", 40126, 44, "9f2c61d0a4b3e8f7"),
                 new LeaveRequest("job-9", worker));
     }
 
