@@ -8,7 +8,7 @@ import io.troupe.ops.inference.ExportedModel;
 import io.troupe.ops.inference.KvCacheDecoder;
 import io.troupe.ops.inference.TextGenerator;
 import io.troupe.ops.inference.TokenSampler;
-import io.troupe.ops.inference.UncachedDecoder;
+import io.troupe.ops.inference.UncachedBatchDecoder;
 import io.troupe.worker.run.ModelExport;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -106,6 +106,7 @@ final class GenerateCommand implements Callable<Integer> {
         boolean cached = KvCacheDecoder.available(model);
         Tokenizer tokenizer;
         BatchDecoder decoder;
+        ExportedModel exported = null; // the full-window model, when there is no decoder.onnx
         if (cached) {
             // One sequence: its cache is allocated when it opens, so the budget needs no limit here.
             decoder = KvCacheDecoder.open(model, threads.threads(), Long.MAX_VALUE);
@@ -116,15 +117,15 @@ final class GenerateCommand implements Callable<Integer> {
                 throw e;
             }
         } else {
-            ExportedModel exported = ExportedModel.open(model, threads.threads());
-            decoder = new UncachedDecoder(exported, 1);
+            exported = ExportedModel.open(model, threads.threads());
+            decoder = new UncachedBatchDecoder(exported, 1);
             tokenizer = exported.tokenizer();
             spec.commandLine().getErr().println("troupe: warning: " + model.resolve(ModelExport.DECODER_FILE_NAME)
                     + " does not exist (exported before KV-cache inference), so every token re-runs the whole context;"
                     + " re-export with 'troupe export --run RUN_DIR --out " + model + " --force' to generate faster");
             spec.commandLine().getErr().flush();
         }
-        try (decoder) {
+        try (exported; decoder) {
             TextGenerator generator;
             try {
                 generator = new TextGenerator(decoder, tokenizer);

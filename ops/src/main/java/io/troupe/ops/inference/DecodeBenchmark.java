@@ -18,7 +18,7 @@ import java.util.Random;
 
 /**
  * Times single-sequence decoding at a given context, with the KV cache ({@link KvCacheDecoder})
- * and without it ({@link UncachedDecoder}), on an exported model directory. A step's context is
+ * and without it ({@link UncachedBatchDecoder}), on an exported model directory. A step's context is
  * the number of tokens it attends over; the timed steps end at the requested context, so they
  * span the last {@code steps} positions before it.
  */
@@ -49,7 +49,8 @@ public final class DecodeBenchmark {
      */
     public static Result run(Path dir, int threads, int context, int cachedSteps, int uncachedSteps) throws Exception {
         try (KvCacheDecoder cached = KvCacheDecoder.open(dir, threads, Long.MAX_VALUE);
-             UncachedDecoder uncached = new UncachedDecoder(ExportedModel.open(dir, threads), 1)) {
+             ExportedModel model = ExportedModel.open(dir, threads);
+             UncachedBatchDecoder uncached = new UncachedBatchDecoder(model, 1)) {
             if (context < 2) {
                 throw new IllegalArgumentException("the context must be at least 2 tokens, got " + context);
             }

@@ -58,9 +58,6 @@ class KvCacheDecoderTest {
         return cached(KvCacheDecoder.DEFAULT_BUDGET_BYTES);
     }
 
-    private static UncachedDecoder uncached() {
-        return new UncachedDecoder(ExportedModel.open(dir, 1), 4);
-    }
 
     private static int[] greedy(BatchDecoder decoder, String prompt, int tokens) throws Exception {
         Tokenizer tokenizer = Tokenizer.load(dir);
@@ -76,7 +73,8 @@ class KvCacheDecoderTest {
         for (String prompt : List.of("abc", "hgfedcba", "mlkjihgfedcbabcdefg")) {
             int[] expected;
             int[] actual;
-            try (UncachedDecoder reference = uncached(); KvCacheDecoder decoder = cached()) {
+            try (ExportedModel full = ExportedModel.open(dir, 1);
+                 UncachedBatchDecoder reference = new UncachedBatchDecoder(full, 4); KvCacheDecoder decoder = cached()) {
                 expected = greedy(reference, prompt, 20);
                 actual = greedy(decoder, prompt, 20);
                 assertEquals(0, decoder.openSlots(), "generation releases its slot");
@@ -108,7 +106,8 @@ class KvCacheDecoderTest {
                 decoder.release(opened.slot());
             }
         }
-        try (KvCacheDecoder decoder = cached(); UncachedDecoder reference = uncached()) {
+        try (KvCacheDecoder decoder = cached(); ExportedModel full = ExportedModel.open(dir, 1);
+                 UncachedBatchDecoder reference = new UncachedBatchDecoder(full, 4)) {
             List<BatchDecoder.Slot> slots = new ArrayList<>();
             for (int i = 0; i < prompts.length; i++) {
                 BatchDecoder.Opened opened = decoder.open(prompts[i]);
@@ -132,7 +131,8 @@ class KvCacheDecoderTest {
 
     @Test
     void aSlotCanJoinTheBatchBetweenSteps() throws Exception {
-        try (KvCacheDecoder decoder = cached(); UncachedDecoder reference = uncached()) {
+        try (KvCacheDecoder decoder = cached(); ExportedModel full = ExportedModel.open(dir, 1);
+                 UncachedBatchDecoder reference = new UncachedBatchDecoder(full, 4)) {
             BatchDecoder.Opened a = decoder.open(new int[] {1, 2, 3});
             BatchDecoder.Opened ra = reference.open(new int[] {1, 2, 3});
             decoder.step(List.of(a.slot()), new int[] {4});
