@@ -94,8 +94,7 @@ final class TuneCommand implements Callable<Integer> {
                 "its pct_stereotype and 95% CI become columns of trials.csv, report.html and 'study show'."})
     private Path auditPairs;
 
-    @Option(names = "--audit-format", defaultValue = "crows", paramLabel = "crows|pairs",
-            description = "Layout of --audit-pairs (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--audit-format", paramLabel = "crows|pairs", description = "Layout of --audit-pairs (default: crows).")
     private String auditFormat;
 
     @Option(names = "--bind", defaultValue = "127.0.0.1:2552", paramLabel = "HOST:PORT",
@@ -140,9 +139,12 @@ final class TuneCommand implements Callable<Integer> {
                     + " (if the study used --storage, pass the same --storage again)");
         }
         // Read the pairs before anything else: a bad file is refused before any trial trains.
+        if (auditPairs == null && auditFormat != null) {
+            throw UserError.usage("--audit-format describes --audit-pairs FILE; pass both, or neither");
+        }
         TrialAudit audit = auditPairs == null ? TrialAudit.NONE
-                : TrialBiasAudit.load(auditPairs, AuditBiasCommand.format(auditFormat, "--audit-format"),
-                        threads.threads());
+                : TrialBiasAudit.load(auditPairs, AuditBiasCommand.format(auditFormat == null ? "crows" : auditFormat,
+                        "--audit-format"), threads.threads());
         StudyProgress progress = new StudyProgress(spec.commandLine().getOut(), json.enabled());
         StudyHome home = new StudyHome(dir, storage);
         try (StudyLock lock = StudyLock.acquire(dir); StudyStore store = home.open()) {

@@ -150,5 +150,7 @@ class TuneAuditTest {
                 .assertOneLineError("--audit-format must be crows or pairs").assertExit(2);
         tune(out, "--trials", 2, "--steps", 10, "--audit-pairs", tmp.resolve("missing.csv"))
                 .assertOneLineError("missing.csv does not exist");
+        tune(out, "--trials", 2, "--steps", 10, "--audit-format", "pairs")
+                .assertOneLineError("--audit-format describes --audit-pairs FILE").assertExit(2);
     }
 }
