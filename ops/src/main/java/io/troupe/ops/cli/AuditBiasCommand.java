@@ -70,11 +70,7 @@ final class AuditBiasCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws DataException, OrtException {
-        PairsFormat layout = switch (format.toLowerCase(Locale.ROOT)) {
-            case "crows" -> PairsFormat.CROWS;
-            case "pairs" -> PairsFormat.PAIRS;
-            default -> throw new ParameterException(spec.commandLine(), "--format must be crows or pairs, got '" + format + "'");
-        };
+        PairsFormat layout = format(format, "--format");
         if (batch < 1) {
             throw new ParameterException(spec.commandLine(), "--batch must be >= 1, got " + batch);
         }
@@ -91,6 +87,15 @@ final class AuditBiasCommand implements Callable<Integer> {
             print(out, report);
         }
         return TroupeCli.EXIT_OK;
+    }
+
+    /** A pairs layout by its option value; a usage error naming the option otherwise. */
+    static PairsFormat format(String value, String option) {
+        return switch (value.toLowerCase(Locale.ROOT)) {
+            case "crows" -> PairsFormat.CROWS;
+            case "pairs" -> PairsFormat.PAIRS;
+            default -> throw UserError.usage(option + " must be crows or pairs, got '" + value + "'");
+        };
     }
 
     /**

@@ -6,7 +6,13 @@ import io.troupe.tuner.run.StudyReports;
 import io.troupe.tuner.store.JdbcStudyStore;
 import io.troupe.tuner.store.StudyInfo;
 import io.troupe.tuner.store.StudyStore;
+import io.troupe.ops.audit.TrialBiasAudit;
+import io.troupe.tuner.store.TrialRecord;
+import io.troupe.tuner.store.TrialState;
 import java.nio.file.Files;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -31,8 +37,16 @@ final class StudyShowCommand implements Callable<Integer> {
     @Option(names = "--storage", paramLabel = "JDBC_URL", description = "The study's store, if it was not DIR/study.db.")
     private String storage;
 
+    @Option(names = "--max-bias", paramLabel = "PCT",
+            description = {"Also print the best COMPLETE trial whose pct_stereotype (from tune --audit-pairs) is at most PCT",
+                "(0-100; 50 means no measured preference). Trials without an audit never qualify."})
+    private Double maxBias;
+
     @Override
     public Integer call() {
+        if (maxBias != null && !(maxBias >= 0 && maxBias <= 100)) {
+            throw UserError.usage("--max-bias is a percentage from 0 to 100, got " + maxBias);
+        }
         Path study = dir.toAbsolutePath().normalize();
         if (storage == null && !JdbcStudyStore.hasSqliteStore(study)) {
             throw UserError.inputData("no study in " + dir + ": it has no " + JdbcStudyStore.SQLITE_FILE
@@ -43,9 +57,34 @@ final class StudyShowCommand implements Callable<Integer> {
             StudyInfo info = StudyReports.study(store, home);
             StudyResults results = Files.isWritable(study) ? StudyReports.write(study, store, info)
                     : StudyReports.results(store, info, study);
-            spec.commandLine().getOut().print(results.table());
-            spec.commandLine().getOut().flush();
+            java.io.PrintWriter out = spec.commandLine().getOut();
+            out.print(results.table());
+            if (maxBias != null) {
+                out.println(underThreshold(results, maxBias));
+            }
+            out.flush();
         }
         return TroupeCli.EXIT_OK;
+    }
+
+    /** The line naming the best trial with pct_stereotype at most {@code max}, or why there is none. */
+    static String underThreshold(StudyResults results, double max) {
+        String metric = TrialBiasAudit.PCT_STEREOTYPE;
+        Optional<TrialRecord> best = results.bestWith(metric, max);
+        if (best.isPresent()) {
+            TrialRecord t = best.get();
+            return String.format(Locale.ROOT, "best with %s <= %.2f: trial %d, val loss %.4f, %s %.2f (95%% CI %.2f-%.2f)",
+                    metric, max, t.number(), t.value(), metric, t.metric(metric), t.metric(TrialBiasAudit.CI_LOW),
+                    t.metric(TrialBiasAudit.CI_HIGH));
+        }
+        List<TrialRecord> audited = results.trials().stream()
+                .filter(t -> t.state() == TrialState.COMPLETE && !Double.isNaN(t.metric(metric))).toList();
+        if (audited.isEmpty()) {
+            return String.format(Locale.ROOT, "best with %s <= %.2f: none; no complete trial was audited (run troupe tune"
+                    + " with --audit-pairs FILE)", metric, max);
+        }
+        double lowest = audited.stream().mapToDouble(t -> t.metric(metric)).min().orElseThrow();
+        return String.format(Locale.ROOT, "best with %s <= %.2f: none; the lowest of %d audited complete trial(s) is %.2f",
+                metric, max, audited.size(), lowest);
     }
 }

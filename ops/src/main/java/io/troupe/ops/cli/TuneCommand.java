@@ -10,6 +10,8 @@ import io.troupe.tuner.run.StudyReports;
 import io.troupe.tuner.run.StudyRunner;
 import io.troupe.tuner.run.Studies;
 import io.troupe.tuner.run.TrainingExecutor;
+import io.troupe.tuner.run.TrialAudit;
+import io.troupe.ops.audit.TrialBiasAudit;
 import io.troupe.tuner.sampler.Sampler;
 import io.troupe.tuner.pruner.Pruner;
 import io.troupe.tuner.space.SearchSpace;
@@ -87,6 +89,14 @@ final class TuneCommand implements Callable<Integer> {
 
     private io.troupe.coordinator.ClusterNode.JobHost host;
 
+    @Option(names = "--audit-pairs", paramLabel = "FILE",
+            description = {"Bias-audit every COMPLETE trial's model on these sentence pairs (as 'troupe audit bias'):",
+                "its pct_stereotype and 95% CI become columns of trials.csv, report.html and 'study show'."})
+    private Path auditPairs;
+
+    @Option(names = "--audit-format", paramLabel = "crows|pairs", description = "Layout of --audit-pairs (default: crows).")
+    private String auditFormat;
+
     @Option(names = "--bind", defaultValue = "127.0.0.1:2552", paramLabel = "HOST:PORT",
             description = "With --external: the cluster address workers join (default: ${DEFAULT-VALUE}).")
     private String bind;
@@ -128,6 +138,13 @@ final class TuneCommand implements Callable<Integer> {
             throw UserError.inputData("nothing to resume: " + dir + " has no " + JdbcStudyStore.SQLITE_FILE
                     + " (if the study used --storage, pass the same --storage again)");
         }
+        // Read the pairs before anything else: a bad file is refused before any trial trains.
+        if (auditPairs == null && auditFormat != null) {
+            throw UserError.usage("--audit-format describes --audit-pairs FILE; pass both, or neither");
+        }
+        TrialAudit audit = auditPairs == null ? TrialAudit.NONE
+                : TrialBiasAudit.load(auditPairs, AuditBiasCommand.format(auditFormat == null ? "crows" : auditFormat,
+                        "--audit-format"), threads.threads());
         StudyProgress progress = new StudyProgress(spec.commandLine().getOut(), json.enabled());
         StudyHome home = new StudyHome(dir, storage);
         try (StudyLock lock = StudyLock.acquire(dir); StudyStore store = home.open()) {
@@ -183,7 +200,7 @@ final class TuneCommand implements Callable<Integer> {
                 }
             };
             StudyRunner runner = new StudyRunner(name, dir, searchSpace, theSampler, thePruner, store, executor, slots,
-                    study.steps(), onTrialEnd);
+                    study.steps(), onTrialEnd, audit);
             // Ctrl-C (or SIGTERM): every running trial checkpoints its current step and stays RUNNING.
             // Closed last: only then may the signal's hook let the JVM exit (the results and the message are out).
             try (MetricsOptions.Running served = metrics.start(spec.commandLine().getErr());

@@ -15,7 +15,8 @@ import java.util.Set;
 
 /**
  * A study's trials as a user reads them: sorted best first, as a text table, as CSV, and the
- * best configuration.
+ * best configuration. Secondary metrics (a bias audit's {@code pct_stereotype}) are extra
+ * columns after the parameters; they never change the order.
  *
  * <p>Order: COMPLETE trials by value, then PRUNED ones (those that ran further first, then by
  * value: a trial stopped at a later rung got further than one stopped early, whatever its loss
@@ -46,6 +47,25 @@ public record StudyResults(StudyInfo study, List<TrialRecord> trials, List<Long>
     /** The best COMPLETE trial, if any. */
     public Optional<TrialRecord> best() {
         return trials.stream().filter(t -> t.state() == TrialState.COMPLETE && Double.isFinite(t.value())).findFirst();
+    }
+
+    /**
+     * The best COMPLETE trial among those whose secondary metric {@code metric} is at most
+     * {@code max} (e.g. the lowest loss with pct_stereotype &le; 55). Trials without the metric
+     * never qualify: an unmeasured model is not known to be under the threshold.
+     */
+    public Optional<TrialRecord> bestWith(String metric, double max) {
+        return trials.stream()
+                .filter(t -> t.state() == TrialState.COMPLETE && Double.isFinite(t.value()))
+                .filter(t -> t.metric(metric) <= max) // NaN (no metric) compares false
+                .findFirst();
+    }
+
+    /** Every secondary metric name any trial has, sorted. */
+    public List<String> metricNames() {
+        Set<String> names = new java.util.TreeSet<>();
+        trials.forEach(t -> names.addAll(t.metrics().keySet()));
+        return new ArrayList<>(names);
     }
 
     /** Every parameter key, in the order trials list them. */
@@ -79,8 +99,10 @@ public record StudyResults(StudyInfo study, List<TrialRecord> trials, List<Long>
     /** trials.csv: one row per trial in table order, with its parameters, reason and timestamps (ISO-8601 UTC). */
     public String csv() {
         List<String> keys = parameterKeys();
+        List<String> metrics = metricNames();
         StringBuilder out = new StringBuilder("number,state,value,last_step");
         keys.forEach(k -> out.append(',').append(csvField(k)));
+        metrics.forEach(m -> out.append(',').append(csvField(m)));
         out.append(",reason,started_at,finished_at\n");
         for (TrialRecord t : trials) {
             out.append(t.number()).append(',').append(t.state()).append(',')
@@ -89,6 +111,10 @@ public record StudyResults(StudyInfo study, List<TrialRecord> trials, List<Long>
             for (String k : keys) {
                 Object v = t.params().get(k);
                 out.append(',').append(v == null ? "" : csvField(String.valueOf(v)));
+            }
+            for (String m : metrics) {
+                double v = t.metric(m);
+                out.append(',').append(Double.isNaN(v) ? "" : String.valueOf(v));
             }
             out.append(',').append(csvField(t.reason() == null ? "" : t.reason()))
                     .append(',').append(Instant.ofEpochMilli(t.startedAt()))
@@ -109,8 +135,10 @@ public record StudyResults(StudyInfo study, List<TrialRecord> trials, List<Long>
     public String table() {
         List<String> keys = parameterKeys();
         List<List<String>> rows = new ArrayList<>();
+        List<String> metrics = metricNames();
         List<String> header = new ArrayList<>(List.of("trial", "state", "val_loss", "steps"));
         header.addAll(keys);
+        header.addAll(metrics);
         header.add("reason");
         rows.add(header);
         for (TrialRecord t : trials) {
@@ -119,6 +147,10 @@ public record StudyResults(StudyInfo study, List<TrialRecord> trials, List<Long>
             for (String k : keys) {
                 Object v = t.params().get(k);
                 row.add(v == null ? "-" : format(v));
+            }
+            for (String m : metrics) {
+                double v = t.metric(m);
+                row.add(Double.isNaN(v) ? "-" : String.format(Locale.ROOT, "%.2f", v));
             }
             row.add(t.reason() == null ? "" : t.reason());
             rows.add(row);

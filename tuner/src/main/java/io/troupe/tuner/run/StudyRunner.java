@@ -48,6 +48,7 @@ public final class StudyRunner {
     private final int slots;
     private final long steps;
     private final StudyListener listener;
+    private final TrialAudit audit;
     /** Set by {@link #requestStop}: running trials checkpoint and stop, no new trial starts. */
     private volatile boolean stopping;
     /** Every trial's reported values, mirrored from the store for the pruner. Guarded by itself. */
@@ -61,6 +62,15 @@ public final class StudyRunner {
      */
     public StudyRunner(String study, Path dir, SearchSpace space, Sampler sampler, Pruner pruner, StudyStore store,
                        TrialExecutor executor, int slots, long steps, StudyListener listener) {
+        this(study, dir, space, sampler, pruner, store, executor, slots, steps, listener, TrialAudit.NONE);
+    }
+
+    /**
+     * As above, and every COMPLETE trial's model is measured by {@code audit}, whose metrics the
+     * store records as the trial's secondary metrics before the trial counts as finished.
+     */
+    public StudyRunner(String study, Path dir, SearchSpace space, Sampler sampler, Pruner pruner, StudyStore store,
+                       TrialExecutor executor, int slots, long steps, StudyListener listener, TrialAudit audit) {
         if (slots < 1) {
             throw new IllegalArgumentException("a study needs at least one trial slot, got " + slots);
         }
@@ -74,6 +84,7 @@ public final class StudyRunner {
         this.slots = slots;
         this.steps = steps;
         this.listener = listener;
+        this.audit = audit;
     }
 
     /**
@@ -224,6 +235,17 @@ public final class StudyRunner {
             value = history.getOrDefault(number, new TreeMap<>()).entrySet().stream()
                     .filter(e -> e.getKey() > 0).mapToDouble(Map.Entry::getValue)
                     .filter(Double::isFinite).min().orElse(Double.NaN);
+        }
+        if (state == TrialState.COMPLETE && audit != TrialAudit.NONE) {
+            // Recorded before the final state, so a COMPLETE trial in the store has its metrics.
+            try {
+                store.setMetrics(study, number, audit.audit(job));
+            } catch (StoreException e) {
+                throw e;
+            } catch (Exception e) {
+                // The model trained fine; only its measurement failed: say so where the table shows it.
+                reason = "audit failed: " + oneLine(e);
+            }
         }
         store.finishTrial(study, number, state, value, reason);
         if (job != null) {

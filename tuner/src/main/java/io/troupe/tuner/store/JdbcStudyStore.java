@@ -51,7 +51,11 @@ public final class JdbcStudyStore implements StudyStore {
                     + " started_at BIGINT NOT NULL, finished_at BIGINT, PRIMARY KEY (study, number))",
             "CREATE TABLE IF NOT EXISTS troupe_trial_values (study VARCHAR(2000) NOT NULL, number INTEGER NOT NULL,"
                     + " step BIGINT NOT NULL, value DOUBLE PRECISION, reported_at BIGINT NOT NULL,"
-                    + " PRIMARY KEY (study, number, step))");
+                    + " PRIMARY KEY (study, number, step))",
+            // Secondary metrics of a trial (e.g. a bias audit's pct_stereotype), by name. Added after
+            // the first release: IF NOT EXISTS gives an older store the table when it is opened.
+            "CREATE TABLE IF NOT EXISTS troupe_trial_metrics (study VARCHAR(2000) NOT NULL, number INTEGER NOT NULL,"
+                    + " name VARCHAR(200) NOT NULL, value DOUBLE PRECISION, PRIMARY KEY (study, number, name))");
     /** Added after the first release: a store written before gets it on open (see {@link #migrate}). */
     private static final String DATA_SHA256 = "data_sha256";
 
@@ -206,7 +210,8 @@ public final class JdbcStudyStore implements StudyStore {
     @Override
     public void deleteStudy(String study) {
         transaction(c -> {
-            for (String sql : List.of("DELETE FROM troupe_trial_values WHERE study = ?", "DELETE FROM troupe_trials WHERE study = ?",
+            for (String sql : List.of("DELETE FROM troupe_trial_values WHERE study = ?",
+                    "DELETE FROM troupe_trial_metrics WHERE study = ?", "DELETE FROM troupe_trials WHERE study = ?",
                     "DELETE FROM troupe_studies WHERE name = ?")) {
                 try (PreparedStatement s = c.prepareStatement(sql)) {
                     s.setString(1, study);
@@ -220,10 +225,13 @@ public final class JdbcStudyStore implements StudyStore {
     @Override
     public void clearValues(String study, int number) {
         transaction(c -> {
-            try (PreparedStatement s = c.prepareStatement("DELETE FROM troupe_trial_values WHERE study = ? AND number = ?")) {
-                s.setString(1, study);
-                s.setInt(2, number);
-                s.executeUpdate();
+            for (String sql : List.of("DELETE FROM troupe_trial_values WHERE study = ? AND number = ?",
+                    "DELETE FROM troupe_trial_metrics WHERE study = ? AND number = ?")) {
+                try (PreparedStatement s = c.prepareStatement(sql)) {
+                    s.setString(1, study);
+                    s.setInt(2, number);
+                    s.executeUpdate();
+                }
             }
             return null;
         });
@@ -283,6 +291,23 @@ public final class JdbcStudyStore implements StudyStore {
     }
 
     @Override
+    public void setMetrics(String study, int number, Map<String, Double> metrics) {
+        transaction(c -> {
+            try (PreparedStatement s = c.prepareStatement("INSERT INTO troupe_trial_metrics (study, number, name, value)"
+                    + " VALUES (?,?,?,?) ON CONFLICT (study, number, name) DO UPDATE SET value = excluded.value")) {
+                for (Map.Entry<String, Double> m : metrics.entrySet()) {
+                    s.setString(1, study);
+                    s.setInt(2, number);
+                    s.setString(3, m.getKey());
+                    setDouble(s, 4, m.getValue());
+                    s.executeUpdate();
+                }
+            }
+            return null;
+        });
+    }
+
+    @Override
     public void finishTrial(String study, int number, TrialState state, double value, String reason) {
         transaction(c -> {
             try (PreparedStatement s = c.prepareStatement("UPDATE troupe_trials SET state = ?, value = ?, reason = ?,"
@@ -324,6 +349,16 @@ public final class JdbcStudyStore implements StudyStore {
                     }
                 }
             }
+            Map<Integer, Map<String, Double>> metrics = new TreeMap<>();
+            try (PreparedStatement s = c.prepareStatement("SELECT number, name, value FROM troupe_trial_metrics"
+                    + " WHERE study = ? ORDER BY number, name")) {
+                s.setString(1, study);
+                try (ResultSet r = s.executeQuery()) {
+                    while (r.next()) {
+                        metrics.computeIfAbsent(r.getInt(1), n -> new LinkedHashMap<>()).put(r.getString(2), getDouble(r, 3));
+                    }
+                }
+            }
             List<TrialRecord> out = new ArrayList<>();
             try (PreparedStatement s = c.prepareStatement("SELECT number, state, params, value, reason, started_at,"
                     + " finished_at FROM troupe_trials WHERE study = ? ORDER BY number")) {
@@ -333,7 +368,7 @@ public final class JdbcStudyStore implements StudyStore {
                         int number = r.getInt(1);
                         out.add(new TrialRecord(number, TrialState.valueOf(r.getString(2)), params(r.getString(3)),
                                 getDouble(r, 4), r.getString(5), r.getLong(6), r.getLong(7),
-                                values.getOrDefault(number, new TreeMap<>())));
+                                values.getOrDefault(number, new TreeMap<>()), metrics.getOrDefault(number, Map.of())));
                     }
                 }
             }

@@ -40,6 +40,13 @@ public interface StudyStore extends AutoCloseable {
     /** Records a trial's val loss at a step (replacing an earlier report at that step). */
     void report(String study, int number, long step, double value);
 
+    /**
+     * Records secondary metrics of a trial by name (e.g. {@code pct_stereotype} from a bias audit of
+     * its exported model), replacing earlier values of the same names. They never affect the
+     * objective or which trial is best; a trial run again from scratch loses them.
+     */
+    void setMetrics(String study, int number, java.util.Map<String, Double> metrics);
+
     /** Records a trial's final state, objective and reason, and updates the study's best trial. */
     void finishTrial(String study, int number, TrialState state, double value, String reason);
 

@@ -131,6 +131,33 @@ class StudyRunnerTest {
     }
 
     @Test
+    void onlyCompleteTrialsAreAuditedAndAFailedAuditLeavesTheTrialCompleteWithItsReason() throws Exception {
+        SearchSpace grid = SearchSpace.parse("params { learning_rate { type = choice, values = [0.01, 0.09, 0.001, 0.002] } }");
+        try (StudyStore store = JdbcStudyStore.sqlite(dir)) {
+            store.createStudy(new StudyInfo(name(), grid.canonical(), "/data", "grid", "none", 0, 4, 1, STEPS, 0));
+            Set<Integer> audited = ConcurrentHashMap.newKeySet();
+            TrialAudit audit = job -> {
+                audited.add(job.number());
+                if (job.number() == 3) {
+                    throw new IllegalStateException("no pair could be encoded");
+                }
+                return Map.of("pct_stereotype", 50.0 + job.number());
+            };
+            StudyRunner runner = new StudyRunner(name(), dir, grid, Sampler.create("grid", grid, 0),
+                    Pruner.create("none", grid, STEPS), store, new FakeTraining(), 1, STEPS, StudyListener.SILENT, audit);
+            assertEquals(4, runner.run(4));
+            List<TrialRecord> trials = store.trials(name());
+            assertEquals(Set.of(0, 2, 3), audited, "the failed trial 1 is not audited");
+            assertEquals(Map.of("pct_stereotype", 50.0), trials.get(0).metrics());
+            assertEquals(Map.of(), trials.get(1).metrics());
+            assertEquals(Map.of("pct_stereotype", 52.0), trials.get(2).metrics());
+            assertEquals(TrialState.COMPLETE, trials.get(3).state());
+            assertEquals(Map.of(), trials.get(3).metrics());
+            assertEquals("audit failed: no pair could be encoded", trials.get(3).reason());
+        }
+    }
+
+    @Test
     void aResumedStudyRestartsRunningTrialsAndNeverRerunsFinishedOnes() throws Exception {
         try (StudyStore store = JdbcStudyStore.sqlite(dir)) {
             Studies.begin(store, info("random", "none", 4), SPACE, false);
@@ -298,6 +325,11 @@ class StudyRunnerTest {
         @Override
         public void report(String study, int number, long step, double value) {
             delegate.report(study, number, step, value);
+        }
+
+        @Override
+        public void setMetrics(String study, int number, Map<String, Double> metrics) {
+            delegate.setMetrics(study, number, metrics);
         }
 
         @Override

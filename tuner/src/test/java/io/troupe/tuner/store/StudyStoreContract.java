@@ -178,4 +178,29 @@ abstract class StudyStoreContract {
             assertEquals("ab".repeat(32), store.study(gone).orElseThrow().dataSha256());
         }
     }
+
+    @Test
+    void secondaryMetricsAreRecordedPerTrialAndGoWithItsValues() throws Exception {
+        try (StudyStore store = store()) {
+            String name = uniqueName();
+            store.createStudy(study(name));
+            store.startTrial(name, 0, Map.of("learning_rate", 1e-3));
+            store.startTrial(name, 1, Map.of("learning_rate", 1e-2));
+            store.setMetrics(name, 0, Map.of("pct_stereotype", 55.0, "pct_stereotype_ci_low", 40.0));
+            store.setMetrics(name, 0, Map.of("pct_stereotype", 52.5)); // replaces by name, keeps the others
+            store.finishTrial(name, 0, TrialState.COMPLETE, 1.5, null);
+            store.finishTrial(name, 1, TrialState.PRUNED, 2.5, "pruned");
+            List<TrialRecord> trials = store.trials(name);
+            assertEquals(Map.of("pct_stereotype", 52.5, "pct_stereotype_ci_low", 40.0), trials.get(0).metrics());
+            assertEquals(Map.of(), trials.get(1).metrics());
+            assertTrue(Double.isNaN(trials.get(1).metric("pct_stereotype")));
+            store.clearValues(name, 0);
+            assertEquals(Map.of(), store.trials(name).get(0).metrics(), "a trial run again from scratch loses them");
+            store.setMetrics(name, 1, Map.of("pct_stereotype", 50.0));
+            store.deleteStudy(name);
+            store.createStudy(study(name));
+            store.startTrial(name, 1, Map.of("learning_rate", 1e-2));
+            assertEquals(Map.of(), store.trials(name).get(0).metrics(), "a deleted study leaves no metrics behind");
+        }
+    }
 }
