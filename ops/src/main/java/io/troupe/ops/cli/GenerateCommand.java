@@ -125,7 +125,7 @@ final class GenerateCommand implements Callable<Integer> {
                     + " re-export with 'troupe export --run RUN_DIR --out " + model + " --force' to generate faster");
             spec.commandLine().getErr().flush();
         }
-        try (exported; decoder) {
+        try (ExportedModel fullWindow = exported; decoder) {
             TextGenerator generator;
             try {
                 generator = new TextGenerator(decoder, tokenizer);
