@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.troupe.data.DataException;
 import io.troupe.data.corpus.TokenSplit;
 import io.troupe.data.io.AtomicFiles;
+import io.troupe.worker.card.ModelCard;
 import io.troupe.data.labelled.ClassificationMetrics;
 import io.troupe.data.labelled.FoldSummary;
 import io.troupe.data.labelled.LabelledData;
@@ -450,5 +451,6 @@ final class FinetuneCommand implements Callable<Integer> {
         o.set("config", config);
         AtomicFiles.writeString(out.resolve(Trainer.SUMMARY), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(o)
                 + "\n");
+        ModelCard.write(out); // every run directory gets its card, as troupe train's do
     }
 }

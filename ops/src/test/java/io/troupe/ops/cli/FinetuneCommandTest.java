@@ -79,6 +79,8 @@ class FinetuneCommandTest {
         assertEquals(total, summary.get("trainable_parameters").asLong(), "full fine-tuning trains everything");
         assertTrue(summary.get("val_accuracy").asDouble() >= 0 && summary.get("val_accuracy").asDouble() <= 1);
         assertEquals(60, summary.get("examples").asInt());
+        String card = Files.readString(classifier.resolve("MODEL_CARD.md"));
+        assertTrue(card.contains("classification head") && card.contains("val_accuracy"), card);
     }
 
     @Test

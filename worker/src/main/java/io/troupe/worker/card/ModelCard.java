@@ -70,7 +70,11 @@ public final class ModelCard {
     }
 
     private static void model(StringBuilder md, JsonNode s, JsonNode c) {
-        md.append("\n## Model\n\nA decoder-only transformer (GPT) language model: it predicts the next token.\n\n");
+        JsonNode labels = s.path("labels");
+        md.append(labels.isArray()
+                ? "\n## Model\n\nA decoder-only transformer (GPT) with a classification head: it labels a text as one of "
+                        + labels + ".\n\n"
+                : "\n## Model\n\nA decoder-only transformer (GPT) language model: it predicts the next token.\n\n");
         table(md, "| | |", new String[][] {
             {"parameters", String.format(Locale.ROOT, "%,d", s.path("params").asLong())},
             {"layers / heads / width", c.path("n_layer").asText() + " / " + c.path("n_head").asText() + " / "
