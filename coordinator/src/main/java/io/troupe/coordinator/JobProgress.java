@@ -45,6 +45,7 @@ final class JobProgress {
     private final Cadence cadence;
     private final int globalBatch;
     private final ModelFlops flops;
+    private final long parameters;
     private final long startNanos = System.nanoTime();
     private final Map<Integer, StepDone> reports = new HashMap<>();
     private final List<Double> recoverySeconds = new ArrayList<>();
@@ -74,6 +75,7 @@ final class JobProgress {
         this.cadence = Cadence.of(spec.settings());
         this.globalBatch = spec.settings().batchSize();
         this.nonFinite = NonFiniteSteps.of(spec.settings());
+        this.parameters = ParameterLayout.of(spec.settings().model(spec.tokenizer().vocabSize())).size();
         this.flops = ModelFlops.of(spec.settings().model(spec.tokenizer().vocabSize()), globalBatch,
                 spec.settings().blockSize());
     }
@@ -242,6 +244,7 @@ final class JobProgress {
         double loss = 0;
         double trainEval = 0;
         double valEval = 0;
+        double stepAllreduceMillis = 0;
         boolean evaluated = reports.get(0).evalBatches() > 0;
         boolean skipped = false;
         for (int rank = 0; rank < ringSize; rank++) {
@@ -250,7 +253,7 @@ final class JobProgress {
             trainEval += r.trainEvalLoss() / ringSize;
             valEval += r.valEvalLoss() / ringSize;
             computeMillis += r.computeMs() / ringSize;
-            allreduceMillis += r.allreduceMs() / ringSize;
+            stepAllreduceMillis += r.allreduceMs() / ringSize;
             skipped |= r.skipped();
         }
         reports.values().forEach(r -> ledger.record(r.sampleFrom(), r.rows()));
@@ -268,11 +271,8 @@ final class JobProgress {
         }
         double lr = schedule.at(step - 1);
         double tokensPerSecond = (double) globalBatch * spec.settings().blockSize() / seconds;
+        allreduceMillis += stepAllreduceMillis;
         double mfu = flops.ratio(seconds);
-        double stepAllreduceMillis = 0;
-        for (int rank = 0; rank < ringSize; rank++) {
-            stepAllreduceMillis += reports.get(rank).allreduceMs() / ringSize;
-        }
         listener.onStep(new TrainListener.StepStats(step, spec.settings().maxIters(), loss, lr,
                 reports.get(0).gradNorm(), tokensPerSecond, seconds * 1000, mfu, ringSize, stepAllreduceMillis,
                 ringBytes(ringSize)));
@@ -361,11 +361,11 @@ final class JobProgress {
         if (ringSize < 2) {
             return 0;
         }
-        return 2L * (ringSize - 1) * parameterCount() * spec.wire().bytesPerElement();
+        return 2L * (ringSize - 1) * parameters * spec.wire().bytesPerElement();
     }
 
     private long parameterCount() {
-        return ParameterLayout.of(spec.settings().model(spec.tokenizer().vocabSize())).size();
+        return parameters;
     }
 
     /** The job's event log (events.jsonl); open once {@link #open} succeeded. */
