@@ -31,7 +31,7 @@ class DashboardServerTest {
     @TempDir
     Path tmp;
 
-    private final HttpClient http = HttpClient.newHttpClient();
+    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
     private DashboardState state;
     private DashboardServer server;
 
