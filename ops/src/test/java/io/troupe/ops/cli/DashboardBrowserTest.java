@@ -42,11 +42,7 @@ class DashboardBrowserTest {
 
     @Test
     void theLossChartGainsPointsAndTheWorkerTableShowsTheRing() throws Exception {
-        if (!Files.isExecutable(CHROMEDRIVER)) {
-            System.err.println("\n*** DashboardBrowserTest SKIPPED: " + CHROMEDRIVER + " is missing;"
-                    + " install Debian's chromium and chromium-driver (.ci/run does) ***\n");
-            Assumptions.abort(CHROMEDRIVER + " is missing");
-        }
+        assumeChromedriver();
         Path corpus = Files.writeString(tmp.resolve("corpus.txt"), TEXT);
         int port = freePort();
         CompletableFuture<CliRun> run = CompletableFuture.supplyAsync(() -> trainTiny(corpus, tmp.resolve("run"), STEPS,
@@ -61,16 +57,17 @@ class DashboardBrowserTest {
             int first = until(page, d -> points(chart) > 0 ? points(chart) : null);
             int later = until(page, d -> points(chart) > first ? points(chart) : null);
             assertTrue(later > first, first + " -> " + later);
-            String line = chart.findElement(By.tagName("polyline")).getAttribute("points");
+            String line = until(page, d -> d.findElement(By.cssSelector("#loss-chart polyline")).getAttribute("points"));
             assertTrue(line.split(" ").length >= later, "the drawn line has a vertex per point: " + line);
 
-            List<WebElement> rows = until(page, d -> {
+            List<List<String>> rows = until(page, d -> {
                 List<WebElement> r = d.findElements(By.cssSelector("#workers tbody tr"));
-                return r.size() == 2 && r.stream().allMatch(w -> "active".equals(w.getAttribute("data-state"))) ? r : null;
+                return r.size() == 2 && r.stream().allMatch(w -> "active".equals(w.getAttribute("data-state")))
+                        ? r.stream().map(DashboardBrowserTest::texts).toList() : null;
             });
-            assertEquals("0", rows.get(0).findElements(By.tagName("td")).get(0).getText());
-            assertEquals("1", rows.get(1).findElements(By.tagName("td")).get(0).getText());
-            assertEquals("127.0.0.1", rows.get(0).findElements(By.tagName("td")).get(1).getText());
+            assertEquals("0", rows.get(0).get(0));
+            assertEquals("1", rows.get(1).get(0));
+            assertEquals("127.0.0.1", rows.get(0).get(1));
         } finally {
             if (browser != null) {
                 browser.quit();
@@ -79,17 +76,72 @@ class DashboardBrowserTest {
         }
     }
 
+    /**
+     * A worker the coordinator's log reports lost turns red in the table while the page is open.
+     * The log is written here by hand: an embedded run shares one JVM, so none of its workers can
+     * be killed from outside (a real node loss is what writes such a line).
+     */
+    @Test
+    void aWorkerTheCoordinatorLogsAsFailedShowsAsFailed() throws Exception {
+        assumeChromedriver();
+        Path events = tmp.resolve("events.jsonl");
+        Files.writeString(events, String.join("\n",
+                "{\"time\":\"2026-01-01T00:00:00Z\",\"event\":\"join\",\"worker\":\"w0\",\"host\":\"10.0.0.1\"}",
+                "{\"time\":\"2026-01-01T00:00:00Z\",\"event\":\"join\",\"worker\":\"w1\",\"host\":\"10.0.0.2\"}",
+                "{\"time\":\"2026-01-01T00:00:01Z\",\"event\":\"ring\",\"generation\":1,\"step\":0,\"workers\":"
+                        + "[{\"rank\":0,\"worker\":\"w0\",\"host\":\"10.0.0.1\"},{\"rank\":1,\"worker\":\"w1\",\"host\":\"10.0.0.2\"}]}",
+                ""));
+        io.troupe.ops.dashboard.DashboardState state =
+                new io.troupe.ops.dashboard.DashboardState(events, java.time.Clock.systemUTC());
+        WebDriver browser = null;
+        try (io.troupe.ops.dashboard.DashboardServer server = io.troupe.ops.dashboard.DashboardServer.start(
+                "127.0.0.1", 0, state, null, Duration.ofMillis(200))) {
+            browser = chromium();
+            browser.get("http://127.0.0.1:" + server.port() + "/");
+            until(browser, d -> d.findElements(By.cssSelector("#workers tbody tr[data-state=active]")).size() == 2 ? 1 : null);
+            Files.writeString(events, "{\"time\":\"2026-01-01T00:00:09Z\",\"event\":\"failure\",\"worker\":\"w1\","
+                    + "\"reason\":\"node pekko://troupe@10.0.0.2:2552 is unreachable\"}\n", java.nio.file.StandardOpenOption.APPEND);
+            List<String> cells = until(browser, d -> d.findElements(By.cssSelector("#workers tbody tr[data-state=failed]"))
+                    .stream().findFirst().map(DashboardBrowserTest::texts).orElse(null));
+            assertEquals("10.0.0.2", cells.get(1));
+            assertEquals("failed", cells.get(2));
+            assertEquals("2026-01-01T00:00:09Z", cells.get(3));
+            assertEquals(1, browser.findElements(By.cssSelector("#workers tbody tr[data-state=active]")).size());
+        } finally {
+            if (browser != null) {
+                browser.quit();
+            }
+        }
+    }
+
+    private static void assumeChromedriver() {
+        if (!Files.isExecutable(CHROMEDRIVER)) {
+            System.err.println("\n*** DashboardBrowserTest SKIPPED: " + CHROMEDRIVER + " is missing;"
+                    + " install Debian's chromium and chromium-driver (.ci/run does) ***\n");
+            Assumptions.abort(CHROMEDRIVER + " is missing");
+        }
+    }
+
     /** Polls {@code condition} every 100 ms until it returns non-null, for up to 60 s. */
     private static <T> T until(WebDriver browser, Function<WebDriver, T> condition) throws InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (System.nanoTime() < deadline) {
-            T value = condition.apply(browser);
-            if (value != null) {
-                return value;
+            try {
+                T value = condition.apply(browser);
+                if (value != null) {
+                    return value;
+                }
+            } catch (org.openqa.selenium.StaleElementReferenceException redrawn) {
+                // The page redraws its tables on every message; look again.
             }
             Thread.sleep(100);
         }
         throw new AssertionError("the page did not get there within 60 s:\n" + browser.getPageSource());
+    }
+
+    /** The texts of a table row's cells. */
+    private static List<String> texts(WebElement row) {
+        return row.findElements(By.tagName("td")).stream().map(WebElement::getText).toList();
     }
 
     private static int points(WebElement chart) {
