@@ -20,7 +20,7 @@ import java.util.Map;
 /**
  * What the dashboard shows, kept as a {@link TrainListener} of the run: step points (loss,
  * tokens/s, MFU), evaluations, checkpoints, and the ring's workers, which it reads from the
- * coordinator's {@code DIR/events.jsonl} (joins, leaves, failures, rings, and a distributed
+ * coordinator's {@code DIR/events.jsonl} (joins, leaves, failures of a worker or of ring ranks, rings, and a distributed
  * run's checkpoints) as that file grows; a local run has no such file and shows one worker.
  * Memory stays flat: each series holds at most {@link #MAX_POINTS} points and halves its
  * resolution when full; at most {@link #MAX_CHECKPOINTS} checkpoints and {@link #MAX_WORKERS} workers.
@@ -170,8 +170,13 @@ public final class DashboardState implements TrainListener {
             }
             case "leave" -> state(worker, "left", time);
             case "failure" -> {
+                String reason = e.path("reason").asText();
                 if (worker != null) {
-                    state(worker, "failed", time).put("reason", e.path("reason").asText());
+                    state(worker, "failed", time).put("reason", reason);
+                }
+                // A failed or late step names ranks of the current ring, not workers.
+                for (JsonNode rank : e.path("ranks")) {
+                    workerAt(rank.asInt()).forEach(ref -> state(ref, "failed", time).put("reason", reason));
                 }
             }
             case "ring" -> {
@@ -192,6 +197,17 @@ public final class DashboardState implements TrainListener {
             case "checkpoint" -> checkpoint(e.path("step").asLong(), e.path("file").asText(), Double.NaN, time);
             default -> { }
         }
+    }
+
+    /** The active worker at {@code rank} of the current ring, if any. */
+    private List<String> workerAt(int rank) {
+        List<String> at = new ArrayList<>();
+        workers.forEach((ref, w) -> {
+            if ("active".equals(w.path("state").asText()) && w.path("rank").asInt(-1) == rank) {
+                at.add(ref);
+            }
+        });
+        return at;
     }
 
     private ObjectNode state(String worker, String state, String time) {

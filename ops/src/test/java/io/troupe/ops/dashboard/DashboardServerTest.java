@@ -103,6 +103,24 @@ class DashboardServerTest {
     }
 
     @Test
+    void aFailedStepMarksTheWorkerAtItsRankFailed() throws Exception {
+        Files.writeString(tmp.resolve("events.jsonl"), String.join("\n",
+                "{\"time\":\"t0\",\"event\":\"join\",\"worker\":\"w0\",\"host\":\"h0\"}",
+                "{\"time\":\"t0\",\"event\":\"join\",\"worker\":\"w1\",\"host\":\"h1\"}",
+                "{\"time\":\"t1\",\"event\":\"ring\",\"generation\":1,\"step\":0,\"workers\":"
+                        + "[{\"rank\":0,\"worker\":\"w1\",\"host\":\"h1\"},{\"rank\":1,\"worker\":\"w0\",\"host\":\"h0\"}]}",
+                "{\"time\":\"t2\",\"event\":\"failure\",\"worker\":null,\"reason\":\"rank 1 failed step 7: boom\",\"ranks\":[1]}",
+                "{\"time\":\"t3\",\"event\":\"ring\",\"generation\":2,\"step\":6,\"workers\":"
+                        + "[{\"rank\":0,\"worker\":\"w1\",\"host\":\"h1\"}]}",
+                ""));
+        JsonNode workers = JSON.readTree(state.json()).get("workers");
+        assertEquals("failed", workers.get(0).get("state").asText(), "w0 was rank 1: " + workers);
+        assertEquals("t2", workers.get(0).get("since").asText());
+        assertEquals("active", workers.get(1).get("state").asText());
+        assertEquals(0, workers.get(1).get("rank").asInt());
+    }
+
+    @Test
     void seriesStayBoundedAndCoverTheWholeRun() {
         DashboardState.Downsampled series = new DashboardState.Downsampled(100);
         for (long step = 1; step <= 100_000; step++) {
