@@ -35,7 +35,7 @@ class DashboardBrowserTest {
     private static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
     private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
     /** Enough steps of the tiny model that the page sees several updates before the run ends. */
-    private static final int STEPS = 400;
+    private static final int STEPS = 150;
 
     @TempDir
     Path tmp;
