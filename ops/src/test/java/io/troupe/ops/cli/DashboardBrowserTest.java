@@ -77,7 +77,8 @@ class DashboardBrowserTest {
     }
 
     /**
-     * A worker the coordinator's log reports lost turns red in the table while the page is open.
+     * A worker the coordinator's log reports lost turns red in the table while the page is open
+     * (on a dashboard with a token, given in the page's URL).
      * The log is written here by hand: an embedded run shares one JVM, so none of its workers can
      * be killed from outside (a real node loss is what writes such a line).
      */
@@ -95,9 +96,10 @@ class DashboardBrowserTest {
                 new io.troupe.ops.dashboard.DashboardState(events, java.time.Clock.systemUTC());
         WebDriver browser = null;
         try (io.troupe.ops.dashboard.DashboardServer server = io.troupe.ops.dashboard.DashboardServer.start(
-                "127.0.0.1", 0, state, null, Duration.ofMillis(200))) {
+                "127.0.0.1", 0, state, "0123456789abcdef0123", Duration.ofMillis(200))) {
             browser = chromium();
-            browser.get("http://127.0.0.1:" + server.port() + "/");
+            // The page hands its ?token= on to its EventSource, which cannot send headers.
+            browser.get("http://127.0.0.1:" + server.port() + "/?token=0123456789abcdef0123");
             until(browser, d -> d.findElements(By.cssSelector("#workers tbody tr[data-state=active]")).size() == 2 ? 1 : null);
             Files.writeString(events, "{\"time\":\"2026-01-01T00:00:09Z\",\"event\":\"failure\",\"worker\":\"w1\","
                     + "\"reason\":\"node pekko://troupe@10.0.0.2:2552 is unreachable\"}\n", java.nio.file.StandardOpenOption.APPEND);
