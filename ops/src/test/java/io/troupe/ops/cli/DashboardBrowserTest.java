@@ -72,7 +72,8 @@ class DashboardBrowserTest {
             if (browser != null) {
                 browser.quit();
             }
-            run.get(5, TimeUnit.MINUTES).assertOk();
+            CliRun done = run.get(5, TimeUnit.MINUTES).assertOk();
+            assertTrue(done.err().contains("troupe: dashboard at http://127.0.0.1:" + port + "/\n"), done::toString);
         }
     }
 
