@@ -360,12 +360,13 @@ public final class Coordinator {
         formation.suspect(suspectRank(f), f.generation());
         String failure = "rank " + f.rank() + " failed step " + f.step() + ": " + f.error();
         ctx.getLog().warn("{}", failure);
-        return ringPhases.reform(failure, true);
+        return ringPhases.reform(failure, true, List.of(f.rank()));
     }
 
     private Behavior<Command> onStepTimedOut(StepTimedOut t) {
-        return ringPhases.reform("rank(s) " + progress.missing(formation.ring().size()) + " did not finish step "
-                + t.step() + " within " + spec.stepTimeout().toSeconds() + " s", true);
+        List<Integer> missing = progress.missing(formation.ring().size());
+        return ringPhases.reform("rank(s) " + missing + " did not finish step "
+                + t.step() + " within " + spec.stepTimeout().toSeconds() + " s", true, missing);
     }
 
     private Behavior<Command> onStepDone(StepDone d) {

@@ -22,7 +22,8 @@ import org.slf4j.Logger;
  *   <li>{@code job_start}: {@code job}, {@code step} (0, or the resumed checkpoint's), {@code resumed};</li>
  *   <li>{@code join}: {@code worker}, {@code host}, {@code threads}, {@code device};</li>
  *   <li>{@code leave}: {@code worker} (it asked to, e.g. on SIGTERM);</li>
- *   <li>{@code failure}: {@code worker} or {@code null}, {@code reason} (a lost node, a failed or late step);</li>
+ *   <li>{@code failure}: {@code worker} or {@code null}, {@code reason} (a lost node, a failed or late step),
+ *       and {@code ranks}, the ring ranks it blames (empty when it names a worker or none);</li>
  *   <li>{@code ring}: {@code generation}, {@code step} (the last committed), {@code workers} (in rank
  *       order: {@code rank}, {@code worker}, {@code host});</li>
  *   <li>{@code checkpoint}: {@code step}, {@code file};</li>
@@ -79,7 +80,15 @@ final class JobEventLog implements AutoCloseable {
 
     /** A failure; {@code w} is null when the reason names ranks or a ring rather than one worker. */
     void failed(Member w, String reason) {
-        write(event("failure").put("worker", w == null ? null : w.ref).put("reason", reason));
+        failed(w, reason, List.of());
+    }
+
+    /** A failure blamed on {@code ranks} of the current ring (a failed or late step), so a reader can tell which workers. */
+    void failed(Member w, String reason, List<Integer> ranks) {
+        ObjectNode e = event("failure").put("worker", w == null ? null : w.ref).put("reason", reason);
+        ArrayNode blamed = e.putArray("ranks");
+        ranks.forEach(blamed::add);
+        write(e);
     }
 
     void ringFormed(long generation, long step, List<Member> ring) {

@@ -15,6 +15,7 @@ import io.troupe.worker.job.protocol.StepFailed;
 import io.troupe.worker.plane.StateExchange;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.List;
 import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.BehaviorBuilder;
@@ -98,9 +99,14 @@ final class RingPhases {
 
     /** Ends the current ring and probes every ready worker; {@link #planRing} follows. */
     Behavior<Command> reform(String why, boolean failure) {
+        return reform(why, failure, List.of());
+    }
+
+    /** As {@link #reform(String, boolean)}, for a failure blamed on {@code ranks} of the ring (logged in events.jsonl). */
+    Behavior<Command> reform(String why, boolean failure, List<Integer> ranks) {
         progress.ringBroken(failure);
         if (failure && progress.events() != null) {
-            progress.events().failed(null, why);
+            progress.events().failed(null, why, ranks);
         }
         timers.cancel("step");
         timers.cancel("form");

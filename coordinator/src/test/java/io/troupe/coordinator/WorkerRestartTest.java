@@ -159,7 +159,9 @@ class WorkerRestartTest {
         }
         List<String> kinds = events.stream().map(e -> e.get("event").asText()).toList();
         assertTrue(events.stream().anyMatch(e -> e.get("event").asText().equals("failure")
-                && e.get("reason").asText().matches("rank [01] failed step 7: injected failure in step 7")), events.toString());
+                && e.get("reason").asText().matches("rank [01] failed step 7: injected failure in step 7")
+                && e.get("ranks").size() == 1
+                && e.get("reason").asText().startsWith("rank " + e.get("ranks").get(0).asInt() + " ")), events.toString());
         assertTrue(kinds.stream().filter("ring"::equals).count() >= 2, "the ring re-formed: " + kinds);
         assertTrue(kinds.stream().filter("join"::equals).count() >= 3, "the restarted worker joined again: " + kinds);
         assertEquals("job_end", kinds.get(kinds.size() - 1));

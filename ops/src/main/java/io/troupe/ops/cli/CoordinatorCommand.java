@@ -63,7 +63,8 @@ final class CoordinatorCommand implements Callable<Integer> {
         Path out = job.outDir();
         JobOutcome outcome;
         try (MetricsOptions.Running metrics = run.metrics.start(spec.commandLine().getErr());
-             RunMonitors monitors = RunMonitors.open(out, job.settings().logInterval());
+             DashboardOptions.Running dashboard = run.dashboard.start(spec.commandLine().getErr(), out);
+             RunMonitors monitors = RunMonitors.open(out, job.settings().logInterval(), dashboard.listener());
              RunProgress progress = RunProgress.of(stdout, run.json.enabled(), job.settings().logInterval())) {
             TrainListener listener = monitors.around(progress);
             outcome = ClusterNode.runCoordinator(job, address.host(), address.port(), listener, bound -> {

@@ -40,4 +40,8 @@ final class RunOptions {
     /** --metrics-bind: Prometheus metrics of the run. */
     @Mixin
     MetricsOptions metrics;
+
+    /** --dashboard: a live page of the run. */
+    @Mixin
+    DashboardOptions dashboard;
 }

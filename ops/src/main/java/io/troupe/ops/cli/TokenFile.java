@@ -50,4 +50,9 @@ final class TokenFile {
     boolean matches(String candidate) {
         return candidate != null && MessageDigest.isEqual(token, candidate.getBytes(StandardCharsets.UTF_8));
     }
+
+    /** The token itself, for a server that compares it on its own (still with {@link MessageDigest#isEqual}). */
+    String value() {
+        return new String(token, StandardCharsets.UTF_8);
+    }
 }

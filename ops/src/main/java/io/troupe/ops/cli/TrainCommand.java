@@ -75,7 +75,8 @@ final class TrainCommand implements Callable<Integer> {
         TrainSummary summary;
         // Ctrl-C (SIGINT) or SIGTERM: finish the step, checkpoint it, and let the JVM exit.
         try (MetricsOptions.Running metrics = run.metrics.start(spec.commandLine().getErr());
-             RunMonitors monitors = RunMonitors.open(out, settings.logInterval());
+             DashboardOptions.Running dashboard = run.dashboard.start(spec.commandLine().getErr(), out);
+             RunMonitors monitors = RunMonitors.open(out, settings.logInterval(), dashboard.listener());
              StopOnSignal stop = StopOnSignal.install(trainer::requestStop);
              RunProgress progress = RunProgress.of(stdout, run.json.enabled(), settings.logInterval())) {
             summary = trainer.run(resume, monitors.around(progress));
@@ -126,7 +127,8 @@ final class TrainCommand implements Callable<Integer> {
                 resume ? java.util.UUID.randomUUID().toString() : null);
         JobOutcome outcome;
         try (MetricsOptions.Running metrics = run.metrics.start(spec.commandLine().getErr());
-             RunMonitors monitors = RunMonitors.open(out, settings.logInterval());
+             DashboardOptions.Running dashboard = run.dashboard.start(spec.commandLine().getErr(), out);
+             RunMonitors monitors = RunMonitors.open(out, settings.logInterval(), dashboard.listener());
              RunProgress progress = RunProgress.of(stdout, run.json.enabled(), settings.logInterval())) {
             outcome = ClusterNode.runEmbedded(job, new WorkerSettings(perWorker, dev, TroupeVersion.current()),
                     ClusterNode.dataPlaneSettings(), monitors.around(progress));

@@ -1,0 +1,162 @@
+package io.troupe.ops.dashboard;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.ActorSystem;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.model.ContentType;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpHeader;
+import org.apache.pekko.http.javadsl.model.HttpMethods;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.headers.CacheControl;
+import org.apache.pekko.http.javadsl.model.headers.CacheDirectives;
+import org.apache.pekko.http.javadsl.model.headers.RawHeader;
+import org.apache.pekko.stream.javadsl.Source;
+import org.apache.pekko.util.ByteString;
+
+/**
+ * The live dashboard of a run on pekko-http: {@code GET /} is one page (HTML, JS and an SVG
+ * chart, from the jar), {@code GET /events} a server-sent-event stream that sends the
+ * {@link DashboardState} as JSON once a second. Read-only: nothing else is served. With a
+ * token every request must carry it as {@code Authorization: Bearer T} or {@code ?token=T}
+ * (an EventSource cannot set headers); a wrong or missing one gets 401.
+ */
+public final class DashboardServer implements AutoCloseable {
+    private static final ContentType EVENT_STREAM = ContentTypes.parse("text/event-stream");
+    private static final String PAGE = "/io/troupe/ops/dashboard/dashboard.html";
+
+    private final ActorSystem system;
+    private final DashboardState state;
+    private final byte[] token;
+    private final byte[] page;
+    private final Duration period;
+    private ServerBinding binding;
+
+    private DashboardServer(ActorSystem system, DashboardState state, byte[] token, Duration period) {
+        this.system = system;
+        this.state = state;
+        this.token = token;
+        this.period = period;
+        this.page = readPage();
+    }
+
+    /**
+     * Starts serving {@code state} on {@code host:port} (port 0 picks a free one).
+     *
+     * @param token the token every request must carry, or null for none (loopback only: the caller checks)
+     * @param period how often {@code /events} sends the state
+     * @throws IOException if the address cannot be bound (e.g. the port is in use)
+     */
+    public static DashboardServer start(String host, int port, DashboardState state, String token, Duration period)
+            throws IOException {
+        Config config = ConfigFactory.parseString(String.join("\n",
+                "pekko.actor.provider = local",
+                "pekko.loglevel = WARNING",
+                "pekko.stdout-loglevel = WARNING",
+                "pekko.http.server.server-header = troupe",
+                "pekko.coordinated-shutdown.run-by-jvm-shutdown-hook = off"))
+                .withFallback(ConfigFactory.load());
+        ActorSystem system = ActorSystem.create("troupe-dashboard", config);
+        DashboardServer server = new DashboardServer(system, state,
+                token == null ? null : token.getBytes(StandardCharsets.UTF_8), period);
+        try {
+            server.binding = Http.get(system).newServerAt(host, port).bindSync(server::handle)
+                    .toCompletableFuture().get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            system.terminate();
+            Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
+            String why = cause.getCause() != null ? cause.getCause().getMessage() : cause.getMessage();
+            throw new IOException(why, cause);
+        }
+        return server;
+    }
+
+    /** The port listened on (the chosen one when 0 was asked). */
+    public int port() {
+        return binding.localAddress().getPort();
+    }
+
+    HttpResponse handle(HttpRequest request) {
+        if (!authorized(request)) {
+            return HttpResponse.create().withStatus(401)
+                    .addHeader(RawHeader.create("WWW-Authenticate", "Bearer realm=\"troupe\""))
+                    .withEntity("a valid dashboard token is required: send 'Authorization: Bearer TOKEN' or ?token=TOKEN\n");
+        }
+        if (request.method() != HttpMethods.GET) {
+            return HttpResponse.create().withStatus(405).withEntity("the dashboard is read-only\n");
+        }
+        String path = request.getUri().path();
+        if (path.equals("/") || path.equals("/index.html")) {
+            return HttpResponse.create().withEntity(HttpEntities.create(ContentTypes.TEXT_HTML_UTF8, page))
+                    .addHeader(CacheControl.create(CacheDirectives.NO_CACHE));
+        }
+        if (path.equals("/events")) {
+            Source<ByteString, ?> events = Source.tick(Duration.ZERO, period, "tick")
+                    .map(t -> ByteString.fromString("data: " + state.json() + "\n\n", StandardCharsets.UTF_8));
+            return HttpResponse.create().addHeader(CacheControl.create(CacheDirectives.NO_CACHE))
+                    .withEntity(HttpEntities.createChunked(EVENT_STREAM, events));
+        }
+        return HttpResponse.create().withStatus(404).withEntity("not found: the dashboard serves / and /events\n");
+    }
+
+    private boolean authorized(HttpRequest request) {
+        if (token == null) {
+            return true;
+        }
+        Optional<HttpHeader> header = request.getHeader("Authorization");
+        if (header.isPresent() && header.get().value().startsWith("Bearer ")
+                && matches(header.get().value().substring("Bearer ".length()).trim())) {
+            return true;
+        }
+        return request.getUri().query().get("token").map(this::matches).orElse(false);
+    }
+
+    private boolean matches(String candidate) {
+        return MessageDigest.isEqual(token, candidate.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static byte[] readPage() {
+        try (InputStream in = DashboardServer.class.getResourceAsStream(PAGE)) {
+            if (in == null) {
+                throw new IllegalStateException("the dashboard page " + PAGE + " is missing from the jar");
+            }
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Stops listening; open event streams end. */
+    @Override
+    public void close() {
+        try {
+            if (binding != null) {
+                binding.unbind().toCompletableFuture().get(10, TimeUnit.SECONDS);
+            }
+        } catch (Exception e) {
+            // Stopping the system below closes the connections anyway.
+        } finally {
+            system.terminate();
+            try {
+                system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (Exception e) {
+                // A system slow to stop holds nothing the run needs; the command ends regardless.
+            }
+        }
+    }
+}

@@ -1,0 +1,189 @@
+package io.troupe.ops.cli;
+
+import static io.troupe.ops.cli.CliRun.TEXT;
+import static io.troupe.ops.cli.CliRun.trainTiny;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.File;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.function.Function;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.openqa.selenium.By;
+import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.chrome.ChromeDriverService;
+import org.openqa.selenium.chrome.ChromeOptions;
+
+/**
+ * The dashboard in a real browser: Debian's headless Chromium, driven by Selenium through
+ * /usr/bin/chromedriver, watches an embedded 2-worker run. Skipped (loudly) only when
+ * chromedriver is not installed; {@code .ci/run} installs it.
+ */
+class DashboardBrowserTest {
+    private static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
+    private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
+    /** Enough steps of the tiny model that the page sees several updates before the run ends. */
+    private static final int STEPS = 150;
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void theLossChartGainsPointsAndTheWorkerTableShowsTheRing() throws Exception {
+        assumeChromedriver();
+        Path corpus = Files.writeString(tmp.resolve("corpus.txt"), TEXT);
+        int port = freePort();
+        CompletableFuture<CliRun> run = CompletableFuture.supplyAsync(() -> trainTiny(corpus, tmp.resolve("run"), STEPS,
+                "--workers", "2", "--dashboard", "127.0.0.1:" + port));
+        WebDriver browser = null;
+        try {
+            awaitListening(port, run);
+            browser = chromium();
+            browser.get("http://127.0.0.1:" + port + "/");
+            WebDriver page = browser;
+            WebElement chart = browser.findElement(By.id("loss-chart"));
+            int first = until(page, d -> points(chart) > 0 ? points(chart) : null);
+            int later = until(page, d -> points(chart) > first ? points(chart) : null);
+            assertTrue(later > first, first + " -> " + later);
+            String line = until(page, d -> d.findElement(By.cssSelector("#loss-chart polyline")).getAttribute("points"));
+            assertTrue(line.split(" ").length >= later, "the drawn line has a vertex per point: " + line);
+
+            List<List<String>> rows = until(page, d -> {
+                List<WebElement> r = d.findElements(By.cssSelector("#workers tbody tr"));
+                return r.size() == 2 && r.stream().allMatch(w -> "active".equals(w.getAttribute("data-state")))
+                        ? r.stream().map(DashboardBrowserTest::texts).toList() : null;
+            });
+            assertEquals("0", rows.get(0).get(0));
+            assertEquals("1", rows.get(1).get(0));
+            assertEquals("127.0.0.1", rows.get(0).get(1));
+        } finally {
+            if (browser != null) {
+                browser.quit();
+            }
+            CliRun done = run.get(5, TimeUnit.MINUTES).assertOk();
+            assertTrue(done.err().contains("troupe: dashboard at http://127.0.0.1:" + port + "/\n"), done::toString);
+        }
+    }
+
+    /**
+     * A worker the coordinator's log reports lost turns red in the table while the page is open
+     * (on a dashboard with a token, given in the page's URL).
+     * The log is written here by hand: an embedded run shares one JVM, so none of its workers can
+     * be killed from outside (a real node loss is what writes such a line).
+     */
+    @Test
+    void aWorkerTheCoordinatorLogsAsFailedShowsAsFailed() throws Exception {
+        assumeChromedriver();
+        Path events = tmp.resolve("events.jsonl");
+        Files.writeString(events, String.join("\n",
+                "{\"time\":\"2026-01-01T00:00:00Z\",\"event\":\"join\",\"worker\":\"w0\",\"host\":\"10.0.0.1\"}",
+                "{\"time\":\"2026-01-01T00:00:00Z\",\"event\":\"join\",\"worker\":\"w1\",\"host\":\"10.0.0.2\"}",
+                "{\"time\":\"2026-01-01T00:00:01Z\",\"event\":\"ring\",\"generation\":1,\"step\":0,\"workers\":"
+                        + "[{\"rank\":0,\"worker\":\"w0\",\"host\":\"10.0.0.1\"},{\"rank\":1,\"worker\":\"w1\",\"host\":\"10.0.0.2\"}]}",
+                ""));
+        io.troupe.ops.dashboard.DashboardState state =
+                new io.troupe.ops.dashboard.DashboardState(events, java.time.Clock.systemUTC());
+        WebDriver browser = null;
+        try (io.troupe.ops.dashboard.DashboardServer server = io.troupe.ops.dashboard.DashboardServer.start(
+                "127.0.0.1", 0, state, "0123456789abcdef0123", Duration.ofMillis(200))) {
+            browser = chromium();
+            // The page hands its ?token= on to its EventSource, which cannot send headers.
+            browser.get("http://127.0.0.1:" + server.port() + "/?token=0123456789abcdef0123");
+            until(browser, d -> d.findElements(By.cssSelector("#workers tbody tr[data-state=active]")).size() == 2 ? 1 : null);
+            Files.writeString(events, "{\"time\":\"2026-01-01T00:00:09Z\",\"event\":\"failure\",\"worker\":\"w1\","
+                    + "\"reason\":\"node pekko://troupe@10.0.0.2:2552 is unreachable\"}\n", java.nio.file.StandardOpenOption.APPEND);
+            List<String> cells = until(browser, d -> d.findElements(By.cssSelector("#workers tbody tr[data-state=failed]"))
+                    .stream().findFirst().map(DashboardBrowserTest::texts).orElse(null));
+            assertEquals("10.0.0.2", cells.get(1));
+            assertEquals("failed", cells.get(2));
+            assertEquals("2026-01-01T00:00:09Z", cells.get(3));
+            assertEquals(1, browser.findElements(By.cssSelector("#workers tbody tr[data-state=active]")).size());
+        } finally {
+            if (browser != null) {
+                browser.quit();
+            }
+        }
+    }
+
+    private static void assumeChromedriver() {
+        if (!Files.isExecutable(CHROMEDRIVER)) {
+            System.err.println("\n*** DashboardBrowserTest SKIPPED: " + CHROMEDRIVER + " is missing;"
+                    + " install Debian's chromium and chromium-driver (.ci/run does) ***\n");
+            Assumptions.abort(CHROMEDRIVER + " is missing");
+        }
+    }
+
+    /** Polls {@code condition} every 100 ms until it returns non-null, for up to 60 s. */
+    private static <T> T until(WebDriver browser, Function<WebDriver, T> condition) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (System.nanoTime() < deadline) {
+            try {
+                T value = condition.apply(browser);
+                if (value != null) {
+                    return value;
+                }
+            } catch (org.openqa.selenium.StaleElementReferenceException redrawn) {
+                // The page redraws its tables on every message; look again.
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("the page did not get there within 60 s:\n" + browser.getPageSource());
+    }
+
+    /** The texts of a table row's cells. */
+    private static List<String> texts(WebElement row) {
+        return row.findElements(By.tagName("td")).stream().map(WebElement::getText).toList();
+    }
+
+    private static int points(WebElement chart) {
+        return Integer.parseInt(chart.getAttribute("data-points"));
+    }
+
+    private WebDriver chromium() throws Exception {
+        ChromeOptions options = new ChromeOptions();
+        if (Files.isExecutable(CHROMIUM)) {
+            options.setBinary(CHROMIUM.toFile());
+        }
+        options.addArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--user-data-dir=" + Files.createDirectory(tmp.resolve("chromium-profile")));
+        ChromeDriverService service = new ChromeDriverService.Builder()
+                .usingDriverExecutable(new File(CHROMEDRIVER.toString())).usingAnyFreePort().build();
+        return new ChromeDriver(service, options);
+    }
+
+    private static int freePort() throws Exception {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        }
+    }
+
+    /** Waits until the dashboard accepts connections (or the run ended without it). */
+    private static void awaitListening(int port, CompletableFuture<CliRun> run) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (System.nanoTime() < deadline) {
+            if (run.isDone()) {
+                throw new AssertionError("the run ended before its dashboard was seen: " + run.get());
+            }
+            try (Socket s = new Socket()) {
+                s.connect(new InetSocketAddress("127.0.0.1", port), 200);
+                return;
+            } catch (java.io.IOException notYet) {
+                Thread.sleep(50);
+            }
+        }
+        throw new AssertionError("the dashboard did not listen on port " + port + " within 60 s");
+    }
+}
