@@ -146,6 +146,14 @@ class FinetuneCommandTest {
         assertTrue(summary.get("trainable_parameters").asLong() < summary.get("total_parameters").asLong());
         assertTrue(Files.isRegularFile(out.resolve("model.onnx")));
         troupe("generate", "--model", out, "--tokens", 5, "--prompt", "the").assertOk();
+        // Its checkpoints hold only the trained part: export must say so, not call them corrupt.
+        try (var files = Files.list(out.resolve("checkpoints"))) {
+            assertTrue(files.findAny().isPresent(), "the fine-tuning run saved a checkpoint");
+        }
+        Path exported = tmp.resolve("exported");
+        troupe("export", "--run", out, "--out", exported).assertOneLineError("troupe finetune checkpoint")
+                .assertOneLineError("troupe finetune --resume").assertExit(TroupeCli.EXIT_FAILURE);
+        assertFalse(Files.exists(exported), "nothing written");
     }
 
     @Test
