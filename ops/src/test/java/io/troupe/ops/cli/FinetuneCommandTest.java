@@ -79,6 +79,9 @@ class FinetuneCommandTest {
         assertEquals(total, summary.get("trainable_parameters").asLong(), "full fine-tuning trains everything");
         assertTrue(summary.get("val_accuracy").asDouble() >= 0 && summary.get("val_accuracy").asDouble() <= 1);
         assertEquals(60, summary.get("examples").asInt());
+        // classify fine-tunes at 3e-4, not at the preset's pretraining rate of 1e-3.
+        assertEquals(3e-4, summary.get("config").get("learning_rate").asDouble(), 1e-12);
+        assertEquals(3e-5, summary.get("config").get("min_lr").asDouble(), 1e-12);
     }
 
     @Test
@@ -131,6 +134,12 @@ class FinetuneCommandTest {
         assertEquals(16 * 2 + 2, summary.get("trainable_parameters").asLong(), "cls.weight [16, 2] and cls.bias [2]");
         assertEquals(2, summary.get("folds").size());
         assertTrue(summary.get("cv_accuracy").has("std"), summary.toString());
+        assertEquals(3e-4, summary.get("config").get("learning_rate").asDouble(), 1e-12);
+        Path set = tmp.resolve("probe-lr");
+        troupe("finetune", "--from", pretrained, "--task", "classify", "--train", "head", "--folds", 2,
+                "--data", labelled, "--out", set, "--steps", 1, "--threads", 1, TINY, "learning_rate=2e-3").assertOk();
+        JsonNode own = JSON.readTree(set.resolve("summary.json").toFile());
+        assertEquals(2e-3, own.get("config").get("learning_rate").asDouble(), 1e-12, "a key=value setting wins");
     }
 
     @Test
