@@ -196,6 +196,8 @@ class FinetuneCommandTest {
         // One block of C=16: c_attn 16x2 + 2x48, c_fc 16x2 + 2x64, mlp.c_proj 64x2 + 2x16; head 16x2 + 2.
         assertEquals(128 + 160 + 160 + 34, summary.get("trainable_parameters").asLong());
         assertEquals(2, summary.get("lora").get("rank").asInt());
+        // LoRA keeps the preset's 1e-3: its adapters start at zero and learn faster at it.
+        assertEquals(1e-3, summary.get("config").get("learning_rate").asDouble(), 1e-12);
         assertTrue(Files.size(out.resolve("adapter.safetensors")) < Files.size(out.resolve("model.onnx")) / 4);
         troupe("predict", "--model", out, "--text", "thee war").assertOk();
 
