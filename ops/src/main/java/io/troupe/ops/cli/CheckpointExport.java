@@ -129,6 +129,14 @@ final class CheckpointExport {
                     + "); it was not written by this version of troupe train", e);
         }
         long expected = ParameterLayout.of(config).size();
+        if (checkpoint.parameters().length < expected) {
+            // troupe finetune checkpoints only what trains (a LoRA adapter, unfrozen blocks, a
+            // head); the frozen rest lives in the source model, so no model can be rebuilt here.
+            throw UserError.inputData("checkpoint " + file + " holds " + checkpoint.parameters().length + " of the model's "
+                    + expected + " parameters: it is a troupe finetune checkpoint, which keeps only the trained part;"
+                    + " troupe export cannot rebuild the model from it. Finish the run with troupe finetune --resume"
+                    + " (same options), which writes model.onnx (and adapter.safetensors for LoRA) into its --out");
+        }
         if (checkpoint.parameters().length != expected) {
             throw UserError.inputData("checkpoint " + file + " holds " + checkpoint.parameters().length + " parameters but its"
                     + " config describes a model of " + expected + "; the checkpoint is corrupt");

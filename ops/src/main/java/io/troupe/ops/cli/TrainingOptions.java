@@ -3,7 +3,9 @@ package io.troupe.ops.cli;
 import io.troupe.worker.train.TrainSettings;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -64,13 +66,22 @@ final class TrainingOptions {
      * a command-line mistake (exit 2), as they all come from the command line.
      */
     TrainSettings settings() {
+        return settings(Map.of());
+    }
+
+    /**
+     * The settings with {@code defaults} between the preset and the overrides: they replace the
+     * preset's values, and a key=value on the command line replaces them.
+     */
+    TrainSettings settings(Map<String, String> defaults) {
         // --steps also sets the schedule's length (TrainSettings.load(preset, overrides, steps)).
+        Map<String, String> merged = new LinkedHashMap<>(defaults);
+        merged.putAll(KeyValues.parse(overrides));
         TrainSettings settings;
         if (steps.steps() != null) {
-            settings = UserError.onCommandLine(
-                    () -> TrainSettings.load(preset, KeyValues.parse(overrides), steps.steps()));
+            settings = UserError.onCommandLine(() -> TrainSettings.load(preset, merged, steps.steps()));
         } else {
-            settings = UserError.onCommandLine(() -> TrainSettings.load(preset, KeyValues.parse(overrides)));
+            settings = UserError.onCommandLine(() -> TrainSettings.load(preset, merged));
             StepsOption.check(command, "max_iters", settings.maxIters());
         }
         if (seed != null) {

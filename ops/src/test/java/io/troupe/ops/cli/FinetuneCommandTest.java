@@ -81,6 +81,10 @@ class FinetuneCommandTest {
         assertEquals(60, summary.get("examples").asInt());
         String card = Files.readString(classifier.resolve("MODEL_CARD.md"));
         assertTrue(card.contains("classification head") && card.contains("val_accuracy"), card);
+
+        // classify fine-tunes at 3e-4, not at the preset's pretraining rate of 1e-3.
+        assertEquals(3e-4, summary.get("config").get("learning_rate").asDouble(), 1e-12);
+        assertEquals(3e-5, summary.get("config").get("min_lr").asDouble(), 1e-12);
     }
 
     @Test
@@ -133,6 +137,12 @@ class FinetuneCommandTest {
         assertEquals(16 * 2 + 2, summary.get("trainable_parameters").asLong(), "cls.weight [16, 2] and cls.bias [2]");
         assertEquals(2, summary.get("folds").size());
         assertTrue(summary.get("cv_accuracy").has("std"), summary.toString());
+        assertEquals(3e-4, summary.get("config").get("learning_rate").asDouble(), 1e-12);
+        Path set = tmp.resolve("probe-lr");
+        troupe("finetune", "--from", pretrained, "--task", "classify", "--train", "head", "--folds", 2,
+                "--data", labelled, "--out", set, "--steps", 1, "--threads", 1, TINY, "learning_rate=2e-3").assertOk();
+        JsonNode own = JSON.readTree(set.resolve("summary.json").toFile());
+        assertEquals(2e-3, own.get("config").get("learning_rate").asDouble(), 1e-12, "a key=value setting wins");
     }
 
     @Test
@@ -148,6 +158,14 @@ class FinetuneCommandTest {
         assertTrue(summary.get("trainable_parameters").asLong() < summary.get("total_parameters").asLong());
         assertTrue(Files.isRegularFile(out.resolve("model.onnx")));
         troupe("generate", "--model", out, "--tokens", 5, "--prompt", "the").assertOk();
+        // Its checkpoints hold only the trained part: export must say so, not call them corrupt.
+        try (var files = Files.list(out.resolve("checkpoints"))) {
+            assertTrue(files.findAny().isPresent(), "the fine-tuning run saved a checkpoint");
+        }
+        Path exported = tmp.resolve("exported");
+        troupe("export", "--run", out, "--out", exported).assertOneLineError("troupe finetune checkpoint")
+                .assertOneLineError("troupe finetune --resume").assertExit(TroupeCli.EXIT_FAILURE);
+        assertFalse(Files.exists(exported), "nothing written");
     }
 
     @Test
@@ -181,6 +199,8 @@ class FinetuneCommandTest {
         // One block of C=16: c_attn 16x2 + 2x48, c_fc 16x2 + 2x64, mlp.c_proj 64x2 + 2x16; head 16x2 + 2.
         assertEquals(128 + 160 + 160 + 34, summary.get("trainable_parameters").asLong());
         assertEquals(2, summary.get("lora").get("rank").asInt());
+        // LoRA keeps the preset's 1e-3: its adapters start at zero and learn faster at it.
+        assertEquals(1e-3, summary.get("config").get("learning_rate").asDouble(), 1e-12);
         assertTrue(Files.size(out.resolve("adapter.safetensors")) < Files.size(out.resolve("model.onnx")) / 4);
         troupe("predict", "--model", out, "--text", "thee war").assertOk();
 
