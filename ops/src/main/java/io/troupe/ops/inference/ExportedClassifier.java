@@ -3,7 +3,6 @@ package io.troupe.ops.inference;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
-import ai.onnxruntime.OrtLoggingLevel;
 import ai.onnxruntime.OrtSession;
 import io.troupe.data.DataException;
 import io.troupe.data.labelled.LabelSet;
@@ -11,7 +10,6 @@ import io.troupe.data.labelled.LabelledExample;
 import io.troupe.data.tokenize.Tokenizer;
 import io.troupe.model.gpt.ClassifierGraphs;
 import io.troupe.model.gpt.GptGraphs;
-import io.troupe.worker.engine.OrtSessions;
 import io.troupe.worker.finetune.EncodedExamples;
 import io.troupe.worker.run.ClassifierExport;
 import io.troupe.worker.run.ModelExport;
@@ -57,12 +55,8 @@ public final class ExportedClassifier implements AutoCloseable {
             throw new DataException(modelFile + " does not exist; pass the --out directory of troupe finetune --task classify");
         }
         Tokenizer tokenizer = Tokenizer.load(dir);
-        OrtEnvironment env = OrtSessions.environment();
-        OrtSession session = null;
-        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
-            options.setIntraOpNumThreads(threads);
-            options.setSessionLogLevel(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR);
-            session = env.createSession(modelFile.toString(), options);
+        OrtSession session = ExportedSession.open(modelFile, threads);
+        try {
             Map<String, String> meta = session.getMetadata().getCustomMetadata();
             if (!ClassifierExport.CLASSIFY.equals(meta.get(ClassifierExport.TASK))) {
                 throw new DataException(modelFile + " is a language model, not a classifier; use troupe generate or"
@@ -74,24 +68,14 @@ public final class ExportedClassifier implements AutoCloseable {
                 throw new DataException(dir.resolve(LabelSet.FILE_NAME) + " names " + labels.size() + " labels but "
                         + modelFile + " has " + classes + " classes; they come from different runs");
             }
-            return new ExportedClassifier(env, session, tokenizer, labels,
+            return new ExportedClassifier(ExportedSession.environment(), session, tokenizer, labels,
                     Integer.parseInt(meta.get(ModelExport.BLOCK_SIZE)));
         } catch (OrtException e) {
-            close(session);
+            ExportedSession.closeQuietly(session);
             throw new DataException(modelFile + " is not a loadable ONNX model: " + e.getMessage(), e);
         } catch (RuntimeException e) {
-            close(session);
+            ExportedSession.closeQuietly(session);
             throw e;
-        }
-    }
-
-    private static void close(OrtSession session) {
-        if (session != null) {
-            try {
-                session.close();
-            } catch (OrtException ignored) {
-                // Already failing; the original error is the one to report.
-            }
         }
     }
 

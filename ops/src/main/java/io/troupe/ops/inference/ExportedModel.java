@@ -3,11 +3,9 @@ package io.troupe.ops.inference;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
-import ai.onnxruntime.OrtLoggingLevel;
 import ai.onnxruntime.OrtSession;
 import io.troupe.data.DataException;
 import io.troupe.data.tokenize.Tokenizer;
-import io.troupe.worker.engine.OrtSessions;
 import io.troupe.worker.run.ClassifierExport;
 import io.troupe.worker.run.ModelExport;
 import java.nio.FloatBuffer;
@@ -57,13 +55,8 @@ public final class ExportedModel implements AutoCloseable {
             throw new DataException(modelFile + " does not exist; pass the --out directory of a finished 'troupe train'");
         }
         Tokenizer tokenizer = Tokenizer.load(dir);
-        OrtEnvironment env = OrtSessions.environment();
-        OrtSession session = null;
-        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
-            options.setIntraOpNumThreads(threads);
-            options.setSessionLogLevel(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR);
-            options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-            session = env.createSession(modelFile.toString(), options);
+        OrtSession session = ExportedSession.open(modelFile, threads);
+        try {
             Map<String, String> meta = session.getMetadata().getCustomMetadata();
             requireLanguageModel(modelFile, meta);
             String block = meta.get(ModelExport.BLOCK_SIZE);
@@ -77,12 +70,13 @@ public final class ExportedModel implements AutoCloseable {
                 throw new DataException(modelFile + " has a vocabulary of " + vocabSize + " but tokenizer.json has "
                         + tokenizer.vocabSize() + "; they come from different runs");
             }
-            return new ExportedModel(env, session, tokenizer, Integer.parseInt(block), vocabSize, meta);
+            return new ExportedModel(ExportedSession.environment(), session, tokenizer, Integer.parseInt(block),
+                    vocabSize, meta);
         } catch (OrtException e) {
-            closeQuietly(session);
+            ExportedSession.closeQuietly(session);
             throw new DataException(modelFile + " is not a loadable ONNX model: " + e.getMessage(), e);
         } catch (RuntimeException e) {
-            closeQuietly(session);
+            ExportedSession.closeQuietly(session);
             throw e;
         }
     }
@@ -102,16 +96,6 @@ public final class ExportedModel implements AutoCloseable {
         if (!task.equals(LANGUAGE_MODEL)) {
             throw new DataException(file + " is a '" + task + "' model (" + TASK + "), not a language model (" + LANGUAGE_MODEL
                     + "): it cannot generate text");
-        }
-    }
-
-    private static void closeQuietly(OrtSession session) {
-        if (session != null) {
-            try {
-                session.close();
-            } catch (OrtException ignored) {
-                // Already failing; the original error is the one to report.
-            }
         }
     }
 
