@@ -53,7 +53,7 @@ final class CoordinatorCommand implements Callable<Integer> {
         }
         HostPort address = HostPort.parse(bind, "--bind");
         JobSpec job = run.runDir.resume() ? resumedJob() : newJob();
-        if (job == null) { // --resume-if-exists found its job finished: running it again would only rewrite its results
+        if (job == null) { // --resume or --resume-if-exists found the job finished: running it again would only rewrite its results
             spec.commandLine().getOut().printf("the job in %s already finished (model: %s); nothing to do%n",
                     run.runDir.out(), run.runDir.out().resolve("model.onnx"));
             return TroupeCli.EXIT_OK;
@@ -136,7 +136,11 @@ final class CoordinatorCommand implements Callable<Integer> {
                 wanted.elastic().minWorkers(), wanted.elastic().maxWorkers(), wanted.wire().name(), stored.jobId());
     }
 
-    /** The job of {@code --out DIR --resume}, as its job.json describes it; only the steps may grow. */
+    /**
+     * The job of {@code --out DIR --resume}, as its job.json describes it; only the steps may grow.
+     *
+     * @return the job to continue, or null if it already trained all its steps (a larger --steps continues it)
+     */
     private JobSpec resumedJob() throws DataException {
         Path resume = run.runDir.requireOut();
         if (resumeIfExists) {
@@ -165,6 +169,9 @@ final class CoordinatorCommand implements Callable<Integer> {
         int max = run.cluster.maxWorkers() == null ? Math.max(job.maxWorkers(), min) : run.cluster.maxWorkers();
         int wait = run.cluster.workers() != null ? run.cluster.workers() : Math.max(min, Math.min(job.workers(), max));
         run.cluster.check(wait, min, max);
+        if (SameJob.finished(resume, settings.maxIters())) {
+            return null; // nothing left to train: running would only rewrite summary.json without a step
+        }
         return DistributedJobs.spec(settings, source, resume, wait, min, max, job.wire().name(), job.jobId());
     }
 }

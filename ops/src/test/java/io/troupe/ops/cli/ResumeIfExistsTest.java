@@ -100,6 +100,12 @@ class ResumeIfExistsTest {
         assertTrue(run.out().contains("already finished"), run.toString());
         assertEquals("{\"steps\": 5}", Files.readString(out.resolve("summary.json")), "its results are kept");
         assertEquals("the model", Files.readString(out.resolve("model.onnx")));
+
+        CliRun resumed = troupe("coordinator", "--bind", "127.0.0.1:0", "--out", out, "--resume")
+                .assertExit(TroupeCli.EXIT_OK);
+        assertTrue(resumed.out().contains("already finished"), resumed.toString());
+        assertEquals("{\"steps\": 5}", Files.readString(out.resolve("summary.json")),
+                "a plain --resume of a finished job keeps its results too (it used to rewrite them with NaN losses)");
     }
 
     @Test
