@@ -51,7 +51,7 @@ final class MetricsEndpoint implements AutoCloseable {
             builder.authenticator(new BearerAuthenticator(token));
         } else if (!address.isLoopbackAddress()) {
             err.println("troupe: warning: the metrics on " + bind + " are readable by anyone who can reach that"
-                    + " address; add --metrics-token-file FILE to require a bearer token");
+                    + " address (--metrics-open)");
         }
         HTTPServer server;
         try {
@@ -107,6 +107,18 @@ final class MetricsEndpoint implements AutoCloseable {
             }
             exchange.getResponseHeaders().set("WWW-Authenticate", "Bearer realm=\"troupe\"");
             return new Failure(401);
+        }
+    }
+
+    /**
+     * Whether {@code bind} names a loopback address (an unresolvable host counts as not loopback;
+     * {@link #start} reports it).
+     */
+    static boolean isLoopback(HostPort bind) {
+        try {
+            return InetAddress.getByName(bind.host()).isLoopbackAddress();
+        } catch (UnknownHostException e) {
+            return false;
         }
     }
 

@@ -20,6 +20,12 @@ final class MetricsOptions {
             description = "With --metrics-bind: every scrape must send 'Authorization: Bearer <the file's first line>'.")
     private Path tokenFile;
 
+    @Option(names = "--metrics-open",
+            description = "Allow --metrics-bind on a non-loopback address without --metrics-token-file: the metrics"
+                    + " (read-only) are then readable by anyone who can reach it, as Prometheus scraping by pod"
+                    + " annotation needs. Without it such a bind is refused.")
+    private boolean open;
+
     /** An endpoint to close when the command ends. */
     interface Running extends AutoCloseable {
         @Override
@@ -33,12 +39,21 @@ final class MetricsOptions {
      */
     Running start(PrintWriter err) {
         if (bind == null) {
-            if (tokenFile != null) {
-                throw UserError.usage("--metrics-token-file applies to --metrics-bind; add --metrics-bind HOST:PORT");
+            if (tokenFile != null || open) {
+                throw UserError.usage((open ? "--metrics-open" : "--metrics-token-file")
+                        + " applies to --metrics-bind; add --metrics-bind HOST:PORT");
             }
             return () -> { };
         }
         HostPort at = MetricsEndpoint.parseBind(bind);
+        if (tokenFile == null && !open && !MetricsEndpoint.isLoopback(at)) {
+            throw UserError.usage("--metrics-bind " + bind + " is reachable from other hosts: add"
+                    + " --metrics-token-file FILE to require a bearer token, or --metrics-open to serve them to anyone");
+        }
+        if (open && tokenFile != null) {
+            throw UserError.usage("--metrics-open serves the metrics without a token, --metrics-token-file requires one;"
+                    + " pass one of them");
+        }
         TokenFile token = tokenFile == null ? null : TokenFile.read(tokenFile, "--metrics-token-file");
         MetricsEndpoint endpoint = MetricsEndpoint.start(at, token, err);
         return endpoint::close;

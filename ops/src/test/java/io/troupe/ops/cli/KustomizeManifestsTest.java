@@ -104,6 +104,9 @@ class KustomizeManifestsTest {
             JsonNode template = workload.at("/spec/template");
             JsonNode container = container(workload);
             HostPort metrics = HostPort.parse(option(substituted(container), "--metrics-bind"), "--metrics-bind");
+            // Scraping by annotation sends no token: the open endpoint must be asked for, or the pod would not start.
+            assertTrue(substituted(container).contains("--metrics-open"), kind + ": --metrics-bind off loopback needs"
+                    + " --metrics-open (or a token file)");
             assertEquals(String.valueOf(metrics.port()), template.at("/metadata/annotations/prometheus.io~1port").asText(),
                     kind + ": the scrape annotation names the --metrics-bind port");
             assertEquals("true", template.at("/metadata/annotations/prometheus.io~1scrape").asText(), kind);

@@ -3,6 +3,7 @@ package io.troupe.ops.cli;
 import static io.troupe.ops.cli.CliRun.TEXT;
 import static io.troupe.ops.cli.CliRun.trainTiny;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -132,6 +133,12 @@ class MetricsEndpointTest {
                 .assertOneLineError("--metrics-bind");
         trainTiny(corpus, tmp.resolve("b"), 2, "--metrics-token-file", "x").assertExit(2)
                 .assertOneLineError("--metrics-token-file applies to --metrics-bind");
+        // Reachable from other hosts without a token: refused unless asked for openly, before training starts.
+        trainTiny(corpus, tmp.resolve("open"), 2, "--metrics-bind", "0.0.0.0:0").assertExit(2)
+                .assertOneLineError("add --metrics-token-file FILE to require a bearer token, or --metrics-open");
+        assertFalse(Files.exists(tmp.resolve("open").resolve("summary.json")), "nothing trained");
+        trainTiny(corpus, tmp.resolve("open2"), 2, "--metrics-open").assertExit(2)
+                .assertOneLineError("--metrics-open applies to --metrics-bind");
         trainTiny(corpus, tmp.resolve("c"), 2, "--metrics-bind", "0", "--metrics-token-file",
                 tmp.resolve("missing").toString()).assertOneLineError("--metrics-token-file");
     }
