@@ -12,12 +12,14 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Graphs of a GPT with a classification head ({@link ClassifierHead}): the GPT body of
- * {@link GptForward#hidden}, a pooled [B, C] summary and a linear layer to K class logits.
+ * Graphs of a model with a classification head ({@link ClassifierHead}): a {@link Backbone}'s
+ * hidden states (a GPT's, {@link GptForward#hidden}, or a BERT-style encoder's), a pooled [B, C]
+ * summary and a linear layer to K class logits.
  *
  * <p>Batches are right-padded: row b holds {@code lengths[b]} real tokens, then padding. Under
  * the causal mask a real position only attends to positions at or before it, all of them real,
- * so padding never reaches a real token's hidden state; pooling then reads only real positions
+ * and an encoder masks padded keys out with its own bias, so padding never reaches a real token's
+ * hidden state; pooling then reads only real positions
  * (the last one, or the mean of positions {@code < length}). A padded batch therefore gives the
  * same logits as each example run alone, unpadded (ClassifierGraphsTest checks it).
  *
@@ -40,15 +42,15 @@ public final class ClassifierGraphs {
     private ClassifierGraphs() {
     }
 
-    /** The classifier's layout adapted by {@code lora}: {@link #layout(GptConfig, ClassifierHead)}, then A and B. */
-    public static ParameterLayout layout(GptConfig cfg, ClassifierHead head, LoraConfig lora) {
+    /** The classifier's layout adapted by {@code lora}: {@link #layout(Backbone, ClassifierHead)}, then A and B. */
+    public static ParameterLayout layout(Backbone cfg, ClassifierHead head, LoraConfig lora) {
         return lora == null ? layout(cfg, head) : lora.extend(layout(cfg, head), cfg);
     }
 
     /** The GPT's parameters followed by {@code cls.weight [C, K]} and {@code cls.bias [K]}. */
-    public static ParameterLayout layout(GptConfig cfg, ClassifierHead head) {
+    public static ParameterLayout layout(Backbone cfg, ClassifierHead head) {
         ParameterLayout.Builder b = new ParameterLayout.Builder();
-        for (ParameterLayout.View v : ParameterLayout.of(cfg).views()) {
+        for (ParameterLayout.View v : cfg.layout().views()) {
             b.add(v.name(), v.decay(), v.shape());
         }
         b.add(HEAD_PREFIX + "weight", true, cfg.nEmbd(), head.classes());
@@ -59,23 +61,23 @@ public final class ClassifierGraphs {
     /**
      * The training graph: loss and the gradient of every trainable parameter.
      *
-     * @param trainable a selection over {@link #layout(GptConfig, ClassifierHead, LoraConfig)}
+     * @param trainable a selection over {@link #layout(Backbone, ClassifierHead, LoraConfig)}
      * @param fullValues every parameter's value (the frozen ones are baked in); null if all train
      * @param lora the LoRA adaptation whose A and B are in the layout, or null
      */
-    public static TrainingGraph training(GptConfig cfg, ClassifierHead head, int batch, int seqLen, DType dtype,
+    public static TrainingGraph training(Backbone cfg, ClassifierHead head, int batch, int seqLen, DType dtype,
                                          long dropoutSeed, Trainable trainable, float[] fullValues,
                                          LoraConfig lora) {
         return build(cfg, head, batch, seqLen, dtype, true, cfg.dropout(), dropoutSeed, trainable, fullValues, lora);
     }
 
     /** Loss and class logits, no dropout, no gradients; batch may be any size (symbolic B). */
-    public static TrainingGraph evaluation(GptConfig cfg, ClassifierHead head, int seqLen, DType dtype,
+    public static TrainingGraph evaluation(Backbone cfg, ClassifierHead head, int seqLen, DType dtype,
                                            Trainable trainable, float[] fullValues, LoraConfig lora) {
         return build(cfg, head, -1, seqLen, dtype, false, 0, 0, trainable, fullValues, lora);
     }
 
-    private static TrainingGraph build(GptConfig cfg, ClassifierHead head, int batch, int seqLen, DType dtype,
+    private static TrainingGraph build(Backbone cfg, ClassifierHead head, int batch, int seqLen, DType dtype,
                                        boolean withGradients, double dropout, long dropoutSeed,
                                        Trainable trainable, float[] fullValues, LoraConfig lora) {
         GptForward.checkDtype(dtype);
@@ -94,19 +96,14 @@ public final class ClassifierGraphs {
         Tensor idx = graph.input(TrainingGraph.TOKENS, DType.INT64, tokens);
         Tensor lengths = graph.input(LENGTHS, DType.INT64, rows);
         Tensor labels = graph.input(LABELS, DType.INT64, rows);
-        Tensor wpe = params.get("wpe");
-        Tensor positions = seqLen == cfg.blockSize() ? wpe
-                : wpe.slice(new long[] {0}, new long[] {seqLen}, new long[] {0});     // [T, C]
         long[] steps = new long[seqLen];
         for (int i = 0; i < seqLen; i++) {
             steps[i] = i;
         }
         Tensor stepIds = graph.constant(TensorData.ofLongs(steps, 1, seqLen));         // [1, T]
-        GptForward forward = new GptForward(graph, cfg, params, dropout, dropoutSeed);
-        if (lora != null) {
-            forward.withAdapter(lora.adapter(graph, params, withGradients ? lora.dropout() : 0, dropoutSeed));
-        }
-        Tensor hidden = forward.hidden(idx, positions, GptForward.causalMask(graph, seqLen, dtype)); // [B, T, C]
+        LinearAdapter adapter = lora == null ? LinearAdapter.NONE
+                : lora.adapter(graph, params, withGradients ? lora.dropout() : 0, dropoutSeed);
+        Tensor hidden = cfg.hidden(graph, params, idx, stepIds, lengths, dtype, dropout, dropoutSeed, adapter); // [B, T, C]
         Tensor logits = classify(graph, params, head, hidden, stepIds, lengths, dtype);             // [B, K]
         Tensor loss;
         try (Graph.Scope s = graph.scope("loss")) {
@@ -161,12 +158,12 @@ public final class ClassifierGraphs {
      *
      * @param params the flat float32 parameters, laid out as {@link #layout}
      */
-    public static Graph inference(GptConfig cfg, ClassifierHead head, FloatBuffer params) {
+    public static Graph inference(Backbone cfg, ClassifierHead head, FloatBuffer params) {
         ParameterLayout layout = layout(cfg, head);
         if (params.remaining() < layout.size()) {
             throw new IllegalArgumentException("expected " + layout.size() + " parameters, got " + params.remaining());
         }
-        Graph graph = new Graph("gpt_classifier");
+        Graph graph = new Graph(cfg instanceof GptConfig ? "gpt_classifier" : "encoder_classifier");
         Tensor ids = graph.input(GptGraphs.INPUT_IDS, DType.INT64, Shape.mixed("batch", "seq"));
         Tensor lengths = graph.input(LENGTHS, DType.INT64, Shape.mixed("batch"));
         Map<String, Tensor> weights = new java.util.LinkedHashMap<>();
@@ -177,19 +174,23 @@ public final class ClassifierGraphs {
         }
         // Positions, the causal mask and the position ids are cut to the runtime sequence length.
         Tensor seq = ids.shapeOf().slice(new long[] {1}, new long[] {2}, new long[] {0});     // [1]
-        Tensor zero = graph.longs(0);
-        Tensor positions = weights.get("wpe").apply("Slice", Map.of(), zero, seq, zero);      // [T, C]
-        Tensor fullMask = GptForward.causalMask(graph, cfg.blockSize(), DType.FLOAT);         // [block, block]
-        Tensor mask = fullMask.apply("Slice", Map.of(), graph.longs(0, 0),
-                seq.apply("Concat", Map.of("axis", 0L), seq), graph.longs(0, 1));         // [T, T]
         long[] steps = new long[cfg.blockSize()];
         for (int i = 0; i < steps.length; i++) {
             steps[i] = i;
         }
         Tensor stepIds = graph.constant(TensorData.ofLongs(steps, 1, steps.length))
                 .apply("Slice", Map.of(), graph.longs(0), seq, graph.longs(1));              // [1, T]
-        GptForward forward = new GptForward(graph, cfg, weights, 0, 0);
-        Tensor hidden = forward.hidden(ids, positions, mask);                                 // [B, T, C]
+        Tensor hidden;                                                                        // [B, T, C]
+        if (cfg instanceof GptConfig gpt) {
+            Tensor zero = graph.longs(0);
+            Tensor positions = weights.get("wpe").apply("Slice", Map.of(), zero, seq, zero);  // [T, C]
+            Tensor fullMask = GptForward.causalMask(graph, gpt.blockSize(), DType.FLOAT);     // [block, block]
+            Tensor mask = fullMask.apply("Slice", Map.of(), graph.longs(0, 0),
+                    seq.apply("Concat", Map.of("axis", 0L), seq), graph.longs(0, 1));     // [T, T]
+            hidden = new GptForward(graph, gpt, weights, 0, 0).hidden(ids, positions, mask);
+        } else {
+            hidden = cfg.hidden(graph, weights, ids, stepIds, lengths, DType.FLOAT, 0, 0, LinearAdapter.NONE);
+        }
         graph.output(CLASS_LOGITS, classify(graph, weights, head, hidden, stepIds, lengths, DType.FLOAT));
         return graph;
     }

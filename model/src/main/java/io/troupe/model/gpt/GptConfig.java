@@ -1,12 +1,18 @@
 package io.troupe.model.gpt;
 
+import io.troupe.model.graph.DType;
+import io.troupe.model.graph.Dim;
+import io.troupe.model.graph.Graph;
+import io.troupe.model.graph.Tensor;
+import java.util.Map;
+
 /**
  * The shape of a GPT: vocabulary V, context length T (block size), L layers, NH heads,
  * C embedding width, dropout probability, whether LayerNorms and Linears carry biases, and
  * whether the output projection shares the token embedding (GPT-2 and nanoGPT tie them).
  */
 public record GptConfig(int vocabSize, int blockSize, int nLayer, int nHead, int nEmbd, double dropout,
-                        boolean bias, boolean tiedEmbeddings) {
+                        boolean bias, boolean tiedEmbeddings) implements Backbone {
 
     public GptConfig {
         requirePositive("vocab_size", vocabSize);
@@ -39,8 +45,34 @@ public record GptConfig(int vocabSize, int blockSize, int nLayer, int nHead, int
     }
 
     /** This config with another dropout. */
+    @Override
     public GptConfig withDropout(double p) {
         return new GptConfig(vocabSize, blockSize, nLayer, nHead, nEmbd, p, bias, tiedEmbeddings);
+    }
+
+    /** The GPT-2 parameter set ({@link ParameterLayout#of}). */
+    @Override
+    public ParameterLayout layout() {
+        return ParameterLayout.of(this);
+    }
+
+    /**
+     * The GPT body under its causal mask. Right padding needs no mask of its own: a real
+     * position only attends to positions at or before it, all of them real. T must be static.
+     */
+    @Override
+    public Tensor hidden(Graph graph, Map<String, Tensor> params, Tensor idx, Tensor stepIds, Tensor lengths,
+                         DType dtype, double dropout, long dropoutSeed, LinearAdapter adapter) {
+        Dim t = idx.shape().dim(1);
+        if (!t.isStatic()) {
+            throw new IllegalArgumentException("the GPT body needs a static sequence length here");
+        }
+        int seqLen = Math.toIntExact(t.size());
+        Tensor wpe = params.get("wpe");
+        Tensor positions = seqLen == blockSize ? wpe
+                : wpe.slice(new long[] {0}, new long[] {seqLen}, new long[] {0});     // [T, C]
+        return new GptForward(graph, this, params, dropout, dropoutSeed).withAdapter(adapter)
+                .hidden(idx, positions, GptForward.causalMask(graph, seqLen, dtype)); // [B, T, C]
     }
 
     /**

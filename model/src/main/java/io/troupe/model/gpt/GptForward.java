@@ -1,12 +1,10 @@
 package io.troupe.model.gpt;
 
-import io.troupe.model.graph.Composites;
 import io.troupe.model.graph.DType;
 import io.troupe.model.graph.Graph;
 import io.troupe.model.graph.Shape;
 import io.troupe.model.graph.Tensor;
 import io.troupe.model.graph.TensorData;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -25,11 +23,7 @@ final class GptForward {
 
     private final Graph graph;
     private final GptConfig cfg;
-    private final Map<String, Tensor> params;
-    private final double dropout;
-    private final long dropoutSeed;
-    private int dropoutNode;
-    private LinearAdapter adapter = LinearAdapter.NONE;
+    private final TransformerBlocks blocks;
 
     /**
      * @param params every parameter of the layout, by GPT-2 name
@@ -39,49 +33,31 @@ final class GptForward {
     GptForward(Graph graph, GptConfig cfg, Map<String, Tensor> params, double dropout, long dropoutSeed) {
         this.graph = graph;
         this.cfg = cfg;
-        this.params = params;
-        this.dropout = dropout;
-        this.dropoutSeed = dropoutSeed;
+        this.blocks = new TransformerBlocks(graph, cfg.nEmbd(), cfg.nHead(), LAYER_NORM_EPS, GELU_APPROXIMATION,
+                params, dropout, dropoutSeed);
     }
 
     /** Lets {@code adapter} change every linear layer's output (LoRA); returns this forward. */
     GptForward withAdapter(LinearAdapter linearAdapter) {
-        this.adapter = linearAdapter;
+        blocks.withAdapter(linearAdapter);
         return this;
     }
 
     private Tensor p(String name) {
-        Tensor t = params.get(name);
-        if (t == null) {
-            throw new IllegalStateException("parameter " + name + " is missing");
-        }
-        return t;
-    }
-
-    private Tensor optional(String name) {
-        return params.get(name);
+        return blocks.p(name);
     }
 
     private Tensor drop(Tensor x) {
-        if (dropout == 0) {
-            return x;
-        }
-        // ORT's CPU Dropout seeds run r of a node with (seed + r); spacing the nodes' seeds by
-        // 2^32 keeps every node's stream apart for any realistic number of runs.
-        Tensor out = x.dropout(dropout, dropoutSeed + ((long) dropoutNode << 32));
-        dropoutNode++;
-        return out;
+        return blocks.drop(x);
     }
 
     /** x @ W (+ b) for a weight stored [in, out]. */
     Tensor linear(Tensor x, String prefix) {
-        Tensor y = x.matMul(p(prefix + ".weight"));
-        Tensor b = optional(prefix + ".bias");
-        return adapter.adapt(prefix, x, b == null ? y : y.add(b));
+        return blocks.linear(x, prefix);
     }
 
     Tensor layerNorm(Tensor x, String prefix) {
-        return Composites.layerNorm(x, p(prefix + ".weight"), optional(prefix + ".bias"), LAYER_NORM_EPS);
+        return blocks.layerNorm(x, prefix);
     }
 
     /**
@@ -133,29 +109,11 @@ final class GptForward {
     }
 
     private Tensor attention(Tensor x, String prefix, Tensor causalMask) {
-        int c = cfg.nEmbd();
-        int nh = cfg.nHead();
-        int hs = cfg.headSize();
-        Tensor qkv = linear(x, prefix + ".c_attn");                  // [B, T, 3C]
-        List<Tensor> parts = qkv.split(2, c, c, c);                 // 3 x [B, T, C]
-        // Scaling q (B*T*C values) is cheaper than scaling the scores (B*NH*T*T) when T > HS.
-        Tensor q = parts.get(0).mul(1.0 / Math.sqrt(hs))
-                .reshape(0, 0, nh, hs).transpose(0, 2, 1, 3);       // [B, NH, T, HS]
-        Tensor kT = parts.get(1).reshape(0, 0, nh, hs).transpose(0, 2, 3, 1); // [B, NH, HS, T]
-        Tensor v = parts.get(2).reshape(0, 0, nh, hs).transpose(0, 2, 1, 3);  // [B, NH, T, HS]
-        Tensor scores = q.matMul(kT);                               // [B, NH, T, T]
-        // An additive -inf bias rather than Where: the same softmax, but its backward is the
-        // identity, so the backward pass needs no masking op at all.
-        Tensor masked = scores.add(causalMask);                     // [B, NH, T, T]
-        Tensor att = drop(masked.softmax(-1));                      // [B, NH, T, T]
-        Tensor y = att.matMul(v)                                    // [B, NH, T, HS]
-                .transpose(0, 2, 1, 3).reshape(0, 0, c);           // [B, T, C]
-        return drop(linear(y, prefix + ".c_proj"));                 // [B, T, C]
+        return blocks.attention(x, prefix, causalMask);             // [B, T, C]
     }
 
     Tensor mlp(Tensor x, String prefix) {
-        Tensor hidden = linear(x, prefix + ".c_fc").gelu(GELU_APPROXIMATION);   // [B, T, 4C]
-        return drop(linear(hidden, prefix + ".c_proj"));            // [B, T, C]
+        return blocks.mlp(x, prefix);                               // [B, T, C]
     }
 
     /** The constant [T, T] causal bias: 0 on and below the diagonal, -inf above it. */

@@ -3,7 +3,7 @@ package io.troupe.model.gpt;
 import io.troupe.model.graph.Tensor;
 
 /** Changes what a GPT linear layer returns (LoRA adds its low-rank path); the identity by default. */
-interface LinearAdapter {
+public interface LinearAdapter {
     /**
      * @param prefix the layer's parameter prefix, e.g. {@code h.0.attn.c_attn}
      * @param x the layer's input [B, T, in]

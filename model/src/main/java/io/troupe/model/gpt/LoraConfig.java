@@ -86,7 +86,7 @@ public record LoraConfig(int rank, double alpha, Set<Target> targets, double dro
     }
 
     /** The prefixes (e.g. {@code h.0.attn.c_attn}) of the adapted linears, block by block. */
-    public List<String> adaptedLinears(GptConfig cfg) {
+    public List<String> adaptedLinears(Backbone cfg) {
         List<String> out = new ArrayList<>();
         for (int i = 0; i < cfg.nLayer(); i++) {
             String h = "h." + i + ".";
@@ -105,7 +105,7 @@ public record LoraConfig(int rank, double alpha, Set<Target> targets, double dro
     }
 
     /** {@code base} followed by A and B for every adapted linear (no weight decay on them). */
-    public ParameterLayout extend(ParameterLayout base, GptConfig cfg) {
+    public ParameterLayout extend(ParameterLayout base, Backbone cfg) {
         ParameterLayout.Builder b = new ParameterLayout.Builder();
         for (ParameterLayout.View v : base.views()) {
             b.add(v.name(), v.decay(), v.shape());
@@ -141,7 +141,7 @@ public record LoraConfig(int rank, double alpha, Set<Target> targets, double dro
      * The plain model: the first {@code base.size()} values of {@code values} with every adapted
      * weight replaced by {@code W + (alpha / r) A B}.
      */
-    public float[] merge(ParameterLayout extended, float[] values, ParameterLayout base, GptConfig cfg) {
+    public float[] merge(ParameterLayout extended, float[] values, ParameterLayout base, Backbone cfg) {
         float[] out = java.util.Arrays.copyOf(values, Math.toIntExact(base.size()));
         float scale = (float) scale();
         for (String linear : adaptedLinears(cfg)) {

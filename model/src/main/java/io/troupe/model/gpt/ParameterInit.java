@@ -13,7 +13,7 @@ public final class ParameterInit {
      * scaled to 0.02 / sqrt(2 L) so the residual stream's variance does not grow with depth;
      * zero biases; LayerNorm weights one.
      */
-    public static float[] gpt2(GptConfig cfg, ParameterLayout layout, long seed) {
+    public static float[] gpt2(Backbone cfg, ParameterLayout layout, long seed) {
         float[] params = new float[Math.toIntExact(layout.size())];
         SplittableRandom random = new SplittableRandom(seed);
         double residualStd = 0.02 / Math.sqrt(2.0 * cfg.nLayer());

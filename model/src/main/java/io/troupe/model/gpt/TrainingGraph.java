@@ -9,7 +9,7 @@ import io.troupe.model.graph.Graph;
  * {@value #TOKENS} and {@value #TARGETS} of shape [B, T]; a scalar output {@value #LOSS};
  * and, for training graphs, one output {@code grad.<name>} per parameter.
  */
-public record TrainingGraph(Graph graph, ParameterLayout layout, GptConfig config, int batch, int seqLen,
+public record TrainingGraph(Graph graph, ParameterLayout layout, Backbone config, int batch, int seqLen,
                             boolean hasGradients) {
     public static final String TOKENS = "idx";
     public static final String TARGETS = "targets";

@@ -62,7 +62,7 @@ public record TrainingScope(boolean freezeEmbeddings, int frozenBlocks, boolean 
      *
      * @throws IllegalArgumentException when more blocks are frozen than the model has, or nothing would train
      */
-    public Trainable select(GptConfig cfg, ParameterLayout layout) {
+    public Trainable select(Backbone cfg, ParameterLayout layout) {
         if (frozenBlocks > cfg.nLayer()) {
             throw new IllegalArgumentException("cannot freeze " + frozenBlocks + " blocks: the model has "
                     + cfg.nLayer() + " (h.0 .. h." + (cfg.nLayer() - 1) + "); pass --freeze " + cfg.nLayer()
@@ -75,11 +75,11 @@ public record TrainingScope(boolean freezeEmbeddings, int frozenBlocks, boolean 
             }
             return Trainable.of(layout, name -> name.startsWith(ClassifierGraphs.HEAD_PREFIX));
         }
-        return Trainable.of(layout, name -> !frozen(name));
+        return Trainable.of(layout, name -> !frozen(cfg, name));
     }
 
-    private boolean frozen(String name) {
-        if (freezeEmbeddings && (name.equals("wte") || name.equals("wpe"))) {
+    private boolean frozen(Backbone cfg, String name) {
+        if (freezeEmbeddings && cfg.isEmbedding(name)) {
             return true;
         }
         if (name.startsWith("h.")) {

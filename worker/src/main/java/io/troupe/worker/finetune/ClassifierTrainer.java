@@ -2,7 +2,7 @@ package io.troupe.worker.finetune;
 
 import io.troupe.model.gpt.ClassifierGraphs;
 import io.troupe.model.gpt.ClassifierHead;
-import io.troupe.model.gpt.GptConfig;
+import io.troupe.model.gpt.Backbone;
 import io.troupe.model.gpt.ParameterLayout;
 import io.troupe.model.gpt.TrainingGraph;
 import io.troupe.model.graph.DType;
@@ -34,7 +34,7 @@ import java.util.List;
  */
 public final class ClassifierTrainer {
     private final TrainSettings settings;
-    private final GptConfig config;
+    private final Backbone config;
     private final ClassifierHead head;
     private final StartingPoint start;
     private final EngineOptions engineOptions;
@@ -43,7 +43,7 @@ public final class ClassifierTrainer {
      * @param config the body's shape, with the dropout to train with
      * @param start the whole classifier's initial values (layout {@link ClassifierGraphs#layout}) and what trains
      */
-    public ClassifierTrainer(TrainSettings settings, GptConfig config, ClassifierHead head, StartingPoint start,
+    public ClassifierTrainer(TrainSettings settings, Backbone config, ClassifierHead head, StartingPoint start,
                              EngineOptions engineOptions) {
         if (start.trainable().full().size() != ClassifierGraphs.layout(config, head, start.lora()).size()) {
             throw new IllegalArgumentException("the starting point is not a classifier of this shape");

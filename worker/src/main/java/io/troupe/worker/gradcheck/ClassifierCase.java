@@ -2,7 +2,7 @@ package io.troupe.worker.gradcheck;
 
 import io.troupe.model.gpt.ClassifierGraphs;
 import io.troupe.model.gpt.ClassifierHead;
-import io.troupe.model.gpt.GptConfig;
+import io.troupe.model.gpt.Backbone;
 import io.troupe.model.gpt.LoraConfig;
 import io.troupe.model.gpt.ParameterInit;
 import io.troupe.model.gpt.ParameterLayout;
@@ -29,7 +29,7 @@ import java.util.SplittableRandom;
  * @param seed seed of the parameters, tokens and labels
  * @param lora LoRA adapters (then only they and the head train, and {@code scope} must be ALL), or null
  */
-public record ClassifierCase(GptConfig config, ClassifierHead head, TrainingScope scope, long[] lengths, long seed,
+public record ClassifierCase(Backbone config, ClassifierHead head, TrainingScope scope, long[] lengths, long seed,
                              LoraConfig lora) implements GradientCase {
 
     public ClassifierCase {

@@ -6,7 +6,8 @@ import java.util.function.Consumer;
 
 /**
  * The full gradient check behind {@code ./troupe gradcheck}: every {@link OpCases op case} and
- * the {@link GptCase#tiny() tiny GPT}. A run takes a few seconds on one CPU core.
+ * the {@link EncoderCase#tiny() tiny encoders} and the {@link GptCase#tiny() tiny GPT}. A run takes a few
+ * seconds on one CPU core.
  *
  * <pre>{@code
  * GradientCheckReport report = GradientCheckSuite.run();
@@ -25,7 +26,9 @@ public final class GradientCheckSuite {
 
     /** Runs every op case and the tiny GPT, reporting each result as it completes (for progress output). */
     public static GradientCheckReport run(Consumer<CaseResult> progress) {
-        return run(new GradientChecker(), OpCases.all(), GptCase.tiny(), progress);
+        List<GradientCase> cases = new ArrayList<>(OpCases.all());
+        cases.addAll(EncoderCase.tiny());
+        return run(new GradientChecker(), cases, GptCase.tiny(), progress);
     }
 
     /**
@@ -52,6 +55,6 @@ public final class GradientCheckSuite {
 
     /** How many cases {@link #run()} checks (for a progress bar's total). */
     public static int caseCount() {
-        return OpCases.all().size() + 1;
+        return OpCases.all().size() + EncoderCase.tiny().size() + 1;
     }
 }

@@ -1,6 +1,6 @@
 package io.troupe.worker.job;
 
-import io.troupe.model.gpt.GptConfig;
+import io.troupe.model.gpt.Backbone;
 import io.troupe.model.gpt.LoraConfig;
 import io.troupe.model.gpt.ParameterLayout;
 import io.troupe.model.gpt.Trainable;
@@ -39,7 +39,7 @@ public record StartingPoint(float[] fullParameters, Trainable trainable, LoraCon
      *
      * @param base the layout without adapters (a GPT's, or a classifier's)
      */
-    public float[] exported(float[] trainableValues, ParameterLayout base, GptConfig cfg) {
+    public float[] exported(float[] trainableValues, ParameterLayout base, Backbone cfg) {
         float[] all = merged(trainableValues);
         return lora == null ? all : lora.merge(trainable.full(), all, base, cfg);
     }
