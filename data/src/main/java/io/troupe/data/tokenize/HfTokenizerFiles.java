@@ -17,6 +17,13 @@ import java.util.Map;
  * {@code vocab.json} + {@code merges.txt} (read first when both exist) or {@code tokenizer.json}
  * (a {@code BPE} model with a {@code ByteLevel} pre-tokenizer, without prefix space).
  *
+ * <p>A {@code tokenizer.json} of any other kind (WordPiece, a BPE with another pre-tokenizer
+ * or normalizer) becomes an {@link HfJsonTokenizer}, run by the Hugging Face library itself.
+ * Byte-level BPE stays on the pure-Java {@link HfBpeTokenizer}: it is the only path for
+ * {@code vocab.json} + {@code merges.txt} (no tokenizer.json to hand the library), it recognises
+ * GPT-2 and keeps the JSON of existing run directories, and HfJsonTokenizerTest checks that both
+ * give the library's ids on the byte-level fixture.
+ *
  * <p>If the vocabulary is GPT-2's own (the 50,257 tokens of {@code r50k_base} with the same ids,
  * and merge i making token 256 + i), the result is {@link Gpt2Tokenizer}, so a model imported
  * from GPT-2 shares its tokenizer JSON with Troupe's gpt2 datasets. Any other byte-level BPE
@@ -44,17 +51,31 @@ public final class HfTokenizerFiles {
         Path vocabFile = directory.resolve(VOCAB);
         Path mergesFile = directory.resolve(MERGES);
         HfBpeTokenizer tokenizer;
+        Path tokenizerJson = directory.resolve(TOKENIZER_JSON);
         if (Files.isRegularFile(vocabFile) && Files.isRegularFile(mergesFile)) {
             Map<String, Integer> vocab = vocab(readJson(vocabFile), vocabFile.toString());
             List<String> merges = mergesText(mergesFile);
             tokenizer = build(vocab, merges, vocabFile + " and " + mergesFile);
-        } else if (Files.isRegularFile(directory.resolve(TOKENIZER_JSON))) {
-            tokenizer = fromTokenizerJson(directory.resolve(TOKENIZER_JSON));
+        } else if (Files.isRegularFile(tokenizerJson)) {
+            if (!isPlainByteLevelBpe(readJson(tokenizerJson))) {
+                return HfJsonTokenizer.load(tokenizerJson);
+            }
+            tokenizer = fromTokenizerJson(tokenizerJson);
         } else {
             throw new DataException(directory + " has neither " + VOCAB + " + " + MERGES + " nor " + TOKENIZER_JSON
                     + "; copy the model's tokenizer files next to its weights");
         }
         return isGpt2(tokenizer) ? Gpt2Tokenizer.get() : tokenizer;
+    }
+
+    /** A BPE model, a GPT-2 ByteLevel pre-tokenizer, and nothing that HfBpeTokenizer would ignore. */
+    private static boolean isPlainByteLevelBpe(JsonNode root) {
+        JsonNode pre = root.path("pre_tokenizer");
+        return root.path("model").path("type").asText("BPE").equals("BPE")
+                && pre.path("type").asText().equals("ByteLevel")
+                && !pre.path("add_prefix_space").asBoolean(false)
+                && pre.path("use_regex").asBoolean(true)
+                && (root.path("normalizer").isNull() || root.path("normalizer").isMissingNode());
     }
 
     private static HfBpeTokenizer fromTokenizerJson(Path file) throws DataException {

@@ -9,7 +9,9 @@ import io.troupe.data.DataException;
  * Parses tokenizer JSON and hands it to the tokenizer class its {@code "type"} names.
  *
  * <p>A new tokenizer kind adds one case to
- * {@link #parse(String, String)}.
+ * {@link #parse(String, String)}. A Hugging Face {@code tokenizer.json} has no {@code "type"}
+ * but a {@code "model"} object; it is kept as it is ({@link HfJsonTokenizer}), so that file
+ * round-trips unchanged through a run directory.
  */
 final class TokenizerJson {
 
@@ -29,9 +31,13 @@ final class TokenizerJson {
         if (root == null || !root.isObject()) {
             throw new DataException(source + " is not a JSON object; re-create it with prepare");
         }
+        if (HfJsonTokenizer.isHfTokenizerJson(root)) {
+            return HfJsonTokenizer.fromJsonTree(json, root, source);
+        }
         JsonNode type = root.get("type");
         if (type == null || !type.isTextual()) {
-            throw new DataException(source + " has no \"type\" field; re-create it with prepare");
+            throw new DataException(source + " has no \"type\" field (nor, as a Hugging Face tokenizer.json"
+                    + " would, a \"model\" object); re-create it with prepare");
         }
         return switch (type.asText()) {
             case CharTokenizer.TYPE -> CharTokenizer.fromJsonTree(root, source);
@@ -40,7 +46,8 @@ final class TokenizerJson {
             case HfBpeTokenizer.TYPE -> HfBpeTokenizer.fromJsonTree(root, source);
             default -> throw new DataException(source + " has unknown type \"" + type.asText()
                     + "\"; this version knows: " + CharTokenizer.TYPE + ", " + Gpt2Tokenizer.TYPE
-                    + ", " + BpeTokenizer.TYPE + ", " + HfBpeTokenizer.TYPE);
+                    + ", " + BpeTokenizer.TYPE + ", " + HfBpeTokenizer.TYPE
+                    + ", and Hugging Face tokenizer.json files (no \"type\", a \"model\" object)");
         };
     }
 }
