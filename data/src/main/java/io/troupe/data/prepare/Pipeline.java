@@ -144,7 +144,8 @@ final class Pipeline {
      * Counts the pre-tokenized pieces of the first {@code sampleChars} characters of the train
      * split, in parallel: the input of BPE training.
      */
-    PieceCounts countPieces(Spool spool, long sampleChars) throws DataException {
+    PieceCounts countPieces(Spool spool, long sampleChars, java.util.function.Supplier<PieceCounts> empty)
+            throws DataException {
         long[] taken = {0};
         long total = Math.min(sampleChars, counters.get(Counter.TEXT_BYTES_TRAIN));
         listener.onPhaseStart(PrepareListener.Phase.TRAIN_TOKENIZER, total);
@@ -159,8 +160,8 @@ final class Pipeline {
                     return more;
                 })
                 .groupedWeighted(settings.batchBytes(), doc -> doc.text().length() + 1L)
-                .mapAsyncUnordered(settings.threads(), batch -> onWorker(() -> count(batch)))
-                .runFold(new PieceCounts(), (all, part) -> {
+                .mapAsyncUnordered(settings.threads(), batch -> onWorker(() -> count(batch, empty.get())))
+                .runFold(empty.get(), (all, part) -> {
                     all.addAll(part);
                     counted[0] = all.chars();
                     progress.maybeReport(counted[0], 0);
@@ -172,8 +173,7 @@ final class Pipeline {
         return counts;
     }
 
-    private static PieceCounts count(List<KeptDocument> batch) {
-        PieceCounts counts = new PieceCounts();
+    private static PieceCounts count(List<KeptDocument> batch, PieceCounts counts) {
         for (KeptDocument doc : batch) {
             counts.add(doc.text());
         }

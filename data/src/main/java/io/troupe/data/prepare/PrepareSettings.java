@@ -14,6 +14,7 @@ import io.troupe.data.dedup.DedupSettings;
 import io.troupe.data.ingest.OnInvalid;
 import io.troupe.data.ingest.ReadSettings;
 import io.troupe.data.tokenize.BpeTokenizer;
+import io.troupe.data.tokenize.WordPieceTrainer;
 import java.io.UncheckedIOException;
 import java.nio.charset.Charset;
 import java.util.List;
@@ -121,6 +122,14 @@ public record PrepareSettings(ReadSettings read, CleanSettings clean, DedupSetti
             TokenizerKind kind = r.choice("tokenizer", TokenizerKind.class);
             List<String> specials = r.strings("special_tokens");
             int vocabSize = r.intIn("vocab_size", 1, Integer.MAX_VALUE);
+            if (kind == TokenizerKind.WORDPIECE) {
+                int least = WordPieceTrainer.SPECIAL_TOKENS.size() + 1;
+                if (vocabSize < least || vocabSize > MAX_BPE_VOCAB) {
+                    throw DataException.config("vocab size " + vocabSize + " is out of range: a trained wordpiece"
+                            + " needs " + least + " to " + MAX_BPE_VOCAB + " (its 5 special tokens, then characters"
+                            + " and word pieces)");
+                }
+            }
             if (kind == TokenizerKind.BPE) {
                 int least = BpeTokenizer.BYTE_TOKENS + specials.size() + 1;
                 if (vocabSize < least || vocabSize > MAX_BPE_VOCAB) {

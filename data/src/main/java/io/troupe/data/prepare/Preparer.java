@@ -16,6 +16,7 @@ import io.troupe.data.tokenize.BpeTrainer;
 import io.troupe.data.tokenize.CharTokenizer;
 import io.troupe.data.tokenize.Gpt2Tokenizer;
 import io.troupe.data.tokenize.PieceCounts;
+import io.troupe.data.tokenize.WordPieceTrainer;
 import io.troupe.data.tokenize.Tokenizer;
 import java.io.IOException;
 import java.util.BitSet;
@@ -154,7 +155,8 @@ public final class Preparer {
                         chars.set(c);
                     }
                 }
-                tokenizer = collectChars ? charTokenizer(chars) : bpe(spool);
+                tokenizer = collectChars ? charTokenizer(chars)
+                        : settings.tokenizer().kind() == TokenizerKind.WORDPIECE ? wordPiece(spool) : bpe(spool);
                 tokenizerSeconds = (System.nanoTime() - t0) / 1e9;
                 writers[0] = newWriters(tokenizer);
                 pipeline.tokenize(spool, tokenizer, writers[0]);
@@ -173,8 +175,13 @@ public final class Preparer {
             return CharTokenizer.fromCodePoints(chars);
         }
 
+        private Tokenizer wordPiece(Spool spool) throws DataException {
+            PieceCounts words = pipeline.countPieces(spool, settings.tokenizer().bpeSampleBytes(), PieceCounts::bertWords);
+            return WordPieceTrainer.train(words, settings.tokenizer().vocabSize());
+        }
+
         private Tokenizer bpe(Spool spool) throws DataException {
-            PieceCounts counts = pipeline.countPieces(spool, settings.tokenizer().bpeSampleBytes());
+            PieceCounts counts = pipeline.countPieces(spool, settings.tokenizer().bpeSampleBytes(), PieceCounts::new);
             return BpeTrainer.train(counts, settings.tokenizer().vocabSize(), settings.tokenizer().specialTokens());
         }
 

@@ -7,5 +7,10 @@ public enum TokenizerKind {
     /** GPT-2's r50k_base BPE (50,257 tokens) via jtokkit. */
     GPT2,
     /** A byte-level BPE trained on the corpus's train split. */
-    BPE
+    BPE,
+    /**
+     * An uncased WordPiece (BERT's kind) trained on the corpus's train split, saved as a Hugging
+     * Face tokenizer.json; its special tokens are BERT's five and [SEP] ends each document.
+     */
+    WORDPIECE
 }

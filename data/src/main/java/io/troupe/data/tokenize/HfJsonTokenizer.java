@@ -92,6 +92,25 @@ public final class HfJsonTokenizer implements Tokenizer {
         return fromJsonTree(text, root, source);
     }
 
+    /**
+     * A tokenizer from the text of a tokenizer.json (e.g. one {@link WordPieceTrainer} built).
+     *
+     * @param source names the text in error messages
+     * @throws DataException as {@link #load(Path)}
+     */
+    public static HfJsonTokenizer fromJson(String text, String source) throws DataException {
+        try {
+            JsonNode root = TokenizerJson.MAPPER.readTree(text);
+            if (root == null || !root.isObject()) {
+                throw new DataException(source + " is not a JSON object; pass a Hugging Face tokenizer.json");
+            }
+            return fromJsonTree(text, root, source);
+        } catch (JsonProcessingException e) {
+            throw new DataException(source + " is not valid JSON (" + e.getOriginalMessage().replace('\n', ' ')
+                    + "); pass a Hugging Face tokenizer.json", e);
+        }
+    }
+
     /** Whether {@code root} looks like a Hugging Face tokenizer.json rather than a Troupe tokenizer. */
     static boolean isHfTokenizerJson(JsonNode root) {
         return !root.has("type") && root.path("model").isObject();

@@ -2,11 +2,13 @@ package io.troupe.data.tokenize;
 
 import java.util.HashMap;
 import java.util.Map;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
 import java.util.function.ObjLongConsumer;
 
 /**
- * How often each pre-tokenized piece ({@link Pretokenizer}) occurs in a corpus: the input of
- * {@link BpeTrainer}. BPE only ever merges inside a piece, so a corpus of gigabytes reduces to a
+ * How often each pre-tokenized piece ({@link Pretokenizer} for BPE, {@link BertWords} for
+ * WordPiece) occurs in a corpus: the input of {@link BpeTrainer} and {@link WordPieceTrainer}. BPE only ever merges inside a piece, so a corpus of gigabytes reduces to a
  * table of its distinct pieces, typically a few hundred thousand.
  *
  * <p>Not thread-safe: give each thread its own and {@link #addAll} them together.
@@ -14,11 +16,26 @@ import java.util.function.ObjLongConsumer;
 public final class PieceCounts {
 
     private final Map<String, long[]> counts = new HashMap<>();
+    private final BiConsumer<String, Consumer<String>> splitter;
     private long bytes;
+
+    /** Counts GPT-2 pieces ({@link Pretokenizer}), for {@link BpeTrainer}. */
+    public PieceCounts() {
+        this(Pretokenizer::forEachPiece);
+    }
+
+    private PieceCounts(BiConsumer<String, Consumer<String>> splitter) {
+        this.splitter = splitter;
+    }
+
+    /** Counts BERT's words ({@link BertWords}: lowercased, accents stripped), for {@link WordPieceTrainer}. */
+    public static PieceCounts bertWords() {
+        return new PieceCounts(BertWords::forEachWord);
+    }
 
     /** Counts the pieces of {@code text}. */
     public void add(String text) {
-        Pretokenizer.forEachPiece(text, piece -> counts.computeIfAbsent(piece, p -> new long[1])[0]++);
+        splitter.accept(text, piece -> counts.computeIfAbsent(piece, p -> new long[1])[0]++);
         bytes += text.length();
     }
 

@@ -53,7 +53,7 @@ class PrepareSettingsTest {
     void badValuesNameTheKey() {
         assertMessage(Map.of("vocab_size", "2.5"), "setting vocab_size must be an integer, got '2.5'");
         assertMessage(Map.of("val_fraction", "1.5"), "setting val_fraction = 1.5 is out of range; it must be in [0.0, 0.99]");
-        assertMessage(Map.of("tokenizer", "wordpiece"), "setting tokenizer = 'wordpiece' is not one of: char, gpt2, bpe");
+        assertMessage(Map.of("tokenizer", "sentencepiece"), "setting tokenizer = 'sentencepiece' is not one of: char, gpt2, bpe, wordpiece");
         assertMessage(Map.of("encoding", "klingon-8"), "encoding 'klingon-8' is not one Java knows");
         assertMessage(Map.of("encoding", "UTF-16"), "prepare settings: encoding UTF-16 is not ASCII-compatible");
         assertMessage(Map.of("tokenizer", "bpe", "vocab_size", "2000000"), "vocab size 2000000 is out of range");

@@ -58,10 +58,11 @@ final class PrepareCommand implements Callable<Integer> {
     private Path out;
 
     @Option(names = "--tokenizer", paramLabel = "NAME",
-            description = "char (vocabulary from the corpus; default), gpt2 (r50k_base) or bpe (trained here).")
+            description = {"char (vocabulary from the corpus; default), gpt2 (r50k_base), bpe (byte-level, trained here)",
+                "or wordpiece (uncased BERT WordPiece trained here, with [PAD] [UNK] [CLS] [SEP] [MASK])."})
     private String tokenizer;
 
-    @Option(names = "--vocab-size", paramLabel = "N", description = "Vocabulary of a trained bpe (default 4096).")
+    @Option(names = "--vocab-size", paramLabel = "N", description = "Vocabulary of a trained bpe or wordpiece (default 4096).")
     private Integer vocabSize;
 
     @Option(names = "--val-fraction", paramLabel = "F", description = "Share of documents in val (default 0.1).")
@@ -119,8 +120,9 @@ final class PrepareCommand implements Callable<Integer> {
             throw UserError.usage("--threads must be at least 1, got " + threads);
         }
         PrepareSettings settings = UserError.onCommandLine(() -> PrepareSettings.load(settingOverrides()));
-        if (vocabSize != null && settings.tokenizer().kind() != TokenizerKind.BPE) {
-            throw UserError.usage("--vocab-size applies only to --tokenizer bpe (char takes its vocabulary from the"
+        if (vocabSize != null && settings.tokenizer().kind() != TokenizerKind.BPE
+                && settings.tokenizer().kind() != TokenizerKind.WORDPIECE) {
+            throw UserError.usage("--vocab-size applies only to --tokenizer bpe or wordpiece (char takes its vocabulary from the"
                     + " corpus, gpt2 has 50257 tokens)");
         }
         AuditOptions auditOptions = auditOptions();
