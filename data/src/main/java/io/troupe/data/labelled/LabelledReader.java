@@ -27,7 +27,10 @@ import java.util.stream.Collectors;
  *
  * <p><b>Rows.</b> A TSV row is {@code text<TAB>label}; the label is what follows the <em>last</em>
  * TAB, so a text that holds a TAB keeps it. A JSONL row is an object with a string {@code text}
- * and a {@code label} that is a string or an integer (extra fields are ignored). Text and label
+ * and a {@code label} that is a string or an integer (extra fields are ignored). A JSONL row with
+ * {@code "train": false} is skipped, not a bad row: {@code troupe serve}'s feedback store writes it
+ * on records that are no training examples (a rating only, or an id the server did not know, so
+ * no text), and its file is read as it is. Text and label
  * are stripped of surrounding whitespace (the UCI imdb sentences end in spaces before the TAB);
  * a line that is blank is skipped and not a row. Files are UTF-8 (a leading BOM is ignored), and
  * lines end at LF or CR LF, so U+0085 (NEL) inside a UCI imdb sentence stays text.
@@ -225,6 +228,10 @@ public record LabelledReader(int maxBadRows, LabelSet fixedLabels) {
         if (node == null || !node.isObject()) {
             bad.add(new BadRow(file, line, "not a JSON object with \"text\" and \"label\""));
             return;
+        }
+        JsonNode train = node.get("train");
+        if (train != null && train.isBoolean() && !train.booleanValue()) {
+            return; // a feedback record marked as no training example
         }
         JsonNode body = node.get("text");
         JsonNode label = node.get("label");

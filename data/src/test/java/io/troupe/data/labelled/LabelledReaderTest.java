@@ -75,6 +75,17 @@ class LabelledReaderTest {
     }
 
     @Test
+    void feedbackRecordsMarkedTrainFalseAreSkippedNotBadRows() throws Exception {
+        Path jsonl = write("feedback.jsonl", "{\"id\": \"clf-1\", \"known\": true, \"text\": \"good\", \"label\": \"pos\","
+                + " \"train\": true}\n{\"id\": \"clf-2\", \"known\": false, \"label\": \"neg\", \"train\": false}\n"
+                + "{\"id\": \"clf-3\", \"known\": true, \"text\": \"meh\", \"rating\": 2, \"train\": false}\n"
+                + "{\"id\": \"clf-4\", \"text\": \"bad\", \"label\": \"neg\"}\n");
+        LabelledData data = LabelledReader.forTraining(0).read(jsonl);
+        assertEquals(List.of("good", "bad"), data.examples().stream().map(LabelledExample::text).toList());
+        assertTrue(data.badRows().isEmpty());
+    }
+
+    @Test
     void badRowsAreNamedByFileAndLineAndTheLimitIsEnforced() throws Exception {
         Path tsv = write("bad.tsv", "sentence\tscore\ngood\t1\nno tab here\n\t0\nfine\t0\nlast\t\n");
         LabelledData data = LabelledReader.forTraining(3).read(tsv);

@@ -25,6 +25,11 @@ final class OpenAiResponses {
         this.id = (chat ? "chatcmpl-" : "cmpl-") + UUID.randomUUID().toString().replace("-", "");
     }
 
+    /** The response id, the same in every chunk of a stream. */
+    String id() {
+        return id;
+    }
+
     private ObjectNode head(String object) {
         ObjectNode root = json.createObjectNode();
         root.put("id", id);

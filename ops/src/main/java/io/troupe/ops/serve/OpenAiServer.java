@@ -13,6 +13,9 @@ import io.troupe.ops.inference.FinishReason;
 import io.troupe.ops.inference.GenerationRequest;
 import io.troupe.ops.inference.KvCacheDecoder;
 import io.troupe.ops.inference.QueueFullException;
+import io.troupe.ops.serve.monitor.FeedbackException;
+import io.troupe.ops.serve.monitor.MonitorSettings;
+import io.troupe.ops.serve.monitor.ServeMonitor;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -69,6 +72,9 @@ public final class OpenAiServer implements AutoCloseable {
     private final ServeLimits limits;
     private final byte[] apiKey;
     private final ServeMetrics metrics = new ServeMetrics();
+    /** Drift, feedback and live accuracy (ops/serve/monitor); {@link #monitoring} pauses its counting. */
+    private final ServeMonitor monitor;
+    private volatile boolean monitoring = true;
     /** Runs classification batches, which block in ONNX Runtime, away from pekko's threads. */
     private final ExecutorService classifyExecutor = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "troupe-classify");
@@ -81,10 +87,13 @@ public final class OpenAiServer implements AutoCloseable {
     private boolean closed;
     private ServerBinding binding;
 
-    private OpenAiServer(ActorSystem system, ServeLimits limits, byte[] apiKey) {
+    private OpenAiServer(ActorSystem system, ServeLimits limits, byte[] apiKey, MonitorSettings monitorSettings,
+            Consumer<String> say) {
         this.system = system;
         this.limits = limits;
         this.apiKey = apiKey;
+        this.monitor = new ServeMonitor(monitorSettings, metrics.registry(), json, say);
+        this.monitoring = monitorSettings.drift();
     }
 
     /**
@@ -94,6 +103,15 @@ public final class OpenAiServer implements AutoCloseable {
      * @throws ServeException when the address cannot be bound
      */
     public static OpenAiServer bind(String host, int port, ServeLimits limits, String apiKey) throws ServeException {
+        return bind(host, port, limits, apiKey, MonitorSettings.defaults(), line -> { });
+    }
+
+    /**
+     * As {@link #bind(String, int, ServeLimits, String)}, watching the served model as
+     * {@code monitorSettings} say; the monitor's lines for the operator go to {@code say}.
+     */
+    public static OpenAiServer bind(String host, int port, ServeLimits limits, String apiKey,
+            MonitorSettings monitorSettings, Consumer<String> say) throws ServeException {
         Config config = ConfigFactory.parseString(String.join("\n",
                 "pekko.actor.provider = local",
                 "pekko.loglevel = WARNING",
@@ -108,7 +126,7 @@ public final class OpenAiServer implements AutoCloseable {
                 .withFallback(ConfigFactory.load());
         ActorSystem system = ActorSystem.create("troupe-serve", config);
         OpenAiServer server = new OpenAiServer(system, limits,
-                apiKey == null ? null : apiKey.getBytes(StandardCharsets.UTF_8));
+                apiKey == null ? null : apiKey.getBytes(StandardCharsets.UTF_8), monitorSettings, say);
         try {
             // One handler flow per connection, so a connection that ends cancels what it waits for.
             server.binding = Http.get(system).newServerAt(host, port)
@@ -162,6 +180,7 @@ public final class OpenAiServer implements AutoCloseable {
             throws DataException {
         ServedModel next = ServedModel.open(dir, id, threads, maxBatch, kvBudgetBytes, limits.queueLimit(), metrics, json,
                 warn);
+        next.monitor = monitor.attach(dir, id, next.model, next.classifier);
         ServedModel previous;
         synchronized (retired) {
             if (closed) {
@@ -235,6 +254,14 @@ public final class OpenAiServer implements AutoCloseable {
         return m == null || m.decoder == null ? 0 : m.decoder.openSlots();
     }
 
+    /**
+     * Turns counting texts toward the drift window on or off while serving (troupe bench serve
+     * compares the two in one run); feedback and ids are kept either way.
+     */
+    public void monitoring(boolean on) {
+        monitoring = on;
+    }
+
     // ---- routing ----
 
     /**
@@ -281,6 +308,7 @@ public final class OpenAiServer implements AutoCloseable {
             case "/v1/completions" -> "completions";
             case "/v1/classify" -> "classify";
             case "/v1/chat/completions" -> "chat_completions";
+            case "/v1/feedback" -> "feedback";
             case "/health", "/metrics" -> path.substring(1);
             default -> path.startsWith("/v1/models") ? "models" : "other";
         };
@@ -293,6 +321,9 @@ public final class OpenAiServer implements AutoCloseable {
             request.discardEntityBytes(system);
             boolean ready = served != null;
             ObjectNode body = json.createObjectNode().put("status", ready ? "ok" : "loading");
+            if (ready) {
+                body.set("details", monitor.health());
+            }
             return done(jsonResponse(ready ? 200 : 503, body));
         }
         authorize(request);
@@ -327,6 +358,10 @@ public final class OpenAiServer implements AutoCloseable {
                             + "model; it cannot do classification (use /v1/completions or /v1/chat/completions)");
                 }
                 return readJson(request).thenCompose(this::classify);
+            }
+            case "/v1/feedback" -> {
+                requireMethod(method, "POST", path);
+                return readJson(request).thenCompose(this::feedback);
             }
             case "/v1/embeddings" -> {
                 requireMethod(method, "POST", path);
@@ -445,6 +480,29 @@ public final class OpenAiServer implements AutoCloseable {
                 "the request body is larger than this server's limit of " + limits.maxBodyBytes() + " bytes");
     }
 
+    // ---- feedback ----
+
+    /** POST /v1/feedback: see {@link ServeMonitor#feedback}. */
+    private CompletionStage<HttpResponse> feedback(JsonNode body) {
+        try {
+            return monitor.feedback(body).handle((ack, failure) -> {
+                if (failure == null) {
+                    return jsonResponse(200, ack);
+                }
+                Throwable cause = failure instanceof CompletionException && failure.getCause() != null
+                        ? failure.getCause() : failure;
+                return cause instanceof FeedbackException f ? error(feedbackError(f)) : internal(cause);
+            });
+        } catch (FeedbackException e) {
+            return done(error(feedbackError(e)));
+        }
+    }
+
+    private static ApiError feedbackError(FeedbackException e) {
+        String type = e.status() >= 500 ? "server_error" : "invalid_request_error";
+        return new ApiError(e.status(), type, e.param(), e.code(), e.getMessage());
+    }
+
     // ---- classification ----
 
     /** POST /v1/classify: {@code {"model", "input": string | [strings]}} to each input's label and probabilities. */
@@ -472,22 +530,31 @@ public final class OpenAiServer implements AutoCloseable {
         return CompletableFuture.supplyAsync(() -> {
             try (lease) {
                 float[][] probabilities = m.classifier.probabilities(inputs); // [inputs][classes]
+                String id = "clf-" + java.util.UUID.randomUUID().toString().replace("-", "");
                 int tokens = 0;
                 for (int count : m.classifier.tokenCounts(inputs)) {
                     tokens += count;
                 }
-                ObjectNode answer = json.createObjectNode().put("object", "list");
+                ObjectNode answer = json.createObjectNode().put("id", id).put("object", "list");
                 var data = answer.putArray("data");
                 List<String> labels = m.classifier.labels().names();
+                List<String> predicted = new ArrayList<>(inputs.size());
                 for (int i = 0; i < inputs.size(); i++) {
+                    int best = ExportedClassifier.argmax(probabilities[i]);
+                    predicted.add(labels.get(best));
+                    if (monitoring) {
+                        m.monitor.observe(inputs.get(i));
+                        m.monitor.observeConfidence(probabilities[i][best]);
+                    }
                     ObjectNode item = data.addObject().put("object", "classification").put("index", i)
-                            .put("label", labels.get(ExportedClassifier.argmax(probabilities[i])));
+                            .put("label", labels.get(best));
                     ObjectNode p = item.putObject("probabilities");
                     for (int k = 0; k < labels.size(); k++) {
                         p.put(labels.get(k), probabilities[i][k]);
                     }
                 }
                 answer.put("model", m.id);
+                monitor.remember(m.monitor, id, "classify", inputs, predicted);
                 answer.putObject("usage").put("prompt_tokens", tokens).put("total_tokens", tokens);
                 return jsonResponse(200, answer);
             } catch (Exception e) {
@@ -536,6 +603,10 @@ public final class OpenAiServer implements AutoCloseable {
                     r.stop());
             OpenAiResponses shapes = new OpenAiResponses(json, chat, m.id);
             metrics.promptTokens(prompt.length);
+            if (monitoring) {
+                m.monitor.observe(r.prompt());
+            }
+            monitor.remember(m.monitor, shapes.id(), chat ? "chat_completions" : "completions", List.of(r.prompt()), null);
             // From a successful submit on, the request's end releases the lease (see submit).
             return r.stream() ? stream(m, lease, g, r.includeUsage(), shapes, chat) : whole(m, lease, g, shapes, connection);
         } catch (ApiError | RuntimeException e) {
@@ -726,6 +797,7 @@ public final class OpenAiServer implements AutoCloseable {
                 m.close();
             }
         } finally {
+            monitor.close();
             classifyExecutor.shutdownNow();
             system.terminate();
             system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);

@@ -28,6 +28,11 @@ final class ServeMetrics implements BatchScheduler.Observer {
     private final Gauge queueDepth = Gauge.builder().name("troupe_serve_queue_depth")
             .help("Requests waiting for a batch slot").register(registry);
 
+    /** The registry, for the monitor's metrics to join these in one scrape. */
+    PrometheusRegistry registry() {
+        return registry;
+    }
+
     void request(String endpoint, int status) {
         requests.labelValues(endpoint, Integer.toString(status)).inc();
     }

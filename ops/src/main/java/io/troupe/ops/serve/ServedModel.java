@@ -8,6 +8,7 @@ import io.troupe.ops.inference.BatchDecoders;
 import io.troupe.ops.inference.BatchScheduler;
 import io.troupe.ops.inference.ExportedClassifier;
 import io.troupe.ops.inference.ExportedModel;
+import io.troupe.ops.serve.monitor.DriftMonitor;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -28,6 +29,8 @@ final class ServedModel implements AutoCloseable {
     final BatchScheduler scheduler;
     final ChatTemplate template;
     final ExportedClassifier classifier;
+    /** Watches the texts this model is sent; set by the server right after opening, closed before the model. */
+    volatile DriftMonitor monitor;
     /**
      * Holders of this model: the server while it is the one served, plus one per request using
      * it. The model closes when the count reaches 0, so a model swapped out finishes its
@@ -150,6 +153,9 @@ final class ServedModel implements AutoCloseable {
             return;
         }
         closedNow = true;
+        if (monitor != null) {
+            monitor.close(); // it may be scoring a prompt with the model: it stops first
+        }
         if (classifier != null) {
             classifier.close();
             return;

@@ -1,0 +1,294 @@
+package io.troupe.ops.serve.monitor;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.troupe.data.tokenize.Tokenizer;
+import io.troupe.ops.inference.ExportedClassifier;
+import io.troupe.ops.inference.ExportedModel;
+import io.troupe.ops.inference.Perplexity;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Watches the texts one served model is sent, against its {@link ReferenceProfile}. A request
+ * thread only offers its text to a bounded queue ({@link #observe}: no tokenizing, no waiting; a
+ * full queue drops the text and counts it); one daemon thread does the rest: it loads the
+ * reference (or computes it once from the run's data, and stores it), tokenizes, updates the
+ * {@link DriftWindow}, scores a bounded sample of prompts under the model, and publishes the
+ * metrics and the status. The scoring is held to at most a tenth of that thread's time and
+ * skipped while texts wait, so it never holds back the texts' counting.
+ */
+public final class DriftMonitor implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(DriftMonitor.class);
+    private static final int QUEUE = 1024;
+    private static final long PUBLISH_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
+    /** Scoring may take at most 1 / (1 + IDLE_FACTOR) of the monitor thread's time. */
+    private static final int IDLE_FACTOR = 9;
+
+    /** The monitor's verdict on the window. */
+    public enum Status { WARMING_UP, OK, DRIFT, OFF }
+
+    private final Path dir;
+    final String modelId;
+    final long generation;
+    private final ExportedModel languageModel;
+    private final ExportedClassifier classifier;
+    private final MonitorSettings settings;
+    private final MonitorMetrics metrics;
+    private final Consumer<String> say;
+    private final Current current;
+    private final LenientEncoder encoder;
+    private final DriftWindow window;
+    private final BlockingQueue<String> texts = new ArrayBlockingQueue<>(QUEUE);
+    private final Thread thread;
+    private volatile ReferenceProfile reference;
+    private volatile String referenceProblem;
+    private volatile Status status = Status.WARMING_UP;
+    private volatile boolean closed;
+    private final java.util.concurrent.atomic.AtomicLong offered = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong counted = new java.util.concurrent.atomic.AtomicLong();
+    private long lastPublish;
+    private long scoringFreeAt;
+
+    /** Whether a monitor is the one of the model served now, the only one that publishes metrics. */
+    interface Current {
+        boolean is(DriftMonitor monitor);
+    }
+
+    DriftMonitor(Path dir, String modelId, long generation, ExportedModel languageModel, ExportedClassifier classifier,
+            MonitorSettings settings, MonitorMetrics metrics, Consumer<String> say, Current current) {
+        this.dir = dir;
+        this.modelId = modelId;
+        this.generation = generation;
+        this.languageModel = languageModel;
+        this.classifier = classifier;
+        this.settings = settings;
+        this.metrics = metrics;
+        this.say = say;
+        this.current = current;
+        Tokenizer tokenizer = languageModel != null ? languageModel.tokenizer() : classifier.tokenizer();
+        this.encoder = new LenientEncoder(tokenizer);
+        this.window = new DriftWindow(settings.window(), encoder.bins());
+        this.thread = new Thread(this::run, "troupe-drift-monitor");
+        thread.setDaemon(true);
+        if (settings.drift()) {
+            thread.start();
+        } else {
+            status = Status.OFF;
+        }
+    }
+
+    /** Counts a text toward the window, later, on the monitor's thread; never blocks. */
+    public void observe(String text) {
+        if (closed || !settings.drift()) {
+            return;
+        }
+        if (texts.offer(text)) {
+            offered.incrementAndGet();
+        } else {
+            metrics.droppedTexts.inc();
+        }
+    }
+
+    /** A classifier's top-class probability for one text (computed by the request already). */
+    public void observeConfidence(double p) {
+        if (settings.drift()) {
+            window.addConfidence(p);
+        }
+    }
+
+    /** The model directory watched. */
+    Path dir() {
+        return dir;
+    }
+
+    /** True for a classifier. */
+    boolean classifies() {
+        return classifier != null;
+    }
+
+    /** The current status. */
+    public Status status() {
+        return status;
+    }
+
+    /** The reference profile, once loaded or computed; null before, or when there is none. */
+    public ReferenceProfile reference() {
+        return reference;
+    }
+
+    /** The window's numbers now. */
+    DriftWindow.Snapshot snapshot() {
+        return window.snapshot(reference);
+    }
+
+    /** The {@code drift} entry of /health details. */
+    ObjectNode health(ObjectMapper json) {
+        ObjectNode o = json.createObjectNode();
+        o.put("status", status.name().toLowerCase(Locale.ROOT));
+        o.put("threshold", settings.driftThreshold());
+        if (status == Status.OFF) {
+            return o;
+        }
+        DriftWindow.Snapshot s = snapshot();
+        o.put("window_texts", s.texts());
+        put(o.putObject("psi"), "tokens", s.tokenPsi());
+        put(o.with("psi"), "length", s.lengthPsi());
+        put(o, "unknown_token_share", s.unknownShare());
+        if (languageModel != null) {
+            put(o, "prompt_perplexity", s.perplexity());
+            put(o, "reference_perplexity", reference == null ? Double.NaN : reference.perplexity());
+        } else {
+            put(o, "confidence", s.confidence());
+            put(o, "reference_confidence", reference == null ? Double.NaN : reference.confidence());
+        }
+        if (referenceProblem != null) {
+            o.put("reference", referenceProblem);
+        }
+        return o;
+    }
+
+    static void put(ObjectNode o, String key, double v) {
+        if (Double.isNaN(v)) {
+            o.putNull(key);
+        } else {
+            o.put(key, v);
+        }
+    }
+
+    private void run() {
+        loadReference();
+        while (!closed) {
+            String text;
+            try {
+                text = texts.poll(PUBLISH_NANOS, TimeUnit.NANOSECONDS);
+            } catch (InterruptedException e) {
+                return;
+            }
+            if (text != null) {
+                LenientEncoder.Encoded encoded = encoder.encode(text);
+                window.add(encoded);
+                score(encoded);
+                counted.incrementAndGet();
+            }
+            long now = System.nanoTime();
+            if (now - lastPublish >= PUBLISH_NANOS) {
+                lastPublish = now;
+                publish();
+            }
+        }
+    }
+
+    /** The stored reference, else one computed from the run's data and stored (best effort). */
+    private void loadReference() {
+        try {
+            ReferenceProfile stored = ReferenceProfile.read(dir);
+            String type = encoder.bins() + " " + (languageModel != null ? languageModel.tokenizer().type()
+                    : classifier.tokenizer().type());
+            if (stored != null && (stored.tokens().length + " " + stored.tokenizer()).equals(type)) {
+                reference = stored;
+                return;
+            }
+            Path data = ReferenceProfiles.dataOf(dir);
+            say.accept("no stored reference profile in " + dir + (stored != null ? " for this tokenizer" : "")
+                    + "; computing it once from " + data + " (troupe finetune and troupe export store one)");
+            long start = System.nanoTime();
+            ReferenceProfile computed = languageModel != null ? ReferenceProfiles.ofLanguageModel(languageModel, data)
+                    : ReferenceProfiles.ofClassifier(classifier, data);
+            reference = computed;
+            try {
+                computed.write(dir);
+                say.accept(String.format(Locale.ROOT, "reference profile computed in %.1f s and stored in %s",
+                        (System.nanoTime() - start) / 1e9, dir.resolve(ReferenceProfile.FILE_NAME)));
+            } catch (java.io.IOException e) {
+                say.accept("reference profile computed, but not stored (" + e.getMessage() + "); the next start computes"
+                        + " it again");
+            }
+        } catch (Exception e) {
+            referenceProblem = "no reference profile: " + e.getMessage();
+            say.accept(referenceProblem + "; drift is not measured (the window and perplexity still are)");
+        }
+    }
+
+    /**
+     * Scores a prompt under the language model when the monitor has time: nothing waits and the
+     * last score's cost has been paid back {@value #IDLE_FACTOR} times over in idle time.
+     */
+    private void score(LenientEncoder.Encoded text) {
+        long now = System.nanoTime();
+        if (languageModel == null || !texts.isEmpty() || now < scoringFreeAt) {
+            return;
+        }
+        try {
+            Perplexity.Result r = new PromptLoss(languageModel).score(text.ids());
+            if (r != null) {
+                window.addLoss(r.loss(), r.tokens());
+            }
+        } catch (Exception e) {
+            if (!closed) {
+                log.warn("scoring a prompt for the drift monitor failed", e);
+            }
+        }
+        long end = System.nanoTime();
+        scoringFreeAt = end + (end - now) * IDLE_FACTOR;
+    }
+
+    private void publish() {
+        if (!current.is(this)) {
+            return;
+        }
+        DriftWindow.Snapshot s = snapshot();
+        set(metrics.psi.labelValues("tokens"), s.tokenPsi());
+        set(metrics.psi.labelValues("length"), s.lengthPsi());
+        metrics.windowTexts.set(s.texts());
+        set(metrics.unknownShare, s.unknownShare());
+        if (languageModel != null) {
+            set(metrics.promptPerplexity, s.perplexity());
+            set(metrics.referencePerplexity, reference == null ? Double.NaN : reference.perplexity());
+        } else {
+            set(metrics.confidence, s.confidence());
+        }
+        Status next = reference == null || Double.isNaN(s.maxPsi()) || s.texts() < settings.minTexts()
+                ? Status.WARMING_UP : s.maxPsi() > settings.driftThreshold() ? Status.DRIFT : Status.OK;
+        Status previous = status;
+        status = next;
+        metrics.drift.set(next == Status.DRIFT ? 1 : 0);
+        if (next == Status.DRIFT && previous != Status.DRIFT) {
+            say.accept(String.format(Locale.ROOT, "drift: the last %d texts differ from the training data (PSI tokens"
+                    + " %.3f, length %.3f > %.2f)", s.texts(), s.tokenPsi(), s.lengthPsi(), settings.driftThreshold()));
+        } else if (previous == Status.DRIFT && next == Status.OK) {
+            say.accept(String.format(Locale.ROOT, "drift over: PSI tokens %.3f, length %.3f <= %.2f", s.tokenPsi(),
+                    s.lengthPsi(), settings.driftThreshold()));
+        }
+    }
+
+    private static void set(io.prometheus.metrics.core.datapoints.GaugeDataPoint gauge, double v) {
+        gauge.set(Double.isNaN(v) ? Double.NaN : v);
+    }
+
+    /** Waits until every text offered so far has been counted (tests). */
+    void drain() throws InterruptedException {
+        while (counted.get() < offered.get() && thread.isAlive()) {
+            Thread.sleep(5);
+        }
+        Thread.sleep(2 * PUBLISH_NANOS / 1_000_000);
+    }
+
+    /** Stops the thread and waits for it, so the model it scores with may close after. */
+    @Override
+    public void close() {
+        closed = true;
+        thread.interrupt();
+        try {
+            thread.join(10_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,60 @@
+package io.troupe.ops.serve.monitor;
+
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.Gauge;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+
+/** The monitor's Prometheus metrics, in the server's registry beside its request metrics. */
+final class MonitorMetrics {
+    final Gauge psi;
+    final Gauge promptPerplexity;
+    final Gauge referencePerplexity;
+    final Gauge confidence;
+    final Gauge windowTexts;
+    final Gauge unknownShare;
+    final Gauge drift;
+    final Counter droppedTexts;
+    final Counter feedback;
+    final Counter feedbackErrors;
+    final Gauge feedbackStoreOk;
+    final Gauge liveAccuracy;
+    final Gauge liveMacro;
+    final Gauge liveLabelled;
+    final Gauge accuracyAlert;
+
+    MonitorMetrics(PrometheusRegistry registry) {
+        psi = Gauge.builder().name("troupe_serve_drift_psi").help("Population stability index of the window of incoming"
+                + " texts against the training data's reference profile, by feature (tokens, length)")
+                .labelNames("feature").register(registry);
+        promptPerplexity = Gauge.builder().name("troupe_serve_prompt_perplexity")
+                .help("Perplexity of recent prompts under the served language model (a bounded sample)").register(registry);
+        referencePerplexity = Gauge.builder().name("troupe_serve_reference_perplexity")
+                .help("The served language model's perplexity on its val split, scored as prompts are").register(registry);
+        confidence = Gauge.builder().name("troupe_serve_prediction_confidence")
+                .help("Mean top-class probability of recent classifications").register(registry);
+        windowTexts = Gauge.builder().name("troupe_serve_drift_window_texts")
+                .help("Texts in the drift window").register(registry);
+        unknownShare = Gauge.builder().name("troupe_serve_drift_unknown_token_share")
+                .help("Share of the window's characters the tokenizer has no token for").register(registry);
+        drift = Gauge.builder().name("troupe_serve_drift")
+                .help("1 while the drift PSI is above its threshold (/health details say drift), else 0").register(registry);
+        droppedTexts = Counter.builder().name("troupe_serve_monitor_dropped_texts_total")
+                .help("Texts not profiled because the monitor's queue was full").register(registry);
+        feedback = Counter.builder().name("troupe_serve_feedback_total")
+                .help("Feedback records stored, by kind (label, rating) and whether the request id was known")
+                .labelNames("kind", "known").register(registry);
+        feedbackErrors = Counter.builder().name("troupe_serve_feedback_store_errors_total")
+                .help("Feedback records that could not be written").register(registry);
+        feedbackStoreOk = Gauge.builder().name("troupe_serve_feedback_store_ok")
+                .help("1 when the last feedback write (or the start-up check) succeeded, 0 after a failure").register(registry);
+        liveAccuracy = Gauge.builder().name("troupe_serve_live_accuracy")
+                .help("Accuracy of the served classifier over recent labelled feedback").register(registry);
+        liveMacro = Gauge.builder().name("troupe_serve_live_macro")
+                .help("Macro-averaged precision, recall and F1 over recent labelled feedback").labelNames("metric")
+                .register(registry);
+        liveLabelled = Gauge.builder().name("troupe_serve_live_labelled")
+                .help("Labelled feedback records live accuracy is computed over").register(registry);
+        accuracyAlert = Gauge.builder().name("troupe_serve_accuracy_alert")
+                .help("1 while live accuracy is under its threshold, else 0").register(registry);
+    }
+}
