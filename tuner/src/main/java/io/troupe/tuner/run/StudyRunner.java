@@ -16,6 +16,9 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
+import java.util.Set;
+import java.util.TreeSet;
+import io.troupe.tuner.pruner.AshaPruner;
 import java.util.TreeMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -53,6 +56,14 @@ public final class StudyRunner {
     private volatile boolean stopping;
     /** Every trial's reported values, mirrored from the store for the pruner. Guarded by itself. */
     private final Map<Integer, NavigableMap<Long, Double>> history = new HashMap<>();
+    /** Trials paused at a rung with their checkpoint, waiting for a promotion. Guarded by history. */
+    private final Set<Integer> paused = new TreeSet<>();
+    /** Every trial's parameters, for a promotion. Guarded by history. */
+    private final Map<Integer, Map<String, Object>> params = new HashMap<>();
+    /** Trials started and not yet ended. */
+    private final AtomicInteger runningCount = new AtomicInteger();
+    /** Trials ended so far; its monitor is notified at each end. */
+    private final AtomicInteger ended = new AtomicInteger();
 
     /**
      * @param study the study's name in the store (already created or validated for resume)
@@ -110,7 +121,8 @@ public final class StudyRunner {
      * Runs trials until the study has {@code trials} of them (fewer if a grid is smaller),
      * restarting interrupted ones and running failed ones again first.
      *
-     * @return the number of trials started by this call
+     * @return the number of trials started (or restarted) by this call; promotions of paused
+     *     trials are not counted
      * @throws StoreException if the store fails (the study cannot record anything more)
      */
     public int run(int trials) throws InterruptedException {
@@ -118,6 +130,10 @@ public final class StudyRunner {
         synchronized (history) {
             for (TrialRecord t : existing) {
                 history.put(t.number(), new TreeMap<>(t.intermediate()));
+                if (t.state() == TrialState.PRUNED && t.reason() != null && t.reason().startsWith(AshaPruner.PAUSED)) {
+                    paused.add(t.number());
+                }
+                params.put(t.number(), t.params());
             }
         }
         int total = (int) Math.min(trials, sampler.size().orElse(Long.MAX_VALUE));
@@ -149,24 +165,70 @@ public final class StudyRunner {
                             history.remove(t.number());
                         }
                     }
+                    runningCount.incrementAndGet();
                     running.add(pool.submit(() -> guarded(() -> runTrial(t.number(), t.params(), restart), storeFailure, free)));
                     started.incrementAndGet();
                 }
             }
-            for (int number = existing.size(); number < total; number++) {
+            int next = existing.size();
+            int promotions = 0;
+            while (true) {
                 free.acquire();
                 if (storeFailure.get() != null || stopping) {
                     free.release();
                     break;
                 }
-                Map<String, Object> params = sampler.sample(number, observations());
-                store.startTrial(study, number, params);
-                int n = number;
-                running.add(pool.submit(() -> guarded(() -> runTrial(n, params, false), storeFailure, free)));
-                started.incrementAndGet();
+                // Captured before looking, so a trial that ends meanwhile is not missed by the wait below.
+                int endedBefore = ended.get();
+                Integer promoted;
+                synchronized (history) {
+                    promoted = pruner.promotable(history, paused).orElse(null);
+                    if (promoted == null && next >= total && runningCount.get() == 0 && !anyComplete()) {
+                        // Nothing left to start or promote and nothing reached the end: finish the best paused one.
+                        promoted = pruner.finishing(history, paused).orElse(null);
+                    }
+                    if (promoted != null) {
+                        paused.remove(promoted);
+                    }
+                }
+                if (promoted != null) {
+                    // ASHA's promotion: the paused trial continues from its checkpoint at the rung.
+                    int n = promoted;
+                    Map<String, Object> p = params.get(n);
+                    store.startTrial(study, n, p);
+                    runningCount.incrementAndGet();
+                    running.add(pool.submit(() -> guarded(() -> runTrial(n, p, true), storeFailure, free)));
+                    promotions++;
+                    continue;
+                }
+                if (next < total) {
+                    int n = next++;
+                    Map<String, Object> p = sampler.sample(n, observations());
+                    store.startTrial(study, n, p);
+                    synchronized (history) {
+                        params.put(n, p);
+                    }
+                    runningCount.incrementAndGet();
+                    running.add(pool.submit(() -> guarded(() -> runTrial(n, p, false), storeFailure, free)));
+                    started.incrementAndGet();
+                    continue;
+                }
+                free.release();
+                if (runningCount.get() == 0) {
+                    break;
+                }
+                // A trial that ends may make a paused one promotable: wait for one to end.
+                synchronized (ended) {
+                    while (ended.get() == endedBefore) {
+                        ended.wait();
+                    }
+                }
             }
             for (Future<?> f : running) {
                 f.get();
+            }
+            if (!stopping && storeFailure.get() == null) {
+                finalizePaused();
             }
         } catch (ExecutionException e) {
             if (e.getCause() instanceof RuntimeException re) {
@@ -179,15 +241,49 @@ public final class StudyRunner {
         return started.get();
     }
 
+    /** Whether any trial of the study reached the end. */
+    private boolean anyComplete() {
+        return store.trials(study).stream().anyMatch(t -> t.state() == TrialState.COMPLETE);
+    }
+
+    /**
+     * The study is over: trials still paused at a rung will never be promoted. Their reason says
+     * so, and their checkpoints go (they were kept only for a promotion).
+     */
+    private void finalizePaused() {
+        List<Integer> left;
+        synchronized (history) {
+            left = new ArrayList<>(paused);
+            paused.clear();
+        }
+        for (TrialRecord t : store.trials(study)) {
+            if (!left.contains(t.number())) {
+                continue;
+            }
+            store.finishTrial(study, t.number(), TrialState.PRUNED, t.value(),
+                    "asha: not promoted past step " + t.lastStep() + " by the end of the study");
+            try {
+                executor.trialEnded(new TrialJob(t.number(), null, trialDir(dir, t.number()), false));
+            } catch (java.io.IOException e) {
+                // Disk space only; the trial is recorded.
+            }
+        }
+    }
+
     /** Runs a trial, records a failure that must stop the study, then frees the slot (in that order). */
-    private static void guarded(Runnable trial, AtomicReference<RuntimeException> failure, Semaphore free) {
+    private void guarded(Runnable trial, AtomicReference<RuntimeException> failure, Semaphore free) {
         try {
             trial.run();
         } catch (RuntimeException e) {
             failure.compareAndSet(null, e);
             throw e;
         } finally {
+            runningCount.decrementAndGet();
             free.release();
+            synchronized (ended) {
+                ended.incrementAndGet();
+                ended.notifyAll();
+            }
         }
     }
 
@@ -208,11 +304,12 @@ public final class StudyRunner {
         TrialJob job = null;
         TrialState state;
         String reason = null;
+        boolean pausedNow = false;
         try {
             TrainSettings settings = TrialSettings.of(space, params, steps);
             job = new TrialJob(number, settings, trialDir(dir, number), restart);
             long last = executor.run(job, reporter);
-            if (stopping && reporter.pruneReason == null && last < steps) {
+            if (stopping && reporter.pruneReason == null && reporter.pauseReason == null && last < steps) {
                 // Interrupted on request: it stays RUNNING, with its checkpoint, for --resume.
                 return;
             }
@@ -220,6 +317,11 @@ public final class StudyRunner {
             if (reporter.pruneReason != null && last < steps) {
                 state = TrialState.PRUNED;
                 reason = reporter.pruneReason;
+            } else if (reporter.pauseReason != null && last < steps) {
+                // Paused at a rung: PRUNED unless promoted later, and its checkpoint is kept for that.
+                state = TrialState.PRUNED;
+                reason = reporter.pauseReason;
+                pausedNow = true;
             } else {
                 state = TrialState.COMPLETE;
             }
@@ -248,7 +350,11 @@ public final class StudyRunner {
             }
         }
         store.finishTrial(study, number, state, value, reason);
-        if (job != null) {
+        if (pausedNow) {
+            synchronized (history) {
+                paused.add(number);
+            }
+        } else if (job != null) {
             try {
                 executor.trialEnded(job);
             } catch (java.io.IOException e) {
@@ -268,6 +374,7 @@ public final class StudyRunner {
     private final class Reporter implements TrainListener {
         private final int number;
         private volatile String pruneReason;
+        private volatile String pauseReason;
 
         Reporter(int number) {
             this.number = number;
@@ -279,10 +386,12 @@ public final class StudyRunner {
                 store.report(study, number, step, valLoss);
                 history.computeIfAbsent(number, n -> new TreeMap<>()).put(step, valLoss);
                 // Step 0 is the untrained model: its loss says nothing about the settings.
-                if (step > 0 && pruneReason == null) {
+                if (step > 0 && pruneReason == null && pauseReason == null) {
                     Pruner.Decision d = pruner.onReport(number, step, valLoss, history);
                     if (d.prune()) {
                         pruneReason = d.reason();
+                    } else if (d.pause()) {
+                        pauseReason = d.reason();
                     }
                 }
             }
@@ -290,7 +399,7 @@ public final class StudyRunner {
 
         @Override
         public boolean stopRequested() {
-            return pruneReason != null || stopping;
+            return pruneReason != null || pauseReason != null || stopping;
         }
     }
 }

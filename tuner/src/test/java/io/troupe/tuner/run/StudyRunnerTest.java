@@ -26,6 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** The study runner with a synthetic training job: slots, pruning, failures and resume. */
 class StudyRunnerTest {
     private static final SearchSpace SPACE = SearchSpace.parse("""
+            fixed { eval_interval = 10 }
             params { learning_rate { type = log, min = 1e-4, max = 1e-1 } }
             asha { reduction_factor = 3, min_resource = 20 }
             """);
@@ -43,6 +44,9 @@ class StudyRunnerTest {
         final AtomicInteger maxRunning = new AtomicInteger();
         final Map<Integer, Boolean> resumed = new ConcurrentHashMap<>();
         final Set<Integer> ran = ConcurrentHashMap.newKeySet();
+        /** Where each trial stopped early: a resumed (promoted) one continues there, as from its checkpoint. */
+        final Map<Integer, Long> stoppedAt = new ConcurrentHashMap<>();
+        final AtomicInteger stepsTrained = new AtomicInteger();
 
         @Override
         public long run(TrialJob job, TrainListener listener) throws Exception {
@@ -54,8 +58,10 @@ class StudyRunnerTest {
                 assertEquals(STEPS, job.settings().maxIters());
                 assertEquals(lr / 10, job.settings().minLr(), 1e-15);
                 long step = 0;
-                for (step = 1; step <= job.settings().maxIters(); step++) {
+                long from = job.resume() ? stoppedAt.getOrDefault(job.number(), 0L) : 0L;
+                for (step = from + 1; step <= job.settings().maxIters(); step++) {
                     Thread.sleep(1);
+                    stepsTrained.incrementAndGet();
                     if (lr > 5e-2 && step == 15) {
                         throw new TrainingDivergedException("training diverged: the loss is NaN at step 15");
                     }
@@ -63,6 +69,7 @@ class StudyRunnerTest {
                         listener.onEval(step, 0, Math.abs(Math.log10(lr) + 2) + 10.0 / step);
                     }
                     if (listener.stopRequested()) {
+                        stoppedAt.put(job.number(), step);
                         return step;
                     }
                 }
@@ -109,6 +116,34 @@ class StudyRunnerTest {
                             t.value());
                 }
             }
+        }
+    }
+
+    /**
+     * One slot, 9 trials, rung at step 20 (eta 3): the first two trials pause there (fewer than
+     * eta arrived), and from the third on the best paused one is promoted and resumed from its
+     * stop before any new trial starts. Trials still paused when the study ends are PRUNED with
+     * a reason that says so; fewer steps are trained than 9 full trials.
+     */
+    @Test
+    void pausedTrialsArePromotedAndResumedFromTheirRung() throws Exception {
+        try (StudyStore store = JdbcStudyStore.sqlite(dir)) {
+            Studies.begin(store, info("random", "asha", 9), SPACE, false);
+            FakeTraining training = new FakeTraining();
+            assertEquals(9, runner(store, "random", "asha", training, 1).run(9));
+            List<TrialRecord> trials = store.trials(name());
+            assertEquals(9, trials.size());
+            List<TrialRecord> promoted = trials.stream()
+                    .filter(t -> training.resumed.get(t.number()) && t.lastStep() > 20).toList();
+            assertFalse(promoted.isEmpty(), "some trial paused at 20 went on later: " + trials);
+            assertTrue(trials.stream().anyMatch(t -> t.state() == TrialState.COMPLETE), trials.toString());
+            for (TrialRecord t : trials) {
+                assertFalse(t.state() == TrialState.RUNNING, t.toString());
+                if (t.state() == TrialState.PRUNED) {
+                    assertTrue(t.reason().startsWith("asha: not promoted past step 20"), t.reason());
+                }
+            }
+            assertTrue(training.stepsTrained.get() < 9 * STEPS, "ASHA trains less: " + training.stepsTrained.get());
         }
     }
 
