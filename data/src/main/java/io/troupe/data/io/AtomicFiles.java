@@ -9,7 +9,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.HexFormat;
+import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -45,14 +49,43 @@ public final class AtomicFiles {
      *     and an existing target is left untouched
      */
     public static void write(Path target, ChannelWriter body) throws IOException {
+        write(target, body, new FileAttribute<?>[0]);
+    }
+
+    /**
+     * Atomically replaces {@code target} with the bytes {@code body} writes, readable and
+     * writable by the owner only ({@code rw-------}) from the moment the file exists: for keys
+     * and passwords. On a file system without POSIX permissions the file gets the default ones.
+     *
+     * @throws IOException as {@link #write(Path, ChannelWriter)}
+     */
+    public static void writeOwnerOnly(Path target, ChannelWriter body) throws IOException {
+        boolean posix = Files.getFileStore(existingAncestor(target.toAbsolutePath()))
+                .supportsFileAttributeView(PosixFileAttributeView.class);
+        write(target, body, posix
+                ? new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(
+                        PosixFilePermissions.fromString("rw-------"))}
+                : new FileAttribute<?>[0]);
+    }
+
+    private static Path existingAncestor(Path path) {
+        Path existing = path;
+        while (existing != null && !Files.exists(existing)) {
+            existing = existing.getParent();
+        }
+        return existing == null ? path.getRoot() : existing;
+    }
+
+    private static void write(Path target, ChannelWriter body, FileAttribute<?>[] attributes)
+            throws IOException {
         Path absolute = target.toAbsolutePath();
         Path dir = absolute.getParent();
         Files.createDirectories(dir);
         Path temp = dir.resolve(tempName(absolute.getFileName().toString()));
         boolean moved = false;
         try {
-            try (FileChannel channel = FileChannel.open(temp,
-                    StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            try (FileChannel channel = FileChannel.open(temp, Set.of(
+                    StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), attributes)) {
                 body.write(channel);
                 channel.force(true);
             }

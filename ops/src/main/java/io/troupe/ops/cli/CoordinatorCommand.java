@@ -52,6 +52,7 @@ final class CoordinatorCommand implements Callable<Integer> {
                     + " and --device to each troupe worker instead");
         }
         HostPort address = HostPort.parse(bind, "--bind");
+        run.signing.install(null, true);
         JobSpec job = run.runDir.resume() ? resumedJob() : newJob();
         if (job == null) { // --resume or --resume-if-exists found the job finished: running it again would only rewrite its results
             spec.commandLine().getOut().printf("the job in %s already finished (model: %s); nothing to do%n",

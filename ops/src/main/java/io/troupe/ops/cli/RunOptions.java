@@ -41,6 +41,10 @@ final class RunOptions {
     @Mixin
     MetricsOptions metrics;
 
+    /** --sign-key: sign and verify checkpoints. */
+    @Mixin
+    SigningOptions signing;
+
     /** --dashboard: a live page of the run. */
     @Mixin
     DashboardOptions dashboard;

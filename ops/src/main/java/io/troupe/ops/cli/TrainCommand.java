@@ -59,6 +59,7 @@ final class TrainCommand implements Callable<Integer> {
         out = run.runDir.requireOut();
         resume = run.runDir.resume();
         checkWorkerOptions();
+        run.signing.install(null, false); // a local run stays quiet about signing, as it always was
         TrainSettings settings = run.training.settings();
         Device dev = run.device.device();
         refuseTextFolder(data);

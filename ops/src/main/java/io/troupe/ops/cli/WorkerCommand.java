@@ -44,6 +44,9 @@ final class WorkerCommand implements Callable<Integer> {
     @Mixin
     private MetricsOptions metrics;
 
+    @Mixin
+    private SigningOptions signing;
+
     @Override
     public Integer call() throws InterruptedException {
         HostPort coordinator = HostPort.parse(join, "--join");
@@ -54,6 +57,7 @@ final class WorkerCommand implements Callable<Integer> {
             throw UserError.usage("--join-timeout must be at least 1 second, got " + joinTimeoutSeconds);
         }
         Device dev = device.device();
+        signing.install(null, true);
         ClusterNode.Timings configured = ClusterNode.Timings.from(ClusterNode.config(bind, 0, List.of()));
         Duration joinTimeout = joinTimeoutSeconds == null ? configured.joinTimeout() : Duration.ofSeconds(joinTimeoutSeconds);
         PrintWriter out = spec.commandLine().getOut();

@@ -54,7 +54,7 @@ public record RingAdmission(long generation, String token) {
     }
 
     /** What a member sends first on the connection to its successor. */
-    ByteString preamble() {
+    public ByteString preamble() {
         byte[] secret = token.getBytes(StandardCharsets.UTF_8);
         ByteBuffer b = ByteBuffer.allocate(HEADER_BYTES + secret.length).order(ByteOrder.BIG_ENDIAN);
         b.putInt(MAGIC).putLong(generation).putShort((short) secret.length).put(secret);

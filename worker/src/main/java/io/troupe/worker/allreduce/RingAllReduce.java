@@ -12,6 +12,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import io.troupe.worker.tls.ClusterTls;
 import org.apache.pekko.actor.ClassicActorSystemProvider;
 import org.apache.pekko.io.Inet;
 import org.apache.pekko.io.TcpSO;
@@ -19,6 +20,7 @@ import org.apache.pekko.japi.Pair;
 import org.apache.pekko.stream.ActorAttributes;
 import org.apache.pekko.stream.Attributes;
 import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.TLSClosing;
 import org.apache.pekko.stream.javadsl.BidiFlow;
 import org.apache.pekko.stream.javadsl.Flow;
 import org.apache.pekko.stream.javadsl.Keep;
@@ -99,7 +101,21 @@ public final class RingAllReduce implements AutoCloseable {
     public static RingAllReduce bind(ClassicActorSystemProvider system, int rank, int worldSize,
                                      InetSocketAddress bindAddress, RingSettings settings, RingAdmission admission)
             throws RingException {
+        return bind(system, rank, worldSize, bindAddress, settings, admission, Optional.empty());
+    }
+
+    /**
+     * {@link #bind(ClassicActorSystemProvider, int, int, InetSocketAddress, RingSettings, RingAdmission)}
+     * over TLS when {@code tls} is given: both of this member's connections are mutually
+     * authenticated with the cluster's certificates, so a process without one fails its
+     * handshake before it can send a byte of preamble (and is dropped alone, as any intruder).
+     */
+    public static RingAllReduce bind(ClassicActorSystemProvider system, int rank, int worldSize,
+                                     InetSocketAddress bindAddress, RingSettings settings, RingAdmission admission,
+                                     Optional<ClusterTls> tls)
+            throws RingException {
         Objects.requireNonNull(admission, "admission");
+        Objects.requireNonNull(tls, "tls");
         Objects.requireNonNull(system, "system");
         Objects.requireNonNull(bindAddress, "bindAddress");
         Objects.requireNonNull(settings, "settings");
@@ -119,8 +135,11 @@ public final class RingAllReduce implements AutoCloseable {
         // The first connection that presents this generation's token is the predecessor (see
         // PredecessorGate); any other is closed alone: a member has exactly one predecessor.
         PredecessorGate gate = new PredecessorGate(admission, rank, settings.connectTimeout(), materializer, dispatcher);
-        CompletionStage<Tcp.ServerBinding> bound = tcp
-                .bind(bindAddress.getHostString(), bindAddress.getPort(), 16, options, false, Optional.empty())
+        Source<Tcp.IncomingConnection, CompletionStage<Tcp.ServerBinding>> incoming = tls.isEmpty()
+                ? tcp.bind(bindAddress.getHostString(), bindAddress.getPort(), 16, options, false, Optional.empty())
+                : tcp.bindWithTls(bindAddress.getHostString(), bindAddress.getPort(), tls.get()::serverEngine, 16,
+                        options, Optional.empty(), session -> Optional.empty(), TLSClosing.eagerClose());
+        CompletionStage<Tcp.ServerBinding> bound = incoming
                 .to(Sink.foreach(gate::offer))
                 .withAttributes(dispatcher)
                 .run(materializer);
@@ -129,22 +148,28 @@ public final class RingAllReduce implements AutoCloseable {
         CompletableFuture<InetSocketAddress> successor = new CompletableFuture<>();
         RingControl control = worldSize == 1 ? null
                 : startRing(tcp, materializer, dispatcher, options, rank, worldSize, settings, binding.localAddress(),
-                        gate, admission, successor);
+                        gate, admission, successor, tls);
         return new RingAllReduce(rank, worldSize, settings, binding, control, successor);
     }
 
     private static RingControl startRing(Tcp tcp, Materializer materializer, Attributes dispatcher, List<Inet.SocketOption> options,
                                          int rank, int worldSize, RingSettings settings, InetSocketAddress local,
                                          PredecessorGate gate, RingAdmission admission,
-                                         CompletableFuture<InetSocketAddress> successor) {
+                                         CompletableFuture<InetSocketAddress> successor, Optional<ClusterTls> tls) {
         Flow<ByteString, ByteString, CompletionStage<Object>> predecessorFlow =
                 Flow.completionStageFlow(gate.admitted().thenApply(a -> a.flow().mapMaterializedValue(m -> (Object) m)));
         // The successor's gate reads the preamble first, then the ring's handshake follows.
         Flow<ByteString, ByteString, CompletionStage<CompletionStage<Tcp.OutgoingConnection>>> successorFlow =
                 Flow.completionStageFlow(successor.thenApply(address -> Flow.<ByteString>create()
                         .prepend(Source.single(admission.preamble()))
-                        .viaMat(tcp.outgoingConnection(address, Optional.empty(), options, false,
-                                Optional.of(settings.connectTimeout()), Optional.empty()), Keep.right())));
+                        .viaMat(tls.isEmpty()
+                                ? tcp.outgoingConnection(address, Optional.empty(), options, false,
+                                        Optional.of(settings.connectTimeout()), Optional.empty())
+                                : tcp.outgoingConnectionWithTls(address,
+                                        () -> tls.get().clientEngine(address.getHostString(), address.getPort()),
+                                        Optional.empty(), options, Optional.of(settings.connectTimeout()),
+                                        Optional.empty(), session -> Optional.empty(), TLSClosing.eagerClose()),
+                                Keep.right())));
         Flow<ByteString, ByteString, Pair<RingControl, CompletionStage<CompletionStage<Tcp.OutgoingConnection>>>> ring =
                 BidiFlow.fromGraph(new RingStage(rank, worldSize, settings, local)).join(successorFlow, Pair::create);
         // No Framing stage in between: RingStage reads frames straight from the TCP buffers (see FrameReader).

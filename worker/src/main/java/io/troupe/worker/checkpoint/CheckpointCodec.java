@@ -10,7 +10,8 @@ import java.nio.channels.WritableByteChannel;
  * Checkpoints as bytes outside files: for sending the training state to a peer. The bytes are
  * exactly a checkpoint file's (header, payload, CRC32C trailer; see the format in
  * {@code CheckpointFile}), from the same encoder and decoder, so a state received from a peer can
- * be saved as is and a file can be served without decoding it.
+ * be saved as is and a file can be served without decoding it. Signing and verifying use the
+ * process's key ({@link CheckpointSigning}).
  */
 public final class CheckpointCodec {
 
@@ -24,13 +25,13 @@ public final class CheckpointCodec {
      *     (about 170 million parameters); use {@link #encode(Checkpoint, WritableByteChannel)}
      */
     public static byte[] encode(Checkpoint checkpoint) {
-        return CheckpointFile.encode(checkpoint);
+        return CheckpointFile.encode(checkpoint, CheckpointSigning.key());
     }
 
     /** Writes the encoding of {@code checkpoint} to {@code channel}, in buffer-sized pieces. */
     public static void encode(Checkpoint checkpoint, WritableByteChannel channel)
             throws IOException {
-        CheckpointFile.write(checkpoint, channel);
+        CheckpointFile.write(checkpoint, channel, CheckpointSigning.key());
     }
 
     /**
@@ -43,7 +44,7 @@ public final class CheckpointCodec {
             throws CheckpointException {
         try {
             return CheckpointFile.decode(new BufferChannel(ByteBuffer.wrap(encoded)),
-                    encoded.length, origin);
+                    encoded.length, origin, CheckpointSigning.key());
         } catch (EOFException e) {
             throw origin.corrupt("it ends early", e);
         } catch (IOException e) {
@@ -62,7 +63,7 @@ public final class CheckpointCodec {
      */
     public static Checkpoint decode(ReadableByteChannel channel, long size,
             CheckpointOrigin origin) throws IOException, CheckpointException {
-        return CheckpointFile.decode(channel, size, origin);
+        return CheckpointFile.decode(channel, size, origin, CheckpointSigning.key());
     }
 
     /**

@@ -13,9 +13,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The binary layout of one checkpoint file, version 1. All numbers little-endian.
@@ -32,7 +34,7 @@ import java.util.Map;
  *  40  parameter count P          int32
  *  44  sampler state length S     int32  longs
  *  48  extra state length E       int32  bytes
- *  52  reserved                   int32  (0)
+ *  52  flags                      int32  bit 0: signed (other bits 0)
  *  56  payload length             int64  C + K + 12P + 8S + E
  * payload
  *   config (C), tokenizer (K), parameters (4P), AdamW m (4P), AdamW v (4P),
@@ -40,7 +42,14 @@ import java.util.Map;
  *   UTF-8 name, int32 state length, int64 words)
  * trailer
  *   CRC32C of header and payload  uint32
+ *   HMAC-SHA256 of header and payload, 32 bytes, only if signed
  * </pre>
+ *
+ * <p>Signing ({@link CheckpointKey}) answers the attacker the CRC does not: anyone can alter a
+ * payload and recompute a CRC, but not the HMAC without the cluster key. The signed flag is
+ * inside the signed header; a reader with a key refuses an unsigned checkpoint, so clearing the
+ * flag (and dropping the signature) does not get a forgery past it. A reader without a key still
+ * reads a signed checkpoint, checking only its CRC.
  *
  * <p>CRC32C rather than SHA-256: the threat is a torn write or a flipped bit, not an attacker,
  * and CRC32C runs at memory speed on CPUs with the CRC instruction, where SHA-256 would add
@@ -56,6 +65,8 @@ final class CheckpointFile {
     static final int VERSION = 1;
     static final int HEADER_BYTES = 64;
     static final int TRAILER_BYTES = Integer.BYTES;
+    /** The header's flags bit saying an HMAC follows the CRC. */
+    static final int FLAG_SIGNED = 1;
 
     private static final int BUFFER_BYTES = 1 << 20;
     /** The largest array a JVM allocates (a few bytes under Integer.MAX_VALUE). */
@@ -64,9 +75,10 @@ final class CheckpointFile {
     private CheckpointFile() {
     }
 
-    /** Writes {@code checkpoint} from the channel's current position. */
-    static void write(Checkpoint checkpoint, WritableByteChannel channel) throws IOException {
-        Sections.of(checkpoint).writeTo(channel);
+    /** Writes {@code checkpoint} from the channel's current position, signed if a key is given. */
+    static void write(Checkpoint checkpoint, WritableByteChannel channel, Optional<CheckpointKey> key)
+            throws IOException {
+        Sections.of(checkpoint, key).writeTo(channel);
     }
 
     /**
@@ -74,8 +86,8 @@ final class CheckpointFile {
      *
      * @throws IllegalArgumentException if the encoding exceeds the 2 GiB an array can hold
      */
-    static byte[] encode(Checkpoint checkpoint) {
-        Sections sections = Sections.of(checkpoint);
+    static byte[] encode(Checkpoint checkpoint, Optional<CheckpointKey> key) {
+        Sections sections = Sections.of(checkpoint, key);
         long size = sections.encodedBytes();
         if (size > MAX_ARRAY_BYTES) {
             throw new IllegalArgumentException("a checkpoint of " + checkpoint.parameters().length
@@ -97,10 +109,10 @@ final class CheckpointFile {
      * @throws CheckpointException if the file is missing, unreadable, not a checkpoint, of
      *     another format version, truncated or corrupt
      */
-    static Checkpoint read(Path file) throws CheckpointException {
+    static Checkpoint read(Path file, Optional<CheckpointKey> key) throws CheckpointException {
         CheckpointOrigin origin = CheckpointOrigin.file(file);
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
-            return decode(channel, channel.size(), origin);
+            return decode(channel, channel.size(), origin, key);
         } catch (NoSuchFileException e) {
             throw new CheckpointException("checkpoint " + file + " does not exist; list the run's"
                     + " checkpoints directory for the ones there are", e);
@@ -118,15 +130,20 @@ final class CheckpointFile {
      *
      * @throws EOFException if the channel ends before {@code size} bytes
      * @throws IOException if the channel fails
+     * @param key the cluster key: given, the checkpoint must be signed with it
      * @throws CheckpointException if the bytes are not a checkpoint, of another format version,
-     *     or truncated or corrupt; the message names {@code origin}
+     *     truncated or corrupt, or (with a key) unsigned or signed otherwise; the message names
+     *     {@code origin}
      */
-    static Checkpoint decode(ReadableByteChannel channel, long size, CheckpointOrigin origin)
-            throws IOException, CheckpointException {
+    static Checkpoint decode(ReadableByteChannel channel, long size, CheckpointOrigin origin,
+            Optional<CheckpointKey> key) throws IOException, CheckpointException {
         if (size < HEADER_BYTES + TRAILER_BYTES) {
             throw origin.corrupt("it has only " + size + " bytes", null);
         }
-        ChecksummedInput in = new ChecksummedInput(channel, size - TRAILER_BYTES, BUFFER_BYTES);
+        // The input covers the header first, and the payload once the header has told how long
+        // it is and whether a signature follows the CRC: the trailer is never read as data.
+        ChecksummedInput in = new ChecksummedInput(channel, HEADER_BYTES, BUFFER_BYTES,
+                key.map(CheckpointKey::newMac).orElse(null));
         byte[] magic = new byte[MAGIC.length];
         in.getBytes(magic);
         if (!Arrays.equals(magic, MAGIC)) {
@@ -146,22 +163,29 @@ final class CheckpointFile {
         int params = in.getInt();
         int samplerLongs = in.getInt();
         int extraBytes = in.getInt();
-        in.getInt(); // reserved
+        int flags = in.getInt();
         long declaredPayload = in.getLong();
         if (headerBytes != HEADER_BYTES || trainingStep < 0 || optimizerStep < 0
                 || configBytes < 0 || tokenizerBytes < 0 || params < 0 || samplerLongs < 0
-                || extraBytes < 0) {
+                || extraBytes < 0 || (flags & ~FLAG_SIGNED) != 0) {
             throw origin.corrupt("its header holds impossible values", null);
+        }
+        boolean signed = (flags & FLAG_SIGNED) != 0;
+        if (key.isPresent() && !signed) {
+            throw new CheckpointException(origin.name() + " is unsigned but this process checks"
+                    + " checkpoints with a cluster key, so it is refused; " + origin.ifUnsigned());
         }
         long payload = payloadBytes(configBytes, tokenizerBytes, params, samplerLongs, extraBytes);
         if (payload != declaredPayload) {
             throw origin.corrupt("its header's lengths disagree", null);
         }
-        long expectedSize = HEADER_BYTES + payload + TRAILER_BYTES;
+        int signatureBytes = signed ? CheckpointKey.SIGNATURE_BYTES : 0;
+        long expectedSize = HEADER_BYTES + payload + TRAILER_BYTES + signatureBytes;
         if (size != expectedSize) {
             throw origin.corrupt("it has " + size + " bytes where its header promises "
                     + expectedSize, null);
         }
+        in.extend(payload);
 
         byte[] config = new byte[configBytes];
         byte[] tokenizer = new byte[tokenizerBytes];
@@ -179,7 +203,8 @@ final class CheckpointFile {
         in.getBytes(extra);
 
         // The trailer follows the checksummed bytes, which the input never reads past.
-        ByteBuffer trailer = ByteBuffer.allocate(TRAILER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer trailer = ByteBuffer.allocate(TRAILER_BYTES + signatureBytes)
+                .order(ByteOrder.LITTLE_ENDIAN);
         while (trailer.hasRemaining()) {
             if (channel.read(trailer) < 0) {
                 throw new EOFException("no checksum");
@@ -187,6 +212,15 @@ final class CheckpointFile {
         }
         if (!in.exhausted() || trailer.getInt(0) != in.checksum()) {
             throw origin.corrupt("checksum mismatch", null);
+        }
+        if (key.isPresent()) {
+            byte[] stored = Arrays.copyOfRange(trailer.array(), TRAILER_BYTES,
+                    TRAILER_BYTES + signatureBytes);
+            if (!MessageDigest.isEqual(stored, in.signature())) {
+                throw new CheckpointException(origin.name() + " fails its signature check: it was"
+                        + " altered after it was written, or signed with another cluster key, so it"
+                        + " is refused; " + origin.ifForged());
+            }
         }
         Map<String, long[]> extraStates = decodeExtra(origin, extra);
         return new Checkpoint(new String(config, StandardCharsets.UTF_8), parameters, m, v,
@@ -212,11 +246,12 @@ final class CheckpointFile {
     }
 
     /** A checkpoint with its variable-length sections encoded, so its size is known before writing. */
-    private record Sections(Checkpoint checkpoint, byte[] config, byte[] tokenizer, byte[] extra) {
+    private record Sections(Checkpoint checkpoint, byte[] config, byte[] tokenizer, byte[] extra,
+            Optional<CheckpointKey> key) {
 
-        static Sections of(Checkpoint checkpoint) {
+        static Sections of(Checkpoint checkpoint, Optional<CheckpointKey> key) {
             return new Sections(checkpoint, utf8(checkpoint.config()),
-                    utf8(checkpoint.tokenizer()), encodeExtra(checkpoint.extraRngState()));
+                    utf8(checkpoint.tokenizer()), encodeExtra(checkpoint.extraRngState()), key);
         }
 
         long payloadBytes() {
@@ -225,12 +260,14 @@ final class CheckpointFile {
         }
 
         long encodedBytes() {
-            return HEADER_BYTES + payloadBytes() + TRAILER_BYTES;
+            return HEADER_BYTES + payloadBytes() + TRAILER_BYTES
+                    + (key.isPresent() ? CheckpointKey.SIGNATURE_BYTES : 0);
         }
 
         void writeTo(WritableByteChannel channel) throws IOException {
             long[] sampler = checkpoint.samplerState();
-            ChecksummedOutput out = new ChecksummedOutput(channel, BUFFER_BYTES);
+            ChecksummedOutput out = new ChecksummedOutput(channel, BUFFER_BYTES,
+                    key.map(CheckpointKey::newMac).orElse(null));
             out.putBytes(MAGIC);
             out.putInt(VERSION);
             out.putInt(HEADER_BYTES);
@@ -241,7 +278,7 @@ final class CheckpointFile {
             out.putInt(checkpoint.parameters().length);
             out.putInt(sampler.length);
             out.putInt(extra.length);
-            out.putInt(0);
+            out.putInt(key.isPresent() ? FLAG_SIGNED : 0);
             out.putLong(payloadBytes());
             out.putBytes(config);
             out.putBytes(tokenizer);

@@ -32,6 +32,16 @@ public record CheckpointOrigin(String name, String ifCorrupt, String ifForeign,
                 "resume it with the Troupe version that wrote it");
     }
 
+    /** What to do about an unsigned checkpoint where signed ones are required. */
+    String ifUnsigned() {
+        return "read it in a process without --sign-key/--tls, or start a new run with the key";
+    }
+
+    /** What to do about a checkpoint whose signature does not match the cluster key. */
+    String ifForged() {
+        return "check which --sign-key/--tls directory wrote it, or " + ifCorrupt;
+    }
+
     CheckpointException corrupt(String why, Throwable cause) {
         return new CheckpointException(name + " is truncated or corrupt (" + why + "); "
                 + ifCorrupt, cause);

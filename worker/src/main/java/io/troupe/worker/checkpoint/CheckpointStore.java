@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -29,6 +30,9 @@ import org.slf4j.LoggerFactory;
  * back to an earlier checkpoint; they are deleted with the others, so that {@link #latest}
  * never resumes the abandoned branch.
  *
+ * <p>Checkpoints are signed and verified with the process's key ({@link CheckpointSigning}) unless
+ * a store is given its own.
+ *
  * <p>One writer per run directory.
  */
 public final class CheckpointStore {
@@ -42,6 +46,7 @@ public final class CheckpointStore {
 
     private final Path directory;
     private final int keepLast;
+    private final Supplier<Optional<CheckpointKey>> key; // the process's key is read at each use
 
     /**
      * @param runDirectory the run directory; checkpoints go to its {@value #DIRECTORY} subdirectory
@@ -49,6 +54,21 @@ public final class CheckpointStore {
      * @throws IllegalArgumentException if {@code keepLast} is below 1
      */
     public CheckpointStore(Path runDirectory, int keepLast) {
+        this(runDirectory, keepLast, CheckpointSigning::key);
+    }
+
+    /**
+     * A store that signs and verifies with {@code key} (empty: unsigned) rather than the
+     * process's key.
+     *
+     * @throws IllegalArgumentException if {@code keepLast} is below 1
+     */
+    public CheckpointStore(Path runDirectory, int keepLast, Optional<CheckpointKey> key) {
+        this(runDirectory, keepLast, () -> key);
+    }
+
+    private CheckpointStore(Path runDirectory, int keepLast, Supplier<Optional<CheckpointKey>> key) {
+        this.key = key;
         if (keepLast < 1) {
             throw new IllegalArgumentException("keep_last must be at least 1, got " + keepLast);
         }
@@ -84,7 +104,7 @@ public final class CheckpointStore {
         try {
             Files.createDirectories(directory);
             deleteTempFiles();
-            AtomicFiles.write(file, channel -> CheckpointFile.write(checkpoint, channel));
+            AtomicFiles.write(file, channel -> CheckpointFile.write(checkpoint, channel, key()));
         } catch (IOException e) {
             throw new CheckpointException(Kind.IO, "cannot write checkpoint " + file + ": " + e
                     + "; check free disk space and permissions of " + directory, e);
@@ -127,7 +147,7 @@ public final class CheckpointStore {
         for (Path file : files) {
             Checkpoint checkpoint;
             try {
-                checkpoint = load(file);
+                checkpoint = load(file, key());
             } catch (CheckpointException e) {
                 LOG.warn("{}; trying an older one", e.getMessage());
                 newestProblem = newestProblem == null ? e : newestProblem;
@@ -151,7 +171,17 @@ public final class CheckpointStore {
      *     format version, or holds a step other than its name says
      */
     public static Checkpoint load(Path file) throws CheckpointException {
-        Checkpoint checkpoint = CheckpointFile.read(file);
+        return load(file, CheckpointSigning.key());
+    }
+
+    /**
+     * Loads and verifies one checkpoint file with {@code key} (given: it must be signed with it)
+     * rather than the process's key.
+     *
+     * @throws CheckpointException as {@link #load(Path)}
+     */
+    public static Checkpoint load(Path file, Optional<CheckpointKey> key) throws CheckpointException {
+        Checkpoint checkpoint = CheckpointFile.read(file, key);
         long named = step(file);
         if (named >= 0 && named != checkpoint.trainingStep()) {
             throw new CheckpointException("checkpoint " + file + " holds step "
@@ -182,6 +212,10 @@ public final class CheckpointStore {
         throw new CheckpointException("checkpoint " + file + " was written with a different config"
                 + " (" + ConfigDiff.summary(differences) + "); resume with the checkpoint's config or start a new run"
                 + " directory");
+    }
+
+    private Optional<CheckpointKey> key() {
+        return key.get();
     }
 
     // Deletes checkpoints above `saved` (an abandoned branch) and all but the newest keepLast.

@@ -6,20 +6,25 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.ReadableByteChannel;
 import java.util.zip.CRC32C;
+import javax.crypto.Mac;
 
 /**
  * Little-endian reads of exactly {@code length} bytes from a channel through a direct buffer,
- * with a running CRC32C of every byte read. The counterpart of {@link ChecksummedOutput}.
+ * with a running CRC32C (and, given a MAC, a running HMAC) of every byte read. The counterpart
+ * of {@link ChecksummedOutput}.
  */
 final class ChecksummedInput {
 
     private final ReadableByteChannel channel;
     private final ByteBuffer buffer;
     private final CRC32C crc = new CRC32C();
+    private final Mac mac;
     private long unread;
 
-    ChecksummedInput(ReadableByteChannel channel, long length, int bufferBytes) {
+    /** @param mac a keyed MAC to feed every byte read, or null */
+    ChecksummedInput(ReadableByteChannel channel, long length, int bufferBytes, Mac mac) {
         this.channel = channel;
+        this.mac = mac;
         this.unread = length;
         this.buffer = ByteBuffer.allocateDirect(bufferBytes).order(ByteOrder.LITTLE_ENDIAN);
         buffer.limit(0);
@@ -69,6 +74,16 @@ final class ChecksummedInput {
         return (int) crc.getValue();
     }
 
+    /** Lets {@code bytes} more be read after the length given at construction. */
+    void extend(long bytes) {
+        unread += bytes;
+    }
+
+    /** The MAC of every byte read so far (which resets it), or null without a MAC. */
+    byte[] signature() {
+        return mac == null ? null : mac.doFinal();
+    }
+
     /** Whether all {@code length} bytes have been consumed. */
     boolean exhausted() {
         return unread == 0 && !buffer.hasRemaining();
@@ -92,6 +107,9 @@ final class ChecksummedInput {
                 throw new EOFException("the file ended early");
             }
             crc.update(buffer.duplicate().position(start).limit(start + read));
+            if (mac != null) {
+                mac.update(buffer.duplicate().position(start).limit(start + read));
+            }
             buffer.position(start + read);
             unread -= read;
         }

@@ -5,10 +5,11 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.WritableByteChannel;
 import java.util.zip.CRC32C;
+import javax.crypto.Mac;
 
 /**
  * Little-endian writes through a direct buffer to a channel, with a running CRC32C of every
- * byte written. Float and long arrays go in with bulk puts, which on a little-endian machine
+ * byte written (and, given a MAC, a running HMAC). Float and long arrays go in with bulk puts, which on a little-endian machine
  * are plain memory copies.
  */
 final class ChecksummedOutput {
@@ -16,9 +17,12 @@ final class ChecksummedOutput {
     private final WritableByteChannel channel;
     private final ByteBuffer buffer;
     private final CRC32C crc = new CRC32C();
+    private final Mac mac;
 
-    ChecksummedOutput(WritableByteChannel channel, int bufferBytes) {
+    /** @param mac a keyed MAC to feed every byte written, or null */
+    ChecksummedOutput(WritableByteChannel channel, int bufferBytes, Mac mac) {
         this.channel = channel;
+        this.mac = mac;
         this.buffer = ByteBuffer.allocateDirect(bufferBytes).order(ByteOrder.LITTLE_ENDIAN);
     }
 
@@ -61,10 +65,16 @@ final class ChecksummedOutput {
         }
     }
 
-    /** Writes what is buffered, then the CRC32C of everything written, which it does not cover. */
+    /**
+     * Writes what is buffered, then the CRC32C of everything written, then (given a MAC) the MAC
+     * of everything written; neither covers the trailer itself.
+     */
     void finishWithChecksum() throws IOException {
         drain();
         buffer.putInt((int) crc.getValue());
+        if (mac != null) {
+            buffer.put(mac.doFinal());
+        }
         buffer.flip();
         writeFully();
     }
@@ -78,6 +88,9 @@ final class ChecksummedOutput {
     private void drain() throws IOException {
         buffer.flip();
         crc.update(buffer.duplicate());
+        if (mac != null) {
+            mac.update(buffer.duplicate());
+        }
         writeFully();
     }
 

@@ -14,6 +14,8 @@ import io.troupe.worker.job.ReductionException;
 import java.net.InetSocketAddress;
 import java.nio.FloatBuffer;
 import java.time.Duration;
+import java.util.Optional;
+import io.troupe.worker.tls.ClusterTls;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.ClassicActorSystemProvider;
@@ -27,12 +29,23 @@ public final class PekkoDataPlane implements DataPlane {
     private final String host;
     private final RingSettings settings;
     private final Duration deadline;
+    private final Optional<ClusterTls> tls;
     private StateExchange exchange;
 
     /**
      * @param deadline how long one all-reduce may take before the step fails naming the peer
      */
     public PekkoDataPlane(ClassicActorSystemProvider system, String host, RingSettings settings, Duration deadline) {
+        this(system, host, settings, deadline, Optional.empty());
+    }
+
+    /**
+     * @param deadline how long one all-reduce may take before the step fails naming the peer
+     * @param tls given: the ring and the state transfer run over mutually authenticated TLS
+     */
+    public PekkoDataPlane(ClassicActorSystemProvider system, String host, RingSettings settings, Duration deadline,
+                          Optional<ClusterTls> tls) {
+        this.tls = java.util.Objects.requireNonNull(tls, "tls");
         this.system = system;
         this.host = host;
         this.settings = settings;
@@ -55,7 +68,7 @@ public final class PekkoDataPlane implements DataPlane {
         RingAllReduce ring;
         try {
             ring = RingAllReduce.bind(system, rank, worldSize, new InetSocketAddress(host, 0), settings.withWire(wire),
-                    admission);
+                    admission, tls);
         } catch (RingException e) {
             throw new ReductionException(e.getMessage(), e);
         }
@@ -66,7 +79,7 @@ public final class PekkoDataPlane implements DataPlane {
     public synchronized StateExchange stateExchange() throws ReductionException {
         if (exchange == null) {
             try {
-                StateServer server = StateServer.bind(system, new InetSocketAddress(host, 0), "worker on " + host);
+                StateServer server = StateServer.bind(system, new InetSocketAddress(host, 0), "worker on " + host, tls);
                 exchange = new Exchange(server);
             } catch (StateTransferException e) {
                 throw new ReductionException(e.getMessage(), e);
@@ -99,7 +112,7 @@ public final class PekkoDataPlane implements DataPlane {
         @Override
         public Checkpoint fetch(InetSocketAddress from, String jobId, long step, String identity)
                 throws StateTransferException, InterruptedException {
-            return StateClient.fetch(system, from, jobId, step, identity, deadline);
+            return StateClient.fetch(system, from, jobId, step, identity, deadline, tls);
         }
 
         @Override

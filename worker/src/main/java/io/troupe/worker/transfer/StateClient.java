@@ -1,5 +1,7 @@
 package io.troupe.worker.transfer;
 
+import io.troupe.worker.tls.ClusterTls;
+import org.apache.pekko.stream.TLSClosing;
 import static io.troupe.errors.Failures.rootMessage;
 
 import io.troupe.worker.checkpoint.Checkpoint;
@@ -83,6 +85,17 @@ public final class StateClient {
     public static Checkpoint fetch(ClassicActorSystemProvider system, InetSocketAddress peer,
             String jobId, long step, String expectedConfig, Duration deadline)
             throws StateTransferException, InterruptedException {
+        return fetch(system, peer, jobId, step, expectedConfig, deadline, Optional.empty());
+    }
+
+    /**
+     * {@link #fetch(ClassicActorSystemProvider, InetSocketAddress, String, long, String, Duration)}
+     * over TLS when {@code tls} is given, presenting this node's cluster certificate.
+     */
+    public static Checkpoint fetch(ClassicActorSystemProvider system, InetSocketAddress peer,
+            String jobId, long step, String expectedConfig, Duration deadline, Optional<ClusterTls> tls)
+            throws StateTransferException, InterruptedException {
+        Objects.requireNonNull(tls, "tls");
         Objects.requireNonNull(system, "system");
         Objects.requireNonNull(peer, "peer");
         Objects.requireNonNull(jobId, "jobId");
@@ -97,8 +110,13 @@ public final class StateClient {
         long deadlineNanos = System.nanoTime() + deadline.toNanos();
 
         Flow<ByteString, ByteString, CompletionStage<Tcp.OutgoingConnection>> connection =
-                Tcp.get(system).outgoingConnection(peer, Optional.empty(), List.of(), true,
-                        Optional.of(deadline), Optional.empty());
+                tls.isEmpty()
+                        ? Tcp.get(system).outgoingConnection(peer, Optional.empty(), List.of(), true,
+                                Optional.of(deadline), Optional.empty())
+                        : Tcp.get(system).outgoingConnectionWithTls(peer,
+                                () -> tls.get().clientEngine(peer.getHostString(), peer.getPort()), Optional.empty(),
+                                List.of(), Optional.of(deadline), Optional.empty(), session -> Optional.empty(),
+                                TLSClosing.eagerClose());
         // The request, then silence until the transfer ends: the sending side stays open, since
         // a finished one would half-close the connection under the server's answer.
         Pair<Pair<CompletableFuture<Optional<ByteString>>, CompletionStage<Tcp.OutgoingConnection>>,

@@ -1,5 +1,8 @@
 package io.troupe.worker.transfer;
 
+import io.troupe.worker.tls.ClusterTls;
+import org.apache.pekko.stream.TLSClosing;
+import org.apache.pekko.stream.javadsl.Source;
 import io.troupe.worker.checkpoint.Checkpoint;
 import io.troupe.worker.checkpoint.CheckpointCodec;
 import java.net.InetSocketAddress;
@@ -72,6 +75,17 @@ public final class StateServer implements AutoCloseable {
      */
     public static StateServer bind(ClassicActorSystemProvider system, InetSocketAddress bindAddress,
             String owner) throws StateTransferException {
+        return bind(system, bindAddress, owner, Optional.empty());
+    }
+
+    /**
+     * {@link #bind(ClassicActorSystemProvider, InetSocketAddress, String)} over TLS when
+     * {@code tls} is given: a client must present a certificate of the cluster CA, so a process
+     * without one cannot read a byte of the state.
+     */
+    public static StateServer bind(ClassicActorSystemProvider system, InetSocketAddress bindAddress,
+            String owner, Optional<ClusterTls> tls) throws StateTransferException {
+        Objects.requireNonNull(tls, "tls");
         Objects.requireNonNull(system, "system");
         Objects.requireNonNull(bindAddress, "bindAddress");
         Objects.requireNonNull(owner, "owner");
@@ -90,12 +104,17 @@ public final class StateServer implements AutoCloseable {
                 .flatMapConcat(offer::answer)
                 .idleTimeout(Duration.ofSeconds(STALL_TIMEOUT_SECONDS))
                 .via(transfers.flow());
-        CompletionStage<Tcp.ServerBinding> bound = Tcp.get(system)
-                // Half-close on: the reading side ends after the request (take(1), or the client
-                // finished sending), which must not close the connection under the answer, as it
-                // does with half-close off.
-                .bind(bindAddress.getHostString(), bindAddress.getPort(), BACKLOG, List.of(), true,
-                        Optional.empty())
+        // Half-close on: the reading side ends after the request (take(1), or the client finished
+        // sending), which must not close the connection under the answer, as it does with
+        // half-close off. Over TLS the same is ignoreCancel: the request side's cancellation
+        // leaves the session open until the answer is complete.
+        Source<Tcp.IncomingConnection, CompletionStage<Tcp.ServerBinding>> incoming = tls.isEmpty()
+                ? Tcp.get(system).bind(bindAddress.getHostString(), bindAddress.getPort(), BACKLOG, List.of(),
+                        true, Optional.empty())
+                : Tcp.get(system).bindWithTls(bindAddress.getHostString(), bindAddress.getPort(),
+                        tls.get()::serverEngine, BACKLOG, List.of(), Optional.empty(), session -> Optional.empty(),
+                        org.apache.pekko.stream.TLSClosing$.MODULE$.ignoreCancel()); // (Scala object: no static forwarder)
+        CompletionStage<Tcp.ServerBinding> bound = incoming
                 .to(Sink.foreach(connection -> connection.handleWith(handler, materializer)))
                 .run(materializer);
         return new StateServer(owner, offer, awaitBinding(bound, owner, bindAddress), transfers);
