@@ -101,6 +101,20 @@ final class FinetuneCommand implements Callable<Integer> {
             description = "classify: K-fold stratified cross-validation; reports mean ± std of accuracy and macro-F1.")
     private Integer folds;
 
+    @Option(names = "--early-stop",
+            description = "classify: hold out a stratified --val-fraction of the training examples (of each fold's,"
+                    + " with --folds), score it at every eval_interval and keep the parameters of the best evaluation"
+                    + " (accuracy, ties by loss); the reported metrics are on the held-out split or fold, which"
+                    + " never chooses.")
+    private boolean earlyStop;
+
+    @Option(names = "--tokenizer", paramLabel = "PATH",
+            description = "With --from none: the tokenizer.json (or a directory holding one: a dataset or run) the"
+                    + " random model uses, e.g. the pretrained model's, so that scratch and transfer share the"
+                    + " architecture and its vocabulary. Without it classify builds a character vocabulary from"
+                    + " the labelled texts and lm uses the corpus's tokenizer.")
+    private Path tokenizerPath;
+
     @Option(names = "--max-bad-rows", defaultValue = "0", paramLabel = "N",
             description = "classify: rows that may be skipped (missing tab, empty text), each named; more is an error"
                     + " (default: ${DEFAULT-VALUE}).")
@@ -163,6 +177,10 @@ final class FinetuneCommand implements Callable<Integer> {
         if (scratch && !spec.commandLine().getParseResult().hasMatchedOption("--preset")) {
             throw UserError.usage("--from none trains from random weights and needs the architecture: pass --preset NAME");
         }
+        if (!scratch && tokenizerPath != null) {
+            throw UserError.usage("--tokenizer applies to --from none; a source model brings its own tokenizer");
+        }
+        Tokenizer given = tokenizerPath == null ? null : Tokenizer.load(tokenizerPath);
         SourceModel source = scratch ? null : SourceModel.load(from);
         if (source != null) {
             settings = settings.withArchitecture(source.config());
@@ -170,9 +188,9 @@ final class FinetuneCommand implements Callable<Integer> {
         PrintWriter stdout = spec.commandLine().getOut();
         EngineOptions engine = EngineOptions.cpu(threads.perLocalWorker(1)).withDevice(device.device());
         if (classify) {
-            return classify(data, out, settings, scope, lora, source, engine, stdout);
+            return classify(data, out, settings, scope, lora, source, given, engine, stdout);
         }
-        return languageModel(data, out, settings, scope, lora, source, engine, stdout);
+        return languageModel(data, out, settings, scope, lora, source, given, engine, stdout);
     }
 
     /** The LoRA settings, or null without --lora-rank; LoRA freezes the whole base model itself. */
@@ -209,7 +227,7 @@ final class FinetuneCommand implements Callable<Integer> {
         boolean classify = task.equals("classify");
         var parsed = spec.commandLine().getParseResult();
         if (!classify) {
-            for (String option : List.of("--pooling", "--val-fraction", "--folds", "--max-bad-rows")) {
+            for (String option : List.of("--pooling", "--val-fraction", "--folds", "--max-bad-rows", "--early-stop")) {
                 if (parsed.hasMatchedOption(option)) {
                     throw UserError.usage(option + " applies to --task classify; --task lm splits its corpus 90/10");
                 }
@@ -236,7 +254,7 @@ final class FinetuneCommand implements Callable<Integer> {
     }
 
     private Integer languageModel(Path data, Path out, TrainSettings settings, TrainingScope scope, LoraConfig lora,
-                                  SourceModel source,
+                                  SourceModel source, Tokenizer given,
                                   EngineOptions engine, PrintWriter stdout)
             throws DataException, EngineException, CheckpointException, IOException {
         DataSource corpus = DataSource.open(data);
@@ -244,6 +262,9 @@ final class FinetuneCommand implements Callable<Integer> {
         if (source != null) {
             corpus = corpus.withTokenizer(source.tokenizer(), "the source model's");
             tokenizer = source.tokenizer();
+        } else if (given != null) {
+            corpus = corpus.withTokenizer(given, "--tokenizer's");
+            tokenizer = given;
         }
         GptConfig cfg = settings.model(tokenizer.vocabSize());
         ParameterLayout layout = ParameterLayout.of(cfg);
@@ -273,13 +294,13 @@ final class FinetuneCommand implements Callable<Integer> {
     }
 
     private Integer classify(Path data, Path out, TrainSettings settings, TrainingScope scope, LoraConfig lora,
-                             SourceModel source,
+                             SourceModel source, Tokenizer given,
                              EngineOptions engine, PrintWriter stdout) throws DataException, EngineException, IOException {
         LabelledData examples = LabelledReader.forTraining(maxBadRows).read(data);
         for (var bad : examples.badRows()) {
             spec.commandLine().getErr().println("skipped " + bad);
         }
-        Tokenizer tokenizer = source != null ? source.tokenizer()
+        Tokenizer tokenizer = source != null ? source.tokenizer() : given != null ? given
                 : CharTokenizer.fromText(examples.examples().stream().map(e -> e.text()).collect(Collectors.joining()));
         GptConfig cfg = settings.model(tokenizer.vocabSize());
         ClassifierHead head = new ClassifierHead(examples.labels().size(), Pooling.parse(pooling));
@@ -308,15 +329,16 @@ final class FinetuneCommand implements Callable<Integer> {
         if (folds != null) {
             return crossValidate(examples, tokenizer, cfg, head, start, settings, engine, stdout, out, extra, wallStart);
         }
+        extra.put("early_stop", earlyStop);
         LabelledSplit split = StratifiedSplits.split(examples, valFraction, settings.seed());
-        EncodedExamples trainSet = EncodedExamples.encode(split.train().examples(), tokenizer, cfg.blockSize());
-        EncodedExamples valSet = EncodedExamples.encode(split.val().examples(), tokenizer, cfg.blockSize());
-        ClassifierTrainer trainer = new ClassifierTrainer(settings, cfg, head, start, engine);
-        ClassifierTrainer.Result result;
+        Fitted fitted;
         try (RunProgress progress = RunProgress.of(stdout, json.enabled(), settings.logInterval())) {
-            result = trainer.run(trainSet, valSet, progress);
+            fitted = fit(split, tokenizer, cfg, head, start, settings, engine, progress);
         }
-        ClassificationMetrics metrics = ClassificationMetrics.of(examples.labels(), valSet.labels(), result.valPredicted());
+        ClassifierTrainer.Result result = fitted.result();
+        EncodedExamples trainSet = fitted.train();
+        EncodedExamples valSet = fitted.reported();
+        ClassificationMetrics metrics = ClassificationMetrics.of(examples.labels(), valSet.labels(), fitted.predicted());
         tokenizer.save(out);
         ClassifierExport.write(out, cfg, head, start.exported(result.trainableParameters(), layout, cfg),
                 examples.labels());
@@ -325,8 +347,12 @@ final class FinetuneCommand implements Callable<Integer> {
         }
         extra.put("train_examples", trainSet.size());
         extra.put("val_examples", valSet.size());
-        extra.put("val_loss", result.valLoss());
+        extra.put("val_loss", fitted.loss());
         extra.put("final_train_loss", result.finalTrainLoss());
+        if (earlyStop) {
+            extra.put("kept_step", result.keptStep());
+            extra.put("selection_examples", fitted.selection().size());
+        }
         extra.put("val_accuracy", metrics.accuracy());
         extra.put("val_macro_f1", metrics.macroF1());
         extra.put("val_metrics", metrics.toJson());
@@ -336,12 +362,12 @@ final class FinetuneCommand implements Callable<Integer> {
         writeSummary(out, settings, tokenizer, extra, wallStart);
         if (json.enabled()) {
             ObjectNode done = JSON.createObjectNode().put("event", "done").put("val_accuracy", metrics.accuracy())
-                    .put("val_macro_f1", metrics.macroF1()).put("val_loss", result.valLoss())
+                    .put("val_macro_f1", metrics.macroF1()).put("val_loss", fitted.loss())
                     .put("model", out.resolve("model.onnx").toString());
             Json.printLine(stdout, done);
         } else {
             stdout.printf("validation (%d examples): accuracy %.4f, macro-F1 %.4f, loss %.4f%n", valSet.size(),
-                    metrics.accuracy(), metrics.macroF1(), result.valLoss());
+                    metrics.accuracy(), metrics.macroF1(), fitted.loss());
             stdout.print(metrics.renderTable());
             stdout.printf("model: %s%n", out.resolve("model.onnx"));
             stdout.flush();
@@ -358,15 +384,18 @@ final class FinetuneCommand implements Callable<Integer> {
         double[] macroF1 = new double[parts.size()];
         ArrayNode perFold = JSON.createArrayNode();
         for (int f = 0; f < parts.size(); f++) {
-            EncodedExamples trainSet = EncodedExamples.encode(parts.get(f).train().examples(), tokenizer, cfg.blockSize());
-            EncodedExamples valSet = EncodedExamples.encode(parts.get(f).val().examples(), tokenizer, cfg.blockSize());
-            ClassifierTrainer.Result result = new ClassifierTrainer(settings, cfg, head, start, engine)
-                    .run(trainSet, valSet, io.troupe.worker.run.TrainListener.SILENT);
-            ClassificationMetrics m = ClassificationMetrics.of(examples.labels(), valSet.labels(), result.valPredicted());
+            Fitted fitted = fit(parts.get(f), tokenizer, cfg, head, start, settings, engine,
+                    io.troupe.worker.run.TrainListener.SILENT);
+            ClassifierTrainer.Result result = fitted.result();
+            EncodedExamples valSet = fitted.reported();
+            ClassificationMetrics m = ClassificationMetrics.of(examples.labels(), valSet.labels(), fitted.predicted());
             accuracy[f] = m.accuracy();
             macroF1[f] = m.macroF1();
-            perFold.addObject().put("fold", f + 1).put("accuracy", m.accuracy()).put("macro_f1", m.macroF1())
-                    .put("val_loss", result.valLoss()).put("step_ms", result.stepMillis());
+            ObjectNode fold = perFold.addObject().put("fold", f + 1).put("accuracy", m.accuracy())
+                    .put("macro_f1", m.macroF1()).put("val_loss", fitted.loss()).put("step_ms", result.stepMillis());
+            if (earlyStop) {
+                fold.put("kept_step", result.keptStep());
+            }
             if (json.enabled()) {
                 Json.printLine(stdout, JSON.createObjectNode().put("event", "fold").put("fold", f + 1)
                         .put("accuracy", m.accuracy()).put("macro_f1", m.macroF1()));
@@ -376,6 +405,7 @@ final class FinetuneCommand implements Callable<Integer> {
                 stdout.flush();
             }
         }
+        extra.put("early_stop", earlyStop);
         FoldSummary acc = new FoldSummary("accuracy", accuracy);
         FoldSummary f1 = new FoldSummary("macro_f1", macroF1);
         extra.put("folds", perFold);
@@ -393,6 +423,38 @@ final class FinetuneCommand implements Callable<Integer> {
             stdout.flush();
         }
         return TroupeCli.EXIT_OK;
+    }
+
+    /**
+     * One training run on a split: without --early-stop on its train part, scored on its val part;
+     * with it, on a stratified --val-fraction of the train part held out to choose the kept
+     * parameters, and scored on the val part, which never chooses.
+     *
+     * @param train the examples trained on
+     * @param selection the examples that choose the parameters (null without --early-stop)
+     * @param reported the examples the metrics are of
+     * @param predicted the class predicted for each of {@code reported}
+     * @param loss the mean loss on {@code reported}
+     */
+    private record Fitted(ClassifierTrainer.Result result, EncodedExamples train, EncodedExamples selection,
+                          EncodedExamples reported, int[] predicted, double loss) {
+    }
+
+    private Fitted fit(LabelledSplit split, Tokenizer tokenizer, GptConfig cfg, ClassifierHead head,
+                       StartingPoint start, TrainSettings settings, EngineOptions engine,
+                       io.troupe.worker.run.TrainListener listener) throws EngineException {
+        EncodedExamples reported = EncodedExamples.encode(split.val().examples(), tokenizer, cfg.blockSize());
+        ClassifierTrainer trainer = new ClassifierTrainer(settings, cfg, head, start, engine);
+        if (!earlyStop) {
+            EncodedExamples train = EncodedExamples.encode(split.train().examples(), tokenizer, cfg.blockSize());
+            ClassifierTrainer.Result r = trainer.run(train, reported, listener);
+            return new Fitted(r, train, null, reported, r.valPredicted(), r.valLoss());
+        }
+        LabelledSplit inner = StratifiedSplits.split(split.train(), valFraction, settings.seed() + 1);
+        EncodedExamples train = EncodedExamples.encode(inner.train().examples(), tokenizer, cfg.blockSize());
+        EncodedExamples selection = EncodedExamples.encode(inner.val().examples(), tokenizer, cfg.blockSize());
+        ClassifierTrainer.Result r = trainer.keepingBest().run(train, selection, reported, listener);
+        return new Fitted(r, train, selection, reported, r.testPredicted(), r.testLoss());
     }
 
     /** A value an option's text was refused for (IllegalArgumentException from the model's parsers) is a usage error. */

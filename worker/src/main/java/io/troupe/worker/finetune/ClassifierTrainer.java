@@ -14,14 +14,13 @@ import io.troupe.worker.job.WorkerJob;
 import io.troupe.worker.run.TrainListener;
 import io.troupe.worker.train.AdamW;
 import io.troupe.worker.train.GradientClipper;
+import io.troupe.worker.train.LearningRateScales;
 import io.troupe.worker.train.LearningRateSchedule;
 import io.troupe.worker.train.NonFiniteSteps;
 import io.troupe.worker.train.TrainSettings;
 import io.troupe.worker.train.TrainingDivergedException;
 import io.troupe.worker.train.Xoshiro256StarStar;
 import java.nio.LongBuffer;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * Fine-tunes a GPT with a classification head on labelled examples, on this machine: the
@@ -38,6 +37,7 @@ public final class ClassifierTrainer {
     private final ClassifierHead head;
     private final StartingPoint start;
     private final EngineOptions engineOptions;
+    private boolean keepBest;
 
     /**
      * @param config the body's shape, with the dropout to train with
@@ -56,6 +56,23 @@ public final class ClassifierTrainer {
     }
 
     /**
+     * This trainer, keeping the parameters of the evaluation with the best validation accuracy
+     * (ties: the lower validation loss) instead of the last step's: early stopping, by
+     * selection. The validation examples then choose the model, so a run that reports accuracy
+     * must report it on a third set (the {@code test} of {@link #run(EncodedExamples,
+     * EncodedExamples, EncodedExamples, TrainListener)}).
+     */
+    public ClassifierTrainer keepingBest() {
+        return new ClassifierTrainer(settings, config, head, start, engineOptions, true);
+    }
+
+    private ClassifierTrainer(TrainSettings settings, GptConfig config, ClassifierHead head, StartingPoint start,
+                              EngineOptions engineOptions, boolean keepBest) {
+        this(settings, config, head, start, engineOptions);
+        this.keepBest = keepBest;
+    }
+
+    /**
      * The outcome of a run.
      *
      * @param fullParameters every parameter after training, adapters included (layout {@code start.trainable().full()})
@@ -65,9 +82,14 @@ public final class ClassifierTrainer {
      * @param valPredicted the predicted class of each validation example (empty without them)
      * @param stepMillis mean milliseconds per optimizer step
      * @param stepsSkipped steps whose loss or gradient was not finite
+     * @param keptStep the step whose parameters these are: the last, or with {@link #keepingBest()} the best
+     *     evaluation's
+     * @param testLoss mean loss on the test examples (NaN without them)
+     * @param testPredicted the predicted class of each test example (empty without them)
      */
-    public record Result(float[] fullParameters, float[] trainableParameters, double finalTrainLoss, double valLoss, int[] valPredicted,
-                         double stepMillis, long stepsSkipped) {
+    public record Result(float[] fullParameters, float[] trainableParameters, double finalTrainLoss, double valLoss,
+                         int[] valPredicted, double stepMillis, long stepsSkipped, long keptStep, double testLoss,
+                         int[] testPredicted) {
     }
 
     /** The sequence length the graphs use for these examples: the longest, capped at block_size. */
@@ -76,26 +98,32 @@ public final class ClassifierTrainer {
         return Math.min(config.blockSize(), longest);
     }
 
+    /** {@link #run(EncodedExamples, EncodedExamples, EncodedExamples, TrainListener)} without a test set. */
+    public Result run(EncodedExamples train, EncodedExamples val, TrainListener listener) throws EngineException {
+        return run(train, val, null, listener);
+    }
+
     /**
      * Trains for max_iters steps.
      *
      * @param val examples scored at every eval_interval and at the end, or null
+     * @param test examples scored once, with the parameters kept, or null
      * @throws TrainingDivergedException after max_nonfinite_steps non-finite steps in a row
      */
-    public Result run(EncodedExamples train, EncodedExamples val, TrainListener listener) throws EngineException {
-        int t = seqLen(train, val);
+    public Result run(EncodedExamples train, EncodedExamples val, EncodedExamples test, TrainListener listener)
+            throws EngineException {
+        if (keepBest && val == null) {
+            throw new IllegalArgumentException("keeping the best evaluation needs validation examples");
+        }
+        int t = Math.max(seqLen(train, val), test == null ? 1 : Math.min(config.blockSize(), test.maxLength()));
         int batch = Math.min(settings.batchSize(), train.size());
         ParameterLayout trainableLayout = start.trainable().layout();
         TrainingGraph graph = ClassifierGraphs.training(config, head, batch, t, DType.FLOAT, settings.seed(),
                 start.trainable(), start.fullParameters(), start.lora());
         float[] params = start.trainable().extract(start.fullParameters());
         float[] grads = new float[params.length];
-        List<AdamW.Range> ranges = new ArrayList<>();
-        for (ParameterLayout.View v : trainableLayout.views()) {
-            ranges.add(new AdamW.Range(Math.toIntExact(v.offset()), Math.toIntExact(v.length()), v.decay()));
-        }
-        AdamW adam = new AdamW(params.length, ranges, new AdamW.Hyperparameters(settings.beta1(), settings.beta2(),
-                1e-8, settings.weightDecay()));
+        AdamW adam = new AdamW(params.length, LearningRateScales.of(settings).ranges(trainableLayout),
+                new AdamW.Hyperparameters(settings.beta1(), settings.beta2(), 1e-8, settings.weightDecay()));
         GradientClipper clipper = new GradientClipper(settings.gradClip());
         LearningRateSchedule schedule = settings.schedule();
         NonFiniteSteps nonFinite = NonFiniteSteps.of(settings);
@@ -107,10 +135,11 @@ public final class ClassifierTrainer {
         int[] valPredicted = new int[0];
         double stepNanos = 0;
         long steps = settings.maxIters();
+        Best best = null;
         try (StepEngine engine = StepEngine.create(graph.toBytes(), WorkerJob.flatLayout(trainableLayout), engineOptions);
-             ClassifierScorer scorer = val == null ? null : new ClassifierScorer(ClassifierGraphs.evaluation(config
-                     .withDropout(0), head, t, DType.FLOAT, start.trainable(), start.fullParameters(), start.lora()),
-                     head.classes(), engineOptions.intraOpThreads())) {
+             ClassifierScorer scorer = val == null && test == null ? null : new ClassifierScorer(
+                     ClassifierGraphs.evaluation(config.withDropout(0), head, t, DType.FLOAT, start.trainable(),
+                             start.fullParameters(), start.lora()), head.classes(), engineOptions.intraOpThreads())) {
             listener.onStart(0, steps, start.trainable().full().size());
             engine.parameterBuffer().copyFrom(params);
             for (long step = 1; step <= steps; step++) {
@@ -143,17 +172,57 @@ public final class ClassifierTrainer {
                     lastTrainLoss = stepsSinceEval == 0 ? Double.NaN : lossSinceEval / stepsSinceEval;
                     lossSinceEval = 0;
                     stepsSinceEval = 0;
-                    if (scorer != null) {
+                    if (val != null) {
                         ClassifierScorer.Scores s = scorer.score(params, val);
                         valLoss = s.loss();
                         valPredicted = s.predicted();
+                        Best now = new Best(step, accuracy(s.predicted(), val), s.loss(), s.predicted(), params);
+                        if (keepBest && now.betterThan(best)) {
+                            best = now.copy();
+                        }
                     }
                     listener.onEval(step, lastTrainLoss, valLoss);
                 }
             }
+            long keptStep = steps;
+            float[] kept = params;
+            if (best != null) {
+                keptStep = best.step();
+                kept = best.params();
+                valLoss = best.loss();
+                valPredicted = best.predicted();
+            }
+            double testLoss = Double.NaN;
+            int[] testPredicted = new int[0];
+            if (test != null) {
+                ClassifierScorer.Scores s = scorer.score(kept, test);
+                testLoss = s.loss();
+                testPredicted = s.predicted();
+            }
+            return new Result(start.merged(kept), kept, lastTrainLoss, valLoss, valPredicted,
+                    stepNanos / 1e6 / steps, nonFinite.skipped(), keptStep, testLoss, testPredicted);
         }
-        return new Result(start.merged(params), params, lastTrainLoss, valLoss, valPredicted, stepNanos / 1e6 / steps,
-                nonFinite.skipped());
+    }
+
+    private static double accuracy(int[] predicted, EncodedExamples gold) {
+        int right = 0;
+        for (int i = 0; i < predicted.length; i++) {
+            if (predicted[i] == gold.label(i)) {
+                right++;
+            }
+        }
+        return predicted.length == 0 ? 0 : (double) right / predicted.length;
+    }
+
+    /** An evaluation's outcome, to keep the best one. */
+    private record Best(long step, double accuracy, double loss, int[] predicted, float[] params) {
+        boolean betterThan(Best other) {
+            return other == null || accuracy > other.accuracy || (accuracy == other.accuracy && loss < other.loss);
+        }
+
+        Best copy() {
+            return new Best(step, accuracy, loss, predicted.clone(), params.clone());
+        }
     }
 
     /** Examples in a seeded order, reshuffled every epoch. */

@@ -21,8 +21,8 @@ import io.troupe.worker.engine.StepEngine;
 import io.troupe.worker.train.AdamW;
 import io.troupe.worker.train.BatchSampler;
 import io.troupe.worker.train.GradientClipper;
+import io.troupe.worker.train.LearningRateScales;
 import io.troupe.worker.train.TrainSettings;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -134,7 +134,7 @@ public final class WorkerJob implements AutoCloseable {
         this.params = start == null ? ParameterInit.gpt2(model, layout, settings.seed())
                 : start.trainable().extract(start.fullParameters());
         this.grads = new float[size];
-        this.adam = new AdamW(size, decayRanges(layout),
+        this.adam = new AdamW(size, LearningRateScales.of(settings).ranges(layout),
                 new AdamW.Hyperparameters(settings.beta1(), settings.beta2(), 1e-8, settings.weightDecay()));
         this.clipper = new GradientClipper(settings.gradClip());
         TokenSequence trainPart = partition(data.train(), plan.workers(), plan.rank(), t);
@@ -171,14 +171,6 @@ public final class WorkerJob implements AutoCloseable {
             packer.add(v.name(), v.shape());
         }
         return packer.build();
-    }
-
-    private static List<AdamW.Range> decayRanges(ParameterLayout layout) {
-        List<AdamW.Range> ranges = new ArrayList<>();
-        for (ParameterLayout.View v : layout.views()) {
-            ranges.add(new AdamW.Range(Math.toIntExact(v.offset()), Math.toIntExact(v.length()), v.decay()));
-        }
-        return ranges;
     }
 
     /** The evaluation samplers' seed: rank 0 keeps the run's seed. */

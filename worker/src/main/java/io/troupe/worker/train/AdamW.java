@@ -63,19 +63,31 @@ public final class AdamW {
     }
 
     /**
-     * A run of parameters that share a decay flag, usually one named parameter.
+     * A run of parameters that share a decay flag and a learning-rate factor, usually one named
+     * parameter.
      *
      * @param offset first index in the flat buffer
      * @param length number of floats
      * @param decay whether weight decay applies to them
+     * @param lrScale their learning rate is {@code lrScale} times the step's (discriminative
+     *     learning rates, {@link LearningRateScales}); the decoupled decay scales with it, as a
+     *     PyTorch parameter group with its own lr would
      */
-    public record Range(int offset, int length, boolean decay) {
+    public record Range(int offset, int length, boolean decay, double lrScale) {
 
-        /** @throws IllegalArgumentException if offset or length is negative */
+        /** A range at the step's learning rate. */
+        public Range(int offset, int length, boolean decay) {
+            this(offset, length, decay, 1.0);
+        }
+
+        /** @throws IllegalArgumentException if offset or length is negative, or the scale is not >= 0 */
         public Range {
             if (offset < 0 || length < 0) {
                 throw new IllegalArgumentException("a range needs offset and length >= 0, got "
                         + offset + " and " + length);
+            }
+            if (!(lrScale >= 0 && Double.isFinite(lrScale))) {
+                throw new IllegalArgumentException("a range's learning-rate scale must be >= 0, got " + lrScale);
             }
             if ((long) offset + length > Integer.MAX_VALUE) {
                 throw new IllegalArgumentException("range [" + offset + ", " + offset + " + "
@@ -166,11 +178,12 @@ public final class AdamW {
         float beta2 = (float) hyper.beta2();
         float oneMinusBeta1 = (float) (1 - hyper.beta1());
         float oneMinusBeta2 = (float) (1 - hyper.beta2());
-        float stepSize = (float) (lr / (1 - Math.pow(hyper.beta1(), step)));
         float bias2Sqrt = (float) Math.sqrt(1 - Math.pow(hyper.beta2(), step));
         float eps = (float) hyper.eps();
-        float decayed = (float) (1 - lr * hyper.weightDecay());
         for (Range range : ranges) {
+            double rangeLr = lr * range.lrScale();
+            float stepSize = (float) (rangeLr / (1 - Math.pow(hyper.beta1(), step)));
+            float decayed = (float) (1 - rangeLr * hyper.weightDecay());
             update(params, grads, m, v, range.offset(), range.end(),
                     range.decay() ? decayed : 1f, beta1, beta2, oneMinusBeta1, oneMinusBeta2,
                     stepSize, bias2Sqrt, eps);

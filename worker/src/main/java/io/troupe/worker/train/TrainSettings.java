@@ -23,10 +23,13 @@ public record TrainSettings(
         long maxIters, double learningRate, double minLr, long warmupIters, long lrDecayIters, boolean decayLr,
         double beta1, double beta2, double weightDecay, double gradClip, int maxNonfiniteSteps,
         long evalInterval, int evalIters, long logInterval, long checkpointInterval, int keepCheckpoints,
-        long seed) {
+        long seed, double lrBodyScale, double lrLayerDecay) {
 
     private static final String ROOT = "troupe.train";
     private static final String MAX_NONFINITE_STEPS = "max_nonfinite_steps";
+    /** Discriminative learning rates (fine-tuning); see {@link LearningRateScales}. */
+    static final String LR_BODY_SCALE = "lr_body_scale";
+    static final String LR_LAYER_DECAY = "lr_layer_decay";
 
     /** Preset names shipped in the jar. */
     public static final Set<String> PRESETS = Set.of("shakespeare-char-small", "shakespeare-char");
@@ -119,6 +122,11 @@ public record TrainSettings(
             // Settings written before the key existed (a job.json, a tuner study) take the default.
             c = c.withFallback(ConfigFactory.defaultReference().getConfig(ROOT).withOnlyPath(MAX_NONFINITE_STEPS));
         }
+        for (String added : java.util.List.of(LR_BODY_SCALE, LR_LAYER_DECAY)) {
+            if (!c.hasPath(added)) {
+                c = c.withFallback(ConfigFactory.defaultReference().getConfig(ROOT).withOnlyPath(added));
+            }
+        }
         Reader r = new Reader(c);
         TrainSettings s = new TrainSettings(
                 r.intIn("n_layer", 1, 1024), r.intIn("n_head", 1, 1024), r.intIn("n_embd", 1, 65536),
@@ -133,7 +141,8 @@ public record TrainSettings(
                 r.longIn("eval_interval", 1, Long.MAX_VALUE), r.intIn("eval_iters", 1, 1 << 20),
                 r.longIn("log_interval", 1, Long.MAX_VALUE), r.longIn("checkpoint_interval", 0, Long.MAX_VALUE),
                 r.intIn("keep_checkpoints", 1, 1000),
-                r.longIn("seed", Long.MIN_VALUE, Long.MAX_VALUE));
+                r.longIn("seed", Long.MIN_VALUE, Long.MAX_VALUE),
+                r.doubleIn(LR_BODY_SCALE, 0, 100), r.doubleIn(LR_LAYER_DECAY, 0, 1));
         if (s.nEmbd % s.nHead != 0) {
             throw new SettingsException("n_embd (" + s.nEmbd + ") must be divisible by n_head (" + s.nHead + ")");
         }
@@ -217,14 +226,16 @@ public record TrainSettings(
         }
         return new TrainSettings(nLayer, nHead, nEmbd, blockSize, dropout, bias, tiedEmbeddings, batchSize, gradAccum,
                 steps, learningRate, minLr, warmupIters, lrDecayIters, decayLr, beta1, beta2, weightDecay, gradClip,
-                maxNonfiniteSteps, evalInterval, evalIters, logInterval, checkpointInterval, keepCheckpoints, seed);
+                maxNonfiniteSteps, evalInterval, evalIters, logInterval, checkpointInterval, keepCheckpoints, seed,
+                lrBodyScale, lrLayerDecay);
     }
 
     /** This with another seed (the --seed flag). */
     public TrainSettings withSeed(long newSeed) {
         return new TrainSettings(nLayer, nHead, nEmbd, blockSize, dropout, bias, tiedEmbeddings, batchSize, gradAccum,
                 maxIters, learningRate, minLr, warmupIters, lrDecayIters, decayLr, beta1, beta2, weightDecay, gradClip,
-                maxNonfiniteSteps, evalInterval, evalIters, logInterval, checkpointInterval, keepCheckpoints, newSeed);
+                maxNonfiniteSteps, evalInterval, evalIters, logInterval, checkpointInterval, keepCheckpoints, newSeed,
+                lrBodyScale, lrLayerDecay);
     }
 
     /**
@@ -236,7 +247,7 @@ public record TrainSettings(
         return new TrainSettings(cfg.nLayer(), cfg.nHead(), cfg.nEmbd(), cfg.blockSize(), dropout, cfg.bias(),
                 cfg.tiedEmbeddings(), batchSize, gradAccum, maxIters, learningRate, minLr, warmupIters, lrDecayIters,
                 decayLr, beta1, beta2, weightDecay, gradClip, maxNonfiniteSteps, evalInterval, evalIters, logInterval,
-                checkpointInterval, keepCheckpoints, seed);
+                checkpointInterval, keepCheckpoints, seed, lrBodyScale, lrLayerDecay);
     }
 
     /** The model shape for a tokenizer with {@code vocabSize} tokens. */
@@ -267,7 +278,7 @@ public record TrainSettings(
                 .put(MAX_NONFINITE_STEPS, maxNonfiniteSteps).put("eval_interval", evalInterval)
                 .put("eval_iters", evalIters).put("log_interval", logInterval)
                 .put("checkpoint_interval", checkpointInterval).put("keep_checkpoints", keepCheckpoints)
-                .put("seed", seed);
+                .put("seed", seed).put(LR_BODY_SCALE, lrBodyScale).put(LR_LAYER_DECAY, lrLayerDecay);
         return o;
     }
 
@@ -279,6 +290,14 @@ public record TrainSettings(
         ObjectNode o = toJson(mapper);
         o.remove(java.util.List.of("max_iters", "log_interval", "checkpoint_interval", "keep_checkpoints",
                 "eval_interval", "eval_iters", MAX_NONFINITE_STEPS));
+        // At their defaults the discriminative rates are left out, so checkpoints written before
+        // the keys existed keep the identity they were saved with.
+        if (lrBodyScale == 1) {
+            o.remove(LR_BODY_SCALE);
+        }
+        if (lrLayerDecay == 1) {
+            o.remove(LR_LAYER_DECAY);
+        }
         o.put("vocab_size", vocabSize);
         return o;
     }

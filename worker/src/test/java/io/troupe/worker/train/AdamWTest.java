@@ -24,6 +24,37 @@ class AdamWTest {
     private static final int SIZE = 77;
 
     @Test
+    void aRangesLearningRateScaleUpdatesItAsAnOptimizerAtTheScaledRateWould() {
+        Random random = new Random(5);
+        float[] start = new float[SIZE];
+        for (int i = 0; i < SIZE; i++) {
+            start[i] = (float) random.nextGaussian();
+        }
+        // The matrix at 0.25 of the rate, the bias frozen by a scale of 0, the gain at the rate.
+        List<Range> scaled = List.of(new Range(0, 63, true, 0.25), new Range(63, 9, false, 0.0),
+                new Range(72, 5, false, 1.0));
+        AdamW withScales = new AdamW(SIZE, scaled, HYPER);
+        AdamW atFull = new AdamW(SIZE, MASK, HYPER);
+        AdamW atQuarter = new AdamW(SIZE, MASK, HYPER);
+        float[] p = start.clone();
+        float[] full = start.clone();
+        float[] quarter = start.clone();
+        for (int t = 0; t < 4; t++) {
+            float[] grads = new float[SIZE];
+            for (int i = 0; i < SIZE; i++) {
+                grads[i] = (float) random.nextGaussian();
+            }
+            withScales.update(p, grads, 1e-2);
+            atFull.update(full, grads, 1e-2);
+            atQuarter.update(quarter, grads, 0.25e-2);
+        }
+        assertArrayEquals(Arrays.copyOfRange(quarter, 0, 63), Arrays.copyOfRange(p, 0, 63), 1e-7f);
+        assertArrayEquals(Arrays.copyOfRange(start, 63, 72), Arrays.copyOfRange(p, 63, 72), 0f);
+        assertArrayEquals(Arrays.copyOfRange(full, 72, 77), Arrays.copyOfRange(p, 72, 77), 0f);
+        assertThrows(IllegalArgumentException.class, () -> new Range(0, 1, true, -0.5));
+    }
+
+    @Test
     void matchesADoublePrecisionReferenceOverSeveralSteps() {
         Random random = new Random(11);
         float[] params = new float[SIZE];
