@@ -30,6 +30,7 @@ final class GptForward {
     private final long dropoutSeed;
     private int dropoutNode;
     private LinearAdapter adapter = LinearAdapter.NONE;
+    private List<Tensor> attentionSink;
 
     /**
      * @param params every parameter of the layout, by GPT-2 name
@@ -47,6 +48,15 @@ final class GptForward {
     /** Lets {@code adapter} change every linear layer's output (LoRA); returns this forward. */
     GptForward withAdapter(LinearAdapter linearAdapter) {
         this.adapter = linearAdapter;
+        return this;
+    }
+
+    /**
+     * Makes every attention layer append its attention weights (after softmax, [B, NH, T, T]) to
+     * {@code sink}, in layer order, as the graph is built; for attention rollout.
+     */
+    GptForward recordingAttention(List<Tensor> sink) {
+        this.attentionSink = sink;
         return this;
     }
 
@@ -93,7 +103,16 @@ final class GptForward {
      * @return logits [B, T, V]
      */
     Tensor logits(Tensor idx, Tensor positions, Tensor causalMask) {
-        Tensor xf = hidden(idx, positions, causalMask);             // [B, T, C]
+        return head(hidden(idx, positions, causalMask));
+    }
+
+    /**
+     * The language-model head over final hidden states.
+     *
+     * @param xf [B, T, C] (or [B, P, C] for selected positions)
+     * @return logits [B, T, V]
+     */
+    Tensor head(Tensor xf) {
         try (Graph.Scope s = graph.scope("head")) {
             Tensor head = cfg.tiedEmbeddings() ? p("wte") : p("lm_head.weight"); // [V, C]
             return xf.matMul(head.transpose(1, 0));                 // [B, T, V]
@@ -107,9 +126,23 @@ final class GptForward {
      * @return [B, T, C]
      */
     Tensor hidden(Tensor idx, Tensor positions, Tensor causalMask) {
+        Tensor tok;
+        try (Graph.Scope s = graph.scope("embed")) {
+            tok = p("wte").gather(idx);                             // [B, T, C]
+        }
+        return hiddenFromEmbeddings(tok, positions, causalMask);
+    }
+
+    /**
+     * {@link #hidden} from token embeddings instead of ids: the positions are added here, so an
+     * explanation can differentiate with respect to (and interpolate) the token embeddings alone.
+     *
+     * @param tok [B, T, C] token embeddings (rows of wte for real tokens)
+     * @return [B, T, C]
+     */
+    Tensor hiddenFromEmbeddings(Tensor tok, Tensor positions, Tensor causalMask) {
         Tensor x;
         try (Graph.Scope s = graph.scope("embed")) {
-            Tensor tok = p("wte").gather(idx);                      // [B, T, C]
             x = drop(tok.add(positions));                           // [B, T, C]
         }
         for (int layer = 0; layer < cfg.nLayer(); layer++) {
@@ -147,7 +180,11 @@ final class GptForward {
         // An additive -inf bias rather than Where: the same softmax, but its backward is the
         // identity, so the backward pass needs no masking op at all.
         Tensor masked = scores.add(causalMask);                     // [B, NH, T, T]
-        Tensor att = drop(masked.softmax(-1));                      // [B, NH, T, T]
+        Tensor probabilities = masked.softmax(-1);                  // [B, NH, T, T]
+        if (attentionSink != null) {
+            attentionSink.add(probabilities);
+        }
+        Tensor att = drop(probabilities);                           // [B, NH, T, T]
         Tensor y = att.matMul(v)                                    // [B, NH, T, HS]
                 .transpose(0, 2, 1, 3).reshape(0, 0, c);           // [B, T, C]
         return drop(linear(y, prefix + ".c_proj"));                 // [B, T, C]
