@@ -20,6 +20,8 @@ public final class ExplainGraphs {
     public static final String SCORE = "score";
     /** Output: d score[b] / d embeddings[b], [batch, seq, C]. */
     public static final String EMBEDDINGS_GRAD = "embeddings_grad";
+    /** Output: the score every possible target would have, [batch, N] (see {@link ScoreModel.Scores}). */
+    public static final String CANDIDATES = "candidates";
     /** Outputs {@code attention.0}, {@code attention.1}, ...: each layer's weights [batch, NH, seq, seq]. */
     public static final String ATTENTION_PREFIX = "attention.";
 
@@ -30,8 +32,10 @@ public final class ExplainGraphs {
     public static Graph gradient(ScoreModel model) {
         Graph graph = new Graph("explain_gradient");
         Tensor embeddings = input(graph, model);                                   // [B, T, C]
-        Tensor score = model.score(graph, embeddings, null);                       // [B]
+        ScoreModel.Scores scores = model.score(graph, embeddings, null);
+        Tensor score = scores.score();                                             // [B]
         graph.output(SCORE, score);
+        graph.output(CANDIDATES, scores.candidates());                            // [B, N]
         // Rows never interact, so the gradient of the batch's sum is each row's own gradient.
         Tensor total = score.reduceSum(false, 0);                                  // []
         Tensor grad = Autodiff.gradients(total, List.of(embeddings)).get(0);       // [B, T, C]
@@ -44,7 +48,9 @@ public final class ExplainGraphs {
         Graph graph = new Graph("explain_attention");
         Tensor embeddings = input(graph, model);
         List<Tensor> attention = new ArrayList<>();
-        graph.output(SCORE, model.score(graph, embeddings, attention));
+        ScoreModel.Scores scores = model.score(graph, embeddings, attention);
+        graph.output(SCORE, scores.score());
+        graph.output(CANDIDATES, scores.candidates());
         for (int i = 0; i < attention.size(); i++) {
             graph.output(ATTENTION_PREFIX + i, attention.get(i));                  // [B, NH, T, T]
         }

@@ -29,7 +29,16 @@ public interface ScoreModel {
      *
      * @param embeddings [B, T, C] of {@link #dtype()}
      * @param attention when not null, receives each layer's attention weights [B, NH, T, T] in layer order
-     * @return [B]
      */
-    Tensor score(Graph graph, Tensor embeddings, List<Tensor> attention);
+    Scores score(Graph graph, Tensor embeddings, List<Tensor> attention);
+
+    /**
+     * What {@link #score} emits.
+     *
+     * @param score [B]: the explained number of each row
+     * @param candidates [B, N]: the score each possible target would have in its place (every
+     *     class logit, every next-token log-probability), from which the model's own choice is read
+     */
+    record Scores(Tensor score, Tensor candidates) {
+    }
 }

@@ -38,7 +38,7 @@ public final class GptScoreModels {
         ParameterLayout layout = ClassifierGraphs.layout(cfg, head);
         return new Base(cfg, layout, params, dtype) {
             @Override
-            Tensor scoreFrom(Graph graph, Map<String, Tensor> weights, GptForward forward, Tensor hidden, Tensor seq) {
+            Scores scoreFrom(Graph graph, Map<String, Tensor> weights, GptForward forward, Tensor hidden, Tensor seq) {
                 Tensor lengths = graph.input(ClassifierGraphs.LENGTHS, DType.INT64, Shape.mixed("batch"));
                 Tensor target = graph.input(TARGET_CLASS, DType.INT64, Shape.mixed("batch"));
                 Tensor stepIds = range(graph, cfg.blockSize(), 1)
@@ -47,7 +47,7 @@ public final class GptScoreModels {
                         dtype);                                                                  // [B, K]
                 Tensor chosen = target.unsqueeze(1).apply("Equal", Map.of(), range(graph, head.classes(), 1))
                         .cast(dtype);                                                            // [B, K] one-hot
-                return logits.mul(chosen).reduceSum(false, 1);                                   // [B]
+                return new Scores(logits.mul(chosen).reduceSum(false, 1), logits);               // [B], [B, K]
             }
         };
     }
@@ -62,7 +62,7 @@ public final class GptScoreModels {
     public static ScoreModel languageModel(GptConfig cfg, float[] params, DType dtype) {
         return new Base(cfg, ParameterLayout.of(cfg), params, dtype) {
             @Override
-            Tensor scoreFrom(Graph graph, Map<String, Tensor> weights, GptForward forward, Tensor hidden, Tensor seq) {
+            Scores scoreFrom(Graph graph, Map<String, Tensor> weights, GptForward forward, Tensor hidden, Tensor seq) {
                 Tensor positions = graph.input(TARGET_POSITIONS, DType.INT64, Shape.mixed("targets"));
                 Tensor ids = graph.input(TARGET_IDS, DType.INT64, Shape.mixed("targets"));
                 Tensor steps = range(graph, cfg.blockSize(), 0)
@@ -75,7 +75,9 @@ public final class GptScoreModels {
                 Tensor logProbs = Composites.logSoftmax(forward.head(picked));                   // [B, P, V]
                 Tensor chosen = ids.unsqueeze(1).apply("Equal", Map.of(), range(graph, cfg.vocabSize(), 1))
                         .cast(dtype);                                                            // [P, V] one-hot
-                return logProbs.mul(chosen).reduceSum(false, 1, 2);                              // [B]
+                Tensor lastTarget = logProbs.slice(new long[] {-1}, new long[] {Long.MAX_VALUE}, new long[] {1})
+                        .squeeze(1);                                                             // [B, V]
+                return new Scores(logProbs.mul(chosen).reduceSum(false, 1, 2), lastTarget);      // [B], [B, V]
             }
         };
     }
@@ -123,7 +125,7 @@ public final class GptScoreModels {
         }
 
         @Override
-        public Tensor score(Graph graph, Tensor embeddings, List<Tensor> attention) {
+        public Scores score(Graph graph, Tensor embeddings, List<Tensor> attention) {
             Map<String, Tensor> weights = new LinkedHashMap<>();
             for (ParameterLayout.View v : layout.views()) {
                 int from = Math.toIntExact(v.offset());
@@ -157,9 +159,9 @@ public final class GptScoreModels {
         /**
          * @param hidden [B, T, C] final hidden states
          * @param seq int64 [1]: T
-         * @return [B]
+         * @return the score [B] and the candidates' scores [B, N]
          */
-        abstract Tensor scoreFrom(Graph graph, Map<String, Tensor> weights, GptForward forward, Tensor hidden,
+        abstract Scores scoreFrom(Graph graph, Map<String, Tensor> weights, GptForward forward, Tensor hidden,
                                   Tensor seq);
     }
 }
