@@ -5,6 +5,7 @@ import io.troupe.model.graph.Graph;
 import io.troupe.model.graph.Shape;
 import io.troupe.model.graph.Tensor;
 import io.troupe.model.graph.TensorData;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -43,6 +44,15 @@ final class GptForward {
         return this;
     }
 
+    /**
+     * Makes every attention layer append its attention weights (after softmax, [B, NH, T, T]) to
+     * {@code sink}, in layer order, as the graph is built; for attention rollout.
+     */
+    GptForward recordingAttention(List<Tensor> sink) {
+        blocks.recordingAttention(sink);
+        return this;
+    }
+
     private Tensor p(String name) {
         return blocks.p(name);
     }
@@ -69,7 +79,16 @@ final class GptForward {
      * @return logits [B, T, V]
      */
     Tensor logits(Tensor idx, Tensor positions, Tensor causalMask) {
-        Tensor xf = hidden(idx, positions, causalMask);             // [B, T, C]
+        return head(hidden(idx, positions, causalMask));
+    }
+
+    /**
+     * The language-model head over final hidden states.
+     *
+     * @param xf [B, T, C] (or [B, P, C] for selected positions)
+     * @return logits [B, T, V]
+     */
+    Tensor head(Tensor xf) {
         try (Graph.Scope s = graph.scope("head")) {
             Tensor head = cfg.tiedEmbeddings() ? p("wte") : p("lm_head.weight"); // [V, C]
             return xf.matMul(head.transpose(1, 0));                 // [B, T, V]
@@ -83,9 +102,23 @@ final class GptForward {
      * @return [B, T, C]
      */
     Tensor hidden(Tensor idx, Tensor positions, Tensor causalMask) {
+        Tensor tok;
+        try (Graph.Scope s = graph.scope("embed")) {
+            tok = p("wte").gather(idx);                             // [B, T, C]
+        }
+        return hiddenFromEmbeddings(tok, positions, causalMask);
+    }
+
+    /**
+     * {@link #hidden} from token embeddings instead of ids: the positions are added here, so an
+     * explanation can differentiate with respect to (and interpolate) the token embeddings alone.
+     *
+     * @param tok [B, T, C] token embeddings (rows of wte for real tokens)
+     * @return [B, T, C]
+     */
+    Tensor hiddenFromEmbeddings(Tensor tok, Tensor positions, Tensor causalMask) {
         Tensor x;
         try (Graph.Scope s = graph.scope("embed")) {
-            Tensor tok = p("wte").gather(idx);                      // [B, T, C]
             x = drop(tok.add(positions));                           // [B, T, C]
         }
         for (int layer = 0; layer < cfg.nLayer(); layer++) {

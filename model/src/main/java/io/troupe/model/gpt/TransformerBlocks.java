@@ -23,6 +23,7 @@ public final class TransformerBlocks {
     private final long dropoutSeed;
     private int dropoutNode;
     private LinearAdapter adapter = LinearAdapter.NONE;
+    private List<Tensor> attentionSink;
 
     /**
      * @param layerNormEps the epsilon of every LayerNorm
@@ -49,6 +50,15 @@ public final class TransformerBlocks {
     /** Lets {@code linearAdapter} change every linear layer's output (LoRA); returns these blocks. */
     public TransformerBlocks withAdapter(LinearAdapter linearAdapter) {
         this.adapter = linearAdapter;
+        return this;
+    }
+
+    /**
+     * Makes every attention layer append its attention weights (after softmax, [B, NH, T, T]) to
+     * {@code sink}, in layer order, as the graph is built; for attention rollout. Returns these blocks.
+     */
+    public TransformerBlocks recordingAttention(List<Tensor> sink) {
+        this.attentionSink = sink;
         return this;
     }
 
@@ -118,7 +128,11 @@ public final class TransformerBlocks {
         // An additive -inf bias rather than Where: the same softmax, but its backward is the
         // identity, so the backward pass needs no masking op at all.
         Tensor masked = bias == null ? scores : scores.add(bias);   // [B, NH, T, T]
-        Tensor att = drop(masked.softmax(-1));                      // [B, NH, T, T]
+        Tensor probabilities = masked.softmax(-1);                  // [B, NH, T, T]
+        if (attentionSink != null) {
+            attentionSink.add(probabilities);
+        }
+        Tensor att = drop(probabilities);                           // [B, NH, T, T]
         Tensor y = att.matMul(v)                                    // [B, NH, T, HS]
                 .transpose(0, 2, 1, 3).reshape(0, 0, c);           // [B, T, C]
         return drop(linear(y, prefix + ".c_proj"));                 // [B, T, C]

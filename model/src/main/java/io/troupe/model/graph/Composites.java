@@ -3,6 +3,7 @@ package io.troupe.model.graph;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Ops built from primitives with a closed-form gradient ({@link CustomGradient}), for where
@@ -38,6 +39,27 @@ public final class Composites {
         }
         x.graph().customGradient(y, inputs, (ctx, g) ->
                 NeuralOps.LayerNormalization.layerNormBackward(ctx, xhat, scale, bias, invStd, g));
+        return y;
+    }
+
+    /**
+     * log(softmax(x)) over the last axis, computed stably as x - max - log(sum(exp(x - max))).
+     * ReduceMax has no gradient rule, and log(Softmax) would give -inf once a probability
+     * underflows; the closed-form backward, g - softmax(x) * sum(g), needs neither.
+     *
+     * @param x [..., V]
+     * @return [..., V]
+     */
+    public static Tensor logSoftmax(Tensor x) {
+        Graph graph = x.graph();
+        Tensor max = x.apply("ReduceMax", Map.of("keepdims", 1L), graph.longs(-1));   // [..., 1]
+        Tensor shifted = x.sub(max);                                                // [..., V]
+        Tensor logSum = shifted.exp().reduceSum(true, -1).log();                    // [..., 1]
+        Tensor y = shifted.sub(logSum);                                             // [..., V]
+        graph.customGradient(y, List.of(x), (ctx, g) -> {
+            Tensor softmax = y.exp();                                               // [..., V]
+            return List.of(g.sub(softmax.mul(g.reduceSum(true, -1))));              // [..., V]
+        });
         return y;
     }
 }

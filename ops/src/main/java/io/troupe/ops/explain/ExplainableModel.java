@@ -1,0 +1,33 @@
+package io.troupe.ops.explain;
+
+import io.troupe.model.explain.ScoreModel;
+
+/**
+ * A model Troupe can explain: its {@link ScoreModel} (embeddings to score, in the graph) and the
+ * text side (tokenizing, choosing the target, embedding lookup). A new architecture, such as an
+ * encoder classifier, implements this and nothing else changes.
+ */
+interface ExplainableModel {
+    /** The graph side, in float. */
+    ScoreModel scoreModel();
+
+    /**
+     * Tokenizes {@code text} and resolves {@code target} (null: the model's own choice, which
+     * {@code predict} supplies when it needs a forward pass to know it).
+     *
+     * @throws ExplainException when the text is empty or the target is not one this model has
+     */
+    PreparedText prepare(String text, String target, TargetPredictor predict);
+
+    /** The token embeddings of {@code ids}, [ids.length * C], as the score model's input expects. */
+    float[] embed(long[] ids);
+
+    /** Picks the model's own target from a forward pass; see {@link #prepare}. */
+    @FunctionalInterface
+    interface TargetPredictor {
+        /**
+         * @return the index (class or token) with the largest score among {@code candidates} for the prepared text
+         */
+        int argmax(PreparedText prepared);
+    }
+}
