@@ -66,7 +66,7 @@ public final class ClassifierTrainer {
         return new ClassifierTrainer(settings, config, head, start, engineOptions, true);
     }
 
-    private ClassifierTrainer(TrainSettings settings, GptConfig config, ClassifierHead head, StartingPoint start,
+    private ClassifierTrainer(TrainSettings settings, Backbone config, ClassifierHead head, StartingPoint start,
                               EngineOptions engineOptions, boolean keepBest) {
         this(settings, config, head, start, engineOptions);
         this.keepBest = keepBest;
