@@ -18,6 +18,7 @@ import io.troupe.data.tokenize.CharTokenizer;
 import io.troupe.data.tokenize.Tokenizer;
 import io.troupe.model.gpt.ClassifierGraphs;
 import io.troupe.model.gpt.ClassifierHead;
+import io.troupe.model.gpt.Backbone;
 import io.troupe.model.gpt.GptConfig;
 import io.troupe.model.gpt.LoraConfig;
 import io.troupe.model.gpt.ParameterInit;
@@ -29,6 +30,7 @@ import io.troupe.worker.checkpoint.CheckpointException;
 import io.troupe.worker.engine.EngineException;
 import io.troupe.worker.engine.EngineOptions;
 import io.troupe.worker.finetune.ClassifierTrainer;
+import io.troupe.worker.finetune.SpecialTokens;
 import io.troupe.worker.finetune.EncodedExamples;
 import io.troupe.worker.job.StartingPoint;
 import io.troupe.worker.run.AdapterFile;
@@ -72,9 +74,14 @@ final class FinetuneCommand implements Callable<Integer> {
 
     @Option(names = "--from", required = true, paramLabel = "SOURCE",
             description = "A troupe run directory or checkpoint file; hf:DIR, a Hugging Face GPT-2 directory (config.json,"
-                    + " model.safetensors, vocab.json + merges.txt or tokenizer.json); or none (with --preset) to start"
+                    + " model.safetensors, vocab.json + merges.txt or tokenizer.json); onnx:FILE.onnx, a BERT-family"
+                    + " encoder's ONNX export (with --tokenizer, --task classify); or none (with --preset) to start"
                     + " from random weights.")
     private String from;
+
+    @Option(names = "--tokenizer", paramLabel = "FILE",
+            description = "With --from onnx:FILE.onnx: the encoder's Hugging Face tokenizer.json (WordPiece).")
+    private Path tokenizerJson;
 
     @Option(names = "--task", defaultValue = "lm", paramLabel = "TASK",
             description = "lm (continue language modelling) or classify (default: ${DEFAULT-VALUE}).")
@@ -90,7 +97,8 @@ final class FinetuneCommand implements Callable<Integer> {
 
     @Option(names = "--pooling", defaultValue = "last", paramLabel = "P",
             description = "How classify pools a text: last (the last real token's state; a causal model's only"
-                    + " position that saw the whole text) or mean (over real tokens) (default: ${DEFAULT-VALUE}).")
+                    + " position that saw the whole text), mean (over real tokens; the default for an encoder) or"
+                    + " cls (an encoder's [CLS] position) (default for a GPT: ${DEFAULT-VALUE}).")
     private String pooling;
 
     @Option(names = "--val-fraction", defaultValue = "0.1", paramLabel = "F",
@@ -100,6 +108,12 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--folds", paramLabel = "K",
             description = "classify: K-fold stratified cross-validation; reports mean ± std of accuracy and macro-F1.")
     private Integer folds;
+
+    @Option(names = "--max-tokens", paramLabel = "N",
+            description = "classify: cut each text to its first N tokens (counted in summary.json as truncated_examples);"
+                    + " default: the model's position table (block_size). Batches are padded to the longest text, so a"
+                    + " few long texts make every step slower.")
+    private Integer maxTokens;
 
     @Option(names = "--max-bad-rows", defaultValue = "0", paramLabel = "N",
             description = "classify: rows that may be skipped (missing tab, empty text), each named; more is an error"
@@ -160,6 +174,18 @@ final class FinetuneCommand implements Callable<Integer> {
         LoraConfig lora = lora(scope);
         TrainSettings settings = training.settings(classify && lora == null ? CLASSIFY_DEFAULTS : Map.of());
         boolean scratch = from.equals("none");
+        if (EncoderSource.matches(from)) {
+            if (!classify) {
+                throw UserError.usage("--from " + from + " is an encoder, which has no next-token head; use --task classify");
+            }
+            EncoderSource encoder = EncoderSource.load(from, tokenizerJson);
+            PrintWriter out0 = spec.commandLine().getOut();
+            EngineOptions engine0 = EngineOptions.cpu(threads.perLocalWorker(1)).withDevice(device.device());
+            return classify(data, out, settings, scope, lora, null, encoder, engine0, out0);
+        }
+        if (tokenizerJson != null) {
+            throw UserError.usage("--tokenizer goes with --from onnx:FILE.onnx; other sources bring their own tokenizer");
+        }
         if (scratch && !spec.commandLine().getParseResult().hasMatchedOption("--preset")) {
             throw UserError.usage("--from none trains from random weights and needs the architecture: pass --preset NAME");
         }
@@ -170,7 +196,7 @@ final class FinetuneCommand implements Callable<Integer> {
         PrintWriter stdout = spec.commandLine().getOut();
         EngineOptions engine = EngineOptions.cpu(threads.perLocalWorker(1)).withDevice(device.device());
         if (classify) {
-            return classify(data, out, settings, scope, lora, source, engine, stdout);
+            return classify(data, out, settings, scope, lora, source, null, engine, stdout);
         }
         return languageModel(data, out, settings, scope, lora, source, engine, stdout);
     }
@@ -194,7 +220,7 @@ final class FinetuneCommand implements Callable<Integer> {
     }
 
     /** What trains: the scope's selection, or with LoRA the adapters and any classification head. */
-    private static Trainable select(TrainingScope scope, LoraConfig lora, GptConfig cfg, ParameterLayout extended) {
+    private static Trainable select(TrainingScope scope, LoraConfig lora, Backbone cfg, ParameterLayout extended) {
         if (lora == null) {
             return select(scope, cfg, extended);
         }
@@ -209,7 +235,7 @@ final class FinetuneCommand implements Callable<Integer> {
         boolean classify = task.equals("classify");
         var parsed = spec.commandLine().getParseResult();
         if (!classify) {
-            for (String option : List.of("--pooling", "--val-fraction", "--folds", "--max-bad-rows")) {
+            for (String option : List.of("--pooling", "--val-fraction", "--folds", "--max-bad-rows", "--max-tokens")) {
                 if (parsed.hasMatchedOption(option)) {
                     throw UserError.usage(option + " applies to --task classify; --task lm splits its corpus 90/10");
                 }
@@ -226,6 +252,9 @@ final class FinetuneCommand implements Callable<Integer> {
             }
             if (!(valFraction > 0 && valFraction < 1)) {
                 throw new ParameterException(spec.commandLine(), "--val-fraction must be > 0 and < 1, got " + valFraction);
+            }
+            if (maxTokens != null && maxTokens < 3) {
+                throw new ParameterException(spec.commandLine(), "--max-tokens must be >= 3, got " + maxTokens);
             }
             if (maxBadRows < 0) {
                 throw new ParameterException(spec.commandLine(), "--max-bad-rows must be >= 0, got " + maxBadRows);
@@ -273,21 +302,37 @@ final class FinetuneCommand implements Callable<Integer> {
     }
 
     private Integer classify(Path data, Path out, TrainSettings settings, TrainingScope scope, LoraConfig lora,
-                             SourceModel source,
+                             SourceModel source, EncoderSource encoder,
                              EngineOptions engine, PrintWriter stdout) throws DataException, EngineException, IOException {
         LabelledData examples = LabelledReader.forTraining(maxBadRows).read(data);
         for (var bad : examples.badRows()) {
             spec.commandLine().getErr().println("skipped " + bad);
         }
-        Tokenizer tokenizer = source != null ? source.tokenizer()
-                : CharTokenizer.fromText(examples.examples().stream().map(e -> e.text()).collect(Collectors.joining()));
-        GptConfig cfg = settings.model(tokenizer.vocabSize());
-        ClassifierHead head = new ClassifierHead(examples.labels().size(), Pooling.parse(pooling));
-        ParameterLayout layout = ClassifierGraphs.layout(cfg, head);
+        Tokenizer tokenizer;
+        Backbone cfg;
+        float[] pretrained;
+        SpecialTokens specials = null;
+        String poolingName = pooling;
+        if (encoder != null) {
+            tokenizer = encoder.tokenizer();
+            cfg = encoder.encoder().config().withDropout(settings.dropout());
+            pretrained = encoder.encoder().parameters();
+            specials = usage(() -> SpecialTokens.of(encoder.tokenizer()));
+            if (!spec.commandLine().getParseResult().hasMatchedOption("--pooling")) {
+                poolingName = Pooling.MEAN.label();    // what sentence encoders such as all-MiniLM-L6-v2 use
+            }
+        } else {
+            tokenizer = source != null ? source.tokenizer()
+                    : CharTokenizer.fromText(examples.examples().stream().map(e -> e.text()).collect(Collectors.joining()));
+            cfg = settings.model(tokenizer.vocabSize());
+            pretrained = source != null ? source.parameters() : null;
+        }
+        ClassifierHead head = new ClassifierHead(examples.labels().size(), Pooling.parse(poolingName));
+        ParameterLayout layout = usage(() -> ClassifierGraphs.layout(cfg, head));
         float[] initial = ParameterInit.gpt2(cfg, layout, settings.seed());
-        if (source != null) {
-            // The GPT's parameters come first in the classifier's layout; only the head starts fresh.
-            System.arraycopy(source.parameters(), 0, initial, 0, source.parameters().length);
+        if (pretrained != null) {
+            // The body's parameters come first in the classifier's layout; only the head starts fresh.
+            System.arraycopy(pretrained, 0, initial, 0, pretrained.length);
         }
         ParameterLayout extended = layout;
         if (lora != null) {
@@ -299,6 +344,13 @@ final class FinetuneCommand implements Callable<Integer> {
         RunDirectory.prepare(out, false, force.enabled());
         announce(stdout, trainable, lora == null ? scope.describe() : lora.describe());
         Map<String, Object> extra = summaryExtra("classify", source, trainable, lora);
+        if (encoder != null) {
+            @SuppressWarnings("unchecked")
+            Map<String, String> src = (Map<String, String>) extra.get("source");
+            src.put("path", encoder.path());
+            src.put("sha256", encoder.sha256());
+            extra.put("arch", "bert");
+        }
         extra.put("labels", examples.labels().names());
         extra.put("pooling", head.pooling().label());
         extra.put("examples", examples.size());
@@ -306,11 +358,12 @@ final class FinetuneCommand implements Callable<Integer> {
         extra.put("data", Map.of("path", data.toString(), "sha256", SourceModel.sha256(data)));
         long wallStart = System.nanoTime();
         if (folds != null) {
-            return crossValidate(examples, tokenizer, cfg, head, start, settings, engine, stdout, out, extra, wallStart);
+            return crossValidate(examples, tokenizer, specials, cfg, head, start, settings, engine, stdout, out, extra,
+                    wallStart);
         }
         LabelledSplit split = StratifiedSplits.split(examples, valFraction, settings.seed());
-        EncodedExamples trainSet = EncodedExamples.encode(split.train().examples(), tokenizer, cfg.blockSize());
-        EncodedExamples valSet = EncodedExamples.encode(split.val().examples(), tokenizer, cfg.blockSize());
+        EncodedExamples trainSet = EncodedExamples.encode(split.train().examples(), tokenizer, maxTokens(cfg), specials);
+        EncodedExamples valSet = EncodedExamples.encode(split.val().examples(), tokenizer, maxTokens(cfg), specials);
         ClassifierTrainer trainer = new ClassifierTrainer(settings, cfg, head, start, engine);
         ClassifierTrainer.Result result;
         try (RunProgress progress = RunProgress.of(stdout, json.enabled(), settings.logInterval())) {
@@ -319,7 +372,7 @@ final class FinetuneCommand implements Callable<Integer> {
         ClassificationMetrics metrics = ClassificationMetrics.of(examples.labels(), valSet.labels(), result.valPredicted());
         tokenizer.save(out);
         ClassifierExport.write(out, cfg, head, start.exported(result.trainableParameters(), layout, cfg),
-                examples.labels());
+                examples.labels(), specials == null ? null : specials.toMetadata());
         if (lora != null) {
             AdapterFile.write(out, lora, trainable.layout(), result.trainableParameters());
         }
@@ -349,7 +402,8 @@ final class FinetuneCommand implements Callable<Integer> {
         return TroupeCli.EXIT_OK;
     }
 
-    private Integer crossValidate(LabelledData examples, Tokenizer tokenizer, GptConfig cfg, ClassifierHead head,
+    private Integer crossValidate(LabelledData examples, Tokenizer tokenizer, SpecialTokens specials, Backbone cfg,
+                                  ClassifierHead head,
                                   StartingPoint start, TrainSettings settings, EngineOptions engine, PrintWriter stdout,
                                   Path out, Map<String, Object> extra, long wallStart)
             throws DataException, EngineException, IOException {
@@ -358,8 +412,10 @@ final class FinetuneCommand implements Callable<Integer> {
         double[] macroF1 = new double[parts.size()];
         ArrayNode perFold = JSON.createArrayNode();
         for (int f = 0; f < parts.size(); f++) {
-            EncodedExamples trainSet = EncodedExamples.encode(parts.get(f).train().examples(), tokenizer, cfg.blockSize());
-            EncodedExamples valSet = EncodedExamples.encode(parts.get(f).val().examples(), tokenizer, cfg.blockSize());
+            EncodedExamples trainSet = EncodedExamples.encode(parts.get(f).train().examples(), tokenizer, maxTokens(cfg),
+                    specials);
+            EncodedExamples valSet = EncodedExamples.encode(parts.get(f).val().examples(), tokenizer, maxTokens(cfg),
+                    specials);
             ClassifierTrainer.Result result = new ClassifierTrainer(settings, cfg, head, start, engine)
                     .run(trainSet, valSet, io.troupe.worker.run.TrainListener.SILENT);
             ClassificationMetrics m = ClassificationMetrics.of(examples.labels(), valSet.labels(), result.valPredicted());
@@ -395,6 +451,11 @@ final class FinetuneCommand implements Callable<Integer> {
         return TroupeCli.EXIT_OK;
     }
 
+    /** The longest text a classifier reads: --max-tokens, at most the position table. */
+    private int maxTokens(Backbone cfg) {
+        return maxTokens == null ? cfg.blockSize() : Math.min(maxTokens, cfg.blockSize());
+    }
+
     /** A value an option's text was refused for (IllegalArgumentException from the model's parsers) is a usage error. */
     private static <T> T usage(java.util.function.Supplier<T> parse) {
         try {
@@ -404,7 +465,7 @@ final class FinetuneCommand implements Callable<Integer> {
         }
     }
 
-    private static Trainable select(TrainingScope scope, GptConfig cfg, ParameterLayout layout) {
+    private static Trainable select(TrainingScope scope, Backbone cfg, ParameterLayout layout) {
         try {
             return scope.select(cfg, layout);
         } catch (IllegalArgumentException e) {
