@@ -85,6 +85,7 @@ public final class ClassifierGraphs {
             throw new IllegalArgumentException("sequence length must be in [1, block_size=" + cfg.blockSize()
                     + "], got " + seqLen);
         }
+        requirePoolingFits(cfg, head);
         ParameterLayout layout = layout(cfg, head, lora);
         if (trainable.full().size() != layout.size()) {
             throw new IllegalArgumentException("the trainable selection belongs to another model");
@@ -125,6 +126,14 @@ public final class ClassifierGraphs {
         return new TrainingGraph(graph, trainable.layout(), cfg, Math.max(batch, 0), seqLen, withGradients);
     }
 
+    /** A causal GPT's position 0 has seen only the first token, so [CLS] pooling is refused for it. */
+    private static void requirePoolingFits(Backbone cfg, ClassifierHead head) {
+        if (cfg instanceof GptConfig && head.pooling() == Pooling.CLS) {
+            throw new IllegalArgumentException("--pooling cls reads position 0, which a causal GPT computes from the"
+                    + " first token alone; use last or mean");
+        }
+    }
+
     /**
      * Pools {@code hidden} over each row's real positions and applies the head.
      *
@@ -140,6 +149,8 @@ public final class ClassifierGraphs {
             if (head.pooling() == Pooling.LAST) {
                 Tensor last = len.sub(graph.longs(1));                                 // [B, 1]
                 weights = stepIds.apply("Equal", Map.of(), last).cast(dtype);          // [B, T] one-hot
+            } else if (head.pooling() == Pooling.CLS) {
+                weights = stepIds.apply("Equal", Map.of(), graph.longs(0)).cast(dtype); // [1, T] one-hot at 0
             } else {
                 Tensor real = stepIds.apply("Less", Map.of(), len).cast(dtype);       // [B, T] 1 for real tokens
                 weights = real.div(len.cast(dtype));                                   // [B, T] 1/length each
@@ -159,6 +170,7 @@ public final class ClassifierGraphs {
      * @param params the flat float32 parameters, laid out as {@link #layout}
      */
     public static Graph inference(Backbone cfg, ClassifierHead head, FloatBuffer params) {
+        requirePoolingFits(cfg, head);
         ParameterLayout layout = layout(cfg, head);
         if (params.remaining() < layout.size()) {
             throw new IllegalArgumentException("expected " + layout.size() + " parameters, got " + params.remaining());

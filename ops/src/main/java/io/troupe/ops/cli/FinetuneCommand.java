@@ -18,6 +18,7 @@ import io.troupe.data.tokenize.CharTokenizer;
 import io.troupe.data.tokenize.Tokenizer;
 import io.troupe.model.gpt.ClassifierGraphs;
 import io.troupe.model.gpt.ClassifierHead;
+import io.troupe.model.gpt.Backbone;
 import io.troupe.model.gpt.GptConfig;
 import io.troupe.model.gpt.LoraConfig;
 import io.troupe.model.gpt.ParameterInit;
@@ -29,6 +30,7 @@ import io.troupe.worker.checkpoint.CheckpointException;
 import io.troupe.worker.engine.EngineException;
 import io.troupe.worker.engine.EngineOptions;
 import io.troupe.worker.finetune.ClassifierTrainer;
+import io.troupe.worker.finetune.SpecialTokens;
 import io.troupe.worker.finetune.EncodedExamples;
 import io.troupe.worker.job.StartingPoint;
 import io.troupe.worker.run.AdapterFile;
@@ -72,7 +74,8 @@ final class FinetuneCommand implements Callable<Integer> {
 
     @Option(names = "--from", required = true, paramLabel = "SOURCE",
             description = "A troupe run directory or checkpoint file; hf:DIR, a Hugging Face GPT-2 directory (config.json,"
-                    + " model.safetensors, vocab.json + merges.txt or tokenizer.json); or none (with --preset) to start"
+                    + " model.safetensors, vocab.json + merges.txt or tokenizer.json); onnx:FILE.onnx, a BERT-family"
+                    + " encoder's ONNX export (with --tokenizer, --task classify); or none (with --preset) to start"
                     + " from random weights.")
     private String from;
 
@@ -90,7 +93,8 @@ final class FinetuneCommand implements Callable<Integer> {
 
     @Option(names = "--pooling", defaultValue = "last", paramLabel = "P",
             description = "How classify pools a text: last (the last real token's state; a causal model's only"
-                    + " position that saw the whole text) or mean (over real tokens) (default: ${DEFAULT-VALUE}).")
+                    + " position that saw the whole text), mean (over real tokens; the default for an encoder) or"
+                    + " cls (an encoder's [CLS] position) (default for a GPT: ${DEFAULT-VALUE}).")
     private String pooling;
 
     @Option(names = "--val-fraction", defaultValue = "0.1", paramLabel = "F",
@@ -109,11 +113,17 @@ final class FinetuneCommand implements Callable<Integer> {
     private boolean earlyStop;
 
     @Option(names = "--tokenizer", paramLabel = "PATH",
-            description = "With --from none: the tokenizer.json (or a directory holding one: a dataset or run) the"
+            description = "With --from onnx:FILE.onnx: the encoder's Hugging Face tokenizer.json (WordPiece). With --from none: the tokenizer.json (or a directory holding one: a dataset or run) the"
                     + " random model uses, e.g. the pretrained model's, so that scratch and transfer share the"
                     + " architecture and its vocabulary. Without it classify builds a character vocabulary from"
                     + " the labelled texts and lm uses the corpus's tokenizer.")
     private Path tokenizerPath;
+
+    @Option(names = "--max-tokens", paramLabel = "N",
+            description = "classify: cut each text to its first N tokens (counted in summary.json as truncated_examples);"
+                    + " default: the model's position table (block_size). Batches are padded to the longest text, so a"
+                    + " few long texts make every step slower.")
+    private Integer maxTokens;
 
     @Option(names = "--max-bad-rows", defaultValue = "0", paramLabel = "N",
             description = "classify: rows that may be skipped (missing tab, empty text), each named; more is an error"
@@ -174,11 +184,20 @@ final class FinetuneCommand implements Callable<Integer> {
         LoraConfig lora = lora(scope);
         TrainSettings settings = training.settings(classify && lora == null ? CLASSIFY_DEFAULTS : Map.of());
         boolean scratch = from.equals("none");
+        if (EncoderSource.matches(from)) {
+            if (!classify) {
+                throw UserError.usage("--from " + from + " is an encoder, which has no next-token head; use --task classify");
+            }
+            EncoderSource encoder = EncoderSource.load(from, tokenizerPath);
+            PrintWriter out0 = spec.commandLine().getOut();
+            EngineOptions engine0 = EngineOptions.cpu(threads.perLocalWorker(1)).withDevice(device.device());
+            return classify(data, out, settings, scope, lora, null, null, encoder, engine0, out0);
+        }
         if (scratch && !spec.commandLine().getParseResult().hasMatchedOption("--preset")) {
             throw UserError.usage("--from none trains from random weights and needs the architecture: pass --preset NAME");
         }
         if (!scratch && tokenizerPath != null) {
-            throw UserError.usage("--tokenizer applies to --from none; a source model brings its own tokenizer");
+            throw UserError.usage("--tokenizer applies to --from none and --from onnx:FILE.onnx; a Troupe or hf: source brings its own tokenizer");
         }
         Tokenizer given = tokenizerPath == null ? null : Tokenizer.load(tokenizerPath);
         SourceModel source = scratch ? null : SourceModel.load(from);
@@ -188,7 +207,7 @@ final class FinetuneCommand implements Callable<Integer> {
         PrintWriter stdout = spec.commandLine().getOut();
         EngineOptions engine = EngineOptions.cpu(threads.perLocalWorker(1)).withDevice(device.device());
         if (classify) {
-            return classify(data, out, settings, scope, lora, source, given, engine, stdout);
+            return classify(data, out, settings, scope, lora, source, given, null, engine, stdout);
         }
         return languageModel(data, out, settings, scope, lora, source, given, engine, stdout);
     }
@@ -212,7 +231,7 @@ final class FinetuneCommand implements Callable<Integer> {
     }
 
     /** What trains: the scope's selection, or with LoRA the adapters and any classification head. */
-    private static Trainable select(TrainingScope scope, LoraConfig lora, GptConfig cfg, ParameterLayout extended) {
+    private static Trainable select(TrainingScope scope, LoraConfig lora, Backbone cfg, ParameterLayout extended) {
         if (lora == null) {
             return select(scope, cfg, extended);
         }
@@ -227,7 +246,7 @@ final class FinetuneCommand implements Callable<Integer> {
         boolean classify = task.equals("classify");
         var parsed = spec.commandLine().getParseResult();
         if (!classify) {
-            for (String option : List.of("--pooling", "--val-fraction", "--folds", "--max-bad-rows", "--early-stop")) {
+            for (String option : List.of("--pooling", "--val-fraction", "--folds", "--max-bad-rows", "--early-stop", "--max-tokens")) {
                 if (parsed.hasMatchedOption(option)) {
                     throw UserError.usage(option + " applies to --task classify; --task lm splits its corpus 90/10");
                 }
@@ -244,6 +263,9 @@ final class FinetuneCommand implements Callable<Integer> {
             }
             if (!(valFraction > 0 && valFraction < 1)) {
                 throw new ParameterException(spec.commandLine(), "--val-fraction must be > 0 and < 1, got " + valFraction);
+            }
+            if (maxTokens != null && maxTokens < 3) {
+                throw new ParameterException(spec.commandLine(), "--max-tokens must be >= 3, got " + maxTokens);
             }
             if (maxBadRows < 0) {
                 throw new ParameterException(spec.commandLine(), "--max-bad-rows must be >= 0, got " + maxBadRows);
@@ -294,21 +316,37 @@ final class FinetuneCommand implements Callable<Integer> {
     }
 
     private Integer classify(Path data, Path out, TrainSettings settings, TrainingScope scope, LoraConfig lora,
-                             SourceModel source, Tokenizer given,
+                             SourceModel source, Tokenizer given, EncoderSource encoder,
                              EngineOptions engine, PrintWriter stdout) throws DataException, EngineException, IOException {
         LabelledData examples = LabelledReader.forTraining(maxBadRows).read(data);
         for (var bad : examples.badRows()) {
             spec.commandLine().getErr().println("skipped " + bad);
         }
-        Tokenizer tokenizer = source != null ? source.tokenizer() : given != null ? given
-                : CharTokenizer.fromText(examples.examples().stream().map(e -> e.text()).collect(Collectors.joining()));
-        GptConfig cfg = settings.model(tokenizer.vocabSize());
-        ClassifierHead head = new ClassifierHead(examples.labels().size(), Pooling.parse(pooling));
-        ParameterLayout layout = ClassifierGraphs.layout(cfg, head);
+        Tokenizer tokenizer;
+        Backbone cfg;
+        float[] pretrained;
+        SpecialTokens specials = null;
+        String poolingName = pooling;
+        if (encoder != null) {
+            tokenizer = encoder.tokenizer();
+            cfg = encoder.encoder().config().withDropout(settings.dropout());
+            pretrained = encoder.encoder().parameters();
+            specials = usage(() -> SpecialTokens.of(encoder.tokenizer()));
+            if (!spec.commandLine().getParseResult().hasMatchedOption("--pooling")) {
+                poolingName = Pooling.MEAN.label();    // what sentence encoders such as all-MiniLM-L6-v2 use
+            }
+        } else {
+            tokenizer = source != null ? source.tokenizer() : given != null ? given
+                    : CharTokenizer.fromText(examples.examples().stream().map(e -> e.text()).collect(Collectors.joining()));
+            cfg = settings.model(tokenizer.vocabSize());
+            pretrained = source != null ? source.parameters() : null;
+        }
+        ClassifierHead head = new ClassifierHead(examples.labels().size(), Pooling.parse(poolingName));
+        ParameterLayout layout = usage(() -> ClassifierGraphs.layout(cfg, head));
         float[] initial = ParameterInit.gpt2(cfg, layout, settings.seed());
-        if (source != null) {
-            // The GPT's parameters come first in the classifier's layout; only the head starts fresh.
-            System.arraycopy(source.parameters(), 0, initial, 0, source.parameters().length);
+        if (pretrained != null) {
+            // The body's parameters come first in the classifier's layout; only the head starts fresh.
+            System.arraycopy(pretrained, 0, initial, 0, pretrained.length);
         }
         ParameterLayout extended = layout;
         if (lora != null) {
@@ -320,6 +358,13 @@ final class FinetuneCommand implements Callable<Integer> {
         RunDirectory.prepare(out, false, force.enabled());
         announce(stdout, trainable, lora == null ? scope.describe() : lora.describe());
         Map<String, Object> extra = summaryExtra("classify", source, trainable, lora);
+        if (encoder != null) {
+            @SuppressWarnings("unchecked")
+            Map<String, String> src = (Map<String, String>) extra.get("source");
+            src.put("path", encoder.path());
+            src.put("sha256", encoder.sha256());
+            extra.put("arch", "bert");
+        }
         extra.put("labels", examples.labels().names());
         extra.put("pooling", head.pooling().label());
         extra.put("examples", examples.size());
@@ -327,13 +372,14 @@ final class FinetuneCommand implements Callable<Integer> {
         extra.put("data", Map.of("path", data.toString(), "sha256", SourceModel.sha256(data)));
         long wallStart = System.nanoTime();
         if (folds != null) {
-            return crossValidate(examples, tokenizer, cfg, head, start, settings, engine, stdout, out, extra, wallStart);
+            return crossValidate(examples, tokenizer, specials, cfg, head, start, settings, engine, stdout, out, extra,
+                    wallStart);
         }
         extra.put("early_stop", earlyStop);
         LabelledSplit split = StratifiedSplits.split(examples, valFraction, settings.seed());
         Fitted fitted;
         try (RunProgress progress = RunProgress.of(stdout, json.enabled(), settings.logInterval())) {
-            fitted = fit(split, tokenizer, cfg, head, start, settings, engine, progress);
+            fitted = fit(split, tokenizer, cfg, head, specials, start, settings, engine, progress);
         }
         ClassifierTrainer.Result result = fitted.result();
         EncodedExamples trainSet = fitted.train();
@@ -341,7 +387,7 @@ final class FinetuneCommand implements Callable<Integer> {
         ClassificationMetrics metrics = ClassificationMetrics.of(examples.labels(), valSet.labels(), fitted.predicted());
         tokenizer.save(out);
         ClassifierExport.write(out, cfg, head, start.exported(result.trainableParameters(), layout, cfg),
-                examples.labels());
+                examples.labels(), specials == null ? null : specials.toMetadata());
         if (lora != null) {
             AdapterFile.write(out, lora, trainable.layout(), result.trainableParameters());
         }
@@ -375,7 +421,8 @@ final class FinetuneCommand implements Callable<Integer> {
         return TroupeCli.EXIT_OK;
     }
 
-    private Integer crossValidate(LabelledData examples, Tokenizer tokenizer, GptConfig cfg, ClassifierHead head,
+    private Integer crossValidate(LabelledData examples, Tokenizer tokenizer, SpecialTokens specials, Backbone cfg,
+                                  ClassifierHead head,
                                   StartingPoint start, TrainSettings settings, EngineOptions engine, PrintWriter stdout,
                                   Path out, Map<String, Object> extra, long wallStart)
             throws DataException, EngineException, IOException {
@@ -384,7 +431,7 @@ final class FinetuneCommand implements Callable<Integer> {
         double[] macroF1 = new double[parts.size()];
         ArrayNode perFold = JSON.createArrayNode();
         for (int f = 0; f < parts.size(); f++) {
-            Fitted fitted = fit(parts.get(f), tokenizer, cfg, head, start, settings, engine,
+            Fitted fitted = fit(parts.get(f), tokenizer, cfg, head, specials, start, settings, engine,
                     io.troupe.worker.run.TrainListener.SILENT);
             ClassifierTrainer.Result result = fitted.result();
             EncodedExamples valSet = fitted.reported();
@@ -440,21 +487,26 @@ final class FinetuneCommand implements Callable<Integer> {
                           EncodedExamples reported, int[] predicted, double loss) {
     }
 
-    private Fitted fit(LabelledSplit split, Tokenizer tokenizer, GptConfig cfg, ClassifierHead head,
-                       StartingPoint start, TrainSettings settings, EngineOptions engine,
+    private Fitted fit(LabelledSplit split, Tokenizer tokenizer, Backbone cfg, ClassifierHead head,
+                       SpecialTokens specials, StartingPoint start, TrainSettings settings, EngineOptions engine,
                        io.troupe.worker.run.TrainListener listener) throws EngineException {
-        EncodedExamples reported = EncodedExamples.encode(split.val().examples(), tokenizer, cfg.blockSize());
+        EncodedExamples reported = EncodedExamples.encode(split.val().examples(), tokenizer, maxTokens(cfg), specials);
         ClassifierTrainer trainer = new ClassifierTrainer(settings, cfg, head, start, engine);
         if (!earlyStop) {
-            EncodedExamples train = EncodedExamples.encode(split.train().examples(), tokenizer, cfg.blockSize());
+            EncodedExamples train = EncodedExamples.encode(split.train().examples(), tokenizer, maxTokens(cfg), specials);
             ClassifierTrainer.Result r = trainer.run(train, reported, listener);
             return new Fitted(r, train, null, reported, r.valPredicted(), r.valLoss());
         }
         LabelledSplit inner = StratifiedSplits.split(split.train(), valFraction, settings.seed() + 1);
-        EncodedExamples train = EncodedExamples.encode(inner.train().examples(), tokenizer, cfg.blockSize());
-        EncodedExamples selection = EncodedExamples.encode(inner.val().examples(), tokenizer, cfg.blockSize());
+        EncodedExamples train = EncodedExamples.encode(inner.train().examples(), tokenizer, maxTokens(cfg), specials);
+        EncodedExamples selection = EncodedExamples.encode(inner.val().examples(), tokenizer, maxTokens(cfg), specials);
         ClassifierTrainer.Result r = trainer.keepingBest().run(train, selection, reported, listener);
         return new Fitted(r, train, selection, reported, r.testPredicted(), r.testLoss());
+    }
+
+    /** The longest text a classifier reads: --max-tokens, at most the position table. */
+    private int maxTokens(Backbone cfg) {
+        return maxTokens == null ? cfg.blockSize() : Math.min(maxTokens, cfg.blockSize());
     }
 
     /** A value an option's text was refused for (IllegalArgumentException from the model's parsers) is a usage error. */
@@ -466,7 +518,7 @@ final class FinetuneCommand implements Callable<Integer> {
         }
     }
 
-    private static Trainable select(TrainingScope scope, GptConfig cfg, ParameterLayout layout) {
+    private static Trainable select(TrainingScope scope, Backbone cfg, ParameterLayout layout) {
         try {
             return scope.select(cfg, layout);
         } catch (IllegalArgumentException e) {

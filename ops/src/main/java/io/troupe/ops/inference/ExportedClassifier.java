@@ -11,6 +11,7 @@ import io.troupe.data.tokenize.Tokenizer;
 import io.troupe.model.gpt.ClassifierGraphs;
 import io.troupe.model.gpt.GptGraphs;
 import io.troupe.worker.finetune.EncodedExamples;
+import io.troupe.worker.finetune.SpecialTokens;
 import io.troupe.worker.run.ClassifierExport;
 import io.troupe.worker.run.ModelExport;
 import java.nio.FloatBuffer;
@@ -34,6 +35,7 @@ public final class ExportedClassifier implements AutoCloseable {
     private final Tokenizer tokenizer;
     private final LabelSet labels;
     private final int blockSize;
+    private SpecialTokens specials;
 
     private ExportedClassifier(OrtEnvironment env, OrtSession session, Tokenizer tokenizer, LabelSet labels,
                                int blockSize) {
@@ -68,8 +70,11 @@ public final class ExportedClassifier implements AutoCloseable {
                 throw new DataException(dir.resolve(LabelSet.FILE_NAME) + " names " + labels.size() + " labels but "
                         + modelFile + " has " + classes + " classes; they come from different runs");
             }
-            return new ExportedClassifier(ExportedSession.environment(), session, tokenizer, labels,
+            ExportedClassifier opened = new ExportedClassifier(ExportedSession.environment(), session, tokenizer, labels,
                     Integer.parseInt(meta.get(ModelExport.BLOCK_SIZE)));
+            // An encoder reads [CLS] text [SEP], as in training.
+            opened.specials = SpecialTokens.fromMetadata(meta);
+            return opened;
         } catch (OrtException e) {
             ExportedSession.closeQuietly(session);
             throw new DataException(modelFile + " is not a loadable ONNX model: " + e.getMessage(), e);
@@ -98,7 +103,7 @@ public final class ExportedClassifier implements AutoCloseable {
         for (String text : texts) {
             rows.add(new LabelledExample(text.isEmpty() ? " " : text, 0, "input"));
         }
-        EncodedExamples encoded = EncodedExamples.encode(rows, tokenizer, blockSize);
+        EncodedExamples encoded = EncodedExamples.encode(rows, tokenizer, blockSize, specials);
         int[] counts = new int[texts.size()];
         for (int i = 0; i < counts.length; i++) {
             counts[i] = encoded.tokens().get(i).length;
@@ -112,7 +117,7 @@ public final class ExportedClassifier implements AutoCloseable {
         for (String text : texts) {
             rows.add(new LabelledExample(text.isEmpty() ? " " : text, 0, "input"));
         }
-        EncodedExamples encoded = EncodedExamples.encode(rows, tokenizer, blockSize);
+        EncodedExamples encoded = EncodedExamples.encode(rows, tokenizer, blockSize, specials);
         float[][] out = new float[texts.size()][];
         for (int from = 0; from < texts.size(); from += BATCH) {
             int n = Math.min(BATCH, texts.size() - from);

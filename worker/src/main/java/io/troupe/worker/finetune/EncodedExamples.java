@@ -50,6 +50,20 @@ public record EncodedExamples(List<long[]> tokens, int[] labels, long droppedCha
      * characters are counted as dropped).
      */
     public static EncodedExamples encode(List<LabelledExample> examples, Tokenizer tokenizer, int maxLength) {
+        return encode(examples, tokenizer, maxLength, null);
+    }
+
+    /**
+     * Encodes {@code examples}, wrapping each in {@code specials} ({@code [CLS] text [SEP]}, an
+     * encoder's input) when not null; a text longer than {@code maxLength} with its specials is
+     * cut before the [SEP], and counted as truncated.
+     */
+    public static EncodedExamples encode(List<LabelledExample> examples, Tokenizer tokenizer, int maxLength,
+                                         SpecialTokens specials) {
+        if (specials != null && maxLength < 3) {
+            throw new IllegalArgumentException("an encoder needs room for [CLS], a token and [SEP], got max length "
+                    + maxLength);
+        }
         List<long[]> rows = new ArrayList<>(examples.size());
         int[] labels = new int[examples.size()];
         long dropped = 0;
@@ -73,15 +87,30 @@ public record EncodedExamples(List<long[]> tokens, int[] labels, long droppedCha
                 }
                 ids = kept.stream().mapToInt(Integer::intValue).toArray();
             }
-            if (ids.length == 0) {
-                ids = new int[] {0};
-            }
-            if (ids.length > maxLength) {
-                truncated++;
-            }
-            long[] row = new long[Math.min(ids.length, maxLength)];
-            for (int j = 0; j < row.length; j++) {
-                row[j] = ids[j];
+            long[] row;
+            if (specials != null) {
+                int room = maxLength - 2;
+                if (ids.length > room) {
+                    truncated++;
+                }
+                int n = Math.min(ids.length, room);
+                row = new long[n + 2];
+                row[0] = specials.cls();
+                for (int j = 0; j < n; j++) {
+                    row[j + 1] = ids[j];
+                }
+                row[n + 1] = specials.sep();
+            } else {
+                if (ids.length == 0) {
+                    ids = new int[] {0};
+                }
+                if (ids.length > maxLength) {
+                    truncated++;
+                }
+                row = new long[Math.min(ids.length, maxLength)];
+                for (int j = 0; j < row.length; j++) {
+                    row[j] = ids[j];
+                }
             }
             rows.add(row);
             labels[i] = e.label();

@@ -4,6 +4,8 @@ import io.troupe.data.io.AtomicFiles;
 import io.troupe.data.labelled.LabelSet;
 import io.troupe.model.gpt.ClassifierGraphs;
 import io.troupe.model.gpt.ClassifierHead;
+import io.troupe.model.bert.EncoderConfig;
+import io.troupe.model.gpt.Backbone;
 import io.troupe.model.gpt.GptConfig;
 import io.troupe.model.graph.Graph;
 import java.io.IOException;
@@ -31,8 +33,19 @@ public final class ClassifierExport {
     }
 
     /** Writes {@code dir/labels.json}, then {@code dir/model.onnx} (the file that marks a finished export), atomically each. */
-    public static Path write(Path dir, GptConfig cfg, ClassifierHead head, float[] params, LabelSet labels)
+    public static Path write(Path dir, Backbone cfg, ClassifierHead head, float[] params, LabelSet labels)
             throws IOException {
+        return write(dir, cfg, head, params, labels, null);
+    }
+
+    /**
+     * As {@link #write(Path, Backbone, ClassifierHead, float[], LabelSet)}, for a model whose
+     * texts are wrapped in special tokens.
+     *
+     * @param specialTokens "cls sep" ids stored under {@code troupe.special_tokens} (an encoder), or null
+     */
+    public static Path write(Path dir, Backbone cfg, ClassifierHead head, float[] params, LabelSet labels,
+                             String specialTokens) throws IOException {
         if (labels.size() != head.classes()) {
             throw new IllegalArgumentException(labels.size() + " labels for a head of " + head.classes() + " classes");
         }
@@ -44,7 +57,15 @@ public final class ClassifierExport {
         graph.metadata(ModelExport.BLOCK_SIZE, Integer.toString(cfg.blockSize()));
         graph.metadata(ModelExport.VOCAB_SIZE, Integer.toString(cfg.vocabSize()));
         graph.metadata("troupe.n_layer", Integer.toString(cfg.nLayer()));
-        graph.metadata("troupe.n_head", Integer.toString(cfg.nHead()));
+        if (cfg instanceof GptConfig gpt) {
+            graph.metadata("troupe.n_head", Integer.toString(gpt.nHead()));
+        } else if (cfg instanceof EncoderConfig enc) {
+            graph.metadata("troupe.arch", "bert");
+            graph.metadata("troupe.n_head", Integer.toString(enc.nHead()));
+        }
+        if (specialTokens != null) {
+            graph.metadata("troupe.special_tokens", specialTokens);
+        }
         graph.metadata("troupe.n_embd", Integer.toString(cfg.nEmbd()));
         byte[] bytes = graph.toBytes();
         Path target = dir.resolve(ModelExport.FILE_NAME);
