@@ -15,8 +15,8 @@ public interface PrepareListener {
     enum Phase {
         /** Read, decode, clean, dedup (and for gpt2 also tokenize and write); progress in input bytes. */
         CLEAN("clean"),
-        /** Count pieces of the train split and learn BPE merges; progress in text bytes. */
-        TRAIN_TOKENIZER("train bpe"),
+        /** Count pieces (or words) of the train split and learn a BPE or WordPiece; progress in text bytes. */
+        TRAIN_TOKENIZER("train tokenizer"),
         /** Tokenize the cleaned documents and write shards; progress in text bytes. */
         TOKENIZE("tokenize");
 

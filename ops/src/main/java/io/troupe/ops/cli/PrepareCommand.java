@@ -41,9 +41,46 @@ final class PrepareCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Option(names = "--input", required = true, paramLabel = "PATH",
+    @Option(names = "--input", paramLabel = "PATH",
             description = "A file or directory to read (repeatable); directories are walked recursively.")
     private List<Path> inputs = new ArrayList<>();
+
+    @Option(names = "--pairs", paramLabel = "FILE", arity = "1..*", description = {"Instead of --input: TAB-separated"
+        + " translation pairs, one a line (e.g. ../shared/data/parallel-eng-fra/fra.part*.txt).",
+        "Writes train/val/test source and target ids and one byte-level BPE trained on both sides."})
+    private List<Path> pairs = new ArrayList<>();
+
+    @Option(names = "--split", paramLabel = "SPEC",
+            description = "With --pairs: hash-LANG:TRAIN/VAL/TEST, split by the MD5 of that side, e.g. hash-en:90/5/5.")
+    private String split;
+
+    @Option(names = "--source-column", paramLabel = "N", description = "With --pairs: the source side's column (default 1).")
+    private Integer sourceColumn;
+
+    @Option(names = "--target-column", paramLabel = "N", description = "With --pairs: the target side's column (default 2).")
+    private Integer targetColumn;
+
+    @Option(names = "--source-lang", paramLabel = "LANG", description = "With --pairs: the source's language (default en).")
+    private String sourceLang;
+
+    @Option(names = "--target-lang", paramLabel = "LANG", description = "With --pairs: the target's language (default fr).")
+    private String targetLang;
+
+    @Option(names = "--normalize-spaces", description = {"With --pairs: map no-break, narrow no-break and thin spaces to"
+        + " ' ' and drop zero-width spaces and soft hyphens", "(French typography); by default they are kept."})
+    private boolean normalizeSpaces;
+
+    @Option(names = "--max-bad-fraction", paramLabel = "F",
+            description = "With --pairs: refuse input whose share of unusable lines exceeds F (default 0.01).")
+    private Double maxBadFraction;
+
+    @Option(names = "--batch-size", paramLabel = "B",
+            description = "With --pairs: the batch size of the padding-fraction report (default 64).")
+    private Integer batchSize;
+
+    @Option(names = "--attribution", paramLabel = "TEXT", description = {"With --pairs: the attribution to keep in the"
+        + " manifest;", "by default the 'Attribution:' line of an _about.txt beside the files."})
+    private String attribution;
 
     @Option(names = "--exclude", paramLabel = "GLOB",
             description = {"Leave out files under an --input directory whose path relative to it matches GLOB",
@@ -116,6 +153,23 @@ final class PrepareCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws DataException {
+        if (!pairs.isEmpty()) {
+            if (!inputs.isEmpty() || tokenizer != null) {
+                throw UserError.usage("--pairs prepares translation pairs with its own shared BPE; leave out --input"
+                        + " and --tokenizer");
+            }
+            return PreparePairs.run(new PreparePairs.Options(pairs, out, force, split, sourceColumn, targetColumn,
+                    sourceLang, targetLang, vocabSize, normalizeSpaces, maxBadFraction, batchSize, seed, attribution,
+                    json), spec.commandLine().getOut(), spec.commandLine().getErr());
+        }
+        if (inputs.isEmpty()) {
+            throw UserError.usage("Missing required option: '--input=PATH' (or --pairs FILE... for translation pairs)");
+        }
+        if (split != null || sourceColumn != null || targetColumn != null || sourceLang != null || targetLang != null
+                || normalizeSpaces || maxBadFraction != null || batchSize != null || attribution != null) {
+            throw UserError.usage("--split, --source-column, --target-column, --source-lang, --target-lang,"
+                    + " --normalize-spaces, --max-bad-fraction, --batch-size and --attribution apply only with --pairs");
+        }
         if (threads != null && threads < 1) {
             throw UserError.usage("--threads must be at least 1, got " + threads);
         }
