@@ -75,6 +75,8 @@ public final class OpenAiServer implements AutoCloseable {
         t.setDaemon(true);
         return t;
     });
+    /** POST /v1/explain (troupe explain over HTTP). */
+    private final ExplainEndpoint explanations;
     private volatile ServedModel served;
     /** Swapped-out models that may still be finishing requests; guards {@link #closed} too. */
     private final List<ServedModel> retired = new ArrayList<>();
@@ -85,6 +87,7 @@ public final class OpenAiServer implements AutoCloseable {
         this.system = system;
         this.limits = limits;
         this.apiKey = apiKey;
+        this.explanations = new ExplainEndpoint(this::acquire, json, limits.queueLimit());
     }
 
     /**
@@ -169,6 +172,7 @@ public final class OpenAiServer implements AutoCloseable {
                 throw new IllegalStateException("the server is closed");
             }
             previous = served;
+            explanations.register(next, dir, threads);
             served = next;
             if (previous != null) {
                 retired.add(previous);
@@ -280,6 +284,7 @@ public final class OpenAiServer implements AutoCloseable {
         return switch (path) {
             case "/v1/completions" -> "completions";
             case "/v1/classify" -> "classify";
+            case "/v1/explain" -> "explain";
             case "/v1/chat/completions" -> "chat_completions";
             case "/health", "/metrics" -> path.substring(1);
             default -> path.startsWith("/v1/models") ? "models" : "other";
@@ -327,6 +332,11 @@ public final class OpenAiServer implements AutoCloseable {
                             + "model; it cannot do classification (use /v1/completions or /v1/chat/completions)");
                 }
                 return readJson(request).thenCompose(this::classify);
+            }
+            case "/v1/explain" -> {
+                requireMethod(method, "POST", path);
+                ready();
+                return readJson(request).thenCompose(explanations::explain);
             }
             case "/v1/embeddings" -> {
                 requireMethod(method, "POST", path);
@@ -381,7 +391,7 @@ public final class OpenAiServer implements AutoCloseable {
         return m;
     }
 
-    private static void checkModel(ServedModel m, String requested) throws ApiError {
+    static void checkModel(ServedModel m, String requested) throws ApiError {
         if (requested != null && !requested.equals(m.id)) {
             throw new ApiError(404, "invalid_request_error", "model", "model_not_found",
                     "the model '" + requested + "' does not exist; this server serves '" + m.id + "' (see GET /v1/models)");
@@ -726,6 +736,7 @@ public final class OpenAiServer implements AutoCloseable {
                 m.close();
             }
         } finally {
+            explanations.close();
             classifyExecutor.shutdownNow();
             system.terminate();
             system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
