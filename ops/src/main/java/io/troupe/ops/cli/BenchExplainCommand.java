@@ -61,6 +61,17 @@ final class BenchExplainCommand implements Callable<Integer> {
     @Mixin
     private JsonOption json;
 
+    /**
+     * CPU time of the whole process (every thread): on a shared machine the wall time says how busy
+     * the others are, while CPU time / threads is what the explanation would take on idle cores.
+     */
+    private static long processCpuNanos() {
+        if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+            return os.getProcessCpuTime();
+        }
+        return 0;
+    }
+
     @Override
     public Integer call() throws DataException, OrtException {
         if (repeat < 1 || chars < 1) {
@@ -73,16 +84,19 @@ final class BenchExplainCommand implements Callable<Integer> {
         Explanation e;
         double openMs;
         double firstMs;
+        double cpuMs;
         try (Explainer explainer = Explainer.open(model, threads.threads())) {
             long t1 = System.nanoTime();
             openMs = (t1 - t0) / 1e6;
             e = explainer.explain(input, options);
             firstMs = (System.nanoTime() - t1) / 1e6;
+            long cpu0 = processCpuNanos();
             for (int i = 0; i < repeat; i++) {
                 long s = System.nanoTime();
                 e = explainer.explain(input, options);
                 times[i] = (System.nanoTime() - s) / 1e6;
             }
+            cpuMs = (processCpuNanos() - cpu0) / 1e6 / repeat;
         }
         double[] sorted = times.clone();
         Arrays.sort(sorted);
@@ -93,14 +107,14 @@ final class BenchExplainCommand implements Callable<Integer> {
             ObjectNode o = new ObjectMapper().createObjectNode().put("method", options.method().label())
                     .put("steps", steps).put("tokens", e.tokens().size()).put("truncated", e.truncated())
                     .put("threads", threads.threads()).put("open_ms", openMs).put("first_ms", firstMs)
-                    .put("median_ms", median).put("min_ms", sorted[0]).put("completeness_error", e.completenessError())
+                    .put("median_ms", median).put("min_ms", sorted[0]).put("cpu_ms", cpuMs).put("completeness_error", e.completenessError())
                     .put("score", e.score()).put("baseline_score", e.baselineScore()).put("load_average", load);
             Json.printLine(out, o);
         } else {
             out.printf(Locale.ROOT, "%s, %d steps, %d tokens explained (%d truncated), %d threads%n",
                     options.method().label(), steps, e.tokens().size(), e.truncated(), threads.threads());
-            out.printf(Locale.ROOT, "open %.0f ms, first explanation %.0f ms, then median %.0f ms (min %.0f) over %d%n",
-                    openMs, firstMs, median, sorted[0], repeat);
+            out.printf(Locale.ROOT, "open %.0f ms, first explanation %.0f ms, then median %.0f ms (min %.0f) over %d,"
+                    + " %.0f ms of process CPU time each%n", openMs, firstMs, median, sorted[0], repeat, cpuMs);
             if (e.completenessError() != null) {
                 out.printf(Locale.ROOT, "f(x) %.5g, f(b) %.5g, completeness error %.3g (%.2g%% of f(x) - f(b))%n",
                         e.score(), e.baselineScore(), e.completenessError(),
