@@ -1,5 +1,6 @@
 package io.troupe.ops.explain;
 
+import ai.onnxruntime.OrtException;
 import io.troupe.model.explain.ScoreModel;
 
 /**
@@ -16,8 +17,9 @@ interface ExplainableModel {
      * {@code predict} supplies when it needs a forward pass to know it).
      *
      * @throws ExplainException when the text is empty or the target is not one this model has
+     * @throws OrtException when the forward pass of {@code predict} fails
      */
-    PreparedText prepare(String text, String target, TargetPredictor predict);
+    PreparedText prepare(String text, String target, TargetPredictor predict) throws OrtException;
 
     /** The token embeddings of {@code ids}, [ids.length * C], as the score model's input expects. */
     float[] embed(long[] ids);
@@ -26,8 +28,9 @@ interface ExplainableModel {
     @FunctionalInterface
     interface TargetPredictor {
         /**
-         * @return the index (class or token) with the largest score among {@code candidates} for the prepared text
+         * @param prepared the text with a placeholder target
+         * @return the index (class or token) of the largest of the model's candidate scores for it
          */
-        int argmax(PreparedText prepared);
+        int argmax(PreparedText prepared) throws OrtException;
     }
 }

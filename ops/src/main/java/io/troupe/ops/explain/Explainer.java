@@ -65,22 +65,8 @@ public final class Explainer implements AutoCloseable {
         if (text == null || text.isEmpty()) {
             throw ExplainException.invalid("text", "the text is empty; pass the text to explain");
         }
-        PreparedText prepared;
-        try {
-            prepared = model.prepare(text, options.target(), probe -> {
-                try {
-                    float[] candidates = gradient().run(model.embed(probe.ids()), 1, width(), probe).candidates();
-                    return argmax(candidates);
-                } catch (OrtException e) {
-                    throw new IllegalStateException(e);
-                }
-            });
-        } catch (IllegalStateException e) {
-            if (e.getCause() instanceof OrtException ort) {
-                throw ort;
-            }
-            throw e;
-        }
+        PreparedText prepared = model.prepare(text, options.target(),
+                probe -> argmax(gradient().run(model.embed(probe.ids()), 1, width(), probe).candidates()));
         return switch (options.method()) {
             case GRAD_X_INPUT -> gradientTimesInput(prepared);
             case INTEGRATED_GRADIENTS -> integratedGradients(prepared, options.steps());

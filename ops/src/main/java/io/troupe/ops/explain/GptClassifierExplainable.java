@@ -1,5 +1,6 @@
 package io.troupe.ops.explain;
 
+import ai.onnxruntime.OrtException;
 import io.troupe.data.DataException;
 import io.troupe.data.labelled.LabelSet;
 import io.troupe.data.labelled.LabelledExample;
@@ -71,7 +72,7 @@ final class GptClassifierExplainable implements ExplainableModel {
     }
 
     @Override
-    public PreparedText prepare(String text, String target, TargetPredictor predict) {
+    public PreparedText prepare(String text, String target, TargetPredictor predict) throws OrtException {
         Integer chosen = null;
         if (target != null) {
             chosen = labels.indexOf(target).orElseThrow(() -> ExplainException.invalid("target",

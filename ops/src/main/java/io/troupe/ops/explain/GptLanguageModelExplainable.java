@@ -1,5 +1,6 @@
 package io.troupe.ops.explain;
 
+import ai.onnxruntime.OrtException;
 import io.troupe.data.DataException;
 import io.troupe.data.tokenize.Tokenizer;
 import io.troupe.model.explain.ScoreModel;
@@ -59,7 +60,7 @@ final class GptLanguageModelExplainable implements ExplainableModel {
     }
 
     @Override
-    public PreparedText prepare(String text, String target, TargetPredictor predict) {
+    public PreparedText prepare(String text, String target, TargetPredictor predict) throws OrtException {
         long[] prompt = encode(text, "text", "text");
         int block = cfg.blockSize();
         if (target == null || target.equals(ExplainOptions.NEXT_TOKEN)) {

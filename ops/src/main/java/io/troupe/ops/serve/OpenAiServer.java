@@ -81,6 +81,8 @@ public final class OpenAiServer implements AutoCloseable {
         t.setDaemon(true);
         return t;
     });
+    /** POST /v1/explain (troupe explain over HTTP). */
+    private final ExplainEndpoint explanations;
     private volatile ServedModel served;
     /** Swapped-out models that may still be finishing requests; guards {@link #closed} too. */
     private final List<ServedModel> retired = new ArrayList<>();
@@ -94,6 +96,7 @@ public final class OpenAiServer implements AutoCloseable {
         this.apiKey = apiKey;
         this.monitor = new ServeMonitor(monitorSettings, metrics.registry(), json, say);
         this.monitoring = monitorSettings.drift();
+        this.explanations = new ExplainEndpoint(this::acquire, json, limits.queueLimit());
     }
 
     /**
@@ -188,6 +191,7 @@ public final class OpenAiServer implements AutoCloseable {
                 throw new IllegalStateException("the server is closed");
             }
             previous = served;
+            explanations.register(next, dir, threads);
             served = next;
             if (previous != null) {
                 retired.add(previous);
@@ -307,6 +311,7 @@ public final class OpenAiServer implements AutoCloseable {
         return switch (path) {
             case "/v1/completions" -> "completions";
             case "/v1/classify" -> "classify";
+            case "/v1/explain" -> "explain";
             case "/v1/chat/completions" -> "chat_completions";
             case "/v1/feedback" -> "feedback";
             case "/health", "/metrics" -> path.substring(1);
@@ -363,6 +368,11 @@ public final class OpenAiServer implements AutoCloseable {
                 requireMethod(method, "POST", path);
                 return readJson(request).thenCompose(this::feedback);
             }
+            case "/v1/explain" -> {
+                requireMethod(method, "POST", path);
+                ready();
+                return readJson(request).thenCompose(explanations::explain);
+            }
             case "/v1/embeddings" -> {
                 requireMethod(method, "POST", path);
                 ServedModel m = ready();
@@ -416,7 +426,7 @@ public final class OpenAiServer implements AutoCloseable {
         return m;
     }
 
-    private static void checkModel(ServedModel m, String requested) throws ApiError {
+    static void checkModel(ServedModel m, String requested) throws ApiError {
         if (requested != null && !requested.equals(m.id)) {
             throw new ApiError(404, "invalid_request_error", "model", "model_not_found",
                     "the model '" + requested + "' does not exist; this server serves '" + m.id + "' (see GET /v1/models)");
@@ -798,6 +808,7 @@ public final class OpenAiServer implements AutoCloseable {
             }
         } finally {
             monitor.close();
+            explanations.close();
             classifyExecutor.shutdownNow();
             system.terminate();
             system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);

@@ -17,15 +17,15 @@ import java.util.Arrays;
 import java.util.Random;
 
 /** Tiny exported models for explanation tests, written the way train and finetune write them. */
-final class TinyExports {
+public final class TinyExports {
     /** The characters of the tiny models' vocabulary. */
-    static final String ALPHABET = "abcdefghx .";
-    static final GptConfig TINY = new GptConfig(ALPHABET.length(), 8, 2, 2, 16, 0.0, true, true);
+    public static final String ALPHABET = "abcdefghx .";
+    public static final GptConfig TINY = new GptConfig(ALPHABET.length(), 8, 2, 2, 16, 0.0, true, true);
 
     private TinyExports() {
     }
 
-    static Tokenizer tokenizer() {
+    public static Tokenizer tokenizer() {
         return CharTokenizer.fromText(ALPHABET);
     }
 
@@ -36,7 +36,7 @@ final class TinyExports {
      * token's is zero-mean and zero in dimensions 0 and 1, where the head reads dimension 0 alone.
      * A token other than x then changes nothing the head reads, along any path to it.
      */
-    static Path onlyLooksAtX(Path dir) throws IOException {
+    public static Path onlyLooksAtX(Path dir) throws IOException {
         Tokenizer tokenizer = tokenizer();
         ClassifierHead head = new ClassifierHead(2, Pooling.MEAN);
         ParameterLayout layout = ClassifierGraphs.layout(TINY, head);
@@ -84,7 +84,7 @@ final class TinyExports {
     }
 
     /** A classifier with GPT-2 initialisation plus noise: attention and MLPs all count. */
-    static Path randomClassifier(Path dir, Pooling pooling) throws IOException {
+    public static Path randomClassifier(Path dir, Pooling pooling) throws IOException {
         ClassifierHead head = new ClassifierHead(3, pooling);
         float[] p = noisy(ParameterInit.gpt2(TINY, ClassifierGraphs.layout(TINY, head), 7), 8);
         ClassifierExport.write(dir, TINY, head, p, LabelSet.of("neg", "neutral", "pos"));
@@ -93,7 +93,7 @@ final class TinyExports {
     }
 
     /** A language model with GPT-2 initialisation plus noise. */
-    static Path randomLanguageModel(Path dir) throws IOException {
+    public static Path randomLanguageModel(Path dir) throws IOException {
         float[] p = noisy(ParameterInit.gpt2(TINY, ParameterLayout.of(TINY), 9), 10);
         ModelExport.write(dir, TINY, p);
         tokenizer().save(dir);
