@@ -3,6 +3,10 @@ package io.troupe.ops.cli;
 import io.troupe.ops.serve.OpenAiServer;
 import io.troupe.ops.serve.ServeBenchmark;
 import io.troupe.ops.serve.ServeLimits;
+import io.troupe.ops.serve.monitor.MonitorSettings;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.ToDoubleFunction;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,7 +21,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "serve",
         description = {"Measure troupe serve under load: tokens/s of 1 and of N concurrent streaming clients.",
             "Starts a server on a free 127.0.0.1 port with the model; reports aggregate tokens/s, the speed-up over one client,"
-                    + " and p50/p99 time to first token and inter-token latency."},
+                    + " and p50/p99 time to first token and inter-token latency.",
+            "--compare-monitor R measures what serve's drift monitor costs: R interleaved pairs of runs with it on and off."},
         mixinStandardHelpOptions = true)
 final class BenchServeCommand implements Callable<Integer> {
 
@@ -42,6 +47,14 @@ final class BenchServeCommand implements Callable<Integer> {
     @Option(names = "--max-batch", paramLabel = "N", description = "Server batch (default: --clients).")
     private Integer maxBatch;
 
+    @Option(names = "--no-monitor", description = "Serve with the drift monitor off (troupe serve --no-monitor).")
+    private boolean noMonitor;
+
+    @Option(names = "--compare-monitor", paramLabel = "ROUNDS",
+            description = "Instead: ROUNDS pairs of --clients x --requests with the drift monitor on and off in one server,"
+                    + " interleaved (on-off, off-on, ...), and the median of each side's p50 latencies.")
+    private Integer compareRounds;
+
     @Mixin
     private ThreadsOption threads;
 
@@ -62,10 +75,15 @@ final class BenchServeCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         ServeLimits limits = ServeLimits.defaults().withQueueLimit(Math.max(64, clients));
-        try (OpenAiServer server = OpenAiServer.bind("127.0.0.1", 0, limits, null)) {
+        try (OpenAiServer server = OpenAiServer.bind("127.0.0.1", 0, limits, null,
+                MonitorSettings.defaults().withDrift(!noMonitor), line -> { })) {
             server.load(model, threads.threads(), batch);
             ServeBenchmark bench = new ServeBenchmark("http://127.0.0.1:" + server.port(), prompt, tokens);
             bench.run(1, 1); // warm-up: session start-up and JIT
+            if (compareRounds != null) {
+                compareMonitor(out, server, bench, batch);
+                return TroupeCli.EXIT_OK;
+            }
             ServeBenchmark.Result one = bench.run(1, requests);
             report(out, one);
             ServeBenchmark.Result many = bench.run(clients, requests);
@@ -77,6 +95,66 @@ final class BenchServeCommand implements Callable<Integer> {
             }
         }
         return TroupeCli.EXIT_OK;
+    }
+
+    /** One side of the comparison: the median over rounds of each p50. */
+    record MonitorSide(String monitor, int rounds, double latencyP50Ms, double ttftP50Ms, double interTokenP50Ms,
+            double tokensPerSecond) {
+    }
+
+    /**
+     * Runs the same load with the monitor on and off in alternating order (on-off, off-on, ...)
+     * so that the machine's other load falls on both sides alike, and reports the medians.
+     */
+    private void compareMonitor(PrintWriter out, OpenAiServer server, ServeBenchmark bench, int batch) throws Exception {
+        if (compareRounds < 1) {
+            throw UserError.usage("--compare-monitor must be at least 1 round, got " + compareRounds);
+        }
+        if (noMonitor) {
+            throw UserError.usage("--compare-monitor turns the monitor on and off itself; drop --no-monitor");
+        }
+        List<ServeBenchmark.Result> on = new ArrayList<>();
+        List<ServeBenchmark.Result> off = new ArrayList<>();
+        for (int r = 0; r < compareRounds; r++) {
+            boolean onFirst = r % 2 == 0;
+            for (boolean monitor : new boolean[] {onFirst, !onFirst}) {
+                server.monitoring(monitor);
+                ServeBenchmark.Result result = bench.run(clients, requests);
+                (monitor ? on : off).add(result);
+                if (!json.enabled()) {
+                    out.printf("round %d, monitor %-3s: latency p50 %8.2f ms, TTFT p50 %7.2f ms, inter-token p50 %6.2f ms,"
+                            + " %8.1f tokens/s%n", r + 1, monitor ? "on" : "off", result.latencyP50Ms(), result.ttftP50Ms(),
+                            result.interTokenP50Ms(), result.tokensPerSecond());
+                    out.flush();
+                }
+            }
+        }
+        server.monitoring(true);
+        MonitorSide withMonitor = side("on", on);
+        MonitorSide without = side("off", off);
+        if (json.enabled()) {
+            Json.printLine(out, withMonitor);
+            Json.printLine(out, without);
+        } else {
+            out.printf("median of %d rounds, %d clients x %d requests x %d tokens (batch %d, %d threads): latency p50 %.2f ms"
+                    + " with the monitor vs %.2f ms without (%+.2f%%); TTFT p50 %.2f vs %.2f ms; inter-token p50 %.3f vs"
+                    + " %.3f ms%n", compareRounds, clients, requests, tokens, batch, threads.threads(),
+                    withMonitor.latencyP50Ms(), without.latencyP50Ms(),
+                    100 * (withMonitor.latencyP50Ms() / without.latencyP50Ms() - 1), withMonitor.ttftP50Ms(),
+                    without.ttftP50Ms(), withMonitor.interTokenP50Ms(), without.interTokenP50Ms());
+        }
+        out.flush();
+    }
+
+    private static MonitorSide side(String name, List<ServeBenchmark.Result> results) {
+        return new MonitorSide(name, results.size(), median(results, ServeBenchmark.Result::latencyP50Ms),
+                median(results, ServeBenchmark.Result::ttftP50Ms), median(results, ServeBenchmark.Result::interTokenP50Ms),
+                median(results, ServeBenchmark.Result::tokensPerSecond));
+    }
+
+    private static double median(List<ServeBenchmark.Result> results, ToDoubleFunction<ServeBenchmark.Result> value) {
+        double[] v = results.stream().mapToDouble(value).sorted().toArray();
+        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
     }
 
     private void report(PrintWriter out, ServeBenchmark.Result r) {

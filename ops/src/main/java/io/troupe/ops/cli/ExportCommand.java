@@ -53,6 +53,11 @@ final class ExportCommand implements Callable<Integer> {
         CheckpointExport.Result result = CheckpointExport.export(run,
                 checkpoint == null ? OptionalLong.empty() : OptionalLong.of(checkpoint), out, force);
         PrintWriter stdout = spec.commandLine().getOut();
+        try {
+            StoredProfile.write(out, io.troupe.ops.serve.monitor.ReferenceProfiles.dataOf(run), spec.commandLine().getErr());
+        } catch (io.troupe.data.DataException unknownData) {
+            // A stopped run has no summary.json naming its data: no profile, and serve says so when it starts.
+        }
         if (json.enabled()) {
             Json.printLine(stdout, new Exported(result.step(), result.checkpoint().toString(), result.model().toString()));
         } else {

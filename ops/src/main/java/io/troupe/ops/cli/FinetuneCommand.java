@@ -298,6 +298,7 @@ final class FinetuneCommand implements Callable<Integer> {
         Trainable trainable = select(scope, lora, cfg, layout);
         TokenSplit split = corpus.split(settings.blockSize());
         RunDirectory.prepare(out, runDir.resume(), force.enabled());
+        StoredProfile.deleteStale(out);
         announce(stdout, trainable, lora == null ? scope.describe() : lora.describe());
         Map<String, Object> extra = summaryExtra("lm", source, trainable, lora);
         Trainer trainer = new Trainer(settings, tokenizer, split, out, engine,
@@ -311,6 +312,7 @@ final class FinetuneCommand implements Callable<Integer> {
             RunReport.stopped(trainer.stoppedAt(), out, stdout, json.enabled());
             return TrainCommand.EXIT_STOPPED;
         }
+        StoredProfile.write(out, data, spec.commandLine().getErr());
         RunReport.done(summary, out, stdout, json.enabled());
         return TroupeCli.EXIT_OK;
     }
@@ -356,6 +358,7 @@ final class FinetuneCommand implements Callable<Integer> {
         Trainable trainable = select(scope, lora, cfg, extended);
         StartingPoint start = new StartingPoint(initial, trainable, lora);
         RunDirectory.prepare(out, false, force.enabled());
+        StoredProfile.deleteStale(out);
         announce(stdout, trainable, lora == null ? scope.describe() : lora.describe());
         Map<String, Object> extra = summaryExtra("classify", source, trainable, lora);
         if (encoder != null) {
@@ -406,6 +409,7 @@ final class FinetuneCommand implements Callable<Integer> {
         extra.put("dropped_characters", trainSet.droppedCharacters() + valSet.droppedCharacters());
         extra.put("truncated_examples", trainSet.truncated() + valSet.truncated());
         writeSummary(out, settings, tokenizer, extra, wallStart);
+        StoredProfile.write(out, data, spec.commandLine().getErr());
         if (json.enabled()) {
             ObjectNode done = JSON.createObjectNode().put("event", "done").put("val_accuracy", metrics.accuracy())
                     .put("val_macro_f1", metrics.macroF1()).put("val_loss", fitted.loss())

@@ -2,6 +2,7 @@ package io.troupe.ops.cli;
 
 import io.troupe.ops.serve.OpenAiServer;
 import io.troupe.ops.serve.ServeLimits;
+import io.troupe.ops.serve.monitor.MonitorSettings;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.InetAddress;
@@ -25,7 +26,7 @@ import picocli.CommandLine.Spec;
 /** {@code troupe serve}: an OpenAI-compatible HTTP server over an exported model, with continuous batching. */
 @Command(name = "serve", description = {"Serve an exported model over an OpenAI-compatible HTTP API.",
             "POST /v1/completions and /v1/chat/completions (streaming as server-sent events) for a language model, "
-                    + "POST /v1/classify for a classifier, GET /v1/models, /health and /metrics. Runs until interrupted."}, mixinStandardHelpOptions = true)
+                    + "POST /v1/classify for a classifier, POST /v1/feedback (with --feedback-dir), GET /v1/models, /health (drift, feedback and live accuracy in its details) and /metrics. Runs until interrupted."}, mixinStandardHelpOptions = true)
 final class ServeCommand implements Callable<Integer> {
 
     @Spec
@@ -64,8 +65,53 @@ final class ServeCommand implements Callable<Integer> {
             description = "Requests that may wait for a batch slot; beyond them the server answers 429 (default: ${DEFAULT-VALUE}).")
     private int queueLimit;
 
+    @Option(names = "--no-monitor",
+            description = "Do not profile incoming texts for drift (feedback and /health still work).")
+    private boolean noMonitor;
+
+    @Option(names = "--drift-window", defaultValue = "200", paramLabel = "N",
+            description = "Incoming texts the drift PSI is computed over (default: ${DEFAULT-VALUE}).")
+    private int driftWindow;
+
+    @Option(names = "--drift-threshold", defaultValue = "0.25", paramLabel = "PSI",
+            description = "Token or length PSI above which /health says drift and a line is logged (default: ${DEFAULT-VALUE}).")
+    private double driftThreshold;
+
+    @Option(names = "--feedback-dir", paramLabel = "DIR",
+            description = "Where POST /v1/feedback appends DIR/feedback.jsonl (fsynced, rotated); without it feedback is off.")
+    private Path feedbackDir;
+
+    @Option(names = "--feedback-max-mib", defaultValue = "64", paramLabel = "MIB",
+            description = "Size at which feedback.jsonl is rotated; 4 rotated files are kept (default: ${DEFAULT-VALUE}).")
+    private long feedbackMaxMib;
+
+    @Option(names = "--accuracy-alert", defaultValue = "0.8", paramLabel = "A",
+            description = "A classifier's live accuracy over labelled feedback under which /health says alert; 0 turns it"
+                    + " off (default: ${DEFAULT-VALUE}).")
+    private double accuracyAlert;
+
     @Mixin
     private ThreadsOption threads;
+
+    /** The monitor's settings from the options; refuses values out of range. */
+    private MonitorSettings monitorSettings() {
+        if (driftWindow < 10) {
+            throw new ParameterException(spec.commandLine(), "--drift-window must be at least 10 texts, got " + driftWindow);
+        }
+        if (!(driftThreshold > 0)) {
+            throw new ParameterException(spec.commandLine(), "--drift-threshold must be > 0, got " + driftThreshold);
+        }
+        if (feedbackMaxMib < 1) {
+            throw new ParameterException(spec.commandLine(), "--feedback-max-mib must be at least 1, got " + feedbackMaxMib);
+        }
+        if (!(accuracyAlert >= 0 && accuracyAlert <= 1)) {
+            throw new ParameterException(spec.commandLine(), "--accuracy-alert must be in [0, 1], got " + accuracyAlert);
+        }
+        MonitorSettings d = MonitorSettings.defaults();
+        return d.withDrift(!noMonitor).withWindow(driftWindow, Math.min(d.minTexts(), driftWindow), driftThreshold)
+                .withFeedback(feedbackDir, feedbackMaxMib << 20, 4)
+                .withAccuracy(d.accuracyWindow(), accuracyAlert, d.minLabelled());
+    }
 
     @Override
     public Integer call() throws Exception {
@@ -78,6 +124,7 @@ final class ServeCommand implements Callable<Integer> {
         if (kvCacheMib < 1) {
             throw new ParameterException(spec.commandLine(), "--kv-cache-mib must be at least 1, got " + kvCacheMib);
         }
+        MonitorSettings monitor = monitorSettings();
         HostPort address = HostPort.parse(bind, "--bind");
         String apiKey = apiKeyFile == null ? null : readApiKey(apiKeyFile);
         if (apiKey == null && !isLoopback(address.host())) {
@@ -102,7 +149,10 @@ final class ServeCommand implements Callable<Integer> {
             err.flush();
         };
         OpenAiServer server = OpenAiServer.bind(address.host(), address.port(), ServeLimits.defaults().withQueueLimit(queueLimit),
-                apiKey);
+                apiKey, monitor, line -> {
+                    out.println("troupe serve: " + line);
+                    out.flush();
+                });
         CountDownLatch stop = new CountDownLatch(1);
         RunWatcher watcher = null;
         ScheduledExecutorService looking = null;
@@ -139,6 +189,7 @@ final class ServeCommand implements Callable<Integer> {
             out.println("troupe serve: " + source + " on http://" + address.host() + ":" + server.port()
                     + " (batch " + server.batchCapacity() + (server.cached() ? ", KV cache" : "") + ", queue " + queueLimit
                     + (apiKey == null ? ", no API key" : ", API key required") + (watch != null ? ", watching the run" : "")
+                    + (noMonitor ? ", drift monitor off" : "") + (feedbackDir != null ? ", feedback to " + feedbackDir : "")
                     + "); Ctrl-C stops");
             out.flush();
             stop.await();

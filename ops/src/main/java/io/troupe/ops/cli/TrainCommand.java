@@ -86,6 +86,7 @@ final class TrainCommand implements Callable<Integer> {
             RunReport.stopped(trainer.stoppedAt(), out, stdout, run.json.enabled());
             return EXIT_STOPPED;
         }
+        StoredProfile.write(out, data, spec.commandLine().getErr());
         RunReport.done(summary, out, stdout, run.json.enabled());
         return TroupeCli.EXIT_OK;
     }

@@ -19,15 +19,15 @@ import org.HdrHistogram.Histogram;
 /**
  * A load generator for {@code troupe bench serve}: {@code clients} streaming clients, each
  * sending {@code requests} completions one after the other, against a running server. Measures
- * aggregate generated tokens per second, time to first token and inter-token latency (the gap
- * between two text chunks of one stream) with HdrHistogram.
+ * aggregate generated tokens per second, time to first token, inter-token latency (the gap
+ * between two text chunks of one stream) and whole-request latency with HdrHistogram.
  */
 public final class ServeBenchmark {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** One load level's numbers; latencies in milliseconds. */
     public record Result(int clients, int requests, long tokens, double seconds, double tokensPerSecond,
-            double ttftP50Ms, double ttftP99Ms, double interTokenP50Ms, double interTokenP99Ms) {
+            double ttftP50Ms, double ttftP99Ms, double interTokenP50Ms, double interTokenP99Ms, double latencyP50Ms) {
     }
 
     private final String baseUrl;
@@ -45,6 +45,7 @@ public final class ServeBenchmark {
     public Result run(int clients, int requests) throws Exception {
         Histogram ttft = new Histogram(TimeUnit.MINUTES.toMicros(10), 3);
         Histogram interToken = new Histogram(TimeUnit.MINUTES.toMicros(10), 3);
+        Histogram latency = new Histogram(TimeUnit.MINUTES.toMicros(10), 3);
         ExecutorService pool = Executors.newFixedThreadPool(clients);
         long start = System.nanoTime();
         long tokens = 0;
@@ -55,7 +56,7 @@ public final class ServeBenchmark {
                 done.add(CompletableFuture.supplyAsync(() -> {
                     long made = 0;
                     for (int r = 0; r < requests; r++) {
-                        made += stream(client * 1000L + r, ttft, interToken);
+                        made += stream(client * 1000L + r, ttft, interToken, latency);
                     }
                     return made;
                 }, pool));
@@ -69,11 +70,12 @@ public final class ServeBenchmark {
         double seconds = (System.nanoTime() - start) / 1e9;
         return new Result(clients, clients * requests, tokens, seconds, tokens / seconds,
                 ttft.getValueAtPercentile(50) / 1e3, ttft.getValueAtPercentile(99) / 1e3,
-                interToken.getValueAtPercentile(50) / 1e3, interToken.getValueAtPercentile(99) / 1e3);
+                interToken.getValueAtPercentile(50) / 1e3, interToken.getValueAtPercentile(99) / 1e3,
+                latency.getValueAtPercentile(50) / 1e3);
     }
 
     /** One streamed completion; records its latencies and returns its completion tokens. */
-    private long stream(long seed, Histogram ttft, Histogram interToken) {
+    private long stream(long seed, Histogram ttft, Histogram interToken, Histogram latency) {
         try {
             String body = JSON.writeValueAsString(JSON.createObjectNode().put("prompt", prompt).put("max_tokens", maxTokens)
                     .put("temperature", 1.0).put("seed", seed).put("stream", true)
@@ -108,6 +110,9 @@ public final class ServeBenchmark {
                     }
                 }
                 last = now;
+            }
+            synchronized (this) {
+                latency.recordValue((System.nanoTime() - sent) / 1000);
             }
             if (completionTokens < 0) {
                 throw new IllegalStateException("the stream ended without its usage chunk");

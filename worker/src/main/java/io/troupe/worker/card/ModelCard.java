@@ -22,7 +22,9 @@ import java.util.Set;
  *       and the data trained on (path and SHA-256);</li>
  *   <li>the prepared dataset's {@code manifest.json}, when the data is one and is still at its
  *       path: tokenizer, documents, tokens, augmentation and the data-audit summary;</li>
- *   <li>{@value #BIAS_AUDIT}: the latest {@code troupe audit bias} run against the model.</li>
+ *   <li>{@value #BIAS_AUDIT}: the latest {@code troupe audit bias} run against the model;</li>
+ *   <li>{@value #REFERENCE_PROFILE} and {@value #SERVE_REPORT}: what {@code troupe serve} compares
+ *       incoming text with, and the live numbers of the latest serve of this directory.</li>
  * </ul>
  * Written atomically: a reader sees the old card or the new one.
  */
@@ -31,6 +33,10 @@ public final class ModelCard {
     public static final String FILE_NAME = "MODEL_CARD.md";
     /** The latest bias audit of the model in this directory, written by {@code troupe audit bias}. */
     public static final String BIAS_AUDIT = "bias_audit.json";
+    /** The training data's profile serve watches drift against (written by ops' ReferenceProfile). */
+    public static final String REFERENCE_PROFILE = "reference_profile.json";
+    /** The latest live monitoring numbers of a serve of this directory (written by ops' ServeMonitor). */
+    public static final String SERVE_REPORT = "serve_monitoring.json";
     private static final String SUMMARY = "summary.json";
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Summary keys the card shows in their own sections; any other numeric key is listed as a metric. */
@@ -65,6 +71,7 @@ public final class ModelCard {
             evaluation(md, summary);
         }
         bias(md, readJson(dir.resolve(BIAS_AUDIT)));
+        monitoring(md, readJson(dir.resolve(REFERENCE_PROFILE)), readJson(dir.resolve(SERVE_REPORT)));
         limits(md, summary);
         return md.toString();
     }
@@ -198,6 +205,73 @@ public final class ModelCard {
         md.append("\nFor scale: GPT-2 small scores 59.2 overall and 56.9 on gender (CrowS-Pairs, causal-LM"
                 + " scoring). A small model sits near 50 mostly because it knows too little to tell the sentences"
                 + " apart, not because it is free of bias.\n");
+    }
+
+    /** What serve watches: the reference profile, the thresholds, and the latest live numbers if a serve wrote them. */
+    private static void monitoring(StringBuilder md, JsonNode profile, JsonNode live) {
+        md.append("\n## Monitoring\n\n");
+        if (profile == null) {
+            md.append("No reference profile stored (`" + REFERENCE_PROFILE + "`): `troupe serve` computes it from the"
+                    + " training data named above when it starts, if that data is still there.\n");
+        } else {
+            long tokens = 0;
+            for (JsonNode c : profile.path("tokens")) {
+                tokens += c.asLong();
+            }
+            JsonNode counts = profile.path("tokens");
+            long unknown = counts.isArray() && counts.size() > 0 ? counts.get(counts.size() - 1).asLong() : 0;
+            StringBuilder lengths = new StringBuilder();
+            JsonNode bins = profile.path("lengths");
+            long texts = Math.max(1, profile.path("texts").asLong());
+            for (int i = 0; i < bins.size(); i++) {
+                if (bins.get(i).asLong() * 20 >= texts) { // bins holding at least 5% of the texts
+                    lengths.append(lengths.length() == 0 ? "" : ", ").append(i == 0 ? "0-1" : (1 << i) + "-"
+                            + ((1 << (i + 1)) - 1)).append(String.format(Locale.ROOT, " (%.0f%%)",
+                            100.0 * bins.get(i).asLong() / texts));
+                }
+            }
+            md.append("Reference profile (`" + REFERENCE_PROFILE + "`), what `troupe serve` compares incoming text with:\n\n");
+            table(md, "| | |", new String[][] {
+                {"from", profile.path("source").asText("not recorded")},
+                {"texts / tokens", String.format(Locale.ROOT, "%,d / %,d (%s tokenizer, %d token bins)",
+                        profile.path("texts").asLong(), tokens, profile.path("tokenizer").asText(), counts.size())},
+                {"text lengths (tokens)", lengths.length() == 0 ? "n/a" : lengths.toString()},
+                {"characters outside the vocabulary", String.format(Locale.ROOT, "%,d", unknown)},
+                {profile.path("perplexity").isNumber() ? "val perplexity, text by text" : "mean top-class probability",
+                        number(profile.path("perplexity").isNumber() ? profile.path("perplexity")
+                                : profile.path("confidence"))},
+            });
+        }
+        JsonNode drift = live == null ? null : live.path("drift");
+        JsonNode accuracy = live == null ? null : live.path("accuracy");
+        md.append(String.format(Locale.ROOT, "%nThresholds%s: drift when the population stability index (PSI) of the"
+                + " token or the length distribution of the last incoming texts exceeds %s (`--drift-threshold`, over"
+                + " `--drift-window` texts); for a classifier, an alert when live accuracy over labelled feedback falls"
+                + " under %s (`--accuracy-alert`).%n", live == null ? " (troupe serve's defaults)" : " (of the latest serve)",
+                drift != null && drift.path("threshold").isNumber() ? number(drift.path("threshold")) : "0.25",
+                accuracy != null && accuracy.path("threshold").isNumber() ? number(accuracy.path("threshold")) : "0.8"));
+        if (live == null) {
+            md.append("\nNo live numbers: no `troupe serve` of this directory has written `" + SERVE_REPORT + "` yet.\n");
+            return;
+        }
+        md.append("\nLatest live numbers (`" + SERVE_REPORT + "`, " + live.path("time").asText("time not recorded")
+                + "):\n\n");
+        table(md, "| | |", new String[][] {
+            {"drift status", drift.path("status").asText("n/a") + " over " + drift.path("window_texts").asText("0")
+                    + " texts"},
+            {"PSI tokens / length", number(drift.path("psi").path("tokens")) + " / "
+                    + number(drift.path("psi").path("length"))},
+            {drift.has("prompt_perplexity") ? "prompt perplexity (reference)" : "mean top-class probability (reference)",
+                    drift.has("prompt_perplexity")
+                            ? number(drift.path("prompt_perplexity")) + " (" + number(drift.path("reference_perplexity")) + ")"
+                            : number(drift.path("confidence")) + " (" + number(drift.path("reference_confidence")) + ")"},
+            {"feedback store", live.path("feedback").path("status").asText("n/a")},
+            {"live accuracy / macro-F1", accuracy.path("accuracy").isNumber()
+                    ? number(accuracy.path("accuracy")) + " / " + number(accuracy.path("macro_f1")) + " over "
+                            + accuracy.path("labelled").asText() + " labelled answers (" + accuracy.path("status").asText()
+                            + ")"
+                    : "n/a (" + accuracy.path("status").asText("off") + ")"},
+        });
     }
 
     private static void row(StringBuilder md, JsonNode g) {

@@ -61,6 +61,35 @@ class ModelCardTest {
     }
 
     @Test
+    void theMonitoringSectionShowsTheReferenceProfileThresholdsAndTheLatestServe() throws Exception {
+        Path run = run(tmp.resolve("data.txt").toString(), "text");
+        Files.writeString(run.resolve(ModelCard.REFERENCE_PROFILE), """
+                {"version": 1, "tokenizer": "char", "source": "data.txt (sha256 abc)", "texts": 100, "perplexity": 7.25,
+                 "confidence": null, "lengths": [0, 0, 10, 30, 60, 0, 0, 0, 0, 0, 0, 0, 0], "tokens": [900, 95, 5]}
+                """);
+        String md = ModelCard.render(run);
+        assertTrue(md.contains("| from | data.txt (sha256 abc) |"), md);
+        assertTrue(md.contains("| texts / tokens | 100 / 1,000 (char tokenizer, 3 token bins) |"), md);
+        assertTrue(md.contains("| text lengths (tokens) | 4-7 (10%), 8-15 (30%), 16-31 (60%) |"), md);
+        assertTrue(md.contains("| characters outside the vocabulary | 5 |"), md);
+        assertTrue(md.contains("| val perplexity, text by text | 7.2500 |"), md);
+        assertTrue(md.contains("Thresholds (troupe serve's defaults)"), md);
+        Files.writeString(run.resolve(ModelCard.SERVE_REPORT), """
+                {"time": "2026-12-06T23:00:00Z", "model": "run",
+                 "drift": {"status": "drift", "threshold": 0.3, "window_texts": 200, "psi": {"tokens": 1.25, "length": 0.5},
+                  "prompt_perplexity": 30.5, "reference_perplexity": 7.25},
+                 "feedback": {"status": "ok"}, "accuracy": {"status": "off"}}
+                """);
+        md = ModelCard.render(run);
+        assertTrue(md.contains("Thresholds (of the latest serve)"), md);
+        assertTrue(md.contains("exceeds 0.3000"), md);
+        assertTrue(md.contains("| drift status | drift over 200 texts |"), md);
+        assertTrue(md.contains("| PSI tokens / length | 1.2500 / 0.5000 |"), md);
+        assertTrue(md.contains("| prompt perplexity (reference) | 30.5000 (7.2500) |"), md);
+        assertTrue(md.contains("| live accuracy / macro-F1 | n/a (off) |"), md);
+    }
+
+    @Test
     void showsTheLatestBiasAuditAndSaysWhatIsMissing() throws Exception {
         Path run = run(tmp.resolve("gone").toString(), "dataset");
         Files.writeString(run.resolve(ModelCard.BIAS_AUDIT), """
@@ -74,6 +103,9 @@ class ModelCardTest {
         assertTrue(md.contains("| gender | 40 | 60.0 | 45.0-75.0 | -0.250 |"), md);
         assertTrue(md.contains("59.2 overall and 56.9 on gender"), md);
         assertTrue(md.contains("is missing), so its audit cannot be shown"), md);
+
+        assertTrue(md.contains("No reference profile stored"), md);
+        assertTrue(md.contains("No live numbers"), md);
 
         Path exportOnly = Files.createDirectories(tmp.resolve("export"));
         String bare = ModelCard.render(exportOnly);
