@@ -10,7 +10,10 @@ import io.troupe.ops.audit.TrialBiasAudit;
 import io.troupe.tuner.store.TrialRecord;
 import io.troupe.tuner.store.TrialState;
 import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.Optional;
 import java.nio.file.Path;
@@ -42,6 +45,9 @@ final class StudyShowCommand implements Callable<Integer> {
                 "(0-100; 50 means no measured preference). Trials without an audit never qualify."})
     private Double maxBias;
 
+    @picocli.CommandLine.Mixin
+    private JsonOption json;
+
     @Override
     public Integer call() {
         if (maxBias != null && !(maxBias >= 0 && maxBias <= 100)) {
@@ -58,6 +64,10 @@ final class StudyShowCommand implements Callable<Integer> {
             StudyResults results = Files.isWritable(study) ? StudyReports.write(study, store, info)
                     : StudyReports.results(store, info, study);
             java.io.PrintWriter out = spec.commandLine().getOut();
+            if (json.enabled()) {
+                Json.printLine(out, asJson(results));
+                return TroupeCli.EXIT_OK;
+            }
             out.print(results.table());
             if (maxBias != null) {
                 out.println(underThreshold(results, maxBias));
@@ -65,6 +75,47 @@ final class StudyShowCommand implements Callable<Integer> {
             out.flush();
         }
         return TroupeCli.EXIT_OK;
+    }
+
+    /**
+     * The study as one JSON object: its settings, {@code best_trial}, {@code best_value},
+     * {@code total_steps} (steps trained over all trials) and every trial with its reports.
+     */
+    static Map<String, Object> asJson(StudyResults results) {
+        Map<String, Object> o = new LinkedHashMap<>();
+        StudyInfo s = results.study();
+        o.put("study", s.name());
+        o.put("sampler", s.sampler());
+        o.put("pruner", s.pruner());
+        o.put("seed", s.seed());
+        o.put("steps_per_trial", s.steps());
+        o.put("trials_planned", s.trials());
+        Optional<TrialRecord> best = results.best();
+        o.put("best_trial", best.map(TrialRecord::number).orElse(null));
+        o.put("best_value", best.map(TrialRecord::value).orElse(null));
+        o.put("best_params", best.map(TrialRecord::params).orElse(null));
+        o.put("total_steps", results.trials().stream().mapToLong(t -> Math.max(0, t.lastStep())).sum());
+        List<Map<String, Object>> trials = new ArrayList<>();
+        for (TrialRecord t : results.trials()) {
+            Map<String, Object> j = new LinkedHashMap<>();
+            j.put("number", t.number());
+            j.put("state", t.state().name());
+            j.put("value", Double.isFinite(t.value()) ? t.value() : null);
+            j.put("last_step", t.lastStep());
+            j.put("params", t.params());
+            Map<String, Double> metrics = new LinkedHashMap<>();
+            t.metrics().forEach((k, v) -> metrics.put(k, Double.isFinite(v) ? v : null));
+            j.put("metrics", metrics);
+            j.put("reason", t.reason());
+            j.put("started_at", t.startedAt());
+            j.put("finished_at", t.finishedAt() == 0 ? null : t.finishedAt());
+            Map<String, Double> values = new LinkedHashMap<>();
+            t.intermediate().forEach((k, v) -> values.put(String.valueOf(k), Double.isFinite(v) ? v : null));
+            j.put("values", values);
+            trials.add(j);
+        }
+        o.put("trials", trials);
+        return o;
     }
 
     /** The line naming the best trial with pct_stereotype at most {@code max}, or why there is none. */

@@ -31,6 +31,11 @@ final class TrainingOptions {
     @Mixin
     private StepsOption steps;
 
+    @Option(names = "--config", paramLabel = "FILE",
+            description = {"Settings from a HOCON file of key = value lines (e.g. from 'troupe study best --export'),",
+                "applied over the preset; key=value arguments override it."})
+    private Path config;
+
     @Option(names = "--seed", paramLabel = "S",
             description = "Seed for initialisation, sampling and dropout (default: seed of the preset).")
     private Long seed;
@@ -57,7 +62,7 @@ final class TrainingOptions {
 
     /** True if any option that defines a new run was given: --data, --preset, --seed or a setting. */
     boolean definesARun() {
-        return data.data() != null || seed != null || !overrides.isEmpty()
+        return data.data() != null || seed != null || !overrides.isEmpty() || config != null
                 || command.commandLine().getParseResult().hasMatchedOption("--preset");
     }
 
@@ -76,6 +81,9 @@ final class TrainingOptions {
     TrainSettings settings(Map<String, String> defaults) {
         // --steps also sets the schedule's length (TrainSettings.load(preset, overrides, steps)).
         Map<String, String> merged = new LinkedHashMap<>(defaults);
+        if (config != null) {
+            merged.putAll(ConfigFile.read(config));
+        }
         merged.putAll(KeyValues.parse(overrides));
         TrainSettings settings;
         if (steps.steps() != null) {

@@ -22,7 +22,9 @@ import io.troupe.tuner.store.TrialRecord;
 import io.troupe.worker.metrics.TroupeMetrics;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
+import io.troupe.tuner.analysis.ParetoFront;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -97,6 +99,16 @@ final class TuneCommand implements Callable<Integer> {
     @Option(names = "--audit-format", paramLabel = "crows|pairs", description = "Layout of --audit-pairs (default: crows).")
     private String auditFormat;
 
+    @Option(names = "--objective", paramLabel = "A,B",
+            description = {"Objectives of a multi-objective study, val_loss first: e.g. val_loss,tokens_per_second",
+                "(or NAME:min|max; pct_stereotype with --audit-pairs). The Pareto front is kept in the store,",
+                "shown in report.html and 'study show'; 'study best --pick' chooses from it."})
+    private String objective;
+
+    @Option(names = "--retries", defaultValue = "0", paramLabel = "N",
+            description = "Run a failed trial (diverged, out of memory, threw) again from scratch up to N times (default: 0).")
+    private int retries;
+
     @Option(names = "--bind", defaultValue = "127.0.0.1:2552", paramLabel = "HOST:PORT",
             description = "With --external: the cluster address workers join (default: ${DEFAULT-VALUE}).")
     private String bind;
@@ -164,6 +176,18 @@ final class TuneCommand implements Callable<Integer> {
             StudyData studyData = stored.isEmpty() ? StudyData.of(dir, dataOption.data())
                     : StudyData.resume(dir, stored.get().data(), stored.get().dataSha256(), dataOption.data());
             SearchSpace searchSpace = space != null ? SearchSpace.load(space) : SearchSpace.parse(stored.get().space());
+            if (retries < 0) {
+                throw UserError.usage("--retries must be >= 0, got " + retries);
+            }
+            if (objective != null) {
+                // Checked before any trial trains: an objective the trials never report would leave no front.
+                List<String> reported = new java.util.ArrayList<>(List.of(ParetoFront.TOKENS_PER_SECOND));
+                if (auditPairs != null) {
+                    reported.add(TrialBiasAudit.PCT_STEREOTYPE);
+                }
+                List<ParetoFront.Objective> objectives = ParetoFront.parseList(objective, reported);
+                searchSpace = searchSpace.withObjectives(objectives.stream().map(ParetoFront.Objective::toString).toList());
+            }
             requested = new StudyInfo(name, searchSpace.canonical(), studyData.stored(), requested.sampler(),
                     requested.pruner(), requested.seed(), requested.trials(), requested.workersPerTrial(),
                     requested.steps(), requested.createdAt(), studyData.sha256());
@@ -200,7 +224,7 @@ final class TuneCommand implements Callable<Integer> {
                 }
             };
             StudyRunner runner = new StudyRunner(name, dir, searchSpace, theSampler, thePruner, store, executor, slots,
-                    study.steps(), onTrialEnd, audit);
+                    study.steps(), onTrialEnd, audit).withRetries(retries);
             // Ctrl-C (or SIGTERM): every running trial checkpoints its current step and stays RUNNING.
             // Closed last: only then may the signal's hook let the JVM exit (the results and the message are out).
             try (MetricsOptions.Running served = metrics.start(spec.commandLine().getErr());

@@ -1,5 +1,7 @@
 package io.troupe.tuner.report;
 
+import io.troupe.tuner.analysis.ParameterImportance;
+import io.troupe.tuner.analysis.ParetoFront;
 import io.troupe.tuner.space.Parameter;
 import io.troupe.tuner.space.SearchSpace;
 import io.troupe.tuner.store.TrialRecord;
@@ -48,6 +50,13 @@ public final class HtmlReport {
         for (String key : results.parameterKeys()) {
             Parameter p = space == null ? null : space.parameter(key);
             out.append(scatter(results, key, p instanceof Parameter.LogRange));
+        }
+        if (space != null) {
+            out.append(importance(results, space));
+            List<ParetoFront.Objective> objectives = ParetoFront.of(space);
+            if (objectives.size() > 1) {
+                out.append(pareto(results, objectives));
+            }
         }
         out.append("<h2>Trials</h2>\n<pre>").append(escape(results.table())).append("</pre>\n</body></html>\n");
         return out.toString();
@@ -181,6 +190,61 @@ public final class HtmlReport {
                             + String.format(Locale.ROOT, "%.4f", t.value()))));
         }
         return svg.append("</svg>\n").toString();
+    }
+
+    /** Bars of each parameter's share of the val loss variance (first-order fANOVA over complete trials). */
+    private static String importance(StudyResults results, SearchSpace space) {
+        ParameterImportance.Result r = ParameterImportance.of(space, results.trials());
+        StringBuilder out = new StringBuilder("<h2>Parameter importance</h2>\n");
+        if (r.trials() < 2) {
+            return out.append("<p>Needs at least two complete trials.</p>\n").toString();
+        }
+        out.append(String.format(Locale.ROOT, "<p>Share of the val loss variance between groups of each parameter's values,"
+                + " over %d complete trials (first-order functional ANOVA from the trials themselves; rough with few"
+                + " trials).</p>\n<table><tr><th>parameter</th><th>variance explained</th><th></th></tr>\n", r.trials()));
+        for (ParameterImportance.Importance i : r.importances()) {
+            out.append(String.format(Locale.ROOT, "<tr><td>%s</td><td>%.3f</td><td><svg width=\"%d\" height=\"12\">"
+                    + "<rect width=\"%.1f\" height=\"12\" fill=\"#357\"/></svg></td></tr>\n",
+                    escape(i.key()), i.varianceExplained(), 300, 300 * i.varianceExplained()));
+        }
+        return out.append("</table>\n").toString();
+    }
+
+    /** Val loss against the second objective; the Pareto front's trials filled red and joined. */
+    private static String pareto(StudyResults results, List<ParetoFront.Objective> objectives) {
+        ParetoFront.Objective second = objectives.get(1);
+        List<TrialRecord> done = results.trials().stream().filter(t -> t.state() == TrialState.COMPLETE)
+                .filter(t -> Double.isFinite(t.value()) && Double.isFinite(second.of(t))).toList();
+        List<TrialRecord> front = new ArrayList<>(ParetoFront.front(results.trials(), objectives));
+        StringBuilder out = new StringBuilder("<h2>Pareto front</h2>\n<p>")
+                .append(escape(String.format(Locale.ROOT, "Objectives %s; %d of %d complete trials are on the front: %s.",
+                        objectives, front.size(), done.size(),
+                        front.stream().map(t -> "trial " + t.number()).toList()))).append("</p>\n");
+        if (done.isEmpty()) {
+            return out.toString();
+        }
+        double xlo = done.stream().mapToDouble(second::of).min().orElse(0);
+        double xhi = done.stream().mapToDouble(second::of).max().orElse(1);
+        double ylo = done.stream().mapToDouble(TrialRecord::value).min().orElse(0);
+        double yhi = done.stream().mapToDouble(TrialRecord::value).max().orElse(1);
+        Axis x = new Axis(xlo < xhi ? xlo : xlo - 1, xlo < xhi ? xhi : xhi + 1, false);
+        Axis y = new Axis(ylo < yhi ? ylo : ylo - 0.05, ylo < yhi ? yhi : yhi + 0.05, false);
+        StringBuilder svg = frame(x, y, second.toString(), "val loss");
+        front.sort(java.util.Comparator.comparingDouble(second::of));
+        StringBuilder d = new StringBuilder();
+        for (TrialRecord t : front) {
+            d.append(d.length() == 0 ? "M" : " L").append(String.format(Locale.ROOT, "%.1f %.1f",
+                    x.px(second.of(t), LEFT, W - RIGHT), y.pxInverted(t.value(), TOP, H - BOTTOM)));
+        }
+        svg.append("<path d=\"").append(d).append("\" fill=\"none\" stroke=\"#d33\" stroke-dasharray=\"4 3\"/>\n");
+        for (TrialRecord t : done) {
+            boolean on = front.contains(t);
+            svg.append(String.format(Locale.ROOT, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"%s\" stroke=\"#333\">"
+                    + "<title>%s</title></circle>\n", x.px(second.of(t), LEFT, W - RIGHT), y.pxInverted(t.value(), TOP, H - BOTTOM),
+                    on ? "#d33" : "none", escape(String.format(Locale.ROOT, "trial %d%s: val loss %.4f, %s %.4g", t.number(),
+                            on ? " (front)" : "", t.value(), second.name(), second.of(t)))));
+        }
+        return out.append(svg.append("</svg>\n")).toString();
     }
 
     /** The SVG element with axes, ticks and labels. */

@@ -19,6 +19,7 @@ import java.util.NavigableMap;
 import java.util.Set;
 import java.util.TreeSet;
 import io.troupe.tuner.pruner.AshaPruner;
+import io.troupe.tuner.analysis.ParetoFront;
 import java.util.TreeMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -60,6 +61,12 @@ public final class StudyRunner {
     private final Set<Integer> paused = new TreeSet<>();
     /** Every trial's parameters, for a promotion. Guarded by history. */
     private final Map<Integer, Map<String, Object>> params = new HashMap<>();
+    /** Each trial's throughput so far: {sum of tokens/s over steps, steps}. Guarded by history. */
+    private final Map<Integer, double[]> throughput = new HashMap<>();
+    /** The study's objectives; more than one keeps a Pareto front in the store. */
+    private final List<ParetoFront.Objective> objectives;
+    /** How many times a FAILED trial is run again at once (the retry policy). */
+    private int retries;
     /** Trials started and not yet ended. */
     private final AtomicInteger runningCount = new AtomicInteger();
     /** Trials ended so far; its monitor is notified at each end. */
@@ -96,6 +103,19 @@ public final class StudyRunner {
         this.steps = steps;
         this.listener = listener;
         this.audit = audit;
+        this.objectives = ParetoFront.of(space);
+    }
+
+    /**
+     * The retry policy: a trial that fails (diverges, runs out of memory, throws) is run again from
+     * scratch up to {@code retries} more times before it stays FAILED. Default 0.
+     */
+    public StudyRunner withRetries(int retries) {
+        if (retries < 0) {
+            throw new IllegalArgumentException("retries must be >= 0, got " + retries);
+        }
+        this.retries = retries;
+        return this;
     }
 
     /**
@@ -298,7 +318,29 @@ public final class StudyRunner {
         return out;
     }
 
+    /**
+     * Runs a trial; a FAILED one is run again from scratch up to {@code retries} times (the retry
+     * policy), each attempt recorded as it ends.
+     */
     private void runTrial(int number, Map<String, Object> params, boolean restart) {
+        boolean again = restart;
+        for (int attempt = 0; ; attempt++) {
+            TrialState state = attempt(number, params, again);
+            if (state != TrialState.FAILED || attempt >= retries || stopping) {
+                return;
+            }
+            store.clearValues(study, number);
+            store.startTrial(study, number, params);
+            synchronized (history) {
+                history.remove(number);
+                throughput.remove(number);
+            }
+            again = false;
+        }
+    }
+
+    /** One attempt at a trial; returns the state it ended in (RUNNING if stopped on request). */
+    private TrialState attempt(int number, Map<String, Object> params, boolean restart) {
         listener.onTrialStart(number, params, restart);
         Reporter reporter = new Reporter(number);
         TrialJob job = null;
@@ -311,7 +353,7 @@ public final class StudyRunner {
             long last = executor.run(job, reporter);
             if (stopping && reporter.pruneReason == null && reporter.pauseReason == null && last < steps) {
                 // Interrupted on request: it stays RUNNING, with its checkpoint, for --resume.
-                return;
+                return TrialState.RUNNING;
             }
             // A prune decided at the last step comes too late to save anything: the trial is complete.
             if (reporter.pruneReason != null && last < steps) {
@@ -331,12 +373,25 @@ public final class StudyRunner {
             // NaN loss, invalid settings, lost workers: this trial fails, the study goes on.
             state = TrialState.FAILED;
             reason = oneLine(e);
+        } catch (OutOfMemoryError e) {
+            // A model too big for the heap (or native memory) fails its trial, not the study: the
+            // trial's buffers are unreachable once it unwinds, so the next trial has the memory again.
+            state = TrialState.FAILED;
+            reason = "out of memory: " + oneLine(e) + " (a smaller model, or more -Xmx / MaxDirectMemorySize)";
         }
         double value;
         synchronized (history) {
             value = history.getOrDefault(number, new TreeMap<>()).entrySet().stream()
                     .filter(e -> e.getKey() > 0).mapToDouble(Map.Entry::getValue)
                     .filter(Double::isFinite).min().orElse(Double.NaN);
+        }
+        double[] tps;
+        synchronized (history) {
+            tps = throughput.get(number);
+        }
+        if (tps != null && tps[1] > 0) {
+            // Every trial's mean throughput: a second objective of a multi-objective study.
+            store.setMetrics(study, number, Map.of(ParetoFront.TOKENS_PER_SECOND, tps[0] / tps[1]));
         }
         if (state == TrialState.COMPLETE && audit != TrialAudit.NONE) {
             // Recorded before the final state, so a COMPLETE trial in the store has its metrics.
@@ -350,6 +405,9 @@ public final class StudyRunner {
             }
         }
         store.finishTrial(study, number, state, value, reason);
+        if (objectives.size() > 1) {
+            recordFront();
+        }
         if (pausedNow) {
             synchronized (history) {
                 paused.add(number);
@@ -363,9 +421,24 @@ public final class StudyRunner {
         }
         TrialRecord record = store.trials(study).stream().filter(t -> t.number() == number).findFirst().orElseThrow();
         listener.onTrialEnd(record);
+        return state;
     }
 
-    private static String oneLine(Exception e) {
+    /** Keeps the Pareto front in the store: every complete trial's {@code pareto_front} is 1 on it, else 0. */
+    private void recordFront() {
+        synchronized (history) { // one front update at a time
+            List<TrialRecord> all = store.trials(study);
+            Set<Integer> front = new TreeSet<>();
+            ParetoFront.front(all, objectives).forEach(t -> front.add(t.number()));
+            for (TrialRecord t : all) {
+                if (t.state() == TrialState.COMPLETE) {
+                    store.setMetrics(study, t.number(), Map.of(ParetoFront.FRONT_METRIC, front.contains(t.number()) ? 1.0 : 0.0));
+                }
+            }
+        }
+    }
+
+    private static String oneLine(Throwable e) {
         String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
         return message.strip().replaceAll("\\s*\\R\\s*", " ");
     }
@@ -393,6 +466,17 @@ public final class StudyRunner {
                     } else if (d.pause()) {
                         pauseReason = d.reason();
                     }
+                }
+            }
+        }
+
+        @Override
+        public void onStep(StepStats stats) {
+            if (Double.isFinite(stats.tokensPerSecond())) {
+                synchronized (history) {
+                    double[] sum = throughput.computeIfAbsent(number, n -> new double[2]);
+                    sum[0] += stats.tokensPerSecond();
+                    sum[1]++;
                 }
             }
         }

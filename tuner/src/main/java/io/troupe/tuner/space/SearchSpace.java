@@ -48,11 +48,13 @@ public record SearchSpace(String preset, Map<String, String> fixed, List<Paramet
 
     /** The preset used when the file names none. */
     public static final String DEFAULT_PRESET = "shakespeare-char-small";
-    private static final Set<String> SECTIONS = Set.of("preset", "fixed", "params", "tpe", "asha", "median");
+    private static final Set<String> SECTIONS = Set.of("preset", "fixed", "params", "tpe", "asha", "median", "pbt",
+            "objectives");
     private static final Map<String, Set<String>> OPTIONS = Map.of(
             "tpe", Set.of("startup_trials", "candidates", "gamma"),
             "asha", Set.of("reduction_factor", "min_resource", "max_resource", "max_rungs"),
-            "median", Set.of("warmup_steps", "startup_trials"));
+            "median", Set.of("warmup_steps", "startup_trials"),
+            "pbt", Set.of("interval", "quantile", "resample_probability"));
     private static final Set<String> PARAM_FIELDS = Set.of("type", "min", "max", "step", "grid", "values");
 
     public SearchSpace {
@@ -118,8 +120,12 @@ public record SearchSpace(String preset, Map<String, String> fixed, List<Paramet
             if (e.getValue().valueType() != ConfigValueType.OBJECT) {
                 throw new TuneException(where + ": params." + key + " must be an object such as { type = float, min = 0, max = 1 }");
             }
-            Parameter p = parameter(where + ": params." + key, key, c.getConfig("params").getConfig(quote(key)));
-            checkValues(where + ": params." + key, preset, fixed, p);
+            // The file line, so that an empty range or an unknown type in a long file is found at once.
+            int line = e.getValue().origin().lineNumber();
+            String at = where + (line > 0 && !where.equals("search space") ? " line " + line : "")
+                    + ": params." + key;
+            Parameter p = parameter(at, key, c.getConfig("params").getConfig(quote(key)));
+            checkValues(at, preset, fixed, p);
             params.add(p);
         }
         for (Map.Entry<String, Set<String>> section : OPTIONS.entrySet()) {
@@ -130,6 +136,15 @@ public record SearchSpace(String preset, Map<String, String> fixed, List<Paramet
                                 + "; expected one of " + new java.util.TreeSet<>(section.getValue()));
                     }
                 }
+            }
+        }
+        if (c.hasPath("objectives")) {
+            try {
+                if (c.getStringList("objectives").isEmpty()) {
+                    throw new TuneException(where + ": objectives is empty; list val_loss first, e.g. [val_loss, tokens_per_second]");
+                }
+            } catch (ConfigException e) {
+                throw new TuneException(where + ": objectives must be a list of names, e.g. [val_loss, tokens_per_second]");
             }
         }
         return new SearchSpace(preset, fixed, params, c, canonical(c));
@@ -300,6 +315,15 @@ public record SearchSpace(String preset, Map<String, String> fixed, List<Paramet
             }
         }
         return out;
+    }
+
+    /**
+     * This space with {@code objectives = [...]} set (the {@code --objective} flag), so that the
+     * stored space, which a resumed study and {@code study best} read, records them.
+     */
+    public SearchSpace withObjectives(List<String> objectives) {
+        Config c = options.withValue("objectives", com.typesafe.config.ConfigValueFactory.fromIterable(objectives));
+        return parse(c, "search space");
     }
 
     /** The parameter setting {@code key}, if any. */
