@@ -1,5 +1,7 @@
 package io.troupe.coordinator;
 
+import io.troupe.worker.tls.ClusterTls;
+import java.util.Optional;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.troupe.worker.plane.DataPlane;
@@ -42,7 +44,17 @@ public final class ClusterNode {
 
     /** The node's config: Artery on host:port with the given roles, over the defaults. */
     public static Config config(String host, int port, List<String> roles) {
+        return config(host, port, roles, Optional.empty());
+    }
+
+    /**
+     * The node's config: Artery on host:port with the given roles, over the defaults; with
+     * {@code tls}, Artery runs over {@code tls-tcp} with mutual authentication by the cluster's
+     * certificates ({@link #arteryTls}).
+     */
+    public static Config config(String host, int port, List<String> roles, Optional<ClusterTls> tls) {
         Map<String, Object> overrides = new HashMap<>();
+        tls.ifPresent(identity -> overrides.putAll(arteryTls(identity)));
         overrides.put("troupe.cluster.host", host);
         overrides.put("troupe.cluster.port", port);
         // reference.conf's ${troupe.cluster.*} substitutions are resolved when it loads, so the
@@ -59,6 +71,28 @@ public final class ClusterNode {
         // machine: about 20% less CPU per all-reduce than Pekko's defaults (measured).
         return ConfigFactory.parseMap(overrides).withFallback(DataPlaneConfig.recommended())
                 .withFallback(ConfigFactory.load()).resolve();
+    }
+
+    /**
+     * Artery over TLS with Pekko's {@code ConfigSSLEngineProvider}: this node's key store, the
+     * cluster CA as trust store, TLS 1.3, and mutual authentication, so a node (or anyone) without
+     * a certificate of the cluster CA fails the handshake and can neither join nor send a message.
+     * Host names are not verified (see {@link ClusterTls}).
+     */
+    static Map<String, Object> arteryTls(ClusterTls tls) {
+        String engine = "pekko.remote.artery.ssl.config-ssl-engine.";
+        Map<String, Object> keys = new HashMap<>();
+        keys.put("pekko.remote.artery.transport", "tls-tcp");
+        keys.put("pekko.remote.artery.ssl.ssl-engine-provider", "org.apache.pekko.remote.artery.tcp.ConfigSSLEngineProvider");
+        keys.put(engine + "key-store", tls.keyStore().toString());
+        keys.put(engine + "key-store-password", tls.password());
+        keys.put(engine + "key-password", tls.password());
+        keys.put(engine + "trust-store", tls.trustStore().toString());
+        keys.put(engine + "trust-store-password", tls.password());
+        keys.put(engine + "protocol", ClusterTls.PROTOCOL);
+        keys.put(engine + "require-mutual-authentication", "on");
+        keys.put(engine + "hostname-verification", "off");
+        return keys;
     }
 
     /** Creates the node's actor system, turning a failed bind into a clear error. */
@@ -144,10 +178,17 @@ public final class ClusterNode {
      */
     public static JobOutcome runCoordinator(JobSpec spec, String host, int port, TrainListener listener,
                                             java.util.function.Consumer<Address> onBound) throws InterruptedException {
-        Config config = config(host, port, List.of(NodeRole.COORDINATOR.clusterRole()));
+        return runCoordinator(spec, host, port, listener, Optional.empty(), onBound);
+    }
+
+    /** {@link #runCoordinator(JobSpec, String, int, TrainListener, java.util.function.Consumer)} over TLS when {@code tls} is given. */
+    public static JobOutcome runCoordinator(JobSpec spec, String host, int port, TrainListener listener,
+                                            Optional<ClusterTls> tls, java.util.function.Consumer<Address> onBound)
+            throws InterruptedException {
+        Config config = config(host, port, List.of(NodeRole.COORDINATOR.clusterRole()), tls);
         CompletableFuture<JobOutcome> outcome = new CompletableFuture<>();
         ActorSystem<Guardian.WorkersOf> system = startSystem(Behaviors.setup(ctx -> Guardian.create(spec,
-                new PekkoDataPlane(ctx.getSystem(), host, dataPlaneSettings(), spec.stepTimeout()), listener,
+                new PekkoDataPlane(ctx.getSystem(), host, dataPlaneSettings(), spec.stepTimeout(), tls), listener,
                 outcome::complete, null, List.of())), config);
         return selfJoinAndAwait(system, outcome, onBound);
     }
@@ -165,9 +206,16 @@ public final class ClusterNode {
     public static String runWorker(String joinHost, int joinPort, String bindHost, WorkerSettings workerSettings,
                                    RingSettings ring, Timings timings, Duration deadline)
             throws InterruptedException {
+        return runWorker(joinHost, joinPort, bindHost, workerSettings, ring, timings, deadline, Optional.empty());
+    }
+
+    /** {@link #runWorker(String, int, String, WorkerSettings, RingSettings, Timings, Duration)} over TLS when {@code tls} is given. */
+    public static String runWorker(String joinHost, int joinPort, String bindHost, WorkerSettings workerSettings,
+                                   RingSettings ring, Timings timings, Duration deadline, Optional<ClusterTls> tls)
+            throws InterruptedException {
         Duration wait = timings.joinTimeout();
         while (true) {
-            WorkerNode node = WorkerNode.start(joinHost, joinPort, bindHost, workerSettings, ring, timings, deadline);
+            WorkerNode node = WorkerNode.start(joinHost, joinPort, bindHost, workerSettings, ring, timings, deadline, tls);
             try {
                 if (!node.awaitJoined(wait)) {
                     return wait == timings.joinTimeout()
@@ -199,11 +247,11 @@ public final class ClusterNode {
         }
 
         static WorkerNode start(String joinHost, int joinPort, String bindHost, WorkerSettings workerSettings,
-                                RingSettings ring, Timings timings, Duration deadline) {
-            Config config = config(bindHost, 0, List.of(NodeRole.WORKER.clusterRole()));
+                                RingSettings ring, Timings timings, Duration deadline, Optional<ClusterTls> tls) {
+            Config config = config(bindHost, 0, List.of(NodeRole.WORKER.clusterRole()), tls);
             WorkerNode node = new WorkerNode(startSystem(Behaviors.setup(ctx -> Guardian.create(null, null,
                     TrainListener.SILENT, o -> { }, workerSettings,
-                    List.of(new PekkoDataPlane(ctx.getSystem(), bindHost, ring, deadline)))), config));
+                    List.of(new PekkoDataPlane(ctx.getSystem(), bindHost, ring, deadline, tls)))), config));
             node.watchMembership();
             node.leaveOnShutdown(timings.leaveTimeout());
             Cluster.get(node.system).manager().tell(new JoinSeedNodes(List.of(
@@ -297,7 +345,12 @@ public final class ClusterNode {
 
         /** Starts the node on host:port (port 0: any free port) as the seed of its cluster. */
         public static JobHost start(String host, int port) {
-            Config config = config(host, port, List.of(NodeRole.COORDINATOR.clusterRole()));
+            return start(host, port, Optional.empty());
+        }
+
+        /** {@link #start(String, int)} over TLS when {@code tls} is given. */
+        public static JobHost start(String host, int port, Optional<ClusterTls> tls) {
+            Config config = config(host, port, List.of(NodeRole.COORDINATOR.clusterRole()), tls);
             ActorSystem<RunJob> system = startSystem(Behaviors.setup(ctx -> {
                 org.apache.pekko.actor.typed.ActorRef<WorkerPool.Command> pool = ctx.spawn(WorkerPool.create(), "pool");
                 int[] jobs = {0};
@@ -308,7 +361,7 @@ public final class ClusterNode {
                     if (run.spec().resume()) {
                         try {
                             state = new PekkoDataPlane(ctx.getSystem(), host, dataPlaneSettings(),
-                                    run.spec().stepTimeout()).stateExchange();
+                                    run.spec().stepTimeout(), tls).stateExchange();
                         } catch (io.troupe.worker.job.ReductionException e) {
                             run.outcome().complete(new JobOutcome(null, e.getMessage()));
                             return Behaviors.same();

@@ -6,6 +6,7 @@ import io.troupe.coordinator.JobSpec;
 import io.troupe.data.DataException;
 import io.troupe.data.source.DataSource;
 import io.troupe.worker.train.TrainSettings;
+import io.troupe.worker.tls.ClusterTls;
 import io.troupe.worker.run.TrainListener;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -52,7 +53,8 @@ final class CoordinatorCommand implements Callable<Integer> {
                     + " and --device to each troupe worker instead");
         }
         HostPort address = HostPort.parse(bind, "--bind");
-        run.signing.install(null, true);
+        java.util.Optional<ClusterTls> tls = run.tls.load(ClusterTls.Role.COORDINATOR, address.host(), "--bind");
+        run.signing.install(tls.map(ClusterTls::hmacKey).orElse(null), true);
         JobSpec job = run.runDir.resume() ? resumedJob() : newJob();
         if (job == null) { // --resume or --resume-if-exists found the job finished: running it again would only rewrite its results
             spec.commandLine().getOut().printf("the job in %s already finished (model: %s); nothing to do%n",
@@ -68,15 +70,16 @@ final class CoordinatorCommand implements Callable<Integer> {
              RunMonitors monitors = RunMonitors.open(out, job.settings().logInterval(), dashboard.listener());
              RunProgress progress = RunProgress.of(stdout, run.json.enabled(), job.settings().logInterval())) {
             TrainListener listener = monitors.around(progress);
-            outcome = ClusterNode.runCoordinator(job, address.host(), address.port(), listener, bound -> {
+            outcome = ClusterNode.runCoordinator(job, address.host(), address.port(), listener, tls, bound -> {
                 if (run.json.enabled()) {
                     Json.printLine(stdout, new Listening("listening", job.jobId(), bound.getHost().get(),
                             (Integer) bound.getPort().get(), workers));
                     return;
                 }
-                stdout.printf("coordinator of job %s listens on %s:%s; start %d worker(s) with:%n  troupe worker --join %s:%s%n",
-                        job.jobId(), bound.getHost().get(), bound.getPort().get(), workers,
-                        bound.getHost().get(), bound.getPort().get());
+                stdout.printf("coordinator of job %s listens on %s:%s%s; start %d worker(s) with:%n  troupe worker --join %s:%s%s%n",
+                        job.jobId(), bound.getHost().get(), bound.getPort().get(), tls.isPresent() ? " (TLS)" : "", workers,
+                        bound.getHost().get(), bound.getPort().get(),
+                        tls.isPresent() ? " --tls " + run.tls.directory() : "");
                 stdout.flush();
             });
         }

@@ -41,6 +41,10 @@ final class RunOptions {
     @Mixin
     MetricsOptions metrics;
 
+    /** --tls, --insecure: authentication of a coordinator's cluster planes. */
+    @Mixin
+    TlsOptions tls;
+
     /** --sign-key: sign and verify checkpoints. */
     @Mixin
     SigningOptions signing;

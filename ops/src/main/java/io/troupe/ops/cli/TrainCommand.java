@@ -106,6 +106,10 @@ final class TrainCommand implements Callable<Integer> {
                     + " --workers 1 exchanges none; drop --wire or pass --workers N");
         }
         wire = run.cluster.wire();
+        if (run.tls.given()) {
+            throw new ParameterException(spec.commandLine(), "--tls and --insecure secure troupe coordinator and troupe"
+                    + " worker; train runs its workers in this process over loopback (--sign-key signs its checkpoints)");
+        }
     }
 
     /**

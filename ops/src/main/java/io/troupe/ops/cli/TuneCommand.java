@@ -109,6 +109,14 @@ final class TuneCommand implements Callable<Integer> {
             description = "Run a failed trial (diverged, out of memory, threw) again from scratch up to N times (default: 0).")
     private int retries;
 
+    /** With --external: --tls DIR or --insecure for the cluster workers join. */
+    @Mixin
+    private TlsOptions tls;
+
+    /** --sign-key: sign and verify the trials' checkpoints. */
+    @Mixin
+    private SigningOptions signing;
+
     @Option(names = "--bind", defaultValue = "127.0.0.1:2552", paramLabel = "HOST:PORT",
             description = "With --external: the cluster address workers join (default: ${DEFAULT-VALUE}).")
     private String bind;
@@ -136,6 +144,13 @@ final class TuneCommand implements Callable<Integer> {
     @Override
     @SuppressWarnings("try") // the lock is held by the try block, never read
     public Integer call() throws DataException, InterruptedException {
+        if (!external && tls.given()) {
+            throw UserError.usage("--tls and --insecure secure the cluster of --external; local trials run in this"
+                    + " process (--sign-key signs their checkpoints)");
+        }
+        if (!external) {
+            signing.install(null, false);
+        }
         // --out DIR --resume, as train and coordinator spell it; --resume DIR is short for it.
         resume = runDir.resume();
         out = runDir.requireOut();
@@ -250,8 +265,11 @@ final class TuneCommand implements Callable<Integer> {
     /** Starts the coordinator node external workers join, and says how to start them. */
     private io.troupe.coordinator.ClusterNode.JobHost startHost(StudyProgress progress) {
         HostPort address = HostPort.parse(bind, "--bind");
+        java.util.Optional<io.troupe.worker.tls.ClusterTls> identity =
+                tls.load(io.troupe.worker.tls.ClusterTls.Role.COORDINATOR, address.host(), "--bind");
+        signing.install(identity.map(io.troupe.worker.tls.ClusterTls::hmacKey).orElse(null), true);
         io.troupe.coordinator.ClusterNode.JobHost started =
-                io.troupe.coordinator.ClusterNode.JobHost.start(address.host(), address.port());
+                io.troupe.coordinator.ClusterNode.JobHost.start(address.host(), address.port(), identity);
         org.apache.pekko.actor.Address bound = started.address();
         progress.listening(bound.getHost().get(), (Integer) bound.getPort().get(), workers);
         return started;

@@ -1,6 +1,7 @@
 package io.troupe.ops.cli;
 
 import io.troupe.coordinator.ClusterNode;
+import io.troupe.worker.tls.ClusterTls;
 import io.troupe.worker.session.WorkerSettings;
 import io.troupe.worker.engine.Device;
 import java.io.PrintWriter;
@@ -47,6 +48,9 @@ final class WorkerCommand implements Callable<Integer> {
     @Mixin
     private SigningOptions signing;
 
+    @Mixin
+    private TlsOptions tls;
+
     @Override
     public Integer call() throws InterruptedException {
         HostPort coordinator = HostPort.parse(join, "--join");
@@ -57,7 +61,8 @@ final class WorkerCommand implements Callable<Integer> {
             throw UserError.usage("--join-timeout must be at least 1 second, got " + joinTimeoutSeconds);
         }
         Device dev = device.device();
-        signing.install(null, true);
+        java.util.Optional<ClusterTls> tls = this.tls.load(ClusterTls.Role.WORKER, bind, "--bind");
+        signing.install(tls.map(ClusterTls::hmacKey).orElse(null), true);
         ClusterNode.Timings configured = ClusterNode.Timings.from(ClusterNode.config(bind, 0, List.of()));
         Duration joinTimeout = joinTimeoutSeconds == null ? configured.joinTimeout() : Duration.ofSeconds(joinTimeoutSeconds);
         PrintWriter out = spec.commandLine().getOut();
@@ -66,13 +71,13 @@ final class WorkerCommand implements Callable<Integer> {
         ClusterNode.Timings timings = new ClusterNode.Timings(configured.stepTimeout(), configured.verifyInterval(),
                 left.compareTo(Duration.ofSeconds(1)) < 0 ? Duration.ofSeconds(1) : left, configured.coordinatorWait(),
                 configured.leaveTimeout());
-        out.printf("worker joining %s (%d threads, %s)%n", coordinator, threads.threads(), dev);
+        out.printf("worker joining %s (%d threads, %s%s)%n", coordinator, threads.threads(), dev, tls.isPresent() ? ", TLS" : "");
         out.flush();
         String error;
         try (MetricsOptions.Running served = metrics.start(spec.commandLine().getErr())) {
             error = ClusterNode.runWorker(coordinator.host(), coordinator.port(), bind,
                     new WorkerSettings(threads.threads(), dev, TroupeVersion.current()), ClusterNode.dataPlaneSettings(),
-                    timings, timings.stepTimeout());
+                    timings, timings.stepTimeout(), tls);
         }
         if (error != null) {
             throw UserError.cluster(error);

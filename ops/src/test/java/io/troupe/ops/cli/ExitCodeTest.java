@@ -97,7 +97,8 @@ class ExitCodeTest {
         usage(troupe("worker", "--join", "127.0.0.1:http"), "--join has a port that is not a number");
         usage(troupe("worker", "--join", "127.0.0.1:2552", "--device", "tpu"), "tpu");
         // 203.0.113.0/24 (TEST-NET-3) is never an address of this machine: the node cannot bind it.
-        failure(troupe("worker", "--join", "127.0.0.1:2552", "--bind", "203.0.113.7"), "cannot listen on 203.0.113.7");
+        failure(troupe("worker", "--join", "127.0.0.1:2552", "--bind", "203.0.113.7", "--insecure"),
+                "cannot listen on 203.0.113.7");
     }
 
     @Test
