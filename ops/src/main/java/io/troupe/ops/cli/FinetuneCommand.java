@@ -212,7 +212,7 @@ final class FinetuneCommand implements Callable<Integer> {
     }
 
     /** What trains: the scope's selection, or with LoRA the adapters and any classification head. */
-    private static Trainable select(TrainingScope scope, LoraConfig lora, GptConfig cfg, ParameterLayout extended) {
+    static Trainable select(TrainingScope scope, LoraConfig lora, GptConfig cfg, ParameterLayout extended) {
         if (lora == null) {
             return select(scope, cfg, extended);
         }
@@ -302,21 +302,13 @@ final class FinetuneCommand implements Callable<Integer> {
         }
         Tokenizer tokenizer = source != null ? source.tokenizer() : given != null ? given
                 : CharTokenizer.fromText(examples.examples().stream().map(e -> e.text()).collect(Collectors.joining()));
-        GptConfig cfg = settings.model(tokenizer.vocabSize());
-        ClassifierHead head = new ClassifierHead(examples.labels().size(), Pooling.parse(pooling));
-        ParameterLayout layout = ClassifierGraphs.layout(cfg, head);
-        float[] initial = ParameterInit.gpt2(cfg, layout, settings.seed());
-        if (source != null) {
-            // The GPT's parameters come first in the classifier's layout; only the head starts fresh.
-            System.arraycopy(source.parameters(), 0, initial, 0, source.parameters().length);
-        }
-        ParameterLayout extended = layout;
-        if (lora != null) {
-            extended = lora.extend(layout, cfg);
-            initial = lora.initialValues(extended, initial, settings.seed());
-        }
-        Trainable trainable = select(scope, lora, cfg, extended);
-        StartingPoint start = new StartingPoint(initial, trainable, lora);
+        ClassifierSetup setup = ClassifierSetup.of(settings, source, tokenizer, examples.labels().size(),
+                Pooling.parse(pooling), scope, lora);
+        GptConfig cfg = setup.cfg();
+        ClassifierHead head = setup.head();
+        ParameterLayout layout = setup.layout();
+        StartingPoint start = setup.start();
+        Trainable trainable = start.trainable();
         RunDirectory.prepare(out, false, force.enabled());
         announce(stdout, trainable, lora == null ? scope.describe() : lora.describe());
         Map<String, Object> extra = summaryExtra("classify", source, trainable, lora);
