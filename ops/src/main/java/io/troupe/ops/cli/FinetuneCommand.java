@@ -231,7 +231,7 @@ final class FinetuneCommand implements Callable<Integer> {
     }
 
     /** What trains: the scope's selection, or with LoRA the adapters and any classification head. */
-    private static Trainable select(TrainingScope scope, LoraConfig lora, Backbone cfg, ParameterLayout extended) {
+    static Trainable select(TrainingScope scope, LoraConfig lora, Backbone cfg, ParameterLayout extended) {
         if (lora == null) {
             return select(scope, cfg, extended);
         }
@@ -328,14 +328,14 @@ final class FinetuneCommand implements Callable<Integer> {
         Backbone cfg;
         float[] pretrained;
         SpecialTokens specials = null;
-        String poolingName = pooling;
+        String defaultPooling = pooling;
         if (encoder != null) {
             tokenizer = encoder.tokenizer();
             cfg = encoder.encoder().config().withDropout(settings.dropout());
             pretrained = encoder.encoder().parameters();
             specials = usage(() -> SpecialTokens.of(encoder.tokenizer()));
             if (!spec.commandLine().getParseResult().hasMatchedOption("--pooling")) {
-                poolingName = Pooling.MEAN.label();    // what sentence encoders such as all-MiniLM-L6-v2 use
+                defaultPooling = Pooling.MEAN.label();    // what sentence encoders such as all-MiniLM-L6-v2 use
             }
         } else {
             tokenizer = source != null ? source.tokenizer() : given != null ? given
@@ -343,20 +343,14 @@ final class FinetuneCommand implements Callable<Integer> {
             cfg = settings.model(tokenizer.vocabSize());
             pretrained = source != null ? source.parameters() : null;
         }
-        ClassifierHead head = new ClassifierHead(examples.labels().size(), Pooling.parse(poolingName));
-        ParameterLayout layout = usage(() -> ClassifierGraphs.layout(cfg, head));
-        float[] initial = ParameterInit.gpt2(cfg, layout, settings.seed());
-        if (pretrained != null) {
-            // The body's parameters come first in the classifier's layout; only the head starts fresh.
-            System.arraycopy(pretrained, 0, initial, 0, pretrained.length);
-        }
-        ParameterLayout extended = layout;
-        if (lora != null) {
-            extended = lora.extend(layout, cfg);
-            initial = lora.initialValues(extended, initial, settings.seed());
-        }
-        Trainable trainable = select(scope, lora, cfg, extended);
-        StartingPoint start = new StartingPoint(initial, trainable, lora);
+        String poolingName = defaultPooling;
+        Pooling chosenPooling = usage(() -> Pooling.parse(poolingName));
+        ClassifierSetup setup = usage(() -> ClassifierSetup.of(settings, cfg, pretrained, examples.labels().size(),
+                chosenPooling, scope, lora));
+        ClassifierHead head = setup.head();
+        ParameterLayout layout = setup.layout();
+        StartingPoint start = setup.start();
+        Trainable trainable = start.trainable();
         RunDirectory.prepare(out, false, force.enabled());
         StoredProfile.deleteStale(out);
         announce(stdout, trainable, lora == null ? scope.describe() : lora.describe());

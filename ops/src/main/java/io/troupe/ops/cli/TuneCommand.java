@@ -10,6 +10,12 @@ import io.troupe.tuner.run.StudyReports;
 import io.troupe.tuner.run.StudyRunner;
 import io.troupe.tuner.run.Studies;
 import io.troupe.tuner.run.TrainingExecutor;
+import io.troupe.tuner.run.TrialExecutor;
+import io.troupe.data.labelled.LabelledData;
+import io.troupe.data.labelled.LabelledReader;
+import io.troupe.model.gpt.LoraConfig;
+import io.troupe.model.gpt.Pooling;
+import io.troupe.model.gpt.TrainingScope;
 import io.troupe.tuner.run.TrialAudit;
 import io.troupe.ops.audit.TrialBiasAudit;
 import io.troupe.tuner.sampler.Sampler;
@@ -102,7 +108,9 @@ final class TuneCommand implements Callable<Integer> {
     @Option(names = "--objective", paramLabel = "A,B",
             description = {"Objectives of a multi-objective study, val_loss first: e.g. val_loss,tokens_per_second",
                 "(or NAME:min|max; pct_stereotype with --audit-pairs). The Pareto front is kept in the store,",
-                "shown in report.html and 'study show'; 'study best --pick' chooses from it."})
+                "shown in report.html and 'study show'; 'study best --pick' chooses from it.",
+                "With --finetune-from: accuracy or macro_f1, what a trial maximises, reported as 1 - it",
+                "(default: accuracy)."})
     private String objective;
 
     @Option(names = "--retries", defaultValue = "0", paramLabel = "N",
@@ -120,6 +128,20 @@ final class TuneCommand implements Callable<Integer> {
     @Option(names = "--bind", defaultValue = "127.0.0.1:2552", paramLabel = "HOST:PORT",
             description = "With --external: the cluster address workers join (default: ${DEFAULT-VALUE}).")
     private String bind;
+
+    @Option(names = "--finetune-from", paramLabel = "SOURCE",
+            description = {"Tune fine-tuning instead of pretraining: every trial fine-tunes SOURCE (as finetune --from)",
+                "as a classifier on the labelled --data and reports its validation error (1 - --objective);",
+                "the space varies training keys such as learning_rate, lr_body_scale, lr_layer_decay, dropout."})
+    private String finetuneFrom;
+
+    @Option(names = "--lora-rank", paramLabel = "R",
+            description = "With --finetune-from: every trial trains LoRA adapters of rank R (alpha 16, attn,proj).")
+    private Integer loraRank;
+
+    @Option(names = "--freeze", paramLabel = "embeddings|N",
+            description = "With --finetune-from: every trial freezes the embeddings, or them and the first N blocks.")
+    private String freeze;
 
     @Mixin
     private DataOption dataOption;
@@ -172,6 +194,17 @@ final class TuneCommand implements Callable<Integer> {
         TrialAudit audit = auditPairs == null ? TrialAudit.NONE
                 : TrialBiasAudit.load(auditPairs, AuditBiasCommand.format(auditFormat == null ? "crows" : auditFormat,
                         "--audit-format"), threads.threads());
+        if (finetuneFrom != null && auditPairs != null) {
+            throw UserError.usage("--audit-pairs audits language models; a fine-tuning study's trials are classifiers");
+        }
+        if (finetuneFrom == null) {
+            for (Object[] option : new Object[][]{{loraRank, "--lora-rank"},
+                {freeze, "--freeze"}}) {
+                if (option[0] != null) {
+                    throw UserError.usage(option[1] + " applies to a fine-tuning study; pass --finetune-from SOURCE");
+                }
+            }
+        }
         StudyProgress progress = new StudyProgress(spec.commandLine().getOut(), json.enabled());
         StudyHome home = new StudyHome(dir, storage);
         try (StudyLock lock = StudyLock.acquire(dir); StudyStore store = home.open()) {
@@ -194,7 +227,7 @@ final class TuneCommand implements Callable<Integer> {
             if (retries < 0) {
                 throw UserError.usage("--retries must be >= 0, got " + retries);
             }
-            if (objective != null) {
+            if (objective != null && finetuneFrom == null) {
                 // Checked before any trial trains: an objective the trials never report would leave no front.
                 List<String> reported = new java.util.ArrayList<>(List.of(ParetoFront.TOKENS_PER_SECOND));
                 if (auditPairs != null) {
@@ -216,7 +249,9 @@ final class TuneCommand implements Callable<Integer> {
             if (external) {
                 host = startHost(progress);
             }
-            TrainingExecutor executor = new TrainingExecutor(studyData.path(), k,
+            TrialExecutor executor = finetuneFrom != null
+                    ? finetuneTrials(studyData.path(), k, requested.seed())
+                    : new TrainingExecutor(studyData.path(), k,
                     external ? threads.threads() : threads.perLocalWorker(workers), TroupeVersion.current(), host);
             if (force && existing.isPresent()) {
                 home.clear(store, existing.get());
@@ -260,6 +295,35 @@ final class TuneCommand implements Callable<Integer> {
             }
         }
         return TroupeCli.EXIT_OK;
+    }
+
+    /**
+     * The trials of a fine-tuning study: local classifier runs (one worker each) on a stratified
+     * 90/10 split of the labelled data, seeded by the study's seed.
+     */
+    private TrialExecutor finetuneTrials(Path data, int workersPerTrial, long studySeed) throws DataException {
+        if (workersPerTrial > 1 || external) {
+            throw UserError.usage("--finetune-from trials train a classifier on this machine, one worker each;"
+                    + " drop --workers-per-trial and --external");
+        }
+        FinetuneTrials.Objective goal = FinetuneTrials.Objective.parse(objective == null ? "accuracy" : objective);
+        TrainingScope scope;
+        LoraConfig lora = null;
+        try {
+            scope = TrainingScope.parse(freeze, "all");
+            if (loraRank != null) {
+                if (freeze != null) {
+                    throw UserError.usage("--lora-rank trains only the adapters and the head already; drop --freeze");
+                }
+                lora = new LoraConfig(loraRank, 16, LoraConfig.parseTargets("attn,proj"), 0.05);
+            }
+        } catch (IllegalArgumentException e) {
+            throw UserError.usage(e.getMessage(), e);
+        }
+        LabelledData labelled = LabelledReader.forTraining(0).read(data);
+        SourceModel source = SourceModel.load(finetuneFrom);
+        return new FinetuneTrials(source, labelled, 0.1, studySeed, Pooling.LAST, scope, lora, goal,
+                threads.perLocalWorker(workers));
     }
 
     /** Starts the coordinator node external workers join, and says how to start them. */

@@ -4,6 +4,7 @@ import static io.troupe.ops.cli.CliRun.TEXT;
 import static io.troupe.ops.cli.CliRun.TINY;
 import static io.troupe.ops.cli.CliRun.trainTiny;
 import static io.troupe.ops.cli.CliRun.troupe;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -234,5 +235,58 @@ class FinetuneCommandTest {
         assertEquals("none", summary.get("source").get("from").asText());
         assertFalse(summary.get("source").has("sha256"));
         assertEquals(16, summary.get("config").get("n_embd").asInt());
+    }
+
+    @Test
+    void aBodyLearningRateScaleOfZeroLeavesTheBodyAsItWasAndTrainsTheHead() throws Exception {
+        Path corpus = tmp.resolve("new.txt");
+        Files.writeString(corpus, TEXT.substring(500) + TEXT.substring(0, 500));
+        Path out = tmp.resolve("lm-disc");
+        troupe("finetune", "--from", pretrained, "--data", corpus, "--out", out, "--steps", 3, "--threads", 1, TINY,
+                "lr_body_scale=0").assertOk();
+        SourceModel before = SourceModel.load(pretrained.toString());
+        SourceModel after = SourceModel.load(out.toString());
+        var layout = io.troupe.model.gpt.ParameterLayout.of(before.config());
+        int head = Math.toIntExact(layout.view("ln_f.weight").offset());
+        assertArrayEquals(java.util.Arrays.copyOf(before.parameters(), head),
+                java.util.Arrays.copyOf(after.parameters(), head), "embeddings and blocks did not move");
+        assertFalse(java.util.Arrays.equals(before.parameters(), after.parameters()), "ln_f (the head) trained");
+        JsonNode summary = JSON.readTree(out.resolve("summary.json").toFile());
+        assertEquals(0.0, summary.get("config").get("lr_body_scale").asDouble());
+    }
+
+    @Test
+    void earlyStoppingChoosesOnAShareOfTheTrainingPartAndScratchCanShareTheSourcesTokenizer() throws Exception {
+        Path out = tmp.resolve("scratch-es");
+        CliRun run = troupe("finetune", "--from", "none", "--preset", "shakespeare-char-small", "--tokenizer",
+                pretrained, "--task", "classify", "--early-stop", "--folds", 2, "--data", labelled, "--out", out,
+                "--steps", 4, "--threads", 1, TINY).assertOk(); // TINY evaluates every 2 steps
+        assertTrue(run.out().contains("2-fold cross-validation"), run.toString());
+        JsonNode summary = JSON.readTree(out.resolve("summary.json").toFile());
+        assertTrue(summary.get("early_stop").asBoolean());
+        JsonNode source = JSON.readTree(pretrained.resolve("summary.json").toFile());
+        assertEquals(source.get("config").get("vocab_size").asInt(), summary.get("config").get("vocab_size").asInt(),
+                "the scratch model has the pretrained model's vocabulary, not one built from the labelled texts");
+        for (JsonNode fold : summary.get("folds")) {
+            long kept = fold.get("kept_step").asLong();
+            assertTrue(kept == 2 || kept == 4, fold.toString());
+        }
+        Path single = tmp.resolve("single-es");
+        troupe("finetune", "--from", pretrained, "--task", "classify", "--early-stop", "--data", labelled, "--out",
+                single, "--steps", 2, "--threads", 1, TINY).assertOk();
+        JsonNode one = JSON.readTree(single.resolve("summary.json").toFile());
+        // 60 examples, 30 a class: 3 + 3 held out for the report, 3 + 3 of the other 54 choose, 48 train.
+        assertEquals(6, one.get("val_examples").asInt());
+        assertEquals(6, one.get("selection_examples").asInt());
+        assertEquals(48, one.get("train_examples").asInt());
+
+        Path bad = tmp.resolve("bad");
+        troupe("finetune", "--from", pretrained, "--tokenizer", pretrained, "--task", "classify", "--data", labelled,
+                "--out", bad, TINY).assertOneLineError("--tokenizer applies to --from none").assertExit(2);
+        troupe("finetune", "--from", pretrained, "--early-stop", "--data", labelled, "--out", bad, TINY)
+                .assertOneLineError("--early-stop applies to --task classify").assertExit(2);
+        troupe("finetune", "--from", pretrained, "--task", "classify", "--data", labelled, "--out", bad, TINY,
+                "lr_layer_decay=2").assertOneLineError("lr_layer_decay").assertExit(2);
+        assertFalse(Files.exists(bad));
     }
 }

@@ -37,7 +37,8 @@ public final class ClassifierTrainer {
     private final ClassifierHead head;
     private final StartingPoint start;
     private final EngineOptions engineOptions;
-    private boolean keepBest;
+    private final boolean keepBest;
+    private final ValidationObjective objective;
 
     /**
      * @param config the body's shape, with the dropout to train with
@@ -53,6 +54,8 @@ public final class ClassifierTrainer {
         this.head = head;
         this.start = start;
         this.engineOptions = engineOptions;
+        this.keepBest = false;
+        this.objective = ValidationObjective.LOSS;
     }
 
     /**
@@ -63,13 +66,38 @@ public final class ClassifierTrainer {
      * EncodedExamples, EncodedExamples, TrainListener)}).
      */
     public ClassifierTrainer keepingBest() {
-        return new ClassifierTrainer(settings, config, head, start, engineOptions, true);
+        return new ClassifierTrainer(settings, config, head, start, engineOptions, true, objective);
+    }
+
+    /**
+     * This trainer, passing {@code objective} of every evaluation to its listener's
+     * {@code onEval} as the validation value instead of the loss (a study minimises it, e.g. the
+     * error rate 1 - accuracy).
+     */
+    public ClassifierTrainer reporting(ValidationObjective objective) {
+        return new ClassifierTrainer(settings, config, head, start, engineOptions, keepBest, objective);
     }
 
     private ClassifierTrainer(TrainSettings settings, Backbone config, ClassifierHead head, StartingPoint start,
-                              EngineOptions engineOptions, boolean keepBest) {
-        this(settings, config, head, start, engineOptions);
+                              EngineOptions engineOptions, boolean keepBest, ValidationObjective objective) {
+        this.settings = settings;
+        this.config = config;
+        this.head = head;
+        this.start = start;
+        this.engineOptions = engineOptions;
         this.keepBest = keepBest;
+        this.objective = objective;
+    }
+
+    /** The value an evaluation reports to the listener, from the validation predictions and loss. */
+    @FunctionalInterface
+    public interface ValidationObjective {
+        /** The mean validation cross-entropy (the default). */
+        ValidationObjective LOSS = (predicted, gold, loss) -> loss;
+        /** The validation error rate, 1 - accuracy. */
+        ValidationObjective ERROR_RATE = (predicted, gold, loss) -> 1 - accuracy(predicted, gold);
+
+        double of(int[] predicted, EncodedExamples gold, double loss);
     }
 
     /**
@@ -86,10 +114,11 @@ public final class ClassifierTrainer {
      *     evaluation's
      * @param testLoss mean loss on the test examples (NaN without them)
      * @param testPredicted the predicted class of each test example (empty without them)
+     * @param lastStep the last step trained: max_iters, or earlier when the listener asked to stop
      */
     public record Result(float[] fullParameters, float[] trainableParameters, double finalTrainLoss, double valLoss,
                          int[] valPredicted, double stepMillis, long stepsSkipped, long keptStep, double testLoss,
-                         int[] testPredicted) {
+                         int[] testPredicted, long lastStep) {
     }
 
     /** The sequence length the graphs use for these examples: the longest, capped at block_size. */
@@ -136,6 +165,7 @@ public final class ClassifierTrainer {
         double stepNanos = 0;
         long steps = settings.maxIters();
         Best best = null;
+        long lastStep = steps;
         try (StepEngine engine = StepEngine.create(graph.toBytes(), WorkerJob.flatLayout(trainableLayout), engineOptions);
              ClassifierScorer scorer = val == null && test == null ? null : new ClassifierScorer(
                      ClassifierGraphs.evaluation(config.withDropout(0), head, t, DType.FLOAT, start.trainable(),
@@ -181,10 +211,15 @@ public final class ClassifierTrainer {
                             best = now.copy();
                         }
                     }
-                    listener.onEval(step, lastTrainLoss, valLoss);
+                    listener.onEval(step, lastTrainLoss, val == null ? valLoss
+                            : objective.of(valPredicted, val, valLoss));
+                }
+                if (listener.stopRequested()) {
+                    lastStep = step;
+                    break;
                 }
             }
-            long keptStep = steps;
+            long keptStep = lastStep;
             float[] kept = params;
             if (best != null) {
                 keptStep = best.step();
@@ -200,7 +235,7 @@ public final class ClassifierTrainer {
                 testPredicted = s.predicted();
             }
             return new Result(start.merged(kept), kept, lastTrainLoss, valLoss, valPredicted,
-                    stepNanos / 1e6 / steps, nonFinite.skipped(), keptStep, testLoss, testPredicted);
+                    stepNanos / 1e6 / lastStep, nonFinite.skipped(), keptStep, testLoss, testPredicted, lastStep);
         }
     }
 
