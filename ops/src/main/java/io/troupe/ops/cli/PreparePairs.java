@@ -60,7 +60,15 @@ final class PreparePairs {
                 node.put("attribution", attribution);
             }
             ObjectNode splits = node.putObject("splits");
-            r.splits().forEach((part, s) -> splits.set(part.id(), mapper.valueToTree(s)));
+            r.splits().forEach((part, s) -> {
+                ObjectNode one = splits.putObject(part.id());
+                one.put("pairs", s.pairs());
+                one.put("distinct_" + split.language(), s.distinctHashed());
+                one.put("source_tokens", s.sourceTokens());
+                one.put("target_tokens", s.targetTokens());
+                one.put("padding_fraction_bucketed", s.bucketedPadding());
+                one.put("padding_fraction_random", s.randomPadding());
+            });
             Json.printLine(out, node);
         } else {
             out.printf(Locale.ROOT, "pairs: %,d lines read, %,d skipped (no TAB, missing column or empty side)%n",

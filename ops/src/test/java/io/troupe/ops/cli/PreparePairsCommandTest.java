@@ -59,6 +59,17 @@ class PreparePairsCommandTest {
         assertTrue(run.out().lines().anyMatch(l -> l.startsWith("train ")), run.out());
         assertTrue(run.out().contains("attribution (required wherever a model trained on it is published):"
                 + " www.manythings.org/anki and tatoeba.org"), run.out());
+        Run json = troupe("prepare", "--pairs", file, "--source-column", "2", "--target-column", "1", "--split",
+                "hash-en:80/10/10", "--vocab-size", "300", "--out", dir.resolve("json"), "--json");
+        assertEquals(0, json.exitCode(), json.err());
+        JsonNode line = new ObjectMapper().readTree(json.out());
+        assertEquals(400, line.path("lines").asInt());
+        JsonNode trainLine = line.path("splits").path("train");
+        assertTrue(trainLine.path("padding_fraction_bucketed").asDouble()
+                < trainLine.path("padding_fraction_random").asDouble(), json.out());
+        assertEquals(line.path("splits").path("train").path("pairs").asInt()
+                + line.path("splits").path("val").path("pairs").asInt()
+                + line.path("splits").path("test").path("pairs").asInt(), 400);
         PairDataset data = PairDataset.open(out);
         JsonNode manifest = new ObjectMapper().readTree(out.resolve("manifest.json").toFile());
         assertEquals("www.manythings.org/anki and tatoeba.org", manifest.path("attribution").asText());
