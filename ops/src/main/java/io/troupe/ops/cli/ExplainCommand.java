@@ -93,7 +93,7 @@ final class ExplainCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "target %s  score %.6g  (%s, %.2f s)%n", e.target(), e.score(), e.method().label(),
                     seconds);
             if (e.baselineScore() != null) {
-                out.printf(Locale.ROOT, "baseline: %s  f(b) = %.6g  completeness error %.3g%n", Explanation.BASELINE,
+                out.printf(Locale.ROOT, "baseline: %s  f(b) = %.6g  completeness error %.3g%n", e.baseline(),
                         e.baselineScore(), e.completenessError());
             }
             for (int i = 0; i < e.tokens().size(); i++) {

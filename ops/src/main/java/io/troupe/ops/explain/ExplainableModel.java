@@ -24,6 +24,20 @@ interface ExplainableModel {
     /** The token embeddings of {@code ids}, [ids.length * C], as the score model's input expects. */
     float[] embed(long[] ids);
 
+    /**
+     * Where integrated gradients start for the attributed positions, [prepared.attributed() * C]:
+     * zero token embeddings unless a model has a better neutral input (an encoder's [MASK] or pad
+     * embedding). The positions after the attributed ones keep their embeddings.
+     */
+    default float[] baseline(PreparedText prepared) {
+        return new float[prepared.attributed() * scoreModel().embeddingWidth()];
+    }
+
+    /** What {@link #baseline} is, in words, for the user. */
+    default String baselineDescription() {
+        return Explanation.ZERO_BASELINE;
+    }
+
     /** Picks the model's own target from a forward pass; see {@link #prepare}. */
     @FunctionalInterface
     interface TargetPredictor {

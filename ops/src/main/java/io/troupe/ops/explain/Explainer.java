@@ -104,18 +104,19 @@ public final class Explainer implements AutoCloseable {
             }
             attributions[t] = sum;
         }
-        return new Explanation(p.tokens(), attributions, p.target(), out.score()[0], null, null,
+        return new Explanation(p.tokens(), attributions, p.target(), out.score()[0], null, null, null,
                 ExplainMethod.GRAD_X_INPUT, p.truncated());
     }
 
     /**
      * Rows 0..steps-1 are the midpoints alpha = (k + 0.5) / steps of the path from the baseline
-     * (zero embeddings at the attributed positions) to the input; row steps is the baseline and
+     * b (the model's, zero embeddings by default, at the attributed positions) to the input x; row steps is the baseline and
      * row steps + 1 the input. Positions after the attributed ones (a continuation's own tokens)
      * stay at their embeddings, so the attributions sum to f(x) - f(baseline) over the text alone.
      */
     private Explanation integratedGradients(PreparedText p, int steps) throws OrtException {
         float[] x = model.embed(p.ids());                                      // [T * C]
+        float[] b = model.baseline(p);                                         // [attributed * C]
         int c = width();
         int attributedValues = p.attributed() * c;
         int rowSize = x.length;
@@ -131,7 +132,7 @@ public final class Explainer implements AutoCloseable {
                 double alpha = row < steps ? (row + 0.5) / steps : row == steps ? 0 : 1;
                 int base = r * rowSize;
                 for (int j = 0; j < rowSize; j++) {
-                    batch[base + j] = j < attributedValues ? (float) (alpha * x[j]) : x[j];
+                    batch[base + j] = j < attributedValues ? (float) (b[j] + alpha * (x[j] - b[j])) : x[j];
                 }
             }
             ScoreSession.Output out = gradient().run(batch, n, c, p);
@@ -154,14 +155,14 @@ public final class Explainer implements AutoCloseable {
         for (int t = 0; t < attributions.length; t++) {
             double sum = 0;
             for (int j = t * c; j < (t + 1) * c; j++) {
-                sum += x[j] * gradientSum[j] / steps;                          // (x - 0) * mean gradient
+                sum += ((double) x[j] - b[j]) * gradientSum[j] / steps;        // (x - b) * mean gradient
             }
             attributions[t] = sum;
             total += sum;
         }
         double error = Math.abs(total - (score - baselineScore));
-        return new Explanation(p.tokens(), attributions, p.target(), score, baselineScore, error,
-                ExplainMethod.INTEGRATED_GRADIENTS, p.truncated());
+        return new Explanation(p.tokens(), attributions, p.target(), score, model.baselineDescription(), baselineScore,
+                error, ExplainMethod.INTEGRATED_GRADIENTS, p.truncated());
     }
 
     private Explanation rollout(PreparedText p) throws OrtException {
@@ -171,7 +172,7 @@ public final class Explainer implements AutoCloseable {
         int heads = layers.get(0).length / (t * t);
         double[] flow = AttentionRollout.rollout(layers, heads, t, p.rolloutQuery());
         double[] attributions = java.util.Arrays.copyOf(flow, p.attributed());
-        return new Explanation(p.tokens(), attributions, p.target(), out.score()[0], null, null,
+        return new Explanation(p.tokens(), attributions, p.target(), out.score()[0], null, null, null,
                 ExplainMethod.ATTENTION_ROLLOUT, p.truncated());
     }
 

@@ -12,15 +12,16 @@ import java.util.List;
  * @param attributions one per token
  * @param target the label, the next token or the continuation the score is about
  * @param score f(x): the class logit or the log-probability explained
+ * @param baseline what integrated gradients started from, in words; null for the other methods
  * @param baselineScore f(baseline) for integrated gradients, else null
  * @param completenessError |sum(attributions) - (f(x) - f(baseline))| for integrated gradients, else null
  * @param method how the attributions were computed
  * @param truncated tokens of the text left out because it is longer than the context (0 if none)
  */
 public record Explanation(List<String> tokens, double[] attributions, String target, double score,
-                          Double baselineScore, Double completenessError, ExplainMethod method, int truncated) {
-    /** What integrated gradients start from: every token embedding zero, positions kept. */
-    public static final String BASELINE = "zero token embeddings (position embeddings kept)";
+                          String baseline, Double baselineScore, Double completenessError, ExplainMethod method, int truncated) {
+    /** The default baseline of integrated gradients: every token embedding zero, positions kept. */
+    public static final String ZERO_BASELINE = "zero token embeddings (position embeddings kept)";
 
     /**
      * {@code {"tokens","attributions","target","score","baseline_score","completeness_error"}};

@@ -29,7 +29,7 @@ public final class ExplanationHtml {
         row(html, "method", e.method().label());
         row(html, "score f(x)", format(e.score()));
         if (e.baselineScore() != null) {
-            row(html, "baseline", Explanation.BASELINE);
+            row(html, "baseline", e.baseline());
             row(html, "baseline score f(b)", format(e.baselineScore()));
             row(html, "completeness error", format(e.completenessError()));
         }

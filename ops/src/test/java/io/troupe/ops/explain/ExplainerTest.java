@@ -77,6 +77,50 @@ class ExplainerTest {
     }
 
     @Test
+    void aModelsOwnBaselineIsWhereIntegratedGradientsStart() throws Exception {
+        Path model = TinyExports.randomLanguageModel(dir);
+        ExplainableModel lm = GptLanguageModelExplainable.open(model, ExportedWeights.read(model));
+        long dot = TinyExports.tokenizer().encode(".")[0];
+        // A "pad" baseline: every attributed token replaced by '.'.
+        ExplainableModel padded = new ExplainableModel() {
+            @Override
+            public io.troupe.model.explain.ScoreModel scoreModel() {
+                return lm.scoreModel();
+            }
+
+            @Override
+            public PreparedText prepare(String text, String target, TargetPredictor predict) throws ai.onnxruntime.OrtException {
+                return lm.prepare(text, target, predict);
+            }
+
+            @Override
+            public float[] embed(long[] ids) {
+                return lm.embed(ids);
+            }
+
+            @Override
+            public float[] baseline(PreparedText prepared) {
+                long[] dots = new long[prepared.attributed()];
+                java.util.Arrays.fill(dots, dot);
+                return lm.embed(dots);
+            }
+
+            @Override
+            public String baselineDescription() {
+                return "'.' embeddings";
+            }
+        };
+        try (Explainer explainer = new Explainer(padded, 1); Explainer plain = new Explainer(lm, 1)) {
+            Explanation e = explainer.explain("hex ", ig("ab", 64));
+            assertEquals("'.' embeddings", e.baseline());
+            double ofDots = plain.explain("....", new ExplainOptions(ExplainMethod.GRAD_X_INPUT, "ab", 1)).score();
+            assertEquals(ofDots, e.baselineScore(), 1e-5, "f(b) is the score of the text made of '.'");
+            assertEquals(plain.explain("hex ", ig("ab", 8)).score(), e.score(), 1e-5);
+            assertTrue(e.completenessError() < 0.01 * Math.abs(e.score() - e.baselineScore()) + 1e-4);
+        }
+    }
+
+    @Test
     void theNextTokenTargetIsTheLanguageModelsMostLikelyTokenAndItsScoreItsLogProbability() throws Exception {
         Path model = TinyExports.randomLanguageModel(dir);
         String text = "hex cab";
@@ -173,7 +217,7 @@ class ExplainerTest {
             assertEquals(List.of("tokens", "attributions", "target", "score", "baseline_score", "completeness_error"), names);
             assertEquals(2, o.get("attributions").size());
             String html = ExplanationHtml.render(new Explanation(List.of("<script>", "b"), new double[] {2, -1}, "a&b",
-                    0.5, 0.1, 0.01, ExplainMethod.INTEGRATED_GRADIENTS, 0));
+                    0.5, Explanation.ZERO_BASELINE, 0.1, 0.01, ExplainMethod.INTEGRATED_GRADIENTS, 0));
             assertTrue(html.contains("&lt;script&gt;") && !html.contains("<script>") && html.contains("a&amp;b"), html);
             assertTrue(html.contains("rgba(220,40,40,1.000)"), "the strongest positive token is full red");
             assertTrue(html.contains("rgba(40,90,220,0.500)"), "a negative token half as strong is half blue");
