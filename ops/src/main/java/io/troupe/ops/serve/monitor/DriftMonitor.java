@@ -204,8 +204,9 @@ public final class DriftMonitor implements AutoCloseable {
             say.accept("no stored reference profile in " + dir + (stored != null ? " for this tokenizer" : "")
                     + "; computing it once from " + data + " (troupe finetune and troupe export store one)");
             long start = System.nanoTime();
-            ReferenceProfile computed = languageModel != null ? ReferenceProfiles.ofLanguageModel(languageModel, data)
-                    : ReferenceProfiles.ofClassifier(classifier, data);
+            ReferenceProfile computed = languageModel != null
+                    ? ReferenceProfiles.ofLanguageModel(languageModel, data, () -> closed)
+                    : ReferenceProfiles.ofClassifier(classifier, data, () -> closed);
             reference = computed;
             try {
                 computed.write(dir);
@@ -215,7 +216,12 @@ public final class DriftMonitor implements AutoCloseable {
                 say.accept("reference profile computed, but not stored (" + e.getMessage() + "); the next start computes"
                         + " it again");
             }
+        } catch (java.util.concurrent.CancellationException closing) {
+            return;
         } catch (Exception e) {
+            if (closed) {
+                return;
+            }
             referenceProblem = "no reference profile: " + e.getMessage();
             say.accept(referenceProblem + "; drift is not measured (the window and perplexity still are)");
         }
@@ -285,14 +291,23 @@ public final class DriftMonitor implements AutoCloseable {
         Thread.sleep(2 * PUBLISH_NANOS / 1_000_000);
     }
 
-    /** Stops the thread and waits for it, so the model it scores with may close after. */
+    /**
+     * Stops the thread and waits for it, so the model it scores with may close after: it stops
+     * within one forward pass (a prompt, or a reference line being scored).
+     */
     @Override
     public void close() {
         closed = true;
         thread.interrupt();
-        try {
-            thread.join(10_000);
-        } catch (InterruptedException e) {
+        boolean interrupted = false;
+        while (thread.isAlive()) {
+            try {
+                thread.join();
+            } catch (InterruptedException e) {
+                interrupted = true; // the session must not close under the monitor's forward pass
+            }
+        }
+        if (interrupted) {
             Thread.currentThread().interrupt();
         }
     }
