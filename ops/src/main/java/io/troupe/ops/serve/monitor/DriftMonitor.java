@@ -143,8 +143,9 @@ public final class DriftMonitor implements AutoCloseable {
         }
         DriftWindow.Snapshot s = snapshot();
         o.put("window_texts", s.texts());
-        put(o.putObject("psi"), "tokens", s.tokenPsi());
-        put(o.with("psi"), "length", s.lengthPsi());
+        ObjectNode psi = o.putObject("psi");
+        put(psi, "tokens", s.tokenPsi());
+        put(psi, "length", s.lengthPsi());
         put(o, "unknown_token_share", s.unknownShare());
         if (languageModel != null) {
             put(o, "prompt_perplexity", s.perplexity());
