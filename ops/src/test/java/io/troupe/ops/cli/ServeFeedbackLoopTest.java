@@ -13,6 +13,7 @@ import io.troupe.ops.serve.OpenAiServer;
 import io.troupe.ops.serve.ServeLimits;
 import io.troupe.ops.serve.monitor.MonitorSettings;
 import io.troupe.ops.serve.monitor.ReferenceProfile;
+import io.troupe.ops.serve.monitor.ServeMonitor;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -240,6 +241,12 @@ class ServeFeedbackLoopTest {
             assertFalse(ack.get("train").asBoolean(), "a completion's rating is no classification example: " + ack);
             assertEquals("off", get(base, "/health").at("/details/accuracy/status").asText(), "no live accuracy for an LM");
         }
+        // Serve wrote its last numbers beside the model when it stopped; the card shows them.
+        assertTrue(Files.isRegularFile(pretrained.resolve(ServeMonitor.REPORT)));
+        String card = io.troupe.worker.card.ModelCard.render(pretrained);
+        assertTrue(card.contains("## Monitoring"), card);
+        assertTrue(card.contains("| drift status | warming_up over 2 texts |"), card);
+        assertTrue(card.contains("val perplexity, text by text"), card);
     }
 
     @Test
