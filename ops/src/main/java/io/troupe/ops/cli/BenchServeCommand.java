@@ -4,6 +4,9 @@ import io.troupe.ops.serve.OpenAiServer;
 import io.troupe.ops.serve.ServeBenchmark;
 import io.troupe.ops.serve.ServeLimits;
 import io.troupe.ops.serve.monitor.MonitorSettings;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadInfo;
+import java.lang.management.ThreadMXBean;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.ToDoubleFunction;
@@ -115,6 +118,9 @@ final class BenchServeCommand implements Callable<Integer> {
         }
         List<ServeBenchmark.Result> on = new ArrayList<>();
         List<ServeBenchmark.Result> off = new ArrayList<>();
+        double loadBefore = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+        long monitorCpuBefore = monitorThreadCpuNanos();
+        long processCpuBefore = processCpuNanos();
         for (int r = 0; r < compareRounds; r++) {
             boolean onFirst = r % 2 == 0;
             for (boolean monitor : new boolean[] {onFirst, !onFirst}) {
@@ -130,6 +136,14 @@ final class BenchServeCommand implements Callable<Integer> {
             }
         }
         server.monitoring(true);
+        long monitorCpu = monitorThreadCpuNanos() - monitorCpuBefore;
+        long processCpu = processCpuNanos() - processCpuBefore;
+        double loadAfter = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+        double[] ratios = new double[on.size()];
+        for (int i = 0; i < ratios.length; i++) {
+            ratios[i] = on.get(i).latencyP50Ms() / off.get(i).latencyP50Ms();
+        }
+        java.util.Arrays.sort(ratios);
         MonitorSide withMonitor = side("on", on);
         MonitorSide without = side("off", off);
         if (json.enabled()) {
@@ -142,8 +156,37 @@ final class BenchServeCommand implements Callable<Integer> {
                     withMonitor.latencyP50Ms(), without.latencyP50Ms(),
                     100 * (withMonitor.latencyP50Ms() / without.latencyP50Ms() - 1), withMonitor.ttftP50Ms(),
                     without.ttftP50Ms(), withMonitor.interTokenP50Ms(), without.interTokenP50Ms());
+            out.printf("paired rounds, latency p50 on/off: median %+.2f%%, quartiles %+.2f%% .. %+.2f%%%n",
+                    100 * (quantile(ratios, 0.5) - 1), 100 * (quantile(ratios, 0.25) - 1), 100 * (quantile(ratios, 0.75) - 1));
+            out.printf("drift monitor thread CPU: %.1f ms of the process's %.1f ms (%.2f%%); load average %.1f before,"
+                    + " %.1f after (%d CPUs)%n", monitorCpu / 1e6, processCpu / 1e6, 100.0 * monitorCpu / Math.max(1,
+                    processCpu), loadBefore, loadAfter, Runtime.getRuntime().availableProcessors());
         }
         out.flush();
+    }
+
+    private static double quantile(double[] sorted, double q) {
+        double at = q * (sorted.length - 1);
+        int low = (int) Math.floor(at);
+        int high = Math.min(sorted.length - 1, low + 1);
+        return sorted[low] + (at - low) * (sorted[high] - sorted[low]);
+    }
+
+    /** CPU time of the drift monitor's threads so far (the monitor's whole cost besides one queue offer per text). */
+    private static long monitorThreadCpuNanos() {
+        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+        long total = 0;
+        for (ThreadInfo info : threads.getThreadInfo(threads.getAllThreadIds())) {
+            if (info != null && info.getThreadName().equals("troupe-drift-monitor")) {
+                total += Math.max(0, threads.getThreadCpuTime(info.getThreadId()));
+            }
+        }
+        return total;
+    }
+
+    private static long processCpuNanos() {
+        return ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os
+                ? os.getProcessCpuTime() : 0;
     }
 
     private static MonitorSide side(String name, List<ServeBenchmark.Result> results) {

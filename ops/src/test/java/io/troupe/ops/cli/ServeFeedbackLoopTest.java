@@ -13,6 +13,7 @@ import io.troupe.ops.serve.OpenAiServer;
 import io.troupe.ops.serve.ServeLimits;
 import io.troupe.ops.serve.monitor.MonitorSettings;
 import io.troupe.ops.serve.monitor.ReferenceProfile;
+import io.troupe.ops.serve.monitor.ServeMonitor;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -203,6 +204,59 @@ class ServeFeedbackLoopTest {
             System.out.printf("live accuracy: before the shift %.3f, shifted %.3f, after the fine-tune %.3f%n", before,
                     shifted, after);
         }
+    }
+
+    @Test
+    void completionAndChatPromptsCountTowardTheWindowAndTheirIdsTakeFeedback() throws Exception {
+        MonitorSettings settings = MonitorSettings.defaults().withFeedback(tmp.resolve("fb-lm"), 1 << 20, 2);
+        try (OpenAiServer server = OpenAiServer.bind("127.0.0.1", 0, ServeLimits.defaults(), null, settings, l -> { })) {
+            server.load(pretrained, 1, 2);
+            String base = "http://127.0.0.1:" + server.port();
+            HttpResponse<String> completion = post(base, "/v1/completions", "{\"prompt\":\"the king shall\",\"max_tokens\":2}");
+            assertEquals(200, completion.statusCode(), completion.body());
+            HttpResponse<String> chat = post(base, "/v1/chat/completions",
+                    "{\"messages\":[{\"role\":\"user\",\"content\":\"my lord\"}],\"max_tokens\":2}");
+            assertEquals(200, chat.statusCode(), chat.body());
+            eventually(() -> {
+                try {
+                    return get(base, "/health").at("/details/drift/window_texts").asInt() == 2;
+                } catch (Exception e) {
+                    return false;
+                }
+            }, "both prompts count toward the window");
+            JsonNode drift = get(base, "/health").at("/details/drift");
+            assertEquals("warming_up", drift.get("status").asText(), drift::toString);
+            assertTrue(drift.get("reference_perplexity").asDouble() > 1, "train stored the profile: " + drift);
+            eventually(() -> {
+                try {
+                    return scrape(base).contains("troupe_serve_prompt_perplexity ")
+                            && !scrape(base).contains("troupe_serve_prompt_perplexity NaN");
+                } catch (Exception e) {
+                    return false;
+                }
+            }, "a prompt was scored under the model");
+            String id = JSON.readTree(completion.body()).get("id").asText();
+            JsonNode ack = JSON.readTree(post(base, "/v1/feedback", "{\"id\":\"" + id + "\",\"rating\":5}").body());
+            assertTrue(ack.get("known").asBoolean(), ack::toString);
+            assertFalse(ack.get("train").asBoolean(), "a completion's rating is no classification example: " + ack);
+            assertEquals("off", get(base, "/health").at("/details/accuracy/status").asText(), "no live accuracy for an LM");
+        }
+        // Serve wrote its last numbers beside the model when it stopped; the card shows them.
+        assertTrue(Files.isRegularFile(pretrained.resolve(ServeMonitor.REPORT)));
+        String card = io.troupe.worker.card.ModelCard.render(pretrained);
+        assertTrue(card.contains("## Monitoring"), card);
+        assertTrue(card.contains("| drift status | warming_up over 2 texts |"), card);
+        assertTrue(card.contains("val perplexity, text by text"), card);
+    }
+
+    @Test
+    void serveRefusesMonitorOptionsOutOfRangeInOneLine() {
+        troupe("serve", "--model", pretrained, "--drift-threshold", "0").assertExit(TroupeCli.EXIT_USAGE)
+                .assertOneLineError("--drift-threshold must be > 0");
+        troupe("serve", "--model", pretrained, "--drift-window", "3").assertExit(TroupeCli.EXIT_USAGE)
+                .assertOneLineError("--drift-window must be at least 10");
+        troupe("serve", "--model", pretrained, "--accuracy-alert", "1.5").assertExit(TroupeCli.EXIT_USAGE)
+                .assertOneLineError("--accuracy-alert must be in [0, 1]");
     }
 
     @Test

@@ -21,15 +21,20 @@ import org.slf4j.LoggerFactory;
  * full queue drops the text and counts it); one daemon thread does the rest: it loads the
  * reference (or computes it once from the run's data, and stores it), tokenizes, updates the
  * {@link DriftWindow}, scores a bounded sample of prompts under the model, and publishes the
- * metrics and the status. The scoring is held to at most a tenth of that thread's time and
+ * metrics and the status. The scoring is held to at most 2% of that thread's time and
  * skipped while texts wait, so it never holds back the texts' counting.
  */
 public final class DriftMonitor implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(DriftMonitor.class);
     private static final int QUEUE = 1024;
     private static final long PUBLISH_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
-    /** Scoring may take at most 1 / (1 + IDLE_FACTOR) of the monitor thread's time. */
-    private static final int IDLE_FACTOR = 9;
+    /**
+     * Scoring may take at most 1 / (1 + IDLE_FACTOR) of the monitor thread's (wall) time: 2%.
+     * At 10% it cost the served requests ~1% of the process's CPU on a tiny model (a forward pass
+     * per sampled prompt), which shows in latency on a saturated machine; 2% still scores
+     * several prompts a second.
+     */
+    private static final int IDLE_FACTOR = 49;
 
     /** The monitor's verdict on the window. */
     public enum Status { WARMING_UP, OK, DRIFT, OFF }
@@ -138,8 +143,9 @@ public final class DriftMonitor implements AutoCloseable {
         }
         DriftWindow.Snapshot s = snapshot();
         o.put("window_texts", s.texts());
-        put(o.putObject("psi"), "tokens", s.tokenPsi());
-        put(o.with("psi"), "length", s.lengthPsi());
+        ObjectNode psi = o.putObject("psi");
+        put(psi, "tokens", s.tokenPsi());
+        put(psi, "length", s.lengthPsi());
         put(o, "unknown_token_share", s.unknownShare());
         if (languageModel != null) {
             put(o, "prompt_perplexity", s.perplexity());
@@ -199,8 +205,9 @@ public final class DriftMonitor implements AutoCloseable {
             say.accept("no stored reference profile in " + dir + (stored != null ? " for this tokenizer" : "")
                     + "; computing it once from " + data + " (troupe finetune and troupe export store one)");
             long start = System.nanoTime();
-            ReferenceProfile computed = languageModel != null ? ReferenceProfiles.ofLanguageModel(languageModel, data)
-                    : ReferenceProfiles.ofClassifier(classifier, data);
+            ReferenceProfile computed = languageModel != null
+                    ? ReferenceProfiles.ofLanguageModel(languageModel, data, () -> closed)
+                    : ReferenceProfiles.ofClassifier(classifier, data, () -> closed);
             reference = computed;
             try {
                 computed.write(dir);
@@ -210,7 +217,12 @@ public final class DriftMonitor implements AutoCloseable {
                 say.accept("reference profile computed, but not stored (" + e.getMessage() + "); the next start computes"
                         + " it again");
             }
+        } catch (java.util.concurrent.CancellationException closing) {
+            return;
         } catch (Exception e) {
+            if (closed) {
+                return;
+            }
             referenceProblem = "no reference profile: " + e.getMessage();
             say.accept(referenceProblem + "; drift is not measured (the window and perplexity still are)");
         }
@@ -280,14 +292,23 @@ public final class DriftMonitor implements AutoCloseable {
         Thread.sleep(2 * PUBLISH_NANOS / 1_000_000);
     }
 
-    /** Stops the thread and waits for it, so the model it scores with may close after. */
+    /**
+     * Stops the thread and waits for it, so the model it scores with may close after: it stops
+     * within one forward pass (a prompt, or a reference line being scored).
+     */
     @Override
     public void close() {
         closed = true;
         thread.interrupt();
-        try {
-            thread.join(10_000);
-        } catch (InterruptedException e) {
+        boolean interrupted = false;
+        while (thread.isAlive()) {
+            try {
+                thread.join();
+            } catch (InterruptedException e) {
+                interrupted = true; // the session must not close under the monitor's forward pass
+            }
+        }
+        if (interrupted) {
             Thread.currentThread().interrupt();
         }
     }

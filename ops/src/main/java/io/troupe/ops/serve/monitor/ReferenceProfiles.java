@@ -18,6 +18,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CancellationException;
+import java.util.function.BooleanSupplier;
 
 /**
  * Computes a model's {@link ReferenceProfile} from the data its run records in
@@ -66,6 +68,17 @@ public final class ReferenceProfiles {
 
     /** The profile of a language model from its training text or prepared dataset at {@code data}. */
     public static ReferenceProfile ofLanguageModel(ExportedModel model, Path data) throws DataException, OrtException {
+        return ofLanguageModel(model, data, () -> false);
+    }
+
+    /**
+     * As {@link #ofLanguageModel(ExportedModel, Path)}, giving up between two scored lines once
+     * {@code cancelled} says so (the model is closing).
+     *
+     * @throws java.util.concurrent.CancellationException when cancelled
+     */
+    static ReferenceProfile ofLanguageModel(ExportedModel model, Path data, BooleanSupplier cancelled)
+            throws DataException, OrtException {
         DataSource source = DataSource.open(data).withTokenizer(model.tokenizer(), "the model's");
         TokenSplit split = source.split(model.blockSize());
         LenientEncoder encoder = new LenientEncoder(model.tokenizer());
@@ -85,6 +98,9 @@ public final class ReferenceProfiles {
         double total = 0;
         long tokens = 0;
         for (String line : spread(valLines, SCORED_TEXTS)) {
+            if (cancelled.getAsBoolean()) {
+                throw new CancellationException("the model is closing");
+            }
             Perplexity.Result r = loss.score(encoder.encode(line).ids());
             if (r != null) {
                 total += r.loss() * r.tokens();
@@ -99,6 +115,12 @@ public final class ReferenceProfiles {
     /** The profile of a classifier from its labelled examples at {@code data}. */
     public static ReferenceProfile ofClassifier(ExportedClassifier classifier, Path data) throws DataException,
             OrtException {
+        return ofClassifier(classifier, data, () -> false);
+    }
+
+    /** As {@link #ofClassifier(ExportedClassifier, Path)}, giving up before scoring once {@code cancelled} says so. */
+    static ReferenceProfile ofClassifier(ExportedClassifier classifier, Path data, BooleanSupplier cancelled)
+            throws DataException, OrtException {
         LabelledData examples = LabelledReader.forTraining(Integer.MAX_VALUE).read(data);
         LenientEncoder encoder = new LenientEncoder(classifier.tokenizer());
         TextHistograms counts = new TextHistograms(encoder.bins());
@@ -109,6 +131,9 @@ public final class ReferenceProfiles {
         }
         double confidence = 0;
         List<String> scored = spread(texts, CONFIDENCE_TEXTS);
+        if (cancelled.getAsBoolean()) {
+            throw new CancellationException("the model is closing");
+        }
         for (float[] p : classifier.probabilities(scored)) {
             confidence += p[ExportedClassifier.argmax(p)];
         }

@@ -65,7 +65,7 @@ public final class ServeMonitor implements AutoCloseable {
             log.info(line);
             say.accept(line);
         };
-        this.recent = new RecentRequests(settings.rememberedRequests());
+        this.recent = new RecentRequests(settings.rememberedRequests(), RecentRequests.DEFAULT_MAX_CHARS);
         if (settings.feedbackDir() != null) {
             store = new FeedbackStore(settings.feedbackDir(), settings.feedbackMaxBytes(), settings.feedbackFiles());
             String problem = store.check();

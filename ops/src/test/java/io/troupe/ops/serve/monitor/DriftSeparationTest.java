@@ -49,6 +49,8 @@ class DriftSeparationTest {
                 "n_layer=1", "n_head=2", "n_embd=32", "block_size=64", "batch_size=8", "eval_iters=1", "eval_interval=30",
                 "log_interval=30", "warmup_iters=2", "lr_decay_iters=30", "learning_rate=3e-3");
         assertEquals(0, exit, out::toString);
+        assertTrue(Files.isRegularFile(run.resolve(ReferenceProfile.FILE_NAME)), "train stores the reference profile");
+        Files.delete(run.resolve(ReferenceProfile.FILE_NAME)); // the monitor computes it again: that path is tested too
         model = ExportedModel.open(run, 1);
     }
 
