@@ -32,6 +32,7 @@ import java.util.List;
 import java.util.Map;
 import io.troupe.tuner.analysis.ParetoFront;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -112,6 +113,9 @@ final class TuneCommand implements Callable<Integer> {
                 "With --finetune-from: accuracy or macro_f1, what a trial maximises, reported as 1 - it",
                 "(default: accuracy)."})
     private String objective;
+
+    /** What a fine-tuning study's --objective may name; a pretraining study's trials report neither. */
+    private static final Set<String> FINETUNE_OBJECTIVES = Set.of("accuracy", "macro_f1");
 
     @Option(names = "--retries", defaultValue = "0", paramLabel = "N",
             description = "Run a failed trial (diverged, out of memory, threw) again from scratch up to N times (default: 0).")
@@ -198,6 +202,10 @@ final class TuneCommand implements Callable<Integer> {
             throw UserError.usage("--audit-pairs audits language models; a fine-tuning study's trials are classifiers");
         }
         if (finetuneFrom == null) {
+            if (objective != null && FINETUNE_OBJECTIVES.contains(objective.trim())) {
+                throw UserError.usage("--objective " + objective.trim() + " applies to a fine-tuning study; pass"
+                        + " --finetune-from SOURCE");
+            }
             for (Object[] option : new Object[][]{{loraRank, "--lora-rank"},
                 {freeze, "--freeze"}}) {
                 if (option[0] != null) {
