@@ -61,8 +61,26 @@ final class JobEventLog implements AutoCloseable {
     static JobEventLog open(Path dir, Clock clock, Logger log) throws IOException {
         Path file = dir.resolve(FILE);
         Files.createDirectories(dir);
-        return new JobEventLog(file, Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
-                StandardOpenOption.APPEND), clock, log);
+        BufferedWriter writer = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
+                StandardOpenOption.APPEND);
+        if (endsTorn(file)) {
+            // A coordinator that crashed mid-line: end that line, so the resumed history starts on its own.
+            writer.write('\n');
+            writer.flush();
+        }
+        return new JobEventLog(file, writer, clock, log);
+    }
+
+    // True if the file is not empty and its last byte is not a newline.
+    private static boolean endsTorn(Path file) throws IOException {
+        try (java.nio.channels.SeekableByteChannel channel = Files.newByteChannel(file)) {
+            if (channel.size() == 0) {
+                return false;
+            }
+            java.nio.ByteBuffer last = java.nio.ByteBuffer.allocate(1);
+            channel.position(channel.size() - 1).read(last);
+            return last.get(0) != '\n';
+        }
     }
 
     void jobStarted(String jobId, long step, boolean resumed) {

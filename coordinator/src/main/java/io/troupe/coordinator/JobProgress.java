@@ -348,6 +348,8 @@ final class JobProgress {
         extra.put("membership_changes", membershipChanges);
         extra.put("recovery_seconds", List.copyOf(recoverySeconds));
         extra.put("steps_skipped", nonFinite.skipped());
+        // From events.jsonl, which a resumed coordinator appends to: the history of every coordinator of the job.
+        extra.put("fault_history", FaultHistory.read(spec.outDir()).toJson());
         SummaryFile.write(spec.outDir(), summary, spec.settings(), spec.tokenizer().vocabSize(),
                 spec.tokenizer().type(), ringSize, extra, spec.data());
         return summary;

@@ -52,6 +52,10 @@ final class BenchAllreduceCommand implements Callable<Integer> {
     @Option(names = "--runs", paramLabel = "N", defaultValue = "10", description = "Timed runs; the median is reported (default: ${DEFAULT-VALUE}).")
     private int runs;
 
+    @Option(names = "--tls", paramLabel = "DIR",
+            description = "Run the ring over mutual TLS with the worker certificate of 'troupe secret init DIR' (default: plain TCP).")
+    private java.nio.file.Path tls;
+
     @Option(names = "--json", description = "Print one JSON object: {\"workers\", \"mib\", \"ms\", \"algbw_gbps\", \"busbw_gbps\"}.")
     private boolean json;
 
@@ -74,7 +78,9 @@ final class BenchAllreduceCommand implements Callable<Integer> {
         AllReduceBenchmark.Result result;
         try {
             result = AllReduceBenchmark.run(workers, mib, settings, warmups,
-                    Duration.ofMillis(Math.round(warmupSeconds * 1000)), runs);
+                    Duration.ofMillis(Math.round(warmupSeconds * 1000)), runs,
+                    java.util.Optional.ofNullable(tls).map(dir -> io.troupe.worker.tls.ClusterTls.load(dir,
+                            io.troupe.worker.tls.ClusterTls.Role.WORKER)));
         } catch (RingException e) {
             throw UserError.cluster("the all-reduce benchmark failed: " + e.getMessage());
         }
@@ -84,8 +90,9 @@ final class BenchAllreduceCommand implements Callable<Integer> {
         if (json) {
             Json.printLine(out, report);
         } else {
-            out.printf("all-reduce of %d MiB among %d workers, %s on the wire: %.2f ms, algbw %.3f GB/s, busbw %.3f GB/s%n",
-                    report.mib(), report.workers(), settings.wire().name().toLowerCase(java.util.Locale.ROOT), report.ms(),
+            out.printf("all-reduce of %d MiB among %d workers, %s on the wire%s: %.2f ms, algbw %.3f GB/s, busbw %.3f GB/s%n",
+                    report.mib(), report.workers(), settings.wire().name().toLowerCase(java.util.Locale.ROOT),
+                    tls != null ? " over TLS" : "", report.ms(),
                     report.algbwGbps(), report.busbwGbps());
             out.flush();
         }

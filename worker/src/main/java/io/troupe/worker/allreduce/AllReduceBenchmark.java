@@ -47,6 +47,13 @@ public final class AllReduceBenchmark {
      */
     public static Result run(int workers, int mib, RingSettings settings, int warmups, Duration warmup, int iterations)
             throws RingException, InterruptedException {
+        return run(workers, mib, settings, warmups, warmup, iterations, java.util.Optional.empty());
+    }
+
+    /** {@link #run(int, int, RingSettings, int, Duration, int)} with the ring over mutual TLS when {@code tls} is given. */
+    public static Result run(int workers, int mib, RingSettings settings, int warmups, Duration warmup, int iterations,
+                             java.util.Optional<io.troupe.worker.tls.ClusterTls> tls)
+            throws RingException, InterruptedException {
         if (workers < 2) {
             throw new IllegalArgumentException("an all-reduce benchmark needs at least 2 workers, got " + workers);
         }
@@ -65,7 +72,7 @@ public final class AllReduceBenchmark {
                 .withFallback(DataPlaneConfig.recommended())
                 .withFallback(ConfigFactory.load());
         ActorSystem system = ActorSystem.create("allreduce-bench", config);
-        try (LoopbackRing ring = LoopbackRing.start(system, workers, settings)) {
+        try (LoopbackRing ring = LoopbackRing.start(java.util.Collections.nCopies(workers, system), settings, tls)) {
             long step = 0;
             // Warm up for at least `warmup` as well, however many calls that takes (see DEFAULT_WARMUP_SECONDS).
             long warmupEnd = System.nanoTime() + warmup.toNanos();

@@ -33,6 +33,13 @@ public final class LoopbackRing implements AutoCloseable {
     /** A ring with member i on {@code systems.get(i)} (one ActorSystem per member, like separate processes). */
     public static LoopbackRing start(List<? extends ClassicActorSystemProvider> systems, RingSettings settings)
             throws RingException, InterruptedException {
+        return start(systems, settings, java.util.Optional.empty());
+    }
+
+    /** A ring with member i on {@code systems.get(i)}, over mutual TLS when {@code tls} is given. */
+    public static LoopbackRing start(List<? extends ClassicActorSystemProvider> systems, RingSettings settings,
+                                     java.util.Optional<io.troupe.worker.tls.ClusterTls> tls)
+            throws RingException, InterruptedException {
         int worldSize = systems.size();
         if (worldSize < 1) {
             throw new IllegalArgumentException("a ring needs at least one member");
@@ -40,7 +47,8 @@ public final class LoopbackRing implements AutoCloseable {
         List<RingAllReduce> members = new ArrayList<>();
         try {
             for (int rank = 0; rank < worldSize; rank++) {
-                members.add(RingAllReduce.bind(systems.get(rank), rank, worldSize, new InetSocketAddress("127.0.0.1", 0), settings));
+                members.add(RingAllReduce.bind(systems.get(rank), rank, worldSize, new InetSocketAddress("127.0.0.1", 0), settings,
+                        RingAdmission.open(), tls));
             }
             List<CompletionStage<Void>> ready = new ArrayList<>();
             for (int rank = 0; rank < worldSize; rank++) {

@@ -110,9 +110,10 @@ public final class PekkoDataPlane implements DataPlane {
         }
 
         @Override
-        public Checkpoint fetch(InetSocketAddress from, String jobId, long step, String identity)
+        public Checkpoint fetch(InetSocketAddress from, String jobId, long step, String identity, long parameters)
                 throws StateTransferException, InterruptedException {
-            return StateClient.fetch(system, from, jobId, step, identity, deadline, tls);
+            return StateClient.fetch(system, from, jobId, step, identity, deadline, tls,
+                    StateClient.maxStateBytes(parameters));
         }
 
         @Override

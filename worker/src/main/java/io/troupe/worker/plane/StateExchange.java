@@ -20,9 +20,12 @@ public interface StateExchange extends AutoCloseable {
      * Fetches the state after {@code step} steps from the peer at {@code from}. Blocking.
      *
      * @param identity the model and optimizer identity the state must have; another is refused
+     * @param parameters how many parameters the state holds: a peer that announces more bytes than
+     *     such a state can take ({@link io.troupe.worker.transfer.StateClient#maxStateBytes}) is
+     *     refused before anything is allocated
      * @throws Exception with a one-line message naming the peer when it cannot be fetched
      */
-    Checkpoint fetch(InetSocketAddress from, String jobId, long step, String identity) throws Exception;
+    Checkpoint fetch(InetSocketAddress from, String jobId, long step, String identity, long parameters) throws Exception;
 
     /** Stops serving. */
     @Override

@@ -148,7 +148,8 @@ public final class WorkerSession implements AutoCloseable {
         return submit(() -> {
             if (f.syncPort() > 0) {
                 InetSocketAddress peer = new InetSocketAddress(f.syncHost(), f.syncPort());
-                job.restoreState(plane.stateExchange().fetch(peer, join.jobId(), f.syncStep(), identity));
+                job.restoreState(plane.stateExchange().fetch(peer, join.jobId(), f.syncStep(), identity,
+                        job.parameters().length));
                 steps = f.syncStep();
                 bestValLoss = job.restoredBestValLoss();
             }

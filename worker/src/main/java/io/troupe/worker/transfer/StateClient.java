@@ -88,12 +88,36 @@ public final class StateClient {
         return fetch(system, peer, jobId, step, expectedConfig, deadline, Optional.empty());
     }
 
+    /** Room for a state's config, tokenizer and sampler states besides its parameters and moments. */
+    static final long MAX_STATE_OVERHEAD_BYTES = 256L << 20;
+
+    /**
+     * The most bytes the encoded state of a model of {@code parameters} parameters can take:
+     * parameters and both AdamW moments (12 bytes each), the header and trailer, and
+     * {@value #MAX_STATE_OVERHEAD_BYTES} bytes for the rest. A peer that announces more is lying.
+     */
+    public static long maxStateBytes(long parameters) {
+        return 12 * parameters + 256 + MAX_STATE_OVERHEAD_BYTES;
+    }
+
     /**
      * {@link #fetch(ClassicActorSystemProvider, InetSocketAddress, String, long, String, Duration)}
      * over TLS when {@code tls} is given, presenting this node's cluster certificate.
      */
     public static Checkpoint fetch(ClassicActorSystemProvider system, InetSocketAddress peer,
             String jobId, long step, String expectedConfig, Duration deadline, Optional<ClusterTls> tls)
+            throws StateTransferException, InterruptedException {
+        return fetch(system, peer, jobId, step, expectedConfig, deadline, tls, Long.MAX_VALUE);
+    }
+
+    /**
+     * {@link #fetch(ClassicActorSystemProvider, InetSocketAddress, String, long, String, Duration, Optional)}
+     * that refuses, before allocating anything, a state announced larger than {@code maxBytes}
+     * (see {@link #maxStateBytes}): the decoder sizes its arrays from the announced header.
+     */
+    public static Checkpoint fetch(ClassicActorSystemProvider system, InetSocketAddress peer,
+            String jobId, long step, String expectedConfig, Duration deadline, Optional<ClusterTls> tls,
+            long maxBytes)
             throws StateTransferException, InterruptedException {
         Objects.requireNonNull(tls, "tls");
         Objects.requireNonNull(system, "system");
@@ -129,7 +153,7 @@ public final class StateClient {
         try {
             return new Fetch(peer, jobId, step, deadline, deadlineNanos, running.first().second(),
                     channel)
-                    .run(expectedConfig);
+                    .run(expectedConfig, maxBytes);
         } finally {
             running.first().first().complete(Optional.empty());
             channel.close();
@@ -162,7 +186,7 @@ public final class StateClient {
             this.channel = channel;
         }
 
-        Checkpoint run(String expectedConfig) throws StateTransferException, InterruptedException {
+        Checkpoint run(String expectedConfig, long maxBytes) throws StateTransferException, InterruptedException {
             try {
                 ByteBuffer headerBytes = ByteBuffer.allocate(TransferProtocol.ANSWER_HEADER_BYTES);
                 channel.readFully(headerBytes);
@@ -175,6 +199,11 @@ public final class StateClient {
                     throw new StateMismatchException(peer, server + " announced the state of step "
                             + header.offeredStep() + " but step " + step + " was asked; it breaks"
                             + " the protocol: fetch from another peer");
+                }
+                if (header.length() > maxBytes) {
+                    throw new StateProtocolException(peer, server + " announced " + header.length()
+                            + " bytes of state, more than the " + maxBytes + " this model's state can"
+                            + " take; it breaks the protocol: fetch from another peer", null);
                 }
                 announced = header.length();
                 Checkpoint checkpoint = CheckpointCodec.decode(channel, announced, origin());

@@ -197,6 +197,27 @@ class StateTransferTest {
     }
 
     @Test
+    void aServerThatAnnouncesMoreStateThanTheModelCanHaveIsRefusedBeforeAnythingIsAllocated() throws Exception {
+        // A lying header: 1 TiB announced, and a checkpoint header to match; nothing else follows.
+        long lie = 1L << 40;
+        try (FakeStateServer fake = new FakeStateServer(socket -> {
+            FakeStateServer.readRequest(socket.getInputStream());
+            OutputStream out = socket.getOutputStream();
+            out.write(TransferProtocol.ok(9, lie).toArray());
+            out.flush();
+            Thread.sleep(60_000);
+        })) {
+            long max = StateClient.maxStateBytes(100_000);
+            StateProtocolException e = assertThrows(StateProtocolException.class,
+                    () -> StateClient.fetch(system, fake.address(), JOB, 9, null, DEADLINE,
+                            java.util.Optional.empty(), max));
+            assertEquals("state server 127.0.0.1:" + fake.address().getPort() + " announced " + lie
+                    + " bytes of state, more than the " + max + " this model's state can take; it"
+                    + " breaks the protocol: fetch from another peer", e.getMessage());
+        }
+    }
+
+    @Test
     void aServerThatNeverAnswersTimesOutAtTheDeadline() throws Exception {
         try (FakeStateServer fake = new FakeStateServer(socket -> {
             FakeStateServer.readRequest(socket.getInputStream());
