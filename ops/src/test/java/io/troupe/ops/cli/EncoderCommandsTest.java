@@ -23,7 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
 class EncoderCommandsTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     /** A small BERT WordPiece tokenizer.json: 4 specials and 8 words. */
-    private static final String TOKENIZER = """
+    static final String TOKENIZER = """
             {"version": "1.0", "truncation": null, "padding": null,
              "added_tokens": [
                {"id": 0, "content": "[PAD]", "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true},
