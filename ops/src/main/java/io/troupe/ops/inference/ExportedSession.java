@@ -36,6 +36,18 @@ final class ExportedSession {
         }
     }
 
+    /** A session over an in-memory model (an encoder imported from another format). */
+    static OrtSession open(byte[] model, String what, int threads) throws DataException {
+        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
+            options.setIntraOpNumThreads(threads);
+            options.setSessionLogLevel(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR);
+            options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            return environment().createSession(model, options);
+        } catch (OrtException e) {
+            throw new DataException(what + " did not load in ONNX Runtime: " + e.getMessage(), e);
+        }
+    }
+
     /** Closes a session whose opening failed later on; the earlier error is the one to report. */
     static void closeQuietly(OrtSession session) {
         if (session != null) {
