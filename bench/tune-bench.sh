@@ -7,7 +7,7 @@
 #   random-asha random search + ASHA
 #   tpe-asha    TPE + ASHA
 #   hyperband   random search + Hyperband (brackets of ASHA)
-#   pbt         population-based training, population TRIALS/4 with the same total steps
+#   pbt         population-based training of TRIALS members: TRIALS x STEPS steps, as random search
 #
 # Built to run unattended for hours on a shared machine: every study is its own directory under
 # OUT; a study already in OUT/results.tsv is skipped, an interrupted one is resumed; results go
@@ -43,7 +43,7 @@ flags() {
     random-asha) echo "--sampler random --pruner asha" ;;
     tpe-asha) echo "--sampler tpe --pruner asha" ;;
     hyperband) echo "--sampler random --pruner hyperband" ;;
-    pbt) echo "--sampler random --pbt --population $((TRIALS / 4))" ;;
+    pbt) echo "--sampler random --pruner pbt" ;;
     *) echo "unknown method $1" >&2; return 1 ;;
   esac
 }

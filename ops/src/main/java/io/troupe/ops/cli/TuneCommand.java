@@ -7,6 +7,7 @@ import io.troupe.tuner.run.StudyHome;
 import io.troupe.tuner.run.StudyListener;
 import io.troupe.tuner.run.StudyLock;
 import io.troupe.tuner.run.StudyReports;
+import io.troupe.tuner.run.PbtRunner;
 import io.troupe.tuner.run.StudyRunner;
 import io.troupe.tuner.run.Studies;
 import io.troupe.tuner.run.TrainingExecutor;
@@ -61,7 +62,8 @@ final class TuneCommand implements Callable<Integer> {
     @Option(names = "--sampler", paramLabel = "NAME", description = "grid, random or tpe (default: random).")
     private String sampler;
 
-    @Option(names = "--pruner", paramLabel = "NAME", description = "none, asha or median: stops poor trials early (default: none).")
+    @Option(names = "--pruner", paramLabel = "NAME", description = {"none, asha, hyperband or median: stops poor trials early;",
+        "pbt: population-based training of all --trials at once (default: none)."})
     private String pruner;
 
     /** The old name of --pruner (it prunes trials, it schedules nothing); still accepted, not shown. */
@@ -249,6 +251,17 @@ final class TuneCommand implements Callable<Integer> {
                     requested.steps(), requested.createdAt(), studyData.sha256());
             Sampler theSampler = Sampler.create(requested.sampler(), searchSpace, requested.seed());
             Pruner thePruner = Pruner.create(requested.pruner(), searchSpace, requested.steps());
+            boolean pbt = requested.pruner().equals("pbt");
+            if (pbt && resume) {
+                throw UserError.usage("a population-based study cannot be resumed yet; start it over with --force");
+            }
+            if (pbt && (workers != 1 || external || requested.workersPerTrial() != 1)) {
+                throw UserError.usage("population-based training runs its members in turn on one local worker here;"
+                        + " drop --workers, --workers-per-trial and --external");
+            }
+            // Built before the study is recorded: a population of 1 or bad pbt options are refused with nothing written.
+            PbtRunner pbtRunner = pbt ? new PbtRunner(name, dir, searchSpace, theSampler, store, null,
+                    requested.steps(), requested.trials(), requested.seed(), StudyListener.SILENT) : null;
             int k = requested.workersPerTrial();
             if (workers < k || workers % k != 0) {
                 throw UserError.usage("--workers " + workers + " must be a positive multiple of --workers-per-trial " + k);
@@ -281,6 +294,20 @@ final class TuneCommand implements Callable<Integer> {
                     progress.onTrialEnd(t);
                 }
             };
+            if (pbtRunner != null) {
+                PbtRunner members = new PbtRunner(name, dir, searchSpace, theSampler, store, executor, study.steps(),
+                        study.trials(), study.seed(), onTrialEnd);
+                try (StopOnSignal stop = StopOnSignal.install(members::requestStop)) {
+                    members.run();
+                    StudyResults results = StudyReports.write(dir, store, study);
+                    if (members.stopRequested()) {
+                        progress.note("stopped; a population-based study cannot be resumed yet");
+                        return TrainCommand.EXIT_STOPPED;
+                    }
+                    progress.done(results, dir);
+                }
+                return TroupeCli.EXIT_OK;
+            }
             StudyRunner runner = new StudyRunner(name, dir, searchSpace, theSampler, thePruner, store, executor, slots,
                     study.steps(), onTrialEnd, audit).withRetries(retries);
             // Ctrl-C (or SIGTERM): every running trial checkpoints its current step and stays RUNNING.

@@ -128,6 +128,29 @@ class StudyCommandsTest {
         troupe("study", "best", study, "--pick", "accuracy:max").assertOneLineError("the study's objectives are");
     }
 
+    /**
+     * PBT end to end on real training: 4 members, 20 steps, exploit at step 10 (eval every 10):
+     * the worst member copies the best one's checkpoint and goes on; the lineage is in the store
+     * and in report.html. A population of 1 is refused before anything is written.
+     */
+    @Test
+    void populationBasedTrainingCopiesCheckpointsAndDrawsTheLineage() throws Exception {
+        Path pbt = tmp.resolve("pbt");
+        CliRun run = troupe("tune", "--space", space, "--data", data, "--out", pbt, "--threads", 1, "--trials", 4,
+                "--steps", 20, "--pruner", "pbt", "--seed", 1).assertOk();
+        assertTrue(run.out().contains("done: 4 trials (4 complete, 0 pruned, 0 failed), 80 steps trained of 80"), run.toString());
+        try (io.troupe.tuner.store.StudyStore store = io.troupe.tuner.store.JdbcStudyStore.sqlite(pbt)) {
+            List<io.troupe.tuner.store.LineageEvent> lineage = store.lineage(io.troupe.tuner.run.StudyHome.LOCAL_KEY);
+            assertEquals(1, lineage.size(), lineage.toString());
+            assertEquals(10, lineage.get(0).step());
+        }
+        String html = Files.readString(pbt.resolve("report.html"));
+        assertTrue(html.contains("Population-based training lineage"), "lineage drawn in the report");
+        troupe("tune", "--space", space, "--data", data, "--out", tmp.resolve("one"), "--trials", 1, "--steps", 20,
+                "--pruner", "pbt").assertOneLineError("needs a population of at least 2, got 1");
+        assertTrue(!Files.exists(tmp.resolve("one").resolve("trials")), "nothing trained");
+    }
+
     @Test
     void badInputIsOneLineError() throws Exception {
         troupe("tune", "--space", space, "--data", data, "--out", tmp.resolve("a"), "--trials", 2, "--steps", 10,

@@ -77,7 +77,7 @@ public interface Pruner {
     }
 
     /** The names {@link #create} accepts. */
-    List<String> NAMES = List.of("none", "asha", "hyperband", "median");
+    List<String> NAMES = List.of("none", "asha", "hyperband", "median", "pbt");
 
     /** The evaluation cadence of a space's trials: rungs sit on evaluation steps. */
     static long evalInterval(SearchSpace space, long maxSteps) {
@@ -122,6 +122,8 @@ public interface Pruner {
                 yield new HyperbandPruner(eta, space.option("asha.min_resource", defaultGrace(space, maxSteps, eta)),
                         space.option("asha.max_resource", maxSteps), evalInterval(space, maxSteps));
             }
+            // Population-based training is run by PbtRunner; it stops no trial.
+            case "pbt" -> new NoPruner();
             case "median" -> new MedianPruner(space.option("median.warmup_steps", 0L),
                     space.option("median.startup_trials", 3));
             default -> throw new TuneException("unknown pruner '" + name + "'; choose one of " + NAMES);

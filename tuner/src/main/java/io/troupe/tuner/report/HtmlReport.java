@@ -58,6 +58,9 @@ public final class HtmlReport {
                 out.append(pareto(results, objectives));
             }
         }
+        if (!results.lineage().isEmpty()) {
+            out.append(lineage(results));
+        }
         out.append("<h2>Trials</h2>\n<pre>").append(escape(results.table())).append("</pre>\n</body></html>\n");
         return out.toString();
     }
@@ -245,6 +248,61 @@ public final class HtmlReport {
                             on ? " (front)" : "", t.value(), second.name(), second.of(t)))));
         }
         return out.append(svg.append("</svg>\n")).toString();
+    }
+
+    /**
+     * Population-based training's lineage: one row per member, step across; an arrow from the
+     * parent's row to the member's at each step where the member copied the parent, and the
+     * copies as a table with the new settings.
+     */
+    private static String lineage(StudyResults results) {
+        List<TrialRecord> members = results.trials().stream()
+                .sorted(java.util.Comparator.comparingInt(TrialRecord::number)).toList();
+        int rows = members.size();
+        int rowH = 18;
+        int height = TOP + BOTTOM + rows * rowH;
+        long maxStep = Math.max(1, results.study().steps());
+        StringBuilder svg = new StringBuilder(String.format(Locale.ROOT,
+                "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\">\n"
+                        + "<defs><marker id=\"arrow\" markerWidth=\"8\" markerHeight=\"8\" refX=\"6\" refY=\"3\" orient=\"auto\">"
+                        + "<path d=\"M0 0 L6 3 L0 6 z\" fill=\"#d33\"/></marker></defs>\n", W, height, W, height));
+        java.util.Map<Integer, Integer> row = new java.util.HashMap<>();
+        Integer best = results.best().map(TrialRecord::number).orElse(null);
+        for (int r = 0; r < rows; r++) {
+            TrialRecord t = members.get(r);
+            row.put(t.number(), r);
+            double y = TOP + r * rowH + rowH / 2.0;
+            svg.append(String.format(Locale.ROOT, "<text class=\"axis\" x=\"%d\" y=\"%.1f\" text-anchor=\"end\">trial %d</text>"
+                    + "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"%d\"/>\n",
+                    LEFT - 4, y + 4, t.number(), LEFT, y, W - RIGHT, y, best != null && best == t.number() ? "#357" : "#bbb",
+                    best != null && best == t.number() ? 3 : 1));
+        }
+        for (io.troupe.tuner.store.LineageEvent e : results.lineage()) {
+            Integer from = row.get(e.parent());
+            Integer to = row.get(e.number());
+            if (from == null || to == null) {
+                continue;
+            }
+            double x = LEFT + (W - LEFT - RIGHT) * (double) e.step() / maxStep;
+            svg.append(String.format(Locale.ROOT, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#d33\""
+                    + " marker-end=\"url(#arrow)\"><title>%s</title></line>\n", x, TOP + from * rowH + rowH / 2.0, x,
+                    TOP + to * rowH + rowH / 2.0, escape("step " + e.step() + ": trial " + e.number() + " copies trial "
+                            + e.parent())));
+        }
+        svg.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">step (0 to %d)</text>\n",
+                (LEFT + W - RIGHT) / 2, height - 8, maxStep));
+        StringBuilder out = new StringBuilder("<h2>Population-based training lineage</h2>\n<p>Each arrow: at that step the"
+                + " member at its head took the weights and optimizer state of the member at its tail, then perturbed"
+                + " its settings.</p>\n").append(svg.append("</svg>\n"));
+        out.append("<table><tr><th>step</th><th>trial</th><th>copied</th><th>new settings</th></tr>\n");
+        for (io.troupe.tuner.store.LineageEvent e : results.lineage()) {
+            StringBuilder p = new StringBuilder();
+            e.params().forEach((k, v) -> p.append(p.length() == 0 ? "" : ", ").append(k).append('=')
+                    .append(StudyResults.format(v)));
+            out.append(String.format(Locale.ROOT, "<tr><td>%d</td><td>%d</td><td>%d</td><td>%s</td></tr>\n", e.step(),
+                    e.number(), e.parent(), escape(p.toString())));
+        }
+        return out.append("</table>\n").toString();
     }
 
     /** The SVG element with axes, ticks and labels. */

@@ -22,11 +22,18 @@ import java.util.Set;
  * value: a trial stopped at a later rung got further than one stopped early, whatever its loss
  * there), then RUNNING, then FAILED; ties by trial number.
  */
-public record StudyResults(StudyInfo study, List<TrialRecord> trials, List<Long> rungs) {
+public record StudyResults(StudyInfo study, List<TrialRecord> trials, List<Long> rungs,
+                           List<io.troupe.tuner.store.LineageEvent> lineage) {
 
     public StudyResults {
         trials = trials.stream().sorted(ORDER).toList();
         rungs = List.copyOf(rungs);
+        lineage = List.copyOf(lineage);
+    }
+
+    /** Results of a study without population-based training. */
+    public StudyResults(StudyInfo study, List<TrialRecord> trials, List<Long> rungs) {
+        this(study, trials, rungs, List.of());
     }
 
     private static final Comparator<TrialRecord> ORDER = Comparator

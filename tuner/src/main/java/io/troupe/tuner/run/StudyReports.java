@@ -33,7 +33,8 @@ public final class StudyReports {
         SearchSpace space = SearchSpace.parse(study.space());
         List<Long> rungs = Pruner.create(study.pruner(), space, study.steps()).rungs();
         // The key may be "." (a directory's own store): the results name the directory instead.
-        return new StudyResults(study.withName(studyName(dir)), store.trials(study.name()), rungs);
+        return new StudyResults(study.withName(studyName(dir)), store.trials(study.name()), rungs,
+                store.lineage(study.name()));
     }
 
     /** Writes trials.csv and report.html into {@code dir}. */

@@ -120,6 +120,30 @@ public final class TrainingExecutor implements TrialExecutor {
         deleteCheckpoints(job.dir());
     }
 
+    /**
+     * Copies the donor's newest checkpoint into the recipient's directory, re-labelled with the
+     * recipient's settings: the checkpoint is the state an elastic join ships to a new worker
+     * (parameters, AdamW moments and step, sampler position), and only the settings it may be
+     * resumed with change (a perturbed learning rate or dropout).
+     */
+    @Override
+    public void transfer(TrialJob from, TrialJob to) throws Exception {
+        CheckpointStore donor = new CheckpointStore(from.dir(), 1);
+        java.util.List<Path> files = donor.list();
+        if (files.isEmpty()) {
+            throw new TuneException(Kind.INTERNAL, "trial " + from.number() + " has no checkpoint to copy in " + from.dir());
+        }
+        io.troupe.worker.checkpoint.Checkpoint c = CheckpointStore.load(files.get(0));
+        String identity = to.settings().resumeIdentity(new com.fasterxml.jackson.databind.ObjectMapper(),
+                source.tokenizer().vocabSize()).toString();
+        io.troupe.worker.checkpoint.Checkpoint relabelled = new io.troupe.worker.checkpoint.Checkpoint(identity,
+                c.parameters(), c.adamM(), c.adamV(), c.optimizerStep(), c.trainingStep(), c.samplerState(),
+                c.extraRngState(), c.tokenizer());
+        Files.createDirectories(to.dir());
+        deleteCheckpoints(to.dir());
+        new CheckpointStore(to.dir(), 1).save(relabelled);
+    }
+
     private static boolean hasCheckpoint(Path dir) throws Exception {
         return !new CheckpointStore(dir, 1).list().isEmpty();
     }

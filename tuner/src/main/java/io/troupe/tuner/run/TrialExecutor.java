@@ -24,4 +24,13 @@ public interface TrialExecutor {
      */
     default void trialEnded(TrialJob job) throws java.io.IOException {
     }
+
+    /**
+     * Population-based training's exploit: {@code to} continues from {@code from}'s newest state
+     * (weights, AdamW moments, optimizer step, data position), under its own settings. After this,
+     * {@link #run} of a resumed {@code to} starts from that state.
+     */
+    default void transfer(TrialJob from, TrialJob to) throws Exception {
+        throw new UnsupportedOperationException("this executor cannot transfer training state");
+    }
 }

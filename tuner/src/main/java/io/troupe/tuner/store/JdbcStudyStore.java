@@ -55,7 +55,11 @@ public final class JdbcStudyStore implements StudyStore {
             // Secondary metrics of a trial (e.g. a bias audit's pct_stereotype), by name. Added after
             // the first release: IF NOT EXISTS gives an older store the table when it is opened.
             "CREATE TABLE IF NOT EXISTS troupe_trial_metrics (study VARCHAR(2000) NOT NULL, number INTEGER NOT NULL,"
-                    + " name VARCHAR(200) NOT NULL, value DOUBLE PRECISION, PRIMARY KEY (study, number, name))");
+                    + " name VARCHAR(200) NOT NULL, value DOUBLE PRECISION, PRIMARY KEY (study, number, name))",
+            // Population-based training's exploit steps (wave 2); IF NOT EXISTS upgrades an older store.
+            "CREATE TABLE IF NOT EXISTS troupe_trial_lineage (study VARCHAR(2000) NOT NULL, number INTEGER NOT NULL,"
+                    + " step BIGINT NOT NULL, parent INTEGER NOT NULL, params TEXT NOT NULL,"
+                    + " PRIMARY KEY (study, number, step))");
     /** Added after the first release: a store written before gets it on open (see {@link #migrate}). */
     private static final String DATA_SHA256 = "data_sha256";
 
@@ -211,7 +215,8 @@ public final class JdbcStudyStore implements StudyStore {
     public void deleteStudy(String study) {
         transaction(c -> {
             for (String sql : List.of("DELETE FROM troupe_trial_values WHERE study = ?",
-                    "DELETE FROM troupe_trial_metrics WHERE study = ?", "DELETE FROM troupe_trials WHERE study = ?",
+                    "DELETE FROM troupe_trial_metrics WHERE study = ?", "DELETE FROM troupe_trial_lineage WHERE study = ?",
+                    "DELETE FROM troupe_trials WHERE study = ?",
                     "DELETE FROM troupe_studies WHERE name = ?")) {
                 try (PreparedStatement s = c.prepareStatement(sql)) {
                     s.setString(1, study);
@@ -271,6 +276,65 @@ public final class JdbcStudyStore implements StudyStore {
             }
             return null;
         });
+    }
+
+    @Override
+    public void setParams(String study, int number, Map<String, Object> params) {
+        String json = json(params);
+        transaction(c -> {
+            try (PreparedStatement s = c.prepareStatement("UPDATE troupe_trials SET params = ? WHERE study = ? AND number = ?")) {
+                s.setString(1, json);
+                s.setString(2, study);
+                s.setInt(3, number);
+                if (s.executeUpdate() != 1) {
+                    throw new IllegalStateException("trial " + number + " of " + study + " was never started");
+                }
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public void addLineage(String study, LineageEvent event) {
+        String json = json(event.params());
+        transaction(c -> {
+            try (PreparedStatement s = c.prepareStatement("INSERT INTO troupe_trial_lineage (study, number, step, parent,"
+                    + " params) VALUES (?,?,?,?,?) ON CONFLICT (study, number, step) DO UPDATE SET parent = excluded.parent,"
+                    + " params = excluded.params")) {
+                s.setString(1, study);
+                s.setInt(2, event.number());
+                s.setLong(3, event.step());
+                s.setInt(4, event.parent());
+                s.setString(5, json);
+                s.executeUpdate();
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public List<LineageEvent> lineage(String study) {
+        return transaction(c -> {
+            List<LineageEvent> out = new ArrayList<>();
+            try (PreparedStatement s = c.prepareStatement("SELECT number, step, parent, params FROM troupe_trial_lineage"
+                    + " WHERE study = ? ORDER BY step, number")) {
+                s.setString(1, study);
+                try (ResultSet r = s.executeQuery()) {
+                    while (r.next()) {
+                        out.add(new LineageEvent(r.getInt(1), r.getLong(2), r.getInt(3), params(r.getString(4))));
+                    }
+                }
+            }
+            return out;
+        });
+    }
+
+    private static String json(Map<String, Object> params) {
+        try {
+            return JSON.writeValueAsString(params);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("parameters are not JSON-serialisable: " + params, e);
+        }
     }
 
     @Override

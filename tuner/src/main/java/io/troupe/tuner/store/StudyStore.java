@@ -50,6 +50,24 @@ public interface StudyStore extends AutoCloseable {
     /** Records a trial's final state, objective and reason, and updates the study's best trial. */
     void finishTrial(String study, int number, TrialState state, double value, String reason);
 
+    /**
+     * Replaces a trial's parameters (a PBT member that copied another and perturbed its settings).
+     * Stores that cannot run PBT need not support it.
+     */
+    default void setParams(String study, int number, java.util.Map<String, Object> params) {
+        throw new UnsupportedOperationException("this store cannot record parameter changes");
+    }
+
+    /** Records one PBT exploit step: the trial's new parent and parameters from {@code step} on. */
+    default void addLineage(String study, LineageEvent event) {
+        throw new UnsupportedOperationException("this store cannot record a PBT lineage");
+    }
+
+    /** Every PBT exploit step of the study, in order of step then trial; empty for other studies. */
+    default List<LineageEvent> lineage(String study) {
+        return List.of();
+    }
+
     /** Every trial of the study with its intermediate values, by number. */
     List<TrialRecord> trials(String study);
 

@@ -147,6 +147,57 @@ class StudyRunnerTest {
         }
     }
 
+    /**
+     * Trial isolation: trial 0 diverges (NaN), trial 1 runs out of memory (an Error, not an
+     * Exception), trial 2 throws; each is FAILED with its reason and trial 3 still completes. With
+     * --retries 1, a trial whose first attempt throws is run again from scratch and completes.
+     */
+    @Test
+    void failuresOfEveryKindStayInTheirTrialAndRetriesRunThemAgain() throws Exception {
+        SearchSpace grid = SearchSpace.parse("params { learning_rate { type = choice, values = [0.01, 0.02, 0.03, 0.04] } }");
+        Map<Integer, AtomicInteger> attempts = new ConcurrentHashMap<>();
+        TrialExecutor flaky = (job, listener) -> {
+            int attempt = attempts.computeIfAbsent(job.number(), n -> new AtomicInteger()).incrementAndGet();
+            listener.onEval(10, 0, 2.0);
+            switch (job.number()) {
+                case 0 -> throw new TrainingDivergedException("training diverged: the loss is NaN at step 12");
+                case 1 -> throw new OutOfMemoryError("Java heap space");
+                case 2 -> {
+                    if (attempt == 1) {
+                        throw new IllegalStateException("worker lost");
+                    }
+                }
+                default -> { }
+            }
+            listener.onEval(STEPS, 0, 1.0);
+            return STEPS;
+        };
+        try (StudyStore store = JdbcStudyStore.sqlite(dir)) {
+            store.createStudy(new StudyInfo(name(), grid.canonical(), "/data", "grid", "none", 0, 4, 1, STEPS, 0));
+            StudyRunner runner = new StudyRunner(name(), dir, grid, Sampler.create("grid", grid, 0),
+                    Pruner.create("none", grid, STEPS), store, flaky, 1, STEPS, StudyListener.SILENT);
+            assertEquals(4, runner.run(4));
+            List<TrialRecord> trials = store.trials(name());
+            assertEquals(List.of(TrialState.FAILED, TrialState.FAILED, TrialState.FAILED, TrialState.COMPLETE),
+                    trials.stream().map(TrialRecord::state).toList());
+            assertEquals("training diverged: the loss is NaN at step 12", trials.get(0).reason());
+            assertTrue(trials.get(1).reason().startsWith("out of memory: Java heap space"), trials.get(1).reason());
+            assertEquals("worker lost", trials.get(2).reason());
+            assertEquals(1, attempts.get(2).get(), "no retries by default");
+
+            // The same study again with one retry: each failed trial gets one more attempt.
+            attempts.clear();
+            new StudyRunner(name(), dir, grid, Sampler.create("grid", grid, 0), Pruner.create("none", grid, STEPS), store,
+                    flaky, 1, STEPS, StudyListener.SILENT).withRetries(1).run(4);
+            trials = store.trials(name());
+            assertEquals(List.of(TrialState.FAILED, TrialState.FAILED, TrialState.COMPLETE, TrialState.COMPLETE),
+                    trials.stream().map(TrialRecord::state).toList());
+            assertEquals(2, attempts.get(0).get(), "a resumed failed trial runs again, then once more on retry");
+            assertEquals(2, attempts.get(1).get());
+            assertEquals(2, attempts.get(2).get(), "attempt 1 (resume) throws, the retry completes");
+        }
+    }
+
     @Test
     void aFailingTrialIsMarkedFailedWithItsReasonAndTheStudyGoesOn() throws Exception {
         SearchSpace grid = SearchSpace.parse("params { learning_rate { type = choice, values = [0.01, 0.09, 0.001] } }");

@@ -1,0 +1,137 @@
+package io.troupe.tuner.run;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.troupe.tuner.TuneException;
+import io.troupe.tuner.sampler.Sampler;
+import io.troupe.tuner.space.SearchSpace;
+import io.troupe.tuner.store.JdbcStudyStore;
+import io.troupe.tuner.store.LineageEvent;
+import io.troupe.tuner.store.StudyInfo;
+import io.troupe.tuner.store.StudyStore;
+import io.troupe.tuner.store.TrialRecord;
+import io.troupe.tuner.store.TrialState;
+import io.troupe.worker.run.TrainListener;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Population-based training with a synthetic member whose "weights" are one number. */
+class PbtRunnerTest {
+    private static final SearchSpace SPACE = SearchSpace.parse("""
+            fixed { eval_interval = 10 }
+            params {
+              learning_rate { type = log, min = 1e-4, max = 1e-1 }
+              n_layer { type = int, min = 1, max = 4 }
+            }
+            pbt { interval = 20, quantile = 0.25, resample_probability = 0.0 }
+            """);
+    private static final long STEPS = 60;
+
+    @TempDir
+    Path dir;
+
+    /**
+     * A member's state is its loss so far; each step lowers it by an amount that is largest at
+     * lr = 1e-2. transfer copies the state, as a checkpoint copy would.
+     */
+    static final class FakeMembers implements TrialExecutor {
+        final Map<Integer, double[]> state = new ConcurrentHashMap<>(); // {loss, step}
+        final AtomicLong steps = new AtomicLong();
+
+        @Override
+        public long run(TrialJob job, TrainListener listener) {
+            double[] s = job.resume() ? state.get(job.number()) : new double[]{5.0, 0};
+            double lr = job.settings().learningRate();
+            for (long step = (long) s[1] + 1; step <= job.settings().maxIters(); step++) {
+                s[0] -= 0.05 / (1 + Math.abs(Math.log10(lr) + 2));
+                s[1] = step;
+                steps.incrementAndGet();
+                listener.onStep(new TrainListener.StepStats(step, job.settings().maxIters(), s[0], lr, 0, 1000, 1));
+                if (step % 10 == 0) {
+                    listener.onEval(step, s[0], s[0]);
+                }
+                state.put(job.number(), s);
+                if (listener.stopRequested() && step < job.settings().maxIters()) {
+                    return step;
+                }
+            }
+            return job.settings().maxIters();
+        }
+
+        @Override
+        public void transfer(TrialJob from, TrialJob to) {
+            assertEquals(from.settings().nLayer(), to.settings().nLayer(), "the copied weights must fit");
+            state.put(to.number(), state.get(from.number()).clone());
+        }
+    }
+
+    private String name() {
+        return StudyReports.studyName(dir);
+    }
+
+    @Test
+    void theBottomQuantileCopiesATopMemberAndPerturbsItsLearningRate() throws Exception {
+        try (StudyStore store = JdbcStudyStore.sqlite(dir)) {
+            store.createStudy(new StudyInfo(name(), SPACE.canonical(), "/data", "random", "pbt", 3, 8, 1, STEPS, 0));
+            FakeMembers members = new FakeMembers();
+            PbtRunner pbt = new PbtRunner(name(), dir, SPACE, Sampler.create("random", SPACE, 3), store, members, STEPS, 8,
+                    3, StudyListener.SILENT);
+            assertEquals(20, pbt.interval());
+            pbt.run();
+            assertEquals(8 * STEPS, members.steps.get(), "every member trains every step: population x steps");
+            List<TrialRecord> trials = store.trials(name());
+            assertTrue(trials.stream().allMatch(t -> t.state() == TrialState.COMPLETE && t.lastStep() == STEPS), trials.toString());
+            List<LineageEvent> lineage = store.lineage(name());
+            // Exploit at steps 20 and 40 (not at 60, the end): 2 of 8 members each time (quantile 0.25).
+            assertEquals(4, lineage.size(), lineage.toString());
+            assertEquals(List.of(20L, 20L, 40L, 40L), lineage.stream().map(LineageEvent::step).toList());
+            for (LineageEvent e : lineage) {
+                assertTrue(e.number() != e.parent());
+                TrialRecord child = trials.stream().filter(t -> t.number() == e.number()).findFirst().orElseThrow();
+                TrialRecord parent = trials.stream().filter(t -> t.number() == e.parent()).findFirst().orElseThrow();
+                // At the exploit step the child was among the worst and the parent among the best.
+                double childAt = child.intermediate().get(e.step());
+                double parentAt = parent.intermediate().get(e.step());
+                long worse = trials.stream().filter(t -> t.intermediate().get(e.step()) > parentAt).count();
+                assertTrue(worse >= 6, "the parent is in the top 2 of 8 at step " + e.step());
+                assertTrue(childAt > parentAt);
+                // After the copy, the child continues from the parent's loss (its state), not its own.
+                double next = child.intermediate().get(e.step() + 10);
+                assertTrue(next < parentAt, "the child went on from the parent's state: " + next + " vs " + parentAt);
+                assertEquals(parent.params().get("n_layer") instanceof Long ? e.params().get("n_layer") : null,
+                        e.params().get("n_layer"), "shape keys come from the parent (FakeMembers.transfer checks they fit)");
+            }
+            // The last copy's settings are the member's settings in the store.
+            LineageEvent last = lineage.get(lineage.size() - 1);
+            assertEquals(last.params(), trials.stream().filter(t -> t.number() == last.number()).findFirst().orElseThrow().params());
+        }
+    }
+
+    @Test
+    void exploreMultipliesByPointEightOrOnePointTwoAndCopiesShapeKeys() {
+        PbtRunner pbt = new PbtRunner("s", dir, SPACE, Sampler.create("random", SPACE, 0), null, null, STEPS, 4, 0,
+                StudyListener.SILENT);
+        Map<String, Object> parent = Map.of("learning_rate", 1e-3, "n_layer", 3L);
+        for (int i = 0; i < 20; i++) {
+            Map<String, Object> child = pbt.explore(parent);
+            double ratio = (Double) child.get("learning_rate") / 1e-3;
+            assertTrue(Math.abs(ratio - 0.8) < 1e-9 || Math.abs(ratio - 1.2) < 1e-9, "ratio " + ratio);
+            assertEquals(3L, child.get("n_layer"), "a shape key is copied, never perturbed");
+        }
+    }
+
+    @Test
+    void aPopulationOfOneIsRefused() {
+        TuneException e = assertThrows(TuneException.class, () -> new PbtRunner("s", dir, SPACE,
+                Sampler.create("random", SPACE, 0), null, null, STEPS, 1, 0, StudyListener.SILENT));
+        assertTrue(e.getMessage().startsWith("population-based training needs a population of at least 2, got 1"),
+                e.getMessage());
+    }
+}
