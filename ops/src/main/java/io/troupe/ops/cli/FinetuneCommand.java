@@ -61,7 +61,9 @@ import picocli.CommandLine.Spec;
                 + " or JSONL {\"text\",\"label\"}).",
             "--from is a troupe run directory or checkpoint file, hf:DIR (a Hugging Face GPT-2 directory), or none with --preset NAME (the same recipe from"
                 + " random weights: the from-scratch baseline). The architecture comes from the source; the training"
-                + " recipe (learning rate, batch, steps, dropout) from --preset and key=value settings.",
+                + " recipe (learning rate, batch, steps, dropout) from --preset and key=value settings;"
+                + " lr_body_scale=F and lr_layer_decay=D set discriminative learning rates (the body at F x the rate,"
+                + " each lower block D x slower, the head at the rate).",
             "Writes DIR/summary.json (source and its SHA-256, trainable and total parameters, labels, validation"
                 + " metrics), DIR/model.onnx, DIR/tokenizer.json and, for classify, DIR/labels.json. With --folds K"
                 + " it cross-validates instead and writes only summary.json."},

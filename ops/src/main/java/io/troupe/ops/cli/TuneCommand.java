@@ -274,6 +274,7 @@ final class TuneCommand implements Callable<Integer> {
                     ? finetuneTrials(studyData.path(), k, requested.seed())
                     : new TrainingExecutor(studyData.path(), k,
                     external ? threads.threads() : threads.perLocalWorker(workers), TroupeVersion.current(), host);
+            checkStudyKind(dir, stored.isPresent());
             if (force && existing.isPresent()) {
                 home.clear(store, existing.get());
                 progress.note("--force: removed the old study's trials and results from " + dir);
@@ -359,6 +360,49 @@ final class TuneCommand implements Callable<Integer> {
         SourceModel source = SourceModel.load(finetuneFrom);
         return new FinetuneTrials(source, labelled, 0.1, studySeed, Pooling.LAST, scope, lora, goal,
                 threads.perLocalWorker(workers));
+    }
+
+    /** Marks a fine-tuning study's directory, so that resuming it asks for the same kind of trials. */
+    static final String FINETUNE_MARKER = "finetune-study.json";
+
+    /**
+     * A study's trials are all of one kind: a study started with --finetune-from must be resumed
+     * with it (and the same objective), one started without it without it. The kind is kept in
+     * {@value #FINETUNE_MARKER} beside the study; a new (or --force) study writes or removes it.
+     */
+    private void checkStudyKind(Path dir, boolean resuming) {
+        Path marker = dir.resolve(FINETUNE_MARKER);
+        String goal = objective == null ? "accuracy" : objective;
+        try {
+            if (!resuming) {
+                if (finetuneFrom == null) {
+                    Files.deleteIfExists(marker);
+                } else {
+                    Files.createDirectories(dir);
+                    io.troupe.data.io.AtomicFiles.writeString(marker, new com.fasterxml.jackson.databind.ObjectMapper()
+                            .createObjectNode().put("objective", goal).put("source", finetuneFrom).toString() + "\n");
+                }
+                return;
+            }
+            if (!Files.exists(marker)) {
+                if (finetuneFrom != null) {
+                    throw UserError.usage("the study in " + dir + " tunes training, not fine-tuning; resume it without"
+                            + " --finetune-from");
+                }
+                return;
+            }
+            var stored = new com.fasterxml.jackson.databind.ObjectMapper().readTree(marker.toFile());
+            if (finetuneFrom == null) {
+                throw UserError.usage("the study in " + dir + " tunes fine-tuning of " + stored.path("source").asText()
+                        + "; resume it with --finetune-from " + stored.path("source").asText());
+            }
+            if (!stored.path("objective").asText().equals(goal)) {
+                throw UserError.usage("the study in " + dir + " maximises " + stored.path("objective").asText()
+                        + "; resume it with --objective " + stored.path("objective").asText());
+            }
+        } catch (java.io.IOException e) {
+            throw UserError.inputData("cannot read or write " + marker + ": " + e.getMessage(), e);
+        }
     }
 
     /** Starts the coordinator node external workers join, and says how to start them. */

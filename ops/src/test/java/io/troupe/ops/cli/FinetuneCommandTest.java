@@ -253,6 +253,8 @@ class FinetuneCommandTest {
         assertFalse(java.util.Arrays.equals(before.parameters(), after.parameters()), "ln_f (the head) trained");
         JsonNode summary = JSON.readTree(out.resolve("summary.json").toFile());
         assertEquals(0.0, summary.get("config").get("lr_body_scale").asDouble());
+        assertTrue(Files.readString(out.resolve("MODEL_CARD.md")).contains("discriminative rates: body at 0.0 x lr"),
+                "the card says how the run was trained");
     }
 
     @Test

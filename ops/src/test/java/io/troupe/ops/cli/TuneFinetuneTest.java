@@ -84,6 +84,11 @@ class TuneFinetuneTest {
                 assertEquals(pretrained.toString(), Path.of(summary.get("source").asText()).getParent().toString());
             }
         }
+        // A fine-tuning study resumes only as one, with its objective.
+        tune(study, "--resume").assertOneLineError("resume it with --finetune-from").assertExit(2);
+        tune(study, "--resume", "--finetune-from", pretrained, "--objective", "macro_f1")
+                .assertOneLineError("resume it with --objective accuracy").assertExit(2);
+        tune(study, "--resume", "--finetune-from", pretrained).assertOk();
         Path f1 = tmp.resolve("f1");
         tune(f1, "--finetune-from", pretrained, "--trials", 1, "--steps", 3, "--objective", "macro_f1", "--lora-rank", 2)
                 .assertOk();

@@ -161,9 +161,21 @@ public final class ModelCard {
             {"optimizer", String.format(Locale.ROOT, "AdamW, lr %s (min %s, warm-up %s, decay to step %s), betas %s/%s,"
                     + " weight decay %s, clip %s", c.path("learning_rate").asText(), c.path("min_lr").asText(),
                     c.path("warmup_iters").asText(), c.path("lr_decay_iters").asText(), c.path("beta1").asText(),
-                    c.path("beta2").asText(), c.path("weight_decay").asText(), c.path("grad_clip").asText())},
+                    c.path("beta2").asText(), c.path("weight_decay").asText(), c.path("grad_clip").asText())
+                    + discriminativeRates(c)},
             {"seed", c.path("seed").asText()},
         });
+    }
+
+    /** ", body at F x lr, layer decay D" when the run used discriminative learning rates, else "". */
+    private static String discriminativeRates(JsonNode c) {
+        double body = c.path("lr_body_scale").asDouble(1);
+        double decay = c.path("lr_layer_decay").asDouble(1);
+        if (body == 1 && decay == 1) {
+            return "";
+        }
+        return String.format(Locale.ROOT, "; discriminative rates: body at %s x lr, layer decay %s",
+                c.path("lr_body_scale").asText("1.0"), c.path("lr_layer_decay").asText("1.0"));
     }
 
     private static void evaluation(StringBuilder md, JsonNode s) {
