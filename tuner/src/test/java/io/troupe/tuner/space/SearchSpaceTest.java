@@ -101,7 +101,8 @@ class SearchSpaceTest {
         SearchSpace space = SearchSpace.load(Path.of("../examples/tune-shakespeare-small.conf"));
         assertEquals(List.of("dropout", "learning_rate", "n_embd", "n_layer"),
                 space.params().stream().map(Parameter::key).toList());
-        assertEquals(List.of(50L, 150L, 450L),
+        // Wave 2: the default grace period (600 / 3^2 = 67, after the 30-step warm-up, on the eval cadence of 50).
+        assertEquals(List.of(100L, 300L),
                 io.troupe.tuner.pruner.Pruner.create("asha", space, 600).rungs());
         assertEquals(0.15, space.option("tpe.gamma", 0.0));
     }
