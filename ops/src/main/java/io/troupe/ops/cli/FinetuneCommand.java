@@ -179,12 +179,11 @@ final class FinetuneCommand implements Callable<Integer> {
                 throw UserError.usage("--from " + from + " is an encoder, which has no next-token head; use --task classify");
             }
             EncoderSource encoder = EncoderSource.load(from, tokenizerJson);
-            PrintWriter out0 = spec.commandLine().getOut();
-            EngineOptions engine0 = EngineOptions.cpu(threads.perLocalWorker(1)).withDevice(device.device());
-            return classify(data, out, settings, scope, lora, null, encoder, engine0, out0);
+            return classify(data, out, settings, scope, lora, null, encoder, engineOptions(), spec.commandLine().getOut());
         }
         if (tokenizerJson != null) {
-            throw UserError.usage("--tokenizer goes with --from onnx:FILE.onnx; other sources bring their own tokenizer");
+            throw UserError.usage("--tokenizer goes with --from onnx:FILE.onnx or a BERT hf:DIR; other sources bring"
+                    + " their own tokenizer");
         }
         if (scratch && !spec.commandLine().getParseResult().hasMatchedOption("--preset")) {
             throw UserError.usage("--from none trains from random weights and needs the architecture: pass --preset NAME");
@@ -194,11 +193,15 @@ final class FinetuneCommand implements Callable<Integer> {
             settings = settings.withArchitecture(source.config());
         }
         PrintWriter stdout = spec.commandLine().getOut();
-        EngineOptions engine = EngineOptions.cpu(threads.perLocalWorker(1)).withDevice(device.device());
+        EngineOptions engine = engineOptions();
         if (classify) {
             return classify(data, out, settings, scope, lora, source, null, engine, stdout);
         }
         return languageModel(data, out, settings, scope, lora, source, engine, stdout);
+    }
+
+    private EngineOptions engineOptions() {
+        return EngineOptions.cpu(threads.perLocalWorker(1)).withDevice(device.device());
     }
 
     /** The LoRA settings, or null without --lora-rank; LoRA freezes the whole base model itself. */
