@@ -191,15 +191,13 @@ final class FinetuneCommand implements Callable<Integer> {
                 throw UserError.usage("--from " + from + " is an encoder, which has no next-token head; use --task classify");
             }
             EncoderSource encoder = EncoderSource.load(from, tokenizerPath);
-            PrintWriter out0 = spec.commandLine().getOut();
-            EngineOptions engine0 = EngineOptions.cpu(threads.perLocalWorker(1)).withDevice(device.device());
-            return classify(data, out, settings, scope, lora, null, null, encoder, engine0, out0);
+            return classify(data, out, settings, scope, lora, null, null, encoder, engineOptions(), spec.commandLine().getOut());
         }
         if (scratch && !spec.commandLine().getParseResult().hasMatchedOption("--preset")) {
             throw UserError.usage("--from none trains from random weights and needs the architecture: pass --preset NAME");
         }
         if (!scratch && tokenizerPath != null) {
-            throw UserError.usage("--tokenizer applies to --from none and --from onnx:FILE.onnx; a Troupe or hf: source brings its own tokenizer");
+            throw UserError.usage("--tokenizer applies to --from none, --from onnx:FILE.onnx and a BERT hf:DIR; a Troupe run or a GPT-2 hf:DIR brings its own tokenizer");
         }
         Tokenizer given = tokenizerPath == null ? null : Tokenizer.load(tokenizerPath);
         SourceModel source = scratch ? null : SourceModel.load(from);
@@ -207,11 +205,15 @@ final class FinetuneCommand implements Callable<Integer> {
             settings = settings.withArchitecture(source.config());
         }
         PrintWriter stdout = spec.commandLine().getOut();
-        EngineOptions engine = EngineOptions.cpu(threads.perLocalWorker(1)).withDevice(device.device());
+        EngineOptions engine = engineOptions();
         if (classify) {
             return classify(data, out, settings, scope, lora, source, given, null, engine, stdout);
         }
         return languageModel(data, out, settings, scope, lora, source, given, engine, stdout);
+    }
+
+    private EngineOptions engineOptions() {
+        return EngineOptions.cpu(threads.perLocalWorker(1)).withDevice(device.device());
     }
 
     /** The LoRA settings, or null without --lora-rank; LoRA freezes the whole base model itself. */
