@@ -95,11 +95,7 @@ final class EncoderForward {
      * @return [B, 1, 1, T]
      */
     static Tensor paddingBias(Tensor stepIds, Tensor lengths, DType dtype) {
-        Graph graph = stepIds.graph();
-        Tensor real = stepIds.apply("Less", Map.of(), lengths.unsqueeze(1));       // [B, T] bool
-        Tensor zero = graph.scalar(dtype, 0);
-        Tensor minusInf = graph.scalar(dtype, Double.NEGATIVE_INFINITY);
-        return zero.where(real, minusInf).unsqueeze(1, 2);                           // [B, 1, 1, T]
+        return TransformerBlocks.paddingBias(stepIds, lengths, dtype);
     }
 
     /** int64 [1, T] constant 0 .. T-1. */

@@ -1,6 +1,7 @@
 package io.troupe.model.gpt;
 
 import io.troupe.model.graph.Composites;
+import io.troupe.model.graph.DType;
 import io.troupe.model.graph.Graph;
 import io.troupe.model.graph.Tensor;
 import java.util.List;
@@ -124,15 +125,43 @@ public final class TransformerBlocks {
                 .reshape(0, 0, nh, hs).transpose(0, 2, 1, 3);       // [B, NH, T, HS]
         Tensor kT = parts.get(1).reshape(0, 0, nh, hs).transpose(0, 2, 3, 1); // [B, NH, HS, T]
         Tensor v = parts.get(2).reshape(0, 0, nh, hs).transpose(0, 2, 1, 3);  // [B, NH, T, HS]
-        Tensor scores = q.matMul(kT);                               // [B, NH, T, T]
+        return attend(q, kT, v, bias, prefix);                      // [B, T, C]
+    }
+
+    /**
+     * Multi-head cross-attention (the encoder-decoder's): queries {@code prefix.q_proj} [C, C]
+     * from {@code x}, keys and values {@code prefix.kv_proj} [C, 2C] from the encoder output
+     * {@code memory}, and the output projection {@code prefix.c_proj} [C, C].
+     *
+     * @param x [B, T, C] decoder states
+     * @param memory [B, S, C] encoder output
+     * @param bias additive bias broadcastable to [B, NH, T, S]: -inf on padded source keys ([B, 1, 1, S]), or null
+     * @return [B, T, C]
+     */
+    public Tensor crossAttention(Tensor x, Tensor memory, String prefix, Tensor bias) {
+        int c = nEmbd;
+        int nh = nHead;
+        int hs = c / nh;
+        Tensor q = linear(x, prefix + ".q_proj").mul(1.0 / Math.sqrt(hs))
+                .reshape(0, 0, nh, hs).transpose(0, 2, 1, 3);       // [B, NH, T, HS]
+        List<Tensor> kv = linear(memory, prefix + ".kv_proj").split(2, c, c); // 2 x [B, S, C]
+        Tensor kT = kv.get(0).reshape(0, 0, nh, hs).transpose(0, 2, 3, 1);   // [B, NH, HS, S]
+        Tensor v = kv.get(1).reshape(0, 0, nh, hs).transpose(0, 2, 1, 3);    // [B, NH, S, HS]
+        return attend(q, kT, v, bias, prefix);                      // [B, T, C]
+    }
+
+    /** Scaled scores, bias, softmax, dropout, weighted values and the output projection. */
+    private Tensor attend(Tensor q, Tensor kT, Tensor v, Tensor bias, String prefix) {
+        int c = nEmbd;
+        Tensor scores = q.matMul(kT);                               // [B, NH, T, S]
         // An additive -inf bias rather than Where: the same softmax, but its backward is the
         // identity, so the backward pass needs no masking op at all.
-        Tensor masked = bias == null ? scores : scores.add(bias);   // [B, NH, T, T]
-        Tensor probabilities = masked.softmax(-1);                  // [B, NH, T, T]
+        Tensor masked = bias == null ? scores : scores.add(bias);   // [B, NH, T, S]
+        Tensor probabilities = masked.softmax(-1);                  // [B, NH, T, S]
         if (attentionSink != null) {
             attentionSink.add(probabilities);
         }
-        Tensor att = drop(probabilities);                           // [B, NH, T, T]
+        Tensor att = drop(probabilities);                           // [B, NH, T, S]
         Tensor y = att.matMul(v)                                    // [B, NH, T, HS]
                 .transpose(0, 2, 1, 3).reshape(0, 0, c);           // [B, T, C]
         return drop(linear(y, prefix + ".c_proj"));                 // [B, T, C]
@@ -142,5 +171,22 @@ public final class TransformerBlocks {
     public Tensor mlp(Tensor x, String prefix) {
         Tensor hidden = linear(x, prefix + ".c_fc").gelu(gelu);    // [B, T, F]
         return drop(linear(hidden, prefix + ".c_proj"));            // [B, T, C]
+    }
+
+    /**
+     * The additive attention bias of right-padded rows: 0 for keys at positions below the row's
+     * length, -inf for padded keys, so no query ever reads a padded key. Every row must have at
+     * least one real token, so no softmax row is all -inf.
+     *
+     * @param stepIds int64 [1, T]: 0 .. T-1
+     * @param lengths int64 [B]: real tokens per row
+     * @return [B, 1, 1, T]
+     */
+    public static Tensor paddingBias(Tensor stepIds, Tensor lengths, DType dtype) {
+        Graph g = stepIds.graph();
+        Tensor real = stepIds.apply("Less", Map.of(), lengths.unsqueeze(1));       // [B, T] bool
+        Tensor zero = g.scalar(dtype, 0);
+        Tensor minusInf = g.scalar(dtype, Double.NEGATIVE_INFINITY);
+        return zero.where(real, minusInf).unsqueeze(1, 2);                           // [B, 1, 1, T]
     }
 }

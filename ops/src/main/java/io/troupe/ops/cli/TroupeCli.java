@@ -23,7 +23,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
         subcommands = {PrepareCommand.class, TrainCommand.class, CoordinatorCommand.class, WorkerCommand.class,
-            FinetuneCommand.class, GenerateCommand.class, EvalCommand.class, PredictCommand.class, ExplainCommand.class, EmbedCommand.class, FillMaskCommand.class, ServeCommand.class, AuditCommand.class, CardCommand.class, ExportCommand.class, GradcheckCommand.class, BenchCommand.class, TuneCommand.class,
+            FinetuneCommand.class, GenerateCommand.class, EvalCommand.class, PredictCommand.class, ExplainCommand.class, EmbedCommand.class, FillMaskCommand.class, TranslateCommand.class, TrainSeq2SeqCommand.class, ServeCommand.class, AuditCommand.class, CardCommand.class, ExportCommand.class, GradcheckCommand.class, BenchCommand.class, TuneCommand.class,
             StudyCommand.class, SecretCommand.class,
             CommandLine.HelpCommand.class})
 public final class TroupeCli {

@@ -28,6 +28,7 @@ public final class GradientCheckSuite {
     public static GradientCheckReport run(Consumer<CaseResult> progress) {
         List<GradientCase> cases = new ArrayList<>(OpCases.all());
         cases.addAll(EncoderCase.tiny());
+        cases.add(Seq2SeqCase.tiny());
         return run(new GradientChecker(), cases, GptCase.tiny(), progress);
     }
 
@@ -55,6 +56,6 @@ public final class GradientCheckSuite {
 
     /** How many cases {@link #run()} checks (for a progress bar's total). */
     public static int caseCount() {
-        return OpCases.all().size() + EncoderCase.tiny().size() + 1;
+        return OpCases.all().size() + EncoderCase.tiny().size() + 2;
     }
 }
