@@ -105,8 +105,7 @@ class PbtRunnerTest {
                 // After the copy, the child continues from the parent's loss (its state), not its own.
                 double next = child.intermediate().get(e.step() + 10);
                 assertTrue(next < parentAt, "the child went on from the parent's state: " + next + " vs " + parentAt);
-                assertEquals(parent.params().get("n_layer") instanceof Long ? e.params().get("n_layer") : null,
-                        e.params().get("n_layer"), "shape keys come from the parent (FakeMembers.transfer checks they fit)");
+                // Shape keys come from the parent: FakeMembers.transfer fails the test if n_layer differs.
             }
             // The last copy's settings are the member's settings in the store.
             LineageEvent last = lineage.get(lineage.size() - 1);
