@@ -15,8 +15,8 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code troupe study best DIR [--export FILE.conf]}: the winning trial, and its settings as a train config. */
@@ -29,11 +29,8 @@ final class StudyBestCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "DIR", description = "The study directory (troupe tune --out).")
-    private Path dir;
-
-    @Option(names = "--storage", paramLabel = "JDBC_URL", description = "The study's store, if it was not DIR/study.db.")
-    private String storage;
+    @Mixin
+    private StudyLocation location;
 
     @Option(names = "--export", paramLabel = "FILE", description = "Write the best trial's settings to FILE (HOCON).")
     private Path export;
@@ -49,6 +46,8 @@ final class StudyBestCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        Path dir = location.dir();
+        String storage = location.storage();
         if (export != null && Files.exists(export) && !force) {
             throw UserError.inputData("--export " + export + " already exists; pass --force to replace it, or choose"
                     + " another file");

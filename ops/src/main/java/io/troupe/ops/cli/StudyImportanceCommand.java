@@ -13,8 +13,6 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code troupe study importance DIR}: how much of the val loss's spread each parameter explains. */
@@ -27,17 +25,16 @@ final class StudyImportanceCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "DIR", description = "The study directory (troupe tune --out).")
-    private Path dir;
-
-    @Option(names = "--storage", paramLabel = "JDBC_URL", description = "The study's store, if it was not DIR/study.db.")
-    private String storage;
+    @Mixin
+    private StudyLocation location;
 
     @Mixin
     private JsonOption json;
 
     @Override
     public Integer call() {
+        Path dir = location.dir();
+        String storage = location.storage();
         StudyResults results = StudyOpen.results(dir, storage);
         ParameterImportance.Result r = ParameterImportance.of(SearchSpace.parse(results.study().space()), results.trials());
         if (r.trials() < 2) {

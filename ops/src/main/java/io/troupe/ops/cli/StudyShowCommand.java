@@ -20,8 +20,8 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code troupe study show DIR}: the table of trials, best first, and the best configuration. */
@@ -34,11 +34,8 @@ final class StudyShowCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "DIR", description = "The study directory (troupe tune --out).")
-    private Path dir;
-
-    @Option(names = "--storage", paramLabel = "JDBC_URL", description = "The study's store, if it was not DIR/study.db.")
-    private String storage;
+    @Mixin
+    private StudyLocation location;
 
     @Option(names = "--max-bias", paramLabel = "PCT",
             description = {"Also print the best COMPLETE trial whose pct_stereotype (from tune --audit-pairs) is at most PCT",
@@ -50,6 +47,8 @@ final class StudyShowCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        Path dir = location.dir();
+        String storage = location.storage();
         if (maxBias != null && !(maxBias >= 0 && maxBias <= 100)) {
             throw UserError.usage("--max-bias is a percentage from 0 to 100, got " + maxBias);
         }
