@@ -21,8 +21,8 @@ import picocli.CommandLine.Spec;
 
 /** {@code troupe study best DIR [--export FILE.conf]}: the winning trial, and its settings as a train config. */
 @Command(name = "best",
-        description = {"Print a study's best trial; with --export, write its settings as a config",
-            "that 'troupe train --config FILE' trains again."},
+        description = "Print a study's best trial; with --export, write its settings as a config that"
+                + " 'troupe train --config FILE' trains again.",
         mixinStandardHelpOptions = true)
 final class StudyBestCommand implements Callable<Integer> {
 

@@ -81,7 +81,7 @@ class TuneAuditTest {
     void theMetricIsAColumnOfTheCsvTheReportAndStudyShow() throws Exception {
         List<String> csv = Files.readAllLines(study.resolve("trials.csv"));
         assertEquals("number,state,value,last_step,dropout,learning_rate,pct_stereotype,pct_stereotype_ci_high,"
-                + "pct_stereotype_ci_low,reason,started_at,finished_at", csv.get(0));
+                + "pct_stereotype_ci_low,tokens_per_second,reason,started_at,finished_at", csv.get(0));
         for (TrialRecord t : stored()) {
             String row = csv.stream().filter(l -> l.startsWith(t.number() + ",")).findFirst().orElseThrow();
             assertEquals(String.valueOf(t.metric(TrialBiasAudit.PCT_STEREOTYPE)), row.split(",")[6], row);
