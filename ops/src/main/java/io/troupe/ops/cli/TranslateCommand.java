@@ -42,11 +42,15 @@ final class TranslateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (!Seq2SeqModelDir.isSeq2Seq(model)) {
+            throw UserError.usage(model + " is not a seq2seq model (no " + Seq2SeqModelDir.CONFIG + "); GPT and"
+                    + " encoder-only models cannot translate: train one with `troupe train-seq2seq`");
+        }
         Seq2SeqModelDir dir;
         try {
             dir = Seq2SeqModelDir.load(model);
         } catch (DataException e) {
-            throw UserError.usage(e.getMessage(), e);
+            throw UserError.inputData(e.getMessage(), e);   // a damaged model directory, not a usage mistake
         }
         PrintWriter out = spec.commandLine().getOut();
         try (GreedyTranslator translator = new GreedyTranslator(dir, threads.threads())) {
