@@ -4,7 +4,6 @@ import io.troupe.model.graph.DType;
 import io.troupe.model.graph.Graph;
 import io.troupe.model.graph.Shape;
 import io.troupe.model.graph.Tensor;
-import io.troupe.model.graph.TensorData;
 import java.util.List;
 import java.util.Map;
 
@@ -151,20 +150,7 @@ final class GptForward {
 
     /** The constant [T, T] causal bias: 0 on and below the diagonal, -inf above it. */
     static Tensor causalMask(Graph graph, int t, DType dtype) {
-        double[] bias = new double[t * t];
-        for (int i = 0; i < t; i++) {
-            for (int j = i + 1; j < t; j++) {
-                bias[i * t + j] = Double.NEGATIVE_INFINITY;
-            }
-        }
-        if (dtype == DType.DOUBLE) {
-            return graph.constant(TensorData.ofDoubles(bias, t, t));
-        }
-        float[] f = new float[bias.length];
-        for (int i = 0; i < f.length; i++) {
-            f[i] = (float) bias[i];
-        }
-        return graph.constant(TensorData.ofFloats(f, t, t));
+        return TransformerBlocks.causalBias(graph, t, dtype);
     }
 
     /** Shape helper for a fixed [B, T] int64 input. */

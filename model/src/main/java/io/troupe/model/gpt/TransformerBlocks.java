@@ -4,6 +4,7 @@ import io.troupe.model.graph.Composites;
 import io.troupe.model.graph.DType;
 import io.troupe.model.graph.Graph;
 import io.troupe.model.graph.Tensor;
+import io.troupe.model.graph.TensorData;
 import java.util.List;
 import java.util.Map;
 
@@ -188,5 +189,23 @@ public final class TransformerBlocks {
         Tensor zero = g.scalar(dtype, 0);
         Tensor minusInf = g.scalar(dtype, Double.NEGATIVE_INFINITY);
         return zero.where(real, minusInf).unsqueeze(1, 2);                           // [B, 1, 1, T]
+    }
+
+    /** The constant [T, T] causal bias: 0 on and below the diagonal, -inf above it. */
+    public static Tensor causalBias(Graph graph, int t, DType dtype) {
+        double[] bias = new double[t * t];
+        for (int i = 0; i < t; i++) {
+            for (int j = i + 1; j < t; j++) {
+                bias[i * t + j] = Double.NEGATIVE_INFINITY;
+            }
+        }
+        if (dtype == DType.DOUBLE) {
+            return graph.constant(TensorData.ofDoubles(bias, t, t));
+        }
+        float[] f = new float[bias.length];
+        for (int i = 0; i < f.length; i++) {
+            f[i] = (float) bias[i];
+        }
+        return graph.constant(TensorData.ofFloats(f, t, t));
     }
 }

@@ -91,19 +91,6 @@ final class Seq2SeqForward {
 
     /** The constant [T, T] causal bias: 0 on and below the diagonal, -inf above it. */
     static Tensor causalBias(Graph graph, int t, DType dtype) {
-        double[] bias = new double[t * t];
-        for (int i = 0; i < t; i++) {
-            for (int j = i + 1; j < t; j++) {
-                bias[i * t + j] = Double.NEGATIVE_INFINITY;
-            }
-        }
-        if (dtype == DType.DOUBLE) {
-            return graph.constant(TensorData.ofDoubles(bias, t, t));
-        }
-        float[] f = new float[bias.length];
-        for (int i = 0; i < f.length; i++) {
-            f[i] = (float) bias[i];
-        }
-        return graph.constant(TensorData.ofFloats(f, t, t));
+        return TransformerBlocks.causalBias(graph, t, dtype);
     }
 }
