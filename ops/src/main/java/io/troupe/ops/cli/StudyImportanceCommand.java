@@ -17,8 +17,8 @@ import picocli.CommandLine.Spec;
 
 /** {@code troupe study importance DIR}: how much of the val loss's spread each parameter explains. */
 @Command(name = "importance",
-        description = {"Rank a study's parameters by the share of the val loss's variance each explains",
-            "(first-order functional ANOVA over the complete trials; also in report.html)."},
+        description = "Rank a study's parameters by the share of the val loss's variance each explains"
+                + " (first-order functional ANOVA over the complete trials; also in report.html).",
         mixinStandardHelpOptions = true)
 final class StudyImportanceCommand implements Callable<Integer> {
 

@@ -90,7 +90,7 @@ class TuneAuditTest {
         CliRun show = troupe("study", "show", study).assertOk();
         assertTrue(show.out().lines().skip(1).findFirst().orElseThrow()
                 .matches("trial\\s+state\\s+val_loss\\s+steps\\s+dropout\\s+learning_rate\\s+pct_stereotype\\s+"
-                        + "pct_stereotype_ci_high\\s+pct_stereotype_ci_low\\s+reason"), show.toString());
+                        + "pct_stereotype_ci_high\\s+pct_stereotype_ci_low\\s+tokens_per_second\\s+reason"), show.toString());
         assertFalse(show.out().contains("best with"), "no threshold, no extra line");
     }
 
