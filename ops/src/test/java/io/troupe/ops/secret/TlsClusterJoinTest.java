@@ -82,8 +82,15 @@ class TlsClusterJoinTest {
             for (ActorSystem system : List.of(plain, stranger, impostor, member)) {
                 system.terminate();
             }
+            // Cleanup only: a refused node can spend a while in its handshake retries before it
+            // stops (seen once under load: > 30 s). What the test proves was asserted above, so a
+            // slow stop is waited for, within bounds, but not turned into a failure.
             for (ActorSystem system : List.of(plain, stranger, impostor, member)) {
-                system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+                try {
+                    system.getWhenTerminated().toCompletableFuture().get(60, TimeUnit.SECONDS);
+                } catch (java.util.concurrent.TimeoutException e) {
+                    System.err.println("TlsClusterJoinTest: " + system.name() + " still stopping after 60 s");
+                }
             }
         }
     }
