@@ -140,14 +140,39 @@ public final class TransformerBlocks {
      * @return [B, T, C]
      */
     public Tensor crossAttention(Tensor x, Tensor memory, String prefix, Tensor bias) {
+        Tensor[] kv = crossKeysValues(memory, prefix);
+        return crossAttention(x, kv[0], kv[1], prefix, bias);      // [B, T, C]
+    }
+
+    /**
+     * The cross-attention keys (transposed) and values of an encoder output, which depend only on
+     * the source: cached decoding computes them once per input.
+     *
+     * @param memory [B, S, C]
+     * @return {keys [B, NH, HS, S], values [B, NH, S, HS]}
+     */
+    public Tensor[] crossKeysValues(Tensor memory, String prefix) {
         int c = nEmbd;
         int nh = nHead;
         int hs = c / nh;
-        Tensor q = linear(x, prefix + ".q_proj").mul(1.0 / Math.sqrt(hs))
-                .reshape(0, 0, nh, hs).transpose(0, 2, 1, 3);       // [B, NH, T, HS]
         List<Tensor> kv = linear(memory, prefix + ".kv_proj").split(2, c, c); // 2 x [B, S, C]
         Tensor kT = kv.get(0).reshape(0, 0, nh, hs).transpose(0, 2, 3, 1);   // [B, NH, HS, S]
         Tensor v = kv.get(1).reshape(0, 0, nh, hs).transpose(0, 2, 1, 3);    // [B, NH, S, HS]
+        return new Tensor[] {kT, v};
+    }
+
+    /**
+     * Cross-attention over keys and values from {@link #crossKeysValues}.
+     *
+     * @param x [B, T, C] decoder states
+     * @param kT [B, NH, HS, S]
+     * @param v [B, NH, S, HS]
+     * @return [B, T, C]
+     */
+    public Tensor crossAttention(Tensor x, Tensor kT, Tensor v, String prefix, Tensor bias) {
+        int hs = nEmbd / nHead;
+        Tensor q = linear(x, prefix + ".q_proj").mul(1.0 / Math.sqrt(hs))
+                .reshape(0, 0, nHead, hs).transpose(0, 2, 1, 3);    // [B, NH, T, HS]
         return attend(q, kT, v, bias, prefix);                      // [B, T, C]
     }
 

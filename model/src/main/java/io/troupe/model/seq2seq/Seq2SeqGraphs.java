@@ -177,7 +177,7 @@ public final class Seq2SeqGraphs {
         return graph;
     }
 
-    private static Map<String, Tensor> initializers(Graph graph, Seq2SeqConfig cfg, FloatBuffer params) {
+    static Map<String, Tensor> initializers(Graph graph, Seq2SeqConfig cfg, FloatBuffer params) {
         ParameterLayout layout = cfg.layout();
         if (params.remaining() < layout.size()) {
             throw new IllegalArgumentException("expected " + layout.size() + " parameters, got " + params.remaining());
@@ -191,9 +191,13 @@ public final class Seq2SeqGraphs {
         return weights;
     }
 
-    /** int64 [1, n] = 0 .. n-1 where n is axis 1 of {@code x}, cut from a constant of {@code max}. */
     private static Tensor dynamicSteps(Graph graph, Tensor x, int max) {
-        Tensor n = x.shapeOf().slice(new long[] {1}, new long[] {2}, new long[] {0});       // [1]
+        return dynamicSteps(graph, x, 1, max);
+    }
+
+    /** int64 [1, n] = 0 .. n-1 where n is axis {@code axis} of {@code x}, cut from a constant of {@code max}. */
+    static Tensor dynamicSteps(Graph graph, Tensor x, int axis, int max) {
+        Tensor n = x.shapeOf().slice(new long[] {axis}, new long[] {axis + 1}, new long[] {0}); // [1]
         return Seq2SeqForward.steps(graph, max).apply("Slice", Map.of(), graph.longs(0), n, graph.longs(1)); // [1, n]
     }
 }

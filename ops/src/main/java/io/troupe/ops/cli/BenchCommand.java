@@ -9,6 +9,6 @@ import picocli.CommandLine.Command;
 @Command(name = "bench",
         description = "Measure how fast this machine runs Troupe's kernels.",
         mixinStandardHelpOptions = true,
-        subcommands = {BenchStepCommand.class, BenchOptimizerCommand.class, BenchGemmCommand.class, BenchTokenizeCommand.class, BenchAllreduceCommand.class, BenchDecodeCommand.class, BenchExplainCommand.class,
+        subcommands = {BenchStepCommand.class, BenchOptimizerCommand.class, BenchGemmCommand.class, BenchTokenizeCommand.class, BenchAllreduceCommand.class, BenchDecodeCommand.class, BenchExplainCommand.class, BenchTranslateCommand.class,
             BenchServeCommand.class})
 final class BenchCommand {}

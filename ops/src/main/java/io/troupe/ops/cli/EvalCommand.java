@@ -27,7 +27,9 @@ import picocli.CommandLine.Spec;
             "Given a dataset from troupe prepare, score its val split (it must use the model's tokenizer).",
             "With --task classify, score a classifier from troupe finetune on a labelled file (TSV or JSONL):"
                 + " accuracy, per-class and macro precision, recall and F1 with support, and the confusion matrix"
-                + " (a table, or {\"accuracy\", \"macro_f1\", \"per_class\", \"confusion\", ...} with --json)."},
+                + " (a table, or {\"accuracy\", \"macro_f1\", \"per_class\", \"confusion\", ...} with --json).",
+            "With --task translate, translate a pairs file (source TAB reference) or a pairs dataset's test split with a"
+                + " seq2seq model: corpus BLEU, chrF, length ratio and BLEU per source-length bucket."},
         mixinStandardHelpOptions = true)
 final class EvalCommand implements Callable<Integer> {
 
@@ -57,8 +59,17 @@ final class EvalCommand implements Callable<Integer> {
 
     @Option(names = "--task", defaultValue = "lm", paramLabel = "TASK",
             description = "lm: loss and perplexity of a language model; classify: accuracy, precision, recall, F1 and"
-                    + " the confusion matrix of a classifier on a labelled file (default: ${DEFAULT-VALUE}).")
+                    + " the confusion matrix of a classifier on a labelled file; translate: BLEU and chrF of a"
+                    + " seq2seq model (default: ${DEFAULT-VALUE}).")
     private String task;
+
+    /** translate: greedy, beam or sampling. */
+    @Mixin
+    private DecodingOptions decoding;
+
+    @Option(names = "--limit", defaultValue = "0", paramLabel = "N",
+            description = "translate: score N pairs spread evenly over the data (default: ${DEFAULT-VALUE}, all).")
+    private int limit;
 
     @Option(names = "--max-bad-rows", defaultValue = "0", paramLabel = "N",
             description = "classify: rows that may be skipped (missing tab, empty text, a label the model does not"
@@ -67,8 +78,16 @@ final class EvalCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws DataException, OrtException {
-        if (!task.equals("lm") && !task.equals("classify")) {
-            throw new ParameterException(spec.commandLine(), "--task must be lm or classify, got '" + task + "'");
+        if (!task.equals("lm") && !task.equals("classify") && !task.equals("translate")) {
+            throw new ParameterException(spec.commandLine(), "--task must be lm, classify or translate, got '" + task
+                    + "'");
+        }
+        if (task.equals("translate")) {
+            if (limit < 0) {
+                throw new ParameterException(spec.commandLine(), "--limit must be >= 0, got " + limit);
+            }
+            return EvalTranslate.run(model, data, limit, decoding, threads.threads(), json.enabled(),
+                    spec.commandLine().getOut(), spec.commandLine().getErr());
         }
         if (maxBadRows < 0) {
             throw new ParameterException(spec.commandLine(), "--max-bad-rows must be >= 0, got " + maxBadRows);

@@ -78,6 +78,10 @@ final class TrainSeq2SeqCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1337", paramLabel = "S", description = "Seed (default: ${DEFAULT-VALUE}).")
     private long seed;
 
+    @Option(names = "--snapshots", description = "Also write the model of every evaluation to OUT/snapshots/step-N"
+            + " (to score a BLEU curve afterwards).")
+    private boolean snapshots;
+
     @Mixin
     private ThreadsOption threads;
 
@@ -109,11 +113,22 @@ final class TrainSeq2SeqCommand implements Callable<Integer> {
         err.printf("seq2seq: %d+%d layers, C=%d, %d heads, vocab %d, %d parameters%n", encoderLayers, decoderLayers,
                 nEmbd, nHead, cfg.vocabSize(), cfg.layout().size());
         err.flush();
+        String attribution = dataset.manifest().path("attribution").asText("");
         Seq2SeqTrainer.Result result = new Seq2SeqTrainer(cfg, dataset, settings).run(line -> {
             err.println(line);
             err.flush();
+        }, (step, params) -> {
+            if (snapshots) {
+                Path dir = out.resolve("snapshots").resolve("step-" + step);
+                try {
+                    new Seq2SeqModelDir(cfg, params.clone(), dataset.tokenizer(), dataset.bosId(), dataset.eosId(),
+                            dataset.padId(), attribution).save(dir);
+                } catch (IOException | DataException e) {
+                    throw new java.io.UncheckedIOException(new IOException("cannot write snapshot " + dir + ": "
+                            + e.getMessage(), e));
+                }
+            }
         });
-        String attribution = dataset.manifest().path("attribution").asText("");
         new Seq2SeqModelDir(cfg, result.params(), dataset.tokenizer(), dataset.bosId(), dataset.eosId(),
                 dataset.padId(), attribution).save(out);
         spec.commandLine().getOut().printf("wrote %s: val loss %.4f, %.0f ms/step, padding %.1f%%%s%n", out,

@@ -1,9 +1,8 @@
 package io.troupe.ops.cli;
 
-import io.troupe.data.DataException;
 import io.troupe.ops.translate.CorpusBleu;
 import io.troupe.ops.translate.CorpusChrf;
-import io.troupe.ops.translate.GreedyTranslator;
+import io.troupe.ops.translate.Seq2SeqDecoder;
 import io.troupe.worker.seq2seq.Seq2SeqModelDir;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -20,9 +19,11 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code troupe translate}: greedy translation with a model from {@code train-seq2seq}. */
-@Command(name = "translate", description = {"Translate with an encoder-decoder model directory (greedy decoding).",
-            "Translates --text, or else each line of stdin to a line of stdout."}, mixinStandardHelpOptions = true)
+/** {@code troupe translate}: translation with a model from {@code train-seq2seq}, KV-cached. */
+@Command(name = "translate", description = {"Translate with an encoder-decoder model directory.",
+            "Greedy by default, --beam N for beam search, --sample for sampling; the decoder uses a KV cache and the"
+                + " encoder runs once per input. Translates --text, or else streams each line of stdin to a line of"
+                + " stdout."}, mixinStandardHelpOptions = true)
 final class TranslateCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
@@ -38,29 +39,25 @@ final class TranslateCommand implements Callable<Integer> {
     private Path refs;
 
     @Mixin
+    private DecodingOptions decoding;
+
+    @Mixin
     private ThreadsOption threads;
 
     @Override
     public Integer call() throws Exception {
-        if (!Seq2SeqModelDir.isSeq2Seq(model)) {
-            throw UserError.usage(model + " is not a seq2seq model (no " + Seq2SeqModelDir.CONFIG + "); GPT and"
-                    + " encoder-only models cannot translate: train one with `troupe train-seq2seq`");
-        }
-        Seq2SeqModelDir dir;
-        try {
-            dir = Seq2SeqModelDir.load(model);
-        } catch (DataException e) {
-            throw UserError.inputData(e.getMessage(), e);   // a damaged model directory, not a usage mistake
-        }
+        Seq2SeqModelDir dir = DecodingOptions.loadModel(model);
+        decoding.check();
         PrintWriter out = spec.commandLine().getOut();
-        try (GreedyTranslator translator = new GreedyTranslator(dir, threads.threads())) {
+        try (Seq2SeqDecoder decoder = new Seq2SeqDecoder(dir, threads.threads())) {
+            DecodingOptions.Strategy translate = decoding.strategy(decoder);
             if (text != null) {
-                out.println(translator.translate(text));
+                out.println(translate.translate(text));
             } else {
                 List<String> hyps = new ArrayList<>();
                 BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
                 for (String line = in.readLine(); line != null; line = in.readLine()) {
-                    String hyp = translator.translate(line);
+                    String hyp = translate.translate(line);
                     hyps.add(hyp);
                     out.println(hyp);
                     out.flush();
@@ -70,9 +67,9 @@ final class TranslateCommand implements Callable<Integer> {
                 }
             }
             out.flush();
-            if (translator.truncatedSources() > 0) {
+            if (decoder.truncatedSources() > 0) {
                 spec.commandLine().getErr().printf("%d source(s) longer than the model's %d positions were cut%n",
-                        translator.truncatedSources(), dir.config().maxSource());
+                        decoder.truncatedSources(), dir.config().maxSource());
             }
         }
         return 0;

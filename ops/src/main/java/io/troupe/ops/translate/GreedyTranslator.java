@@ -13,8 +13,9 @@ import java.util.Arrays;
 import java.util.Map;
 
 /**
- * Greedy decoding with a trained encoder-decoder: the encoder runs once per input, then the
- * decoder reruns over the growing prefix (no KV cache yet) and the likeliest next token is kept
+ * Uncached greedy decoding with a trained encoder-decoder, the reference that
+ * {@link Seq2SeqDecoder}'s KV cache is tested and timed against: the encoder runs once per input,
+ * then the decoder reruns over the whole growing prefix and the likeliest next token is kept
  * until EOS or the target positions run out. A source longer than the encoder's positions is cut
  * to fit, and counted in {@link #truncatedSources()}.
  */
@@ -49,19 +50,31 @@ public final class GreedyTranslator implements AutoCloseable {
             ids = Arrays.copyOf(ids, cfg.maxSource());
             truncated++;
         }
-        if (ids.length == 0) {
-            return "";
-        }
-        long[] src = Arrays.stream(ids).asLongStream().toArray();
+        return ids.length == 0 ? "" : model.tokenizer().decode(translateIds(ids));
+    }
+
+    /** Greedy target ids for source ids (at most the encoder's positions), until EOS or the positions run out. */
+    public int[] translateIds(int[] source) throws OrtException {
+        return translateIds(source, model.config().maxTarget() - 1, true);
+    }
+
+    /**
+     * Greedy target ids: at most {@code maxTokens} (and the target positions); with {@code stopAtEos}
+     * false, EOS is kept like any token, so a fixed number of steps runs (for timing).
+     */
+    public int[] translateIds(int[] source, int maxTokens, boolean stopAtEos) throws OrtException {
+        Seq2SeqConfig cfg = model.config();
+        long[] src = Arrays.stream(source).asLongStream().toArray();
         int v = cfg.vocabSize();
-        long[] out = new long[cfg.maxTarget()];
+        int limit = Math.min(maxTokens, cfg.maxTarget() - 1) + 1;
+        long[] out = new long[limit];
         out[0] = model.bosId();
         int n = 1;
         try (OnnxTensor x = OnnxTensor.createTensor(env, LongBuffer.wrap(src), new long[] {1, src.length});
              OnnxTensor len = OnnxTensor.createTensor(env, LongBuffer.wrap(new long[] {src.length}), new long[] {1});
              OrtSession.Result encoded = encoder.run(Map.of(Seq2SeqGraphs.SRC, x, Seq2SeqGraphs.SRC_LENGTHS, len))) {
             OnnxTensor memory = (OnnxTensor) encoded.get(Seq2SeqGraphs.MEMORY).orElseThrow(); // [1, S, C], reused
-            while (n < cfg.maxTarget()) {
+            while (n < limit) {
                 try (OnnxTensor prefix = OnnxTensor.createTensor(env, LongBuffer.wrap(out, 0, n).slice(),
                         new long[] {1, n});
                      OrtSession.Result r = decoder.run(Map.of(Seq2SeqGraphs.MEMORY, memory,
@@ -74,7 +87,7 @@ public final class GreedyTranslator implements AutoCloseable {
                             best = k;
                         }
                     }
-                    if (best == model.eosId()) {
+                    if (stopAtEos && best == model.eosId()) {
                         break;
                     }
                     out[n++] = best;
@@ -85,7 +98,7 @@ public final class GreedyTranslator implements AutoCloseable {
         for (int i = 1; i < n; i++) {
             tokens[i - 1] = (int) out[i];
         }
-        return model.tokenizer().decode(tokens);
+        return tokens;
     }
 
     @Override

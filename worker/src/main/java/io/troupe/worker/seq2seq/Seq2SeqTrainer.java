@@ -23,15 +23,23 @@ import java.util.function.Consumer;
 /**
  * A local, single-process trainer for the encoder-decoder on a prepared pairs dataset: batches
  * from the {@link LengthBucketSampler} (so little of each batch is padding), one ORT session per
- * padded batch shape (lengths rounded up to a multiple of {@value #LENGTH_STEP}, so a handful of
- * graphs serve an epoch), AdamW with warm-up and cosine decay, global-norm clipping at 1, and the
+ * padded batch shape, AdamW with warm-up and cosine decay, global-norm clipping at 1, and the
  * validation loss (unsmoothed per-token NLL) every {@code evalInterval} steps.
+ *
+ * <p>Memory: every batch has exactly {@code batchSize} rows (a short last batch is filled with
+ * rows that have no target), and each side's length is padded up to the next value of
+ * {@link #LENGTH_LADDER}, so an epoch meets only a few shapes. Sessions run without ORT's CPU
+ * arena and memory pattern: with them, each cached session kept its own peak activations
+ * (mostly [B*T, V] logits and their gradients), 7-8 GB RSS for a 2 M-parameter model.
  */
 public final class Seq2SeqTrainer {
-    /** Padded lengths are rounded up to a multiple of this, to bound the number of graphs. */
-    public static final int LENGTH_STEP = 8;
-    /** ORT sessions kept at once (one per batch shape): a 500-step run with ~30 kept reached 8.3 GB RSS. */
-    static final int MAX_SESSIONS = 8;
+    /**
+     * The padded lengths a batch side may have (then capped at the model's positions): multiples
+     * of 8 up to 32, then 1.5x / 1.33x steps, so a side of at most 64 tokens has 6 shapes.
+     */
+    static final int[] LENGTH_LADDER = {8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024};
+    /** ORT sessions kept at once (one per batch shape), least recently used dropped first. */
+    static final int MAX_SESSIONS = 16;
 
     /**
      * @param steps optimizer steps
@@ -73,6 +81,20 @@ public final class Seq2SeqTrainer {
 
     /** Trains from a fresh initialisation, printing a line per evaluation to {@code log}. */
     public Result run(Consumer<String> log) throws OrtException {
+        return run(log, (step, params) -> { });
+    }
+
+    /** Receives the parameters at every evaluation (they change after it returns: copy to keep). */
+    @FunctionalInterface
+    public interface EvalListener {
+        void evaluated(int step, float[] params);
+    }
+
+    /**
+     * Trains from a fresh initialisation, printing a line per evaluation to {@code log} and handing
+     * the parameters of each evaluation to {@code listener} (for snapshots of the curve).
+     */
+    public Result run(Consumer<String> log, EvalListener listener) throws OrtException {
         PairDataset.Examples train = data.split(io.troupe.data.pairs.HashSplit.Part.TRAIN);
         PairDataset.Examples val = data.split(io.troupe.data.pairs.HashSplit.Part.VAL);
         ParameterLayout layout = cfg.layout();
@@ -101,9 +123,10 @@ public final class Seq2SeqTrainer {
                 }
                 int[] rows = batches.remove(0);
                 long t0 = System.nanoTime();
-                Batch batch = Batch.of(train, rows, cfg, data.bosId(), data.eosId(), data.padId());
+                Batch batch = Batch.of(train, rows, settings.batchSize(), cfg, data.bosId(), data.eosId(),
+                        data.padId());
                 realTokens += batch.realTokens();
-                paddedTokens += (long) rows.length * (batch.srcLen() + batch.tgtLen());
+                paddedTokens += (long) batch.rows() * (batch.srcLen() + batch.tgtLen());
                 double loss = step(batch, layout, params, grads);
                 if (Double.isFinite(loss)) {
                     clip(grads, 1.0);
@@ -120,6 +143,7 @@ public final class Seq2SeqTrainer {
                     log.accept(String.format("step %d/%d: train loss %.4f, val loss %.4f (ppl %.2f), %.0f ms/step",
                             step, settings.steps(), trainLoss, valLoss, Math.exp(valLoss),
                             nanos / 1e6 / step));
+                    listener.evaluated(step, params);
                 }
             }
         } finally {
@@ -167,7 +191,8 @@ public final class Seq2SeqTrainer {
         double nll = 0;
         double tokens = 0;
         for (int i = 0; i < Math.min(settings.valBatches(), batches.size()); i++) {
-            Batch batch = Batch.of(val, batches.get(i), cfg, data.bosId(), data.eosId(), data.padId());
+            Batch batch = Batch.of(val, batches.get(i), settings.batchSize(), cfg, data.bosId(), data.eosId(),
+                    data.padId());
             Map<String, OnnxTensor> feeds = feeds(batch, layout, params);
             try (OrtSession.Result r = session(batch, false).run(feeds)) {
                 nll += ((OnnxTensor) r.get(Seq2SeqGraphs.NLL_SUM).orElseThrow()).getFloatBuffer().get(0);
@@ -189,6 +214,9 @@ public final class Seq2SeqTrainer {
                             DType.FLOAT);
             OrtSession.SessionOptions options = new OrtSession.SessionOptions();
             options.setIntraOpNumThreads(settings.threads());
+            // Without these every cached session keeps its peak activations after a run.
+            options.setCPUArenaAllocator(false);
+            options.setMemoryPatternOptimization(false);
             if (sessions.size() >= MAX_SESSIONS) {
                 var eldest = sessions.entrySet().iterator();
                 eldest.next().getValue().close();
@@ -233,22 +261,27 @@ public final class Seq2SeqTrainer {
     }
 
     /**
-     * One padded batch: sources truncated to the model's positions; the decoder reads BOS then the
-     * target, and predicts the target then EOS; padding is the pad id on the inputs and
-     * {@link Seq2SeqGraphs#IGNORE} on the targets.
+     * One padded batch of {@code rows} rows: sources truncated to the model's positions; the decoder
+     * reads BOS then the target, and predicts the target then EOS; padding is the pad id on the
+     * inputs and {@link Seq2SeqGraphs#IGNORE} on the targets. Rows past {@code rowIds} (a short last
+     * batch) hold one pad source token and no target, so they add nothing to the loss or gradients.
      */
     record Batch(int rows, int srcLen, int tgtLen, long[] src, long[] srcLengths, long[] tgtIn, long[] targets,
                  long realTokens) {
-        static Batch of(PairDataset.Examples examples, int[] rowIds, Seq2SeqConfig cfg, int bos, int eos, int pad) {
-            int b = rowIds.length;
+        static Batch of(PairDataset.Examples examples, int[] rowIds, int rows, Seq2SeqConfig cfg, int bos, int eos,
+                        int pad) {
+            if (rowIds.length > rows) {
+                throw new IllegalArgumentException(rowIds.length + " examples do not fit a batch of " + rows);
+            }
+            int b = rows;
             int maxS = 1;
             int maxT = 1;
             for (int row : rowIds) {
                 maxS = Math.max(maxS, Math.min(cfg.maxSource(), examples.source(row).length));
                 maxT = Math.max(maxT, Math.min(cfg.maxTarget(), examples.target(row).length + 1));
             }
-            int s = Math.min(cfg.maxSource(), roundUp(maxS));
-            int t = Math.min(cfg.maxTarget(), roundUp(maxT));
+            int s = Math.min(cfg.maxSource(), padded(maxS));
+            int t = Math.min(cfg.maxTarget(), padded(maxT));
             long[] src = new long[b * s];
             long[] lengths = new long[b];
             long[] tgtIn = new long[b * t];
@@ -257,7 +290,8 @@ public final class Seq2SeqTrainer {
             java.util.Arrays.fill(tgtIn, pad);
             java.util.Arrays.fill(targets, Seq2SeqGraphs.IGNORE);
             long real = 0;
-            for (int i = 0; i < b; i++) {
+            java.util.Arrays.fill(lengths, 1);       // filler rows: one pad token, nothing to predict
+            for (int i = 0; i < rowIds.length; i++) {
                 int[] source = examples.source(rowIds[i]);
                 int n = Math.max(1, Math.min(s, source.length));
                 for (int j = 0; j < Math.min(n, source.length); j++) {
@@ -277,8 +311,14 @@ public final class Seq2SeqTrainer {
             return new Batch(b, s, t, src, lengths, tgtIn, targets, real);
         }
 
-        private static int roundUp(int n) {
-            return (n + LENGTH_STEP - 1) / LENGTH_STEP * LENGTH_STEP;
+        /** The first ladder length that holds {@code n} tokens. */
+        static int padded(int n) {
+            for (int step : LENGTH_LADDER) {
+                if (step >= n) {
+                    return step;
+                }
+            }
+            return n;
         }
     }
 }

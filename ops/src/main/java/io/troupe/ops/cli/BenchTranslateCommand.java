@@ -1,0 +1,109 @@
+package io.troupe.ops.cli;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import io.troupe.ops.translate.GreedyTranslator;
+import io.troupe.ops.translate.Seq2SeqDecoder;
+import io.troupe.worker.seq2seq.Seq2SeqModelDir;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code troupe bench translate}: per-token time of KV-cached greedy decoding against the uncached
+ * full-prefix decoder on one seq2seq model, both decoding exactly {@code --tokens} tokens of the
+ * same source (EOS does not stop them), alternating cached and uncached runs.
+ */
+@Command(name = "translate", description = {"Time KV-cached against uncached greedy seq2seq decoding, per target token.",
+            "Both decode exactly --tokens tokens of --text; runs alternate; medians are reported."},
+        mixinStandardHelpOptions = true)
+final class BenchTranslateCommand implements Callable<Integer> {
+    @Spec
+    private CommandSpec spec;
+
+    @Option(names = "--model", required = true, paramLabel = "DIR", description = "A model directory from `troupe train-seq2seq`.")
+    private Path model;
+
+    @Option(names = "--text", defaultValue = "I think it is going to rain tomorrow, so take your umbrella.",
+            paramLabel = "TEXT", description = "The source sentence (default: ${DEFAULT-VALUE}).")
+    private String text;
+
+    @Option(names = "--tokens", defaultValue = "40", paramLabel = "N", description = "Target tokens per decode (default: ${DEFAULT-VALUE}).")
+    private int tokens;
+
+    @Option(names = "--repeat", defaultValue = "5", paramLabel = "N", description = "Timed decodes of each kind (default: ${DEFAULT-VALUE}).")
+    private int repeat;
+
+    @Option(names = "--json", description = "Print one JSON object: {model, threads, tokens, cached_ms_per_token, uncached_ms_per_token, speedup, same_tokens}.")
+    private boolean json;
+
+    @Mixin
+    private ThreadsOption threads;
+
+    record Report(@JsonProperty("model") String model, @JsonProperty("threads") int threads,
+                  @JsonProperty("tokens") int tokens, @JsonProperty("cached_ms_per_token") double cachedMsPerToken,
+                  @JsonProperty("uncached_ms_per_token") double uncachedMsPerToken,
+                  @JsonProperty("speedup") double speedup, @JsonProperty("same_tokens") boolean sameTokens) {
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        if (tokens < 1 || repeat < 1) {
+            throw UserError.usage("--tokens and --repeat must be >= 1");
+        }
+        Seq2SeqModelDir dir = DecodingOptions.loadModel(model);
+        if (tokens > dir.config().maxTarget() - 1) {
+            throw UserError.usage("--tokens " + tokens + " exceeds the model's " + (dir.config().maxTarget() - 1)
+                    + " target positions; lower --tokens");
+        }
+        double[] cachedMs = new double[repeat];
+        double[] uncachedMs = new double[repeat];
+        boolean same = true;
+        try (Seq2SeqDecoder cached = new Seq2SeqDecoder(dir, threads.threads());
+             GreedyTranslator uncached = new GreedyTranslator(dir, threads.threads())) {
+            int[] src = cached.sourceIds(text);
+            if (src.length == 0) {
+                throw UserError.usage("--text has no tokens");
+            }
+            cached.greedyFixedLength(src, tokens);           // warm-up: first runs allocate and plan
+            uncached.translateIds(src, tokens, false);
+            for (int i = 0; i < repeat; i++) {
+                long t0 = System.nanoTime();
+                int[] a = cached.greedyFixedLength(src, tokens);
+                long t1 = System.nanoTime();
+                int[] b = uncached.translateIds(src, tokens, false);
+                long t2 = System.nanoTime();
+                cachedMs[i] = (t1 - t0) / 1e6 / a.length;
+                uncachedMs[i] = (t2 - t1) / 1e6 / b.length;
+                same &= Arrays.equals(a, b);
+            }
+        }
+        double c = median(cachedMs);
+        double u = median(uncachedMs);
+        Report report = new Report(model.toString(), threads.threads(), tokens, round(c), round(u), round(u / c), same);
+        PrintWriter out = spec.commandLine().getOut();
+        if (json) {
+            Json.printLine(out, report);
+        } else {
+            out.printf("%s, %d thread(s), %d target tokens: cached %.2f ms/token, uncached %.2f ms/token: %.1fx"
+                    + " (same tokens: %s)%n", model, threads.threads(), tokens, c, u, u / c, same);
+            out.flush();
+        }
+        return TroupeCli.EXIT_OK;
+    }
+
+    private static double median(double[] x) {
+        double[] s = x.clone();
+        Arrays.sort(s);
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    }
+
+    private static double round(double v) {
+        return Math.round(v * 100) / 100.0;
+    }
+}
