@@ -83,6 +83,8 @@ public final class OpenAiServer implements AutoCloseable {
     });
     /** POST /v1/explain (troupe explain over HTTP). */
     private final ExplainEndpoint explanations;
+    /** POST /v1/translate, with a seq2seq model served. */
+    private final TranslateEndpoint translations;
     private volatile ServedModel served;
     /** Swapped-out models that may still be finishing requests; guards {@link #closed} too. */
     private final List<ServedModel> retired = new ArrayList<>();
@@ -97,6 +99,7 @@ public final class OpenAiServer implements AutoCloseable {
         this.monitor = new ServeMonitor(monitorSettings, metrics.registry(), json, say);
         this.monitoring = monitorSettings.drift();
         this.explanations = new ExplainEndpoint(this::acquire, json, limits.queueLimit());
+        this.translations = new TranslateEndpoint(this::acquire, json, limits);
     }
 
     /**
@@ -183,7 +186,8 @@ public final class OpenAiServer implements AutoCloseable {
             throws DataException {
         ServedModel next = ServedModel.open(dir, id, threads, maxBatch, kvBudgetBytes, limits.queueLimit(), metrics, json,
                 warn);
-        next.monitor = monitor.attach(dir, id, next.model, next.classifier);
+        // A seq2seq model has no drift monitor (it watches language models and classifiers).
+        next.monitor = next.isTranslator() ? null : monitor.attach(dir, id, next.model, next.classifier);
         ServedModel previous;
         synchronized (retired) {
             if (closed) {
@@ -312,6 +316,7 @@ public final class OpenAiServer implements AutoCloseable {
             case "/v1/completions" -> "completions";
             case "/v1/classify" -> "classify";
             case "/v1/explain" -> "explain";
+            case "/v1/translate" -> "translate";
             case "/v1/chat/completions" -> "chat_completions";
             case "/v1/feedback" -> "feedback";
             case "/health", "/metrics" -> path.substring(1);
@@ -348,6 +353,7 @@ public final class OpenAiServer implements AutoCloseable {
             case "/v1/completions", "/v1/chat/completions" -> {
                 requireMethod(method, "POST", path);
                 ServedModel m = ready();
+                TranslateEndpoint.refuseTranslator(m);
                 if (m.isClassifier()) {
                     throw ApiError.invalid("model", "unsupported_endpoint", "model '" + m.id + "' is a text classifier; it "
                             + "cannot generate text (use /v1/classify)");
@@ -358,6 +364,7 @@ public final class OpenAiServer implements AutoCloseable {
             case "/v1/classify" -> {
                 requireMethod(method, "POST", path);
                 ServedModel m = ready();
+                TranslateEndpoint.refuseTranslator(m);
                 if (!m.isClassifier()) {
                     throw ApiError.invalid("model", "unsupported_endpoint", "model '" + m.id + "' is a causal language "
                             + "model; it cannot do classification (use /v1/completions or /v1/chat/completions)");
@@ -368,14 +375,20 @@ public final class OpenAiServer implements AutoCloseable {
                 requireMethod(method, "POST", path);
                 return readJson(request).thenCompose(this::feedback);
             }
-            case "/v1/explain" -> {
+            case "/v1/translate" -> {
                 requireMethod(method, "POST", path);
                 ready();
+                return readJson(request).thenCompose(translations::translate);
+            }
+            case "/v1/explain" -> {
+                requireMethod(method, "POST", path);
+                TranslateEndpoint.refuseTranslator(ready());
                 return readJson(request).thenCompose(explanations::explain);
             }
             case "/v1/embeddings" -> {
                 requireMethod(method, "POST", path);
                 ServedModel m = ready();
+                TranslateEndpoint.refuseTranslator(m);
                 throw ApiError.invalid("model", "unsupported_endpoint", "model '" + m.id + "' is a "
                         + (m.isClassifier() ? "text classifier" : "causal language model") + "; it cannot make embeddings ("
                         + (m.isClassifier() ? "use /v1/classify" : "use /v1/completions or /v1/chat/completions") + ")");
@@ -439,6 +452,12 @@ public final class OpenAiServer implements AutoCloseable {
         model.put("object", "model");
         model.put("created", m.created);
         model.put("owned_by", "troupe");
+        if (m.isTranslator()) {
+            model.put("context_length", m.translator.model().config().maxSource());
+            model.put("tokenizer", m.translator.model().tokenizer().type());
+            model.putArray("capabilities").add("translate");
+            return model;
+        }
         if (m.isClassifier()) {
             model.put("context_length", m.classifier.blockSize());
             model.put("tokenizer", m.classifier.tokenizer().type());
@@ -809,6 +828,7 @@ public final class OpenAiServer implements AutoCloseable {
         } finally {
             monitor.close();
             explanations.close();
+            translations.close();
             classifyExecutor.shutdownNow();
             system.terminate();
             system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);

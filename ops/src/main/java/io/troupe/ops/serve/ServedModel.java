@@ -9,6 +9,8 @@ import io.troupe.ops.inference.BatchScheduler;
 import io.troupe.ops.inference.ExportedClassifier;
 import io.troupe.ops.inference.ExportedModel;
 import io.troupe.ops.serve.monitor.DriftMonitor;
+import io.troupe.ops.translate.Seq2SeqDecoder;
+import io.troupe.worker.seq2seq.Seq2SeqModelDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -29,6 +31,8 @@ final class ServedModel implements AutoCloseable {
     final BatchScheduler scheduler;
     final ChatTemplate template;
     final ExportedClassifier classifier;
+    /** A seq2seq model ({@code troupe train-seq2seq}), answering only /v1/translate; else null. */
+    final Seq2SeqDecoder translator;
     /** Watches the texts this model is sent; set by the server right after opening, closed before the model. */
     volatile DriftMonitor monitor;
     /**
@@ -41,6 +45,12 @@ final class ServedModel implements AutoCloseable {
 
     private ServedModel(String id, ExportedModel model, BatchDecoder decoder, BatchScheduler scheduler, ChatTemplate template,
             ExportedClassifier classifier) {
+        this(id, model, decoder, scheduler, template, classifier, null);
+    }
+
+    private ServedModel(String id, ExportedModel model, BatchDecoder decoder, BatchScheduler scheduler, ChatTemplate template,
+            ExportedClassifier classifier, Seq2SeqDecoder translator) {
+        this.translator = translator;
         this.id = id;
         this.model = model;
         this.decoder = decoder;
@@ -108,6 +118,11 @@ final class ServedModel implements AutoCloseable {
         return classifier != null;
     }
 
+    /** True for a seq2seq model, which answers /v1/translate only. */
+    boolean isTranslator() {
+        return translator != null;
+    }
+
     /**
      * Opens the export in {@code dir}: a classifier when it has {@code labels.json}, else a
      * language model whose scheduler starts here.
@@ -120,6 +135,14 @@ final class ServedModel implements AutoCloseable {
      */
     static ServedModel open(Path dir, String id, int threads, int maxBatch, long kvBudgetBytes, int queueLimit,
             BatchScheduler.Observer observer, ObjectMapper json, Consumer<String> warn) throws DataException {
+        if (Seq2SeqModelDir.isSeq2Seq(dir)) {
+            try {
+                return new ServedModel(id, null, null, null, null, null, new Seq2SeqDecoder(Seq2SeqModelDir.load(dir),
+                        threads));
+            } catch (ai.onnxruntime.OrtException e) {
+                throw new DataException("cannot open the seq2seq model in " + dir + ": " + e.getMessage(), e);
+            }
+        }
         if (Files.isRegularFile(dir.resolve(LabelSet.FILE_NAME))) {
             return new ServedModel(id, null, null, null, null, ExportedClassifier.open(dir, threads));
         }
@@ -158,6 +181,10 @@ final class ServedModel implements AutoCloseable {
         }
         if (classifier != null) {
             classifier.close();
+            return;
+        }
+        if (translator != null) {
+            translator.close();
             return;
         }
         try (ExportedModel m = model; BatchDecoder d = decoder) {

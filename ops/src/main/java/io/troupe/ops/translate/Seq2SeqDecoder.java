@@ -92,7 +92,14 @@ public final class Seq2SeqDecoder implements AutoCloseable {
     }
 
     private String decodeText(int[] ids, Search search) throws OrtException {
-        return ids.length == 0 ? "" : model.tokenizer().decode(search.run(ids));
+        return ids.length == 0 ? "" : text(search.run(ids));
+    }
+
+    /** The text of target ids, leaving out the special tokens (BOS, EOS, padding), which are not text. */
+    public String text(int[] ids) {
+        int limit = model.tokenizer().vocabSize();
+        return model.tokenizer().decode(Arrays.stream(ids).filter(id -> id < limit && id != model.bosId()
+                && id != model.eosId() && id != model.padId()).toArray());
     }
 
     /** The likeliest next token each step, until EOS or {@code maxTokens} tokens. */
