@@ -200,7 +200,7 @@ final class FinetuneCommand implements Callable<Integer> {
             throw UserError.usage("--tokenizer applies to --from none, --from onnx:FILE.onnx and a BERT hf:DIR; a Troupe run or a GPT-2 hf:DIR brings its own tokenizer");
         }
         Tokenizer given = tokenizerPath == null ? null : Tokenizer.load(tokenizerPath);
-        SourceModel source = scratch ? null : SourceModel.load(from);
+        SourceModel source = scratch ? null : SourceModel.load(from, classify);
         if (source != null) {
             settings = settings.withArchitecture(source.config());
         }
@@ -324,7 +324,9 @@ final class FinetuneCommand implements Callable<Integer> {
     private Integer classify(Path data, Path out, TrainSettings settings, TrainingScope scope, LoraConfig lora,
                              SourceModel source, Tokenizer given, EncoderSource encoder,
                              EngineOptions engine, PrintWriter stdout) throws DataException, EngineException, IOException {
-        LabelledData examples = LabelledReader.forTraining(maxBadRows).read(data);
+        SourceModel.Classifier continued = source == null ? null : source.classifier();
+        LabelledData examples = continued == null ? LabelledReader.forTraining(maxBadRows).read(data)
+                : ContinuedClassifier.read(data, continued, from, maxBadRows);
         for (var bad : examples.badRows()) {
             spec.commandLine().getErr().println("skipped " + bad);
         }
@@ -347,6 +349,10 @@ final class FinetuneCommand implements Callable<Integer> {
             cfg = settings.model(tokenizer.vocabSize());
             pretrained = source != null ? source.parameters() : null;
         }
+        if (continued != null) {
+            defaultPooling = ContinuedClassifier.pooling(continued, from,
+                    spec.commandLine().getParseResult().hasMatchedOption("--pooling") ? pooling : null).label();
+        }
         String poolingName = defaultPooling;
         Pooling chosenPooling = usage(() -> Pooling.parse(poolingName));
         ClassifierSetup setup = usage(() -> ClassifierSetup.of(settings, cfg, pretrained, examples.labels().size(),
@@ -367,6 +373,9 @@ final class FinetuneCommand implements Callable<Integer> {
             extra.put("arch", "bert");
         }
         extra.put("labels", examples.labels().names());
+        if (continued != null) {
+            extra.put("continued_classifier", true);    // the head and its labels came from --from, not fresh
+        }
         extra.put("pooling", head.pooling().label());
         extra.put("examples", examples.size());
         extra.put("bad_rows", examples.badRows().stream().map(Object::toString).toList());

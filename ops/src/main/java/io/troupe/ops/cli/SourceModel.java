@@ -4,8 +4,12 @@ import io.troupe.data.DataException;
 import io.troupe.data.source.DataSource;
 import io.troupe.data.tokenize.HfTokenizerFiles;
 import io.troupe.data.tokenize.Tokenizer;
+import io.troupe.data.labelled.LabelSet;
+import io.troupe.model.gpt.ClassifierGraphs;
+import io.troupe.model.gpt.ClassifierHead;
 import io.troupe.model.gpt.GptConfig;
 import io.troupe.model.gpt.ParameterLayout;
+import io.troupe.model.gpt.Pooling;
 import io.troupe.model.hf.Gpt2Import;
 import io.troupe.model.hf.ImportedGpt;
 import io.troupe.model.io.ModelFileException;
@@ -34,8 +38,42 @@ import java.util.Map;
  *
  * <p>A run directory is read from its exported {@code model.onnx} (the run's final weights),
  * or, when the run never exported, from its newest checkpoint; a checkpoint file is read as it is.
+ * A GPT classifier's run ({@code finetune --task classify}) is a source only where a caller asks
+ * for one ({@link #load(String, boolean)}): then {@code parameters} is the whole classifier's
+ * layout (body, then {@code cls.*}) and {@code classifier} its head and label set.
+ *
+ * @param classifier the head and labels of a classifier source, or null for a language model
  */
-record SourceModel(GptConfig config, float[] parameters, Tokenizer tokenizer, String path, String sha256) {
+record SourceModel(GptConfig config, float[] parameters, Tokenizer tokenizer, String path, String sha256,
+                   Classifier classifier) {
+
+    /**
+     * What a classifier source adds: its head (classes and pooling) and its label set, whose
+     * order is the head's column order.
+     */
+    record Classifier(ClassifierHead head, LabelSet labels) {
+    }
+
+    /** A language-model source. */
+    SourceModel(GptConfig config, float[] parameters, Tokenizer tokenizer, String path, String sha256) {
+        this(config, parameters, tokenizer, path, sha256, null);
+    }
+
+    /**
+     * As {@link #load(String)}, and with {@code allowClassifier} a GPT classifier's run directory
+     * too (continued by {@code finetune --task classify}).
+     */
+    static SourceModel load(String from, boolean allowClassifier) {
+        if (!allowClassifier || from.startsWith(HF_PREFIX)) {
+            return load(from);
+        }
+        Path source = Path.of(from);
+        Path model = source.resolve(ModelExport.FILE_NAME);
+        if (Files.isDirectory(source) && Files.isRegularFile(model)) {
+            return fromExport(source, model, true);
+        }
+        return load(from);
+    }
 
     /**
      * Loads {@code from}: a run directory, a checkpoint file, or {@code hf:DIR}, a Hugging Face GPT-2
@@ -57,7 +95,7 @@ record SourceModel(GptConfig config, float[] parameters, Tokenizer tokenizer, St
         }
         Path model = source.resolve(ModelExport.FILE_NAME);
         if (Files.isRegularFile(model)) {
-            return fromExport(source, model);
+            return fromExport(source, model, false);
         }
         List<Path> checkpoints;
         try {
@@ -109,7 +147,7 @@ record SourceModel(GptConfig config, float[] parameters, Tokenizer tokenizer, St
     }
 
     /** Reads the weights back out of an exported inference model: one initializer per parameter. */
-    private static SourceModel fromExport(Path dir, Path model) {
+    private static SourceModel fromExport(Path dir, Path model, boolean allowClassifier) {
         ModelProto proto;
         try (InputStream in = Files.newInputStream(model)) {
             proto = ModelProto.parseFrom(in);
@@ -121,9 +159,15 @@ record SourceModel(GptConfig config, float[] parameters, Tokenizer tokenizer, St
         for (StringStringEntryProto p : proto.getMetadataPropsList()) {
             meta.put(p.getKey(), p.getValue());
         }
-        if (ClassifierExport.CLASSIFY.equals(meta.get(ClassifierExport.TASK))) {
-            throw UserError.inputData("--from " + dir + " is a fine-tuned classifier; start from the language model it"
-                    + " was fine-tuned from");
+        boolean classifier = ClassifierExport.CLASSIFY.equals(meta.get(ClassifierExport.TASK));
+        if (classifier && !allowClassifier) {
+            throw UserError.inputData("--from " + dir + " is a fine-tuned classifier; continue it with finetune --task"
+                    + " classify, or start from the language model it was fine-tuned from");
+        }
+        if (classifier && "bert".equals(meta.get("troupe.arch"))) {
+            // The export keeps the encoder's size but not its LayerNorm placement, GELU and epsilon.
+            throw UserError.inputData("--from " + dir + " is an encoder (BERT) classifier, which cannot be continued"
+                    + " yet; fine-tune again from the encoder (onnx:FILE or hf:DIR) on the original data plus the new");
         }
         Map<String, TensorProto> weights = new HashMap<>();
         for (TensorProto t : proto.getGraph().getInitializerList()) {
@@ -138,7 +182,8 @@ record SourceModel(GptConfig config, float[] parameters, Tokenizer tokenizer, St
         } catch (IllegalArgumentException e) {
             throw UserError.inputData(model + " describes an impossible model: " + e.getMessage(), e);
         }
-        ParameterLayout layout = ParameterLayout.of(config);
+        Classifier head = classifier ? classifierOf(dir, model, meta) : null;
+        ParameterLayout layout = head == null ? ParameterLayout.of(config) : ClassifierGraphs.layout(config, head.head());
         float[] params = new float[Math.toIntExact(layout.size())];
         for (ParameterLayout.View v : layout.views()) {
             TensorProto t = weights.get(v.name());
@@ -160,7 +205,25 @@ record SourceModel(GptConfig config, float[] parameters, Tokenizer tokenizer, St
             throw UserError.inputData("--from " + dir + ": model.onnx has a vocabulary of " + config.vocabSize()
                     + " but tokenizer.json has " + tokenizer.vocabSize() + "; they come from different runs");
         }
-        return new SourceModel(config, params, tokenizer, model.toString(), sha256(model));
+        return new SourceModel(config, params, tokenizer, model.toString(), sha256(model), head);
+    }
+
+    /** The head and labels of a classifier export: labels.json must name as many labels as the head has classes. */
+    private static Classifier classifierOf(Path dir, Path model, Map<String, String> meta) {
+        int classes = intMeta(meta, ClassifierExport.CLASSES, model);
+        Pooling pooling;
+        LabelSet labels;
+        try {
+            pooling = Pooling.parse(meta.getOrDefault(ClassifierExport.POOLING, Pooling.LAST.label()));
+            labels = LabelSet.read(dir.resolve(LabelSet.FILE_NAME));
+        } catch (IllegalArgumentException | DataException e) {
+            throw UserError.inputData("--from " + dir + ": " + e.getMessage(), e);
+        }
+        if (labels.size() != classes) {
+            throw UserError.inputData("--from " + dir + ": " + LabelSet.FILE_NAME + " names " + labels.size()
+                    + " labels but " + model + " has " + classes + " classes; they come from different runs");
+        }
+        return new Classifier(new ClassifierHead(classes, pooling), labels);
     }
 
     private static int intMeta(Map<String, String> meta, String key, Path model) {
