@@ -55,7 +55,9 @@ final class BenchServeCommand implements Callable<Integer> {
 
     @Option(names = "--compare-monitor", paramLabel = "ROUNDS",
             description = "Instead: ROUNDS pairs of --clients x --requests with the drift monitor on and off in one server,"
-                    + " interleaved (on-off, off-on, ...), and the median of each side's p50 latencies.")
+                    + " interleaved (on-off, off-on, ...): the median of each side's p50 latencies, the paired median"
+                    + " on/off ratio with a 95% bootstrap interval, and the monitor's time on the request path"
+                    + " (from /metrics). Many rounds of --clients 1 --requests 1 give the tightest interval.")
     private Integer compareRounds;
 
     @Mixin
@@ -118,6 +120,8 @@ final class BenchServeCommand implements Callable<Integer> {
         }
         List<ServeBenchmark.Result> on = new ArrayList<>();
         List<ServeBenchmark.Result> off = new ArrayList<>();
+        String metricsUrl = "http://127.0.0.1:" + server.port() + "/metrics";
+        double[] pathBefore = requestPathCounters(metricsUrl);
         double loadBefore = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
         long monitorCpuBefore = monitorThreadCpuNanos();
         long processCpuBefore = processCpuNanos();
@@ -136,6 +140,7 @@ final class BenchServeCommand implements Callable<Integer> {
             }
         }
         server.monitoring(true);
+        double[] pathAfter = requestPathCounters(metricsUrl);
         long monitorCpu = monitorThreadCpuNanos() - monitorCpuBefore;
         long processCpu = processCpuNanos() - processCpuBefore;
         double loadAfter = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
@@ -146,9 +151,18 @@ final class BenchServeCommand implements Callable<Integer> {
         java.util.Arrays.sort(ratios);
         MonitorSide withMonitor = side("on", on);
         MonitorSide without = side("off", off);
+        double[] interval = bootstrapMedianInterval(ratios, 2000, 95);
+        long onRequests = (long) compareRounds * clients * requests;
+        double pathSeconds = pathAfter[0] - pathBefore[0];
+        double pathCalls = pathAfter[1] - pathBefore[1];
+        double pathMicrosPerRequest = 1e6 * pathSeconds / onRequests;
+        Direct direct = new Direct(onRequests, (long) pathCalls, pathMicrosPerRequest,
+                100 * pathMicrosPerRequest / (1e3 * withMonitor.latencyP50Ms()), 100 * (quantile(ratios, 0.5) - 1),
+                100 * (interval[0] - 1), 100 * (interval[1] - 1), loadBefore, loadAfter);
         if (json.enabled()) {
             Json.printLine(out, withMonitor);
             Json.printLine(out, without);
+            Json.printLine(out, direct);
         } else {
             out.printf("median of %d rounds, %d clients x %d requests x %d tokens (batch %d, %d threads): latency p50 %.2f ms"
                     + " with the monitor vs %.2f ms without (%+.2f%%); TTFT p50 %.2f vs %.2f ms; inter-token p50 %.3f vs"
@@ -158,11 +172,63 @@ final class BenchServeCommand implements Callable<Integer> {
                     without.ttftP50Ms(), withMonitor.interTokenP50Ms(), without.interTokenP50Ms());
             out.printf("paired rounds, latency p50 on/off: median %+.2f%%, quartiles %+.2f%% .. %+.2f%%%n",
                     100 * (quantile(ratios, 0.5) - 1), 100 * (quantile(ratios, 0.25) - 1), 100 * (quantile(ratios, 0.75) - 1));
+            out.printf("paired median's 95%% bootstrap interval: %+.2f%% .. %+.2f%% (%s a 2%% difference)%n",
+                    direct.pairedIntervalLowPercent(), direct.pairedIntervalHighPercent(),
+                    direct.pairedIntervalHighPercent() - direct.pairedIntervalLowPercent() < 4 ? "resolves" : "too wide to resolve");
+            out.printf("request path: %.2f us per request in the monitor (%d calls over %d requests with it on) = %.4f%% of"
+                    + " the p50 latency with it on%n", pathMicrosPerRequest, (long) pathCalls, onRequests,
+                    direct.requestPathPercentOfP50());
             out.printf("drift monitor thread CPU: %.1f ms of the process's %.1f ms (%.2f%%); load average %.1f before,"
                     + " %.1f after (%d CPUs)%n", monitorCpu / 1e6, processCpu / 1e6, 100.0 * monitorCpu / Math.max(1,
                     processCpu), loadBefore, loadAfter, Runtime.getRuntime().availableProcessors());
         }
         out.flush();
+    }
+
+    /**
+     * The monitor's cost measured two ways: directly, the time request threads spent in it (from
+     * /metrics), and as the paired on/off latency ratio with its bootstrap interval.
+     */
+    record Direct(long onRequests, long requestPathCalls, double requestPathMicrosPerRequest,
+            double requestPathPercentOfP50, double pairedMedianPercent, double pairedIntervalLowPercent,
+            double pairedIntervalHighPercent, double loadBefore, double loadAfter) {
+    }
+
+    /**
+     * A percentile bootstrap interval of the median of {@code values} (seeded, so a run can be
+     * repeated): the range the paired median would move over if the rounds were drawn again.
+     */
+    static double[] bootstrapMedianInterval(double[] values, int resamples, double confidencePercent) {
+        java.util.Random random = new java.util.Random(42);
+        double[] medians = new double[resamples];
+        double[] draw = new double[values.length];
+        for (int b = 0; b < resamples; b++) {
+            for (int i = 0; i < draw.length; i++) {
+                draw[i] = values[random.nextInt(values.length)];
+            }
+            java.util.Arrays.sort(draw);
+            medians[b] = quantile(draw, 0.5);
+        }
+        java.util.Arrays.sort(medians);
+        double tail = (100 - confidencePercent) / 200;
+        return new double[] {quantile(medians, tail), quantile(medians, 1 - tail)};
+    }
+
+    /** The monitor's request-path seconds and calls so far, scraped from the server's own /metrics. */
+    private static double[] requestPathCounters(String metricsUrl) throws Exception {
+        String text = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create(metricsUrl)).build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+        return new double[] {counter(text, "troupe_serve_monitor_request_path_seconds_total"),
+            counter(text, "troupe_serve_monitor_request_path_calls_total")};
+    }
+
+    private static double counter(String metrics, String name) {
+        for (String line : metrics.split("\n")) {
+            if (line.startsWith(name + " ")) {
+                return Double.parseDouble(line.substring(name.length() + 1).trim());
+            }
+        }
+        return 0;   // not exported before the first call
     }
 
     private static double quantile(double[] sorted, double q) {

@@ -1,12 +1,10 @@
 package io.troupe.ops.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.troupe.data.DataException;
 import io.troupe.data.tokenize.HfJsonTokenizer;
 import io.troupe.model.bert.ImportedEncoder;
 import io.troupe.model.bert.OnnxBertImport;
 import io.troupe.model.bert.SafetensorsBertImport;
-import io.troupe.model.io.ModelFileException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -59,14 +57,8 @@ record EncoderSource(ImportedEncoder encoder, HfJsonTokenizer tokenizer, String 
             throw UserError.usage("--from " + from + " needs --tokenizer tokenizer.json (the encoder's Hugging Face"
                     + " tokenizer)");
         }
-        HfJsonTokenizer tok;
-        ImportedEncoder encoder;
-        try {
-            tok = HfJsonTokenizer.load(tokenizer);
-            encoder = OnnxBertImport.read(file);
-        } catch (ModelFileException | DataException e) {
-            throw UserError.inputData("--from " + from + ": " + e.getMessage(), e);
-        }
+        HfJsonTokenizer tok = SourceModel.imported(from, () -> HfJsonTokenizer.load(tokenizer));
+        ImportedEncoder encoder = SourceModel.imported(from, () -> OnnxBertImport.read(file));
         requireSameVocabulary(tok, tokenizer, encoder, file);
         return new EncoderSource(encoder, tok, file.toString(), SourceModel.sha256(file));
     }
@@ -75,14 +67,8 @@ record EncoderSource(ImportedEncoder encoder, HfJsonTokenizer tokenizer, String 
     private static EncoderSource fromHuggingFace(String from, Path tokenizer) {
         Path dir = Path.of(from.substring(SourceModel.HF_PREFIX.length()));
         Path tokFile = tokenizer != null ? tokenizer : dir.resolve("tokenizer.json");
-        HfJsonTokenizer tok;
-        ImportedEncoder encoder;
-        try {
-            tok = HfJsonTokenizer.load(tokFile);
-            encoder = SafetensorsBertImport.load(dir);
-        } catch (ModelFileException | DataException e) {
-            throw UserError.inputData("--from " + from + ": " + e.getMessage(), e);
-        }
+        HfJsonTokenizer tok = SourceModel.imported(from, () -> HfJsonTokenizer.load(tokFile));
+        ImportedEncoder encoder = SourceModel.imported(from, () -> SafetensorsBertImport.load(dir));
         Path weights = dir.resolve(SafetensorsBertImport.WEIGHTS_FILE);
         requireSameVocabulary(tok, tokFile, encoder, weights);
         return new EncoderSource(encoder, tok, weights.toString(), SourceModel.sha256(weights));

@@ -118,14 +118,8 @@ record SourceModel(GptConfig config, float[] parameters, Tokenizer tokenizer, St
             throw UserError.inputData("--from hf:" + dir + " is not a directory; give a Hugging Face GPT-2 directory"
                     + " with config.json, model.safetensors and vocab.json + merges.txt (or tokenizer.json)");
         }
-        ImportedGpt imported;
-        Tokenizer tokenizer;
-        try {
-            imported = Gpt2Import.load(dir);
-            tokenizer = HfTokenizerFiles.load(dir);
-        } catch (ModelFileException | DataException e) {
-            throw UserError.inputData("--from hf:" + dir + ": " + e.getMessage(), e);
-        }
+        ImportedGpt imported = imported(HF_PREFIX + dir, () -> Gpt2Import.load(dir));
+        Tokenizer tokenizer = imported(HF_PREFIX + dir, () -> HfTokenizerFiles.load(dir));
         if (tokenizer.vocabSize() != imported.config().vocabSize()) {
             throw UserError.inputData("--from hf:" + dir + ": the tokenizer has " + tokenizer.vocabSize()
                     + " tokens but config.json a vocab_size of " + imported.config().vocabSize());
@@ -235,6 +229,26 @@ record SourceModel(GptConfig config, float[] parameters, Tokenizer tokenizer, St
             return Integer.parseInt(value);
         } catch (NumberFormatException e) {
             throw UserError.inputData(model + " has a non-numeric " + key + " (" + value + ")", e);
+        }
+    }
+
+    /** Reading one file of an imported model (weights or tokenizer). */
+    @FunctionalInterface
+    interface Import<T> {
+        T read() throws ModelFileException, DataException;
+    }
+
+    /**
+     * Runs an importer, turning its refusal of a file (a bad header, a missing tensor, an
+     * unreadable tokenizer) into the one-line input error every {@code --from} source gives.
+     *
+     * @param from the --from value as given, which the message names
+     */
+    static <T> T imported(String from, Import<T> importer) {
+        try {
+            return importer.read();
+        } catch (ModelFileException | DataException e) {
+            throw UserError.inputData("--from " + from + ": " + e.getMessage(), e);
         }
     }
 

@@ -14,6 +14,8 @@ final class MonitorMetrics {
     final Gauge unknownShare;
     final Gauge drift;
     final Counter droppedTexts;
+    final Counter requestPathSeconds;
+    final Counter requestPathCalls;
     final Counter feedback;
     final Counter feedbackErrors;
     final Gauge feedbackStoreOk;
@@ -40,6 +42,11 @@ final class MonitorMetrics {
                 .help("1 while the drift PSI is above its threshold (/health details say drift), else 0").register(registry);
         droppedTexts = Counter.builder().name("troupe_serve_monitor_dropped_texts_total")
                 .help("Texts not profiled because the monitor's queue was full").register(registry);
+        requestPathSeconds = Counter.builder().name("troupe_serve_monitor_request_path_seconds_total")
+                .help("Time request threads spent handing texts and confidences to the drift monitor (its whole"
+                        + " cost on the request path; the profiling runs on the monitor's own thread)").register(registry);
+        requestPathCalls = Counter.builder().name("troupe_serve_monitor_request_path_calls_total")
+                .help("Texts and confidences request threads handed to the drift monitor").register(registry);
         feedback = Counter.builder().name("troupe_serve_feedback_total")
                 .help("Feedback records stored, by kind (label, rating) and whether the request id was known")
                 .labelNames("kind", "known").register(registry);
