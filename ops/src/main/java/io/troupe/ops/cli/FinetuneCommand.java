@@ -186,7 +186,7 @@ final class FinetuneCommand implements Callable<Integer> {
         LoraConfig lora = lora(scope);
         TrainSettings settings = training.settings(classify && lora == null ? CLASSIFY_DEFAULTS : Map.of());
         boolean scratch = from.equals("none");
-        if (EncoderSource.matches(from)) {
+        if (EncoderSource.matches(from) || EncoderSource.isEncoderClassifierRun(from)) {
             if (!classify) {
                 throw UserError.usage("--from " + from + " is an encoder, which has no next-token head; use --task classify");
             }
@@ -324,7 +324,8 @@ final class FinetuneCommand implements Callable<Integer> {
     private Integer classify(Path data, Path out, TrainSettings settings, TrainingScope scope, LoraConfig lora,
                              SourceModel source, Tokenizer given, EncoderSource encoder,
                              EngineOptions engine, PrintWriter stdout) throws DataException, EngineException, IOException {
-        SourceModel.Classifier continued = source == null ? null : source.classifier();
+        SourceModel.Classifier continued = source != null ? source.classifier()
+                : encoder != null ? encoder.classifier() : null;
         LabelledData examples = continued == null ? LabelledReader.forTraining(maxBadRows).read(data)
                 : ContinuedClassifier.read(data, continued, from, maxBadRows);
         for (var bad : examples.badRows()) {
@@ -338,7 +339,8 @@ final class FinetuneCommand implements Callable<Integer> {
         if (encoder != null) {
             tokenizer = encoder.tokenizer();
             cfg = encoder.encoder().config().withDropout(settings.dropout());
-            pretrained = encoder.encoder().parameters();
+            // A continued encoder classifier brings its head too: then the whole classifier's parameters.
+            pretrained = encoder.classifier() != null ? encoder.classifierParameters() : encoder.encoder().parameters();
             specials = usage(() -> SpecialTokens.of(encoder.tokenizer()));
             if (!spec.commandLine().getParseResult().hasMatchedOption("--pooling")) {
                 defaultPooling = Pooling.MEAN.label();    // what sentence encoders such as all-MiniLM-L6-v2 use

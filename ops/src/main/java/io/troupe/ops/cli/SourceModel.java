@@ -140,8 +140,12 @@ record SourceModel(GptConfig config, float[] parameters, Tokenizer tokenizer, St
         return new SourceModel(config, checkpoint.parameters(), tokenizer, file.toString(), sha256(file));
     }
 
-    /** Reads the weights back out of an exported inference model: one initializer per parameter. */
-    private static SourceModel fromExport(Path dir, Path model, boolean allowClassifier) {
+    /** An exported model.onnx's metadata and initializers, by name. */
+    record Export(Map<String, String> meta, Map<String, TensorProto> weights) {
+    }
+
+    /** Reads {@code model} (in run directory {@code dir}) for its metadata and initializers. */
+    static Export readExport(Path dir, Path model) {
         ModelProto proto;
         try (InputStream in = Files.newInputStream(model)) {
             proto = ModelProto.parseFrom(in);
@@ -153,20 +157,28 @@ record SourceModel(GptConfig config, float[] parameters, Tokenizer tokenizer, St
         for (StringStringEntryProto p : proto.getMetadataPropsList()) {
             meta.put(p.getKey(), p.getValue());
         }
+        Map<String, TensorProto> weights = new HashMap<>();
+        for (TensorProto t : proto.getGraph().getInitializerList()) {
+            weights.put(t.getName(), t);
+        }
+        return new Export(meta, weights);
+    }
+
+    /** Reads the weights back out of an exported inference model: one initializer per parameter. */
+    private static SourceModel fromExport(Path dir, Path model, boolean allowClassifier) {
+        Export export = readExport(dir, model);
+        Map<String, String> meta = export.meta();
         boolean classifier = ClassifierExport.CLASSIFY.equals(meta.get(ClassifierExport.TASK));
         if (classifier && !allowClassifier) {
             throw UserError.inputData("--from " + dir + " is a fine-tuned classifier; continue it with finetune --task"
                     + " classify, or start from the language model it was fine-tuned from");
         }
         if (classifier && "bert".equals(meta.get("troupe.arch"))) {
-            // The export keeps the encoder's size but not its LayerNorm placement, GELU and epsilon.
-            throw UserError.inputData("--from " + dir + " is an encoder (BERT) classifier, which cannot be continued"
-                    + " yet; fine-tune again from the encoder (onnx:FILE or hf:DIR) on the original data plus the new");
+            // Encoder classifier runs are EncoderSource's (finetune checks it first); not a GPT shape.
+            throw UserError.inputData("--from " + dir + " is an encoder (BERT) classifier; continue it with finetune"
+                    + " --task classify");
         }
-        Map<String, TensorProto> weights = new HashMap<>();
-        for (TensorProto t : proto.getGraph().getInitializerList()) {
-            weights.put(t.getName(), t);
-        }
+        Map<String, TensorProto> weights = export.weights();
         GptConfig config;
         try {
             config = new GptConfig(intMeta(meta, ModelExport.VOCAB_SIZE, model), intMeta(meta, ModelExport.BLOCK_SIZE, model),
@@ -178,17 +190,7 @@ record SourceModel(GptConfig config, float[] parameters, Tokenizer tokenizer, St
         }
         Classifier head = classifier ? classifierOf(dir, model, meta) : null;
         ParameterLayout layout = head == null ? ParameterLayout.of(config) : ClassifierGraphs.layout(config, head.head());
-        float[] params = new float[Math.toIntExact(layout.size())];
-        for (ParameterLayout.View v : layout.views()) {
-            TensorProto t = weights.get(v.name());
-            if (t == null || t.getDataType() != TensorProto.DataType.FLOAT_VALUE
-                    || t.getRawData().size() != v.length() * Float.BYTES) {
-                throw UserError.inputData(model + " has no float parameter " + v.name() + " of " + v.length()
-                        + " values; it is not a troupe export of the shape its metadata gives");
-            }
-            ByteBuffer raw = t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
-            raw.asFloatBuffer().get(params, Math.toIntExact(v.offset()), Math.toIntExact(v.length()));
-        }
+        float[] params = parametersOf(layout, weights, model);
         Tokenizer tokenizer;
         try {
             tokenizer = Tokenizer.load(dir);
@@ -202,8 +204,24 @@ record SourceModel(GptConfig config, float[] parameters, Tokenizer tokenizer, St
         return new SourceModel(config, params, tokenizer, model.toString(), sha256(model), head);
     }
 
+    /** Every parameter of {@code layout}, flat, from the initializers of the same names. */
+    static float[] parametersOf(ParameterLayout layout, Map<String, TensorProto> weights, Path model) {
+        float[] params = new float[Math.toIntExact(layout.size())];
+        for (ParameterLayout.View v : layout.views()) {
+            TensorProto t = weights.get(v.name());
+            if (t == null || t.getDataType() != TensorProto.DataType.FLOAT_VALUE
+                    || t.getRawData().size() != v.length() * Float.BYTES) {
+                throw UserError.inputData(model + " has no float parameter " + v.name() + " of " + v.length()
+                        + " values; it is not a troupe export of the shape its metadata gives");
+            }
+            ByteBuffer raw = t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+            raw.asFloatBuffer().get(params, Math.toIntExact(v.offset()), Math.toIntExact(v.length()));
+        }
+        return params;
+    }
+
     /** The head and labels of a classifier export: labels.json must name as many labels as the head has classes. */
-    private static Classifier classifierOf(Path dir, Path model, Map<String, String> meta) {
+    static Classifier classifierOf(Path dir, Path model, Map<String, String> meta) {
         int classes = intMeta(meta, ClassifierExport.CLASSES, model);
         Pooling pooling;
         LabelSet labels;
