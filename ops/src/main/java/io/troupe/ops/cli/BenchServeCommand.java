@@ -156,7 +156,13 @@ final class BenchServeCommand implements Callable<Integer> {
         double pathSeconds = pathAfter[0] - pathBefore[0];
         double pathCalls = pathAfter[1] - pathBefore[1];
         double pathMicrosPerRequest = 1e6 * pathSeconds / onRequests;
-        Direct direct = new Direct(onRequests, (long) pathCalls, pathMicrosPerRequest,
+        double[] buckets = new double[pathAfter.length - 2];
+        for (int i = 0; i < buckets.length; i++) {
+            buckets[i] = pathAfter[i + 2] - pathBefore[i + 2];
+        }
+        double callP50Micros = 1e6 * bucketQuantile(buckets, 0.5);
+        double callP99Micros = 1e6 * bucketQuantile(buckets, 0.99);
+        Direct direct = new Direct(onRequests, (long) pathCalls, pathMicrosPerRequest, callP50Micros, callP99Micros,
                 100 * pathMicrosPerRequest / (1e3 * withMonitor.latencyP50Ms()), 100 * (quantile(ratios, 0.5) - 1),
                 100 * (interval[0] - 1), 100 * (interval[1] - 1), loadBefore, loadAfter);
         if (json.enabled()) {
@@ -176,8 +182,9 @@ final class BenchServeCommand implements Callable<Integer> {
                     direct.pairedIntervalLowPercent(), direct.pairedIntervalHighPercent(),
                     direct.pairedIntervalHighPercent() - direct.pairedIntervalLowPercent() < 4 ? "resolves" : "too wide to resolve");
             out.printf("request path: %.2f us per request in the monitor (%d calls over %d requests with it on) = %.4f%% of"
-                    + " the p50 latency with it on%n", pathMicrosPerRequest, (long) pathCalls, onRequests,
-                    direct.requestPathPercentOfP50());
+                    + " the p50 latency with it on; per call: p50 <= %.2f us, p99 <= %.2f us (histogram bucket bounds;"
+                    + " the mean includes calls preempted mid-way)%n", pathMicrosPerRequest, (long) pathCalls, onRequests,
+                    direct.requestPathPercentOfP50(), callP50Micros, callP99Micros);
             out.printf("drift monitor thread CPU: %.1f ms of the process's %.1f ms (%.2f%%); load average %.1f before,"
                     + " %.1f after (%d CPUs)%n", monitorCpu / 1e6, processCpu / 1e6, 100.0 * monitorCpu / Math.max(1,
                     processCpu), loadBefore, loadAfter, Runtime.getRuntime().availableProcessors());
@@ -190,8 +197,9 @@ final class BenchServeCommand implements Callable<Integer> {
      * /metrics), and as the paired on/off latency ratio with its bootstrap interval.
      */
     record Direct(long onRequests, long requestPathCalls, double requestPathMicrosPerRequest,
-            double requestPathPercentOfP50, double pairedMedianPercent, double pairedIntervalLowPercent,
-            double pairedIntervalHighPercent, double loadBefore, double loadAfter) {
+            double requestPathCallP50Micros, double requestPathCallP99Micros, double requestPathPercentOfP50,
+            double pairedMedianPercent, double pairedIntervalLowPercent, double pairedIntervalHighPercent,
+            double loadBefore, double loadAfter) {
     }
 
     /**
@@ -214,18 +222,51 @@ final class BenchServeCommand implements Callable<Integer> {
         return new double[] {quantile(medians, tail), quantile(medians, 1 - tail)};
     }
 
-    /** The monitor's request-path seconds and calls so far, scraped from the server's own /metrics. */
+    /** The request-path histogram's bucket upper bounds, seconds: 100 ns doubling, as MonitorMetrics declares it. */
+    private static final int PATH_BUCKETS = 22;
+
+    /**
+     * The monitor's request-path histogram so far, scraped from the server's own /metrics: its
+     * sum (seconds), its count, then the cumulative count of each bucket.
+     */
     private static double[] requestPathCounters(String metricsUrl) throws Exception {
         String text = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
                 java.net.URI.create(metricsUrl)).build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body();
-        return new double[] {counter(text, "troupe_serve_monitor_request_path_seconds_total"),
-            counter(text, "troupe_serve_monitor_request_path_calls_total")};
+        String name = "troupe_serve_monitor_request_path_seconds";
+        double[] out = new double[2 + PATH_BUCKETS];
+        out[0] = sample(text, name + "_sum ");
+        out[1] = sample(text, name + "_count ");
+        String bucket = name + "_bucket{le=\"";
+        for (String line : text.split("\n")) {
+            if (line.startsWith(bucket) && !line.startsWith(bucket + "+Inf")) {
+                double le = Double.parseDouble(line.substring(bucket.length(), line.indexOf('"', bucket.length())));
+                int i = (int) Math.round(Math.log(le / 1e-7) / Math.log(2));
+                if (i >= 0 && i < PATH_BUCKETS) {
+                    out[2 + i] = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+                }
+            }
+        }
+        return out;
     }
 
-    private static double counter(String metrics, String name) {
+    /**
+     * The upper bound of the bucket holding quantile {@code q} of the calls, seconds, from
+     * cumulative bucket counts (an upper estimate: the calls are at most that long).
+     */
+    static double bucketQuantile(double[] cumulative, double q) {
+        double total = cumulative.length == 0 ? 0 : cumulative[cumulative.length - 1];
+        for (int i = 0; i < cumulative.length; i++) {
+            if (total > 0 && cumulative[i] >= q * total) {
+                return 1e-7 * Math.pow(2, i);
+            }
+        }
+        return Double.NaN;
+    }
+
+    private static double sample(String metrics, String prefix) {
         for (String line : metrics.split("\n")) {
-            if (line.startsWith(name + " ")) {
-                return Double.parseDouble(line.substring(name.length() + 1).trim());
+            if (line.startsWith(prefix)) {
+                return Double.parseDouble(line.substring(prefix.length()).trim());
             }
         }
         return 0;   // not exported before the first call

@@ -37,4 +37,14 @@ class BenchServeCommandTest {
         assertEquals(1.02, same[0], 1e-12);
         assertEquals(1.02, same[1], 1e-12);
     }
+
+    @Test
+    void theCallQuantileIsTheUpperBoundOfTheBucketThatHoldsIt() {
+        // Cumulative counts over bounds 100 ns, 200 ns, 400 ns, 800 ns: 60 calls <= 100 ns, 38 more <= 400 ns, 2 slower.
+        double[] cumulative = {60, 80, 98, 100};
+        assertEquals(1e-7, BenchServeCommand.bucketQuantile(cumulative, 0.5), 1e-15);
+        assertEquals(4e-7, BenchServeCommand.bucketQuantile(cumulative, 0.9), 1e-15);
+        assertEquals(8e-7, BenchServeCommand.bucketQuantile(cumulative, 0.99), 1e-15);
+        assertTrue(Double.isNaN(BenchServeCommand.bucketQuantile(new double[] {0, 0}, 0.5)), "no calls, no quantile");
+    }
 }

@@ -163,8 +163,8 @@ class ServeFeedbackLoopTest {
             assertTrue(metrics.contains("troupe_serve_feedback_total{kind=\"label\",known=\"true\"} 60.0"), metrics);
             assertTrue(metrics.contains("troupe_serve_drift_psi{feature=\"tokens\"}"), metrics);
             // 60 answers, each handing the monitor its text and its confidence: the request path's count.
-            assertTrue(metrics.contains("troupe_serve_monitor_request_path_calls_total 120.0"), metrics);
-            assertTrue(metrics.contains("troupe_serve_monitor_request_path_seconds_total "), metrics);
+            assertTrue(metrics.contains("troupe_serve_monitor_request_path_seconds_count 120"), metrics);
+            assertTrue(metrics.contains("troupe_serve_monitor_request_path_seconds_sum "), metrics);
             eventually(() -> {
                 try {
                     return get(base, "/health").at("/details/drift/window_texts").asInt() == 50;

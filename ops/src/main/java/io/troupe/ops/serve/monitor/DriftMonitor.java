@@ -113,13 +113,12 @@ public final class DriftMonitor implements AutoCloseable {
     }
 
     /**
-     * Adds one call's time to the request-path counters, so the monitor's direct cost to a request
+     * Adds one call's time to the request-path histogram, so the monitor's direct cost to a request
      * can be read off /metrics (troupe bench serve --compare-monitor does) rather than only inferred
      * from noisy latency differences. The two clock reads are counted in the call they time.
      */
     private void requestPath(long start) {
-        metrics.requestPathCalls.inc();
-        metrics.requestPathSeconds.inc((System.nanoTime() - start) / 1e9);
+        metrics.requestPathSeconds.observe((System.nanoTime() - start) / 1e9);
     }
 
     /** The model directory watched. */
