@@ -40,9 +40,30 @@ final class EncoderForward {
      * @return [B, T, C]
      */
     Tensor hidden(Tensor idx, Tensor stepIds, Tensor lengths, DType dtype) {
+        Tensor tok;
+        try (Graph.Scope s = graph.scope("embed")) {
+            tok = blocks.p(EncoderLayout.WTE).gather(idx);                          // [B, T, C]
+        }
+        return hiddenFromEmbeddings(tok, stepIds, lengths, dtype);
+    }
+
+    /** Hands each layer's attention weights [B, NH, T, T] to {@code sink}, in layer order (explanations). */
+    EncoderForward recordingAttention(java.util.List<Tensor> sink) {
+        blocks.recordingAttention(sink);
+        return this;
+    }
+
+    /**
+     * The final hidden states from the token embeddings (the {@code wte} rows, or anything an
+     * explanation puts in their place); positions, the token type and the embedding LayerNorm are
+     * applied here.
+     *
+     * @param tok [B, T, C] token embeddings
+     * @return [B, T, C]
+     */
+    Tensor hiddenFromEmbeddings(Tensor tok, Tensor stepIds, Tensor lengths, DType dtype) {
         Tensor x;
         try (Graph.Scope s = graph.scope("embed")) {
-            Tensor tok = blocks.p(EncoderLayout.WTE).gather(idx);                   // [B, T, C]
             Tensor pos = blocks.p(EncoderLayout.WPE).gather(stepIds);               // [1, T, C]
             // One segment: every token has type 0.
             Tensor type = blocks.p(EncoderLayout.WTT)

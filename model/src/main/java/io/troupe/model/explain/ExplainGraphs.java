@@ -1,11 +1,16 @@
 package io.troupe.model.explain;
 
+import io.troupe.model.gpt.ParameterLayout;
 import io.troupe.model.graph.Autodiff;
+import io.troupe.model.graph.DType;
 import io.troupe.model.graph.Graph;
 import io.troupe.model.graph.Shape;
 import io.troupe.model.graph.Tensor;
+import io.troupe.model.graph.TensorData;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The two graphs an explanation runs, built around a {@link ScoreModel}: one gives the score and
@@ -55,6 +60,33 @@ public final class ExplainGraphs {
             graph.output(ATTENTION_PREFIX + i, attention.get(i));                  // [B, NH, T, T]
         }
         return graph;
+    }
+
+    /**
+     * Every parameter of {@code layout} as an initializer of {@code graph}, by name, in
+     * {@code dtype} (double for gradient checks), as score models hold their weights.
+     */
+    public static Map<String, Tensor> initializers(Graph graph, ParameterLayout layout, float[] params, DType dtype) {
+        if (params.length != layout.size()) {
+            throw new IllegalArgumentException("expected " + layout.size() + " parameters, got " + params.length);
+        }
+        Map<String, Tensor> weights = new LinkedHashMap<>();
+        for (ParameterLayout.View v : layout.views()) {
+            int from = Math.toIntExact(v.offset());
+            int n = Math.toIntExact(v.length());
+            TensorData data;
+            if (dtype == DType.DOUBLE) {
+                double[] d = new double[n];
+                for (int i = 0; i < n; i++) {
+                    d[i] = params[from + i];
+                }
+                data = TensorData.ofDoubles(d, v.shape());
+            } else {
+                data = TensorData.ofFloats(java.nio.FloatBuffer.wrap(params, from, n).slice(), v.shape());
+            }
+            weights.put(v.name(), graph.initializer(v.name(), data));
+        }
+        return weights;
     }
 
     private static Tensor input(Graph graph, ScoreModel model) {

@@ -141,7 +141,7 @@ public final class ClassifierGraphs {
      * @param lengths int64 [B]
      * @return [B, K]
      */
-    static Tensor classify(Graph graph, Map<String, Tensor> params, ClassifierHead head, Tensor hidden,
+    public static Tensor classify(Graph graph, Map<String, Tensor> params, ClassifierHead head, Tensor hidden,
                                    Tensor stepIds, Tensor lengths, DType dtype) {
         try (Graph.Scope s = graph.scope("cls")) {
             Tensor len = lengths.unsqueeze(1);                                         // [B, 1]

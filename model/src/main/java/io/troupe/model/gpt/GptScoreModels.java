@@ -1,5 +1,6 @@
 package io.troupe.model.gpt;
 
+import io.troupe.model.explain.ExplainGraphs;
 import io.troupe.model.explain.ScoreModel;
 import io.troupe.model.graph.Composites;
 import io.troupe.model.graph.DType;
@@ -7,7 +8,6 @@ import io.troupe.model.graph.Graph;
 import io.troupe.model.graph.Shape;
 import io.troupe.model.graph.Tensor;
 import io.troupe.model.graph.TensorData;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -126,22 +126,7 @@ public final class GptScoreModels {
 
         @Override
         public Scores score(Graph graph, Tensor embeddings, List<Tensor> attention) {
-            Map<String, Tensor> weights = new LinkedHashMap<>();
-            for (ParameterLayout.View v : layout.views()) {
-                int from = Math.toIntExact(v.offset());
-                int n = Math.toIntExact(v.length());
-                TensorData data;
-                if (dtype == DType.DOUBLE) {
-                    double[] d = new double[n];
-                    for (int i = 0; i < n; i++) {
-                        d[i] = params[from + i];
-                    }
-                    data = TensorData.ofDoubles(d, v.shape());
-                } else {
-                    data = TensorData.ofFloats(java.nio.FloatBuffer.wrap(params, from, n).slice(), v.shape());
-                }
-                weights.put(v.name(), graph.initializer(v.name(), data));
-            }
+            Map<String, Tensor> weights = ExplainGraphs.initializers(graph, layout, params, dtype);
             // Positions and the causal mask are cut to the runtime sequence length.
             Tensor seq = embeddings.shapeOf().slice(new long[] {1}, new long[] {2}, new long[] {0});  // [1]
             Tensor zero = graph.longs(0);

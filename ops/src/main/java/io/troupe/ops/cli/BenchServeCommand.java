@@ -55,7 +55,9 @@ final class BenchServeCommand implements Callable<Integer> {
 
     @Option(names = "--compare-monitor", paramLabel = "ROUNDS",
             description = "Instead: ROUNDS pairs of --clients x --requests with the drift monitor on and off in one server,"
-                    + " interleaved (on-off, off-on, ...), and the median of each side's p50 latencies.")
+                    + " interleaved (on-off, off-on, ...): the median of each side's p50 latencies, the paired median"
+                    + " on/off ratio with a 95% bootstrap interval, and the monitor's time on the request path"
+                    + " (from /metrics). Many rounds of --clients 1 --requests 1 give the tightest interval.")
     private Integer compareRounds;
 
     @Mixin
@@ -118,6 +120,8 @@ final class BenchServeCommand implements Callable<Integer> {
         }
         List<ServeBenchmark.Result> on = new ArrayList<>();
         List<ServeBenchmark.Result> off = new ArrayList<>();
+        String metricsUrl = "http://127.0.0.1:" + server.port() + "/metrics";
+        double[] pathBefore = requestPathCounters(metricsUrl);
         double loadBefore = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
         long monitorCpuBefore = monitorThreadCpuNanos();
         long processCpuBefore = processCpuNanos();
@@ -136,6 +140,7 @@ final class BenchServeCommand implements Callable<Integer> {
             }
         }
         server.monitoring(true);
+        double[] pathAfter = requestPathCounters(metricsUrl);
         long monitorCpu = monitorThreadCpuNanos() - monitorCpuBefore;
         long processCpu = processCpuNanos() - processCpuBefore;
         double loadAfter = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
@@ -146,9 +151,24 @@ final class BenchServeCommand implements Callable<Integer> {
         java.util.Arrays.sort(ratios);
         MonitorSide withMonitor = side("on", on);
         MonitorSide without = side("off", off);
+        double[] interval = bootstrapMedianInterval(ratios, 2000, 95);
+        long onRequests = (long) compareRounds * clients * requests;
+        double pathSeconds = pathAfter[0] - pathBefore[0];
+        double pathCalls = pathAfter[1] - pathBefore[1];
+        double pathMicrosPerRequest = 1e6 * pathSeconds / onRequests;
+        double[] buckets = new double[pathAfter.length - 2];
+        for (int i = 0; i < buckets.length; i++) {
+            buckets[i] = pathAfter[i + 2] - pathBefore[i + 2];
+        }
+        double callP50Micros = 1e6 * bucketQuantile(buckets, 0.5);
+        double callP99Micros = 1e6 * bucketQuantile(buckets, 0.99);
+        Direct direct = new Direct(onRequests, (long) pathCalls, pathMicrosPerRequest, callP50Micros, callP99Micros,
+                100 * pathMicrosPerRequest / (1e3 * withMonitor.latencyP50Ms()), 100 * (quantile(ratios, 0.5) - 1),
+                100 * (interval[0] - 1), 100 * (interval[1] - 1), loadBefore, loadAfter);
         if (json.enabled()) {
             Json.printLine(out, withMonitor);
             Json.printLine(out, without);
+            Json.printLine(out, direct);
         } else {
             out.printf("median of %d rounds, %d clients x %d requests x %d tokens (batch %d, %d threads): latency p50 %.2f ms"
                     + " with the monitor vs %.2f ms without (%+.2f%%); TTFT p50 %.2f vs %.2f ms; inter-token p50 %.3f vs"
@@ -158,11 +178,98 @@ final class BenchServeCommand implements Callable<Integer> {
                     without.ttftP50Ms(), withMonitor.interTokenP50Ms(), without.interTokenP50Ms());
             out.printf("paired rounds, latency p50 on/off: median %+.2f%%, quartiles %+.2f%% .. %+.2f%%%n",
                     100 * (quantile(ratios, 0.5) - 1), 100 * (quantile(ratios, 0.25) - 1), 100 * (quantile(ratios, 0.75) - 1));
+            out.printf("paired median's 95%% bootstrap interval: %+.2f%% .. %+.2f%% (%s a 2%% difference)%n",
+                    direct.pairedIntervalLowPercent(), direct.pairedIntervalHighPercent(),
+                    direct.pairedIntervalHighPercent() - direct.pairedIntervalLowPercent() < 4 ? "resolves" : "too wide to resolve");
+            out.printf("request path: %.2f us per request in the monitor (%d calls over %d requests with it on) = %.4f%% of"
+                    + " the p50 latency with it on; per call: p50 <= %.2f us, p99 <= %.2f us (histogram bucket bounds;"
+                    + " the mean includes calls preempted mid-way)%n", pathMicrosPerRequest, (long) pathCalls, onRequests,
+                    direct.requestPathPercentOfP50(), callP50Micros, callP99Micros);
             out.printf("drift monitor thread CPU: %.1f ms of the process's %.1f ms (%.2f%%); load average %.1f before,"
                     + " %.1f after (%d CPUs)%n", monitorCpu / 1e6, processCpu / 1e6, 100.0 * monitorCpu / Math.max(1,
                     processCpu), loadBefore, loadAfter, Runtime.getRuntime().availableProcessors());
         }
         out.flush();
+    }
+
+    /**
+     * The monitor's cost measured two ways: directly, the time request threads spent in it (from
+     * /metrics), and as the paired on/off latency ratio with its bootstrap interval.
+     */
+    record Direct(long onRequests, long requestPathCalls, double requestPathMicrosPerRequest,
+            double requestPathCallP50Micros, double requestPathCallP99Micros, double requestPathPercentOfP50,
+            double pairedMedianPercent, double pairedIntervalLowPercent, double pairedIntervalHighPercent,
+            double loadBefore, double loadAfter) {
+    }
+
+    /**
+     * A percentile bootstrap interval of the median of {@code values} (seeded, so a run can be
+     * repeated): the range the paired median would move over if the rounds were drawn again.
+     */
+    static double[] bootstrapMedianInterval(double[] values, int resamples, double confidencePercent) {
+        java.util.Random random = new java.util.Random(42);
+        double[] medians = new double[resamples];
+        double[] draw = new double[values.length];
+        for (int b = 0; b < resamples; b++) {
+            for (int i = 0; i < draw.length; i++) {
+                draw[i] = values[random.nextInt(values.length)];
+            }
+            java.util.Arrays.sort(draw);
+            medians[b] = quantile(draw, 0.5);
+        }
+        java.util.Arrays.sort(medians);
+        double tail = (100 - confidencePercent) / 200;
+        return new double[] {quantile(medians, tail), quantile(medians, 1 - tail)};
+    }
+
+    /** The request-path histogram's bucket upper bounds, seconds: 100 ns doubling, as MonitorMetrics declares it. */
+    private static final int PATH_BUCKETS = 22;
+
+    /**
+     * The monitor's request-path histogram so far, scraped from the server's own /metrics: its
+     * sum (seconds), its count, then the cumulative count of each bucket.
+     */
+    private static double[] requestPathCounters(String metricsUrl) throws Exception {
+        String text = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create(metricsUrl)).build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+        String name = "troupe_serve_monitor_request_path_seconds";
+        double[] out = new double[2 + PATH_BUCKETS];
+        out[0] = sample(text, name + "_sum ");
+        out[1] = sample(text, name + "_count ");
+        String bucket = name + "_bucket{le=\"";
+        for (String line : text.split("\n")) {
+            if (line.startsWith(bucket) && !line.startsWith(bucket + "+Inf")) {
+                double le = Double.parseDouble(line.substring(bucket.length(), line.indexOf('"', bucket.length())));
+                int i = (int) Math.round(Math.log(le / 1e-7) / Math.log(2));
+                if (i >= 0 && i < PATH_BUCKETS) {
+                    out[2 + i] = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The upper bound of the bucket holding quantile {@code q} of the calls, seconds, from
+     * cumulative bucket counts (an upper estimate: the calls are at most that long).
+     */
+    static double bucketQuantile(double[] cumulative, double q) {
+        double total = cumulative.length == 0 ? 0 : cumulative[cumulative.length - 1];
+        for (int i = 0; i < cumulative.length; i++) {
+            if (total > 0 && cumulative[i] >= q * total) {
+                return 1e-7 * Math.pow(2, i);
+            }
+        }
+        return Double.NaN;
+    }
+
+    private static double sample(String metrics, String prefix) {
+        for (String line : metrics.split("\n")) {
+            if (line.startsWith(prefix)) {
+                return Double.parseDouble(line.substring(prefix.length()).trim());
+            }
+        }
+        return 0;   // not exported before the first call
     }
 
     private static double quantile(double[] sorted, double q) {

@@ -1,15 +1,19 @@
 package io.troupe.ops.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.troupe.data.DataException;
 import io.troupe.data.tokenize.HfJsonTokenizer;
+import io.troupe.model.bert.EncoderConfig;
 import io.troupe.model.bert.ImportedEncoder;
+import io.troupe.model.gpt.ClassifierGraphs;
+import io.troupe.worker.run.ClassifierExport;
+import io.troupe.worker.run.ModelExport;
 import io.troupe.model.bert.OnnxBertImport;
 import io.troupe.model.bert.SafetensorsBertImport;
-import io.troupe.model.io.ModelFileException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Map;
 
 /**
  * A pretrained BERT-family encoder a fine-tuning run starts from ({@code finetune --from
@@ -17,8 +21,14 @@ import java.nio.file.Path;
  * directory with config.json, model.safetensors and tokenizer.json): its imported shape and weights, its WordPiece
  * tokenizer, and the file it came from with its SHA-256, for summary.json.
  */
-record EncoderSource(ImportedEncoder encoder, HfJsonTokenizer tokenizer, String path, String sha256) {
+record EncoderSource(ImportedEncoder encoder, HfJsonTokenizer tokenizer, String path, String sha256,
+                     SourceModel.Classifier classifier, float[] classifierParameters) {
     static final String ONNX_PREFIX = "onnx:";
+
+    /** A pretrained encoder (no head). */
+    EncoderSource(ImportedEncoder encoder, HfJsonTokenizer tokenizer, String path, String sha256) {
+        this(encoder, tokenizer, path, sha256, null, null);
+    }
 
     /**
      * True for a {@code --from} that names an encoder: onnx:FILE, or hf:DIR whose config.json
@@ -50,6 +60,13 @@ record EncoderSource(ImportedEncoder encoder, HfJsonTokenizer tokenizer, String 
         if (from.startsWith(SourceModel.HF_PREFIX)) {
             return fromHuggingFace(from, tokenizer);
         }
+        if (!from.startsWith(ONNX_PREFIX)) {
+            if (tokenizer != null) {
+                throw UserError.usage("--from " + from + " is a classifier run, which brings its own tokenizer; drop"
+                        + " --tokenizer");
+            }
+            return fromClassifierRun(Path.of(from));
+        }
         Path file = Path.of(from.substring(ONNX_PREFIX.length()));
         if (!Files.isRegularFile(file)) {
             throw UserError.inputData("--from " + from + ": " + file + " is not a file; give the .onnx export of a"
@@ -59,14 +76,8 @@ record EncoderSource(ImportedEncoder encoder, HfJsonTokenizer tokenizer, String 
             throw UserError.usage("--from " + from + " needs --tokenizer tokenizer.json (the encoder's Hugging Face"
                     + " tokenizer)");
         }
-        HfJsonTokenizer tok;
-        ImportedEncoder encoder;
-        try {
-            tok = HfJsonTokenizer.load(tokenizer);
-            encoder = OnnxBertImport.read(file);
-        } catch (ModelFileException | DataException e) {
-            throw UserError.inputData("--from " + from + ": " + e.getMessage(), e);
-        }
+        HfJsonTokenizer tok = SourceModel.imported(from, () -> HfJsonTokenizer.load(tokenizer));
+        ImportedEncoder encoder = SourceModel.imported(from, () -> OnnxBertImport.read(file));
         requireSameVocabulary(tok, tokenizer, encoder, file);
         return new EncoderSource(encoder, tok, file.toString(), SourceModel.sha256(file));
     }
@@ -75,17 +86,60 @@ record EncoderSource(ImportedEncoder encoder, HfJsonTokenizer tokenizer, String 
     private static EncoderSource fromHuggingFace(String from, Path tokenizer) {
         Path dir = Path.of(from.substring(SourceModel.HF_PREFIX.length()));
         Path tokFile = tokenizer != null ? tokenizer : dir.resolve("tokenizer.json");
-        HfJsonTokenizer tok;
-        ImportedEncoder encoder;
-        try {
-            tok = HfJsonTokenizer.load(tokFile);
-            encoder = SafetensorsBertImport.load(dir);
-        } catch (ModelFileException | DataException e) {
-            throw UserError.inputData("--from " + from + ": " + e.getMessage(), e);
-        }
+        HfJsonTokenizer tok = SourceModel.imported(from, () -> HfJsonTokenizer.load(tokFile));
+        ImportedEncoder encoder = SourceModel.imported(from, () -> SafetensorsBertImport.load(dir));
         Path weights = dir.resolve(SafetensorsBertImport.WEIGHTS_FILE);
         requireSameVocabulary(tok, tokFile, encoder, weights);
         return new EncoderSource(encoder, tok, weights.toString(), SourceModel.sha256(weights));
+    }
+
+    /**
+     * True for a run directory whose model.onnx is an encoder classifier's (finetune --from
+     * onnx:FILE --task classify), which {@code finetune --task classify} continues.
+     */
+    static boolean isEncoderClassifierRun(String from) {
+        Path model = Path.of(from).resolve(ModelExport.FILE_NAME);
+        if (from.contains(":") || !Files.isRegularFile(model)) {
+            return false;
+        }
+        Map<String, String> meta = SourceModel.readExport(Path.of(from), model).meta();
+        return ClassifierExport.CLASSIFY.equals(meta.get(ClassifierExport.TASK)) && "bert".equals(meta.get("troupe.arch"));
+    }
+
+    /**
+     * An encoder classifier's run directory, continued by {@code finetune --task classify}: the
+     * encoder's shape from {@code troupe.encoder}, every parameter (body and head), the head and
+     * labels, and the run's tokenizer.json.
+     */
+    private static EncoderSource fromClassifierRun(Path dir) {
+        Path model = dir.resolve(ModelExport.FILE_NAME);
+        SourceModel.Export export = SourceModel.readExport(dir, model);
+        String json = export.meta().get(ClassifierExport.ENCODER);
+        if (json == null) {
+            throw UserError.inputData("--from " + dir + " is an encoder classifier exported without its full shape ("
+                    + ClassifierExport.ENCODER + "); fine-tune again from the encoder (onnx:FILE or hf:DIR) on the"
+                    + " original data plus the new");
+        }
+        EncoderConfig cfg;
+        try {
+            @SuppressWarnings("unchecked")
+            Map<String, Object> map = new ObjectMapper().readValue(json, Map.class);
+            cfg = EncoderConfig.fromMap(map);
+        } catch (IOException | IllegalArgumentException e) {
+            throw UserError.inputData("--from " + dir + ": " + model + " has an unreadable " + ClassifierExport.ENCODER
+                    + " (" + e.getMessage() + ")", e);
+        }
+        SourceModel.Classifier classifier = SourceModel.classifierOf(dir, model, export.meta());
+        float[] params = SourceModel.parametersOf(ClassifierGraphs.layout(cfg, classifier.head()), export.weights(), model);
+        HfJsonTokenizer tok = SourceModel.imported(dir.toString(), () -> HfJsonTokenizer.load(dir.resolve("tokenizer.json")));
+        ImportedEncoder encoder;
+        try {
+            encoder = new ImportedEncoder(cfg, Arrays.copyOf(params, Math.toIntExact(cfg.layout().size())), dir.toString());
+        } catch (IllegalArgumentException e) {
+            throw UserError.inputData("--from " + dir + ": " + e.getMessage(), e);
+        }
+        requireSameVocabulary(tok, dir.resolve("tokenizer.json"), encoder, model);
+        return new EncoderSource(encoder, tok, model.toString(), SourceModel.sha256(model), classifier, params);
     }
 
     private static void requireSameVocabulary(HfJsonTokenizer tok, Path tokenizer, ImportedEncoder encoder, Path file) {

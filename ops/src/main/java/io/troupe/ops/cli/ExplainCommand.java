@@ -26,7 +26,8 @@ import picocli.CommandLine.Spec;
                 + " language model the log-probability of the next token (--target next-token, the default: the most"
                 + " likely one) or of a given continuation (--target TEXT). Gradients come from Troupe's own autodiff"
                 + " of the model with respect to the token embeddings. integrated-gradients starts from zero token"
-                + " embeddings and reports f(x), f(baseline) and the completeness error |sum - (f(x) - f(b))|."
+                + " embeddings (an encoder classifier's: [MASK] at every word, [CLS] and [SEP] kept) and reports"
+                + " f(x), f(baseline) and the completeness error |sum - (f(x) - f(b))|."
                 + " A text longer than the context is truncated (a classifier keeps its first tokens, a language"
                 + " model its last) and stderr says so. With --json: {\"tokens\",\"attributions\",\"target\","
                 + "\"score\",\"baseline_score\",\"completeness_error\"}."},

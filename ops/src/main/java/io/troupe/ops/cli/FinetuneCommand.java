@@ -186,7 +186,7 @@ final class FinetuneCommand implements Callable<Integer> {
         LoraConfig lora = lora(scope);
         TrainSettings settings = training.settings(classify && lora == null ? CLASSIFY_DEFAULTS : Map.of());
         boolean scratch = from.equals("none");
-        if (EncoderSource.matches(from)) {
+        if (EncoderSource.matches(from) || EncoderSource.isEncoderClassifierRun(from)) {
             if (!classify) {
                 throw UserError.usage("--from " + from + " is an encoder, which has no next-token head; use --task classify");
             }
@@ -200,7 +200,7 @@ final class FinetuneCommand implements Callable<Integer> {
             throw UserError.usage("--tokenizer applies to --from none, --from onnx:FILE.onnx and a BERT hf:DIR; a Troupe run or a GPT-2 hf:DIR brings its own tokenizer");
         }
         Tokenizer given = tokenizerPath == null ? null : Tokenizer.load(tokenizerPath);
-        SourceModel source = scratch ? null : SourceModel.load(from);
+        SourceModel source = scratch ? null : SourceModel.load(from, classify);
         if (source != null) {
             settings = settings.withArchitecture(source.config());
         }
@@ -324,7 +324,10 @@ final class FinetuneCommand implements Callable<Integer> {
     private Integer classify(Path data, Path out, TrainSettings settings, TrainingScope scope, LoraConfig lora,
                              SourceModel source, Tokenizer given, EncoderSource encoder,
                              EngineOptions engine, PrintWriter stdout) throws DataException, EngineException, IOException {
-        LabelledData examples = LabelledReader.forTraining(maxBadRows).read(data);
+        SourceModel.Classifier continued = source != null ? source.classifier()
+                : encoder != null ? encoder.classifier() : null;
+        LabelledData examples = continued == null ? LabelledReader.forTraining(maxBadRows).read(data)
+                : ContinuedClassifier.read(data, continued, from, maxBadRows);
         for (var bad : examples.badRows()) {
             spec.commandLine().getErr().println("skipped " + bad);
         }
@@ -336,7 +339,8 @@ final class FinetuneCommand implements Callable<Integer> {
         if (encoder != null) {
             tokenizer = encoder.tokenizer();
             cfg = encoder.encoder().config().withDropout(settings.dropout());
-            pretrained = encoder.encoder().parameters();
+            // A continued encoder classifier brings its head too: then the whole classifier's parameters.
+            pretrained = encoder.classifier() != null ? encoder.classifierParameters() : encoder.encoder().parameters();
             specials = usage(() -> SpecialTokens.of(encoder.tokenizer()));
             if (!spec.commandLine().getParseResult().hasMatchedOption("--pooling")) {
                 defaultPooling = Pooling.MEAN.label();    // what sentence encoders such as all-MiniLM-L6-v2 use
@@ -346,6 +350,10 @@ final class FinetuneCommand implements Callable<Integer> {
                     : CharTokenizer.fromText(examples.examples().stream().map(e -> e.text()).collect(Collectors.joining()));
             cfg = settings.model(tokenizer.vocabSize());
             pretrained = source != null ? source.parameters() : null;
+        }
+        if (continued != null) {
+            defaultPooling = ContinuedClassifier.pooling(continued, from,
+                    spec.commandLine().getParseResult().hasMatchedOption("--pooling") ? pooling : null).label();
         }
         String poolingName = defaultPooling;
         Pooling chosenPooling = usage(() -> Pooling.parse(poolingName));
@@ -367,6 +375,9 @@ final class FinetuneCommand implements Callable<Integer> {
             extra.put("arch", "bert");
         }
         extra.put("labels", examples.labels().names());
+        if (continued != null) {
+            extra.put("continued_classifier", true);    // the head and its labels came from --from, not fresh
+        }
         extra.put("pooling", head.pooling().label());
         extra.put("examples", examples.size());
         extra.put("bad_rows", examples.badRows().stream().map(Object::toString).toList());

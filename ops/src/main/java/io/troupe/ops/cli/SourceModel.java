@@ -4,8 +4,12 @@ import io.troupe.data.DataException;
 import io.troupe.data.source.DataSource;
 import io.troupe.data.tokenize.HfTokenizerFiles;
 import io.troupe.data.tokenize.Tokenizer;
+import io.troupe.data.labelled.LabelSet;
+import io.troupe.model.gpt.ClassifierGraphs;
+import io.troupe.model.gpt.ClassifierHead;
 import io.troupe.model.gpt.GptConfig;
 import io.troupe.model.gpt.ParameterLayout;
+import io.troupe.model.gpt.Pooling;
 import io.troupe.model.hf.Gpt2Import;
 import io.troupe.model.hf.ImportedGpt;
 import io.troupe.model.io.ModelFileException;
@@ -34,8 +38,42 @@ import java.util.Map;
  *
  * <p>A run directory is read from its exported {@code model.onnx} (the run's final weights),
  * or, when the run never exported, from its newest checkpoint; a checkpoint file is read as it is.
+ * A GPT classifier's run ({@code finetune --task classify}) is a source only where a caller asks
+ * for one ({@link #load(String, boolean)}): then {@code parameters} is the whole classifier's
+ * layout (body, then {@code cls.*}) and {@code classifier} its head and label set.
+ *
+ * @param classifier the head and labels of a classifier source, or null for a language model
  */
-record SourceModel(GptConfig config, float[] parameters, Tokenizer tokenizer, String path, String sha256) {
+record SourceModel(GptConfig config, float[] parameters, Tokenizer tokenizer, String path, String sha256,
+                   Classifier classifier) {
+
+    /**
+     * What a classifier source adds: its head (classes and pooling) and its label set, whose
+     * order is the head's column order.
+     */
+    record Classifier(ClassifierHead head, LabelSet labels) {
+    }
+
+    /** A language-model source. */
+    SourceModel(GptConfig config, float[] parameters, Tokenizer tokenizer, String path, String sha256) {
+        this(config, parameters, tokenizer, path, sha256, null);
+    }
+
+    /**
+     * As {@link #load(String)}, and with {@code allowClassifier} a GPT classifier's run directory
+     * too (continued by {@code finetune --task classify}).
+     */
+    static SourceModel load(String from, boolean allowClassifier) {
+        if (!allowClassifier || from.startsWith(HF_PREFIX)) {
+            return load(from);
+        }
+        Path source = Path.of(from);
+        Path model = source.resolve(ModelExport.FILE_NAME);
+        if (Files.isDirectory(source) && Files.isRegularFile(model)) {
+            return fromExport(source, model, true);
+        }
+        return load(from);
+    }
 
     /**
      * Loads {@code from}: a run directory, a checkpoint file, or {@code hf:DIR}, a Hugging Face GPT-2
@@ -57,7 +95,7 @@ record SourceModel(GptConfig config, float[] parameters, Tokenizer tokenizer, St
         }
         Path model = source.resolve(ModelExport.FILE_NAME);
         if (Files.isRegularFile(model)) {
-            return fromExport(source, model);
+            return fromExport(source, model, false);
         }
         List<Path> checkpoints;
         try {
@@ -80,14 +118,8 @@ record SourceModel(GptConfig config, float[] parameters, Tokenizer tokenizer, St
             throw UserError.inputData("--from hf:" + dir + " is not a directory; give a Hugging Face GPT-2 directory"
                     + " with config.json, model.safetensors and vocab.json + merges.txt (or tokenizer.json)");
         }
-        ImportedGpt imported;
-        Tokenizer tokenizer;
-        try {
-            imported = Gpt2Import.load(dir);
-            tokenizer = HfTokenizerFiles.load(dir);
-        } catch (ModelFileException | DataException e) {
-            throw UserError.inputData("--from hf:" + dir + ": " + e.getMessage(), e);
-        }
+        ImportedGpt imported = imported(HF_PREFIX + dir, () -> Gpt2Import.load(dir));
+        Tokenizer tokenizer = imported(HF_PREFIX + dir, () -> HfTokenizerFiles.load(dir));
         if (tokenizer.vocabSize() != imported.config().vocabSize()) {
             throw UserError.inputData("--from hf:" + dir + ": the tokenizer has " + tokenizer.vocabSize()
                     + " tokens but config.json a vocab_size of " + imported.config().vocabSize());
@@ -108,8 +140,12 @@ record SourceModel(GptConfig config, float[] parameters, Tokenizer tokenizer, St
         return new SourceModel(config, checkpoint.parameters(), tokenizer, file.toString(), sha256(file));
     }
 
-    /** Reads the weights back out of an exported inference model: one initializer per parameter. */
-    private static SourceModel fromExport(Path dir, Path model) {
+    /** An exported model.onnx's metadata and initializers, by name. */
+    record Export(Map<String, String> meta, Map<String, TensorProto> weights) {
+    }
+
+    /** Reads {@code model} (in run directory {@code dir}) for its metadata and initializers. */
+    static Export readExport(Path dir, Path model) {
         ModelProto proto;
         try (InputStream in = Files.newInputStream(model)) {
             proto = ModelProto.parseFrom(in);
@@ -121,14 +157,28 @@ record SourceModel(GptConfig config, float[] parameters, Tokenizer tokenizer, St
         for (StringStringEntryProto p : proto.getMetadataPropsList()) {
             meta.put(p.getKey(), p.getValue());
         }
-        if (ClassifierExport.CLASSIFY.equals(meta.get(ClassifierExport.TASK))) {
-            throw UserError.inputData("--from " + dir + " is a fine-tuned classifier; start from the language model it"
-                    + " was fine-tuned from");
-        }
         Map<String, TensorProto> weights = new HashMap<>();
         for (TensorProto t : proto.getGraph().getInitializerList()) {
             weights.put(t.getName(), t);
         }
+        return new Export(meta, weights);
+    }
+
+    /** Reads the weights back out of an exported inference model: one initializer per parameter. */
+    private static SourceModel fromExport(Path dir, Path model, boolean allowClassifier) {
+        Export export = readExport(dir, model);
+        Map<String, String> meta = export.meta();
+        boolean classifier = ClassifierExport.CLASSIFY.equals(meta.get(ClassifierExport.TASK));
+        if (classifier && !allowClassifier) {
+            throw UserError.inputData("--from " + dir + " is a fine-tuned classifier; continue it with finetune --task"
+                    + " classify, or start from the language model it was fine-tuned from");
+        }
+        if (classifier && "bert".equals(meta.get("troupe.arch"))) {
+            // Encoder classifier runs are EncoderSource's (finetune checks it first); not a GPT shape.
+            throw UserError.inputData("--from " + dir + " is an encoder (BERT) classifier; continue it with finetune"
+                    + " --task classify");
+        }
+        Map<String, TensorProto> weights = export.weights();
         GptConfig config;
         try {
             config = new GptConfig(intMeta(meta, ModelExport.VOCAB_SIZE, model), intMeta(meta, ModelExport.BLOCK_SIZE, model),
@@ -138,7 +188,24 @@ record SourceModel(GptConfig config, float[] parameters, Tokenizer tokenizer, St
         } catch (IllegalArgumentException e) {
             throw UserError.inputData(model + " describes an impossible model: " + e.getMessage(), e);
         }
-        ParameterLayout layout = ParameterLayout.of(config);
+        Classifier head = classifier ? classifierOf(dir, model, meta) : null;
+        ParameterLayout layout = head == null ? ParameterLayout.of(config) : ClassifierGraphs.layout(config, head.head());
+        float[] params = parametersOf(layout, weights, model);
+        Tokenizer tokenizer;
+        try {
+            tokenizer = Tokenizer.load(dir);
+        } catch (DataException e) {
+            throw UserError.inputData("--from " + dir + ": " + e.getMessage(), e);
+        }
+        if (tokenizer.vocabSize() != config.vocabSize()) {
+            throw UserError.inputData("--from " + dir + ": model.onnx has a vocabulary of " + config.vocabSize()
+                    + " but tokenizer.json has " + tokenizer.vocabSize() + "; they come from different runs");
+        }
+        return new SourceModel(config, params, tokenizer, model.toString(), sha256(model), head);
+    }
+
+    /** Every parameter of {@code layout}, flat, from the initializers of the same names. */
+    static float[] parametersOf(ParameterLayout layout, Map<String, TensorProto> weights, Path model) {
         float[] params = new float[Math.toIntExact(layout.size())];
         for (ParameterLayout.View v : layout.views()) {
             TensorProto t = weights.get(v.name());
@@ -150,17 +217,25 @@ record SourceModel(GptConfig config, float[] parameters, Tokenizer tokenizer, St
             ByteBuffer raw = t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
             raw.asFloatBuffer().get(params, Math.toIntExact(v.offset()), Math.toIntExact(v.length()));
         }
-        Tokenizer tokenizer;
+        return params;
+    }
+
+    /** The head and labels of a classifier export: labels.json must name as many labels as the head has classes. */
+    static Classifier classifierOf(Path dir, Path model, Map<String, String> meta) {
+        int classes = intMeta(meta, ClassifierExport.CLASSES, model);
+        Pooling pooling;
+        LabelSet labels;
         try {
-            tokenizer = Tokenizer.load(dir);
-        } catch (DataException e) {
+            pooling = Pooling.parse(meta.getOrDefault(ClassifierExport.POOLING, Pooling.LAST.label()));
+            labels = LabelSet.read(dir.resolve(LabelSet.FILE_NAME));
+        } catch (IllegalArgumentException | DataException e) {
             throw UserError.inputData("--from " + dir + ": " + e.getMessage(), e);
         }
-        if (tokenizer.vocabSize() != config.vocabSize()) {
-            throw UserError.inputData("--from " + dir + ": model.onnx has a vocabulary of " + config.vocabSize()
-                    + " but tokenizer.json has " + tokenizer.vocabSize() + "; they come from different runs");
+        if (labels.size() != classes) {
+            throw UserError.inputData("--from " + dir + ": " + LabelSet.FILE_NAME + " names " + labels.size()
+                    + " labels but " + model + " has " + classes + " classes; they come from different runs");
         }
-        return new SourceModel(config, params, tokenizer, model.toString(), sha256(model));
+        return new Classifier(new ClassifierHead(classes, pooling), labels);
     }
 
     private static int intMeta(Map<String, String> meta, String key, Path model) {
@@ -172,6 +247,26 @@ record SourceModel(GptConfig config, float[] parameters, Tokenizer tokenizer, St
             return Integer.parseInt(value);
         } catch (NumberFormatException e) {
             throw UserError.inputData(model + " has a non-numeric " + key + " (" + value + ")", e);
+        }
+    }
+
+    /** Reading one file of an imported model (weights or tokenizer). */
+    @FunctionalInterface
+    interface Import<T> {
+        T read() throws ModelFileException, DataException;
+    }
+
+    /**
+     * Runs an importer, turning its refusal of a file (a bad header, a missing tensor, an
+     * unreadable tokenizer) into the one-line input error every {@code --from} source gives.
+     *
+     * @param from the --from value as given, which the message names
+     */
+    static <T> T imported(String from, Import<T> importer) {
+        try {
+            return importer.read();
+        } catch (ModelFileException | DataException e) {
+            throw UserError.inputData("--from " + from + ": " + e.getMessage(), e);
         }
     }
 

@@ -32,7 +32,7 @@ public final class Explainer implements AutoCloseable {
 
     /**
      * Opens the export in {@code dir}: a classifier from {@code troupe finetune --task classify}
-     * or a language model from {@code troupe train}.
+     * (a GPT's, or an encoder's from {@code --from onnx:FILE}) or a language model from {@code troupe train}.
      *
      * @throws DataException when the directory is not a Troupe export of a GPT
      */
@@ -40,13 +40,15 @@ public final class Explainer implements AutoCloseable {
         ExportedWeights weights = ExportedWeights.read(dir);
         String task = weights.metadata().getOrDefault(ClassifierExport.TASK, "lm");
         ExplainableModel model;
-        if (task.equals(ClassifierExport.CLASSIFY)) {
+        if (task.equals(ClassifierExport.CLASSIFY) && "bert".equals(weights.metadata().get("troupe.arch"))) {
+            model = EncoderClassifierExplainable.open(dir, weights);
+        } else if (task.equals(ClassifierExport.CLASSIFY)) {
             model = GptClassifierExplainable.open(dir, weights);
         } else if (task.equals("lm")) {
             model = GptLanguageModelExplainable.open(dir, weights);
         } else {
             throw new DataException(weights.file() + " is a '" + task + "' model; troupe explain knows GPT classifiers"
-                    + " and language models");
+                    + " and language models, and encoder classifiers");
         }
         return new Explainer(model, threads);
     }

@@ -72,6 +72,27 @@ final class ExportedWeights {
         }
     }
 
+    /**
+     * An encoder classifier's shape, from the {@code troupe.encoder} metadata its export keeps.
+     *
+     * @throws DataException when the export predates that key (fine-tune it again) or holds a bad shape
+     */
+    io.troupe.model.bert.EncoderConfig encoderConfig() throws DataException {
+        String json = metadata.get(io.troupe.worker.run.ClassifierExport.ENCODER);
+        if (json == null) {
+            throw new DataException(file + " is an encoder classifier exported without its full shape ("
+                    + io.troupe.worker.run.ClassifierExport.ENCODER + "); run its troupe finetune again to explain it");
+        }
+        try {
+            @SuppressWarnings("unchecked")
+            Map<String, Object> map = new com.fasterxml.jackson.databind.ObjectMapper().readValue(json, Map.class);
+            return io.troupe.model.bert.EncoderConfig.fromMap(map);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException | IllegalArgumentException e) {
+            throw new DataException(file + " has an unreadable " + io.troupe.worker.run.ClassifierExport.ENCODER
+                    + " (" + e.getMessage() + ")", e);
+        }
+    }
+
     int intMeta(String key) throws DataException {
         String value = metadata.get(key);
         if (value == null) {

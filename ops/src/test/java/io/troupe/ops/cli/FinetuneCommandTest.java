@@ -291,4 +291,50 @@ class FinetuneCommandTest {
                 "lr_layer_decay=2").assertOneLineError("lr_layer_decay").assertExit(2);
         assertFalse(Files.exists(bad));
     }
+    @Test
+    void aClassifierRunIsContinuedWithItsHeadBodyAndLabelsAndARateOfZeroChangesNoWeight() throws Exception {
+        SourceModel source = SourceModel.load(classifier.toString(), true);
+        assertEquals(List.of("neg", "pos"), source.classifier().labels().names());
+        // Feedback often names one class only: fine when continuing, since the run fixes the label set.
+        Path onlyPos = tmp.resolve("only-pos.jsonl");
+        Files.writeString(onlyPos, "{\"text\": \"the king shall love\", \"label\": \"pos\"}\n"
+                + "{\"text\": \"thee my lord love\", \"label\": \"pos\"}\n"
+                + "{\"id\": \"cmpl-1\", \"rating\": 3, \"train\": false}\n"
+                + "{\"text\": \"to go with love\", \"label\": \"pos\"}\n");
+        Path frozen = tmp.resolve("same");
+        troupe("finetune", "--from", classifier, "--task", "classify", "--data", onlyPos, "--out", frozen, "--steps", 2,
+                "--threads", 1, TINY, "learning_rate=0", "min_lr=0").assertOk();
+        SourceModel same = SourceModel.load(frozen.toString(), true);
+        assertArrayEquals(source.parameters(), same.parameters(), "no fresh head: at rate 0 the export is the run's");
+        assertEquals(source.classifier(), same.classifier());
+
+        Path continued = tmp.resolve("continued");
+        troupe("finetune", "--from", classifier, "--task", "classify", "--data", onlyPos, "--out", continued, "--steps", 3,
+                "--threads", 1, TINY, "learning_rate=1e-2", "min_lr=1e-3").assertOk();
+        SourceModel after = SourceModel.load(continued.toString(), true);
+        var layout = io.troupe.model.gpt.ClassifierGraphs.layout(source.config(), source.classifier().head());
+        int head = Math.toIntExact(layout.view("cls.weight").offset());
+        assertFalse(java.util.Arrays.equals(java.util.Arrays.copyOf(source.parameters(), head),
+                java.util.Arrays.copyOf(after.parameters(), head)), "the body trained");
+        assertFalse(java.util.Arrays.equals(source.parameters(), after.parameters()), "the head trained");
+        JsonNode summary = JSON.readTree(continued.resolve("summary.json").toFile());
+        assertTrue(summary.get("continued_classifier").asBoolean(), summary.toString());
+        assertEquals(List.of("neg", "pos"), JSON.convertValue(summary.get("labels"), List.class));
+        assertEquals(DataSource.sha256(classifier.resolve("model.onnx")), summary.get("source").get("sha256").asText());
+        assertEquals("[\"neg\",\"pos\"]", JSON.writeValueAsString(JSON.readTree(continued.resolve("labels.json")
+                .toFile()).get("labels")), "the label set, in the head's order");
+
+        Path bad = tmp.resolve("bad-continue");
+        Path unknown = tmp.resolve("unknown.tsv");
+        Files.writeString(unknown, "the king love\tpos\nmy lord war\tangry\n");
+        troupe("finetune", "--from", classifier, "--task", "classify", "--data", unknown, "--out", bad, TINY)
+                .assertOneLineError("unknown.tsv:2: unknown label 'angry'").assertOneLineError("its labels are [neg, pos]")
+                .assertExit(1);
+        troupe("finetune", "--from", classifier, "--task", "classify", "--pooling", "mean", "--data", onlyPos, "--out",
+                bad, TINY).assertOneLineError("drop --pooling to continue it").assertExit(2);
+        Path corpus = Files.writeString(tmp.resolve("c.txt"), TEXT);
+        troupe("finetune", "--from", classifier, "--data", corpus, "--out", bad, TINY)
+                .assertOneLineError("is a fine-tuned classifier; continue it with finetune --task classify").assertExit(1);
+        assertFalse(Files.exists(bad));
+    }
 }

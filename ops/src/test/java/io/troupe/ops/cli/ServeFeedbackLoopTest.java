@@ -36,8 +36,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Issue 20's feedback loop end to end, on a tiny classifier: served under {@code --watch}, it
  * answers in-distribution texts well; shifted texts (new words, a new rule) with their correct
- * labels sent as feedback pull its live accuracy under the alert threshold; a fine-tune on the
- * feedback file lands in the watched run directory, the server swaps to it while a client keeps
+ * labels sent as feedback pull its live accuracy under the alert threshold; the served classifier,
+ * continued on the feedback file ({@code finetune --from} its own run), lands in the watched run directory, the server swaps to it while a client keeps
  * sending (no request fails), and the live accuracy of the new model on shifted texts recovers.
  */
 class ServeFeedbackLoopTest {
@@ -108,7 +108,11 @@ class ServeFeedbackLoopTest {
     }
 
     private static void finetune(Path data, Path out, String... extra) {
-        List<Object> args = new ArrayList<>(List.of("finetune", "--from", pretrained, "--task", "classify", "--data", data,
+        finetune(pretrained, data, out, extra);
+    }
+
+    private static void finetune(Path from, Path data, Path out, String... extra) {
+        List<Object> args = new ArrayList<>(List.of("finetune", "--from", from, "--task", "classify", "--data", data,
                 "--out", out, "--steps", 150, "--threads", 1, SETTINGS));
         args.addAll(List.of((Object[]) extra));
         troupe(args.toArray()).assertOk();
@@ -158,6 +162,9 @@ class ServeFeedbackLoopTest {
             assertTrue(metrics.contains("troupe_serve_accuracy_alert 1.0"), metrics);
             assertTrue(metrics.contains("troupe_serve_feedback_total{kind=\"label\",known=\"true\"} 60.0"), metrics);
             assertTrue(metrics.contains("troupe_serve_drift_psi{feature=\"tokens\"}"), metrics);
+            // 60 answers, each handing the monitor its text and its confidence: the request path's count.
+            assertTrue(metrics.contains("troupe_serve_monitor_request_path_seconds_count 120"), metrics);
+            assertTrue(metrics.contains("troupe_serve_monitor_request_path_seconds_sum "), metrics);
             eventually(() -> {
                 try {
                     return get(base, "/health").at("/details/drift/window_texts").asInt() == 50;
@@ -173,9 +180,11 @@ class ServeFeedbackLoopTest {
                 }
             }, "the shifted words are drift too");
 
-            // Fine-tune on the feedback file as it is, into the watched run directory, while a client keeps classifying.
+            // Continue the served classifier on the feedback file as it is, into the watched run directory
+            // (the source is read before anything is written), while a client keeps classifying.
             Path feedback = feedbackDir.resolve("feedback.jsonl");
-            finetune(feedback, clf, "--force");
+            finetune(clf, feedback, clf, "--force");
+            assertTrue(JSON.readTree(clf.resolve("summary.json").toFile()).get("continued_classifier").asBoolean());
             AtomicBoolean stop = new AtomicBoolean();
             List<Integer> statuses = Collections.synchronizedList(new ArrayList<>());
             Thread client = new Thread(() -> {
@@ -201,8 +210,10 @@ class ServeFeedbackLoopTest {
             accuracy = get(base, "/health").at("/details/accuracy");
             assertTrue(after >= 0.9, "the fine-tuned model learnt the new rule from the feedback: " + after);
             assertEquals("ok", accuracy.get("status").asText(), accuracy::toString);
-            System.out.printf("live accuracy: before the shift %.3f, shifted %.3f, after the fine-tune %.3f%n", before,
-                    shifted, after);
+            double original = classifyWithFeedback(base, examples(false, 20, 5));
+            assertTrue(original >= 0.9, "continued from the served classifier, it still knows the first rule: " + original);
+            System.out.printf("live accuracy: before the shift %.3f, shifted %.3f, after the fine-tune %.3f (original"
+                    + " texts %.3f)%n", before, shifted, after, original);
         }
     }
 
@@ -278,6 +289,13 @@ class ServeFeedbackLoopTest {
             assertTrue(ack.get("warning").asText().contains("unknown request id"), ack::toString);
             String id = JSON.readTree(post(base, "/v1/classify", "{\"input\":[\"the king love\",\"my lord war\"]}").body())
                     .get("id").asText();
+            eventually(() -> {
+                try {
+                    return get(base, "/health").at("/details/drift/window_texts").asInt() == 2;
+                } catch (Exception e) {
+                    return false;
+                }
+            }, "each text of an \"input\" array counts toward the drift window");
             ack = JSON.readTree(post(base, "/v1/feedback", "{\"id\":\"" + id + "\",\"index\":1,\"rating\":-1}").body());
             assertTrue(ack.get("known").asBoolean() && !ack.get("train").asBoolean(), ack::toString);
             List<String> lines = Files.readAllLines(feedbackDir.resolve("feedback.jsonl"));

@@ -128,4 +128,40 @@ class ServeExplainTest {
             server.swap(lm, OpenAiServer.modelId(lm), 1, 2, 1 << 20, s -> { });
         }
     }
+    @Test
+    void explanationsBeyondTheQueueLimitGet429AndTheServerAnswersAgainOnceTheyDrain() throws Exception {
+        // One explanation runs, one waits (--queue-limit 1); the rest of a burst must be refused, not queued.
+        try (OpenAiServer small = OpenAiServer.bind("127.0.0.1", 0, ServeLimits.defaults().withQueueLimit(1), null)) {
+            small.load(lm, 1, 2);
+            URI uri = URI.create("http://127.0.0.1:" + small.port() + "/v1/explain");
+            HttpRequest slow = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(120))
+                    .header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"input\":\"bad cafe bad\",\"steps\":1024}")).build();
+            List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> burst = new ArrayList<>();
+            for (int i = 0; i < 12; i++) {
+                burst.add(HTTP.sendAsync(slow, HttpResponse.BodyHandlers.ofString()));
+            }
+            int ok = 0;
+            int refused = 0;
+            for (var future : burst) {
+                HttpResponse<String> r = future.get(120, java.util.concurrent.TimeUnit.SECONDS);
+                if (r.statusCode() == 429) {
+                    refused++;
+                    assertError(r, 429, "queue_full", null);
+                    assertTrue(r.body().contains("retry shortly"), r.body());
+                } else {
+                    assertEquals(200, r.statusCode(), r.body());
+                    ok++;
+                }
+            }
+            assertTrue(ok >= 1 && refused >= 1, ok + " answered, " + refused + " refused");
+            String metrics = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + small.port() + "/metrics"))
+                    .build(), HttpResponse.BodyHandlers.ofString()).body();
+            assertTrue(metrics.contains("{endpoint=\"explain\",status=\"429\"} " + refused + ".0"), metrics);
+            HttpResponse<String> after = HTTP.send(HttpRequest.newBuilder(uri).header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"input\":\"bad ca\",\"steps\":4}")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, after.statusCode(), "the queue drained: " + after.body());
+        }
+    }
 }

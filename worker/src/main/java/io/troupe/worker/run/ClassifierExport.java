@@ -28,8 +28,18 @@ public final class ClassifierExport {
     public static final String CLASSES = "troupe.classes";
     /** Metadata key holding the pooling (last or mean). */
     public static final String POOLING = "troupe.pooling";
+    /** Metadata key holding an encoder classifier's {@link EncoderConfig#toMap()} as JSON. */
+    public static final String ENCODER = "troupe.encoder";
 
     private ClassifierExport() {
+    }
+
+    private static String encoderJson(EncoderConfig cfg) {
+        try {
+            return new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(new java.util.TreeMap<>(cfg.toMap()));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException("an encoder config of numbers and strings is always JSON", e);
+        }
     }
 
     /** Writes {@code dir/labels.json}, then {@code dir/model.onnx} (the file that marks a finished export), atomically each. */
@@ -62,6 +72,9 @@ public final class ClassifierExport {
         } else if (cfg instanceof EncoderConfig enc) {
             graph.metadata("troupe.arch", "bert");
             graph.metadata("troupe.n_head", Integer.toString(enc.nHead()));
+            // The whole shape (LayerNorm placement, GELU, epsilon, MLP width), so the weights can be
+            // rebuilt into other graphs: explanations, a continued fine-tune.
+            graph.metadata(ENCODER, encoderJson(enc));
         }
         if (specialTokens != null) {
             graph.metadata("troupe.special_tokens", specialTokens);

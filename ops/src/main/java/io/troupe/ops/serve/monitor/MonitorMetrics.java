@@ -2,6 +2,7 @@ package io.troupe.ops.serve.monitor;
 
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.Gauge;
+import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 
 /** The monitor's Prometheus metrics, in the server's registry beside its request metrics. */
@@ -14,6 +15,7 @@ final class MonitorMetrics {
     final Gauge unknownShare;
     final Gauge drift;
     final Counter droppedTexts;
+    final Histogram requestPathSeconds;
     final Counter feedback;
     final Counter feedbackErrors;
     final Gauge feedbackStoreOk;
@@ -40,6 +42,11 @@ final class MonitorMetrics {
                 .help("1 while the drift PSI is above its threshold (/health details say drift), else 0").register(registry);
         droppedTexts = Counter.builder().name("troupe_serve_monitor_dropped_texts_total")
                 .help("Texts not profiled because the monitor's queue was full").register(registry);
+        // 100 ns .. ~0.4 s in doublings: a queue offer is sub-microsecond, a preempted thread waits a timeslice.
+        requestPathSeconds = Histogram.builder().name("troupe_serve_monitor_request_path_seconds")
+                .help("Time a request thread spent handing one text or confidence to the drift monitor (its whole"
+                        + " cost on the request path; the profiling runs on the monitor's own thread)").classicOnly()
+                .classicExponentialUpperBounds(1e-7, 2, 22).register(registry);
         feedback = Counter.builder().name("troupe_serve_feedback_total")
                 .help("Feedback records stored, by kind (label, rating) and whether the request id was known")
                 .labelNames("kind", "known").register(registry);
