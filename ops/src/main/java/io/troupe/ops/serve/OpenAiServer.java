@@ -83,6 +83,7 @@ public final class OpenAiServer implements AutoCloseable {
     });
     /** POST /v1/explain (troupe explain over HTTP). */
     private final ExplainEndpoint explanations;
+    private final EmbeddingsEndpoint embeddings;
     private volatile ServedModel served;
     /** Swapped-out models that may still be finishing requests; guards {@link #closed} too. */
     private final List<ServedModel> retired = new ArrayList<>();
@@ -97,6 +98,7 @@ public final class OpenAiServer implements AutoCloseable {
         this.monitor = new ServeMonitor(monitorSettings, metrics.registry(), json, say);
         this.monitoring = monitorSettings.drift();
         this.explanations = new ExplainEndpoint(this::acquire, json, limits.queueLimit());
+        this.embeddings = new EmbeddingsEndpoint(this::acquire, json, limits.queueLimit());
     }
 
     /**
@@ -183,7 +185,7 @@ public final class OpenAiServer implements AutoCloseable {
             throws DataException {
         ServedModel next = ServedModel.open(dir, id, threads, maxBatch, kvBudgetBytes, limits.queueLimit(), metrics, json,
                 warn);
-        next.monitor = monitor.attach(dir, id, next.model, next.classifier);
+        next.monitor = next.isEncoder() ? null : monitor.attach(dir, id, next.model, next.classifier);
         ServedModel previous;
         synchronized (retired) {
             if (closed) {
@@ -314,6 +316,7 @@ public final class OpenAiServer implements AutoCloseable {
             case "/v1/explain" -> "explain";
             case "/v1/chat/completions" -> "chat_completions";
             case "/v1/feedback" -> "feedback";
+            case "/v1/embeddings" -> "embeddings";
             case "/health", "/metrics" -> path.substring(1);
             default -> path.startsWith("/v1/models") ? "models" : "other";
         };
@@ -348,9 +351,9 @@ public final class OpenAiServer implements AutoCloseable {
             case "/v1/completions", "/v1/chat/completions" -> {
                 requireMethod(method, "POST", path);
                 ServedModel m = ready();
-                if (m.isClassifier()) {
-                    throw ApiError.invalid("model", "unsupported_endpoint", "model '" + m.id + "' is a text classifier; it "
-                            + "cannot generate text (use /v1/classify)");
+                if (m.isClassifier() || m.isEncoder()) {
+                    throw ApiError.invalid("model", "unsupported_endpoint", "model '" + m.id + "' is a " + m.kind() + "; it "
+                            + "cannot generate text (use " + m.endpoints() + ")");
                 }
                 boolean chat = path.equals("/v1/chat/completions");
                 return readJson(request).thenCompose(body -> generate(body, chat, connection));
@@ -359,8 +362,8 @@ public final class OpenAiServer implements AutoCloseable {
                 requireMethod(method, "POST", path);
                 ServedModel m = ready();
                 if (!m.isClassifier()) {
-                    throw ApiError.invalid("model", "unsupported_endpoint", "model '" + m.id + "' is a causal language "
-                            + "model; it cannot do classification (use /v1/completions or /v1/chat/completions)");
+                    throw ApiError.invalid("model", "unsupported_endpoint", "model '" + m.id + "' is a " + m.kind()
+                            + "; it cannot do classification (use " + m.endpoints() + ")");
                 }
                 return readJson(request).thenCompose(this::classify);
             }
@@ -376,9 +379,11 @@ public final class OpenAiServer implements AutoCloseable {
             case "/v1/embeddings" -> {
                 requireMethod(method, "POST", path);
                 ServedModel m = ready();
-                throw ApiError.invalid("model", "unsupported_endpoint", "model '" + m.id + "' is a "
-                        + (m.isClassifier() ? "text classifier" : "causal language model") + "; it cannot make embeddings ("
-                        + (m.isClassifier() ? "use /v1/classify" : "use /v1/completions or /v1/chat/completions") + ")");
+                if (!m.isEncoder()) {
+                    throw ApiError.invalid("model", "unsupported_endpoint", "model '" + m.id + "' is a " + m.kind()
+                            + "; it cannot make embeddings (use " + m.endpoints() + ")");
+                }
+                return readJson(request).thenCompose(embeddings::embed);
             }
             default -> {
                 if (path.startsWith("/v1/models/")) {
@@ -444,6 +449,11 @@ public final class OpenAiServer implements AutoCloseable {
             model.put("tokenizer", m.classifier.tokenizer().type());
             model.putArray("capabilities").add("classify");
             m.classifier.labels().names().forEach(model.putArray("labels")::add);
+            return model;
+        }
+        if (m.isEncoder()) {
+            model.put("tokenizer", m.encoder.tokenizer().type());
+            model.putArray("capabilities").add("embeddings");
             return model;
         }
         model.put("context_length", m.model.blockSize());
@@ -528,8 +538,8 @@ public final class OpenAiServer implements AutoCloseable {
         ServedModel m = lease.model();
         try {
             if (!m.isClassifier()) {
-                throw ApiError.invalid("model", "unsupported_endpoint", "model '" + m.id + "' is a causal language model; "
-                        + "it cannot do classification (use /v1/completions or /v1/chat/completions)");
+                throw ApiError.invalid("model", "unsupported_endpoint", "model '" + m.id + "' is a " + m.kind()
+                        + "; it cannot do classification (use " + m.endpoints() + ")");
             }
             checkModel(m, body.path("model").isTextual() ? body.get("model").asText() : null);
         } catch (ApiError e) {
@@ -584,9 +594,9 @@ public final class OpenAiServer implements AutoCloseable {
         }
         ServedModel m = lease.model();
         try {
-            if (m.isClassifier()) {
-                throw ApiError.invalid("model", "unsupported_endpoint", "model '" + m.id + "' is a text classifier; it "
-                        + "cannot generate text (use /v1/classify)");
+            if (m.isClassifier() || m.isEncoder()) {
+                throw ApiError.invalid("model", "unsupported_endpoint", "model '" + m.id + "' is a " + m.kind() + "; it "
+                        + "cannot generate text (use " + m.endpoints() + ")");
             }
             SamplingRequest r = chat ? SamplingRequest.chat(body, m.template, limits) : SamplingRequest.completion(body, limits);
             checkModel(m, r.model());
@@ -809,6 +819,7 @@ public final class OpenAiServer implements AutoCloseable {
         } finally {
             monitor.close();
             explanations.close();
+            embeddings.close();
             classifyExecutor.shutdownNow();
             system.terminate();
             system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);

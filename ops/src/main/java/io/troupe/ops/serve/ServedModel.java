@@ -7,7 +7,11 @@ import io.troupe.ops.inference.BatchDecoder;
 import io.troupe.ops.inference.BatchDecoders;
 import io.troupe.ops.inference.BatchScheduler;
 import io.troupe.ops.inference.ExportedClassifier;
+import io.troupe.ops.inference.ExportedEncoder;
 import io.troupe.ops.inference.ExportedModel;
+import io.troupe.ops.inference.OnnxMetadata;
+import io.troupe.worker.run.EncoderExport;
+import io.troupe.worker.run.ModelExport;
 import io.troupe.ops.serve.monitor.DriftMonitor;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,9 +21,10 @@ import java.util.function.Consumer;
 import org.slf4j.LoggerFactory;
 
 /**
- * The model a server answers with, and its id. Either a language model (the export, its decoder
- * and scheduler, its chat template) or a text classifier ({@code troupe finetune --task
- * classify}); the fields of the other kind are null.
+ * The model a server answers with, and its id. A language model (the export, its decoder and
+ * scheduler, its chat template), a text classifier ({@code troupe finetune --task classify}) or a
+ * BERT-style encoder (an export with {@code troupe.task=encoder}, for {@code /v1/embeddings}); the
+ * fields of the other kinds are null.
  */
 final class ServedModel implements AutoCloseable {
     final String id;
@@ -29,6 +34,7 @@ final class ServedModel implements AutoCloseable {
     final BatchScheduler scheduler;
     final ChatTemplate template;
     final ExportedClassifier classifier;
+    final ExportedEncoder encoder;
     /** Watches the texts this model is sent; set by the server right after opening, closed before the model. */
     volatile DriftMonitor monitor;
     /**
@@ -40,13 +46,14 @@ final class ServedModel implements AutoCloseable {
     private boolean closedNow;
 
     private ServedModel(String id, ExportedModel model, BatchDecoder decoder, BatchScheduler scheduler, ChatTemplate template,
-            ExportedClassifier classifier) {
+            ExportedClassifier classifier, ExportedEncoder encoder) {
         this.id = id;
         this.model = model;
         this.decoder = decoder;
         this.scheduler = scheduler;
         this.template = template;
         this.classifier = classifier;
+        this.encoder = encoder;
     }
 
     /** One request's hold on the model; closing it twice is harmless. */
@@ -108,6 +115,21 @@ final class ServedModel implements AutoCloseable {
         return classifier != null;
     }
 
+    /** True for an encoder, which answers /v1/embeddings and nothing else. */
+    boolean isEncoder() {
+        return encoder != null;
+    }
+
+    /** What the model is, for messages: "causal language model", "text classifier" or "text encoder". */
+    String kind() {
+        return isClassifier() ? "text classifier" : isEncoder() ? "text encoder" : "causal language model";
+    }
+
+    /** The endpoint the model answers, for messages refusing another. */
+    String endpoints() {
+        return isClassifier() ? "/v1/classify" : isEncoder() ? "/v1/embeddings" : "/v1/completions or /v1/chat/completions";
+    }
+
     /**
      * Opens the export in {@code dir}: a classifier when it has {@code labels.json}, else a
      * language model whose scheduler starts here.
@@ -121,7 +143,12 @@ final class ServedModel implements AutoCloseable {
     static ServedModel open(Path dir, String id, int threads, int maxBatch, long kvBudgetBytes, int queueLimit,
             BatchScheduler.Observer observer, ObjectMapper json, Consumer<String> warn) throws DataException {
         if (Files.isRegularFile(dir.resolve(LabelSet.FILE_NAME))) {
-            return new ServedModel(id, null, null, null, null, ExportedClassifier.open(dir, threads));
+            return new ServedModel(id, null, null, null, null, ExportedClassifier.open(dir, threads), null);
+        }
+        Path modelFile = dir.resolve(ModelExport.FILE_NAME);
+        if (Files.isRegularFile(modelFile)
+                && EncoderExport.ENCODER.equals(OnnxMetadata.read(modelFile).get(ExportedModel.TASK))) {
+            return new ServedModel(id, null, null, null, null, null, ExportedEncoder.open(dir, threads));
         }
         ChatTemplate template = ChatTemplate.load(dir, json);
         ExportedModel model = ExportedModel.open(dir, threads);
@@ -137,7 +164,7 @@ final class ServedModel implements AutoCloseable {
             throw e;
         }
         BatchScheduler scheduler = new BatchScheduler(decoder, model.tokenizer(), queueLimit, observer);
-        return new ServedModel(id, model, decoder, scheduler, template, null);
+        return new ServedModel(id, model, decoder, scheduler, template, null, null);
     }
 
     /** The model id of a directory: its name. */
@@ -158,6 +185,10 @@ final class ServedModel implements AutoCloseable {
         }
         if (classifier != null) {
             classifier.close();
+            return;
+        }
+        if (encoder != null) {
+            encoder.close();
             return;
         }
         try (ExportedModel m = model; BatchDecoder d = decoder) {
