@@ -32,8 +32,17 @@ final class BenchServeCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Directory with model.onnx and tokenizer.json.")
+    @Option(names = "--model", paramLabel = "DIR", description = "Directory with model.onnx and tokenizer.json.")
     private Path model;
+
+    @Option(names = "--config", paramLabel = "NAME",
+            description = "Instead of --model: a model of a benchmark shape with random weights (small, big or gpt2), exported"
+                    + " to a temporary directory for the run.")
+    private String config;
+
+    @Option(names = "--kv-cache-mib", defaultValue = "1024", paramLabel = "MIB",
+            description = "Memory for the KV caches, as troupe serve's option (default: ${DEFAULT-VALUE}).")
+    private long kvCacheMib;
 
     @Option(names = "--clients", defaultValue = "16", paramLabel = "N", description = "Concurrent clients (default: ${DEFAULT-VALUE}).")
     private int clients;
@@ -78,14 +87,31 @@ final class BenchServeCommand implements Callable<Integer> {
         if (batch < 1) {
             throw UserError.usage("--max-batch must be at least 1, got " + batch);
         }
-        if (!Files.isDirectory(model)) {
+        if ((model == null) == (config == null)) {
+            throw UserError.usage("pass either --model DIR or --config NAME (a random-weight shape)");
+        }
+        if (kvCacheMib < 1) {
+            throw UserError.usage("--kv-cache-mib must be at least 1, got " + kvCacheMib);
+        }
+        if (model != null && !Files.isDirectory(model)) {
             throw UserError.inputData("--model " + model + " is not a directory; pass the --out directory of a finished 'troupe train'");
         }
+        Path made = config == null ? null : io.troupe.ops.inference.DecodeBenchmark.randomModel(BenchDecodeCommand.shape(config), 1337);
+        try {
+            return serveAndMeasure(made != null ? made : model, batch);
+        } finally {
+            if (made != null) {
+                io.troupe.ops.inference.DecodeBenchmark.delete(made);
+            }
+        }
+    }
+
+    private Integer serveAndMeasure(Path model, int batch) throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         ServeLimits limits = ServeLimits.defaults().withQueueLimit(Math.max(64, clients));
         try (OpenAiServer server = OpenAiServer.bind("127.0.0.1", 0, limits, null,
                 MonitorSettings.defaults().withDrift(!noMonitor), line -> { })) {
-            server.load(model, threads.threads(), batch);
+            server.load(model, threads.threads(), batch, kvCacheMib << 20, line -> out.println("warning: " + line));
             ServeBenchmark bench = new ServeBenchmark("http://127.0.0.1:" + server.port(), prompt, tokens);
             bench.run(1, 1); // warm-up: session start-up and JIT
             if (compareRounds != null) {

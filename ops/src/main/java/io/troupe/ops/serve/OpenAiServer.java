@@ -176,15 +176,24 @@ public final class OpenAiServer implements AutoCloseable {
     /**
      * Opens the export in {@code dir} as model {@code id} and answers new requests with it. The
      * model served until now finishes the requests it has (running or queued) and closes after
-     * the last; if {@code dir} cannot be opened, the current model stays.
+     * the last; if {@code dir} cannot be opened, the current model stays. So does it when the new
+     * model would change what clients rely on (see {@link ServedModel#contractChange}): another kind
+     * of model, another tokenizer or other labels.
      *
-     * @throws DataException when {@code dir} is not a Troupe export
+     * @throws DataException when {@code dir} is not a Troupe export, or changes the current model's contract
      * @throws IllegalArgumentException when the KV budget holds no sequence
      */
     public void swap(Path dir, String id, int threads, int maxBatch, long kvBudgetBytes, Consumer<String> warn)
             throws DataException {
         ServedModel next = ServedModel.open(dir, id, threads, maxBatch, kvBudgetBytes, limits.queueLimit(), metrics, json,
                 warn);
+        ServedModel current = served;
+        String change = current == null ? null : current.contractChange(next);
+        if (change != null) {
+            closeQuietly(next);
+            throw new DataException("refusing to swap in " + dir + ": " + change
+                    + "; clients of '" + current.id + "' rely on it. Serve it with its own troupe serve instead");
+        }
         next.monitor = next.isEncoder() ? null : monitor.attach(dir, id, next.model, next.classifier);
         ServedModel previous;
         synchronized (retired) {

@@ -2,6 +2,7 @@ package io.troupe.ops.serve;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.troupe.data.DataException;
+import io.troupe.data.tokenize.Tokenizer;
 import io.troupe.data.labelled.LabelSet;
 import io.troupe.ops.inference.BatchDecoder;
 import io.troupe.ops.inference.BatchDecoders;
@@ -128,6 +129,36 @@ final class ServedModel implements AutoCloseable {
     /** The endpoint the model answers, for messages refusing another. */
     String endpoints() {
         return isClassifier() ? "/v1/classify" : isEncoder() ? "/v1/embeddings" : "/v1/completions or /v1/chat/completions";
+    }
+
+    /** The tokenizer requests to this model are read with. */
+    Tokenizer tokenizer() {
+        return isClassifier() ? classifier.tokenizer() : isEncoder() ? encoder.tokenizer() : model.tokenizer();
+    }
+
+    /**
+     * What would change for clients if {@code next} answered in this model's place, or null when
+     * nothing they rely on does: the kind of model (what endpoints answer), the tokenizer (the
+     * same text must mean the same tokens: token counts, limits and stop handling stay) and a
+     * classifier's labels. Weights, depth and context may differ: that is what a newer checkpoint is.
+     */
+    String contractChange(ServedModel next) {
+        if (!kind().equals(next.kind())) {
+            return "it is a " + next.kind() + ", not a " + kind();
+        }
+        Tokenizer mine = tokenizer();
+        Tokenizer theirs = next.tokenizer();
+        if (!mine.type().equals(theirs.type()) || mine.vocabSize() != theirs.vocabSize()) {
+            return "its tokenizer is " + theirs.type() + " with " + theirs.vocabSize() + " tokens, not " + mine.type()
+                    + " with " + mine.vocabSize();
+        }
+        if (!mine.toJson().equals(theirs.toJson())) {
+            return "its tokenizer maps text to different tokens (a different " + mine.type() + " vocabulary of the same size)";
+        }
+        if (isClassifier() && !classifier.labels().names().equals(next.classifier.labels().names())) {
+            return "its labels are " + next.classifier.labels().names() + ", not " + classifier.labels().names();
+        }
+        return null;
     }
 
     /**
