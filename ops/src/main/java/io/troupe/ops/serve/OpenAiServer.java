@@ -382,7 +382,11 @@ public final class OpenAiServer implements AutoCloseable {
             }
             case "/v1/explain" -> {
                 requireMethod(method, "POST", path);
-                ready();
+                ServedModel m = ready();
+                if (m.isEncoder()) {
+                    throw ApiError.invalid("model", "unsupported_endpoint", "model '" + m.id + "' is a " + m.kind()
+                            + "; explanations are for language models and classifiers (use " + m.endpoints() + ")");
+                }
                 return readJson(request).thenCompose(explanations::explain);
             }
             case "/v1/embeddings" -> {

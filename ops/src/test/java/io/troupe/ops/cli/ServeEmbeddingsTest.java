@@ -146,6 +146,7 @@ class ServeEmbeddingsTest {
         assertError(post("/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"), 400,
                 "unsupported_endpoint");
         assertError(post("/v1/classify", "{\"input\":\"the\"}"), 400, "unsupported_endpoint");
+        assertError(post("/v1/explain", "{\"input\":\"the\"}"), 400, "unsupported_endpoint");
         assertError(post("/v1/embeddings", "{}"), 400, "missing_required_parameter");
         assertError(post("/v1/embeddings", "{\"input\":[]}"), 400, "invalid_value");
         assertError(post("/v1/embeddings", "{\"input\":[[5,6]]}"), 400, "invalid_type");
