@@ -103,7 +103,7 @@ final class BenchDecodeCommand implements Callable<Integer> {
         return TroupeCli.EXIT_OK;
     }
 
-    private static GptConfig shape(String name) {
+    static GptConfig shape(String name) {
         if (name.equals("gpt2")) {
             return DecodeBenchmark.GPT2;
         }

@@ -32,8 +32,17 @@ final class BenchServeCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Directory with model.onnx and tokenizer.json.")
+    @Option(names = "--model", paramLabel = "DIR", description = "Directory with model.onnx and tokenizer.json.")
     private Path model;
+
+    @Option(names = "--config", paramLabel = "NAME",
+            description = "Instead of --model: a model of a benchmark shape with random weights (small, big or gpt2), exported"
+                    + " to a temporary directory for the run.")
+    private String config;
+
+    @Option(names = "--kv-cache-mib", defaultValue = "1024", paramLabel = "MIB",
+            description = "Memory for the KV caches, as troupe serve's option (default: ${DEFAULT-VALUE}).")
+    private long kvCacheMib;
 
     @Option(names = "--clients", defaultValue = "16", paramLabel = "N", description = "Concurrent clients (default: ${DEFAULT-VALUE}).")
     private int clients;
@@ -52,6 +61,11 @@ final class BenchServeCommand implements Callable<Integer> {
 
     @Option(names = "--no-monitor", description = "Serve with the drift monitor off (troupe serve --no-monitor).")
     private boolean noMonitor;
+
+    @Option(names = "--rounds", defaultValue = "1", paramLabel = "K",
+            description = "Measure 1 client and --clients clients K times, interleaved (1, N, 1, N, ...), and report the"
+                    + " median speed-up with the load average of each round (default: ${DEFAULT-VALUE}).")
+    private int rounds;
 
     @Option(names = "--compare-monitor", paramLabel = "ROUNDS",
             description = "Instead: ROUNDS pairs of --clients x --requests with the drift monitor on and off in one server,"
@@ -75,28 +89,56 @@ final class BenchServeCommand implements Callable<Integer> {
         if (batch < 1) {
             throw UserError.usage("--max-batch must be at least 1, got " + batch);
         }
-        if (!Files.isDirectory(model)) {
+        if ((model == null) == (config == null)) {
+            throw UserError.usage("pass either --model DIR or --config NAME (a random-weight shape)");
+        }
+        if (kvCacheMib < 1) {
+            throw UserError.usage("--kv-cache-mib must be at least 1, got " + kvCacheMib);
+        }
+        if (model != null && !Files.isDirectory(model)) {
             throw UserError.inputData("--model " + model + " is not a directory; pass the --out directory of a finished 'troupe train'");
         }
+        Path made = config == null ? null : io.troupe.ops.inference.DecodeBenchmark.randomModel(BenchDecodeCommand.shape(config), 1337);
+        try {
+            return serveAndMeasure(made != null ? made : model, batch);
+        } finally {
+            if (made != null) {
+                io.troupe.ops.inference.DecodeBenchmark.delete(made);
+            }
+        }
+    }
+
+    private Integer serveAndMeasure(Path model, int batch) throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         ServeLimits limits = ServeLimits.defaults().withQueueLimit(Math.max(64, clients));
         try (OpenAiServer server = OpenAiServer.bind("127.0.0.1", 0, limits, null,
                 MonitorSettings.defaults().withDrift(!noMonitor), line -> { })) {
-            server.load(model, threads.threads(), batch);
+            server.load(model, threads.threads(), batch, kvCacheMib << 20, line -> out.println("warning: " + line));
             ServeBenchmark bench = new ServeBenchmark("http://127.0.0.1:" + server.port(), prompt, tokens);
             bench.run(1, 1); // warm-up: session start-up and JIT
             if (compareRounds != null) {
                 compareMonitor(out, server, bench, batch);
                 return TroupeCli.EXIT_OK;
             }
-            ServeBenchmark.Result one = bench.run(1, requests);
-            report(out, one);
-            ServeBenchmark.Result many = bench.run(clients, requests);
-            report(out, many);
-            if (!json.enabled()) {
-                out.printf("aggregate speed-up with %d clients: %.2fx (batch %d, %s decoder, %d threads)%n", clients,
-                        many.tokensPerSecond() / one.tokensPerSecond(), server.batchCapacity(),
-                        server.cached() ? "KV-cache" : "uncached", threads.threads());
+            if (rounds < 1) {
+                throw UserError.usage("--rounds must be at least 1, got " + rounds);
+            }
+            double[] speedUps = new double[rounds];
+            for (int r = 0; r < rounds; r++) {
+                ServeBenchmark.Result one = measured(out, bench, 1);
+                ServeBenchmark.Result many = measured(out, bench, clients);
+                speedUps[r] = many.tokensPerSecond() / one.tokensPerSecond();
+                if (!json.enabled()) {
+                    out.printf("aggregate speed-up with %d clients: %.2fx (batch %d, %s decoder, %d threads; load average %.1f)%n",
+                            clients, speedUps[r], server.batchCapacity(), server.cached() ? "KV-cache" : "uncached",
+                            threads.threads(), loadAverage());
+                    out.flush();
+                }
+            }
+            if (rounds > 1 && !json.enabled()) {
+                java.util.Arrays.sort(speedUps);
+                out.printf("median speed-up over %d interleaved rounds: %.2fx (min %.2fx, max %.2fx)%n", rounds,
+                        quantile(speedUps, 0.5), speedUps[0], speedUps[rounds - 1]);
             }
         }
         return TroupeCli.EXIT_OK;
@@ -305,6 +347,72 @@ final class BenchServeCommand implements Callable<Integer> {
     private static double median(List<ServeBenchmark.Result> results, ToDoubleFunction<ServeBenchmark.Result> value) {
         double[] v = results.stream().mapToDouble(value).sorted().toArray();
         return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+    }
+
+    /** Runs one load level and reports it with the CPU time it took per generated token, by thread group. */
+    private ServeBenchmark.Result measured(PrintWriter out, ServeBenchmark bench, int n) throws Exception {
+        double load = loadAverage();
+        CpuByGroup before = CpuByGroup.now();
+        ServeBenchmark.Result result = bench.run(n, requests);
+        CpuByGroup spent = CpuByGroup.now().minus(before).withClients(result.clientThreadCpuNanos());
+        report(out, result);
+        if (!json.enabled()) {
+            double perToken = 1e6 * Math.max(1, result.tokens());
+            out.printf("    CPU per token: %.3f ms in all (scheduler thread %.3f, ORT's other threads and the JVM's %.3f,"
+                            + " server %.3f, in-process clients %.3f); load average %.1f before%n", spent.process / perToken,
+                    spent.scheduler / perToken, spent.other() / perToken, spent.server / perToken, spent.clients / perToken, load);
+            out.flush();
+        }
+        return result;
+    }
+
+    private static double loadAverage() {
+        return ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+    }
+
+    /**
+     * CPU nanoseconds of the process and of its Java threads by role. ONNX Runtime's intra-op
+     * pool threads are native, so they are in {@link #other()} with the JVM's own (GC, JIT).
+     */
+    private record CpuByGroup(long process, long scheduler, long server, long clients, long java) {
+        static CpuByGroup now() {
+            ThreadMXBean mx = ManagementFactory.getThreadMXBean();
+            long scheduler = 0;
+            long server = 0;
+            long clients = 0;
+            long java = 0;
+            for (ThreadInfo info : mx.getThreadInfo(mx.getAllThreadIds())) {
+                if (info == null || info.getThreadName().startsWith("pool-")) {
+                    continue; // the benchmark's client threads end with each run; ServeBenchmark counts them
+                }
+                long cpu = Math.max(0, mx.getThreadCpuTime(info.getThreadId()));
+                String name = info.getThreadName();
+                java += cpu;
+                if (name.equals("troupe-batch-scheduler")) {
+                    scheduler += cpu;
+                } else if (name.startsWith("troupe-serve")) {
+                    server += cpu;
+                } else if (name.startsWith("HttpClient")) {
+                    clients += cpu; // the client's selector and workers; its request threads are counted by ServeBenchmark
+                }
+            }
+            return new CpuByGroup(processCpuNanos(), scheduler, server, clients, java);
+        }
+
+        /** Differences; threads that ended in between make the Java groups slightly low, never negative overall. */
+        CpuByGroup minus(CpuByGroup earlier) {
+            return new CpuByGroup(process - earlier.process, scheduler - earlier.scheduler, server - earlier.server,
+                    Math.max(0, clients - earlier.clients), java - earlier.java);
+        }
+
+        /** Adds the CPU time of the benchmark's own client threads, which end with the run. */
+        CpuByGroup withClients(long clientThreads) {
+            return new CpuByGroup(process, scheduler, server, clients + clientThreads, java + clientThreads);
+        }
+
+        long other() {
+            return Math.max(0, process - java) + Math.max(0, java - scheduler - server - clients);
+        }
     }
 
     private void report(PrintWriter out, ServeBenchmark.Result r) {

@@ -118,6 +118,12 @@ public final class ExportedEncoder implements AutoCloseable {
         return tokenizer;
     }
 
+    /** Tokens the model reads for {@code text}: its tokens with [CLS] and [SEP], cut to block_size. */
+    public int tokensRead(String text) {
+        int extra = specials == null ? 0 : 2;
+        return Math.min(tokenizer.encode(text).length, blockSize - extra) + extra;
+    }
+
     /** {@code [CLS] ids [SEP]}, cut to block_size (counted). */
     private long[] wrap(int[] ids) {
         int extra = specials == null ? 0 : 2;

@@ -47,6 +47,9 @@ import java.util.Set;
  * <p>Not thread-safe, as {@link BatchDecoder} says.
  */
 public final class KvCacheDecoder implements BatchDecoder {
+    /** System property that lets ORT's idle intra-op threads spin (its default), for comparisons. */
+    public static final String SPIN_PROPERTY = "troupe.decoder.spin";
+
     /** Default KV-cache budget: 1 GiB. */
     public static final long DEFAULT_BUDGET_BYTES = 1L << 30;
 
@@ -65,10 +68,17 @@ public final class KvCacheDecoder implements BatchDecoder {
     private FloatBuffer[] presentSpace;
     private FloatBuffer logitsSpace;
     /**
-     * The slot whose last run was alone in its batch: the present buffers then hold exactly its
-     * cache, [1, NH, cached, HS], which is the past of its next step as it stands.
+     * The batch of the last run, in order, whose {@code present} buffers [B, NH, residentLength,
+     * HS] are still intact: when the next step runs exactly these slots again, that present is its
+     * past as it stands (holes and all, masked by {@link #residentMask}), so the step appends one
+     * position instead of copying every slot's cache into a padded past. Empty when unknown.
      */
-    private CachedSlot lastAlone;
+    private List<CachedSlot> resident = List.of();
+    /** The attention mask [B, residentLength] of the resident batch's last run: 1 where a row holds a real token. */
+    private long[] residentMask = new long[0];
+    private int residentLength;
+    /** Decode steps that reused the last present as their past (for tests and diagnostics). */
+    private long reusedPasts;
 
     private KvCacheDecoder(OrtEnvironment env, OrtSession session, int nLayer, int nHead, int nEmbd, int blockSize,
                            int vocabSize, long budgetBytes, int maxSlots) {
@@ -136,6 +146,10 @@ public final class KvCacheDecoder implements BatchDecoder {
             options.setIntraOpNumThreads(threads);
             options.setSessionLogLevel(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR);
             options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            // Idle intra-op threads spin for a while by default, waiting for the next parallel
+            // section. A server shares its cores with the HTTP threads that carry the tokens, and a
+            // spinning thread takes their CPU; -Dtroupe.decoder.spin=true restores ORT's default.
+            options.addConfigEntry("session.intra_op.allow_spinning", Boolean.getBoolean(SPIN_PROPERTY) ? "1" : "0");
             session = env.createSession(file.toString(), options);
             Map<String, String> meta = session.getMetadata().getCustomMetadata();
             ExportedModel.requireLanguageModel(file, meta);
@@ -280,8 +294,8 @@ public final class KvCacheDecoder implements BatchDecoder {
     public void release(Slot slot) {
         if (slot instanceof CachedSlot cached && open.remove(cached)) {
             freeCaches.push(cached.cache);
-            if (lastAlone == cached) {
-                lastAlone = null;
+            if (resident.contains(cached)) {
+                forgetResident();
             }
         }
     }
@@ -299,7 +313,7 @@ public final class KvCacheDecoder implements BatchDecoder {
             positions[i] = i;
             mask[i] = 1;
         }
-        lastAlone = null; // the run overwrites the present buffers
+        forgetResident(); // the run overwrites the present buffers
         Run run = run(ids, positions, mask, 1, n, 0, (past, l, kv) -> { });
         try (run) {
             // present [1, NH, n, HS] -> cache [NH, block_size, HS]
@@ -310,7 +324,7 @@ public final class KvCacheDecoder implements BatchDecoder {
                 }
             }
             slot.cached = n;
-            lastAlone = slot;
+            becomeResident(List.of(slot), mask, n);
             float[] logits = new float[vocabSize];
             run.logits().get((n - 1) * vocabSize, logits);
             return logits;
@@ -318,36 +332,51 @@ public final class KvCacheDecoder implements BatchDecoder {
     }
 
     /**
-     * One new token (at {@code window[cached]}) for each slot, pasts padded to the longest,
-     * P = max cached; returns logits [B][V] and appends each token's keys and values to its cache.
+     * One new token (at {@code window[cached]}) for each slot; returns logits [B][V] and appends
+     * each token's keys and values to its cache. When the batch is the resident one (the same
+     * slots in the same order as the last run), the last present is the past: P = the resident
+     * length, and a row's earlier padding stays masked. Otherwise the pasts are copied from the
+     * slots' caches, padded to the longest, P = max cached.
      */
     private float[][] decode(List<CachedSlot> batch) throws OrtException {
         int b = batch.size();
-        int p = 0;
-        for (CachedSlot slot : batch) {
-            p = Math.max(p, slot.cached);
+        boolean pastReady = batch.equals(resident) && residentLength < blockSize;
+        int p;
+        long[] mask;
+        if (pastReady) {
+            p = residentLength;
+            mask = new long[b * (p + 1)];
+            for (int i = 0; i < b; i++) {
+                System.arraycopy(residentMask, i * p, mask, i * (p + 1), p);
+                mask[i * (p + 1) + p] = 1; // the new token
+            }
+            reusedPasts++;
+            // The last run's present is this run's past; swap the buffers instead of copying.
+            FloatBuffer[] swap = pastSpace;
+            pastSpace = presentSpace;
+            presentSpace = swap;
+        } else {
+            p = 0;
+            for (CachedSlot slot : batch) {
+                p = Math.max(p, slot.cached);
+            }
+            mask = new long[b * (p + 1)];
+            for (int i = 0; i < b; i++) {
+                Arrays.fill(mask, i * (p + 1), i * (p + 1) + batch.get(i).cached, 1);
+                mask[i * (p + 1) + p] = 1; // the new token; positions cached..p-1 are padding
+            }
         }
         int total = p + 1;
         long[] ids = new long[b];
         long[] positions = new long[b];
-        long[] mask = new long[b * total];
         for (int i = 0; i < b; i++) {
             CachedSlot slot = batch.get(i);
             ids[i] = slot.window[slot.cached];
             positions[i] = slot.cached;
-            Arrays.fill(mask, i * total, i * total + slot.cached, 1);
-            mask[i * total + p] = 1; // the new token; positions cached..p-1 are padding
         }
         int pastLength = p;
         int rowFloats = pastLength * headSize;
-        boolean pastReady = b == 1 && batch.get(0) == lastAlone;
-        if (pastReady) {
-            // One sequence stepping again: last run's present is this run's past; skip the copy.
-            FloatBuffer[] swap = pastSpace;
-            pastSpace = presentSpace;
-            presentSpace = swap;
-        }
-        lastAlone = null;
+        forgetResident();
         Run run = run(ids, positions, mask, b, 1, pastLength, pastReady ? null : (past, t, unused) -> {
             // past [B, NH, P, HS] <- each slot's first `cached` positions, zeros after them.
             for (int i = 0; i < b; i++) {
@@ -381,9 +410,27 @@ public final class KvCacheDecoder implements BatchDecoder {
                 out.get(i * vocabSize, logits[i]);
                 batch.get(i).cached++;
             }
-            lastAlone = b == 1 ? batch.get(0) : null;
+            becomeResident(List.copyOf(batch), mask, total);
             return logits;
         }
+    }
+
+    /** Decode steps so far whose past was the previous run's present, not a copy of the caches. */
+    long reusedPasts() {
+        return reusedPasts;
+    }
+
+    /** Records that the present buffers hold {@code batch}'s keys and values, [B, NH, length, HS], under {@code mask}. */
+    private void becomeResident(List<CachedSlot> batch, long[] mask, int length) {
+        resident = batch;
+        residentMask = mask;
+        residentLength = length;
+    }
+
+    private void forgetResident() {
+        resident = List.of();
+        residentMask = new long[0];
+        residentLength = 0;
     }
 
     private static final float[] ZEROS = new float[1 << 14];
@@ -489,7 +536,7 @@ public final class KvCacheDecoder implements BatchDecoder {
     public void close() throws OrtException {
         open.clear();
         freeCaches.clear();
-        lastAlone = null;
+        forgetResident();
         session.close();
     }
 }

@@ -85,6 +85,8 @@ public final class OpenAiServer implements AutoCloseable {
     private final ExplainEndpoint explanations;
     /** POST /v1/translate, with a seq2seq model served. */
     private final TranslateEndpoint translations;
+    /** POST /v1/embeddings, with an encoder served. */
+    private final EmbeddingsEndpoint embeddings;
     private volatile ServedModel served;
     /** Swapped-out models that may still be finishing requests; guards {@link #closed} too. */
     private final List<ServedModel> retired = new ArrayList<>();
@@ -100,6 +102,7 @@ public final class OpenAiServer implements AutoCloseable {
         this.monitoring = monitorSettings.drift();
         this.explanations = new ExplainEndpoint(this::acquire, json, limits.queueLimit());
         this.translations = new TranslateEndpoint(this::acquire, json, limits);
+        this.embeddings = new EmbeddingsEndpoint(this::acquire, json, limits.queueLimit());
     }
 
     /**
@@ -177,17 +180,26 @@ public final class OpenAiServer implements AutoCloseable {
     /**
      * Opens the export in {@code dir} as model {@code id} and answers new requests with it. The
      * model served until now finishes the requests it has (running or queued) and closes after
-     * the last; if {@code dir} cannot be opened, the current model stays.
+     * the last; if {@code dir} cannot be opened, the current model stays. So does it when the new
+     * model would change what clients rely on (see {@link ServedModel#contractChange}): another kind
+     * of model, another tokenizer or other labels.
      *
-     * @throws DataException when {@code dir} is not a Troupe export
+     * @throws DataException when {@code dir} is not a Troupe export, or changes the current model's contract
      * @throws IllegalArgumentException when the KV budget holds no sequence
      */
     public void swap(Path dir, String id, int threads, int maxBatch, long kvBudgetBytes, Consumer<String> warn)
             throws DataException {
         ServedModel next = ServedModel.open(dir, id, threads, maxBatch, kvBudgetBytes, limits.queueLimit(), metrics, json,
                 warn);
-        // A seq2seq model has no drift monitor (it watches language models and classifiers).
-        next.monitor = next.isTranslator() ? null : monitor.attach(dir, id, next.model, next.classifier);
+        ServedModel current = served;
+        String change = current == null ? null : current.contractChange(next);
+        if (change != null) {
+            closeQuietly(next);
+            throw new DataException("refusing to swap in " + dir + ": " + change
+                    + "; clients of '" + current.id + "' rely on it. Serve it with its own troupe serve instead");
+        }
+        // Encoders and seq2seq models have no drift monitor (it watches language models and classifiers).
+        next.monitor = next.isEncoder() || next.isTranslator() ? null : monitor.attach(dir, id, next.model, next.classifier);
         ServedModel previous;
         synchronized (retired) {
             if (closed) {
@@ -319,6 +331,7 @@ public final class OpenAiServer implements AutoCloseable {
             case "/v1/translate" -> "translate";
             case "/v1/chat/completions" -> "chat_completions";
             case "/v1/feedback" -> "feedback";
+            case "/v1/embeddings" -> "embeddings";
             case "/health", "/metrics" -> path.substring(1);
             default -> path.startsWith("/v1/models") ? "models" : "other";
         };
@@ -353,10 +366,9 @@ public final class OpenAiServer implements AutoCloseable {
             case "/v1/completions", "/v1/chat/completions" -> {
                 requireMethod(method, "POST", path);
                 ServedModel m = ready();
-                TranslateEndpoint.refuseTranslator(m);
-                if (m.isClassifier()) {
-                    throw ApiError.invalid("model", "unsupported_endpoint", "model '" + m.id + "' is a text classifier; it "
-                            + "cannot generate text (use /v1/classify)");
+                if (m.isClassifier() || m.isEncoder() || m.isTranslator()) {
+                    throw ApiError.invalid("model", "unsupported_endpoint", "model '" + m.id + "' is a " + m.kind() + "; it "
+                            + "cannot generate text (use " + m.endpoints() + ")");
                 }
                 boolean chat = path.equals("/v1/chat/completions");
                 return readJson(request).thenCompose(body -> generate(body, chat, connection));
@@ -364,10 +376,9 @@ public final class OpenAiServer implements AutoCloseable {
             case "/v1/classify" -> {
                 requireMethod(method, "POST", path);
                 ServedModel m = ready();
-                TranslateEndpoint.refuseTranslator(m);
                 if (!m.isClassifier()) {
-                    throw ApiError.invalid("model", "unsupported_endpoint", "model '" + m.id + "' is a causal language "
-                            + "model; it cannot do classification (use /v1/completions or /v1/chat/completions)");
+                    throw ApiError.invalid("model", "unsupported_endpoint", "model '" + m.id + "' is a " + m.kind()
+                            + "; it cannot do classification (use " + m.endpoints() + ")");
                 }
                 return readJson(request).thenCompose(this::classify);
             }
@@ -382,16 +393,21 @@ public final class OpenAiServer implements AutoCloseable {
             }
             case "/v1/explain" -> {
                 requireMethod(method, "POST", path);
-                TranslateEndpoint.refuseTranslator(ready());
+                ServedModel m = ready();
+                if (m.isEncoder() || m.isTranslator()) {
+                    throw ApiError.invalid("model", "unsupported_endpoint", "model '" + m.id + "' is a " + m.kind()
+                            + "; explanations are for language models and classifiers (use " + m.endpoints() + ")");
+                }
                 return readJson(request).thenCompose(explanations::explain);
             }
             case "/v1/embeddings" -> {
                 requireMethod(method, "POST", path);
                 ServedModel m = ready();
-                TranslateEndpoint.refuseTranslator(m);
-                throw ApiError.invalid("model", "unsupported_endpoint", "model '" + m.id + "' is a "
-                        + (m.isClassifier() ? "text classifier" : "causal language model") + "; it cannot make embeddings ("
-                        + (m.isClassifier() ? "use /v1/classify" : "use /v1/completions or /v1/chat/completions") + ")");
+                if (!m.isEncoder()) {
+                    throw ApiError.invalid("model", "unsupported_endpoint", "model '" + m.id + "' is a " + m.kind()
+                            + "; it cannot make embeddings (use " + m.endpoints() + ")");
+                }
+                return readJson(request).thenCompose(embeddings::embed);
             }
             default -> {
                 if (path.startsWith("/v1/models/")) {
@@ -463,6 +479,11 @@ public final class OpenAiServer implements AutoCloseable {
             model.put("tokenizer", m.classifier.tokenizer().type());
             model.putArray("capabilities").add("classify");
             m.classifier.labels().names().forEach(model.putArray("labels")::add);
+            return model;
+        }
+        if (m.isEncoder()) {
+            model.put("tokenizer", m.encoder.tokenizer().type());
+            model.putArray("capabilities").add("embeddings");
             return model;
         }
         model.put("context_length", m.model.blockSize());
@@ -547,8 +568,8 @@ public final class OpenAiServer implements AutoCloseable {
         ServedModel m = lease.model();
         try {
             if (!m.isClassifier()) {
-                throw ApiError.invalid("model", "unsupported_endpoint", "model '" + m.id + "' is a causal language model; "
-                        + "it cannot do classification (use /v1/completions or /v1/chat/completions)");
+                throw ApiError.invalid("model", "unsupported_endpoint", "model '" + m.id + "' is a " + m.kind()
+                        + "; it cannot do classification (use " + m.endpoints() + ")");
             }
             checkModel(m, body.path("model").isTextual() ? body.get("model").asText() : null);
         } catch (ApiError e) {
@@ -603,9 +624,9 @@ public final class OpenAiServer implements AutoCloseable {
         }
         ServedModel m = lease.model();
         try {
-            if (m.isClassifier()) {
-                throw ApiError.invalid("model", "unsupported_endpoint", "model '" + m.id + "' is a text classifier; it "
-                        + "cannot generate text (use /v1/classify)");
+            if (m.isClassifier() || m.isEncoder()) {
+                throw ApiError.invalid("model", "unsupported_endpoint", "model '" + m.id + "' is a " + m.kind() + "; it "
+                        + "cannot generate text (use " + m.endpoints() + ")");
             }
             SamplingRequest r = chat ? SamplingRequest.chat(body, m.template, limits) : SamplingRequest.completion(body, limits);
             checkModel(m, r.model());
@@ -829,6 +850,7 @@ public final class OpenAiServer implements AutoCloseable {
             monitor.close();
             explanations.close();
             translations.close();
+            embeddings.close();
             classifyExecutor.shutdownNow();
             system.terminate();
             system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);

@@ -24,10 +24,12 @@ import org.HdrHistogram.Histogram;
  */
 public final class ServeBenchmark {
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final java.lang.management.ThreadMXBean THREADS = java.lang.management.ManagementFactory.getThreadMXBean();
 
     /** One load level's numbers; latencies in milliseconds. */
     public record Result(int clients, int requests, long tokens, double seconds, double tokensPerSecond,
-            double ttftP50Ms, double ttftP99Ms, double interTokenP50Ms, double interTokenP99Ms, double latencyP50Ms) {
+            double ttftP50Ms, double ttftP99Ms, double interTokenP50Ms, double interTokenP99Ms, double latencyP50Ms,
+            long clientThreadCpuNanos) {
     }
 
     private final String baseUrl;
@@ -49,15 +51,18 @@ public final class ServeBenchmark {
         ExecutorService pool = Executors.newFixedThreadPool(clients);
         long start = System.nanoTime();
         long tokens = 0;
+        java.util.concurrent.atomic.AtomicLong clientCpu = new java.util.concurrent.atomic.AtomicLong();
         try {
             List<CompletableFuture<Long>> done = new ArrayList<>();
             for (int c = 0; c < clients; c++) {
                 int client = c;
                 done.add(CompletableFuture.supplyAsync(() -> {
                     long made = 0;
+                    long cpuBefore = THREADS.getCurrentThreadCpuTime();
                     for (int r = 0; r < requests; r++) {
                         made += stream(client * 1000L + r, ttft, interToken, latency);
                     }
+                    clientCpu.addAndGet(THREADS.getCurrentThreadCpuTime() - cpuBefore);
                     return made;
                 }, pool));
             }
@@ -71,7 +76,7 @@ public final class ServeBenchmark {
         return new Result(clients, clients * requests, tokens, seconds, tokens / seconds,
                 ttft.getValueAtPercentile(50) / 1e3, ttft.getValueAtPercentile(99) / 1e3,
                 interToken.getValueAtPercentile(50) / 1e3, interToken.getValueAtPercentile(99) / 1e3,
-                latency.getValueAtPercentile(50) / 1e3);
+                latency.getValueAtPercentile(50) / 1e3, clientCpu.get());
     }
 
     /** One streamed completion; records its latencies and returns its completion tokens. */

@@ -2,12 +2,17 @@ package io.troupe.ops.serve;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.troupe.data.DataException;
+import io.troupe.data.tokenize.Tokenizer;
 import io.troupe.data.labelled.LabelSet;
 import io.troupe.ops.inference.BatchDecoder;
 import io.troupe.ops.inference.BatchDecoders;
 import io.troupe.ops.inference.BatchScheduler;
 import io.troupe.ops.inference.ExportedClassifier;
+import io.troupe.ops.inference.ExportedEncoder;
 import io.troupe.ops.inference.ExportedModel;
+import io.troupe.ops.inference.OnnxMetadata;
+import io.troupe.worker.run.EncoderExport;
+import io.troupe.worker.run.ModelExport;
 import io.troupe.ops.serve.monitor.DriftMonitor;
 import io.troupe.ops.translate.Seq2SeqDecoder;
 import io.troupe.worker.seq2seq.Seq2SeqModelDir;
@@ -19,9 +24,10 @@ import java.util.function.Consumer;
 import org.slf4j.LoggerFactory;
 
 /**
- * The model a server answers with, and its id. Either a language model (the export, its decoder
- * and scheduler, its chat template) or a text classifier ({@code troupe finetune --task
- * classify}); the fields of the other kind are null.
+ * The model a server answers with, and its id. A language model (the export, its decoder and
+ * scheduler, its chat template), a text classifier ({@code troupe finetune --task classify}) or a
+ * BERT-style encoder (an export with {@code troupe.task=encoder}, for {@code /v1/embeddings}); the
+ * fields of the other kinds are null.
  */
 final class ServedModel implements AutoCloseable {
     final String id;
@@ -33,6 +39,7 @@ final class ServedModel implements AutoCloseable {
     final ExportedClassifier classifier;
     /** A seq2seq model ({@code troupe train-seq2seq}), answering only /v1/translate; else null. */
     final Seq2SeqDecoder translator;
+    final ExportedEncoder encoder;
     /** Watches the texts this model is sent; set by the server right after opening, closed before the model. */
     volatile DriftMonitor monitor;
     /**
@@ -44,12 +51,7 @@ final class ServedModel implements AutoCloseable {
     private boolean closedNow;
 
     private ServedModel(String id, ExportedModel model, BatchDecoder decoder, BatchScheduler scheduler, ChatTemplate template,
-            ExportedClassifier classifier) {
-        this(id, model, decoder, scheduler, template, classifier, null);
-    }
-
-    private ServedModel(String id, ExportedModel model, BatchDecoder decoder, BatchScheduler scheduler, ChatTemplate template,
-            ExportedClassifier classifier, Seq2SeqDecoder translator) {
+            ExportedClassifier classifier, ExportedEncoder encoder, Seq2SeqDecoder translator) {
         this.translator = translator;
         this.id = id;
         this.model = model;
@@ -57,6 +59,7 @@ final class ServedModel implements AutoCloseable {
         this.scheduler = scheduler;
         this.template = template;
         this.classifier = classifier;
+        this.encoder = encoder;
     }
 
     /** One request's hold on the model; closing it twice is harmless. */
@@ -123,6 +126,54 @@ final class ServedModel implements AutoCloseable {
         return translator != null;
     }
 
+    /** True for an encoder, which answers /v1/embeddings and nothing else. */
+    boolean isEncoder() {
+        return encoder != null;
+    }
+
+    /** What the model is, for messages: a causal language model, text classifier, text encoder or seq2seq model. */
+    String kind() {
+        return isClassifier() ? "text classifier" : isEncoder() ? "text encoder"
+                : isTranslator() ? "seq2seq translation model" : "causal language model";
+    }
+
+    /** The endpoint the model answers, for messages refusing another. */
+    String endpoints() {
+        return isClassifier() ? "/v1/classify" : isEncoder() ? "/v1/embeddings"
+                : isTranslator() ? "/v1/translate" : "/v1/completions or /v1/chat/completions";
+    }
+
+    /** The tokenizer requests to this model are read with. */
+    Tokenizer tokenizer() {
+        return isClassifier() ? classifier.tokenizer() : isEncoder() ? encoder.tokenizer()
+                : isTranslator() ? translator.model().tokenizer() : model.tokenizer();
+    }
+
+    /**
+     * What would change for clients if {@code next} answered in this model's place, or null when
+     * nothing they rely on does: the kind of model (what endpoints answer), the tokenizer (the
+     * same text must mean the same tokens: token counts, limits and stop handling stay) and a
+     * classifier's labels. Weights, depth and context may differ: that is what a newer checkpoint is.
+     */
+    String contractChange(ServedModel next) {
+        if (!kind().equals(next.kind())) {
+            return "it is a " + next.kind() + ", not a " + kind();
+        }
+        Tokenizer mine = tokenizer();
+        Tokenizer theirs = next.tokenizer();
+        if (!mine.type().equals(theirs.type()) || mine.vocabSize() != theirs.vocabSize()) {
+            return "its tokenizer is " + theirs.type() + " with " + theirs.vocabSize() + " tokens, not " + mine.type()
+                    + " with " + mine.vocabSize();
+        }
+        if (!mine.toJson().equals(theirs.toJson())) {
+            return "its tokenizer maps text to different tokens (a different " + mine.type() + " vocabulary of the same size)";
+        }
+        if (isClassifier() && !classifier.labels().names().equals(next.classifier.labels().names())) {
+            return "its labels are " + next.classifier.labels().names() + ", not " + classifier.labels().names();
+        }
+        return null;
+    }
+
     /**
      * Opens the export in {@code dir}: a classifier when it has {@code labels.json}, else a
      * language model whose scheduler starts here.
@@ -137,14 +188,19 @@ final class ServedModel implements AutoCloseable {
             BatchScheduler.Observer observer, ObjectMapper json, Consumer<String> warn) throws DataException {
         if (Seq2SeqModelDir.isSeq2Seq(dir)) {
             try {
-                return new ServedModel(id, null, null, null, null, null, new Seq2SeqDecoder(Seq2SeqModelDir.load(dir),
+                return new ServedModel(id, null, null, null, null, null, null, new Seq2SeqDecoder(Seq2SeqModelDir.load(dir),
                         threads));
             } catch (ai.onnxruntime.OrtException e) {
                 throw new DataException("cannot open the seq2seq model in " + dir + ": " + e.getMessage(), e);
             }
         }
         if (Files.isRegularFile(dir.resolve(LabelSet.FILE_NAME))) {
-            return new ServedModel(id, null, null, null, null, ExportedClassifier.open(dir, threads));
+            return new ServedModel(id, null, null, null, null, ExportedClassifier.open(dir, threads), null, null);
+        }
+        Path modelFile = dir.resolve(ModelExport.FILE_NAME);
+        if (Files.isRegularFile(modelFile)
+                && EncoderExport.ENCODER.equals(OnnxMetadata.read(modelFile).get(ExportedModel.TASK))) {
+            return new ServedModel(id, null, null, null, null, null, ExportedEncoder.open(dir, threads), null);
         }
         ChatTemplate template = ChatTemplate.load(dir, json);
         ExportedModel model = ExportedModel.open(dir, threads);
@@ -160,7 +216,7 @@ final class ServedModel implements AutoCloseable {
             throw e;
         }
         BatchScheduler scheduler = new BatchScheduler(decoder, model.tokenizer(), queueLimit, observer);
-        return new ServedModel(id, model, decoder, scheduler, template, null);
+        return new ServedModel(id, model, decoder, scheduler, template, null, null, null);
     }
 
     /** The model id of a directory: its name. */
@@ -185,6 +241,10 @@ final class ServedModel implements AutoCloseable {
         }
         if (translator != null) {
             translator.close();
+            return;
+        }
+        if (encoder != null) {
+            encoder.close();
             return;
         }
         try (ExportedModel m = model; BatchDecoder d = decoder) {

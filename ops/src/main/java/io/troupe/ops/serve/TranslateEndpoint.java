@@ -49,14 +49,6 @@ final class TranslateEndpoint implements AutoCloseable {
         this.limits = limits;
     }
 
-    /** The other endpoints' 400 for a seq2seq model, which only translates. */
-    static void refuseTranslator(ServedModel m) throws ApiError {
-        if (m.isTranslator()) {
-            throw ApiError.invalid("model", "unsupported_endpoint", "model '" + m.id + "' is a seq2seq translation model;"
-                    + " use /v1/translate");
-        }
-    }
-
     /** A parsed request. */
     record Request(List<String> inputs, int beam, double lengthPenalty) {
         static Request parse(JsonNode body, int maxInputs) throws ApiError {

@@ -150,6 +150,48 @@ class KvCacheDecoderTest {
     }
 
     @Test
+    void aBatchSteppingAgainAppendsToItsLastPresentWithThePaddingStillMasked() throws Exception {
+        // Lengths 1 and 2: the first row's past has padding after its token, and the next steps reuse
+        // that padded present as their past (holes in the middle of the row, masked), until a slot
+        // joins (the past is rebuilt from the caches) and one leaves (rebuilt again).
+        Random random = new Random(9);
+        try (KvCacheDecoder decoder = cached(); ExportedModel full = ExportedModel.open(dir, 1);
+                 UncachedBatchDecoder reference = new UncachedBatchDecoder(full, 4)) {
+            List<BatchDecoder.Slot> slots = new ArrayList<>();
+            List<BatchDecoder.Slot> refs = new ArrayList<>();
+            for (int[] prompt : new int[][] {{3}, {1, 7}}) {
+                slots.add(decoder.open(prompt).slot());
+                refs.add(reference.open(prompt).slot());
+            }
+            compareSteps(decoder, reference, slots, refs, 3, random, "two rows");
+            assertEquals(2, decoder.reusedPasts(), "steps 2 and 3 append to the last present");
+            slots.add(1, decoder.open(new int[] {4, 4}).slot());
+            refs.add(1, reference.open(new int[] {4, 4}).slot());
+            compareSteps(decoder, reference, slots, refs, 2, random, "after a join");
+            assertEquals(3, decoder.reusedPasts(), "the join rebuilt the past once, then it was reused");
+            decoder.release(slots.remove(0));
+            refs.remove(0);
+            compareSteps(decoder, reference, slots, refs, 1, random, "after a leave");
+            assertEquals(3, decoder.reusedPasts(), "a different batch rebuilds the past");
+        }
+    }
+
+    private static void compareSteps(KvCacheDecoder decoder, UncachedBatchDecoder reference, List<BatchDecoder.Slot> slots,
+                                     List<BatchDecoder.Slot> refs, int steps, Random random, String what) throws Exception {
+        for (int s = 0; s < steps; s++) {
+            int[] tokens = new int[slots.size()];
+            for (int i = 0; i < tokens.length; i++) {
+                tokens[i] = random.nextInt(CFG.vocabSize());
+            }
+            float[][] expected = reference.step(refs, tokens);
+            float[][] actual = decoder.step(slots, tokens);
+            for (int i = 0; i < tokens.length; i++) {
+                assertClose(expected[i], actual[i], what + ", step " + s + ", row " + i);
+            }
+        }
+    }
+
+    @Test
     void capacityComesFromTheBudgetAndSlotsComeBack() throws Exception {
         long perSlot = KvCacheDecoder.bytesPerSlot(CFG.nLayer(), CFG.nEmbd(), CFG.blockSize());
         assertEquals(2L * 2 * 16 * BLOCK * 4, perSlot);
