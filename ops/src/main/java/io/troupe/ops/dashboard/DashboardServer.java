@@ -12,6 +12,7 @@ import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.ActorSystem;
+import org.apache.pekko.japi.Pair;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
 import org.apache.pekko.http.javadsl.model.ContentType;
@@ -30,7 +31,8 @@ import org.apache.pekko.util.ByteString;
 /**
  * The live dashboard of a run on pekko-http: {@code GET /} is one page (HTML, JS and an SVG
  * chart, from the jar), {@code GET /events} a server-sent-event stream that sends the
- * {@link DashboardState} as JSON once a second. Read-only: nothing else is served. With a
+ * {@link DashboardState} as JSON once a second: whole on connecting (and so on every
+ * reconnect), then only what changed. Read-only: nothing else is served. With a
  * token every request must carry it as {@code Authorization: Bearer T} or {@code ?token=T}
  * (an EventSource cannot set headers); a wrong or missing one gets 401.
  */
@@ -104,8 +106,12 @@ public final class DashboardServer implements AutoCloseable {
                     .addHeader(CacheControl.create(CacheDirectives.NO_CACHE));
         }
         if (path.equals("/events")) {
+            // One cursor per stream: the first message is the whole state, the next ones what changed.
             Source<ByteString, ?> events = Source.tick(Duration.ZERO, period, "tick")
-                    .map(t -> ByteString.fromString("data: " + state.json() + "\n\n", StandardCharsets.UTF_8));
+                    .statefulMap(DashboardState.Cursor::new,
+                            (cursor, t) -> Pair.create(cursor,
+                                    ByteString.fromString("data: " + state.next(cursor) + "\n\n", StandardCharsets.UTF_8)),
+                            cursor -> Optional.empty());
             return HttpResponse.create().addHeader(CacheControl.create(CacheDirectives.NO_CACHE))
                     .withEntity(HttpEntities.createChunked(EVENT_STREAM, events));
         }
