@@ -31,7 +31,7 @@ import java.util.Map;
  * its resolution since the client's last message is sent whole again ({@code "reset": true}),
  * which happens about log2(steps / MAX_POINTS) times in a run.
  */
-public final class DashboardState implements TrainListener {
+public final class DashboardState implements TrainListener, DashboardFeed<DashboardState.Cursor> {
     /** Points kept per series. */
     public static final int MAX_POINTS = 2000;
     static final int MAX_CHECKPOINTS = 100;
@@ -119,11 +119,17 @@ public final class DashboardState implements TrainListener {
      * The next {@code /events} message for the stream whose position is {@code cursor}: the
      * whole state the first time, then what changed since the previous call; moves the cursor.
      */
+    @Override
+    public Cursor cursor() {
+        return new Cursor();
+    }
+
+    @Override
     public synchronized String next(Cursor cursor) {
         readNewEvents();
         boolean full = !cursor.started;
         ObjectNode root = JSON.createObjectNode();
-        root.put("full", full).put("time", clock.instant().toString()).put("step", step).put("lastStep", lastStep)
+        root.put("kind", "train").put("full", full).put("time", clock.instant().toString()).put("step", step).put("lastStep", lastStep)
                 .put("ring", ring).put("failures", failures).put("stepMs", lastStepMillis);
         cursor.steps = steps.writeSince(cursor.steps, root, "steps", full);
         cursor.evals = evals.writeSince(cursor.evals, root, "evals", full);
