@@ -18,15 +18,15 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** A study's page: trial states (paused included), values and curves, whole first and then as deltas. */
-class StudyDashboardTest {
+public class StudyDashboardTest {
     private static final ObjectMapper JSON = new ObjectMapper();
-    static final StudyInfo STUDY = new StudyInfo("/s", "", "/d", "random", "asha", 0, 4, 1, 300, 0);
+    public static final StudyInfo STUDY = new StudyInfo("/s", "", "/d", "random", "asha", 0, 4, 1, 300, 0);
 
     @TempDir
     Path tmp;
 
     /** Trials 0 complete, 1 paused by ASHA, 2 running with two reports, 3 failed. */
-    static void fill(JdbcStudyStore store) {
+    public static void fill(JdbcStudyStore store) {
         store.createStudy(STUDY);
         store.startTrial("/s", 0, Map.of("lr", 0.01));
         store.report("/s", 0, 100, 3.0);
