@@ -273,22 +273,23 @@ final class TuneCommand implements Callable<Integer> {
                 throw UserError.usage("--workers " + workers + " must be a positive multiple of --workers-per-trial " + k);
             }
             int slots = workers / k;
-            if (external) {
-                host = startHost(progress);
-            }
-            TrialExecutor executor = finetuneFrom != null
-                    ? finetuneTrials(studyData.path(), k, requested.seed())
-                    : new TrainingExecutor(studyData.path(), k,
-                    external ? threads.threads() : threads.perLocalWorker(workers), TroupeVersion.current(), host);
-            checkStudyKind(dir, stored.isPresent());
-            if (force && existing.isPresent()) {
-                home.clear(store, existing.get());
-                progress.note("--force: removed the old study's trials and results from " + dir);
-            }
-            StudyInfo study = Studies.begin(store, requested, searchSpace, resume);
-            progress.study(dir, study, slots, theSampler.size().isPresent() ? theSampler.size().getAsLong() : -1);
-            DashboardOptions.AutoCloseableServer page = withDashboard ? openDashboard(store, study) : () -> { };
+            // Bound before the study is recorded: a port in use is refused with nothing written.
+            DashboardOptions.AutoCloseableServer page = withDashboard ? openDashboard(store, requested) : () -> { };
             try (page) {
+                if (external) {
+                    host = startHost(progress);
+                }
+                TrialExecutor executor = finetuneFrom != null
+                        ? finetuneTrials(studyData.path(), k, requested.seed())
+                        : new TrainingExecutor(studyData.path(), k,
+                        external ? threads.threads() : threads.perLocalWorker(workers), TroupeVersion.current(), host);
+                checkStudyKind(dir, stored.isPresent());
+                if (force && existing.isPresent()) {
+                    home.clear(store, existing.get());
+                    progress.note("--force: removed the old study's trials and results from " + dir);
+                }
+                StudyInfo study = Studies.begin(store, requested, searchSpace, resume);
+                progress.study(dir, study, slots, theSampler.size().isPresent() ? theSampler.size().getAsLong() : -1);
                 StudyListener onTrialEnd = new StudyListener() {
                     @Override
                     public void onTrialStart(int number, Map<String, Object> params, boolean restarted) {
@@ -414,17 +415,10 @@ final class TuneCommand implements Callable<Integer> {
         }
     }
 
-    /** Serves the study's page; a port in use is refused after closing the cluster node, if any. */
+    /** Serves the study's page (its trials, read from the store once a second while a page is open). */
     private DashboardOptions.AutoCloseableServer openDashboard(StudyStore store, StudyInfo study) {
-        try {
-            return dashboard.serve(spec.commandLine().getErr(),
-                    new StudyDashboard(store, study, java.time.Clock.systemUTC(), java.time.Duration.ofSeconds(1)));
-        } catch (UserError e) {
-            if (host != null) {
-                host.close();
-            }
-            throw e;
-        }
+        return dashboard.serve(spec.commandLine().getErr(),
+                new StudyDashboard(store, study, java.time.Clock.systemUTC(), java.time.Duration.ofSeconds(1)));
     }
 
     /** Starts the coordinator node external workers join, and says how to start them. */
