@@ -1,5 +1,6 @@
 package io.troupe.ops.cli;
 
+import io.troupe.ops.dashboard.DashboardFeed;
 import io.troupe.ops.dashboard.DashboardServer;
 import io.troupe.ops.dashboard.DashboardState;
 import io.troupe.worker.run.TrainListener;
@@ -38,6 +39,53 @@ final class DashboardOptions {
         void close();
     }
 
+    /** A started dashboard server; closing it stops it. */
+    interface AutoCloseableServer extends AutoCloseable {
+        @Override
+        void close();
+    }
+
+    /** Whether {@code --dashboard} was given (a token file without it is refused by {@link #serve}). */
+    boolean given() {
+        if (bind == null && tokenFile != null) {
+            throw UserError.usage("--dashboard-token-file applies to --dashboard; add --dashboard HOST:PORT");
+        }
+        return bind != null;
+    }
+
+    /**
+     * Serves {@code feed} (a study's or a server's page) at {@code --dashboard}, which must be
+     * {@link #given}; says where on {@code err}.
+     *
+     * @throws UserError if the options are wrong or the port is in use
+     */
+    AutoCloseableServer serve(PrintWriter err, DashboardFeed<?> feed) {
+        HostPort at = bind.contains(":") ? HostPort.parse(bind, "--dashboard")
+                : HostPort.parse("127.0.0.1:" + bind, "--dashboard");
+        InetAddress address;
+        try {
+            address = InetAddress.getByName(at.host());
+        } catch (UnknownHostException e) {
+            throw UserError.usage("--dashboard " + at + ": host '" + at.host() + "' does not resolve");
+        }
+        if (tokenFile == null && !address.isLoopbackAddress()) {
+            throw UserError.usage("--dashboard " + at + " is reachable beyond this machine; add --dashboard-token-file"
+                    + " FILE (for example: openssl rand -hex 24 > FILE), or bind 127.0.0.1");
+        }
+        String token = tokenFile == null ? null : TokenFile.read(tokenFile, "--dashboard-token-file").value();
+        DashboardServer server;
+        try {
+            server = DashboardServer.start(at.host(), at.port(), feed, token, Duration.ofSeconds(1));
+        } catch (IOException e) {
+            throw UserError.usage("--dashboard " + at + ": cannot listen there (" + e.getMessage()
+                    + "); choose another port, or stop what uses it");
+        }
+        String h = at.host().contains(":") ? "[" + at.host() + "]" : at.host();
+        err.println("troupe: dashboard at http://" + h + ":" + server.port() + "/" + (token == null ? "" : "?token=..."));
+        err.flush();
+        return server::close;
+    }
+
     /**
      * Starts the dashboard of the run in {@code runDir} if {@code --dashboard} was given; a no-op otherwise.
      *
@@ -59,30 +107,8 @@ final class DashboardOptions {
                 }
             };
         }
-        HostPort at = bind.contains(":") ? HostPort.parse(bind, "--dashboard")
-                : HostPort.parse("127.0.0.1:" + bind, "--dashboard");
-        InetAddress address;
-        try {
-            address = InetAddress.getByName(at.host());
-        } catch (UnknownHostException e) {
-            throw UserError.usage("--dashboard " + at + ": host '" + at.host() + "' does not resolve");
-        }
-        if (tokenFile == null && !address.isLoopbackAddress()) {
-            throw UserError.usage("--dashboard " + at + " is reachable beyond this machine; add --dashboard-token-file"
-                    + " FILE (for example: openssl rand -hex 24 > FILE), or bind 127.0.0.1");
-        }
-        String token = tokenFile == null ? null : TokenFile.read(tokenFile, "--dashboard-token-file").value();
         DashboardState state = new DashboardState(runDir.resolve("events.jsonl"), Clock.systemUTC());
-        DashboardServer server;
-        try {
-            server = DashboardServer.start(at.host(), at.port(), state, token, Duration.ofSeconds(1));
-        } catch (IOException e) {
-            throw UserError.usage("--dashboard " + at + ": cannot listen there (" + e.getMessage()
-                    + "); choose another port, or stop what uses it");
-        }
-        String h = at.host().contains(":") ? "[" + at.host() + "]" : at.host();
-        err.println("troupe: dashboard at http://" + h + ":" + server.port() + "/" + (token == null ? "" : "?token=..."));
-        err.flush();
+        AutoCloseableServer server = serve(err, state);
         return new Running() {
             @Override
             public TrainListener listener() {

@@ -1,5 +1,6 @@
 package io.troupe.ops.cli;
 
+import io.troupe.ops.dashboard.ServeDashboard;
 import io.troupe.ops.serve.OpenAiServer;
 import io.troupe.ops.serve.ServeLimits;
 import io.troupe.ops.serve.monitor.MonitorSettings;
@@ -65,6 +66,10 @@ final class ServeCommand implements Callable<Integer> {
             description = "Requests that may wait for a batch slot; beyond them the server answers 429 (default: ${DEFAULT-VALUE}).")
     private int queueLimit;
 
+    /** --dashboard: request rate, drift, prompt perplexity and live accuracy over time. */
+    @Mixin
+    private DashboardOptions dashboard;
+
     @Option(names = "--no-monitor",
             description = "Do not profile incoming texts for drift (feedback and /health still work).")
     private boolean noMonitor;
@@ -125,6 +130,7 @@ final class ServeCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--kv-cache-mib must be at least 1, got " + kvCacheMib);
         }
         MonitorSettings monitor = monitorSettings();
+        boolean withDashboard = dashboard.given();
         HostPort address = HostPort.parse(bind, "--bind");
         String apiKey = apiKeyFile == null ? null : readApiKey(apiKeyFile);
         if (apiKey == null && !isLoopback(address.host())) {
@@ -192,11 +198,16 @@ final class ServeCommand implements Callable<Integer> {
                     + (noMonitor ? ", drift monitor off" : "") + (feedbackDir != null ? ", feedback to " + feedbackDir : "")
                     + "); Ctrl-C stops");
             out.flush();
-            stop.await();
-            if (looking != null) {
-                looking.shutdownNow();
+            try (ServeDashboard feed = withDashboard ? ServeDashboard.start(server.registry(), java.time.Clock.systemUTC(),
+                         java.time.Duration.ofSeconds(1)) : null;
+                 DashboardOptions.AutoCloseableServer page = withDashboard ? dashboard.serve(err, feed) : () -> { }) {
+                stop.await();
+            } finally {
+                if (looking != null) {
+                    looking.shutdownNow();
+                }
+                server.close();
             }
-            server.close();
         } finally {
             if (watcher != null) {
                 watcher.close();

@@ -1,6 +1,7 @@
 package io.troupe.ops.cli;
 
 import io.troupe.data.DataException;
+import io.troupe.ops.dashboard.StudyDashboard;
 import io.troupe.tuner.report.StudyResults;
 import io.troupe.tuner.run.StudyData;
 import io.troupe.tuner.run.StudyHome;
@@ -167,6 +168,10 @@ final class TuneCommand implements Callable<Integer> {
     @Mixin
     private MetricsOptions metrics;
 
+    /** --dashboard: the study's trials, their states and curves, live. */
+    @Mixin
+    private DashboardOptions dashboard;
+
     private Path out;
 
     @Override
@@ -215,6 +220,7 @@ final class TuneCommand implements Callable<Integer> {
                 }
             }
         }
+        boolean withDashboard = dashboard.given(); // a stray --dashboard-token-file is refused before any work
         StudyProgress progress = new StudyProgress(spec.commandLine().getOut(), json.enabled());
         StudyHome home = new StudyHome(dir, storage);
         try (StudyLock lock = StudyLock.acquire(dir); StudyStore store = home.open()) {
@@ -267,65 +273,69 @@ final class TuneCommand implements Callable<Integer> {
                 throw UserError.usage("--workers " + workers + " must be a positive multiple of --workers-per-trial " + k);
             }
             int slots = workers / k;
-            if (external) {
-                host = startHost(progress);
-            }
-            TrialExecutor executor = finetuneFrom != null
-                    ? finetuneTrials(studyData.path(), k, requested.seed())
-                    : new TrainingExecutor(studyData.path(), k,
-                    external ? threads.threads() : threads.perLocalWorker(workers), TroupeVersion.current(), host);
-            checkStudyKind(dir, stored.isPresent());
-            if (force && existing.isPresent()) {
-                home.clear(store, existing.get());
-                progress.note("--force: removed the old study's trials and results from " + dir);
-            }
-            StudyInfo study = Studies.begin(store, requested, searchSpace, resume);
-            progress.study(dir, study, slots, theSampler.size().isPresent() ? theSampler.size().getAsLong() : -1);
-            StudyListener onTrialEnd = new StudyListener() {
-                @Override
-                public void onTrialStart(int number, Map<String, Object> params, boolean restarted) {
-                    TroupeMetrics.process().trialStarted();
-                    progress.onTrialStart(number, params, restarted);
+            // Bound before the study is recorded: a port in use is refused with nothing written.
+            DashboardOptions.AutoCloseableServer page = withDashboard ? openDashboard(store, requested) : () -> { };
+            try (page) {
+                if (external) {
+                    host = startHost(progress);
                 }
+                TrialExecutor executor = finetuneFrom != null
+                        ? finetuneTrials(studyData.path(), k, requested.seed())
+                        : new TrainingExecutor(studyData.path(), k,
+                        external ? threads.threads() : threads.perLocalWorker(workers), TroupeVersion.current(), host);
+                checkStudyKind(dir, stored.isPresent());
+                if (force && existing.isPresent()) {
+                    home.clear(store, existing.get());
+                    progress.note("--force: removed the old study's trials and results from " + dir);
+                }
+                StudyInfo study = Studies.begin(store, requested, searchSpace, resume);
+                progress.study(dir, study, slots, theSampler.size().isPresent() ? theSampler.size().getAsLong() : -1);
+                StudyListener onTrialEnd = new StudyListener() {
+                    @Override
+                    public void onTrialStart(int number, Map<String, Object> params, boolean restarted) {
+                        TroupeMetrics.process().trialStarted();
+                        progress.onTrialStart(number, params, restarted);
+                    }
 
-                @Override
-                public void onTrialEnd(TrialRecord t) {
-                    StudyReports.write(dir, store, study);
-                    TroupeMetrics.process().trialEnded(t.state().name());
-                    progress.onTrialEnd(t);
-                }
-            };
-            if (pbtRunner != null) {
-                PbtRunner members = new PbtRunner(name, dir, searchSpace, theSampler, store, executor, study.steps(),
-                        study.trials(), study.seed(), onTrialEnd);
-                try (StopOnSignal stop = StopOnSignal.install(members::requestStop)) {
-                    members.run();
-                    StudyResults results = StudyReports.write(dir, store, study);
-                    if (members.stopRequested()) {
-                        progress.note("stopped; a population-based study cannot be resumed yet");
-                        return TrainCommand.EXIT_STOPPED;
+                    @Override
+                    public void onTrialEnd(TrialRecord t) {
+                        StudyReports.write(dir, store, study);
+                        TroupeMetrics.process().trialEnded(t.state().name());
+                        progress.onTrialEnd(t);
                     }
-                    progress.done(results, dir);
-                }
-                return TroupeCli.EXIT_OK;
-            }
-            StudyRunner runner = new StudyRunner(name, dir, searchSpace, theSampler, thePruner, store, executor, slots,
-                    study.steps(), onTrialEnd, audit).withRetries(retries);
-            // Ctrl-C (or SIGTERM): every running trial checkpoints its current step and stays RUNNING.
-            // Closed last: only then may the signal's hook let the JVM exit (the results and the message are out).
-            try (MetricsOptions.Running served = metrics.start(spec.commandLine().getErr());
-                 StopOnSignal stop = StopOnSignal.install(runner::requestStop)) {
-                try {
-                    runner.run(study.trials());
-                    StudyResults results = StudyReports.write(dir, store, study);
-                    if (runner.stopRequested()) {
-                        progress.stopped(dir);
-                        return TrainCommand.EXIT_STOPPED;
+                };
+                if (pbtRunner != null) {
+                    PbtRunner members = new PbtRunner(name, dir, searchSpace, theSampler, store, executor, study.steps(),
+                            study.trials(), study.seed(), onTrialEnd);
+                    try (StopOnSignal stop = StopOnSignal.install(members::requestStop)) {
+                        members.run();
+                        StudyResults results = StudyReports.write(dir, store, study);
+                        if (members.stopRequested()) {
+                            progress.note("stopped; a population-based study cannot be resumed yet");
+                            return TrainCommand.EXIT_STOPPED;
+                        }
+                        progress.done(results, dir);
                     }
-                    progress.done(results, dir);
-                } finally {
-                    if (host != null) {
-                        host.close(); // the workers see their coordinator leave and exit
+                    return TroupeCli.EXIT_OK;
+                }
+                StudyRunner runner = new StudyRunner(name, dir, searchSpace, theSampler, thePruner, store, executor, slots,
+                        study.steps(), onTrialEnd, audit).withRetries(retries);
+                // Ctrl-C (or SIGTERM): every running trial checkpoints its current step and stays RUNNING.
+                // Closed last: only then may the signal's hook let the JVM exit (the results and the message are out).
+                try (MetricsOptions.Running served = metrics.start(spec.commandLine().getErr());
+                     StopOnSignal stop = StopOnSignal.install(runner::requestStop)) {
+                    try {
+                        runner.run(study.trials());
+                        StudyResults results = StudyReports.write(dir, store, study);
+                        if (runner.stopRequested()) {
+                            progress.stopped(dir);
+                            return TrainCommand.EXIT_STOPPED;
+                        }
+                        progress.done(results, dir);
+                    } finally {
+                        if (host != null) {
+                            host.close(); // the workers see their coordinator leave and exit
+                        }
                     }
                 }
             }
@@ -403,6 +413,12 @@ final class TuneCommand implements Callable<Integer> {
         } catch (java.io.IOException e) {
             throw UserError.inputData("cannot read or write " + marker + ": " + e.getMessage(), e);
         }
+    }
+
+    /** Serves the study's page (its trials, read from the store once a second while a page is open). */
+    private DashboardOptions.AutoCloseableServer openDashboard(StudyStore store, StudyInfo study) {
+        return dashboard.serve(spec.commandLine().getErr(),
+                new StudyDashboard(store, study, java.time.Clock.systemUTC(), java.time.Duration.ofSeconds(1)));
     }
 
     /** Starts the coordinator node external workers join, and says how to start them. */

@@ -12,6 +12,7 @@ import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.ActorSystem;
+import org.apache.pekko.japi.Pair;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
 import org.apache.pekko.http.javadsl.model.ContentType;
@@ -29,8 +30,9 @@ import org.apache.pekko.util.ByteString;
 
 /**
  * The live dashboard of a run on pekko-http: {@code GET /} is one page (HTML, JS and an SVG
- * chart, from the jar), {@code GET /events} a server-sent-event stream that sends the
- * {@link DashboardState} as JSON once a second. Read-only: nothing else is served. With a
+ * chart, from the jar), {@code GET /events} a server-sent-event stream that sends its
+ * {@link DashboardFeed} (a run's {@link DashboardState}, a study's or a server's) as JSON once a second: whole on connecting (and so on every
+ * reconnect), then only what changed. Read-only: nothing else is served. With a
  * token every request must carry it as {@code Authorization: Bearer T} or {@code ?token=T}
  * (an EventSource cannot set headers); a wrong or missing one gets 401.
  */
@@ -39,28 +41,29 @@ public final class DashboardServer implements AutoCloseable {
     private static final String PAGE = "/io/troupe/ops/dashboard/dashboard.html";
 
     private final ActorSystem system;
-    private final DashboardState state;
+    private final DashboardFeed<?> feed;
     private final byte[] token;
     private final byte[] page;
     private final Duration period;
     private ServerBinding binding;
 
-    private DashboardServer(ActorSystem system, DashboardState state, byte[] token, Duration period) {
+    private DashboardServer(ActorSystem system, DashboardFeed<?> feed, byte[] token, Duration period) {
         this.system = system;
-        this.state = state;
+        this.feed = feed;
         this.token = token;
         this.period = period;
         this.page = readPage();
     }
 
     /**
-     * Starts serving {@code state} on {@code host:port} (port 0 picks a free one).
+     * Starts serving {@code feed} (a run's {@link DashboardState}, a study's or a server's) on
+     * {@code host:port} (port 0 picks a free one).
      *
      * @param token the token every request must carry, or null for none (loopback only: the caller checks)
      * @param period how often {@code /events} sends the state
      * @throws IOException if the address cannot be bound (e.g. the port is in use)
      */
-    public static DashboardServer start(String host, int port, DashboardState state, String token, Duration period)
+    public static DashboardServer start(String host, int port, DashboardFeed<?> feed, String token, Duration period)
             throws IOException {
         Config config = ConfigFactory.parseString(String.join("\n",
                 "pekko.actor.provider = local",
@@ -70,7 +73,7 @@ public final class DashboardServer implements AutoCloseable {
                 "pekko.coordinated-shutdown.run-by-jvm-shutdown-hook = off"))
                 .withFallback(ConfigFactory.load());
         ActorSystem system = ActorSystem.create("troupe-dashboard", config);
-        DashboardServer server = new DashboardServer(system, state,
+        DashboardServer server = new DashboardServer(system, feed,
                 token == null ? null : token.getBytes(StandardCharsets.UTF_8), period);
         try {
             server.binding = Http.get(system).newServerAt(host, port).bindSync(server::handle)
@@ -104,12 +107,20 @@ public final class DashboardServer implements AutoCloseable {
                     .addHeader(CacheControl.create(CacheDirectives.NO_CACHE));
         }
         if (path.equals("/events")) {
-            Source<ByteString, ?> events = Source.tick(Duration.ZERO, period, "tick")
-                    .map(t -> ByteString.fromString("data: " + state.json() + "\n\n", StandardCharsets.UTF_8));
+            // One cursor per stream: the first message is the whole state, the next ones what changed.
+            Source<ByteString, ?> events = stream(feed);
             return HttpResponse.create().addHeader(CacheControl.create(CacheDirectives.NO_CACHE))
                     .withEntity(HttpEntities.createChunked(EVENT_STREAM, events));
         }
         return HttpResponse.create().withStatus(404).withEntity("not found: the dashboard serves / and /events\n");
+    }
+
+    private <C> Source<ByteString, ?> stream(DashboardFeed<C> feed) {
+        return Source.tick(Duration.ZERO, period, "tick")
+                .statefulMap(feed::cursor,
+                        (cursor, t) -> Pair.create(cursor,
+                                ByteString.fromString("data: " + feed.next(cursor) + "\n\n", StandardCharsets.UTF_8)),
+                        cursor -> Optional.<ByteString>empty());
     }
 
     private boolean authorized(HttpRequest request) {

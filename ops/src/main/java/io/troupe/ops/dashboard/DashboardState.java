@@ -24,8 +24,14 @@ import java.util.Map;
  * run's checkpoints) as that file grows; a local run has no such file and shows one worker.
  * Memory stays flat: each series holds at most {@link #MAX_POINTS} points and halves its
  * resolution when full; at most {@link #MAX_CHECKPOINTS} checkpoints and {@link #MAX_WORKERS} workers.
+ *
+ * <p>Each event stream keeps a {@link Cursor}: its first message is the whole state
+ * ({@code "full": true}); the next ones are deltas holding only the step points, evaluations
+ * and checkpoints added since, and the worker table only when it changed. A series that halved
+ * its resolution since the client's last message is sent whole again ({@code "reset": true}),
+ * which happens about log2(steps / MAX_POINTS) times in a run.
  */
-public final class DashboardState implements TrainListener {
+public final class DashboardState implements TrainListener, DashboardFeed<DashboardState.Cursor> {
     /** Points kept per series. */
     public static final int MAX_POINTS = 2000;
     static final int MAX_CHECKPOINTS = 100;
@@ -39,6 +45,10 @@ public final class DashboardState implements TrainListener {
     private final ArrayDeque<ObjectNode> checkpoints = new ArrayDeque<>();
     private final Map<String, ObjectNode> workers = new LinkedHashMap<>();
     private long eventsRead;
+    /** Checkpoints ever added (the deque keeps the last MAX_CHECKPOINTS): tells a cursor which are new. */
+    private long checkpointsAdded;
+    /** Bumped whenever the worker table changes, so a delta carries it only then. */
+    private long workersVersion;
     private long step;
     private long lastStep;
     private double lastStepMillis;
@@ -87,6 +97,7 @@ public final class DashboardState implements TrainListener {
             c.put("seconds", seconds);
         }
         checkpoints.addLast(c);
+        checkpointsAdded++;
     }
 
     @Override
@@ -99,16 +110,44 @@ public final class DashboardState implements TrainListener {
         failures++;
     }
 
-    /** The state as one JSON object, the payload of each {@code /events} message. */
-    public synchronized String json() {
+    /** The whole state as one JSON object (a stream's first message, and what a test reads). */
+    public String json() {
+        return next(new Cursor());
+    }
+
+    /**
+     * The next {@code /events} message for the stream whose position is {@code cursor}: the
+     * whole state the first time, then what changed since the previous call; moves the cursor.
+     */
+    @Override
+    public Cursor cursor() {
+        return new Cursor();
+    }
+
+    @Override
+    public synchronized String next(Cursor cursor) {
         readNewEvents();
+        boolean full = !cursor.started;
         ObjectNode root = JSON.createObjectNode();
-        root.put("time", clock.instant().toString()).put("step", step).put("lastStep", lastStep)
-                .put("ring", ring).put("failures", failures);
-        steps.writeTo(root.putArray("steps"));
-        evals.writeTo(root.putArray("evals"));
-        root.putArray("checkpoints").addAll(checkpoints);
-        ArrayNode table = root.putArray("workers");
+        root.put("kind", "train").put("full", full).put("time", clock.instant().toString()).put("step", step).put("lastStep", lastStep)
+                .put("ring", ring).put("failures", failures).put("stepMs", lastStepMillis);
+        cursor.steps = steps.writeSince(cursor.steps, root, "steps", full);
+        cursor.evals = evals.writeSince(cursor.evals, root, "evals", full);
+        long fresh = Math.min(checkpointsAdded - cursor.checkpoints, checkpoints.size());
+        if (full || fresh > 0) {
+            ArrayNode out = root.putArray("checkpoints");
+            checkpoints.stream().skip(checkpoints.size() - fresh).forEach(out::add);
+        }
+        cursor.checkpoints = checkpointsAdded;
+        if (full || cursor.workers != workersVersion || workers.isEmpty() && ring == 0) {
+            writeWorkers(root.putArray("workers"));
+            cursor.workers = workersVersion;
+        }
+        cursor.started = true;
+        return root.toString();
+    }
+
+    private void writeWorkers(ArrayNode table) {
         if (workers.isEmpty() && ring == 0 && step > 0) {
             // A local run has no coordinator and no events.jsonl: its one worker is this process.
             table.addObject().put("rank", 0).put("host", "local").put("worker", "local").put("state", "active")
@@ -121,7 +160,18 @@ public final class DashboardState implements TrainListener {
             }
             table.add(row);
         }
-        return root.toString();
+    }
+
+    /**
+     * Where one event stream is: what its client already has. Created per stream, used by one
+     * thread at a time (the stream's), read and moved under the state's lock.
+     */
+    public static final class Cursor {
+        private boolean started;
+        private Downsampled.Position steps = Downsampled.Position.NONE;
+        private Downsampled.Position evals = Downsampled.Position.NONE;
+        private long checkpoints;
+        private long workers = -1;
     }
 
     /** Reads the complete lines appended to events.jsonl since the last call. */
@@ -134,6 +184,7 @@ public final class DashboardState implements TrainListener {
             if (length < eventsRead) {
                 eventsRead = 0; // replaced (a --force run): start over
                 workers.clear();
+                workersVersion++;
             }
             if (length == eventsRead) {
                 return;
@@ -161,6 +212,7 @@ public final class DashboardState implements TrainListener {
         } catch (IOException bad) {
             return;
         }
+        workersVersion++; // every event but a checkpoint touches the table; an extra resend is harmless
         String time = e.path("time").asText();
         String worker = e.path("worker").asText(null);
         switch (e.path("event").asText()) {
@@ -249,6 +301,13 @@ public final class DashboardState implements TrainListener {
         private final int max;
         private List<double[]> points = new ArrayList<>();
         private long stride = 1;
+        /** Times the series was halved: a client that saw an earlier one needs the series again. */
+        private int halvings;
+
+        /** What a client has of a series: the halving it saw and how many points of it. */
+        record Position(int halvings, int size) {
+            static final Position NONE = new Position(-1, 0);
+        }
 
         Downsampled(int max) {
             this.max = max;
@@ -265,6 +324,7 @@ public final class DashboardState implements TrainListener {
                 }
                 points = kept;
                 stride *= 2;
+                halvings++;
                 if (step % stride != 0) {
                     return;
                 }
@@ -277,7 +337,26 @@ public final class DashboardState implements TrainListener {
         }
 
         void writeTo(ArrayNode out) {
-            for (double[] p : points) {
+            writeRange(out, 0);
+        }
+
+        /**
+         * Writes into {@code root.name} the points a client at {@code from} lacks: all of them
+         * (and {@code name + "Reset": true}) when it has none or saw an older halving.
+         *
+         * @return the client's position afterwards
+         */
+        Position writeSince(Position from, ObjectNode root, String name, boolean full) {
+            boolean reset = full || from.halvings() != halvings;
+            if (reset && !full) {
+                root.put(name + "Reset", true);
+            }
+            writeRange(root.putArray(name), reset ? 0 : from.size());
+            return new Position(halvings, points.size());
+        }
+
+        private void writeRange(ArrayNode out, int from) {
+            for (double[] p : points.subList(Math.min(from, points.size()), points.size())) {
                 ArrayNode row = out.addArray();
                 for (double v : p) {
                     if (Double.isFinite(v)) {

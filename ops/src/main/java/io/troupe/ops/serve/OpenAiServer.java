@@ -151,6 +151,11 @@ public final class OpenAiServer implements AutoCloseable {
         return server;
     }
 
+    /** The server's metrics (what /metrics serves), for {@code serve --dashboard} to sample. */
+    public io.prometheus.metrics.model.registry.PrometheusRegistry registry() {
+        return metrics.registry();
+    }
+
     /** The port listened on (the chosen one when bound to port 0). */
     public int port() {
         return binding.localAddress().getPort();

@@ -3,6 +3,7 @@ package io.troupe.ops.cli;
 import static io.troupe.ops.cli.CliRun.TEXT;
 import static io.troupe.ops.cli.CliRun.trainTiny;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.File;
@@ -110,6 +111,89 @@ class DashboardBrowserTest {
             assertEquals("failed", cells.get(2));
             assertEquals("2026-01-01T00:00:09Z", cells.get(3));
             assertEquals(1, browser.findElements(By.cssSelector("#workers tbody tr[data-state=active]")).size());
+        } finally {
+            if (browser != null) {
+                browser.quit();
+            }
+        }
+    }
+
+    /** A study's page: a row per trial in its state (ASHA's pause included) and a curve per trial that grows. */
+    @Test
+    void aStudysPageShowsTheTrialsStatesAndTheirCurvesGrow() throws Exception {
+        assumeChromedriver();
+        WebDriver browser = null;
+        try (io.troupe.tuner.store.JdbcStudyStore store = io.troupe.tuner.store.JdbcStudyStore.sqlite(tmp);
+             io.troupe.ops.dashboard.DashboardServer server = io.troupe.ops.dashboard.DashboardServer.start("127.0.0.1", 0,
+                     new io.troupe.ops.dashboard.StudyDashboard(store, io.troupe.ops.dashboard.StudyDashboardTest.STUDY,
+                             java.time.Clock.systemUTC(), Duration.ZERO), null, Duration.ofMillis(200))) {
+            io.troupe.ops.dashboard.StudyDashboardTest.fill(store);
+            browser = chromium();
+            browser.get("http://127.0.0.1:" + server.port() + "/");
+            List<String> states = until(browser, d -> {
+                List<WebElement> r = d.findElements(By.cssSelector("#trials tbody tr"));
+                return r.size() == 4 ? r.stream().map(w -> w.getAttribute("data-state")).toList() : null;
+            });
+            assertEquals(List.of("complete", "paused", "running", "failed"), states);
+            assertFalse(browser.findElement(By.id("loss-chart")).isDisplayed(), "a study shows no run charts");
+            WebElement chart = browser.findElement(By.id("trials-chart"));
+            assertEquals(5, points(chart), "2 + 1 + 2 + 0 reported values");
+            // A new report arrives as a delta and is drawn on the running trial's curve.
+            store.report("/s", 2, 300, 3.0);
+            until(browser, d -> points(chart) == 6 ? 1 : null);
+            store.finishTrial("/s", 2, io.troupe.tuner.store.TrialState.COMPLETE, 3.0, null);
+            String row = until(browser, d -> d.findElements(By.cssSelector("#trials tbody tr")).get(2)
+                    .getAttribute("data-state").equals("complete") ? texts(d.findElements(By.cssSelector("#trials tbody tr"))
+                    .get(2)).toString() : null);
+            assertTrue(row.contains("3.000") && row.contains("lr=0.001"), row);
+            // A line per trial with values (the failed one has none); the page redraws, so read it in one go.
+            Object lines = ((org.openqa.selenium.JavascriptExecutor) browser).executeScript(
+                    "return [...document.querySelectorAll('#trials-chart polyline')]"
+                            + ".filter(l => l.getAttribute('points') !== '').length");
+            assertEquals(3L, lines);
+        } finally {
+            if (browser != null) {
+                browser.quit();
+            }
+        }
+    }
+
+    /** A server's page: request rate, drift PSI and live accuracy charts that gain samples, and the drift flag. */
+    @Test
+    void aServersPageShowsDriftAndLiveAccuracy() throws Exception {
+        assumeChromedriver();
+        io.prometheus.metrics.model.registry.PrometheusRegistry registry = new io.prometheus.metrics.model.registry.PrometheusRegistry();
+        io.prometheus.metrics.core.metrics.Counter requests = io.prometheus.metrics.core.metrics.Counter.builder()
+                .name("troupe_serve_requests_total").labelNames("endpoint", "status").register(registry);
+        io.prometheus.metrics.core.metrics.Gauge psi = io.prometheus.metrics.core.metrics.Gauge.builder()
+                .name("troupe_serve_drift_psi").labelNames("feature").register(registry);
+        io.prometheus.metrics.core.metrics.Gauge drift = io.prometheus.metrics.core.metrics.Gauge.builder()
+                .name("troupe_serve_drift").register(registry);
+        io.prometheus.metrics.core.metrics.Gauge accuracy = io.prometheus.metrics.core.metrics.Gauge.builder()
+                .name("troupe_serve_live_accuracy").register(registry);
+        psi.labelValues("tokens").set(0.05);
+        psi.labelValues("length").set(0.02);
+        accuracy.set(1.0);
+        WebDriver browser = null;
+        try (io.troupe.ops.dashboard.ServeDashboard feed = io.troupe.ops.dashboard.ServeDashboard.start(registry,
+                     java.time.Clock.systemUTC(), Duration.ofMillis(100));
+             io.troupe.ops.dashboard.DashboardServer server = io.troupe.ops.dashboard.DashboardServer.start("127.0.0.1", 0,
+                     feed, null, Duration.ofMillis(200))) {
+            browser = chromium();
+            browser.get("http://127.0.0.1:" + server.port() + "/");
+            WebElement psiChart = browser.findElement(By.id("psi-chart"));
+            int first = until(browser, d -> points(psiChart) > 1 ? points(psiChart) : null);
+            requests.labelValues("/v1/completions", "200").inc(50);
+            psi.labelValues("tokens").set(1.3);
+            drift.set(1);
+            accuracy.set(0.6);
+            String latest = until(browser, d -> "drift".equals(d.findElement(By.id("serve-latest")).getAttribute("data-drift"))
+                    ? d.findElement(By.id("serve-latest")).getText() : null);
+            assertTrue(latest.contains("token PSI 1.30") && latest.contains("live accuracy 0.600"), latest);
+            assertTrue(browser.findElement(By.id("progress")).getText().contains("drift DETECTED"));
+            assertTrue(points(psiChart) > first, "the chart gains samples: " + first + " -> " + points(psiChart));
+            assertTrue(points(browser.findElement(By.id("rate-chart"))) > 0);
+            assertTrue(points(browser.findElement(By.id("accuracy-chart"))) > 0);
         } finally {
             if (browser != null) {
                 browser.quit();

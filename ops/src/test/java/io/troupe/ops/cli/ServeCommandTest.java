@@ -536,6 +536,17 @@ class ServeCommandTest {
     // ---- startup errors: one line, non-zero exit ----
 
     @Test
+    void aDashboardPortInUseIsOneLineAndExit2() throws Exception {
+        try (ServerSocket busy = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            troupe("serve", "--model", run, "--bind", "127.0.0.1:0", "--dashboard", busy.getLocalPort())
+                    .assertOneLineError("--dashboard 127.0.0.1:" + busy.getLocalPort() + ": cannot listen there")
+                    .assertExit(TroupeCli.EXIT_USAGE);
+        }
+        troupe("serve", "--model", run, "--bind", "127.0.0.1:0", "--dashboard", "0.0.0.0:0")
+                .assertOneLineError("add --dashboard-token-file").assertExit(TroupeCli.EXIT_USAGE);
+    }
+
+    @Test
     void startupErrorsAreOneLine() throws Exception {
         troupe("serve", "--model", tmp.resolve("nowhere"), "--bind", "127.0.0.1:0")
                 .assertExit(TroupeCli.EXIT_FAILURE).assertOneLineError("is not a directory");

@@ -337,4 +337,23 @@ class TuneCommandTest {
         tune(tmp.resolve("alias"), "--trials", 1, "--steps", 10, "--pruner", "bohb")
                 .assertOneLineError("unknown pruner 'bohb'");
     }
+
+    @Test
+    void aDashboardPortInUseIsOneLineAndRecordsNoStudy() throws Exception {
+        Path out = tmp.resolve("busy");
+        try (java.net.ServerSocket busy = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            tune(out, "--trials", 1, "--steps", 10, "--dashboard", busy.getLocalPort())
+                    .assertOneLineError("--dashboard 127.0.0.1:" + busy.getLocalPort() + ": cannot listen there")
+                    .assertExit(TroupeCli.EXIT_USAGE);
+        }
+        try (StudyStore store = JdbcStudyStore.sqlite(out)) {
+            assertEquals(List.of(), store.studies(), "refused before the study is recorded");
+        }
+    }
+
+    @Test
+    void aStudyWithADashboardSaysWhereAndRuns() {
+        CliRun run = tune(tmp.resolve("page"), "--trials", 1, "--steps", 5, "--dashboard", "127.0.0.1:0").assertOk();
+        assertTrue(run.err().matches("(?s)troupe: dashboard at http://127\\.0\\.0\\.1:\\d+/\n"), run.toString());
+    }
 }

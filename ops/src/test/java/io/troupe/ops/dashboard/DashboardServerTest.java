@@ -1,6 +1,7 @@
 package io.troupe.ops.dashboard;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -85,7 +86,13 @@ class DashboardServerTest {
                 "{\"time\":\"2026-01-01T00:00:05Z\",\"event\":\"join\",\"worker\":\"w2\",\"hos")); // a line still being written
 
         List<JsonNode> events = readEvents("Bearer " + TOKEN, 2);
-        JsonNode last = events.get(1);
+        JsonNode last = events.get(0);
+        assertTrue(last.get("full").asBoolean(), "a stream starts with the whole state");
+        JsonNode delta = events.get(1);
+        assertFalse(delta.get("full").asBoolean());
+        assertEquals(0, delta.get("steps").size(), "nothing new: " + delta);
+        assertFalse(delta.has("checkpoints") || delta.has("workers"), "unchanged parts are not resent: " + delta);
+        assertEquals(2, delta.get("step").asLong());
         assertEquals(2, last.get("step").asLong());
         assertEquals(10, last.get("lastStep").asLong());
         assertEquals(List.of(1.0, 4.5, 2000.0, 0.01), numbers(last.get("steps").get(0)));
@@ -118,6 +125,55 @@ class DashboardServerTest {
         assertEquals("t2", workers.get(0).get("since").asText());
         assertEquals("active", workers.get(1).get("state").asText());
         assertEquals(0, workers.get(1).get("rank").asInt());
+    }
+
+    @Test
+    void afterTheWholeStateEachMessageCarriesOnlyWhatChanged() throws Exception {
+        Files.writeString(tmp.resolve("events.jsonl"),
+                "{\"time\":\"t0\",\"event\":\"join\",\"worker\":\"w0\",\"host\":\"h0\"}\n");
+        state.onStart(0, 10_000, 1000);
+        for (int step = 1; step <= 3; step++) {
+            state.onStep(new StepStats(step, 10_000, 4.0, 1e-3, 1.0, 2000, 50, 0.01, 1, 0, 0));
+        }
+        DashboardState.Cursor cursor = new DashboardState.Cursor();
+        JsonNode first = JSON.readTree(state.next(cursor));
+        assertTrue(first.get("full").asBoolean());
+        assertEquals(3, first.get("steps").size());
+        assertEquals(1, first.get("workers").size());
+
+        state.onStep(new StepStats(4, 10_000, 3.5, 1e-3, 1.0, 2000, 40, 0.01, 1, 0, 0));
+        state.onCheckpoint(4, tmp.resolve("ckpt-4"), 0.5);
+        JsonNode delta = JSON.readTree(state.next(cursor));
+        assertFalse(delta.get("full").asBoolean());
+        assertEquals(List.of(4.0, 3.5, 2000.0, 0.01), numbers(delta.get("steps").get(0)));
+        assertEquals(1, delta.get("steps").size(), "only the new point: " + delta);
+        assertEquals(0, delta.get("evals").size());
+        assertEquals(1, delta.get("checkpoints").size());
+        assertEquals(40.0, delta.get("stepMs").asDouble());
+        assertFalse(delta.has("workers"), "the table did not change: " + delta);
+
+        Files.writeString(tmp.resolve("events.jsonl"), "{\"time\":\"t1\",\"event\":\"leave\",\"worker\":\"w0\"}\n",
+                java.nio.file.StandardOpenOption.APPEND);
+        JsonNode changed = JSON.readTree(state.next(cursor));
+        assertEquals("left", changed.get("workers").get(0).get("state").asText());
+        assertFalse(changed.has("checkpoints"), "a checkpoint is sent once: " + changed);
+
+        // Filling the series makes it halve: the client's copy is stale and gets the series again.
+        for (int step = 5; step <= DashboardState.MAX_POINTS + 10; step++) {
+            state.onStep(new StepStats(step, 10_000, 3.0, 1e-3, 1.0, 2000, 40, 0.01, 1, 0, 0));
+        }
+        JsonNode reset = JSON.readTree(state.next(cursor));
+        assertTrue(reset.get("stepsReset").asBoolean(), "halved since: " + reset.get("stepsReset"));
+        assertTrue(reset.get("steps").size() > DashboardState.MAX_POINTS / 2, "the whole series");
+        assertEquals(1.0, reset.get("steps").get(0).get(0).asDouble(), "from the start");
+        JsonNode quiet = JSON.readTree(state.next(cursor));
+        assertFalse(quiet.has("stepsReset"));
+        assertEquals(0, quiet.get("steps").size());
+
+        JsonNode other = JSON.readTree(state.next(new DashboardState.Cursor()));
+        assertTrue(other.get("full").asBoolean(), "a new stream (a reconnect) starts whole");
+        assertEquals(reset.get("steps").size(), other.get("steps").size());
+        assertEquals(1, other.get("checkpoints").size());
     }
 
     @Test
