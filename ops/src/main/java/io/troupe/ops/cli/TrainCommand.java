@@ -86,7 +86,10 @@ final class TrainCommand implements Callable<Integer> {
             RunReport.stopped(trainer.stoppedAt(), out, stdout, run.json.enabled());
             return EXIT_STOPPED;
         }
-        StoredProfile.write(out, data, spec.commandLine().getErr());
+        if (!settings.isEncoder()) {
+            // The drift reference profile is of a language model's generations; an encoder has none.
+            StoredProfile.write(out, data, spec.commandLine().getErr());
+        }
         RunReport.done(summary, out, stdout, run.json.enabled());
         return TroupeCli.EXIT_OK;
     }
