@@ -2,7 +2,6 @@ package io.troupe.coordinator;
 
 import io.troupe.coordinator.Membership.Member;
 import io.troupe.data.source.DataSource;
-import io.troupe.model.gpt.ParameterLayout;
 import io.troupe.worker.checkpoint.Checkpoint;
 import io.troupe.worker.checkpoint.CheckpointStore;
 import io.troupe.worker.job.ElasticShare;
@@ -75,7 +74,7 @@ final class JobProgress {
         this.cadence = Cadence.of(spec.settings());
         this.globalBatch = spec.settings().batchSize();
         this.nonFinite = NonFiniteSteps.of(spec.settings());
-        this.parameters = ParameterLayout.of(spec.settings().model(spec.tokenizer().vocabSize())).size();
+        this.parameters = spec.settings().backbone(spec.tokenizer().vocabSize()).layout().size();
         this.flops = ModelFlops.of(spec.settings().model(spec.tokenizer().vocabSize()), globalBatch,
                 spec.settings().blockSize());
     }

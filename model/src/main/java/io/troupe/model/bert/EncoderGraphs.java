@@ -46,7 +46,25 @@ public final class EncoderGraphs {
 
     /** The MLM training graph over every parameter: loss and gradients, dropout as configured. */
     public static TrainingGraph mlmTraining(EncoderConfig cfg, int batch, int seqLen, DType dtype, long dropoutSeed) {
-        return mlm(cfg, batch, seqLen, dtype, true, cfg.dropout(), dropoutSeed);
+        return mlm(cfg, batch, seqLen, dtype, true, cfg.dropout(), dropoutSeed, 0);
+    }
+
+    /**
+     * The MLM training graph whose loss is the sum of the masked positions' cross-entropies over
+     * {@code batch * maskedPerRow}, the expected number of masked positions, instead of over the
+     * actual number. Its loss and gradients are then sums over rows divided by the row count, as a
+     * GPT's are, so the one step path's row weighting (lanes, accumulation micro-steps, workers)
+     * gives exactly the gradient of the whole global batch however the rows are split; a mean over
+     * each share's own masked count would weight the shares' positions unequally.
+     *
+     * @param maskedPerRow the expected masked positions per row, e.g. 0.15 * (T - 2)
+     */
+    public static TrainingGraph mlmTraining(EncoderConfig cfg, int batch, int seqLen, DType dtype, long dropoutSeed,
+                                            double maskedPerRow) {
+        if (!(maskedPerRow > 0)) {
+            throw new IllegalArgumentException("masked positions per row must be positive, got " + maskedPerRow);
+        }
+        return mlm(cfg, batch, seqLen, dtype, true, cfg.dropout(), dropoutSeed, batch * maskedPerRow);
     }
 
     /**
@@ -54,11 +72,12 @@ public final class EncoderGraphs {
      * (scalars of {@code dtype}), no dropout.
      */
     public static TrainingGraph mlmEvaluation(EncoderConfig cfg, int batch, int seqLen, DType dtype) {
-        return mlm(cfg, batch, seqLen, dtype, false, 0, 0);
+        return mlm(cfg, batch, seqLen, dtype, false, 0, 0, 0);
     }
 
+    /** @param expectedMasked 0: the loss is the mean over masked positions; else the sum over this */
     private static TrainingGraph mlm(EncoderConfig cfg, int batch, int seqLen, DType dtype, boolean withGradients,
-                                     double dropout, long dropoutSeed) {
+                                     double dropout, long dropoutSeed, double expectedMasked) {
         if (!cfg.mlmHead()) {
             throw new IllegalArgumentException("MLM graphs need an encoder with an MLM head");
         }
@@ -85,7 +104,12 @@ public final class EncoderGraphs {
         Tensor loss;
         try (Graph.Scope s = graph.scope("loss")) {
             loss = graph.applyMulti("SoftmaxCrossEntropyLoss", List.of(logits, flatTargets),
-                    Map.of("reduction", "mean", "ignore_index", IGNORE), 2).get(0);         // []
+                    Map.of("reduction", expectedMasked > 0 ? "sum" : "mean", "ignore_index", IGNORE), 2).get(0); // []
+            if (expectedMasked > 0) {
+                loss = loss.mul(dtype == DType.FLOAT
+                        ? graph.constant(TensorData.ofFloats(new float[] {(float) (1 / expectedMasked)}))
+                        : graph.constant(TensorData.ofDoubles(new double[] {1 / expectedMasked})));
+            }
         }
         graph.output(TrainingGraph.LOSS, loss);
         if (withGradients) {

@@ -48,6 +48,19 @@ final class BenchStepCommand implements Callable<Integer> {
             description = "Record the timed steps with ORT's profiler to PREFIX_<date>.json and print time per op type.")
     private Path profile;
 
+    @Option(names = "--arch", paramLabel = "gpt|bert", defaultValue = "gpt",
+            description = {"gpt (default): the GPT step of --config. bert: the whole MLM training step of an encoder",
+                "(masking, forward, loss, gradients, clipping, AdamW) of --preset on --data's windows."})
+    private String arch;
+
+    @Option(names = "--data", paramLabel = "DATASET",
+            description = "With --arch bert: a dataset from troupe prepare --tokenizer wordpiece (its tokenizer and tokens).")
+    private Path data;
+
+    @Option(names = "--preset", paramLabel = "NAME", defaultValue = "bert-small",
+            description = "With --arch bert: the encoder's settings preset (default: ${DEFAULT-VALUE}).")
+    private String preset;
+
     @Option(names = "--json", description = "Print one JSON object: {config, threads, ms_per_step, tokens_per_s, "
             + "step_gflops, gemm_peak_gflops, efficiency}.")
     private boolean json;
@@ -60,7 +73,13 @@ final class BenchStepCommand implements Callable<Integer> {
     }
 
     @Override
-    public Integer call() throws EngineException, IOException {
+    public Integer call() throws EngineException, IOException, io.troupe.data.DataException {
+        if ("bert".equals(arch)) {
+            return encoderStep();
+        }
+        if (!"gpt".equals(arch)) {
+            throw UserError.usage("--arch must be gpt or bert, got '" + arch + "'");
+        }
         BenchConfig bench;
         try {
             bench = BenchConfig.parse(config);
@@ -92,6 +111,40 @@ final class BenchStepCommand implements Callable<Integer> {
             sink.println("profile: " + r.profile());
             sink.print(ProfileSummary.read(r.profile()).render(15));
             sink.flush();
+        }
+        out.flush();
+        return TroupeCli.EXIT_OK;
+    }
+
+    /** {@code --arch bert}: the MLM step of {@code --preset} on {@code --data}, as train runs it. */
+    private Integer encoderStep() throws EngineException, io.troupe.data.DataException {
+        if (data == null) {
+            throw UserError.usage("--arch bert needs --data DATASET (from troupe prepare --tokenizer wordpiece)");
+        }
+        io.troupe.worker.train.TrainSettings settings = UserError.onCommandLine(
+                () -> io.troupe.worker.train.TrainSettings.load(preset, java.util.Map.of("arch", "bert")));
+        io.troupe.data.source.DataSource source = io.troupe.data.source.DataSource.open(data);
+        int timed = runs != null ? runs : 10;
+        if (timed < 1 || warmups < 0) {
+            throw UserError.usage("--runs must be >= 1 and --warmups >= 0");
+        }
+        io.troupe.worker.bench.MlmStepBenchmark.Result r;
+        try {
+            r = io.troupe.worker.bench.MlmStepBenchmark.run(settings, source.tokenizer(),
+                    source.split(settings.blockSize()), threads.threads(), warmups, timed);
+        } catch (IllegalArgumentException e) {
+            throw UserError.inputData("--data " + data + ": " + e.getMessage(), e);
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        String shape = String.format("bert L%d H%d C%d T%d B%d V%d", settings.nLayer(), settings.nHead(),
+                settings.nEmbd(), settings.blockSize(), settings.batchSize(), source.tokenizer().vocabSize());
+        if (json) {
+            Json.printLine(out, java.util.Map.of("config", shape, "threads", threads.threads(),
+                    "ms_per_step", round(r.ms(), 2), "tokens_per_s", round(r.tokensPerSecond(), 0),
+                    "params", r.parameters()));
+        } else {
+            out.printf("%s, %d thread(s): %.2f ms/step (median of %d), %,.0f tokens/s, %,d parameters%n", shape,
+                    threads.threads(), r.ms(), timed, r.tokensPerSecond(), r.parameters());
         }
         out.flush();
         return TroupeCli.EXIT_OK;

@@ -105,8 +105,8 @@ final class CoordinatorCommand implements Callable<Integer> {
         int max = run.cluster.maxWorkers() == null ? Math.max(workers, min) : run.cluster.maxWorkers();
         run.cluster.check(workers, min, max);
         String wire = run.cluster.wire();
-        TrainSettings settings = run.training.settings();
-        DataSource source = DataSource.open(run.training.data());
+        TrainSettings settings = run.arch.settings(run.training);
+        DataSource source = run.arch.open(run.training.data(), settings);
         source.split(settings.blockSize()); // validates the data before anyone joins
         Path out = run.runDir.out();
         if (resumeIfExists && java.nio.file.Files.exists(out.resolve(io.troupe.coordinator.JobFile.NAME))) {

@@ -22,7 +22,8 @@ final class EncoderModelOption {
 
     /** Opens the encoder; {@code cls} picks [CLS] pooling for an imported one (exports say their own). */
     ExportedEncoder open(boolean cls, int threads) throws DataException {
-        if (EncoderSource.matches(model)) {
+        // A run directory of train --arch bert opens as it was exported (with its MLM head).
+        if (EncoderSource.matches(model) && !EncoderSource.isEncoderRun(Path.of(model))) {
             EncoderSource source = EncoderSource.load(model, tokenizer);
             return ExportedEncoder.of(source.encoder(), source.tokenizer(), cls, threads);
         }

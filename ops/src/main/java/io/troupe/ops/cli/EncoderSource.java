@@ -4,15 +4,23 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.troupe.data.tokenize.HfJsonTokenizer;
 import io.troupe.model.bert.EncoderConfig;
 import io.troupe.model.bert.ImportedEncoder;
-import io.troupe.model.gpt.ClassifierGraphs;
-import io.troupe.worker.run.ClassifierExport;
-import io.troupe.worker.run.ModelExport;
 import io.troupe.model.bert.OnnxBertImport;
 import io.troupe.model.bert.SafetensorsBertImport;
+import io.troupe.model.gpt.ClassifierGraphs;
+import io.troupe.model.gpt.ParameterLayout;
+import io.troupe.protocol.onnx.ModelProto;
+import io.troupe.protocol.onnx.StringStringEntryProto;
+import io.troupe.protocol.onnx.TensorProto;
+import io.troupe.worker.run.ClassifierExport;
+import io.troupe.worker.run.EncoderExport;
+import io.troupe.worker.run.ModelExport;
 import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.Map;
 
 /**
@@ -38,6 +46,9 @@ record EncoderSource(ImportedEncoder encoder, HfJsonTokenizer tokenizer, String 
         if (from.startsWith(ONNX_PREFIX)) {
             return true;
         }
+        if (isEncoderRun(Path.of(from))) {
+            return true;
+        }
         if (!from.startsWith(SourceModel.HF_PREFIX)) {
             return false;
         }
@@ -59,6 +70,12 @@ record EncoderSource(ImportedEncoder encoder, HfJsonTokenizer tokenizer, String 
     static EncoderSource load(String from, Path tokenizer) {
         if (from.startsWith(SourceModel.HF_PREFIX)) {
             return fromHuggingFace(from, tokenizer);
+        }
+        if (isEncoderRun(Path.of(from))) {
+            if (tokenizer != null) {
+                throw UserError.usage("--from " + from + " is a troupe run, which brings its own tokenizer; drop --tokenizer");
+            }
+            return fromRun(Path.of(from));
         }
         if (!from.startsWith(ONNX_PREFIX)) {
             if (tokenizer != null) {
@@ -140,6 +157,76 @@ record EncoderSource(ImportedEncoder encoder, HfJsonTokenizer tokenizer, String 
         }
         requireSameVocabulary(tok, dir.resolve("tokenizer.json"), encoder, model);
         return new EncoderSource(encoder, tok, model.toString(), SourceModel.sha256(model), classifier, params);
+    }
+
+    /** True for a run directory of {@code train --arch bert}: its model.onnx is an encoder export. */
+    static boolean isEncoderRun(Path dir) {
+        Path model = dir.resolve(ModelExport.FILE_NAME);
+        if (!Files.isDirectory(dir) || !Files.isRegularFile(model)) {
+            return false;
+        }
+        try (InputStream in = Files.newInputStream(model)) {
+            for (StringStringEntryProto p : ModelProto.parseFrom(in).getMetadataPropsList()) {
+                if (p.getKey().equals(ClassifierExport.TASK)) {
+                    return p.getValue().equals(EncoderExport.ENCODER);
+                }
+            }
+            return false;
+        } catch (IOException e) {
+            return false;    // SourceModel reports an unreadable model.onnx
+        }
+    }
+
+    /**
+     * The encoder of a {@code train --arch bert} run: the body of its exported model (the MLM head
+     * is left behind; a classifier puts its own head on the pooled states) and its tokenizer.
+     */
+    static EncoderSource fromRun(Path dir) {
+        Path model = dir.resolve(ModelExport.FILE_NAME);
+        ModelProto proto;
+        try (InputStream in = Files.newInputStream(model)) {
+            proto = ModelProto.parseFrom(in);
+        } catch (IOException e) {
+            throw UserError.inputData("--from " + dir + ": " + model + " is not readable (" + e.getMessage() + ")", e);
+        }
+        Map<String, String> meta = new HashMap<>();
+        for (StringStringEntryProto p : proto.getMetadataPropsList()) {
+            meta.put(p.getKey(), p.getValue());
+        }
+        String configJson = meta.get(EncoderExport.CONFIG);
+        if (configJson == null) {
+            throw UserError.inputData("--from " + dir + ": " + model + " has no " + EncoderExport.CONFIG
+                    + " metadata; it was exported by an older troupe: retrain, or export its checkpoint with this version");
+        }
+        EncoderConfig config;
+        try {
+            @SuppressWarnings("unchecked")
+            Map<String, Object> map = new ObjectMapper().readValue(configJson, Map.class);
+            config = EncoderConfig.fromMap(map).withMlmHead(false);
+        } catch (IOException | IllegalArgumentException e) {
+            throw UserError.inputData("--from " + dir + ": bad " + EncoderExport.CONFIG + " metadata: " + e.getMessage(), e);
+        }
+        Map<String, TensorProto> weights = new HashMap<>();
+        for (TensorProto t : proto.getGraph().getInitializerList()) {
+            weights.put(t.getName(), t);
+        }
+        ParameterLayout layout = config.layout();
+        float[] params = new float[Math.toIntExact(layout.size())];
+        for (ParameterLayout.View v : layout.views()) {
+            TensorProto t = weights.get(v.name());
+            if (t == null || t.getDataType() != TensorProto.DataType.FLOAT_VALUE
+                    || t.getRawData().size() != v.length() * Float.BYTES) {
+                throw UserError.inputData(model + " has no float parameter " + v.name() + " of " + v.length()
+                        + " values; it is not a troupe encoder export of the shape its metadata gives");
+            }
+            t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer()
+                    .get(params, Math.toIntExact(v.offset()), Math.toIntExact(v.length()));
+        }
+        Path tokFile = dir.resolve(io.troupe.data.tokenize.Tokenizer.FILE_NAME);
+        HfJsonTokenizer tok = SourceModel.imported(dir.toString(), () -> HfJsonTokenizer.load(tokFile));
+        ImportedEncoder encoder = new ImportedEncoder(config, params, model.toString());
+        requireSameVocabulary(tok, tokFile, encoder, model);
+        return new EncoderSource(encoder, tok, model.toString(), SourceModel.sha256(model));
     }
 
     private static void requireSameVocabulary(HfJsonTokenizer tok, Path tokenizer, ImportedEncoder encoder, Path file) {

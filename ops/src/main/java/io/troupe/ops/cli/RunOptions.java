@@ -13,6 +13,10 @@ final class RunOptions {
     @Mixin
     TrainingOptions training;
 
+    /** --arch gpt|bert and an encoder's --tokenizer for a text file. */
+    @Mixin
+    ArchOptions arch;
+
     /** Where the run lives and whether to continue it: --out, --resume. */
     @Mixin
     RunDirOptions runDir;

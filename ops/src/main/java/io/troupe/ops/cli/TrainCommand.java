@@ -60,11 +60,11 @@ final class TrainCommand implements Callable<Integer> {
         resume = run.runDir.resume();
         checkWorkerOptions();
         run.signing.install(null, false); // a local run stays quiet about signing, as it always was
-        TrainSettings settings = run.training.settings();
+        TrainSettings settings = run.arch.settings(run.training);
         Device dev = run.device.device();
         refuseTextFolder(data);
         // A text file or a prepared dataset; tokenized (or verified) here, before the run directory is touched.
-        DataSource source = DataSource.open(data);
+        DataSource source = run.arch.open(data, settings);
         TokenSplit split = source.split(settings.blockSize());
         RunDirectory.prepare(out, resume, run.force.enabled());
 
@@ -86,7 +86,10 @@ final class TrainCommand implements Callable<Integer> {
             RunReport.stopped(trainer.stoppedAt(), out, stdout, run.json.enabled());
             return EXIT_STOPPED;
         }
-        StoredProfile.write(out, data, spec.commandLine().getErr());
+        if (!settings.isEncoder()) {
+            // The drift reference profile is of a language model's generations; an encoder has none.
+            StoredProfile.write(out, data, spec.commandLine().getErr());
+        }
         RunReport.done(summary, out, stdout, run.json.enabled());
         return TroupeCli.EXIT_OK;
     }

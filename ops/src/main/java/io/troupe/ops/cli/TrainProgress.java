@@ -46,8 +46,16 @@ final class TrainProgress implements RunProgress {
     }
 
     @Override
+    public void onMaskedAccuracy(long step, double valAccuracy) {
+        printAbove(String.format("step %d: val masked-token accuracy %.4f", step, valAccuracy));
+    }
+
+    @Override
     public void onEval(long step, double trainLoss, double valLoss) {
-        String line = String.format("step %d: train loss %.4f, val loss %.4f", step, trainLoss, valLoss);
+        printAbove(String.format("step %d: train loss %.4f, val loss %.4f", step, trainLoss, valLoss));
+    }
+
+    private void printAbove(String line) {
         if (bar != null) {
             // Printed above the bar so the history of evaluations stays on screen.
             bar.pause();

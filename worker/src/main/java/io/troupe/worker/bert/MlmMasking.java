@@ -22,7 +22,8 @@ public final class MlmMasking {
     private final int vocabSize;
     private final long maskId;
     private final boolean[] special;
-    private final Xoshiro256StarStar random;
+    private final long seed;
+    private Xoshiro256StarStar random;
 
     /**
      * @param vocabSize V: random replacements are drawn from the non-special ids below it
@@ -46,7 +47,30 @@ public final class MlmMasking {
         if (countNonSpecial() == 0) {
             throw new IllegalArgumentException("every token of the vocabulary is special; nothing can be masked");
         }
+        this.seed = seed;
         this.random = Xoshiro256StarStar.seeded(seed ^ 0x4D4C4DL);
+    }
+
+    /**
+     * Masks one sequence with the mask of {@code key} alone: the same (seed, key) always gives
+     * the same mask, whatever was masked before. Training keys it by the sample's global number in
+     * the sample order (epoch * samples per epoch + position), so a resumed run, a retried step
+     * and any split of a step among workers draw exactly the masks an uninterrupted one-worker
+     * run draws, and each epoch's pass over a window gets a fresh mask.
+     *
+     * @return the number of positions chosen for prediction
+     */
+    public int applyKeyed(long key, LongBuffer tokens, LongBuffer targets, int n) {
+        random = Xoshiro256StarStar.seeded(mix(seed ^ 0x4D4C4DL, key));
+        return apply(tokens, targets, n);
+    }
+
+    /** SplitMix64's finaliser over (a, b): neighbouring keys get unrelated generator seeds. */
+    private static long mix(long a, long b) {
+        long z = a + 0x9E3779B97F4A7C15L * (b + 1);
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
     }
 
     private int countNonSpecial() {

@@ -49,6 +49,8 @@ public final class StepEngine implements AutoCloseable {
     private final FlatBuffer gradients;
     private final FloatBuffer loss;
     private final Map<String, LongBuffer> batch;
+    /** Other scalar float outputs (e.g. an MLM evaluation's masked-token counts), pinned like the loss. */
+    private final Map<String, FloatBuffer> metrics;
     private final Map<String, OnnxTensor> inputs;
     private final Map<String, OnnxTensor> outputs;
     private final boolean profiling;
@@ -67,6 +69,7 @@ public final class StepEngine implements AutoCloseable {
         Map<String, LongBuffer> batchBuffers = new LinkedHashMap<>();
         Map<String, OnnxTensor> in = new LinkedHashMap<>();
         Map<String, OnnxTensor> out = new LinkedHashMap<>();
+        Map<String, FloatBuffer> metricBuffers = new LinkedHashMap<>();
         try {
             for (ParamView view : layout.views()) {
                 in.put(view.name(), views.floats(slice(parameters.floats(), view), view.shape()));
@@ -80,11 +83,23 @@ public final class StepEngine implements AutoCloseable {
                 in.put(input.getKey(), views.longs(buffer, input.getValue()));
             }
             out.put(StepSignature.LOSS, views.floats(loss, new long[0]));
+            for (Map.Entry<String, ai.onnxruntime.NodeInfo> output : session.getOutputInfo().entrySet()) {
+                String name = output.getKey();
+                if (out.containsKey(name) || name.startsWith(StepSignature.GRAD_PREFIX)
+                        || !(output.getValue().getInfo() instanceof ai.onnxruntime.TensorInfo info)
+                        || info.type != ai.onnxruntime.OnnxJavaType.FLOAT || info.getShape().length != 0) {
+                    continue;
+                }
+                FloatBuffer value = DirectBuffers.floats(1);
+                metricBuffers.put(name, value);
+                out.put(name, views.floats(value, new long[0]));
+            }
         } catch (OrtException | RuntimeException e) {
             views.close();
             throw e;
         }
         this.batch = Collections.unmodifiableMap(batchBuffers);
+        this.metrics = Collections.unmodifiableMap(metricBuffers);
         this.inputs = Collections.unmodifiableMap(in);
         this.outputs = Collections.unmodifiableMap(out);
     }
@@ -191,6 +206,21 @@ public final class StepEngine implements AutoCloseable {
     public FloatBuffer gradient(String name) {
         ensureOpen();
         return slice(requireGradients().floats(), layout.view(name));
+    }
+
+    /**
+     * A scalar float output other than the loss (e.g. {@code masked_correct}), as the last
+     * {@link #step()} computed it.
+     *
+     * @throws IllegalArgumentException if the graph has no such output
+     */
+    public float metric(String name) {
+        ensureOpen();
+        FloatBuffer value = metrics.get(name);
+        if (value == null) {
+            throw new IllegalArgumentException("no scalar output named '" + name + "'; the graph has " + metrics.keySet());
+        }
+        return value.get(0);
     }
 
     /** The batch inputs and their shapes, in the graph's input order. */

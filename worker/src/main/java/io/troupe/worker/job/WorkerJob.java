@@ -23,6 +23,11 @@ import io.troupe.worker.train.BatchSampler;
 import io.troupe.worker.train.GradientClipper;
 import io.troupe.worker.train.LearningRateScales;
 import io.troupe.worker.train.TrainSettings;
+import io.troupe.model.bert.EncoderConfig;
+import io.troupe.model.bert.EncoderGraphs;
+import io.troupe.worker.bert.MlmBatches;
+import io.troupe.worker.bert.MlmMasking;
+import java.nio.LongBuffer;
 import java.util.List;
 import java.util.Map;
 
@@ -58,6 +63,10 @@ public final class WorkerJob implements AutoCloseable {
     private final Tokenizer tokenizer;
     private final BatchPlan plan;
     private final GptConfig model;
+    /** The encoder of an {@code arch = bert} job, else null. */
+    private final EncoderConfig encoder;
+    /** Makes an MLM job's rows ([CLS] window [SEP], masked); null for a GPT. */
+    private final MlmBatches mlm;
     private final ParameterLayout layout;
     private GradientReducer reducer;
     /** Engines by micro-batch rows: an elastic job's share changes with the number of workers. */
@@ -80,6 +89,7 @@ public final class WorkerJob implements AutoCloseable {
     private final FlatBuffer reduceBuffer;
     private double lastComputeMillis;
     private double lastReduceMillis;
+    private double lastMaskedAccuracy = Double.NaN;
 
     /**
      * Builds the engines and the initial state: GPT-2 initialisation from the seed, or the
@@ -112,7 +122,13 @@ public final class WorkerJob implements AutoCloseable {
         this.reducer = reducer;
         this.data = data;
         this.model = settings.model(tokenizer.vocabSize());
-        this.layout = start == null ? ParameterLayout.of(model) : start.trainable().layout();
+        this.encoder = settings.isEncoder() ? settings.encoder(tokenizer.vocabSize()) : null;
+        if (encoder != null && start != null) {
+            throw new IllegalArgumentException("an encoder (arch = bert) is pretrained from scratch here; fine-tune it"
+                    + " with troupe finetune --task classify");
+        }
+        this.mlm = encoder == null ? null : MlmBatches.of(tokenizer, settings.seed());
+        this.layout = start == null ? settings.backbone(tokenizer.vocabSize()).layout() : start.trainable().layout();
         LoraConfig lora = start == null ? null : start.lora();
         long expected = lora == null ? ParameterLayout.of(model).size()
                 : lora.extend(ParameterLayout.of(model), model).size();
@@ -128,10 +144,10 @@ public final class WorkerJob implements AutoCloseable {
         // the session is new after a resume: start the seed where the interrupted run's left off.
         long sessionRunsSoFar = resumeFrom == null ? 0 : resumeFrom.trainingStep() * plan.accumulation();
         long dropoutSeed = settings.seed() + 7919L * plan.rank() + sessionRunsSoFar;
-        TrainingGraph evalGraph = GptGraphs.evaluation(model, plan.microBatch(), t, DType.FLOAT, trainable, frozen,
-                lora);
+        TrainingGraph evalGraph = encoder != null ? EncoderGraphs.mlmEvaluation(encoder, plan.microBatch(), t, DType.FLOAT)
+                : GptGraphs.evaluation(model, plan.microBatch(), t, DType.FLOAT, trainable, frozen, lora);
         int size = Math.toIntExact(layout.size());
-        this.params = start == null ? ParameterInit.gpt2(model, layout, settings.seed())
+        this.params = start == null ? ParameterInit.gpt2(settings.backbone(tokenizer.vocabSize()), layout, settings.seed())
                 : start.trainable().extract(start.fullParameters());
         this.grads = new float[size];
         this.adam = new AdamW(size, LearningRateScales.of(settings).ranges(layout),
@@ -146,8 +162,11 @@ public final class WorkerJob implements AutoCloseable {
             // Other micro-batch sizes get their own dropout seed range, 7 * 10^9 apart.
             long sizeSeed = dropoutSeed + (microBatch == plan.microBatch() ? 0 : 7_000_000_007L * microBatch);
             return BatchParallelEngine.create(
-                    (lane, rows) -> GptGraphs.training(model, rows, t, DType.FLOAT, sizeSeed + 104_729L * lane,
-                            trainable, frozen, lora).toBytes(),
+                    (lane, rows) -> (encoder != null
+                            ? EncoderGraphs.mlmTraining(encoder, rows, t, DType.FLOAT, sizeSeed + 104_729L * lane,
+                                    MlmMasking.MASK_RATE * (t - 2))
+                            : GptGraphs.training(model, rows, t, DType.FLOAT, sizeSeed + 104_729L * lane,
+                                    trainable, frozen, lora)).toBytes(),
                     flat, engineOptions, microBatch, t, List.of(TrainingGraph.TOKENS, TrainingGraph.TARGETS));
         };
         BatchParallelEngine trainEngine = engineFactory.build(plan.microBatch());
@@ -202,6 +221,25 @@ public final class WorkerJob implements AutoCloseable {
 
     public GptConfig model() {
         return model;
+    }
+
+    /** The encoder of an {@code arch = bert} job, or null for a GPT. */
+    public EncoderConfig encoder() {
+        return encoder;
+    }
+
+    /**
+     * Writes the trained model to {@code dir/model.onnx}: a GPT's next-token model, or an
+     * encoder's inference graph (hidden states and MLM logits, with its [CLS]/[SEP] ids), which
+     * {@code embed}, {@code fill-mask} and {@code finetune --from DIR --task classify} read.
+     */
+    public java.nio.file.Path export(java.nio.file.Path dir) throws java.io.IOException {
+        if (encoder == null) {
+            return io.troupe.worker.run.ModelExport.write(dir, model, exportParameters());
+        }
+        io.troupe.worker.finetune.SpecialTokens specials =
+                io.troupe.worker.finetune.SpecialTokens.of((io.troupe.data.tokenize.HfJsonTokenizer) tokenizer);
+        return io.troupe.worker.run.EncoderExport.write(dir, encoder, params, specials.toMetadata(), "mean");
     }
 
     public ParameterLayout layout() {
@@ -271,8 +309,14 @@ public final class WorkerJob implements AutoCloseable {
         double loss = 0;
         float[] micro = accumulation > 1 ? microBuffer() : grads;
         for (int m = 0; m < accumulation; m++) {
-            order.fill(share.sampleFrom() + (long) m * share.microBatch(), share.microBatch(),
-                    engine.batch(TrainingGraph.TOKENS), engine.batch(TrainingGraph.TARGETS));
+            long first = share.sampleFrom() + (long) m * share.microBatch();
+            LongBuffer tokens = engine.batch(TrainingGraph.TOKENS);
+            LongBuffer targets = engine.batch(TrainingGraph.TARGETS);
+            order.fill(first, share.microBatch(), tokens, targets);
+            if (mlm != null) {
+                // Each row's mask is keyed by its global sample number: the same on any worker, after any resume.
+                mlm.prepare(tokens, targets, share.microBatch(), settings.blockSize(), first);
+            }
             loss += engine.step(m == 0 ? grads : micro);
             if (m > 0) {
                 for (int i = 0; i < grads.length; i++) {
@@ -386,15 +430,37 @@ public final class WorkerJob implements AutoCloseable {
         eval.parameterBuffer().copyFrom(params);
         double[] out = new double[2];
         BatchSampler[] samplers = {evalTrainSampler, evalValSampler};
+        double correct = 0;
+        double masked = 0;
         for (int s = 0; s < 2; s++) {
             double sum = 0;
             for (int i = 0; i < settings.evalIters(); i++) {
-                samplers[s].next(eval.batch(TrainingGraph.TOKENS), eval.batch(TrainingGraph.TARGETS));
+                LongBuffer tokens = eval.batch(TrainingGraph.TOKENS);
+                LongBuffer targets = eval.batch(TrainingGraph.TARGETS);
+                // The mask is keyed by the sampler's state before the draw: restored with it on resume.
+                long key = java.util.Arrays.hashCode(samplers[s].state());
+                samplers[s].next(tokens, targets);
+                if (mlm != null) {
+                    mlm.prepare(tokens, targets, plan.microBatch(), settings.blockSize(), key * 31 + s);
+                }
                 sum += eval.step();
+                if (mlm != null && s == 1) {
+                    correct += eval.metric(EncoderGraphs.MASKED_CORRECT);
+                    masked += eval.metric(EncoderGraphs.MASKED_COUNT);
+                }
             }
             out[s] = sum / settings.evalIters();
         }
+        lastMaskedAccuracy = mlm == null || masked == 0 ? Double.NaN : correct / masked;
         return out;
+    }
+
+    /**
+     * The masked-token accuracy of the last {@link #evaluate()} on the val split: top-1 hits over
+     * masked positions, pooled over its eval_iters batches; NaN for a GPT or before any evaluation.
+     */
+    public double lastMaskedAccuracy() {
+        return lastMaskedAccuracy;
     }
 
     /** A checkpoint of this worker's state after {@code step} (parameters are shared by all ranks). */

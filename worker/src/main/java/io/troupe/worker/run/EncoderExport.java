@@ -20,6 +20,8 @@ public final class EncoderExport {
     public static final String ENCODER = "encoder";
     /** Metadata key: "bert". */
     public static final String ARCH = "troupe.arch";
+    /** Metadata key: the whole {@link EncoderConfig} as JSON ({@link EncoderConfig#toMap}), so a run's export can be fine-tuned. */
+    public static final String CONFIG = "troupe.encoder_config";
     /** Metadata key: the pooling {@code embed} uses (mean or cls). */
     public static final String POOLING = ClassifierExport.POOLING;
 
@@ -37,6 +39,12 @@ public final class EncoderExport {
         graph.metadata("troupe.n_layer", Integer.toString(cfg.nLayer()));
         graph.metadata("troupe.n_head", Integer.toString(cfg.nHead()));
         graph.metadata("troupe.n_embd", Integer.toString(cfg.nEmbd()));
+        try {
+            graph.metadata(CONFIG, new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(
+                    new java.util.TreeMap<>(cfg.toMap())));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException("an encoder config of numbers and words is always JSON", e);
+        }
         if (specialTokens != null) {
             graph.metadata("troupe.special_tokens", specialTokens);
         }

@@ -48,9 +48,16 @@ public final class MetricsLog implements AutoCloseable {
      * @param tokensPerSecond training throughput
      * @param valLoss the validation loss, when this step evaluated
      * @param mfu the step's model FLOPs utilisation, when known
+     * @param valMaskedAccuracy an MLM encoder's masked-token accuracy on the val split, when this step evaluated
      */
     public record Entry(long step, double trainLoss, double lr, double tokensPerSecond,
-            OptionalDouble valLoss, OptionalDouble mfu) {
+            OptionalDouble valLoss, OptionalDouble mfu, OptionalDouble valMaskedAccuracy) {
+
+        /** An entry without masked-token accuracy (a GPT's). */
+        public Entry(long step, double trainLoss, double lr, double tokensPerSecond, OptionalDouble valLoss,
+                     OptionalDouble mfu) {
+            this(step, trainLoss, lr, tokensPerSecond, valLoss, mfu, OptionalDouble.empty());
+        }
 
         /** An entry without MFU. */
         public Entry(long step, double trainLoss, double lr, double tokensPerSecond, OptionalDouble valLoss) {
@@ -64,12 +71,18 @@ public final class MetricsLog implements AutoCloseable {
 
         /** This entry with a validation loss. */
         public Entry withValLoss(double loss) {
-            return new Entry(step, trainLoss, lr, tokensPerSecond, OptionalDouble.of(loss), mfu);
+            return new Entry(step, trainLoss, lr, tokensPerSecond, OptionalDouble.of(loss), mfu, valMaskedAccuracy);
+        }
+
+        /** This entry with an MLM's masked-token accuracy on the val split (NaN: none, left out). */
+        public Entry withValMaskedAccuracy(double accuracy) {
+            return new Entry(step, trainLoss, lr, tokensPerSecond, valLoss, mfu,
+                    Double.isNaN(accuracy) ? OptionalDouble.empty() : OptionalDouble.of(accuracy));
         }
 
         /** This entry with the step's model FLOPs utilisation. */
         public Entry withMfu(double ratio) {
-            return new Entry(step, trainLoss, lr, tokensPerSecond, valLoss, OptionalDouble.of(ratio));
+            return new Entry(step, trainLoss, lr, tokensPerSecond, valLoss, OptionalDouble.of(ratio), valMaskedAccuracy);
         }
     }
 
@@ -164,6 +177,7 @@ public final class MetricsLog implements AutoCloseable {
         line.put("tokens_per_s", entry.tokensPerSecond());
         entry.mfu().ifPresent(ratio -> line.put("mfu", ratio));
         entry.valLoss().ifPresent(loss -> line.put("val_loss", loss));
+        entry.valMaskedAccuracy().ifPresent(acc -> line.put("val_masked_accuracy", acc));
         try {
             writer.write(MAPPER.writeValueAsString(line));
             writer.write('\n');

@@ -17,6 +17,10 @@ public interface TrainListener {
     default void onEval(long step, double trainLoss, double valLoss) {
     }
 
+    /** After {@link #onEval} of an MLM encoder: the top-1 accuracy over the val split's masked tokens. */
+    default void onMaskedAccuracy(long step, double valAccuracy) {
+    }
+
     /**
      * Polled after every step: true asks the run to stop there, as {@link Trainer#requestStop}
      * does (a tuner prunes a trial this way). The run then ends early without exporting.

@@ -32,6 +32,11 @@ public final class TrainListeners implements TrainListener {
     }
 
     @Override
+    public void onMaskedAccuracy(long step, double valAccuracy) {
+        listeners.forEach(l -> l.onMaskedAccuracy(step, valAccuracy));
+    }
+
+    @Override
     public boolean stopRequested() {
         boolean stop = false;
         for (TrainListener l : listeners) {

@@ -84,7 +84,7 @@ public final class Trainer {
         this.outDir = outDir;
         this.engineOptions = engineOptions;
         this.model = settings.model(tokenizer.vocabSize());
-        this.layout = ParameterLayout.of(model);
+        this.layout = settings.backbone(tokenizer.vocabSize()).layout();
     }
 
     /**
@@ -153,6 +153,7 @@ public final class Trainer {
         double bestVal = Double.POSITIVE_INFINITY;
         double lastTrainEval = Double.NaN;
         double lastValEval = Double.NaN;
+        double lastMaskedAccuracy = Double.NaN;
         double trainSeconds = 0;
         long trainedSteps = 0;
         long skippedBefore = 0;
@@ -176,8 +177,11 @@ public final class Trainer {
                     lastTrainEval = losses[0];
                     lastValEval = losses[1];
                     bestVal = Math.min(bestVal, lastValEval);
-                    metrics.append(MetricsLog.Entry.train(0, losses[0], schedule.at(0), 0).withValLoss(losses[1]));
+                    lastMaskedAccuracy = job.lastMaskedAccuracy();
+                    metrics.append(MetricsLog.Entry.train(0, losses[0], schedule.at(0), 0).withValLoss(losses[1])
+                            .withValMaskedAccuracy(lastMaskedAccuracy));
                     listener.onEval(0, losses[0], losses[1]);
+                    reportMaskedAccuracy(listener, 0, lastMaskedAccuracy);
                 }
                 for (long step = startStep + 1; step <= settings.maxIters(); step++) {
                     long t0 = System.nanoTime();
@@ -202,8 +206,10 @@ public final class Trainer {
                         lastTrainEval = losses[0];
                         lastValEval = losses[1];
                         bestVal = Math.min(bestVal, lastValEval);
-                        entry = entry.withValLoss(lastValEval);
+                        lastMaskedAccuracy = job.lastMaskedAccuracy();
+                        entry = entry.withValLoss(lastValEval).withValMaskedAccuracy(lastMaskedAccuracy);
                         listener.onEval(step, losses[0], losses[1]);
+                        reportMaskedAccuracy(listener, step, lastMaskedAccuracy);
                     }
                     if (cadence.logs(step)) {
                         metrics.append(entry);
@@ -236,8 +242,9 @@ public final class Trainer {
                 double[] losses = job.evaluate();
                 lastTrainEval = losses[0];
                 lastValEval = losses[1];
+                lastMaskedAccuracy = job.lastMaskedAccuracy();
             }
-            ModelExport.write(outDir, model, job.exportParameters());
+            job.export(outDir);
             if (start != null && start.lora() != null) {
                 AdapterFile.write(outDir, start.lora(), start.trainable().layout(), job.parameters());
             }
@@ -250,8 +257,17 @@ public final class Trainer {
                 wall, layout.size());
         Map<String, Object> extra = new LinkedHashMap<>(summaryExtra);
         extra.put("steps_skipped", stepsSkipped);
+        if (!Double.isNaN(lastMaskedAccuracy)) {
+            extra.put("final_val_masked_accuracy", lastMaskedAccuracy);
+        }
         SummaryFile.write(outDir, summary, settings, tokenizer.vocabSize(), tokenizer.type(), 0, extra, data.origin());
         return summary;
+    }
+
+    private static void reportMaskedAccuracy(TrainListener listener, long step, double accuracy) {
+        if (!Double.isNaN(accuracy)) {
+            listener.onMaskedAccuracy(step, accuracy);
+        }
     }
 
     /** Step {@code step} of a one-worker job: the whole global batch, samples [(step-1)B, step*B). */

@@ -220,7 +220,7 @@ public final class WorkerSession implements AutoCloseable {
             try {
                 if (export) {
                     Path out = Path.of(join.outDir());
-                    ModelExport.write(out, job.model(), job.parameters());
+                    job.export(out);
                     Tokenizer.fromJson(join.tokenizerJson()).save(out);
                 }
             } finally {

@@ -7,6 +7,8 @@ import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigParseOptions;
 import com.typesafe.config.ConfigResolveOptions;
+import io.troupe.model.bert.EncoderConfig;
+import io.troupe.model.gpt.Backbone;
 import io.troupe.model.gpt.GptConfig;
 import java.util.Map;
 import java.util.Set;
@@ -23,16 +25,21 @@ public record TrainSettings(
         long maxIters, double learningRate, double minLr, long warmupIters, long lrDecayIters, boolean decayLr,
         double beta1, double beta2, double weightDecay, double gradClip, int maxNonfiniteSteps,
         long evalInterval, int evalIters, long logInterval, long checkpointInterval, int keepCheckpoints,
-        long seed, double lrBodyScale, double lrLayerDecay) {
+        long seed, double lrBodyScale, double lrLayerDecay, String arch) {
 
     private static final String ROOT = "troupe.train";
     private static final String MAX_NONFINITE_STEPS = "max_nonfinite_steps";
     /** Discriminative learning rates (fine-tuning); see {@link LearningRateScales}. */
     static final String LR_BODY_SCALE = "lr_body_scale";
     static final String LR_LAYER_DECAY = "lr_layer_decay";
+    /** The model family: {@value #GPT} (next-token) or {@value #BERT} (masked-language-model encoder). */
+    static final String ARCH = "arch";
+    public static final String GPT = "gpt";
+    public static final String BERT = "bert";
 
     /** Preset names shipped in the jar. */
-    public static final Set<String> PRESETS = Set.of("shakespeare-char-small", "shakespeare-char");
+    public static final Set<String> PRESETS = Set.of("shakespeare-char-small", "shakespeare-char", "bert-tiny",
+            "bert-small");
 
     /**
      * Reads settings.
@@ -122,7 +129,7 @@ public record TrainSettings(
             // Settings written before the key existed (a job.json, a tuner study) take the default.
             c = c.withFallback(ConfigFactory.defaultReference().getConfig(ROOT).withOnlyPath(MAX_NONFINITE_STEPS));
         }
-        for (String added : java.util.List.of(LR_BODY_SCALE, LR_LAYER_DECAY)) {
+        for (String added : java.util.List.of(LR_BODY_SCALE, LR_LAYER_DECAY, ARCH)) {
             if (!c.hasPath(added)) {
                 c = c.withFallback(ConfigFactory.defaultReference().getConfig(ROOT).withOnlyPath(added));
             }
@@ -142,7 +149,7 @@ public record TrainSettings(
                 r.longIn("log_interval", 1, Long.MAX_VALUE), r.longIn("checkpoint_interval", 0, Long.MAX_VALUE),
                 r.intIn("keep_checkpoints", 1, 1000),
                 r.longIn("seed", Long.MIN_VALUE, Long.MAX_VALUE),
-                r.doubleIn(LR_BODY_SCALE, 0, 100), r.doubleIn(LR_LAYER_DECAY, 0, 1));
+                r.doubleIn(LR_BODY_SCALE, 0, 100), r.doubleIn(LR_LAYER_DECAY, 0, 1), r.oneOf(ARCH, GPT, BERT));
         if (s.nEmbd % s.nHead != 0) {
             throw new SettingsException("n_embd (" + s.nEmbd + ") must be divisible by n_head (" + s.nHead + ")");
         }
@@ -209,6 +216,16 @@ public record TrainSettings(
             return v;
         }
 
+        String oneOf(String key, String... allowed) {
+            require(key);
+            String v = String.valueOf(c.getValue(key).unwrapped());
+            if (!java.util.List.of(allowed).contains(v)) {
+                throw new SettingsException("setting " + key + " must be one of " + java.util.List.of(allowed)
+                        + ", got '" + v + "'");
+            }
+            return v;
+        }
+
         boolean bool(String key) {
             require(key);
             try {
@@ -227,7 +244,7 @@ public record TrainSettings(
         return new TrainSettings(nLayer, nHead, nEmbd, blockSize, dropout, bias, tiedEmbeddings, batchSize, gradAccum,
                 steps, learningRate, minLr, warmupIters, lrDecayIters, decayLr, beta1, beta2, weightDecay, gradClip,
                 maxNonfiniteSteps, evalInterval, evalIters, logInterval, checkpointInterval, keepCheckpoints, seed,
-                lrBodyScale, lrLayerDecay);
+                lrBodyScale, lrLayerDecay, arch);
     }
 
     /** This with another seed (the --seed flag). */
@@ -235,7 +252,7 @@ public record TrainSettings(
         return new TrainSettings(nLayer, nHead, nEmbd, blockSize, dropout, bias, tiedEmbeddings, batchSize, gradAccum,
                 maxIters, learningRate, minLr, warmupIters, lrDecayIters, decayLr, beta1, beta2, weightDecay, gradClip,
                 maxNonfiniteSteps, evalInterval, evalIters, logInterval, checkpointInterval, keepCheckpoints, newSeed,
-                lrBodyScale, lrLayerDecay);
+                lrBodyScale, lrLayerDecay, arch);
     }
 
     /**
@@ -247,7 +264,26 @@ public record TrainSettings(
         return new TrainSettings(cfg.nLayer(), cfg.nHead(), cfg.nEmbd(), cfg.blockSize(), dropout, cfg.bias(),
                 cfg.tiedEmbeddings(), batchSize, gradAccum, maxIters, learningRate, minLr, warmupIters, lrDecayIters,
                 decayLr, beta1, beta2, weightDecay, gradClip, maxNonfiniteSteps, evalInterval, evalIters, logInterval,
-                checkpointInterval, keepCheckpoints, seed, lrBodyScale, lrLayerDecay);
+                checkpointInterval, keepCheckpoints, seed, lrBodyScale, lrLayerDecay, arch);
+    }
+
+    /** True for a masked-language-model encoder ({@code arch = bert}). */
+    public boolean isEncoder() {
+        return BERT.equals(arch);
+    }
+
+    /**
+     * The encoder these settings describe ({@code arch = bert}): BERT's post-LayerNorm, exact GELU,
+     * epsilon 1e-12, MLP width 4C, with the MLM head tied to the token embeddings. {@code bias}
+     * and {@code tied_embeddings} do not apply (an encoder always has both).
+     */
+    public EncoderConfig encoder(int vocabSize) {
+        return EncoderConfig.bert(vocabSize, blockSize, nLayer, nHead, nEmbd, dropout, true);
+    }
+
+    /** The model being trained, whichever family: its layout and size. */
+    public Backbone backbone(int vocabSize) {
+        return isEncoder() ? encoder(vocabSize) : model(vocabSize);
     }
 
     /** The model shape for a tokenizer with {@code vocabSize} tokens. */
@@ -278,7 +314,7 @@ public record TrainSettings(
                 .put(MAX_NONFINITE_STEPS, maxNonfiniteSteps).put("eval_interval", evalInterval)
                 .put("eval_iters", evalIters).put("log_interval", logInterval)
                 .put("checkpoint_interval", checkpointInterval).put("keep_checkpoints", keepCheckpoints)
-                .put("seed", seed).put(LR_BODY_SCALE, lrBodyScale).put(LR_LAYER_DECAY, lrLayerDecay);
+                .put("seed", seed).put(LR_BODY_SCALE, lrBodyScale).put(LR_LAYER_DECAY, lrLayerDecay).put(ARCH, arch);
         return o;
     }
 
@@ -297,6 +333,9 @@ public record TrainSettings(
         }
         if (lrLayerDecay == 1) {
             o.remove(LR_LAYER_DECAY);
+        }
+        if (GPT.equals(arch)) {
+            o.remove(ARCH);
         }
         o.put("vocab_size", vocabSize);
         return o;
