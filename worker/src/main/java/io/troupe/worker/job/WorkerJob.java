@@ -147,7 +147,7 @@ public final class WorkerJob implements AutoCloseable {
             long sizeSeed = dropoutSeed + (microBatch == plan.microBatch() ? 0 : 7_000_000_007L * microBatch);
             return BatchParallelEngine.create(
                     (lane, rows) -> GptGraphs.training(model, rows, t, DType.FLOAT, sizeSeed + 104_729L * lane,
-                            trainable, frozen, lora).toBytes(),
+                            trainable, frozen, lora, settings.activationCheckpointing()).toBytes(),
                     flat, engineOptions, microBatch, t, List.of(TrainingGraph.TOKENS, TrainingGraph.TARGETS));
         };
         BatchParallelEngine trainEngine = engineFactory.build(plan.microBatch());

@@ -7,6 +7,7 @@ import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigParseOptions;
 import com.typesafe.config.ConfigResolveOptions;
+import io.troupe.model.gpt.ActivationCheckpointing;
 import io.troupe.model.gpt.GptConfig;
 import java.util.Map;
 import java.util.Set;
@@ -23,9 +24,11 @@ public record TrainSettings(
         long maxIters, double learningRate, double minLr, long warmupIters, long lrDecayIters, boolean decayLr,
         double beta1, double beta2, double weightDecay, double gradClip, int maxNonfiniteSteps,
         long evalInterval, int evalIters, long logInterval, long checkpointInterval, int keepCheckpoints,
-        long seed, double lrBodyScale, double lrLayerDecay) {
+        long seed, double lrBodyScale, double lrLayerDecay, ActivationCheckpointing activationCheckpointing) {
 
     private static final String ROOT = "troupe.train";
+    /** What the backward pass recomputes (memory); not part of the resume identity: gradients are the same. */
+    static final String ACTIVATION_CHECKPOINTING = "activation_checkpointing";
     private static final String MAX_NONFINITE_STEPS = "max_nonfinite_steps";
     /** Discriminative learning rates (fine-tuning); see {@link LearningRateScales}. */
     static final String LR_BODY_SCALE = "lr_body_scale";
@@ -122,7 +125,7 @@ public record TrainSettings(
             // Settings written before the key existed (a job.json, a tuner study) take the default.
             c = c.withFallback(ConfigFactory.defaultReference().getConfig(ROOT).withOnlyPath(MAX_NONFINITE_STEPS));
         }
-        for (String added : java.util.List.of(LR_BODY_SCALE, LR_LAYER_DECAY)) {
+        for (String added : java.util.List.of(LR_BODY_SCALE, LR_LAYER_DECAY, ACTIVATION_CHECKPOINTING)) {
             if (!c.hasPath(added)) {
                 c = c.withFallback(ConfigFactory.defaultReference().getConfig(ROOT).withOnlyPath(added));
             }
@@ -142,7 +145,7 @@ public record TrainSettings(
                 r.longIn("log_interval", 1, Long.MAX_VALUE), r.longIn("checkpoint_interval", 0, Long.MAX_VALUE),
                 r.intIn("keep_checkpoints", 1, 1000),
                 r.longIn("seed", Long.MIN_VALUE, Long.MAX_VALUE),
-                r.doubleIn(LR_BODY_SCALE, 0, 100), r.doubleIn(LR_LAYER_DECAY, 0, 1));
+                r.doubleIn(LR_BODY_SCALE, 0, 100), r.doubleIn(LR_LAYER_DECAY, 0, 1), r.checkpointing());
         if (s.nEmbd % s.nHead != 0) {
             throw new SettingsException("n_embd (" + s.nEmbd + ") must be divisible by n_head (" + s.nHead + ")");
         }
@@ -209,6 +212,16 @@ public record TrainSettings(
             return v;
         }
 
+        ActivationCheckpointing checkpointing() {
+            require(ACTIVATION_CHECKPOINTING);
+            try {
+                return ActivationCheckpointing.parse(c.getString(ACTIVATION_CHECKPOINTING));
+            } catch (ConfigException | IllegalArgumentException e) {
+                throw new SettingsException("setting " + ACTIVATION_CHECKPOINTING + " must be none or attention, got '"
+                        + c.getValue(ACTIVATION_CHECKPOINTING).unwrapped() + "'");
+            }
+        }
+
         boolean bool(String key) {
             require(key);
             try {
@@ -227,7 +240,7 @@ public record TrainSettings(
         return new TrainSettings(nLayer, nHead, nEmbd, blockSize, dropout, bias, tiedEmbeddings, batchSize, gradAccum,
                 steps, learningRate, minLr, warmupIters, lrDecayIters, decayLr, beta1, beta2, weightDecay, gradClip,
                 maxNonfiniteSteps, evalInterval, evalIters, logInterval, checkpointInterval, keepCheckpoints, seed,
-                lrBodyScale, lrLayerDecay);
+                lrBodyScale, lrLayerDecay, activationCheckpointing);
     }
 
     /** This with another seed (the --seed flag). */
@@ -235,7 +248,7 @@ public record TrainSettings(
         return new TrainSettings(nLayer, nHead, nEmbd, blockSize, dropout, bias, tiedEmbeddings, batchSize, gradAccum,
                 maxIters, learningRate, minLr, warmupIters, lrDecayIters, decayLr, beta1, beta2, weightDecay, gradClip,
                 maxNonfiniteSteps, evalInterval, evalIters, logInterval, checkpointInterval, keepCheckpoints, newSeed,
-                lrBodyScale, lrLayerDecay);
+                lrBodyScale, lrLayerDecay, activationCheckpointing);
     }
 
     /**
@@ -247,7 +260,7 @@ public record TrainSettings(
         return new TrainSettings(cfg.nLayer(), cfg.nHead(), cfg.nEmbd(), cfg.blockSize(), dropout, cfg.bias(),
                 cfg.tiedEmbeddings(), batchSize, gradAccum, maxIters, learningRate, minLr, warmupIters, lrDecayIters,
                 decayLr, beta1, beta2, weightDecay, gradClip, maxNonfiniteSteps, evalInterval, evalIters, logInterval,
-                checkpointInterval, keepCheckpoints, seed, lrBodyScale, lrLayerDecay);
+                checkpointInterval, keepCheckpoints, seed, lrBodyScale, lrLayerDecay, activationCheckpointing);
     }
 
     /** The model shape for a tokenizer with {@code vocabSize} tokens. */
@@ -278,7 +291,8 @@ public record TrainSettings(
                 .put(MAX_NONFINITE_STEPS, maxNonfiniteSteps).put("eval_interval", evalInterval)
                 .put("eval_iters", evalIters).put("log_interval", logInterval)
                 .put("checkpoint_interval", checkpointInterval).put("keep_checkpoints", keepCheckpoints)
-                .put("seed", seed).put(LR_BODY_SCALE, lrBodyScale).put(LR_LAYER_DECAY, lrLayerDecay);
+                .put("seed", seed).put(LR_BODY_SCALE, lrBodyScale).put(LR_LAYER_DECAY, lrLayerDecay)
+                .put(ACTIVATION_CHECKPOINTING, activationCheckpointing.label());
         return o;
     }
 
@@ -289,7 +303,7 @@ public record TrainSettings(
     public ObjectNode resumeIdentity(ObjectMapper mapper, int vocabSize) {
         ObjectNode o = toJson(mapper);
         o.remove(java.util.List.of("max_iters", "log_interval", "checkpoint_interval", "keep_checkpoints",
-                "eval_interval", "eval_iters", MAX_NONFINITE_STEPS));
+                "eval_interval", "eval_iters", MAX_NONFINITE_STEPS, ACTIVATION_CHECKPOINTING));
         // At their defaults the discriminative rates are left out, so checkpoints written before
         // the keys existed keep the identity they were saved with.
         if (lrBodyScale == 1) {
