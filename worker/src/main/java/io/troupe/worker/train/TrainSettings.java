@@ -24,11 +24,14 @@ public record TrainSettings(
         long maxIters, double learningRate, double minLr, long warmupIters, long lrDecayIters, boolean decayLr,
         double beta1, double beta2, double weightDecay, double gradClip, int maxNonfiniteSteps,
         long evalInterval, int evalIters, long logInterval, long checkpointInterval, int keepCheckpoints,
-        long seed, double lrBodyScale, double lrLayerDecay, ActivationCheckpointing activationCheckpointing) {
+        long seed, double lrBodyScale, double lrLayerDecay, ActivationCheckpointing activationCheckpointing,
+        boolean ortArena) {
 
     private static final String ROOT = "troupe.train";
     /** What the backward pass recomputes (memory); not part of the resume identity: gradients are the same. */
     static final String ACTIVATION_CHECKPOINTING = "activation_checkpointing";
+    /** ONNX Runtime's CPU arena for the training and evaluation sessions (memory); not in the resume identity. */
+    static final String ORT_ARENA = "ort_arena";
     private static final String MAX_NONFINITE_STEPS = "max_nonfinite_steps";
     /** Discriminative learning rates (fine-tuning); see {@link LearningRateScales}. */
     static final String LR_BODY_SCALE = "lr_body_scale";
@@ -125,7 +128,7 @@ public record TrainSettings(
             // Settings written before the key existed (a job.json, a tuner study) take the default.
             c = c.withFallback(ConfigFactory.defaultReference().getConfig(ROOT).withOnlyPath(MAX_NONFINITE_STEPS));
         }
-        for (String added : java.util.List.of(LR_BODY_SCALE, LR_LAYER_DECAY, ACTIVATION_CHECKPOINTING)) {
+        for (String added : java.util.List.of(LR_BODY_SCALE, LR_LAYER_DECAY, ACTIVATION_CHECKPOINTING, ORT_ARENA)) {
             if (!c.hasPath(added)) {
                 c = c.withFallback(ConfigFactory.defaultReference().getConfig(ROOT).withOnlyPath(added));
             }
@@ -145,7 +148,8 @@ public record TrainSettings(
                 r.longIn("log_interval", 1, Long.MAX_VALUE), r.longIn("checkpoint_interval", 0, Long.MAX_VALUE),
                 r.intIn("keep_checkpoints", 1, 1000),
                 r.longIn("seed", Long.MIN_VALUE, Long.MAX_VALUE),
-                r.doubleIn(LR_BODY_SCALE, 0, 100), r.doubleIn(LR_LAYER_DECAY, 0, 1), r.checkpointing());
+                r.doubleIn(LR_BODY_SCALE, 0, 100), r.doubleIn(LR_LAYER_DECAY, 0, 1), r.checkpointing(),
+                r.bool(ORT_ARENA));
         if (s.nEmbd % s.nHead != 0) {
             throw new SettingsException("n_embd (" + s.nEmbd + ") must be divisible by n_head (" + s.nHead + ")");
         }
@@ -240,7 +244,7 @@ public record TrainSettings(
         return new TrainSettings(nLayer, nHead, nEmbd, blockSize, dropout, bias, tiedEmbeddings, batchSize, gradAccum,
                 steps, learningRate, minLr, warmupIters, lrDecayIters, decayLr, beta1, beta2, weightDecay, gradClip,
                 maxNonfiniteSteps, evalInterval, evalIters, logInterval, checkpointInterval, keepCheckpoints, seed,
-                lrBodyScale, lrLayerDecay, activationCheckpointing);
+                lrBodyScale, lrLayerDecay, activationCheckpointing, ortArena);
     }
 
     /** This with another seed (the --seed flag). */
@@ -248,7 +252,7 @@ public record TrainSettings(
         return new TrainSettings(nLayer, nHead, nEmbd, blockSize, dropout, bias, tiedEmbeddings, batchSize, gradAccum,
                 maxIters, learningRate, minLr, warmupIters, lrDecayIters, decayLr, beta1, beta2, weightDecay, gradClip,
                 maxNonfiniteSteps, evalInterval, evalIters, logInterval, checkpointInterval, keepCheckpoints, newSeed,
-                lrBodyScale, lrLayerDecay, activationCheckpointing);
+                lrBodyScale, lrLayerDecay, activationCheckpointing, ortArena);
     }
 
     /**
@@ -260,7 +264,7 @@ public record TrainSettings(
         return new TrainSettings(cfg.nLayer(), cfg.nHead(), cfg.nEmbd(), cfg.blockSize(), dropout, cfg.bias(),
                 cfg.tiedEmbeddings(), batchSize, gradAccum, maxIters, learningRate, minLr, warmupIters, lrDecayIters,
                 decayLr, beta1, beta2, weightDecay, gradClip, maxNonfiniteSteps, evalInterval, evalIters, logInterval,
-                checkpointInterval, keepCheckpoints, seed, lrBodyScale, lrLayerDecay, activationCheckpointing);
+                checkpointInterval, keepCheckpoints, seed, lrBodyScale, lrLayerDecay, activationCheckpointing, ortArena);
     }
 
     /** The model shape for a tokenizer with {@code vocabSize} tokens. */
@@ -292,7 +296,7 @@ public record TrainSettings(
                 .put("eval_iters", evalIters).put("log_interval", logInterval)
                 .put("checkpoint_interval", checkpointInterval).put("keep_checkpoints", keepCheckpoints)
                 .put("seed", seed).put(LR_BODY_SCALE, lrBodyScale).put(LR_LAYER_DECAY, lrLayerDecay)
-                .put(ACTIVATION_CHECKPOINTING, activationCheckpointing.label());
+                .put(ACTIVATION_CHECKPOINTING, activationCheckpointing.label()).put(ORT_ARENA, ortArena);
         return o;
     }
 
@@ -303,7 +307,8 @@ public record TrainSettings(
     public ObjectNode resumeIdentity(ObjectMapper mapper, int vocabSize) {
         ObjectNode o = toJson(mapper);
         o.remove(java.util.List.of("max_iters", "log_interval", "checkpoint_interval", "keep_checkpoints",
-                "eval_interval", "eval_iters", MAX_NONFINITE_STEPS, ACTIVATION_CHECKPOINTING));
+                "eval_interval", "eval_iters", MAX_NONFINITE_STEPS, ACTIVATION_CHECKPOINTING,
+                ORT_ARENA));
         // At their defaults the discriminative rates are left out, so checkpoints written before
         // the keys existed keep the identity they were saved with.
         if (lrBodyScale == 1) {

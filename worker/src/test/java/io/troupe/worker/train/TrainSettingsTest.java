@@ -112,6 +112,10 @@ class TrainSettingsTest {
         assertEquals("attention", on.toJson(JSON).get("activation_checkpointing").asText());
         // The gradients are the same with it on, so a checkpoint resumes under either value.
         assertEquals(load(null).resumeIdentity(JSON, 65), on.resumeIdentity(JSON, 65));
+        // ORT's arena is off unless asked for, and is not part of the identity either.
+        assertFalse(load(null).ortArena());
+        assertTrue(load(null, "ort_arena=true").ortArena());
+        assertEquals(load(null).resumeIdentity(JSON, 65), load(null, "ort_arena=true").resumeIdentity(JSON, 65));
     }
 
     @Test
