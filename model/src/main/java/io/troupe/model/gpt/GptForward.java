@@ -52,6 +52,12 @@ final class GptForward {
         return this;
     }
 
+    /** Makes every attention layer recompute its weights in the backward pass; returns this forward. */
+    GptForward recomputingAttention(boolean on) {
+        blocks.recomputingAttention(on);
+        return this;
+    }
+
     private Tensor p(String name) {
         return blocks.p(name);
     }

@@ -29,7 +29,17 @@ public final class GptGraphs {
      * @param dropoutSeed seeds ORT's Dropout kernels (each node gets seed + its index)
      */
     public static TrainingGraph training(GptConfig cfg, int batch, int seqLen, DType dtype, long dropoutSeed) {
-        return build(cfg, batch, seqLen, dtype, true, cfg.dropout(), dropoutSeed, null, null, null);
+        return build(cfg, batch, seqLen, dtype, true, cfg.dropout(), dropoutSeed, null, null, null,
+                ActivationCheckpointing.NONE);
+    }
+
+    /**
+     * The training graph with activation checkpointing: {@code checkpointing} says what the
+     * backward pass recomputes instead of keeping; the gradients are the same.
+     */
+    public static TrainingGraph training(GptConfig cfg, int batch, int seqLen, DType dtype, long dropoutSeed,
+                                         ActivationCheckpointing checkpointing) {
+        return build(cfg, batch, seqLen, dtype, true, cfg.dropout(), dropoutSeed, null, null, null, checkpointing);
     }
 
     /**
@@ -41,13 +51,25 @@ public final class GptGraphs {
      */
     public static TrainingGraph training(GptConfig cfg, int batch, int seqLen, DType dtype, long dropoutSeed,
                                          Trainable trainable, float[] fullValues, LoraConfig lora) {
-        return build(cfg, batch, seqLen, dtype, true, cfg.dropout(), dropoutSeed, trainable, fullValues, lora);
+        return training(cfg, batch, seqLen, dtype, dropoutSeed, trainable, fullValues, lora,
+                ActivationCheckpointing.NONE);
+    }
+
+    /**
+     * {@link #training(GptConfig, int, int, DType, long, Trainable, float[], LoraConfig)} with
+     * activation checkpointing.
+     */
+    public static TrainingGraph training(GptConfig cfg, int batch, int seqLen, DType dtype, long dropoutSeed,
+                                         Trainable trainable, float[] fullValues, LoraConfig lora,
+                                         ActivationCheckpointing checkpointing) {
+        return build(cfg, batch, seqLen, dtype, true, cfg.dropout(), dropoutSeed, trainable, fullValues, lora,
+                checkpointing);
     }
 
     /** The evaluation graph of a partly frozen or LoRA-adapted GPT, as {@link #training(GptConfig, int, int, DType, long, Trainable, float[], LoraConfig)}. */
     public static TrainingGraph evaluation(GptConfig cfg, int batch, int seqLen, DType dtype, Trainable trainable,
                                            float[] fullValues, LoraConfig lora) {
-        return build(cfg, batch, seqLen, dtype, false, 0, 0, trainable, fullValues, lora);
+        return build(cfg, batch, seqLen, dtype, false, 0, 0, trainable, fullValues, lora, ActivationCheckpointing.NONE);
     }
 
     /** The training graph with dropout seed 0. */
@@ -57,12 +79,12 @@ public final class GptGraphs {
 
     /** Forward and loss only: no backward pass, no dropout. */
     public static TrainingGraph evaluation(GptConfig cfg, int batch, int seqLen, DType dtype) {
-        return build(cfg, batch, seqLen, dtype, false, 0, 0, null, null, null);
+        return build(cfg, batch, seqLen, dtype, false, 0, 0, null, null, null, ActivationCheckpointing.NONE);
     }
 
     private static TrainingGraph build(GptConfig cfg, int batch, int seqLen, DType dtype, boolean withGradients,
                                        double dropout, long dropoutSeed, Trainable trainable,
-                                       float[] fullValues, LoraConfig lora) {
+                                       float[] fullValues, LoraConfig lora, ActivationCheckpointing checkpointing) {
         GptForward.checkDtype(dtype);
         if (seqLen < 1 || seqLen > cfg.blockSize()) {
             throw new IllegalArgumentException("sequence length must be in [1, block_size=" + cfg.blockSize()
@@ -81,7 +103,8 @@ public final class GptGraphs {
         Tensor wpe = params.get("wpe");
         Tensor positions = seqLen == cfg.blockSize() ? wpe
                 : wpe.slice(new long[] {0}, new long[] {seqLen}, new long[] {0});     // [T, C]
-        GptForward forward = new GptForward(graph, cfg, params, dropout, dropoutSeed);
+        GptForward forward = new GptForward(graph, cfg, params, dropout, dropoutSeed)
+                .recomputingAttention(withGradients && checkpointing == ActivationCheckpointing.ATTENTION);
         if (lora != null) {
             forward.withAdapter(lora.adapter(graph, params, withGradients ? lora.dropout() : 0, dropoutSeed));
         }

@@ -26,6 +26,7 @@ public final class TransformerBlocks {
     private int dropoutNode;
     private LinearAdapter adapter = LinearAdapter.NONE;
     private List<Tensor> attentionSink;
+    private boolean recomputeAttention;
 
     /**
      * @param layerNormEps the epsilon of every LayerNorm
@@ -61,6 +62,16 @@ public final class TransformerBlocks {
      */
     public TransformerBlocks recordingAttention(List<Tensor> sink) {
         this.attentionSink = sink;
+        return this;
+    }
+
+    /**
+     * Makes every attention layer recompute its attention weights in the backward pass instead
+     * of keeping them (activation checkpointing, {@link RecomputedAttention}); the gradients stay
+     * the same (bit-identical without dropout). Returns these blocks.
+     */
+    public TransformerBlocks recomputingAttention(boolean on) {
+        this.recomputeAttention = on;
         return this;
     }
 
@@ -188,8 +199,11 @@ public final class TransformerBlocks {
             attentionSink.add(probabilities);
         }
         Tensor att = drop(probabilities);                           // [B, NH, T, S]
-        Tensor y = att.matMul(v)                                    // [B, NH, T, HS]
-                .transpose(0, 2, 1, 3).reshape(0, 0, c);           // [B, T, C]
+        Tensor weighted = att.matMul(v);                            // [B, NH, T, HS]
+        if (recomputeAttention) {
+            RecomputedAttention.declare(q, kT, v, bias, att, dropout, weighted);
+        }
+        Tensor y = weighted.transpose(0, 2, 1, 3).reshape(0, 0, c); // [B, T, C]
         return drop(linear(y, prefix + ".c_proj"));                 // [B, T, C]
     }
 

@@ -1,7 +1,10 @@
 package io.troupe.ops.cli;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import io.troupe.model.gpt.ActivationCheckpointing;
 import io.troupe.worker.bench.BenchConfig;
+import io.troupe.worker.bench.PeakRss;
+import io.troupe.worker.engine.EngineOptions;
 import io.troupe.worker.bench.ProfileSummary;
 import io.troupe.worker.bench.StepBenchmark;
 import io.troupe.worker.engine.EngineException;
@@ -27,8 +30,22 @@ final class BenchStepCommand implements Callable<Integer> {
     private CommandSpec spec;
 
     @Option(names = "--config", defaultValue = "small", paramLabel = "NAME",
-            description = "small (L4 H4 C128 T64 B12) or big (L6 H6 C384 T256 B12) (default: ${DEFAULT-VALUE}).")
+            description = "small (L4 H4 C128 T64 B12), big (L6 H6 C384 T256 B12) or gpt2 (L12 H12 C768 T1024 "
+                    + "V50304 B2) (default: ${DEFAULT-VALUE}).")
     private String config;
+
+    @Option(names = "--batch", paramLabel = "B", description = "Rows per step instead of the config's.")
+    private Integer batch;
+
+    @Option(names = "--activation-checkpointing", defaultValue = "none", paramLabel = "WHAT",
+            description = "none or attention: recompute the attention weights in the backward pass (default: ${DEFAULT-VALUE}).")
+    private String checkpointing;
+
+    @Option(names = "--no-arena", description = "Turn ONNX Runtime's CPU memory arena off.")
+    private boolean noArena;
+
+    @Option(names = "--no-memory-pattern", description = "Turn ONNX Runtime's memory pattern off.")
+    private boolean noMemoryPattern;
 
     @Mixin
     private ThreadsOption threads;
@@ -61,15 +78,18 @@ final class BenchStepCommand implements Callable<Integer> {
             description = "With --arch bert: the encoder's settings preset (default: ${DEFAULT-VALUE}).")
     private String preset;
 
-    @Option(names = "--json", description = "Print one JSON object: {config, threads, ms_per_step, tokens_per_s, "
-            + "step_gflops, gemm_peak_gflops, efficiency}.")
+    @Option(names = "--json", description = "Print one JSON object: {config, threads, lanes, batch, "
+            + "activation_checkpointing, arena, memory_pattern, ms_per_step, tokens_per_s, step_gflops, gemm_peak_gflops, "
+            + "efficiency, peak_rss_mib}.")
     private boolean json;
 
     record Report(@JsonProperty("config") String config, @JsonProperty("threads") int threads,
-                  @JsonProperty("lanes") int lanes,
+                  @JsonProperty("lanes") int lanes, @JsonProperty("batch") int batch,
+                  @JsonProperty("activation_checkpointing") String checkpointing,
+                  @JsonProperty("arena") boolean arena, @JsonProperty("memory_pattern") boolean memoryPattern,
                   @JsonProperty("ms_per_step") double msPerStep, @JsonProperty("tokens_per_s") double tokensPerS,
                   @JsonProperty("step_gflops") double stepGflops, @JsonProperty("gemm_peak_gflops") double gemmPeakGflops,
-                  @JsonProperty("efficiency") double efficiency) {
+                  @JsonProperty("efficiency") double efficiency, @JsonProperty("peak_rss_mib") double peakRssMib) {
     }
 
     @Override
@@ -86,7 +106,7 @@ final class BenchStepCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw UserError.usage(e.getMessage());
         }
-        int timed = runs != null ? runs : bench == BenchConfig.SMALL ? 50 : 7;
+        int timed = runs != null ? runs : bench == BenchConfig.SMALL ? 50 : bench == BenchConfig.BIG ? 7 : 3;
         if (timed < 1 || warmups < 0) {
             throw UserError.usage("--runs must be >= 1 and --warmups >= 0");
         }
@@ -94,17 +114,34 @@ final class BenchStepCommand implements Callable<Integer> {
         if (laneCount < 1) {
             throw UserError.usage("--lanes must be >= 1, got " + laneCount);
         }
-        StepBenchmark.Result r = StepBenchmark.run(bench, threads.threads(), laneCount, warmups, timed, profile);
+        if (batch != null && batch < 1) {
+            throw UserError.usage("--batch must be >= 1, got " + batch);
+        }
+        ActivationCheckpointing recompute;
+        try {
+            recompute = ActivationCheckpointing.parse(checkpointing);
+        } catch (IllegalArgumentException e) {
+            throw UserError.usage("--activation-checkpointing: " + e.getMessage());
+        }
+        EngineOptions.OrtMemory memory = new EngineOptions.OrtMemory(!noArena, !noMemoryPattern);
+        int rows = batch != null ? batch : bench.batch();
+        StepBenchmark.Result r = StepBenchmark.run(bench, threads.threads(), laneCount, warmups, timed, profile,
+                new StepBenchmark.Variant(rows, recompute, memory));
+        // Read before the MatMul peak below, which allocates little but is not the step.
+        double peakRss = PeakRss.mebibytes();
         double peak = GemmPeak.measure(threads.threads());
-        Report report = new Report(r.config(), r.threads(), r.lanes(), round(r.msPerStep(), 2), round(r.tokensPerSecond(), 0),
-                round(r.stepGflops(), 1), round(peak, 1), round(r.stepGflops() / peak, 3));
+        Report report = new Report(r.config(), r.threads(), r.lanes(), rows, recompute.label(), memory.arena(),
+                memory.memoryPattern(), round(r.msPerStep(), 2), round(r.tokensPerSecond(), 0),
+                round(r.stepGflops(), 1), round(peak, 1), round(r.stepGflops() / peak, 3), round(peakRss, 0));
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
             Json.printLine(out, report);
         } else {
-            out.printf("%s, %d thread(s) in %d lane(s): %.2f ms/step, %,.0f tokens/s, %.1f GFLOP/s = %.0f%% of MatMul peak %.1f%n",
-                    report.config(), report.threads(), report.lanes(), report.msPerStep(), report.tokensPerS(), report.stepGflops(),
-                    100 * report.efficiency(), report.gemmPeakGflops());
+            out.printf("%s, B%d, %d thread(s) in %d lane(s): %.2f ms/step, %,.0f tokens/s, %.1f GFLOP/s = %.0f%% of MatMul "
+                            + "peak %.1f; peak RSS %.0f MiB (activation checkpointing %s, arena %s, memory pattern %s)%n",
+                    report.config(), rows, report.threads(), report.lanes(), report.msPerStep(), report.tokensPerS(),
+                    report.stepGflops(), 100 * report.efficiency(), report.gemmPeakGflops(), report.peakRssMib(),
+                    report.checkpointing(), memory.arena() ? "on" : "off", memory.memoryPattern() ? "on" : "off");
         }
         if (r.profile() != null) {
             PrintWriter sink = json ? spec.commandLine().getErr() : out;

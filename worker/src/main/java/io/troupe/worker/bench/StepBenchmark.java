@@ -1,6 +1,7 @@
 package io.troupe.worker.bench;
 
 import io.troupe.model.graph.DType;
+import io.troupe.model.gpt.ActivationCheckpointing;
 import io.troupe.model.gpt.GptConfig;
 import io.troupe.model.gpt.GptGraphs;
 import io.troupe.model.gpt.ParameterInit;
@@ -29,6 +30,18 @@ public final class StepBenchmark {
                          double stepGflops, Path profile) {
     }
 
+    /**
+     * How the measured step is built and run, beyond the config's defaults.
+     *
+     * @param batch rows per step (0: the config's batch)
+     * @param checkpointing what the backward pass recomputes
+     * @param memory ORT's arena and memory-pattern settings
+     */
+    public record Variant(int batch, ActivationCheckpointing checkpointing, EngineOptions.OrtMemory memory) {
+        /** The config's batch, no recomputation, ORT's default memory settings. */
+        public static final Variant DEFAULT = new Variant(0, ActivationCheckpointing.NONE, EngineOptions.OrtMemory.DEFAULT);
+    }
+
     private StepBenchmark() {
     }
 
@@ -45,11 +58,19 @@ public final class StepBenchmark {
      */
     public static Result run(BenchConfig config, int threads, int lanes, int warmups, int runs, Path profilePrefix)
             throws EngineException {
+        return run(config, threads, lanes, warmups, runs, profilePrefix, Variant.DEFAULT);
+    }
+
+    /**
+     * @param variant batch, activation checkpointing and ORT memory settings
+     */
+    public static Result run(BenchConfig config, int threads, int lanes, int warmups, int runs, Path profilePrefix,
+                             Variant variant) throws EngineException {
         GptConfig cfg = config.model();
-        int b = config.batch();
+        int b = variant.batch() > 0 ? variant.batch() : config.batch();
         int t = cfg.blockSize();
         ParameterLayout layout = ParameterLayout.of(cfg);
-        EngineOptions options = EngineOptions.cpu(threads);
+        EngineOptions options = EngineOptions.cpu(threads).withMemory(variant.memory());
         if (profilePrefix != null) {
             options = options.withProfiling(profilePrefix);
         }
@@ -59,7 +80,8 @@ public final class StepBenchmark {
         float[] gradients = new float[Math.toIntExact(layout.size())];
         // The same engine training uses: with T threads, the batch runs on T one-thread lanes.
         try (BatchParallelEngine engine = BatchParallelEngine.create(
-                (lane, rows) -> GptGraphs.training(cfg, rows, t, DType.FLOAT).toBytes(), Trainer.flatLayout(layout),
+                (lane, rows) -> GptGraphs.training(cfg, rows, t, DType.FLOAT, 0, variant.checkpointing()).toBytes(),
+                Trainer.flatLayout(layout),
                 options, b, t, List.of(TrainingGraph.TOKENS, TrainingGraph.TARGETS), lanes)) {
             engine.setParameters(ParameterInit.gpt2(cfg, layout, 1));
             SplittableRandom random = new SplittableRandom(1);

@@ -71,7 +71,7 @@ public final class BatchParallelEngine implements AutoCloseable {
         this.seqLen = seqLen;
         this.laneRows = new int[laneCount];
         EngineOptions laneOptions = laneCount == 1 ? options
-                : new EngineOptions(1, options.device(), options.optimization(), options.profilingPrefix());
+                : options.withIntraOpThreads(1);
         try {
             for (int l = 0; l < laneCount; l++) {
                 laneRows[l] = rows / laneCount + (l < rows % laneCount ? 1 : 0);

@@ -51,6 +51,8 @@ public final class OrtSessions {
         session.setExecutionMode(ExecutionMode.SEQUENTIAL);
         session.setOptimizationLevel(options.optimization().ortLevel());
         session.setSessionLogLevel(OrtLoggingLevel.ORT_LOGGING_LEVEL_WARNING);
+        session.setCPUArenaAllocator(options.memory().arena());
+        session.setMemoryPatternOptimization(options.memory().memoryPattern());
         if (options.profilingPrefix().isPresent()) {
             session.enableProfiling(options.profilingPrefix().get().toString());
         }

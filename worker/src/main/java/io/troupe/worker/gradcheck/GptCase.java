@@ -1,5 +1,6 @@
 package io.troupe.worker.gradcheck;
 
+import io.troupe.model.gpt.ActivationCheckpointing;
 import io.troupe.model.gpt.GptConfig;
 import io.troupe.model.gpt.GptGraphs;
 import io.troupe.model.gpt.ParameterInit;
@@ -27,8 +28,11 @@ import java.util.SplittableRandom;
  * @param batch B
  * @param seqLen T
  * @param seed seed of the parameters and the tokens
+ * @param checkpointing what the training graph recomputes in its backward pass (the
+ *     {@code activation_checkpointing} setting): its custom backward is checked like the rest
  */
-public record GptCase(GptConfig config, int batch, int seqLen, long seed) implements GradientCase {
+public record GptCase(GptConfig config, int batch, int seqLen, long seed, ActivationCheckpointing checkpointing)
+        implements GradientCase {
     /** Standard deviation of the noise added to GPT-2's initial values. */
     public static final double JITTER = 0.05;
 
@@ -43,6 +47,11 @@ public record GptCase(GptConfig config, int batch, int seqLen, long seed) implem
      */
     public static final Tolerance FLOAT_TOLERANCE = new Tolerance(1e-2, 1e-2, 3e-2);
 
+    /** A case of the graph without recomputation. */
+    public GptCase(GptConfig config, int batch, int seqLen, long seed) {
+        this(config, batch, seqLen, seed, ActivationCheckpointing.NONE);
+    }
+
     public GptCase {
         if (config.dropout() != 0) {
             throw new IllegalArgumentException("the GPT gradient check needs dropout 0, got " + config.dropout());
@@ -54,9 +63,15 @@ public record GptCase(GptConfig config, int batch, int seqLen, long seed) implem
         return new GptCase(new GptConfig(11, 8, 2, 2, 16, 0.0, true, true), 2, 8, 1234);
     }
 
+    /** {@link #tiny()} with the attention weights recomputed in the backward pass. */
+    public static GptCase tinyRecomputingAttention() {
+        return new GptCase(new GptConfig(11, 8, 2, 2, 16, 0.0, true, true), 2, 8, 1234,
+                ActivationCheckpointing.ATTENTION);
+    }
+
     @Override
     public String opType() {
-        return "gpt";
+        return checkpointing == ActivationCheckpointing.NONE ? "gpt" : "gpt_recomputed_" + checkpointing.label();
     }
 
     @Override
@@ -88,7 +103,7 @@ public record GptCase(GptConfig config, int batch, int seqLen, long seed) implem
             throw new UnsupportedOperationException("the GPT case checks GptGraphs' own gradient outputs; "
                     + "it cannot apply a gradient hook");
         }
-        TrainingGraph training = GptGraphs.training(config, batch, seqLen, precision);
+        TrainingGraph training = GptGraphs.training(config, batch, seqLen, precision, 0, checkpointing);
         float[] flat = initialParameters();
         List<CheckableModel.Parameter> params = new ArrayList<>();
         for (ParameterLayout.View v : training.layout().views()) {

@@ -29,6 +29,8 @@ public final class GradientCheckSuite {
         List<GradientCase> cases = new ArrayList<>(OpCases.all());
         cases.addAll(EncoderCase.tiny());
         cases.add(Seq2SeqCase.tiny());
+        // The GPT with activation checkpointing: its recomputed attention has a hand-written backward.
+        cases.add(GptCase.tinyRecomputingAttention());
         return run(new GradientChecker(), cases, GptCase.tiny(), progress);
     }
 
@@ -56,6 +58,6 @@ public final class GradientCheckSuite {
 
     /** How many cases {@link #run()} checks (for a progress bar's total). */
     public static int caseCount() {
-        return OpCases.all().size() + EncoderCase.tiny().size() + 2;
+        return OpCases.all().size() + EncoderCase.tiny().size() + 3;
     }
 }

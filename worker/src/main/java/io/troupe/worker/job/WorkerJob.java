@@ -157,6 +157,10 @@ public final class WorkerJob implements AutoCloseable {
         long seed = rankSeed(settings.seed(), plan.rank());
         this.evalTrainSampler = new BatchSampler(trainPart, plan.microBatch(), t, seed ^ 0x5DEECE66DL);
         this.evalValSampler = new BatchSampler(data.val(), plan.microBatch(), t, seed ^ 0xBB67AE8584CAA73BL);
+        // The arena setting (ort_arena) applies to this job's sessions; the memory pattern only pays
+        // off with the arena, so it follows it.
+        EngineOptions sessionOptions = engineOptions.withMemory(
+                new EngineOptions.OrtMemory(settings.ortArena(), settings.ortArena()));
         // Lanes of one thread each split the micro-batch; lane l's Dropout seeds are 104729 * l apart.
         this.engineFactory = microBatch -> {
             // Other micro-batch sizes get their own dropout seed range, 7 * 10^9 apart.
@@ -166,12 +170,12 @@ public final class WorkerJob implements AutoCloseable {
                             ? EncoderGraphs.mlmTraining(encoder, rows, t, DType.FLOAT, sizeSeed + 104_729L * lane,
                                     MlmMasking.MASK_RATE * (t - 2))
                             : GptGraphs.training(model, rows, t, DType.FLOAT, sizeSeed + 104_729L * lane,
-                                    trainable, frozen, lora)).toBytes(),
-                    flat, engineOptions, microBatch, t, List.of(TrainingGraph.TOKENS, TrainingGraph.TARGETS));
+                                    trainable, frozen, lora, settings.activationCheckpointing())).toBytes(),
+                    flat, sessionOptions, microBatch, t, List.of(TrainingGraph.TOKENS, TrainingGraph.TARGETS));
         };
         BatchParallelEngine trainEngine = engineFactory.build(plan.microBatch());
         try {
-            this.eval = StepEngine.create(evalGraph.toBytes(), flat, engineOptions);
+            this.eval = StepEngine.create(evalGraph.toBytes(), flat, sessionOptions);
         } catch (RuntimeException e) {
             trainEngine.close();
             throw e;

@@ -9,6 +9,7 @@ import com.typesafe.config.ConfigParseOptions;
 import com.typesafe.config.ConfigResolveOptions;
 import io.troupe.model.bert.EncoderConfig;
 import io.troupe.model.gpt.Backbone;
+import io.troupe.model.gpt.ActivationCheckpointing;
 import io.troupe.model.gpt.GptConfig;
 import java.util.Map;
 import java.util.Set;
@@ -25,9 +26,14 @@ public record TrainSettings(
         long maxIters, double learningRate, double minLr, long warmupIters, long lrDecayIters, boolean decayLr,
         double beta1, double beta2, double weightDecay, double gradClip, int maxNonfiniteSteps,
         long evalInterval, int evalIters, long logInterval, long checkpointInterval, int keepCheckpoints,
-        long seed, double lrBodyScale, double lrLayerDecay, String arch) {
+        long seed, double lrBodyScale, double lrLayerDecay, String arch, ActivationCheckpointing activationCheckpointing,
+        boolean ortArena) {
 
     private static final String ROOT = "troupe.train";
+    /** What the backward pass recomputes (memory); not part of the resume identity: gradients are the same. */
+    static final String ACTIVATION_CHECKPOINTING = "activation_checkpointing";
+    /** ONNX Runtime's CPU arena for the training and evaluation sessions (memory); not in the resume identity. */
+    static final String ORT_ARENA = "ort_arena";
     private static final String MAX_NONFINITE_STEPS = "max_nonfinite_steps";
     /** Discriminative learning rates (fine-tuning); see {@link LearningRateScales}. */
     static final String LR_BODY_SCALE = "lr_body_scale";
@@ -129,7 +135,7 @@ public record TrainSettings(
             // Settings written before the key existed (a job.json, a tuner study) take the default.
             c = c.withFallback(ConfigFactory.defaultReference().getConfig(ROOT).withOnlyPath(MAX_NONFINITE_STEPS));
         }
-        for (String added : java.util.List.of(LR_BODY_SCALE, LR_LAYER_DECAY, ARCH)) {
+        for (String added : java.util.List.of(LR_BODY_SCALE, LR_LAYER_DECAY, ARCH, ACTIVATION_CHECKPOINTING, ORT_ARENA)) {
             if (!c.hasPath(added)) {
                 c = c.withFallback(ConfigFactory.defaultReference().getConfig(ROOT).withOnlyPath(added));
             }
@@ -149,7 +155,8 @@ public record TrainSettings(
                 r.longIn("log_interval", 1, Long.MAX_VALUE), r.longIn("checkpoint_interval", 0, Long.MAX_VALUE),
                 r.intIn("keep_checkpoints", 1, 1000),
                 r.longIn("seed", Long.MIN_VALUE, Long.MAX_VALUE),
-                r.doubleIn(LR_BODY_SCALE, 0, 100), r.doubleIn(LR_LAYER_DECAY, 0, 1), r.oneOf(ARCH, GPT, BERT));
+                r.doubleIn(LR_BODY_SCALE, 0, 100), r.doubleIn(LR_LAYER_DECAY, 0, 1), r.oneOf(ARCH, GPT, BERT),
+                r.checkpointing(), r.bool(ORT_ARENA));
         if (s.nEmbd % s.nHead != 0) {
             throw new SettingsException("n_embd (" + s.nEmbd + ") must be divisible by n_head (" + s.nHead + ")");
         }
@@ -226,6 +233,16 @@ public record TrainSettings(
             return v;
         }
 
+        ActivationCheckpointing checkpointing() {
+            require(ACTIVATION_CHECKPOINTING);
+            try {
+                return ActivationCheckpointing.parse(c.getString(ACTIVATION_CHECKPOINTING));
+            } catch (ConfigException | IllegalArgumentException e) {
+                throw new SettingsException("setting " + ACTIVATION_CHECKPOINTING + " must be none or attention, got '"
+                        + c.getValue(ACTIVATION_CHECKPOINTING).unwrapped() + "'");
+            }
+        }
+
         boolean bool(String key) {
             require(key);
             try {
@@ -244,7 +261,7 @@ public record TrainSettings(
         return new TrainSettings(nLayer, nHead, nEmbd, blockSize, dropout, bias, tiedEmbeddings, batchSize, gradAccum,
                 steps, learningRate, minLr, warmupIters, lrDecayIters, decayLr, beta1, beta2, weightDecay, gradClip,
                 maxNonfiniteSteps, evalInterval, evalIters, logInterval, checkpointInterval, keepCheckpoints, seed,
-                lrBodyScale, lrLayerDecay, arch);
+                lrBodyScale, lrLayerDecay, arch, activationCheckpointing, ortArena);
     }
 
     /** This with another seed (the --seed flag). */
@@ -252,7 +269,7 @@ public record TrainSettings(
         return new TrainSettings(nLayer, nHead, nEmbd, blockSize, dropout, bias, tiedEmbeddings, batchSize, gradAccum,
                 maxIters, learningRate, minLr, warmupIters, lrDecayIters, decayLr, beta1, beta2, weightDecay, gradClip,
                 maxNonfiniteSteps, evalInterval, evalIters, logInterval, checkpointInterval, keepCheckpoints, newSeed,
-                lrBodyScale, lrLayerDecay, arch);
+                lrBodyScale, lrLayerDecay, arch, activationCheckpointing, ortArena);
     }
 
     /**
@@ -264,7 +281,7 @@ public record TrainSettings(
         return new TrainSettings(cfg.nLayer(), cfg.nHead(), cfg.nEmbd(), cfg.blockSize(), dropout, cfg.bias(),
                 cfg.tiedEmbeddings(), batchSize, gradAccum, maxIters, learningRate, minLr, warmupIters, lrDecayIters,
                 decayLr, beta1, beta2, weightDecay, gradClip, maxNonfiniteSteps, evalInterval, evalIters, logInterval,
-                checkpointInterval, keepCheckpoints, seed, lrBodyScale, lrLayerDecay, arch);
+                checkpointInterval, keepCheckpoints, seed, lrBodyScale, lrLayerDecay, arch, activationCheckpointing, ortArena);
     }
 
     /** True for a masked-language-model encoder ({@code arch = bert}). */
@@ -314,7 +331,8 @@ public record TrainSettings(
                 .put(MAX_NONFINITE_STEPS, maxNonfiniteSteps).put("eval_interval", evalInterval)
                 .put("eval_iters", evalIters).put("log_interval", logInterval)
                 .put("checkpoint_interval", checkpointInterval).put("keep_checkpoints", keepCheckpoints)
-                .put("seed", seed).put(LR_BODY_SCALE, lrBodyScale).put(LR_LAYER_DECAY, lrLayerDecay).put(ARCH, arch);
+                .put("seed", seed).put(LR_BODY_SCALE, lrBodyScale).put(LR_LAYER_DECAY, lrLayerDecay).put(ARCH, arch)
+                .put(ACTIVATION_CHECKPOINTING, activationCheckpointing.label()).put(ORT_ARENA, ortArena);
         return o;
     }
 
@@ -325,7 +343,8 @@ public record TrainSettings(
     public ObjectNode resumeIdentity(ObjectMapper mapper, int vocabSize) {
         ObjectNode o = toJson(mapper);
         o.remove(java.util.List.of("max_iters", "log_interval", "checkpoint_interval", "keep_checkpoints",
-                "eval_interval", "eval_iters", MAX_NONFINITE_STEPS));
+                "eval_interval", "eval_iters", MAX_NONFINITE_STEPS, ACTIVATION_CHECKPOINTING,
+                ORT_ARENA));
         // At their defaults the discriminative rates are left out, so checkpoints written before
         // the keys existed keep the identity they were saved with.
         if (lrBodyScale == 1) {

@@ -26,6 +26,16 @@ class EngineOptionsTest {
     }
 
     @Test
+    void memorySettingsDefaultToOrtsAndSurviveTheOtherWithers() {
+        assertEquals(EngineOptions.OrtMemory.DEFAULT, EngineOptions.cpu(1).memory());
+        EngineOptions.OrtMemory lean = new EngineOptions.OrtMemory(false, false);
+        EngineOptions options = EngineOptions.cpu(2).withMemory(lean).withIntraOpThreads(1)
+                .withOptimization(GraphOptimization.BASIC).withProfiling(Path.of("p"));
+        assertEquals(lean, options.memory());
+        assertEquals(1, options.intraOpThreads());
+    }
+
+    @Test
     void needsAtLeastOneThread() {
         IllegalArgumentException error = assertThrows(IllegalArgumentException.class, () -> EngineOptions.cpu(0));
         assertEquals("intraOpThreads must be >= 1, got 0", error.getMessage());

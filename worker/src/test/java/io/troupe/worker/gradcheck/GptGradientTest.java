@@ -34,6 +34,18 @@ class GptGradientTest {
     }
 
     @Test
+    void aGptRecomputingItsAttentionInTheBackwardPassMatchesToo() {
+        // activation_checkpointing=attention replaces the attention's backward with a hand-written one.
+        GptCase gpt = GptCase.tinyRecomputingAttention();
+        CaseResult result = new GradientChecker().check(gpt);
+        System.out.println(result.describe());
+        assertTrue(result.passed(), result::describe);
+        assertEquals(DType.DOUBLE, result.precision());
+        assertEquals(ParameterLayout.of(gpt.config()).views().size(), result.params().size());
+        assertEquals("gpt_recomputed_attention", gpt.opType());
+    }
+
+    @Test
     void floatGptMatchesWithinTheFloatTolerance() {
         CaseResult result = new GradientChecker().check(GptCase.tiny(), DType.FLOAT);
         System.out.println(result.describe());

@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import io.troupe.model.gpt.ActivationCheckpointing;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -103,6 +104,21 @@ class TrainSettingsTest {
     }
 
     @Test
+    void activationCheckpointingIsASettingOutsideTheResumeIdentity() {
+        assertEquals(ActivationCheckpointing.NONE, load(null).activationCheckpointing());
+        TrainSettings on = load(null, "activation_checkpointing=attention");
+        assertEquals(ActivationCheckpointing.ATTENTION, on.activationCheckpointing());
+        assertEquals(ActivationCheckpointing.ATTENTION, on.withSeed(3).withMaxIters(9).activationCheckpointing());
+        assertEquals("attention", on.toJson(JSON).get("activation_checkpointing").asText());
+        // The gradients are the same with it on, so a checkpoint resumes under either value.
+        assertEquals(load(null).resumeIdentity(JSON, 65), on.resumeIdentity(JSON, 65));
+        // ORT's arena is off unless asked for, and is not part of the identity either.
+        assertFalse(load(null).ortArena());
+        assertTrue(load(null, "ort_arena=true").ortArena());
+        assertEquals(load(null).resumeIdentity(JSON, 65), load(null, "ort_arena=true").resumeIdentity(JSON, 65));
+    }
+
+    @Test
     void unknownPresetsAndKeysAreNamedWithTheChoices() {
         String preset = error("shakespeare-word");
         assertTrue(preset.contains("unknown preset 'shakespeare-word'"), preset);
@@ -132,6 +148,7 @@ class TrainSettingsTest {
         "learning_rate=fast | setting learning_rate must be a number, got 'fast'",
         "learning_rate=NaN | setting learning_rate = NaN is out of range",
         "bias=maybe       | setting bias must be true or false, got 'maybe'",
+        "activation_checkpointing=blocks | setting activation_checkpointing must be none or attention, got 'blocks'",
         "n_embd=30        | n_embd (30) must be divisible by n_head (4)",
         "grad_accum=5     | batch_size (12) must be divisible by grad_accum (5)",
         "min_lr=0.1       | min_lr (0.1) must not exceed learning_rate (0.001)",
