@@ -23,13 +23,16 @@ public record TrainSettings(
         long maxIters, double learningRate, double minLr, long warmupIters, long lrDecayIters, boolean decayLr,
         double beta1, double beta2, double weightDecay, double gradClip, int maxNonfiniteSteps,
         long evalInterval, int evalIters, long logInterval, long checkpointInterval, int keepCheckpoints,
-        long seed, double lrBodyScale, double lrLayerDecay) {
+        long seed, double lrBodyScale, double lrLayerDecay, SyncSettings sync) {
 
     private static final String ROOT = "troupe.train";
     private static final String MAX_NONFINITE_STEPS = "max_nonfinite_steps";
     /** Discriminative learning rates (fine-tuning); see {@link LearningRateScales}. */
     static final String LR_BODY_SCALE = "lr_body_scale";
     static final String LR_LAYER_DECAY = "lr_layer_decay";
+    /** How workers combine their work (sync data parallelism or DiLoCo); see {@link SyncSettings}. */
+    private static final java.util.List<String> SYNC_KEYS = java.util.List.of(SyncSettings.MODE,
+            SyncSettings.INNER_STEPS, SyncSettings.OUTER_LR, SyncSettings.OUTER_MOMENTUM);
 
     /** Preset names shipped in the jar. */
     public static final Set<String> PRESETS = Set.of("shakespeare-char-small", "shakespeare-char");
@@ -122,7 +125,9 @@ public record TrainSettings(
             // Settings written before the key existed (a job.json, a tuner study) take the default.
             c = c.withFallback(ConfigFactory.defaultReference().getConfig(ROOT).withOnlyPath(MAX_NONFINITE_STEPS));
         }
-        for (String added : java.util.List.of(LR_BODY_SCALE, LR_LAYER_DECAY)) {
+        java.util.List<String> addedLater = new java.util.ArrayList<>(java.util.List.of(LR_BODY_SCALE, LR_LAYER_DECAY));
+        addedLater.addAll(SYNC_KEYS);
+        for (String added : addedLater) {
             if (!c.hasPath(added)) {
                 c = c.withFallback(ConfigFactory.defaultReference().getConfig(ROOT).withOnlyPath(added));
             }
@@ -142,7 +147,10 @@ public record TrainSettings(
                 r.longIn("log_interval", 1, Long.MAX_VALUE), r.longIn("checkpoint_interval", 0, Long.MAX_VALUE),
                 r.intIn("keep_checkpoints", 1, 1000),
                 r.longIn("seed", Long.MIN_VALUE, Long.MAX_VALUE),
-                r.doubleIn(LR_BODY_SCALE, 0, 100), r.doubleIn(LR_LAYER_DECAY, 0, 1));
+                r.doubleIn(LR_BODY_SCALE, 0, 100), r.doubleIn(LR_LAYER_DECAY, 0, 1),
+                new SyncSettings(SyncSettings.parseMode(r.string(SyncSettings.MODE)),
+                        r.intIn(SyncSettings.INNER_STEPS, 1, 1 << 24), r.doubleIn(SyncSettings.OUTER_LR, 0, 100),
+                        r.doubleIn(SyncSettings.OUTER_MOMENTUM, 0, 0.999999)));
         if (s.nEmbd % s.nHead != 0) {
             throw new SettingsException("n_embd (" + s.nEmbd + ") must be divisible by n_head (" + s.nHead + ")");
         }
@@ -209,6 +217,15 @@ public record TrainSettings(
             return v;
         }
 
+        String string(String key) {
+            require(key);
+            try {
+                return c.getString(key);
+            } catch (ConfigException e) {
+                throw new SettingsException("setting " + key + " must be a string, got '" + c.getValue(key).unwrapped() + "'");
+            }
+        }
+
         boolean bool(String key) {
             require(key);
             try {
@@ -227,7 +244,7 @@ public record TrainSettings(
         return new TrainSettings(nLayer, nHead, nEmbd, blockSize, dropout, bias, tiedEmbeddings, batchSize, gradAccum,
                 steps, learningRate, minLr, warmupIters, lrDecayIters, decayLr, beta1, beta2, weightDecay, gradClip,
                 maxNonfiniteSteps, evalInterval, evalIters, logInterval, checkpointInterval, keepCheckpoints, seed,
-                lrBodyScale, lrLayerDecay);
+                lrBodyScale, lrLayerDecay, sync);
     }
 
     /** This with another seed (the --seed flag). */
@@ -235,7 +252,7 @@ public record TrainSettings(
         return new TrainSettings(nLayer, nHead, nEmbd, blockSize, dropout, bias, tiedEmbeddings, batchSize, gradAccum,
                 maxIters, learningRate, minLr, warmupIters, lrDecayIters, decayLr, beta1, beta2, weightDecay, gradClip,
                 maxNonfiniteSteps, evalInterval, evalIters, logInterval, checkpointInterval, keepCheckpoints, newSeed,
-                lrBodyScale, lrLayerDecay);
+                lrBodyScale, lrLayerDecay, sync);
     }
 
     /**
@@ -247,7 +264,7 @@ public record TrainSettings(
         return new TrainSettings(cfg.nLayer(), cfg.nHead(), cfg.nEmbd(), cfg.blockSize(), dropout, cfg.bias(),
                 cfg.tiedEmbeddings(), batchSize, gradAccum, maxIters, learningRate, minLr, warmupIters, lrDecayIters,
                 decayLr, beta1, beta2, weightDecay, gradClip, maxNonfiniteSteps, evalInterval, evalIters, logInterval,
-                checkpointInterval, keepCheckpoints, seed, lrBodyScale, lrLayerDecay);
+                checkpointInterval, keepCheckpoints, seed, lrBodyScale, lrLayerDecay, sync);
     }
 
     /** The model shape for a tokenizer with {@code vocabSize} tokens. */
@@ -278,7 +295,9 @@ public record TrainSettings(
                 .put(MAX_NONFINITE_STEPS, maxNonfiniteSteps).put("eval_interval", evalInterval)
                 .put("eval_iters", evalIters).put("log_interval", logInterval)
                 .put("checkpoint_interval", checkpointInterval).put("keep_checkpoints", keepCheckpoints)
-                .put("seed", seed).put(LR_BODY_SCALE, lrBodyScale).put(LR_LAYER_DECAY, lrLayerDecay);
+                .put("seed", seed).put(LR_BODY_SCALE, lrBodyScale).put(LR_LAYER_DECAY, lrLayerDecay)
+                .put(SyncSettings.MODE, sync.mode().key()).put(SyncSettings.INNER_STEPS, sync.innerSteps())
+                .put(SyncSettings.OUTER_LR, sync.outerLr()).put(SyncSettings.OUTER_MOMENTUM, sync.outerMomentum());
         return o;
     }
 
@@ -297,6 +316,11 @@ public record TrainSettings(
         }
         if (lrLayerDecay == 1) {
             o.remove(LR_LAYER_DECAY);
+        }
+        // Sync data parallelism leaves the DiLoCo keys out, so checkpoints written before they
+        // existed keep their identity; a DiLoCo run's outer optimizer shapes its trajectory.
+        if (!sync.diloco()) {
+            o.remove(SYNC_KEYS);
         }
         o.put("vocab_size", vocabSize);
         return o;
