@@ -308,7 +308,7 @@ final class JobProgress {
         double mfu = flops.ratio(seconds);
         listener.onStep(new TrainListener.StepStats(step, spec.settings().maxIters(), loss, lr,
                 reports.get(0).gradNorm(), tokensPerSecond, seconds * 1000, mfu, ringSize, stepAllreduceMillis,
-                ringBytes(ringSize)));
+                spec.settings().sync().outerStepAt(step) ? ringBytes(ringSize) : 0));
         MetricsLog.Entry entry = MetricsLog.Entry.train(step, loss, lr, tokensPerSecond).withMfu(mfu);
         if (evaluated) {
             lastTrainEval = trainEval;
@@ -396,7 +396,9 @@ final class JobProgress {
         if (ringSize < 2) {
             return 0;
         }
-        return 2L * (ringSize - 1) * parameters * spec.wire().bytesPerElement();
+        // DiLoCo's outer all-reduce carries the pseudo-gradient and both AdamW moments.
+        long elements = spec.settings().sync().diloco() ? 3 * parameters : parameters;
+        return 2L * (ringSize - 1) * elements * spec.wire().bytesPerElement();
     }
 
     private long parameterCount() {

@@ -19,6 +19,7 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import io.troupe.worker.allreduce.WireBytes;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -153,6 +154,8 @@ final class TrainCommand implements Callable<Integer> {
         // The source holds the tokens the embedded workers find in the process's cache: keep it
         // reachable until they are done, or the GC may release them and a worker tokenize again.
         java.lang.ref.Reference.reachabilityFence(source);
+        spec.commandLine().getErr().printf("troupe: the workers' ring sent %d bytes (%s)%n", WireBytes.sent(),
+                settings.sync().diloco() ? "DiLoCo, every " + settings.sync().innerSteps() + " steps" : "every step");
         DistributedJobs.report(outcome, out, stdout, run.json.enabled());
         return TroupeCli.EXIT_OK;
     }

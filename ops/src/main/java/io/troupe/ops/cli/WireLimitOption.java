@@ -19,6 +19,16 @@ final class WireLimitOption {
     @Option(names = "--wire-limit-mbps", paramLabel = "M",
             description = "Limit each worker's ring sends to M megabits per second (a simulated slow link; default: no"
                     + " limit).")
+    void setMbps(double value) {
+        // Checked when parsed: a bad limit is refused before anything is read or written.
+        try {
+            RingSettings.defaults().withWireLimitMbps(value);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(command.commandLine(), e.getMessage());
+        }
+        mbps = value;
+    }
+
     private Double mbps;
 
     /** True if the option was given. */

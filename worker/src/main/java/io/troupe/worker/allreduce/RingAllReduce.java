@@ -194,11 +194,15 @@ public final class RingAllReduce implements AutoCloseable {
     private static Flow<ByteString, ByteString, NotUsed> throttled(Flow<ByteString, ByteString, NotUsed> flow,
                                                                  RingSettings settings) {
         long rate = settings.sendLimitBytesPerSecond();
+        Flow<ByteString, ByteString, NotUsed> counted = flow.map(b -> {
+            WireBytes.add(b.size());
+            return b;
+        });
         if (rate == 0) {
-            return flow;
+            return counted;
         }
         int burst = (int) Math.max(1, rate / 4);
-        return flow.throttle((int) rate, Duration.ofSeconds(1), burst, ByteString::size, ThrottleMode.shaping());
+        return counted.throttle((int) rate, Duration.ofSeconds(1), burst, ByteString::size, ThrottleMode.shaping());
     }
 
     private static Tcp.ServerBinding awaitBinding(CompletionStage<Tcp.ServerBinding> bound, int rank,
