@@ -347,7 +347,7 @@ public final class Coordinator {
             members.ready().stream().filter(w -> !ring.contains(w)).forEach(this::release);
             return finishing(new JobFinish(ring));
         }
-        if (formation.reformRequested()) {
+        if (formation.reformRequested() && progress.atOuterStep()) { // DiLoCo: joins and leaves wait for an outer step
             return ringPhases.reform("membership changed", false);
         }
         progress.startStep(formation.ring(), formation.generation());

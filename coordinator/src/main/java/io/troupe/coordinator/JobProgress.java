@@ -163,7 +163,39 @@ final class JobProgress {
 
     /** True when the job ends early at a stop request; it then exports no model. */
     boolean stopRequested() {
-        return committed < spec.settings().maxIters() && committed > 0 && listener.stopRequested();
+        // DiLoCo stops on an outer step: only there is there one state to keep.
+        return committed < spec.settings().maxIters() && committed > 0 && atOuterStep() && listener.stopRequested();
+    }
+
+    /**
+     * True when the committed step is an outer step: always in sync mode; in DiLoCo every
+     * inner_steps steps, the only boundaries where the ring may change without losing the
+     * round's inner steps.
+     */
+    boolean atOuterStep() {
+        return spec.settings().sync().outerStepAt(committed);
+    }
+
+    /**
+     * The step a new ring can continue from at least: the committed step in sync mode; in
+     * DiLoCo the last outer step, since the workers drop the inner steps of a broken round.
+     */
+    long ringBase() {
+        return spec.settings().sync().lastOuterStep(committed);
+    }
+
+    /**
+     * A new ring continues from {@code planStep}: a worker that finished the interrupted step
+     * makes it count; a DiLoCo ring that lost inner steps goes back to its last outer step.
+     */
+    void continueFrom(long planStep) {
+        if (planStep == committed + 1) {
+            commitInterruptedStep();
+        } else if (planStep < committed) {
+            log.warn("DiLoCo: the ring continues from the outer step {}; the {} inner step(s) since are lost",
+                    planStep, committed - planStep);
+            committed = planStep;
+        }
     }
 
     /** The ring is re-formed; after a failure, the time to recover is measured until a step completes. */
@@ -201,7 +233,8 @@ final class JobProgress {
     void startStep(List<Member> ring, long generation) {
         long step = committed + 1;
         reports.clear();
-        boolean verify = step % spec.verifyInterval() == 0 || step == spec.settings().maxIters();
+        boolean verify = (step % spec.verifyInterval() == 0 || step == spec.settings().maxIters())
+                && spec.settings().sync().outerStepAt(step); // DiLoCo workers agree only on outer steps
         long stepStart = (step - 1) * globalBatch;
         stepStartNanos = System.nanoTime();
         for (int rank = 0; rank < ring.size(); rank++) {
@@ -274,7 +307,7 @@ final class JobProgress {
         double mfu = flops.ratio(seconds);
         listener.onStep(new TrainListener.StepStats(step, spec.settings().maxIters(), loss, lr,
                 reports.get(0).gradNorm(), tokensPerSecond, seconds * 1000, mfu, ringSize, stepAllreduceMillis,
-                ringBytes(ringSize)));
+                spec.settings().sync().outerStepAt(step) ? ringBytes(ringSize) : 0));
         MetricsLog.Entry entry = MetricsLog.Entry.train(step, loss, lr, tokensPerSecond).withMfu(mfu);
         if (evaluated) {
             lastTrainEval = trainEval;
@@ -362,7 +395,9 @@ final class JobProgress {
         if (ringSize < 2) {
             return 0;
         }
-        return 2L * (ringSize - 1) * parameters * spec.wire().bytesPerElement();
+        // DiLoCo's outer all-reduce carries the pseudo-gradient and both AdamW moments.
+        long elements = spec.settings().sync().diloco() ? 3 * parameters : parameters;
+        return 2L * (ringSize - 1) * elements * spec.wire().bytesPerElement();
     }
 
     private long parameterCount() {

@@ -150,7 +150,7 @@ final class RingPhases {
             coordinator.release(w); // if it is alive after all, it closes the job and offers itself again
         }
         members.ready().stream().filter(Member::leaving).forEach(coordinator::release);
-        long committed = progress.committed();
+        long committed = progress.ringBase();
         InetSocketAddress fallback = progress.fallbackStep() >= 0 && coordinatorState != null
                 ? coordinatorState.address() : null;
         RingFormation.Next next = formation.plan(members, spec.elastic(), committed, progress.fallbackStep(), fallback);
@@ -163,9 +163,7 @@ final class RingPhases {
                     + "the job from its last checkpoint with 'troupe coordinator --resume " + spec.outDir() + "'");
         }
         RingFormation.Form form = (RingFormation.Form) next;
-        if (form.plan().step() == committed + 1) {
-            progress.commitInterruptedStep();
-        }
+        progress.continueFrom(form.plan().step());
         progress.membershipChanged(form.membershipChanges());
         log.info("generation {}: ring of {} worker(s) continues after step {}{}", formation.generation(),
                 formation.ring().size(), form.plan().step(),

@@ -45,7 +45,7 @@ class WorkerRestartTest {
     Path dir;
 
     /** A data plane whose ring link throws a non-ring error in one all-reduce. */
-    private static final class FailingOnce implements DataPlane {
+    static final class FailingOnce implements DataPlane {
         final DataPlane real;
         final long failAtStep;
         final AtomicBoolean failed = new AtomicBoolean();

@@ -19,6 +19,7 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import io.troupe.worker.allreduce.WireBytes;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -46,6 +47,9 @@ final class TrainCommand implements Callable<Integer> {
     @Mixin
     private RunOptions run;
 
+    @Mixin
+    private WireLimitOption wireLimit;
+
     private Path data;
     private Path out;
     private boolean resume;
@@ -61,6 +65,10 @@ final class TrainCommand implements Callable<Integer> {
         checkWorkerOptions();
         run.signing.install(null, false); // a local run stays quiet about signing, as it always was
         TrainSettings settings = run.arch.settings(run.training);
+        if (workers == 1 && settings.sync().diloco()) {
+            throw new ParameterException(spec.commandLine(), "--sync diloco averages the work of several workers, and"
+                    + " a local run has one; pass --workers N (N >= 2)");
+        }
         Device dev = run.device.device();
         refuseTextFolder(data);
         // A text file or a prepared dataset; tokenized (or verified) here, before the run directory is touched.
@@ -104,6 +112,10 @@ final class TrainCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--min-workers and --max-workers apply to troupe"
                     + " coordinator, whose workers come and go; train --workers N always trains on its N workers");
         }
+        if (workers == 1 && wireLimit.given()) {
+            throw new ParameterException(spec.commandLine(), "--wire-limit-mbps limits the ring between workers, and"
+                    + " --workers 1 has none; drop it or pass --workers N");
+        }
         if (workers == 1 && run.cluster.wireGiven()) {
             throw new ParameterException(spec.commandLine(), "--wire sets how workers exchange gradients, and"
                     + " --workers 1 exchanges none; drop --wire or pass --workers N");
@@ -140,11 +152,13 @@ final class TrainCommand implements Callable<Integer> {
              RunMonitors monitors = RunMonitors.open(out, settings.logInterval(), dashboard.listener());
              RunProgress progress = RunProgress.of(stdout, run.json.enabled(), settings.logInterval())) {
             outcome = ClusterNode.runEmbedded(job, new WorkerSettings(perWorker, dev, TroupeVersion.current()),
-                    ClusterNode.dataPlaneSettings(), monitors.around(progress));
+                    wireLimit.apply(ClusterNode.dataPlaneSettings()), monitors.around(progress));
         }
         // The source holds the tokens the embedded workers find in the process's cache: keep it
         // reachable until they are done, or the GC may release them and a worker tokenize again.
         java.lang.ref.Reference.reachabilityFence(source);
+        spec.commandLine().getErr().printf("troupe: the workers' ring sent %d bytes (%s)%n", WireBytes.sent(),
+                settings.sync().diloco() ? "DiLoCo, every " + settings.sync().innerSteps() + " steps" : "every step");
         DistributedJobs.report(outcome, out, stdout, run.json.enabled());
         return TroupeCli.EXIT_OK;
     }

@@ -31,6 +31,9 @@ final class TrainingOptions {
     @Mixin
     private StepsOption steps;
 
+    @Mixin
+    private SyncOptions sync;
+
     @Option(names = "--config", paramLabel = "FILE",
             description = {"Settings from a HOCON file of key = value lines (e.g. from 'troupe study best --export'),",
                 "applied over the preset; key=value arguments override it."})
@@ -63,6 +66,7 @@ final class TrainingOptions {
     /** True if any option that defines a new run was given: --data, --preset, --seed or a setting. */
     boolean definesARun() {
         return data.data() != null || seed != null || !overrides.isEmpty() || config != null
+                || !sync.overrides().isEmpty()
                 || command.commandLine().getParseResult().hasMatchedOption("--preset");
     }
 
@@ -85,6 +89,7 @@ final class TrainingOptions {
             merged.putAll(ConfigFile.read(config));
         }
         merged.putAll(KeyValues.parse(overrides));
+        merged.putAll(sync.overrides());
         TrainSettings settings;
         if (steps.steps() != null) {
             settings = UserError.onCommandLine(() -> TrainSettings.load(preset, merged, steps.steps()));
@@ -95,6 +100,7 @@ final class TrainingOptions {
         if (seed != null) {
             settings = settings.withSeed(seed);
         }
+        sync.check(settings);
         return settings;
     }
 }

@@ -40,6 +40,9 @@ final class WorkerCommand implements Callable<Integer> {
     private ThreadsOption threads;
 
     @Mixin
+    private WireLimitOption wireLimit;
+
+    @Mixin
     private DeviceOption device;
 
     @Mixin
@@ -61,6 +64,7 @@ final class WorkerCommand implements Callable<Integer> {
             throw UserError.usage("--join-timeout must be at least 1 second, got " + joinTimeoutSeconds);
         }
         Device dev = device.device();
+        io.troupe.worker.allreduce.RingSettings ring = wireLimit.apply(ClusterNode.dataPlaneSettings());
         java.util.Optional<ClusterTls> tls = this.tls.load(ClusterTls.Role.WORKER, bind, "--bind");
         signing.install(tls.map(ClusterTls::hmacKey).orElse(null), true);
         ClusterNode.Timings configured = ClusterNode.Timings.from(ClusterNode.config(bind, 0, List.of()));
@@ -76,7 +80,7 @@ final class WorkerCommand implements Callable<Integer> {
         String error;
         try (MetricsOptions.Running served = metrics.start(spec.commandLine().getErr())) {
             error = ClusterNode.runWorker(coordinator.host(), coordinator.port(), bind,
-                    new WorkerSettings(threads.threads(), dev, TroupeVersion.current()), ClusterNode.dataPlaneSettings(),
+                    new WorkerSettings(threads.threads(), dev, TroupeVersion.current()), ring,
                     timings, timings.stepTimeout(), tls);
         }
         if (error != null) {

@@ -13,6 +13,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import io.troupe.worker.tls.ClusterTls;
+import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.ClassicActorSystemProvider;
 import org.apache.pekko.io.Inet;
 import org.apache.pekko.io.TcpSO;
@@ -21,6 +22,7 @@ import org.apache.pekko.stream.ActorAttributes;
 import org.apache.pekko.stream.Attributes;
 import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.stream.TLSClosing;
+import org.apache.pekko.stream.ThrottleMode;
 import org.apache.pekko.stream.javadsl.BidiFlow;
 import org.apache.pekko.stream.javadsl.Flow;
 import org.apache.pekko.stream.javadsl.Keep;
@@ -160,7 +162,7 @@ public final class RingAllReduce implements AutoCloseable {
                 Flow.completionStageFlow(gate.admitted().thenApply(a -> a.flow().mapMaterializedValue(m -> (Object) m)));
         // The successor's gate reads the preamble first, then the ring's handshake follows.
         Flow<ByteString, ByteString, CompletionStage<CompletionStage<Tcp.OutgoingConnection>>> successorFlow =
-                Flow.completionStageFlow(successor.thenApply(address -> Flow.<ByteString>create()
+                Flow.completionStageFlow(successor.thenApply(address -> throttled(Flow.<ByteString>create(), settings)
                         .prepend(Source.single(admission.preamble()))
                         .viaMat(tls.isEmpty()
                                 ? tcp.outgoingConnection(address, Optional.empty(), options, false,
@@ -182,6 +184,25 @@ public final class RingAllReduce implements AutoCloseable {
         // A failed connect reaches the stage through the connection's stream as well, with the cause.
         materialized.second().thenCompose(connecting -> connecting).thenAccept(connection -> control.successorConnected());
         return control;
+    }
+
+    /**
+     * What this member sends, through a token bucket of {@code sendLimitBytesPerSecond} when the
+     * settings set one (a simulated slow link). The bucket holds a quarter second of bytes, so a
+     * frame waits until the link would have carried it, and an idle link saves little credit.
+     */
+    private static Flow<ByteString, ByteString, NotUsed> throttled(Flow<ByteString, ByteString, NotUsed> flow,
+                                                                 RingSettings settings) {
+        long rate = settings.sendLimitBytesPerSecond();
+        Flow<ByteString, ByteString, NotUsed> counted = flow.map(b -> {
+            WireBytes.add(b.size());
+            return b;
+        });
+        if (rate == 0) {
+            return counted;
+        }
+        int burst = (int) Math.max(1, rate / 4);
+        return counted.throttle((int) rate, Duration.ofSeconds(1), burst, ByteString::size, ThrottleMode.shaping());
     }
 
     private static Tcp.ServerBinding awaitBinding(CompletionStage<Tcp.ServerBinding> bound, int rank,

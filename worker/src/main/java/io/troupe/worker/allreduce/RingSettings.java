@@ -16,8 +16,11 @@ import java.time.Duration;
  *     predecessor's handshake may take
  * @param socketBufferBytes SO_SNDBUF and SO_RCVBUF for the ring's sockets; 0 leaves the
  *     operating system's (auto-tuning) default
+ * @param sendLimitBytesPerSecond a token bucket on what this member sends to its successor, to
+ *     simulate a slow link between nodes ({@code --wire-limit-mbps}); 0 sends as fast as TCP goes
  */
-public record RingSettings(WireFormat wire, int chunkBytes, Duration connectTimeout, int socketBufferBytes) {
+public record RingSettings(WireFormat wire, int chunkBytes, Duration connectTimeout, int socketBufferBytes,
+                           long sendLimitBytesPerSecond) {
 
     /** Default payload bytes per frame. */
     public static final int DEFAULT_CHUNK_BYTES = 512 * 1024;
@@ -42,6 +45,31 @@ public record RingSettings(WireFormat wire, int chunkBytes, Duration connectTime
         if (socketBufferBytes < 0) {
             throw new IllegalArgumentException("socket buffer size must be >= 0 (0 = OS default), got " + socketBufferBytes);
         }
+        if (sendLimitBytesPerSecond < 0 || sendLimitBytesPerSecond > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("the send limit must be in [0, " + Integer.MAX_VALUE
+                    + "] bytes/s (0 = none), got " + sendLimitBytesPerSecond);
+        }
+    }
+
+    /** Settings without a send limit. */
+    public RingSettings(WireFormat wire, int chunkBytes, Duration connectTimeout, int socketBufferBytes) {
+        this(wire, chunkBytes, connectTimeout, socketBufferBytes, 0);
+    }
+
+    /**
+     * These settings with a send limit of {@code mbps} megabits (10^6 bits) per second, 0 for none.
+     *
+     * @throws IllegalArgumentException for a negative, non-finite or absurd limit
+     */
+    public RingSettings withWireLimitMbps(double mbps) {
+        if (!(mbps >= 0) || mbps > 16_000) {
+            throw new IllegalArgumentException("--wire-limit-mbps must be in [0, 16000] (0 = no limit), got " + mbps);
+        }
+        long bytes = Math.round(mbps * 1e6 / 8);
+        if (mbps > 0 && bytes < 1) {
+            throw new IllegalArgumentException("--wire-limit-mbps " + mbps + " is below one byte per second");
+        }
+        return new RingSettings(wire, chunkBytes, connectTimeout, socketBufferBytes, bytes);
     }
 
     /** fp32 on the wire, {@value #DEFAULT_CHUNK_BYTES}-byte chunks, 10 s to connect, OS socket buffers. */
@@ -75,22 +103,22 @@ public record RingSettings(WireFormat wire, int chunkBytes, Duration connectTime
 
     /** These settings with another wire format. */
     public RingSettings withWire(WireFormat newWire) {
-        return new RingSettings(newWire, chunkBytes, connectTimeout, socketBufferBytes);
+        return new RingSettings(newWire, chunkBytes, connectTimeout, socketBufferBytes, sendLimitBytesPerSecond);
     }
 
     /** These settings with another chunk size. */
     public RingSettings withChunkBytes(int newChunkBytes) {
-        return new RingSettings(wire, newChunkBytes, connectTimeout, socketBufferBytes);
+        return new RingSettings(wire, newChunkBytes, connectTimeout, socketBufferBytes, sendLimitBytesPerSecond);
     }
 
     /** These settings with another connect timeout. */
     public RingSettings withConnectTimeout(Duration newConnectTimeout) {
-        return new RingSettings(wire, chunkBytes, newConnectTimeout, socketBufferBytes);
+        return new RingSettings(wire, chunkBytes, newConnectTimeout, socketBufferBytes, sendLimitBytesPerSecond);
     }
 
     /** These settings with another socket buffer size (0 = OS default). */
     public RingSettings withSocketBufferBytes(int newSocketBufferBytes) {
-        return new RingSettings(wire, chunkBytes, connectTimeout, newSocketBufferBytes);
+        return new RingSettings(wire, chunkBytes, connectTimeout, newSocketBufferBytes, sendLimitBytesPerSecond);
     }
 
     /** Elements per chunk: the chunk's bytes over the wire format's bytes per element. */

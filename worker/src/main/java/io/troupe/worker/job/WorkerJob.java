@@ -87,6 +87,8 @@ public final class WorkerJob implements AutoCloseable {
     private final float[] grads;
     private float[] microGrads;
     private final FlatBuffer reduceBuffer;
+    /** DiLoCo's outer state, or null when the workers synchronise every step. */
+    private final DilocoRound diloco;
     private double lastComputeMillis;
     private double lastReduceMillis;
     private double lastMaskedAccuracy = Double.NaN;
@@ -182,6 +184,7 @@ public final class WorkerJob implements AutoCloseable {
         }
         trainEngines.put(plan.microBatch(), trainEngine);
         this.reduceBuffer = FlatBuffer.allocate(size);
+        this.diloco = settings.sync().diloco() ? new DilocoRound(settings.sync(), params, adam, 0) : null;
         if (resumeFrom != null) {
             restore(resumeFrom);
         }
@@ -291,12 +294,40 @@ public final class WorkerJob implements AutoCloseable {
         double loss = gradients(engine, order, share, step);
         // The clipper computes the global norm anyway and leaves a non-finite gradient untouched.
         double norm = clipper.clip(grads);
-        if (!Double.isFinite(norm)) {
-            return new StepResult(loss, norm, true);
+        boolean skipped = !Double.isFinite(norm);
+        if (!skipped) {
+            adam.update(params, grads, lr);
+            paramVersion++;
         }
-        adam.update(params, grads, lr);
+        if (diloco != null && diloco.outerStepAt(step)) {
+            long t0 = System.nanoTime();
+            diloco.outerStep(step, params, adam, reducer);
+            paramVersion++;
+            lastReduceMillis = (System.nanoTime() - t0) / 1e6;
+        }
+        return new StepResult(loss, norm, skipped);
+    }
+
+    /**
+     * DiLoCo: the step of the outer state every worker agrees on, or -1 in sync mode. Between
+     * outer steps this worker's parameters are its own.
+     */
+    public long outerStep() {
+        return diloco == null ? -1 : diloco.outerStep();
+    }
+
+    /**
+     * DiLoCo: goes back to the last outer state (after a failure, before the ring re-forms), so
+     * every worker offers the state they agree on; the inner steps since are lost. Returns the
+     * step of that state. In sync mode the state is left as it is and -1 returned.
+     */
+    public long revertToOuterState() {
+        if (diloco == null) {
+            return -1;
+        }
+        long at = diloco.revert(params, adam);
         paramVersion++;
-        return new StepResult(loss, norm, false);
+        return at;
     }
 
     /**
@@ -328,7 +359,8 @@ public final class WorkerJob implements AutoCloseable {
                 }
             }
         }
-        float scale = share.gradientWeight() / accumulation;
+        // DiLoCo's inner steps are this worker's own: the mean over its rows, not its share of a global mean.
+        float scale = (diloco == null ? share.gradientWeight() : 1f) / accumulation;
         if (scale != 1f) {
             for (int i = 0; i < grads.length; i++) {
                 grads[i] *= scale;
@@ -340,7 +372,7 @@ public final class WorkerJob implements AutoCloseable {
             grads[0] = Float.NaN;
         }
         long t1 = System.nanoTime();
-        if (share.workers() > 1) {
+        if (share.workers() > 1 && diloco == null) {
             reduceBuffer.copyFrom(grads);
             reducer.allReduceMean(reduceBuffer.floats(), step);
             reduceBuffer.copyTo(grads);
@@ -483,6 +515,13 @@ public final class WorkerJob implements AutoCloseable {
         extra.put(EVAL_TRAIN_RNG, evalTrainSampler.state());
         extra.put(EVAL_VAL_RNG, evalValSampler.state());
         extra.put(BEST_VAL_LOSS, new long[] {Double.doubleToRawLongBits(bestValLoss)});
+        if (diloco != null) {
+            if (step != diloco.outerStep()) {
+                throw new IllegalStateException("a DiLoCo checkpoint holds the outer state of step " + diloco.outerStep()
+                        + ", not step " + step + "; checkpoint on outer steps only");
+            }
+            extra.put(DilocoRound.OUTER_MOMENTUM, diloco.momentumState());
+        }
         // The training samples are a pure function of the step: the state is the next sample number.
         long[] sampler = {SAMPLE_ORDER_TAG, step * plan.globalBatch()};
         return new Checkpoint(identity, params.clone(), state.m().clone(), state.v().clone(), state.step(), step,
@@ -500,6 +539,9 @@ public final class WorkerJob implements AutoCloseable {
         restoredStepsSkipped = skipped == null ? 0 : skipped[0];
         evalTrainSampler.restore(c.extraRngState().get(EVAL_TRAIN_RNG));
         evalValSampler.restore(c.extraRngState().get(EVAL_VAL_RNG));
+        if (diloco != null) {
+            diloco.restore(params, adam, c.trainingStep(), c.extraRngState().get(DilocoRound.OUTER_MOMENTUM));
+        }
     }
 
     /**

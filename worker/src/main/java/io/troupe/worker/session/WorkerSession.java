@@ -127,6 +127,11 @@ public final class WorkerSession implements AutoCloseable {
             String problem = "";
             try {
                 closeLink();
+                // DiLoCo: the ring is gone, so this round's inner steps are lost; offer the outer state.
+                long outer = job.revertToOuterState();
+                if (outer >= 0) {
+                    steps = outer;
+                }
                 long at = steps;
                 plane.stateExchange().offer(join.jobId(), at, job.checkpoint(at, identity, bestValLoss));
             } catch (Exception e) {

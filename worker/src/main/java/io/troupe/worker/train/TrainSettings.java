@@ -27,7 +27,7 @@ public record TrainSettings(
         double beta1, double beta2, double weightDecay, double gradClip, int maxNonfiniteSteps,
         long evalInterval, int evalIters, long logInterval, long checkpointInterval, int keepCheckpoints,
         long seed, double lrBodyScale, double lrLayerDecay, String arch, ActivationCheckpointing activationCheckpointing,
-        boolean ortArena) {
+        boolean ortArena, SyncSettings sync) {
 
     private static final String ROOT = "troupe.train";
     /** What the backward pass recomputes (memory); not part of the resume identity: gradients are the same. */
@@ -42,6 +42,9 @@ public record TrainSettings(
     static final String ARCH = "arch";
     public static final String GPT = "gpt";
     public static final String BERT = "bert";
+    /** How workers combine their work (sync data parallelism or DiLoCo); see {@link SyncSettings}. */
+    private static final java.util.List<String> SYNC_KEYS = java.util.List.of(SyncSettings.MODE,
+            SyncSettings.INNER_STEPS, SyncSettings.OUTER_LR, SyncSettings.OUTER_MOMENTUM);
 
     /** Preset names shipped in the jar. */
     public static final Set<String> PRESETS = Set.of("shakespeare-char-small", "shakespeare-char", "bert-tiny",
@@ -135,7 +138,10 @@ public record TrainSettings(
             // Settings written before the key existed (a job.json, a tuner study) take the default.
             c = c.withFallback(ConfigFactory.defaultReference().getConfig(ROOT).withOnlyPath(MAX_NONFINITE_STEPS));
         }
-        for (String added : java.util.List.of(LR_BODY_SCALE, LR_LAYER_DECAY, ARCH, ACTIVATION_CHECKPOINTING, ORT_ARENA)) {
+        java.util.List<String> addedLater = new java.util.ArrayList<>(
+                java.util.List.of(LR_BODY_SCALE, LR_LAYER_DECAY, ARCH, ACTIVATION_CHECKPOINTING, ORT_ARENA));
+        addedLater.addAll(SYNC_KEYS);
+        for (String added : addedLater) {
             if (!c.hasPath(added)) {
                 c = c.withFallback(ConfigFactory.defaultReference().getConfig(ROOT).withOnlyPath(added));
             }
@@ -156,7 +162,10 @@ public record TrainSettings(
                 r.intIn("keep_checkpoints", 1, 1000),
                 r.longIn("seed", Long.MIN_VALUE, Long.MAX_VALUE),
                 r.doubleIn(LR_BODY_SCALE, 0, 100), r.doubleIn(LR_LAYER_DECAY, 0, 1), r.oneOf(ARCH, GPT, BERT),
-                r.checkpointing(), r.bool(ORT_ARENA));
+                r.checkpointing(), r.bool(ORT_ARENA),
+                new SyncSettings(SyncSettings.parseMode(r.string(SyncSettings.MODE)),
+                        r.intIn(SyncSettings.INNER_STEPS, 1, 1 << 24), r.doubleIn(SyncSettings.OUTER_LR, 0, 100),
+                        r.doubleIn(SyncSettings.OUTER_MOMENTUM, 0, 0.999999)));
         if (s.nEmbd % s.nHead != 0) {
             throw new SettingsException("n_embd (" + s.nEmbd + ") must be divisible by n_head (" + s.nHead + ")");
         }
@@ -243,6 +252,15 @@ public record TrainSettings(
             }
         }
 
+        String string(String key) {
+            require(key);
+            try {
+                return c.getString(key);
+            } catch (ConfigException e) {
+                throw new SettingsException("setting " + key + " must be a string, got '" + c.getValue(key).unwrapped() + "'");
+            }
+        }
+
         boolean bool(String key) {
             require(key);
             try {
@@ -261,7 +279,7 @@ public record TrainSettings(
         return new TrainSettings(nLayer, nHead, nEmbd, blockSize, dropout, bias, tiedEmbeddings, batchSize, gradAccum,
                 steps, learningRate, minLr, warmupIters, lrDecayIters, decayLr, beta1, beta2, weightDecay, gradClip,
                 maxNonfiniteSteps, evalInterval, evalIters, logInterval, checkpointInterval, keepCheckpoints, seed,
-                lrBodyScale, lrLayerDecay, arch, activationCheckpointing, ortArena);
+                lrBodyScale, lrLayerDecay, arch, activationCheckpointing, ortArena, sync);
     }
 
     /** This with another seed (the --seed flag). */
@@ -269,7 +287,7 @@ public record TrainSettings(
         return new TrainSettings(nLayer, nHead, nEmbd, blockSize, dropout, bias, tiedEmbeddings, batchSize, gradAccum,
                 maxIters, learningRate, minLr, warmupIters, lrDecayIters, decayLr, beta1, beta2, weightDecay, gradClip,
                 maxNonfiniteSteps, evalInterval, evalIters, logInterval, checkpointInterval, keepCheckpoints, newSeed,
-                lrBodyScale, lrLayerDecay, arch, activationCheckpointing, ortArena);
+                lrBodyScale, lrLayerDecay, arch, activationCheckpointing, ortArena, sync);
     }
 
     /**
@@ -281,7 +299,8 @@ public record TrainSettings(
         return new TrainSettings(cfg.nLayer(), cfg.nHead(), cfg.nEmbd(), cfg.blockSize(), dropout, cfg.bias(),
                 cfg.tiedEmbeddings(), batchSize, gradAccum, maxIters, learningRate, minLr, warmupIters, lrDecayIters,
                 decayLr, beta1, beta2, weightDecay, gradClip, maxNonfiniteSteps, evalInterval, evalIters, logInterval,
-                checkpointInterval, keepCheckpoints, seed, lrBodyScale, lrLayerDecay, arch, activationCheckpointing, ortArena);
+                checkpointInterval, keepCheckpoints, seed, lrBodyScale, lrLayerDecay, arch, activationCheckpointing, ortArena,
+                sync);
     }
 
     /** True for a masked-language-model encoder ({@code arch = bert}). */
@@ -332,7 +351,9 @@ public record TrainSettings(
                 .put("eval_iters", evalIters).put("log_interval", logInterval)
                 .put("checkpoint_interval", checkpointInterval).put("keep_checkpoints", keepCheckpoints)
                 .put("seed", seed).put(LR_BODY_SCALE, lrBodyScale).put(LR_LAYER_DECAY, lrLayerDecay).put(ARCH, arch)
-                .put(ACTIVATION_CHECKPOINTING, activationCheckpointing.label()).put(ORT_ARENA, ortArena);
+                .put(ACTIVATION_CHECKPOINTING, activationCheckpointing.label()).put(ORT_ARENA, ortArena)
+                .put(SyncSettings.MODE, sync.mode().key()).put(SyncSettings.INNER_STEPS, sync.innerSteps())
+                .put(SyncSettings.OUTER_LR, sync.outerLr()).put(SyncSettings.OUTER_MOMENTUM, sync.outerMomentum());
         return o;
     }
 
@@ -355,6 +376,11 @@ public record TrainSettings(
         }
         if (GPT.equals(arch)) {
             o.remove(ARCH);
+        }
+        // Sync data parallelism leaves the DiLoCo keys out, so checkpoints written before they
+        // existed keep their identity; a DiLoCo run's outer optimizer shapes its trajectory.
+        if (!sync.diloco()) {
+            o.remove(SYNC_KEYS);
         }
         o.put("vocab_size", vocabSize);
         return o;

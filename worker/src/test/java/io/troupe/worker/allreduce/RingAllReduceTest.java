@@ -12,6 +12,7 @@ import org.apache.pekko.actor.ActorSystem;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -108,6 +109,25 @@ class RingAllReduceTest {
                 member.terminate();
             }
         }
+    }
+
+    /**
+     * A 2-member ring of 250,000 floats: each member sends 2 * (N-1)/N * 1 MB = 1 MB. At 8 Mbit/s
+     * (1 MB/s) that takes at least ~0.75 s once the quarter-second burst is spent; unlimited it
+     * takes milliseconds. Only the lower bound is asserted (a loaded machine is only slower), and
+     * the mean must still be exact. WireBytes counts what was sent.
+     */
+    @Test
+    void aWireLimitSlowsTheSendsToItsRateAndCountsTheBytes() throws Exception {
+        long before = WireBytes.sent();
+        try (LoopbackRing ring = LoopbackRing.start(system, 2, RingSettings.defaults().withWireLimitMbps(8))) {
+            long t0 = System.nanoTime();
+            checkStep(ring, WireFormat.FP32, 250_000, 1);
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            assertTrue(seconds >= 0.6, "1 MB per member at 1 MB/s took only " + seconds + " s");
+        }
+        long sent = WireBytes.sent() - before;
+        assertTrue(sent >= 2_000_000 && sent < 2_100_000, "2 members x 1 MB plus frame headers, got " + sent);
     }
 
     private static void checkStep(LoopbackRing ring, WireFormat wire, int length, long step) throws Exception {
