@@ -95,26 +95,71 @@ public final class ClusterNode {
         return keys;
     }
 
-    /** Creates the node's actor system, turning a failed bind into a clear error. */
+    /**
+     * Creates the node's actor system, turning a failed bind into a clear error. Over plain
+     * {@code tcp} (an {@code --insecure} or loopback cluster), Artery binds to an internal loopback
+     * port behind an {@link ArteryFrameGuard} on the node's address, which drops a connection whose
+     * frame header declares more than {@code maximum-frame-size} (Pekko 1.7.0's framing does not).
+     */
     private static <T> ActorSystem<T> startSystem(Behavior<T> guardian, Config config) {
+        String host = config.getString("pekko.remote.artery.canonical.hostname");
+        int port = config.getInt("pekko.remote.artery.canonical.port");
+        boolean guarded = "tcp".equals(config.getString("pekko.remote.artery.transport"))
+                && config.getBoolean("troupe.cluster.artery-frame-guard");
+        int internalPort = 0;
+        Config effective = config;
+        if (guarded) {
+            try {
+                port = port == 0 ? freePort(host) : port;
+                internalPort = freePort("127.0.0.1");
+            } catch (java.io.IOException e) {
+                throw new ClusterException("cannot listen on " + host + ":" + port + ": " + e.getMessage()
+                        + "; choose another port (or port 0 for any free one)", e);
+            }
+            effective = ConfigFactory.parseMap(Map.of("pekko.remote.artery.canonical.port", port,
+                    "pekko.remote.artery.bind.hostname", "127.0.0.1", "pekko.remote.artery.bind.port", internalPort))
+                    .withFallback(config);
+        }
+        ActorSystem<T> system;
         try {
-            return ActorSystem.create(guardian, SYSTEM_NAME, config);
+            system = ActorSystem.create(guardian, SYSTEM_NAME, effective);
         } catch (RuntimeException e) {
             Throwable root = e;
             while (root.getCause() != null) {
                 root = root.getCause();
             }
-            String where = config.getString("pekko.remote.artery.canonical.hostname") + ":"
-                    + config.getInt("pekko.remote.artery.canonical.port");
+            String where = host + ":" + port;
             if (root instanceof java.net.BindException) {
                 throw new ClusterException("cannot listen on " + where + ": " + root.getMessage()
                         + "; choose another port (or port 0 for any free one)", e);
             }
             throw new ClusterException("cannot start the cluster node on " + where + ": " + root.getMessage(), e);
         }
+        if (guarded) {
+            try {
+                ArteryFrameGuard guard = ArteryFrameGuard.start(system, host, port,
+                        new java.net.InetSocketAddress("127.0.0.1", internalPort),
+                        (int) effective.getBytes("pekko.remote.artery.advanced.maximum-frame-size").longValue(),
+                        Duration.ofSeconds(30));
+                system.getWhenTerminated().thenRun(guard::close);
+            } catch (Exception e) {
+                system.terminate();
+                Throwable root = e instanceof ExecutionException && e.getCause() != null
+                        ? e.getCause() : e;
+                throw new ClusterException("cannot listen on " + host + ":" + port + ": " + root.getMessage()
+                        + "; choose another port (or port 0 for any free one)", e);
+            }
+        }
+        return system;
     }
 
-    /** The data-plane settings of {@code troupe.worker.data-plane} (system properties override them). */
+    // A free port on host, for a node asked for "any port" whose Artery sits behind the frame guard.
+    private static int freePort(String host) throws java.io.IOException {
+        try (java.net.ServerSocket probe = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName(host))) {
+            return probe.getLocalPort();
+        }
+    }
+
     public static RingSettings dataPlaneSettings() {
         return RingSettings.fromConfig(ConfigFactory.load().getConfig("troupe.worker.data-plane"));
     }

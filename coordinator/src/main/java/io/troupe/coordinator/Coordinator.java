@@ -17,6 +17,7 @@ import io.troupe.worker.run.TrainListener;
 import io.troupe.worker.run.TrainSummary;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Consumer;
@@ -95,6 +96,10 @@ public final class Coordinator {
     private final RingFormation formation;
     private final JobProgress progress;
     private final RingPhases ringPhases;
+    private final StepDeadline deadline;
+    private Duration stepDeadline;
+    private long stepStartedNanos;
+    private boolean routineStep;
 
     /**
      * @param coordinatorState where this coordinator serves a resumed checkpoint to workers (may
@@ -128,6 +133,7 @@ public final class Coordinator {
         this.start = new JobStart(spec, ClusterNode.dataPlaneSettings().admissionKey());
         this.formation = new RingFormation(spec.jobId());
         this.progress = new JobProgress(spec, listener, ctx.getLog());
+        this.deadline = StepDeadline.from(ctx.getSystem().settings().config(), spec.stepTimeout());
         this.ringPhases = new RingPhases(this, ctx.getLog(), timers, spec, members, start, formation, progress,
                 coordinatorState);
         Cluster cluster = Cluster.get(ctx.getSystem());
@@ -351,8 +357,11 @@ public final class Coordinator {
             return ringPhases.reform("membership changed", false);
         }
         progress.startStep(formation.ring(), formation.generation());
-        timers.startSingleTimer("step", new StepTimedOut(formation.generation(), progress.committed() + 1),
-                spec.stepTimeout());
+        long step = progress.committed() + 1;
+        routineStep = progress.routine(step);
+        stepDeadline = deadline.next(routineStep);
+        stepStartedNanos = System.nanoTime();
+        timers.startSingleTimer("step", new StepTimedOut(formation.generation(), step), stepDeadline);
         return training();
     }
 
@@ -366,7 +375,7 @@ public final class Coordinator {
     private Behavior<Command> onStepTimedOut(StepTimedOut t) {
         List<Integer> missing = progress.missing(formation.ring().size());
         return ringPhases.reform("rank(s) " + missing + " did not finish step "
-                + t.step() + " within " + spec.stepTimeout().toSeconds() + " s", true, missing);
+                + t.step() + " within " + deadline.explain(stepDeadline), true, missing);
     }
 
     private Behavior<Command> onStepDone(StepDone d) {
@@ -374,6 +383,9 @@ public final class Coordinator {
             return Behaviors.same();
         }
         timers.cancel("step");
+        if (routineStep) {
+            deadline.record(Duration.ofNanos(System.nanoTime() - stepStartedNanos));
+        }
         Optional<String> failure = progress.commitStep(formation.ring().size());
         if (failure.isPresent()) {
             return fail(failure.get());

@@ -143,6 +143,11 @@ final class JobProgress {
     }
 
     /** The last step every ring member completed. */
+    /** True for a step that neither evaluates nor writes a checkpoint (its length is the step's own). */
+    boolean routine(long step) {
+        return !cadence.evaluates(step) && !cadence.checkpoints(step);
+    }
+
     long committed() {
         return committed;
     }

@@ -358,4 +358,43 @@ class CoordinatorProtocolTest {
         assertEquals(2, alone.step());
         assertEquals(6, alone.rows(), "one worker takes the whole global batch");
     }
+
+    @Test
+    void aStalledStepTimesOutOnADeadlineThatAdaptsToTheStepTimeNotTheStepTimeout() throws Exception {
+        kit.shutdownTestKit();
+        kit = OneNodeCluster.start("protocol-test", "WARNING", WAIT,
+                "troupe.cluster.step-deadline { factor = 20, floor = 2s }");
+        // step-timeout is 30 s (startJob); the fake steps take milliseconds, so the deadline is the floor.
+        startJob(3, 10, new ElasticPolicy(1, 3, Duration.ofMillis(1000), Duration.ofSeconds(10)),
+                Map.of("eval_interval", "100"));
+        List<FakeWorker> workers = join(3);
+        form(workers);
+        for (int i = 0; i < StepDeadline.WARM_UP + 1; i++) {
+            step(workers);
+        }
+        // Step 7: worker 2 is frozen (its node still heartbeats) and the other two wait for it in the
+        // all-reduce, so nobody reports. Without an adaptive deadline this waits out the 30 s step-timeout.
+        long stalledAt = System.nanoTime();
+        List<RunStep> stalled = new ArrayList<>();
+        workers.forEach(w -> stalled.add(w.awaitStep()));
+        List<FakeWorker> survivors = workers.subList(0, 2);
+        survivors.forEach(FakeWorker::answerProbe); // WAIT is 10 s: red when the deadline is the step-timeout
+        double seconds = (System.nanoTime() - stalledAt) / 1e9;
+        assertTrue(seconds >= 1.9 && seconds < 10, "the stalled step was given up after " + seconds + " s");
+        workers.get(2).expect(Probe.class); // and never answered: the frozen worker is taken out
+        survivors.forEach(FakeWorker::takeRank);
+        survivors.forEach(FakeWorker::connect);
+        List<RunStep> retried = step(survivors);
+        assertEquals(stalled.get(0).step(), retried.get(0).step(), "the stalled step is retried");
+        assertEquals(stalled.get(0).sampleFrom(), retried.get(0).sampleFrom(), "with the same samples");
+        for (int step = 8; step <= 10; step++) {
+            step(survivors);
+        }
+        survivors.forEach(FakeWorker::finish);
+        assertNull(outcome.get(10, TimeUnit.SECONDS).failure());
+        JsonNode s = summary();
+        assertEquals(0, s.get("samples_lost").asLong());
+        assertEquals(0, s.get("samples_duplicated").asLong());
+        assertEquals(1, s.get("membership_changes").asLong());
+    }
 }

@@ -14,8 +14,13 @@ final class OneNodeCluster {
 
     /** Starts the kit, joins the node to itself and waits (up to {@code wait}) until it is Up. */
     static ActorTestKit start(String name, String logLevel, Duration wait) {
-        ActorTestKit kit = ActorTestKit.create(name, ConfigFactory.parseString(
-                "pekko.remote.artery.canonical.port = 0\npekko.loglevel = " + logLevel)
+        return start(name, logLevel, wait, "");
+    }
+
+    /** As {@link #start(String, String, Duration)}, with {@code config} (HOCON) over the defaults. */
+    static ActorTestKit start(String name, String logLevel, Duration wait, String config) {
+        ActorTestKit kit = ActorTestKit.create(name, ConfigFactory.parseString(config).withFallback(
+                ConfigFactory.parseString("pekko.remote.artery.canonical.port = 0\npekko.loglevel = " + logLevel))
                 .withFallback(ConfigFactory.load()));
         Cluster cluster = Cluster.get(kit.system());
         cluster.manager().tell(Join.create(cluster.selfMember().address()));

@@ -67,6 +67,7 @@ class TlsClusterJoinTest {
             // tls-tcp it never reaches Artery's framing (Pekko 1.7.0 does not bound a declared
             // length there); the TLS engine rejects the first bytes and that connection alone ends.
             assertDropped(seed);
+            assertMutualAuthentication(seed);
             Cluster.get(plain).join(seed);
             Cluster.get(stranger).join(seed);
             Cluster.get(impostor).join(seed);
@@ -93,6 +94,22 @@ class TlsClusterJoinTest {
                 }
             }
         }
+    }
+
+    /**
+     * The impostor's join above would fail even with mutual authentication off (the coordinator's
+     * own connection back to the impostor fails on the impostor's certificate), so this is what
+     * proves the coordinator asks for a client certificate: a TLS client that trusts the cluster's
+     * CA but has no certificate is dropped, one with the cluster's certificate is held open.
+     */
+    private static void assertMutualAuthentication(Address seed) throws Exception {
+        java.net.InetSocketAddress to = new java.net.InetSocketAddress(seed.getHost().get(),
+                (Integer) seed.getPort().get());
+        Duration wait = Duration.ofSeconds(3);
+        assertEquals(Intruder.Outcome.DROPPED, Intruder.tls(to, Intruder.withoutCertificate(tmp.resolve("cluster")),
+                new byte[0], wait).outcome(), "a TLS client without a certificate was let in");
+        assertEquals(Intruder.Outcome.HELD_OPEN, Intruder.tls(to, Intruder.member(tmp.resolve("cluster")), new byte[0],
+                wait).outcome(), "a member's TLS connection was dropped");
     }
 
     private static void assertDropped(Address seed) throws Exception {
