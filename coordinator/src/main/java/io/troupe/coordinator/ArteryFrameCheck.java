@@ -13,8 +13,11 @@ import org.apache.pekko.util.ByteString;
 final class ArteryFrameCheck {
     private static final byte[] MAGIC = {'A', 'K', 'K', 'A'};
     private static final int CONNECTION_HEADER = MAGIC.length + 1;
+    /** Artery's stream id of the large-message stream, whose frames may reach {@code maximum-large-frame-size}. */
+    private static final int LARGE_STREAM = 3;
 
-    private final int maxFrameBytes;
+    private final int maxLargeFrameBytes;
+    private int maxFrameBytes;
     private int headerSeen;
     private int lengthBytesSeen;
     private int length;
@@ -22,7 +25,16 @@ final class ArteryFrameCheck {
 
     /** @param maxFrameBytes Artery's {@code maximum-frame-size}, the largest length a frame may declare */
     ArteryFrameCheck(int maxFrameBytes) {
+        this(maxFrameBytes, maxFrameBytes);
+    }
+
+    /**
+     * @param maxFrameBytes Artery's {@code maximum-frame-size}
+     * @param maxLargeFrameBytes its {@code maximum-large-frame-size}, the bound on the large-message stream
+     */
+    ArteryFrameCheck(int maxFrameBytes, int maxLargeFrameBytes) {
         this.maxFrameBytes = maxFrameBytes;
+        this.maxLargeFrameBytes = maxLargeFrameBytes;
     }
 
     /** Thrown for a stream that is not Artery's framing or declares a frame above the maximum. */
@@ -45,6 +57,9 @@ final class ArteryFrameCheck {
             if (headerSeen < CONNECTION_HEADER) {
                 if (headerSeen < MAGIC.length && chunk.apply(i) != MAGIC[headerSeen]) {
                     throw new FrameRefused("not an Artery connection (bad magic)");
+                }
+                if (headerSeen == MAGIC.length && chunk.apply(i) == LARGE_STREAM) {
+                    maxFrameBytes = Math.max(maxFrameBytes, maxLargeFrameBytes);
                 }
                 headerSeen++;
                 i++;

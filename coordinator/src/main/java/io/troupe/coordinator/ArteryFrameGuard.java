@@ -33,17 +33,17 @@ final class ArteryFrameGuard implements AutoCloseable {
 
     /**
      * Listens on {@code host:port} and forwards to {@code artery}, refusing frames above
-     * {@code maxFrameBytes}. Blocks until bound.
+     * {@code maxFrameBytes} ({@code maxLargeFrameBytes} on the large-message stream). Blocks until bound.
      *
      * @throws Exception the bind's failure (e.g. a {@link java.net.BindException})
      */
     static ArteryFrameGuard start(ClassicActorSystemProvider system, String host, int port, InetSocketAddress artery,
-                                  int maxFrameBytes, Duration bindTimeout) throws Exception {
+                                  int maxFrameBytes, int maxLargeFrameBytes, Duration bindTimeout) throws Exception {
         Materializer materializer = Materializer.matFromSystem(system);
         Tcp tcp = Tcp.get(system);
         Tcp.ServerBinding binding = tcp.bind(host, port)
                 .to(Sink.foreach(connection -> connection.handleWith(
-                        checked(maxFrameBytes, connection.remoteAddress()).via(tcp.outgoingConnection(artery.getHostString(),
+                        checked(maxFrameBytes, maxLargeFrameBytes, connection.remoteAddress()).via(tcp.outgoingConnection(artery.getHostString(),
                                 artery.getPort())), materializer)))
                 .run(materializer)
                 .toCompletableFuture().get(bindTimeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -51,8 +51,8 @@ final class ArteryFrameGuard implements AutoCloseable {
     }
 
     /** The inbound bytes of one connection, passed on while their frame headers are within bounds. */
-    static Flow<ByteString, ByteString, ?> checked(int maxFrameBytes, InetSocketAddress from) {
-        return Flow.<ByteString>create().statefulMap(() -> new ArteryFrameCheck(maxFrameBytes),
+    static Flow<ByteString, ByteString, ?> checked(int maxFrameBytes, int maxLargeFrameBytes, InetSocketAddress from) {
+        return Flow.<ByteString>create().statefulMap(() -> new ArteryFrameCheck(maxFrameBytes, maxLargeFrameBytes),
                 (check, chunk) -> {
                     try {
                         return Pair.create(check, check.pass(chunk));

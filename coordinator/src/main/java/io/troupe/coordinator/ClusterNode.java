@@ -140,6 +140,7 @@ public final class ClusterNode {
                 ArteryFrameGuard guard = ArteryFrameGuard.start(system, host, port,
                         new java.net.InetSocketAddress("127.0.0.1", internalPort),
                         (int) effective.getBytes("pekko.remote.artery.advanced.maximum-frame-size").longValue(),
+                        (int) effective.getBytes("pekko.remote.artery.advanced.maximum-large-frame-size").longValue(),
                         Duration.ofSeconds(30));
                 system.getWhenTerminated().thenRun(guard::close);
             } catch (Exception e) {

@@ -51,6 +51,17 @@ class ArteryFrameCheckTest {
     }
 
     @Test
+    void theLargeMessageStreamHasItsOwnBound() {
+        ByteString large = ByteString.fromArray("AKKA".getBytes(StandardCharsets.US_ASCII))
+                .concat(ByteString.fromArray(new byte[] {3}));
+        new ArteryFrameCheck(MAX, 2 * MAX).pass(large.concat(frame(2 * MAX, 0)));
+        assertThrows(ArteryFrameCheck.FrameRefused.class,
+                () -> new ArteryFrameCheck(MAX, 2 * MAX).pass(large.concat(frame(2 * MAX + 1, 0))));
+        assertThrows(ArteryFrameCheck.FrameRefused.class,
+                () -> new ArteryFrameCheck(MAX, 2 * MAX).pass(header().concat(frame(MAX + 1, 0))), "stream 2 keeps 1 MiB");
+    }
+
+    @Test
     void aStreamThatIsNotArterysIsRefused() {
         assertThrows(ArteryFrameCheck.FrameRefused.class,
                 () -> new ArteryFrameCheck(MAX).pass(ByteString.fromString("GET / HTTP/1.1\r\n")));
