@@ -39,7 +39,8 @@ final class BenchTranslateCommand implements Callable<Integer> {
     @Option(names = "--repeat", defaultValue = "5", paramLabel = "N", description = "Timed decodes of each kind (default: ${DEFAULT-VALUE}).")
     private int repeat;
 
-    @Option(names = "--json", description = "Print one JSON object: {model, threads, tokens, cached_ms_per_token, uncached_ms_per_token, speedup, same_tokens}.")
+    @Option(names = "--json", description = "Print one JSON object: {model, threads, tokens, cached_ms_per_token, uncached_ms_per_token, speedup,"
+            + " cached_cpu_ms_per_token, uncached_cpu_ms_per_token, cpu_speedup, same_tokens}.")
     private boolean json;
 
     @Mixin
@@ -48,7 +49,10 @@ final class BenchTranslateCommand implements Callable<Integer> {
     record Report(@JsonProperty("model") String model, @JsonProperty("threads") int threads,
                   @JsonProperty("tokens") int tokens, @JsonProperty("cached_ms_per_token") double cachedMsPerToken,
                   @JsonProperty("uncached_ms_per_token") double uncachedMsPerToken,
-                  @JsonProperty("speedup") double speedup, @JsonProperty("same_tokens") boolean sameTokens) {
+                  @JsonProperty("speedup") double speedup,
+                  @JsonProperty("cached_cpu_ms_per_token") double cachedCpuMsPerToken,
+                  @JsonProperty("uncached_cpu_ms_per_token") double uncachedCpuMsPerToken,
+                  @JsonProperty("cpu_speedup") double cpuSpeedup, @JsonProperty("same_tokens") boolean sameTokens) {
     }
 
     @Override
@@ -63,6 +67,10 @@ final class BenchTranslateCommand implements Callable<Integer> {
         }
         double[] cachedMs = new double[repeat];
         double[] uncachedMs = new double[repeat];
+        // Process CPU time as well as wall time: on a loaded machine the wall time is mostly waiting
+        // for a core, which hides the work each decoder does.
+        double[] cachedCpu = new double[repeat];
+        double[] uncachedCpu = new double[repeat];
         boolean same = true;
         try (Seq2SeqDecoder cached = new Seq2SeqDecoder(dir, threads.threads());
              GreedyTranslator uncached = new GreedyTranslator(dir, threads.threads())) {
@@ -73,28 +81,42 @@ final class BenchTranslateCommand implements Callable<Integer> {
             cached.greedyFixedLength(src, tokens);           // warm-up: first runs allocate and plan
             uncached.translateIds(src, tokens, false);
             for (int i = 0; i < repeat; i++) {
+                long c0 = cpuNanos();
                 long t0 = System.nanoTime();
                 int[] a = cached.greedyFixedLength(src, tokens);
                 long t1 = System.nanoTime();
+                long c1 = cpuNanos();
                 int[] b = uncached.translateIds(src, tokens, false);
                 long t2 = System.nanoTime();
+                long c2 = cpuNanos();
                 cachedMs[i] = (t1 - t0) / 1e6 / a.length;
                 uncachedMs[i] = (t2 - t1) / 1e6 / b.length;
+                cachedCpu[i] = (c1 - c0) / 1e6 / a.length;
+                uncachedCpu[i] = (c2 - c1) / 1e6 / b.length;
                 same &= Arrays.equals(a, b);
             }
         }
         double c = median(cachedMs);
         double u = median(uncachedMs);
-        Report report = new Report(model.toString(), threads.threads(), tokens, round(c), round(u), round(u / c), same);
+        double cc = median(cachedCpu);
+        double uc = median(uncachedCpu);
+        Report report = new Report(model.toString(), threads.threads(), tokens, round(c), round(u), round(u / c),
+                round(cc), round(uc), round(uc / cc), same);
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
             Json.printLine(out, report);
         } else {
-            out.printf("%s, %d thread(s), %d target tokens: cached %.2f ms/token, uncached %.2f ms/token: %.1fx"
-                    + " (same tokens: %s)%n", model, threads.threads(), tokens, c, u, u / c, same);
+            out.printf("%s, %d thread(s), %d target tokens: cached %.2f ms/token, uncached %.2f ms/token: %.1fx;"
+                    + " process CPU cached %.2f ms/token, uncached %.2f ms/token: %.1fx (same tokens: %s)%n", model,
+                    threads.threads(), tokens, c, u, u / c, cc, uc, uc / cc, same);
             out.flush();
         }
         return TroupeCli.EXIT_OK;
+    }
+
+    private static long cpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+                .getOperatingSystemMXBean()).getProcessCpuTime();
     }
 
     private static double median(double[] x) {
