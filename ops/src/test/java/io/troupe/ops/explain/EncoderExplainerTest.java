@@ -4,15 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.troupe.data.labelled.LabelSet;
 import io.troupe.model.bert.EncoderConfig;
 import io.troupe.model.gpt.ClassifierGraphs;
 import io.troupe.model.gpt.ClassifierHead;
-import io.troupe.model.gpt.ParameterInit;
 import io.troupe.model.gpt.ParameterLayout;
 import io.troupe.model.gpt.Pooling;
-import io.troupe.worker.run.ClassifierExport;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Random;
@@ -26,34 +22,14 @@ import org.junit.jupiter.api.io.TempDir;
  * score of the text with every word masked.
  */
 class EncoderExplainerTest {
-    /** A BERT WordPiece tokenizer.json with the five specials and seven words. */
-    private static final String TOKENIZER = """
-            {"version": "1.0", "truncation": null, "padding": null,
-             "added_tokens": [
-               {"id": 0, "content": "[PAD]", "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true},
-               {"id": 1, "content": "[UNK]", "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true},
-               {"id": 2, "content": "[CLS]", "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true},
-               {"id": 3, "content": "[SEP]", "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true},
-               {"id": 4, "content": "[MASK]", "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true}],
-             "normalizer": {"type": "BertNormalizer", "clean_text": true, "handle_chinese_chars": true,
-                            "strip_accents": null, "lowercase": true},
-             "pre_tokenizer": {"type": "BertPreTokenizer"}, "post_processor": null, "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": true},
-             "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##",
-                       "max_input_chars_per_word": 100,
-                       "vocab": {"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3, "[MASK]": 4, "the": 5, "cat": 6,
-                                 "sat": 7, "on": 8, "mat": 9, "dog": 10, ".": 11}}}
-            """;
     private static final int CAT = 6;
-    private static final EncoderConfig CFG = new EncoderConfig(12, 8, 2, 1, 2, 8, 16, 0.0, false, "none", 1e-5, false);
+    private static final EncoderConfig CFG = TinyExports.ENCODER;
 
     @TempDir
     Path tmp;
 
     private static Path export(Path dir, ClassifierHead head, float[] p) throws Exception {
-        Files.createDirectories(dir);
-        ClassifierExport.write(dir, CFG, head, p, LabelSet.of("no", "yes"), "2 3");
-        Files.writeString(dir.resolve("tokenizer.json"), TOKENIZER);
-        return dir;
+        return TinyExports.encoderClassifier(dir, head, p);
     }
 
     /**
@@ -108,13 +84,7 @@ class EncoderExplainerTest {
     }
 
     private Path random(Pooling pooling) throws Exception {
-        ClassifierHead head = new ClassifierHead(2, pooling);
-        float[] p = ParameterInit.gpt2(CFG, ClassifierGraphs.layout(CFG, head), 5);
-        Random r = new Random(6);
-        for (int i = 0; i < p.length; i++) {
-            p[i] += (float) (0.3 * r.nextGaussian());
-        }
-        return export(tmp.resolve("random-" + pooling.label()), head, p);
+        return TinyExports.randomEncoderClassifier(tmp.resolve("random-" + pooling.label()), pooling);
     }
 
     private static double share(Explanation e, int position) {

@@ -3,6 +3,7 @@ package io.troupe.ops.explain;
 import io.troupe.data.labelled.LabelSet;
 import io.troupe.data.tokenize.CharTokenizer;
 import io.troupe.data.tokenize.Tokenizer;
+import io.troupe.model.bert.EncoderConfig;
 import io.troupe.model.gpt.ClassifierGraphs;
 import io.troupe.model.gpt.ClassifierHead;
 import io.troupe.model.gpt.GptConfig;
@@ -98,6 +99,45 @@ public final class TinyExports {
         ModelExport.write(dir, TINY, p);
         tokenizer().save(dir);
         return dir;
+    }
+
+    /** A BERT WordPiece tokenizer.json with the five specials and seven words. */
+    public static final String ENCODER_TOKENIZER = """
+            {"version": "1.0", "truncation": null, "padding": null,
+             "added_tokens": [
+               {"id": 0, "content": "[PAD]", "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true},
+               {"id": 1, "content": "[UNK]", "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true},
+               {"id": 2, "content": "[CLS]", "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true},
+               {"id": 3, "content": "[SEP]", "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true},
+               {"id": 4, "content": "[MASK]", "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true}],
+             "normalizer": {"type": "BertNormalizer", "clean_text": true, "handle_chinese_chars": true,
+                            "strip_accents": null, "lowercase": true},
+             "pre_tokenizer": {"type": "BertPreTokenizer"}, "post_processor": null, "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": true},
+             "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##",
+                       "max_input_chars_per_word": 100,
+                       "vocab": {"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3, "[MASK]": 4, "the": 5, "cat": 6,
+                                 "sat": 7, "on": 8, "mat": 9, "dog": 10, ".": 11}}}
+            """;
+    /** A post-LN encoder of width 8 over {@link #ENCODER_TOKENIZER}'s 12 tokens, 8 positions. */
+    public static final EncoderConfig ENCODER = new EncoderConfig(12, 8, 2, 1, 2, 8, 16, 0.0, false, "none", 1e-5, false);
+
+    /** An encoder classifier ("no", "yes") with these parameters, written as finetune --from onnx:FILE writes one. */
+    public static Path encoderClassifier(Path dir, ClassifierHead head, float[] p) throws IOException {
+        java.nio.file.Files.createDirectories(dir);
+        ClassifierExport.write(dir, ENCODER, head, p, LabelSet.of("no", "yes"), "2 3");
+        java.nio.file.Files.writeString(dir.resolve("tokenizer.json"), ENCODER_TOKENIZER);
+        return dir;
+    }
+
+    /** An encoder classifier with GPT-2 initialisation plus noise. */
+    public static Path randomEncoderClassifier(Path dir, Pooling pooling) throws IOException {
+        ClassifierHead head = new ClassifierHead(2, pooling);
+        float[] p = ParameterInit.gpt2(ENCODER, ClassifierGraphs.layout(ENCODER, head), 5);
+        Random r = new Random(6);
+        for (int i = 0; i < p.length; i++) {
+            p[i] += (float) (0.3 * r.nextGaussian());
+        }
+        return encoderClassifier(dir, head, p);
     }
 
     private static float[] noisy(float[] p, long seed) {

@@ -129,6 +129,26 @@ class ServeExplainTest {
         }
     }
     @Test
+    void aSwappedInEncoderClassifierIsExplainedFromTheMaskBaseline() throws Exception {
+        Path encoder = TinyExports.randomEncoderClassifier(shared.resolve("encoder"), Pooling.MEAN);
+        server.swap(encoder, "encoder", 1, 2, 1 << 20, s -> { });
+        try {
+            HttpResponse<String> r = post("{\"input\":\"the cat sat\",\"target\":\"yes\",\"steps\":64}", KEY);
+            assertEquals(200, r.statusCode(), r.body());
+            JsonNode body = JSON.readTree(r.body());
+            assertEquals("[\"[CLS]\",\"the\",\"cat\",\"sat\",\"[SEP]\"]", body.get("tokens").toString());
+            Explanation direct;
+            try (Explainer explainer = Explainer.open(encoder, 1)) {
+                direct = explainer.explain("[MASK] [MASK] [MASK]", new ExplainOptions(ExplainMethod.GRAD_X_INPUT, "yes", 1));
+            }
+            assertEquals(direct.score(), body.get("baseline_score").asDouble(), 1e-4, "f(b) is the masked text's score");
+            assertError(post("{\"input\":\"the cat\",\"target\":\"maybe\"}", KEY), 400, "invalid_value", "target");
+        } finally {
+            server.swap(lm, OpenAiServer.modelId(lm), 1, 2, 1 << 20, s -> { });
+        }
+    }
+
+    @Test
     void explanationsBeyondTheQueueLimitGet429AndTheServerAnswersAgainOnceTheyDrain() throws Exception {
         // One explanation runs, one waits (--queue-limit 1); the rest of a burst must be refused, not queued.
         try (OpenAiServer small = OpenAiServer.bind("127.0.0.1", 0, ServeLimits.defaults().withQueueLimit(1), null)) {

@@ -8,8 +8,6 @@ import io.troupe.ops.inference.ExportedModel;
 import io.troupe.ops.inference.Perplexity;
 import java.nio.file.Path;
 import java.util.Locale;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -28,6 +26,8 @@ public final class DriftMonitor implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(DriftMonitor.class);
     private static final int QUEUE = 1024;
     private static final long PUBLISH_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
+    /** How long the monitor thread sleeps when no text waits: texts are profiled at most this late. */
+    private static final long DRAIN_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
     /**
      * Scoring may take at most 1 / (1 + IDLE_FACTOR) of the monitor thread's (wall) time: 2%.
      * At 10% it cost the served requests ~1% of the process's CPU on a tiny model (a forward pass
@@ -50,7 +50,15 @@ public final class DriftMonitor implements AutoCloseable {
     private final Current current;
     private final LenientEncoder encoder;
     private final DriftWindow window;
-    private final BlockingQueue<String> texts = new ArrayBlockingQueue<>(QUEUE);
+    /**
+     * Texts waiting for the monitor thread. Lock-free and never signalled: the monitor thread
+     * drains it and parks {@link #DRAIN_NANOS} when it is empty. A blocking queue's offer wakes
+     * the waiting thread, and on an oversubscribed machine the scheduler can switch to it there
+     * and then, mid-request (measured: a p50 of ~50 us and a p99 of ~13 ms per offer at load 80).
+     */
+    private final java.util.concurrent.ConcurrentLinkedQueue<String> texts = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    /** How many texts are in {@link #texts}: bounds it at {@value #QUEUE} without a lock. */
+    private final java.util.concurrent.atomic.AtomicInteger waiting = new java.util.concurrent.atomic.AtomicInteger();
     private final Thread thread;
     private volatile ReferenceProfile reference;
     private volatile String referenceProblem;
@@ -95,9 +103,11 @@ public final class DriftMonitor implements AutoCloseable {
             return;
         }
         long start = System.nanoTime();
-        if (texts.offer(text)) {
+        if (waiting.incrementAndGet() <= QUEUE) {
+            texts.add(text);
             offered.incrementAndGet();
         } else {
+            waiting.decrementAndGet();
             metrics.droppedTexts.inc();
         }
         requestPath(start);
@@ -184,13 +194,11 @@ public final class DriftMonitor implements AutoCloseable {
     private void run() {
         loadReference();
         while (!closed) {
-            String text;
-            try {
-                text = texts.poll(PUBLISH_NANOS, TimeUnit.NANOSECONDS);
-            } catch (InterruptedException e) {
-                return;
-            }
-            if (text != null) {
+            String text = texts.poll();
+            if (text == null) {
+                java.util.concurrent.locks.LockSupport.parkNanos(DRAIN_NANOS);    // close() unparks by interrupting
+            } else {
+                waiting.decrementAndGet();
                 LenientEncoder.Encoded encoded = encoder.encode(text);
                 window.add(encoded);
                 score(encoded);
