@@ -53,7 +53,8 @@ final class BenchServeCommand implements Callable<Integer> {
     @Option(names = "--tokens", defaultValue = "64", paramLabel = "T", description = "max_tokens of each request (default: ${DEFAULT-VALUE}).")
     private int tokens;
 
-    @Option(names = "--prompt", defaultValue = "\n", paramLabel = "TEXT", description = "Prompt of every request (default: a newline).")
+    @Option(names = "--prompt", defaultValue = "\n", paramLabel = "TEXT",
+            description = "Prompt of every request (default: a newline; with --config, the vocabulary's first character).")
     private String prompt;
 
     @Option(names = "--max-batch", paramLabel = "N", description = "Server batch (default: --clients).")
@@ -97,6 +98,9 @@ final class BenchServeCommand implements Callable<Integer> {
         }
         if (model != null && !Files.isDirectory(model)) {
             throw UserError.inputData("--model " + model + " is not a directory; pass the --out directory of a finished 'troupe train'");
+        }
+        if (config != null && prompt.equals("\n")) {
+            prompt = "\u0100"; // a random-weight model's character vocabulary starts at U+0100 and has no newline
         }
         Path made = config == null ? null : io.troupe.ops.inference.DecodeBenchmark.randomModel(BenchDecodeCommand.shape(config), 1337);
         try {

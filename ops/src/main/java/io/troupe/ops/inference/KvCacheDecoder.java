@@ -33,8 +33,9 @@ import java.util.Set;
  *
  * <p><b>Memory.</b> A slot's cache holds block_size positions of every layer's keys and values
  * (n_layer x 2 x block_size x n_embd floats); {@link #capacity()} is how many such caches fit in
- * the budget given to {@link #open}. A batched step also assembles the batch's caches into one
- * padded input, which costs up to as much again while it runs.
+ * the budget given to {@link #open}. A batched step whose batch differs from the last run's
+ * assembles the batch's caches into one padded input, which costs up to as much again while it
+ * runs; the same batch stepping again reuses the last run's output as its past instead.
  *
  * <p><b>Different lengths.</b> A step pads the batch's pasts to the longest and masks the padding
  * ({@code attention_mask}); each token gets its own position ({@code position_ids}).
