@@ -164,6 +164,10 @@ final class CoordinatorCommand implements Callable<Integer> {
         }
         TrainSettings settings = run.training.steps() != null
                 ? UserError.onCommandLine(() -> job.settings().withMaxIters(run.training.steps())) : job.settings();
+        String dilocoProblem = io.troupe.worker.train.SyncSettings.problem(settings);
+        if (dilocoProblem != null) {
+            throw UserError.usage(dilocoProblem); // a DiLoCo job grown by --steps must still end on an outer step
+        }
         DataSource source = DataSource.open(job.dataPath());
         if (!source.identity().sha256().equals(job.dataSha256())) {
             throw UserError.inputData("the " + source.identity().kind().label() + " at " + job.dataPath()

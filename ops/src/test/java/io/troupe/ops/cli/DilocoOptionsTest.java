@@ -51,6 +51,17 @@ class DilocoOptionsTest {
     }
 
     @Test
+    void aResumedDilocoJobGrownByStepsMustStillEndOnAnOuterStep() throws Exception {
+        Path job = Files.createDirectories(tmp.resolve("job"));
+        io.troupe.worker.train.TrainSettings settings = io.troupe.worker.train.TrainSettings.load(null,
+                java.util.Map.of("sync", "diloco", "inner_steps", "10", "eval_interval", "10"), 20);
+        new io.troupe.coordinator.JobFile("j", settings, tmp.resolve("corpus.txt"), "0".repeat(64), 2, 1, 2,
+                io.troupe.worker.allreduce.WireFormat.FP32).write(job);
+        troupe("coordinator", "--bind", "127.0.0.1:0", "--out", job, "--resume", "--steps", "25").assertExit(2)
+                .assertOneLineError("use --steps 30");
+    }
+
+    @Test
     void aWireLimitNeedsARingAndAPositiveRate() throws Exception {
         train("--wire-limit-mbps", "100").assertExit(2).assertOneLineError("--workers 1 has none");
         train("--workers", "2", "--wire-limit-mbps", "-5").assertExit(2)
