@@ -123,6 +123,11 @@ final class CheckpointExport {
             var stored = ConfigFactory.parseString(checkpoint.config());
             TrainSettings settings = TrainSettings.from(
                     stored.withFallback(ConfigFactory.defaultReference().getConfig("troupe.train")).resolve());
+            if (settings.isEncoder()) {
+                throw UserError.inputData("checkpoint " + file + " is of an encoder (arch = bert), and this reads GPT"
+                        + " checkpoints; finish the run with troupe train --resume (same options), which exports its"
+                        + " model.onnx for fill-mask, embed and finetune --from RUN");
+            }
             config = settings.model(stored.getInt("vocab_size"));
         } catch (ConfigException | IllegalArgumentException e) {
             throw UserError.inputData("checkpoint " + file + " holds a config Troupe cannot read (" + e.getMessage()

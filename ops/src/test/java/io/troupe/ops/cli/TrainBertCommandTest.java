@@ -108,6 +108,8 @@ class TrainBertCommandTest {
                 .assertOneLineError("prepare --tokenizer wordpiece");
         troupe(concat("train", "--arch", "albert", "--data", corpus, "--out", tmp.resolve("y"), "--steps", 2))
                 .assertOneLineError("--arch must be gpt or bert").assertExit(2);
+        // troupe export rebuilds GPTs from checkpoints; an encoder run's checkpoint is refused by name.
+        troupe("export", "--run", run, "--out", tmp.resolve("exported")).assertOneLineError("is of an encoder");
     }
 
     private static Object[] concat(Object... head) {
