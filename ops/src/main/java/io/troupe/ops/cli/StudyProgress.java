@@ -12,6 +12,9 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
 import java.util.stream.Collectors;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
 
 /**
  * What {@code troupe tune} prints: sentences, or with {@code --json} one object per line, each
@@ -32,10 +35,27 @@ import java.util.stream.Collectors;
 final class StudyProgress implements StudyListener {
     private final PrintWriter out;
     private final boolean json;
+    private final boolean terminal;
+    private final java.util.function.LongSupplier nanos;
+    /** Trials that reached a final state (a trial ASHA only paused may still run again). */
+    private final java.util.Set<Integer> ended = new java.util.HashSet<>();
+    private int total;
+    private long startedNanos;
+    private ProgressBar bar;
 
     StudyProgress(PrintWriter out, boolean json) {
+        this(out, json, System.console() != null, System::nanoTime);
+    }
+
+    /**
+     * @param terminal a progress bar over the trials (with ETA) instead of a progress line after each trial end
+     * @param nanos the clock the ETA is measured with
+     */
+    StudyProgress(PrintWriter out, boolean json, boolean terminal, java.util.function.LongSupplier nanos) {
         this.out = out;
         this.json = json;
+        this.terminal = terminal;
+        this.nanos = nanos;
     }
 
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
@@ -93,6 +113,25 @@ final class StudyProgress implements StudyListener {
         out.printf("study %s: %d trials, %d at a time on %d worker(s) each, sampler %s, pruner %s, %d steps%n",
                 dir, study.trials(), slots, study.workersPerTrial(), study.sampler(), study.pruner(), study.steps());
         out.flush();
+        total = trials;
+        startedNanos = nanos.getAsLong();
+        if (terminal) {
+            bar = new ProgressBarBuilder().setTaskName("tune").setInitialMax(trials).setUnit(" trials", 1)
+                    .setStyle(ProgressBarStyle.COLORFUL_UNICODE_BLOCK).setUpdateIntervalMillis(500).build();
+        }
+    }
+
+    /** Prints a line above the bar (when there is one), so the trials' history stays on screen. */
+    private void line(String text) {
+        if (bar != null) {
+            bar.pause();
+            System.err.print("\r\033[K");
+        }
+        out.println(text);
+        out.flush();
+        if (bar != null) {
+            bar.resume();
+        }
     }
 
     @Override
@@ -101,8 +140,8 @@ final class StudyProgress implements StudyListener {
             Json.printLine(out, new TrialStart("trial_start", number, params, restarted));
             return;
         }
-        out.printf("trial %d %s: %s%n", number, restarted ? "restarted from its checkpoint" : "started", describe(params));
-        out.flush();
+        line(String.format("trial %d %s: %s", number, restarted ? "restarted from its checkpoint" : "started",
+                describe(params)));
     }
 
     @Override
@@ -113,22 +152,57 @@ final class StudyProgress implements StudyListener {
                     scored ? t.value() : null, t.reason()));
             return;
         }
-        out.printf(Locale.ROOT, "trial %d %s at step %d: val loss %s%s%n", t.number(), t.state(), t.lastStep(),
+        line(String.format(Locale.ROOT, "trial %d %s at step %d: val loss %s%s", t.number(), t.state(), t.lastStep(),
                 scored ? String.format(Locale.ROOT, "%.4f", t.value()) : "-",
-                t.reason() == null ? "" : " (" + t.reason() + ")");
-        out.flush();
+                t.reason() == null ? "" : " (" + t.reason() + ")"));
+        boolean paused = t.state() == TrialState.PRUNED && t.reason() != null
+                && t.reason().startsWith(io.troupe.tuner.pruner.AshaPruner.PAUSED);
+        if (paused || !ended.add(t.number()) || total == 0) {
+            return;
+        }
+        if (bar != null) {
+            bar.stepTo(ended.size());
+        } else {
+            out.println(progressLine());
+            out.flush();
+        }
+    }
+
+    /**
+     * "progress: 3 of 8 trials ended, 2m10s elapsed, about 3m37s left": the time left assumes the
+     * remaining trials take as long on average as the ended ones (pruned ones end early, so it is rough).
+     */
+    String progressLine() {
+        long elapsed = nanos.getAsLong() - startedNanos;
+        int done = ended.size();
+        String left = done >= total ? "" : ", about " + duration(elapsed / done * (total - done)) + " left";
+        return "progress: " + done + " of " + total + " trials ended, " + duration(elapsed) + " elapsed" + left;
+    }
+
+    private static String duration(long nanos) {
+        long s = Math.round(nanos / 1e9);
+        return s >= 3600 ? String.format(Locale.ROOT, "%dh%02dm", s / 3600, s / 60 % 60)
+                : s >= 60 ? String.format(Locale.ROOT, "%dm%02ds", s / 60, s % 60) : s + "s";
+    }
+
+    /** Ends the progress bar, if any. */
+    synchronized void close() {
+        if (bar != null) {
+            bar.close();
+            bar = null;
+        }
     }
 
     /** A line of information for people (not printed with --json, whose lines are events). */
-    synchronized void note(String line) {
+    synchronized void note(String text) {
         if (!json) {
-            out.println(line);
-            out.flush();
+            line(text);
         }
     }
 
     /** A study stopped by a signal; its running trials saved a checkpoint. */
     synchronized void stopped(Path dir) {
+        close();
         if (json) {
             Json.printLine(out, new Stopped("stopped", dir.toString()));
             return;
@@ -139,6 +213,7 @@ final class StudyProgress implements StudyListener {
 
     /** The end of a study: counts, the best trial and where the results are. */
     synchronized void done(StudyResults results, Path dir) {
+        close();
         Map<TrialState, Long> counts = results.trials().stream()
                 .collect(Collectors.groupingBy(TrialRecord::state, Collectors.counting()));
         long trained = results.trials().stream().mapToLong(t -> Math.max(0, t.lastStep())).sum();
