@@ -1,6 +1,7 @@
 package io.troupe.ops.translate;
 
 import ai.onnxruntime.OrtException;
+import com.fasterxml.jackson.annotation.JsonProperty;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -18,7 +19,9 @@ public final class TranslationEval {
     static final int[] BUCKET_BOUNDS = {5, 10, 15, 20};
 
     /** One source-length bucket's scores. */
-    public record Bucket(String sourceWords, int pairs, double bleu, double chrf, double lengthRatio) {
+    public record Bucket(@JsonProperty("source_words") String sourceWords, @JsonProperty("pairs") int pairs,
+                         @JsonProperty("bleu") double bleu, @JsonProperty("chrf") double chrf,
+                         @JsonProperty("length_ratio") double lengthRatio) {
     }
 
     /** The scores of a whole evaluation. */

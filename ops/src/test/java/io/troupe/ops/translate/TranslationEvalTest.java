@@ -36,5 +36,8 @@ class TranslationEvalTest {
                 List.of(List.of("le chat noir dort ici", "le chat noir dort là"))).bleu();
         assertEquals(bucket1, r.buckets().get(0).bleu(), 1e-9);
         assertTrue(r.bleu() > 0 && r.bleu() < 100, "corpus BLEU " + r.bleu());
+        String json = new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(r.buckets().get(0));
+        assertEquals("{\"source_words\":\"1-5\",\"pairs\":2,\"bleu\":" + r.buckets().get(0).bleu() + ",\"chrf\":"
+                + r.buckets().get(0).chrf() + ",\"length_ratio\":" + r.buckets().get(0).lengthRatio() + "}", json);
     }
 }
