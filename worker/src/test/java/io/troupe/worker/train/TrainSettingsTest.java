@@ -112,10 +112,12 @@ class TrainSettingsTest {
         assertEquals("attention", on.toJson(JSON).get("activation_checkpointing").asText());
         // The gradients are the same with it on, so a checkpoint resumes under either value.
         assertEquals(load(null).resumeIdentity(JSON, 65), on.resumeIdentity(JSON, 65));
-        // ORT's arena is off unless asked for, and is not part of the identity either.
-        assertFalse(load(null).ortArena());
-        assertTrue(load(null, "ort_arena=true").ortArena());
-        assertEquals(load(null).resumeIdentity(JSON, 65), load(null, "ort_arena=true").resumeIdentity(JSON, 65));
+        // ORT's arena is on unless a preset or override turns it off (shakespeare-char does), and
+        // is not part of the identity either.
+        assertTrue(load(null).ortArena());
+        assertFalse(load("shakespeare-char").ortArena());
+        assertFalse(load(null, "ort_arena=false").ortArena());
+        assertEquals(load(null).resumeIdentity(JSON, 65), load(null, "ort_arena=false").resumeIdentity(JSON, 65));
     }
 
     @Test
