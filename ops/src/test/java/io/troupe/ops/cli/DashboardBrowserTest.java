@@ -40,12 +40,13 @@ class DashboardBrowserTest {
         assumeChromedriver();
         Path corpus = Files.writeString(tmp.resolve("corpus.txt"), TEXT);
         int port = freePort();
+        // The browser starts first: on a busy machine Chromium's start can outlast the whole run,
+        // and the page must watch the run while it trains to see the chart grow.
+        WebDriver browser = chromium();
         CompletableFuture<CliRun> run = CompletableFuture.supplyAsync(() -> trainTiny(corpus, tmp.resolve("run"), STEPS,
                 "--workers", "2", "--dashboard", "127.0.0.1:" + port));
-        WebDriver browser = null;
         try {
             awaitListening(port, run);
-            browser = chromium();
             browser.get("http://127.0.0.1:" + port + "/");
             WebDriver page = browser;
             WebElement chart = browser.findElement(By.id("loss-chart"));

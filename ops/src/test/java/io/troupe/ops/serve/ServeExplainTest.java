@@ -53,7 +53,12 @@ class ServeExplainTest {
     }
 
     private static HttpResponse<String> post(String body, String key) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + "/v1/explain")).timeout(Duration.ofSeconds(60))
+        return post(server, body, key);
+    }
+
+    /** POST /v1/explain to {@code to}. */
+    private static HttpResponse<String> post(OpenAiServer to, String body, String key) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + to.port() + "/v1/explain")).timeout(Duration.ofSeconds(60))
                 .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body));
         if (key != null) {
             b.header("Authorization", "Bearer " + key);
@@ -115,25 +120,25 @@ class ServeExplainTest {
     }
 
     @Test
-    void aSwappedInClassifierIsExplainedByItsLabels() throws Exception {
-        server.swap(classifier, "clf", 1, 2, 1 << 20, s -> { });
-        try {
-            HttpResponse<String> unknown = post("{\"input\":\"bad cafe\",\"target\":\"maybe\"}", KEY);
+    void aServedClassifierIsExplainedByItsLabels() throws Exception {
+        // Its own server: serve --watch refuses to swap a language model for a classifier (other clients).
+        try (OpenAiServer clf = OpenAiServer.bind("127.0.0.1", 0, ServeLimits.defaults(), KEY)) {
+            clf.load(classifier, 1, 2);
+            HttpResponse<String> unknown = post(clf, "{\"input\":\"bad cafe\",\"target\":\"maybe\"}", KEY);
             assertError(unknown, 400, "invalid_value", "target");
             assertTrue(unknown.body().contains("[neg, neutral, pos]"), unknown.body());
-            HttpResponse<String> ok = post("{\"input\":\"bad cafe\",\"target\":\"pos\",\"method\":\"grad-x-input\"}", KEY);
+            HttpResponse<String> ok = post(clf, "{\"input\":\"bad cafe\",\"target\":\"pos\",\"method\":\"grad-x-input\"}", KEY);
             assertEquals(200, ok.statusCode(), ok.body());
             assertEquals("pos", JSON.readTree(ok.body()).get("target").asText());
-        } finally {
-            server.swap(lm, OpenAiServer.modelId(lm), 1, 2, 1 << 20, s -> { });
         }
     }
+
     @Test
-    void aSwappedInEncoderClassifierIsExplainedFromTheMaskBaseline() throws Exception {
+    void aServedEncoderClassifierIsExplainedFromTheMaskBaseline() throws Exception {
         Path encoder = TinyExports.randomEncoderClassifier(shared.resolve("encoder"), Pooling.MEAN);
-        server.swap(encoder, "encoder", 1, 2, 1 << 20, s -> { });
-        try {
-            HttpResponse<String> r = post("{\"input\":\"the cat sat\",\"target\":\"yes\",\"steps\":64}", KEY);
+        try (OpenAiServer enc = OpenAiServer.bind("127.0.0.1", 0, ServeLimits.defaults(), KEY)) {
+            enc.load(encoder, 1, 2);
+            HttpResponse<String> r = post(enc, "{\"input\":\"the cat sat\",\"target\":\"yes\",\"steps\":64}", KEY);
             assertEquals(200, r.statusCode(), r.body());
             JsonNode body = JSON.readTree(r.body());
             assertEquals("[\"[CLS]\",\"the\",\"cat\",\"sat\",\"[SEP]\"]", body.get("tokens").toString());
@@ -142,9 +147,7 @@ class ServeExplainTest {
                 direct = explainer.explain("[MASK] [MASK] [MASK]", new ExplainOptions(ExplainMethod.GRAD_X_INPUT, "yes", 1));
             }
             assertEquals(direct.score(), body.get("baseline_score").asDouble(), 1e-4, "f(b) is the masked text's score");
-            assertError(post("{\"input\":\"the cat\",\"target\":\"maybe\"}", KEY), 400, "invalid_value", "target");
-        } finally {
-            server.swap(lm, OpenAiServer.modelId(lm), 1, 2, 1 << 20, s -> { });
+            assertError(post(enc, "{\"input\":\"the cat\",\"target\":\"maybe\"}", KEY), 400, "invalid_value", "target");
         }
     }
 
