@@ -147,6 +147,12 @@ final class RingPhases {
         timers.cancel("suspects");
         for (Member w : formation.silent(members)) {
             log.warn("worker {} did not answer within the probe timeout; leaving it out", w.ref);
+            if (progress.events() != null) {
+                // Often the first sign of a dead worker (its node is reported lost later, when it is
+                // no longer a member): events.jsonl, the fault history and the dashboard must name it.
+                progress.events().failed(w, "did not answer the probe of generation " + formation.generation()
+                        + "; left out of the ring");
+            }
             coordinator.release(w); // if it is alive after all, it closes the job and offers itself again
         }
         members.ready().stream().filter(Member::leaving).forEach(coordinator::release);

@@ -17,7 +17,7 @@ import picocli.CommandLine.Option;
 final class ArchOptions {
     @Option(names = "--arch", paramLabel = "gpt|bert",
             description = {"Model family: gpt (next-token) or bert (a BERT-style encoder pretrained as a masked",
-                "language model: 15% of tokens chosen per draw, 80/10/10; needs a WordPiece tokenizer with [MASK]).",
+                "language model: 15%% of tokens chosen per draw, 80/10/10; needs a WordPiece tokenizer with [MASK]).",
                 "Sets the arch setting; the bert-tiny and bert-small presets set it too (default: the preset's)."})
     private String arch;
 
