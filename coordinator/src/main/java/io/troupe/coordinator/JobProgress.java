@@ -12,6 +12,7 @@ import io.troupe.worker.job.protocol.RunStep;
 import io.troupe.worker.job.protocol.StepDone;
 import io.troupe.worker.metrics.ModelFlops;
 import io.troupe.worker.plane.StateExchange;
+import io.troupe.worker.bert.MaskedTokens;
 import io.troupe.worker.run.MetricsLog;
 import io.troupe.worker.run.SummaryFile;
 import io.troupe.worker.run.TrainListener;
@@ -64,6 +65,7 @@ final class JobProgress {
     private long trainedSteps;
     private double lastTrainEval = Double.NaN;
     private double lastValEval = Double.NaN;
+    private double lastMaskedAccuracy = Double.NaN;
     private double bestVal = Double.POSITIVE_INFINITY;
 
     JobProgress(JobSpec spec, TrainListener listener, Logger log) {
@@ -320,6 +322,12 @@ final class JobProgress {
             bestVal = Math.min(bestVal, valEval);
             entry = entry.withValLoss(valEval);
             listener.onEval(step, trainEval, valEval);
+            double accuracy = pooledMaskedAccuracy(ringSize);
+            if (!Double.isNaN(accuracy)) {
+                lastMaskedAccuracy = accuracy;
+                entry = entry.withValMaskedAccuracy(accuracy);
+                listener.onMaskedAccuracy(step, accuracy);
+            }
         }
         try {
             if (cadence.logs(step)) {
@@ -335,6 +343,23 @@ final class JobProgress {
             return Optional.of("cannot write to " + spec.outDir() + ": " + e.getMessage());
         }
         return Optional.empty();
+    }
+
+    /**
+     * An MLM encoder's masked-token accuracy over every rank's val batches, pooled as hits over
+     * masked positions (as a local run pools its own batches), so no worker's share weighs more
+     * than its masked count; NaN for a GPT or when any rank sent no counts.
+     */
+    private double pooledMaskedAccuracy(int ringSize) {
+        List<MaskedTokens> parts = new ArrayList<>();
+        for (int rank = 0; rank < ringSize; rank++) {
+            Optional<MaskedTokens> counts = reports.get(rank).valMasked();
+            if (counts.isEmpty()) {
+                return Double.NaN;
+            }
+            parts.add(counts.get());
+        }
+        return MaskedTokens.pooled(parts).accuracy();
     }
 
     /**
@@ -387,6 +412,9 @@ final class JobProgress {
         extra.put("steps_skipped", nonFinite.skipped());
         // From events.jsonl, which a resumed coordinator appends to: the history of every coordinator of the job.
         extra.put("fault_history", FaultHistory.read(spec.outDir()).toJson());
+        if (!Double.isNaN(lastMaskedAccuracy)) {
+            extra.put("final_val_masked_accuracy", lastMaskedAccuracy);
+        }
         SummaryFile.write(spec.outDir(), summary, spec.settings(), spec.tokenizer().vocabSize(),
                 spec.tokenizer().type(), ringSize, extra, spec.data());
         return summary;

@@ -25,12 +25,15 @@ import io.troupe.worker.job.protocol.WorkerHello;
 import io.troupe.worker.job.protocol.JobMessage;
 import io.troupe.worker.job.protocol.JobMessageSerializer;
 import io.troupe.worker.actor.ServiceKeys;
+import io.troupe.worker.bert.MaskedTokens;
 import io.troupe.worker.run.TrainListener;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -146,9 +149,13 @@ class CoordinatorProtocolTest {
         }
 
         void done(RunStep r, boolean skipped) {
+            done(r, skipped, Optional.empty());
+        }
+
+        void done(RunStep r, boolean skipped, Optional<MaskedTokens> valMasked) {
             step = r.step();
             send(new StepDone(r.jobId(), rank, r.step(), 2.0, 1.0, r.verifyParams() ? checksum : 0, 2.0, 2.1,
-                    r.evaluate() ? 1 : 0, 0, 0, r.generation(), r.sampleFrom(), r.rows(), skipped));
+                    r.evaluate() ? 1 : 0, 0, 0, r.generation(), r.sampleFrom(), r.rows(), skipped, valMasked));
         }
 
         void fail(RunStep r, String why) {
@@ -275,6 +282,44 @@ class CoordinatorProtocolTest {
         assertEquals(18, s.get("samples_consumed").asLong());
         assertEquals(0, s.get("samples_duplicated").asLong());
         assertEquals(0, s.get("samples_lost").asLong());
+    }
+
+    @Test
+    void theMaskedAccuracyPoolsEveryWorkersHitsOverTheirMaskedPositions() throws Exception {
+        startJob(2, 2, new ElasticPolicy(1, 2, Duration.ofMillis(1000), Duration.ofSeconds(10)),
+                Map.of("eval_interval", "1"));
+        List<FakeWorker> workers = join(2);
+        form(workers);
+        // Pooled: (3 + 1) / (10 + 30) = 0.1; a mean of the ratios would say 0.1667, rank 0 alone 0.3.
+        List<MaskedTokens> counts = List.of(new MaskedTokens(3, 10), new MaskedTokens(1, 30));
+        for (int step = 1; step <= 2; step++) {
+            List<RunStep> runs = new ArrayList<>();
+            workers.forEach(w -> runs.add(w.awaitStep()));
+            for (int i = 0; i < 2; i++) {
+                assertTrue(runs.get(i).evaluate(), "eval_interval 1 evaluates every step");
+                workers.get(i).done(runs.get(i), false, Optional.of(counts.get(i)));
+            }
+        }
+        workers.forEach(FakeWorker::finish);
+        assertNull(outcome.get(10, TimeUnit.SECONDS).failure());
+        assertEquals(0.1, summary().get("final_val_masked_accuracy").asDouble(), 1e-15);
+        List<String> lines = Files.readAllLines(dir.resolve("run").resolve("metrics.jsonl"));
+        JsonNode last = new ObjectMapper().readTree(lines.get(lines.size() - 1));
+        assertEquals(2, last.get("step").asLong());
+        assertEquals(0.1, last.get("val_masked_accuracy").asDouble(), 1e-15);
+    }
+
+    @Test
+    void reportsWithoutCountsWriteNoMaskedAccuracy() throws Exception {
+        startJob(1, 1, new ElasticPolicy(1, 1, Duration.ofMillis(1000), Duration.ofSeconds(10)),
+                Map.of("eval_interval", "1"));
+        List<FakeWorker> workers = join(1);
+        form(workers);
+        step(workers);
+        workers.forEach(FakeWorker::finish);
+        assertNull(outcome.get(10, TimeUnit.SECONDS).failure());
+        assertFalse(summary().has("final_val_masked_accuracy"), summary().toString());
+        assertFalse(Files.readString(dir.resolve("run").resolve("metrics.jsonl")).contains("masked"));
     }
 
     @Test

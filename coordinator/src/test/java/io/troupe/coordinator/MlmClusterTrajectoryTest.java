@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.troupe.data.corpus.TextCorpus;
 import io.troupe.data.corpus.TokenSplit;
 import io.troupe.data.tokenize.HfJsonTokenizer;
@@ -25,7 +27,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -36,6 +40,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class MlmClusterTrajectoryTest {
     private static final int STEPS = 30;
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     @TempDir
     Path dir;
@@ -85,6 +90,43 @@ class MlmClusterTrajectoryTest {
         // Measured about 1e-7; a worker masking other positions or weighting its share by its own
         // masked count moves the weights by about lr = 3e-3 in a step.
         assertTrue(difference <= 1e-5, "2 workers vs local after " + STEPS + " steps: max |difference| = " + difference);
+
+        // The masked-token accuracy reaches metrics.jsonl and summary.json through StepDone, at
+        // every evaluation, as a local run reports it. The values are not compared step by step:
+        // only the local run evaluates the initial model, which advances its val sampler, so its
+        // later evaluations see other val batches than the cluster's (its val loss differs too).
+        // CoordinatorProtocolTest proves the pooling over workers exactly.
+        Map<Long, Double> localAcc = maskedAccuracies(dir.resolve("local"));
+        assertEquals(List.of(0L, 15L, 30L), List.copyOf(localAcc.keySet()));
+        assertEquals(localAcc.get((long) STEPS), finalAccuracy(dir.resolve("local")));
+        for (int workers = 1; workers <= 2; workers++) {
+            Path run = dir.resolve("cluster-" + workers);
+            Map<Long, Double> acc = maskedAccuracies(run);
+            assertEquals(List.of(15L, 30L), List.copyOf(acc.keySet()), workers + " workers");
+            for (double a : acc.values()) {
+                assertTrue(a >= 0 && a <= 1, workers + " workers' accuracy " + a);
+            }
+            assertEquals(acc.get((long) STEPS), finalAccuracy(run), workers + " workers: the summary's is the last");
+        }
+    }
+
+    /** Step → val_masked_accuracy of each evaluation line; every line with a val loss must carry one. */
+    private static Map<Long, Double> maskedAccuracies(Path run) throws Exception {
+        Map<Long, Double> accuracies = new TreeMap<>();
+        for (String text : Files.readAllLines(run.resolve("metrics.jsonl"))) {
+            JsonNode line = JSON.readTree(text);
+            if (line.has("val_loss")) {
+                assertTrue(line.has("val_masked_accuracy"), run + ": an evaluation without the accuracy: " + line);
+                accuracies.put(line.get("step").asLong(), line.get("val_masked_accuracy").asDouble());
+            }
+        }
+        return accuracies;
+    }
+
+    private static double finalAccuracy(Path run) throws Exception {
+        JsonNode summary = JSON.readTree(run.resolve("summary.json").toFile());
+        assertTrue(summary.has("final_val_masked_accuracy"), run + "/summary.json: " + summary);
+        return summary.get("final_val_masked_accuracy").asDouble();
     }
 
     private static double maxDifference(float[] a, float[] b) {

@@ -96,10 +96,18 @@ class TrainBertCommandTest {
     @Test
     void twoEmbeddedWorkersTrainTheSameRun() throws Exception {
         Path two = tmp.resolve("two");
-        troupe(concat("train", "--arch", "bert", "--data", corpus, "--tokenizer", tokenizer, "--out", two, "--steps", 6,
-                "--workers", 2, "eval_interval=6")).assertOk();
+        CliRun twoWorkers = troupe(concat("train", "--arch", "bert", "--data", corpus, "--tokenizer", tokenizer, "--out",
+                two, "--steps", 6, "--workers", 2, "eval_interval=6")).assertOk();
         assertTrue(Files.isRegularFile(two.resolve("model.onnx")));
         troupe("fill-mask", "--model", two, "--text", "the [MASK] sat.").assertOk();
+        // The workers' masked-token counts reach the coordinator's log line, metrics.jsonl and summary.json.
+        assertTrue(twoWorkers.out().contains("step 6: val masked-token accuracy "), twoWorkers.out());
+        double acc = JSON.readTree(two.resolve("summary.json").toFile()).get("final_val_masked_accuracy").asDouble(-1);
+        assertTrue(acc >= 0 && acc <= 1, "accuracy " + acc);
+        List<String> lines = Files.readAllLines(two.resolve("metrics.jsonl"));
+        JsonNode last = JSON.readTree(lines.get(lines.size() - 1));
+        assertEquals(6, last.get("step").asLong(), last.toString());
+        assertEquals(acc, last.get("val_masked_accuracy").asDouble(-1), 0, last.toString());
     }
 
     @Test

@@ -25,11 +25,13 @@ import io.troupe.worker.train.LearningRateScales;
 import io.troupe.worker.train.TrainSettings;
 import io.troupe.model.bert.EncoderConfig;
 import io.troupe.model.bert.EncoderGraphs;
+import io.troupe.worker.bert.MaskedTokens;
 import io.troupe.worker.bert.MlmBatches;
 import io.troupe.worker.bert.MlmMasking;
 import java.nio.LongBuffer;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * One worker's share of a data-parallel training job: its engines, its copy of the
@@ -91,7 +93,7 @@ public final class WorkerJob implements AutoCloseable {
     private final DilocoRound diloco;
     private double lastComputeMillis;
     private double lastReduceMillis;
-    private double lastMaskedAccuracy = Double.NaN;
+    private MaskedTokens lastMaskedTokens;
 
     /**
      * Builds the engines and the initial state: GPT-2 initialisation from the seed, or the
@@ -487,7 +489,8 @@ public final class WorkerJob implements AutoCloseable {
             }
             out[s] = sum / settings.evalIters();
         }
-        lastMaskedAccuracy = mlm == null || masked == 0 ? Double.NaN : correct / masked;
+        // The engine's counts are whole numbers in float outputs: exact as longs.
+        lastMaskedTokens = mlm == null ? null : new MaskedTokens(Math.round(correct), Math.round(masked));
         return out;
     }
 
@@ -496,7 +499,15 @@ public final class WorkerJob implements AutoCloseable {
      * masked positions, pooled over its eval_iters batches; NaN for a GPT or before any evaluation.
      */
     public double lastMaskedAccuracy() {
-        return lastMaskedAccuracy;
+        return lastMaskedTokens == null ? Double.NaN : lastMaskedTokens.accuracy();
+    }
+
+    /**
+     * The counts behind {@link #lastMaskedAccuracy()} (hits, masked positions over the val
+     * batches of the last evaluation); empty for a GPT or before any evaluation.
+     */
+    public Optional<MaskedTokens> lastMaskedTokens() {
+        return Optional.ofNullable(lastMaskedTokens);
     }
 
     /** A checkpoint of this worker's state after {@code step} (parameters are shared by all ranks). */

@@ -25,6 +25,7 @@ import io.troupe.worker.train.TrainSettings;
 import io.troupe.worker.metrics.TroupeMetrics;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -197,7 +198,8 @@ public final class WorkerSession implements AutoCloseable {
             }
             StepDone done = new StepDone(r.jobId(), rank, r.step(), result.loss(), result.gradNorm(), checksum,
                     losses[0], losses[1], r.evaluate() ? 1 : 0, job.lastComputeMillis(), job.lastReduceMillis(),
-                    r.generation(), share.sampleFrom(), share.rows(), result.skipped());
+                    r.generation(), share.sampleFrom(), share.rows(), result.skipped(),
+                    r.evaluate() ? job.lastMaskedTokens() : Optional.empty());
             if (r.checkpoint() && rank == 0) {
                 long saveStart = System.nanoTime();
                 new CheckpointStore(Path.of(join.outDir()), settings.keepCheckpoints())

@@ -3,8 +3,10 @@ package io.troupe.worker.job.protocol;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.troupe.protocol.cluster.JobFrame;
 import io.troupe.worker.allreduce.WireFormat;
+import io.troupe.worker.bert.MaskedTokens;
 import java.io.NotSerializableException;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.OptionalInt;
 import org.apache.pekko.actor.ActorPaths;
 import org.apache.pekko.actor.ExtendedActorSystem;
@@ -111,13 +113,15 @@ public final class JobMessageSerializer extends SerializerWithStringManifest {
                     .setSampleFrom(r.sampleFrom()).setRows(r.rows()).setMicroBatch(r.microBatch())
                     .setGradAccum(r.gradAccum()).setWorldSize(r.worldSize()).setGlobalBatch(r.globalBatch()));
         } else if (m instanceof StepDone d) {
-            f.setStepDone(io.troupe.protocol.cluster.StepDone.newBuilder()
+            io.troupe.protocol.cluster.StepDone.Builder b = io.troupe.protocol.cluster.StepDone.newBuilder()
                     .setJobId(text(d.jobId())).setRank(d.rank()).setStep(d.step()).setLoss(d.loss())
                     .setGradNorm(d.gradNorm()).setParamChecksum(d.paramChecksum())
                     .setTrainEvalLoss(d.trainEvalLoss()).setValEvalLoss(d.valEvalLoss())
                     .setEvalBatches(d.evalBatches()).setComputeMs(d.computeMs()).setAllreduceMs(d.allreduceMs())
                     .setGeneration(d.generation()).setSampleFrom(d.sampleFrom()).setRows(d.rows())
-                    .setSkipped(d.skipped()));
+                    .setSkipped(d.skipped());
+            d.valMasked().ifPresent(t -> b.setValMaskedCorrect(t.correct()).setValMaskedCount(t.masked()));
+            f.setStepDone(b);
         } else if (m instanceof StepFailed s) {
             io.troupe.protocol.cluster.StepFailed.Builder b = io.troupe.protocol.cluster.StepFailed.newBuilder()
                     .setJobId(text(s.jobId())).setRank(s.rank()).setStep(s.step()).setError(text(s.error()))
@@ -193,7 +197,7 @@ public final class JobMessageSerializer extends SerializerWithStringManifest {
                 yield new StepDone(d.getJobId(), d.getRank(), d.getStep(), d.getLoss(), d.getGradNorm(),
                         d.getParamChecksum(), d.getTrainEvalLoss(), d.getValEvalLoss(), d.getEvalBatches(),
                         d.getComputeMs(), d.getAllreduceMs(), d.getGeneration(), d.getSampleFrom(), d.getRows(),
-                        d.getSkipped());
+                        d.getSkipped(), valMasked(d));
             }
             case STEP_FAILED -> {
                 var s = frame.getStepFailed();
@@ -248,6 +252,19 @@ public final class JobMessageSerializer extends SerializerWithStringManifest {
             return WireFormat.parse(name);
         } catch (IllegalArgumentException e) {
             throw new NotSerializableException("JoinJob.wire: " + e.getMessage());
+        }
+    }
+
+    /** The masked-token counts of a StepDone, when the worker sent both; a peer's impossible counts are refused. */
+    private static Optional<MaskedTokens> valMasked(io.troupe.protocol.cluster.StepDone d)
+            throws NotSerializableException {
+        if (!d.hasValMaskedCorrect() || !d.hasValMaskedCount()) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(new MaskedTokens(d.getValMaskedCorrect(), d.getValMaskedCount()));
+        } catch (IllegalArgumentException e) {
+            throw new NotSerializableException("StepDone.val_masked: " + e.getMessage());
         }
     }
 

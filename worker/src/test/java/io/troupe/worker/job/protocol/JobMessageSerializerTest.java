@@ -7,8 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.troupe.protocol.cluster.JobFrame;
 import io.troupe.worker.allreduce.WireFormat;
+import io.troupe.worker.bert.MaskedTokens;
 import java.io.NotSerializableException;
 import java.util.List;
+import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -60,7 +62,10 @@ class JobMessageSerializerTest {
                 new Probe("job-9", 23),
                 new ProbeReply("job-9", 23, worker, 44, -7L, true),
                 new FormRing("job-9", 24, 1, 2, "10.0.0.9", 40126, 44, "9f2c61d0a4b3e8f7"),
-                new LeaveRequest("job-9", worker));
+                new LeaveRequest("job-9", worker),
+                // An MLM evaluation's masked-token counts (optional fields: absent above, present here).
+                new StepDone("job-9", 1, 45, 1.5, 0.5, 0, 2.5, 2.75, 1, 1, 1, 25, 0, 6, false,
+                        Optional.of(new MaskedTokens(7_000_000_001L, 9_000_000_003L))));
     }
 
     private static JobMessage roundTrip(JobMessage m) throws NotSerializableException {
@@ -127,6 +132,17 @@ class JobMessageSerializerTest {
         NotSerializableException manifest = assertThrows(NotSerializableException.class,
                 () -> serializer().fromBinary(new byte[0], "StepDone"));
         assertTrue(manifest.getMessage().contains("another Troupe version"), manifest.getMessage());
+    }
+
+    @Test
+    void aStepDoneWithoutCountsHasNoMaskedAccuracyAndImpossibleCountsAreRefused() throws Exception {
+        StepDone gpt = (StepDone) roundTrip(everyMessage().get(6));
+        assertEquals(Optional.empty(), gpt.valMasked(), "a GPT's report (or an older worker's) carries no counts");
+        byte[] lying = JobFrame.newBuilder().setStepDone(io.troupe.protocol.cluster.StepDone.newBuilder()
+                .setJobId("j").setValMaskedCorrect(5).setValMaskedCount(4)).build().toByteArray();
+        NotSerializableException e = assertThrows(NotSerializableException.class,
+                () -> serializer().fromBinary(lying, JobMessageSerializer.MANIFEST));
+        assertTrue(e.getMessage().startsWith("StepDone.val_masked"), e.getMessage());
     }
 
     @Test
