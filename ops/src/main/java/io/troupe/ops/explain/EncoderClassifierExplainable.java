@@ -16,7 +16,6 @@ import io.troupe.model.gpt.Pooling;
 import io.troupe.model.graph.DType;
 import io.troupe.worker.finetune.EncodedExamples;
 import io.troupe.worker.finetune.SpecialTokens;
-import io.troupe.worker.run.ClassifierExport;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -57,28 +56,13 @@ final class EncoderClassifierExplainable implements ExplainableModel {
 
     static EncoderClassifierExplainable open(Path dir, ExportedWeights weights) throws DataException {
         EncoderConfig cfg = weights.encoderConfig();
-        LabelSet labels = LabelSet.read(dir.resolve(LabelSet.FILE_NAME));
-        int classes = weights.intMeta(ClassifierExport.CLASSES);
-        if (labels.size() != classes) {
-            throw new DataException(dir.resolve(LabelSet.FILE_NAME) + " names " + labels.size() + " labels but "
-                    + weights.file() + " has " + classes + " classes; they come from different runs");
-        }
-        Pooling pooling;
-        try {
-            pooling = Pooling.parse(weights.metadata().getOrDefault(ClassifierExport.POOLING, Pooling.MEAN.label()));
-        } catch (IllegalArgumentException e) {
-            throw new DataException(weights.file() + ": " + e.getMessage(), e);
-        }
+        ExportedClassifierParts parts = ExportedClassifierParts.read(dir, weights, Pooling.MEAN, cfg.vocabSize());
         SpecialTokens specials = SpecialTokens.fromMetadata(weights.metadata());
         if (specials == null) {
             throw new DataException(weights.file() + " is an encoder classifier without its [CLS]/[SEP] ids ("
                     + SpecialTokens.METADATA + "); run its troupe finetune again");
         }
-        Tokenizer tokenizer = Tokenizer.load(dir);
-        if (tokenizer.vocabSize() != cfg.vocabSize()) {
-            throw new DataException(weights.file() + " has a vocabulary of " + cfg.vocabSize() + " but tokenizer.json has "
-                    + tokenizer.vocabSize() + "; they come from different runs");
-        }
+        Tokenizer tokenizer = parts.tokenizer();
         long neutral = 0;
         String neutralName = "[PAD] (id 0) embeddings";
         if (tokenizer instanceof HfJsonTokenizer hf) {
@@ -92,9 +76,9 @@ final class EncoderClassifierExplainable implements ExplainableModel {
                 neutralName = "[PAD] embeddings";
             }
         }
-        ClassifierHead head = new ClassifierHead(classes, pooling);
+        ClassifierHead head = parts.head();
         return new EncoderClassifierExplainable(cfg, head, weights.parameters(ClassifierGraphs.layout(cfg, head)),
-                tokenizer, specials, neutral, neutralName + " at the text's positions, [CLS] and [SEP] kept", labels);
+                tokenizer, specials, neutral, neutralName + " at the text's positions, [CLS] and [SEP] kept", parts.labels());
     }
 
     @Override

@@ -13,7 +13,6 @@ import io.troupe.model.gpt.GptScoreModels;
 import io.troupe.model.gpt.Pooling;
 import io.troupe.model.graph.DType;
 import io.troupe.worker.finetune.EncodedExamples;
-import io.troupe.worker.run.ClassifierExport;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -44,26 +43,9 @@ final class GptClassifierExplainable implements ExplainableModel {
 
     static GptClassifierExplainable open(Path dir, ExportedWeights weights) throws DataException {
         GptConfig cfg = weights.config();
-        LabelSet labels = LabelSet.read(dir.resolve(LabelSet.FILE_NAME));
-        int classes = weights.intMeta(ClassifierExport.CLASSES);
-        if (labels.size() != classes) {
-            throw new DataException(dir.resolve(LabelSet.FILE_NAME) + " names " + labels.size() + " labels but "
-                    + weights.file() + " has " + classes + " classes; they come from different runs");
-        }
-        Pooling pooling;
-        try {
-            pooling = Pooling.parse(weights.metadata().getOrDefault(ClassifierExport.POOLING, Pooling.LAST.label()));
-        } catch (IllegalArgumentException e) {
-            throw new DataException(weights.file() + ": " + e.getMessage(), e);
-        }
-        ClassifierHead head = new ClassifierHead(classes, pooling);
-        Tokenizer tokenizer = Tokenizer.load(dir);
-        if (tokenizer.vocabSize() != cfg.vocabSize()) {
-            throw new DataException(weights.file() + " has a vocabulary of " + cfg.vocabSize() + " but tokenizer.json has "
-                    + tokenizer.vocabSize() + "; they come from different runs");
-        }
-        return new GptClassifierExplainable(cfg, head, weights.parameters(ClassifierGraphs.layout(cfg, head)), tokenizer,
-                labels);
+        ExportedClassifierParts parts = ExportedClassifierParts.read(dir, weights, Pooling.LAST, cfg.vocabSize());
+        return new GptClassifierExplainable(cfg, parts.head(),
+                weights.parameters(ClassifierGraphs.layout(cfg, parts.head())), parts.tokenizer(), parts.labels());
     }
 
     @Override
