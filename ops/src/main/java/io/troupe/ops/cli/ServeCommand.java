@@ -27,7 +27,8 @@ import picocli.CommandLine.Spec;
 /** {@code troupe serve}: an OpenAI-compatible HTTP server over an exported model, with continuous batching. */
 @Command(name = "serve", description = {"Serve an exported model over an OpenAI-compatible HTTP API.",
             "POST /v1/completions and /v1/chat/completions (streaming as server-sent events) for a language model, "
-                    + "POST /v1/classify for a classifier, POST /v1/feedback (with --feedback-dir), GET /v1/models, /health (drift, feedback and live accuracy in its details) and /metrics. Runs until interrupted."}, mixinStandardHelpOptions = true)
+                    + "POST /v1/classify for a classifier, POST /v1/embeddings for an encoder, POST /v1/translate for a"
+                    + " seq2seq model, POST /v1/explain, POST /v1/feedback (with --feedback-dir), GET /v1/models, /health (drift, feedback and live accuracy in its details) and /metrics. Runs until interrupted."}, mixinStandardHelpOptions = true)
 final class ServeCommand implements Callable<Integer> {
 
     @Spec
@@ -82,6 +83,12 @@ final class ServeCommand implements Callable<Integer> {
             description = "Token or length PSI above which /health says drift and a line is logged (default: ${DEFAULT-VALUE}).")
     private double driftThreshold;
 
+    @Option(names = "--reference-data", paramLabel = "FILE",
+            description = "Example texts, one per line, to build the drift reference profile from at start, instead of"
+                    + " the stored profile or the training data the run names (for a model without them, e.g. an imported"
+                    + " encoder); kept in memory, not stored.")
+    private Path referenceData;
+
     @Option(names = "--feedback-dir", paramLabel = "DIR",
             description = "Where POST /v1/feedback appends DIR/feedback.jsonl (fsynced, rotated); without it feedback is off.")
     private Path feedbackDir;
@@ -112,7 +119,14 @@ final class ServeCommand implements Callable<Integer> {
         if (!(accuracyAlert >= 0 && accuracyAlert <= 1)) {
             throw new ParameterException(spec.commandLine(), "--accuracy-alert must be in [0, 1], got " + accuracyAlert);
         }
-        MonitorSettings d = MonitorSettings.defaults();
+        if (referenceData != null && !Files.isRegularFile(referenceData)) {
+            throw UserError.usage("--reference-data " + referenceData + " is not a file; give a text file with one"
+                    + " example request per line");
+        }
+        if (referenceData != null && noMonitor) {
+            throw UserError.usage("--reference-data builds the drift profile, and --no-monitor turns drift off; drop one");
+        }
+        MonitorSettings d = MonitorSettings.defaults().withReferenceData(referenceData);
         return d.withDrift(!noMonitor).withWindow(driftWindow, Math.min(d.minTexts(), driftWindow), driftThreshold)
                 .withFeedback(feedbackDir, feedbackMaxMib << 20, 4)
                 .withAccuracy(d.accuracyWindow(), accuracyAlert, d.minLabelled());

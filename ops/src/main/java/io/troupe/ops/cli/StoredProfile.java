@@ -2,9 +2,15 @@ package io.troupe.ops.cli;
 
 import io.troupe.data.labelled.LabelSet;
 import io.troupe.ops.inference.ExportedClassifier;
+import io.troupe.ops.inference.ExportedEncoder;
 import io.troupe.ops.inference.ExportedModel;
+import io.troupe.ops.inference.OnnxMetadata;
+import io.troupe.ops.serve.monitor.MonitoredModel;
 import io.troupe.ops.serve.monitor.ReferenceProfile;
 import io.troupe.ops.serve.monitor.ReferenceProfiles;
+import io.troupe.worker.card.ModelCard;
+import io.troupe.worker.run.EncoderExport;
+import io.troupe.worker.run.ModelExport;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,14 +30,23 @@ final class StoredProfile {
             ReferenceProfile profile;
             if (Files.isRegularFile(dir.resolve(LabelSet.FILE_NAME))) {
                 try (ExportedClassifier classifier = ExportedClassifier.open(dir, 1)) {
-                    profile = ReferenceProfiles.ofClassifier(classifier, data);
+                    profile = ReferenceProfiles.of(MonitoredModel.of(classifier), data);
+                }
+            } else if (isEncoder(dir)) {
+                try (ExportedEncoder encoder = ExportedEncoder.open(dir, 1)) {
+                    profile = ReferenceProfiles.of(MonitoredModel.of(encoder), data);
                 }
             } else {
                 try (ExportedModel model = ExportedModel.open(dir, 1)) {
-                    profile = ReferenceProfiles.ofLanguageModel(model, data);
+                    profile = ReferenceProfiles.of(MonitoredModel.of(model), data);
                 }
             }
             profile.write(dir);
+            if (Files.isRegularFile(dir.resolve(ModelCard.FILE_NAME))) {
+                // The card was written with the run's summary, before the profile existed: its Monitoring section
+                // must show the profile serve will compare with.
+                ModelCard.write(dir);
+            }
             return true;
         } catch (Exception e) {
             err.println("troupe: warning: no reference profile stored in " + dir + " (" + e.getMessage()
@@ -39,6 +54,11 @@ final class StoredProfile {
             err.flush();
             return false;
         }
+    }
+
+    private static boolean isEncoder(Path dir) throws io.troupe.data.DataException {
+        Path model = dir.resolve(ModelExport.FILE_NAME);
+        return Files.isRegularFile(model) && EncoderExport.ENCODER.equals(OnnxMetadata.read(model).get(ExportedModel.TASK));
     }
 
     /** Drops a profile left by an earlier run in {@code dir}, which would describe other data. */

@@ -94,10 +94,8 @@ final class TrainCommand implements Callable<Integer> {
             RunReport.stopped(trainer.stoppedAt(), out, stdout, run.json.enabled());
             return EXIT_STOPPED;
         }
-        if (!settings.isEncoder()) {
-            // The drift reference profile is of a language model's generations; an encoder has none.
-            StoredProfile.write(out, data, spec.commandLine().getErr());
-        }
+        // What serve compares incoming texts with (an encoder's: token and length histograms, MLM pseudo-perplexity).
+        StoredProfile.write(out, data, spec.commandLine().getErr());
         RunReport.done(summary, out, stdout, run.json.enabled());
         return TroupeCli.EXIT_OK;
     }

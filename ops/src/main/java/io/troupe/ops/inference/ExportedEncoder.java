@@ -109,6 +109,11 @@ public final class ExportedEncoder implements AutoCloseable {
         return truncated;
     }
 
+    /** Positions of the model: the longest row it reads, [CLS] and [SEP] included. */
+    public int blockSize() {
+        return blockSize;
+    }
+
     /** True when the model has an MLM head (fill-mask and PLL work). */
     public boolean hasMlmHead() {
         return hasLogits;
@@ -126,11 +131,17 @@ public final class ExportedEncoder implements AutoCloseable {
 
     /** {@code [CLS] ids [SEP]}, cut to block_size (counted). */
     private long[] wrap(int[] ids) {
-        int extra = specials == null ? 0 : 2;
-        int n = Math.min(ids.length, blockSize - extra);
-        if (n < ids.length) {
+        long[] row = cut(ids);
+        if (row.length - (specials == null ? 0 : 2) < ids.length) {
             truncated++;
         }
+        return row;
+    }
+
+    /** {@code [CLS] ids [SEP]}, cut to block_size. */
+    private long[] cut(int[] ids) {
+        int extra = specials == null ? 0 : 2;
+        int n = Math.min(ids.length, blockSize - extra);
         long[] row = new long[n + extra];
         int at = 0;
         if (specials != null) {
@@ -241,13 +252,38 @@ public final class ExportedEncoder implements AutoCloseable {
      */
     public double pseudoLogLikelihood(String text) throws OrtException {
         requireMlm();
-        int maskId = maskId();
         long[] row = wrap(tokenizer.encode(text));
-        int first = specials == null ? 0 : 1;
-        int last = specials == null ? row.length : row.length - 1;
-        if (last <= first) {
+        if (row.length <= (specials == null ? 0 : 2)) {
             throw new IllegalArgumentException("the text has no tokens to score");
         }
+        return pseudoLogLikelihood(row);
+    }
+
+    /** A text's pseudo-log-likelihood and how many of its tokens it sums over. */
+    public record PseudoLikelihood(double sum, int tokens) {
+        /** exp(-sum / tokens): the pseudo-perplexity (Salazar et al. 2020), comparable between texts of one model only. */
+        public double pseudoPerplexity() {
+            return Math.exp(-sum / tokens);
+        }
+    }
+
+    /**
+     * The pseudo-log-likelihood of the token ids {@code ids} (no [CLS]/[SEP]), cut to the
+     * position table without counting the text as truncated (the drift monitor's scoring is not
+     * a request); null when there is no token to score.
+     */
+    public PseudoLikelihood pseudoLikelihoodOf(int[] ids) throws OrtException {
+        requireMlm();
+        long[] row = cut(ids);
+        int n = row.length - (specials == null ? 0 : 2);
+        return n < 1 ? null : new PseudoLikelihood(pseudoLogLikelihood(row), n);
+    }
+
+    /** The PLL of a wrapped row: each real token masked in turn, batched. */
+    private double pseudoLogLikelihood(long[] row) throws OrtException {
+        int maskId = maskId();
+        int first = specials == null ? 0 : 1;
+        int last = specials == null ? row.length : row.length - 1;
         List<long[]> masked = new ArrayList<>();
         for (int i = first; i < last; i++) {
             long[] copy = row.clone();

@@ -1,7 +1,6 @@
 package io.troupe.ops.serve;
 
 import ai.onnxruntime.OrtException;
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.troupe.data.DataException;
@@ -11,13 +10,8 @@ import io.troupe.ops.explain.Explanation;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.WeakHashMap;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
@@ -28,6 +22,7 @@ import org.slf4j.LoggerFactory;
  * explain --json}. Explanations run one at a time on their own thread, off pekko's and away from
  * classification; at most the server's queue limit wait (429 beyond). The served model's
  * {@link Explainer} is opened on the first explanation and replaced when the model is swapped.
+ * The explained text counts toward the drift window (it is a text sent to the model).
  * A text longer than the context is truncated, and the header {@value #TRUNCATED_HEADER} says by
  * how many tokens.
  */
@@ -35,15 +30,9 @@ final class ExplainEndpoint implements AutoCloseable {
     /** Response header: tokens of the input left out because it is longer than the model's context. */
     static final String TRUNCATED_HEADER = "Troupe-Truncated-Tokens";
 
-    /** The server's hold on its current model for one request. */
-    @FunctionalInterface
-    interface Leases {
-        ServedModel.Lease acquire() throws ApiError;
-    }
-
-    private final Leases leases;
     private final ObjectMapper json;
-    private final ThreadPoolExecutor executor;
+    private final TextObserver observer;
+    private final LeasedQueue queue;
     private final Map<ServedModel, Opening> openings = new WeakHashMap<>();
     private ServedModel explained;
     private Explainer explainer;
@@ -51,15 +40,11 @@ final class ExplainEndpoint implements AutoCloseable {
     private record Opening(Path dir, int threads) {
     }
 
-    ExplainEndpoint(Leases leases, ObjectMapper json, int queueLimit) {
-        this.leases = leases;
+    ExplainEndpoint(LeasedQueue.Leases leases, ObjectMapper json, int queueLimit, TextObserver observer) {
         this.json = json;
-        this.executor = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(Math.max(1, queueLimit)),
-                r -> {
-                    Thread t = new Thread(r, "troupe-explain");
-                    t.setDaemon(true);
-                    return t;
-                });
+        this.observer = observer;
+        this.queue = new LeasedQueue(leases, "troupe-explain", queueLimit,
+                "too many explanations are waiting; retry shortly");
     }
 
     /** Remembers where {@code model} was loaded from, to open its explainer when first asked. */
@@ -67,38 +52,30 @@ final class ExplainEndpoint implements AutoCloseable {
         openings.put(model, new Opening(dir, threads));
     }
 
-    /** Answers one request; failures complete exceptionally with an {@link ApiError} (or a bug). */
+    /**
+     * Answers one request; failures complete exceptionally with an {@link ApiError} (or a bug).
+     * The explained text counts toward the drift window, as every text sent to the model does.
+     */
     CompletionStage<HttpResponse> explain(JsonNode body) {
         ExplainRequest request;
-        ServedModel.Lease lease;
         try {
             request = ExplainRequest.parse(body);
-            lease = leases.acquire();
         } catch (ApiError e) {
             return CompletableFuture.failedFuture(e);
         }
-        try {
-            OpenAiServer.checkModel(lease.model(), body.path("model").isTextual() ? body.get("model").asText() : null);
-            return CompletableFuture.supplyAsync(() -> {
-                try (lease) {
-                    Explanation e = explainerFor(lease.model()).explain(request.text(), request.options());
-                    return HttpResponse.create().withStatus(200)
-                            .addHeader(RawHeader.create(TRUNCATED_HEADER, Integer.toString(e.truncated())))
-                            .withEntity(ContentTypes.APPLICATION_JSON, json.writeValueAsBytes(e.toJson(json)));
-                } catch (ExplainException e) {
-                    throw new CompletionException(ApiError.invalid(e.param(), "invalid_value", e.getMessage()));
-                } catch (DataException | OrtException | JsonProcessingException e) {
-                    throw new CompletionException(e);
-                }
-            }, executor);
-        } catch (ApiError e) {
-            lease.close();
-            return CompletableFuture.failedFuture(e);
-        } catch (RejectedExecutionException e) {
-            lease.close();
-            return CompletableFuture.failedFuture(new ApiError(429, "rate_limit_exceeded", null, "queue_full",
-                    "too many explanations are waiting; retry shortly"));
-        }
+        String model = body.path("model").isTextual() ? body.get("model").asText() : null;
+        return queue.submit(model, m -> request, (m, r) -> {
+            Explanation e;
+            try {
+                e = explainerFor(m).explain(r.text(), r.options());
+            } catch (ExplainException bad) {
+                throw ApiError.invalid(bad.param(), "invalid_value", bad.getMessage());
+            }
+            observer.observe(m, r.text());
+            return HttpResponse.create().withStatus(200)
+                    .addHeader(RawHeader.create(TRUNCATED_HEADER, Integer.toString(e.truncated())))
+                    .withEntity(ContentTypes.APPLICATION_JSON, json.writeValueAsBytes(e.toJson(json)));
+        });
     }
 
     /** The explainer of {@code model}, opened on first use; the previous model's is closed. Runs on the one explain thread. */
@@ -129,7 +106,7 @@ final class ExplainEndpoint implements AutoCloseable {
 
     @Override
     public synchronized void close() {
-        executor.shutdownNow();
+        queue.close();
         closeExplainer();
     }
 }

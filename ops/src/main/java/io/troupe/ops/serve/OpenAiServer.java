@@ -15,6 +15,7 @@ import io.troupe.ops.inference.KvCacheDecoder;
 import io.troupe.ops.inference.QueueFullException;
 import io.troupe.ops.serve.monitor.FeedbackException;
 import io.troupe.ops.serve.monitor.MonitorSettings;
+import io.troupe.ops.serve.monitor.MonitoredModel;
 import io.troupe.ops.serve.monitor.ServeMonitor;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -67,6 +68,8 @@ public final class OpenAiServer implements AutoCloseable {
     private static final ContentType EVENT_STREAM = ContentTypes.parse("text/event-stream");
     private static final ByteString DONE_EVENT = ByteString.fromString("data: [DONE]\n\n");
 
+    /** Most texts one /v1/classify request may send, so one client cannot hold the model for long. */
+    static final int MAX_CLASSIFY_INPUTS = 256;
     private final ObjectMapper json = new ObjectMapper();
     private final ActorSystem system;
     private final ServeLimits limits;
@@ -100,9 +103,9 @@ public final class OpenAiServer implements AutoCloseable {
         this.apiKey = apiKey;
         this.monitor = new ServeMonitor(monitorSettings, metrics.registry(), json, say);
         this.monitoring = monitorSettings.drift();
-        this.explanations = new ExplainEndpoint(this::acquire, json, limits.queueLimit());
+        this.explanations = new ExplainEndpoint(this::acquire, json, limits.queueLimit(), this::observe);
         this.translations = new TranslateEndpoint(this::acquire, json, limits);
-        this.embeddings = new EmbeddingsEndpoint(this::acquire, json, limits.queueLimit());
+        this.embeddings = new EmbeddingsEndpoint(this::acquire, json, limits.queueLimit(), this::observe);
     }
 
     /**
@@ -203,8 +206,10 @@ public final class OpenAiServer implements AutoCloseable {
             throw new DataException("refusing to swap in " + dir + ": " + change
                     + "; clients of '" + current.id + "' rely on it. Serve it with its own troupe serve instead");
         }
-        // Encoders and seq2seq models have no drift monitor (it watches language models and classifiers).
-        next.monitor = next.isEncoder() || next.isTranslator() ? null : monitor.attach(dir, id, next.model, next.classifier);
+        // Seq2seq models have no drift monitor (a translation pair has no reference profile yet).
+        next.monitor = next.isTranslator() ? null : monitor.attach(dir, id, next.isClassifier()
+                ? MonitoredModel.of(next.classifier) : next.isEncoder() ? MonitoredModel.of(next.encoder)
+                : MonitoredModel.of(next.model));
         ServedModel previous;
         synchronized (retired) {
             if (closed) {
@@ -252,6 +257,13 @@ public final class OpenAiServer implements AutoCloseable {
                 return lease;
             }
             Thread.onSpinWait(); // swapped out between the read and the lease: the next read sees its successor
+        }
+    }
+
+    /** Counts one text sent to {@code m} toward its drift window, unless monitoring is paused or {@code m} has no monitor. */
+    private void observe(ServedModel m, String text) {
+        if (monitoring && m.monitor != null) {
+            m.monitor.observe(text);
         }
     }
 
@@ -565,7 +577,7 @@ public final class OpenAiServer implements AutoCloseable {
         List<String> inputs;
         ServedModel.Lease lease;
         try {
-            inputs = ClassifyRequest.parse(body);
+            inputs = TextInputs.parse(body, MAX_CLASSIFY_INPUTS, "classifies").texts();
             lease = acquire();
         } catch (ApiError e) {
             return done(error(e));

@@ -8,9 +8,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 
@@ -21,32 +18,22 @@ import org.apache.pekko.http.javadsl.model.HttpResponse;
  * a seq2seq model ({@code troupe train-seq2seq}) served. Another kind of model is a 400, so is an
  * input longer than the encoder's positions (it is never cut silently), more inputs than
  * {@link ServeLimits#maxN()}, or a bad field. Decoding blocks in ONNX Runtime, so it runs on its own
- * thread, one request at a time; more than {@link ServeLimits#queueLimit()} waiting requests get 429.
+ * thread, one request at a time ({@link LeasedQueue}); more than {@link ServeLimits#queueLimit()}
+ * waiting requests get 429.
  */
 final class TranslateEndpoint implements AutoCloseable {
     /** The widest beam a request may ask for: each beam is a decoder row per step. */
     static final int MAX_BEAM = 8;
 
-    /** Where a request gets its hold on the served model. */
-    @FunctionalInterface
-    interface Leases {
-        ServedModel.Lease acquire() throws ApiError;
-    }
-
-    private final Leases leases;
     private final ObjectMapper json;
     private final ServeLimits limits;
-    private final AtomicInteger waiting = new AtomicInteger();
-    private final ExecutorService executor = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "troupe-translate");
-        t.setDaemon(true);
-        return t;
-    });
+    private final LeasedQueue queue;
 
-    TranslateEndpoint(Leases leases, ObjectMapper json, ServeLimits limits) {
-        this.leases = leases;
+    TranslateEndpoint(LeasedQueue.Leases leases, ObjectMapper json, ServeLimits limits) {
         this.json = json;
         this.limits = limits;
+        this.queue = new LeasedQueue(leases, "troupe-translate", limits.queueLimit(),
+                "too many translation requests are waiting; retry shortly");
     }
 
     /** A parsed request. */
@@ -93,71 +80,58 @@ final class TranslateEndpoint implements AutoCloseable {
     /** Answers one request; refusals complete with the error response. */
     CompletionStage<HttpResponse> translate(JsonNode body) {
         Request request;
-        ServedModel.Lease lease;
         try {
             request = Request.parse(body, limits.maxN());
-            lease = leases.acquire();
         } catch (ApiError e) {
             return CompletableFuture.failedFuture(e);
         }
-        ServedModel m = lease.model();
+        String model = body.path("model").isTextual() ? body.get("model").asText() : null;
+        return queue.submit(model, m -> sources(m, request), (m, sources) -> answer(m, request, sources));
+    }
+
+    /** The inputs' token ids; 400 for another kind of model or an input longer than the encoder's positions. */
+    private static List<int[]> sources(ServedModel m, Request request) throws ApiError {
         Seq2SeqDecoder decoder = m.translator;
-        List<int[]> sources = new ArrayList<>();
-        int promptTokens = 0;
-        try {
-            if (decoder == null) {
-                throw ApiError.invalid("model", "unsupported_endpoint", "model '" + m.id + "' is not a seq2seq model; "
-                        + "/v1/translate needs one from `troupe train-seq2seq`");
-            }
-            OpenAiServer.checkModel(m, body.path("model").isTextual() ? body.get("model").asText() : null);
-            int max = decoder.model().config().maxSource();
-            for (int i = 0; i < request.inputs().size(); i++) {
-                int[] ids = decoder.model().tokenizer().encode(request.inputs().get(i));
-                if (ids.length > max) {
-                    throw ApiError.invalid("input", "input_too_long", "input " + i + " has " + ids.length
-                            + " tokens; the model's encoder takes at most " + max);
-                }
-                promptTokens += ids.length;
-                sources.add(ids);
-            }
-            if (waiting.incrementAndGet() > limits.queueLimit()) {
-                waiting.decrementAndGet();
-                throw new ApiError(429, "rate_limit_exceeded", null, "queue_full", "too many translation requests are"
-                        + " waiting; retry shortly");
-            }
-        } catch (ApiError e) {
-            lease.close();
-            return CompletableFuture.failedFuture(e);
+        if (decoder == null) {
+            throw ApiError.invalid("model", "unsupported_endpoint", "model '" + m.id + "' is not a seq2seq model; "
+                    + "/v1/translate needs one from `troupe train-seq2seq`");
         }
-        int prompt = promptTokens;
-        return CompletableFuture.supplyAsync(() -> {
-            try (lease) {
-                ObjectNode answer = json.createObjectNode().put("object", "list").put("model", m.id);
-                var data = answer.putArray("data");
-                int completion = 0;
-                for (int i = 0; i < sources.size(); i++) {
-                    int[] src = sources.get(i);
-                    int[] out = src.length == 0 ? new int[0]
-                            : decoder.beam(src, request.beam(), request.lengthPenalty(),
-                                    decoder.model().config().maxTarget() - 1);
-                    completion += out.length;
-                    data.addObject().put("object", "translation").put("index", i)
-                            .put("translation", decoder.text(out));
-                }
-                answer.putObject("usage").put("prompt_tokens", prompt).put("completion_tokens", completion)
-                        .put("total_tokens", prompt + completion);
-                return HttpResponse.create().withStatus(200)
-                        .withEntity(ContentTypes.APPLICATION_JSON, json.writeValueAsBytes(answer));
-            } catch (Exception e) {
-                throw new java.util.concurrent.CompletionException(e);
-            } finally {
-                waiting.decrementAndGet();
+        int max = decoder.model().config().maxSource();
+        List<int[]> sources = new ArrayList<>();
+        for (int i = 0; i < request.inputs().size(); i++) {
+            int[] ids = decoder.model().tokenizer().encode(request.inputs().get(i));
+            if (ids.length > max) {
+                throw ApiError.invalid("input", "input_too_long", "input " + i + " has " + ids.length
+                        + " tokens; the model's encoder takes at most " + max);
             }
-        }, executor);
+            sources.add(ids);
+        }
+        return sources;
+    }
+
+    /** The translations, on the queue's thread. */
+    private HttpResponse answer(ServedModel m, Request request, List<int[]> sources) throws Exception {
+        Seq2SeqDecoder decoder = m.translator;
+        ObjectNode answer = json.createObjectNode().put("object", "list").put("model", m.id);
+        var data = answer.putArray("data");
+        int prompt = 0;
+        int completion = 0;
+        for (int i = 0; i < sources.size(); i++) {
+            int[] src = sources.get(i);
+            prompt += src.length;
+            int[] out = src.length == 0 ? new int[0]
+                    : decoder.beam(src, request.beam(), request.lengthPenalty(), decoder.model().config().maxTarget() - 1);
+            completion += out.length;
+            data.addObject().put("object", "translation").put("index", i).put("translation", decoder.text(out));
+        }
+        answer.putObject("usage").put("prompt_tokens", prompt).put("completion_tokens", completion)
+                .put("total_tokens", prompt + completion);
+        return HttpResponse.create().withStatus(200)
+                .withEntity(ContentTypes.APPLICATION_JSON, json.writeValueAsBytes(answer));
     }
 
     @Override
     public void close() {
-        executor.shutdownNow();
+        queue.close();
     }
 }

@@ -103,6 +103,32 @@ class ServeExplainTest {
         assertTrue(JSON.readTree(rollout.body()).get("baseline_score").isNull());
     }
 
+    /** Texts the served model's drift monitor has counted, from /health (no key needed). */
+    private static long textsCounted(OpenAiServer to) throws Exception {
+        String health = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + to.port() + "/health")).build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+        return JSON.readTree(health).at("/details/drift/texts_counted").asLong(-1);
+    }
+
+    @Test
+    void anExplainedTextCountsTowardTheDriftWindowAndARefusedOneDoesNot() throws Exception {
+        // Its own server, so no other test's explanations are counted here.
+        try (OpenAiServer one = OpenAiServer.bind("127.0.0.1", 0, ServeLimits.defaults(), KEY)) {
+            one.load(lm, 1, 2);
+            assertEquals(0, textsCounted(one));
+            assertError(post(one, "{\"input\":\"abc\",\"target\":\"zzz\"}", KEY), 400, "invalid_value", "target");
+            assertEquals(200, post(one, "{\"input\":\"bad ca\",\"method\":\"grad-x-input\"}", KEY).statusCode());
+            assertEquals(200, post(one, "{\"input\":\"abc\",\"method\":\"grad-x-input\"}", KEY).statusCode());
+            long counted = 0;
+            for (long end = System.nanoTime() + 30_000_000_000L; System.nanoTime() < end && counted < 2; Thread.sleep(50)) {
+                counted = textsCounted(one);
+            }
+            assertEquals(2, counted, "the two explained texts, not the refused one");
+            Thread.sleep(300);
+            assertEquals(2, textsCounted(one));
+        }
+    }
+
     @Test
     void badRequestsGetOneClearError() throws Exception {
         assertError(post("{\"input\":\"abc\"}", null), 401, "invalid_api_key", null);

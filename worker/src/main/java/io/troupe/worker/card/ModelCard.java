@@ -249,9 +249,7 @@ public final class ModelCard {
                         profile.path("texts").asLong(), tokens, profile.path("tokenizer").asText(), counts.size())},
                 {"text lengths (tokens)", lengths.length() == 0 ? "n/a" : lengths.toString()},
                 {"characters outside the vocabulary", String.format(Locale.ROOT, "%,d", unknown)},
-                {profile.path("perplexity").isNumber() ? "val perplexity, text by text" : "mean top-class probability",
-                        number(profile.path("perplexity").isNumber() ? profile.path("perplexity")
-                                : profile.path("confidence"))},
+                referenceScore(profile),
             });
         }
         JsonNode drift = live == null ? null : live.path("drift");
@@ -273,10 +271,7 @@ public final class ModelCard {
                     + " texts"},
             {"PSI tokens / length", number(drift.path("psi").path("tokens")) + " / "
                     + number(drift.path("psi").path("length"))},
-            {drift.has("prompt_perplexity") ? "prompt perplexity (reference)" : "mean top-class probability (reference)",
-                    drift.has("prompt_perplexity")
-                            ? number(drift.path("prompt_perplexity")) + " (" + number(drift.path("reference_perplexity")) + ")"
-                            : number(drift.path("confidence")) + " (" + number(drift.path("reference_confidence")) + ")"},
+            liveScore(drift),
             {"feedback store", live.path("feedback").path("status").asText("n/a")},
             {"live accuracy / macro-F1", accuracy.path("accuracy").isNumber()
                     ? number(accuracy.path("accuracy")) + " / " + number(accuracy.path("macro_f1")) + " over "
@@ -284,6 +279,34 @@ public final class ModelCard {
                             + ")"
                     : "n/a (" + accuracy.path("status").asText("off") + ")"},
         });
+    }
+
+    /** The reference's own score row: a perplexity (causal or an MLM's pseudo), a classifier's confidence, or none. */
+    private static String[] referenceScore(JsonNode profile) {
+        String kind = profile.path("perplexity_kind").asText(profile.path("perplexity").isNumber() ? "causal" : "none");
+        if (profile.path("perplexity").isNumber()) {
+            return new String[] {kind.equals("pseudo") ? "val pseudo-perplexity (MLM, each token masked in turn), text by"
+                    + " text" : "val perplexity, text by text", number(profile.path("perplexity"))};
+        }
+        if (profile.path("confidence").isNumber()) {
+            return new String[] {"mean top-class probability", number(profile.path("confidence"))};
+        }
+        return new String[] {"perplexity", "not available for this model (an encoder without a masked-language-model"
+                + " head has no perplexity of either kind)"};
+    }
+
+    /** The live score row: prompt perplexity beside the reference's, a classifier's confidence, or why there is none. */
+    private static String[] liveScore(JsonNode drift) {
+        if (drift.has("prompt_perplexity")) {
+            String kind = drift.path("perplexity").asText("causal");
+            return new String[] {(kind.equals("pseudo") ? "prompt pseudo-perplexity" : "prompt perplexity") + " (reference)",
+                number(drift.path("prompt_perplexity")) + " (" + number(drift.path("reference_perplexity")) + ")"};
+        }
+        if (drift.has("confidence")) {
+            return new String[] {"mean top-class probability (reference)", number(drift.path("confidence")) + " ("
+                    + number(drift.path("reference_confidence")) + ")"};
+        }
+        return new String[] {"perplexity", drift.path("perplexity").asText("n/a")};
     }
 
     private static void row(StringBuilder md, JsonNode g) {

@@ -90,6 +90,41 @@ class ModelCardTest {
     }
 
     @Test
+    void anEncodersMonitoringSectionNamesItsPseudoPerplexityOrSaysThereIsNone() throws Exception {
+        Path run = run(tmp.resolve("data.txt").toString(), "text");
+        Files.writeString(run.resolve(ModelCard.REFERENCE_PROFILE), """
+                {"version": 1, "tokenizer": "hf_json", "source": "data.txt (sha256 abc)", "texts": 100, "perplexity": 40.5,
+                 "perplexity_kind": "pseudo", "confidence": null, "lengths": [0, 0, 100, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+                 "tokens": [900, 100, 0]}
+                """);
+        Files.writeString(run.resolve(ModelCard.SERVE_REPORT), """
+                {"time": "2026-12-06T23:00:00Z", "model": "run",
+                 "drift": {"status": "ok", "threshold": 0.25, "window_texts": 200, "psi": {"tokens": 0.05, "length": 0.01},
+                  "perplexity": "pseudo", "prompt_perplexity": 42.5, "reference_perplexity": 40.5},
+                 "feedback": {"status": "off"}, "accuracy": {"status": "off"}}
+                """);
+        String md = ModelCard.render(run);
+        assertTrue(md.contains("| val pseudo-perplexity (MLM, each token masked in turn), text by text | 40.5000 |"), md);
+        assertTrue(md.contains("| prompt pseudo-perplexity (reference) | 42.5000 (40.5000) |"), md);
+
+        Files.writeString(run.resolve(ModelCard.REFERENCE_PROFILE), """
+                {"version": 1, "tokenizer": "hf_json", "source": "examples.txt (sha256 abc)", "texts": 100,
+                 "perplexity": null, "perplexity_kind": "none", "confidence": null,
+                 "lengths": [0, 0, 100, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], "tokens": [900, 100, 0]}
+                """);
+        Files.writeString(run.resolve(ModelCard.SERVE_REPORT), """
+                {"time": "2026-12-06T23:00:00Z", "model": "run",
+                 "drift": {"status": "ok", "threshold": 0.25, "window_texts": 200, "psi": {"tokens": 0.05, "length": 0.01},
+                  "perplexity": "not available: this encoder has no masked-language-model head"},
+                 "feedback": {"status": "off"}, "accuracy": {"status": "off"}}
+                """);
+        md = ModelCard.render(run);
+        assertTrue(md.contains("| perplexity | not available for this model"), md);
+        assertTrue(md.contains("| perplexity | not available: this encoder has no masked-language-model head |"), md);
+        assertTrue(!md.contains("text by text") && !md.contains("prompt perplexity"), md);
+    }
+
+    @Test
     void showsTheLatestBiasAuditAndSaysWhatIsMissing() throws Exception {
         Path run = run(tmp.resolve("gone").toString(), "dataset");
         Files.writeString(run.resolve(ModelCard.BIAS_AUDIT), """

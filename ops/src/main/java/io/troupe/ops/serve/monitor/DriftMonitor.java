@@ -2,10 +2,6 @@ package io.troupe.ops.serve.monitor;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.troupe.data.tokenize.Tokenizer;
-import io.troupe.ops.inference.ExportedClassifier;
-import io.troupe.ops.inference.ExportedModel;
-import io.troupe.ops.inference.Perplexity;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
@@ -14,7 +10,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Watches the texts one served model is sent, against its {@link ReferenceProfile}. A request
+ * Watches the texts one served model is sent (a language model, classifier or encoder: a
+ * {@link MonitoredModel}), against its {@link ReferenceProfile}. A request
  * thread only offers its text to a bounded queue ({@link #observe}: no tokenizing, no waiting; a
  * full queue drops the text and counts it); one daemon thread does the rest: it loads the
  * reference (or computes it once from the run's data, and stores it), tokenizes, updates the
@@ -36,14 +33,13 @@ public final class DriftMonitor implements AutoCloseable {
      */
     private static final int IDLE_FACTOR = 49;
 
-    /** The monitor's verdict on the window. */
-    public enum Status { WARMING_UP, OK, DRIFT, OFF }
+    /** The monitor's verdict on the window; NO_REFERENCE when there is no profile to compare with. */
+    public enum Status { WARMING_UP, OK, DRIFT, NO_REFERENCE, OFF }
 
     private final Path dir;
     final String modelId;
     final long generation;
-    private final ExportedModel languageModel;
-    private final ExportedClassifier classifier;
+    private final MonitoredModel model;
     private final MonitorSettings settings;
     private final MonitorMetrics metrics;
     private final Consumer<String> say;
@@ -74,19 +70,17 @@ public final class DriftMonitor implements AutoCloseable {
         boolean is(DriftMonitor monitor);
     }
 
-    DriftMonitor(Path dir, String modelId, long generation, ExportedModel languageModel, ExportedClassifier classifier,
-            MonitorSettings settings, MonitorMetrics metrics, Consumer<String> say, Current current) {
+    DriftMonitor(Path dir, String modelId, long generation, MonitoredModel model, MonitorSettings settings,
+            MonitorMetrics metrics, Consumer<String> say, Current current) {
         this.dir = dir;
         this.modelId = modelId;
         this.generation = generation;
-        this.languageModel = languageModel;
-        this.classifier = classifier;
+        this.model = model;
         this.settings = settings;
         this.metrics = metrics;
         this.say = say;
         this.current = current;
-        Tokenizer tokenizer = languageModel != null ? languageModel.tokenizer() : classifier.tokenizer();
-        this.encoder = new LenientEncoder(tokenizer);
+        this.encoder = new LenientEncoder(model.tokenizer());
         this.window = new DriftWindow(settings.window(), encoder.bins());
         this.thread = new Thread(this::run, "troupe-drift-monitor");
         thread.setDaemon(true);
@@ -138,7 +132,7 @@ public final class DriftMonitor implements AutoCloseable {
 
     /** True for a classifier. */
     boolean classifies() {
-        return classifier != null;
+        return model.classifier() != null;
     }
 
     /** The current status. */
@@ -166,14 +160,20 @@ public final class DriftMonitor implements AutoCloseable {
         }
         DriftWindow.Snapshot s = snapshot();
         o.put("window_texts", s.texts());
+        o.put("texts_counted", counted.get()); // every text counted since the model was loaded
         ObjectNode psi = o.putObject("psi");
         put(psi, "tokens", s.tokenPsi());
         put(psi, "length", s.lengthPsi());
         put(o, "unknown_token_share", s.unknownShare());
-        if (languageModel != null) {
+        MonitoredModel.PerplexityKind kind = model.perplexityKind();
+        if (kind != MonitoredModel.PerplexityKind.NONE) {
+            o.put("perplexity", kind.label());
             put(o, "prompt_perplexity", s.perplexity());
             put(o, "reference_perplexity", reference == null ? Double.NaN : reference.perplexity());
         } else {
+            o.put("perplexity", model.noPerplexityReason());
+        }
+        if (classifies()) {
             put(o, "confidence", s.confidence());
             put(o, "reference_confidence", reference == null ? Double.NaN : reference.confidence());
         }
@@ -215,20 +215,26 @@ public final class DriftMonitor implements AutoCloseable {
     /** The stored reference, else one computed from the run's data and stored (best effort). */
     private void loadReference() {
         try {
+            Path given = settings.referenceData();
+            if (given != null) {
+                long start = System.nanoTime();
+                reference = ReferenceProfiles.ofTexts(model, given, () -> closed);
+                say.accept(String.format(Locale.ROOT, "reference profile computed from --reference-data %s in %.1f s"
+                        + " (%d texts; kept in memory, computed again at every start)", given,
+                        (System.nanoTime() - start) / 1e9, reference.texts()));
+                return;
+            }
             ReferenceProfile stored = ReferenceProfile.read(dir);
-            String type = encoder.bins() + " " + (languageModel != null ? languageModel.tokenizer().type()
-                    : classifier.tokenizer().type());
+            String type = encoder.bins() + " " + model.tokenizer().type();
             if (stored != null && (stored.tokens().length + " " + stored.tokenizer()).equals(type)) {
                 reference = stored;
                 return;
             }
             Path data = ReferenceProfiles.dataOf(dir);
             say.accept("no stored reference profile in " + dir + (stored != null ? " for this tokenizer" : "")
-                    + "; computing it once from " + data + " (troupe finetune and troupe export store one)");
+                    + "; computing it once from " + data + " (train, finetune and export store one)");
             long start = System.nanoTime();
-            ReferenceProfile computed = languageModel != null
-                    ? ReferenceProfiles.ofLanguageModel(languageModel, data, () -> closed)
-                    : ReferenceProfiles.ofClassifier(classifier, data, () -> closed);
+            ReferenceProfile computed = ReferenceProfiles.of(model, data, () -> closed);
             reference = computed;
             try {
                 computed.write(dir);
@@ -244,8 +250,11 @@ public final class DriftMonitor implements AutoCloseable {
             if (closed) {
                 return;
             }
-            referenceProblem = "no reference profile: " + e.getMessage();
-            say.accept(referenceProblem + "; drift is not measured (the window and perplexity still are)");
+            referenceProblem = "no reference profile: " + e.getMessage() + (settings.referenceData() != null ? ""
+                    : "; give troupe serve --reference-data FILE (example texts, one per line) to build one at start");
+            say.accept(referenceProblem + "; drift is not measured (the window"
+                    + (model.perplexityKind() != MonitoredModel.PerplexityKind.NONE ? " and perplexity" : "")
+                    + " still are)");
         }
     }
 
@@ -255,13 +264,13 @@ public final class DriftMonitor implements AutoCloseable {
      */
     private void score(LenientEncoder.Encoded text) {
         long now = System.nanoTime();
-        if (languageModel == null || !texts.isEmpty() || now < scoringFreeAt) {
+        if (model.perplexityKind() == MonitoredModel.PerplexityKind.NONE || !texts.isEmpty() || now < scoringFreeAt) {
             return;
         }
         try {
-            Perplexity.Result r = new PromptLoss(languageModel).score(text.ids());
+            MonitoredModel.Loss r = model.score(text.ids());
             if (r != null) {
-                window.addLoss(r.loss(), r.tokens());
+                window.addLoss(r.meanLoss(), r.tokens());
             }
         } catch (Exception e) {
             if (!closed) {
@@ -281,13 +290,14 @@ public final class DriftMonitor implements AutoCloseable {
         set(metrics.psi.labelValues("length"), s.lengthPsi());
         metrics.windowTexts.set(s.texts());
         set(metrics.unknownShare, s.unknownShare());
-        if (languageModel != null) {
-            set(metrics.promptPerplexity, s.perplexity());
-            set(metrics.referencePerplexity, reference == null ? Double.NaN : reference.perplexity());
-        } else {
-            set(metrics.confidence, s.confidence());
-        }
-        Status next = reference == null || Double.isNaN(s.maxPsi()) || s.texts() < settings.minTexts()
+        metrics.publishPerplexityKind(model.perplexityKind());
+        boolean perplexity = model.perplexityKind() != MonitoredModel.PerplexityKind.NONE;
+        // NaN where the statistic does not exist for this kind of model: never a 0 that looks measured.
+        set(metrics.promptPerplexity, perplexity ? s.perplexity() : Double.NaN);
+        set(metrics.referencePerplexity, perplexity && reference != null ? reference.perplexity() : Double.NaN);
+        set(metrics.confidence, classifies() ? s.confidence() : Double.NaN);
+        Status next = reference == null ? (referenceProblem != null ? Status.NO_REFERENCE : Status.WARMING_UP)
+                : Double.isNaN(s.maxPsi()) || s.texts() < settings.minTexts()
                 ? Status.WARMING_UP : s.maxPsi() > settings.driftThreshold() ? Status.DRIFT : Status.OK;
         Status previous = status;
         status = next;

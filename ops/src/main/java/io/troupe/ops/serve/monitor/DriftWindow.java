@@ -25,6 +25,10 @@ final class DriftWindow {
     private int losses;
     private final double[] confidences = new double[SCORES];
     private int confidenceCount;
+    /** The token bins of the last reference compared with ({@link TokenBins}), and its histogram in them. */
+    private ReferenceProfile binnedFor;
+    private TokenBins bins;
+    private long[] binnedReference;
 
     DriftWindow(int capacity, int tokenBins) {
         ring = new LenientEncoder.Encoded[capacity];
@@ -57,7 +61,12 @@ final class DriftWindow {
 
     synchronized Snapshot snapshot(ReferenceProfile reference) {
         boolean comparable = reference != null && reference.tokens().length == counts.tokens.length && size > 0;
-        double tokenPsi = comparable ? Psi.of(reference.tokens(), counts.tokens) : Double.NaN;
+        if (comparable && reference != binnedFor) {
+            bins = TokenBins.of(reference.tokens());
+            binnedReference = bins.group(reference.tokens());
+            binnedFor = reference;
+        }
+        double tokenPsi = comparable ? Psi.of(binnedReference, bins.group(counts.tokens)) : Double.NaN;
         double lengthPsi = comparable ? Psi.of(reference.lengths(), counts.lengths) : Double.NaN;
         double sum = 0;
         long tokens = 0;

@@ -11,6 +11,7 @@ final class MonitorMetrics {
     final Gauge promptPerplexity;
     final Gauge referencePerplexity;
     final Gauge confidence;
+    final Gauge perplexityKind;
     final Gauge windowTexts;
     final Gauge unknownShare;
     final Gauge drift;
@@ -29,9 +30,17 @@ final class MonitorMetrics {
                 + " texts against the training data's reference profile, by feature (tokens, length)")
                 .labelNames("feature").register(registry);
         promptPerplexity = Gauge.builder().name("troupe_serve_prompt_perplexity")
-                .help("Perplexity of recent prompts under the served language model (a bounded sample)").register(registry);
+                .help("Perplexity of recent prompts under the served model (a bounded sample): causal for a language"
+                        + " model, pseudo-perplexity for an MLM encoder, NaN where the model has none (see"
+                        + " troupe_serve_perplexity_kind)").register(registry);
         referencePerplexity = Gauge.builder().name("troupe_serve_reference_perplexity")
-                .help("The served language model's perplexity on its val split, scored as prompts are").register(registry);
+                .help("The served model's perplexity (causal or pseudo) on its reference texts, scored as prompts are;"
+                        + " NaN where it has none").register(registry);
+        perplexityKind = Gauge.builder().name("troupe_serve_perplexity_kind")
+                .help("1 for the perplexity troupe_serve_prompt_perplexity reports: causal (a language model), pseudo"
+                        + " (an encoder's MLM pseudo-perplexity), or none (not available for this model: a classifier,"
+                        + " or a sentence encoder without an MLM head; the perplexity gauges are then NaN)")
+                .labelNames("kind").register(registry);
         confidence = Gauge.builder().name("troupe_serve_prediction_confidence")
                 .help("Mean top-class probability of recent classifications").register(registry);
         windowTexts = Gauge.builder().name("troupe_serve_drift_window_texts")
@@ -63,5 +72,12 @@ final class MonitorMetrics {
                 .help("Labelled feedback records live accuracy is computed over").register(registry);
         accuracyAlert = Gauge.builder().name("troupe_serve_accuracy_alert")
                 .help("1 while live accuracy is under its threshold, else 0").register(registry);
+    }
+
+    /** Marks {@code kind} as the perplexity reported (1) and the others as not (0). */
+    void publishPerplexityKind(MonitoredModel.PerplexityKind kind) {
+        for (MonitoredModel.PerplexityKind k : MonitoredModel.PerplexityKind.values()) {
+            perplexityKind.labelValues(k.label()).set(k == kind ? 1 : 0);
+        }
     }
 }

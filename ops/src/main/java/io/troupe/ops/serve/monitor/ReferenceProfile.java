@@ -21,12 +21,14 @@ import java.nio.file.Path;
  * @param tokens [vocab + 1] token counts, the last bin for characters without a token
  * @param lengths [{@link LengthBins#COUNT}] texts per length bin
  * @param texts texts (lines, or labelled examples) counted
- * @param perplexity the model's perplexity on its val split, scored text by text as prompts are; NaN for a classifier
+ * @param perplexity the model's perplexity on its val split, scored text by text as prompts are; NaN without one
+ * @param perplexityKind which perplexity ({@link MonitoredModel.PerplexityKind#label()}): causal (a GPT), pseudo (an
+ *     MLM encoder's pseudo-perplexity) or none (a classifier, a sentence encoder without an MLM head)
  * @param confidence a classifier's mean top-class probability on its data; NaN for a language model
  * @param source where the data came from (its path and SHA-256), for the model card
  */
 public record ReferenceProfile(String tokenizer, long[] tokens, long[] lengths, long texts, double perplexity,
-        double confidence, String source) {
+        String perplexityKind, double confidence, String source) {
     /** The file name in a model directory. */
     public static final String FILE_NAME = "reference_profile.json";
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -40,7 +42,10 @@ public record ReferenceProfile(String tokenizer, long[] tokens, long[] lengths, 
         try {
             JsonNode o = JSON.readTree(Files.readString(file));
             return new ReferenceProfile(o.path("tokenizer").asText(), longs(o.path("tokens")), longs(o.path("lengths")),
-                    o.path("texts").asLong(), number(o.path("perplexity")), number(o.path("confidence")),
+                    o.path("texts").asLong(), number(o.path("perplexity")),
+                    // Profiles from before encoders were watched: a perplexity was always a GPT's.
+                    o.path("perplexity_kind").asText(o.path("perplexity").isNumber() ? "causal" : "none"),
+                    number(o.path("confidence")),
                     o.path("source").asText());
         } catch (IOException | RuntimeException e) {
             throw new DataException(file + " is not a readable reference profile (" + e.getMessage() + "); delete it and"
@@ -62,6 +67,7 @@ public record ReferenceProfile(String tokenizer, long[] tokens, long[] lengths, 
         o.put("source", source);
         o.put("texts", texts);
         put(o, "perplexity", perplexity);
+        o.put("perplexity_kind", perplexityKind);
         put(o, "confidence", confidence);
         ArrayNode l = o.putArray("lengths");
         for (long c : lengths) {

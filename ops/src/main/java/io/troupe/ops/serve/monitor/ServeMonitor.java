@@ -7,7 +7,6 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.troupe.data.io.AtomicFiles;
 import io.troupe.data.labelled.ClassificationMetrics;
 import io.troupe.ops.inference.ExportedClassifier;
-import io.troupe.ops.inference.ExportedModel;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -80,19 +79,18 @@ public final class ServeMonitor implements AutoCloseable {
     }
 
     /**
-     * Starts watching a model just loaded from {@code dir}; it is the current one from now on.
-     * Exactly one of {@code languageModel} and {@code classifier} is non-null. The caller closes
-     * the monitor before the model.
+     * Starts watching a model just loaded from {@code dir} (a language model, classifier or
+     * encoder); it is the current one from now on. The caller closes the monitor before the model.
      */
-    public synchronized DriftMonitor attach(Path dir, String modelId, ExportedModel languageModel,
-            ExportedClassifier classifier) {
+    public synchronized DriftMonitor attach(Path dir, String modelId, MonitoredModel model) {
         DriftMonitor previous = current;
         if (previous != null) {
             report();
         }
-        DriftMonitor monitor = new DriftMonitor(dir, modelId, ++generations, languageModel, classifier, settings, metrics,
-                say, m -> m == current);
+        DriftMonitor monitor = new DriftMonitor(dir, modelId, ++generations, model, settings, metrics, say,
+                m -> m == current);
         current = monitor;
+        ExportedClassifier classifier = model.classifier();
         accuracy = classifier == null ? null : new LiveAccuracy(classifier.labels(), settings.accuracyWindow());
         alert = false;
         publishAccuracy();

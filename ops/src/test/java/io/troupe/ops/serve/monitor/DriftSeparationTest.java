@@ -102,7 +102,7 @@ class DriftSeparationTest {
     private static DriftWindow.Snapshot window(List<String> texts, MonitorSettings settings, DriftMonitor.Status expected)
             throws Exception {
         MonitorMetrics metrics = new MonitorMetrics(new PrometheusRegistry());
-        DriftMonitor monitor = new DriftMonitor(run, "run", 1, model, null, settings, metrics, said::add, m -> true);
+        DriftMonitor monitor = new DriftMonitor(run, "run", 1, MonitoredModel.of(model), settings, metrics, said::add, m -> true);
         try {
             for (String text : texts) {
                 monitor.observe(text);

@@ -4,21 +4,24 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
 import java.util.List;
 
-/** The body of {@code POST /v1/classify}: {@code {"model", "input": string | [strings]}}. */
-final class ClassifyRequest {
-    /** Most texts one request may classify, so one client cannot hold the model for long. */
-    static final int MAX_INPUTS = 256;
-
-    private ClassifyRequest() {
-    }
+/**
+ * The {@code {"model"?, "input": string | [strings]}} part of a request body that
+ * {@code /v1/classify} and {@code /v1/embeddings} share, read one way for both.
+ *
+ * @param model the model the client named, or null
+ * @param texts the texts in order, at least one
+ */
+record TextInputs(String model, List<String> texts) {
 
     /**
-     * The texts to classify, in order.
+     * Reads {@code body}'s {@code model} and {@code input}.
      *
+     * @param maxInputs most texts one request may send
+     * @param action what the server does with them, for the message refusing too many ("classifies")
      * @throws ApiError 400 when the body is not an object, {@code input} is missing, not a string
-     *     or an array of strings, empty, or longer than {@link #MAX_INPUTS}, or {@code model} is not a string
+     *     or an array of strings, empty, or longer than {@code maxInputs}, or {@code model} is not a string
      */
-    static List<String> parse(JsonNode body) throws ApiError {
+    static TextInputs parse(JsonNode body, int maxInputs, String action) throws ApiError {
         SamplingRequest.requireObject(body);
         JsonNode model = body.get("model");
         if (model != null && !model.isNull() && !model.isTextual()) {
@@ -34,7 +37,8 @@ final class ClassifyRequest {
         } else if (input.isArray()) {
             for (JsonNode item : input) {
                 if (!item.isTextual()) {
-                    throw ApiError.invalid("input", "invalid_type", "'input' must be a string or an array of strings");
+                    throw ApiError.invalid("input", "invalid_type", "'input' must be a string or an array of strings"
+                            + " (token arrays are not accepted: this server tokenizes with the model's own tokenizer)");
                 }
                 texts.add(item.asText());
             }
@@ -44,10 +48,10 @@ final class ClassifyRequest {
         if (texts.isEmpty()) {
             throw ApiError.invalid("input", "invalid_value", "'input' is an empty array; send at least one text");
         }
-        if (texts.size() > MAX_INPUTS) {
+        if (texts.size() > maxInputs) {
             throw ApiError.invalid("input", "invalid_value", "'input' has " + texts.size() + " texts; this server "
-                    + "classifies at most " + MAX_INPUTS + " per request");
+                    + action + " at most " + maxInputs + " per request");
         }
-        return texts;
+        return new TextInputs(model == null || model.isNull() ? null : model.asText(), List.copyOf(texts));
     }
 }
