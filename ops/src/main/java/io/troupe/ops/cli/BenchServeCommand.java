@@ -72,7 +72,9 @@ final class BenchServeCommand implements Callable<Integer> {
             description = "Instead: ROUNDS pairs of --clients x --requests with the drift monitor on and off in one server,"
                     + " interleaved (on-off, off-on, ...): the median of each side's p50 latencies, the paired median"
                     + " on/off ratio with a 95% bootstrap interval, and the monitor's time on the request path"
-                    + " (from /metrics). Many rounds of --clients 1 --requests 1 give the tightest interval.")
+                    + " (from /metrics). The monitor drains after each \"on\" side, so its deferred work never lands in an"
+                    + " \"off\" request. Many short rounds (--clients 1 --requests 1 --tokens 32) give the tightest"
+                    + " interval: bench/monitor-overhead.sh.")
     private Integer compareRounds;
 
     @Mixin
@@ -171,12 +173,19 @@ final class BenchServeCommand implements Callable<Integer> {
         double loadBefore = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
         long monitorCpuBefore = monitorThreadCpuNanos();
         long processCpuBefore = processCpuNanos();
+        long started = System.nanoTime();
+        int undrained = 0;
         for (int r = 0; r < compareRounds; r++) {
             boolean onFirst = r % 2 == 0;
             for (boolean monitor : new boolean[] {onFirst, !onFirst}) {
                 server.monitoring(monitor);
                 ServeBenchmark.Result result = bench.run(clients, requests);
                 (monitor ? on : off).add(result);
+                if (monitor && !server.awaitMonitorIdle(2000)) {
+                    // The texts of an "on" side are profiled before the next side starts, so none of the
+                    // monitor's deferred work lands in an "off" request (it would pull the two sides together).
+                    undrained++;
+                }
                 if (!json.enabled()) {
                     out.printf("round %d, monitor %-3s: latency p50 %8.2f ms, TTFT p50 %7.2f ms, inter-token p50 %6.2f ms,"
                             + " %8.1f tokens/s%n", r + 1, monitor ? "on" : "off", result.latencyP50Ms(), result.ttftP50Ms(),
@@ -186,6 +195,7 @@ final class BenchServeCommand implements Callable<Integer> {
             }
         }
         server.monitoring(true);
+        double wallSeconds = (System.nanoTime() - started) / 1e9;
         double[] pathAfter = requestPathCounters(metricsUrl);
         long monitorCpu = monitorThreadCpuNanos() - monitorCpuBefore;
         long processCpu = processCpuNanos() - processCpuBefore;
@@ -210,7 +220,7 @@ final class BenchServeCommand implements Callable<Integer> {
         double callP99Micros = 1e6 * bucketQuantile(buckets, 0.99);
         Direct direct = new Direct(onRequests, (long) pathCalls, pathMicrosPerRequest, callP50Micros, callP99Micros,
                 100 * pathMicrosPerRequest / (1e3 * withMonitor.latencyP50Ms()), 100 * (quantile(ratios, 0.5) - 1),
-                100 * (interval[0] - 1), 100 * (interval[1] - 1), loadBefore, loadAfter);
+                100 * (interval[0] - 1), 100 * (interval[1] - 1), loadBefore, loadAfter, wallSeconds, undrained);
         if (json.enabled()) {
             Json.printLine(out, withMonitor);
             Json.printLine(out, without);
@@ -234,6 +244,8 @@ final class BenchServeCommand implements Callable<Integer> {
             out.printf("drift monitor thread CPU: %.1f ms of the process's %.1f ms (%.2f%%); load average %.1f before,"
                     + " %.1f after (%d CPUs)%n", monitorCpu / 1e6, processCpu / 1e6, 100.0 * monitorCpu / Math.max(1,
                     processCpu), loadBefore, loadAfter, Runtime.getRuntime().availableProcessors());
+            out.printf("%d rounds in %.0f s; the monitor drained after every \"on\" side%s%n", compareRounds, wallSeconds,
+                    undrained == 0 ? "" : " but " + undrained + " (not within 2 s)");
         }
         out.flush();
     }
@@ -245,7 +257,7 @@ final class BenchServeCommand implements Callable<Integer> {
     record Direct(long onRequests, long requestPathCalls, double requestPathMicrosPerRequest,
             double requestPathCallP50Micros, double requestPathCallP99Micros, double requestPathPercentOfP50,
             double pairedMedianPercent, double pairedIntervalLowPercent, double pairedIntervalHighPercent,
-            double loadBefore, double loadAfter) {
+            double loadBefore, double loadAfter, double wallSeconds, int undrainedSides) {
     }
 
     /**

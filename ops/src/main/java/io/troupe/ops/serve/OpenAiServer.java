@@ -299,6 +299,22 @@ public final class OpenAiServer implements AutoCloseable {
         monitoring = on;
     }
 
+    /**
+     * Waits until the drift monitor has counted every text handed to it, at most {@code timeoutMillis}
+     * (troupe bench serve: so the monitor's deferred work for one side of a comparison does not
+     * land in the other side's requests); true when it has.
+     */
+    public boolean awaitMonitorIdle(long timeoutMillis) throws InterruptedException {
+        long end = System.nanoTime() + timeoutMillis * 1_000_000;
+        while (!monitor.idle()) {
+            if (System.nanoTime() > end) {
+                return false;
+            }
+            Thread.sleep(1);
+        }
+        return true;
+    }
+
     // ---- routing ----
 
     /**

@@ -315,6 +315,11 @@ public final class DriftMonitor implements AutoCloseable {
         gauge.set(Double.isNaN(v) ? Double.NaN : v);
     }
 
+    /** True when every text offered so far has been counted: the monitor thread has nothing left to do for them. */
+    public boolean idle() {
+        return counted.get() >= offered.get() || !thread.isAlive();
+    }
+
     /** Waits until every text offered so far has been counted (tests). */
     void drain() throws InterruptedException {
         while (counted.get() < offered.get() && thread.isAlive()) {

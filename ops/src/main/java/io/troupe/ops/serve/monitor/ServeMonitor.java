@@ -97,6 +97,12 @@ public final class ServeMonitor implements AutoCloseable {
         return monitor;
     }
 
+    /** True when the current model's drift monitor has counted every text it was given (or there is none). */
+    public boolean idle() {
+        DriftMonitor m = current;
+        return m == null || m.idle();
+    }
+
     /** Remembers an answer under its response id, so feedback can refer to it. */
     public void remember(DriftMonitor monitor, String id, String endpoint, List<String> inputs, List<String> predictions) {
         recent.remember(id, new RecentRequests.Answered(monitor.modelId, monitor.generation, endpoint, List.copyOf(inputs),
