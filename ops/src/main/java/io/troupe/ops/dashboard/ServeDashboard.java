@@ -146,6 +146,10 @@ public final class ServeDashboard implements DashboardFeed<ServeDashboard.Cursor
                         psiTokens = p.getValue();
                     } else if (name.equals("troupe_serve_drift_psi") && "length".equals(feature)) {
                         psiLength = p.getValue();
+                    } else if (name.equals("troupe_serve_perplexity_kind")) {
+                        if (p.getValue() == 1) {
+                            gauges.put("perplexity_kind", p.getLabels().get("kind")); // causal, pseudo or none
+                        }
                     } else if (name.startsWith("troupe_serve_")) {
                         String key = name.substring("troupe_serve_".length()) + (metric == null ? "" : "_" + metric);
                         if (Double.isFinite(p.getValue())) {

@@ -48,6 +48,10 @@ class ServeDashboardTest {
         Gauge psi = Gauge.builder().name("troupe_serve_drift_psi").labelNames("feature").register(registry);
         Gauge accuracy = Gauge.builder().name("troupe_serve_live_accuracy").register(registry);
         Gauge drift = Gauge.builder().name("troupe_serve_drift").register(registry);
+        Gauge kind = Gauge.builder().name("troupe_serve_perplexity_kind").labelNames("kind").register(registry);
+        kind.labelValues("causal").set(0);
+        kind.labelValues("none").set(1); // a classifier: the page says perplexity is not available
+        kind.labelValues("pseudo").set(0);
         Ticking clock = new Ticking();
         ServeDashboard feed = ServeDashboard.manual(registry, clock);
         feed.sample();
@@ -77,6 +81,7 @@ class ServeDashboardTest {
         assertTrue(first.get("samples").get(0).get(columns.indexOf("requestsPerSecond")).isNull(), "no rate before two samples");
         assertEquals(1.0, first.get("latest").get("drift").asDouble());
         assertEquals(12.0, first.get("latest").get("requests_total").asDouble());
+        assertEquals("none", first.get("latest").get("perplexity_kind").asText(), "the kind whose gauge is 1");
 
         assertEquals(0, JSON.readTree(feed.next(cursor)).get("samples").size(), "nothing new");
         clock.millis += 1000;
