@@ -130,6 +130,12 @@ class ServeTlsTest {
         assertTrue(ClusterSecrets.existing(secrets).isEmpty(), "nothing written");
     }
 
+    @Test
+    void serveGivenADirectoryWithoutAnIdentityIsToldWhatIsMissing() {
+        troupe("serve", "--model", model, "--tls", tmp.resolve("no-identity")).assertExit(TroupeCli.EXIT_FAILURE)
+                .assertOneLineError("does not exist; --tls takes the directory 'troupe secret init DIR' wrote");
+    }
+
     private static X509Certificate leaf(Path secrets) throws Exception {
         char[] password = Files.readString(secrets.resolve(ClusterTls.PASSWORD)).strip().toCharArray();
         KeyStore keys = KeyStore.getInstance("PKCS12");
