@@ -33,6 +33,12 @@ final class SecretInitCommand implements Callable<Integer> {
             description = "How long the certificates are valid (default: ${DEFAULT-VALUE} days).")
     private int days;
 
+    @Option(names = "--san", paramLabel = "NAME", split = ",",
+            description = "Host name or IP address the coordinator and worker certificates name (subject alternative"
+                    + " names, what an HTTPS client checks, e.g. for 'troupe serve --tls'); repeat or separate with commas"
+                    + " (default: localhost,127.0.0.1).")
+    private List<String> names;
+
     @Option(names = "--force", description = "Replace the identity already in DIR (every node then needs the new files).")
     private boolean force;
 
@@ -47,7 +53,13 @@ final class SecretInitCommand implements Callable<Integer> {
                     + (existing.size() > 1 ? " and " + (existing.size() - 1) + " more" : "") + "); pass --force to"
                     + " replace it, after which every node needs the new files");
         }
-        String cluster = new ClusterSecrets(Duration.ofDays(days)).write(directory);
+        ClusterSecrets secrets;
+        try {
+            secrets = new ClusterSecrets(Duration.ofDays(days), names == null ? ClusterSecrets.DEFAULT_NAMES : names);
+        } catch (IllegalArgumentException e) {
+            throw UserError.usage("--san: " + e.getMessage());
+        }
+        String cluster = secrets.write(directory);
         PrintWriter out = spec.commandLine().getOut();
         out.printf("cluster %s: wrote %s into %s (owner-only); copy it to every node and pass --tls %s (keep %s off"
                 + " the nodes)%n", cluster, String.join(", ", ClusterTls.FILES), directory, directory,

@@ -54,6 +54,12 @@ final class ServeCommand implements Callable<Integer> {
             description = "File holding the API key clients must send as 'Authorization: Bearer KEY'.")
     private Path apiKeyFile;
 
+    @Option(names = "--tls", paramLabel = "DIR",
+            description = "Serve HTTPS with the coordinator certificate 'troupe secret init DIR' wrote (clients trust"
+                    + " DIR/ca.crt; the host they dial must be one of secret init's --san names, by default localhost and"
+                    + " 127.0.0.1). Default: plain HTTP.")
+    private Path tls;
+
     @Option(names = "--max-batch", defaultValue = "8", paramLabel = "N",
             description = "Sequences decoded together in one batched step (default: ${DEFAULT-VALUE}).")
     private int maxBatch;
@@ -168,11 +174,13 @@ final class ServeCommand implements Callable<Integer> {
             err.println("troupe: warning: " + line);
             err.flush();
         };
+        javax.net.ssl.SSLContext https = tls == null ? null
+                : io.troupe.worker.tls.ClusterTls.load(tls, io.troupe.worker.tls.ClusterTls.Role.COORDINATOR).context();
         OpenAiServer server = OpenAiServer.bind(address.host(), address.port(), ServeLimits.defaults().withQueueLimit(queueLimit),
                 apiKey, monitor, line -> {
                     out.println("troupe serve: " + line);
                     out.flush();
-                });
+                }, https);
         CountDownLatch stop = new CountDownLatch(1);
         RunWatcher watcher = null;
         ScheduledExecutorService looking = null;
@@ -206,7 +214,7 @@ final class ServeCommand implements Callable<Integer> {
                 server.close();
                 throw e;
             }
-            out.println("troupe serve: " + source + " on http://" + address.host() + ":" + server.port()
+            out.println("troupe serve: " + source + " on " + (https != null ? "https" : "http") + "://" + address.host() + ":" + server.port()
                     + " (batch " + server.batchCapacity() + (server.cached() ? ", KV cache" : "") + ", queue " + queueLimit
                     + (apiKey == null ? ", no API key" : ", API key required") + (watch != null ? ", watching the run" : "")
                     + (noMonitor ? ", drift monitor off" : "") + (feedbackDir != null ? ", feedback to " + feedbackDir : "")

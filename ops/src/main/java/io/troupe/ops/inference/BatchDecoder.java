@@ -1,5 +1,6 @@
 package io.troupe.ops.inference;
 
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -39,6 +40,37 @@ public interface BatchDecoder extends AutoCloseable {
      * @throws IllegalStateException when {@link #capacity()} slots are already held
      */
     Opened open(int[] prompt) throws Exception;
+
+    /**
+     * A sequence to start: its prompt (at least one token) and the most tokens it will generate,
+     * so a decoder may size its cache to {@code prompt.length + maxTokens} (capped at the block).
+     */
+    record Start(int[] prompt, int maxTokens) {
+    }
+
+    /**
+     * Starts several sequences at once; a decoder that can runs their prefills together, batched.
+     * All or nothing: when it fails, no slot stays held. This default opens them one at a time.
+     *
+     * @return one {@link Opened} per start, in order
+     * @throws IllegalStateException when the starts do not fit the free slots
+     */
+    default List<Opened> openAll(List<Start> starts) throws Exception {
+        if (openSlots() + starts.size() > capacity()) {
+            throw new IllegalStateException(starts.size() + " sequences do not fit the " + (capacity() - openSlots())
+                    + " free slots");
+        }
+        List<Opened> opened = new ArrayList<>(starts.size());
+        try {
+            for (Start start : starts) {
+                opened.add(open(start.prompt()));
+            }
+        } catch (Exception | Error e) {
+            opened.forEach(o -> release(o.slot()));
+            throw e;
+        }
+        return opened;
+    }
 
     /**
      * Appends {@code tokens[i]} to {@code slots.get(i)} for every i, in one batched run.

@@ -220,8 +220,8 @@ public final class BatchScheduler implements AutoCloseable {
                 break;
             }
             dropCancelled();
-            for (Generation g : admitted) {
-                prefill(g);
+            if (!admitted.isEmpty()) {
+                prefill(admitted);
             }
             if (!running.isEmpty()) {
                 step();
@@ -253,21 +253,39 @@ public final class BatchScheduler implements AutoCloseable {
         }
     }
 
-    private void prefill(Generation g) {
-        long base = g.request.seed() != null ? g.request.seed() : ThreadLocalRandom.current().nextLong();
-        g.running = g.request.n();
-        try {
+    /**
+     * Starts every choice of the admitted requests with one {@link BatchDecoder#openAll}, so
+     * their prefills run batched, then takes each one's first token. When the prefill fails, all
+     * of these requests fail (and no slot stays held).
+     */
+    private void prefill(List<Generation> admitted) {
+        List<Sequence> starting = new ArrayList<>();
+        List<BatchDecoder.Start> starts = new ArrayList<>();
+        for (Generation g : admitted) {
+            long base = g.request.seed() != null ? g.request.seed() : ThreadLocalRandom.current().nextLong();
+            g.running = g.request.n();
             for (int i = 0; i < g.request.n(); i++) {
                 Sequence s = new Sequence(g, i, base + i);
                 g.sequences.add(s);
-                BatchDecoder.Opened opened = decoder.open(g.request.prompt());
-                s.slot = opened.slot();
-                running.add(s);
-                accept(s, s.sampler.sample(opened.logits(), 0, decoder.vocabSize()));
+                starting.add(s);
+                starts.add(new BatchDecoder.Start(g.request.prompt(), g.request.maxTokens()));
             }
+        }
+        List<BatchDecoder.Opened> opened;
+        try {
+            opened = decoder.openAll(starts);
         } catch (Exception e) {
             log.warn("prefill failed", e);
-            fail(List.of(g), e);
+            fail(admitted, e);
+            return;
+        }
+        for (int i = 0; i < starting.size(); i++) {
+            starting.get(i).slot = opened.get(i).slot();
+            running.add(starting.get(i));
+        }
+        for (int i = 0; i < starting.size(); i++) {
+            Sequence s = starting.get(i);
+            accept(s, s.sampler.sample(opened.get(i).logits(), 0, decoder.vocabSize()));
         }
     }
 

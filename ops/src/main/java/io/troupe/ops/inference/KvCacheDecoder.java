@@ -15,11 +15,9 @@ import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
-import java.util.Deque;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -31,9 +29,17 @@ import java.util.Set;
  * {@link KvCacheGraphs}): each slot keeps the keys and values of its tokens, so a step runs one
  * new token per sequence instead of the whole context.
  *
- * <p><b>Memory.</b> A slot's cache holds block_size positions of every layer's keys and values
- * (n_layer x 2 x block_size x n_embd floats); {@link #capacity()} is how many such caches fit in
- * the budget given to {@link #open}. A batched step whose batch differs from the last run's
+ * <p><b>Memory.</b> A slot's cache holds up to block_size positions of every layer's keys and
+ * values (n_layer x 2 x block_size x n_embd floats); {@link #capacity()} is how many such full
+ * caches fit in the budget given to {@link #open}. A sequence started by {@link #openAll} with
+ * its max_tokens gets a cache of prompt + max_tokens positions only (capped at block_size; it
+ * grows to the block if the sequence runs on), and released caches are reused rather than
+ * allocated and zeroed again.
+ *
+ * <p><b>Joining.</b> {@link #openAll} runs the prefills of sequences that join together in one
+ * batched run: prompts padded on the right to the longest of a group and masked, each row's
+ * logits read at its own last token. Prompts of very different lengths go in different groups,
+ * so padding never costs more than the real tokens. A batched step whose batch differs from the last run's
  * assembles the batch's caches into one padded input, which costs up to as much again while it
  * runs; the same batch stepping again reuses the last run's output as its past instead.
  *
@@ -63,7 +69,8 @@ public final class KvCacheDecoder implements BatchDecoder {
     private final int vocabSize;
     private final int capacity;
     private final Set<CachedSlot> open = Collections.newSetFromMap(new IdentityHashMap<>());
-    private final Deque<float[][]> freeCaches = new ArrayDeque<>();
+    /** Caches of released slots, kept for the next sequences (allocating one zeroes it: 72 MiB at the GPT-2 shape). */
+    private final List<float[][]> freeCaches = new ArrayList<>();
     /** Reused direct buffers: the past and present of tensor t (layer * 2 + k|v), and the logits. */
     private FloatBuffer[] pastSpace;
     private FloatBuffer[] presentSpace;
@@ -203,9 +210,11 @@ public final class KvCacheDecoder implements BatchDecoder {
         return open.size();
     }
 
-    /** A sequence's cache: keys and values [layer * 2 + k|v][NH, block_size, HS], and the tokens they belong to. */
+    /** A sequence's cache: keys and values [layer * 2 + k|v][NH, room, HS], and the tokens they belong to. */
     private final class CachedSlot implements Slot {
-        final float[][] cache;
+        float[][] cache;
+        /** Positions the cache holds per head (<= block_size). */
+        int room;
         /** The tokens whose keys and values the cache holds, oldest first: the model's window. */
         final int[] window = new int[blockSize];
         int cached;
@@ -213,6 +222,19 @@ public final class KvCacheDecoder implements BatchDecoder {
 
         CachedSlot(float[][] cache) {
             this.cache = cache;
+            this.room = cache[0].length / (nHead * headSize);
+        }
+
+        /** Makes room for the whole block (a sequence that runs past the length it was opened for). */
+        void growToBlock() {
+            float[][] grown = new float[2 * nLayer][nHead * blockSize * headSize];
+            for (int t = 0; t < grown.length; t++) {
+                for (int h = 0; h < nHead; h++) {
+                    System.arraycopy(cache[t], h * room * headSize, grown[t], h * blockSize * headSize, cached * headSize);
+                }
+            }
+            cache = grown;
+            room = blockSize;
         }
 
         @Override
@@ -221,26 +243,105 @@ public final class KvCacheDecoder implements BatchDecoder {
         }
     }
 
+    /** Starts one sequence with room for the whole block; see {@link #openAll} to size the cache and batch the prefills. */
     @Override
     public Opened open(int[] prompt) throws OrtException {
-        if (prompt.length == 0) {
-            throw new IllegalArgumentException("a sequence starts from at least one token");
+        return openAll(List.of(new Start(prompt, blockSize))).get(0);
+    }
+
+    /**
+     * Starts the sequences, each with a cache of prompt + max_tokens positions (at most the
+     * block), and runs their prefills in batched runs: sorted by length, a group takes prompts
+     * down to half its longest, up to {@link #PREFILL_TOKENS} padded tokens per run.
+     */
+    @Override
+    public List<Opened> openAll(List<Start> starts) throws OrtException {
+        for (Start start : starts) {
+            if (start.prompt().length == 0) {
+                throw new IllegalArgumentException("a sequence starts from at least one token");
+            }
         }
         if (open.size() >= capacity) {
             throw new IllegalStateException("all " + capacity + " KV-cache slots are held; release one first");
         }
-        float[][] cache = freeCaches.isEmpty() ? new float[2 * nLayer][nHead * blockSize * headSize] : freeCaches.pop();
-        CachedSlot slot = new CachedSlot(cache);
-        int n = Math.min(prompt.length, blockSize);
-        System.arraycopy(prompt, prompt.length - n, slot.window, 0, n);
-        slot.length = prompt.length;
-        open.add(slot);
+        if (open.size() + starts.size() > capacity) {
+            throw new IllegalStateException(starts.size() + " sequences do not fit: " + open.size() + " of " + capacity
+                    + " KV-cache slots are held; release some first");
+        }
+        CachedSlot[] slots = new CachedSlot[starts.size()];
+        float[][] logits = new float[starts.size()][];
         try {
-            return new Opened(slot, prefill(slot, n));
-        } catch (OrtException | RuntimeException e) {
-            release(slot);
+            for (int i = 0; i < slots.length; i++) {
+                int[] prompt = starts.get(i).prompt();
+                int n = Math.min(prompt.length, blockSize);
+                long wanted = Math.min(blockSize, (long) prompt.length + Math.max(1, starts.get(i).maxTokens()));
+                slots[i] = new CachedSlot(cacheFor((int) wanted));
+                System.arraycopy(prompt, prompt.length - n, slots[i].window, 0, n);
+                slots[i].cached = n; // what the prefill will hold
+                slots[i].length = prompt.length;
+                open.add(slots[i]);
+            }
+            Integer[] order = new Integer[slots.length];
+            for (int i = 0; i < order.length; i++) {
+                order[i] = i;
+            }
+            Arrays.sort(order, (a, b) -> Integer.compare(slots[b].cached, slots[a].cached)); // longest first
+            for (int from = 0; from < order.length; ) {
+                int longest = slots[order[from]].cached;
+                int to = from + 1;
+                while (to < order.length && 2 * slots[order[to]].cached >= longest
+                        && (long) (to - from + 1) * longest <= Math.max(PREFILL_TOKENS, longest)) {
+                    to++;
+                }
+                List<CachedSlot> group = new ArrayList<>();
+                for (int k = from; k < to; k++) {
+                    group.add(slots[order[k]]);
+                }
+                float[][] groupLogits = prefill(group);
+                for (int k = from; k < to; k++) {
+                    logits[order[k]] = groupLogits[k - from];
+                }
+                from = to;
+            }
+        } catch (OrtException | RuntimeException | Error e) {
+            for (CachedSlot slot : slots) {
+                if (slot != null) {
+                    release(slot);
+                }
+            }
             throw e;
         }
+        List<Opened> opened = new ArrayList<>(slots.length);
+        for (int i = 0; i < slots.length; i++) {
+            opened.add(new Opened(slots[i], logits[i]));
+        }
+        return opened;
+    }
+
+    /** Most padded tokens (batch x longest prompt) of one batched prefill run, bounding its activations. */
+    static final int PREFILL_TOKENS = 2048;
+
+    /**
+     * A cache of at least {@code positions} positions: the smallest free one that is large
+     * enough, else a new one of exactly that size. Full and free caches together never exceed
+     * {@link #capacity()} (a free one is dropped to make room), so memory stays in the budget.
+     */
+    private float[][] cacheFor(int positions) {
+        int floats = nHead * positions * headSize;
+        int best = -1;
+        for (int i = 0; i < freeCaches.size(); i++) {
+            int size = freeCaches.get(i)[0].length;
+            if (size >= floats && (best < 0 || size < freeCaches.get(best)[0].length)) {
+                best = i;
+            }
+        }
+        if (best >= 0) {
+            return freeCaches.remove(best);
+        }
+        if (open.size() + freeCaches.size() >= capacity && !freeCaches.isEmpty()) {
+            freeCaches.remove(freeCaches.size() - 1);
+        }
+        return new float[2 * nLayer][floats];
     }
 
     @Override
@@ -268,8 +369,11 @@ public final class KvCacheDecoder implements BatchDecoder {
                 // The window is full: slide it by one and recompute it from position 0.
                 System.arraycopy(slot.window, 1, slot.window, 0, blockSize - 1);
                 slot.window[blockSize - 1] = tokens[i];
-                logits[i] = prefill(slot, blockSize);
+                logits[i] = prefill(List.of(slot))[0];
             } else {
+                if (slot.cached == slot.room) {
+                    slot.growToBlock();
+                }
                 slot.window[slot.cached] = tokens[i];
                 batch.add(slot);
                 rows.add(i);
@@ -294,7 +398,7 @@ public final class KvCacheDecoder implements BatchDecoder {
     @Override
     public void release(Slot slot) {
         if (slot instanceof CachedSlot cached && open.remove(cached)) {
-            freeCaches.push(cached.cache);
+            freeCaches.add(cached.cache);
             if (resident.contains(cached)) {
                 forgetResident();
             }
@@ -302,32 +406,52 @@ public final class KvCacheDecoder implements BatchDecoder {
     }
 
     /**
-     * Runs the first {@code n} tokens of the slot's window with an empty past, fills its cache
-     * with their keys and values, and returns the logits [V] after the last of them.
+     * Runs the first {@code cached} tokens of each slot's window with an empty past, in one run
+     * padded on the right to the longest (the padding masked, and after every real token, so no
+     * real token attends to it), fills each cache with its keys and values, and returns the
+     * logits [B][V] after each slot's last token.
      */
-    private float[] prefill(CachedSlot slot, int n) throws OrtException {
-        long[] ids = new long[n];
-        long[] positions = new long[n];
-        long[] mask = new long[n];
-        for (int i = 0; i < n; i++) {
-            ids[i] = slot.window[i];
-            positions[i] = i;
-            mask[i] = 1;
+    private float[][] prefill(List<CachedSlot> group) throws OrtException {
+        int b = group.size();
+        int s = 0;
+        for (CachedSlot slot : group) {
+            s = Math.max(s, slot.cached);
+        }
+        long[] ids = new long[b * s];     // [B, S]
+        long[] positions = new long[b * s];
+        long[] mask = new long[b * s];
+        for (int i = 0; i < b; i++) {
+            CachedSlot slot = group.get(i);
+            for (int j = 0; j < s; j++) {
+                // Padding repeats position j with token 0: any valid input, since nothing real attends to it.
+                ids[i * s + j] = j < slot.cached ? slot.window[j] : 0;
+                positions[i * s + j] = j;
+                mask[i * s + j] = j < slot.cached ? 1 : 0;
+            }
         }
         forgetResident(); // the run overwrites the present buffers
-        Run run = run(ids, positions, mask, 1, n, 0, (past, l, kv) -> { });
+        Run run = run(ids, positions, mask, b, s, 0, (past, l, kv) -> { });
         try (run) {
-            // present [1, NH, n, HS] -> cache [NH, block_size, HS]
+            // present [B, NH, S, HS] -> each cache [NH, room, HS], its first `cached` positions
             for (int t = 0; t < 2 * nLayer; t++) {
                 FloatBuffer present = run.present(t);
-                for (int h = 0; h < nHead; h++) {
-                    present.get(h * n * headSize, slot.cache[t], h * blockSize * headSize, n * headSize);
+                for (int i = 0; i < b; i++) {
+                    CachedSlot slot = group.get(i);
+                    if (slot.room < slot.cached) {
+                        slot.growToBlock();
+                    }
+                    for (int h = 0; h < nHead; h++) {
+                        present.get((i * nHead + h) * s * headSize, slot.cache[t], h * slot.room * headSize,
+                                slot.cached * headSize);
+                    }
                 }
             }
-            slot.cached = n;
-            becomeResident(List.of(slot), mask, n);
-            float[] logits = new float[vocabSize];
-            run.logits().get((n - 1) * vocabSize, logits);
+            becomeResident(List.copyOf(group), mask, s);
+            float[][] logits = new float[b][vocabSize];
+            FloatBuffer out = run.logits(); // [B, S, V]
+            for (int i = 0; i < b; i++) {
+                out.get((i * s + group.get(i).cached - 1) * vocabSize, logits[i]);
+            }
             return logits;
         }
     }
@@ -385,7 +509,7 @@ public final class KvCacheDecoder implements BatchDecoder {
                 int used = slot.cached * headSize;
                 for (int h = 0; h < nHead; h++) {
                     int at = (i * nHead + h) * rowFloats;
-                    past.put(at, slot.cache[t], h * blockSize * headSize, used);
+                    past.put(at, slot.cache[t], h * slot.room * headSize, used);
                     // Padding must be finite (a masked weight is 0, and 0 x NaN is NaN): zero it.
                     for (int z = at + used; z < at + rowFloats; z += ZEROS.length) {
                         past.put(z, ZEROS, 0, Math.min(ZEROS.length, at + rowFloats - z));
@@ -401,7 +525,7 @@ public final class KvCacheDecoder implements BatchDecoder {
                     for (int h = 0; h < nHead; h++) {
                         // present [B, NH, P + 1, HS]: the new token is at index P.
                         present.get(((i * nHead + h) * total + p) * headSize, slot.cache[t],
-                                (h * blockSize + slot.cached) * headSize, headSize);
+                                (h * slot.room + slot.cached) * headSize, headSize);
                     }
                 }
             }

@@ -34,6 +34,8 @@ import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.BasicConstraints;
 import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
 import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.GeneralNames;
 import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.bouncycastle.asn1.x509.KeyUsage;
 import org.bouncycastle.cert.X509v3CertificateBuilder;
@@ -58,15 +60,64 @@ public final class ClusterSecrets {
 
     private static final String SIGNATURE = "SHA256withECDSA";
 
+    /** Subject alternative names of the certificates unless told otherwise: this machine, for loopback HTTPS. */
+    public static final List<String> DEFAULT_NAMES = List.of("localhost", "127.0.0.1");
+
     private final SecureRandom random = new SecureRandom();
     private final Duration validity;
+    private final List<String> names;
 
-    /** @param validity how long the certificates are valid from now */
+    /** @param validity how long the certificates are valid from now; the names are {@link #DEFAULT_NAMES} */
     public ClusterSecrets(Duration validity) {
+        this(validity, DEFAULT_NAMES);
+    }
+
+    /**
+     * @param validity how long the certificates are valid from now
+     * @param names the host names and IP addresses the coordinator and worker certificates name
+     *     (subject alternative names), so an HTTPS client that checks the host accepts them
+     * @throws IllegalArgumentException for a name that is neither a DNS name nor an IP address
+     */
+    public ClusterSecrets(Duration validity, List<String> names) {
         if (validity.isNegative() || validity.isZero()) {
             throw new IllegalArgumentException("validity must be positive, got " + validity);
         }
         this.validity = validity;
+        this.names = List.copyOf(names);
+        alternativeNames(this.names); // refuses a bad name now, before any file is written
+    }
+
+    /** The names as a subjectAltName value: IP literals as iPAddress entries, everything else as dNSName. */
+    static GeneralNames alternativeNames(List<String> names) {
+        GeneralName[] entries = new GeneralName[names.size()];
+        for (int i = 0; i < entries.length; i++) {
+            String name = names.get(i);
+            if (isIpLiteral(name)) {
+                entries[i] = new GeneralName(GeneralName.iPAddress, name);
+            } else if (name.matches("(\\*\\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*")) {
+                entries[i] = new GeneralName(GeneralName.dNSName, name);
+            } else {
+                throw new IllegalArgumentException("'" + name + "' is neither a host name (letters, digits, '-' and '.')"
+                        + " nor an IPv4 or IPv6 address");
+            }
+        }
+        return new GeneralNames(entries);
+    }
+
+    private static boolean isIpLiteral(String name) {
+        if (name.contains(":")) {
+            return name.matches("[0-9A-Fa-f:.]+"); // IPv6 (BouncyCastle parses the literal)
+        }
+        String[] parts = name.split("\\.", -1);
+        if (parts.length != 4) {
+            return false;
+        }
+        for (String part : parts) {
+            if (!part.matches("[0-9]{1,3}") || Integer.parseInt(part) > 255) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** The files of {@code directory} that {@link #write} would replace. */
@@ -156,6 +207,10 @@ public final class ClusterSecrets {
             builder.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));
             builder.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(
                     new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth}));
+            if (!names.isEmpty()) {
+                // Host names for HTTPS clients (troupe serve --tls): they check the host they dialled is named here.
+                builder.addExtension(Extension.subjectAlternativeName, false, alternativeNames(names));
+            }
         }
         PrivateKey signer = issuerKey == null ? subjectKeys.getPrivate() : issuerKey;
         X509Certificate certificate = new JcaX509CertificateConverter()

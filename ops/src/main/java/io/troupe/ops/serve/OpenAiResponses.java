@@ -1,5 +1,6 @@
 package io.troupe.ops.serve;
 
+import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -17,6 +18,8 @@ final class OpenAiResponses {
     private final String model;
     private final String id;
     private final long created = System.currentTimeMillis() / 1000;
+    /** The start of every text chunk of this response, up to the choice's index; rendered on first use. */
+    private String textChunkHead;
 
     OpenAiResponses(ObjectMapper json, boolean chat, String model) {
         this.json = json;
@@ -93,6 +96,27 @@ final class OpenAiResponses {
             choice.put("finish_reason", finishReason);
         }
         return root;
+    }
+
+    /**
+     * The JSON of a stream chunk carrying new text of one choice, as {@link #chunk}{@code (index,
+     * null, text, null)} would serialize it, but written straight into a string: a streamed token
+     * costs one string build instead of a tree of nodes and a serializer pass.
+     */
+    String textChunk(int index, String text) {
+        if (textChunkHead == null) {
+            textChunkHead = "{\"id\":\"" + quoted(id) + "\",\"object\":\"" + (chat ? "chat.completion.chunk" : "text_completion")
+                    + "\",\"created\":" + created + ",\"model\":\"" + quoted(model) + "\",\"choices\":[{\"index\":";
+        }
+        StringBuilder out = new StringBuilder(textChunkHead.length() + text.length() + 80).append(textChunkHead).append(index);
+        out.append(chat ? ",\"delta\":{\"content\":\"" : ",\"text\":\"");
+        JsonStringEncoder.getInstance().quoteAsString(text, out);
+        out.append(chat ? "\"}" : "\"").append(",\"logprobs\":null,\"finish_reason\":null}]}");
+        return out.toString();
+    }
+
+    private static String quoted(String value) {
+        return new String(JsonStringEncoder.getInstance().quoteAsString(value));
     }
 
     /** The last chunk when the client asked for stream_options.include_usage: no choices, the usage. */

@@ -124,6 +124,16 @@ public final class OpenAiServer implements AutoCloseable {
      */
     public static OpenAiServer bind(String host, int port, ServeLimits limits, String apiKey,
             MonitorSettings monitorSettings, Consumer<String> say) throws ServeException {
+        return bind(host, port, limits, apiKey, monitorSettings, say, null);
+    }
+
+    /**
+     * As {@link #bind(String, int, ServeLimits, String, MonitorSettings, Consumer)}, serving
+     * HTTPS with {@code https}'s key (TLS 1.2 or 1.3; clients need no certificate) when it is
+     * not null.
+     */
+    public static OpenAiServer bind(String host, int port, ServeLimits limits, String apiKey,
+            MonitorSettings monitorSettings, Consumer<String> say, javax.net.ssl.SSLContext https) throws ServeException {
         Config config = ConfigFactory.parseString(String.join("\n",
                 "pekko.actor.provider = local",
                 "pekko.loglevel = WARNING",
@@ -141,7 +151,11 @@ public final class OpenAiServer implements AutoCloseable {
                 apiKey == null ? null : apiKey.getBytes(StandardCharsets.UTF_8), monitorSettings, say);
         try {
             // One handler flow per connection, so a connection that ends cancels what it waits for.
-            server.binding = Http.get(system).newServerAt(host, port)
+            org.apache.pekko.http.javadsl.ServerBuilder builder = Http.get(system).newServerAt(host, port);
+            if (https != null) {
+                builder = builder.enableHttps(HttpsServer.context(https));
+            }
+            server.binding = builder
                     .bindFlow(Flow.fromMaterializer((materializer, attributes) -> server.connectionFlow()))
                     .toCompletableFuture().get(30, TimeUnit.SECONDS);
         } catch (Exception e) {
@@ -751,7 +765,7 @@ public final class OpenAiServer implements AutoCloseable {
 
             @Override
             public void onText(int choice, String text) {
-                send(event(shapes.chunk(choice, null, text, null)));
+                send(ByteString.fromString("data: " + shapes.textChunk(choice, text) + "\n\n"));
             }
 
             @Override
@@ -786,7 +800,8 @@ public final class OpenAiServer implements AutoCloseable {
         pre.first().second().whenComplete((ok, failure) -> generation.get().cancel());
         return done(HttpResponse.create()
                 .addHeader(CacheControl.create(CacheDirectives.NO_CACHE))
-                .withEntity(HttpEntities.createChunked(EVENT_STREAM, pre.second())));
+                // Chunks that pile up while the connection is busy go out together, as one write.
+                .withEntity(HttpEntities.createChunked(EVENT_STREAM, pre.second().conflate(ByteString::concat))));
     }
 
     /** Submits to the model's scheduler; once submitted, the request's end closes {@code lease}. */

@@ -107,6 +107,32 @@ class BatchSchedulerTest {
     }
 
     @Test
+    void requestsThatArriveDuringAStepJoinTogetherInOneBatchedPrefill() throws Exception {
+        start(8, 8);
+        decoder.gate = new Semaphore(0);
+        Collector first = new Collector();
+        scheduler.submit(greedy("a", 3), first);
+        eventually(() -> decoder.gate.hasQueuedThreads()); // the first request's step waits at the gate
+        List<Collector> joiners = new ArrayList<>();
+        for (String prompt : List.of("b", "cd", "e")) {
+            Collector c = new Collector();
+            scheduler.submit(greedy(prompt, 2), c);
+            joiners.add(c);
+        }
+        decoder.gate.release(10_000);
+        assertEquals("bcd", first.await().choices().get(0).text());
+        assertEquals(List.of("cd", "ef", "fg"), joiners.stream().map(c -> {
+            try {
+                return c.await().choices().get(0).text();
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        }).toList());
+        assertEquals(List.of(1, 3), decoder.joinSizes, "the three waiting requests were opened in one call");
+        eventually(() -> decoder.openSlots() == 0);
+    }
+
+    @Test
     void requestsJoinAndLeaveTheBatchMidGeneration() throws Exception {
         start(4, 8);
         Collector late = new Collector();

@@ -17,6 +17,8 @@ final class FakeBatchDecoder implements BatchDecoder {
     final AtomicInteger open = new AtomicInteger();
     final AtomicInteger mostOpen = new AtomicInteger();
     final List<Integer> batchSizes = Collections.synchronizedList(new ArrayList<>());
+    /** Sequences started by each {@link #openAll} call (requests that joined together). */
+    final List<Integer> joinSizes = Collections.synchronizedList(new ArrayList<>());
     /** When set, every step takes one permit first: the test decides when steps run. */
     volatile Semaphore gate;
     volatile boolean failNextStep;
@@ -67,6 +69,12 @@ final class FakeBatchDecoder implements BatchDecoder {
         slot.last = prompt[prompt.length - 1];
         slot.length = prompt.length;
         return new Opened(slot, logitsAfter(slot.last));
+    }
+
+    @Override
+    public List<Opened> openAll(List<Start> starts) throws Exception {
+        joinSizes.add(starts.size());
+        return BatchDecoder.super.openAll(starts);
     }
 
     @Override

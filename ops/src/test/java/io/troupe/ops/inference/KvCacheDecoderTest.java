@@ -130,6 +130,78 @@ class KvCacheDecoderTest {
     }
 
     @Test
+    void joinersPrefilledTogetherGiveTheSameLogitsAndGreedyTokensAsOneAtATime() throws Exception {
+        // Lengths 1..12 around the block of 8: one batched open pads them into groups (8, 5 and 12
+        // cropped to 8 share a group; 3 and 1 go apart), and each cache is sized for 2 new tokens
+        // only, so the 10 greedy steps grow every cache and slide the window past the block.
+        Random random = new Random(21);
+        int[][] prompts = {tokens(random, 3), tokens(random, 8), tokens(random, 1), tokens(random, 12), tokens(random, 5)};
+        int steps = 10;
+        int[][] oneAtATime = new int[prompts.length][];
+        float[][] firstLogits = new float[prompts.length][];
+        try (KvCacheDecoder decoder = cached()) {
+            for (int i = 0; i < prompts.length; i++) {
+                BatchDecoder.Opened opened = decoder.open(prompts[i]);
+                firstLogits[i] = opened.logits();
+                oneAtATime[i] = greedySteps(decoder, List.of(opened), steps)[0];
+                decoder.release(opened.slot());
+            }
+        }
+        try (KvCacheDecoder decoder = cached()) {
+            List<BatchDecoder.Start> starts = new ArrayList<>();
+            for (int[] prompt : prompts) {
+                starts.add(new BatchDecoder.Start(prompt, 2));
+            }
+            List<BatchDecoder.Opened> opened = decoder.openAll(starts);
+            assertEquals(prompts.length, decoder.openSlots());
+            for (int i = 0; i < prompts.length; i++) {
+                assertClose(firstLogits[i], opened.get(i).logits(), "batched prefill " + i);
+                assertEquals(prompts[i].length, opened.get(i).slot().length());
+            }
+            int[][] together = greedySteps(decoder, opened, steps);
+            for (int i = 0; i < prompts.length; i++) {
+                assertArrayEquals(oneAtATime[i], together[i], "prompt " + i + " of length " + prompts[i].length);
+            }
+            assertTrue(java.util.Arrays.stream(together).flatMapToInt(java.util.Arrays::stream).distinct().count() > 3,
+                    "a degenerate model would prove little");
+            opened.forEach(o -> decoder.release(o.slot()));
+            assertEquals(0, decoder.openSlots());
+            assertThrows(IllegalStateException.class, () -> decoder.openAll(java.util.Collections.nCopies(
+                    decoder.capacity() + 1, new BatchDecoder.Start(new int[] {1}, 1))), "more than the capacity");
+            assertEquals(0, decoder.openSlots(), "a refused open holds nothing");
+        }
+    }
+
+    /** Greedy tokens of {@code steps} batched steps over the opened sequences, [sequence][step]. */
+    private static int[][] greedySteps(BatchDecoder decoder, List<BatchDecoder.Opened> opened, int steps) throws Exception {
+        int[][] out = new int[opened.size()][steps];
+        List<BatchDecoder.Slot> slots = new ArrayList<>();
+        int[] next = new int[opened.size()];
+        for (int i = 0; i < opened.size(); i++) {
+            slots.add(opened.get(i).slot());
+            next[i] = argmax(opened.get(i).logits());
+        }
+        for (int s = 0; s < steps; s++) {
+            float[][] logits = decoder.step(slots, next);
+            for (int i = 0; i < next.length; i++) {
+                out[i][s] = next[i];
+                next[i] = argmax(logits[i]);
+            }
+        }
+        return out;
+    }
+
+    private static int argmax(float[] logits) {
+        int best = 0;
+        for (int i = 1; i < logits.length; i++) {
+            if (logits[i] > logits[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    @Test
     void aSlotCanJoinTheBatchBetweenSteps() throws Exception {
         try (KvCacheDecoder decoder = cached(); ExportedModel full = ExportedModel.open(dir, 1);
                  UncachedBatchDecoder reference = new UncachedBatchDecoder(full, 4)) {
