@@ -9,7 +9,9 @@
 #
 # Usage: bench/coordinator-memory.sh [SECONDS=600] [OUT=/tmp/troupe-coordmem]
 # Env: TROUPE_JAR (default ops/target/troupe.jar), DATA (default ../shared/data/tinyshakespeare/input.txt),
-#      COORD_JAVA_OPTS (extra JVM options for the coordinator, e.g. -Xmx256m), PORT_BASE (default 19500).
+#      COORD_JAVA_OPTS (extra JVM options for the coordinator, e.g. -Xmx256m), PORT_BASE (default 19500),
+#      HEARTBEAT_PAUSE (default 20s: every node's acceptable-heartbeat-pause; the 2 s default downs
+#      nodes whose heartbeats a loaded machine delays, which ends the job; memory is what is measured).
 # Takes SECONDS plus the start-up (about a minute on a loaded machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +21,7 @@ JAR=${TROUPE_JAR:-ops/target/troupe.jar}
 DATA=${DATA:-../shared/data/tinyshakespeare/input.txt}
 BASE=${PORT_BASE:-19500}
 CLUSTER=$BASE METRICS=$((BASE + 1))
+NODE_OPTS=(-Dpekko.cluster.failure-detector.acceptable-heartbeat-pause=${HEARTBEAT_PAUSE:-20s})
 mkdir -p "$OUT"
 rm -rf "$OUT/run" "$OUT"/histo-*.txt
 pids=()
@@ -26,12 +29,12 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
 # shellcheck disable=SC2086
-java ${COORD_JAVA_OPTS:-} -jar "$JAR" coordinator --bind 127.0.0.1:$CLUSTER --workers 2 --data "$DATA" \
+java "${NODE_OPTS[@]}" ${COORD_JAVA_OPTS:-} -jar "$JAR" coordinator --bind 127.0.0.1:$CLUSTER --workers 2 --data "$DATA" \
   --out "$OUT/run" --preset shakespeare-char-small --steps 1000000 --metrics-bind 127.0.0.1:$METRICS \
   eval_interval=500 eval_iters=2 > "$OUT/coordinator.log" 2>&1 &
 COORD=$!; pids+=("$COORD")
 for w in 1 2; do
-  java -jar "$JAR" worker --join 127.0.0.1:$CLUSTER --threads 1 --join-timeout 180 > "$OUT/worker-$w.log" 2>&1 &
+  java "${NODE_OPTS[@]}" -jar "$JAR" worker --join 127.0.0.1:$CLUSTER --threads 1 --join-timeout 180 > "$OUT/worker-$w.log" 2>&1 &
   pids+=("$!")
 done
 
@@ -44,13 +47,18 @@ done
 grep -q '^step ' "$OUT/coordinator.log" || { echo "no step after 600 s"; tail -5 "$OUT"/*.log; exit 1; }
 
 # The scraper: /metrics once a second for the whole run, bodies discarded, failures counted.
-( fails=0; n=0
+# Each scrape runs in the background so that a slow one (a loaded machine) does not stretch the second.
+: > "$OUT/scrape-failures.txt"
+( n=0
   while kill -0 "$COORD" 2>/dev/null; do
-    curl -sf -o /dev/null "http://127.0.0.1:$METRICS/metrics" || fails=$((fails + 1)); n=$((n + 1))
-    echo "$n $fails" > "$OUT/scrapes.txt"; sleep 1
+    ( curl -sf -m 10 -o /dev/null "http://127.0.0.1:$METRICS/metrics" || echo x >> "$OUT/scrape-failures.txt" ) &
+    n=$((n + 1)); echo "$n" > "$OUT/scrapes.txt"; sleep 1
   done ) &
 pids+=("$!")
 
+heap_committed() { # MiB the JVM has committed for its heap (RSS counts only the pages of it already touched)
+  curl -sf "http://127.0.0.1:$METRICS/metrics" | awk '/^jvm_memory_committed_bytes\{area="heap"/ {printf "%.1f", $NF / 1048576}'
+}
 heap_after_gc() { # MiB: the heap pools' usage right after their last collection
   curl -sf "http://127.0.0.1:$METRICS/metrics" | awk '/^jvm_memory_pool_collection_used_bytes/ && /G1|PS |Tenured|Eden|Survivor|Old/ {s += $NF} END {printf "%.1f", s / 1048576}'
 }
@@ -61,33 +69,36 @@ live_heap() { # MiB after a full GC, from the histogram's total line; keeps the 
 rss() { awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$COORD/status"; }
 step() { grep -o '^step [0-9]*' "$OUT/coordinator.log" | tail -1 | cut -d' ' -f2; }
 
-echo "seconds step rss_mib heap_after_gc_mib live_heap_mib load" > "$OUT/series.txt"
+echo "seconds step rss_mib heap_after_gc_mib live_heap_mib load heap_committed_mib" > "$OUT/series.txt"
+# With COORD_JAVA_OPTS=-XX:NativeMemoryTracking=summary this also diffs the JVM's native memory at the end.
+jcmd "$COORD" VM.native_memory baseline > /dev/null 2>&1 || true
 start=$(date +%s)
 while :; do
   t=$(( $(date +%s) - start ))
   kill -0 "$COORD" 2>/dev/null || { echo "coordinator exited at ${t}s"; tail -5 "$OUT/coordinator.log"; exit 1; }
   live=-
   if (( t % 60 < 10 )) || (( t >= SECONDS_TOTAL )); then live=$(live_heap "$t"); fi
-  echo "$t $(step) $(rss) $(heap_after_gc) $live $(cut -d' ' -f1 /proc/loadavg)" | tee -a "$OUT/series.txt"
+  echo "$t $(step) $(rss) $(heap_after_gc) $live $(cut -d' ' -f1 /proc/loadavg) $(heap_committed)" | tee -a "$OUT/series.txt"
   (( t >= SECONDS_TOTAL )) && break
   sleep 10
 done
 
-echo "scrapes (count, failed): $(cat "$OUT/scrapes.txt")"
+jcmd "$COORD" VM.native_memory summary.diff > "$OUT/native-memory-diff.txt" 2>&1 || true
+echo "scrapes: $(cat "$OUT/scrapes.txt") started, $(wc -l < "$OUT/scrape-failures.txt") failed"
 awk 'NR > 1 {
   n++; x = $1 / 60; xs += x; xx += x * x
   r = $3; rs += r; xr += x * r
   h = $4; hs += h; xh += x * h
-  if (n == 1) { r0 = r; h0 = h }
-  r1 = r; h1 = h
+  if (n == 1) { r0 = r; h0 = h; c0 = $7 }
+  r1 = r; h1 = h; c1 = $7
   if ($5 != "-") { if (!l0) l0 = $5; l1 = $5 }
 } END {
   d = n * xx - xs * xs
   printf "RSS: first %.1f MiB, last %.1f MiB, slope %+.2f MiB/min\n", r0, r1, (n * xr - xs * rs) / d
   printf "heap after GC: first %.1f MiB, last %.1f MiB, slope %+.3f MiB/min\n", h0, h1, (n * xh - xs * hs) / d
-  printf "live heap (full GC): first %s MiB, last %s MiB\n", l0, l1
+  printf "live heap (full GC): first %s MiB, last %s MiB; heap committed: first %s MiB, last %s MiB\n", l0, l1, c0, c1
 }' "$OUT/series.txt"
-first=$(ls "$OUT"/histo-*.txt | sort -t- -k2 -n | head -1); last=$(ls "$OUT"/histo-*.txt | sort -t- -k2 -n | tail -1)
+first=$OUT/$(ls "$OUT" | grep '^histo-' | sort -t- -k2 -n | head -1); last=$OUT/$(ls "$OUT" | grep '^histo-' | sort -t- -k2 -n | tail -1)
 echo "classes that grew most between $(basename "$first") and $(basename "$last") (bytes):"
 join -1 1 -2 1 <(awk '$1 ~ /:$/ {print $4, $3}' "$first" | sort) <(awk '$1 ~ /:$/ {print $4, $3}' "$last" | sort) \
   | awk '{print $3 - $2, $1}' | sort -rn | head -8

@@ -62,6 +62,9 @@ public final class ClusterNode {
         overrides.put("pekko.remote.artery.canonical.hostname", host);
         overrides.put("pekko.remote.artery.canonical.port", port);
         overrides.put("pekko.cluster.roles", roles);
+        Config defaults = ConfigFactory.load();
+        overrides.put("pekko.remote.artery.bind.bind-timeout",
+                defaults.getDuration("troupe.cluster.bind-timeout").toMillis() + "ms");
         // A node is a cluster member whatever order the reference.conf files came in: when Troupe's
         // jars are a library on someone's classpath (the tuner's tests, an embedding application)
         // rather than the shaded troupe.jar, pekko-actor's reference.conf may precede this
@@ -70,7 +73,7 @@ public final class ClusterNode {
         // The ring's stages and Pekko IO's connection actors get a dispatcher sized to the
         // machine: about 20% less CPU per all-reduce than Pekko's defaults (measured).
         return ConfigFactory.parseMap(overrides).withFallback(DataPlaneConfig.recommended())
-                .withFallback(ConfigFactory.load()).resolve();
+                .withFallback(defaults).resolve();
     }
 
     /**
