@@ -21,7 +21,9 @@ JAR=${TROUPE_JAR:-ops/target/troupe.jar}
 DATA=${DATA:-../shared/data/tinyshakespeare/input.txt}
 BASE=${PORT_BASE:-19500}
 CLUSTER=$BASE METRICS=$((BASE + 1))
-NODE_OPTS=(-Dpekko.cluster.failure-detector.acceptable-heartbeat-pause=${HEARTBEAT_PAUSE:-20s})
+# The bind timeout is set both ways so that the script also runs jars from before troupe.cluster.bind-timeout.
+NODE_OPTS=(-Dpekko.cluster.failure-detector.acceptable-heartbeat-pause=${HEARTBEAT_PAUSE:-20s}
+  -Dtroupe.cluster.bind-timeout=60s -Dpekko.remote.artery.bind.bind-timeout=60s)
 mkdir -p "$OUT"
 rm -rf "$OUT/run" "$OUT"/histo-*.txt
 pids=()

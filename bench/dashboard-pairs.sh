@@ -36,7 +36,7 @@ run() { # $1 = on|off, $2 = pair; prints "done_tokens_per_s steady_median_tokens
     cpid=$!
   fi
   wait "$pid"
-  [ -n "$cpid" ] && kill "$cpid" 2>/dev/null
+  if [ -n "$cpid" ]; then kill "$cpid" 2>/dev/null || true; fi # curl may have ended with the server
   local done_tps steady
   done_tps=$(grep '^done:' "$log" | grep -o '[0-9,]* tokens/s' | tr -d ', tokens/s')
   steady=$(awk -v from="$STEADY" -F'"tokens_per_s":' '/"step"/ {

@@ -10,6 +10,15 @@ import org.junit.jupiter.api.Test;
 class ClusterBindTimeoutTest {
 
     @Test
+    void aBindTooSlowIsOneLineNamingTheSetting() {
+        ClusterException e = ClusterNode.startFailure("127.0.0.1:2552", new IllegalStateException("start failed",
+                new java.util.concurrent.TimeoutException("Future timed out after [3000 milliseconds]")));
+        assertEquals("cannot start the cluster node on 127.0.0.1:2552: its socket did not bind in time (Future timed out"
+                + " after [3000 milliseconds]); on a loaded machine raise troupe.cluster.bind-timeout, e.g."
+                + " TROUPE_JAVA_OPTS=-Dtroupe.cluster.bind-timeout=90s", e.getMessage());
+    }
+
+    @Test
     void aNodeWaitsTheConfiguredTimeForItsSocket() {
         assertEquals(Duration.ofSeconds(30),
                 ClusterNode.config("127.0.0.1", 0, List.of()).getDuration("pekko.remote.artery.bind.bind-timeout"));
