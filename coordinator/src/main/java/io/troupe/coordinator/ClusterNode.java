@@ -62,6 +62,9 @@ public final class ClusterNode {
         overrides.put("pekko.remote.artery.canonical.hostname", host);
         overrides.put("pekko.remote.artery.canonical.port", port);
         overrides.put("pekko.cluster.roles", roles);
+        Config defaults = ConfigFactory.load();
+        overrides.put("pekko.remote.artery.bind.bind-timeout",
+                defaults.getDuration("troupe.cluster.bind-timeout").toMillis() + "ms");
         // A node is a cluster member whatever order the reference.conf files came in: when Troupe's
         // jars are a library on someone's classpath (the tuner's tests, an embedding application)
         // rather than the shaded troupe.jar, pekko-actor's reference.conf may precede this
@@ -70,7 +73,7 @@ public final class ClusterNode {
         // The ring's stages and Pekko IO's connection actors get a dispatcher sized to the
         // machine: about 20% less CPU per all-reduce than Pekko's defaults (measured).
         return ConfigFactory.parseMap(overrides).withFallback(DataPlaneConfig.recommended())
-                .withFallback(ConfigFactory.load()).resolve();
+                .withFallback(defaults).resolve();
     }
 
     /**
@@ -123,17 +126,8 @@ public final class ClusterNode {
         ActorSystem<T> system;
         try {
             system = ActorSystem.create(guardian, SYSTEM_NAME, effective);
-        } catch (RuntimeException e) {
-            Throwable root = e;
-            while (root.getCause() != null) {
-                root = root.getCause();
-            }
-            String where = host + ":" + port;
-            if (root instanceof java.net.BindException) {
-                throw new ClusterException("cannot listen on " + where + ": " + root.getMessage()
-                        + "; choose another port (or port 0 for any free one)", e);
-            }
-            throw new ClusterException("cannot start the cluster node on " + where + ": " + root.getMessage(), e);
+        } catch (Exception e) { // Artery's bind timeout is a java.util.concurrent.TimeoutException thrown from Scala
+            throw startFailure(host + ":" + port, e);
         }
         if (guarded) {
             try {
@@ -141,7 +135,7 @@ public final class ClusterNode {
                         new java.net.InetSocketAddress("127.0.0.1", internalPort),
                         (int) effective.getBytes("pekko.remote.artery.advanced.maximum-frame-size").longValue(),
                         (int) effective.getBytes("pekko.remote.artery.advanced.maximum-large-frame-size").longValue(),
-                        Duration.ofSeconds(30));
+                        effective.getDuration("troupe.cluster.bind-timeout"));
                 system.getWhenTerminated().thenRun(guard::close);
             } catch (Exception e) {
                 system.terminate();
@@ -152,6 +146,24 @@ public final class ClusterNode {
             }
         }
         return system;
+    }
+
+    /** The one-line error of a node that could not start: a port in use, a bind too slow, or another cause. */
+    static ClusterException startFailure(String where, Exception e) {
+        Throwable root = e;
+        while (root.getCause() != null) {
+            root = root.getCause();
+        }
+        if (root instanceof java.net.BindException) {
+            return new ClusterException("cannot listen on " + where + ": " + root.getMessage()
+                    + "; choose another port (or port 0 for any free one)", e);
+        }
+        if (root instanceof java.util.concurrent.TimeoutException) {
+            return new ClusterException("cannot start the cluster node on " + where + ": its socket did not bind in time ("
+                    + root.getMessage() + "); on a loaded machine raise troupe.cluster.bind-timeout, e.g. "
+                    + "TROUPE_JAVA_OPTS=-Dtroupe.cluster.bind-timeout=90s", e);
+        }
+        return new ClusterException("cannot start the cluster node on " + where + ": " + root.getMessage(), e);
     }
 
     // A free port on host, for a node asked for "any port" whose Artery sits behind the frame guard.

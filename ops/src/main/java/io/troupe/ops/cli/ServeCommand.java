@@ -205,7 +205,9 @@ final class ServeCommand implements Callable<Integer> {
                     });
                     looking.scheduleWithFixedDelay(w::check, watchInterval, watchInterval, TimeUnit.SECONDS);
                 } else {
-                    server.load(model, threads.threads(), maxBatch, kvCacheMib << 20, warn);
+                    try (ServeStartupProgress startup = new ServeStartupProgress(out, System.console() != null)) {
+                        server.load(model, threads.threads(), maxBatch, kvCacheMib << 20, warn, startup);
+                    }
                 }
             } catch (IllegalArgumentException e) {
                 server.close();

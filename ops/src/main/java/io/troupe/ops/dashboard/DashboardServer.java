@@ -31,8 +31,10 @@ import org.apache.pekko.util.ByteString;
 /**
  * The live dashboard of a run on pekko-http: {@code GET /} is one page (HTML, JS and an SVG
  * chart, from the jar), {@code GET /events} a server-sent-event stream that sends its
- * {@link DashboardFeed} (a run's {@link DashboardState}, a study's or a server's) as JSON once a second: whole on connecting (and so on every
- * reconnect), then only what changed. Read-only: nothing else is served. With a
+ * {@link DashboardFeed} (a run's {@link DashboardState}, a study's or a server's) as JSON once a period (a second
+ * for the commands): whole on connecting (and so on every reconnect), then only what changed, so
+ * the points of all the steps taken within a period travel together in one message, never one
+ * message per step. Read-only: nothing else is served. With a
  * token every request must carry it as {@code Authorization: Bearer T} or {@code ?token=T}
  * (an EventSource cannot set headers); a wrong or missing one gets 401.
  */

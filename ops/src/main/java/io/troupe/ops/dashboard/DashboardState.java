@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * What the dashboard shows, kept as a {@link TrainListener} of the run: step points (loss,
@@ -30,6 +31,13 @@ import java.util.Map;
  * and checkpoints added since, and the worker table only when it changed. A series that halved
  * its resolution since the client's last message is sent whole again ({@code "reset": true}),
  * which happens about log2(steps / MAX_POINTS) times in a run.
+ *
+ * <p>Off the step path: {@link #onStep} and {@link #onEval} run on the training thread (the
+ * coordinator's actor in a distributed run) and only hand their point to a {@link PointInbox};
+ * the events file is read, the series are updated and halved, and the JSON is built by the
+ * streams' threads in {@link #next}, which the training thread never waits for. A stream's
+ * message carries every point added since its previous one, so a client costs one message per
+ * period however many steps a second the run takes.
  */
 public final class DashboardState implements TrainListener, DashboardFeed<DashboardState.Cursor> {
     /** Points kept per series. */
@@ -44,16 +52,22 @@ public final class DashboardState implements TrainListener, DashboardFeed<Dashbo
     private final Downsampled evals = new Downsampled(MAX_POINTS);
     private final ArrayDeque<ObjectNode> checkpoints = new ArrayDeque<>();
     private final Map<String, ObjectNode> workers = new LinkedHashMap<>();
+    /** Step points and evaluations handed over by the training thread, moved into the series off its path. */
+    private final PointInbox stepInbox = new PointInbox(MAX_POINTS);
+    private final PointInbox evalInbox = new PointInbox(MAX_POINTS);
     private long eventsRead;
     /** Checkpoints ever added (the deque keeps the last MAX_CHECKPOINTS): tells a cursor which are new. */
     private long checkpointsAdded;
     /** Bumped whenever the worker table changes, so a delta carries it only then. */
     private long workersVersion;
-    private long step;
-    private long lastStep;
-    private double lastStepMillis;
-    private int ring;
-    private int failures;
+    /** The newest step, written by the training thread without the state's lock. */
+    private volatile Progress progress = new Progress(0, 0, 0);
+    private volatile int ring;
+    private final AtomicInteger failures = new AtomicInteger();
+
+    /** Where the run is: its newest step, its last step and how long the newest step took. */
+    private record Progress(long step, long lastStep, double stepMillis) {
+    }
 
     /**
      * @param eventsFile the coordinator's events.jsonl to follow for workers (absent for a local run)
@@ -64,22 +78,44 @@ public final class DashboardState implements TrainListener, DashboardFeed<Dashbo
     }
 
     @Override
-    public synchronized void onStart(long firstStep, long lastStep, long parameters) {
-        this.step = firstStep;
-        this.lastStep = lastStep;
+    public void onStart(long firstStep, long lastStep, long parameters) {
+        progress = new Progress(firstStep, lastStep, 0);
+    }
+
+    /**
+     * Called on the training thread (or the coordinator's actor) once a step: it only hands the
+     * point over ({@link PointInbox}, a lock held for one list append) and never waits for a
+     * message being built or the events file being read; the point joins its series when the
+     * next message is built. With no page open the inbox is emptied here once every
+     * {@link #MAX_POINTS} steps, so memory stays bounded.
+     */
+    @Override
+    public void onStep(StepStats s) {
+        progress = new Progress(s.step(), s.lastStep(), s.stepMillis());
+        if (stepInbox.add(new double[] {s.step(), s.loss(), s.tokensPerSecond(), s.mfu()})) {
+            synchronized (this) {
+                drainInboxes();
+            }
+        }
     }
 
     @Override
-    public synchronized void onStep(StepStats s) {
-        step = s.step();
-        lastStep = s.lastStep();
-        lastStepMillis = s.stepMillis();
-        steps.add(s.step(), new double[] {s.step(), s.loss(), s.tokensPerSecond(), s.mfu()});
+    public void onEval(long step, double trainLoss, double valLoss) {
+        if (evalInbox.add(new double[] {step, trainLoss, valLoss})) {
+            synchronized (this) {
+                drainInboxes();
+            }
+        }
     }
 
-    @Override
-    public synchronized void onEval(long step, double trainLoss, double valLoss) {
-        evals.add(step, new double[] {step, trainLoss, valLoss});
+    /** Moves the handed-over points into their series (which may halve them); under the state's lock. */
+    private void drainInboxes() {
+        for (double[] p : stepInbox.take()) {
+            steps.add((long) p[0], p);
+        }
+        for (double[] p : evalInbox.take()) {
+            evals.add((long) p[0], p);
+        }
     }
 
     @Override
@@ -101,13 +137,13 @@ public final class DashboardState implements TrainListener, DashboardFeed<Dashbo
     }
 
     @Override
-    public synchronized void onRingFormed(int workers) {
+    public void onRingFormed(int workers) {
         ring = workers;
     }
 
     @Override
-    public synchronized void onWorkerFailure() {
-        failures++;
+    public void onWorkerFailure() {
+        failures.incrementAndGet();
     }
 
     /** The whole state as one JSON object (a stream's first message, and what a test reads). */
@@ -127,10 +163,13 @@ public final class DashboardState implements TrainListener, DashboardFeed<Dashbo
     @Override
     public synchronized String next(Cursor cursor) {
         readNewEvents();
+        drainInboxes();
+        Progress now = progress;
+        int ring = this.ring;
         boolean full = !cursor.started;
         ObjectNode root = JSON.createObjectNode();
-        root.put("kind", "train").put("full", full).put("time", clock.instant().toString()).put("step", step).put("lastStep", lastStep)
-                .put("ring", ring).put("failures", failures).put("stepMs", lastStepMillis);
+        root.put("kind", "train").put("full", full).put("time", clock.instant().toString()).put("step", now.step())
+                .put("lastStep", now.lastStep()).put("ring", ring).put("failures", failures.get()).put("stepMs", now.stepMillis());
         cursor.steps = steps.writeSince(cursor.steps, root, "steps", full);
         cursor.evals = evals.writeSince(cursor.evals, root, "evals", full);
         long fresh = Math.min(checkpointsAdded - cursor.checkpoints, checkpoints.size());
@@ -140,23 +179,23 @@ public final class DashboardState implements TrainListener, DashboardFeed<Dashbo
         }
         cursor.checkpoints = checkpointsAdded;
         if (full || cursor.workers != workersVersion || workers.isEmpty() && ring == 0) {
-            writeWorkers(root.putArray("workers"));
+            writeWorkers(root.putArray("workers"), now, ring);
             cursor.workers = workersVersion;
         }
         cursor.started = true;
         return root.toString();
     }
 
-    private void writeWorkers(ArrayNode table) {
-        if (workers.isEmpty() && ring == 0 && step > 0) {
+    private void writeWorkers(ArrayNode table, Progress now, int ring) {
+        if (workers.isEmpty() && ring == 0 && now.step() > 0) {
             // A local run has no coordinator and no events.jsonl: its one worker is this process.
             table.addObject().put("rank", 0).put("host", "local").put("worker", "local").put("state", "active")
-                    .put("stepMs", lastStepMillis);
+                    .put("stepMs", now.stepMillis());
         }
         for (ObjectNode w : workers.values()) {
             ObjectNode row = w.deepCopy();
             if ("active".equals(w.path("state").asText())) {
-                row.put("stepMs", lastStepMillis);
+                row.put("stepMs", now.stepMillis());
             }
             table.add(row);
         }

@@ -196,7 +196,13 @@ public final class OpenAiServer implements AutoCloseable {
      * @throws IllegalArgumentException when the KV budget holds no sequence
      */
     public void load(Path dir, int threads, int maxBatch, long kvBudgetBytes, Consumer<String> warn) throws DataException {
-        swap(dir, ServedModel.idOf(dir), threads, maxBatch, kvBudgetBytes, warn);
+        load(dir, threads, maxBatch, kvBudgetBytes, warn, StartupListener.NONE);
+    }
+
+    /** As {@link #load(Path, int, int, long, Consumer)}, telling {@code startup} how opening the model goes. */
+    public void load(Path dir, int threads, int maxBatch, long kvBudgetBytes, Consumer<String> warn,
+            StartupListener startup) throws DataException {
+        swap(dir, ServedModel.idOf(dir), threads, maxBatch, kvBudgetBytes, warn, startup);
     }
 
     /**
@@ -211,8 +217,13 @@ public final class OpenAiServer implements AutoCloseable {
      */
     public void swap(Path dir, String id, int threads, int maxBatch, long kvBudgetBytes, Consumer<String> warn)
             throws DataException {
+        swap(dir, id, threads, maxBatch, kvBudgetBytes, warn, StartupListener.NONE);
+    }
+
+    private void swap(Path dir, String id, int threads, int maxBatch, long kvBudgetBytes, Consumer<String> warn,
+            StartupListener startup) throws DataException {
         ServedModel next = ServedModel.open(dir, id, threads, maxBatch, kvBudgetBytes, limits.queueLimit(), metrics, json,
-                warn);
+                warn, startup);
         ServedModel current = served;
         String change = current == null ? null : current.contractChange(next);
         if (change != null) {

@@ -186,27 +186,60 @@ final class ServedModel implements AutoCloseable {
      */
     static ServedModel open(Path dir, String id, int threads, int maxBatch, long kvBudgetBytes, int queueLimit,
             BatchScheduler.Observer observer, ObjectMapper json, Consumer<String> warn) throws DataException {
+        return open(dir, id, threads, maxBatch, kvBudgetBytes, queueLimit, observer, json, warn, StartupListener.NONE);
+    }
+
+    /** Opens the model in {@code dir}, telling {@code startup} what it is doing (see {@link StartupListener.Phase}). */
+    static ServedModel open(Path dir, String id, int threads, int maxBatch, long kvBudgetBytes, int queueLimit,
+            BatchScheduler.Observer observer, ObjectMapper json, Consumer<String> warn, StartupListener startup)
+            throws DataException {
+        boolean ok = false;
+        try {
+            ServedModel opened = openPhases(dir, id, threads, maxBatch, kvBudgetBytes, queueLimit, observer, json, warn,
+                    startup);
+            ok = true;
+            return opened;
+        } finally {
+            startup.onDone(ok);
+        }
+    }
+
+    private static ServedModel openPhases(Path dir, String id, int threads, int maxBatch, long kvBudgetBytes,
+            int queueLimit, BatchScheduler.Observer observer, ObjectMapper json, Consumer<String> warn,
+            StartupListener startup) throws DataException {
+        StartupWeights weights = StartupWeights.of(dir);
+        startup.onStart(weights.total());
+        startup.onPhaseStart(StartupListener.Phase.LOAD_MODEL, weights.model());
         if (Seq2SeqModelDir.isSeq2Seq(dir)) {
             try {
-                return new ServedModel(id, null, null, null, null, null, null, new Seq2SeqDecoder(Seq2SeqModelDir.load(dir),
-                        threads));
+                ServedModel m = new ServedModel(id, null, null, null, null, null, null, new Seq2SeqDecoder(
+                        Seq2SeqModelDir.load(dir), threads));
+                startup.onPhaseEnd(StartupListener.Phase.LOAD_MODEL);
+                return m;
             } catch (ai.onnxruntime.OrtException e) {
                 throw new DataException("cannot open the seq2seq model in " + dir + ": " + e.getMessage(), e);
             }
         }
         if (Files.isRegularFile(dir.resolve(LabelSet.FILE_NAME))) {
-            return new ServedModel(id, null, null, null, null, ExportedClassifier.open(dir, threads), null, null);
+            ServedModel m = new ServedModel(id, null, null, null, null, ExportedClassifier.open(dir, threads), null, null);
+            startup.onPhaseEnd(StartupListener.Phase.LOAD_MODEL);
+            return m;
         }
         Path modelFile = dir.resolve(ModelExport.FILE_NAME);
         if (Files.isRegularFile(modelFile)
                 && EncoderExport.ENCODER.equals(OnnxMetadata.read(modelFile).get(ExportedModel.TASK))) {
-            return new ServedModel(id, null, null, null, null, null, ExportedEncoder.open(dir, threads), null);
+            ServedModel m = new ServedModel(id, null, null, null, null, null, ExportedEncoder.open(dir, threads), null);
+            startup.onPhaseEnd(StartupListener.Phase.LOAD_MODEL);
+            return m;
         }
         ChatTemplate template = ChatTemplate.load(dir, json);
         ExportedModel model = ExportedModel.open(dir, threads);
+        startup.onPhaseEnd(StartupListener.Phase.LOAD_MODEL);
         BatchDecoder decoder;
         try {
+            startup.onPhaseStart(StartupListener.Phase.GRAPH_SESSIONS, weights.sessions());
             decoder = BatchDecoders.forModel(dir, model, maxBatch, kvBudgetBytes, threads, warn);
+            startup.onPhaseEnd(StartupListener.Phase.GRAPH_SESSIONS);
         } catch (RuntimeException e) {
             try {
                 model.close();
@@ -215,6 +248,20 @@ final class ServedModel implements AutoCloseable {
             }
             throw e;
         }
+        startup.onPhaseStart(StartupListener.Phase.WARM_UP, weights.warmUp());
+        try {
+            DecoderWarmUp.run(decoder);
+        } catch (Exception e) {
+            for (AutoCloseable opened : new AutoCloseable[] {decoder, model}) {
+                try {
+                    opened.close();
+                } catch (Exception suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+            }
+            throw new DataException("the model in " + dir + " failed its first decoding step: " + e.getMessage(), e);
+        }
+        startup.onPhaseEnd(StartupListener.Phase.WARM_UP);
         BatchScheduler scheduler = new BatchScheduler(decoder, model.tokenizer(), queueLimit, observer);
         return new ServedModel(id, model, decoder, scheduler, template, null, null, null);
     }
