@@ -27,6 +27,8 @@ public final class StagedBatchEngine implements AutoCloseable {
     private final ExecutorService pool;
     /** Per stage, the {offset, length} of each parameter whose gradient it completes. */
     private final List<int[][]> stageRanges;
+    /** System.nanoTime() when the last lane finished the last stage of the last step. */
+    private volatile long lastComputeEndNanos;
 
     /** Builds one lane's serialized stage graphs. */
     @FunctionalInterface
@@ -111,6 +113,11 @@ public final class StagedBatchEngine implements AutoCloseable {
         });
     }
 
+    /** When the last step's compute ended: the last lane's last stage (System.nanoTime()). */
+    public long lastComputeEndNanos() {
+        return lastComputeEndNanos;
+    }
+
     public int lanes() {
         return lanes.size();
     }
@@ -166,13 +173,15 @@ public final class StagedBatchEngine implements AutoCloseable {
         int stageCount = stageRanges.size();
         List<List<CompletableFuture<Float>>> done = new ArrayList<>();
         List<CompletableFuture<Void>> finished = new ArrayList<>();
+        long[] laneEnds = new long[lanes.size()];
         for (StagedLane lane : lanes) {
             List<CompletableFuture<Float>> perStage = new ArrayList<>();
             for (int s = 0; s < stageCount; s++) {
                 perStage.add(new CompletableFuture<>());
             }
             done.add(perStage);
-            finished.add(CompletableFuture.runAsync(() -> runLane(lane, perStage), pool));
+            int index = done.size() - 1;
+            finished.add(CompletableFuture.runAsync(() -> runLane(lane, perStage, laneEnds, index), pool));
         }
         try {
             double loss = 0;
@@ -184,6 +193,9 @@ public final class StagedBatchEngine implements AutoCloseable {
                     }
                 }
                 combine(stageRanges.get(s), gradients);
+                if (s == stageCount - 1) {
+                    lastComputeEndNanos = java.util.Arrays.stream(laneEnds).max().orElse(System.nanoTime());
+                }
                 if (sink != null) {
                     sink.stageDone(s, stageRanges.get(s), loss);
                 }
@@ -200,10 +212,14 @@ public final class StagedBatchEngine implements AutoCloseable {
         }
     }
 
-    private static void runLane(StagedLane lane, List<CompletableFuture<Float>> perStage) {
+    private static void runLane(StagedLane lane, List<CompletableFuture<Float>> perStage, long[] ends, int index) {
         try {
             for (int s = 0; s < perStage.size(); s++) {
-                perStage.get(s).complete(lane.run(s));
+                float loss = lane.run(s);
+                if (s == perStage.size() - 1) {
+                    ends[index] = System.nanoTime(); // written before the completion that publishes it
+                }
+                perStage.get(s).complete(loss);
             }
         } catch (RuntimeException e) {
             perStage.forEach(f -> f.completeExceptionally(e));
