@@ -450,7 +450,7 @@ public final class WorkerJob implements AutoCloseable {
         float scale = share.gradientWeight() / accumulation;
         boolean reduce = share.workers() > 1;
         double[] loss = {0};
-        long[] reduceNanos = {0};
+        List<long[]> reduceCalls = new java.util.ArrayList<>();
         for (int m = 0; m < accumulation; m++) {
             long first = share.sampleFrom() + (long) m * share.microBatch();
             order.fill(first, share.microBatch(), engine.batch(TrainingGraph.TOKENS), engine.batch(TrainingGraph.TARGETS));
@@ -473,15 +473,21 @@ public final class WorkerJob implements AutoCloseable {
                 if (reduce) {
                     long r0 = System.nanoTime();
                     reduceRanges(ranges, step);
-                    reduceNanos[0] += System.nanoTime() - r0;
+                    reduceCalls.add(new long[] {r0, System.nanoTime()});
                 }
             });
         }
-        long end = System.nanoTime();
-        long computeEnd = Math.min(end, engine.lastComputeEndNanos());
+        long computeEnd = engine.lastComputeEndNanos();
+        long reduceNanos = 0;
+        long exposedNanos = 0;
+        for (long[] call : reduceCalls) {
+            reduceNanos += call[1] - call[0];
+            // Only the part of a call after the backward pass ended adds to the step's time.
+            exposedNanos += Math.max(0, call[1] - Math.max(call[0], computeEnd));
+        }
         lastComputeMillis = (computeEnd - t0) / 1e6;
-        lastReduceMillis = reduceNanos[0] / 1e6;
-        lastExposedReduceMillis = reduce ? (end - computeEnd) / 1e6 : 0;
+        lastReduceMillis = reduceNanos / 1e6;
+        lastExposedReduceMillis = exposedNanos / 1e6;
         return loss[0] / accumulation;
     }
 
