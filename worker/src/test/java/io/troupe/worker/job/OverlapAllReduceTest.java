@@ -77,6 +77,10 @@ class OverlapAllReduceTest {
     }
 
     private static List<Run> train(boolean overlap) throws Exception {
+        return train(overlap, step -> 1e-2);
+    }
+
+    private static List<Run> train(boolean overlap, java.util.function.LongToDoubleFunction lr) throws Exception {
         TrainSettings s = settings(overlap);
         Tokenizer tokenizer = CharTokenizer.fromText(TEXT);
         TokenSplit split = TokenSplit.encode(new TextCorpus(Path.of("mem.txt"), TEXT), tokenizer, s.blockSize());
@@ -92,7 +96,8 @@ class OverlapAllReduceTest {
                         EngineOptions.cpu(1), reducer, null)) {
                     List<WorkerJob.StepResult> results = new ArrayList<>();
                     for (long step = 1; step <= STEPS; step++) {
-                        results.add(job.step(step, 1e-2, ElasticShare.of(BATCH, 2, 2, r, (step - 1) * BATCH)));
+                        results.add(job.step(step, lr.applyAsDouble(step),
+                                ElasticShare.of(BATCH, 2, 2, r, (step - 1) * BATCH)));
                         assertTrue(job.lastExposedReduceMillis() <= job.lastReduceMillis() + 1e-9
                                 || !overlap, "exposed time is part of the all-reduce time");
                     }
@@ -134,6 +139,22 @@ class OverlapAllReduceTest {
         assertEquals(3 * STEPS, sizes.size(), "one all-reduce per bucket with overlap");
         int total = plain.get(0).reduceSizes().get(0);
         assertEquals(total, sizes.get(0) + sizes.get(1) + sizes.get(2), "the buckets cover the gradient once");
+    }
+
+    @Test
+    void aNonFiniteStepIsSkippedAlikeWithAndWithoutOverlap() throws Exception {
+        // A huge first update overflows the next forward pass: the loss is not finite from step 2 on.
+        java.util.function.LongToDoubleFunction blowUp = step -> step == 1 ? 1e37 : 1e-2;
+        List<Run> plain = train(false, blowUp);
+        List<Run> overlapped = train(true, blowUp);
+        for (int rank = 0; rank < 2; rank++) {
+            List<Boolean> skipped = plain.get(rank).results().stream().map(WorkerJob.StepResult::skipped).toList();
+            assertEquals(List.of(false, true, true), skipped, "rank " + rank + ": the overflow skips steps 2 and 3");
+            assertEquals(skipped,
+                    overlapped.get(rank).results().stream().map(WorkerJob.StepResult::skipped).toList());
+            assertArrayEquals(plain.get(rank).params(), overlapped.get(rank).params(), 0f,
+                    "the skipped steps left the parameters alike");
+        }
     }
 
     @Test
