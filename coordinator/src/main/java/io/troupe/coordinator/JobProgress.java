@@ -62,6 +62,9 @@ final class JobProgress {
     private double trainSeconds;
     private double computeMillis;
     private double allreduceMillis;
+    /** The part of allreduceMillis the backward pass did not hide. */
+    private double allreduceExposedMillis;
+    private long allreduceBytesTotal;
     private long trainedSteps;
     private double lastTrainEval = Double.NaN;
     private double lastValEval = Double.NaN;
@@ -284,6 +287,7 @@ final class JobProgress {
         double trainEval = 0;
         double valEval = 0;
         double stepAllreduceMillis = 0;
+        double stepExposedMillis = 0;
         boolean evaluated = reports.get(0).evalBatches() > 0;
         boolean skipped = false;
         for (int rank = 0; rank < ringSize; rank++) {
@@ -293,6 +297,7 @@ final class JobProgress {
             valEval += r.valEvalLoss() / ringSize;
             computeMillis += r.computeMs() / ringSize;
             stepAllreduceMillis += r.allreduceMs() / ringSize;
+            stepExposedMillis += r.allreduceExposedMs() / ringSize;
             skipped |= r.skipped();
         }
         reports.values().forEach(r -> ledger.record(r.sampleFrom(), r.rows()));
@@ -311,10 +316,13 @@ final class JobProgress {
         double lr = schedule.at(step - 1);
         double tokensPerSecond = (double) globalBatch * spec.settings().blockSize() / seconds;
         allreduceMillis += stepAllreduceMillis;
+        allreduceExposedMillis += stepExposedMillis;
+        long stepBytes = spec.settings().sync().outerStepAt(step) ? ringBytes(ringSize) : 0;
+        allreduceBytesTotal += stepBytes;
         double mfu = flops.ratio(seconds);
         listener.onStep(new TrainListener.StepStats(step, spec.settings().maxIters(), loss, lr,
                 reports.get(0).gradNorm(), tokensPerSecond, seconds * 1000, mfu, ringSize, stepAllreduceMillis,
-                spec.settings().sync().outerStepAt(step) ? ringBytes(ringSize) : 0));
+                stepBytes, stepExposedMillis));
         MetricsLog.Entry entry = MetricsLog.Entry.train(step, loss, lr, tokensPerSecond).withMfu(mfu);
         if (evaluated) {
             lastTrainEval = trainEval;
@@ -403,6 +411,10 @@ final class JobProgress {
         // Mean per step over workers: forward+backward vs the gradient all-reduce.
         extra.put("compute_ms_per_step", computeMillis / trainedSteps);
         extra.put("allreduce_ms_per_step", allreduceMillis / trainedSteps);
+        // Communication the backward pass did not hide, as a share of the steps' wall time (issue 18).
+        extra.put("allreduce_exposed_ms_per_step", allreduceExposedMillis / trainedSteps);
+        extra.put("allreduce_exposed_fraction", trainSeconds > 0 ? allreduceExposedMillis / (1000 * trainSeconds) : 0);
+        extra.put("allreduce_bytes_total", allreduceBytesTotal);
         extra.put("step_ms", 1000 * trainSeconds / trainedSteps);
         extra.put("samples_consumed", ledger.consumed());
         extra.put("samples_duplicated", ledger.duplicated());

@@ -158,6 +158,14 @@ class CoordinatorProtocolTest {
                     r.evaluate() ? 1 : 0, 0, 0, r.generation(), r.sampleFrom(), r.rows(), skipped, valMasked));
         }
 
+        /** A step whose all-reduce took {@code allreduceMs}, of which {@code exposedMs} after the backward pass. */
+        void done(RunStep r, double allreduceMs, double exposedMs) {
+            step = r.step();
+            send(new StepDone(r.jobId(), rank, r.step(), 2.0, 1.0, r.verifyParams() ? checksum : 0, 2.0, 2.1,
+                    r.evaluate() ? 1 : 0, 20, allreduceMs, r.generation(), r.sampleFrom(), r.rows(), false,
+                    Optional.empty(), exposedMs));
+        }
+
         void fail(RunStep r, String why) {
             send(new StepFailed(r.jobId(), rank, r.step(), why, r.generation(), OptionalInt.empty()));
         }
@@ -307,6 +315,29 @@ class CoordinatorProtocolTest {
         JsonNode last = new ObjectMapper().readTree(lines.get(lines.size() - 1));
         assertEquals(2, last.get("step").asLong());
         assertEquals(0.1, last.get("val_masked_accuracy").asDouble(), 1e-15);
+    }
+
+    @Test
+    void theSummaryReportsTheExposedAllReduceAndTheBytesOfEveryStep() throws Exception {
+        startJob(2, 3, new ElasticPolicy(1, 2, Duration.ofMillis(1000), Duration.ofSeconds(10)));
+        List<FakeWorker> workers = join(2);
+        form(workers);
+        for (int step = 1; step <= 3; step++) {
+            List<RunStep> runs = new ArrayList<>();
+            workers.forEach(w -> runs.add(w.awaitStep()));
+            workers.get(0).done(runs.get(0), 10, 2);
+            workers.get(1).done(runs.get(1), 12, 4);
+        }
+        workers.forEach(FakeWorker::finish);
+        assertNull(outcome.get(10, TimeUnit.SECONDS).failure());
+        JsonNode s = summary();
+        assertEquals(11, s.get("allreduce_ms_per_step").asDouble(), 1e-12, "the mean over the workers");
+        assertEquals(3, s.get("allreduce_exposed_ms_per_step").asDouble(), 1e-12, "the mean of 2 and 4");
+        assertEquals(3 / s.get("step_ms").asDouble(), s.get("allreduce_exposed_fraction").asDouble(), 1e-9,
+                "exposed time over the steps' wall time");
+        long params = s.get("params").asLong();
+        assertEquals(3 * 2L * (2 - 1) * params * 4, s.get("allreduce_bytes_total").asLong(),
+                "three fp32 ring all-reduces of 2 workers: 2(N-1) x the gradient bytes each");
     }
 
     @Test

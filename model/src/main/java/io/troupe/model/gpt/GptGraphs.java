@@ -82,9 +82,38 @@ public final class GptGraphs {
         return build(cfg, batch, seqLen, dtype, false, 0, 0, null, null, null, ActivationCheckpointing.NONE);
     }
 
+    /**
+     * The training graph of {@link #training(GptConfig, int, int, DType, long, Trainable, float[], LoraConfig,
+     * ActivationCheckpointing)} cut into stages for overlapping the gradient all-reduce with the
+     * backward pass: stage 0 runs the forward pass, the loss and the backward pass of the last
+     * blocks; each later stage continues the backward pass through the blocks below. Every
+     * gradient is computed by the same nodes as in the whole graph, so it is bit-identical.
+     *
+     * @param buckets how many groups of blocks the backward pass is cut into (1 to n_layer)
+     * @param trainable what trains, or null for every parameter
+     */
+    public static StagedTrainingGraph stagedTraining(GptConfig cfg, int batch, int seqLen, DType dtype,
+                                                     long dropoutSeed, Trainable trainable, float[] fullValues,
+                                                     LoraConfig lora, ActivationCheckpointing checkpointing,
+                                                     int buckets) {
+        int[] forwardNodes = new int[1];
+        TrainingGraph whole = build(cfg, batch, seqLen, dtype, true, cfg.dropout(), dropoutSeed, trainable, fullValues,
+                lora, checkpointing, forwardNodes);
+        return BackwardBuckets.split(whole, forwardNodes[0], cfg.nLayer(), buckets);
+    }
+
     private static TrainingGraph build(GptConfig cfg, int batch, int seqLen, DType dtype, boolean withGradients,
                                        double dropout, long dropoutSeed, Trainable trainable,
                                        float[] fullValues, LoraConfig lora, ActivationCheckpointing checkpointing) {
+        return build(cfg, batch, seqLen, dtype, withGradients, dropout, dropoutSeed, trainable, fullValues, lora,
+                checkpointing, new int[1]);
+    }
+
+    /** @param forwardNodes receives the number of nodes before the backward pass */
+    private static TrainingGraph build(GptConfig cfg, int batch, int seqLen, DType dtype, boolean withGradients,
+                                       double dropout, long dropoutSeed, Trainable trainable,
+                                       float[] fullValues, LoraConfig lora, ActivationCheckpointing checkpointing,
+                                       int[] forwardNodes) {
         GptForward.checkDtype(dtype);
         if (seqLen < 1 || seqLen > cfg.blockSize()) {
             throw new IllegalArgumentException("sequence length must be in [1, block_size=" + cfg.blockSize()
@@ -115,6 +144,7 @@ public final class GptGraphs {
                     .softmaxCrossEntropy(targets.reshape(-1));                          // []
         }
         graph.output(TrainingGraph.LOSS, loss);
+        forwardNodes[0] = graph.nodes().size();
         if (withGradients) {
             List<Tensor> paramList = new ArrayList<>();
             for (ParameterLayout.View v : layout.views()) {

@@ -212,6 +212,24 @@ public final class Graph {
         return outs;
     }
 
+    /**
+     * Copies {@code node} of another graph into this one with the same name, op and attributes,
+     * reading {@code inputs} (tensors of this graph) and giving its outputs the same names and
+     * types as the original's; for {@link Subgraph}.
+     */
+    List<Tensor> copyNode(Node node, List<Tensor> inputs) {
+        String nodeName = unique(node.name(), usedNodeNames);
+        Node copy = new Node(nodeName, node.opType(), new ArrayList<>(inputs), new LinkedHashMap<>(node.attributes()));
+        List<Tensor> outs = new ArrayList<>(node.outputs().size());
+        for (Tensor out : node.outputs()) {
+            claim(out.name());
+            outs.add(new Tensor(this, out.name(), out.type(), copy, null));
+        }
+        copy.setOutputs(outs);
+        nodes.add(copy);
+        return outs;
+    }
+
     /** Concatenates along {@code axis}. */
     public Tensor concat(long axis, List<Tensor> parts) {
         return apply("Concat", parts, Map.of("axis", axis));

@@ -39,10 +39,19 @@ final class TrainProgress implements RunProgress {
             bar.setExtraMessage(String.format(" loss %.4f  %,.0f tok/s  MFU %.1f%%", s.loss(), s.tokensPerSecond(),
                     100 * s.mfu()));
         } else if (s.step() % logInterval == 0) {
-            out.printf("step %d/%d  loss %.4f  lr %.2e  %,.0f tok/s  MFU %.1f%%  %.1f ms%n", s.step(), s.lastStep(),
-                    s.loss(), s.lr(), s.tokensPerSecond(), 100 * s.mfu(), s.stepMillis());
+            out.printf("step %d/%d  loss %.4f  lr %.2e  %,.0f tok/s  MFU %.1f%%  %.1f ms%s%n", s.step(), s.lastStep(),
+                    s.loss(), s.lr(), s.tokensPerSecond(), 100 * s.mfu(), s.stepMillis(), allreduce(s));
             out.flush();
         }
+    }
+
+    /** The all-reduce part of a distributed step's line: total time, and the exposed part of the step. */
+    private static String allreduce(StepStats s) {
+        if (s.workers() < 2) {
+            return "";
+        }
+        return String.format("  allreduce %.1f ms (exposed %.1f ms, %.1f%% of the step)", s.allreduceMillis(),
+                s.allreduceExposedMillis(), 100 * s.allreduceExposedMillis() / s.stepMillis());
     }
 
     @Override

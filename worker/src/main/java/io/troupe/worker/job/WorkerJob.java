@@ -17,6 +17,7 @@ import io.troupe.worker.engine.EngineException;
 import io.troupe.worker.engine.EngineOptions;
 import io.troupe.worker.engine.FlatBuffer;
 import io.troupe.worker.engine.FlatLayout;
+import io.troupe.worker.engine.StagedBatchEngine;
 import io.troupe.worker.engine.StepEngine;
 import io.troupe.worker.train.AdamW;
 import io.troupe.worker.train.BatchSampler;
@@ -73,8 +74,11 @@ public final class WorkerJob implements AutoCloseable {
     private GradientReducer reducer;
     /** Engines by micro-batch rows: an elastic job's share changes with the number of workers. */
     private final Map<Integer, BatchParallelEngine> trainEngines = new java.util.HashMap<>();
-    private final Map<BatchParallelEngine, Long> engineParamVersions = new java.util.HashMap<>();
+    private final Map<AutoCloseable, Long> engineParamVersions = new java.util.HashMap<>();
     private final EngineBuilder engineFactory;
+    /** Staged engines by micro-batch rows when overlap_allreduce is on (a GPT), else null. */
+    private final Map<Integer, StagedBatchEngine> stagedEngines;
+    private final StagedBuilder stagedFactory;
     private final TokenSplit data;
     private SampleOrder sampleOrder;
     private long paramVersion;
@@ -93,6 +97,7 @@ public final class WorkerJob implements AutoCloseable {
     private final DilocoRound diloco;
     private double lastComputeMillis;
     private double lastReduceMillis;
+    private double lastExposedReduceMillis;
     private MaskedTokens lastMaskedTokens;
 
     /**
@@ -177,14 +182,48 @@ public final class WorkerJob implements AutoCloseable {
                                     trainable, frozen, lora, settings.activationCheckpointing())).toBytes(),
                     flat, sessionOptions, microBatch, t, List.of(TrainingGraph.TOKENS, TrainingGraph.TARGETS));
         };
-        BatchParallelEngine trainEngine = engineFactory.build(plan.microBatch());
+        if (settings.overlap().on() && encoder == null) {
+            int buckets = settings.overlap().bucketsFor(model.nLayer());
+            java.util.function.BiFunction<Integer, Long, io.troupe.model.gpt.StagedTrainingGraph> staged =
+                    (rows, seedOf) -> GptGraphs.stagedTraining(model, rows, t, DType.FLOAT, seedOf, trainable, frozen, lora,
+                            settings.activationCheckpointing(), buckets);
+            this.stagedEngines = new java.util.HashMap<>();
+            this.stagedFactory = microBatch -> {
+                // The same Dropout seeds as the one-graph engine's, so both paths draw the same masks.
+                long sizeSeed = dropoutSeed + (microBatch == plan.microBatch() ? 0 : 7_000_000_007L * microBatch);
+                List<List<String>> stageGradients = new java.util.ArrayList<>();
+                staged.apply(microBatch, sizeSeed).stages().forEach(s -> stageGradients.add(s.gradients()));
+                return StagedBatchEngine.create((lane, rows) -> {
+                    List<byte[]> bytes = new java.util.ArrayList<>();
+                    staged.apply(rows, sizeSeed + 104_729L * lane).stages().forEach(s -> bytes.add(s.graph().toBytes()));
+                    return bytes;
+                }, stageGradients, flat, sessionOptions, microBatch, t,
+                        List.of(TrainingGraph.TOKENS, TrainingGraph.TARGETS), sessionOptions.intraOpThreads());
+            };
+        } else {
+            this.stagedEngines = null;
+            this.stagedFactory = null;
+        }
+        AutoCloseable trainEngine;
+        if (stagedEngines != null) {
+            StagedBatchEngine engine = stagedFactory.build(plan.microBatch());
+            stagedEngines.put(plan.microBatch(), engine);
+            trainEngine = engine;
+        } else {
+            BatchParallelEngine engine = engineFactory.build(plan.microBatch());
+            trainEngines.put(plan.microBatch(), engine);
+            trainEngine = engine;
+        }
         try {
             this.eval = StepEngine.create(evalGraph.toBytes(), flat, sessionOptions);
         } catch (RuntimeException e) {
-            trainEngine.close();
+            try {
+                trainEngine.close();
+            } catch (Exception suppressed) {
+                e.addSuppressed(suppressed);
+            }
             throw e;
         }
-        trainEngines.put(plan.microBatch(), trainEngine);
         this.reduceBuffer = FlatBuffer.allocate(size);
         this.diloco = settings.sync().diloco() ? new DilocoRound(settings.sync(), params, adam, 0) : null;
         if (resumeFrom != null) {
@@ -281,6 +320,14 @@ public final class WorkerJob implements AutoCloseable {
     }
 
     /**
+     * Milliseconds of the last step's all-reduce that the backward pass did not hide: from the
+     * end of the backward pass to the end of the last all-reduce (all of it without overlap_allreduce).
+     */
+    public double lastExposedReduceMillis() {
+        return lastExposedReduceMillis;
+    }
+
+    /**
      * One optimizer step on exactly the samples {@code share} names: micro-steps over its rows
      * of the {@link SampleOrder}, weighted to this worker's part of the global mean, all-reduce,
      * then, if the step is finite, clip and AdamW.
@@ -291,9 +338,9 @@ public final class WorkerJob implements AutoCloseable {
      * after {@code max_nonfinite_steps} in a row is the caller's ({@code NonFiniteSteps}).
      */
     public StepResult step(long step, double lr, ElasticShare share) throws EngineException, ReductionException {
-        BatchParallelEngine engine = engineFor(share.microBatch());
         SampleOrder order = sampleOrder();
-        double loss = gradients(engine, order, share, step);
+        double loss = stagedEngines != null ? stagedGradients(stagedEngineFor(share.microBatch()), order, share, step)
+                : gradients(engineFor(share.microBatch()), order, share, step);
         // The clipper computes the global norm anyway and leaves a non-finite gradient untouched.
         double norm = clipper.clip(grads);
         boolean skipped = !Double.isFinite(norm);
@@ -306,6 +353,7 @@ public final class WorkerJob implements AutoCloseable {
             diloco.outerStep(step, params, adam, reducer);
             paramVersion++;
             lastReduceMillis = (System.nanoTime() - t0) / 1e6;
+            lastExposedReduceMillis = lastReduceMillis;
         }
         return new StepResult(loss, norm, skipped);
     }
@@ -382,7 +430,102 @@ public final class WorkerJob implements AutoCloseable {
         long t2 = System.nanoTime();
         lastComputeMillis = (t1 - t0) / 1e6;
         lastReduceMillis = (t2 - t1) / 1e6;
+        lastExposedReduceMillis = lastReduceMillis;
         return loss / accumulation;
+    }
+
+    /**
+     * {@link #gradients} on the staged engine (overlap_allreduce): the same micro-steps and the
+     * same arithmetic on every element in the same order (sum over micro-steps, scale, the
+     * non-finite poison of element 0), but in the last micro-step each stage's part is finished
+     * and all-reduced as soon as the stage is in, while the lanes compute the next stage. The
+     * ring is called once per stage with that stage's gradients packed together, in stage order
+     * on every worker.
+     */
+    private double stagedGradients(StagedBatchEngine engine, SampleOrder order, ElasticShare share, long step)
+            throws EngineException, ReductionException {
+        long t0 = System.nanoTime();
+        int accumulation = share.accumulation();
+        float[] micro = accumulation > 1 ? microBuffer() : grads;
+        float scale = share.gradientWeight() / accumulation;
+        boolean reduce = share.workers() > 1;
+        double[] loss = {0};
+        List<long[]> reduceCalls = new java.util.ArrayList<>();
+        for (int m = 0; m < accumulation; m++) {
+            long first = share.sampleFrom() + (long) m * share.microBatch();
+            order.fill(first, share.microBatch(), engine.batch(TrainingGraph.TOKENS), engine.batch(TrainingGraph.TARGETS));
+            boolean accumulate = m > 0;
+            if (m < accumulation - 1) {
+                loss[0] += engine.step(m == 0 ? grads : micro, null);
+                if (accumulate) {
+                    for (int i = 0; i < grads.length; i++) {
+                        grads[i] += micro[i];
+                    }
+                }
+                continue;
+            }
+            double before = loss[0];
+            engine.step(m == 0 ? grads : micro, (stage, ranges, microLoss) -> {
+                if (stage == 0) {
+                    loss[0] = before + microLoss;
+                }
+                finishRanges(ranges, accumulate ? micro : null, scale, Double.isFinite(loss[0]));
+                if (reduce) {
+                    long r0 = System.nanoTime();
+                    reduceRanges(ranges, step);
+                    reduceCalls.add(new long[] {r0, System.nanoTime()});
+                }
+            });
+        }
+        long computeEnd = engine.lastComputeEndNanos();
+        long reduceNanos = 0;
+        long exposedNanos = 0;
+        for (long[] call : reduceCalls) {
+            reduceNanos += call[1] - call[0];
+            // Only the part of a call after the backward pass ended adds to the step's time.
+            exposedNanos += Math.max(0, call[1] - Math.max(call[0], computeEnd));
+        }
+        lastComputeMillis = (computeEnd - t0) / 1e6;
+        lastReduceMillis = reduceNanos / 1e6;
+        lastExposedReduceMillis = exposedNanos / 1e6;
+        return loss[0] / accumulation;
+    }
+
+    /** Adds the last micro-step's part (when accumulating), scales, and poisons element 0 after a non-finite loss. */
+    private void finishRanges(int[][] ranges, float[] micro, float scale, boolean finiteLoss) {
+        for (int[] r : ranges) {
+            int end = r[0] + r[1];
+            if (micro != null) {
+                for (int i = r[0]; i < end; i++) {
+                    grads[i] += micro[i];
+                }
+            }
+            if (scale != 1f) {
+                for (int i = r[0]; i < end; i++) {
+                    grads[i] *= scale;
+                }
+            }
+            if (!finiteLoss && r[0] == 0 && r[1] > 0) {
+                // As in gradients(): the NaN reaches every worker through the all-reduce.
+                grads[0] = Float.NaN;
+            }
+        }
+    }
+
+    /** All-reduces the gradients of {@code ranges}, packed into the front of the reduce buffer. */
+    private void reduceRanges(int[][] ranges, long step) throws ReductionException {
+        java.nio.FloatBuffer packed = reduceBuffer.floats();
+        int n = 0;
+        for (int[] r : ranges) {
+            packed.put(n, grads, r[0], r[1]);
+            n += r[1];
+        }
+        reducer.allReduceMean(packed.slice(0, n), step);
+        n = 0;
+        for (int[] r : ranges) {
+            packed.get(n, grads, r[0], r[1]);
+            n += r[1];
+        }
     }
 
     /** The buffer micro-steps after the first write their gradients into, allocated on first use. */
@@ -397,6 +540,27 @@ public final class WorkerJob implements AutoCloseable {
     @FunctionalInterface
     private interface EngineBuilder {
         BatchParallelEngine build(int microBatch) throws EngineException;
+    }
+
+    /** Builds the staged training engine for one micro-batch size. */
+    @FunctionalInterface
+    private interface StagedBuilder {
+        StagedBatchEngine build(int microBatch) throws EngineException;
+    }
+
+    /** The staged engine for micro-batches of {@code microBatch} rows, built on first use, with current parameters. */
+    private StagedBatchEngine stagedEngineFor(int microBatch) throws EngineException {
+        StagedBatchEngine engine = stagedEngines.get(microBatch);
+        if (engine == null) {
+            engine = stagedFactory.build(microBatch);
+            stagedEngines.put(microBatch, engine);
+        }
+        Long version = engineParamVersions.get(engine);
+        if (version == null || version != paramVersion) {
+            engine.setParameters(params);
+            engineParamVersions.put(engine, paramVersion);
+        }
+        return engine;
     }
 
     /**
@@ -581,6 +745,9 @@ public final class WorkerJob implements AutoCloseable {
         try {
             for (BatchParallelEngine engine : trainEngines.values()) {
                 engine.close();
+            }
+            if (stagedEngines != null) {
+                stagedEngines.values().forEach(StagedBatchEngine::close);
             }
         } finally {
             eval.close();

@@ -33,6 +33,7 @@ public final class MetricsTrainListener implements TrainListener {
         if (s.workers() > 1) {
             metrics.allreduceSeconds.observe(s.allreduceMillis() / 1000);
             metrics.allreduceBytes.inc(s.allreduceBytes());
+            metrics.allreduceExposedSeconds.observe(s.allreduceExposedMillis() / 1000);
         }
     }
 

@@ -34,6 +34,7 @@ public final class TroupeMetrics {
     final Gauge mfu;
     final Histogram allreduceSeconds;
     final Counter allreduceBytes;
+    final Histogram allreduceExposedSeconds;
     final Gauge workers;
     final Counter workerFailures;
     final Histogram checkpointSeconds;
@@ -67,6 +68,10 @@ public final class TroupeMetrics {
         allreduceBytes = Counter.builder().name("troupe_allreduce_bytes").unit(Unit.BYTES)
                 .help("Gradient bytes sent over the ring by all workers: 2(N-1) times the gradient size per step")
                 .register(registry);
+        allreduceExposedSeconds = Histogram.builder().name("troupe_allreduce_exposed_seconds").unit(Unit.SECONDS)
+                .help("The part of a step's all-reduce not hidden behind the backward pass (overlap_allreduce;"
+                        + " all of it without), mean over the ring").classicOnly()
+                .classicUpperBounds(SECONDS_BUCKETS).register(registry);
         workers = Gauge.builder().name("troupe_workers")
                 .help("Workers in the ring (1 for a local run)").register(registry);
         workerFailures = Counter.builder().name("troupe_worker_failures")

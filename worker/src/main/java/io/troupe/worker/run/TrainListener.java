@@ -56,9 +56,19 @@ public interface TrainListener {
      * @param workers the workers that computed it (1 for a local run)
      * @param allreduceMillis mean time the workers spent all-reducing gradients (0 for a local run)
      * @param allreduceBytes gradient bytes all workers sent over the ring in this step
+     * @param allreduceExposedMillis the part of {@code allreduceMillis} not hidden behind the
+     *     backward pass (all of it unless {@code overlap_allreduce})
      */
     record StepStats(long step, long lastStep, double loss, double lr, double gradNorm, double tokensPerSecond,
-                     double stepMillis, double mfu, int workers, double allreduceMillis, long allreduceBytes) {
+                     double stepMillis, double mfu, int workers, double allreduceMillis, long allreduceBytes,
+                     double allreduceExposedMillis) {
+
+        /** A step whose all-reduce was all exposed. */
+        public StepStats(long step, long lastStep, double loss, double lr, double gradNorm, double tokensPerSecond,
+                         double stepMillis, double mfu, int workers, double allreduceMillis, long allreduceBytes) {
+            this(step, lastStep, loss, lr, gradNorm, tokensPerSecond, stepMillis, mfu, workers, allreduceMillis,
+                    allreduceBytes, allreduceMillis);
+        }
 
         /** A local step without MFU: one worker, no all-reduce. */
         public StepStats(long step, long lastStep, double loss, double lr, double gradNorm, double tokensPerSecond,

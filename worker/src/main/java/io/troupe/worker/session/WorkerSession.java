@@ -199,7 +199,7 @@ public final class WorkerSession implements AutoCloseable {
             StepDone done = new StepDone(r.jobId(), rank, r.step(), result.loss(), result.gradNorm(), checksum,
                     losses[0], losses[1], r.evaluate() ? 1 : 0, job.lastComputeMillis(), job.lastReduceMillis(),
                     r.generation(), share.sampleFrom(), share.rows(), result.skipped(),
-                    r.evaluate() ? job.lastMaskedTokens() : Optional.empty());
+                    r.evaluate() ? job.lastMaskedTokens() : Optional.empty(), job.lastExposedReduceMillis());
             if (r.checkpoint() && rank == 0) {
                 long saveStart = System.nanoTime();
                 new CheckpointStore(Path.of(join.outDir()), settings.keepCheckpoints())

@@ -27,7 +27,7 @@ public record TrainSettings(
         double beta1, double beta2, double weightDecay, double gradClip, int maxNonfiniteSteps,
         long evalInterval, int evalIters, long logInterval, long checkpointInterval, int keepCheckpoints,
         long seed, double lrBodyScale, double lrLayerDecay, String arch, ActivationCheckpointing activationCheckpointing,
-        boolean ortArena, SyncSettings sync) {
+        boolean ortArena, SyncSettings sync, AllReduceOverlap overlap) {
 
     private static final String ROOT = "troupe.train";
     /** What the backward pass recomputes (memory); not part of the resume identity: gradients are the same. */
@@ -139,7 +139,8 @@ public record TrainSettings(
             c = c.withFallback(ConfigFactory.defaultReference().getConfig(ROOT).withOnlyPath(MAX_NONFINITE_STEPS));
         }
         java.util.List<String> addedLater = new java.util.ArrayList<>(
-                java.util.List.of(LR_BODY_SCALE, LR_LAYER_DECAY, ARCH, ACTIVATION_CHECKPOINTING, ORT_ARENA));
+                java.util.List.of(LR_BODY_SCALE, LR_LAYER_DECAY, ARCH, ACTIVATION_CHECKPOINTING, ORT_ARENA,
+                        AllReduceOverlap.OVERLAP, AllReduceOverlap.BUCKETS));
         addedLater.addAll(SYNC_KEYS);
         for (String added : addedLater) {
             if (!c.hasPath(added)) {
@@ -165,7 +166,8 @@ public record TrainSettings(
                 r.checkpointing(), r.bool(ORT_ARENA),
                 new SyncSettings(SyncSettings.parseMode(r.string(SyncSettings.MODE)),
                         r.intIn(SyncSettings.INNER_STEPS, 1, 1 << 24), r.doubleIn(SyncSettings.OUTER_LR, 0, 100),
-                        r.doubleIn(SyncSettings.OUTER_MOMENTUM, 0, 0.999999)));
+                        r.doubleIn(SyncSettings.OUTER_MOMENTUM, 0, 0.999999)),
+                new AllReduceOverlap(r.bool(AllReduceOverlap.OVERLAP), r.intIn(AllReduceOverlap.BUCKETS, 1, 1 << 16)));
         if (s.nEmbd % s.nHead != 0) {
             throw new SettingsException("n_embd (" + s.nEmbd + ") must be divisible by n_head (" + s.nHead + ")");
         }
@@ -176,6 +178,14 @@ public record TrainSettings(
         if (s.decayLr && s.warmupIters > s.lrDecayIters) {
             throw new SettingsException("warmup_iters (" + s.warmupIters + ") must not exceed lr_decay_iters ("
                     + s.lrDecayIters + "); lower warmup_iters, or raise lr_decay_iters (with --steps it follows the run)");
+        }
+        if (s.overlap.on() && s.isEncoder()) {
+            throw new SettingsException("overlap_allreduce applies to GPT training (arch = gpt), not to the encoder;"
+                    + " set overlap_allreduce=false");
+        }
+        if (s.overlap.on() && s.sync.diloco()) {
+            throw new SettingsException("overlap_allreduce overlaps the per-step gradient all-reduce, which DiLoCo"
+                    + " (sync = diloco) does not do; set overlap_allreduce=false or sync=sync");
         }
         if (s.minLr > s.learningRate) {
             throw new SettingsException("min_lr (" + s.minLr + ") must not exceed learning_rate (" + s.learningRate + ")");
@@ -279,7 +289,7 @@ public record TrainSettings(
         return new TrainSettings(nLayer, nHead, nEmbd, blockSize, dropout, bias, tiedEmbeddings, batchSize, gradAccum,
                 steps, learningRate, minLr, warmupIters, lrDecayIters, decayLr, beta1, beta2, weightDecay, gradClip,
                 maxNonfiniteSteps, evalInterval, evalIters, logInterval, checkpointInterval, keepCheckpoints, seed,
-                lrBodyScale, lrLayerDecay, arch, activationCheckpointing, ortArena, sync);
+                lrBodyScale, lrLayerDecay, arch, activationCheckpointing, ortArena, sync, overlap);
     }
 
     /** This with another seed (the --seed flag). */
@@ -287,7 +297,7 @@ public record TrainSettings(
         return new TrainSettings(nLayer, nHead, nEmbd, blockSize, dropout, bias, tiedEmbeddings, batchSize, gradAccum,
                 maxIters, learningRate, minLr, warmupIters, lrDecayIters, decayLr, beta1, beta2, weightDecay, gradClip,
                 maxNonfiniteSteps, evalInterval, evalIters, logInterval, checkpointInterval, keepCheckpoints, newSeed,
-                lrBodyScale, lrLayerDecay, arch, activationCheckpointing, ortArena, sync);
+                lrBodyScale, lrLayerDecay, arch, activationCheckpointing, ortArena, sync, overlap);
     }
 
     /**
@@ -300,7 +310,7 @@ public record TrainSettings(
                 cfg.tiedEmbeddings(), batchSize, gradAccum, maxIters, learningRate, minLr, warmupIters, lrDecayIters,
                 decayLr, beta1, beta2, weightDecay, gradClip, maxNonfiniteSteps, evalInterval, evalIters, logInterval,
                 checkpointInterval, keepCheckpoints, seed, lrBodyScale, lrLayerDecay, arch, activationCheckpointing, ortArena,
-                sync);
+                sync, overlap);
     }
 
     /** True for a masked-language-model encoder ({@code arch = bert}). */
@@ -353,7 +363,8 @@ public record TrainSettings(
                 .put("seed", seed).put(LR_BODY_SCALE, lrBodyScale).put(LR_LAYER_DECAY, lrLayerDecay).put(ARCH, arch)
                 .put(ACTIVATION_CHECKPOINTING, activationCheckpointing.label()).put(ORT_ARENA, ortArena)
                 .put(SyncSettings.MODE, sync.mode().key()).put(SyncSettings.INNER_STEPS, sync.innerSteps())
-                .put(SyncSettings.OUTER_LR, sync.outerLr()).put(SyncSettings.OUTER_MOMENTUM, sync.outerMomentum());
+                .put(SyncSettings.OUTER_LR, sync.outerLr()).put(SyncSettings.OUTER_MOMENTUM, sync.outerMomentum())
+                .put(AllReduceOverlap.OVERLAP, overlap.on()).put(AllReduceOverlap.BUCKETS, overlap.buckets());
         return o;
     }
 
@@ -365,7 +376,7 @@ public record TrainSettings(
         ObjectNode o = toJson(mapper);
         o.remove(java.util.List.of("max_iters", "log_interval", "checkpoint_interval", "keep_checkpoints",
                 "eval_interval", "eval_iters", MAX_NONFINITE_STEPS, ACTIVATION_CHECKPOINTING,
-                ORT_ARENA));
+                ORT_ARENA, AllReduceOverlap.OVERLAP, AllReduceOverlap.BUCKETS));
         // At their defaults the discriminative rates are left out, so checkpoints written before
         // the keys existed keep the identity they were saved with.
         if (lrBodyScale == 1) {

@@ -26,6 +26,7 @@ class TroupeMetricsTest {
         assertEquals(Map.ofEntries(
                 Map.entry("troupe_allreduce_bytes", "CounterSnapshot"),
                 Map.entry("troupe_allreduce_seconds", "HistogramSnapshot"),
+                Map.entry("troupe_allreduce_exposed_seconds", "HistogramSnapshot"),
                 Map.entry("troupe_checkpoint_seconds", "HistogramSnapshot"),
                 Map.entry("troupe_grad_norm", "GaugeSnapshot"),
                 Map.entry("troupe_learning_rate", "GaugeSnapshot"),
@@ -45,7 +46,8 @@ class TroupeMetricsTest {
         TrainListener listener = metrics.trainListener();
         listener.onRingFormed(3);
         listener.onStep(new TrainListener.StepStats(7, 10, 2.5, 1e-3, 0.8, 4000, 250, 0.125, 3, 40, 1200));
-        listener.onStep(new TrainListener.StepStats(8, 10, 2.25, 9e-4, 0.7, 5000, 200, 0.15, 3, 30, 1200));
+        // Overlapped: 30 ms of all-reduce, of which 4 ms after the backward pass.
+        listener.onStep(new TrainListener.StepStats(8, 10, 2.25, 9e-4, 0.7, 5000, 200, 0.15, 3, 30, 1200, 4));
         listener.onEval(8, 2.2, 2.4);
         listener.onCheckpoint(8, Path.of("ckpt-8.bin"), 0.05);
         listener.onWorkerFailure();
@@ -61,6 +63,8 @@ class TroupeMetricsTest {
         assertEquals(0.45, steps.getSum(), 1e-12);
         assertEquals(0.07, histogram("troupe_allreduce_seconds").getSum(), 1e-12);
         assertEquals(2400, counter("troupe_allreduce_bytes"), 0);
+        assertEquals(0.044, histogram("troupe_allreduce_exposed_seconds").getSum(), 1e-12,
+                "step 7 (no overlap) is all exposed, step 8 only its 4 ms");
         assertEquals(1, histogram("troupe_checkpoint_seconds").getCount());
         assertEquals(1, counter("troupe_worker_failures"), 0);
     }

@@ -121,6 +121,7 @@ public final class JobMessageSerializer extends SerializerWithStringManifest {
                     .setGeneration(d.generation()).setSampleFrom(d.sampleFrom()).setRows(d.rows())
                     .setSkipped(d.skipped());
             d.valMasked().ifPresent(t -> b.setValMaskedCorrect(t.correct()).setValMaskedCount(t.masked()));
+            b.setAllreduceExposedMs(d.allreduceExposedMs());
             f.setStepDone(b);
         } else if (m instanceof StepFailed s) {
             io.troupe.protocol.cluster.StepFailed.Builder b = io.troupe.protocol.cluster.StepFailed.newBuilder()
@@ -197,7 +198,8 @@ public final class JobMessageSerializer extends SerializerWithStringManifest {
                 yield new StepDone(d.getJobId(), d.getRank(), d.getStep(), d.getLoss(), d.getGradNorm(),
                         d.getParamChecksum(), d.getTrainEvalLoss(), d.getValEvalLoss(), d.getEvalBatches(),
                         d.getComputeMs(), d.getAllreduceMs(), d.getGeneration(), d.getSampleFrom(), d.getRows(),
-                        d.getSkipped(), valMasked(d));
+                        d.getSkipped(), valMasked(d), d.hasAllreduceExposedMs() ? d.getAllreduceExposedMs()
+                                : d.getAllreduceMs());
             }
             case STEP_FAILED -> {
                 var s = frame.getStepFailed();

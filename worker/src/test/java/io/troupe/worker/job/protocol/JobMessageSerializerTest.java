@@ -65,7 +65,18 @@ class JobMessageSerializerTest {
                 new LeaveRequest("job-9", worker),
                 // An MLM evaluation's masked-token counts (optional fields: absent above, present here).
                 new StepDone("job-9", 1, 45, 1.5, 0.5, 0, 2.5, 2.75, 1, 1, 1, 25, 0, 6, false,
-                        Optional.of(new MaskedTokens(7_000_000_001L, 9_000_000_003L))));
+                        Optional.of(new MaskedTokens(7_000_000_001L, 9_000_000_003L))),
+                // An overlapped all-reduce: 3.75 ms in the ring, 0.5 ms of it exposed (field 18).
+                new StepDone("job-9", 2, 46, 1.5, 0.5, 0, 0, 0, 0, 12.5, 3.75, 25, 0, 6, false, Optional.empty(), 0.5));
+    }
+
+    @Test
+    void aStepDoneWithoutTheExposedTimeIsAllExposed() throws Exception {
+        // A worker from before field 18 sends no exposed time: its all-reduce did not overlap.
+        byte[] old = JobFrame.newBuilder().setStepDone(io.troupe.protocol.cluster.StepDone.newBuilder()
+                .setJobId("job-9").setRank(1).setStep(3).setAllreduceMs(7.25)).build().toByteArray();
+        StepDone d = (StepDone) serializer().fromBinary(old, JobMessageSerializer.MANIFEST);
+        assertEquals(7.25, d.allreduceExposedMs(), 0.0);
     }
 
     private static JobMessage roundTrip(JobMessage m) throws NotSerializableException {
