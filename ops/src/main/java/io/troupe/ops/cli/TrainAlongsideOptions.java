@@ -26,7 +26,7 @@ import picocli.CommandLine.Option;
 final class TrainAlongsideOptions {
     @Option(names = "--train-alongside", paramLabel = "FILE.conf",
             description = {"With --external: also train one long job on the same workers, with the training keys of",
-                "FILE.conf (as 'train --config' reads; e.g. 'study best --export'), on the study's --data.",
+                "FILE.conf over the default preset (as 'train --config' reads it), on the study's --data.",
                 "Trials come first (troupe.pool priorities and quotas); idle workers grow the job."})
     private Path config;
 
@@ -64,7 +64,9 @@ final class TrainAlongsideOptions {
             throw UserError.inputData("--train-out " + out + " already holds a training run; choose another directory");
         }
         int max = maxWorkers == null ? workers : maxWorkers;
-        TrainSettings settings = UserError.onCommandLine(() -> TrainSettings.load(null, ConfigFile.read(config)));
+        // Over the default preset, as 'train --config FILE' and 'coordinator --config FILE' read it.
+        TrainSettings settings = UserError.onCommandLine(() -> TrainSettings.load(
+                io.troupe.tuner.space.SearchSpace.DEFAULT_PRESET, ConfigFile.read(config)));
         DataSource source = DataSource.open(data);
         return DistributedJobs.spec(settings, source, out, 1, 1, max, "fp32", null);
     }
