@@ -2,11 +2,12 @@
 # One pool for training and trials (issue 19, item 5): a study and a long training job on the same
 # WORKERS worker processes, together (tune --external --train-alongside: the pool lends the job
 # every worker the trials leave idle and takes one back for a waiting trial) against one after the
-# other (tune --external, then coordinator --workers WORKERS, on fresh worker processes).
+# other (tune --external, then coordinator --workers WORKERS, on fresh worker processes). Workers
+# start once their coordinator listens (both arms); each arm's time includes its coordinators' start.
 #
 # Pairs run interleaved (together, sequential, together, sequential, ...), so that load changes hit
 # both arms alike. Each arm's time is its commands' wall time, JVM starts included (the sequential
-# arm starts its workers twice: a few seconds, said in the output). Both arms train the same study
+# arm starts a coordinator and its workers twice: a few seconds on a quiet machine). Both arms train the same study
 # (same seed, so the same trials) and the same job (its final val loss is printed as a check).
 #
 # Usage: bench/pool-bench.sh [OUT]      (default OUT: runs/pool-bench)
@@ -53,9 +54,16 @@ results="$out/results.tsv"
 port=$PORT
 next_port() { port=$((port + 1)); }
 
-# start_workers LOG: WORKERS workers joining 127.0.0.1:$port; their pids in $pids.
+# start_workers LOG [COMMAND_LOG]: WORKERS workers joining 127.0.0.1:$port, once COMMAND_LOG says
+# its coordinator listens (a worker started long before gives up: join-timeout); pids in $pids.
 start_workers() {
   pids=()
+  if [[ -n "${2:-}" ]]; then
+    until grep -q "listens on 127.0.0.1:$port" "$2" 2>/dev/null; do
+      kill -0 "$cmd" 2>/dev/null || return 0
+      sleep 0.2
+    done
+  fi
   for _ in $(seq "$WORKERS"); do
     java -jar "$JAR" worker --join "127.0.0.1:$port" --threads "$THREADS" >> "$1" 2>&1 &
     pids+=($!)
@@ -67,22 +75,25 @@ secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 val_loss() { grep -o '"final_val_loss" *: *[0-9.]*' "$1/summary.json" 2>/dev/null | grep -o '[0-9.]*$' || echo "-"; }
 load1() { cut -d' ' -f1 /proc/loadavg; }
 
-tune_study() { # DIR MORE...: the study on the workers at $port
-  local dir=$1; shift
+tune_study() { # DIR MORE...: the study on WORKERS workers at $port, started once it listens
+  local dir=$1 rc; shift
   java -jar "$JAR" tune --space "$out/space.conf" --data "$DATA" --out "$dir/study" --trials "$TRIALS" \
     --steps "$STEPS" --seed 0 --workers "$WORKERS" --threads "$THREADS" --external --bind "127.0.0.1:$port" "$@" \
-    >> "$dir/tune.log" 2>&1
+    >> "$dir/tune.log" 2>&1 &
+  cmd=$!
+  start_workers "$dir/workers.log" "$dir/tune.log"
+  wait "$cmd"; rc=$?
+  wait "${pids[@]}"
+  return $rc
 }
 
 together() { # PAIR
   local dir="$out/together-$1" start end
   rm -rf "$dir"; mkdir -p "$dir"; next_port
   start=$(now)
-  start_workers "$dir/workers.log"
   tune_study "$dir" --train-alongside "$out/job.conf" --train-out "$dir/job" --train-max-workers "$WORKERS" \
     || echo "together $1: tune failed, see $dir/tune.log" >&2
   end=$(now)
-  wait "${pids[@]}"
   printf '%s\ttogether\t%s\t-\t-\t%s\t%s\t%s\n' "$1" "$(secs "$start" "$end")" "$(val_loss "$dir/job")" "$(load1)" \
     "$(date -u +%FT%TZ)" >> "$results"
   echo "pair $1 together:   $(secs "$start" "$end") s (job val loss $(val_loss "$dir/job"), load $(load1))"
@@ -92,14 +103,14 @@ sequential() { # PAIR
   local dir="$out/sequential-$1" start middle end
   rm -rf "$dir"; mkdir -p "$dir"; next_port
   start=$(now)
-  start_workers "$dir/workers.log"
   tune_study "$dir" || echo "sequential $1: tune failed, see $dir/tune.log" >&2
-  wait "${pids[@]}"
   middle=$(now)
   next_port
-  start_workers "$dir/workers.log"
   java -jar "$JAR" coordinator --config "$out/job.conf" --data "$DATA" --out "$dir/job" --workers "$WORKERS" \
-    --bind "127.0.0.1:$port" >> "$dir/coordinator.log" 2>&1 || echo "sequential $1: job failed, see $dir/coordinator.log" >&2
+    --bind "127.0.0.1:$port" >> "$dir/coordinator.log" 2>&1 &
+  cmd=$!
+  start_workers "$dir/workers.log" "$dir/coordinator.log"
+  wait "$cmd" || echo "sequential $1: job failed, see $dir/coordinator.log" >&2
   end=$(now)
   wait "${pids[@]}"
   printf '%s\tsequential\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$(secs "$start" "$end")" "$(secs "$start" "$middle")" \
