@@ -13,7 +13,7 @@
 # Usage: bench/pool-bench.sh [OUT]      (default OUT: runs/pool-bench)
 # Environment: WORKERS (3), THREADS (1, per worker), TRIALS (4), STEPS (150, per trial), JOB_STEPS
 #   (400), PAIRS (2), PORT (25600, first of the ports used), DATA (../shared/data/tinyshakespeare/input.txt),
-#   JAR (ops/target/troupe.jar).
+#   JAR (ops/target/troupe.jar), JAVA_OPTS (JVM options of every process, e.g. -Dtroupe.pool.lend-wait=3s).
 # With the defaults one pair takes about 4 minutes on a quiet 2-core machine (more under load).
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -27,6 +27,7 @@ PAIRS="${PAIRS:-2}"
 PORT="${PORT:-25600}"
 DATA="${DATA:-$root/../shared/data/tinyshakespeare/input.txt}"
 JAR="${JAR:-$root/ops/target/troupe.jar}"
+read -r -a jvm <<< "${JAVA_OPTS:-}"
 mkdir -p "$out"
 [[ -f "$JAR" ]] || { echo "no $JAR; build it with ./mvnw -B -q -pl ops -am package -DskipTests" >&2; exit 2; }
 
@@ -65,7 +66,7 @@ start_workers() {
     done
   fi
   for _ in $(seq "$WORKERS"); do
-    java -jar "$JAR" worker --join "127.0.0.1:$port" --threads "$THREADS" >> "$1" 2>&1 &
+    java "${jvm[@]}" -jar "$JAR" worker --join "127.0.0.1:$port" --threads "$THREADS" >> "$1" 2>&1 &
     pids+=($!)
   done
 }
@@ -77,7 +78,7 @@ load1() { cut -d' ' -f1 /proc/loadavg; }
 
 tune_study() { # DIR MORE...: the study on WORKERS workers at $port, started once it listens
   local dir=$1 rc; shift
-  java -jar "$JAR" tune --space "$out/space.conf" --data "$DATA" --out "$dir/study" --trials "$TRIALS" \
+  java "${jvm[@]}" -jar "$JAR" tune --space "$out/space.conf" --data "$DATA" --out "$dir/study" --trials "$TRIALS" \
     --steps "$STEPS" --seed 0 --workers "$WORKERS" --threads "$THREADS" --external --bind "127.0.0.1:$port" "$@" \
     >> "$dir/tune.log" 2>&1 &
   cmd=$!
@@ -106,7 +107,7 @@ sequential() { # PAIR
   tune_study "$dir" || echo "sequential $1: tune failed, see $dir/tune.log" >&2
   middle=$(now)
   next_port
-  java -jar "$JAR" coordinator --config "$out/job.conf" --data "$DATA" --out "$dir/job" --workers "$WORKERS" \
+  java "${jvm[@]}" -jar "$JAR" coordinator --config "$out/job.conf" --data "$DATA" --out "$dir/job" --workers "$WORKERS" \
     --bind "127.0.0.1:$port" >> "$dir/coordinator.log" 2>&1 &
   cmd=$!
   start_workers "$dir/workers.log" "$dir/coordinator.log"
