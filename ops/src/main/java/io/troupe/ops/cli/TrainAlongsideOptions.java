@@ -79,14 +79,21 @@ final class TrainAlongsideOptions {
                 return stop.getAsBoolean();
             }
         };
-        return CompletableFuture.supplyAsync(() -> {
+        // Its own thread, not the common pool: on a 2-core machine that pool has one thread, and a
+        // job blocking it for hours starves whatever else is queued there (seen: the job never started).
+        CompletableFuture<JobOutcome> outcome = new CompletableFuture<>();
+        Thread runner = new Thread(() -> {
             try {
-                return host.run(job, listener, PoolPolicy.Kind.TRAINING);
+                outcome.complete(host.run(job, listener, PoolPolicy.Kind.TRAINING));
             } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return new JobOutcome(null, "interrupted");
+                outcome.complete(new JobOutcome(null, "interrupted"));
+            } catch (RuntimeException | Error e) {
+                outcome.completeExceptionally(e);
             }
-        });
+        }, "training-alongside");
+        runner.setDaemon(true);
+        runner.start();
+        return outcome;
     }
 
     /** Waits for the job and prints how it ended; a failed job is a cluster error. */
