@@ -66,7 +66,7 @@ start_workers() {
     done
   fi
   for _ in $(seq "$WORKERS"); do
-    java "${jvm[@]}" -jar "$JAR" worker --join "127.0.0.1:$port" --threads "$THREADS" >> "$1" 2>&1 &
+    java "${jvm[@]}" -jar "$JAR" worker --join "127.0.0.1:$port" --join-timeout 300 --threads "$THREADS" >> "$1" 2>&1 &
     pids+=($!)
   done
 }
