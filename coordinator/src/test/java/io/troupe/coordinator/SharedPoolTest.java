@@ -37,6 +37,7 @@ class SharedPoolTest {
     Path dir;
 
     @Test
+    @org.junit.jupiter.api.Timeout(value = 300) // without a lend the trial would wait for a worker for ever
     void aTrialBorrowsAWorkerOfTheRunningJobAndGivesItBackWhenItEnds() throws Exception {
         Path data = MultiSystemTrainingTest.corpus(dir);
         Path jobDir = dir.resolve("job");
