@@ -392,7 +392,8 @@ public final class ClusterNode {
      * coordinator, and its {@link WorkerPool} hands each job the workers it wants.
      */
     public static final class JobHost implements AutoCloseable {
-        private record RunJob(JobSpec spec, TrainListener listener, CompletableFuture<JobOutcome> outcome) {
+        private record RunJob(JobSpec spec, TrainListener listener, PoolPolicy.Kind kind,
+                              CompletableFuture<JobOutcome> outcome) {
         }
 
         private final ActorSystem<RunJob> system;
@@ -408,9 +409,15 @@ public final class ClusterNode {
 
         /** {@link #start(String, int)} over TLS when {@code tls} is given. */
         public static JobHost start(String host, int port, Optional<ClusterTls> tls) {
+            return start(host, port, tls, PoolPolicy.Settings.fromConfig(ConfigFactory.load()));
+        }
+
+        /** {@link #start(String, int, Optional)} with the pool's priorities and quotas given. */
+        public static JobHost start(String host, int port, Optional<ClusterTls> tls, PoolPolicy.Settings pooling) {
             Config config = config(host, port, List.of(NodeRole.COORDINATOR.clusterRole()), tls);
             ActorSystem<RunJob> system = startSystem(Behaviors.setup(ctx -> {
-                org.apache.pekko.actor.typed.ActorRef<WorkerPool.Command> pool = ctx.spawn(WorkerPool.create(), "pool");
+                org.apache.pekko.actor.typed.ActorRef<WorkerPool.Command> pool =
+                        ctx.spawn(WorkerPool.create(new PoolPolicy(pooling)), "pool");
                 int[] jobs = {0};
                 return Behaviors.receiveMessage(run -> {
                     java.util.concurrent.atomic.AtomicReference<org.apache.pekko.actor.typed.ActorRef<
@@ -425,14 +432,26 @@ public final class ClusterNode {
                             return Behaviors.same();
                         }
                     }
-                    ctx.spawn(CoordinatorSupervisor.create(run.spec(), state, run.listener(), outcome -> {
+                    // The pool hears of the job's checkpoints (lend-after-checkpoint) from its progress.
+                    io.troupe.worker.train.Cadence cadence = io.troupe.worker.train.Cadence.of(run.spec().settings());
+                    TrainListener listener = io.troupe.worker.run.TrainListeners.of(run.listener(), new TrainListener() {
+                        @Override
+                        public void onStep(StepStats stats) {
+                            if (wire.get() != null && cadence.checkpoints(stats.step())) {
+                                pool.tell(new WorkerPool.Checkpointed(wire.get(), stats.step()));
+                            }
+                        }
+                    });
+                    ctx.spawn(CoordinatorSupervisor.create(run.spec(), state, listener, outcome -> {
                         if (wire.get() != null) {
                             pool.tell(new WorkerPool.JobEnded(wire.get()));
                         }
                         run.outcome().complete(outcome);
                     }, w -> {
                         wire.set(w);
-                        pool.tell(new WorkerPool.Want(w, run.spec().elastic().maxWorkers()));
+                        pool.tell(new WorkerPool.Want(w, run.spec().jobId(), run.kind(),
+                                run.spec().elastic().minWorkers(), run.spec().elastic().maxWorkers(),
+                                run.spec().outDir()));
                     }), "job-" + jobs[0]++);
                     return Behaviors.same();
                 });
@@ -447,10 +466,18 @@ public final class ClusterNode {
             return Cluster.get(system).selfMember().address();
         }
 
-        /** Runs one job on pool workers and waits for its outcome. Several threads may run jobs at once. */
+        /** Runs one trial on pool workers and waits for its outcome. Several threads may run jobs at once. */
         public JobOutcome run(JobSpec spec, TrainListener listener) throws InterruptedException {
+            return run(spec, listener, PoolPolicy.Kind.TRIAL);
+        }
+
+        /**
+         * Runs one job of {@code kind} on pool workers and waits for its outcome. Several threads may
+         * run jobs at once; the pool shares the workers among them by {@code troupe.pool}.
+         */
+        public JobOutcome run(JobSpec spec, TrainListener listener, PoolPolicy.Kind kind) throws InterruptedException {
             CompletableFuture<JobOutcome> outcome = new CompletableFuture<>();
-            system.tell(new RunJob(spec, listener, outcome));
+            system.tell(new RunJob(spec, listener, kind, outcome));
             try {
                 return outcome.get();
             } catch (ExecutionException e) {

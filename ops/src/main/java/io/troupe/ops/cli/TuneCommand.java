@@ -124,6 +124,10 @@ final class TuneCommand implements Callable<Integer> {
             description = "Run a failed trial (diverged, out of memory, threw) again from scratch up to N times (default: 0).")
     private int retries;
 
+    /** --train-alongside: a long training job sharing the external workers with the trials. */
+    @Mixin
+    private TrainAlongsideOptions alongside;
+
     /** With --external: --tls DIR or --insecure for the cluster workers join. */
     @Mixin
     private TlsOptions tls;
@@ -273,6 +277,8 @@ final class TuneCommand implements Callable<Integer> {
                 throw UserError.usage("--workers " + workers + " must be a positive multiple of --workers-per-trial " + k);
             }
             int slots = workers / k;
+            // Checked before the study is recorded: a bad training config is refused with nothing written.
+            io.troupe.coordinator.JobSpec alongsideJob = alongside.check(external, studyData.path(), workers);
             // Bound before the study is recorded: a port in use is refused with nothing written.
             DashboardOptions.AutoCloseableServer page = withDashboard ? openDashboard(store, requested) : () -> { };
             try (page) {
@@ -325,8 +331,16 @@ final class TuneCommand implements Callable<Integer> {
                 try (MetricsOptions.Running served = metrics.start(spec.commandLine().getErr());
                      StopOnSignal stop = StopOnSignal.install(runner::requestStop)) {
                     try {
+                        java.util.concurrent.CompletableFuture<io.troupe.coordinator.JobOutcome> training =
+                                alongsideJob == null ? null
+                                        : TrainAlongsideOptions.start(host, alongsideJob, runner::stopRequested);
                         runner.run(study.trials());
                         StudyResults results = StudyReports.write(dir, store, study);
+                        if (training != null) {
+                            // The study is done; the job goes on with every worker until its last step.
+                            TrainAlongsideOptions.finish(training, alongsideJob.outDir(), spec.commandLine().getOut(),
+                                    json.enabled());
+                        }
                         if (runner.stopRequested()) {
                             progress.stopped(dir);
                             return TrainCommand.EXIT_STOPPED;
