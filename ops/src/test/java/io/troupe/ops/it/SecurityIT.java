@@ -61,14 +61,17 @@ class SecurityIT extends ProcessTest {
      * Test-only JVM options for every node of both runs; production defaults are untouched. At a
      * load of 45-56 on 2 cores, heartbeats were sent seconds late, reachability flapped and the
      * split-brain resolver downed a whole calm cluster as unstable ("SBR detected instability and
-     * will down all nodes"). Here: a heartbeat a second, 8 s of acceptable pause (still far below the
-     * 15 s SIGSTOP, which must remove the worker), no down-all on instability, a longer stable-after;
-     * and less CPU of our own: the serial collector and the C1 compiler only.
+     * will down all nodes"). With 8 s of acceptable pause a second attempt at a load of 50-60 still
+     * saw joining workers marked unreachable while they prepared the job, although no node's
+     * heartbeat was sent more than 3.3 s late, and the resolver downed them as indirectly connected.
+     * Here: a heartbeat a second, 20 s of acceptable pause (below the 30 s SIGSTOP, which must remove
+     * the worker), no down-all on instability, stable-after 20 s; and less CPU of our own: the
+     * serial collector and the C1 compiler only.
      */
     static final List<String> UNDER_LOAD = List.of(
             "-Dpekko.cluster.failure-detector.heartbeat-interval=1s",
-            "-Dpekko.cluster.failure-detector.acceptable-heartbeat-pause=8s",
-            "-Dpekko.cluster.split-brain-resolver.stable-after=10s",
+            "-Dpekko.cluster.failure-detector.acceptable-heartbeat-pause=20s",
+            "-Dpekko.cluster.split-brain-resolver.stable-after=20s",
             "-Dpekko.cluster.split-brain-resolver.down-all-when-unstable=off",
             "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1");
     /**
@@ -76,7 +79,7 @@ class SecurityIT extends ProcessTest {
      * steps cost little CPU, so the cluster's heartbeats are not starved by our own training.
      */
     private static final List<String> TINY_MODEL = List.of("n_layer=1", "n_head=2", "n_embd=32", "block_size=32");
-    private static final int STOP_SECONDS = 15;
+    private static final int STOP_SECONDS = 30;
     private static final Pattern GENERATION = Pattern.compile("\"event\":\"ring\",\"generation\":(\\d+)");
 
     private static final Pattern CHECKPOINT = Pattern.compile("ckpt-(\\d+)\\.bin");
@@ -154,7 +157,7 @@ class SecurityIT extends ProcessTest {
             return null;
         });
 
-        // 7: SIGSTOP one worker for 15 s, longer than the configured limit: it is removed, the rest go on.
+        // 7: SIGSTOP one worker for longer than the acceptable heartbeat pause: it is removed, the rest go on.
         phase("SIGSTOP one worker for " + STOP_SECONDS + " s", 240, () -> {
             requireRunning(run, coordinator, "the SIGSTOP");
             Process frozen = workers.get(0);
@@ -274,6 +277,8 @@ class SecurityIT extends ProcessTest {
         StringBuilder out = new StringBuilder("\nSecurityIT failed in phase '").append(phase).append("' (load ")
                 .append(load()).append(")\nphases so far:\n");
         timeline.forEach(t -> out.append("  ").append(t).append('\n'));
+        out.append("attacks so far:\n");
+        table.forEach((attack, outcome) -> out.append("  ").append(attack).append(" -> ").append(outcome).append('\n'));
         try (Stream<Path> logs = Files.list(dir)) {
             for (Path l : logs.filter(p -> p.toString().endsWith(".log")).sorted().toList()) {
                 List<String> lines = Files.readAllLines(l, StandardCharsets.UTF_8);
