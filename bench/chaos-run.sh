@@ -17,7 +17,7 @@ STEPS=${1:-200}
 EVERY=${2:-20}
 SEED=${3:-$RANDOM}
 WORK=${4:-$(mktemp -d /tmp/troupe-chaos.XXXXXX)}
-JAVA_OPTS=${JAVA_OPTS-"-Dpekko.cluster.failure-detector.heartbeat-interval=1s -Dpekko.cluster.failure-detector.acceptable-heartbeat-pause=20s -Dpekko.cluster.split-brain-resolver.stable-after=20s -Dpekko.cluster.split-brain-resolver.down-all-when-unstable=off -XX:+UseSerialGC"}
+JAVA_OPTS=${JAVA_OPTS-"-Dpekko.cluster.failure-detector.heartbeat-interval=1s -Dpekko.cluster.failure-detector.acceptable-heartbeat-pause=20s -Dpekko.cluster.split-brain-resolver.stable-after=20s -Dpekko.cluster.split-brain-resolver.down-all-when-unstable=off -Dpekko.remote.artery.bind.bind-timeout=60s -XX:+UseSerialGC"}
 JAR=ops/target/troupe.jar
 [ -f "$JAR" ] || { echo "no $JAR: build it first (./mvnw -B -o -q -pl ops -am package -DskipTests)" >&2; exit 2; }
 mkdir -p "$WORK"
