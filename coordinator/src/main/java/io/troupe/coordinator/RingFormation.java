@@ -61,6 +61,8 @@ final class RingFormation {
     private final Set<Integer> linked = new HashSet<>();
     private int failedForms;
     private boolean reformRequested;
+    /** This generation's state token: only fetches presenting it are served (issue 16). */
+    private String stateToken = "";
 
     RingFormation(String jobId) {
         this.jobId = jobId;
@@ -68,6 +70,11 @@ final class RingFormation {
 
     long generation() {
         return generation;
+    }
+
+    /** The state token of the current generation, sent in its probe and ring assignment. */
+    String stateToken() {
+        return stateToken;
     }
 
     /** The current ring in rank order (empty while paused). */
@@ -85,8 +92,8 @@ final class RingFormation {
     }
 
     /**
-     * Starts the next generation: forgets the last one's answers and sends every ready member
-     * the probe.
+     * Starts the next generation: forgets the last one's answers, draws the generation's state
+     * token and sends every ready member the probe carrying it.
      */
     void probe(Membership members) {
         generation++;
@@ -94,7 +101,10 @@ final class RingFormation {
         probes.clear();
         bound.clear();
         linked.clear();
-        Probe probe = new Probe(jobId, generation);
+        // A fresh secret per generation: a member's state is served only to the job's members of
+        // this generation, and a token learnt earlier (e.g. by a worker since released) is stale.
+        stateToken = RingAdmission.issue(generation).token();
+        Probe probe = new Probe(jobId, generation, stateToken);
         members.ready().forEach(m -> m.tell(probe));
     }
 
@@ -205,9 +215,10 @@ final class RingFormation {
         String token = RingAdmission.issue(generation).token();
         for (int rank = 0; rank < ring.size(); rank++) {
             InetSocketAddress source = plan.syncFrom().get(ring.get(rank).ref);
-            ring.get(rank).tell(source == null ? new FormRing(jobId, generation, rank, ring.size(), "", 0, 0, token)
+            ring.get(rank).tell(source == null
+                    ? new FormRing(jobId, generation, rank, ring.size(), "", 0, 0, token, stateToken)
                     : new FormRing(jobId, generation, rank, ring.size(), source.getHostString(), source.getPort(),
-                            plan.step(), token));
+                            plan.step(), token, stateToken));
         }
         return new Form(plan, changes);
     }

@@ -111,6 +111,9 @@ final class RingPhases {
         timers.cancel("step");
         timers.cancel("form");
         formation.probe(members);
+        if (coordinatorState != null) {
+            coordinatorState.admit(formation.stateToken()); // the resumed checkpoint, to this generation only
+        }
         log.info("generation {}: re-forming the ring ({})", formation.generation(), why);
         timers.startSingleTimer("probe", new ProbeTimedOut(formation.generation()),
                 RingFormation.probeWait(spec.elastic(), failure, progress.slowestRecentStepSeconds()));

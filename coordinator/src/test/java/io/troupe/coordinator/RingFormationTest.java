@@ -119,6 +119,34 @@ class RingFormationTest {
     }
 
     @Test
+    void eachGenerationsStateTokenIsFreshAndGoesWithItsProbeAndRing() {
+        Member a = ready("a", 1);
+        Member b = ready("b", 2);
+        formation.probe(members);
+        String first = last(a, Probe.class).stateToken();
+        assertEquals(32, first.length(), "128 random bits, in hex");
+        assertEquals(first, last(b, Probe.class).stateToken(), "every member of a generation serves to the same");
+        assertEquals(first, formation.stateToken());
+        answer(a, 2, 7);
+        answer(b, 2, 7);
+        formation.plan(members, POLICY, 2, -1, null);
+        assertEquals(first, last(b, FormRing.class).stateToken(), "the ring assignment carries the probe's token");
+        assertNotEquals(last(b, FormRing.class).ringToken(), first, "state and ring tokens are separate secrets");
+
+        Member c = ready("c", 3);
+        formation.probe(members);
+        String second = last(c, Probe.class).stateToken();
+        assertNotEquals(first, second, "the next generation's token: the first is stale");
+        answer(a, 2, 7);
+        answer(b, 2, 7);
+        answer(c, 0, 0);
+        formation.plan(members, POLICY, 2, -1, null);
+        FormRing toC = last(c, FormRing.class);
+        assertEquals(1, toC.syncPort(), "the newcomer fetches rank 0's state");
+        assertEquals(second, toC.stateToken(), "with the token rank 0 was told to admit");
+    }
+
+    @Test
     void onlySilentSuspectsDoNotHoldTheProbeUp() {
         Member a = ready("a", 1);
         Member b = ready("b", 2);

@@ -123,14 +123,15 @@ class TlsDataPlaneTest {
         try (StateServer server = StateServer.bind(system, new InetSocketAddress("127.0.0.1", 0), "rank 0",
                 Optional.of(worker))) {
             server.offer("job-1", state);
-            Checkpoint fetched = StateClient.fetch(system, server.address(), "job-1", 4, "config",
+            server.admit("token-1");
+            Checkpoint fetched = StateClient.fetch(system, server.address(), "job-1", "token-1", 4, "config",
                     Duration.ofSeconds(20), Optional.of(coordinator));
             assertEquals(state, fetched);
 
             // The real protocol without TLS, and TLS with another cluster's certificate: nothing.
-            assertThrows(StateTransferException.class, () -> StateClient.fetch(system, server.address(), "job-1", 4,
+            assertThrows(StateTransferException.class, () -> StateClient.fetch(system, server.address(), "job-1", "token-1", 4,
                     "config", Duration.ofSeconds(10), Optional.empty()));
-            assertThrows(StateTransferException.class, () -> StateClient.fetch(system, server.address(), "job-1", 4,
+            assertThrows(StateTransferException.class, () -> StateClient.fetch(system, server.address(), "job-1", "token-1", 4,
                     "config", Duration.ofSeconds(10), Optional.of(stranger)));
             try (Socket noCertificate = tlsSocket(trustingEveryone(), server.address().getPort())) {
                 assertRefused(noCertificate, "anything".getBytes(StandardCharsets.US_ASCII));

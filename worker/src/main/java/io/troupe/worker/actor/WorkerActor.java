@@ -286,7 +286,7 @@ public final class WorkerActor {
     private Behavior<Command> member(Place place, FromWire w) {
         WorkerSession session = place.session();
         if (w.message() instanceof Probe p && place.holds(p.jobId())) {
-            return busy(session, session.leaveRingAndOffer(), (offer, failure) -> {
+            return busy(session, session.leaveRingAndOffer(p.stateToken()), (offer, failure) -> {
                 String problem = failure != null ? rootMessage(failure) : offer.problem();
                 if (!problem.isEmpty()) {
                     ctx.getLog().warn("could not offer this worker's state: {}", problem);

@@ -110,9 +110,14 @@ public final class PekkoDataPlane implements DataPlane {
         }
 
         @Override
-        public Checkpoint fetch(InetSocketAddress from, String jobId, long step, String identity, long parameters)
-                throws StateTransferException, InterruptedException {
-            return StateClient.fetch(system, from, jobId, step, identity, deadline, tls,
+        public void admit(String token) {
+            server.admit(token);
+        }
+
+        @Override
+        public Checkpoint fetch(InetSocketAddress from, String jobId, String token, long step, String identity,
+                                long parameters) throws StateTransferException, InterruptedException {
+            return StateClient.fetch(system, from, jobId, token, step, identity, deadline, tls,
                     StateClient.maxStateBytes(parameters));
         }
 

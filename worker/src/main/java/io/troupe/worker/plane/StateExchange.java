@@ -17,7 +17,14 @@ public interface StateExchange extends AutoCloseable {
     void offer(String jobId, long step, Checkpoint state);
 
     /**
-     * Fetches the state after {@code step} steps from the peer at {@code from}. Blocking.
+     * Serves only fetches that present {@code token} from now on: the state token of the current
+     * ring generation, drawn by the coordinator. Nothing is served before the first call.
+     */
+    void admit(String token);
+
+    /**
+     * Fetches the state after {@code step} steps from the peer at {@code from}, presenting the ring
+     * generation's state {@code token}. Blocking.
      *
      * @param identity the model and optimizer identity the state must have; another is refused
      * @param parameters how many parameters the state holds: a peer that announces more bytes than
@@ -25,7 +32,8 @@ public interface StateExchange extends AutoCloseable {
      *     refused before anything is allocated
      * @throws Exception with a one-line message naming the peer when it cannot be fetched
      */
-    Checkpoint fetch(InetSocketAddress from, String jobId, long step, String identity, long parameters) throws Exception;
+    Checkpoint fetch(InetSocketAddress from, String jobId, String token, long step, String identity, long parameters)
+            throws Exception;
 
     /** Stops serving. */
     @Override

@@ -120,14 +120,18 @@ public final class WorkerSession implements AutoCloseable {
 
     /**
      * Ends this worker's part in the current ring (closes its link) and offers its state to
-     * peers; completes with the parameter checksum the coordinator compares, and why the state
+     * peers that present {@code stateToken} (the new generation's, from the probe; empty: to
+     * nobody); completes with the parameter checksum the coordinator compares, and why the state
      * could not be offered if it could not (the checksum is answered all the same).
      */
-    public CompletionStage<Offer> leaveRingAndOffer() {
+    public CompletionStage<Offer> leaveRingAndOffer(String stateToken) {
         return submit(() -> {
             String problem = "";
             try {
                 closeLink();
+                if (!stateToken.isEmpty()) {
+                    plane.stateExchange().admit(stateToken); // older generations' tokens are stale from here
+                }
                 // DiLoCo: the ring is gone, so this round's inner steps are lost; offer the outer state.
                 long outer = job.revertToOuterState();
                 if (outer >= 0) {
@@ -154,8 +158,8 @@ public final class WorkerSession implements AutoCloseable {
         return submit(() -> {
             if (f.syncPort() > 0) {
                 InetSocketAddress peer = new InetSocketAddress(f.syncHost(), f.syncPort());
-                job.restoreState(plane.stateExchange().fetch(peer, join.jobId(), f.syncStep(), identity,
-                        job.parameters().length));
+                job.restoreState(plane.stateExchange().fetch(peer, join.jobId(), f.stateToken(), f.syncStep(),
+                        identity, job.parameters().length));
                 steps = f.syncStep();
                 bestValLoss = job.restoredBestValLoss();
             }

@@ -58,18 +58,20 @@ public final class StateClient {
      * Fetches the state of {@code step} of {@code jobId} from the state server at {@code peer},
      * whatever its model config.
      *
-     * @see #fetch(ClassicActorSystemProvider, InetSocketAddress, String, long, String, Duration)
+     * @see #fetch(ClassicActorSystemProvider, InetSocketAddress, String, String, long, String, Duration)
      */
     public static Checkpoint fetch(ClassicActorSystemProvider system, InetSocketAddress peer,
-            String jobId, long step, Duration deadline)
+            String jobId, String token, long step, Duration deadline)
             throws StateTransferException, InterruptedException {
-        return fetch(system, peer, jobId, step, null, deadline);
+        return fetch(system, peer, jobId, token, step, null, deadline);
     }
 
     /**
      * Fetches the state of {@code step} of {@code jobId} from the state server at {@code peer}
      * and checks that it was trained with {@code expectedConfig}.
      *
+     * @param token the ring generation's state token, from the coordinator; a server refuses a
+     *     request without the one it was told to admit
      * @param step the training step wanted, or {@link #ANY_STEP}
      * @param expectedConfig the config this worker trains with (compared as in checkpoint
      *     resumes: JSON trees, key order and number formatting aside); null accepts any
@@ -83,9 +85,9 @@ public final class StateClient {
      *     step is below {@link #ANY_STEP}, or the deadline is not positive
      */
     public static Checkpoint fetch(ClassicActorSystemProvider system, InetSocketAddress peer,
-            String jobId, long step, String expectedConfig, Duration deadline)
+            String jobId, String token, long step, String expectedConfig, Duration deadline)
             throws StateTransferException, InterruptedException {
-        return fetch(system, peer, jobId, step, expectedConfig, deadline, Optional.empty());
+        return fetch(system, peer, jobId, token, step, expectedConfig, deadline, Optional.empty());
     }
 
     /** Room for a state's config, tokenizer and sampler states besides its parameters and moments. */
@@ -101,22 +103,22 @@ public final class StateClient {
     }
 
     /**
-     * {@link #fetch(ClassicActorSystemProvider, InetSocketAddress, String, long, String, Duration)}
+     * {@link #fetch(ClassicActorSystemProvider, InetSocketAddress, String, String, long, String, Duration)}
      * over TLS when {@code tls} is given, presenting this node's cluster certificate.
      */
     public static Checkpoint fetch(ClassicActorSystemProvider system, InetSocketAddress peer,
-            String jobId, long step, String expectedConfig, Duration deadline, Optional<ClusterTls> tls)
+            String jobId, String token, long step, String expectedConfig, Duration deadline, Optional<ClusterTls> tls)
             throws StateTransferException, InterruptedException {
-        return fetch(system, peer, jobId, step, expectedConfig, deadline, tls, Long.MAX_VALUE);
+        return fetch(system, peer, jobId, token, step, expectedConfig, deadline, tls, Long.MAX_VALUE);
     }
 
     /**
-     * {@link #fetch(ClassicActorSystemProvider, InetSocketAddress, String, long, String, Duration, Optional)}
+     * {@link #fetch(ClassicActorSystemProvider, InetSocketAddress, String, String, long, String, Duration, Optional)}
      * that refuses, before allocating anything, a state announced larger than {@code maxBytes}
      * (see {@link #maxStateBytes}): the decoder sizes its arrays from the announced header.
      */
     public static Checkpoint fetch(ClassicActorSystemProvider system, InetSocketAddress peer,
-            String jobId, long step, String expectedConfig, Duration deadline, Optional<ClusterTls> tls,
+            String jobId, String token, long step, String expectedConfig, Duration deadline, Optional<ClusterTls> tls,
             long maxBytes)
             throws StateTransferException, InterruptedException {
         Objects.requireNonNull(tls, "tls");
@@ -130,7 +132,7 @@ public final class StateClient {
         if (step < ANY_STEP) {
             throw new IllegalArgumentException("step must be >= 0 or ANY_STEP, got " + step);
         }
-        ByteString request = TransferProtocol.request(jobId, step);
+        ByteString request = TransferProtocol.request(jobId, step, token);
         long deadlineNanos = System.nanoTime() + deadline.toNanos();
 
         Flow<ByteString, ByteString, CompletionStage<Tcp.OutgoingConnection>> connection =
@@ -255,6 +257,8 @@ public final class StateClient {
                         + " peer of job \"" + jobId + "\"";
                 case BAD_REQUEST -> "run the same Troupe version on every worker and the"
                         + " coordinator";
+                case NOT_ADMITTED -> "its ring generation has changed since the token was issued, or this"
+                        + " process is not a worker of the job: wait for the coordinator's next ring";
             };
             return new StateRefusedException(peer, reason, header.offeredStep(),
                     server + " refused: " + why + "; " + fix);

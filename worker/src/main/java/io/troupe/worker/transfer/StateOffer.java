@@ -2,6 +2,7 @@ package io.troupe.worker.transfer;
 
 import io.troupe.worker.transfer.StateRefusedException.Reason;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
@@ -14,6 +15,11 @@ import org.apache.pekko.util.ByteString;
  * What a state server has to give, and its answer to one request: the offered snapshot in chunks,
  * or a refusal with a one-line reason. Kept apart from the TCP wiring in {@link StateServer} so
  * that the rules of who gets what are in one place.
+ *
+ * <p>Who gets anything: only a request that presents the admitted token, which the coordinator
+ * draws afresh for every ring generation and sends only to the job's workers (in its probe and
+ * ring assignment). Until a token is admitted nobody is. A request without it, with a stale one or
+ * a wrong one is refused with a fixed answer that tells nothing (no job id, no step, no owner).
  */
 final class StateOffer {
 
@@ -27,8 +33,13 @@ final class StateOffer {
     private record Snapshot(String jobId, long step, byte[] encoded) {
     }
 
+    /** The only answer an unadmitted asker gets. */
+    static final String NOT_ADMITTED = "not admitted";
+
     private final String owner;
     private final AtomicReference<Snapshot> offered = new AtomicReference<>();
+    /** The token a request must present; null admits nobody. */
+    private final AtomicReference<byte[]> admitted = new AtomicReference<>();
 
     StateOffer(String owner) {
         this.owner = owner;
@@ -49,6 +60,20 @@ final class StateOffer {
     }
 
     /**
+     * From now on only requests presenting {@code token} are served (a fetch already running
+     * finishes); the token admitted before is stale.
+     *
+     * @throws IllegalArgumentException if the token is empty or over 128 bytes of UTF-8
+     */
+    void admit(String token) {
+        byte[] secret = TransferProtocol.tokenBytes(token);
+        if (secret.length == 0) {
+            throw new IllegalArgumentException("a state token must not be empty");
+        }
+        admitted.set(secret);
+    }
+
+    /**
      * The answer to one request frame. Transfers that started keep the snapshot they began
      * with, whatever is offered or withdrawn meanwhile: a client gets one consistent state.
      */
@@ -58,6 +83,11 @@ final class StateOffer {
             request = TransferProtocol.parseRequest(requestFrame);
         } catch (IllegalArgumentException e) {
             return refuse(Reason.BAD_REQUEST, -1, e.getMessage());
+        }
+        byte[] expected = admitted.get();
+        // Constant time: how much of a guess matched must not show in the answer's timing.
+        if (expected == null || !MessageDigest.isEqual(expected, request.token())) {
+            return refuse(Reason.NOT_ADMITTED, -1, NOT_ADMITTED);
         }
         Snapshot snapshot = offered.get();
         if (snapshot == null) {

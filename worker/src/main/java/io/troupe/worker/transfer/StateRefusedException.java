@@ -4,8 +4,9 @@ import java.net.InetSocketAddress;
 import java.util.Objects;
 
 /**
- * The state server answered, but with a refusal instead of the state: it has none offered, it has
- * another step's, it serves another job, or it could not read the request. {@link #reason()} says
+ * The state server answered, but with a refusal instead of the state: the request lacked the
+ * current generation's token, it has none offered, it has another step's, it serves another job,
+ * or it could not read the request. {@link #reason()} says
  * which, so that a caller can react (e.g. wait for the next offer) without parsing the message.
  */
 public class StateRefusedException extends StateTransferException {
@@ -21,7 +22,12 @@ public class StateRefusedException extends StateTransferException {
         /** The server serves another job's state. */
         OTHER_JOB(3),
         /** The request was malformed or of another protocol version. */
-        BAD_REQUEST(4);
+        BAD_REQUEST(4),
+        /**
+         * The request did not carry the token of the current ring generation (none, a stale one or
+         * a wrong one). The answer says nothing else: the asker may be anyone.
+         */
+        NOT_ADMITTED(5);
 
         private final int code;
 

@@ -174,6 +174,17 @@ public final class StateServer implements AutoCloseable {
     }
 
     /**
+     * Serves the offered state only to requests that present {@code token} from now on (the ring
+     * generation's state token, from the coordinator); a server admits nobody until this is
+     * called, and a token admitted before is refused afterwards. A running transfer finishes.
+     *
+     * @throws IllegalArgumentException if the token is empty or over 128 bytes of UTF-8
+     */
+    public void admit(String token) {
+        offer.admit(token);
+    }
+
+    /**
      * Stops serving the offered state: later requests are refused with "no state offered".
      * Transfers already running finish.
      */

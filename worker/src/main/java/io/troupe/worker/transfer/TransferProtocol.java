@@ -12,12 +12,14 @@ import org.apache.pekko.util.ByteString;
  *
  * <pre>
  * request (client to server)
- *   0  length            int32  bytes after this field: 16 + J
+ *   0  length            int32  bytes after this field: 18 + K + J
  *   4  magic "TRST"      int32
  *   8  version           uint8  ({@link #VERSION})
  *   9  reserved          3 bytes (0)
  *  12  wanted step       int64  training step asked for; -1 = whichever is offered
- *  20  job id            J bytes of UTF-8, J &lt;= {@value #MAX_JOB_ID_BYTES}
+ *  20  token length      uint16 K &lt;= {@value #MAX_TOKEN_BYTES}
+ *  22  token             K bytes of UTF-8: the ring generation's state token (see StateOffer)
+ *  22+K job id           J bytes of UTF-8, J &lt;= {@value #MAX_JOB_ID_BYTES}
  *
  * answer header (server to client, {@value #ANSWER_HEADER_BYTES} bytes)
  *   0  magic "TRST"      int32
@@ -35,14 +37,17 @@ import org.apache.pekko.util.ByteString;
 final class TransferProtocol {
 
     static final int MAGIC = 'T' | 'R' << 8 | 'S' << 16 | 'T' << 24;
-    /** Bumped when the layout changes; a server refuses requests of another version. */
-    static final int VERSION = 1;
+    /** Bumped when the layout changes; a server refuses requests of another version. 2: the state token. */
+    static final int VERSION = 2;
     static final int LENGTH_PREFIX_BYTES = Integer.BYTES;
-    /** Request bytes after the length prefix, before the job id. */
-    static final int REQUEST_FIXED_BYTES = 16;
+    /** Request bytes after the length prefix, before the token. */
+    static final int REQUEST_FIXED_BYTES = 18;
     static final int MAX_JOB_ID_BYTES = 1024;
+    /** The longest state token; a longer declared length is a bad request. */
+    static final int MAX_TOKEN_BYTES = 128;
     /** The largest request frame, length prefix included. */
-    static final int MAX_REQUEST_BYTES = LENGTH_PREFIX_BYTES + REQUEST_FIXED_BYTES + MAX_JOB_ID_BYTES;
+    static final int MAX_REQUEST_BYTES = LENGTH_PREFIX_BYTES + REQUEST_FIXED_BYTES + MAX_TOKEN_BYTES
+            + MAX_JOB_ID_BYTES;
     static final int ANSWER_HEADER_BYTES = 24;
     static final int STATUS_OK = 0;
     /** The longest refusal reason; a longer one is cut. */
@@ -51,8 +56,8 @@ final class TransferProtocol {
     private TransferProtocol() {
     }
 
-    /** A client's request. */
-    record Request(String jobId, long step) {
+    /** A client's request; {@code token} is the raw bytes presented (compared in constant time). */
+    record Request(String jobId, long step, byte[] token) {
     }
 
     /** The fixed part of the server's answer. */
@@ -60,22 +65,38 @@ final class TransferProtocol {
     }
 
     /**
-     * The request frame for {@code jobId} and {@code step}.
+     * The request frame for {@code jobId} and {@code step}, presenting {@code token}.
      *
      * @throws IllegalArgumentException if the job id is empty or longer than
-     *     {@value #MAX_JOB_ID_BYTES} bytes of UTF-8
+     *     {@value #MAX_JOB_ID_BYTES} bytes of UTF-8, or the token longer than
+     *     {@value #MAX_TOKEN_BYTES}
      */
-    static ByteString request(String jobId, long step) {
+    static ByteString request(String jobId, long step, String token) {
         byte[] id = jobId.getBytes(StandardCharsets.UTF_8);
         if (id.length == 0 || id.length > MAX_JOB_ID_BYTES) {
             throw new IllegalArgumentException("a job id must have 1 to " + MAX_JOB_ID_BYTES
                     + " bytes of UTF-8, got " + id.length);
         }
-        ByteBuffer out = ByteBuffer.allocate(LENGTH_PREFIX_BYTES + REQUEST_FIXED_BYTES + id.length)
-                .order(ByteOrder.LITTLE_ENDIAN);
-        out.putInt(REQUEST_FIXED_BYTES + id.length).putInt(MAGIC).put((byte) VERSION)
-                .put(new byte[3]).putLong(step).put(id);
+        byte[] secret = tokenBytes(token);
+        ByteBuffer out = ByteBuffer.allocate(LENGTH_PREFIX_BYTES + REQUEST_FIXED_BYTES + secret.length
+                + id.length).order(ByteOrder.LITTLE_ENDIAN);
+        out.putInt(REQUEST_FIXED_BYTES + secret.length + id.length).putInt(MAGIC).put((byte) VERSION)
+                .put(new byte[3]).putLong(step).putShort((short) secret.length).put(secret).put(id);
         return ByteString.fromArrayUnsafe(out.array());
+    }
+
+    /**
+     * A state token's bytes.
+     *
+     * @throws IllegalArgumentException if it is longer than {@value #MAX_TOKEN_BYTES} bytes of UTF-8
+     */
+    static byte[] tokenBytes(String token) {
+        byte[] secret = java.util.Objects.requireNonNull(token, "token").getBytes(StandardCharsets.UTF_8);
+        if (secret.length > MAX_TOKEN_BYTES) {
+            throw new IllegalArgumentException("a state token has at most " + MAX_TOKEN_BYTES
+                    + " bytes, got " + secret.length);
+        }
+        return secret;
     }
 
     /**
@@ -96,12 +117,20 @@ final class TransferProtocol {
                     + version + ", this server speaks version " + VERSION);
         }
         long step = in.getLong(12);
-        byte[] id = new byte[in.remaining() - LENGTH_PREFIX_BYTES - REQUEST_FIXED_BYTES];
-        in.position(LENGTH_PREFIX_BYTES + REQUEST_FIXED_BYTES).get(id);
+        // The declared token length is checked against what the frame holds before anything is read.
+        int tokenLength = Short.toUnsignedInt(in.getShort(20));
+        int rest = in.remaining() - LENGTH_PREFIX_BYTES - REQUEST_FIXED_BYTES;
+        if (tokenLength > MAX_TOKEN_BYTES || tokenLength > rest) {
+            throw new IllegalArgumentException("the request declares a token of " + tokenLength + " bytes");
+        }
+        byte[] token = new byte[tokenLength];
+        in.position(LENGTH_PREFIX_BYTES + REQUEST_FIXED_BYTES).get(token);
+        byte[] id = new byte[rest - tokenLength];
+        in.get(id);
         if (id.length == 0) {
             throw new IllegalArgumentException("the request names no job");
         }
-        return new Request(new String(id, StandardCharsets.UTF_8), step);
+        return new Request(new String(id, StandardCharsets.UTF_8), step, token);
     }
 
     /** The header of an ok answer announcing {@code length} bytes of the state of {@code step}. */

@@ -56,10 +56,11 @@ class StateTransferBenchmark {
         try (StateServer server = StateServer.bind(system,
                 new InetSocketAddress("127.0.0.1", 0), "bench")) {
             server.offer("bench", 1, encoded);
+            server.admit("bench-token");
             double[] millis = new double[RUNS];
             for (int i = -WARMUPS; i < RUNS; i++) {
                 long start = System.nanoTime();
-                Checkpoint fetched = StateClient.fetch(system, server.address(), "bench", 1,
+                Checkpoint fetched = StateClient.fetch(system, server.address(), "bench", "bench-token", 1,
                         Duration.ofMinutes(2));
                 double elapsed = (System.nanoTime() - start) / 1e6;
                 if (i >= 0) {

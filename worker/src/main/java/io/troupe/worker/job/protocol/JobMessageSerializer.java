@@ -139,7 +139,7 @@ public final class JobMessageSerializer extends SerializerWithStringManifest {
                     .setJobId(text(j.jobId())).setRank(j.rank()).setError(text(j.error())));
         } else if (m instanceof Probe p) {
             f.setProbe(io.troupe.protocol.cluster.Probe.newBuilder()
-                    .setJobId(text(p.jobId())).setGeneration(p.generation()));
+                    .setJobId(text(p.jobId())).setGeneration(p.generation()).setStateToken(text(p.stateToken())));
         } else if (m instanceof ProbeReply p) {
             f.setProbeReply(io.troupe.protocol.cluster.ProbeReply.newBuilder()
                     .setJobId(text(p.jobId())).setGeneration(p.generation()).setWorker(ref(p.worker()))
@@ -148,7 +148,8 @@ public final class JobMessageSerializer extends SerializerWithStringManifest {
             f.setFormRing(io.troupe.protocol.cluster.FormRing.newBuilder()
                     .setJobId(text(r.jobId())).setGeneration(r.generation()).setRank(r.rank())
                     .setWorldSize(r.worldSize()).setSyncHost(text(r.syncHost())).setSyncPort(r.syncPort())
-                    .setSyncStep(r.syncStep()).setRingToken(text(r.ringToken())));
+                    .setSyncStep(r.syncStep()).setRingToken(text(r.ringToken()))
+                    .setStateToken(text(r.stateToken())));
         } else if (m instanceof LeaveRequest l) {
             f.setLeaveRequest(io.troupe.protocol.cluster.LeaveRequest.newBuilder()
                     .setJobId(text(l.jobId())).setWorker(ref(l.worker())));
@@ -211,7 +212,8 @@ public final class JobMessageSerializer extends SerializerWithStringManifest {
                 var j = frame.getJobFinished();
                 yield new JobFinished(j.getJobId(), j.getRank(), j.getError());
             }
-            case PROBE -> new Probe(frame.getProbe().getJobId(), frame.getProbe().getGeneration());
+            case PROBE -> new Probe(frame.getProbe().getJobId(), frame.getProbe().getGeneration(),
+                    frame.getProbe().getStateToken());
             case PROBE_REPLY -> {
                 var p = frame.getProbeReply();
                 yield new ProbeReply(p.getJobId(), p.getGeneration(), resolve(p.getWorker(), "ProbeReply.worker"),
@@ -220,7 +222,7 @@ public final class JobMessageSerializer extends SerializerWithStringManifest {
             case FORM_RING -> {
                 var r = frame.getFormRing();
                 yield new FormRing(r.getJobId(), r.getGeneration(), r.getRank(), r.getWorldSize(), r.getSyncHost(),
-                        r.getSyncPort(), r.getSyncStep(), r.getRingToken());
+                        r.getSyncPort(), r.getSyncStep(), r.getRingToken(), r.getStateToken());
             }
             case LEAVE_REQUEST -> new LeaveRequest(frame.getLeaveRequest().getJobId(),
                     resolve(frame.getLeaveRequest().getWorker(), "LeaveRequest.worker"));

@@ -59,9 +59,9 @@ class JobMessageSerializerTest {
                 new StepFailed("job-9", 4, 43, "engine failed", 22, OptionalInt.empty()),
                 new FinishJob("job-9", true),
                 new JobFinished("job-9", 5, "export failed"),
-                new Probe("job-9", 23),
+                new Probe("job-9", 23, "4d1c8e0f7a2b9c3e"),
                 new ProbeReply("job-9", 23, worker, 44, -7L, true),
-                new FormRing("job-9", 24, 1, 2, "10.0.0.9", 40126, 44, "9f2c61d0a4b3e8f7"),
+                new FormRing("job-9", 24, 1, 2, "10.0.0.9", 40126, 44, "9f2c61d0a4b3e8f7", "4d1c8e0f7a2b9c3e"),
                 new LeaveRequest("job-9", worker),
                 // An MLM evaluation's masked-token counts (optional fields: absent above, present here).
                 new StepDone("job-9", 1, 45, 1.5, 0.5, 0, 2.5, 2.75, 1, 1, 1, 25, 0, 6, false,
