@@ -74,6 +74,36 @@ final class DistributedFinetune {
         return outcome;
     }
 
+    /**
+     * Runs the job as the coordinator of external worker processes on {@code address}: prints
+     * where they join (a JSON line with {@code json}), waits for them and trains.
+     */
+    static JobOutcome coordinate(JobSpec spec, HostPort address, java.util.Optional<io.troupe.worker.tls.ClusterTls> tls,
+                                 TrainListener listener, java.io.PrintWriter stdout, boolean json) {
+        JobOutcome outcome;
+        try {
+            outcome = ClusterNode.runCoordinator(spec, address.host(), address.port(), listener, tls, bound -> {
+                if (json) {
+                    Json.printLine(stdout, new CoordinatorCommand.Listening("listening", spec.jobId(),
+                            bound.getHost().get(), (Integer) bound.getPort().get(), spec.workers()));
+                    return;
+                }
+                stdout.printf("coordinator of fine-tuning job %s listens on %s:%s%s; start %d worker(s) with:%n"
+                                + "  troupe worker --join %s:%s%n", spec.jobId(), bound.getHost().get(),
+                        bound.getPort().get(), tls.isPresent() ? " (TLS)" : "", spec.workers(), bound.getHost().get(),
+                        bound.getPort().get());
+                stdout.flush();
+            });
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw UserError.cluster("fine-tuning was interrupted");
+        }
+        if (!outcome.succeeded()) {
+            throw UserError.cluster("fine-tuning failed: " + outcome.failure());
+        }
+        return outcome;
+    }
+
     /** Adds the fine-tuning fields (source, trainable counts, labels, metrics) to the coordinator's summary.json. */
     static void addToSummary(Path out, Map<String, Object> extra) throws IOException {
         Path file = out.resolve(Trainer.SUMMARY);

@@ -160,6 +160,20 @@ final class FinetuneCommand implements Callable<Integer> {
                     + " --early-stop or --max-tokens) (default: ${DEFAULT-VALUE}).")
     private int workers;
 
+    @Option(names = "--bind", paramLabel = "HOST:PORT",
+            description = "With --workers N: be the coordinator of N worker processes on any hosts ('troupe worker"
+                    + " --join HOST:PORT', as for troupe coordinator) instead of running them in this process; the"
+                    + " data and --out must be on the same path on every node (workers read the starting parameters"
+                    + " from DIR/start.safetensors). Port 0 picks a free one.")
+    private String bind;
+
+    @Mixin
+    private TlsOptions tls;
+
+    /** --bind's address and the cluster's TLS identity, once checked. */
+    private HostPort bindAddress;
+    private java.util.Optional<io.troupe.worker.tls.ClusterTls> clusterTls = java.util.Optional.empty();
+
     @Mixin
     private TrainingOptions training;
 
@@ -288,6 +302,21 @@ final class FinetuneCommand implements Callable<Integer> {
         if (workers < 1) {
             throw new ParameterException(spec.commandLine(), "--workers must be >= 1, got " + workers);
         }
+        if (bind != null && workers < 2) {
+            throw UserError.usage("--bind coordinates a cluster of worker processes; pass --workers N (N >= 2) too");
+        }
+        if (tls.given() && bind == null) {
+            throw UserError.usage("--tls and --insecure secure a --bind coordinator; embedded workers talk over loopback");
+        }
+        if (bind != null && (parsed.hasMatchedOption("--threads") || parsed.hasMatchedOption("--device"))) {
+            throw UserError.usage("with --bind the workers run the steps; pass --threads and --device to each troupe"
+                    + " worker instead");
+        }
+        if (bind != null) {
+            // Checked before anything is read or written: an address off loopback needs --tls or --insecure.
+            bindAddress = HostPort.parse(bind, "--bind");
+            clusterTls = tls.load(io.troupe.worker.tls.ClusterTls.Role.COORDINATOR, bindAddress.host(), "--bind");
+        }
         if (workers > 1 && classify) {
             for (String option : List.of("--folds", "--early-stop", "--max-tokens")) {
                 if (parsed.hasMatchedOption(option)) {
@@ -337,7 +366,7 @@ final class FinetuneCommand implements Callable<Integer> {
                     runDir.resume() ? java.util.UUID.randomUUID().toString() : null).finetuning(job);
             JobOutcome outcome;
             try (RunProgress progress = RunProgress.of(stdout, json.enabled(), settings.logInterval())) {
-                outcome = DistributedFinetune.run(cluster, threads.perLocalWorker(workers), device.device(), progress);
+                outcome = runCluster(cluster, progress, stdout);
             }
             extra.put("workers", workers);
             DistributedFinetune.addToSummary(out, extra);
@@ -481,6 +510,14 @@ final class FinetuneCommand implements Callable<Integer> {
         return TroupeCli.EXIT_OK;
     }
 
+    /** Runs a --workers N job: embedded workers, or with --bind the coordinator of external ones. */
+    private JobOutcome runCluster(JobSpec cluster, io.troupe.worker.run.TrainListener listener, PrintWriter stdout) {
+        if (bind == null) {
+            return DistributedFinetune.run(cluster, threads.perLocalWorker(workers), device.device(), listener);
+        }
+        return DistributedFinetune.coordinate(cluster, bindAddress, clusterTls, listener, stdout, json.enabled());
+    }
+
     /**
      * --workers N: the classifier trains on the cluster's step path on one stratified split; the
      * exported model is then scored on the split's val part here.
@@ -495,7 +532,7 @@ final class FinetuneCommand implements Callable<Integer> {
         JobSpec cluster = DistributedJobs.spec(settings, tokenizer, data, SourceModel.sha256(data), out, workers, 1,
                 workers, io.troupe.worker.allreduce.WireFormat.FP32, null).finetuning(job);
         try (RunProgress progress = RunProgress.of(stdout, json.enabled(), settings.logInterval())) {
-            DistributedFinetune.run(cluster, threads.perLocalWorker(workers), device.device(), progress);
+            runCluster(cluster, progress, stdout);
         }
         List<String> texts = split.val().examples().stream().map(e -> e.text()).toList();
         int[] gold = split.val().examples().stream().mapToInt(e -> e.label()).toArray();
