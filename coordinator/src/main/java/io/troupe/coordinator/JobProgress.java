@@ -92,11 +92,19 @@ final class JobProgress {
      */
     Optional<String> open(StateExchange coordinatorState) {
         try {
-            DataSource data = DataSource.open(spec.dataPath()).requireSha256(spec.dataSha256(), "the job's")
-                    .withTokenizer(spec.tokenizer(), "the job's");
-            log.info("job {} trains on {}", spec.jobId(), data.description());
-            long trainTokens = data.split(spec.settings().blockSize()).train().length();
-            int perEpoch = SampleOrder.samplesPerEpoch(trainTokens, spec.settings().blockSize());
+            int perEpoch;
+            if (spec.finetune() != null && spec.finetune().classify()) {
+                // A classifier's samples are its labelled training examples; the workers check the file's hash.
+                log.info("job {} fine-tunes a classifier on {} ({} training examples)", spec.jobId(), spec.dataPath(),
+                        spec.finetune().trainExamples());
+                perEpoch = spec.finetune().trainExamples();
+            } else {
+                DataSource data = DataSource.open(spec.dataPath()).requireSha256(spec.dataSha256(), "the job's")
+                        .withTokenizer(spec.tokenizer(), "the job's");
+                log.info("job {} trains on {}", spec.jobId(), data.description());
+                long trainTokens = data.split(spec.settings().blockSize()).train().length();
+                perEpoch = SampleOrder.samplesPerEpoch(trainTokens, spec.settings().blockSize());
+            }
             if (spec.resume()) {
                 Optional<String> failure = resume(perEpoch, coordinatorState);
                 if (failure.isPresent()) {

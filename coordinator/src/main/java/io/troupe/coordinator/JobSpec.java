@@ -4,6 +4,7 @@ import io.troupe.data.corpus.DataIdentity;
 import io.troupe.data.corpus.DataKind;
 import io.troupe.data.tokenize.Tokenizer;
 import io.troupe.worker.allreduce.WireFormat;
+import io.troupe.worker.finetune.FinetuneJob;
 import io.troupe.worker.train.TrainSettings;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -20,10 +21,30 @@ import java.time.Duration;
  * @param wire the gradient wire format of the ring
  * @param elastic the membership bounds and recovery timings
  * @param resume continue from the run directory's coordinator state and newest good checkpoint
+ * @param finetune the fine-tuning start and task the workers rebuild, or null for pretraining
  */
 public record JobSpec(String jobId, TrainSettings settings, Tokenizer tokenizer, Path dataPath, String dataSha256,
                       Path outDir, int workers, String version, Duration stepTimeout, long verifyInterval,
-                      WireFormat wire, ElasticPolicy elastic, boolean resume) {
+                      WireFormat wire, ElasticPolicy elastic, boolean resume, FinetuneJob finetune) {
+
+    /** A pretraining job. */
+    public JobSpec(String jobId, TrainSettings settings, Tokenizer tokenizer, Path dataPath, String dataSha256,
+                   Path outDir, int workers, String version, Duration stepTimeout, long verifyInterval,
+                   WireFormat wire, ElasticPolicy elastic, boolean resume) {
+        this(jobId, settings, tokenizer, dataPath, dataSha256, outDir, workers, version, stepTimeout, verifyInterval,
+                wire, elastic, resume, null);
+    }
+
+    /** This job fine-tuning {@code job}'s starting point (its data is then the corpus or the labelled file). */
+    public JobSpec finetuning(FinetuneJob job) {
+        return new JobSpec(jobId, settings, tokenizer, dataPath, dataSha256, outDir, workers, version, stepTimeout,
+                verifyInterval, wire, elastic, resume, job);
+    }
+
+    /** The FinetuneJob JSON a JoinJob carries, "" for pretraining. */
+    String finetuneJson() {
+        return finetune == null ? "" : finetune.toJson();
+    }
 
     /** A fresh job that goes on with as few as one worker and takes back up to {@code workers}. */
     public JobSpec(String jobId, TrainSettings settings, Tokenizer tokenizer, Path dataPath, String dataSha256,

@@ -51,7 +51,7 @@ final class JobStart {
     JoinJob invitation(ActorRef<JobMessage> coordinator, int seedRank) {
         return new JoinJob(coordinator, spec.jobId(), seedRank % workers, workers, JobSettings.toJson(spec.settings()),
                 spec.tokenizer().toJson(), spec.dataPath().toString(), spec.dataSha256(), 0, 0,
-                spec.settings().batchSize(), spec.outDir().toString(), spec.wire(), true);
+                spec.settings().batchSize(), spec.outDir().toString(), spec.wire(), true, spec.finetuneJson());
     }
 
     /** How many workers the first step waits for. */

@@ -42,11 +42,22 @@ final class DistributedJobs {
             throw UserError.usage("batch_size " + settings.batchSize() + " is smaller than --workers " + workers
                     + "; every worker needs at least one sequence per step");
         }
+        return spec(settings, data.tokenizer(), Path.of(data.identity().path()), data.identity().sha256(), out, workers,
+                minWorkers, maxWorkers, format, resumeJobId);
+    }
+
+    /**
+     * A job on data named by path and hash (a fine-tuning classifier's labelled file has no
+     * {@link DataSource}); the options already checked.
+     */
+    static JobSpec spec(TrainSettings settings, io.troupe.data.tokenize.Tokenizer tokenizer, Path dataPath,
+                        String dataSha256, Path out, int workers, int minWorkers, int maxWorkers, WireFormat format,
+                        String resumeJobId) {
         com.typesafe.config.Config config = ClusterNode.config("127.0.0.1", 0, java.util.List.of());
         ClusterNode.Timings timings = ClusterNode.Timings.from(config);
         // Workers open the data by this path (absolute: their working directory may differ) and check its hash.
-        return new JobSpec(resumeJobId != null ? resumeJobId : UUID.randomUUID().toString(), settings, data.tokenizer(),
-                Path.of(data.identity().path()).toAbsolutePath(), data.identity().sha256(), out.toAbsolutePath(), workers,
+        return new JobSpec(resumeJobId != null ? resumeJobId : UUID.randomUUID().toString(), settings, tokenizer,
+                dataPath.toAbsolutePath(), dataSha256, out.toAbsolutePath(), workers,
                 TroupeVersion.current(), timings.stepTimeout(), timings.verifyInterval(), format,
                 ElasticPolicy.fromConfig(config, minWorkers, maxWorkers), resumeJobId != null);
     }

@@ -33,6 +33,9 @@ import io.troupe.worker.finetune.ClassifierTrainer;
 import io.troupe.worker.finetune.SpecialTokens;
 import io.troupe.worker.finetune.EncodedExamples;
 import io.troupe.worker.job.StartingPoint;
+import io.troupe.worker.finetune.FinetuneJob;
+import io.troupe.coordinator.JobOutcome;
+import io.troupe.coordinator.JobSpec;
 import io.troupe.worker.run.AdapterFile;
 import io.troupe.worker.run.ClassifierExport;
 import io.troupe.worker.run.Trainer;
@@ -149,6 +152,27 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--lora-dropout", defaultValue = "0.05", paramLabel = "P",
             description = "Dropout on the LoRA path's input while training (default: ${DEFAULT-VALUE}).")
     private double loraDropout;
+
+    @Option(names = "--workers", defaultValue = "1", paramLabel = "N",
+            description = "Fine-tune on an embedded cluster of N workers in this process, on the same step path as"
+                    + " train --workers N: only the trainable part is all-reduced and checkpointed; --task lm resumes"
+                    + " with --resume. A classifier trains on one stratified --val-fraction split (no --folds,"
+                    + " --early-stop or --max-tokens) (default: ${DEFAULT-VALUE}).")
+    private int workers;
+
+    @Option(names = "--bind", paramLabel = "HOST:PORT",
+            description = "With --workers N: be the coordinator of N worker processes on any hosts ('troupe worker"
+                    + " --join HOST:PORT', as for troupe coordinator) instead of running them in this process; the"
+                    + " data and --out must be on the same path on every node (workers read the starting parameters"
+                    + " from DIR/start.safetensors). Port 0 picks a free one.")
+    private String bind;
+
+    @Mixin
+    private TlsOptions tls;
+
+    /** --bind's address and the cluster's TLS identity, once checked. */
+    private HostPort bindAddress;
+    private java.util.Optional<io.troupe.worker.tls.ClusterTls> clusterTls = java.util.Optional.empty();
 
     @Mixin
     private TrainingOptions training;
@@ -275,6 +299,35 @@ final class FinetuneCommand implements Callable<Integer> {
                 throw new ParameterException(spec.commandLine(), "--max-bad-rows must be >= 0, got " + maxBadRows);
             }
         }
+        if (workers < 1) {
+            throw new ParameterException(spec.commandLine(), "--workers must be >= 1, got " + workers);
+        }
+        if (bind != null && workers < 2) {
+            throw UserError.usage("--bind coordinates a cluster of worker processes; pass --workers N (N >= 2) too");
+        }
+        if (tls.given() && bind == null) {
+            throw UserError.usage("--tls and --insecure secure a --bind coordinator; embedded workers talk over loopback");
+        }
+        if (bind != null && (parsed.hasMatchedOption("--threads") || parsed.hasMatchedOption("--device"))) {
+            throw UserError.usage("with --bind the workers run the steps; pass --threads and --device to each troupe"
+                    + " worker instead");
+        }
+        if (bind != null) {
+            // Checked before anything is read or written: an address off loopback needs --tls or --insecure.
+            bindAddress = HostPort.parse(bind, "--bind");
+            clusterTls = tls.load(io.troupe.worker.tls.ClusterTls.Role.COORDINATOR, bindAddress.host(), "--bind");
+        }
+        if (workers > 1 && classify) {
+            for (String option : List.of("--folds", "--early-stop", "--max-tokens")) {
+                if (parsed.hasMatchedOption(option)) {
+                    throw UserError.usage(option + " applies to a local classifier (--workers 1); --workers N trains"
+                            + " one stratified --val-fraction split");
+                }
+            }
+        }
+        if (workers > 1 && (EncoderSource.matches(from) || EncoderSource.isEncoderClassifierRun(from))) {
+            throw UserError.usage("--workers N fine-tunes a GPT; an encoder (" + from + ") fine-tunes locally (--workers 1)");
+        }
         usage(() -> Pooling.parse(pooling));
         return classify;
     }
@@ -305,6 +358,22 @@ final class FinetuneCommand implements Callable<Integer> {
         StoredProfile.deleteStale(out);
         announce(stdout, trainable, lora == null ? scope.describe() : lora.describe());
         Map<String, Object> extra = summaryExtra("lm", source, trainable, lora);
+        if (workers > 1) {
+            StartingPoint start = new StartingPoint(initial, trainable, lora);
+            FinetuneJob job = DistributedFinetune.describe(out, runDir.resume(), "lm", start, List.of(), "last", 0, 0,
+                    0, 0);
+            JobSpec cluster = DistributedJobs.spec(settings, corpus, out, workers, 1, workers, "fp32",
+                    runDir.resume() ? java.util.UUID.randomUUID().toString() : null).finetuning(job);
+            JobOutcome outcome;
+            try (RunProgress progress = RunProgress.of(stdout, json.enabled(), settings.logInterval())) {
+                outcome = runCluster(cluster, progress, stdout);
+            }
+            extra.put("workers", workers);
+            DistributedFinetune.addToSummary(out, extra);
+            StoredProfile.write(out, data, spec.commandLine().getErr());
+            RunReport.done(outcome.summary(), out, stdout, json.enabled());
+            return TroupeCli.EXIT_OK;
+        }
         Trainer trainer = new Trainer(settings, tokenizer, split, out, engine,
                 new StartingPoint(initial, trainable, lora), extra);
         TrainSummary summary;
@@ -326,6 +395,9 @@ final class FinetuneCommand implements Callable<Integer> {
                              EngineOptions engine, PrintWriter stdout) throws DataException, EngineException, IOException {
         SourceModel.Classifier continued = source != null ? source.classifier()
                 : encoder != null ? encoder.classifier() : null;
+        if (continued != null && workers > 1) {
+            throw UserError.usage("--from " + from + " is a classifier; continuing one trains locally (--workers 1)");
+        }
         LabelledData examples = continued == null ? LabelledReader.forTraining(maxBadRows).read(data)
                 : ContinuedClassifier.read(data, continued, from, maxBadRows);
         for (var bad : examples.badRows()) {
@@ -383,6 +455,10 @@ final class FinetuneCommand implements Callable<Integer> {
         extra.put("bad_rows", examples.badRows().stream().map(Object::toString).toList());
         extra.put("data", Map.of("path", data.toString(), "sha256", SourceModel.sha256(data)));
         long wallStart = System.nanoTime();
+        if (workers > 1) {
+            return classifyOnCluster(data, examples, tokenizer, cfg, head, start, settings, stdout, out, extra,
+                    wallStart);
+        }
         if (folds != null) {
             return crossValidate(examples, tokenizer, specials, cfg, head, start, settings, engine, stdout, out, extra,
                     wallStart);
@@ -427,6 +503,63 @@ final class FinetuneCommand implements Callable<Integer> {
         } else {
             stdout.printf("validation (%d examples): accuracy %.4f, macro-F1 %.4f, loss %.4f%n", valSet.size(),
                     metrics.accuracy(), metrics.macroF1(), fitted.loss());
+            stdout.print(metrics.renderTable());
+            stdout.printf("model: %s%n", out.resolve("model.onnx"));
+            stdout.flush();
+        }
+        return TroupeCli.EXIT_OK;
+    }
+
+    /** Runs a --workers N job: embedded workers, or with --bind the coordinator of external ones. */
+    private JobOutcome runCluster(JobSpec cluster, io.troupe.worker.run.TrainListener listener, PrintWriter stdout) {
+        if (bind == null) {
+            return DistributedFinetune.run(cluster, threads.perLocalWorker(workers), device.device(), listener);
+        }
+        return DistributedFinetune.coordinate(cluster, bindAddress, clusterTls, listener, stdout, json.enabled());
+    }
+
+    /**
+     * --workers N: the classifier trains on the cluster's step path on one stratified split; the
+     * exported model is then scored on the split's val part here.
+     */
+    private Integer classifyOnCluster(Path data, LabelledData examples, Tokenizer tokenizer, Backbone cfg,
+                                      ClassifierHead head, StartingPoint start, TrainSettings settings,
+                                      PrintWriter stdout, Path out, Map<String, Object> extra, long wallStart)
+            throws IOException, DataException {
+        LabelledSplit split = StratifiedSplits.split(examples, valFraction, settings.seed());
+        FinetuneJob job = DistributedFinetune.describe(out, false, "classify", start, examples.labels().names(),
+                head.pooling().label(), valFraction, maxTokens(cfg), maxBadRows, split.train().size());
+        JobSpec cluster = DistributedJobs.spec(settings, tokenizer, data, SourceModel.sha256(data), out, workers, 1,
+                workers, io.troupe.worker.allreduce.WireFormat.FP32, null).finetuning(job);
+        try (RunProgress progress = RunProgress.of(stdout, json.enabled(), settings.logInterval())) {
+            runCluster(cluster, progress, stdout);
+        }
+        List<String> texts = split.val().examples().stream().map(e -> e.text()).toList();
+        int[] gold = split.val().examples().stream().mapToInt(e -> e.label()).toArray();
+        int[] predicted = new int[texts.size()];
+        try (io.troupe.ops.inference.ExportedClassifier exported =
+                     io.troupe.ops.inference.ExportedClassifier.open(out, threads.threads())) {
+            float[][] p = exported.probabilities(texts);
+            for (int i = 0; i < p.length; i++) {
+                predicted[i] = io.troupe.ops.inference.ExportedClassifier.argmax(p[i]);
+            }
+        } catch (ai.onnxruntime.OrtException e) {
+            throw new IOException("scoring the exported classifier failed: " + e.getMessage(), e);
+        }
+        ClassificationMetrics metrics = ClassificationMetrics.of(examples.labels(), gold, predicted);
+        extra.put("workers", workers);
+        extra.put("train_examples", split.train().size());
+        extra.put("val_examples", texts.size());
+        extra.put("val_accuracy", metrics.accuracy());
+        extra.put("val_macro_f1", metrics.macroF1());
+        extra.put("val_metrics", metrics.toJson());
+        DistributedFinetune.addToSummary(out, extra);
+        if (json.enabled()) {
+            Json.printLine(stdout, JSON.createObjectNode().put("event", "done").put("val_accuracy", metrics.accuracy())
+                    .put("val_macro_f1", metrics.macroF1()).put("model", out.resolve("model.onnx").toString()));
+        } else {
+            stdout.printf("validation (%d examples): accuracy %.4f, macro-F1 %.4f%n", texts.size(), metrics.accuracy(),
+                    metrics.macroF1());
             stdout.print(metrics.renderTable());
             stdout.printf("model: %s%n", out.resolve("model.onnx"));
             stdout.flush();

@@ -21,8 +21,10 @@ import java.util.concurrent.Future;
  * <p>With one lane this is a plain {@link StepEngine} with the caller's thread count.
  */
 public final class BatchParallelEngine implements AutoCloseable {
-    /** Names of the int64 batch inputs, [rows, T] each. */
+    /** Names of the int64 batch inputs, [rows, T] or [rows] each. */
     private final List<String> batchInputs;
+    /** Values per row of each batch input: T for token rows, 1 for a per-row input such as a classifier's labels. */
+    private final int[] widths;
     private final int rows;
     private final int seqLen;
     private final List<StepEngine> lanes = new ArrayList<>();
@@ -43,7 +45,7 @@ public final class BatchParallelEngine implements AutoCloseable {
     /**
      * @param graphForRows builds each lane's training graph
      * @param options thread count T: min(T, rows) lanes of one thread each when T > 1
-     * @param batchInputs the graph's int64 [rows, seqLen] inputs, e.g. "idx", "targets"
+     * @param batchInputs the graph's int64 [rows, seqLen] (or [rows]) inputs, e.g. "idx", "targets"
      */
     public static BatchParallelEngine create(LaneGraph graphForRows, FlatLayout layout, EngineOptions options,
                                              int rows, int seqLen, List<String> batchInputs) throws EngineException {
@@ -82,8 +84,11 @@ public final class BatchParallelEngine implements AutoCloseable {
             throw e;
         }
         this.full = new LongBuffer[batchInputs.size()];
+        this.widths = new int[batchInputs.size()];
         for (int i = 0; i < full.length; i++) {
-            full[i] = LongBuffer.allocate(rows * seqLen);
+            // The lane graph's own input shape says how wide a row is: [rows, T] or [rows].
+            widths[i] = lanes.get(0).batch(batchInputs.get(i)).remaining() / laneRows[0];
+            full[i] = LongBuffer.allocate(rows * widths[i]);
         }
         this.pool = laneCount == 1 ? null : Executors.newFixedThreadPool(laneCount - 1, r -> {
             Thread t = new Thread(r, "troupe-lane");
@@ -97,7 +102,7 @@ public final class BatchParallelEngine implements AutoCloseable {
         return lanes.size();
     }
 
-    /** The full [rows * T] buffer of batch input {@code name}, to fill before {@link #step}. */
+    /** The full [rows * T] (or [rows]) buffer of batch input {@code name}, to fill before {@link #step}. */
     public LongBuffer batch(String name) {
         int i = batchInputs.indexOf(name);
         if (i < 0) {
@@ -121,15 +126,14 @@ public final class BatchParallelEngine implements AutoCloseable {
      * @return the mean loss over all rows
      */
     public double step(float[] gradients) throws EngineException {
-        int offset = 0;
+        int firstRow = 0;
         for (int l = 0; l < lanes.size(); l++) {
-            int n = laneRows[l] * seqLen;
             for (int i = 0; i < full.length; i++) {
                 LongBuffer src = full[i].duplicate();
-                src.position(offset).limit(offset + n);
+                src.position(firstRow * widths[i]).limit((firstRow + laneRows[l]) * widths[i]);
                 lanes.get(l).batch(batchInputs.get(i)).put(src);
             }
-            offset += n;
+            firstRow += laneRows[l];
         }
         float[] losses = new float[lanes.size()];
         if (lanes.size() == 1) {

@@ -260,19 +260,47 @@ public final class ClassifierTrainer {
         }
     }
 
-    /** Examples in a seeded order, reshuffled every epoch. */
+    /**
+     * Examples in a seeded order, reshuffled every epoch: read in sequence ({@link #next}), or by
+     * global sample number ({@link #at}, what a distributed job's shares and a resume need).
+     */
     static final class ExampleOrder {
-        private final Xoshiro256StarStar random;
+        private final long seed;
+        private Xoshiro256StarStar random;
         private final int[] permutation;
         private int next;
+        /** The epoch {@link #permutation} orders: the number of shuffles so far, minus one. */
+        private long epoch;
 
         ExampleOrder(int n, long seed) {
-            this.random = Xoshiro256StarStar.seeded(seed ^ 0xC1A55L);
+            this.seed = seed;
             this.permutation = new int[n];
-            for (int i = 0; i < n; i++) {
+            restart();
+        }
+
+        private void restart() {
+            random = Xoshiro256StarStar.seeded(seed ^ 0xC1A55L);
+            for (int i = 0; i < permutation.length; i++) {
                 permutation[i] = i;
             }
+            epoch = -1;
             shuffle();
+        }
+
+        /**
+         * The example at global sample number {@code sample}: the same as the {@code sample}-th
+         * {@link #next} of a fresh order. An earlier epoch than the current one replays the
+         * shuffles from the seed. Do not mix with {@link #next} on one instance.
+         */
+        int at(long sample) {
+            long wanted = sample / permutation.length;
+            if (wanted < epoch) {
+                restart();
+            }
+            while (epoch < wanted) {
+                shuffle();
+            }
+            return permutation[(int) (sample % permutation.length)];
         }
 
         int[] next(int count) {
@@ -294,6 +322,7 @@ public final class ClassifierTrainer {
                 permutation[j] = tmp;
             }
             next = 0;
+            epoch++;
         }
     }
 }

@@ -5,6 +5,7 @@ import io.troupe.data.corpus.TokenSplit;
 import io.troupe.data.tokenize.Tokenizer;
 import io.troupe.model.graph.DType;
 import io.troupe.model.gpt.GptConfig;
+import io.troupe.model.gpt.ClassifierGraphs;
 import io.troupe.model.gpt.GptGraphs;
 import io.troupe.model.gpt.ParameterInit;
 import io.troupe.model.gpt.ParameterLayout;
@@ -29,6 +30,7 @@ import io.troupe.model.bert.EncoderGraphs;
 import io.troupe.worker.bert.MaskedTokens;
 import io.troupe.worker.bert.MlmBatches;
 import io.troupe.worker.bert.MlmMasking;
+import io.troupe.worker.finetune.LabelledRows;
 import java.nio.LongBuffer;
 import java.util.List;
 import java.util.Map;
@@ -70,6 +72,8 @@ public final class WorkerJob implements AutoCloseable {
     private final EncoderConfig encoder;
     /** Makes an MLM job's rows ([CLS] window [SEP], masked); null for a GPT. */
     private final MlmBatches mlm;
+    /** A classification fine-tune's labelled rows (instead of token windows), or null. */
+    private final LabelledRows classify;
     private final ParameterLayout layout;
     private GradientReducer reducer;
     /** Engines by micro-batch rows: an elastic job's share changes with the number of workers. */
@@ -124,7 +128,33 @@ public final class WorkerJob implements AutoCloseable {
     public WorkerJob(TrainSettings settings, Tokenizer tokenizer, TokenSplit data, BatchPlan plan,
                      EngineOptions engineOptions, GradientReducer reducer, Checkpoint resumeFrom, StartingPoint start)
             throws EngineException {
+        this(settings, tokenizer, data, null, plan, engineOptions, reducer, resumeFrom, start);
+    }
+
+    /**
+     * A classification fine-tune on this step path: the steps train on {@code rows}' labelled
+     * examples (sample numbers index its epoch order) instead of token windows, evaluation scores
+     * its val examples, and the export is a classifier. The share, all-reduce, clipping, AdamW,
+     * checkpoints and the non-finite rule are the same as for every job.
+     *
+     * @param start the whole classifier's starting values (layout {@code ClassifierGraphs.layout}) and what trains
+     */
+    public WorkerJob(TrainSettings settings, Tokenizer tokenizer, LabelledRows rows, BatchPlan plan,
+                     EngineOptions engineOptions, GradientReducer reducer, Checkpoint resumeFrom, StartingPoint start)
+            throws EngineException {
+        this(settings, tokenizer, null, java.util.Objects.requireNonNull(rows, "rows"), plan, engineOptions, reducer,
+                resumeFrom, java.util.Objects.requireNonNull(start, "start"));
+    }
+
+    private WorkerJob(TrainSettings settings, Tokenizer tokenizer, TokenSplit data, LabelledRows labelled,
+                      BatchPlan plan, EngineOptions engineOptions, GradientReducer reducer, Checkpoint resumeFrom,
+                      StartingPoint start) throws EngineException {
         this.start = start;
+        this.classify = labelled;
+        if (classify != null && settings.overlap().on()) {
+            throw new IllegalArgumentException("overlap_allreduce applies to language-model steps, not to a classifier"
+                    + " fine-tune; set overlap_allreduce=false");
+        }
         this.settings = settings;
         this.tokenizer = tokenizer;
         this.plan = plan;
@@ -139,8 +169,8 @@ public final class WorkerJob implements AutoCloseable {
         this.mlm = encoder == null ? null : MlmBatches.of(tokenizer, settings.seed());
         this.layout = start == null ? settings.backbone(tokenizer.vocabSize()).layout() : start.trainable().layout();
         LoraConfig lora = start == null ? null : start.lora();
-        long expected = lora == null ? ParameterLayout.of(model).size()
-                : lora.extend(ParameterLayout.of(model), model).size();
+        ParameterLayout base = baseLayout();
+        long expected = lora == null ? base.size() : lora.extend(base, model).size();
         if (start != null && start.trainable().full().size() != expected) {
             throw new IllegalArgumentException("the starting point is a model of " + start.trainable().full().size()
                     + " parameters, not the " + expected + " of these settings");
@@ -154,6 +184,7 @@ public final class WorkerJob implements AutoCloseable {
         long sessionRunsSoFar = resumeFrom == null ? 0 : resumeFrom.trainingStep() * plan.accumulation();
         long dropoutSeed = settings.seed() + 7919L * plan.rank() + sessionRunsSoFar;
         TrainingGraph evalGraph = encoder != null ? EncoderGraphs.mlmEvaluation(encoder, plan.microBatch(), t, DType.FLOAT)
+                : classify != null ? null
                 : GptGraphs.evaluation(model, plan.microBatch(), t, DType.FLOAT, trainable, frozen, lora);
         int size = Math.toIntExact(layout.size());
         this.params = start == null ? ParameterInit.gpt2(settings.backbone(tokenizer.vocabSize()), layout, settings.seed())
@@ -162,10 +193,19 @@ public final class WorkerJob implements AutoCloseable {
         this.adam = new AdamW(size, LearningRateScales.of(settings).ranges(layout),
                 new AdamW.Hyperparameters(settings.beta1(), settings.beta2(), 1e-8, settings.weightDecay()));
         this.clipper = new GradientClipper(settings.gradClip());
-        TokenSequence trainPart = partition(data.train(), plan.workers(), plan.rank(), t);
         long seed = rankSeed(settings.seed(), plan.rank());
-        this.evalTrainSampler = new BatchSampler(trainPart, plan.microBatch(), t, seed ^ 0x5DEECE66DL);
-        this.evalValSampler = new BatchSampler(data.val(), plan.microBatch(), t, seed ^ 0xBB67AE8584CAA73BL);
+        if (classify == null) {
+            TokenSequence trainPart = partition(data.train(), plan.workers(), plan.rank(), t);
+            this.evalTrainSampler = new BatchSampler(trainPart, plan.microBatch(), t, seed ^ 0x5DEECE66DL);
+            this.evalValSampler = new BatchSampler(data.val(), plan.microBatch(), t, seed ^ 0xBB67AE8584CAA73BL);
+        } else {
+            // A classifier scores whole example sets: no sampled evaluation batches, no sampler state.
+            this.evalTrainSampler = null;
+            this.evalValSampler = null;
+        }
+        int rowLength = classify == null ? t : classify.seqLen();
+        List<String> batchInputs = classify == null ? List.of(TrainingGraph.TOKENS, TrainingGraph.TARGETS)
+                : LabelledRows.INPUTS;
         // The arena setting (ort_arena) applies to this job's sessions; the memory pattern only pays
         // off with the arena, so it follows it.
         EngineOptions sessionOptions = engineOptions.withMemory(
@@ -178,11 +218,12 @@ public final class WorkerJob implements AutoCloseable {
                     (lane, rows) -> (encoder != null
                             ? EncoderGraphs.mlmTraining(encoder, rows, t, DType.FLOAT, sizeSeed + 104_729L * lane,
                                     MlmMasking.MASK_RATE * (t - 2))
+                            : classify != null ? classify.training(model, rows, sizeSeed + 104_729L * lane, start)
                             : GptGraphs.training(model, rows, t, DType.FLOAT, sizeSeed + 104_729L * lane,
                                     trainable, frozen, lora, settings.activationCheckpointing())).toBytes(),
-                    flat, sessionOptions, microBatch, t, List.of(TrainingGraph.TOKENS, TrainingGraph.TARGETS));
+                    flat, sessionOptions, microBatch, rowLength, batchInputs);
         };
-        if (settings.overlap().on() && encoder == null) {
+        if (settings.overlap().on() && encoder == null && classify == null) {
             int buckets = settings.overlap().bucketsFor(model.nLayer());
             java.util.function.BiFunction<Integer, Long, io.troupe.model.gpt.StagedTrainingGraph> staged =
                     (rows, seedOf) -> GptGraphs.stagedTraining(model, rows, t, DType.FLOAT, seedOf, trainable, frozen, lora,
@@ -215,7 +256,10 @@ public final class WorkerJob implements AutoCloseable {
             trainEngine = engine;
         }
         try {
-            this.eval = StepEngine.create(evalGraph.toBytes(), flat, sessionOptions);
+            this.eval = evalGraph == null ? null : StepEngine.create(evalGraph.toBytes(), flat, sessionOptions);
+            if (classify != null) {
+                classify.prepareEvaluation(model, start, engineOptions.intraOpThreads());
+            }
         } catch (RuntimeException e) {
             try {
                 trainEngine.close();
@@ -229,6 +273,11 @@ public final class WorkerJob implements AutoCloseable {
         if (resumeFrom != null) {
             restore(resumeFrom);
         }
+    }
+
+    /** The model's layout without adapters: a GPT's, or a classify job's classifier (body and head). */
+    private ParameterLayout baseLayout() {
+        return classify == null ? ParameterLayout.of(model) : ClassifierGraphs.layout(model, classify.head());
     }
 
     /** The engine's view of a model layout: the same names, offsets and shapes. */
@@ -282,6 +331,13 @@ public final class WorkerJob implements AutoCloseable {
      * {@code embed}, {@code fill-mask} and {@code finetune --from DIR --task classify} read.
      */
     public java.nio.file.Path export(java.nio.file.Path dir) throws java.io.IOException {
+        if (classify != null) {
+            if (start.lora() != null) {
+                io.troupe.worker.run.AdapterFile.write(dir, start.lora(), layout, params);
+            }
+            return io.troupe.worker.run.ClassifierExport.write(dir, model, classify.head(), exportParameters(),
+                    classify.labels());
+        }
         if (encoder == null) {
             return io.troupe.worker.run.ModelExport.write(dir, model, exportParameters());
         }
@@ -306,7 +362,7 @@ public final class WorkerJob implements AutoCloseable {
 
     /** The plain GPT to export: {@link #fullParameters()} with a LoRA adapter merged into its weights. */
     public float[] exportParameters() {
-        return start == null ? params : start.exported(params, ParameterLayout.of(model), model);
+        return start == null ? params : start.exported(params, baseLayout(), model);
     }
 
     /** Milliseconds of forward+backward in the last step. */
@@ -338,7 +394,7 @@ public final class WorkerJob implements AutoCloseable {
      * after {@code max_nonfinite_steps} in a row is the caller's ({@code NonFiniteSteps}).
      */
     public StepResult step(long step, double lr, ElasticShare share) throws EngineException, ReductionException {
-        SampleOrder order = sampleOrder();
+        SampleOrder order = classify == null ? sampleOrder() : null;
         double loss = stagedEngines != null ? stagedGradients(stagedEngineFor(share.microBatch()), order, share, step)
                 : gradients(engineFor(share.microBatch()), order, share, step);
         // The clipper computes the global norm anyway and leaves a non-finite gradient untouched.
@@ -395,12 +451,16 @@ public final class WorkerJob implements AutoCloseable {
         float[] micro = accumulation > 1 ? microBuffer() : grads;
         for (int m = 0; m < accumulation; m++) {
             long first = share.sampleFrom() + (long) m * share.microBatch();
-            LongBuffer tokens = engine.batch(TrainingGraph.TOKENS);
-            LongBuffer targets = engine.batch(TrainingGraph.TARGETS);
-            order.fill(first, share.microBatch(), tokens, targets);
+            if (classify != null) {
+                classify.fill(engine, first, share.microBatch());
+            } else {
+                order.fill(first, share.microBatch(), engine.batch(TrainingGraph.TOKENS),
+                        engine.batch(TrainingGraph.TARGETS));
+            }
             if (mlm != null) {
                 // Each row's mask is keyed by its global sample number: the same on any worker, after any resume.
-                mlm.prepare(tokens, targets, share.microBatch(), settings.blockSize(), first);
+                mlm.prepare(engine.batch(TrainingGraph.TOKENS), engine.batch(TrainingGraph.TARGETS), share.microBatch(),
+                        settings.blockSize(), first);
             }
             loss += engine.step(m == 0 ? grads : micro);
             if (m > 0) {
@@ -629,6 +689,9 @@ public final class WorkerJob implements AutoCloseable {
      * @return {train loss, val loss}
      */
     public double[] evaluate() throws EngineException {
+        if (classify != null) {
+            return classify.evaluate(params, plan.rank(), plan.workers(), settings.evalIters() * plan.microBatch());
+        }
         eval.parameterBuffer().copyFrom(params);
         double[] out = new double[2];
         BatchSampler[] samplers = {evalTrainSampler, evalValSampler};
@@ -666,6 +729,11 @@ public final class WorkerJob implements AutoCloseable {
         return lastMaskedTokens == null ? Double.NaN : lastMaskedTokens.accuracy();
     }
 
+    /** A classify job's val accuracy at the last {@link #evaluate()} (every val example); NaN otherwise. */
+    public double lastValAccuracy() {
+        return classify == null ? Double.NaN : classify.lastAccuracy();
+    }
+
     /**
      * The counts behind {@link #lastMaskedAccuracy()} (hits, masked positions over the val
      * batches of the last evaluation); empty for a GPT or before any evaluation.
@@ -687,8 +755,10 @@ public final class WorkerJob implements AutoCloseable {
     private Checkpoint checkpoint(long step, String identity, double bestValLoss, Map<String, long[]> more) {
         AdamW.State state = adam.exportState();
         Map<String, long[]> extra = new java.util.HashMap<>(more);
-        extra.put(EVAL_TRAIN_RNG, evalTrainSampler.state());
-        extra.put(EVAL_VAL_RNG, evalValSampler.state());
+        if (evalTrainSampler != null) {
+            extra.put(EVAL_TRAIN_RNG, evalTrainSampler.state());
+            extra.put(EVAL_VAL_RNG, evalValSampler.state());
+        }
         extra.put(BEST_VAL_LOSS, new long[] {Double.doubleToRawLongBits(bestValLoss)});
         if (diloco != null) {
             if (step != diloco.outerStep()) {
@@ -712,8 +782,10 @@ public final class WorkerJob implements AutoCloseable {
         restoredBestValLoss = best == null ? Double.POSITIVE_INFINITY : Double.longBitsToDouble(best[0]);
         long[] skipped = c.extraRngState().get(STEPS_SKIPPED);
         restoredStepsSkipped = skipped == null ? 0 : skipped[0];
-        evalTrainSampler.restore(c.extraRngState().get(EVAL_TRAIN_RNG));
-        evalValSampler.restore(c.extraRngState().get(EVAL_VAL_RNG));
+        if (evalTrainSampler != null) {
+            evalTrainSampler.restore(c.extraRngState().get(EVAL_TRAIN_RNG));
+            evalValSampler.restore(c.extraRngState().get(EVAL_VAL_RNG));
+        }
         if (diloco != null) {
             diloco.restore(params, adam, c.trainingStep(), c.extraRngState().get(DilocoRound.OUTER_MOMENTUM));
         }
@@ -750,7 +822,12 @@ public final class WorkerJob implements AutoCloseable {
                 stagedEngines.values().forEach(StagedBatchEngine::close);
             }
         } finally {
-            eval.close();
+            if (eval != null) {
+                eval.close();
+            }
+            if (classify != null) {
+                classify.close();
+            }
         }
     }
 }

@@ -79,12 +79,13 @@ public final class WorkerSession implements AutoCloseable {
         return CompletableFuture.supplyAsync(() -> call(() -> {
             TrainSettings settings = JobSettings.parse(join.settingsJson());
             Tokenizer tokenizer = Tokenizer.fromJson(join.tokenizerJson());
-            TokenSplit split = loadData(join, settings, tokenizer);
             InetSocketAddress state = plane.stateExchange().address();
             // The rank only seeds this worker's evaluation samplers and dropout; ring ranks come with FormRing.
             BatchPlan plan = BatchPlan.of(join.globalBatch(), settings.gradAccum(), join.worldSize(), join.rank());
-            WorkerJob job = new WorkerJob(settings, tokenizer, split, plan,
-                    EngineOptions.cpu(worker.threads()).withDevice(worker.device()), PekkoDataPlane.local(), null);
+            EngineOptions engine = EngineOptions.cpu(worker.threads()).withDevice(worker.device());
+            WorkerJob job = join.finetune() ? FinetuneJobs.open(join, settings, tokenizer, plan, engine)
+                    : new WorkerJob(settings, tokenizer, loadData(join, settings, tokenizer), plan, engine,
+                            PekkoDataPlane.local(), null);
             try {
                 return new WorkerSession(join, settings, job, plane, blocking, state);
             } catch (RuntimeException e) {
@@ -98,7 +99,7 @@ public final class WorkerSession implements AutoCloseable {
      * The coordinator's data, opened at its path on this node and checked against its hash;
      * tokenized once per process (embedded workers share it).
      */
-    private static TokenSplit loadData(JoinJob join, TrainSettings settings, Tokenizer tokenizer) {
+    static TokenSplit loadData(JoinJob join, TrainSettings settings, Tokenizer tokenizer) {
         return DataSource.open(Path.of(join.dataPath())).requireSha256(join.dataSha256(), "the coordinator's")
                 .withTokenizer(tokenizer, "the coordinator's").split(settings.blockSize());
     }

@@ -92,7 +92,7 @@ public final class JobMessageSerializer extends SerializerWithStringManifest {
                     .setDataSha256(text(j.dataSha256())).setMicroBatch(j.microBatch()).setGradAccum(j.gradAccum())
                     .setGlobalBatch(j.globalBatch()).setOutDir(text(j.outDir()))
                     .setWire(j.wire() == null ? "" : j.wire().name().toLowerCase(Locale.ROOT))
-                    .setElastic(j.elastic()));
+                    .setElastic(j.elastic()).setFinetuneJson(text(j.finetuneJson())));
         } else if (m instanceof JobReady r) {
             f.setJobReady(io.troupe.protocol.cluster.JobReady.newBuilder()
                     .setJobId(text(r.jobId())).setRank(r.rank()).setOk(r.ok()).setError(text(r.error()))
@@ -172,7 +172,7 @@ public final class JobMessageSerializer extends SerializerWithStringManifest {
                 yield new JoinJob(resolve(j.getCoordinator(), "JoinJob.coordinator"), j.getJobId(), j.getRank(),
                         j.getWorldSize(), j.getSettingsJson(), j.getTokenizerJson(), j.getDataPath(),
                         j.getDataSha256(), j.getMicroBatch(), j.getGradAccum(), j.getGlobalBatch(), j.getOutDir(),
-                        wire(j.getWire()), j.getElastic());
+                        wire(j.getWire()), j.getElastic(), j.getFinetuneJson());
             }
             case JOB_READY -> {
                 var r = frame.getJobReady();
