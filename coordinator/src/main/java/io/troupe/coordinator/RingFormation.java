@@ -121,6 +121,29 @@ final class RingFormation {
         return slowest > policy.probeTimeout().toMillis() ? Duration.ofMillis(slowest) : policy.probeTimeout();
     }
 
+    /**
+     * True when planning now would lose the job to a pause rather than a death: nobody who answered
+     * holds the committed state ({@code committed}) and no checkpoint serves it, yet a silent member
+     * was in the last ring formed and may hold it. A stopped or GC-paused holder answers late; a
+     * dead one is removed by the failure detector, after which the plan says {@link Lost}.
+     */
+    boolean silentMemberMayHoldCommittedState(Membership members, long committed, boolean checkpointServesIt) {
+        if (checkpointServesIt) {
+            return false;
+        }
+        boolean answeredHolder = false;
+        boolean silentFromLastRing = false;
+        for (Member m : members.ready()) {
+            ProbeReply reply = probes.get(m);
+            if (reply != null) {
+                answeredHolder |= reply.step() >= committed;
+            } else {
+                silentFromLastRing |= lastFormed.contains(m);
+            }
+        }
+        return !answeredHolder && silentFromLastRing;
+    }
+
     void answered(Member m, ProbeReply reply) {
         probes.put(m, reply);
     }

@@ -33,6 +33,8 @@ import org.slf4j.Logger;
 final class RingPhases {
     /** How long a probe still waits for a worker whose neighbour saw its link break. */
     private static final Duration SUSPECT_GRACE = Duration.ofMillis(200);
+    /** How often a probe waiting for a silent holder of the committed state plans again. */
+    private static final Duration HOLDER_RECHECK = Duration.ofSeconds(1);
 
     private final Coordinator coordinator;
     private final Logger log;
@@ -43,6 +45,9 @@ final class RingPhases {
     private final RingFormation formation;
     private final JobProgress progress;
     private final StateExchange coordinatorState;
+    /** The generation whose probe is waiting for a silent state holder, and since when. */
+    private long holderWaitGeneration = -1;
+    private long holderWaitStartNanos;
 
     RingPhases(Coordinator coordinator, Logger log, TimerScheduler<Command> timers, JobSpec spec, Membership members,
                JobStart start, RingFormation formation, JobProgress progress, StateExchange coordinatorState) {
@@ -148,6 +153,9 @@ final class RingPhases {
     private Behavior<Command> planRing() {
         timers.cancel("probe");
         timers.cancel("suspects");
+        if (!formation.allProbed(members) && waitingForSilentHolder()) {
+            return probing();
+        }
         for (Member w : formation.silent(members)) {
             log.warn("worker {} did not answer within the probe timeout; leaving it out", w.ref);
             if (progress.events() != null) {
@@ -179,6 +187,34 @@ final class RingPhases {
                 form.plan().syncFrom().isEmpty() ? "" : " (" + form.plan().syncFrom().size() + " syncing)");
         timers.startSingleTimer("form", new FormTimedOut(formation.generation()), spec.elastic().formTimeout());
         return forming();
+    }
+
+    /**
+     * Keeps probing, up to the form timeout, when the only members that may hold the committed
+     * state are silent (issue 16: a pause is not a death). Leaving them out would fail the job;
+     * if they are dead, the failure detector removes them and the plan then says so.
+     */
+    private boolean waitingForSilentHolder() {
+        long committed = progress.ringBase();
+        boolean served = coordinatorState != null && progress.fallbackStep() >= committed;
+        if (!formation.silentMemberMayHoldCommittedState(members, committed, served)) {
+            return false;
+        }
+        long now = System.nanoTime();
+        if (holderWaitGeneration != formation.generation()) {
+            holderWaitGeneration = formation.generation();
+            holderWaitStartNanos = now;
+        }
+        Duration waited = Duration.ofNanos(now - holderWaitStartNanos);
+        Duration cap = spec.elastic().formTimeout();
+        if (waited.compareTo(cap) >= 0) {
+            return false;
+        }
+        log.warn("generation {}: no worker that answered holds the state of step {}; waiting for the silent "
+                + "member(s) of the last ring ({} s of at most {} s)", formation.generation(), committed,
+                waited.toSeconds(), cap.toSeconds());
+        timers.startSingleTimer("probe", new ProbeTimedOut(formation.generation()), HOLDER_RECHECK);
+        return true;
     }
 
     private Behavior<Command> onRankBound(JobReady r) {

@@ -1,9 +1,9 @@
 package io.troupe.coordinator;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.troupe.coordinator.Membership.Member;
@@ -89,6 +89,41 @@ class RingFormationTest {
         answer(a, 3, 7);
         answer(b, 3, 7);
         assertInstanceOf(RingFormation.Lost.class, formation.plan(members, POLICY, 5, -1, null));
+    }
+
+    @Test
+    void aSilentMemberOfTheLastRingIsWaitedForWhenNobodyWhoAnsweredHoldsTheCommittedState() {
+        Member a = ready("a", 1);
+        Member b = ready("b", 2);
+        Member c = ready("c", 3);
+        formation.probe(members);
+        answer(a, 4, 7);
+        answer(b, 4, 7);
+        answer(c, 4, 7);
+        formation.plan(members, POLICY, 4, -1, null); // the ring a, b, c holds step 4
+        formation.probe(members);
+        answer(c, 0, 1); // c restarted empty; a and b (the holders) are paused
+        assertTrue(formation.silentMemberMayHoldCommittedState(members, 4, false));
+        assertFalse(formation.silentMemberMayHoldCommittedState(members, 4, true), "a checkpoint serves step 4");
+        answer(a, 4, 7);
+        assertFalse(formation.silentMemberMayHoldCommittedState(members, 4, false), "a holder answered");
+    }
+
+    @Test
+    void aSilentNewcomerIsNotWaitedForAsAHolder() {
+        Member a = ready("a", 1);
+        Member b = ready("b", 2);
+        formation.probe(members);
+        answer(a, 4, 7);
+        answer(b, 4, 7);
+        formation.plan(members, POLICY, 4, -1, null);
+        ready("newcomer", 3);
+        formation.probe(members);
+        answer(a, 3, 7); // a lags behind the committed step; b has answered nothing yet
+        assertTrue(formation.silentMemberMayHoldCommittedState(members, 4, false), "b was in the last ring");
+        answer(b, 3, 7);
+        assertFalse(formation.silentMemberMayHoldCommittedState(members, 4, false),
+                "only the newcomer is silent, and it was never in a ring");
     }
 
     @Test
