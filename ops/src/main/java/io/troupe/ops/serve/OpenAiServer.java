@@ -104,7 +104,7 @@ public final class OpenAiServer implements AutoCloseable {
         this.monitor = new ServeMonitor(monitorSettings, metrics.registry(), json, say);
         this.monitoring = monitorSettings.drift();
         this.explanations = new ExplainEndpoint(this::acquire, json, limits.queueLimit(), this::observe);
-        this.translations = new TranslateEndpoint(this::acquire, json, limits);
+        this.translations = new TranslateEndpoint(this::acquire, json, limits, this::observe);
         this.embeddings = new EmbeddingsEndpoint(this::acquire, json, limits.queueLimit(), this::observe);
     }
 
@@ -231,9 +231,9 @@ public final class OpenAiServer implements AutoCloseable {
             throw new DataException("refusing to swap in " + dir + ": " + change
                     + "; clients of '" + current.id + "' rely on it. Serve it with its own troupe serve instead");
         }
-        // Seq2seq models have no drift monitor (a translation pair has no reference profile yet).
-        next.monitor = next.isTranslator() ? null : monitor.attach(dir, id, next.isClassifier()
-                ? MonitoredModel.of(next.classifier) : next.isEncoder() ? MonitoredModel.of(next.encoder)
+        next.monitor = monitor.attach(dir, id, next.isClassifier() ? MonitoredModel.of(next.classifier)
+                : next.isEncoder() ? MonitoredModel.of(next.encoder)
+                : next.isTranslator() ? MonitoredModel.of(next.translator.model())
                 : MonitoredModel.of(next.model));
         ServedModel previous;
         synchronized (retired) {

@@ -28,10 +28,12 @@ final class TranslateEndpoint implements AutoCloseable {
     private final ObjectMapper json;
     private final ServeLimits limits;
     private final LeasedQueue queue;
+    private final TextObserver observer;
 
-    TranslateEndpoint(LeasedQueue.Leases leases, ObjectMapper json, ServeLimits limits) {
+    TranslateEndpoint(LeasedQueue.Leases leases, ObjectMapper json, ServeLimits limits, TextObserver observer) {
         this.json = json;
         this.limits = limits;
+        this.observer = observer;
         this.queue = new LeasedQueue(leases, "troupe-translate", limits.queueLimit(),
                 "too many translation requests are waiting; retry shortly");
     }
@@ -124,6 +126,8 @@ final class TranslateEndpoint implements AutoCloseable {
             completion += out.length;
             data.addObject().put("object", "translation").put("index", i).put("translation", decoder.text(out));
         }
+        // Counted once translated: a refused request (another model, an input too long) counts nothing.
+        request.inputs().forEach(text -> observer.observe(m, text));
         answer.putObject("usage").put("prompt_tokens", prompt).put("completion_tokens", completion)
                 .put("total_tokens", prompt + completion);
         return HttpResponse.create().withStatus(200)

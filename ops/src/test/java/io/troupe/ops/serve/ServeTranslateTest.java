@@ -2,6 +2,7 @@ package io.troupe.ops.serve;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -9,12 +10,14 @@ import io.troupe.data.tokenize.CharTokenizer;
 import io.troupe.model.seq2seq.Seq2SeqConfig;
 import io.troupe.model.seq2seq.Seq2SeqInit;
 import io.troupe.ops.explain.TinyExports;
+import io.troupe.ops.serve.monitor.MonitorSettings;
 import io.troupe.ops.translate.Seq2SeqDecoder;
 import io.troupe.worker.seq2seq.Seq2SeqModelDir;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterAll;
@@ -97,5 +100,28 @@ class ServeTranslateTest {
         assertError(post(server, "/v1/translate", "{\"input\":\"abc\",\"model\":\"other\"}"), 404, "model_not_found");
         assertError(post(server, "/v1/completions", "{\"prompt\":\"abc\"}"), 400, "unsupported_endpoint");
         assertError(post(lmServer, "/v1/translate", "{\"input\":\"abc\"}"), 400, "unsupported_endpoint");
+    }
+
+    @Test
+    void translatedSourcesCountTowardTheDriftWindowAndRefusedOnesDoNot() throws Exception {
+        Path examples = shared.resolve("sources.txt");
+        Files.writeString(examples, "abc\nde fg\nhij\nklm nop\n");
+        try (OpenAiServer watched = OpenAiServer.bind("127.0.0.1", 0, ServeLimits.defaults(), null,
+                MonitorSettings.defaults().withReferenceData(examples), line -> { })) {
+            watched.load(modelDir, 1, 2);
+            // Refused first: the monitor counts in order, so a wrongly counted refusal would show as a third text.
+            assertError(post(watched, "/v1/translate", "{\"input\":\"abcdefghij\"}"), 400, "input_too_long");
+            assertEquals(200, post(watched, "/v1/translate", "{\"input\":[\"abc\",\"de fg\"]}").statusCode());
+            JsonNode drift = null;
+            for (long end = System.nanoTime() + 60_000_000_000L; System.nanoTime() < end; Thread.sleep(100)) {
+                drift = JSON.readTree(HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + watched.port()
+                        + "/health")).GET().build(), HttpResponse.BodyHandlers.ofString()).body()).at("/details/drift");
+                if (drift.path("texts_counted").asLong() >= 2 && drift.has("perplexity")) {
+                    break;
+                }
+            }
+            assertEquals(2, drift.path("texts_counted").asLong(), drift::toString);
+            assertTrue(drift.path("perplexity").asText().startsWith("not available"), drift::toString);
+        }
     }
 }

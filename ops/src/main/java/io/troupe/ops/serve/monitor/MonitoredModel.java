@@ -5,6 +5,7 @@ import io.troupe.data.tokenize.Tokenizer;
 import io.troupe.ops.inference.ExportedClassifier;
 import io.troupe.ops.inference.ExportedEncoder;
 import io.troupe.ops.inference.ExportedModel;
+import io.troupe.worker.seq2seq.Seq2SeqModelDir;
 import java.util.List;
 
 /**
@@ -67,6 +68,44 @@ public sealed interface MonitoredModel {
     /** An encoder: pseudo-perplexity with an MLM head, none without. */
     static MonitoredModel of(ExportedEncoder encoder) {
         return new Encoder(encoder);
+    }
+
+    /** A translation model: its source side is watched. */
+    static MonitoredModel of(Seq2SeqModelDir translator) {
+        return new Translator(translator);
+    }
+
+    /**
+     * An encoder-decoder served for /v1/translate. The watched texts are the sources; their
+     * tokens and lengths drift like any prompt's. A translation's loss needs a reference
+     * translation, which a request does not carry, so there is no perplexity (said, not faked).
+     */
+    record Translator(Seq2SeqModelDir model) implements MonitoredModel {
+        @Override
+        public Tokenizer tokenizer() {
+            return model.tokenizer();
+        }
+
+        @Override
+        public int blockSize() {
+            return model.config().maxSource();
+        }
+
+        @Override
+        public PerplexityKind perplexityKind() {
+            return PerplexityKind.NONE;
+        }
+
+        @Override
+        public String noPerplexityReason() {
+            return "not available: a translation model's loss needs a reference translation, which a request"
+                    + " does not carry; the sources' tokens and lengths are watched";
+        }
+
+        @Override
+        public Loss score(int[] ids) {
+            return null;
+        }
     }
 
     /** A GPT, scored prompt by prompt as {@link PromptLoss} does. */
