@@ -7,20 +7,16 @@ import io.troupe.model.bert.ImportedEncoder;
 import io.troupe.model.bert.OnnxBertImport;
 import io.troupe.model.bert.SafetensorsBertImport;
 import io.troupe.model.gpt.ClassifierGraphs;
-import io.troupe.model.gpt.ParameterLayout;
 import io.troupe.protocol.onnx.ModelProto;
 import io.troupe.protocol.onnx.StringStringEntryProto;
-import io.troupe.protocol.onnx.TensorProto;
 import io.troupe.worker.run.ClassifierExport;
 import io.troupe.worker.run.EncoderExport;
 import io.troupe.worker.run.ModelExport;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.Map;
 
 /**
@@ -183,17 +179,8 @@ record EncoderSource(ImportedEncoder encoder, HfJsonTokenizer tokenizer, String 
      */
     static EncoderSource fromRun(Path dir) {
         Path model = dir.resolve(ModelExport.FILE_NAME);
-        ModelProto proto;
-        try (InputStream in = Files.newInputStream(model)) {
-            proto = ModelProto.parseFrom(in);
-        } catch (IOException e) {
-            throw UserError.inputData("--from " + dir + ": " + model + " is not readable (" + e.getMessage() + ")", e);
-        }
-        Map<String, String> meta = new HashMap<>();
-        for (StringStringEntryProto p : proto.getMetadataPropsList()) {
-            meta.put(p.getKey(), p.getValue());
-        }
-        String configJson = meta.get(EncoderExport.CONFIG);
+        SourceModel.Export export = SourceModel.readExport(dir, model);
+        String configJson = export.meta().get(EncoderExport.CONFIG);
         if (configJson == null) {
             throw UserError.inputData("--from " + dir + ": " + model + " has no " + EncoderExport.CONFIG
                     + " metadata; it was exported by an older troupe: retrain, or export its checkpoint with this version");
@@ -206,22 +193,7 @@ record EncoderSource(ImportedEncoder encoder, HfJsonTokenizer tokenizer, String 
         } catch (IOException | IllegalArgumentException e) {
             throw UserError.inputData("--from " + dir + ": bad " + EncoderExport.CONFIG + " metadata: " + e.getMessage(), e);
         }
-        Map<String, TensorProto> weights = new HashMap<>();
-        for (TensorProto t : proto.getGraph().getInitializerList()) {
-            weights.put(t.getName(), t);
-        }
-        ParameterLayout layout = config.layout();
-        float[] params = new float[Math.toIntExact(layout.size())];
-        for (ParameterLayout.View v : layout.views()) {
-            TensorProto t = weights.get(v.name());
-            if (t == null || t.getDataType() != TensorProto.DataType.FLOAT_VALUE
-                    || t.getRawData().size() != v.length() * Float.BYTES) {
-                throw UserError.inputData(model + " has no float parameter " + v.name() + " of " + v.length()
-                        + " values; it is not a troupe encoder export of the shape its metadata gives");
-            }
-            t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer()
-                    .get(params, Math.toIntExact(v.offset()), Math.toIntExact(v.length()));
-        }
+        float[] params = SourceModel.parametersOf(config.layout(), export.weights(), model);
         Path tokFile = dir.resolve(io.troupe.data.tokenize.Tokenizer.FILE_NAME);
         HfJsonTokenizer tok = SourceModel.imported(dir.toString(), () -> HfJsonTokenizer.load(tokFile));
         ImportedEncoder encoder = new ImportedEncoder(config, params, model.toString());

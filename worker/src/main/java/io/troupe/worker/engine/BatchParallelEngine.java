@@ -3,7 +3,6 @@ package io.troupe.worker.engine;
 import java.nio.LongBuffer;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -21,15 +20,9 @@ import java.util.concurrent.Future;
  * <p>With one lane this is a plain {@link StepEngine} with the caller's thread count.
  */
 public final class BatchParallelEngine implements AutoCloseable {
-    /** Names of the int64 batch inputs, [rows, T] or [rows] each. */
-    private final List<String> batchInputs;
-    /** Values per row of each batch input: T for token rows, 1 for a per-row input such as a classifier's labels. */
-    private final int[] widths;
-    private final int rows;
-    private final int seqLen;
     private final List<StepEngine> lanes = new ArrayList<>();
-    private final int[] laneRows;
-    private final LongBuffer[] full;
+    /** The step's batch inputs, [rows, T] or [rows] each, and their split over the lanes. */
+    private final LaneBatch batch;
     private final ExecutorService pool;
 
     /** Builds the serialized training graph of one lane. */
@@ -68,28 +61,23 @@ public final class BatchParallelEngine implements AutoCloseable {
 
     private BatchParallelEngine(LaneGraph graphForRows, FlatLayout layout, EngineOptions options, int rows,
                                 int seqLen, List<String> batchInputs, int laneCount) throws EngineException {
-        this.batchInputs = List.copyOf(batchInputs);
-        this.rows = rows;
-        this.seqLen = seqLen;
-        this.laneRows = new int[laneCount];
+        int[] laneRows = LaneBatch.split(rows, laneCount);
         EngineOptions laneOptions = laneCount == 1 ? options
                 : options.withIntraOpThreads(1);
         try {
             for (int l = 0; l < laneCount; l++) {
-                laneRows[l] = rows / laneCount + (l < rows % laneCount ? 1 : 0);
                 lanes.add(StepEngine.create(graphForRows.build(l, laneRows[l]), layout, laneOptions));
             }
         } catch (RuntimeException e) {
             lanes.forEach(StepEngine::close);
             throw e;
         }
-        this.full = new LongBuffer[batchInputs.size()];
-        this.widths = new int[batchInputs.size()];
-        for (int i = 0; i < full.length; i++) {
+        int[] widths = new int[batchInputs.size()];
+        for (int i = 0; i < widths.length; i++) {
             // The lane graph's own input shape says how wide a row is: [rows, T] or [rows].
             widths[i] = lanes.get(0).batch(batchInputs.get(i)).remaining() / laneRows[0];
-            full[i] = LongBuffer.allocate(rows * widths[i]);
         }
+        this.batch = new LaneBatch(batchInputs, laneRows, widths);
         this.pool = laneCount == 1 ? null : Executors.newFixedThreadPool(laneCount - 1, r -> {
             Thread t = new Thread(r, "troupe-lane");
             t.setDaemon(true);
@@ -104,13 +92,7 @@ public final class BatchParallelEngine implements AutoCloseable {
 
     /** The full [rows * T] (or [rows]) buffer of batch input {@code name}, to fill before {@link #step}. */
     public LongBuffer batch(String name) {
-        int i = batchInputs.indexOf(name);
-        if (i < 0) {
-            throw new IllegalArgumentException("no batch input named '" + name + "'; the graph takes " + batchInputs);
-        }
-        LongBuffer view = full[i].duplicate();
-        view.clear();
-        return view;
+        return batch.input(name);
     }
 
     /** Copies the parameters into every lane's engine. */
@@ -126,15 +108,7 @@ public final class BatchParallelEngine implements AutoCloseable {
      * @return the mean loss over all rows
      */
     public double step(float[] gradients) throws EngineException {
-        int firstRow = 0;
-        for (int l = 0; l < lanes.size(); l++) {
-            for (int i = 0; i < full.length; i++) {
-                LongBuffer src = full[i].duplicate();
-                src.position(firstRow * widths[i]).limit((firstRow + laneRows[l]) * widths[i]);
-                lanes.get(l).batch(batchInputs.get(i)).put(src);
-            }
-            firstRow += laneRows[l];
-        }
+        batch.scatter((lane, name) -> lanes.get(lane).batch(name));
         float[] losses = new float[lanes.size()];
         if (lanes.size() == 1) {
             losses[0] = lanes.get(0).step();
@@ -146,12 +120,12 @@ public final class BatchParallelEngine implements AutoCloseable {
             }
             losses[0] = lanes.get(0).step();
             for (int l = 1; l < lanes.size(); l++) {
-                losses[l] = await(running.get(l - 1));
+                losses[l] = LaneBatch.await(running.get(l - 1), "step");
             }
         }
         double loss = 0;
         for (int l = 0; l < lanes.size(); l++) {
-            double weight = (double) laneRows[l] / rows;
+            double weight = batch.weight(l);
             loss += weight * losses[l];
             FlatBuffer g = lanes.get(l).gradientBuffer();
             if (l == 0) {
@@ -169,20 +143,6 @@ public final class BatchParallelEngine implements AutoCloseable {
     private static void scale(float[] values, float factor) {
         for (int i = 0; i < values.length; i++) {
             values[i] *= factor;
-        }
-    }
-
-    private static float await(Future<Float> future) throws EngineException {
-        try {
-            return future.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new EngineException("interrupted while a lane ran its step", e);
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof EngineException engine) {
-                throw engine;
-            }
-            throw new EngineException("a lane failed: " + e.getCause(), e.getCause());
         }
     }
 

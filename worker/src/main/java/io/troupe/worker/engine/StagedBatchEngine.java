@@ -1,11 +1,13 @@
 package io.troupe.worker.engine;
 
+import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
@@ -18,26 +20,35 @@ import java.util.concurrent.Executors;
  * backward pass of the next.
  */
 public final class StagedBatchEngine implements AutoCloseable {
-    private final List<String> batchInputs;
-    private final int rows;
-    private final int seqLen;
     private final List<StagedLane> lanes = new ArrayList<>();
-    private final int[] laneRows;
-    private final LongBuffer[] full;
+    /** The step's [rows, T] batch inputs and their split over the lanes. */
+    private final LaneBatch batch;
     private final ExecutorService pool;
     /** Per stage, the {offset, length} of each parameter whose gradient it completes. */
     private final List<int[][]> stageRanges;
     /** System.nanoTime() when the last lane finished the last stage of the last step. */
     private volatile long lastComputeEndNanos;
 
-    /** Builds one lane's serialized stage graphs. */
+    /**
+     * One stage of a lane's training graph.
+     *
+     * @param graph the serialized stage graph
+     * @param gradients the names of the parameters whose gradients this stage completes
+     */
+    public record Stage(byte[] graph, List<String> gradients) {
+        public Stage {
+            gradients = List.copyOf(gradients);
+        }
+    }
+
+    /** Builds one lane's stages; every lane must complete the same gradients in the same stages. */
     @FunctionalInterface
     public interface LaneStages {
         /**
          * @param lane the lane's index (lanes may seed their Dropout nodes apart)
          * @param rows the lane's batch rows
          */
-        List<byte[]> build(int lane, int rows);
+        List<Stage> build(int lane, int rows);
     }
 
     /** What the caller does with a stage's gradients while the lanes run the next stage. */
@@ -52,29 +63,45 @@ public final class StagedBatchEngine implements AutoCloseable {
     }
 
     /**
-     * @param stageGradients per stage, the names of the parameters whose gradients it completes
+     * @param batchInputs the graph's int64 [rows, seqLen] inputs
      * @param lanes lane count: min(lanes, rows) single-threaded lanes when above 1, else one lane
      *     with all of the options' intra-op threads
      */
-    public static StagedBatchEngine create(LaneStages stagesForRows, List<List<String>> stageGradients,
-                                           FlatLayout layout, EngineOptions options, int rows, int seqLen,
-                                           List<String> batchInputs, int lanes) throws EngineException {
+    public static StagedBatchEngine create(LaneStages stagesForRows, FlatLayout layout, EngineOptions options,
+                                           int rows, int seqLen, List<String> batchInputs, int lanes)
+            throws EngineException {
         if (lanes < 1) {
             throw new IllegalArgumentException("lanes must be >= 1, got " + lanes);
         }
-        return new StagedBatchEngine(stagesForRows, stageGradients, layout, options, rows, seqLen, batchInputs,
-                Math.min(lanes, rows));
+        return new StagedBatchEngine(stagesForRows, layout, options, rows, seqLen, batchInputs, Math.min(lanes, rows));
     }
 
-    private StagedBatchEngine(LaneStages stagesForRows, List<List<String>> stageGradients, FlatLayout layout,
-                              EngineOptions options, int rows, int seqLen, List<String> batchInputs, int laneCount)
-            throws EngineException {
-        this.batchInputs = List.copyOf(batchInputs);
-        this.rows = rows;
-        this.seqLen = seqLen;
-        this.laneRows = new int[laneCount];
+    private StagedBatchEngine(LaneStages stagesForRows, FlatLayout layout, EngineOptions options, int rows,
+                              int seqLen, List<String> batchInputs, int laneCount) throws EngineException {
+        int[] laneRows = LaneBatch.split(rows, laneCount);
         this.stageRanges = new ArrayList<>();
-        for (List<String> names : stageGradients) {
+        EngineOptions laneOptions = laneCount == 1 ? options : options.withIntraOpThreads(1);
+        List<List<String>> firstLaneGradients = null;
+        try {
+            for (int l = 0; l < laneCount; l++) {
+                Map<String, long[]> shapes = new LinkedHashMap<>();
+                for (String name : batchInputs) {
+                    shapes.put(name, new long[] {laneRows[l], seqLen});
+                }
+                List<Stage> stages = stagesForRows.build(l, laneRows[l]);
+                List<List<String>> gradients = stages.stream().map(Stage::gradients).toList();
+                if (firstLaneGradients == null) {
+                    firstLaneGradients = gradients;
+                } else if (!gradients.equals(firstLaneGradients)) {
+                    throw new IllegalArgumentException("lane " + l + "'s stages complete other gradients than lane 0's");
+                }
+                lanes.add(new StagedLane(stages.stream().map(Stage::graph).toList(), layout, laneOptions, shapes));
+            }
+        } catch (RuntimeException e) {
+            lanes.forEach(StagedLane::close);
+            throw e;
+        }
+        for (List<String> names : firstLaneGradients) {
             int[][] ranges = new int[names.size()][];
             for (int i = 0; i < ranges.length; i++) {
                 ParamView v = layout.view(names.get(i));
@@ -82,29 +109,9 @@ public final class StagedBatchEngine implements AutoCloseable {
             }
             stageRanges.add(ranges);
         }
-        EngineOptions laneOptions = laneCount == 1 ? options : options.withIntraOpThreads(1);
-        try {
-            for (int l = 0; l < laneCount; l++) {
-                laneRows[l] = rows / laneCount + (l < rows % laneCount ? 1 : 0);
-                Map<String, long[]> shapes = new java.util.LinkedHashMap<>();
-                for (String name : batchInputs) {
-                    shapes.put(name, new long[] {laneRows[l], seqLen});
-                }
-                StagedLane lane = new StagedLane(stagesForRows.build(l, laneRows[l]), layout, laneOptions, shapes);
-                lanes.add(lane);
-                if (lane.stages() != stageRanges.size()) {
-                    throw new IllegalArgumentException("lane " + l + " has " + lane.stages() + " stages, but "
-                            + stageRanges.size() + " stage gradient lists were given");
-                }
-            }
-        } catch (RuntimeException e) {
-            lanes.forEach(StagedLane::close);
-            throw e;
-        }
-        this.full = new LongBuffer[batchInputs.size()];
-        for (int i = 0; i < full.length; i++) {
-            full[i] = LongBuffer.allocate(rows * seqLen);
-        }
+        int[] widths = new int[batchInputs.size()];
+        Arrays.fill(widths, seqLen);
+        this.batch = new LaneBatch(batchInputs, laneRows, widths);
         // Every lane runs on a pool thread: the caller's thread is free to all-reduce meanwhile.
         this.pool = Executors.newFixedThreadPool(laneCount, r -> {
             Thread t = new Thread(r, "troupe-stage-lane");
@@ -133,13 +140,7 @@ public final class StagedBatchEngine implements AutoCloseable {
 
     /** The full [rows * T] buffer of batch input {@code name}, to fill before {@link #step}. */
     public LongBuffer batch(String name) {
-        int i = batchInputs.indexOf(name);
-        if (i < 0) {
-            throw new IllegalArgumentException("no batch input named '" + name + "'; the graph takes " + batchInputs);
-        }
-        LongBuffer view = full[i].duplicate();
-        view.clear();
-        return view;
+        return batch.input(name);
     }
 
     /** Copies the parameters into every lane. */
@@ -160,16 +161,7 @@ public final class StagedBatchEngine implements AutoCloseable {
      * @throws E the sink's failure, after every lane has stopped
      */
     public <E extends Exception> double step(float[] gradients, StageSink<E> sink) throws EngineException, E {
-        int offset = 0;
-        for (int l = 0; l < lanes.size(); l++) {
-            int n = laneRows[l] * seqLen;
-            for (int i = 0; i < full.length; i++) {
-                LongBuffer src = full[i].duplicate();
-                src.position(offset).limit(offset + n);
-                lanes.get(l).batch(batchInputs.get(i)).put(src);
-            }
-            offset += n;
-        }
+        batch.scatter((lane, name) -> lanes.get(lane).batch(name));
         int stageCount = stageRanges.size();
         List<List<CompletableFuture<Float>>> done = new ArrayList<>();
         List<CompletableFuture<Void>> finished = new ArrayList<>();
@@ -187,14 +179,14 @@ public final class StagedBatchEngine implements AutoCloseable {
             double loss = 0;
             for (int s = 0; s < stageCount; s++) {
                 for (int l = 0; l < lanes.size(); l++) {
-                    float laneLoss = await(done.get(l).get(s));
+                    float laneLoss = LaneBatch.await(done.get(l).get(s), "stage");
                     if (s == 0) {
-                        loss += (double) laneRows[l] / rows * laneLoss;
+                        loss += batch.weight(l) * laneLoss;
                     }
                 }
                 combine(stageRanges.get(s), gradients);
                 if (s == stageCount - 1) {
-                    lastComputeEndNanos = java.util.Arrays.stream(laneEnds).max().orElse(System.nanoTime());
+                    lastComputeEndNanos = Arrays.stream(laneEnds).max().orElse(System.nanoTime());
                 }
                 if (sink != null) {
                     sink.stageDone(s, stageRanges.get(s), loss);
@@ -232,8 +224,8 @@ public final class StagedBatchEngine implements AutoCloseable {
     private void combine(int[][] ranges, float[] gradients) {
         int count = lanes.size();
         for (int l = 0; l < count; l++) {
-            java.nio.FloatBuffer g = lanes.get(l).gradientBuffer().floats();
-            float weight = (float) ((double) laneRows[l] / rows);
+            FloatBuffer g = lanes.get(l).gradientBuffer().floats();
+            float weight = (float) batch.weight(l);
             for (int[] r : ranges) {
                 int end = r[0] + r[1];
                 if (l == 0) {
@@ -249,20 +241,6 @@ public final class StagedBatchEngine implements AutoCloseable {
                     }
                 }
             }
-        }
-    }
-
-    private static float await(CompletableFuture<Float> future) throws EngineException {
-        try {
-            return future.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new EngineException("interrupted while a lane ran its stage", e);
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof EngineException engine) {
-                throw engine;
-            }
-            throw new EngineException("a lane failed: " + e.getCause(), e.getCause());
         }
     }
 

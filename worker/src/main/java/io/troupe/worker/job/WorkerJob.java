@@ -9,6 +9,7 @@ import io.troupe.model.gpt.ClassifierGraphs;
 import io.troupe.model.gpt.GptGraphs;
 import io.troupe.model.gpt.ParameterInit;
 import io.troupe.model.gpt.ParameterLayout;
+import io.troupe.model.gpt.StagedTrainingGraph;
 import io.troupe.model.gpt.LoraConfig;
 import io.troupe.model.gpt.Trainable;
 import io.troupe.model.gpt.TrainingGraph;
@@ -32,9 +33,14 @@ import io.troupe.worker.bert.MlmBatches;
 import io.troupe.worker.bert.MlmMasking;
 import io.troupe.worker.finetune.LabelledRows;
 import java.nio.LongBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
+import java.util.function.BiFunction;
 
 /**
  * One worker's share of a data-parallel training job: its engines, its copy of the
@@ -77,8 +83,8 @@ public final class WorkerJob implements AutoCloseable {
     private final ParameterLayout layout;
     private GradientReducer reducer;
     /** Engines by micro-batch rows: an elastic job's share changes with the number of workers. */
-    private final Map<Integer, BatchParallelEngine> trainEngines = new java.util.HashMap<>();
-    private final Map<AutoCloseable, Long> engineParamVersions = new java.util.HashMap<>();
+    private final Map<Integer, BatchParallelEngine> trainEngines = new HashMap<>();
+    private final Map<AutoCloseable, Long> engineParamVersions = new HashMap<>();
     private final EngineBuilder engineFactory;
     /** Staged engines by micro-batch rows when overlap_allreduce is on (a GPT), else null. */
     private final Map<Integer, StagedBatchEngine> stagedEngines;
@@ -142,8 +148,8 @@ public final class WorkerJob implements AutoCloseable {
     public WorkerJob(TrainSettings settings, Tokenizer tokenizer, LabelledRows rows, BatchPlan plan,
                      EngineOptions engineOptions, GradientReducer reducer, Checkpoint resumeFrom, StartingPoint start)
             throws EngineException {
-        this(settings, tokenizer, null, java.util.Objects.requireNonNull(rows, "rows"), plan, engineOptions, reducer,
-                resumeFrom, java.util.Objects.requireNonNull(start, "start"));
+        this(settings, tokenizer, null, Objects.requireNonNull(rows, "rows"), plan, engineOptions, reducer,
+                resumeFrom, Objects.requireNonNull(start, "start"));
     }
 
     private WorkerJob(TrainSettings settings, Tokenizer tokenizer, TokenSplit data, LabelledRows labelled,
@@ -225,20 +231,16 @@ public final class WorkerJob implements AutoCloseable {
         };
         if (settings.overlap().on() && encoder == null && classify == null) {
             int buckets = settings.overlap().bucketsFor(model.nLayer());
-            java.util.function.BiFunction<Integer, Long, io.troupe.model.gpt.StagedTrainingGraph> staged =
+            BiFunction<Integer, Long, StagedTrainingGraph> staged =
                     (rows, seedOf) -> GptGraphs.stagedTraining(model, rows, t, DType.FLOAT, seedOf, trainable, frozen, lora,
                             settings.activationCheckpointing(), buckets);
-            this.stagedEngines = new java.util.HashMap<>();
+            this.stagedEngines = new HashMap<>();
             this.stagedFactory = microBatch -> {
                 // The same Dropout seeds as the one-graph engine's, so both paths draw the same masks.
                 long sizeSeed = dropoutSeed + (microBatch == plan.microBatch() ? 0 : 7_000_000_007L * microBatch);
-                List<List<String>> stageGradients = new java.util.ArrayList<>();
-                staged.apply(microBatch, sizeSeed).stages().forEach(s -> stageGradients.add(s.gradients()));
-                return StagedBatchEngine.create((lane, rows) -> {
-                    List<byte[]> bytes = new java.util.ArrayList<>();
-                    staged.apply(rows, sizeSeed + 104_729L * lane).stages().forEach(s -> bytes.add(s.graph().toBytes()));
-                    return bytes;
-                }, stageGradients, flat, sessionOptions, microBatch, t,
+                return StagedBatchEngine.create((lane, rows) -> staged.apply(rows, sizeSeed + 104_729L * lane).stages()
+                                .stream().map(s -> new StagedBatchEngine.Stage(s.graph().toBytes(), s.gradients())).toList(),
+                        flat, sessionOptions, microBatch, t,
                         List.of(TrainingGraph.TOKENS, TrainingGraph.TARGETS), sessionOptions.intraOpThreads());
             };
         } else {
@@ -510,7 +512,7 @@ public final class WorkerJob implements AutoCloseable {
         float scale = share.gradientWeight() / accumulation;
         boolean reduce = share.workers() > 1;
         double[] loss = {0};
-        List<long[]> reduceCalls = new java.util.ArrayList<>();
+        List<long[]> reduceCalls = new ArrayList<>();
         for (int m = 0; m < accumulation; m++) {
             long first = share.sampleFrom() + (long) m * share.microBatch();
             order.fill(first, share.microBatch(), engine.batch(TrainingGraph.TOKENS), engine.batch(TrainingGraph.TARGETS));
@@ -703,7 +705,7 @@ public final class WorkerJob implements AutoCloseable {
                 LongBuffer tokens = eval.batch(TrainingGraph.TOKENS);
                 LongBuffer targets = eval.batch(TrainingGraph.TARGETS);
                 // The mask is keyed by the sampler's state before the draw: restored with it on resume.
-                long key = java.util.Arrays.hashCode(samplers[s].state());
+                long key = Arrays.hashCode(samplers[s].state());
                 samplers[s].next(tokens, targets);
                 if (mlm != null) {
                     mlm.prepare(tokens, targets, plan.microBatch(), settings.blockSize(), key * 31 + s);
@@ -754,7 +756,7 @@ public final class WorkerJob implements AutoCloseable {
 
     private Checkpoint checkpoint(long step, String identity, double bestValLoss, Map<String, long[]> more) {
         AdamW.State state = adam.exportState();
-        Map<String, long[]> extra = new java.util.HashMap<>(more);
+        Map<String, long[]> extra = new HashMap<>(more);
         if (evalTrainSampler != null) {
             extra.put(EVAL_TRAIN_RNG, evalTrainSampler.state());
             extra.put(EVAL_VAL_RNG, evalValSampler.state());

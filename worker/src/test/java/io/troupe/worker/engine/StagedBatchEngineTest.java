@@ -45,9 +45,9 @@ class StagedBatchEngineTest {
                 (lane, rows) -> GptGraphs.training(cfg, rows, T, DType.FLOAT, 5 + 104_729L * lane).toBytes(),
                 flat, options, ROWS, T, inputs);
              StagedBatchEngine staged = StagedBatchEngine.create(
-                (lane, rows) -> stageBytes(GptGraphs.stagedTraining(cfg, rows, T, DType.FLOAT, 5 + 104_729L * lane,
+                (lane, rows) -> stages(GptGraphs.stagedTraining(cfg, rows, T, DType.FLOAT, 5 + 104_729L * lane,
                         null, null, null, ActivationCheckpointing.NONE, buckets)),
-                stageGradients, flat, options, ROWS, T, inputs, lanes)) {
+                flat, options, ROWS, T, inputs, lanes)) {
             whole.setParameters(params);
             staged.setParameters(params);
             Random random = new Random(3);
@@ -79,10 +79,8 @@ class StagedBatchEngineTest {
         }
     }
 
-    private static List<byte[]> stageBytes(StagedTrainingGraph g) {
-        List<byte[]> out = new ArrayList<>();
-        g.stages().forEach(s -> out.add(s.graph().toBytes()));
-        return out;
+    private static List<StagedBatchEngine.Stage> stages(StagedTrainingGraph g) {
+        return g.stages().stream().map(s -> new StagedBatchEngine.Stage(s.graph().toBytes(), s.gradients())).toList();
     }
 
     private static void fill(LongBuffer buffer, long[] values) {
