@@ -120,7 +120,7 @@ final class BenchServeCommand implements Callable<Integer> {
         try (OpenAiServer server = OpenAiServer.bind("127.0.0.1", 0, limits, null,
                 MonitorSettings.defaults().withDrift(!noMonitor), line -> { })) {
             server.load(model, threads.threads(), batch, kvCacheMib << 20, line -> out.println("warning: " + line));
-            ServeBenchmark bench = new ServeBenchmark("http://127.0.0.1:" + server.port(), prompt, tokens);
+            ServeBenchmark bench = new ServeBenchmark("127.0.0.1", server.port(), prompt, tokens);
             bench.run(1, 1); // warm-up: session start-up and JIT
             if (compareRounds != null) {
                 compareMonitor(out, server, bench, batch);
