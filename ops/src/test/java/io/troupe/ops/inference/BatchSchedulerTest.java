@@ -239,6 +239,8 @@ class BatchSchedulerTest {
             completion += r.completionTokens();
             if (i % 2 == 0) {
                 assertEquals(FinishReason.CANCELLED, r.choices().get(0).finishReason());
+                assertTrue(r.completionTokens() <= 2, "request " + i + " stopped at the next step, after "
+                        + r.completionTokens() + " tokens");
             } else {
                 assertEquals(FinishReason.LENGTH, r.choices().get(0).finishReason(), "request " + i + " ran on to its end");
                 assertEquals(12, r.completionTokens());
