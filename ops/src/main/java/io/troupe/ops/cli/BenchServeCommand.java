@@ -444,7 +444,7 @@ final class BenchServeCommand implements Callable<Integer> {
                 } else if (name.startsWith("troupe-serve")) {
                     server += cpu;
                 } else if (name.startsWith("HttpClient")) {
-                    clients += cpu; // the client's selector and workers; its request threads are counted by ServeBenchmark
+                    clients += cpu; // java.net.http threads (the /metrics scrape); the load-generating threads are counted by ServeBenchmark
                 }
             }
             return new CpuByGroup(processCpuNanos(), scheduler, server, clients, java);
