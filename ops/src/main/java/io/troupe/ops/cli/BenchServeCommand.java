@@ -68,6 +68,12 @@ final class BenchServeCommand implements Callable<Integer> {
                     + " median speed-up with the load average of each round (default: ${DEFAULT-VALUE}).")
     private int rounds;
 
+    @Option(names = "--warmup-seconds", defaultValue = "5", paramLabel = "S",
+            description = "Before the measured rounds, serve --clients clients for at least S seconds, then one client once,"
+                    + " unmeasured, so the JIT has compiled the serving path and the rounds measure a warm server; 0 for"
+                    + " a one-request warm-up only (default: ${DEFAULT-VALUE}).")
+    private double warmupSeconds;
+
     @Option(names = "--compare-monitor", paramLabel = "ROUNDS",
             description = "Instead: ROUNDS pairs of --clients x --requests with the drift monitor on and off in one server,"
                     + " interleaved (on-off, off-on, ...): the median of each side's p50 latencies, the paired median"
@@ -120,7 +126,7 @@ final class BenchServeCommand implements Callable<Integer> {
         try (OpenAiServer server = OpenAiServer.bind("127.0.0.1", 0, limits, null,
                 MonitorSettings.defaults().withDrift(!noMonitor), line -> { })) {
             server.load(model, threads.threads(), batch, kvCacheMib << 20, line -> out.println("warning: " + line));
-            ServeBenchmark bench = new ServeBenchmark("http://127.0.0.1:" + server.port(), prompt, tokens);
+            ServeBenchmark bench = new ServeBenchmark("127.0.0.1", server.port(), prompt, tokens);
             bench.run(1, 1); // warm-up: session start-up and JIT
             if (compareRounds != null) {
                 compareMonitor(out, server, bench, batch);
@@ -129,6 +135,7 @@ final class BenchServeCommand implements Callable<Integer> {
             if (rounds < 1) {
                 throw UserError.usage("--rounds must be at least 1, got " + rounds);
             }
+            warmUp(out, bench);
             double[] speedUps = new double[rounds];
             for (int r = 0; r < rounds; r++) {
                 ServeBenchmark.Result one = measured(out, bench, 1);
@@ -148,6 +155,34 @@ final class BenchServeCommand implements Callable<Integer> {
             }
         }
         return TroupeCli.EXIT_OK;
+    }
+
+    /**
+     * Serves the measured load, unmeasured, for {@link #warmupSeconds} (then one client once): the
+     * first thousands of tokens run while the JIT compiles the server, and a round measured then
+     * times the compiler as much as the server. Says what it did, so nothing is hidden.
+     */
+    private void warmUp(PrintWriter out, ServeBenchmark bench) throws Exception {
+        if (warmupSeconds < 0) {
+            throw UserError.usage("--warmup-seconds must be at least 0, got " + warmupSeconds);
+        }
+        if (warmupSeconds == 0) {
+            return;
+        }
+        long start = System.nanoTime();
+        long deadline = start + (long) (warmupSeconds * 1e9);
+        long tokensServed = 0;
+        int runs = 0;
+        do {
+            tokensServed += bench.run(clients, requests).tokens();
+            runs++;
+        } while (System.nanoTime() < deadline);
+        tokensServed += bench.run(1, requests).tokens();
+        if (!json.enabled()) {
+            out.printf("warm-up, not measured: %d runs of %d clients and one of 1 client, %,d tokens in %.1f s%n", runs,
+                    clients, tokensServed, (System.nanoTime() - start) / 1e9);
+            out.flush();
+        }
     }
 
     /** One side of the comparison: the median over rounds of each p50. */
@@ -409,7 +444,7 @@ final class BenchServeCommand implements Callable<Integer> {
                 } else if (name.startsWith("troupe-serve")) {
                     server += cpu;
                 } else if (name.startsWith("HttpClient")) {
-                    clients += cpu; // the client's selector and workers; its request threads are counted by ServeBenchmark
+                    clients += cpu; // java.net.http threads (the /metrics scrape); the load-generating threads are counted by ServeBenchmark
                 }
             }
             return new CpuByGroup(processCpuNanos(), scheduler, server, clients, java);

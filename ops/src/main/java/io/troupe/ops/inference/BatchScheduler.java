@@ -246,7 +246,8 @@ public final class BatchScheduler implements AutoCloseable {
     }
 
     private void dropCancelled() {
-        for (Sequence s : List.copyOf(running)) {
+        for (int i = running.size() - 1; i >= 0; i--) { // backwards: end() removes the sequence from running
+            Sequence s = running.get(i);
             if (s.owner.cancelled) {
                 end(s, FinishReason.CANCELLED);
             }
@@ -283,6 +284,7 @@ public final class BatchScheduler implements AutoCloseable {
             starting.get(i).slot = opened.get(i).slot();
             running.add(starting.get(i));
         }
+        observer.onTokens(starting.size());
         for (int i = 0; i < starting.size(); i++) {
             Sequence s = starting.get(i);
             accept(s, s.sampler.sample(opened.get(i).logits(), 0, decoder.vocabSize()));
@@ -306,6 +308,7 @@ public final class BatchScheduler implements AutoCloseable {
             fail(batch.stream().map(s -> s.owner).distinct().toList(), e);
             return;
         }
+        observer.onTokens(batch.size());
         for (int i = 0; i < batch.size(); i++) {
             accept(batch.get(i), batch.get(i).sampler.sample(logits[i], 0, decoder.vocabSize()));
         }
@@ -314,8 +317,7 @@ public final class BatchScheduler implements AutoCloseable {
     /** Takes a sequence's newest token: sends its text, and ends the sequence on a stop or at max_tokens. */
     private void accept(Sequence s, int token) {
         Generation g = s.owner;
-        s.generated++;
-        observer.onTokens(1);
+        s.generated++; // counted for the observer by the caller, once per run
         if (!g.firstTokenSeen) {
             g.firstTokenSeen = true;
             observer.onFirstToken(System.nanoTime() - g.submittedNanos);

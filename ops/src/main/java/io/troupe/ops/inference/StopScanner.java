@@ -1,7 +1,7 @@
 package io.troupe.ops.inference;
 
 import io.troupe.data.tokenize.Tokenizer;
-import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -14,7 +14,9 @@ final class StopScanner {
 
     private final Tokenizer tokenizer;
     private final List<String> stops;
-    private final List<Integer> tokens = new ArrayList<>();
+    /** The continuation's tokens: tokens[0, count). An int array, not a boxed list: this runs once per token of every sequence. */
+    private int[] tokens = new int[64];
+    private int count;
     private String text = "";
     private int sent;
     private boolean stopped;
@@ -26,9 +28,12 @@ final class StopScanner {
 
     /** Adds a token; returns the text that is now safe to send (may be empty). */
     String append(int token) {
-        tokens.add(token);
+        if (count == tokens.length) {
+            tokens = Arrays.copyOf(tokens, 2 * count);
+        }
+        tokens[count++] = token;
         // Decoding the whole continuation keeps multi-byte characters split over tokens intact.
-        text = tokenizer.decode(tokens.stream().mapToInt(Integer::intValue).toArray());
+        text = tokenizer.decode(Arrays.copyOf(tokens, count));
         int stopAt = -1;
         for (String stop : stops) {
             int at = text.indexOf(stop, Math.max(0, sent - stop.length()));

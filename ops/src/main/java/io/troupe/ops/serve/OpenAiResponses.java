@@ -104,15 +104,28 @@ final class OpenAiResponses {
      * costs one string build instead of a tree of nodes and a serializer pass.
      */
     String textChunk(int index, String text) {
+        return textChunk(new StringBuilder(textChunkHead().length() + text.length() + 80), index, text).toString();
+    }
+
+    /** The server-sent event of {@link #textChunk}: {@code data: CHUNK} and the blank line, built in one buffer (once per token). */
+    String textEvent(int index, String text) {
+        StringBuilder out = new StringBuilder(textChunkHead().length() + text.length() + 90).append("data: ");
+        return textChunk(out, index, text).append("\n\n").toString();
+    }
+
+    private String textChunkHead() {
         if (textChunkHead == null) {
             textChunkHead = "{\"id\":\"" + quoted(id) + "\",\"object\":\"" + (chat ? "chat.completion.chunk" : "text_completion")
                     + "\",\"created\":" + created + ",\"model\":\"" + quoted(model) + "\",\"choices\":[{\"index\":";
         }
-        StringBuilder out = new StringBuilder(textChunkHead.length() + text.length() + 80).append(textChunkHead).append(index);
+        return textChunkHead;
+    }
+
+    private StringBuilder textChunk(StringBuilder out, int index, String text) {
+        out.append(textChunkHead()).append(index);
         out.append(chat ? ",\"delta\":{\"content\":\"" : ",\"text\":\"");
         JsonStringEncoder.getInstance().quoteAsString(text, out);
-        out.append(chat ? "\"}" : "\"").append(",\"logprobs\":null,\"finish_reason\":null}]}");
-        return out.toString();
+        return out.append(chat ? "\"}" : "\"").append(",\"logprobs\":null,\"finish_reason\":null}]}");
     }
 
     private static String quoted(String value) {

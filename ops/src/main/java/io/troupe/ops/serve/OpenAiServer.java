@@ -776,7 +776,7 @@ public final class OpenAiServer implements AutoCloseable {
 
             @Override
             public void onText(int choice, String text) {
-                send(ByteString.fromString("data: " + shapes.textChunk(choice, text) + "\n\n"));
+                send(ByteString.fromString(shapes.textEvent(choice, text)));
             }
 
             @Override

@@ -2,25 +2,20 @@ package io.troupe.ops.serve;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.HdrHistogram.Histogram;
 
 /**
  * A load generator for {@code troupe bench serve}: {@code clients} streaming clients, each
  * sending {@code requests} completions one after the other, against a running server. Measures
  * aggregate generated tokens per second, time to first token, inter-token latency (the gap
- * between two text chunks of one stream) and whole-request latency with HdrHistogram.
+ * between two text chunks of one stream) and whole-request latency with HdrHistogram. The
+ * clients run in the calling process, one thread and one connection each.
  */
 public final class ServeBenchmark {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -32,13 +27,19 @@ public final class ServeBenchmark {
             long clientThreadCpuNanos) {
     }
 
-    private final String baseUrl;
+    private final String host;
+    private final int port;
     private final String prompt;
     private final int maxTokens;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
 
-    public ServeBenchmark(String baseUrl, String prompt, int maxTokens) {
-        this.baseUrl = baseUrl;
+    /**
+     * Clients of a plain-HTTP server at {@code host:port}, each with its own keep-alive
+     * connection ({@link SseClient}), in this process: their CPU time is part of the process's
+     * and is reported separately ({@link Result#clientThreadCpuNanos()}).
+     */
+    public ServeBenchmark(String host, int port, String prompt, int maxTokens) {
+        this.host = host;
+        this.port = port;
         this.prompt = prompt;
         this.maxTokens = maxTokens;
     }
@@ -59,10 +60,13 @@ public final class ServeBenchmark {
                 done.add(CompletableFuture.supplyAsync(() -> {
                     long made = 0;
                     long cpuBefore = THREADS.getCurrentThreadCpuTime();
-                    for (int r = 0; r < requests; r++) {
-                        made += stream(client * 1000L + r, ttft, interToken, latency);
+                    try (SseClient connection = new SseClient(host, port, null)) {
+                        for (int r = 0; r < requests; r++) {
+                            made += stream(connection, client * 1000L + r, ttft, interToken, latency);
+                        }
+                    } finally {
+                        clientCpu.addAndGet(THREADS.getCurrentThreadCpuTime() - cpuBefore);
                     }
-                    clientCpu.addAndGet(THREADS.getCurrentThreadCpuTime() - cpuBefore);
                     return made;
                 }, pool));
             }
@@ -79,26 +83,26 @@ public final class ServeBenchmark {
                 latency.getValueAtPercentile(50) / 1e3, clientCpu.get());
     }
 
-    /** One streamed completion; records its latencies and returns its completion tokens. */
-    private long stream(long seed, Histogram ttft, Histogram interToken, Histogram latency) {
+    /** One streamed completion on {@code client}'s connection; records its latencies and returns its completion tokens. */
+    private long stream(SseClient client, long seed, Histogram ttft, Histogram interToken, Histogram latency) {
         try {
             String body = JSON.writeValueAsString(JSON.createObjectNode().put("prompt", prompt).put("max_tokens", maxTokens)
                     .put("temperature", 1.0).put("seed", seed).put("stream", true)
                     .set("stream_options", JSON.createObjectNode().put("include_usage", true)));
-            HttpRequest request = HttpRequest.newBuilder(URI.create(baseUrl + "/v1/completions"))
-                    .timeout(Duration.ofMinutes(10)).POST(HttpRequest.BodyPublishers.ofString(body)).build();
             long sent = System.nanoTime();
-            HttpResponse<Stream<String>> response = http.send(request, HttpResponse.BodyHandlers.ofLines());
-            if (response.statusCode() != 200) {
-                throw new IllegalStateException("the server answered " + response.statusCode());
-            }
-            long last = -1;
-            long completionTokens = -1;
-            for (String line : (Iterable<String>) response.body()::iterator) {
-                if (!line.startsWith("data: ") || line.equals("data: [DONE]")) {
-                    continue;
+            long[] last = {-1};
+            long[] completionTokens = {-1};
+            StringBuilder refused = new StringBuilder();
+            int status = client.post("/v1/completions", body, (line, now) -> {
+                if (!line.startsWith("data: ")) {
+                    if (refused.length() < 500) {
+                        refused.append(line); // an error's body, or SSE framing (blank lines)
+                    }
+                    return;
                 }
-                long now = System.nanoTime();
+                if (line.equals("data: [DONE]")) {
+                    return;
+                }
                 // Only the usage and error chunks are parsed: the clients share the machine with the
                 // server, and a full JSON parse of every token chunk would be measured as the server's cost.
                 if (line.contains("\"usage\"") || line.startsWith("data: {\"error\"")) {
@@ -106,28 +110,31 @@ public final class ServeBenchmark {
                     if (chunk.has("error")) {
                         throw new IllegalStateException("the server sent an error: " + chunk.get("error"));
                     }
-                    completionTokens = chunk.get("usage").get("completion_tokens").asLong();
-                    continue;
+                    completionTokens[0] = chunk.get("usage").get("completion_tokens").asLong();
+                    return;
                 }
                 if (line.contains("\"text\":\"\"")) { // a chunk without text (a finish reason); quotes in text are escaped
-                    continue;
+                    return;
                 }
                 synchronized (this) {
-                    if (last < 0) {
+                    if (last[0] < 0) {
                         ttft.recordValue((now - sent) / 1000);
                     } else {
-                        interToken.recordValue((now - last) / 1000);
+                        interToken.recordValue((now - last[0]) / 1000);
                     }
                 }
-                last = now;
+                last[0] = now;
+            });
+            if (status != 200) {
+                throw new IllegalStateException("the server answered " + status + ": " + refused);
             }
             synchronized (this) {
                 latency.recordValue((System.nanoTime() - sent) / 1000);
             }
-            if (completionTokens < 0) {
+            if (completionTokens[0] < 0) {
                 throw new IllegalStateException("the stream ended without its usage chunk");
             }
-            return completionTokens;
+            return completionTokens[0];
         } catch (Exception e) {
             throw new IllegalStateException("a benchmark request failed: " + e.getMessage(), e);
         }

@@ -520,7 +520,7 @@ class ServeCommandTest {
     @Test
     void benchServeReportsOneClientAndManyClients() throws Exception {
         CliRun bench = troupe("bench", "serve", "--model", run, "--clients", 3, "--requests", 2, "--tokens", 5, "--threads", 1,
-                "--json").assertOk();
+                "--warmup-seconds", 0.2, "--json").assertOk();
         List<String> lines = bench.out().lines().toList();
         assertEquals(2, lines.size(), bench::toString);
         JsonNode one = JSON.readTree(lines.get(0));

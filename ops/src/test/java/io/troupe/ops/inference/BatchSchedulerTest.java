@@ -210,6 +210,47 @@ class BatchSchedulerTest {
     }
 
     @Test
+    void requestsCancelledTogetherAllGiveTheirSlotsBackWhileTheOthersRunOnAndEveryTokenIsCounted() throws Exception {
+        decoder = new FakeBatchDecoder(TOKENIZER.vocabSize(), 6);
+        java.util.concurrent.atomic.AtomicLong observed = new java.util.concurrent.atomic.AtomicLong();
+        scheduler = new BatchScheduler(decoder, TOKENIZER, 8, new BatchScheduler.Observer() {
+            @Override
+            public void onTokens(int count) {
+                observed.addAndGet(count);
+            }
+        });
+        decoder.gate = new Semaphore(0);
+        List<Collector> collectors = new ArrayList<>();
+        List<BatchScheduler.Generation> generations = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            Collector c = new Collector();
+            collectors.add(c);
+            generations.add(scheduler.submit(greedy("a", i % 2 == 0 ? 1000 : 12), c));
+        }
+        eventually(() -> decoder.openSlots() == 6);
+        // The three long requests (0, 2, 4: first, middle and last of the batch) are cancelled between the same two steps.
+        generations.get(0).cancel();
+        generations.get(2).cancel();
+        generations.get(4).cancel();
+        decoder.gate.release(10_000);
+        long completion = 0;
+        for (int i = 0; i < 6; i++) {
+            BatchScheduler.Result r = collectors.get(i).await();
+            completion += r.completionTokens();
+            if (i % 2 == 0) {
+                assertEquals(FinishReason.CANCELLED, r.choices().get(0).finishReason());
+                assertTrue(r.completionTokens() <= 2, "request " + i + " stopped at the next step, after "
+                        + r.completionTokens() + " tokens");
+            } else {
+                assertEquals(FinishReason.LENGTH, r.choices().get(0).finishReason(), "request " + i + " ran on to its end");
+                assertEquals(12, r.completionTokens());
+            }
+        }
+        eventually(() -> decoder.openSlots() == 0);
+        assertEquals(completion, observed.get(), "the observer counts every generated token once");
+    }
+
+    @Test
     void nChoicesRunSideBySideWithTheirOwnSeeds() throws Exception {
         start(4, 8);
         GenerationRequest request = new GenerationRequest(TOKENIZER.encode("a"), 12, 3, 1.0, 1.0, 7L, List.of());

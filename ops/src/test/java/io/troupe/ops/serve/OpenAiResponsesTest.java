@@ -18,6 +18,8 @@ class OpenAiResponsesTest {
                 String direct = shapes.textChunk(3, text);
                 assertEquals(JSON.writeValueAsString(shapes.chunk(3, null, text, null)), direct, "chat " + chat + ": " + text);
                 assertEquals(text, JSON.readTree(direct).at(chat ? "/choices/0/delta/content" : "/choices/0/text").asText());
+                assertEquals("data: " + JSON.writeValueAsString(shapes.chunk(3, null, text, null)) + "\n\n",
+                        shapes.textEvent(3, text), "the event is the chunk framed as one server-sent event");
             }
         }
     }
