@@ -67,8 +67,17 @@ class SecurityIT extends ProcessTest {
     /** The attack phases that can be chosen, in the order they run. */
     private static final List<String> PHASES = List.of("ports", "flood", "rogues", "pause", "leave");
     private static final java.util.Set<String> CHOSEN = chosenPhases();
-    /** The learning-rate schedule of both runs, fixed so that it does not follow --steps (the preset's own). */
-    private static final List<String> SCHEDULE = List.of("lr_decay_iters=2000", "warmup_iters=100");
+    /**
+     * What both runs set so that they end comparable whatever their length: the learning-rate
+     * schedule (the preset's own), so that it does not follow --steps; a checkpoint every 50 steps;
+     * and one evaluation only, at the last step, of 40 batches. With an evaluation of 5 batches
+     * (of 12 x 32 tokens) every 50 steps, a 1,000-step pair ended 0.0515 apart (2.3764 attacked vs
+     * 2.4279 undisturbed): too few batches for a 0.05 comparison. With one final evaluation, both
+     * runs' eval samplers also start it from the same state (the resume restores it from the
+     * checkpoint, which no evaluation has advanced).
+     */
+    private static final List<String> SCHEDULE = List.of("lr_decay_iters=2000", "warmup_iters=100",
+            "checkpoint_interval=50", "eval_interval=" + OPEN_ENDED, "eval_iters=40");
     private static final int GLOBAL_BATCH = 12;
     private static final Duration WAIT = Duration.ofSeconds(3);
     // Joining over TLS took more than the default 30 s on this 2-core machine under a load of 25.
@@ -101,6 +110,8 @@ class SecurityIT extends ProcessTest {
     private static final Pattern CHECKPOINT = Pattern.compile("ckpt-(\\d+)\\.bin");
 
     private final Map<String, String> table = new LinkedHashMap<>();
+    /** When the misconfigured worker's process ended (this machine's local time, as its log's). */
+    private volatile java.time.LocalTime misconfiguredExit;
     /** Each finished phase with its duration and the load average at its end. */
     private final List<String> timeline = new ArrayList<>();
 
@@ -140,10 +151,12 @@ class SecurityIT extends ProcessTest {
         if (CHOSEN.contains("rogues")) {
             rogues.add(rogue("rogue-plain", port, List.of()));
             rogues.add(rogue("rogue-other-cluster", port, List.of("--tls", other.toString())));
-            rogues.add(processes.start(dir.resolve("misconfigured.log"),
+            Process misconfigured = processes.start(dir.resolve("misconfigured.log"),
                     with(UNDER_LOAD, "-Dtroupe.worker.data-plane.chunk-size=64KiB"), "worker", "--join",
                     "127.0.0.1:" + port, "--threads", "1", "--tls", secrets.toString(), "--join-timeout",
-                    JOIN_TIMEOUT));
+                    JOIN_TIMEOUT);
+            misconfigured.onExit().thenRun(() -> misconfiguredExit = java.time.LocalTime.now());
+            rogues.add(misconfigured);
         }
         if (CHOSEN.contains("ports")) {
             phase("attack every port", 600, () -> {
@@ -320,8 +333,13 @@ class SecurityIT extends ProcessTest {
         Matcher reason = Pattern.compile("troupe: the coordinator at \\S+ refused this worker: [^\n]*chunk-size=65536"
                 + "[^\n]*").matcher(refusal);
         assertTrue(reason.find(), TroupeProcesses.tail(misconfiguredLog));
+        // How long the refused process took to end: from its log's refusal line to its exit, to the second.
+        Matcher refusedAt = Pattern.compile("(\\d\\d:\\d\\d:\\d\\d) ERROR .*coordinator refused this worker")
+                .matcher(refusal);
+        String after = refusedAt.find() && misconfiguredExit != null ? String.format(" %d s after the refusal",
+                Duration.between(java.time.LocalTime.parse(refusedAt.group(1)), misconfiguredExit).toSeconds()) : "";
         table.put("6. worker with another chunk size", "refused at the door, no ring formation spent; the worker exits "
-                + misconfigured.exitValue() + " at once (\"" + reason.group().substring(0, Math.min(110,
+                + misconfigured.exitValue() + after + " (\"" + reason.group().substring(0, Math.min(110,
                 reason.group().length())) + "...\")");
     }
 
@@ -458,6 +476,11 @@ class SecurityIT extends ProcessTest {
                 }
             }
             Files.writeString(keep.resolve("phases.txt"), String.join("\n", timeline) + "\n");
+            // What was asserted so far (all of it when the suite passed): attack -> outcome.
+            StringBuilder outcomes = new StringBuilder("| attack | outcome |\n|---|---|\n");
+            table.forEach((attack, outcome) -> outcomes.append("| ").append(attack).append(" | ").append(outcome)
+                    .append(" |\n"));
+            Files.writeString(keep.resolve("table.md"), outcomes);
             System.out.println("SecurityIT: logs kept in " + keep.toAbsolutePath());
         } catch (Exception e) {
             System.out.println("SecurityIT: could not keep the logs: " + e);
@@ -617,7 +640,7 @@ class SecurityIT extends ProcessTest {
         List<String> args = new ArrayList<>(List.of("coordinator", "--bind", "127.0.0.1:" + port,
                 "--workers", "3", "--max-workers", "3", "--data", TroupeProcesses.SHAKESPEARE.toString(), "--out",
                 out.toString(), "--preset", "shakespeare-char-small", "--steps", String.valueOf(steps), "--seed",
-                "1337", "--tls", secrets.toString(), "eval_iters=5", "eval_interval=50", "log_interval=1"));
+                "1337", "--tls", secrets.toString(), "log_interval=1"));
         args.addAll(TINY_MODEL);
         args.addAll(SCHEDULE);
         return processes.start(dir.resolve(name + ".log"), UNDER_LOAD, args.toArray(String[]::new));
