@@ -233,7 +233,10 @@ public final class ClusterNode {
      * warning, so that the command returns and its process exits. Seen in SecurityIT at a load of
      * 20-40: a coordinator and two workers whose jobs had ended all logged "phase
      * [actor-system-terminate] timed out" at once and stayed alive, idle, with the main thread in
-     * an unbounded wait for the termination (the Artery/IO actor that did not stop was not found).
+     * an unbounded wait for the termination. Likely cause (not verified here): Artery waits without
+     * a deadline for its remoting streams to complete on termination, and a stalled stream keeps
+     * the system alive (apache/pekko#3247, bounded upstream by pekko PR #3317, which Pekko 1.7.0
+     * does not have: its reference.conf has no {@code shutdown-streams-timeout}).
      */
     static void shutdown(ActorSystem<?> system, Duration grace) {
         CompletableFuture<?> terminated = system.getWhenTerminated().toCompletableFuture();
