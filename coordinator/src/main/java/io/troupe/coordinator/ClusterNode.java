@@ -1,5 +1,6 @@
 package io.troupe.coordinator;
 
+import io.troupe.worker.actor.WorkerActor;
 import io.troupe.worker.tls.ClusterTls;
 import java.util.Optional;
 import com.typesafe.config.Config;
@@ -38,6 +39,8 @@ import org.apache.pekko.cluster.typed.Subscribe;
 public final class ClusterNode {
     /** The actor system name shared by every node of a Troupe cluster. */
     public static final String SYSTEM_NAME = "troupe";
+    /** How long a node's actor system may take to terminate after its coordinated shutdown has run. */
+    static final Duration TERMINATION_GRACE = Duration.ofSeconds(10);
 
     private ClusterNode() {
     }
@@ -223,11 +226,37 @@ public final class ClusterNode {
         }
     }
 
-    /** Leaves the cluster gracefully (so workers see the coordinator go) and stops the node. */
-    private static void shutdown(ActorSystem<?> system) {
+    /**
+     * Leaves the cluster gracefully (so workers see the coordinator go) and stops the node, in
+     * bounded time: the coordinated shutdown's phases each have a timeout, and after them the
+     * actor system gets {@code grace} more to terminate. If it has not, it is left behind with a
+     * warning, so that the command returns and its process exits. Seen in SecurityIT at a load of
+     * 20-40: a coordinator and two workers whose jobs had ended all logged "phase
+     * [actor-system-terminate] timed out" at once and stayed alive, idle, with the main thread in
+     * an unbounded wait for the termination. Likely cause (not verified here): Artery waits without
+     * a deadline for its remoting streams to complete on termination, and a stalled stream keeps
+     * the system alive (apache/pekko#3247, bounded upstream by pekko PR #3317, which Pekko 1.7.0
+     * does not have: its reference.conf has no {@code shutdown-streams-timeout}).
+     */
+    static void shutdown(ActorSystem<?> system, Duration grace) {
+        CompletableFuture<?> terminated = system.getWhenTerminated().toCompletableFuture();
         org.apache.pekko.actor.CoordinatedShutdown.get(system)
-                .runAll(org.apache.pekko.actor.CoordinatedShutdown.unknownReason());
-        system.getWhenTerminated().toCompletableFuture().join();
+                .runAll(org.apache.pekko.actor.CoordinatedShutdown.unknownReason())
+                .toCompletableFuture().exceptionally(e -> null).join(); // bounded by the phases' timeouts
+        try {
+            terminated.get(grace.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            system.log().warn("the node's actor system did not terminate within {} s after its coordinated shutdown;"
+                    + " leaving it behind", grace.toSeconds());
+        } catch (ExecutionException e) {
+            system.log().warn("the node's actor system terminated with {}", e.getCause().toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt(); // the caller is being stopped: let it see so
+        }
+    }
+
+    private static void shutdown(ActorSystem<?> system) {
+        shutdown(system, TERMINATION_GRACE);
     }
 
     /**
@@ -282,8 +311,15 @@ public final class ClusterNode {
                             : "the coordinator at " + joinHost + ":" + joinPort + " did not come back within "
                             + wait.toSeconds() + " s (troupe.cluster.coordinator-wait)";
                 }
-                if (!node.awaitCoordinatorLost()) {
-                    return null;
+                switch (node.awaitEnd()) {
+                    case REFUSED:
+                        // Final: another version or other data-plane settings will not be admitted on a retry.
+                        return "the coordinator at " + joinHost + ":" + joinPort + " refused this worker: "
+                                + node.refusal();
+                    case DONE:
+                        return null;
+                    case COORDINATOR_LOST:
+                        break;
                 }
             } finally {
                 node.stop();
@@ -296,9 +332,20 @@ public final class ClusterNode {
 
     /** One incarnation of a worker node's actor system. */
     private static final class WorkerNode {
+        /** Why a worker node stops serving. */
+        enum End {
+            /** The coordinator crashed or was cut off: wait for it to come back. */
+            COORDINATOR_LOST,
+            /** The coordinator left (its job is over), or the node was stopped. */
+            DONE,
+            /** The coordinator turned this worker away for good ({@link WorkerActor.Refused}). */
+            REFUSED
+        }
+
         private final ActorSystem<Guardian.WorkersOf> system;
         private final CompletableFuture<Void> joined = new CompletableFuture<>();
         private final CompletableFuture<Boolean> coordinatorGone = new CompletableFuture<>();
+        private final CompletableFuture<String> refused = new CompletableFuture<>();
 
         private WorkerNode(ActorSystem<Guardian.WorkersOf> system) {
             this.system = system;
@@ -317,13 +364,21 @@ public final class ClusterNode {
             return node;
         }
 
-        /** Completes {@code joined} when this node is Up, {@code coordinatorGone} when the coordinator goes. */
+        /**
+         * Completes {@code joined} when this node is Up, {@code coordinatorGone} when the coordinator
+         * goes, {@code refused} when the coordinator refuses this node's worker.
+         */
         private void watchMembership() {
             Cluster cluster = Cluster.get(system);
             system.systemActorOf(Behaviors.<Object>setup(ctx -> {
                 cluster.subscriptions().tell(Subscribe.create(ctx.getSelf().narrow(), ClusterEvent.MemberEvent.class));
                 cluster.subscriptions().tell(Subscribe.create(ctx.getSelf().narrow(), ClusterEvent.UnreachableMember.class));
+                system.eventStream().tell(new org.apache.pekko.actor.typed.eventstream.EventStream.Subscribe<>(
+                        WorkerActor.Refused.class, ctx.getSelf().narrow()));
                 return Behaviors.receiveMessage(event -> {
+                    if (event instanceof WorkerActor.Refused r) {
+                        refused.complete(r.reason());
+                    }
                     if (event instanceof ClusterEvent.MemberUp up && up.member().address().equals(cluster.selfMember().address())) {
                         joined.complete(null);
                     }
@@ -351,7 +406,7 @@ public final class ClusterNode {
         private void leaveOnShutdown(Duration timeout) {
             org.apache.pekko.actor.CoordinatedShutdown.get(system).addTask(
                     org.apache.pekko.actor.CoordinatedShutdown.PhaseBeforeServiceUnbind(), "leave-jobs", () ->
-                            coordinatorGone.isDone()
+                            coordinatorGone.isDone() || refused.isDone() // no job to leave
                                     ? CompletableFuture.completedFuture(org.apache.pekko.Done.getInstance())
                                     : org.apache.pekko.actor.typed.javadsl.AskPattern.<Guardian.WorkersOf, List<org.apache.pekko.actor.typed.ActorRef<io.troupe.worker.actor.WorkerActor.Command>>>ask(
                                     system, Guardian.WorkersOf::new, timeout, system.scheduler())
@@ -375,10 +430,27 @@ public final class ClusterNode {
             }
         }
 
-        /** Waits until the coordinator goes or the node stops; true when the coordinator was lost. */
-        boolean awaitCoordinatorLost() {
-            CompletableFuture.anyOf(coordinatorGone, system.getWhenTerminated().toCompletableFuture()).join();
-            return coordinatorGone.getNow(false) && !system.getWhenTerminated().toCompletableFuture().isDone();
+        /**
+         * Waits until the coordinator goes, refuses this node's worker, or the node stops. Before
+         * the refusal ended the wait, a refused worker's actor stopped but its node stayed a
+         * cluster member until the coordinator's job ended (SecurityIT's misconfigured worker).
+         */
+        End awaitEnd() {
+            CompletableFuture<Void> terminated = system.getWhenTerminated().toCompletableFuture().thenApply(d -> null);
+            CompletableFuture.anyOf(coordinatorGone, refused, terminated).join();
+            if (refused.isDone()) {
+                return End.REFUSED;
+            }
+            // SIGTERM: while this node leaves, the coordinator may look lost to it; the process is
+            // exiting, so it must not wait for the coordinator nor start another node.
+            boolean exiting = org.apache.pekko.actor.CoordinatedShutdown.get(system).getShutdownReason()
+                    .filter(r -> r == org.apache.pekko.actor.CoordinatedShutdown.jvmExitReason()).isPresent();
+            return coordinatorGone.getNow(false) && !terminated.isDone() && !exiting ? End.COORDINATOR_LOST : End.DONE;
+        }
+
+        /** The coordinator's reason for refusing this node's worker (after {@link End#REFUSED}). */
+        String refusal() {
+            return refused.getNow("");
         }
 
         void stop() {

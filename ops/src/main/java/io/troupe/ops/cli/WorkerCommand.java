@@ -17,7 +17,8 @@ import picocli.CommandLine.Spec;
 /** {@code troupe worker}: joins a coordinator and trains the jobs it is given. */
 @Command(name = "worker",
         description = {"Join a coordinator (troupe coordinator or troupe tune --external) and run its training steps.",
-            "Exits when the coordinator leaves; SIGTERM leaves the job at the next step boundary."},
+            "Exits when the coordinator leaves; SIGTERM leaves the job at the next step boundary.",
+            "A worker the coordinator refuses (another Troupe version, other data-plane settings) exits at once (1)."},
         mixinStandardHelpOptions = true)
 final class WorkerCommand implements Callable<Integer> {
 

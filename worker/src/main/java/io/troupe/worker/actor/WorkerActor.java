@@ -38,6 +38,7 @@ import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.PreRestart;
+import org.apache.pekko.actor.typed.eventstream.EventStream;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.BehaviorBuilder;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -102,6 +103,15 @@ public final class WorkerActor {
      * the next step boundary; {@code done} is answered once it has.
      */
     public record Leave(ActorRef<Done> done) implements Command {
+    }
+
+    /**
+     * Published on the actor system's event stream when the coordinator refuses this worker at
+     * the door (another Troupe version, other data-plane settings): the refusal is final, so the
+     * node that runs the worker stops with {@code reason} instead of waiting for a job that will
+     * never come.
+     */
+    public record Refused(String reason) {
     }
 
     /** Where this worker stands in its job: its session and the ring generation and rank it holds (-1: none). */
@@ -384,6 +394,7 @@ public final class WorkerActor {
         if (payload instanceof JobFinished refused) {
             // The coordinator turned this worker away (another version, job full).
             ctx.getLog().error("coordinator refused this worker: {}", refused.error());
+            ctx.getSystem().eventStream().tell(new EventStream.Publish<>(new Refused(refused.error())));
             return Behaviors.stopped();
         } else if (payload instanceof JoinJob) {
             return refuse(join, w);
