@@ -105,7 +105,8 @@ run() { # $1 = on|off, $2 = pair; appends one line to runs.txt
       cpid=$!
     else
       # The page itself: HTML, JS and the SVG chart, redrawn on every message.
-      chromium --headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run \
+      # In its own process group (setsid), so that its CPU is counted and it is stopped as a group.
+      setsid chromium --headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run \
         --user-data-dir="$OUT/chrome" "http://127.0.0.1:$PORT/" > "$OUT/chromium-$pair.log" 2>&1 &
       cpid=$!
     fi
@@ -120,11 +121,11 @@ run() { # $1 = on|off, $2 = pair; appends one line to runs.txt
     # Chromium's CPU lives in its child processes (renderer, GPU, ...): count the whole group.
     if [ "$CLIENT" = chromium ]; then
       ccpu=0
-      for c in $(pgrep -g "$(ps -o pgid= "$cpid" | tr -d ' ')" 2>/dev/null || true); do
+      for c in $(pgrep -g "$cpid" 2>/dev/null || true); do
         ccpu=$(awk -v a="$ccpu" -v b="$(client_cpu_s "$c")" 'BEGIN { printf "%.3f", a + b }')
       done
     fi
-    kill "$cpid" 2>/dev/null || true
+    if [ "$CLIENT" = chromium ]; then kill -- "-$cpid" 2>/dev/null || true; else kill "$cpid" 2>/dev/null || true; fi
     wait "$cpid" 2>/dev/null || true
   fi
   local steady msgs=0 bytes=0
