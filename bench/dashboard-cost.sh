@@ -50,16 +50,17 @@ echo "# dashboard cost: $PAIRS pairs x $STEPS steps, $THREADS threads, client $C
 java -cp "$JAR" bench/DashboardHandoff.java 2000000 1000 > "$OUT/handoff.txt"
 cat "$OUT/handoff.txt"
 
-sample_threads() { # $1 = pid, $2 = file, $3 = run dir: "sample step tid ns name" for every thread, once a second
-  local pid=$1 file=$2 dir=$3 i=0 st
+sample_threads() { # $1 = pid, $2 = file, $3 = run dir: "time step tid ns name" for every thread, once a second
+  local pid=$1 file=$2 dir=$3 i st
   while kill -0 "$pid" 2>/dev/null; do
     # The step the run has logged last (its metrics.jsonl), so that the steady window can be cut out.
     st=$(tail -c 400 "$dir/metrics.jsonl" 2>/dev/null | grep -o '"step":[0-9]*' | tail -1 | cut -d: -f2 || true)
-    # comm first, then schedstat (run time in ns), matched by the tid in the file name.
+    # comm first, then schedstat (run time in ns), matched by the tid in the file name. The sample's
+    # wall-clock time (a loaded machine stretches the second between samples) names the sample.
+    i=$EPOCHREALTIME
     awk -v i="$i" -v st="${st:-0}" 'FNR == 1 { split(FILENAME, p, "/"); tid = p[5] }
          FILENAME ~ /comm$/ { name[tid] = $0; next }
          { print i, st, tid, $1, name[tid] }' /proc/"$pid"/task/*/comm /proc/"$pid"/task/*/schedstat >> "$file" 2>/dev/null || true
-    i=$((i + 1))
     sleep 1
   done
 }
@@ -80,7 +81,7 @@ account() { # $1 = samples file, $2 = first step, $3 = last step (exclusive): "p
         if (name[t] ~ /^troupe-dashboa/) dash += d
         else if (name[t] ~ /^(GC Thread|G1 )/) gc += d
       }
-      printf "%.4f %.4f %.4f %d %d", total / 1e9, dash / 1e9, gc / 1e9, w1 - w0, s1 - s0
+      printf "%.4f %.4f %.4f %.1f %d", total / 1e9, dash / 1e9, gc / 1e9, w1 - w0, s1 - s0
     }' "$1"
 }
 
