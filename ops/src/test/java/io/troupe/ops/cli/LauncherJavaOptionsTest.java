@@ -32,7 +32,7 @@ class LauncherJavaOptionsTest {
     /** The repository root (tests run in ops/). */
     private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
     private static final List<String> COORDINATOR_DEFAULTS =
-            List.of("-Xms128m", "-XX:+AlwaysPreTouch", "-XX:ReservedCodeCacheSize=64m");
+            List.of("-XX:+UseSerialGC", "-Xms128m", "-XX:+AlwaysPreTouch", "-XX:ReservedCodeCacheSize=64m");
 
     @TempDir
     Path tmp;
@@ -84,7 +84,8 @@ class LauncherJavaOptionsTest {
         List<String> options = jvmOptions(entrypoint(env, "coordinator"));
         assertEquals(COORDINATOR_DEFAULTS, options.subList(0, COORDINATOR_DEFAULTS.size()), "the pod's JVM options: " + options);
         for (String option : options.subList(COORDINATOR_DEFAULTS.size(), options.size())) {
-            assertFalse(option.startsWith("-Xms") || option.contains("AlwaysPreTouch") || option.contains("ReservedCodeCacheSize"),
+            assertFalse(option.startsWith("-Xms") || option.contains("AlwaysPreTouch") || option.contains("ReservedCodeCacheSize")
+                            || option.matches("-XX:[+-]Use\\w*GC"),
                     "the manifest's TROUPE_JAVA_OPTS undoes a coordinator default: " + option);
         }
     }
