@@ -72,9 +72,15 @@ public final class DashboardServer implements AutoCloseable {
                 "pekko.loglevel = WARNING",
                 "pekko.stdout-loglevel = WARNING",
                 "pekko.http.server.server-header = troupe",
-                // The default 10 ms timer wheel wakes a thread 100 times a second for the whole run; the
-                // page ticks once a second, so 100 ms is plenty and roughly halves the dashboard's idle CPU.
-                "pekko.scheduler.tick-duration = 100ms",
+                // The timer wheel wakes its thread once a tick for the whole run (Pekko's default 10 ms:
+                // 100 times a second). The stream ticks once a period, so a quarter of it is precise
+                // enough: 250 ms for the commands' one-second period, 4 wake-ups a second.
+                "pekko.scheduler.tick-duration = " + tickMillis(period) + "ms",
+                // One message a period needs no pools sized to the machine (4-64 threads each by
+                // default): every extra worker is one more thread woken and parked on the training
+                // machine's busy cores. See bench/DashboardThreads.java for what the threads cost.
+                "pekko.actor.default-dispatcher.fork-join-executor { parallelism-min = 1, parallelism-max = 2 }",
+                "pekko.actor.internal-dispatcher.fork-join-executor { parallelism-min = 1, parallelism-max = 1 }",
                 "pekko.coordinated-shutdown.run-by-jvm-shutdown-hook = off"))
                 .withFallback(ConfigFactory.load());
         ActorSystem system = ActorSystem.create("troupe-dashboard", config);
@@ -90,6 +96,11 @@ public final class DashboardServer implements AutoCloseable {
             throw new IOException(why, cause);
         }
         return server;
+    }
+
+    /** The scheduler's tick for a stream of this period: a quarter of it, between 10 ms and 250 ms. */
+    static long tickMillis(Duration period) {
+        return Math.max(10, Math.min(250, period.toMillis() / 4));
     }
 
     /** The port listened on (the chosen one when 0 was asked). */

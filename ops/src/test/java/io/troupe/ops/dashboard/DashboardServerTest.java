@@ -56,6 +56,15 @@ class DashboardServerTest {
     }
 
     @Test
+    void theTimerWheelTicksAQuarterOfTheStreamPeriodBetween10And250Ms() {
+        // The commands' one-second stream: 4 wake-ups a second instead of Pekko's 100.
+        assertEquals(250, DashboardServer.tickMillis(Duration.ofSeconds(1)));
+        assertEquals(250, DashboardServer.tickMillis(Duration.ofSeconds(10)));
+        assertEquals(25, DashboardServer.tickMillis(Duration.ofMillis(100)));
+        assertEquals(10, DashboardServer.tickMillis(Duration.ofMillis(20)));
+    }
+
+    @Test
     void aMissingOrWrongTokenGets401AndTheRightOneThePage() throws Exception {
         assertEquals(401, get("/", null).statusCode());
         assertEquals(401, get("/events", null).statusCode());
