@@ -103,7 +103,7 @@ final class TuneCommand implements Callable<Integer> {
 
     @Option(names = "--audit-pairs", paramLabel = "FILE",
             description = {"Bias-audit every COMPLETE trial's model on these sentence pairs (as 'troupe audit bias'):",
-                "its pct_stereotype and 95% CI become columns of trials.csv, report.html and 'study show'."})
+                "its pct_stereotype and 95%% CI become columns of trials.csv, report.html and 'study show'."})
     private Path auditPairs;
 
     @Option(names = "--audit-format", paramLabel = "crows|pairs", description = "Layout of --audit-pairs (default: crows).")

@@ -80,7 +80,9 @@ public final class PbtRunner {
                 || !(resampleProbability >= 0 && resampleProbability <= 1)) {
             throw new TuneException(Kind.CONFIG, "pbt options: interval must be >= 1 and below --steps " + steps
                     + " (it is rounded up to eval_interval " + eval + "), quantile in (0, 0.5], resample_probability in"
-                    + " [0, 1]; got " + interval + ", " + quantile + ", " + resampleProbability);
+                    + " [0, 1]; got " + interval + ", " + quantile + ", " + resampleProbability
+                    + (interval >= steps ? "; pass a --steps above " + interval + ", or set a lower fixed.eval_interval"
+                    + " and pbt.interval in the space" : "; fix the pbt block of the space"));
         }
         this.study = study;
         this.dir = dir;
