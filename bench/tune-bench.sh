@@ -10,7 +10,8 @@
 #   pbt         population-based training of TRIALS members: TRIALS x STEPS steps, as random search
 #
 # Built to run unattended for hours on a shared machine: every study is its own directory under
-# OUT; a study already in OUT/results.tsv is skipped, an interrupted one is resumed; results go
+# OUT; a study already in OUT/results.tsv is skipped, an interrupted one is resumed (PBT: started
+# over, as a population-based study cannot be resumed); results go
 # to OUT/results.tsv one line per study as it finishes, and OUT/summary.txt is rewritten after
 # each (best val loss mean +- std over seeds, total steps, wall time per method).
 #
@@ -55,12 +56,19 @@ run() {
     return 0
   fi
   start=$(date +%s.%N)
-  if [[ -f "$dir/study.db" ]]; then
+  if [[ -f "$dir/study.db" && $method != pbt ]]; then
     java -jar "$JAR" tune --out "$dir" --resume --threads "$THREADS" >> "$log" 2>&1
   else
+    # A population-based study cannot be resumed (its members train in generations): an
+    # interrupted one starts over, which --force allows.
+    local force=""
+    if [[ -f "$dir/study.db" ]]; then
+      force="--force"
+      echo "$name: an interrupted PBT study cannot be resumed; starting it over" >&2
+    fi
     # shellcheck disable=SC2046
     java -jar "$JAR" tune --space "$SPACE" --data "$DATA" --out "$dir" --trials "$TRIALS" --steps "$STEPS" \
-      $(flags "$method") --seed "$seed" --threads "$THREADS" > "$log" 2>&1
+      $(flags "$method") --seed "$seed" --threads "$THREADS" $force > "$log" 2>&1
   fi
   local rc=$?
   end=$(date +%s.%N)
