@@ -164,6 +164,11 @@ public final class PbtRunner {
                 } catch (StoreException e) {
                     throw e;
                 } catch (Exception | OutOfMemoryError e) {
+                    if (stopping) {
+                        // Ctrl-C tears the process down under a member that is starting (ONNX Runtime's
+                        // logger goes first): it stays RUNNING, resumable from its last checkpoint.
+                        break;
+                    }
                     failed.put(n, oneLine(e));
                     finish(n, TrialState.FAILED, failed.get(n));
                 }

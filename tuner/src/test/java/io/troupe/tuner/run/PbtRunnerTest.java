@@ -191,6 +191,44 @@ class PbtRunnerTest {
         }
     }
 
+    /** A member that throws because the process is going down on Ctrl-C is not failed for good. */
+    @Test
+    void aMemberThatThrowsWhileTheStudyStopsStaysResumable() throws Exception {
+        String name = name();
+        FakeMembers members = new FakeMembers();
+        try (StudyStore store = study(dir)) {
+            PbtRunner[] first = new PbtRunner[1];
+            TrialExecutor tornDown = new TrialExecutor() {
+                @Override
+                public long run(TrialJob job, TrainListener listener) {
+                    if (first[0].stopRequested()) {
+                        throw new IllegalStateException("Attempt to use DefaultLogger but none has been registered");
+                    }
+                    return members.run(job, listener);
+                }
+
+                @Override
+                public void transfer(TrialJob from, TrialJob to) {
+                    members.transfer(from, to);
+                }
+            };
+            first[0] = runner(dir, store, tornDown, new StudyListener() {
+                @Override
+                public void onTrialStart(int number, Map<String, Object> params, boolean restarted) {
+                    if (number == 3 && restarted) {
+                        first[0].requestStop();
+                    }
+                }
+            });
+            first[0].run();
+            assertEquals(TrialState.RUNNING, store.trials(name).stream().filter(t -> t.number() == 3).findFirst()
+                    .orElseThrow().state());
+            runner(dir, store, members, StudyListener.SILENT).run();
+            assertTrue(store.trials(name).stream().allMatch(t -> t.state() == TrialState.COMPLETE && t.lastStep() == STEPS),
+                    store.trials(name).toString());
+        }
+    }
+
     @Test
     void exploreMultipliesByPointEightOrOnePointTwoAndCopiesShapeKeys() {
         PbtRunner pbt = new PbtRunner("s", dir, SPACE, Sampler.create("random", SPACE, 0), null, null, STEPS, 4, 0,
