@@ -10,7 +10,8 @@
 #   pbt         population-based training of TRIALS members: TRIALS x STEPS steps, as random search
 #
 # Built to run unattended for hours on a shared machine: every study is its own directory under
-# OUT; a study already in OUT/results.tsv is skipped, an interrupted one is resumed; results go
+# OUT; a study already in OUT/results.tsv is skipped, an interrupted one is resumed (a PBT study
+# by a jar too old to resume one is started over); results go
 # to OUT/results.tsv one line per study as it finishes, and OUT/summary.txt is rewritten after
 # each (best val loss mean +- std over seeds, total steps, wall time per method).
 #
@@ -48,6 +49,13 @@ flags() {
   esac
 }
 
+# fresh METHOD SEED DIR LOG [--force]: starts a study.
+fresh() {
+  # shellcheck disable=SC2046
+  java -jar "$JAR" tune --space "$SPACE" --data "$DATA" --out "$3" --trials "$TRIALS" --steps "$STEPS" \
+    $(flags "$1") --seed "$2" --threads "$THREADS" "${@:5}" > "$4" 2>&1
+}
+
 # run METHOD SEED: one study; appends a line to results.tsv.
 run() {
   local method=$1 seed=$2 name="$1-s$2" dir="$out/$1-s$2" log="$out/$1-s$2.log" start end best steps
@@ -55,14 +63,20 @@ run() {
     return 0
   fi
   start=$(date +%s.%N)
+  local rc
   if [[ -f "$dir/study.db" ]]; then
     java -jar "$JAR" tune --out "$dir" --resume --threads "$THREADS" >> "$log" 2>&1
+    rc=$?
+    if [[ $rc -eq 2 && $method == pbt ]] && grep -q "cannot be resumed yet" "$log"; then
+      # Jars older than PBT resume refuse it: the interrupted population starts over.
+      echo "$name: this jar cannot resume a PBT study; starting it over" >&2
+      fresh "$method" "$seed" "$dir" "$log" --force
+      rc=$?
+    fi
   else
-    # shellcheck disable=SC2046
-    java -jar "$JAR" tune --space "$SPACE" --data "$DATA" --out "$dir" --trials "$TRIALS" --steps "$STEPS" \
-      $(flags "$method") --seed "$seed" --threads "$THREADS" > "$log" 2>&1
+    fresh "$method" "$seed" "$dir" "$log"
+    rc=$?
   fi
-  local rc=$?
   end=$(date +%s.%N)
   if [[ $rc -ne 0 ]]; then
     echo "$name: exit $rc (see $log)" >&2

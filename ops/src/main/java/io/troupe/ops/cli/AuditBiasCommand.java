@@ -33,7 +33,7 @@ import picocli.CommandLine.Spec;
 /** {@code troupe audit bias}: how often a causal model prefers the more stereotypical sentence of a pair. */
 @Command(name = "bias",
         description = {"Score sentence pairs (CrowS-Pairs, or your own more/less pairs) with an exported model.",
-            "Reports the share of pairs where it prefers the more stereotypical sentence, per category with 95%"
+            "Reports the share of pairs where it prefers the more stereotypical sentence, per category with 95%%"
                 + " bootstrap intervals. About 50 means no measured preference."},
         mixinStandardHelpOptions = true)
 final class AuditBiasCommand implements Callable<Integer> {

@@ -77,7 +77,7 @@ final class BenchServeCommand implements Callable<Integer> {
     @Option(names = "--compare-monitor", paramLabel = "ROUNDS",
             description = "Instead: ROUNDS pairs of --clients x --requests with the drift monitor on and off in one server,"
                     + " interleaved (on-off, off-on, ...): the median of each side's p50 latencies, the paired median"
-                    + " on/off ratio with a 95% bootstrap interval, and the monitor's time on the request path"
+                    + " on/off ratio with a 95%% bootstrap interval, and the monitor's time on the request path"
                     + " (from /metrics). The monitor drains after each \"on\" side, so its deferred work never lands in an"
                     + " \"off\" request. Many short rounds (--clients 1 --requests 1 --tokens 32) give the tightest"
                     + " interval: bench/monitor-overhead.sh.")

@@ -67,7 +67,7 @@ final class StudyBestCommand implements Callable<Integer> {
         }
         if (export != null) {
             String text = BestConfig.render(results.study(), SearchSpace.parse(results.study().space()), best,
-                    results.study().name());
+                    results.study().name(), results.lineage());
             try {
                 Path parent = export.toAbsolutePath().getParent();
                 if (parent != null) {

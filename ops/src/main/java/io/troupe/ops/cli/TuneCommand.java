@@ -103,7 +103,7 @@ final class TuneCommand implements Callable<Integer> {
 
     @Option(names = "--audit-pairs", paramLabel = "FILE",
             description = {"Bias-audit every COMPLETE trial's model on these sentence pairs (as 'troupe audit bias'):",
-                "its pct_stereotype and 95% CI become columns of trials.csv, report.html and 'study show'."})
+                "its pct_stereotype and 95%% CI become columns of trials.csv, report.html and 'study show'."})
     private Path auditPairs;
 
     @Option(names = "--audit-format", paramLabel = "crows|pairs", description = "Layout of --audit-pairs (default: crows).")
@@ -262,9 +262,6 @@ final class TuneCommand implements Callable<Integer> {
             Sampler theSampler = Sampler.create(requested.sampler(), searchSpace, requested.seed());
             Pruner thePruner = Pruner.create(requested.pruner(), searchSpace, requested.steps());
             boolean pbt = requested.pruner().equals("pbt");
-            if (pbt && resume) {
-                throw UserError.usage("a population-based study cannot be resumed yet; start it over with --force");
-            }
             if (pbt && (workers != 1 || external || requested.workersPerTrial() != 1)) {
                 throw UserError.usage("population-based training runs its members in turn on one local worker here;"
                         + " drop --workers, --workers-per-trial and --external");
@@ -317,7 +314,7 @@ final class TuneCommand implements Callable<Integer> {
                         members.run();
                         StudyResults results = StudyReports.write(dir, store, study);
                         if (members.stopRequested()) {
-                            progress.note("stopped; a population-based study cannot be resumed yet");
+                            progress.stopped(dir);
                             return TrainCommand.EXIT_STOPPED;
                         }
                         progress.done(results, dir);

@@ -62,6 +62,35 @@ class TroupeCliTest {
         assertTrue(troupe("bench", "gemm", "--help").out().contains("--threads=T"));
     }
 
+    /**
+     * A bare '%' in a description is a format error picocli reports on System.err (not the
+     * command's err writer) every time the help is drawn: "95% CI" must be written "95%% CI".
+     */
+    @Test
+    void everyCommandsHelpRendersWithoutPicocliWarnings() {
+        java.io.PrintStream stderr = System.err;
+        java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
+        List<String> seen = new ArrayList<>();
+        try {
+            System.setErr(new java.io.PrintStream(captured, true, java.nio.charset.StandardCharsets.UTF_8));
+            renderHelp(TroupeCli.commandLine(), seen);
+        } finally {
+            System.setErr(stderr);
+        }
+        assertTrue(seen.contains("troupe tune"), seen.toString());
+        assertEquals("", captured.toString(java.nio.charset.StandardCharsets.UTF_8), "help of " + seen);
+    }
+
+    private static void renderHelp(CommandLine command, List<String> seen) {
+        command.getUsageMessage();
+        seen.add(command.getCommandSpec().qualifiedName());
+        for (CommandLine sub : command.getSubcommands().values()) {
+            if (!seen.contains(sub.getCommandSpec().qualifiedName())) {
+                renderHelp(sub, seen);
+            }
+        }
+    }
+
     @Test
     void benchGemmPrintsOneJsonObject() throws Exception {
         Run run = troupe("bench", "gemm", "--threads", "1", "--warmups", "0", "--runs", "1", "--json");

@@ -56,6 +56,7 @@ public final class PbtRunner {
     private final long interval;
     private final double quantile;
     private final double resampleProbability;
+    private final long seed;
     private final Random random;
     private final StudyListener listener;
     private volatile boolean stopping;
@@ -80,7 +81,9 @@ public final class PbtRunner {
                 || !(resampleProbability >= 0 && resampleProbability <= 1)) {
             throw new TuneException(Kind.CONFIG, "pbt options: interval must be >= 1 and below --steps " + steps
                     + " (it is rounded up to eval_interval " + eval + "), quantile in (0, 0.5], resample_probability in"
-                    + " [0, 1]; got " + interval + ", " + quantile + ", " + resampleProbability);
+                    + " [0, 1]; got " + interval + ", " + quantile + ", " + resampleProbability
+                    + (interval >= steps ? "; pass a --steps above " + interval + ", or set a lower fixed.eval_interval"
+                    + " and pbt.interval in the space" : "; fix the pbt block of the space"));
         }
         this.study = study;
         this.dir = dir;
@@ -90,6 +93,7 @@ public final class PbtRunner {
         this.executor = executor;
         this.steps = steps;
         this.population = population;
+        this.seed = seed;
         this.random = new Random(seed ^ 0x5eed_0f_9b7L);
         this.listener = listener;
     }
@@ -110,25 +114,46 @@ public final class PbtRunner {
     }
 
     /**
-     * Trains the population to the end.
+     * Trains the population to the end, or, if the store holds this study's members already, from
+     * where an interrupted run left it: every member resumes from its checkpoint at the last
+     * generation boundary its evaluations reached, members already at the current boundary wait
+     * for the others, and an exploit round whose next generation had not started is done again.
+     * Redoing it is safe and gives the same copies: it ranks by the stored values at its step,
+     * copies donors that have not trained since, and draws from a generator seeded by the study's
+     * seed and the step alone, so an interrupted study ends as an uninterrupted one would.
      *
-     * @throws TuneException if the store already holds trials of this study (a PBT study is not resumable yet)
+     * @throws TuneException if the store holds another number of members than the population
      */
     public int run() throws InterruptedException {
-        if (!store.trials(study).isEmpty()) {
-            throw new TuneException(Kind.USAGE, "a population-based study cannot be resumed yet; start it over with --force");
-        }
+        List<TrialRecord> stored = store.trials(study);
         Map<Integer, Map<String, Object>> params = new TreeMap<>();
-        for (int n = 0; n < population; n++) {
-            Map<String, Object> p = sampler.sample(n, List.of());
-            params.put(n, p);
-            store.startTrial(study, n, p);
-        }
         Map<Integer, String> failed = new TreeMap<>();
+        Map<Integer, Long> reached = new TreeMap<>();
+        if (stored.isEmpty()) {
+            for (int n = 0; n < population; n++) {
+                Map<String, Object> p = sampler.sample(n, List.of());
+                params.put(n, p);
+                store.startTrial(study, n, p);
+                reached.put(n, 0L);
+            }
+        } else {
+            if (stored.size() != population) {
+                throw new TuneException(Kind.USAGE, "the population-based study holds " + stored.size()
+                        + " members, not --trials " + population + "; resume it with its own --trials, or start it"
+                        + " over with --force");
+            }
+            for (TrialRecord t : stored) {
+                params.put(t.number(), t.params());
+                if (t.state() == TrialState.FAILED) {
+                    failed.put(t.number(), t.reason());
+                }
+                reached.put(t.number(), boundary(t.intermediate().isEmpty() ? 0 : t.intermediate().lastKey()));
+            }
+        }
         for (long from = 0; from < steps && !stopping; from += interval) {
             long until = Math.min(steps, from + interval);
             for (int n = 0; n < population && !stopping; n++) {
-                if (failed.containsKey(n)) {
+                if (failed.containsKey(n) || reached.get(n) >= until) {
                     continue;
                 }
                 listener.onTrialStart(n, params.get(n), from > 0);
@@ -139,11 +164,16 @@ public final class PbtRunner {
                 } catch (StoreException e) {
                     throw e;
                 } catch (Exception | OutOfMemoryError e) {
+                    if (stopping) {
+                        // Ctrl-C tears the process down under a member that is starting (ONNX Runtime's
+                        // logger goes first): it stays RUNNING, resumable from its last checkpoint.
+                        break;
+                    }
                     failed.put(n, oneLine(e));
                     finish(n, TrialState.FAILED, failed.get(n));
                 }
             }
-            if (until < steps && !stopping) {
+            if (until < steps && !stopping && !nextGenerationStarted(until, failed.keySet())) {
                 exploit(until, params, failed.keySet());
             }
         }
@@ -163,6 +193,21 @@ public final class PbtRunner {
         return population;
     }
 
+    /** The generation boundary a member whose last evaluation was at {@code lastStep} has its checkpoint at. */
+    private long boundary(long lastStep) {
+        return lastStep >= steps ? steps : lastStep / interval * interval;
+    }
+
+    /** Whether a member has reported past {@code step}: then the exploit round at {@code step} was complete. */
+    private boolean nextGenerationStarted(long step, Set<Integer> failed) {
+        for (TrialRecord t : store.trials(study)) {
+            if (!failed.contains(t.number()) && !t.intermediate().isEmpty() && t.intermediate().lastKey() > step) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Ranks the members at {@code step}; the bottom quantile copies a top member and explores. */
     private void exploit(long step, Map<Integer, Map<String, Object>> params, Set<Integer> failed) {
         Map<Integer, Double> at = new TreeMap<>();
@@ -174,6 +219,8 @@ public final class PbtRunner {
         }
         List<Integer> ranked = new ArrayList<>(at.keySet());
         ranked.sort(Comparator.comparingDouble((Integer n) -> at.get(n)).thenComparingInt(n -> n));
+        // Seeded by the step alone: a round done again after an interruption draws what it drew before.
+        random.setSeed(seed ^ 0x5eed_0f_9b7L ^ (step * 0x9E37_79B9_7F4A_7C15L));
         int k = Math.max(1, (int) Math.floor(ranked.size() * quantile));
         if (ranked.size() < 2) {
             return;

@@ -113,6 +113,122 @@ class PbtRunnerTest {
         }
     }
 
+    /** Runs (or resumes) the 8-member study of {@code studyDir} with {@code members}. */
+    private PbtRunner runner(Path studyDir, StudyStore store, TrialExecutor members, StudyListener listener) {
+        return new PbtRunner(StudyReports.studyName(studyDir), studyDir, SPACE, Sampler.create("random", SPACE, 3), store,
+                members, STEPS, 8, 3, listener);
+    }
+
+    private static StudyStore study(Path studyDir) {
+        StudyStore store = JdbcStudyStore.sqlite(studyDir);
+        store.createStudy(new StudyInfo(StudyReports.studyName(studyDir), SPACE.canonical(), "/data", "random", "pbt", 3, 8,
+                1, STEPS, 0));
+        return store;
+    }
+
+    /**
+     * Stopped in the middle of a generation, then killed in the middle of an exploit round, then
+     * resumed: the study ends with the copies and the curves of a study that was never interrupted.
+     */
+    @Test
+    void anInterruptedStudyResumesToTheEndOfAnUninterruptedOne() throws Exception {
+        Path whole = dir.resolve("whole");
+        Path cut = dir.resolve("cut");
+        java.nio.file.Files.createDirectories(whole);
+        java.nio.file.Files.createDirectories(cut);
+        List<LineageEvent> expectedLineage;
+        Map<Integer, Map<Long, Double>> expectedValues = new java.util.TreeMap<>();
+        try (StudyStore store = study(whole)) {
+            runner(whole, store, new FakeMembers(), StudyListener.SILENT).run();
+            expectedLineage = store.lineage(StudyReports.studyName(whole));
+            store.trials(StudyReports.studyName(whole)).forEach(t -> expectedValues.put(t.number(), t.intermediate()));
+        }
+        assertEquals(4, expectedLineage.size());
+
+        String name = StudyReports.studyName(cut);
+        FakeMembers members = new FakeMembers();
+        try (StudyStore store = study(cut)) {
+            // 1. Ctrl-C as member 3 starts its second generation (steps 21-40): it stops after step 21.
+            PbtRunner[] first = new PbtRunner[1];
+            first[0] = runner(cut, store, members, new StudyListener() {
+                @Override
+                public void onTrialStart(int number, Map<String, Object> params, boolean restarted) {
+                    if (number == 3 && restarted) {
+                        first[0].requestStop();
+                    }
+                }
+            });
+            first[0].run();
+            assertEquals(21.0, members.state.get(3)[1], "stopped inside its segment");
+            assertEquals(2, store.lineage(name).size(), "the round at step 20 was done");
+
+            // 2. Killed during the round at step 40, after its first copy.
+            AtomicLong copies = new AtomicLong();
+            TrialExecutor dying = new TrialExecutor() {
+                @Override
+                public void transfer(TrialJob from, TrialJob to) {
+                    if (copies.incrementAndGet() == 2) {
+                        throw new IllegalStateException("killed");
+                    }
+                    members.transfer(from, to);
+                }
+
+                @Override
+                public long run(TrialJob job, TrainListener listener) {
+                    return members.run(job, listener);
+                }
+            };
+            assertThrows(TuneException.class, () -> runner(cut, store, dying, StudyListener.SILENT).run());
+            assertEquals(3, store.lineage(name).size(), "one copy of the round at step 40 was recorded");
+
+            // 3. Resumed to the end.
+            runner(cut, store, members, StudyListener.SILENT).run();
+            assertEquals(expectedLineage, store.lineage(name), "the same copies, with the same perturbed settings");
+            for (TrialRecord t : store.trials(name)) {
+                assertEquals(TrialState.COMPLETE, t.state());
+                assertEquals(expectedValues.get(t.number()), t.intermediate(), "the curve of member " + t.number());
+            }
+        }
+    }
+
+    /** A member that throws because the process is going down on Ctrl-C is not failed for good. */
+    @Test
+    void aMemberThatThrowsWhileTheStudyStopsStaysResumable() throws Exception {
+        String name = name();
+        FakeMembers members = new FakeMembers();
+        try (StudyStore store = study(dir)) {
+            PbtRunner[] first = new PbtRunner[1];
+            TrialExecutor tornDown = new TrialExecutor() {
+                @Override
+                public long run(TrialJob job, TrainListener listener) {
+                    if (first[0].stopRequested()) {
+                        throw new IllegalStateException("Attempt to use DefaultLogger but none has been registered");
+                    }
+                    return members.run(job, listener);
+                }
+
+                @Override
+                public void transfer(TrialJob from, TrialJob to) {
+                    members.transfer(from, to);
+                }
+            };
+            first[0] = runner(dir, store, tornDown, new StudyListener() {
+                @Override
+                public void onTrialStart(int number, Map<String, Object> params, boolean restarted) {
+                    if (number == 3 && restarted) {
+                        first[0].requestStop();
+                    }
+                }
+            });
+            first[0].run();
+            assertEquals(TrialState.RUNNING, store.trials(name).stream().filter(t -> t.number() == 3).findFirst()
+                    .orElseThrow().state());
+            runner(dir, store, members, StudyListener.SILENT).run();
+            assertTrue(store.trials(name).stream().allMatch(t -> t.state() == TrialState.COMPLETE && t.lastStep() == STEPS),
+                    store.trials(name).toString());
+        }
+    }
+
     @Test
     void exploreMultipliesByPointEightOrOnePointTwoAndCopiesShapeKeys() {
         PbtRunner pbt = new PbtRunner("s", dir, SPACE, Sampler.create("random", SPACE, 0), null, null, STEPS, 4, 0,

@@ -89,6 +89,78 @@ class TrainingExecutorTest {
         }
     }
 
+    /** Per step of one segment: {loss, lr}, and the step it resumed from. */
+    private static final class Segment implements TrainListener {
+        final Map<Long, double[]> steps = new java.util.TreeMap<>();
+        final long until;
+        long first = -1;
+        long last;
+
+        Segment(long until) {
+            this.until = until;
+        }
+
+        @Override
+        public void onStart(long firstStep, long lastStep, long parameters) {
+            first = firstStep;
+        }
+
+        @Override
+        public void onStep(StepStats stats) {
+            last = stats.step();
+            steps.put(stats.step(), new double[]{stats.loss(), stats.lr()});
+        }
+
+        @Override
+        public boolean stopRequested() {
+            return last >= until;
+        }
+    }
+
+    /**
+     * PBT's exploit through the real executor: the recipient resumes at the donor's step with its
+     * weights, optimizer state and data position (with the donor's settings it repeats the donor's
+     * run to the last bit), and a perturbed learning rate takes effect on the recipient's own
+     * schedule at that step: the warm-up does not restart and the cosine is not the donor's.
+     */
+    @Test
+    void aTransferredMemberContinuesTheDonorsRunOnItsOwnSchedule() throws Exception {
+        Path data = Files.writeString(dir.resolve("corpus.txt"),
+                "to be or not to be, that is the question\n".repeat(100) + "whether tis nobler in the mind\n".repeat(100));
+        TrainingExecutor real = new TrainingExecutor(data, 1, 1, "test");
+        Map<String, Object> donorParams = Map.of("learning_rate", 3e-3);
+        Map<String, Object> perturbedParams = Map.of("learning_rate", 3.6e-3);
+        TrainSettings donor = TrialSettings.of(SPACE, donorParams, 30);
+        TrainSettings perturbed = TrialSettings.of(SPACE, perturbedParams, 30);
+        real.run(new TrialJob(0, donor, StudyRunner.trialDir(dir, 0), false), new Segment(10));
+        real.transfer(new TrialJob(0, donor, StudyRunner.trialDir(dir, 0), true),
+                new TrialJob(1, donor, StudyRunner.trialDir(dir, 1), true));
+        real.transfer(new TrialJob(0, donor, StudyRunner.trialDir(dir, 0), true),
+                new TrialJob(2, perturbed, StudyRunner.trialDir(dir, 2), true));
+
+        Segment donorGoesOn = new Segment(20);
+        real.run(new TrialJob(0, donor, StudyRunner.trialDir(dir, 0), true), donorGoesOn);
+        Segment copy = new Segment(20);
+        real.run(new TrialJob(1, donor, StudyRunner.trialDir(dir, 1), true), copy);
+        Segment explorer = new Segment(20);
+        real.run(new TrialJob(2, perturbed, StudyRunner.trialDir(dir, 2), true), explorer);
+
+        assertEquals(10, copy.first);
+        assertEquals(10, explorer.first);
+        assertEquals(List.copyOf(donorGoesOn.steps.keySet()), List.copyOf(copy.steps.keySet()));
+        for (long step = 11; step <= 20; step++) {
+            assertEquals(donorGoesOn.steps.get(step)[0], copy.steps.get(step)[0], 0, "same run, step " + step);
+            assertEquals(perturbed.schedule().at(step - 1), explorer.steps.get(step)[1], 1e-15,
+                    "the recipient's own schedule at the donor's step, step " + step);
+            assertEquals(1.2 * donorGoesOn.steps.get(step)[1], explorer.steps.get(step)[1], 1e-12,
+                    "min_lr follows the learning rate, so the whole curve scales by 1.2");
+        }
+        assertEquals(donorGoesOn.steps.get(11L)[0], explorer.steps.get(11L)[0], 0,
+                "step 11's loss is the copied weights' on the copied sampler's batch");
+        assertTrue(explorer.steps.get(12L)[0] != donorGoesOn.steps.get(12L)[0], "then the larger learning rate shows");
+        assertTrue(explorer.steps.get(11L)[1] > perturbed.schedule().at(1), "the warm-up did not restart");
+    }
+
     private void restartsFromItsLastCheckpoint(int workersPerTrial, Crash crash, List<Long> evaluated) throws Exception {
         StringBuilder text = new StringBuilder();
         for (int i = 0; i < 200; i++) {
