@@ -7,7 +7,8 @@
 # not on these folds' seed). Two arms run at a time (niced, 1 thread each).
 #   usage: bench/finetune-cv10.sh WORKDIR [STEPS (default 1500, about 7.5 epochs of the fold's 2,430)]
 #   Writes WORKDIR/{gut-bpe4k,pre-bpe,cv10-scratch,cv10-full,cv10-lora}{,.log} and prints the paired
-#   table (bench/cv-paired.py). Quiet machine: pretraining ~3 min, each arm ~45-60 min at 1,500 steps (3-4 x that at load 20).
+#   table (bench/cv-paired.py). Quiet machine: pretraining ~3 min, each arm ~40-60 min at 1,500 steps, about
+#   1.5-2 h in all (scratch and full side by side, then LoRA); at load 25 a fold took 24 min per arm.
 set -euo pipefail
 work=$1 steps=${2:-1500}
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
