@@ -578,7 +578,7 @@ final class FinetuneCommand implements Callable<Integer> {
         ArrayNode perFold = JSON.createArrayNode();
         for (int f = 0; f < parts.size(); f++) {
             Fitted fitted = fit(parts.get(f), tokenizer, cfg, head, specials, start, settings, engine,
-                    io.troupe.worker.run.TrainListener.SILENT);
+                    new FoldProgress(stdout, json.enabled(), f + 1, parts.size()));
             ClassifierTrainer.Result result = fitted.result();
             EncodedExamples valSet = fitted.reported();
             ClassificationMetrics m = ClassificationMetrics.of(examples.labels(), valSet.labels(), fitted.predicted());

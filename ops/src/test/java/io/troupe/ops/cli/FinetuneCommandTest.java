@@ -140,8 +140,21 @@ class FinetuneCommandTest {
         assertTrue(summary.get("cv_accuracy").has("std"), summary.toString());
         assertEquals(3e-4, summary.get("config").get("learning_rate").asDouble(), 1e-12);
         Path set = tmp.resolve("probe-lr");
-        troupe("finetune", "--from", pretrained, "--task", "classify", "--train", "head", "--folds", 2,
-                "--data", labelled, "--out", set, "--steps", 1, "--threads", 1, TINY, "learning_rate=2e-3").assertOk();
+        CliRun jsonRun = troupe("finetune", "--from", pretrained, "--task", "classify", "--train", "head", "--folds", 2,
+                "--data", labelled, "--out", set, "--steps", 2, "--threads", 1, "--json", TINY, "learning_rate=2e-3")
+                .assertOk();
+        JsonNode lastEval = null;
+        for (String line : jsonRun.out().split("\n")) {
+            JsonNode event = JSON.readTree(line);
+            if (event.path("event").asText().equals("eval")) {
+                lastEval = event;
+            }
+        }
+        assertTrue(lastEval != null, "every fold's evaluations are JSON events: " + jsonRun);
+        assertEquals(2, lastEval.get("fold").asInt(), lastEval.toString());
+        assertEquals(2, lastEval.get("folds").asInt(), lastEval.toString());
+        assertEquals(2, lastEval.get("step").asLong(), lastEval.toString());
+        assertTrue(lastEval.get("val_loss").isNumber(), lastEval.toString());
         JsonNode own = JSON.readTree(set.resolve("summary.json").toFile());
         assertEquals(2e-3, own.get("config").get("learning_rate").asDouble(), 1e-12, "a key=value setting wins");
     }
@@ -264,6 +277,11 @@ class FinetuneCommandTest {
                 pretrained, "--task", "classify", "--early-stop", "--folds", 2, "--data", labelled, "--out", out,
                 "--steps", 4, "--threads", 1, TINY).assertOk(); // TINY evaluates every 2 steps
         assertTrue(run.out().contains("2-fold cross-validation"), run.toString());
+        // A fold is not silent until it ends: every evaluation (steps 2 and 4 of each fold) is a line.
+        for (String line : List.of("fold 1/2 step 2/4: train loss ", "fold 1/2 step 4/4: ", "fold 2/2 step 2/4: ",
+                "fold 2/2 step 4/4: ")) {
+            assertTrue(run.out().contains(line), line + " in " + run);
+        }
         JsonNode summary = JSON.readTree(out.resolve("summary.json").toFile());
         assertTrue(summary.get("early_stop").asBoolean());
         JsonNode source = JSON.readTree(pretrained.resolve("summary.json").toFile());
