@@ -9,8 +9,14 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.TimeUnit;
+import org.apache.pekko.Done;
 import org.apache.pekko.actor.ActorSystem;
 import org.apache.pekko.japi.Pair;
 import org.apache.pekko.http.javadsl.Http;
@@ -24,6 +30,7 @@ import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.headers.CacheControl;
 import org.apache.pekko.http.javadsl.model.headers.CacheDirectives;
+import org.apache.pekko.http.javadsl.model.headers.Connection;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.util.ByteString;
@@ -37,16 +44,28 @@ import org.apache.pekko.util.ByteString;
  * message per step. Read-only: nothing else is served. With a
  * token every request must carry it as {@code Authorization: Bearer T} or {@code ?token=T}
  * (an EventSource cannot set headers); a wrong or missing one gets 401.
+ *
+ * <p>Closing the server ends every open stream with the final state and an {@code end} event, so
+ * a page shows how the run finished (its last steps included, however short the last period) and
+ * stops reconnecting to a server that is gone.
  */
 public final class DashboardServer implements AutoCloseable {
     private static final ContentType EVENT_STREAM = ContentTypes.parse("text/event-stream");
     private static final String PAGE = "/io/troupe/ops/dashboard/dashboard.html";
+    private static final String TICK = "tick";
+    private static final String END = "end";
+    /** How long closing waits for open streams to send their final state (a stuck client must not hold the command). */
+    private static final Duration FINAL_FLUSH = Duration.ofSeconds(2);
 
     private final ActorSystem system;
     private final DashboardFeed<?> feed;
     private final byte[] token;
     private final byte[] page;
     private final Duration period;
+    /** Completed with {@link #END} by {@link #close}: each stream's last beat. */
+    private final CompletableFuture<String> ending = new CompletableFuture<>();
+    /** Each open stream's completion, so closing can wait for the final messages. */
+    private final Set<CompletionStage<Done>> open = ConcurrentHashMap.newKeySet();
     private ServerBinding binding;
 
     private DashboardServer(ActorSystem system, DashboardFeed<?> feed, byte[] token, Duration period) {
@@ -125,18 +144,35 @@ public final class DashboardServer implements AutoCloseable {
         if (path.equals("/events")) {
             // One cursor per stream: the first message is the whole state, the next ones what changed.
             Source<ByteString, ?> events = stream(feed);
+            // The connection closes with the stream, so the final message is followed by a clean
+            // close (a kept-alive connection would be reset when the server stops, losing it).
             return HttpResponse.create().addHeader(CacheControl.create(CacheDirectives.NO_CACHE))
+                    .addHeader(Connection.create("close"))
                     .withEntity(HttpEntities.createChunked(EVENT_STREAM, events));
         }
         return HttpResponse.create().withStatus(404).withEntity("not found: the dashboard serves / and /events\n");
     }
 
     private <C> Source<ByteString, ?> stream(DashboardFeed<C> feed) {
-        return Source.tick(Duration.ZERO, period, "tick")
-                .statefulMap(feed::cursor,
-                        (cursor, t) -> Pair.create(cursor,
-                                ByteString.fromString("data: " + feed.next(cursor) + "\n\n", StandardCharsets.UTF_8)),
-                        cursor -> Optional.<ByteString>empty());
+        // A beat per period, and one more when the server closes: the stream's last.
+        Source<String, ?> beats = Source.tick(Duration.ZERO, period, TICK)
+                .merge(Source.completionStage(ending))
+                .takeWhile(TICK::equals, true);
+        return beats.statefulMap(feed::cursor,
+                        (cursor, beat) -> Pair.create(cursor, ByteString.fromString(message(feed.next(cursor), beat),
+                                StandardCharsets.UTF_8)),
+                        cursor -> Optional.<ByteString>empty())
+                .watchTermination((materialized, done) -> {
+                    open.add(done);
+                    done.whenComplete((d, failure) -> open.remove(done));
+                    return materialized;
+                });
+    }
+
+    /** One server-sent event of {@code json}; after the final one, an {@code end} event that tells the page to stop. */
+    static String message(String json, String beat) {
+        String data = "data: " + json + "\n\n";
+        return beat.equals(END) ? data + "event: end\ndata: the server has stopped\n\n" : data;
     }
 
     private boolean authorized(HttpRequest request) {
@@ -166,14 +202,31 @@ public final class DashboardServer implements AutoCloseable {
         }
     }
 
-    /** Stops listening; open event streams end. */
+    /**
+     * Stops listening. Each open event stream first sends the final state and an {@code end}
+     * event; closing waits up to {@link #FINAL_FLUSH} for them, then stops regardless.
+     */
     @Override
     public void close() {
+        // Every stream's last beat. A stream is done once its final message is handed to its
+        // connection; pekko-http's graceful stop then closes the connections after writing it.
+        // (Stopping at once would reset them with the final message unsent.)
+        ending.complete(END);
+        try {
+            CompletableFuture.allOf(open.stream().map(CompletionStage::toCompletableFuture)
+                    .toArray(CompletableFuture[]::new)).get(FINAL_FLUSH.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            // A client that does not read its final message loses it.
+        }
         try {
             if (binding != null) {
-                binding.unbind().toCompletableFuture().get(10, TimeUnit.SECONDS);
+                binding.terminate(FINAL_FLUSH).toCompletableFuture().get(FINAL_FLUSH.toSeconds() + 10, TimeUnit.SECONDS);
             }
-        } catch (Exception e) {
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
             // Stopping the system below closes the connections anyway.
         } finally {
             system.terminate();

@@ -119,6 +119,42 @@ class DashboardServerTest {
     }
 
     @Test
+    void closingSendsTheStepsOfTheLastPeriodAndAnEndEventThenEndsTheStream() throws Exception {
+        // A period far longer than the test: only closing can bring the last steps to the client.
+        DashboardServer slow = DashboardServer.start("127.0.0.1", 0, state, null, Duration.ofHours(1));
+        state.onStart(0, 10, 1000);
+        state.onStep(new StepStats(1, 10, 4.5, 1e-3, 1.0, 2000, 50, 0.01, 1, 0, 0));
+        HttpResponse<Stream<String>> response = http.send(HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + slow.port() + "/events")).build(), HttpResponse.BodyHandlers.ofLines());
+        Iterator<String> lines = response.body().iterator();
+        assertEquals(1, nextData(lines).get("steps").size(), "the whole state on connecting");
+        state.onStep(new StepStats(2, 10, 4.25, 1e-3, 1.0, 2000, 50, 0.01, 1, 0, 0));
+        state.onStep(new StepStats(3, 10, 4.0, 1e-3, 1.0, 2000, 50, 0.01, 1, 0, 0));
+        Thread closing = new Thread(slow::close);
+        closing.start();
+
+        JsonNode last = nextData(lines);
+        assertEquals(List.of(2.0, 3.0), List.of(last.get("steps").get(0).get(0).asDouble(),
+                last.get("steps").get(1).get(0).asDouble()), "the final message: " + last);
+        List<String> rest = new ArrayList<>();
+        lines.forEachRemaining(rest::add);
+        assertEquals(List.of("", "event: end", "data: the server has stopped", ""), rest, "an end event, then the stream ends");
+        closing.join(60_000);
+        assertFalse(closing.isAlive());
+    }
+
+    /** The next {@code data:} line's JSON, skipping the blank lines between events. */
+    private static JsonNode nextData(Iterator<String> lines) throws Exception {
+        while (lines.hasNext()) {
+            String line = lines.next();
+            if (line.startsWith("data: ")) {
+                return JSON.readTree(line.substring("data: ".length()));
+            }
+        }
+        throw new AssertionError("the stream ended before a data line");
+    }
+
+    @Test
     void aFailedStepMarksTheWorkerAtItsRankFailed() throws Exception {
         Files.writeString(tmp.resolve("events.jsonl"), String.join("\n",
                 "{\"time\":\"t0\",\"event\":\"join\",\"worker\":\"w0\",\"host\":\"h0\"}",
