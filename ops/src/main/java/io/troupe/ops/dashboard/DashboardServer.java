@@ -20,6 +20,7 @@ import org.apache.pekko.Done;
 import org.apache.pekko.actor.ActorSystem;
 import org.apache.pekko.japi.Pair;
 import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.IncomingConnection;
 import org.apache.pekko.http.javadsl.ServerBinding;
 import org.apache.pekko.http.javadsl.model.ContentType;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
@@ -32,6 +33,9 @@ import org.apache.pekko.http.javadsl.model.headers.CacheControl;
 import org.apache.pekko.http.javadsl.model.headers.CacheDirectives;
 import org.apache.pekko.http.javadsl.model.headers.Connection;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
+import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.javadsl.Flow;
+import org.apache.pekko.stream.javadsl.Sink;
 import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.util.ByteString;
 
@@ -54,7 +58,7 @@ public final class DashboardServer implements AutoCloseable {
     private static final String PAGE = "/io/troupe/ops/dashboard/dashboard.html";
     private static final String TICK = "tick";
     private static final String END = "end";
-    /** How long closing waits for open streams to send their final state (a stuck client must not hold the command). */
+    /** How long closing waits for the streams' connections to end (a stuck client must not hold the command). */
     private static final Duration FINAL_FLUSH = Duration.ofSeconds(2);
 
     private final ActorSystem system;
@@ -64,8 +68,8 @@ public final class DashboardServer implements AutoCloseable {
     private final Duration period;
     /** Completed with {@link #END} by {@link #close}: each stream's last beat. */
     private final CompletableFuture<String> ending = new CompletableFuture<>();
-    /** Each open stream's completion, so closing can wait for the final messages. */
-    private final Set<CompletionStage<Done>> open = ConcurrentHashMap.newKeySet();
+    /** The end of each open connection that carries an event stream, so closing can wait until the final messages are out. */
+    private final Set<CompletableFuture<Done>> streams = ConcurrentHashMap.newKeySet();
     private ServerBinding binding;
 
     private DashboardServer(ActorSystem system, DashboardFeed<?> feed, byte[] token, Duration period) {
@@ -106,7 +110,9 @@ public final class DashboardServer implements AutoCloseable {
         DashboardServer server = new DashboardServer(system, feed,
                 token == null ? null : token.getBytes(StandardCharsets.UTF_8), period);
         try {
-            server.binding = Http.get(system).newServerAt(host, port).bindSync(server::handle)
+            // Connection by connection (not bindSync), so that closing can wait for each to end.
+            server.binding = Http.get(system).newServerAt(host, port).connectionSource()
+                    .to(Sink.foreach(server::serve)).run(system)
                     .toCompletableFuture().get(30, TimeUnit.SECONDS);
         } catch (Exception e) {
             system.terminate();
@@ -161,18 +167,35 @@ public final class DashboardServer implements AutoCloseable {
         return beats.statefulMap(feed::cursor,
                         (cursor, beat) -> Pair.create(cursor, ByteString.fromString(message(feed.next(cursor), beat),
                                 StandardCharsets.UTF_8)),
-                        cursor -> Optional.<ByteString>empty())
-                .watchTermination((materialized, done) -> {
-                    open.add(done);
-                    done.whenComplete((d, failure) -> open.remove(done));
-                    return materialized;
-                });
+                        cursor -> Optional.<ByteString>empty());
     }
 
     /** One server-sent event of {@code json}; after the final one, an {@code end} event that tells the page to stop. */
     static String message(String json, String beat) {
         String data = "data: " + json + "\n\n";
         return beat.equals(END) ? data + "event: end\ndata: the server has stopped\n\n" : data;
+    }
+
+    /**
+     * Answers one connection's requests. A connection that carries an event stream is tracked
+     * until it ends (either side closing it), for {@link #close}; others (the page, kept alive by
+     * a browser) are not waited for.
+     */
+    private void serve(IncomingConnection connection) {
+        CompletableFuture<Done> streamEnded = new CompletableFuture<>();
+        CompletionStage<Done> ended = connection.handleWith(Flow.of(HttpRequest.class)
+                .map(request -> {
+                    HttpResponse response = handle(request);
+                    if (response.entity().getContentType().equals(EVENT_STREAM)) {
+                        streams.add(streamEnded);
+                    }
+                    return response;
+                })
+                .watchTermination((materialized, done) -> done), Materializer.matFromSystem(system));
+        ended.whenComplete((d, failure) -> {
+            streams.remove(streamEnded);
+            streamEnded.complete(Done.getInstance());
+        });
     }
 
     private boolean authorized(HttpRequest request) {
@@ -204,30 +227,25 @@ public final class DashboardServer implements AutoCloseable {
 
     /**
      * Stops listening. Each open event stream first sends the final state and an {@code end}
-     * event; closing waits up to {@link #FINAL_FLUSH} for them, then stops regardless.
+     * event and ends its connection; closing waits up to {@link #FINAL_FLUSH} for those connections,
+     * then stops regardless.
      */
     @Override
     public void close() {
-        // Every stream's last beat. A stream is done once its final message is handed to its
-        // connection; pekko-http's graceful stop then closes the connections after writing it.
-        // (Stopping at once would reset them with the final message unsent.)
+        // Every stream's last beat: its final message, then the end of its connection (the
+        // response says "Connection: close", and a page closes its side on "end"). The system
+        // stops only after the connections end: stopping it earlier resets them, and a client
+        // that had not yet read the final message loses it.
         ending.complete(END);
         try {
-            CompletableFuture.allOf(open.stream().map(CompletionStage::toCompletableFuture)
-                    .toArray(CompletableFuture[]::new)).get(FINAL_FLUSH.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (ExecutionException | TimeoutException e) {
-            // A client that does not read its final message loses it.
-        }
-        try {
             if (binding != null) {
-                binding.terminate(FINAL_FLUSH).toCompletableFuture().get(FINAL_FLUSH.toSeconds() + 10, TimeUnit.SECONDS);
+                binding.unbind().toCompletableFuture().get(10, TimeUnit.SECONDS);
             }
+            CompletableFuture.allOf(streams.toArray(CompletableFuture[]::new)).get(FINAL_FLUSH.toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (ExecutionException | TimeoutException e) {
-            // Stopping the system below closes the connections anyway.
+            // A client that does not read its final message loses it; stopping the system closes its connection.
         } finally {
             system.terminate();
             try {
