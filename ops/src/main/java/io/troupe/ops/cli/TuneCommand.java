@@ -177,6 +177,8 @@ final class TuneCommand implements Callable<Integer> {
     private DashboardOptions dashboard;
 
     private Path out;
+    /** Whether this command recorded (or resumed) a study in the store; until then a failure removes what it created. */
+    private boolean recorded;
 
     @Override
     @SuppressWarnings("try") // the lock is held by the try block, never read
@@ -227,128 +229,141 @@ final class TuneCommand implements Callable<Integer> {
         boolean withDashboard = dashboard.given(); // a stray --dashboard-token-file is refused before any work
         StudyProgress progress = new StudyProgress(spec.commandLine().getOut(), json.enabled());
         StudyHome home = new StudyHome(dir, storage);
-        try (StudyLock lock = StudyLock.acquire(dir); StudyStore store = home.open()) {
-            Optional<StudyInfo> existing = home.find(store);
-            if (!resume && !force && existing.isPresent()) {
-                throw UserError.inputData(dir + " already holds a study; pass --resume to continue it, --force to start it"
-                        + " over, or choose another --out");
-            }
-            // With --force the old study is removed, but only once the new one's options are valid.
-            Optional<StudyInfo> stored = force ? Optional.empty() : existing;
-            if (resume && stored.isEmpty()) {
-                throw UserError.inputData("nothing to resume: the store " + store.describe() + " holds no study for " + dir
-                        + " (a run that failed before its first trial records none); start it without --resume");
-            }
-            String name = stored.map(StudyInfo::name).orElse(home.newKey());
-            StudyInfo requested = requested(name, stored.orElse(null));
-            StudyData studyData = stored.isEmpty() ? StudyData.of(dir, dataOption.data())
-                    : StudyData.resume(dir, stored.get().data(), stored.get().dataSha256(), dataOption.data());
-            SearchSpace searchSpace = space != null ? SearchSpace.load(space) : SearchSpace.parse(stored.get().space());
-            if (retries < 0) {
-                throw UserError.usage("--retries must be >= 0, got " + retries);
-            }
-            if (objective != null && finetuneFrom == null) {
-                // Checked before any trial trains: an objective the trials never report would leave no front.
-                List<String> reported = new java.util.ArrayList<>(List.of(ParetoFront.TOKENS_PER_SECOND));
-                if (auditPairs != null) {
-                    reported.add(TrialBiasAudit.PCT_STEREOTYPE);
+        // A command refused before its study is recorded leaves nothing behind: not the store it
+        // created to look for a study, nor the directory (so it cannot look like a study later).
+        UnrecordedStudy created = UnrecordedStudy.before(dir);
+        boolean locked = false;
+        recorded = false;
+        try {
+            try (StudyLock lock = StudyLock.acquire(dir); StudyStore store = home.open()) {
+                locked = true;
+                Optional<StudyInfo> existing = home.find(store);
+                if (!resume && !force && existing.isPresent()) {
+                    throw UserError.inputData(dir + " already holds a study; pass --resume to continue it, --force to start it"
+                            + " over, or choose another --out");
                 }
-                List<ParetoFront.Objective> objectives = ParetoFront.parseList(objective, reported);
-                searchSpace = searchSpace.withObjectives(objectives.stream().map(ParetoFront.Objective::toString).toList());
-            }
-            requested = new StudyInfo(name, searchSpace.canonical(), studyData.stored(), requested.sampler(),
-                    requested.pruner(), requested.seed(), requested.trials(), requested.workersPerTrial(),
-                    requested.steps(), requested.createdAt(), studyData.sha256());
-            Sampler theSampler = Sampler.create(requested.sampler(), searchSpace, requested.seed());
-            Pruner thePruner = Pruner.create(requested.pruner(), searchSpace, requested.steps());
-            boolean pbt = requested.pruner().equals("pbt");
-            if (pbt && (workers != 1 || external || requested.workersPerTrial() != 1)) {
-                throw UserError.usage("population-based training runs its members in turn on one local worker here;"
-                        + " drop --workers, --workers-per-trial and --external");
-            }
-            // Built before the study is recorded: a population of 1 or bad pbt options are refused with nothing written.
-            PbtRunner pbtRunner = pbt ? new PbtRunner(name, dir, searchSpace, theSampler, store, null,
-                    requested.steps(), requested.trials(), requested.seed(), StudyListener.SILENT) : null;
-            int k = requested.workersPerTrial();
-            if (workers < k || workers % k != 0) {
-                throw UserError.usage("--workers " + workers + " must be a positive multiple of --workers-per-trial " + k);
-            }
-            int slots = workers / k;
-            // Checked before the study is recorded: a bad training config is refused with nothing written.
-            io.troupe.coordinator.JobSpec alongsideJob = alongside.check(external, studyData.path(), workers);
-            // Bound before the study is recorded: a port in use is refused with nothing written.
-            DashboardOptions.AutoCloseableServer page = withDashboard ? openDashboard(store, requested) : () -> { };
-            try (page) {
-                if (external) {
-                    host = startHost(progress);
+                // With --force the old study is removed, but only once the new one's options are valid.
+                Optional<StudyInfo> stored = force ? Optional.empty() : existing;
+                if (resume && stored.isEmpty()) {
+                    throw UserError.inputData("nothing to resume: the store " + store.describe() + " holds no study for " + dir
+                            + " (a run that failed before its first trial records none); start it without --resume");
                 }
-                TrialExecutor executor = finetuneFrom != null
-                        ? finetuneTrials(studyData.path(), k, requested.seed())
-                        : new TrainingExecutor(studyData.path(), k,
-                        external ? threads.threads() : threads.perLocalWorker(workers), TroupeVersion.current(), host);
-                checkStudyKind(dir, stored.isPresent());
-                if (force && existing.isPresent()) {
-                    home.clear(store, existing.get());
-                    progress.note("--force: removed the old study's trials and results from " + dir);
+                String name = stored.map(StudyInfo::name).orElse(home.newKey());
+                StudyInfo requested = requested(name, stored.orElse(null));
+                StudyData studyData = stored.isEmpty() ? StudyData.of(dir, dataOption.data())
+                        : StudyData.resume(dir, stored.get().data(), stored.get().dataSha256(), dataOption.data());
+                SearchSpace searchSpace = space != null ? SearchSpace.load(space) : SearchSpace.parse(stored.get().space());
+                if (retries < 0) {
+                    throw UserError.usage("--retries must be >= 0, got " + retries);
                 }
-                StudyInfo study = Studies.begin(store, requested, searchSpace, resume);
-                progress.study(dir, study, slots, theSampler.size().isPresent() ? theSampler.size().getAsLong() : -1);
-                StudyListener onTrialEnd = new StudyListener() {
-                    @Override
-                    public void onTrialStart(int number, Map<String, Object> params, boolean restarted) {
-                        TroupeMetrics.process().trialStarted();
-                        progress.onTrialStart(number, params, restarted);
+                if (objective != null && finetuneFrom == null) {
+                    // Checked before any trial trains: an objective the trials never report would leave no front.
+                    List<String> reported = new java.util.ArrayList<>(List.of(ParetoFront.TOKENS_PER_SECOND));
+                    if (auditPairs != null) {
+                        reported.add(TrialBiasAudit.PCT_STEREOTYPE);
                     }
+                    List<ParetoFront.Objective> objectives = ParetoFront.parseList(objective, reported);
+                    searchSpace = searchSpace.withObjectives(objectives.stream().map(ParetoFront.Objective::toString).toList());
+                }
+                requested = new StudyInfo(name, searchSpace.canonical(), studyData.stored(), requested.sampler(),
+                        requested.pruner(), requested.seed(), requested.trials(), requested.workersPerTrial(),
+                        requested.steps(), requested.createdAt(), studyData.sha256());
+                Sampler theSampler = Sampler.create(requested.sampler(), searchSpace, requested.seed());
+                Pruner thePruner = Pruner.create(requested.pruner(), searchSpace, requested.steps());
+                boolean pbt = requested.pruner().equals("pbt");
+                if (pbt && (workers != 1 || external || requested.workersPerTrial() != 1)) {
+                    throw UserError.usage("population-based training runs its members in turn on one local worker here;"
+                            + " drop --workers, --workers-per-trial and --external");
+                }
+                // Built before the study is recorded: a population of 1 or bad pbt options are refused with nothing written.
+                PbtRunner pbtRunner = pbt ? new PbtRunner(name, dir, searchSpace, theSampler, store, null,
+                        requested.steps(), requested.trials(), requested.seed(), StudyListener.SILENT) : null;
+                int k = requested.workersPerTrial();
+                if (workers < k || workers % k != 0) {
+                    throw UserError.usage("--workers " + workers + " must be a positive multiple of --workers-per-trial " + k);
+                }
+                int slots = workers / k;
+                // Checked before the study is recorded: a bad training config is refused with nothing written.
+                io.troupe.coordinator.JobSpec alongsideJob = alongside.check(external, studyData.path(), workers);
+                // Bound before the study is recorded: a port in use is refused with nothing written.
+                DashboardOptions.AutoCloseableServer page = withDashboard ? openDashboard(store, requested) : () -> { };
+                try (page) {
+                    if (external) {
+                        host = startHost(progress);
+                    }
+                    TrialExecutor executor = finetuneFrom != null
+                            ? finetuneTrials(studyData.path(), k, requested.seed())
+                            : new TrainingExecutor(studyData.path(), k,
+                            external ? threads.threads() : threads.perLocalWorker(workers), TroupeVersion.current(), host);
+                    checkStudyKind(dir, stored.isPresent());
+                    if (force && existing.isPresent()) {
+                        home.clear(store, existing.get());
+                        progress.note("--force: removed the old study's trials and results from " + dir);
+                    }
+                    StudyInfo study = Studies.begin(store, requested, searchSpace, resume);
+                recorded = true;
+                    progress.study(dir, study, slots, theSampler.size().isPresent() ? theSampler.size().getAsLong() : -1);
+                    StudyListener onTrialEnd = new StudyListener() {
+                        @Override
+                        public void onTrialStart(int number, Map<String, Object> params, boolean restarted) {
+                            TroupeMetrics.process().trialStarted();
+                            progress.onTrialStart(number, params, restarted);
+                        }
 
-                    @Override
-                    public void onTrialEnd(TrialRecord t) {
-                        StudyReports.write(dir, store, study);
-                        TroupeMetrics.process().trialEnded(t.state().name());
-                        progress.onTrialEnd(t);
-                    }
-                };
-                if (pbtRunner != null) {
-                    PbtRunner members = new PbtRunner(name, dir, searchSpace, theSampler, store, executor, study.steps(),
-                            study.trials(), study.seed(), onTrialEnd);
-                    try (StopOnSignal stop = StopOnSignal.install(members::requestStop)) {
-                        members.run();
-                        StudyResults results = StudyReports.write(dir, store, study);
-                        if (members.stopRequested()) {
-                            progress.stopped(dir);
-                            return TrainCommand.EXIT_STOPPED;
+                        @Override
+                        public void onTrialEnd(TrialRecord t) {
+                            StudyReports.write(dir, store, study);
+                            TroupeMetrics.process().trialEnded(t.state().name());
+                            progress.onTrialEnd(t);
                         }
-                        progress.done(results, dir);
+                    };
+                    if (pbtRunner != null) {
+                        PbtRunner members = new PbtRunner(name, dir, searchSpace, theSampler, store, executor, study.steps(),
+                                study.trials(), study.seed(), onTrialEnd);
+                        try (StopOnSignal stop = StopOnSignal.install(members::requestStop)) {
+                            members.run();
+                            StudyResults results = StudyReports.write(dir, store, study);
+                            if (members.stopRequested()) {
+                                progress.stopped(dir);
+                                return TrainCommand.EXIT_STOPPED;
+                            }
+                            progress.done(results, dir);
+                        }
+                        return TroupeCli.EXIT_OK;
                     }
-                    return TroupeCli.EXIT_OK;
+                    StudyRunner runner = new StudyRunner(name, dir, searchSpace, theSampler, thePruner, store, executor, slots,
+                            study.steps(), onTrialEnd, audit).withRetries(retries);
+                    // Ctrl-C (or SIGTERM): every running trial checkpoints its current step and stays RUNNING.
+                    // Closed last: only then may the signal's hook let the JVM exit (the results and the message are out).
+                    try (MetricsOptions.Running served = metrics.start(spec.commandLine().getErr());
+                         StopOnSignal stop = StopOnSignal.install(runner::requestStop)) {
+                        try {
+                            java.util.concurrent.CompletableFuture<io.troupe.coordinator.JobOutcome> training =
+                                    alongsideJob == null ? null
+                                            : TrainAlongsideOptions.start(host, alongsideJob, runner::stopRequested);
+                            runner.run(study.trials());
+                            StudyResults results = StudyReports.write(dir, store, study);
+                            if (training != null) {
+                                // The study is done; the job goes on with every worker until its last step.
+                                TrainAlongsideOptions.finish(training, alongsideJob.outDir(), spec.commandLine().getOut(),
+                                        json.enabled());
+                            }
+                            if (runner.stopRequested()) {
+                                progress.stopped(dir);
+                                return TrainCommand.EXIT_STOPPED;
+                            }
+                            progress.done(results, dir);
+                        } finally {
+                            if (host != null) {
+                                host.close(); // the workers see their coordinator leave and exit
+                            }
+                        }
+                    }
                 }
-                StudyRunner runner = new StudyRunner(name, dir, searchSpace, theSampler, thePruner, store, executor, slots,
-                        study.steps(), onTrialEnd, audit).withRetries(retries);
-                // Ctrl-C (or SIGTERM): every running trial checkpoints its current step and stays RUNNING.
-                // Closed last: only then may the signal's hook let the JVM exit (the results and the message are out).
-                try (MetricsOptions.Running served = metrics.start(spec.commandLine().getErr());
-                     StopOnSignal stop = StopOnSignal.install(runner::requestStop)) {
-                    try {
-                        java.util.concurrent.CompletableFuture<io.troupe.coordinator.JobOutcome> training =
-                                alongsideJob == null ? null
-                                        : TrainAlongsideOptions.start(host, alongsideJob, runner::stopRequested);
-                        runner.run(study.trials());
-                        StudyResults results = StudyReports.write(dir, store, study);
-                        if (training != null) {
-                            // The study is done; the job goes on with every worker until its last step.
-                            TrainAlongsideOptions.finish(training, alongsideJob.outDir(), spec.commandLine().getOut(),
-                                    json.enabled());
-                        }
-                        if (runner.stopRequested()) {
-                            progress.stopped(dir);
-                            return TrainCommand.EXIT_STOPPED;
-                        }
-                        progress.done(results, dir);
-                    } finally {
-                        if (host != null) {
-                            host.close(); // the workers see their coordinator leave and exit
-                        }
-                    }
-                }
+            }
+        } finally {
+            if (locked && !recorded) {
+                created.removeCreated();
             }
         }
         return TroupeCli.EXIT_OK;

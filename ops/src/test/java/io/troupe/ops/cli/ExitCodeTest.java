@@ -106,6 +106,13 @@ class ExitCodeTest {
         Path space = Files.writeString(tmp.resolve("space.conf"), "learning_rate { type = loguniform, low = 1e-4, high = 1e-2 }\n");
         usage(troupe("tune", "--space", space, "--data", corpus, "--out", tmp.resolve("study"), "--trials", 0, "--steps", 5),
                 "--trials, --steps and --workers-per-trial must be >= 1");
+        org.junit.jupiter.api.Assertions.assertFalse(Files.exists(tmp.resolve("study")), "a refused study leaves no directory");
+        // Refused in a directory that was there: the directory and its files stay, the store it opened goes.
+        Path mine = Files.createDirectories(tmp.resolve("mine"));
+        Files.writeString(mine.resolve("notes.txt"), "mine\n");
+        usage(troupe("tune", "--space", space, "--data", corpus, "--out", mine, "--trials", 0, "--steps", 5), ">= 1");
+        org.junit.jupiter.api.Assertions.assertEquals(java.util.List.of(mine.resolve("notes.txt")),
+                Files.list(mine).sorted().toList(), "only the user's file is left");
         usage(troupe("tune", "--space", space, "--data", corpus, "--trials", 1, "--steps", 5), "say where the run (or study) lives");
         Path empty = Files.createDirectories(tmp.resolve("empty"));
         failure(troupe("tune", "--resume", empty), "nothing to resume");

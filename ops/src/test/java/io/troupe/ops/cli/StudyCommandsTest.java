@@ -2,6 +2,7 @@ package io.troupe.ops.cli;
 
 import static io.troupe.ops.cli.CliRun.troupe;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -148,7 +149,7 @@ class StudyCommandsTest {
         assertTrue(html.contains("Population-based training lineage"), "lineage drawn in the report");
         troupe("tune", "--space", space, "--data", data, "--out", tmp.resolve("one"), "--trials", 1, "--steps", 20,
                 "--pruner", "pbt").assertOneLineError("needs a population of at least 2, got 1");
-        assertTrue(!Files.exists(tmp.resolve("one").resolve("trials")), "nothing trained");
+        assertFalse(Files.exists(tmp.resolve("one")), "a refused study leaves no directory behind (no empty study.db)");
     }
 
     @Test
