@@ -36,6 +36,10 @@ final class StudyImportanceCommand implements Callable<Integer> {
         Path dir = location.dir();
         String storage = location.storage();
         StudyResults results = StudyOpen.results(dir, storage);
+        String notApplicable = ParameterImportance.notApplicableTo(results.study().pruner());
+        if (notApplicable != null) {
+            throw UserError.inputData("importance is not computed for " + dir + ": " + notApplicable);
+        }
         ParameterImportance.Result r = ParameterImportance.of(SearchSpace.parse(results.study().space()), results.trials());
         if (r.trials() < 2) {
             throw UserError.inputData("importance needs at least 2 complete trials; " + dir + " has " + r.trials());

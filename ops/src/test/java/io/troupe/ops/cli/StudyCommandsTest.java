@@ -147,6 +147,10 @@ class StudyCommandsTest {
         }
         String html = Files.readString(pbt.resolve("report.html"));
         assertTrue(html.contains("Population-based training lineage"), "lineage drawn in the report");
+        // A member's final settings did not produce its value: importance says so instead of ranking them.
+        assertTrue(html.contains("Parameter importance</h2>\n<p>Not computed: a population-based study"), "no ranking in the report");
+        troupe("study", "importance", pbt).assertOneLineError("importance is not computed for")
+                .assertOneLineError("members change their settings during training");
         troupe("tune", "--space", space, "--data", data, "--out", tmp.resolve("one"), "--trials", 1, "--steps", 20,
                 "--pruner", "pbt").assertOneLineError("needs a population of at least 2, got 1");
         assertFalse(Files.exists(tmp.resolve("one")), "a refused study leaves no directory behind (no empty study.db)");

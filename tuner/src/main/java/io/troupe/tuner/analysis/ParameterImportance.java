@@ -32,6 +32,20 @@ public final class ParameterImportance {
     }
 
     /**
+     * Why importance means nothing for a study with {@code pruner}, or null when it applies.
+     * A population-based study's members change their settings as they copy better members and
+     * perturb them, so a member's recorded (final) settings are not the ones that produced its
+     * value; ranking them would credit whatever the last perturbation drew.
+     */
+    public static String notApplicableTo(String pruner) {
+        return "pbt".equals(pruner)
+                ? "a population-based study's members change their settings during training (copies and perturbations),"
+                        + " so their final settings did not produce their val losses; importance compares trials"
+                        + " trained with fixed settings (the lineage in report.html shows what each member went through)"
+                : null;
+    }
+
+    /**
      * One parameter's importance.
      *
      * @param key the parameter

@@ -197,8 +197,12 @@ public final class HtmlReport {
 
     /** Bars of each parameter's share of the val loss variance (first-order fANOVA over complete trials). */
     private static String importance(StudyResults results, SearchSpace space) {
-        ParameterImportance.Result r = ParameterImportance.of(space, results.trials());
         StringBuilder out = new StringBuilder("<h2>Parameter importance</h2>\n");
+        String notApplicable = ParameterImportance.notApplicableTo(results.study().pruner());
+        if (notApplicable != null) {
+            return out.append("<p>Not computed: ").append(escape(notApplicable)).append(".</p>\n").toString();
+        }
+        ParameterImportance.Result r = ParameterImportance.of(space, results.trials());
         if (r.trials() < 2) {
             return out.append("<p>Needs at least two complete trials.</p>\n").toString();
         }
