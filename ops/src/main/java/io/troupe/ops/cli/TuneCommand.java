@@ -271,9 +271,9 @@ final class TuneCommand implements Callable<Integer> {
                 Sampler theSampler = Sampler.create(requested.sampler(), searchSpace, requested.seed());
                 Pruner thePruner = Pruner.create(requested.pruner(), searchSpace, requested.steps());
                 boolean pbt = requested.pruner().equals("pbt");
-                if (pbt && (workers != 1 || external || requested.workersPerTrial() != 1)) {
-                    throw UserError.usage("population-based training runs its members in turn on one local worker here;"
-                            + " drop --workers, --workers-per-trial and --external");
+                if (pbt && (external || requested.workersPerTrial() != 1)) {
+                    throw UserError.usage("population-based training runs --workers members at once, one local worker"
+                            + " each; drop --workers-per-trial and --external");
                 }
                 // Built before the study is recorded: a population of 1 or bad pbt options are refused with nothing written.
                 PbtRunner pbtRunner = pbt ? new PbtRunner(name, dir, searchSpace, theSampler, store, null,
@@ -319,7 +319,7 @@ final class TuneCommand implements Callable<Integer> {
                     };
                     if (pbtRunner != null) {
                         PbtRunner members = new PbtRunner(name, dir, searchSpace, theSampler, store, executor, study.steps(),
-                                study.trials(), study.seed(), onTrialEnd);
+                                study.trials(), study.seed(), onTrialEnd).withSlots(slots);
                         try (StopOnSignal stop = StopOnSignal.install(members::requestStop)) {
                             members.run();
                             StudyResults results = StudyReports.write(dir, store, study);

@@ -145,6 +145,18 @@ class StudyCommandsTest {
             assertEquals(1, lineage.size(), lineage.toString());
             assertEquals(10, lineage.get(0).step());
         }
+        // Two members at a time, one worker each: the same study (values, copies) as one at a time.
+        Path pair = tmp.resolve("pbt-pair");
+        troupe("tune", "--space", space, "--data", data, "--out", pair, "--threads", 1, "--workers", 2, "--trials", 4,
+                "--steps", 20, "--pruner", "pbt", "--seed", 1).assertOk();
+        try (io.troupe.tuner.store.StudyStore one = io.troupe.tuner.store.JdbcStudyStore.sqlite(pbt);
+             io.troupe.tuner.store.StudyStore two = io.troupe.tuner.store.JdbcStudyStore.sqlite(pair)) {
+            String key = io.troupe.tuner.run.StudyHome.LOCAL_KEY;
+            assertEquals(one.lineage(key).stream().map(e -> List.of(e.step(), e.number(), e.parent())).toList(),
+                    two.lineage(key).stream().map(e -> List.of(e.step(), e.number(), e.parent())).toList());
+            assertEquals(one.trials(key).stream().map(t -> t.intermediate()).toList(),
+                    two.trials(key).stream().map(t -> t.intermediate()).toList(), "every member's val losses");
+        }
         String html = Files.readString(pbt.resolve("report.html"));
         assertTrue(html.contains("Population-based training lineage"), "lineage drawn in the report");
         // A member's final settings did not produce its value: importance says so instead of ranking them.

@@ -23,6 +23,12 @@ import java.util.NavigableMap;
 import java.util.Random;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.function.IntConsumer;
 
 /**
  * Population-based training (Jaderberg et al., 2017): {@code population} trials train together,
@@ -59,6 +65,7 @@ public final class PbtRunner {
     private final long seed;
     private final Random random;
     private final StudyListener listener;
+    private int slots = 1;
     private volatile boolean stopping;
 
     /**
@@ -98,6 +105,23 @@ public final class PbtRunner {
         this.listener = listener;
     }
 
+    /**
+     * Trains up to {@code slots} members' segments of a generation at once (one local worker
+     * each); the exploit round still waits for the whole generation. Every member trains from its
+     * own checkpoint with its own seed, so a study's values and copies are the same whatever the
+     * slots, given the same threads per worker (a trial's losses can differ in the third decimal
+     * between 1 and 2 ONNX Runtime threads).
+     *
+     * @return this runner
+     */
+    public PbtRunner withSlots(int slots) {
+        if (slots < 1) {
+            throw new IllegalArgumentException("slots must be >= 1, got " + slots);
+        }
+        this.slots = slots;
+        return this;
+    }
+
     /** Asks a running {@link #run} to stop after the current member's segment. */
     public void requestStop() {
         stopping = true;
@@ -127,7 +151,7 @@ public final class PbtRunner {
     public int run() throws InterruptedException {
         List<TrialRecord> stored = store.trials(study);
         Map<Integer, Map<String, Object>> params = new TreeMap<>();
-        Map<Integer, String> failed = new TreeMap<>();
+        Map<Integer, String> failed = new ConcurrentSkipListMap<>(); // written by segments
         Map<Integer, Long> reached = new TreeMap<>();
         if (stored.isEmpty()) {
             for (int n = 0; n < population; n++) {
@@ -152,27 +176,30 @@ public final class PbtRunner {
         }
         for (long from = 0; from < steps && !stopping; from += interval) {
             long until = Math.min(steps, from + interval);
-            for (int n = 0; n < population && !stopping; n++) {
-                if (failed.containsKey(n) || reached.get(n) >= until) {
-                    continue;
+            List<Integer> due = new ArrayList<>();
+            for (int n = 0; n < population; n++) {
+                if (!failed.containsKey(n) && reached.get(n) < until) {
+                    due.add(n);
                 }
-                listener.onTrialStart(n, params.get(n), from > 0);
+            }
+            boolean resumed = from > 0;
+            trainSegments(due, n -> {
+                listener.onTrialStart(n, params.get(n), resumed);
                 try {
                     TrainSettings settings = TrialSettings.of(space, params.get(n), steps);
-                    executor.run(new TrialJob(n, settings, StudyRunner.trialDir(dir, n), from > 0),
-                            new Segment(n, until));
+                    executor.run(new TrialJob(n, settings, StudyRunner.trialDir(dir, n), resumed), new Segment(n, until));
                 } catch (StoreException e) {
                     throw e;
                 } catch (Exception | OutOfMemoryError e) {
                     if (stopping) {
                         // Ctrl-C tears the process down under a member that is starting (ONNX Runtime's
                         // logger goes first): it stays RUNNING, resumable from its last checkpoint.
-                        break;
+                        return;
                     }
                     failed.put(n, oneLine(e));
                     finish(n, TrialState.FAILED, failed.get(n));
                 }
-            }
+            });
             if (until < steps && !stopping && !nextGenerationStarted(until, failed.keySet())) {
                 exploit(until, params, failed.keySet());
             }
@@ -191,6 +218,55 @@ public final class PbtRunner {
             }
         }
         return population;
+    }
+
+    /**
+     * Runs {@code segment} for each member of {@code due}, in order on this thread with one slot,
+     * else on up to {@link #slots} threads at once; returns when all are done. Members not started
+     * when a stop is requested are skipped. A store failure ends the study (after the running
+     * segments end).
+     */
+    private void trainSegments(List<Integer> due, IntConsumer segment) throws InterruptedException {
+        if (slots == 1 || due.size() <= 1) {
+            for (int n : due) {
+                if (stopping) {
+                    return;
+                }
+                segment.accept(n);
+            }
+            return;
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(
+                Math.min(slots, due.size()), r -> {
+                    Thread t = new Thread(r, "pbt-member");
+                    t.setDaemon(true);
+                    return t;
+                });
+        try {
+            List<Future<?>> running = new ArrayList<>();
+            for (int n : due) {
+                running.add(pool.submit(() -> {
+                    if (!stopping) {
+                        segment.accept(n);
+                    }
+                }));
+            }
+            RuntimeException first = null;
+            for (Future<?> f : running) {
+                try {
+                    f.get();
+                } catch (ExecutionException e) {
+                    if (first == null) {
+                        first = e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+                    }
+                }
+            }
+            if (first != null) {
+                throw first;
+            }
+        } finally {
+            pool.shutdownNow();
+        }
     }
 
     /** The generation boundary a member whose last evaluation was at {@code lastStep} has its checkpoint at. */

@@ -41,7 +41,7 @@ class PbtRunnerTest {
      * A member's state is its loss so far; each step lowers it by an amount that is largest at
      * lr = 1e-2. transfer copies the state, as a checkpoint copy would.
      */
-    static final class FakeMembers implements TrialExecutor {
+    static class FakeMembers implements TrialExecutor {
         final Map<Integer, double[]> state = new ConcurrentHashMap<>(); // {loss, step}
         final AtomicLong steps = new AtomicLong();
 
@@ -110,6 +110,43 @@ class PbtRunnerTest {
             // The last copy's settings are the member's settings in the store.
             LineageEvent last = lineage.get(lineage.size() - 1);
             assertEquals(last.params(), trials.stream().filter(t -> t.number() == last.number()).findFirst().orElseThrow().params());
+        }
+    }
+
+    /** Three members train at once: the same curves and copies as one at a time. */
+    @Test
+    void membersTrainingAtOnceGiveTheStudyOfMembersInTurn() throws Exception {
+        Path inTurn = java.nio.file.Files.createDirectories(dir.resolve("in-turn"));
+        Path atOnce = java.nio.file.Files.createDirectories(dir.resolve("at-once"));
+        java.util.concurrent.atomic.AtomicInteger concurrent = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicInteger most = new java.util.concurrent.atomic.AtomicInteger();
+        FakeMembers parallel = new FakeMembers() {
+            @Override
+            public long run(TrialJob job, TrainListener listener) {
+                most.accumulateAndGet(concurrent.incrementAndGet(), Math::max);
+                try {
+                    Thread.sleep(20); // long enough for the other slots' members to start alongside
+                    return super.run(job, listener);
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                } finally {
+                    concurrent.decrementAndGet();
+                }
+            }
+        };
+        try (StudyStore a = study(inTurn); StudyStore b = study(atOnce)) {
+            runner(inTurn, a, new FakeMembers(), StudyListener.SILENT).run();
+            runner(atOnce, b, parallel, StudyListener.SILENT).withSlots(3).run();
+            assertEquals(3, most.get(), "three members at once, never more");
+            assertEquals(a.lineage(StudyReports.studyName(inTurn)).stream().map(e -> List.of(e.step(), e.number(), e.parent())).toList(),
+                    b.lineage(StudyReports.studyName(atOnce)).stream().map(e -> List.of(e.step(), e.number(), e.parent())).toList());
+            List<TrialRecord> x = a.trials(StudyReports.studyName(inTurn));
+            List<TrialRecord> y = b.trials(StudyReports.studyName(atOnce));
+            for (int i = 0; i < x.size(); i++) {
+                assertEquals(x.get(i).intermediate(), y.get(i).intermediate(), "member " + i + "'s curve");
+                assertEquals(x.get(i).params(), y.get(i).params());
+                assertEquals(TrialState.COMPLETE, y.get(i).state());
+            }
         }
     }
 
