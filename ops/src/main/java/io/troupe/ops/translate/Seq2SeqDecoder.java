@@ -9,6 +9,8 @@ import io.troupe.model.seq2seq.Seq2SeqConfig;
 import io.troupe.model.seq2seq.Seq2SeqGraphs;
 import io.troupe.ops.inference.TokenSampler;
 import io.troupe.worker.seq2seq.Seq2SeqModelDir;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.util.ArrayList;
@@ -33,8 +35,13 @@ public final class Seq2SeqDecoder implements AutoCloseable {
     private final OrtSession encoder;
     private final OrtSession step;
     private final int layers;
-    /** NH * HS: one row's cache floats per position. */
+    /** C = NH * HS: one row's cache floats per position. */
     private final int width;
+    /** T: the positions every step's past holds (the decoder's maxTarget). */
+    private final int maxPositions;
+    /** The step's position input, [1], shared by every batch size's buffers. */
+    private final LongBuffer position = ByteBuffer.allocateDirect(Long.BYTES).order(ByteOrder.nativeOrder()).asLongBuffer();
+    private final Map<Integer, StepBuffers> buffersByRows = new HashMap<>();
     private int truncated;
 
     public Seq2SeqDecoder(Seq2SeqModelDir model, int threads) throws OrtException {
@@ -42,6 +49,7 @@ public final class Seq2SeqDecoder implements AutoCloseable {
         this.cfg = model.config();
         this.layers = cfg.decoderLayers();
         this.width = cfg.nEmbd();
+        this.maxPositions = cfg.maxTarget();
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
             options.setIntraOpNumThreads(threads);
             this.encoder = env.createSession(Seq2SeqCacheGraphs.encoder(cfg, FloatBuffer.wrap(model.params()))
@@ -222,140 +230,165 @@ public final class Seq2SeqDecoder implements AutoCloseable {
     private record Candidate(int beam, int token, double logProb) {
     }
 
-    /** The encoder's cross-attention keys and values of one source, ready to tile over a batch. */
+    /**
+     * The encoder's outputs for one source (batch 1): every decoder layer's cross-attention keys
+     * and values and the source padding bias, kept as ORT tensors and fed to every step as they
+     * are; the step graph broadcasts them over its rows, so beams share one copy.
+     */
     private final class Encoded implements AutoCloseable {
-        final int srcLen;
-        /** Per layer, {keys [NH, HS, S], values [NH, S, HS]} of the one source. */
-        final float[][][] cross;
-        /** The step inputs other than the token and the past, by batch size (beams share them). */
-        final Map<Integer, Map<String, OnnxTensor>> feedsByBatch = new HashMap<>();
+        private final OrtSession.Result result;
+        private final Map<String, OnnxTensor> cross = new HashMap<>();
 
-        Encoded(int srcLen, float[][][] cross) {
-            this.srcLen = srcLen;
-            this.cross = cross;
+        Encoded(OrtSession.Result result) {
+            this.result = result;
+            for (int layer = 0; layer < layers; layer++) {
+                put(Seq2SeqCacheGraphs.crossKey(layer));
+                put(Seq2SeqCacheGraphs.crossValue(layer));
+            }
+            put(Seq2SeqCacheGraphs.CROSS_BIAS);
         }
 
-        Map<String, OnnxTensor> feeds(int batch) throws OrtException {
-            Map<String, OnnxTensor> feeds = feedsByBatch.get(batch);
-            if (feeds == null) {
-                feeds = new HashMap<>();
-                long[] lengths = new long[batch];
-                Arrays.fill(lengths, srcLen);
-                feeds.put(Seq2SeqGraphs.SRC_LENGTHS, OnnxTensor.createTensor(env, LongBuffer.wrap(lengths),
-                        new long[] {batch}));
-                int nh = cfg.nHead();
-                int hs = width / nh;
-                for (int layer = 0; layer < layers; layer++) {
-                    feeds.put(Seq2SeqCacheGraphs.crossKey(layer), tiled(cross[layer][0], batch,
-                            new long[] {batch, nh, hs, srcLen}));
-                    feeds.put(Seq2SeqCacheGraphs.crossValue(layer), tiled(cross[layer][1], batch,
-                            new long[] {batch, nh, srcLen, hs}));
-                }
-                feedsByBatch.put(batch, feeds);
-            }
-            return feeds;
-        }
-
-        private OnnxTensor tiled(float[] row, int batch, long[] shape) throws OrtException {
-            float[] all = new float[row.length * batch];
-            for (int b = 0; b < batch; b++) {
-                System.arraycopy(row, 0, all, b * row.length, row.length);
-            }
-            return OnnxTensor.createTensor(env, FloatBuffer.wrap(all), shape);
+        private void put(String name) {
+            cross.put(name, (OnnxTensor) result.get(name).orElseThrow());
         }
 
         @Override
         public void close() {
-            feedsByBatch.values().forEach(m -> m.values().forEach(OnnxTensor::close));
+            result.close();
         }
     }
 
-    /** Runs the encoder once: every decoder layer's cross keys and values of this source. */
+    /** Runs the encoder once: every decoder layer's cross keys and values of this source, and its padding bias. */
     private Encoded encode(int[] source) throws OrtException {
         long[] src = Arrays.stream(source).asLongStream().toArray();
         try (OnnxTensor x = OnnxTensor.createTensor(env, LongBuffer.wrap(src), new long[] {1, src.length});
-             OnnxTensor len = OnnxTensor.createTensor(env, LongBuffer.wrap(new long[] {src.length}), new long[] {1});
-             OrtSession.Result r = encoder.run(Map.of(Seq2SeqGraphs.SRC, x, Seq2SeqGraphs.SRC_LENGTHS, len))) {
-            float[][][] cross = new float[layers][2][];
-            for (int layer = 0; layer < layers; layer++) {
-                cross[layer][0] = floats(r, Seq2SeqCacheGraphs.crossKey(layer));
-                cross[layer][1] = floats(r, Seq2SeqCacheGraphs.crossValue(layer));
-            }
-            return new Encoded(src.length, cross);
+             OnnxTensor len = OnnxTensor.createTensor(env, LongBuffer.wrap(new long[] {src.length}), new long[] {1})) {
+            return new Encoded(encoder.run(Map.of(Seq2SeqGraphs.SRC, x, Seq2SeqGraphs.SRC_LENGTHS, len)));
         }
     }
 
-    /** The self-attention keys and values of the tokens fed so far: per layer [rows, NH, P, HS]. */
-    private final class Cache {
-        int rows;
-        int positions;
-        float[][] keys = new float[layers][0];
-        float[][] values = new float[layers][0];
+    /**
+     * The step's tensors for one batch size, bound once and reused by every step of every decode
+     * (the step graph has the same shapes at every position): the tokens, the position, the
+     * fixed-size pasts [T, B, C] and, as pinned outputs, the logits [B, V] and the new keys and
+     * values [B, C]. All live in direct buffers that ORT reads and writes in place, so a step
+     * copies only the new token's keys and values into the past.
+     */
+    private final class StepBuffers implements AutoCloseable {
+        final int rows;
+        final LongBuffer tokens;
+        /** Per layer * 2 + k|v: [T, B, C], position-major. */
+        final FloatBuffer[] past = new FloatBuffer[2 * layers];
+        /** Per layer * 2 + k|v: [B, C]. */
+        final FloatBuffer[] fresh = new FloatBuffer[2 * layers];
+        final FloatBuffer logits;
+        final Map<String, OnnxTensor> inputs = new HashMap<>();
+        final Map<String, OnnxTensor> outputs = new HashMap<>();
 
-        Cache(int rows) {
+        StepBuffers(int rows) throws OrtException {
             this.rows = rows;
+            try {
+                tokens = ByteBuffer.allocateDirect(rows * Long.BYTES).order(ByteOrder.nativeOrder()).asLongBuffer();
+                inputs.put(Seq2SeqGraphs.TGT_IN, OnnxTensor.createTensor(env, tokens, new long[] {rows}));
+                inputs.put(Seq2SeqCacheGraphs.POSITION, OnnxTensor.createTensor(env, position, new long[] {1}));
+                for (int layer = 0; layer < layers; layer++) {
+                    for (int kv = 0; kv < 2; kv++) {
+                        int t = layer * 2 + kv;
+                        past[t] = floats(maxPositions * rows * width);
+                        fresh[t] = floats(rows * width);
+                        inputs.put(kv == 0 ? Seq2SeqCacheGraphs.pastKey(layer) : Seq2SeqCacheGraphs.pastValue(layer),
+                                OnnxTensor.createTensor(env, past[t], new long[] {maxPositions, rows, width}));
+                        outputs.put(kv == 0 ? Seq2SeqCacheGraphs.newKey(layer) : Seq2SeqCacheGraphs.newValue(layer),
+                                OnnxTensor.createTensor(env, fresh[t], new long[] {rows, width}));
+                    }
+                }
+                logits = floats(rows * cfg.vocabSize());
+                outputs.put(Seq2SeqGraphs.LOGITS, OnnxTensor.createTensor(env, logits, new long[] {rows, cfg.vocabSize()}));
+            } catch (OrtException | RuntimeException e) {
+                close();
+                throw e;
+            }
+        }
+
+        @Override
+        public void close() {
+            inputs.values().forEach(OnnxTensor::close);
+            outputs.values().forEach(OnnxTensor::close);
+        }
+    }
+
+    private static FloatBuffer floats(int n) {
+        return ByteBuffer.allocateDirect(n * Float.BYTES).order(ByteOrder.nativeOrder()).asFloatBuffer();
+    }
+
+    /** The step buffers of {@code rows} rows, made on first use and kept. */
+    private StepBuffers buffers(int rows) throws OrtException {
+        StepBuffers b = buffersByRows.get(rows);
+        if (b == null) {
+            b = new StepBuffers(rows);
+            buffersByRows.put(rows, b);
+        }
+        return b;
+    }
+
+    /**
+     * The self-attention keys and values of the tokens fed so far: the first {@code positions}
+     * positions of a {@link StepBuffers}' pasts. At most one cache is live at a time, since the
+     * buffers are shared by every decode.
+     */
+    private final class Cache {
+        StepBuffers buffers;
+        int positions;
+
+        Cache(int rows) throws OrtException {
+            this.buffers = buffers(rows);
+        }
+
+        int rows() {
+            return buffers.rows;
         }
 
         /** Row r of the next step continues row origins[r] of this one (beam search). */
-        void reorder(int[] origins) {
-            int rowFloats = positions * width;
-            for (int layer = 0; layer < layers; layer++) {
-                keys[layer] = gather(keys[layer], origins, rowFloats);
-                values[layer] = gather(values[layer], origins, rowFloats);
+        void reorder(int[] origins) throws OrtException {
+            StepBuffers from = buffers;
+            StepBuffers to = buffers(origins.length);
+            float[] block = new float[from.rows * width];          // one position of every row
+            for (int t = 0; t < 2 * layers; t++) {
+                for (int p = 0; p < positions; p++) {
+                    from.past[t].get(p * from.rows * width, block);
+                    for (int r = 0; r < origins.length; r++) {
+                        to.past[t].put((p * to.rows + r) * width, block, origins[r] * width, width);
+                    }
+                }
             }
-            rows = origins.length;
-        }
-
-        private float[] gather(float[] from, int[] origins, int rowFloats) {
-            float[] to = new float[origins.length * rowFloats];
-            for (int r = 0; r < origins.length; r++) {
-                System.arraycopy(from, origins[r] * rowFloats, to, r * rowFloats, rowFloats);
-            }
-            return to;
+            buffers = to;
         }
     }
 
     /** One decoder step over {@code tokens.length} rows: returns logits [rows, V] and grows the cache. */
     private float[] run(Encoded enc, Cache cache, long[] tokens) throws OrtException {
         int b = tokens.length;
-        if (b != cache.rows) {
-            throw new IllegalStateException(b + " tokens for " + cache.rows + " cached rows");
+        if (b != cache.rows()) {
+            throw new IllegalStateException(b + " tokens for " + cache.rows() + " cached rows");
         }
-        int nh = cfg.nHead();
-        int hs = width / nh;
-        Map<String, OnnxTensor> feeds = new HashMap<>(enc.feeds(b));
-        List<OnnxTensor> owned = new ArrayList<>();
-        try {
-            OnnxTensor in = OnnxTensor.createTensor(env, LongBuffer.wrap(tokens), new long[] {b, 1});
-            owned.add(in);
-            feeds.put(Seq2SeqGraphs.TGT_IN, in);
-            long[] pastShape = {b, nh, cache.positions, hs};
-            for (int layer = 0; layer < layers; layer++) {
-                OnnxTensor k = OnnxTensor.createTensor(env, FloatBuffer.wrap(cache.keys[layer]), pastShape);
-                OnnxTensor v = OnnxTensor.createTensor(env, FloatBuffer.wrap(cache.values[layer]), pastShape);
-                owned.add(k);
-                owned.add(v);
-                feeds.put(Seq2SeqCacheGraphs.pastKey(layer), k);
-                feeds.put(Seq2SeqCacheGraphs.pastValue(layer), v);
-            }
-            try (OrtSession.Result r = step.run(feeds)) {
-                for (int layer = 0; layer < layers; layer++) {
-                    cache.keys[layer] = floats(r, Seq2SeqCacheGraphs.presentKey(layer));
-                    cache.values[layer] = floats(r, Seq2SeqCacheGraphs.presentValue(layer));
-                }
-                cache.positions++;
-                return floats(r, Seq2SeqGraphs.LOGITS);                                  // [B, 1, V]
-            }
-        } finally {
-            owned.forEach(OnnxTensor::close);
+        if (cache.positions >= maxPositions) {
+            throw new IllegalStateException("the target positions (" + maxPositions + ") are used up");
         }
-    }
-
-    private static float[] floats(OrtSession.Result r, String name) {
-        FloatBuffer buf = ((OnnxTensor) r.get(name).orElseThrow()).getFloatBuffer();
-        float[] out = new float[buf.remaining()];
-        buf.get(out);
-        return out;
+        StepBuffers buf = cache.buffers;
+        buf.tokens.put(0, tokens);
+        position.put(0, cache.positions);
+        Map<String, OnnxTensor> inputs = new HashMap<>(buf.inputs);
+        inputs.putAll(enc.cross);
+        step.run(inputs, buf.outputs).close();
+        // The new token's keys and values [B, C] become position P of the past [T, B, C].
+        int at = cache.positions * b * width;
+        for (int t = 0; t < 2 * layers; t++) {
+            buf.past[t].put(at, buf.fresh[t], 0, b * width);
+        }
+        cache.positions++;
+        float[] logits = new float[b * cfg.vocabSize()];                                 // [B, V]
+        buf.logits.get(0, logits);
+        return logits;
     }
 
     static int argmax(float[] x, int offset, int n) {
@@ -402,6 +435,8 @@ public final class Seq2SeqDecoder implements AutoCloseable {
 
     @Override
     public void close() throws OrtException {
+        buffersByRows.values().forEach(StepBuffers::close);
+        buffersByRows.clear();
         encoder.close();
         step.close();
     }
