@@ -27,10 +27,11 @@ import java.util.Map;
  * {@code cross.N.key} [B, NH, HS, S] (keys transposed for the score product), {@code cross.N.value}
  * [B, NH, S, HS] and {@value #CROSS_BIAS} [B, 1, 1, S] (0 on real source tokens, -inf on padding).
  * The step reads {@value Seq2SeqGraphs#TGT_IN} int64 [B], {@value #POSITION} int64 [1], the cross
- * tensors and the bias of one source (batch 1, broadcast over the step's B rows, so beams share one copy), and
- * {@code past_key_values.N.key/value} [T, B, C], position-major, so that the first P positions of
- * every row are one contiguous prefix; it writes {@value Seq2SeqGraphs#LOGITS} [B, V] and
- * {@code new_key_values.N.key/value} [B, C].
+ * tensors and the bias of one source (batch 1, broadcast over the step's B rows, so beams share one
+ * copy), and the past in the cross tensors' layouts, {@code past_key_values.N.key} [B, NH, HS, T]
+ * (transposed) and {@code past_key_values.N.value} [B, NH, T, HS]; it writes
+ * {@value Seq2SeqGraphs#LOGITS} [B, V] and {@code new_key_values.N.key/value} [B, C] (C = NH * HS,
+ * head-major), which the caller stores at position P.
  */
 public final class Seq2SeqCacheGraphs {
     /** Encoder output and step input: the additive source padding bias [B, 1, 1, S]. */
@@ -51,12 +52,12 @@ public final class Seq2SeqCacheGraphs {
         return "cross." + layer + ".value";
     }
 
-    /** Step input: self-attention keys of the earlier tokens, [T, B, C]; positions from P on are ignored. */
+    /** Step input: self-attention keys of the earlier tokens, transposed, [B, NH, HS, T]; positions from P on are ignored. */
     public static String pastKey(int layer) {
         return "past_key_values." + layer + ".key";
     }
 
-    /** Step input: self-attention values of the earlier tokens, [T, B, C]; positions from P on are ignored. */
+    /** Step input: self-attention values of the earlier tokens, [B, NH, T, HS]; positions from P on are ignored. */
     public static String pastValue(int layer) {
         return "past_key_values." + layer + ".value";
     }

@@ -37,6 +37,8 @@ public final class Seq2SeqDecoder implements AutoCloseable {
     private final int layers;
     /** C = NH * HS: one row's cache floats per position. */
     private final int width;
+    private final int nHead;
+    private final int headSize;
     /** T: the positions every step's past holds (the decoder's maxTarget). */
     private final int maxPositions;
     /** The step's position input, [1], shared by every batch size's buffers. */
@@ -50,6 +52,8 @@ public final class Seq2SeqDecoder implements AutoCloseable {
         this.layers = cfg.decoderLayers();
         this.width = cfg.nEmbd();
         this.maxPositions = cfg.maxTarget();
+        this.nHead = cfg.nHead();
+        this.headSize = width / nHead;
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
             options.setIntraOpNumThreads(threads);
             this.encoder = env.createSession(Seq2SeqCacheGraphs.encoder(cfg, FloatBuffer.wrap(model.params()))
@@ -270,14 +274,14 @@ public final class Seq2SeqDecoder implements AutoCloseable {
     /**
      * The step's tensors for one batch size, bound once and reused by every step of every decode
      * (the step graph has the same shapes at every position): the tokens, the position, the
-     * fixed-size pasts [T, B, C] and, as pinned outputs, the logits [B, V] and the new keys and
-     * values [B, C]. All live in direct buffers that ORT reads and writes in place, so a step
-     * copies only the new token's keys and values into the past.
+     * fixed-size pasts (keys [B, NH, HS, T], values [B, NH, T, HS]) and, as pinned outputs, the
+     * logits [B, V] and the new keys and values [B, C]. All live in direct buffers that ORT reads
+     * and writes in place, so a step copies only the new token's keys and values into the past.
      */
     private final class StepBuffers implements AutoCloseable {
         final int rows;
         final LongBuffer tokens;
-        /** Per layer * 2 + k|v: [T, B, C], position-major. */
+        /** Per layer * 2 + k|v: keys [B, NH, HS, T], values [B, NH, T, HS]; a row is one contiguous block. */
         final FloatBuffer[] past = new FloatBuffer[2 * layers];
         /** Per layer * 2 + k|v: [B, C]. */
         final FloatBuffer[] fresh = new FloatBuffer[2 * layers];
@@ -296,8 +300,10 @@ public final class Seq2SeqDecoder implements AutoCloseable {
                         int t = layer * 2 + kv;
                         past[t] = floats(maxPositions * rows * width);
                         fresh[t] = floats(rows * width);
+                        long[] shape = kv == 0 ? new long[] {rows, nHead, headSize, maxPositions}
+                                : new long[] {rows, nHead, maxPositions, headSize};
                         inputs.put(kv == 0 ? Seq2SeqCacheGraphs.pastKey(layer) : Seq2SeqCacheGraphs.pastValue(layer),
-                                OnnxTensor.createTensor(env, past[t], new long[] {maxPositions, rows, width}));
+                                OnnxTensor.createTensor(env, past[t], shape));
                         outputs.put(kv == 0 ? Seq2SeqCacheGraphs.newKey(layer) : Seq2SeqCacheGraphs.newValue(layer),
                                 OnnxTensor.createTensor(env, fresh[t], new long[] {rows, width}));
                     }
@@ -352,13 +358,12 @@ public final class Seq2SeqDecoder implements AutoCloseable {
         void reorder(int[] origins) throws OrtException {
             StepBuffers from = buffers;
             StepBuffers to = buffers(origins.length);
-            float[] block = new float[from.rows * width];          // one position of every row
+            int rowFloats = width * maxPositions;
+            float[] rows = new float[from.rows * rowFloats];
             for (int t = 0; t < 2 * layers; t++) {
-                for (int p = 0; p < positions; p++) {
-                    from.past[t].get(p * from.rows * width, block);
-                    for (int r = 0; r < origins.length; r++) {
-                        to.past[t].put((p * to.rows + r) * width, block, origins[r] * width, width);
-                    }
+                from.past[t].get(0, rows);              // a copy first: from and to may be the same buffers
+                for (int r = 0; r < origins.length; r++) {
+                    to.past[t].put(r * rowFloats, rows, origins[r] * rowFloats, rowFloats);
                 }
             }
             buffers = to;
@@ -380,10 +385,19 @@ public final class Seq2SeqDecoder implements AutoCloseable {
         Map<String, OnnxTensor> inputs = new HashMap<>(buf.inputs);
         inputs.putAll(enc.cross);
         step.run(inputs, buf.outputs).close();
-        // The new token's keys and values [B, C] become position P of the past [T, B, C].
-        int at = cache.positions * b * width;
-        for (int t = 0; t < 2 * layers; t++) {
-            buf.past[t].put(at, buf.fresh[t], 0, b * width);
+        // The new token's keys and values [B, C] = [B * NH, HS] become position P of the past:
+        // column P of the keys [B * NH, HS, T], row P of the values [B * NH, T, HS].
+        int p = cache.positions;
+        for (int layer = 0; layer < layers; layer++) {
+            FloatBuffer key = buf.fresh[2 * layer];
+            FloatBuffer pastKey = buf.past[2 * layer];
+            for (int i = 0; i < b * width; i++) {
+                pastKey.put(i * maxPositions + p, key.get(i));
+            }
+            FloatBuffer pastValue = buf.past[2 * layer + 1];
+            for (int bh = 0; bh < b * nHead; bh++) {
+                pastValue.put((bh * maxPositions + p) * headSize, buf.fresh[2 * layer + 1], bh * headSize, headSize);
+            }
         }
         cache.positions++;
         float[] logits = new float[b * cfg.vocabSize()];                                 // [B, V]
