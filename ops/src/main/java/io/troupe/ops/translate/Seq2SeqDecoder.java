@@ -134,13 +134,13 @@ public final class Seq2SeqDecoder implements AutoCloseable {
 
     private int[] decode(int[] source, TokenSampler sampler, int maxTokens, boolean stopAtEos) throws OrtException {
         try (Encoded enc = encode(source)) {
-            Cache cache = new Cache(1);
+            Cache cache = new Cache(enc, 1);
             List<Integer> out = new ArrayList<>();
             long previous = model.bosId();
             int v = cfg.vocabSize();
             int limit = Math.min(maxTokens, cfg.maxTarget() - 1);
             while (out.size() < limit) {
-                float[] logits = run(enc, cache, new long[] {previous});                // [1, V]
+                float[] logits = run(cache, new long[] {previous});                // [1, V]
                 int next = sampler == null ? argmax(logits, 0, v) : sampler.sample(logits, 0, v);
                 if (stopAtEos && next == model.eosId()) {
                     break;
@@ -160,6 +160,11 @@ public final class Seq2SeqDecoder implements AutoCloseable {
      * unfinished beams then compete as they are). With a beam of 1 this is greedy decoding.
      */
     public int[] beam(int[] source, int beamSize, double lengthPenalty, int maxTokens) throws OrtException {
+        return beamSearch(source, beamSize, lengthPenalty, maxTokens).tokens();
+    }
+
+    /** {@link #beam}'s winner with its summed log-probability. */
+    Hypothesis beamSearch(int[] source, int beamSize, double lengthPenalty, int maxTokens) throws OrtException {
         if (beamSize < 1) {
             throw new IllegalArgumentException("--beam must be at least 1, got " + beamSize);
         }
@@ -169,16 +174,16 @@ public final class Seq2SeqDecoder implements AutoCloseable {
         int limit = Math.min(maxTokens, cfg.maxTarget() - 1);
         int v = cfg.vocabSize();
         try (Encoded enc = encode(source)) {
-            List<Hypothesis> live = List.of(new Hypothesis(new int[0], 0));
+            List<Hypothesis> live = List.of(new Hypothesis(new int[0], 0, false));
             List<Hypothesis> finished = new ArrayList<>();
-            Cache cache = new Cache(1);
+            Cache cache = new Cache(enc, 1);
             for (int t = 0; t <= limit && finished.size() < beamSize; t++) {
                 long[] last = new long[live.size()];
                 for (int i = 0; i < live.size(); i++) {
                     int[] toks = live.get(i).tokens();
                     last[i] = toks.length == 0 ? model.bosId() : toks[toks.length - 1];
                 }
-                float[] logits = run(enc, cache, last);                                 // [live, V]
+                float[] logits = run(cache, last);                                 // [live, V]
                 // Candidates: each beam's 2k best continuations (enough to keep k alive after EOS ones).
                 List<Candidate> candidates = new ArrayList<>();
                 for (int i = 0; i < live.size(); i++) {
@@ -196,14 +201,14 @@ public final class Seq2SeqDecoder implements AutoCloseable {
                     }
                     int[] prefix = live.get(c.beam()).tokens();
                     if (c.token() == model.eosId()) {
-                        finished.add(new Hypothesis(prefix, c.logProb()));
+                        finished.add(new Hypothesis(prefix, c.logProb(), true));
                     } else if (t < limit) {
                         int[] grown = Arrays.copyOf(prefix, prefix.length + 1);
                         grown[prefix.length] = c.token();
-                        next.add(new Hypothesis(grown, c.logProb()));
+                        next.add(new Hypothesis(grown, c.logProb(), false));
                         origins.add(c.beam());
                     } else {
-                        finished.add(new Hypothesis(prefix, live.get(c.beam()).logProb())); // out of positions
+                        finished.add(live.get(c.beam()));                               // out of positions
                     }
                 }
                 if (next.isEmpty()) {
@@ -221,17 +226,41 @@ public final class Seq2SeqDecoder implements AutoCloseable {
                     best = h;
                 }
             }
-            return best.tokens();
+            return best;
         }
     }
 
-    private record Hypothesis(int[] tokens, double logProb) {
+    /**
+     * A partial or finished translation: its tokens (EOS left out), and the summed log-probability
+     * of those tokens and, when {@code ended}, of the EOS after them.
+     */
+    record Hypothesis(int[] tokens, double logProb, boolean ended) {
         double normalized(double alpha) {
             return alpha == 0 ? logProb : logProb / Math.pow(tokens.length + 1, alpha);  // + 1: the EOS
         }
     }
 
     private record Candidate(int beam, int token, double logProb) {
+    }
+
+    /**
+     * The summed log-probability of {@code target} (then EOS, when {@code thenEos}) given the
+     * source, fed one token at a time through one cache row; for checking beam search's scores.
+     */
+    double logProbability(int[] source, int[] target, boolean thenEos) throws OrtException {
+        int v = cfg.vocabSize();
+        try (Encoded enc = encode(source)) {
+            Cache cache = new Cache(enc, 1);
+            double sum = 0;
+            long previous = model.bosId();
+            for (int i = 0; i < target.length + (thenEos ? 1 : 0); i++) {
+                float[] logits = run(cache, new long[] {previous});                      // [1, V]
+                int next = i < target.length ? target[i] : model.eosId();
+                sum += logits[next] - logSumExp(logits, 0, v);
+                previous = next;
+            }
+            return sum;
+        }
     }
 
     /**
@@ -286,6 +315,8 @@ public final class Seq2SeqDecoder implements AutoCloseable {
         /** Per layer * 2 + k|v: [B, C]. */
         final FloatBuffer[] fresh = new FloatBuffer[2 * layers];
         final FloatBuffer logits;
+        /** The last step's logits [B, V] as an array, valid until the next step of this batch size. */
+        final float[] logitsCopy;
         final Map<String, OnnxTensor> inputs = new HashMap<>();
         final Map<String, OnnxTensor> outputs = new HashMap<>();
 
@@ -309,6 +340,7 @@ public final class Seq2SeqDecoder implements AutoCloseable {
                     }
                 }
                 logits = floats(rows * cfg.vocabSize());
+                logitsCopy = new float[rows * cfg.vocabSize()];
                 outputs.put(Seq2SeqGraphs.LOGITS, OnnxTensor.createTensor(env, logits, new long[] {rows, cfg.vocabSize()}));
             } catch (OrtException | RuntimeException e) {
                 close();
@@ -343,11 +375,22 @@ public final class Seq2SeqDecoder implements AutoCloseable {
      * buffers are shared by every decode.
      */
     private final class Cache {
+        final Encoded enc;
         StepBuffers buffers;
+        /** The step's inputs: the buffers' and the encoder's tensors. */
+        final Map<String, OnnxTensor> inputs = new HashMap<>();
         int positions;
 
-        Cache(int rows) throws OrtException {
-            this.buffers = buffers(rows);
+        Cache(Encoded enc, int rows) throws OrtException {
+            this.enc = enc;
+            bind(buffers(rows));
+        }
+
+        private void bind(StepBuffers to) {
+            buffers = to;
+            inputs.clear();
+            inputs.putAll(to.inputs);
+            inputs.putAll(enc.cross);
         }
 
         int rows() {
@@ -366,12 +409,15 @@ public final class Seq2SeqDecoder implements AutoCloseable {
                     to.past[t].put(r * rowFloats, rows, origins[r] * rowFloats, rowFloats);
                 }
             }
-            buffers = to;
+            bind(to);
         }
     }
 
-    /** One decoder step over {@code tokens.length} rows: returns logits [rows, V] and grows the cache. */
-    private float[] run(Encoded enc, Cache cache, long[] tokens) throws OrtException {
+    /**
+     * One decoder step over {@code tokens.length} rows: returns logits [rows, V] (an array reused by
+     * the next step) and grows the cache.
+     */
+    private float[] run(Cache cache, long[] tokens) throws OrtException {
         int b = tokens.length;
         if (b != cache.rows()) {
             throw new IllegalStateException(b + " tokens for " + cache.rows() + " cached rows");
@@ -382,9 +428,7 @@ public final class Seq2SeqDecoder implements AutoCloseable {
         StepBuffers buf = cache.buffers;
         buf.tokens.put(0, tokens);
         position.put(0, cache.positions);
-        Map<String, OnnxTensor> inputs = new HashMap<>(buf.inputs);
-        inputs.putAll(enc.cross);
-        step.run(inputs, buf.outputs).close();
+        step.run(cache.inputs, buf.outputs).close();
         // The new token's keys and values [B, C] = [B * NH, HS] become position P of the past:
         // column P of the keys [B * NH, HS, T], row P of the values [B * NH, T, HS].
         int p = cache.positions;
@@ -400,9 +444,8 @@ public final class Seq2SeqDecoder implements AutoCloseable {
             }
         }
         cache.positions++;
-        float[] logits = new float[b * cfg.vocabSize()];                                 // [B, V]
-        buf.logits.get(0, logits);
-        return logits;
+        buf.logits.get(0, buf.logitsCopy);                                              // [B, V]
+        return buf.logitsCopy;
     }
 
     static int argmax(float[] x, int offset, int n) {
