@@ -44,6 +44,13 @@ public final class Seq2SeqDecoder implements AutoCloseable {
     /** The step's position input, [1], shared by every batch size's buffers. */
     private final LongBuffer position = ByteBuffer.allocateDirect(Long.BYTES).order(ByteOrder.nativeOrder()).asLongBuffer();
     private final Map<Integer, StepBuffers> buffersByRows = new HashMap<>();
+    /**
+     * Per layer * 2 + k|v, the memory of the pasts of every batch size, sized for {@link #arenaRows}
+     * rows: a row is one contiguous block, so B rows are the arena's first B blocks, and the
+     * decoder holds one past of its largest batch, not one per batch size.
+     */
+    private FloatBuffer[] pastArena = new FloatBuffer[0];
+    private int arenaRows;
     private int truncated;
 
     public Seq2SeqDecoder(Seq2SeqModelDir model, int threads) throws OrtException {
@@ -133,6 +140,7 @@ public final class Seq2SeqDecoder implements AutoCloseable {
     }
 
     private int[] decode(int[] source, TokenSampler sampler, int maxTokens, boolean stopAtEos) throws OrtException {
+        reserveRows(1);
         try (Encoded enc = encode(source)) {
             Cache cache = new Cache(enc, 1);
             List<Integer> out = new ArrayList<>();
@@ -173,6 +181,7 @@ public final class Seq2SeqDecoder implements AutoCloseable {
         }
         int limit = Math.min(maxTokens, cfg.maxTarget() - 1);
         int v = cfg.vocabSize();
+        reserveRows(beamSize);
         try (Encoded enc = encode(source)) {
             List<Hypothesis> live = List.of(new Hypothesis(new int[0], 0, false));
             List<Hypothesis> finished = new ArrayList<>();
@@ -249,6 +258,7 @@ public final class Seq2SeqDecoder implements AutoCloseable {
      */
     double logProbability(int[] source, int[] target, boolean thenEos) throws OrtException {
         int v = cfg.vocabSize();
+        reserveRows(1);
         try (Encoded enc = encode(source)) {
             Cache cache = new Cache(enc, 1);
             double sum = 0;
@@ -303,7 +313,7 @@ public final class Seq2SeqDecoder implements AutoCloseable {
     /**
      * The step's tensors for one batch size, bound once and reused by every step of every decode
      * (the step graph has the same shapes at every position): the tokens, the position, the
-     * fixed-size pasts (keys [B, NH, HS, T], values [B, NH, T, HS]) and, as pinned outputs, the
+     * fixed-size pasts (keys [B, NH, HS, T], values [B, NH, T, HS], views of the arena) and, as pinned outputs, the
      * logits [B, V] and the new keys and values [B, C]. All live in direct buffers that ORT reads
      * and writes in place, so a step copies only the new token's keys and values into the past.
      */
@@ -329,7 +339,7 @@ public final class Seq2SeqDecoder implements AutoCloseable {
                 for (int layer = 0; layer < layers; layer++) {
                     for (int kv = 0; kv < 2; kv++) {
                         int t = layer * 2 + kv;
-                        past[t] = floats(maxPositions * rows * width);
+                        past[t] = pastArena[t].duplicate().position(0).limit(maxPositions * rows * width).slice();
                         fresh[t] = floats(rows * width);
                         long[] shape = kv == 0 ? new long[] {rows, nHead, headSize, maxPositions}
                                 : new long[] {rows, nHead, maxPositions, headSize};
@@ -359,8 +369,28 @@ public final class Seq2SeqDecoder implements AutoCloseable {
         return ByteBuffer.allocateDirect(n * Float.BYTES).order(ByteOrder.nativeOrder()).asFloatBuffer();
     }
 
-    /** The step buffers of {@code rows} rows, made on first use and kept. */
+    /**
+     * Makes the pasts' memory hold {@code rows} rows. Called before a decode, never during one:
+     * growing it drops every batch size's buffers.
+     */
+    private void reserveRows(int rows) {
+        if (rows <= arenaRows) {
+            return;
+        }
+        buffersByRows.values().forEach(StepBuffers::close);
+        buffersByRows.clear();
+        pastArena = new FloatBuffer[2 * layers];
+        for (int t = 0; t < pastArena.length; t++) {
+            pastArena[t] = floats(maxPositions * rows * width);
+        }
+        arenaRows = rows;
+    }
+
+    /** The step buffers of {@code rows} rows (at most the reserved rows), made on first use and kept. */
     private StepBuffers buffers(int rows) throws OrtException {
+        if (rows > arenaRows) {
+            throw new IllegalStateException(rows + " rows but room for " + arenaRows + " reserved");
+        }
         StepBuffers b = buffersByRows.get(rows);
         if (b == null) {
             b = new StepBuffers(rows);
@@ -404,7 +434,7 @@ public final class Seq2SeqDecoder implements AutoCloseable {
             int rowFloats = width * maxPositions;
             float[] rows = new float[from.rows * rowFloats];
             for (int t = 0; t < 2 * layers; t++) {
-                from.past[t].get(0, rows);              // a copy first: from and to may be the same buffers
+                from.past[t].get(0, rows);              // a copy first: from and to share the arena
                 for (int r = 0; r < origins.length; r++) {
                     to.past[t].put(r * rowFloats, rows, origins[r] * rowFloats, rowFloats);
                 }
