@@ -51,6 +51,8 @@ public final class Seq2SeqDecoder implements AutoCloseable {
      */
     private FloatBuffer[] pastArena = new FloatBuffer[0];
     private int arenaRows;
+    /** The live rows of one past tensor while beam search reorders them. */
+    private float[] reorderScratch = new float[0];
     private int truncated;
 
     public Seq2SeqDecoder(Seq2SeqModelDir model, int threads) throws OrtException {
@@ -430,13 +432,22 @@ public final class Seq2SeqDecoder implements AutoCloseable {
         /** Row r of the next step continues row origins[r] of this one (beam search). */
         void reorder(int[] origins) throws OrtException {
             StepBuffers from = buffers;
+            boolean identity = origins.length == from.rows;
+            for (int r = 0; r < origins.length && identity; r++) {
+                identity = origins[r] == r;
+            }
+            if (identity) {
+                return;                                 // every row continues itself: nothing moves
+            }
             StepBuffers to = buffers(origins.length);
             int rowFloats = width * maxPositions;
-            float[] rows = new float[from.rows * rowFloats];
+            if (reorderScratch.length < from.rows * rowFloats) {
+                reorderScratch = new float[arenaRows * rowFloats];
+            }
             for (int t = 0; t < 2 * layers; t++) {
-                from.past[t].get(0, rows);              // a copy first: from and to share the arena
+                from.past[t].get(0, reorderScratch, 0, from.rows * rowFloats); // a copy first: from and to share the arena
                 for (int r = 0; r < origins.length; r++) {
-                    to.past[t].put(r * rowFloats, rows, origins[r] * rowFloats, rowFloats);
+                    to.past[t].put(r * rowFloats, reorderScratch, origins[r] * rowFloats, rowFloats);
                 }
             }
             bind(to);
