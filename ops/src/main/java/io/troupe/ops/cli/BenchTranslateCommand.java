@@ -20,9 +20,9 @@ import picocli.CommandLine.Spec;
  * same source (EOS does not stop them), alternating cached and uncached runs.
  */
 @Command(name = "translate", description = {"Time KV-cached against uncached greedy seq2seq decoding, per target token.",
-            "Both decode exactly --tokens tokens of --text; runs alternate. Wall times are medians;",
-            "process CPU is the total over the timed runs per token (its clock ticks every 10 ms);",
-            "the calling thread's CPU (all of ORT's work at --threads 1) is a median."},
+            "Both decode exactly --tokens tokens of --text; runs alternate. Wall times are medians.",
+            "Process CPU is the total over the timed runs per token (its clock ticks every 10 ms).",
+            "The calling thread's CPU (all of ORT's work at --threads 1) is a median."},
         mixinStandardHelpOptions = true)
 final class BenchTranslateCommand implements Callable<Integer> {
     @Spec
