@@ -5,27 +5,40 @@ import io.troupe.model.graph.Graph;
 import io.troupe.model.graph.Shape;
 import io.troupe.model.graph.Tensor;
 import java.nio.FloatBuffer;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
 /**
  * The two inference graphs of cached decoding. The encoder graph runs once per input and gives,
- * for every decoder layer, the cross-attention keys and values of the encoder output, so no
- * decoder step projects the source again. The step graph feeds one new target token per row and
- * attends to the self-attention keys and values of the earlier tokens (past, in) and to the cached
- * cross keys and values; it returns the next token's logits and the past with the new token
- * appended (present, out). All rows of a step hold the same number of earlier tokens P (greedy,
- * beam and sampling all step their rows together), so the step needs no self-attention mask.
+ * for every decoder layer, the cross-attention keys and values of the encoder output and the
+ * source padding bias, so no decoder step projects the source again. The step graph
+ * ({@link Seq2SeqStepGraph}) feeds one new target token per row at position P and attends to the
+ * self-attention keys and values of the P earlier tokens and to the cached cross keys and values;
+ * it returns the next token's logits and the new token's keys and values, which the caller
+ * stores at position P of its past for the next step.
  *
- * <p>Names and layouts (NH heads, HS head size, S source length): {@value Seq2SeqGraphs#SRC} and
- * {@value Seq2SeqGraphs#SRC_LENGTHS} in and {@code cross.N.key} [B, NH, HS, S] (keys transposed
- * for the score product), {@code cross.N.value} [B, NH, S, HS] out of the encoder; the step reads
- * {@value Seq2SeqGraphs#TGT_IN} int64 [B, 1], {@value Seq2SeqGraphs#SRC_LENGTHS}, the cross tensors
- * and {@code past_key_values.N.key/value} [B, NH, P, HS], and writes {@value Seq2SeqGraphs#LOGITS}
- * [B, 1, V] and {@code present.N.key/value} [B, NH, P + 1, HS]. The first step's past is empty (P = 0).
+ * <p>Every step has the same shapes: the past always holds {@code maxTarget} positions, of which
+ * the first P are real and the rest masked (the {@value #POSITION} input says P), so ORT plans
+ * and allocates one shape per batch size, and the caller can bind the same input and output
+ * buffers for every step of a decode.
+ *
+ * <p>Names and layouts (NH heads, HS head size, S source length, T = maxTarget, C = NH * HS):
+ * {@value Seq2SeqGraphs#SRC} and {@value Seq2SeqGraphs#SRC_LENGTHS} in; out of the encoder
+ * {@code cross.N.key} [B, NH, HS, S] (keys transposed for the score product), {@code cross.N.value}
+ * [B, NH, S, HS] and {@value #CROSS_BIAS} [B, 1, 1, S] (0 on real source tokens, -inf on padding).
+ * The step reads {@value Seq2SeqGraphs#TGT_IN} int64 [B], {@value #POSITION} int64 [1], the cross
+ * tensors and the bias of one source (batch 1, broadcast over the step's B rows, so beams share one
+ * copy), and the past in the cross tensors' layouts, {@code past_key_values.N.key} [B, NH, HS, T]
+ * (transposed) and {@code past_key_values.N.value} [B, NH, T, HS]; it writes
+ * {@value Seq2SeqGraphs#LOGITS} [B, V] and {@code new_key_values.N.key/value} [B, C] (C = NH * HS,
+ * head-major), which the caller stores at position P.
  */
 public final class Seq2SeqCacheGraphs {
+    /** Encoder output and step input: the additive source padding bias [B, 1, 1, S]. */
+    public static final String CROSS_BIAS = "cross_bias";
+    /** Step input: int64 [1], the new token's position P (the number of earlier tokens). */
+    public static final String POSITION = "position";
+
     private Seq2SeqCacheGraphs() {
     }
 
@@ -39,27 +52,27 @@ public final class Seq2SeqCacheGraphs {
         return "cross." + layer + ".value";
     }
 
-    /** Step input: self-attention keys of the earlier tokens, [B, NH, P, HS]. */
+    /** Step input: self-attention keys of the earlier tokens, transposed, [B, NH, HS, T]; positions from P on are ignored. */
     public static String pastKey(int layer) {
         return "past_key_values." + layer + ".key";
     }
 
-    /** Step input: self-attention values of the earlier tokens, [B, NH, P, HS]. */
+    /** Step input: self-attention values of the earlier tokens, [B, NH, T, HS]; positions from P on are ignored. */
     public static String pastValue(int layer) {
         return "past_key_values." + layer + ".value";
     }
 
-    /** Step output: the past keys with the new token's appended, [B, NH, P + 1, HS]. */
-    public static String presentKey(int layer) {
-        return "present." + layer + ".key";
+    /** Step output: the new token's self-attention keys, [B, C], to store at position P. */
+    public static String newKey(int layer) {
+        return "new_key_values." + layer + ".key";
     }
 
-    /** Step output: the past values with the new token's appended, [B, NH, P + 1, HS]. */
-    public static String presentValue(int layer) {
-        return "present." + layer + ".value";
+    /** Step output: the new token's self-attention values, [B, C], to store at position P. */
+    public static String newValue(int layer) {
+        return "new_key_values." + layer + ".value";
     }
 
-    /** The encoder graph: source to every decoder layer's cross-attention keys and values. */
+    /** The encoder graph: source to every decoder layer's cross-attention keys and values, and the padding bias. */
     public static Graph encoder(Seq2SeqConfig cfg, FloatBuffer params) {
         Graph graph = new Graph("seq2seq_cache_encoder");
         Map<String, Tensor> weights = Seq2SeqGraphs.initializers(graph, cfg, params);
@@ -74,42 +87,12 @@ public final class Seq2SeqCacheGraphs {
             graph.output(crossKey(layer), cross.get(layer)[0]);                                // [B, NH, HS, S]
             graph.output(crossValue(layer), cross.get(layer)[1]);                              // [B, NH, S, HS]
         }
+        graph.output(CROSS_BIAS, bias);                                                        // [B, 1, 1, S]
         return graph;
     }
 
-    /** The decoder step graph: one new token per row over the cached past and cross keys/values. */
+    /** The decoder step graph: one new token per row over a fixed-size past and the cached cross keys/values. */
     public static Graph step(Seq2SeqConfig cfg, FloatBuffer params) {
-        Graph graph = new Graph("seq2seq_cache_step");
-        Map<String, Tensor> weights = Seq2SeqGraphs.initializers(graph, cfg, params);
-        int nh = cfg.nHead();
-        int hs = cfg.nEmbd() / nh;
-        Tensor tgtIn = graph.input(Seq2SeqGraphs.TGT_IN, DType.INT64, Shape.mixed("batch", 1));
-        Tensor srcLengths = graph.input(Seq2SeqGraphs.SRC_LENGTHS, DType.INT64, Shape.mixed("batch"));
-        List<Tensor[]> cross = new ArrayList<>();
-        List<Tensor[]> past = new ArrayList<>();
-        for (int layer = 0; layer < cfg.decoderLayers(); layer++) {
-            cross.add(new Tensor[] {
-                graph.input(crossKey(layer), DType.FLOAT, Shape.mixed("batch", nh, hs, "src_seq")),
-                graph.input(crossValue(layer), DType.FLOAT, Shape.mixed("batch", nh, "src_seq", hs))});
-            past.add(new Tensor[] {
-                graph.input(pastKey(layer), DType.FLOAT, Shape.mixed("batch", nh, "past_seq", hs)),
-                graph.input(pastValue(layer), DType.FLOAT, Shape.mixed("batch", nh, "past_seq", hs))});
-        }
-        Tensor srcSteps = Seq2SeqGraphs.dynamicSteps(graph, cross.get(0)[1], 2, cfg.maxSource()); // [1, S]
-        Tensor bias = Seq2SeqForward.sourceBias(srcSteps, srcLengths, DType.FLOAT);               // [B, 1, 1, S]
-        Tensor p = past.get(0)[0].shapeOf().slice(new long[] {2}, new long[] {3}, new long[] {0}); // [1] = P
-        Tensor position = p.reshape(1, 1);                                                        // [1, 1]
-        Seq2SeqForward forward = new Seq2SeqForward(graph, cfg, weights, 0, 0);
-        List<String[]> presentNames = new ArrayList<>();
-        for (int layer = 0; layer < cfg.decoderLayers(); layer++) {
-            presentNames.add(new String[] {presentKey(layer), presentValue(layer)});
-        }
-        Seq2SeqForward.Step out = forward.decodeStep(tgtIn, position, past, cross, bias, presentNames);
-        graph.output(Seq2SeqGraphs.LOGITS, out.logits());                                         // [B, 1, V]
-        for (int layer = 0; layer < cfg.decoderLayers(); layer++) {
-            graph.output(presentKey(layer), out.present().get(layer)[0]);                        // [B, NH, P+1, HS]
-            graph.output(presentValue(layer), out.present().get(layer)[1]);
-        }
-        return graph;
+        return Seq2SeqStepGraph.build(cfg, params);
     }
 }

@@ -86,60 +86,6 @@ final class Seq2SeqForward {
         return out;
     }
 
-    /** A cached decoder step's logits and, per layer, {keys, values} [B, NH, P + 1, HS]. */
-    record Step(Tensor logits, List<Tensor[]> present) {
-    }
-
-    /**
-     * One new target token per row, attending to the earlier tokens' cached keys and values
-     * (so it needs no causal mask) and to the cached cross-attention keys and values; the same
-     * blocks and parameters as {@link #decode}.
-     *
-     * @param tgtIn int64 [B, 1]
-     * @param position int64 [1, 1]: P, the number of earlier tokens
-     * @param past per layer {keys, values} [B, NH, P, HS]
-     * @param cross per layer {keys [B, NH, HS, S], values [B, NH, S, HS]}
-     * @param sourceBias [B, 1, 1, S]
-     * @param presentNames per layer {key name, value name} of the concatenated caches (graph outputs)
-     */
-    Step decodeStep(Tensor tgtIn, Tensor position, List<Tensor[]> past, List<Tensor[]> cross, Tensor sourceBias,
-                    List<String[]> presentNames) {
-        int c = cfg.nEmbd();
-        int nh = cfg.nHead();
-        int hs = c / nh;
-        Tensor x;
-        try (Graph.Scope s = graph.scope("dec_embed")) {
-            x = blocks.p(Seq2SeqLayout.WTE).gather(tgtIn)                             // [B, 1, C]
-                    .add(blocks.p("dec.wpe").gather(position));                        // [1, 1, C]
-        }
-        List<Tensor[]> present = new ArrayList<>();
-        for (int layer = 0; layer < cfg.decoderLayers(); layer++) {
-            String h = "dec.h." + layer;
-            try (Graph.Scope s = graph.scope(h)) {
-                Tensor qkv = blocks.linear(blocks.layerNorm(x, h + ".ln_1"), h + ".attn.c_attn"); // [B, 1, 3C]
-                List<Tensor> parts = qkv.split(2, c, c, c);                                    // 3 x [B, 1, C]
-                Tensor q = parts.get(0).mul(1.0 / Math.sqrt(hs))
-                        .reshape(0, 0, nh, hs).transpose(0, 2, 1, 3);                          // [B, NH, 1, HS]
-                Tensor k = parts.get(1).reshape(0, 0, nh, hs).transpose(0, 2, 1, 3);           // [B, NH, 1, HS]
-                Tensor v = parts.get(2).reshape(0, 0, nh, hs).transpose(0, 2, 1, 3);           // [B, NH, 1, HS]
-                // Named as the graph outputs they are, so no Identity copies the cache once more.
-                Tensor keys = graph.applyNamed("Concat", List.of(past.get(layer)[0], k), Map.of("axis", 2L),
-                        presentNames.get(layer)[0]);                                           // [B, NH, P+1, HS]
-                Tensor values = graph.applyNamed("Concat", List.of(past.get(layer)[1], v), Map.of("axis", 2L),
-                        presentNames.get(layer)[1]);                                           // [B, NH, P+1, HS]
-                present.add(new Tensor[] {keys, values});
-                Tensor y = q.matMul(keys.transpose(0, 1, 3, 2)).softmax(-1).matMul(values)    // [B, NH, 1, HS]
-                        .transpose(0, 2, 1, 3).reshape(0, 0, c);                               // [B, 1, C]
-                x = x.add(blocks.linear(y, h + ".attn.c_proj"));                               // [B, 1, C]
-                x = x.add(blocks.crossAttention(blocks.layerNorm(x, h + ".ln_x"), cross.get(layer)[0],
-                        cross.get(layer)[1], h + ".xattn", sourceBias));                       // [B, 1, C]
-                x = x.add(blocks.mlp(blocks.layerNorm(x, h + ".ln_2"), h + ".mlp"));          // [B, 1, C]
-            }
-        }
-        x = blocks.layerNorm(x, "dec.ln_f");                                                   // [B, 1, C]
-        return new Step(x.matMul(blocks.p(Seq2SeqLayout.WTE).transpose(1, 0)), present);      // [B, 1, V]
-    }
-
     /** [B, 1, 1, S]: 0 on real source tokens, -inf on padding. */
     static Tensor sourceBias(Tensor srcSteps, Tensor srcLengths, DType dtype) {
         return TransformerBlocks.paddingBias(srcSteps, srcLengths, dtype);

@@ -9,6 +9,8 @@ import io.troupe.model.seq2seq.Seq2SeqConfig;
 import io.troupe.model.seq2seq.Seq2SeqGraphs;
 import io.troupe.ops.inference.TokenSampler;
 import io.troupe.worker.seq2seq.Seq2SeqModelDir;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.util.ArrayList;
@@ -33,8 +35,24 @@ public final class Seq2SeqDecoder implements AutoCloseable {
     private final OrtSession encoder;
     private final OrtSession step;
     private final int layers;
-    /** NH * HS: one row's cache floats per position. */
+    /** C = NH * HS: one row's cache floats per position. */
     private final int width;
+    private final int nHead;
+    private final int headSize;
+    /** T: the positions every step's past holds (the decoder's maxTarget). */
+    private final int maxPositions;
+    /** The step's position input, [1], shared by every batch size's buffers. */
+    private final LongBuffer position = ByteBuffer.allocateDirect(Long.BYTES).order(ByteOrder.nativeOrder()).asLongBuffer();
+    private final Map<Integer, StepBuffers> buffersByRows = new HashMap<>();
+    /**
+     * Per layer * 2 + k|v, the memory of the pasts of every batch size, sized for {@link #arenaRows}
+     * rows: a row is one contiguous block, so B rows are the arena's first B blocks, and the
+     * decoder holds one past of its largest batch, not one per batch size.
+     */
+    private FloatBuffer[] pastArena = new FloatBuffer[0];
+    private int arenaRows;
+    /** The live rows of one past tensor while beam search reorders them. */
+    private float[] reorderScratch = new float[0];
     private int truncated;
 
     public Seq2SeqDecoder(Seq2SeqModelDir model, int threads) throws OrtException {
@@ -42,6 +60,9 @@ public final class Seq2SeqDecoder implements AutoCloseable {
         this.cfg = model.config();
         this.layers = cfg.decoderLayers();
         this.width = cfg.nEmbd();
+        this.maxPositions = cfg.maxTarget();
+        this.nHead = cfg.nHead();
+        this.headSize = width / nHead;
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
             options.setIntraOpNumThreads(threads);
             this.encoder = env.createSession(Seq2SeqCacheGraphs.encoder(cfg, FloatBuffer.wrap(model.params()))
@@ -121,14 +142,15 @@ public final class Seq2SeqDecoder implements AutoCloseable {
     }
 
     private int[] decode(int[] source, TokenSampler sampler, int maxTokens, boolean stopAtEos) throws OrtException {
+        reserveRows(1);
         try (Encoded enc = encode(source)) {
-            Cache cache = new Cache(1);
+            Cache cache = new Cache(enc, 1);
             List<Integer> out = new ArrayList<>();
             long previous = model.bosId();
             int v = cfg.vocabSize();
             int limit = Math.min(maxTokens, cfg.maxTarget() - 1);
             while (out.size() < limit) {
-                float[] logits = run(enc, cache, new long[] {previous});                // [1, V]
+                float[] logits = run(cache, new long[] {previous});                // [1, V]
                 int next = sampler == null ? argmax(logits, 0, v) : sampler.sample(logits, 0, v);
                 if (stopAtEos && next == model.eosId()) {
                     break;
@@ -148,6 +170,11 @@ public final class Seq2SeqDecoder implements AutoCloseable {
      * unfinished beams then compete as they are). With a beam of 1 this is greedy decoding.
      */
     public int[] beam(int[] source, int beamSize, double lengthPenalty, int maxTokens) throws OrtException {
+        return beamSearch(source, beamSize, lengthPenalty, maxTokens).tokens();
+    }
+
+    /** {@link #beam}'s winner with its summed log-probability. */
+    Hypothesis beamSearch(int[] source, int beamSize, double lengthPenalty, int maxTokens) throws OrtException {
         if (beamSize < 1) {
             throw new IllegalArgumentException("--beam must be at least 1, got " + beamSize);
         }
@@ -156,17 +183,18 @@ public final class Seq2SeqDecoder implements AutoCloseable {
         }
         int limit = Math.min(maxTokens, cfg.maxTarget() - 1);
         int v = cfg.vocabSize();
+        reserveRows(beamSize);
         try (Encoded enc = encode(source)) {
-            List<Hypothesis> live = List.of(new Hypothesis(new int[0], 0));
+            List<Hypothesis> live = List.of(new Hypothesis(new int[0], 0, false));
             List<Hypothesis> finished = new ArrayList<>();
-            Cache cache = new Cache(1);
+            Cache cache = new Cache(enc, 1);
             for (int t = 0; t <= limit && finished.size() < beamSize; t++) {
                 long[] last = new long[live.size()];
                 for (int i = 0; i < live.size(); i++) {
                     int[] toks = live.get(i).tokens();
                     last[i] = toks.length == 0 ? model.bosId() : toks[toks.length - 1];
                 }
-                float[] logits = run(enc, cache, last);                                 // [live, V]
+                float[] logits = run(cache, last);                                 // [live, V]
                 // Candidates: each beam's 2k best continuations (enough to keep k alive after EOS ones).
                 List<Candidate> candidates = new ArrayList<>();
                 for (int i = 0; i < live.size(); i++) {
@@ -184,14 +212,14 @@ public final class Seq2SeqDecoder implements AutoCloseable {
                     }
                     int[] prefix = live.get(c.beam()).tokens();
                     if (c.token() == model.eosId()) {
-                        finished.add(new Hypothesis(prefix, c.logProb()));
+                        finished.add(new Hypothesis(prefix, c.logProb(), true));
                     } else if (t < limit) {
                         int[] grown = Arrays.copyOf(prefix, prefix.length + 1);
                         grown[prefix.length] = c.token();
-                        next.add(new Hypothesis(grown, c.logProb()));
+                        next.add(new Hypothesis(grown, c.logProb(), false));
                         origins.add(c.beam());
                     } else {
-                        finished.add(new Hypothesis(prefix, live.get(c.beam()).logProb())); // out of positions
+                        finished.add(live.get(c.beam()));                               // out of positions
                     }
                 }
                 if (next.isEmpty()) {
@@ -209,11 +237,15 @@ public final class Seq2SeqDecoder implements AutoCloseable {
                     best = h;
                 }
             }
-            return best.tokens();
+            return best;
         }
     }
 
-    private record Hypothesis(int[] tokens, double logProb) {
+    /**
+     * A partial or finished translation: its tokens (EOS left out), and the summed log-probability
+     * of those tokens and, when {@code ended}, of the EOS after them.
+     */
+    record Hypothesis(int[] tokens, double logProb, boolean ended) {
         double normalized(double alpha) {
             return alpha == 0 ? logProb : logProb / Math.pow(tokens.length + 1, alpha);  // + 1: the EOS
         }
@@ -222,140 +254,239 @@ public final class Seq2SeqDecoder implements AutoCloseable {
     private record Candidate(int beam, int token, double logProb) {
     }
 
-    /** The encoder's cross-attention keys and values of one source, ready to tile over a batch. */
+    /**
+     * The summed log-probability of {@code target} (then EOS, when {@code thenEos}) given the
+     * source, fed one token at a time through one cache row; for checking beam search's scores.
+     */
+    double logProbability(int[] source, int[] target, boolean thenEos) throws OrtException {
+        int v = cfg.vocabSize();
+        reserveRows(1);
+        try (Encoded enc = encode(source)) {
+            Cache cache = new Cache(enc, 1);
+            double sum = 0;
+            long previous = model.bosId();
+            for (int i = 0; i < target.length + (thenEos ? 1 : 0); i++) {
+                float[] logits = run(cache, new long[] {previous});                      // [1, V]
+                int next = i < target.length ? target[i] : model.eosId();
+                sum += logits[next] - logSumExp(logits, 0, v);
+                previous = next;
+            }
+            return sum;
+        }
+    }
+
+    /**
+     * The encoder's outputs for one source (batch 1): every decoder layer's cross-attention keys
+     * and values and the source padding bias, kept as ORT tensors and fed to every step as they
+     * are; the step graph broadcasts them over its rows, so beams share one copy.
+     */
     private final class Encoded implements AutoCloseable {
-        final int srcLen;
-        /** Per layer, {keys [NH, HS, S], values [NH, S, HS]} of the one source. */
-        final float[][][] cross;
-        /** The step inputs other than the token and the past, by batch size (beams share them). */
-        final Map<Integer, Map<String, OnnxTensor>> feedsByBatch = new HashMap<>();
+        private final OrtSession.Result result;
+        private final Map<String, OnnxTensor> cross = new HashMap<>();
 
-        Encoded(int srcLen, float[][][] cross) {
-            this.srcLen = srcLen;
-            this.cross = cross;
+        Encoded(OrtSession.Result result) {
+            this.result = result;
+            for (int layer = 0; layer < layers; layer++) {
+                put(Seq2SeqCacheGraphs.crossKey(layer));
+                put(Seq2SeqCacheGraphs.crossValue(layer));
+            }
+            put(Seq2SeqCacheGraphs.CROSS_BIAS);
         }
 
-        Map<String, OnnxTensor> feeds(int batch) throws OrtException {
-            Map<String, OnnxTensor> feeds = feedsByBatch.get(batch);
-            if (feeds == null) {
-                feeds = new HashMap<>();
-                long[] lengths = new long[batch];
-                Arrays.fill(lengths, srcLen);
-                feeds.put(Seq2SeqGraphs.SRC_LENGTHS, OnnxTensor.createTensor(env, LongBuffer.wrap(lengths),
-                        new long[] {batch}));
-                int nh = cfg.nHead();
-                int hs = width / nh;
-                for (int layer = 0; layer < layers; layer++) {
-                    feeds.put(Seq2SeqCacheGraphs.crossKey(layer), tiled(cross[layer][0], batch,
-                            new long[] {batch, nh, hs, srcLen}));
-                    feeds.put(Seq2SeqCacheGraphs.crossValue(layer), tiled(cross[layer][1], batch,
-                            new long[] {batch, nh, srcLen, hs}));
-                }
-                feedsByBatch.put(batch, feeds);
-            }
-            return feeds;
-        }
-
-        private OnnxTensor tiled(float[] row, int batch, long[] shape) throws OrtException {
-            float[] all = new float[row.length * batch];
-            for (int b = 0; b < batch; b++) {
-                System.arraycopy(row, 0, all, b * row.length, row.length);
-            }
-            return OnnxTensor.createTensor(env, FloatBuffer.wrap(all), shape);
+        private void put(String name) {
+            cross.put(name, (OnnxTensor) result.get(name).orElseThrow());
         }
 
         @Override
         public void close() {
-            feedsByBatch.values().forEach(m -> m.values().forEach(OnnxTensor::close));
+            result.close();
         }
     }
 
-    /** Runs the encoder once: every decoder layer's cross keys and values of this source. */
+    /** Runs the encoder once: every decoder layer's cross keys and values of this source, and its padding bias. */
     private Encoded encode(int[] source) throws OrtException {
         long[] src = Arrays.stream(source).asLongStream().toArray();
         try (OnnxTensor x = OnnxTensor.createTensor(env, LongBuffer.wrap(src), new long[] {1, src.length});
-             OnnxTensor len = OnnxTensor.createTensor(env, LongBuffer.wrap(new long[] {src.length}), new long[] {1});
-             OrtSession.Result r = encoder.run(Map.of(Seq2SeqGraphs.SRC, x, Seq2SeqGraphs.SRC_LENGTHS, len))) {
-            float[][][] cross = new float[layers][2][];
-            for (int layer = 0; layer < layers; layer++) {
-                cross[layer][0] = floats(r, Seq2SeqCacheGraphs.crossKey(layer));
-                cross[layer][1] = floats(r, Seq2SeqCacheGraphs.crossValue(layer));
-            }
-            return new Encoded(src.length, cross);
+             OnnxTensor len = OnnxTensor.createTensor(env, LongBuffer.wrap(new long[] {src.length}), new long[] {1})) {
+            return new Encoded(encoder.run(Map.of(Seq2SeqGraphs.SRC, x, Seq2SeqGraphs.SRC_LENGTHS, len)));
         }
     }
 
-    /** The self-attention keys and values of the tokens fed so far: per layer [rows, NH, P, HS]. */
-    private final class Cache {
-        int rows;
-        int positions;
-        float[][] keys = new float[layers][0];
-        float[][] values = new float[layers][0];
+    /**
+     * The step's tensors for one batch size, bound once and reused by every step of every decode
+     * (the step graph has the same shapes at every position): the tokens, the position, the
+     * fixed-size pasts (keys [B, NH, HS, T], values [B, NH, T, HS], views of the arena) and, as pinned outputs, the
+     * logits [B, V] and the new keys and values [B, C]. All live in direct buffers that ORT reads
+     * and writes in place, so a step copies only the new token's keys and values into the past.
+     */
+    private final class StepBuffers implements AutoCloseable {
+        final int rows;
+        final LongBuffer tokens;
+        /** Per layer * 2 + k|v: keys [B, NH, HS, T], values [B, NH, T, HS]; a row is one contiguous block. */
+        final FloatBuffer[] past = new FloatBuffer[2 * layers];
+        /** Per layer * 2 + k|v: [B, C]. */
+        final FloatBuffer[] fresh = new FloatBuffer[2 * layers];
+        final FloatBuffer logits;
+        /** The last step's logits [B, V] as an array, valid until the next step of this batch size. */
+        final float[] logitsCopy;
+        final Map<String, OnnxTensor> inputs = new HashMap<>();
+        final Map<String, OnnxTensor> outputs = new HashMap<>();
 
-        Cache(int rows) {
+        StepBuffers(int rows) throws OrtException {
             this.rows = rows;
+            try {
+                tokens = ByteBuffer.allocateDirect(rows * Long.BYTES).order(ByteOrder.nativeOrder()).asLongBuffer();
+                inputs.put(Seq2SeqGraphs.TGT_IN, OnnxTensor.createTensor(env, tokens, new long[] {rows}));
+                inputs.put(Seq2SeqCacheGraphs.POSITION, OnnxTensor.createTensor(env, position, new long[] {1}));
+                for (int layer = 0; layer < layers; layer++) {
+                    for (int kv = 0; kv < 2; kv++) {
+                        int t = layer * 2 + kv;
+                        past[t] = pastArena[t].duplicate().position(0).limit(maxPositions * rows * width).slice();
+                        fresh[t] = floats(rows * width);
+                        long[] shape = kv == 0 ? new long[] {rows, nHead, headSize, maxPositions}
+                                : new long[] {rows, nHead, maxPositions, headSize};
+                        inputs.put(kv == 0 ? Seq2SeqCacheGraphs.pastKey(layer) : Seq2SeqCacheGraphs.pastValue(layer),
+                                OnnxTensor.createTensor(env, past[t], shape));
+                        outputs.put(kv == 0 ? Seq2SeqCacheGraphs.newKey(layer) : Seq2SeqCacheGraphs.newValue(layer),
+                                OnnxTensor.createTensor(env, fresh[t], new long[] {rows, width}));
+                    }
+                }
+                logits = floats(rows * cfg.vocabSize());
+                logitsCopy = new float[rows * cfg.vocabSize()];
+                outputs.put(Seq2SeqGraphs.LOGITS, OnnxTensor.createTensor(env, logits, new long[] {rows, cfg.vocabSize()}));
+            } catch (OrtException | RuntimeException e) {
+                close();
+                throw e;
+            }
+        }
+
+        @Override
+        public void close() {
+            inputs.values().forEach(OnnxTensor::close);
+            outputs.values().forEach(OnnxTensor::close);
+        }
+    }
+
+    private static FloatBuffer floats(int n) {
+        return ByteBuffer.allocateDirect(n * Float.BYTES).order(ByteOrder.nativeOrder()).asFloatBuffer();
+    }
+
+    /**
+     * Makes the pasts' memory hold {@code rows} rows. Called before a decode, never during one:
+     * growing it drops every batch size's buffers.
+     */
+    private void reserveRows(int rows) {
+        if (rows <= arenaRows) {
+            return;
+        }
+        buffersByRows.values().forEach(StepBuffers::close);
+        buffersByRows.clear();
+        pastArena = new FloatBuffer[2 * layers];
+        for (int t = 0; t < pastArena.length; t++) {
+            pastArena[t] = floats(maxPositions * rows * width);
+        }
+        arenaRows = rows;
+    }
+
+    /** The step buffers of {@code rows} rows (at most the reserved rows), made on first use and kept. */
+    private StepBuffers buffers(int rows) throws OrtException {
+        if (rows > arenaRows) {
+            throw new IllegalStateException(rows + " rows but room for " + arenaRows + " reserved");
+        }
+        StepBuffers b = buffersByRows.get(rows);
+        if (b == null) {
+            b = new StepBuffers(rows);
+            buffersByRows.put(rows, b);
+        }
+        return b;
+    }
+
+    /**
+     * The self-attention keys and values of the tokens fed so far: the first {@code positions}
+     * positions of a {@link StepBuffers}' pasts. At most one cache is live at a time, since the
+     * buffers are shared by every decode.
+     */
+    private final class Cache {
+        final Encoded enc;
+        StepBuffers buffers;
+        /** The step's inputs: the buffers' and the encoder's tensors. */
+        final Map<String, OnnxTensor> inputs = new HashMap<>();
+        int positions;
+
+        Cache(Encoded enc, int rows) throws OrtException {
+            this.enc = enc;
+            bind(buffers(rows));
+        }
+
+        private void bind(StepBuffers to) {
+            buffers = to;
+            inputs.clear();
+            inputs.putAll(to.inputs);
+            inputs.putAll(enc.cross);
+        }
+
+        int rows() {
+            return buffers.rows;
         }
 
         /** Row r of the next step continues row origins[r] of this one (beam search). */
-        void reorder(int[] origins) {
-            int rowFloats = positions * width;
-            for (int layer = 0; layer < layers; layer++) {
-                keys[layer] = gather(keys[layer], origins, rowFloats);
-                values[layer] = gather(values[layer], origins, rowFloats);
+        void reorder(int[] origins) throws OrtException {
+            StepBuffers from = buffers;
+            boolean identity = origins.length == from.rows;
+            for (int r = 0; r < origins.length && identity; r++) {
+                identity = origins[r] == r;
             }
-            rows = origins.length;
-        }
-
-        private float[] gather(float[] from, int[] origins, int rowFloats) {
-            float[] to = new float[origins.length * rowFloats];
-            for (int r = 0; r < origins.length; r++) {
-                System.arraycopy(from, origins[r] * rowFloats, to, r * rowFloats, rowFloats);
+            if (identity) {
+                return;                                 // every row continues itself: nothing moves
             }
-            return to;
-        }
-    }
-
-    /** One decoder step over {@code tokens.length} rows: returns logits [rows, V] and grows the cache. */
-    private float[] run(Encoded enc, Cache cache, long[] tokens) throws OrtException {
-        int b = tokens.length;
-        if (b != cache.rows) {
-            throw new IllegalStateException(b + " tokens for " + cache.rows + " cached rows");
-        }
-        int nh = cfg.nHead();
-        int hs = width / nh;
-        Map<String, OnnxTensor> feeds = new HashMap<>(enc.feeds(b));
-        List<OnnxTensor> owned = new ArrayList<>();
-        try {
-            OnnxTensor in = OnnxTensor.createTensor(env, LongBuffer.wrap(tokens), new long[] {b, 1});
-            owned.add(in);
-            feeds.put(Seq2SeqGraphs.TGT_IN, in);
-            long[] pastShape = {b, nh, cache.positions, hs};
-            for (int layer = 0; layer < layers; layer++) {
-                OnnxTensor k = OnnxTensor.createTensor(env, FloatBuffer.wrap(cache.keys[layer]), pastShape);
-                OnnxTensor v = OnnxTensor.createTensor(env, FloatBuffer.wrap(cache.values[layer]), pastShape);
-                owned.add(k);
-                owned.add(v);
-                feeds.put(Seq2SeqCacheGraphs.pastKey(layer), k);
-                feeds.put(Seq2SeqCacheGraphs.pastValue(layer), v);
+            StepBuffers to = buffers(origins.length);
+            int rowFloats = width * maxPositions;
+            if (reorderScratch.length < from.rows * rowFloats) {
+                reorderScratch = new float[arenaRows * rowFloats];
             }
-            try (OrtSession.Result r = step.run(feeds)) {
-                for (int layer = 0; layer < layers; layer++) {
-                    cache.keys[layer] = floats(r, Seq2SeqCacheGraphs.presentKey(layer));
-                    cache.values[layer] = floats(r, Seq2SeqCacheGraphs.presentValue(layer));
+            for (int t = 0; t < 2 * layers; t++) {
+                from.past[t].get(0, reorderScratch, 0, from.rows * rowFloats); // a copy first: from and to share the arena
+                for (int r = 0; r < origins.length; r++) {
+                    to.past[t].put(r * rowFloats, reorderScratch, origins[r] * rowFloats, rowFloats);
                 }
-                cache.positions++;
-                return floats(r, Seq2SeqGraphs.LOGITS);                                  // [B, 1, V]
             }
-        } finally {
-            owned.forEach(OnnxTensor::close);
+            bind(to);
         }
     }
 
-    private static float[] floats(OrtSession.Result r, String name) {
-        FloatBuffer buf = ((OnnxTensor) r.get(name).orElseThrow()).getFloatBuffer();
-        float[] out = new float[buf.remaining()];
-        buf.get(out);
-        return out;
+    /**
+     * One decoder step over {@code tokens.length} rows: returns logits [rows, V] (an array reused by
+     * the next step) and grows the cache.
+     */
+    private float[] run(Cache cache, long[] tokens) throws OrtException {
+        int b = tokens.length;
+        if (b != cache.rows()) {
+            throw new IllegalStateException(b + " tokens for " + cache.rows() + " cached rows");
+        }
+        if (cache.positions >= maxPositions) {
+            throw new IllegalStateException("the target positions (" + maxPositions + ") are used up");
+        }
+        StepBuffers buf = cache.buffers;
+        buf.tokens.put(0, tokens);
+        position.put(0, cache.positions);
+        step.run(cache.inputs, buf.outputs).close();
+        // The new token's keys and values [B, C] = [B * NH, HS] become position P of the past:
+        // column P of the keys [B * NH, HS, T], row P of the values [B * NH, T, HS].
+        int p = cache.positions;
+        for (int layer = 0; layer < layers; layer++) {
+            FloatBuffer key = buf.fresh[2 * layer];
+            FloatBuffer pastKey = buf.past[2 * layer];
+            for (int i = 0; i < b * width; i++) {
+                pastKey.put(i * maxPositions + p, key.get(i));
+            }
+            FloatBuffer pastValue = buf.past[2 * layer + 1];
+            for (int bh = 0; bh < b * nHead; bh++) {
+                pastValue.put((bh * maxPositions + p) * headSize, buf.fresh[2 * layer + 1], bh * headSize, headSize);
+            }
+        }
+        cache.positions++;
+        buf.logits.get(0, buf.logitsCopy);                                              // [B, V]
+        return buf.logitsCopy;
     }
 
     static int argmax(float[] x, int offset, int n) {
@@ -402,6 +533,8 @@ public final class Seq2SeqDecoder implements AutoCloseable {
 
     @Override
     public void close() throws OrtException {
+        buffersByRows.values().forEach(StepBuffers::close);
+        buffersByRows.clear();
         encoder.close();
         step.close();
     }

@@ -88,6 +88,24 @@ class Seq2SeqDecoderTest {
         assertThrows(IllegalArgumentException.class, () -> cached.beam(new int[] {1}, 2, -1, 10));
     }
 
+    /**
+     * Beam search reorders the cache rows after every step (each survivor continues its origin's
+     * keys and values): the winner's score must be the log-probability of its tokens fed alone.
+     */
+    @Test
+    void aWideBeamsScoreIsTheLogProbabilityOfItsTokensFedAlone() throws Exception {
+        SplittableRandom r = new SplittableRandom(13);
+        int longest = 0;
+        for (int i = 0; i < 8; i++) {
+            int[] src = source(r);
+            Seq2SeqDecoder.Hypothesis best = cached.beamSearch(src, 4, 1.0, 30);
+            assertEquals(cached.logProbability(src, best.tokens(), best.ended()), best.logProb(), 1e-3,
+                    "source " + Arrays.toString(src) + " -> " + Arrays.toString(best.tokens()));
+            longest = Math.max(longest, best.tokens().length);
+        }
+        assertTrue(longest >= 5, "some beam output should be long enough to need reordering, longest " + longest);
+    }
+
     @Test
     void samplingAtTemperatureZeroIsGreedyAndASeedReproducesASample() throws Exception {
         int[] src = {3, 14, 15, 9, 2};
