@@ -71,8 +71,16 @@ public final class TensorData {
             case FLOAT -> ofFloats(new float[] {(float) value});
             case DOUBLE -> ofDoubles(new double[] {value});
             case INT64 -> ofLongs(new long[] {(long) value});
+            case FLOAT16 -> ofHalfs(new short[] {Half.fromFloat((float) value)});
             default -> throw new IllegalArgumentException("no scalar constants of dtype " + dtype.onnxName());
         };
+    }
+
+    /** float16 values given as their bits ({@link Half#fromFloat}). */
+    public static TensorData ofHalfs(short[] bits, long... shape) {
+        ByteBuffer b = allocate(bits.length, DType.FLOAT16);
+        b.asShortBuffer().put(bits);
+        return new TensorData(DType.FLOAT16, shape, b.array());
     }
 
     /** A 1-D int64 vector. */
