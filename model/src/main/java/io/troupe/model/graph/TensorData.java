@@ -111,7 +111,7 @@ public final class TensorData {
         return out;
     }
 
-    /** The values as doubles when the dtype is float or double. */
+    /** The values as doubles when the dtype is float, double, float16 or int64. */
     public double[] doubles() {
         ByteBuffer b = ByteBuffer.wrap(raw).order(ByteOrder.LITTLE_ENDIAN);
         return switch (dtype) {
@@ -127,6 +127,15 @@ public final class TensorData {
             case DOUBLE -> {
                 double[] d = new double[raw.length / 8];
                 b.asDoubleBuffer().get(d);
+                yield d;
+            }
+            case FLOAT16 -> {
+                short[] h = new short[raw.length / 2];
+                b.asShortBuffer().get(h);
+                double[] d = new double[h.length];
+                for (int i = 0; i < h.length; i++) {
+                    d[i] = Half.toFloat(h[i]);
+                }
                 yield d;
             }
             case INT64 -> Arrays.stream(longs()).asDoubleStream().toArray();

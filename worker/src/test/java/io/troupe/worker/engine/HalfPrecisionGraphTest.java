@@ -72,4 +72,33 @@ class HalfPrecisionGraphTest {
             }
         }
     }
+
+    @Test
+    void fp16WithDropoutRuns() throws Exception {
+        GptConfig cfg = new GptConfig(29, T, 2, 2, 32, 0.1, true, true);
+        ParameterLayout layout = ParameterLayout.of(cfg);
+        float[] params = ParameterInit.gpt2(cfg, layout, 7);
+        try (BatchParallelEngine fp16 = BatchParallelEngine.create(
+                (lane, rows) -> GptGraphs.training(cfg, rows, T, DType.FLOAT, 5, null, null, null,
+                        ActivationCheckpointing.NONE, Precision.FP16).toBytes(),
+                WorkerJob.flatLayout(layout), EngineOptions.cpu(1), ROWS, T,
+                List.of(TrainingGraph.TOKENS, TrainingGraph.TARGETS, GptGraphs.LOSS_SCALE))) {
+            fp16.setParameters(params);
+            Random random = new Random(3);
+            fp16.batch(TrainingGraph.TOKENS).put(random.longs(ROWS * T, 0, cfg.vocabSize()).toArray());
+            fp16.batch(TrainingGraph.TARGETS).put(random.longs(ROWS * T, 0, cfg.vocabSize()).toArray());
+            LongBuffer s = fp16.batch(GptGraphs.LOSS_SCALE);
+            while (s.hasRemaining()) {
+                s.put(1024);
+            }
+            float[] grads = new float[params.length];
+            double loss = fp16.step(grads);
+            assertTrue(Double.isFinite(loss) && loss > 3 && loss < 4, "loss " + loss);
+            double norm = 0;
+            for (float g : grads) {
+                norm += g * (double) g;
+            }
+            assertTrue(Double.isFinite(norm) && norm > 0, "gradient norm^2 " + norm);
+        }
+    }
 }
