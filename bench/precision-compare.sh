@@ -36,7 +36,7 @@ for x, y in zip(a, b):
     d1 = abs(y["train_loss"] - x["train_loss"]) / x["train_loss"]
     d2 = abs(y["val_loss"] - x["val_loss"]) / x["val_loss"]
     worst = max(worst, d1)
-    print(f"{x['step']:4d}  {x['trainLoss']:10.4f}  {y['trainLoss']:10.4f}  {d1:8.4%}  {x['valLoss']:8.4f}  {y['valLoss']:8.4f}  {d2:8.4%}")
+    print(f"{x['step']:4d}  {x['train_loss']:10.4f}  {y['train_loss']:10.4f}  {d1:8.4%}  {x['val_loss']:8.4f}  {y['val_loss']:8.4f}  {d2:8.4%}")
 def mean_ms(rows):
     t = [1000 * 12 * 64 / r["tokens_per_s"] for r in rows]
     return sum(t) / len(t)
