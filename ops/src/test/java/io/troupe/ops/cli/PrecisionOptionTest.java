@@ -41,6 +41,12 @@ class PrecisionOptionTest {
                 .assertOneLineError("precision bf16-storage is not built yet");
         trainTiny(corpus, tmp.resolve("c"), 2, "precision=half").assertExit(2)
                 .assertOneLineError("setting precision must be one of fp32|fp16|bf16-storage");
+        trainTiny(corpus, tmp.resolve("d"), 2, "--precision", "fp16", "overlap_allreduce=true").assertExit(2)
+                .assertOneLineError("precision fp16 is built for the GPT one-graph step");
+        CliRun.troupe("finetune", "--task", "classify", "--from", "none", "--preset", "shakespeare-char-small",
+                "--data", corpus, "--out", tmp.resolve("e"), "--precision", "fp16").assertExit(2)
+                .assertOneLineError("not to --task classify; use --precision fp32");
+        assertFalse(Files.exists(tmp.resolve("d")) || Files.exists(tmp.resolve("e")), "nothing was written");
         assertFalse(Files.exists(tmp.resolve("a")) || Files.exists(tmp.resolve("b")) || Files.exists(tmp.resolve("c")),
                 "nothing was written");
     }
