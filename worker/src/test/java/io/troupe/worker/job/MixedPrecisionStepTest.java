@@ -28,6 +28,10 @@ class MixedPrecisionStepTest {
             .repeat(40);
 
     private static WorkerJob job(String precision) throws Exception {
+        return job(precision, null);
+    }
+
+    private static WorkerJob job(String precision, Checkpoint resumeFrom) throws Exception {
         Map<String, String> o = new HashMap<>(Map.of("n_layer", "1", "n_head", "2", "n_embd", "16", "block_size", "16",
                 "batch_size", "4", "warmup_iters", "0", "seed", "3"));
         o.put("precision", precision);
@@ -36,7 +40,7 @@ class MixedPrecisionStepTest {
         Tokenizer tokenizer = CharTokenizer.fromText(TEXT);
         TokenSplit split = TokenSplit.encode(new TextCorpus(Path.of("mem.txt"), TEXT), tokenizer, settings.blockSize());
         return new WorkerJob(settings, tokenizer, split, BatchPlan.of(4, 1, 1, 0), EngineOptions.cpu(1),
-                GradientReducer.LOCAL, null);
+                GradientReducer.LOCAL, resumeFrom);
     }
 
     private static ElasticShare share(long step) {
@@ -71,6 +75,20 @@ class MixedPrecisionStepTest {
             assertFalse(java.util.Arrays.equals(before.parameters(), job.parameters()), "a clean step updates");
             job.step(3, 1e-3, share(3));
             assertEquals(1 << 11, job.lossScaler().scale(), "two clean steps (the window) double the scale");
+        }
+    }
+
+    @Test
+    void aCheckpointCarriesTheScalersStateIntoTheResumedJob() throws Exception {
+        Checkpoint saved;
+        try (WorkerJob job = job("fp16")) {
+            job.step(1, 1e-3, share(1));
+            job.lossScaler().importState(new long[] {1 << 12, 1, 5});
+            saved = job.checkpoint(1, "id", 1.0);
+        }
+        try (WorkerJob resumed = job("fp16", saved)) {
+            org.junit.jupiter.api.Assertions.assertArrayEquals(new long[] {1 << 12, 1, 5},
+                    resumed.lossScaler().exportState());
         }
     }
 
