@@ -9,6 +9,7 @@ data="${1:-$root/../shared/data/tinyshakespeare/input.txt}"
 out="${2:-/tmp/precision-compare}"
 steps="${STEPS:-300}"
 jar="$root/ops/target/troupe.jar"
+mkdir -p "$(dirname "$out")"
 for p in fp32 fp16; do
   java -jar "$jar" train --data "$data" --preset shakespeare-char-small --steps "$steps" --seed 1337 \
     --precision "$p" --out "$out/$p" --force --threads "${THREADS:-2}" --json eval_interval=50 log_interval=1 >"$out.$p.jsonl" 2>"$out.$p.err"
