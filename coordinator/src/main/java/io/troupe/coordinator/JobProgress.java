@@ -430,6 +430,7 @@ final class JobProgress {
         extra.put("membership_changes", membershipChanges);
         extra.put("recovery_seconds", List.copyOf(recoverySeconds));
         extra.put("steps_skipped", nonFinite.skipped());
+        extra.put("precision", spec.settings().precision().label());
         // From events.jsonl, which a resumed coordinator appends to: the history of every coordinator of the job.
         extra.put("fault_history", FaultHistory.read(spec.outDir()).toJson());
         if (!Double.isNaN(lastMaskedAccuracy)) {

@@ -18,6 +18,12 @@ public final class GptGraphs {
     public static final String INPUT_IDS = "input_ids";
     /** Output of the inference graph: float [batch, seq, vocab]. */
     public static final String LOGITS = "logits";
+    /**
+     * The loss-scale input of a {@link Precision#FP16} training graph: int64 [batch], every
+     * element the scale. An int64 [batch] input (not a float scalar) because the step engines
+     * take int64 batch inputs and split them by rows over their lanes; every lane reads element 0.
+     */
+    public static final String LOSS_SCALE = "loss_scale";
 
     private GptGraphs() {
     }
@@ -64,6 +70,28 @@ public final class GptGraphs {
                                          ActivationCheckpointing checkpointing) {
         return build(cfg, batch, seqLen, dtype, true, cfg.dropout(), dropoutSeed, trainable, fullValues, lora,
                 checkpointing);
+    }
+
+    /**
+     * {@link #training(GptConfig, int, int, DType, long, Trainable, float[], LoraConfig, ActivationCheckpointing)}
+     * in {@code precision}. With {@link Precision#FP16} the graph takes one more int64 input,
+     * {@value #LOSS_SCALE} [batch] (every element the current loss scale, a whole number >= 1),
+     * computes in float16 and returns float32 gradients already divided by the scale; the
+     * parameter inputs and the loss output stay float32. {@link Precision#FP32} builds exactly
+     * the graph of the overload without it.
+     */
+    public static TrainingGraph training(GptConfig cfg, int batch, int seqLen, DType dtype, long dropoutSeed,
+                                         Trainable trainable, float[] fullValues, LoraConfig lora,
+                                         ActivationCheckpointing checkpointing, Precision precision) {
+        return build(cfg, batch, seqLen, dtype, true, cfg.dropout(), dropoutSeed, trainable, fullValues, lora,
+                checkpointing, new int[1], precision);
+    }
+
+    /** The evaluation graph in {@code precision} (loss only; no loss-scale input). */
+    public static TrainingGraph evaluation(GptConfig cfg, int batch, int seqLen, DType dtype, Trainable trainable,
+                                           float[] fullValues, LoraConfig lora, Precision precision) {
+        return build(cfg, batch, seqLen, dtype, false, 0, 0, trainable, fullValues, lora, ActivationCheckpointing.NONE,
+                new int[1], precision);
     }
 
     /** The evaluation graph of a partly frozen or LoRA-adapted GPT, as {@link #training(GptConfig, int, int, DType, long, Trainable, float[], LoraConfig)}. */
@@ -114,7 +142,23 @@ public final class GptGraphs {
                                        double dropout, long dropoutSeed, Trainable trainable,
                                        float[] fullValues, LoraConfig lora, ActivationCheckpointing checkpointing,
                                        int[] forwardNodes) {
+        return build(cfg, batch, seqLen, dtype, withGradients, dropout, dropoutSeed, trainable, fullValues, lora,
+                checkpointing, forwardNodes, Precision.FP32);
+    }
+
+    private static TrainingGraph build(GptConfig cfg, int batch, int seqLen, DType dtype, boolean withGradients,
+                                       double dropout, long dropoutSeed, Trainable trainable,
+                                       float[] fullValues, LoraConfig lora, ActivationCheckpointing checkpointing,
+                                       int[] forwardNodes, Precision precision) {
         GptForward.checkDtype(dtype);
+        if (precision == Precision.BF16_STORAGE) {
+            throw new IllegalArgumentException("precision bf16-storage is not built yet; use fp32 or fp16");
+        }
+        boolean half = precision == Precision.FP16;
+        if (half && dtype != DType.FLOAT) {
+            throw new IllegalArgumentException("fp16 compute keeps float32 master weights; build it with dtype float,"
+                    + " not " + dtype.onnxName());
+        }
         if (seqLen < 1 || seqLen > cfg.blockSize()) {
             throw new IllegalArgumentException("sequence length must be in [1, block_size=" + cfg.blockSize()
                     + "], got " + seqLen);
@@ -126,36 +170,63 @@ public final class GptGraphs {
         ParameterLayout layout = selection.layout();
         Graph graph = new Graph(withGradients ? "gpt_train" : "gpt_eval");
         Map<String, Tensor> params = selection.declare(graph, dtype, fullValues);
+        // fp16: the forward pass reads float16 copies; the float32 inputs stay what gradients are taken of.
+        Map<String, Tensor> compute = half ? halfCopies(params) : params;
+        DType computeType = half ? DType.FLOAT16 : dtype;
         Tensor idx = graph.input(TrainingGraph.TOKENS, DType.INT64, GptForward.tokens(batch, seqLen));
         Tensor targets = graph.input(TrainingGraph.TARGETS, DType.INT64, GptForward.tokens(batch, seqLen));
 
-        Tensor wpe = params.get("wpe");
+        Tensor wpe = compute.get("wpe");
         Tensor positions = seqLen == cfg.blockSize() ? wpe
                 : wpe.slice(new long[] {0}, new long[] {seqLen}, new long[] {0});     // [T, C]
-        GptForward forward = new GptForward(graph, cfg, params, dropout, dropoutSeed)
+        GptForward forward = new GptForward(graph, cfg, compute, dropout, dropoutSeed)
                 .recomputingAttention(withGradients && checkpointing == ActivationCheckpointing.ATTENTION);
         if (lora != null) {
-            forward.withAdapter(lora.adapter(graph, params, withGradients ? lora.dropout() : 0, dropoutSeed));
+            forward.withAdapter(lora.adapter(graph, compute, withGradients ? lora.dropout() : 0, dropoutSeed));
         }
-        Tensor logits = forward.logits(idx, positions, GptForward.causalMask(graph, seqLen, dtype)); // [B, T, V]
+        Tensor mask = half ? GptForward.causalMask(graph, seqLen, DType.FLOAT).cast(computeType)
+                : GptForward.causalMask(graph, seqLen, dtype);                          // [T, T]
+        Tensor logits = forward.logits(idx, positions, mask);                           // [B, T, V]
+        if (half) {
+            logits = logits.cast(DType.FLOAT);          // the softmax and the loss in float32, for range
+        }
         Tensor loss;
         try (Graph.Scope s = graph.scope("loss")) {
             loss = logits.reshape(-1, cfg.vocabSize())                                  // [B*T, V]
                     .softmaxCrossEntropy(targets.reshape(-1));                          // []
         }
         graph.output(TrainingGraph.LOSS, loss);
+        Tensor scale = null;
+        Tensor differentiated = loss;
+        if (half && withGradients) {
+            // d(loss * scale)/dp flows through float16 scaled up, so small gradients do not flush to zero.
+            scale = graph.input(LOSS_SCALE, DType.INT64, Shape.of(batch))
+                    .slice(new long[] {0}, new long[] {1}, new long[] {0})              // [1]
+                    .reshape(new long[0]).cast(DType.FLOAT);                              // []
+            differentiated = loss.mul(scale);
+        }
         forwardNodes[0] = graph.nodes().size();
         if (withGradients) {
             List<Tensor> paramList = new ArrayList<>();
             for (ParameterLayout.View v : layout.views()) {
                 paramList.add(params.get(v.name()));
             }
-            List<Tensor> grads = Autodiff.gradients(loss, paramList);
+            List<Tensor> grads = Autodiff.gradients(differentiated, paramList);
             for (int i = 0; i < paramList.size(); i++) {
-                graph.output(TrainingGraph.gradientName(paramList.get(i).name()), grads.get(i));
+                // An overflowed float16 gradient stays infinite (or NaN) after the division: the
+                // caller's finiteness check sees it and skips the step.
+                Tensor g = scale == null ? grads.get(i) : grads.get(i).div(scale);
+                graph.output(TrainingGraph.gradientName(paramList.get(i).name()), g);
             }
         }
         return new TrainingGraph(graph, layout, cfg, batch, seqLen, withGradients);
+    }
+
+    /** A float16 cast of every parameter, by the same names. */
+    private static Map<String, Tensor> halfCopies(Map<String, Tensor> params) {
+        Map<String, Tensor> copies = new LinkedHashMap<>();
+        params.forEach((name, p) -> copies.put(name, p.cast(DType.FLOAT16)));
+        return copies;
     }
 
     /**

@@ -28,6 +28,7 @@ public final class GradientContext {
         TensorData zero = switch (like.dtype()) {
             case FLOAT -> TensorData.ofFloats(new float[] {0f}, 1);
             case DOUBLE -> TensorData.ofDoubles(new double[] {0.0}, 1);
+            case FLOAT16 -> TensorData.ofHalfs(new short[] {0}, 1);
             default -> throw new GraphException("zeros of dtype " + like.dtype().onnxName() + " are not supported");
         };
         Tensor shape = like.shape().isStatic() ? graph.longs(like.shape().sizes()) : like.shapeOf();

@@ -71,8 +71,16 @@ public final class TensorData {
             case FLOAT -> ofFloats(new float[] {(float) value});
             case DOUBLE -> ofDoubles(new double[] {value});
             case INT64 -> ofLongs(new long[] {(long) value});
+            case FLOAT16 -> ofHalfs(new short[] {Half.fromFloat((float) value)});
             default -> throw new IllegalArgumentException("no scalar constants of dtype " + dtype.onnxName());
         };
+    }
+
+    /** float16 values given as their bits ({@link Half#fromFloat}). */
+    public static TensorData ofHalfs(short[] bits, long... shape) {
+        ByteBuffer b = allocate(bits.length, DType.FLOAT16);
+        b.asShortBuffer().put(bits);
+        return new TensorData(DType.FLOAT16, shape, b.array());
     }
 
     /** A 1-D int64 vector. */
@@ -103,7 +111,7 @@ public final class TensorData {
         return out;
     }
 
-    /** The values as doubles when the dtype is float or double. */
+    /** The values as doubles when the dtype is float, double, float16 or int64. */
     public double[] doubles() {
         ByteBuffer b = ByteBuffer.wrap(raw).order(ByteOrder.LITTLE_ENDIAN);
         return switch (dtype) {
@@ -119,6 +127,15 @@ public final class TensorData {
             case DOUBLE -> {
                 double[] d = new double[raw.length / 8];
                 b.asDoubleBuffer().get(d);
+                yield d;
+            }
+            case FLOAT16 -> {
+                short[] h = new short[raw.length / 2];
+                b.asShortBuffer().get(h);
+                double[] d = new double[h.length];
+                for (int i = 0; i < h.length; i++) {
+                    d[i] = Half.toFloat(h[i]);
+                }
                 yield d;
             }
             case INT64 -> Arrays.stream(longs()).asDoubleStream().toArray();

@@ -209,6 +209,10 @@ final class FinetuneCommand implements Callable<Integer> {
         TrainingScope scope = usage(() -> TrainingScope.parse(freeze, train));
         LoraConfig lora = lora(scope);
         TrainSettings settings = training.settings(classify && lora == null ? CLASSIFY_DEFAULTS : Map.of());
+        if (classify && settings.precision() != io.troupe.model.gpt.Precision.FP32) {
+            throw UserError.usage("--precision " + settings.precision().label() + " applies to language-model steps"
+                    + " (--task lm), not to --task classify; use --precision fp32");
+        }
         boolean scratch = from.equals("none");
         if (EncoderSource.matches(from) || EncoderSource.isEncoderClassifierRun(from)) {
             if (!classify) {

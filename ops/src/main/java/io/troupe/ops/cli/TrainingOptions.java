@@ -1,5 +1,6 @@
 package io.troupe.ops.cli;
 
+import io.troupe.model.gpt.Precision;
 import io.troupe.worker.train.TrainSettings;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -9,6 +10,7 @@ import java.util.Map;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
@@ -43,6 +45,12 @@ final class TrainingOptions {
             description = "Seed for initialisation, sampling and dropout (default: seed of the preset).")
     private Long seed;
 
+    @Option(names = "--precision", paramLabel = "P",
+            description = {"What the step computes in: fp32 (default) or fp16 (float16 forward and backward passes,",
+                "float32 master weights and AdamW state, dynamic loss scaling; meant for GPUs, ~3x slower on the CPU).",
+                "The training setting 'precision'; bf16-storage is not built yet."})
+    private String precision;
+
     @Parameters(paramLabel = "key=value", arity = "0..*",
             description = "Setting overrides, e.g. learning_rate=3e-4 n_layer=6; every key and its default is in"
                     + " worker/src/main/resources/reference.conf.")
@@ -65,7 +73,7 @@ final class TrainingOptions {
 
     /** True if any option that defines a new run was given: --data, --preset, --seed or a setting. */
     boolean definesARun() {
-        return data.data() != null || seed != null || !overrides.isEmpty() || config != null
+        return data.data() != null || seed != null || !overrides.isEmpty() || config != null || precision != null
                 || !sync.overrides().isEmpty()
                 || command.commandLine().getParseResult().hasMatchedOption("--preset");
     }
@@ -90,6 +98,15 @@ final class TrainingOptions {
         }
         merged.putAll(KeyValues.parse(overrides));
         merged.putAll(sync.overrides());
+        if (precision != null) {
+            try {
+                Precision.parse(precision);
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(command.commandLine(), "--precision must be one of " + Precision.labels()
+                        + ", got '" + precision + "'");
+            }
+            merged.put(TrainSettings.PRECISION, precision);
+        }
         TrainSettings settings;
         if (steps.steps() != null) {
             settings = UserError.onCommandLine(() -> TrainSettings.load(preset, merged, steps.steps()));

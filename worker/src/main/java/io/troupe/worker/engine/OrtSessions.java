@@ -39,6 +39,11 @@ public final class OrtSessions {
             configure(sessionOptions, options);
             return env.createSession(model, sessionOptions);
         } catch (OrtException e) {
+            java.util.Optional<String> missing = MissingKernel.explain(e.getMessage(), String.valueOf(options.device()));
+            if (missing.isPresent()) {
+                // A settings problem (precision on this device), not a bug: a clear one-line error.
+                throw new EngineException(io.troupe.errors.TroupeException.Kind.CONFIG, missing.get(), e);
+            }
             throw new EngineException("ONNX Runtime could not load the model on " + options.device() + ": "
                     + e.getMessage(), e);
         }

@@ -22,6 +22,8 @@ import io.troupe.worker.engine.FlatLayout;
 import io.troupe.worker.engine.StagedBatchEngine;
 import io.troupe.worker.engine.StepEngine;
 import io.troupe.worker.train.AdamW;
+import io.troupe.worker.train.LossScaler;
+import io.troupe.model.gpt.Precision;
 import io.troupe.worker.train.BatchSampler;
 import io.troupe.worker.train.GradientClipper;
 import io.troupe.worker.train.LearningRateScales;
@@ -60,6 +62,8 @@ public final class WorkerJob implements AutoCloseable {
     static final String EVAL_VAL_RNG = "eval_val_sampler";
     /** A local run's skipped-step total, so {@code steps_skipped} stays a total across a resume. */
     public static final String STEPS_SKIPPED = "steps_skipped";
+    /** An fp16 job's loss-scaler state in a checkpoint: scale, clean steps in a row, overflows. */
+    static final String LOSS_SCALER = "loss_scaler";
     /** Checkpoint key of the best val loss so far, as the bits of a double. */
     private static final String BEST_VAL_LOSS = "best_val_loss_bits";
     /**
@@ -96,6 +100,8 @@ public final class WorkerJob implements AutoCloseable {
     private long restoredStepsSkipped;
     private final StepEngine eval;
     private final AdamW adam;
+    /** fp16 only, else null: the dynamic loss scale fed to the step graph. */
+    private final LossScaler lossScaler;
     private final GradientClipper clipper;
     private final BatchSampler evalTrainSampler;
     private final BatchSampler evalValSampler;
@@ -161,9 +167,15 @@ public final class WorkerJob implements AutoCloseable {
             throw new IllegalArgumentException("overlap_allreduce applies to language-model steps, not to a classifier"
                     + " fine-tune; set overlap_allreduce=false");
         }
+        if (classify != null && settings.precision() != Precision.FP32) {
+            throw new IllegalArgumentException("precision " + settings.precision().label() + " applies to language-model"
+                    + " steps, not to a classifier fine-tune; set precision=fp32");
+        }
         this.settings = settings;
         this.tokenizer = tokenizer;
         this.plan = plan;
+        this.lossScaler = settings.precision() == Precision.FP16
+                ? new LossScaler(LossScaler.INITIAL_SCALE, settings.lossScaleWindow()) : null;
         this.reducer = reducer;
         this.data = data;
         this.model = settings.model(tokenizer.vocabSize());
@@ -191,7 +203,8 @@ public final class WorkerJob implements AutoCloseable {
         long dropoutSeed = settings.seed() + 7919L * plan.rank() + sessionRunsSoFar;
         TrainingGraph evalGraph = encoder != null ? EncoderGraphs.mlmEvaluation(encoder, plan.microBatch(), t, DType.FLOAT)
                 : classify != null ? null
-                : GptGraphs.evaluation(model, plan.microBatch(), t, DType.FLOAT, trainable, frozen, lora);
+                : GptGraphs.evaluation(model, plan.microBatch(), t, DType.FLOAT, trainable, frozen, lora,
+                        settings.precision());
         int size = Math.toIntExact(layout.size());
         this.params = start == null ? ParameterInit.gpt2(settings.backbone(tokenizer.vocabSize()), layout, settings.seed())
                 : start.trainable().extract(start.fullParameters());
@@ -210,8 +223,9 @@ public final class WorkerJob implements AutoCloseable {
             this.evalValSampler = null;
         }
         int rowLength = classify == null ? t : classify.seqLen();
-        List<String> batchInputs = classify == null ? List.of(TrainingGraph.TOKENS, TrainingGraph.TARGETS)
-                : LabelledRows.INPUTS;
+        List<String> batchInputs = classify != null ? LabelledRows.INPUTS
+                : lossScaler != null ? List.of(TrainingGraph.TOKENS, TrainingGraph.TARGETS, GptGraphs.LOSS_SCALE)
+                : List.of(TrainingGraph.TOKENS, TrainingGraph.TARGETS);
         // The arena setting (ort_arena) applies to this job's sessions; the memory pattern only pays
         // off with the arena, so it follows it.
         EngineOptions sessionOptions = engineOptions.withMemory(
@@ -226,7 +240,8 @@ public final class WorkerJob implements AutoCloseable {
                                     MlmMasking.MASK_RATE * (t - 2))
                             : classify != null ? classify.training(model, rows, sizeSeed + 104_729L * lane, start)
                             : GptGraphs.training(model, rows, t, DType.FLOAT, sizeSeed + 104_729L * lane,
-                                    trainable, frozen, lora, settings.activationCheckpointing())).toBytes(),
+                                    trainable, frozen, lora, settings.activationCheckpointing(),
+                                    settings.precision())).toBytes(),
                     flat, sessionOptions, microBatch, rowLength, batchInputs);
         };
         if (settings.overlap().on() && encoder == null && classify == null) {
@@ -402,6 +417,13 @@ public final class WorkerJob implements AutoCloseable {
         // The clipper computes the global norm anyway and leaves a non-finite gradient untouched.
         double norm = clipper.clip(grads);
         boolean skipped = !Double.isFinite(norm);
+        boolean overflow = false;
+        if (lossScaler != null) {
+            // An fp16 gradient that overflowed at a scale above 1 is the scaler's to absorb (halve
+            // and skip); a non-finite loss, or an overflow at scale 1, is divergence, as in fp32.
+            overflow = skipped && Double.isFinite(loss) && lossScaler.scale() > 1;
+            lossScaler.update(!skipped);
+        }
         if (!skipped) {
             adam.update(params, grads, lr);
             paramVersion++;
@@ -413,7 +435,12 @@ public final class WorkerJob implements AutoCloseable {
             lastReduceMillis = (System.nanoTime() - t0) / 1e6;
             lastExposedReduceMillis = lastReduceMillis;
         }
-        return new StepResult(loss, norm, skipped);
+        return new StepResult(loss, norm, skipped, overflow);
+    }
+
+    /** The fp16 loss scaler, or null unless precision is fp16. */
+    public LossScaler lossScaler() {
+        return lossScaler;
     }
 
     /**
@@ -458,6 +485,12 @@ public final class WorkerJob implements AutoCloseable {
             } else {
                 order.fill(first, share.microBatch(), engine.batch(TrainingGraph.TOKENS),
                         engine.batch(TrainingGraph.TARGETS));
+            }
+            if (lossScaler != null) {
+                LongBuffer scale = engine.batch(GptGraphs.LOSS_SCALE);
+                while (scale.hasRemaining()) {
+                    scale.put(lossScaler.scale());
+                }
             }
             if (mlm != null) {
                 // Each row's mask is keyed by its global sample number: the same on any worker, after any resume.
@@ -632,7 +665,11 @@ public final class WorkerJob implements AutoCloseable {
      * @param gradNorm the global gradient norm before clipping
      * @param skipped the loss or gradient was not finite, so the update was not applied
      */
-    public record StepResult(double loss, double gradNorm, boolean skipped) {
+    public record StepResult(double loss, double gradNorm, boolean skipped, boolean overflow) {
+        /** A step of an fp32 job, where no skip is a loss-scale overflow. */
+        public StepResult(double loss, double gradNorm, boolean skipped) {
+            this(loss, gradNorm, skipped, false);
+        }
     }
 
     /** The training engine for micro-batches of {@code microBatch} rows, built on first use, with current parameters. */
@@ -762,6 +799,9 @@ public final class WorkerJob implements AutoCloseable {
             extra.put(EVAL_VAL_RNG, evalValSampler.state());
         }
         extra.put(BEST_VAL_LOSS, new long[] {Double.doubleToRawLongBits(bestValLoss)});
+        if (lossScaler != null) {
+            extra.put(LOSS_SCALER, lossScaler.exportState());
+        }
         if (diloco != null) {
             if (step != diloco.outerStep()) {
                 throw new IllegalStateException("a DiLoCo checkpoint holds the outer state of step " + diloco.outerStep()
@@ -784,6 +824,10 @@ public final class WorkerJob implements AutoCloseable {
         restoredBestValLoss = best == null ? Double.POSITIVE_INFINITY : Double.longBitsToDouble(best[0]);
         long[] skipped = c.extraRngState().get(STEPS_SKIPPED);
         restoredStepsSkipped = skipped == null ? 0 : skipped[0];
+        long[] scaler = c.extraRngState().get(LOSS_SCALER);
+        if (lossScaler != null && scaler != null) {
+            lossScaler.importState(scaler);
+        }
         if (evalTrainSampler != null) {
             evalTrainSampler.restore(c.extraRngState().get(EVAL_TRAIN_RNG));
             evalValSampler.restore(c.extraRngState().get(EVAL_VAL_RNG));

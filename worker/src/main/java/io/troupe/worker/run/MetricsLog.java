@@ -49,9 +49,19 @@ public final class MetricsLog implements AutoCloseable {
      * @param valLoss the validation loss, when this step evaluated
      * @param mfu the step's model FLOPs utilisation, when known
      * @param valMaskedAccuracy an MLM encoder's masked-token accuracy on the val split, when this step evaluated
+     * @param lossScale fp16 only: the loss scale after this step
+     * @param lossScaleOverflows fp16 only: steps skipped so far because the scaled gradient overflowed
      */
     public record Entry(long step, double trainLoss, double lr, double tokensPerSecond,
-            OptionalDouble valLoss, OptionalDouble mfu, OptionalDouble valMaskedAccuracy) {
+            OptionalDouble valLoss, OptionalDouble mfu, OptionalDouble valMaskedAccuracy,
+            java.util.OptionalLong lossScale, java.util.OptionalLong lossScaleOverflows) {
+
+        /** An entry without loss-scale fields (an fp32 run's). */
+        public Entry(long step, double trainLoss, double lr, double tokensPerSecond, OptionalDouble valLoss,
+                     OptionalDouble mfu, OptionalDouble valMaskedAccuracy) {
+            this(step, trainLoss, lr, tokensPerSecond, valLoss, mfu, valMaskedAccuracy, java.util.OptionalLong.empty(),
+                    java.util.OptionalLong.empty());
+        }
 
         /** An entry without masked-token accuracy (a GPT's). */
         public Entry(long step, double trainLoss, double lr, double tokensPerSecond, OptionalDouble valLoss,
@@ -71,18 +81,27 @@ public final class MetricsLog implements AutoCloseable {
 
         /** This entry with a validation loss. */
         public Entry withValLoss(double loss) {
-            return new Entry(step, trainLoss, lr, tokensPerSecond, OptionalDouble.of(loss), mfu, valMaskedAccuracy);
+            return new Entry(step, trainLoss, lr, tokensPerSecond, OptionalDouble.of(loss), mfu, valMaskedAccuracy,
+                    lossScale, lossScaleOverflows);
         }
 
         /** This entry with an MLM's masked-token accuracy on the val split (NaN: none, left out). */
         public Entry withValMaskedAccuracy(double accuracy) {
             return new Entry(step, trainLoss, lr, tokensPerSecond, valLoss, mfu,
-                    Double.isNaN(accuracy) ? OptionalDouble.empty() : OptionalDouble.of(accuracy));
+                    Double.isNaN(accuracy) ? OptionalDouble.empty() : OptionalDouble.of(accuracy), lossScale,
+                    lossScaleOverflows);
         }
 
         /** This entry with the step's model FLOPs utilisation. */
         public Entry withMfu(double ratio) {
-            return new Entry(step, trainLoss, lr, tokensPerSecond, valLoss, OptionalDouble.of(ratio), valMaskedAccuracy);
+            return new Entry(step, trainLoss, lr, tokensPerSecond, valLoss, OptionalDouble.of(ratio), valMaskedAccuracy,
+                    lossScale, lossScaleOverflows);
+        }
+
+        /** This entry with an fp16 run's loss scale and overflow-skip count. */
+        public Entry withLossScale(long scale, long overflows) {
+            return new Entry(step, trainLoss, lr, tokensPerSecond, valLoss, mfu, valMaskedAccuracy,
+                    java.util.OptionalLong.of(scale), java.util.OptionalLong.of(overflows));
         }
     }
 
@@ -178,6 +197,8 @@ public final class MetricsLog implements AutoCloseable {
         entry.mfu().ifPresent(ratio -> line.put("mfu", ratio));
         entry.valLoss().ifPresent(loss -> line.put("val_loss", loss));
         entry.valMaskedAccuracy().ifPresent(acc -> line.put("val_masked_accuracy", acc));
+        entry.lossScale().ifPresent(scale -> line.put("loss_scale", scale));
+        entry.lossScaleOverflows().ifPresent(n -> line.put("loss_scale_overflows", n));
         try {
             writer.write(MAPPER.writeValueAsString(line));
             writer.write('\n');

@@ -158,6 +158,8 @@ public final class Trainer {
         long trainedSteps = 0;
         long skippedBefore = 0;
         long stepsSkipped = 0;
+        long lossScale = -1;
+        long lossScaleOverflows = 0;
         String lastGoodCheckpoint = "none (no checkpoint was saved yet; start over)";
 
         try (WorkerJob job = new WorkerJob(settings, tokenizer, data, plan, engineOptions, GradientReducer.LOCAL,
@@ -187,7 +189,8 @@ public final class Trainer {
                     long t0 = System.nanoTime();
                     double lr = schedule.at(step - 1);
                     WorkerJob.StepResult result = step(job, step, lr);
-                    if (nonFinite.record(result.skipped())) {
+                    // An fp16 loss-scale overflow is skipped and counted by the scaler, not as divergence.
+                    if (nonFinite.record(result.skipped() && !result.overflow())) {
                         throw new TrainingDivergedException(nonFinite.divergedMessage(step, lastGoodCheckpoint));
                     }
                     double loss = result.loss();
@@ -201,6 +204,9 @@ public final class Trainer {
 
                     boolean evalStep = cadence.evaluates(step);
                     MetricsLog.Entry entry = MetricsLog.Entry.train(step, loss, lr, tokensPerSecond).withMfu(mfu);
+                    if (job.lossScaler() != null) {
+                        entry = entry.withLossScale(job.lossScaler().scale(), job.lossScaler().overflows());
+                    }
                     if (evalStep) {
                         double[] losses = job.evaluate();
                         lastTrainEval = losses[0];
@@ -249,6 +255,10 @@ public final class Trainer {
                 AdapterFile.write(outDir, start.lora(), start.trainable().layout(), job.parameters());
             }
             stepsSkipped = nonFinite.skipped();
+            if (job.lossScaler() != null) {
+                lossScale = job.lossScaler().scale();
+                lossScaleOverflows = job.lossScaler().overflows();
+            }
         }
         tokenizer.save(outDir);
         double wall = (System.nanoTime() - wallStart) / 1e9;
@@ -257,6 +267,11 @@ public final class Trainer {
                 wall, layout.size());
         Map<String, Object> extra = new LinkedHashMap<>(summaryExtra);
         extra.put("steps_skipped", stepsSkipped);
+        extra.put("precision", settings.precision().label());
+        if (lossScale > 0) {
+            extra.put("loss_scale", lossScale);
+            extra.put("loss_scale_overflows", lossScaleOverflows);
+        }
         if (!Double.isNaN(lastMaskedAccuracy)) {
             extra.put("final_val_masked_accuracy", lastMaskedAccuracy);
         }

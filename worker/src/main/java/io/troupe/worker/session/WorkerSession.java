@@ -203,7 +203,9 @@ public final class WorkerSession implements AutoCloseable {
             }
             StepDone done = new StepDone(r.jobId(), rank, r.step(), result.loss(), result.gradNorm(), checksum,
                     losses[0], losses[1], r.evaluate() ? 1 : 0, job.lastComputeMillis(), job.lastReduceMillis(),
-                    r.generation(), share.sampleFrom(), share.rows(), result.skipped(),
+                    // An fp16 loss-scale overflow is the scaler's (every worker's scaler halved alike),
+                    // not a non-finite step for the coordinator's max_nonfinite_steps, as in Trainer.
+                    r.generation(), share.sampleFrom(), share.rows(), result.skipped() && !result.overflow(),
                     r.evaluate() ? job.lastMaskedTokens() : Optional.empty(), job.lastExposedReduceMillis());
             if (r.checkpoint() && rank == 0) {
                 long saveStart = System.nanoTime();

@@ -11,6 +11,7 @@ import io.troupe.model.bert.EncoderConfig;
 import io.troupe.model.gpt.Backbone;
 import io.troupe.model.gpt.ActivationCheckpointing;
 import io.troupe.model.gpt.GptConfig;
+import io.troupe.model.gpt.Precision;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -27,7 +28,7 @@ public record TrainSettings(
         double beta1, double beta2, double weightDecay, double gradClip, int maxNonfiniteSteps,
         long evalInterval, int evalIters, long logInterval, long checkpointInterval, int keepCheckpoints,
         long seed, double lrBodyScale, double lrLayerDecay, String arch, ActivationCheckpointing activationCheckpointing,
-        boolean ortArena, SyncSettings sync, AllReduceOverlap overlap) {
+        boolean ortArena, SyncSettings sync, AllReduceOverlap overlap, Precision precision, int lossScaleWindow) {
 
     private static final String ROOT = "troupe.train";
     /** What the backward pass recomputes (memory); not part of the resume identity: gradients are the same. */
@@ -35,6 +36,10 @@ public record TrainSettings(
     /** ONNX Runtime's CPU arena for the training and evaluation sessions (memory); not in the resume identity. */
     static final String ORT_ARENA = "ort_arena";
     private static final String MAX_NONFINITE_STEPS = "max_nonfinite_steps";
+    /** What the step computes in (fp32, fp16); not in the resume identity: the master weights are float32 either way. */
+    public static final String PRECISION = "precision";
+    /** fp16: clean steps in a row after which the loss scale doubles ({@link LossScaler}). */
+    static final String LOSS_SCALE_WINDOW = "loss_scale_window";
     /** Discriminative learning rates (fine-tuning); see {@link LearningRateScales}. */
     static final String LR_BODY_SCALE = "lr_body_scale";
     static final String LR_LAYER_DECAY = "lr_layer_decay";
@@ -140,7 +145,7 @@ public record TrainSettings(
         }
         java.util.List<String> addedLater = new java.util.ArrayList<>(
                 java.util.List.of(LR_BODY_SCALE, LR_LAYER_DECAY, ARCH, ACTIVATION_CHECKPOINTING, ORT_ARENA,
-                        AllReduceOverlap.OVERLAP, AllReduceOverlap.BUCKETS));
+                        AllReduceOverlap.OVERLAP, AllReduceOverlap.BUCKETS, PRECISION, LOSS_SCALE_WINDOW));
         addedLater.addAll(SYNC_KEYS);
         for (String added : addedLater) {
             if (!c.hasPath(added)) {
@@ -167,7 +172,15 @@ public record TrainSettings(
                 new SyncSettings(SyncSettings.parseMode(r.string(SyncSettings.MODE)),
                         r.intIn(SyncSettings.INNER_STEPS, 1, 1 << 24), r.doubleIn(SyncSettings.OUTER_LR, 0, 100),
                         r.doubleIn(SyncSettings.OUTER_MOMENTUM, 0, 0.999999)),
-                new AllReduceOverlap(r.bool(AllReduceOverlap.OVERLAP), r.intIn(AllReduceOverlap.BUCKETS, 1, 1 << 16)));
+                new AllReduceOverlap(r.bool(AllReduceOverlap.OVERLAP), r.intIn(AllReduceOverlap.BUCKETS, 1, 1 << 16)),
+                r.precision(), r.intIn(LOSS_SCALE_WINDOW, 1, 1 << 30));
+        if (s.precision == Precision.BF16_STORAGE) {
+            throw new SettingsException("precision bf16-storage is not built yet; use precision=fp32 or fp16");
+        }
+        if (s.precision == Precision.FP16 && (s.isEncoder() || s.overlap.on())) {
+            throw new SettingsException("precision fp16 is built for the GPT one-graph step (arch = gpt,"
+                    + " overlap_allreduce = false); set precision=fp32 or change those settings");
+        }
         if (s.nEmbd % s.nHead != 0) {
             throw new SettingsException("n_embd (" + s.nEmbd + ") must be divisible by n_head (" + s.nHead + ")");
         }
@@ -252,6 +265,16 @@ public record TrainSettings(
             return v;
         }
 
+        Precision precision() {
+            require(PRECISION);
+            try {
+                return Precision.parse(c.getString(PRECISION));
+            } catch (ConfigException | IllegalArgumentException e) {
+                throw new SettingsException("setting " + PRECISION + " must be one of " + Precision.labels()
+                        + ", got '" + c.getValue(PRECISION).unwrapped() + "'");
+            }
+        }
+
         ActivationCheckpointing checkpointing() {
             require(ACTIVATION_CHECKPOINTING);
             try {
@@ -289,7 +312,8 @@ public record TrainSettings(
         return new TrainSettings(nLayer, nHead, nEmbd, blockSize, dropout, bias, tiedEmbeddings, batchSize, gradAccum,
                 steps, learningRate, minLr, warmupIters, lrDecayIters, decayLr, beta1, beta2, weightDecay, gradClip,
                 maxNonfiniteSteps, evalInterval, evalIters, logInterval, checkpointInterval, keepCheckpoints, seed,
-                lrBodyScale, lrLayerDecay, arch, activationCheckpointing, ortArena, sync, overlap);
+                lrBodyScale, lrLayerDecay, arch, activationCheckpointing, ortArena, sync, overlap,
+                precision, lossScaleWindow);
     }
 
     /** This with another seed (the --seed flag). */
@@ -297,7 +321,8 @@ public record TrainSettings(
         return new TrainSettings(nLayer, nHead, nEmbd, blockSize, dropout, bias, tiedEmbeddings, batchSize, gradAccum,
                 maxIters, learningRate, minLr, warmupIters, lrDecayIters, decayLr, beta1, beta2, weightDecay, gradClip,
                 maxNonfiniteSteps, evalInterval, evalIters, logInterval, checkpointInterval, keepCheckpoints, newSeed,
-                lrBodyScale, lrLayerDecay, arch, activationCheckpointing, ortArena, sync, overlap);
+                lrBodyScale, lrLayerDecay, arch, activationCheckpointing, ortArena, sync, overlap,
+                precision, lossScaleWindow);
     }
 
     /**
@@ -310,7 +335,7 @@ public record TrainSettings(
                 cfg.tiedEmbeddings(), batchSize, gradAccum, maxIters, learningRate, minLr, warmupIters, lrDecayIters,
                 decayLr, beta1, beta2, weightDecay, gradClip, maxNonfiniteSteps, evalInterval, evalIters, logInterval,
                 checkpointInterval, keepCheckpoints, seed, lrBodyScale, lrLayerDecay, arch, activationCheckpointing, ortArena,
-                sync, overlap);
+                sync, overlap, precision, lossScaleWindow);
     }
 
     /** True for a masked-language-model encoder ({@code arch = bert}). */
@@ -364,7 +389,8 @@ public record TrainSettings(
                 .put(ACTIVATION_CHECKPOINTING, activationCheckpointing.label()).put(ORT_ARENA, ortArena)
                 .put(SyncSettings.MODE, sync.mode().key()).put(SyncSettings.INNER_STEPS, sync.innerSteps())
                 .put(SyncSettings.OUTER_LR, sync.outerLr()).put(SyncSettings.OUTER_MOMENTUM, sync.outerMomentum())
-                .put(AllReduceOverlap.OVERLAP, overlap.on()).put(AllReduceOverlap.BUCKETS, overlap.buckets());
+                .put(AllReduceOverlap.OVERLAP, overlap.on()).put(AllReduceOverlap.BUCKETS, overlap.buckets())
+                .put(PRECISION, precision.label()).put(LOSS_SCALE_WINDOW, lossScaleWindow);
         return o;
     }
 
@@ -376,7 +402,7 @@ public record TrainSettings(
         ObjectNode o = toJson(mapper);
         o.remove(java.util.List.of("max_iters", "log_interval", "checkpoint_interval", "keep_checkpoints",
                 "eval_interval", "eval_iters", MAX_NONFINITE_STEPS, ACTIVATION_CHECKPOINTING,
-                ORT_ARENA, AllReduceOverlap.OVERLAP, AllReduceOverlap.BUCKETS));
+                ORT_ARENA, AllReduceOverlap.OVERLAP, AllReduceOverlap.BUCKETS, PRECISION, LOSS_SCALE_WINDOW));
         // At their defaults the discriminative rates are left out, so checkpoints written before
         // the keys existed keep the identity they were saved with.
         if (lrBodyScale == 1) {

@@ -84,8 +84,10 @@ class TrainerOutputTest {
 
         JsonNode summary = TinyRun.summary(run);
         assertEquals(List.of("steps", "final_train_loss", "final_val_loss", "best_val_loss", "tokens_per_second",
-                "wall_seconds", "params", "steps_skipped", "config"), fields(summary));
+                "wall_seconds", "params", "steps_skipped", "precision", "config"), fields(summary));
         assertEquals(0, summary.get("steps_skipped").asLong(), "a healthy run skips no step");
+        assertEquals("fp32", summary.get("precision").asText(), "fp32 is the default");
+        assertEquals("fp32", summary.get("config").get("precision").asText());
         assertEquals(8, summary.get("steps").asLong());
         double[] last = evals.get(2);
         assertEquals(last[1], summary.get("final_train_loss").asDouble(), 0);

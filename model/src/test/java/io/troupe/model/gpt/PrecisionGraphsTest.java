@@ -1,0 +1,77 @@
+package io.troupe.model.gpt;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.troupe.model.graph.DType;
+import io.troupe.model.graph.Half;
+import io.troupe.model.graph.Tensor;
+import org.junit.jupiter.api.Test;
+
+/** The precision setting's graphs: fp32 is the graph of before, fp16 computes in float16. */
+class PrecisionGraphsTest {
+    private static final GptConfig CFG = new GptConfig(13, 8, 2, 2, 16, 0.1, true, true);
+
+    @Test
+    void fp32IsByteForByteTheGraphBuiltWithoutThePrecisionSetting() {
+        byte[] before = GptGraphs.training(CFG, 4, 8, DType.FLOAT, 5, null, null, null,
+                ActivationCheckpointing.NONE).toBytes();
+        byte[] fp32 = GptGraphs.training(CFG, 4, 8, DType.FLOAT, 5, null, null, null,
+                ActivationCheckpointing.NONE, Precision.FP32).toBytes();
+        assertArrayEquals(before, fp32);
+        assertArrayEquals(GptGraphs.evaluation(CFG, 4, 8, DType.FLOAT, null, null, null).toBytes(),
+                GptGraphs.evaluation(CFG, 4, 8, DType.FLOAT, null, null, null, Precision.FP32).toBytes());
+    }
+
+    @Test
+    void fp16KeepsFloat32ParametersLossAndGradientsAndTakesTheLossScale() {
+        TrainingGraph g = GptGraphs.training(CFG, 4, 8, DType.FLOAT, 5, null, null, null,
+                ActivationCheckpointing.NONE, Precision.FP16);
+        for (Tensor in : g.graph().inputs()) {
+            if (in.name().equals(GptGraphs.LOSS_SCALE)) {
+                assertEquals(DType.INT64, in.dtype());
+            } else if (!in.name().equals(TrainingGraph.TOKENS) && !in.name().equals(TrainingGraph.TARGETS)) {
+                assertEquals(DType.FLOAT, in.dtype(), in.name() + " is a float32 master weight");
+            }
+        }
+        assertTrue(g.graph().inputs().stream().anyMatch(t -> t.name().equals(GptGraphs.LOSS_SCALE)));
+        g.graph().outputs().forEach((name, out) -> assertEquals(DType.FLOAT, out.dtype(), name));
+        long halfMatMuls = g.graph().nodes().stream().filter(n -> n.opType().equals("MatMul")
+                && n.output(0).dtype() == DType.FLOAT16).count();
+        long allMatMuls = g.graph().nodes().stream().filter(n -> n.opType().equals("MatMul")).count();
+        assertTrue(allMatMuls > 0);
+        assertEquals(allMatMuls, halfMatMuls, "every MatMul, forward and backward, runs in float16");
+        TrainingGraph eval = GptGraphs.evaluation(CFG, 4, 8, DType.FLOAT, null, null, null, Precision.FP16);
+        assertFalse(eval.graph().inputs().stream().anyMatch(t -> t.name().equals(GptGraphs.LOSS_SCALE)),
+                "evaluation has no backward pass to scale");
+    }
+
+    @Test
+    void bf16StorageIsRefusedAsNotBuilt() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> GptGraphs.training(CFG, 4, 8,
+                DType.FLOAT, 5, null, null, null, ActivationCheckpointing.NONE, Precision.BF16_STORAGE));
+        assertTrue(e.getMessage().contains("not built"), e.getMessage());
+        assertEquals(Precision.FP16, Precision.parse("fp16"));
+        assertThrows(IllegalArgumentException.class, () -> Precision.parse("fp8"));
+    }
+
+    @Test
+    void halfConversionRoundsToNearestEven() {
+        assertEquals(0x3c00, Half.fromFloat(1f));
+        assertEquals((short) 0xbc00, Half.fromFloat(-1f));
+        assertEquals(0x7bff, Half.fromFloat(65504f));
+        assertEquals(0x7c00, Half.fromFloat(65520f), "rounds up to infinity");
+        assertEquals(0x7bff, Half.fromFloat(65519f));
+        assertEquals(0x0001, Half.fromFloat(0x1p-24f), "smallest subnormal");
+        assertEquals(0, Half.fromFloat(0x1p-26f));
+        assertEquals(0x3c00, Half.fromFloat(1f + 0x1p-11f), "a tie rounds to even (down)");
+        assertEquals(0x3c02, Half.fromFloat(1f + 3 * 0x1p-11f), "a tie rounds to even (up)");
+        for (int bits = 0; bits < 0x7c00; bits++) {
+            assertEquals(bits, Half.fromFloat(Half.toFloat((short) bits)), "round trip of " + bits);
+        }
+        assertTrue(Float.isNaN(Half.toFloat(Half.fromFloat(Float.NaN))));
+    }
+}

@@ -1,0 +1,50 @@
+package io.troupe.worker.train;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.typesafe.config.ConfigFactory;
+import io.troupe.model.gpt.Precision;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The precision settings: default, travel through JSON, refusals, and the resume identity. */
+class PrecisionSettingsTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Test
+    void fp32IsTheDefaultAndFp16TravelsThroughTheJobsJson() {
+        TrainSettings defaults = TrainSettings.load(null, Map.of());
+        assertEquals(Precision.FP32, defaults.precision());
+        assertEquals(2000, defaults.lossScaleWindow());
+        TrainSettings fp16 = TrainSettings.load(null, Map.of("precision", "fp16", "loss_scale_window", "50"));
+        TrainSettings travelled = TrainSettings.from(ConfigFactory.parseString(fp16.toJson(JSON).toString()));
+        assertEquals(fp16, travelled);
+        String identity = defaults.resumeIdentity(JSON, 65).toString();
+        assertEquals(identity, fp16.resumeIdentity(JSON, 65).toString(),
+                "precision is not in the resume identity: the master weights are float32 either way");
+        assertFalse(identity.contains("precision"));
+    }
+
+    @Test
+    void settingsWrittenBeforeTheKeyExistedReadAsFp32() {
+        com.fasterxml.jackson.databind.node.ObjectNode old = TrainSettings.load(null, Map.of()).toJson(JSON);
+        old.remove(java.util.List.of("precision", "loss_scale_window"));
+        assertEquals(Precision.FP32, TrainSettings.from(ConfigFactory.parseString(old.toString())).precision());
+    }
+
+    @Test
+    void fp16IsRefusedWhereItIsNotBuilt() {
+        assertTrue(assertThrows(SettingsException.class, () -> TrainSettings.load(null,
+                Map.of("precision", "fp16", "arch", "bert"))).getMessage().contains("precision fp16 is built for"));
+        assertTrue(assertThrows(SettingsException.class, () -> TrainSettings.load(null,
+                Map.of("precision", "fp16", "overlap_allreduce", "true"))).getMessage().contains("overlap_allreduce"));
+        assertTrue(assertThrows(SettingsException.class, () -> TrainSettings.load(null,
+                Map.of("precision", "bf16-storage"))).getMessage().contains("not built yet"));
+        assertTrue(assertThrows(SettingsException.class, () -> TrainSettings.load(null,
+                Map.of("loss_scale_window", "0"))).getMessage().contains("loss_scale_window"));
+    }
+}
