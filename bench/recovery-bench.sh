@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Recovery after SIGKILL: a coordinator and RING workers train the small preset on loopback while a
 # ring member is killed every KILL_EVERY seconds (and a replacement started right after).
-# With SPARES=S, S more workers join than the ring takes (--max-workers RING): they wait prepared in
-# reserve (issue 18 item 5), so a kill is answered by promoting one; each replacement becomes the
-# next spare.
+# With SPARES=S, S more workers join than the ring takes (--max-workers RING), as `--standby`: they
+# wait prepared in reserve (issue 18 item 5), so a kill is answered by promoting one; each
+# replacement becomes the next standby.
 #
 #   [RING=3] [SPARES=0] [JAR=ops/target/troupe.jar] bench/recovery-bench.sh [KILLS=10] [KILL_EVERY=15]
 #
@@ -33,8 +33,9 @@ java -Xmx1g -jar "$WORK/troupe.jar" coordinator --bind "127.0.0.1:$PORT" --worke
   > >(while IFS= read -r line; do printf '%s %s\n' "$EPOCHREALTIME" "$line"; done > "$WORK/coordinator.log") 2>&1 &
 coordinator=$!   # lines are time-stamped as they come: the log's own clock has whole seconds only
 pids+=("$coordinator")
+# start_worker NAME [--standby]
 start_worker() {
-  java -Xmx1g -jar "$WORK/troupe.jar" worker --join "127.0.0.1:$PORT" --threads 1 > "$WORK/worker-$1.log" 2>&1 &
+  java -Xmx1g -jar "$WORK/troupe.jar" worker --join "127.0.0.1:$PORT" --threads 1 "${@:2}" > "$WORK/worker-$1.log" 2>&1 &
   pids+=($!)
 }
 # ring_member_pid: the pid of a worker in the newest ring of events.jsonl (the process listening on its Artery port).
@@ -50,7 +51,8 @@ for port in ports:  # lsof, not ss: ss sees no sockets in some containers
 PY
 }
 sleep 3
-for i in $(seq 1 $((RING + SPARES))); do start_worker "$i"; done
+for i in $(seq 1 "$RING"); do start_worker "$i"; done
+for i in $(seq 1 "$SPARES"); do start_worker "s$i" --standby; done
 : > "$WORK/kills.tsv"
 for k in $(seq 1 "$KILLS"); do
   sleep "$KILL_EVERY"
@@ -59,7 +61,7 @@ for k in $(seq 1 "$KILLS"); do
   kill -9 "$victim"
   printf '%s\t%s\n' "$k" "$EPOCHREALTIME" >> "$WORK/kills.tsv"
   echo "kill $k: ring member pid $victim"
-  start_worker "r$k"
+  if [ "$SPARES" -gt 0 ]; then start_worker "r$k" --standby; else start_worker "r$k"; fi
 done
 wait "$coordinator" || true
 python3 - "$WORK/run/summary.json" "$WORK/kills.tsv" "$WORK/coordinator.log" <<'PY'

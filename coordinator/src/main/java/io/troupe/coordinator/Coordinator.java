@@ -11,6 +11,7 @@ import io.troupe.worker.job.protocol.JobReady;
 import io.troupe.worker.job.protocol.LeaveRequest;
 import io.troupe.worker.job.protocol.StepDone;
 import io.troupe.worker.job.protocol.StepFailed;
+import io.troupe.worker.job.protocol.ProbeReply;
 import io.troupe.worker.job.protocol.WorkerHello;
 import io.troupe.worker.plane.StateExchange;
 import io.troupe.worker.run.TrainListener;
@@ -211,14 +212,28 @@ public final class Coordinator {
         }).onAnyMessage(late -> Behaviors.same()).build();
     }
 
-    /** A phase with a ring in the making or at work: a newly ready worker joins at the next step boundary. */
+    /**
+     * A phase with a ring in the making or at work: a newly ready worker joins at the next step
+     * boundary, and so does a reserve worker that answered a probe too late to be planned in,
+     * when the ring has room. (A probing phase handles its own generation's replies first.)
+     */
     BehaviorBuilder<Command> running(BehaviorBuilder<Command> phase) {
-        return shared(phase, ready -> {
+        BehaviorBuilder<Command> b = onWire(phase, ProbeReply.class, r -> true, this::onLateProbeReply);
+        return shared(b, ready -> {
             if (start.hasRoom(formation.ring().size())) {
                 formation.requestReform();
             }
             return Behaviors.same();
         });
+    }
+
+    private Behavior<Command> onLateProbeReply(ProbeReply r) {
+        Member w = known(r.worker(), r.jobId());
+        if (w != null && formation.answeredLate(w) && start.hasRoom(formation.ring().size())) {
+            ctx.getLog().info("reserve worker {} answered late; it joins the ring at the next step boundary", w.ref);
+            formation.requestReform();
+        }
+        return Behaviors.same();
     }
 
     /**
@@ -276,8 +291,8 @@ public final class Coordinator {
         Member w = admit ? members.admit(resolver.toSerializationFormat(actor), actor.path().address(), actor::tell,
                 hello) : null;
         if (w != null) {
-            ctx.getLog().info("worker {} offered itself ({} threads, {}, data plane on {}); preparing it", w.ref,
-                    hello.threads(), hello.device(), hello.dataHost());
+            ctx.getLog().info("worker {} offered itself{} ({} threads, {}, data plane on {}); preparing it", w.ref,
+                    hello.standby() ? " as a standby" : "", hello.threads(), hello.device(), hello.dataHost());
             progress.events().joined(w);
             w.tell(start.invitation(wire, w.seedRank));
         }

@@ -89,7 +89,7 @@ final class JobEventLog implements AutoCloseable {
 
     void joined(Member w) {
         write(event("join").put("worker", w.ref).put("host", w.hello.dataHost()).put("threads", w.hello.threads())
-                .put("device", w.hello.device()));
+                .put("device", w.hello.device()).put("standby", w.hello.standby()));
     }
 
     void left(Member w) {

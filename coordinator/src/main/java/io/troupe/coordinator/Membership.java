@@ -57,6 +57,11 @@ final class Membership {
             return leaving;
         }
 
+        /** A hot spare ({@code troupe worker --standby}): it takes a ring seat only when no regular worker can. */
+        boolean standby() {
+            return hello.standby();
+        }
+
         /** Where it serves its training state to peers (known once it is prepared). */
         InetSocketAddress stateAddress() {
             return stateAddress;

@@ -26,6 +26,20 @@ import java.util.Set;
 final class RingFormation {
     /** A failed ring is formed again at most this many times in a row before the job fails. */
     static final int MAX_FAILED_FORMS = 5;
+    /**
+     * A prepared worker in reserve that misses this many probes in a row is let go. One miss is
+     * not enough: on a loaded machine a live reserve can answer after the probe's deadline, and
+     * letting it go throws away its preparation (data, engines) just when it is needed.
+     */
+    static final int RESERVE_MISSES_BEFORE_RELEASE = 2;
+
+    /**
+     * The members that did not answer a probe, split by what happens to them: {@code release}d
+     * (members of the last ring, suspects, reserves that missed too many probes) or {@code kept}
+     * in reserve, prepared, for the next ring.
+     */
+    record Silence(List<Member> release, List<Member> kept) {
+    }
 
     /** What follows a probe. */
     sealed interface Next permits Pause, Lost, Form {
@@ -56,7 +70,14 @@ final class RingFormation {
     private long formedGeneration = -1;
     /** Workers whose ring links broke under their neighbours since the ring was formed. */
     private final Set<String> suspects = new HashSet<>();
+    /**
+     * The members this generation's probe went to. A worker that gets ready while a probe is out
+     * is not waited for: it was not asked, and it enters at a step boundary if the ring has room.
+     */
+    private final Set<Member> asked = new HashSet<>();
     private final Map<Member, ProbeReply> probes = new HashMap<>();
+    /** Probes in a row that a reserve member (not in the last ring) did not answer in time. */
+    private final Map<String, Integer> missedProbes = new HashMap<>();
     private final Map<Member, JobReady> bound = new HashMap<>();
     private final Set<Integer> linked = new HashSet<>();
     private int failedForms;
@@ -99,6 +120,8 @@ final class RingFormation {
         generation++;
         reformRequested = false;
         probes.clear();
+        asked.clear();
+        asked.addAll(members.ready());
         bound.clear();
         linked.clear();
         // A fresh secret per generation: a member's state is served only to the job's members of
@@ -133,7 +156,7 @@ final class RingFormation {
         }
         boolean answeredHolder = false;
         boolean silentFromLastRing = false;
-        for (Member m : members.ready()) {
+        for (Member m : askedAndReady(members)) {
             ProbeReply reply = probes.get(m);
             if (reply != null) {
                 answeredHolder |= reply.step() >= committed;
@@ -146,17 +169,55 @@ final class RingFormation {
 
     void answered(Member m, ProbeReply reply) {
         probes.put(m, reply);
+        missedProbes.remove(m.ref);
     }
 
-    /** True when every ready member answered this generation's probe. */
+    /**
+     * A reply to a probe that was already planned without it: the member is alive after all, so
+     * its count of missed probes starts over. Returns true when it is a member in reserve (not in
+     * the ring), which the caller may take into a ring with room.
+     */
+    boolean answeredLate(Member m) {
+        missedProbes.remove(m.ref);
+        return m.ready() && !ring.contains(m);
+    }
+
+    /**
+     * Decides about the members that did not answer this generation's probe. A member of the last
+     * ring or a suspect is let go (it is probably dead, and a live one offers itself again). A
+     * reserve member stays prepared in reserve until it has missed {@link
+     * #RESERVE_MISSES_BEFORE_RELEASE} probes in a row: the ring is planned without it this time.
+     */
+    Silence silence(Membership members) {
+        List<Member> release = new ArrayList<>();
+        List<Member> kept = new ArrayList<>();
+        for (Member m : silent(members)) {
+            boolean reserve = !lastFormed.contains(m) && !suspects.contains(m.ref);
+            int missed = missedProbes.merge(m.ref, 1, Integer::sum);
+            if (reserve && missed < RESERVE_MISSES_BEFORE_RELEASE) {
+                kept.add(m);
+            } else {
+                missedProbes.remove(m.ref);
+                release.add(m);
+            }
+        }
+        return new Silence(release, kept);
+    }
+
+    /** The ready members this generation's probe went to. */
+    private List<Member> askedAndReady(Membership members) {
+        return members.ready().stream().filter(asked::contains).toList();
+    }
+
+    /** True when every ready member this generation's probe went to answered it. */
     boolean allProbed(Membership members) {
-        return members.ready().stream().allMatch(probes::containsKey);
+        return askedAndReady(members).stream().allMatch(probes::containsKey);
     }
 
-    /** True when every ready member that has not answered is a suspect (and some has not). */
+    /** True when every asked, ready member that has not answered is a suspect (and some has not). */
     boolean onlySuspectsSilent(Membership members) {
         boolean silentSuspect = false;
-        for (Member m : members.ready()) {
+        for (Member m : askedAndReady(members)) {
             if (!probes.containsKey(m)) {
                 if (!suspects.contains(m.ref)) {
                     return false;
@@ -180,14 +241,17 @@ final class RingFormation {
         return true;
     }
 
-    /** Ready members that did not answer this generation's probe. */
+    /** Ready members that did not answer this generation's probe (of those it went to). */
     List<Member> silent(Membership members) {
-        return members.ready().stream().filter(m -> !probes.containsKey(m)).toList();
+        return askedAndReady(members).stream().filter(m -> !probes.containsKey(m)).toList();
     }
 
     /**
-     * Plans the next ring from the members that answered (the caller has let the silent and
-     * the leaving ones go) and, unless it pauses or the state is lost, tells each its rank.
+     * Plans the next ring from the members that answered (the caller has let the leaving ones go)
+     * and, unless it pauses or the state is lost, tells each its rank. Seats go to the last ring's
+     * members first (in their order), then to regular newcomers, then to standbys: a standby
+     * fills a seat that no regular worker can, and a seated worker is never moved out for a
+     * newcomer (that would cost a re-form and gain nothing).
      *
      * @param committed the last step every ring member completed
      * @param fallbackStep the step of the checkpoint the coordinator serves at {@code fallback}, or -1
@@ -197,13 +261,15 @@ final class RingFormation {
         List<Member> previous = new ArrayList<>(lastFormed);
         List<Member> candidates = new ArrayList<>();
         for (Member m : previous) {
-            if (m.ready()) {
+            if (m.ready() && probes.containsKey(m)) {
                 candidates.add(m);
             }
         }
-        for (Member m : members.ready()) {
-            if (!candidates.contains(m)) {
-                candidates.add(m);
+        for (boolean standby : new boolean[] {false, true}) {
+            for (Member m : members.ready()) {
+                if (m.standby() == standby && probes.containsKey(m) && !candidates.contains(m)) {
+                    candidates.add(m);
+                }
             }
         }
         if (candidates.size() < policy.minWorkers()) {
@@ -233,6 +299,13 @@ final class RingFormation {
         lastFormed.clear();
         lastFormed.addAll(ring);
         formedGeneration = generation;
+        // Workers that got ready while this probe was out were not asked, so they are not in
+        // this ring: they join at the next step boundary if it has room (a restarted worker
+        // offers itself again just then). Requests made during the probe are settled by this
+        // plan: a full ring does not re-form for nothing. (A silent reserve was asked; it asks
+        // for a seat itself when its late answer comes.)
+        reformRequested = ring.size() < policy.maxWorkers() && members.ready().stream()
+                .anyMatch(m -> !asked.contains(m) && !ring.contains(m) && !m.leaving());
         suspects.clear();
         // A fresh secret per ring: only its members can connect to each other's ring ports.
         String token = RingAdmission.issue(generation).token();

@@ -156,7 +156,14 @@ final class RingPhases {
         if (!formation.allProbed(members) && waitingForSilentHolder()) {
             return probing();
         }
-        for (Member w : formation.silent(members)) {
+        RingFormation.Silence silence = formation.silence(members);
+        for (Member w : silence.kept()) {
+            // A prepared reserve that is merely slow (a loaded machine) keeps its preparation; if
+            // it answers late and the ring has room, it joins at the next step boundary.
+            log.warn("reserve worker {} did not answer the probe of generation {} in time; the ring forms without "
+                    + "it and it stays in reserve", w.ref, formation.generation());
+        }
+        for (Member w : silence.release()) {
             log.warn("worker {} did not answer within the probe timeout; leaving it out", w.ref);
             if (progress.events() != null) {
                 // Often the first sign of a dead worker (its node is reported lost later, when it is

@@ -413,6 +413,48 @@ class CoordinatorProtocolTest {
     }
 
     @Test
+    void aStandbyThatAnswersTheProbeLateKeepsItsPreparationAndJoinsAtTheNextStepBoundary() throws Exception {
+        startJob(2, 4, new ElasticPolicy(1, 2, Duration.ofMillis(1000), Duration.ofSeconds(10)));
+        List<FakeWorker> workers = join(2);
+        FakeWorker spare = new FakeWorker(30009);
+        spare.send(new WorkerHello(spare.ref, "test-version", 1, "cpu", "127.0.0.1", "", true));
+        spare.prepare(); // ready in reserve: the ring of 2 is full
+        form(workers);
+        step(workers);
+        // Worker 1 dies in step 2; the standby is too slow to answer the probe that follows.
+        RunStep second = workers.get(0).awaitStep();
+        workers.get(1).awaitStep();
+        workers.get(0).fail(second, "successor closed the connection");
+        workers.get(0).answerProbe();
+        Probe missed = spare.expect(Probe.class);
+        FormRing alone = workers.get(0).takeRank();
+        assertEquals(1, alone.worldSize(), "the ring forms without the silent standby");
+        workers.get(0).connect();
+        RunStep retried = workers.get(0).awaitStep();
+        assertEquals(2, retried.step());
+        // Its late answer: it was kept prepared in reserve (not released), and the ring has room.
+        spare.send(new ProbeReply(missed.jobId(), missed.generation(), spare.ref, 0, 1, false));
+        workers.get(0).done(retried, false);
+        List<FakeWorker> ring = List.of(workers.get(0), spare);
+        List<FormRing> forms = form(ring); // the standby's next message is a probe, not a release
+        assertEquals(2, forms.get(1).worldSize());
+        assertEquals(30000, forms.get(1).syncPort(), "the standby fetches the survivor's state");
+        assertEquals(2, forms.get(1).syncStep());
+        assertEquals(3, step(ring).get(0).step());
+        step(ring);
+        ring.forEach(FakeWorker::finish);
+        assertNull(outcome.get(10, TimeUnit.SECONDS).failure());
+        JsonNode s = summary();
+        assertEquals(24, s.get("samples_consumed").asLong(), "4 steps of 6, each once");
+        assertEquals(0, s.get("samples_lost").asLong());
+        List<String> joins = Files.readAllLines(dir.resolve("run").resolve(JobEventLog.FILE)).stream()
+                .filter(l -> l.contains("\"event\":\"join\"")).toList();
+        assertEquals(3, joins.size(), joins.toString());
+        assertTrue(joins.get(2).contains("\"standby\":true") && joins.get(0).contains("\"standby\":false"),
+                joins.toString());
+    }
+
+    @Test
     void aWorkerThatAsksToLeaveIsReleasedAtTheNextStepBoundary() throws Exception {
         startJob(2, 3, new ElasticPolicy(1, 2, Duration.ofMillis(1000), Duration.ofSeconds(10)));
         List<FakeWorker> workers = join(2);

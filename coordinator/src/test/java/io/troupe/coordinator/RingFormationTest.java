@@ -32,10 +32,14 @@ class RingFormationTest {
     private final Map<String, List<JobMessage>> sent = new HashMap<>();
 
     private Member ready(String ref, int statePort) {
+        return ready(ref, statePort, false);
+    }
+
+    private Member ready(String ref, int statePort, boolean standby) {
         List<JobMessage> inbox = new ArrayList<>();
         sent.put(ref, inbox);
         Member m = members.admit(ref, new Address("pekko", "troupe", ref, 1), inbox::add,
-                new WorkerHello(null, "v", 1, "cpu", "127.0.0.1"));
+                new WorkerHello(null, "v", 1, "cpu", "127.0.0.1", "", standby));
         members.prepared(m, new InetSocketAddress("127.0.0.1", statePort));
         return m;
     }
@@ -229,6 +233,123 @@ class RingFormationTest {
             assertFalse(formation.formFailedTooOften());
         }
         assertTrue(formation.formFailedTooOften());
+    }
+
+    /** Two seats (--max-workers 2). */
+    private static final ElasticPolicy TWO_SEATS = new ElasticPolicy(1, 2, Duration.ofSeconds(1), Duration.ofSeconds(60));
+
+    @Test
+    void aStandbyTakesASeatOnlyWhenNoRegularWorkerCanAndKeepsIt() {
+        Member spare = ready("spare", 9, true); // offered itself first
+        Member a = ready("a", 1);
+        Member b = ready("b", 2);
+        formation.probe(members);
+        answer(spare, 0, 7);
+        answer(a, 0, 7);
+        answer(b, 0, 7);
+        formation.plan(members, TWO_SEATS, 0, -1, null);
+        assertEquals(List.of(a, b), formation.ring(), "the regular workers get the seats");
+        assertTrue(sent.get("spare").stream().noneMatch(FormRing.class::isInstance), "the standby waits in reserve");
+
+        members.lose(new Address("pekko", "troupe", "a", 1)); // a dies
+        formation.probe(members);
+        answer(b, 5, 7);
+        answer(spare, 0, 7);
+        RingFormation.Form form = assertInstanceOf(RingFormation.Form.class,
+                formation.plan(members, TWO_SEATS, 5, -1, null));
+        assertEquals(List.of(b, spare), formation.ring(), "the standby is promoted");
+        assertEquals(2, last(spare, FormRing.class).syncPort(), "it fetches b's state");
+        assertEquals(2, form.membershipChanges());
+
+        Member c = ready("c", 3); // a regular worker comes back: it waits, the seated standby stays
+        formation.probe(members);
+        answer(b, 8, 7);
+        answer(spare, 8, 7);
+        answer(c, 0, 1);
+        formation.plan(members, TWO_SEATS, 8, -1, null);
+        assertEquals(List.of(b, spare), formation.ring());
+    }
+
+    @Test
+    void aReserveThatAnswersOneProbeLateStaysPreparedAndIsLetGoAfterTwoMissesInARow() {
+        Member a = ready("a", 1);
+        Member b = ready("b", 2);
+        Member reserve = ready("reserve", 3);
+        formation.probe(members);
+        answer(a, 0, 7);
+        answer(b, 0, 7);
+        answer(reserve, 0, 7);
+        formation.plan(members, TWO_SEATS, 0, -1, null);
+        assertEquals(List.of(a, b), formation.ring());
+
+        formation.probe(members); // the reserve is slow to answer (a loaded machine)
+        answer(a, 4, 7);
+        answer(b, 4, 7);
+        RingFormation.Silence first = formation.silence(members);
+        assertEquals(List.of(reserve), first.kept(), "one miss keeps its preparation");
+        assertEquals(List.of(), first.release());
+        assertInstanceOf(RingFormation.Form.class, formation.plan(members, TWO_SEATS, 4, -1, null));
+        assertEquals(List.of(a, b), formation.ring(), "the ring is planned without the silent reserve");
+        assertTrue(formation.answeredLate(reserve), "its late answer finds it in reserve");
+
+        formation.probe(members); // silent again: the late answer started its count over
+        answer(a, 6, 7);
+        answer(b, 6, 7);
+        assertEquals(List.of(reserve), formation.silence(members).kept());
+        formation.plan(members, TWO_SEATS, 6, -1, null);
+        formation.probe(members); // and again, with no answer in between: it is let go
+        answer(a, 7, 7);
+        answer(b, 7, 7);
+        RingFormation.Silence second = formation.silence(members);
+        assertEquals(List.of(reserve), second.release());
+        assertEquals(List.of(), second.kept());
+    }
+
+    @Test
+    void aWorkerThatGetsReadyWhileAProbeIsOutIsNotWaitedForAndJoinsIfTheRingHasRoom() {
+        Member a = ready("a", 1);
+        Member b = ready("b", 2);
+        formation.probe(members);
+        Member late = ready("late", 3); // the probe did not go to it
+        answer(a, 0, 7);
+        answer(b, 0, 7);
+        assertTrue(formation.allProbed(members));
+        assertEquals(List.of(), formation.silent(members));
+        formation.requestReform(); // as the coordinator does for a newly ready worker
+        formation.plan(members, TWO_SEATS, 0, -1, null);
+        assertEquals(List.of(a, b), formation.ring());
+        assertFalse(formation.reformRequested(), "the ring is full: the join request is settled");
+        assertTrue(sent.get("late").isEmpty());
+
+        members.lose(new Address("pekko", "troupe", "b", 1)); // b dies...
+        members.lose(new Address("pekko", "troupe", "late", 1));
+        formation.probe(members);
+        Member restarted = ready("restarted", 4); // ...and offers itself again while the probe is out
+        answer(a, 3, 7);
+        formation.plan(members, TWO_SEATS, 3, -1, null);
+        assertEquals(List.of(a), formation.ring());
+        assertTrue(formation.reformRequested(), "a seat is free: it joins at the next step boundary");
+        formation.probe(members);
+        answer(a, 4, 7);
+        answer(restarted, 0, 1);
+        formation.plan(members, TWO_SEATS, 4, -1, null);
+        assertEquals(List.of(a, restarted), formation.ring());
+        assertFalse(formation.reformRequested());
+    }
+
+    @Test
+    void aSilentMemberOfTheLastRingIsLetGoAtTheFirstMiss() {
+        Member a = ready("a", 1);
+        Member b = ready("b", 2);
+        formation.probe(members);
+        answer(a, 0, 7);
+        answer(b, 0, 7);
+        formation.plan(members, TWO_SEATS, 0, -1, null);
+        formation.probe(members);
+        answer(a, 3, 7);
+        RingFormation.Silence silence = formation.silence(members);
+        assertEquals(List.of(b), silence.release(), "a ring member that does not answer is probably dead");
+        assertEquals(List.of(), silence.kept());
     }
 
     @Test

@@ -37,6 +37,12 @@ final class WorkerCommand implements Callable<Integer> {
                     + " Kubernetes Service's), then for it to answer (default: troupe.cluster.join-timeout, 30 s).")
     private Integer joinTimeoutSeconds;
 
+    @Option(names = "--standby",
+            description = {"Offer this worker as a hot spare: it joins and prepares the job (data, model, graphs) like"
+                    + " any worker, then waits in reserve. It takes a ring seat only when no regular worker can fill"
+                    + " it: after a ring member fails, or when --max-workers leaves room."})
+    private boolean standby;
+
     @Mixin
     private ThreadsOption threads;
 
@@ -76,12 +82,13 @@ final class WorkerCommand implements Callable<Integer> {
         ClusterNode.Timings timings = new ClusterNode.Timings(configured.stepTimeout(), configured.verifyInterval(),
                 left.compareTo(Duration.ofSeconds(1)) < 0 ? Duration.ofSeconds(1) : left, configured.coordinatorWait(),
                 configured.leaveTimeout());
-        out.printf("worker joining %s (%d threads, %s%s)%n", coordinator, threads.threads(), dev, tls.isPresent() ? ", TLS" : "");
+        out.printf("worker joining %s (%d threads, %s%s%s)%n", coordinator, threads.threads(), dev,
+                tls.isPresent() ? ", TLS" : "", standby ? ", standby" : "");
         out.flush();
         String error;
         try (MetricsOptions.Running served = metrics.start(spec.commandLine().getErr())) {
             error = ClusterNode.runWorker(coordinator.host(), coordinator.port(), bind,
-                    new WorkerSettings(threads.threads(), dev, TroupeVersion.current()), ring,
+                    new WorkerSettings(threads.threads(), dev, TroupeVersion.current(), standby), ring,
                     timings, timings.stepTimeout(), tls);
         }
         if (error != null) {

@@ -458,7 +458,7 @@ public final class WorkerActor {
             timers.startTimerWithFixedDelay(HelloAgain.INSTANCE, Duration.ofSeconds(1));
         }
         coordinator.tell(new WorkerHello(wire, settings.version(), settings.threads(), settings.device().toString(),
-                dataPlane.host(), dataPlane.admissionKey()));
+                dataPlane.host(), dataPlane.admissionKey(), settings.standby()));
     }
 
     private Behavior<Command> onLeave(Leave leave, JoinJob join) {

@@ -83,7 +83,8 @@ public final class JobMessageSerializer extends SerializerWithStringManifest {
         if (m instanceof WorkerHello h) {
             f.setWorkerHello(io.troupe.protocol.cluster.WorkerHello.newBuilder()
                     .setWorker(ref(h.worker())).setTroupeVersion(text(h.troupeVersion())).setThreads(h.threads())
-                    .setDevice(text(h.device())).setDataHost(text(h.dataHost())).setDataPlane(text(h.dataPlane())));
+                    .setDevice(text(h.device())).setDataHost(text(h.dataHost())).setDataPlane(text(h.dataPlane()))
+                    .setStandby(h.standby()));
         } else if (m instanceof JoinJob j) {
             f.setJoinJob(io.troupe.protocol.cluster.JoinJob.newBuilder()
                     .setCoordinator(ref(j.coordinator())).setJobId(text(j.jobId())).setRank(j.rank())
@@ -165,7 +166,7 @@ public final class JobMessageSerializer extends SerializerWithStringManifest {
             case WORKER_HELLO -> {
                 var h = frame.getWorkerHello();
                 yield new WorkerHello(resolve(h.getWorker(), "WorkerHello.worker"), h.getTroupeVersion(),
-                        h.getThreads(), h.getDevice(), h.getDataHost(), h.getDataPlane());
+                        h.getThreads(), h.getDevice(), h.getDataHost(), h.getDataPlane(), h.getStandby());
             }
             case JOIN_JOB -> {
                 var j = frame.getJoinJob();

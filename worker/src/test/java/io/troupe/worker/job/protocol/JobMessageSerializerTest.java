@@ -46,7 +46,7 @@ class JobMessageSerializerTest {
     /** One of every message, with values that no default could produce. */
     private static List<JobMessage> everyMessage() {
         return List.of(
-                new WorkerHello(worker, "1.2.3", 7, "cuda:1", "10.0.0.5", "chunk-size=65536"),
+                new WorkerHello(worker, "1.2.3", 7, "cuda:1", "10.0.0.5", "chunk-size=65536", true),
                 new JoinJob(coordinator, "job-9", 2, 3, "{\"n_layer\":4}", "{\"type\":\"char\"}", "/data/in.txt",
                         "ab12", 4, 5, 60, "/runs/r1", WireFormat.BF16, true),
                 new JobReady("job-9", 1, false, "no disk", "10.0.0.6", 40123, 17, worker, "10.0.0.7", 40124),
@@ -67,7 +67,9 @@ class JobMessageSerializerTest {
                 new StepDone("job-9", 1, 45, 1.5, 0.5, 0, 2.5, 2.75, 1, 1, 1, 25, 0, 6, false,
                         Optional.of(new MaskedTokens(7_000_000_001L, 9_000_000_003L))),
                 // An overlapped all-reduce: 3.75 ms in the ring, 0.5 ms of it exposed (field 18).
-                new StepDone("job-9", 2, 46, 1.5, 0.5, 0, 0, 0, 0, 12.5, 3.75, 25, 0, 6, false, Optional.empty(), 0.5));
+                new StepDone("job-9", 2, 46, 1.5, 0.5, 0, 0, 0, 0, 12.5, 3.75, 25, 0, 6, false, Optional.empty(), 0.5),
+                // A regular worker's hello (the first one is a standby's).
+                new WorkerHello(worker, "1.2.3", 7, "cuda:1", "10.0.0.5", "chunk-size=65536", false));
     }
 
     @Test
