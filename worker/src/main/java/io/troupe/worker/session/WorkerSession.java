@@ -43,6 +43,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * {@link #close()} frees the engines' native memory only after the running task ends.
  */
 public final class WorkerSession implements AutoCloseable {
+    /** Ring changes are rare and their cost is a recovery's: each phase logs how long it took. */
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(WorkerSession.class);
     private final JoinJob join;
     private final TrainSettings settings;
     private final WorkerJob job;
@@ -57,7 +59,17 @@ public final class WorkerSession implements AutoCloseable {
     private boolean closed;
     /** Optimizer steps applied to this worker's parameters (skipped ones included). */
     private volatile long steps;
+    /**
+     * Counts changes of this worker's training state (a step, a restore, a DiLoCo revert); the
+     * state offered to peers is re-encoded on a probe only when it changed since the last offer.
+     * A reserve worker is probed at every re-form, and encoding its unchanged state again made it
+     * the last to answer (100-250 ms in the spare-promotion benchmark).
+     */
+    private long stateVersion;
+    private long offeredVersion = -1;
     private volatile double bestValLoss = Double.POSITIVE_INFINITY;
+    /** The generation whose first step is still to run (its timings are logged), or -1. */
+    private volatile long firstStepOfRing = -1;
 
     private WorkerSession(JoinJob join, TrainSettings settings, WorkerJob job, DataPlane plane, Executor blocking,
                           InetSocketAddress stateAddress) {
@@ -87,8 +99,14 @@ public final class WorkerSession implements AutoCloseable {
                     : new WorkerJob(settings, tokenizer, loadData(join, settings, tokenizer), plan, engine,
                             PekkoDataPlane.local(), null);
             try {
-                return new WorkerSession(join, settings, job, plane, blocking, state);
-            } catch (RuntimeException e) {
+                WorkerSession session = new WorkerSession(join, settings, job, plane, blocking, state);
+                if (worker.standby()) {
+                    // A hot spare offers its state now, while it waits, so that the probe after a
+                    // failure finds the offer in place and the spare answers at once.
+                    session.offerState();
+                }
+                return session;
+            } catch (Exception e) {
                 job.close();
                 throw e;
             }
@@ -128,8 +146,10 @@ public final class WorkerSession implements AutoCloseable {
     public CompletionStage<Offer> leaveRingAndOffer(String stateToken) {
         return submit(() -> {
             String problem = "";
+            long t0 = System.nanoTime();
             try {
                 closeLink();
+                long closed = System.nanoTime();
                 if (!stateToken.isEmpty()) {
                     plane.stateExchange().admit(stateToken); // older generations' tokens are stale from here
                 }
@@ -137,14 +157,32 @@ public final class WorkerSession implements AutoCloseable {
                 long outer = job.revertToOuterState();
                 if (outer >= 0) {
                     steps = outer;
+                    stateVersion++;
                 }
                 long at = steps;
-                plane.stateExchange().offer(join.jobId(), at, job.checkpoint(at, identity, bestValLoss));
+                if (offerState()) {
+                    LOG.info("probed: left the ring in {} ms, offered the state of step {} in {} ms", millis(t0, closed),
+                            at, millis(closed, System.nanoTime()));
+                }
             } catch (Exception e) {
                 problem = Failures.rootMessage(e);
             }
             return new Offer(job.parameterChecksum(), problem);
         });
+    }
+
+    /** Offers this worker's state to peers unless the offer in place is of the same state; true if it encoded one. */
+    private boolean offerState() throws ReductionException {
+        if (offeredVersion == stateVersion) {
+            return false;
+        }
+        plane.stateExchange().offer(join.jobId(), steps, job.checkpoint(steps, identity, bestValLoss));
+        offeredVersion = stateVersion;
+        return true;
+    }
+
+    private static long millis(long fromNanos, long toNanos) {
+        return Math.round((toNanos - fromNanos) / 1e6);
     }
 
     /** The answer to a probe: the parameter checksum, and why the state is not offered ("" when it is). */
@@ -157,19 +195,26 @@ public final class WorkerSession implements AutoCloseable {
      */
     public CompletionStage<InetSocketAddress> joinRing(FormRing f) {
         return submit(() -> {
+            long t0 = System.nanoTime();
             if (f.syncPort() > 0) {
                 InetSocketAddress peer = new InetSocketAddress(f.syncHost(), f.syncPort());
                 job.restoreState(plane.stateExchange().fetch(peer, join.jobId(), f.stateToken(), f.syncStep(),
                         identity, job.parameters().length));
                 steps = f.syncStep();
+                stateVersion++;
                 bestValLoss = job.restoredBestValLoss();
+                LOG.info("fetched the state of step {} from {} in {} ms", f.syncStep(), peer, millis(t0, System.nanoTime()));
             }
+            long t1 = System.nanoTime();
             RingLink bound = f.worldSize() == 1 ? PekkoDataPlane.local()
                     : plane.bind(join.jobId(), f.rank(), f.worldSize(), join.wire() == null ? WireFormat.FP32 : join.wire(),
                             new RingAdmission(f.generation(), f.ringToken()));
             closeLink();
             link.set(bound);
             job.useReducer(bound);
+            firstStepOfRing = f.generation();
+            LOG.info("rank {} of {} in generation {}: ring server bound in {} ms", f.rank(), f.worldSize(),
+                    f.generation(), millis(t1, System.nanoTime()));
             return bound.address();
         });
     }
@@ -181,7 +226,9 @@ public final class WorkerSession implements AutoCloseable {
             if (current == null) {
                 throw new IllegalStateException("no ring to connect: this worker holds no rank");
             }
+            long t0 = System.nanoTime();
             current.connect(successor);
+            LOG.info("linked to the successor at {} in {} ms", successor, millis(t0, System.nanoTime()));
             return null;
         });
     }
@@ -195,6 +242,11 @@ public final class WorkerSession implements AutoCloseable {
             ElasticShare share = new ElasticShare(r.sampleFrom(), r.rows(), r.microBatch(), r.gradAccum(),
                     r.worldSize(), r.globalBatch());
             WorkerJob.StepResult result = job.step(r.step(), r.lr(), share);
+            if (firstStepOfRing == r.generation()) {
+                firstStepOfRing = -1;
+                LOG.info("step {}, the first of generation {}: compute {} ms, all-reduce {} ms", r.step(),
+                        r.generation(), Math.round(job.lastComputeMillis()), Math.round(job.lastReduceMillis()));
+            }
             long checksum = r.verifyParams() ? job.parameterChecksum() : 0;
             double[] losses = {0, 0};
             if (r.evaluate()) {
@@ -214,6 +266,7 @@ public final class WorkerSession implements AutoCloseable {
                 TroupeMetrics.process().checkpointWritten((System.nanoTime() - saveStart) / 1e9);
             }
             steps = r.step();
+            stateVersion++;
             return done;
         });
     }

@@ -86,6 +86,7 @@ class WorkerActorTest {
         final AtomicBoolean reduceRunning = new AtomicBoolean();
         final AtomicBoolean closedUnderReduce = new AtomicBoolean();
         final AtomicInteger linksClosed = new AtomicInteger();
+        final AtomicInteger offers = new AtomicInteger();
 
         HeldPlane(DataPlane real) {
             this.real = real;
@@ -104,7 +105,35 @@ class WorkerActorTest {
                 Thread.currentThread().interrupt();
                 throw new ReductionException("interrupted", e);
             }
-            return real.stateExchange();
+            StateExchange exchange = real.stateExchange();
+            return new StateExchange() { // the real one, counting the states offered
+                @Override
+                public InetSocketAddress address() {
+                    return exchange.address();
+                }
+
+                @Override
+                public void offer(String jobId, long step, io.troupe.worker.checkpoint.Checkpoint state) {
+                    offers.incrementAndGet();
+                    exchange.offer(jobId, step, state);
+                }
+
+                @Override
+                public void admit(String token) {
+                    exchange.admit(token);
+                }
+
+                @Override
+                public io.troupe.worker.checkpoint.Checkpoint fetch(InetSocketAddress from, String jobId, String token,
+                        long step, String identity, long parameters) throws Exception {
+                    return exchange.fetch(from, jobId, token, step, identity, parameters);
+                }
+
+                @Override
+                public void close() {
+                    exchange.close();
+                }
+            };
         }
 
         @Override
@@ -275,6 +304,32 @@ class WorkerActorTest {
         worker.tell(step(4, 1, 1));
         StepFailed skipped = next(StepFailed.class);
         assertTrue(skipped.error().contains("applied 2 steps"), skipped.error());
+    }
+
+    @Test
+    void aProbeReEncodesTheOfferedStateOnlyWhenItChangedAndAStandbyOffersItWhilePreparing() throws Exception {
+        plane.prepare.countDown();
+        testKit.spawn(WorkerActor.create(new WorkerSettings(1, Device.cpu(), "test", true), plane));
+        WorkerHello hello = next(WorkerHello.class);
+        assertTrue(hello.standby(), "a standby says so");
+        ActorRef<JobMessage> worker = hello.worker();
+        worker.tell(join(JOB, 1));
+        assertTrue(next(JobReady.class).ok(), "prepared");
+        assertEquals(1, plane.offers.get(), "a standby offers its state while it waits");
+        worker.tell(new Probe(JOB, 1));
+        assertEquals(0, next(ProbeReply.class).step());
+        worker.tell(new Probe(JOB, 2));
+        assertEquals(0, next(ProbeReply.class).step());
+        assertEquals(1, plane.offers.get(), "probes of an unchanged state answer from the offer in place");
+        worker.tell(new FormRing(JOB, 2, 0, 1, "", 0, 0));
+        assertTrue(next(JobReady.class).ok(), "bound");
+        worker.tell(new ConnectRing(JOB, "127.0.0.1", 0, 2));
+        assertTrue(next(RingReady.class).ok(), "linked");
+        worker.tell(step(1, 2, 1));
+        assertEquals(1, next(StepDone.class).step());
+        worker.tell(new Probe(JOB, 3));
+        assertEquals(1, next(ProbeReply.class).step());
+        assertEquals(2, plane.offers.get(), "after a step the probe offers the new state");
     }
 
     @Test
