@@ -7,12 +7,15 @@
 # and prints per run the peak RSS (/usr/bin/time -v) and the mean step time after the first
 # step (metrics.jsonl's elapsed_s; the first step holds the graph build and first allocations).
 #
-#   [JAR=ops/target/troupe.jar] [THREADS=2] bench/memory-preset-pair.sh [PAIRS=2] [STEPS=6]
+#   [JAR=ops/target/troupe.jar] [THREADS=2] [AFTER="grad_accum=2"] bench/memory-preset-pair.sh [PAIRS=2] [STEPS=6]
+#
+# AFTER: the settings of the "after" run on top of today's preset (e.g. AFTER="grad_accum=4").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PAIRS=${1:-2}
 STEPS=${2:-6}
 THREADS=${THREADS:-2}
+AFTER=${AFTER:-grad_accum=2}
 JAR=${JAR:-ops/target/troupe.jar}
 [ -f "$JAR" ] || ./mvnw -q -B -o -pl ops -am package -DskipTests
 DATA=$(cd ../shared/data/tinyshakespeare && pwd)/input.txt
@@ -38,5 +41,6 @@ PY
 
 for p in $(seq 1 "$PAIRS"); do
   run "$p" before ort_arena=true
-  run "$p" after grad_accum=2
+  # shellcheck disable=SC2086
+  run "$p" after $AFTER
 done

@@ -62,6 +62,9 @@ class TrainSettingsTest {
         assertEquals(0.2, s.dropout());
         assertEquals(5000, s.maxIters());
         assertEquals(200, s.evalIters());
+        // Troupe's memory settings on top (issue 18): no arena, 4 micro-batches of 16.
+        assertFalse(s.ortArena());
+        assertEquals(4, s.gradAccum());
     }
 
     @Test
