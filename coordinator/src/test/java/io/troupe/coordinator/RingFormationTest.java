@@ -54,6 +54,15 @@ class RingFormationTest {
         formation.answered(m, new ProbeReply("job", p.generation(), null, step, checksum, false));
     }
 
+    /** Probes, every member in {@code answering} answers at {@code step} with checksum 7, and the ring is planned. */
+    private RingFormation.Next probeAndPlan(ElasticPolicy policy, long step, Member... answering) {
+        formation.probe(members);
+        for (Member m : answering) {
+            answer(m, step, 7);
+        }
+        return formation.plan(members, policy, step, -1, null);
+    }
+
     @Test
     void aProbeGoesToEveryReadyWorkerAndTheRingIsPlannedWhenAllAnswered() {
         Member a = ready("a", 1);
@@ -243,11 +252,7 @@ class RingFormationTest {
         Member spare = ready("spare", 9, true); // offered itself first
         Member a = ready("a", 1);
         Member b = ready("b", 2);
-        formation.probe(members);
-        answer(spare, 0, 7);
-        answer(a, 0, 7);
-        answer(b, 0, 7);
-        formation.plan(members, TWO_SEATS, 0, -1, null);
+        probeAndPlan(TWO_SEATS, 0, spare, a, b);
         assertEquals(List.of(a, b), formation.ring(), "the regular workers get the seats");
         assertTrue(sent.get("spare").stream().noneMatch(FormRing.class::isInstance), "the standby waits in reserve");
 
@@ -275,11 +280,7 @@ class RingFormationTest {
         Member a = ready("a", 1);
         Member b = ready("b", 2);
         Member reserve = ready("reserve", 3);
-        formation.probe(members);
-        answer(a, 0, 7);
-        answer(b, 0, 7);
-        answer(reserve, 0, 7);
-        formation.plan(members, TWO_SEATS, 0, -1, null);
+        probeAndPlan(TWO_SEATS, 0, a, b, reserve);
         assertEquals(List.of(a, b), formation.ring());
 
         formation.probe(members); // the reserve is slow to answer (a loaded machine)
@@ -341,10 +342,7 @@ class RingFormationTest {
     void aSilentMemberOfTheLastRingIsLetGoAtTheFirstMiss() {
         Member a = ready("a", 1);
         Member b = ready("b", 2);
-        formation.probe(members);
-        answer(a, 0, 7);
-        answer(b, 0, 7);
-        formation.plan(members, TWO_SEATS, 0, -1, null);
+        probeAndPlan(TWO_SEATS, 0, a, b);
         formation.probe(members);
         answer(a, 3, 7);
         RingFormation.Silence silence = formation.silence(members);
