@@ -23,6 +23,7 @@ import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.function.Consumer;
@@ -32,7 +33,6 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
-import org.apache.pekko.Done;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.ActorSystem;
 import org.apache.pekko.http.javadsl.Http;
@@ -45,11 +45,7 @@ import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.headers.Authorization;
 import org.apache.pekko.http.javadsl.model.headers.CacheControl;
 import org.apache.pekko.http.javadsl.model.headers.CacheDirectives;
-import org.apache.pekko.japi.Pair;
-import org.apache.pekko.stream.BoundedSourceQueue;
-import org.apache.pekko.stream.QueueOfferResult;
 import org.apache.pekko.stream.javadsl.Flow;
-import org.apache.pekko.stream.javadsl.Keep;
 import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.util.ByteString;
 import org.slf4j.Logger;
@@ -79,6 +75,13 @@ public final class OpenAiServer implements AutoCloseable {
     private final ServeMonitor monitor;
     private volatile boolean monitoring = true;
     /** Runs classification batches, which block in ONNX Runtime, away from pekko's threads. */
+    /**
+     * Runs a callback on the thread that completes the stage. For stages that pekko returns
+     * (Scala futures seen as CompletableFutures), whose plain callbacks run asynchronously on the
+     * JDK's default executor: with two cores or fewer that is a new thread per callback.
+     */
+    static final Executor ON_COMPLETING_THREAD = Runnable::run;
+
     private final ExecutorService classifyExecutor = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "troupe-classify");
         t.setDaemon(true);
@@ -351,12 +354,12 @@ public final class OpenAiServer implements AutoCloseable {
         ClientConnection connection = new ClientConnection();
         return Flow.<HttpRequest>create()
                 .watchTermination((notUsed, requestsEnded) -> {
-                    requestsEnded.whenComplete((ok, failure) -> connection.close());
+                    requestsEnded.whenCompleteAsync((ok, failure) -> connection.close(), ON_COMPLETING_THREAD);
                     return notUsed;
                 })
                 .mapAsync(1, request -> handle(request, connection))
                 .watchTermination((notUsed, done) -> {
-                    done.whenComplete((ok, failure) -> connection.close());
+                    done.whenCompleteAsync((ok, failure) -> connection.close(), ON_COMPLETING_THREAD);
                     return notUsed;
                 });
     }
@@ -563,7 +566,10 @@ public final class OpenAiServer implements AutoCloseable {
         if (declared.isPresent() && declared.get() > limits.maxBodyBytes()) {
             throw tooLarge();
         }
-        return request.entity().toStrict(30_000, limits.maxBodyBytes(), system).handle((strict, failure) -> {
+        // handleAsync on the completing thread: pekko's stage is a Scala future's CompletableFuture,
+        // whose handle() runs asynchronously on the default executor, which on a machine of two cores
+        // or fewer starts a new thread for every call (CompletableFuture's ThreadPerTaskExecutor).
+        return request.entity().toStrict(30_000, limits.maxBodyBytes(), system).handleAsync((strict, failure) -> {
             if (failure != null) {
                 Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
                 if (cause.getClass().getSimpleName().contains("EntityStreamSizeException")) {
@@ -580,7 +586,7 @@ public final class OpenAiServer implements AutoCloseable {
             } catch (java.io.IOException e) {
                 throw new CompletionException(ApiError.invalid(null, "invalid_json", "the request body is not valid JSON"));
             }
-        });
+        }, ON_COMPLETING_THREAD);
     }
 
     private ApiError tooLarge() {
@@ -753,52 +759,41 @@ public final class OpenAiServer implements AutoCloseable {
             OpenAiResponses shapes, boolean chat) throws ApiError {
         // Every chunk fits: one per token, plus roles, finish reasons, usage and [DONE].
         int buffer = g.n() * (g.maxTokens() + 2) + 4;
-        Pair<Pair<BoundedSourceQueue<ByteString>, CompletionStage<Done>>, Source<ByteString, NotUsed>> pre =
-                Source.<ByteString>queue(buffer).watchTermination(Keep.both()).preMaterialize(system);
-        BoundedSourceQueue<ByteString> events = pre.first().first();
         AtomicReference<BatchScheduler.Generation> generation = new AtomicReference<>();
+        // The client is gone (or stopped reading): stop generating for it.
+        ChunkRelay events = new ChunkRelay(buffer, () -> {
+            BatchScheduler.Generation running = generation.get();
+            if (running != null) {
+                running.cancel();
+            }
+        });
         if (chat) {
             for (int i = 0; i < g.n(); i++) {
                 events.offer(event(shapes.chunk(i, "assistant", null, null)));
             }
         }
         BatchScheduler.Listener listener = new BatchScheduler.Listener() {
-            private void send(ByteString bytes) {
-                QueueOfferResult offered = events.offer(bytes);
-                if (!(offered instanceof QueueOfferResult.Enqueued$)) {
-                    // The client is gone (or stopped reading): stop generating for it.
-                    BatchScheduler.Generation running = generation.get();
-                    if (running != null) {
-                        running.cancel();
-                    }
-                }
-            }
-
             @Override
             public void onText(int choice, String text) {
-                send(ByteString.fromString(shapes.textEvent(choice, text)));
+                events.offer(ByteString.fromString(shapes.textEvent(choice, text)));
             }
 
             @Override
             public void onChoiceFinished(int choice, FinishReason reason) {
-                send(event(shapes.chunk(choice, null, null, reason.apiName())));
+                events.offer(event(shapes.chunk(choice, null, null, reason.apiName())));
             }
 
             @Override
             public void onFinished(BatchScheduler.Result result) {
                 if (result.error() != null) {
                     log.warn("generation failed", result.error());
-                    send(event(new ApiError(500, "server_error", null, "generation_failed",
+                    events.offer(event(new ApiError(500, "server_error", null, "generation_failed",
                             "generation failed inside the server; see its log").toJson(json)));
                 } else if (includeUsage) {
-                    send(event(shapes.usageChunk(result.promptTokens(), result.completionTokens())));
+                    events.offer(event(shapes.usageChunk(result.promptTokens(), result.completionTokens())));
                 }
-                send(DONE_EVENT);
-                try {
-                    events.complete();
-                } catch (IllegalStateException clientGone) {
-                    // The stream was cancelled by its client: nothing left to end.
-                }
+                events.offer(DONE_EVENT);
+                events.complete();
             }
         };
         try {
@@ -807,12 +802,10 @@ public final class OpenAiServer implements AutoCloseable {
             events.complete();
             throw e;
         }
-        // A client that disconnects cancels the stream, and with it the generation.
-        pre.first().second().whenComplete((ok, failure) -> generation.get().cancel());
         return done(HttpResponse.create()
                 .addHeader(CacheControl.create(CacheDirectives.NO_CACHE))
                 // Chunks that pile up while the connection is busy go out together, as one write.
-                .withEntity(HttpEntities.createChunked(EVENT_STREAM, pre.second().conflate(ByteString::concat))));
+                .withEntity(HttpEntities.createChunked(EVENT_STREAM, events.source().conflate(ByteString::concat))));
     }
 
     /** Submits to the model's scheduler; once submitted, the request's end closes {@code lease}. */

@@ -209,6 +209,29 @@ class ServeCommandTest {
         eventually(() -> server.heldSlots() == 0, "every slot returns once the answers are out");
     }
 
+    @Test
+    void requestsOnOneConnectionStartNoThreadsInTheServer() throws Exception {
+        // Regression: a callback on a stage pekko returned (a Scala future) ran on the JDK's default
+        // executor, which on machines of two cores or fewer (CI's) starts a thread per call: one or
+        // two new threads per request. Only the server runs in this JVM between the two counts (the
+        // JDK client below reuses its own threads after the warm-up request).
+        java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
+        HttpClient client = HttpClient.newBuilder().executor(Runnable::run).build();
+        HttpRequest stream = HttpRequest.newBuilder(URI.create(base + "/v1/completions")).timeout(Duration.ofSeconds(60))
+                .header("Authorization", "Bearer " + KEY)
+                .POST(HttpRequest.BodyPublishers.ofString(completionBody("the king", 4, 0, true))).build();
+        assertEquals(200, client.send(stream, HttpResponse.BodyHandlers.ofString()).statusCode());
+        long before = threads.getTotalStartedThreadCount();
+        int requests = 20;
+        for (int i = 0; i < requests; i++) {
+            HttpResponse<String> answer = client.send(stream, HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, answer.statusCode(), answer::body);
+            assertTrue(answer.body().endsWith("data: [DONE]\n\n"), answer::body);
+        }
+        long started = threads.getTotalStartedThreadCount() - before;
+        assertTrue(started < requests / 2, started + " threads started for " + requests + " requests");
+    }
+
     /** A copy of the run's export without decoder.onnx: what a model exported before the KV cache looks like. */
     private Path uncachedCopy() throws Exception {
         Path old = Files.createDirectory(tmp.resolve("run"));
