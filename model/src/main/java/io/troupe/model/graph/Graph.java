@@ -1,6 +1,10 @@
 package io.troupe.model.graph;
 
 import io.troupe.protocol.onnx.ModelProto;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.WritableByteChannel;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -302,5 +306,16 @@ public final class Graph {
     /** Serialized ONNX model bytes, ready for {@code OrtSession}. */
     public byte[] toBytes() {
         return toModel().toByteArray();
+    }
+
+    /**
+     * Writes the serialized ONNX model to {@code channel} through a small buffer, without
+     * {@link #toBytes()}'s array of the whole model (the weights' size: 500 MB at 124M
+     * parameters). The channel is left open.
+     */
+    public void writeTo(WritableByteChannel channel) throws IOException {
+        OutputStream out = Channels.newOutputStream(channel); // not closed: that would close the channel
+        toModel().writeTo(out);
+        out.flush();
     }
 }

@@ -1,6 +1,7 @@
 package io.troupe.model.graph;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
 import io.troupe.protocol.onnx.AttributeProto;
 import io.troupe.protocol.onnx.GraphProto;
 import io.troupe.protocol.onnx.ModelProto;
@@ -90,7 +91,9 @@ final class OnnxWriter {
         for (long d : data.shape()) {
             t.addDims(d);
         }
-        return t.setRawData(ByteString.copyFrom(data.raw())).build();
+        // Wrapped, not copied: TensorData's bytes are never modified, and a copy of an export's
+        // weights would be as large as the model.
+        return t.setRawData(UnsafeByteOperations.unsafeWrap(data.raw())).build();
     }
 
     private static ValueInfoProto valueInfo(String name, TensorType type) {

@@ -5,6 +5,7 @@ import io.troupe.errors.TroupeException;
 import io.troupe.errors.TroupeException.Kind;
 import java.io.PrintWriter;
 import java.util.List;
+import java.util.Optional;
 import picocli.CommandLine;
 import picocli.CommandLine.IExecutionExceptionHandler;
 import picocli.CommandLine.IParameterExceptionHandler;
@@ -20,6 +21,9 @@ import picocli.CommandLine.UnmatchedArgumentException;
  *   <li>{@link Kind#USAGE} (bad flags or values, from picocli or a {@link UserError#usage}): one line
  *       {@code troupe: <problem> (see 'troupe bench gemm --help')}, exit {@link TroupeCli#EXIT_USAGE};</li>
  *   <li>input data, config, cluster and I/O failures: one line {@code troupe: <message>}, exit
+ *       {@link TroupeCli#EXIT_FAILURE};</li>
+ *   <li>the JVM out of memory ({@link OutOfMemoryError}, even wrapped; see {@link OutOfHeap}): one line
+ *       with the heap's size, the phase and the {@code TROUPE_JAVA_OPTS=-Xmx...} that gives it more, exit
  *       {@link TroupeCli#EXIT_FAILURE};</li>
  *   <li>{@link Kind#INTERNAL} (any exception that is not a Troupe one, and Troupe's own bugs): one
  *       line that says it is a bug and how to see its stack trace, exit {@link TroupeCli#EXIT_FAILURE}.</li>
@@ -51,6 +55,11 @@ final class ErrorReporter implements IParameterExceptionHandler, IExecutionExcep
 
     @Override
     public int handleExecutionException(Exception error, CommandLine command, ParseResult parsed) {
+        Optional<OutOfMemoryError> oom = OutOfHeap.find(error);
+        if (oom.isPresent()) {
+            report(command.getErr(), OutOfHeap.message(oom.get(), command.getCommandSpec().qualifiedName()), error);
+            return TroupeCli.EXIT_FAILURE;
+        }
         Kind kind = Failures.kindOf(error);
         Throwable failure = Failures.unwrap(error);
         switch (kind) {

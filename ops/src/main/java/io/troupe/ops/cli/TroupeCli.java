@@ -1,8 +1,11 @@
 package io.troupe.ops.cli;
 
+import java.util.List;
 import org.slf4j.bridge.SLF4JBridgeHandler;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.ExecutionException;
+import picocli.CommandLine.IExecutionStrategy;
 
 /**
  * {@code troupe}: the one command-line entry point (the Main-Class of {@code ops/target/troupe.jar}).
@@ -57,8 +60,19 @@ public final class TroupeCli {
     /** Installs Troupe's error reporting (see {@link ErrorReporter}) on any command line. */
     static CommandLine withErrorReporting(CommandLine commandLine) {
         ErrorReporter reporter = ErrorReporter.fromEnvironment();
+        IExecutionStrategy strategy = commandLine.getExecutionStrategy();
         return commandLine
                 .setParameterExceptionHandler(reporter)
-                .setExecutionExceptionHandler(reporter);
+                .setExecutionExceptionHandler(reporter)
+                .setExecutionStrategy(parsed -> {
+                    try {
+                        return strategy.execute(parsed);
+                    } catch (OutOfMemoryError e) {
+                        // picocli hands the handler only Exceptions and lets an Error escape execute() as a
+                        // stack trace; carried in its ExecutionException, the reporter prints one line.
+                        List<CommandLine> commands = parsed.asCommandLineList();
+                        throw new ExecutionException(commands.get(commands.size() - 1), "out of memory", e);
+                    }
+                });
     }
 }

@@ -221,6 +221,70 @@ class TroupeCliTest {
         assertTrue(run.err().contains("at io.troupe.ops.cli.TroupeCliTest$Fails.call"), run.err());
     }
 
+    /** A parent command whose {@code train} subcommand throws the given error, as a real command would. */
+    @Command(name = "troupe", subcommands = RunsOutOfHeap.class)
+    static final class Parent {
+    }
+
+    @Command(name = "train")
+    static final class RunsOutOfHeap implements Callable<Integer> {
+        static volatile Supplier<Throwable> error;
+
+        @Override
+        public Integer call() throws Exception {
+            Throwable t = error.get();
+            if (t instanceof Exception e) {
+                throw e;
+            }
+            throw (Error) t;
+        }
+    }
+
+    /** An OutOfMemoryError whose stack trace says it was thrown while a checkpoint was written. */
+    private static OutOfMemoryError heapSpaceWhileSaving() {
+        OutOfMemoryError oom = new OutOfMemoryError("Java heap space");
+        oom.setStackTrace(new StackTraceElement[] {
+            new StackTraceElement("io.troupe.worker.job.WorkerJob", "checkpoint", "WorkerJob.java", 814),
+            new StackTraceElement("io.troupe.worker.run.Trainer", "run", "Trainer.java", 226)});
+        return oom;
+    }
+
+    @Test
+    void anOutOfMemoryErrorIsOneLineNamingTheHeapThePhaseAndTheFix() {
+        RunsOutOfHeap.error = TroupeCliTest::heapSpaceWhileSaving;
+        Run run = run(TroupeCli.withErrorReporting(new CommandLine(new Parent())), "train");
+        assertEquals(TroupeCli.EXIT_FAILURE, run.exitCode(), run.err());
+        assertEquals(1, run.errLines().size(), "one line, no stack trace: " + run.err());
+        String line = run.errLines().get(0);
+        assertTrue(line.matches("troupe: out of Java heap \\(max \\d+\\.\\d GiB\\) while writing a checkpoint; give the JVM"
+                + " more with TROUPE_JAVA_OPTS=-Xmx\\d+g \\(see README\\)"), line);
+    }
+
+    @Test
+    void anOutOfMemoryErrorCarriedByAFutureIsReportedTheSameWay() {
+        RunsOutOfHeap.error = () -> new CompletionException(new OutOfMemoryError("Java heap space"));
+        Run run = run(TroupeCli.withErrorReporting(new CommandLine(new Parent())), "train");
+        assertEquals(TroupeCli.EXIT_FAILURE, run.exitCode(), run.err());
+        assertEquals(1, run.errLines().size(), run.err());
+        assertTrue(run.errLines().get(0).startsWith("troupe: out of Java heap (max "), run.err());
+        assertTrue(run.errLines().get(0).contains(" while running 'troupe train'; give the JVM more with"
+                + " TROUPE_JAVA_OPTS=-Xmx"), run.err());
+    }
+
+    @Test
+    void theSuggestedHeapIsTwiceTheHeapButLeavesAQuarterOfTheMachine() {
+        long gib = 1L << 30;
+        OutOfMemoryError oom = heapSpaceWhileSaving();
+        assertEquals("out of Java heap (max 5.9 GiB) while writing a checkpoint; give the JVM more with"
+                + " TROUPE_JAVA_OPTS=-Xmx12g (see README)",
+                OutOfHeap.message(oom, "troupe train", (long) (5.9 * gib), 24 * gib));
+        assertEquals("out of Java heap (max 12.0 GiB) while writing a checkpoint; give the JVM more with"
+                + " TROUPE_JAVA_OPTS=-Xmx18g (see README)", OutOfHeap.message(oom, "troupe train", 12 * gib, 24 * gib));
+        assertEquals("out of Java heap (max 18.0 GiB) while writing a checkpoint; the heap is already most of this"
+                + " machine's 24.0 GiB: use a smaller batch_size (more grad_accum) or model, or a larger machine",
+                OutOfHeap.message(oom, "troupe train", 18 * gib, 24 * gib));
+    }
+
     private static void assertUsageError(Run run, String line) {
         assertEquals(TroupeCli.EXIT_USAGE, run.exitCode(), run.err());
         assertEquals(List.of(line), run.errLines());

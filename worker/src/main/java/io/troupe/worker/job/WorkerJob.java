@@ -781,18 +781,35 @@ public final class WorkerJob implements AutoCloseable {
         return Optional.ofNullable(lastMaskedTokens);
     }
 
-    /** A checkpoint of this worker's state after {@code step} (parameters are shared by all ranks). */
+    /**
+     * A detached copy of this worker's state after {@code step} (parameters are shared by all
+     * ranks): its arrays stay as they are while training goes on. It costs three arrays of the
+     * parameters' size; to write or send the state between steps use {@link #liveCheckpoint}.
+     */
     public Checkpoint checkpoint(long step, String identity, double bestValLoss) {
-        return checkpoint(step, identity, bestValLoss, Map.of());
+        Checkpoint live = liveCheckpoint(step, identity, bestValLoss);
+        return new Checkpoint(live.config(), live.parameters().clone(), live.adamM().clone(), live.adamV().clone(),
+                live.optimizerStep(), live.trainingStep(), live.samplerState(), live.extraRngState(),
+                live.tokenizer());
     }
 
-    /** A checkpoint of a local run after {@code step}, with its skipped-step total. */
-    public Checkpoint checkpoint(long step, String identity, double bestValLoss, long stepsSkipped) {
-        return checkpoint(step, identity, bestValLoss, Map.of(STEPS_SKIPPED, new long[] {stepsSkipped}));
+    /**
+     * This worker's state after {@code step} over the live parameter and moment arrays, not
+     * copies (for 124M parameters a copy is 1.5 GB, which the JVM's default heap does not have):
+     * the next {@link #step} or restore changes them. Write or encode it on the thread that
+     * trains, before the next step, and do not keep it; {@link #checkpoint} is the copy to keep.
+     */
+    public Checkpoint liveCheckpoint(long step, String identity, double bestValLoss) {
+        return liveCheckpoint(step, identity, bestValLoss, Map.of());
     }
 
-    private Checkpoint checkpoint(long step, String identity, double bestValLoss, Map<String, long[]> more) {
-        AdamW.State state = adam.exportState();
+    /** {@link #liveCheckpoint(long, String, double)} of a local run, with its skipped-step total. */
+    public Checkpoint liveCheckpoint(long step, String identity, double bestValLoss, long stepsSkipped) {
+        return liveCheckpoint(step, identity, bestValLoss, Map.of(STEPS_SKIPPED, new long[] {stepsSkipped}));
+    }
+
+    private Checkpoint liveCheckpoint(long step, String identity, double bestValLoss, Map<String, long[]> more) {
+        AdamW.State state = adam.liveState();
         Map<String, long[]> extra = new HashMap<>(more);
         if (evalTrainSampler != null) {
             extra.put(EVAL_TRAIN_RNG, evalTrainSampler.state());
@@ -811,7 +828,7 @@ public final class WorkerJob implements AutoCloseable {
         }
         // The training samples are a pure function of the step: the state is the next sample number.
         long[] sampler = {SAMPLE_ORDER_TAG, step * plan.globalBatch()};
-        return new Checkpoint(identity, params.clone(), state.m().clone(), state.v().clone(), state.step(), step,
+        return new Checkpoint(identity, params, state.m(), state.v(), state.step(), step,
                 sampler, Map.copyOf(extra), tokenizer.toJson());
     }
 

@@ -13,7 +13,11 @@ public interface StateExchange extends AutoCloseable {
     /** Where peers fetch this worker's state. */
     InetSocketAddress address();
 
-    /** Serves {@code state}, the state after {@code step} optimizer steps, until the next offer. */
+    /**
+     * Serves {@code state}, the state after {@code step} optimizer steps, until the next offer.
+     * The state's arrays may be the live training arrays ({@code WorkerJob.liveCheckpoint}):
+     * encode or copy them before returning, and do not keep them.
+     */
     void offer(String jobId, long step, Checkpoint state);
 
     /**

@@ -9,7 +9,6 @@ import io.troupe.model.gpt.Backbone;
 import io.troupe.model.gpt.GptConfig;
 import io.troupe.model.graph.Graph;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
 
@@ -80,14 +79,8 @@ public final class ClassifierExport {
             graph.metadata("troupe.special_tokens", specialTokens);
         }
         graph.metadata("troupe.n_embd", Integer.toString(cfg.nEmbd()));
-        byte[] bytes = graph.toBytes();
         Path target = dir.resolve(ModelExport.FILE_NAME);
-        AtomicFiles.write(target, channel -> {
-            ByteBuffer buffer = ByteBuffer.wrap(bytes);
-            while (buffer.hasRemaining()) {
-                channel.write(buffer);
-            }
-        });
+        AtomicFiles.write(target, graph::writeTo); // streamed: no array of the whole model
         return target;
     }
 }

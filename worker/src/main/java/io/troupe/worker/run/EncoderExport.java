@@ -5,7 +5,6 @@ import io.troupe.model.bert.EncoderConfig;
 import io.troupe.model.bert.EncoderGraphs;
 import io.troupe.model.graph.Graph;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
 
@@ -54,14 +53,9 @@ public final class EncoderExport {
     /** Writes {@code dir/model.onnx} atomically. */
     public static Path write(Path dir, EncoderConfig cfg, float[] params, String specialTokens, String pooling)
             throws IOException {
-        byte[] bytes = graph(cfg, params, specialTokens, pooling).toBytes();
+        Graph graph = graph(cfg, params, specialTokens, pooling);
         Path target = dir.resolve(ModelExport.FILE_NAME);
-        AtomicFiles.write(target, channel -> {
-            ByteBuffer buffer = ByteBuffer.wrap(bytes);
-            while (buffer.hasRemaining()) {
-                channel.write(buffer);
-            }
-        });
+        AtomicFiles.write(target, graph::writeTo); // streamed: no array of the whole model
         return target;
     }
 }

@@ -6,7 +6,6 @@ import io.troupe.model.gpt.GptConfig;
 import io.troupe.model.gpt.GptGraphs;
 import io.troupe.model.gpt.KvCacheGraphs;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
 
@@ -48,13 +47,7 @@ public final class ModelExport {
         graph.metadata("troupe.n_layer", Integer.toString(cfg.nLayer()));
         graph.metadata("troupe.n_head", Integer.toString(cfg.nHead()));
         graph.metadata("troupe.n_embd", Integer.toString(cfg.nEmbd()));
-        byte[] bytes = graph.toBytes();
-        AtomicFiles.write(target, channel -> {
-            ByteBuffer buffer = ByteBuffer.wrap(bytes);
-            while (buffer.hasRemaining()) {
-                channel.write(buffer);
-            }
-        });
+        AtomicFiles.write(target, graph::writeTo); // streamed: no array of the whole model
         return target;
     }
 }

@@ -178,7 +178,9 @@ public final class WorkerSession implements AutoCloseable {
         if (offeredVersion == stateVersion) {
             return false;
         }
-        plane.stateExchange().offer(join.jobId(), steps, job.checkpoint(steps, identity, bestValLoss));
+        // Live arrays, not a copy: this runs as a task of this session, so no step runs meanwhile,
+        // and the exchange encodes the state into its own bytes before offer returns.
+        plane.stateExchange().offer(join.jobId(), steps, job.liveCheckpoint(steps, identity, bestValLoss));
         offeredVersion = stateVersion;
         return true;
     }
@@ -291,8 +293,10 @@ public final class WorkerSession implements AutoCloseable {
                     r.evaluate() ? job.lastMaskedTokens() : Optional.empty(), job.lastExposedReduceMillis());
             if (r.checkpoint() && rank == 0) {
                 long saveStart = System.nanoTime();
+                // Live arrays, not a copy: the file is written here, inside this step's task, and the
+                // session runs its tasks one at a time, so the next step waits for the write.
                 new CheckpointStore(Path.of(join.outDir()), settings.keepCheckpoints())
-                        .save(job.checkpoint(r.step(), identity, bestValLoss));
+                        .save(job.liveCheckpoint(r.step(), identity, bestValLoss));
                 TroupeMetrics.process().checkpointWritten((System.nanoTime() - saveStart) / 1e9);
             }
             steps = r.step();
