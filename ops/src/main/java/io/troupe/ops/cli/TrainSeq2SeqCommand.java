@@ -82,6 +82,10 @@ final class TrainSeq2SeqCommand implements Callable<Integer> {
             + " (to score a BLEU curve afterwards).")
     private boolean snapshots;
 
+    @Option(names = "--step-times", description = "Also print each step's milliseconds and padded batch shape"
+            + " (for benchmarks: bench/seq2seq-vs-pytorch.sh).")
+    private boolean stepTimes;
+
     @Mixin
     private ThreadsOption threads;
 
@@ -114,7 +118,7 @@ final class TrainSeq2SeqCommand implements Callable<Integer> {
                 nEmbd, nHead, cfg.vocabSize(), cfg.layout().size());
         err.flush();
         String attribution = dataset.manifest().path("attribution").asText("");
-        Seq2SeqTrainer.Result result = new Seq2SeqTrainer(cfg, dataset, settings).run(line -> {
+        Seq2SeqTrainer.Result result = new Seq2SeqTrainer(cfg, dataset, settings).withStepTimes(stepTimes).run(line -> {
             err.println(line);
             err.flush();
         }, (step, params) -> {

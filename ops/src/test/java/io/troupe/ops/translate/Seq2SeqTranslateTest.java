@@ -85,6 +85,43 @@ class Seq2SeqTranslateTest {
     }
 
     @Test
+    void stepTimesLogOneLinePerStepAndMarkTheStepsThatBuiltASession() throws Exception {
+        List<String> lines = new ArrayList<>();
+        Random r = new Random(5);
+        for (int i = 0; i < 200; i++) {
+            int w = r.nextInt(WORDS.length);
+            // Lengths 1 to 12 words, so batches meet more than one padded shape.
+            String en = (WORDS[w] + " ").repeat(1 + i % 12).strip();
+            String fr = (MOTS[w] + " ").repeat(1 + i % 12).strip();
+            lines.add(en + "\t" + fr);
+        }
+        Path file = dir.resolve("pairs.tsv");
+        Files.write(file, lines);
+        Path data = dir.resolve("data");
+        PairsPreparer.run(new PairsRequest(List.of(file), data, false, 1, 2, "en", "fr",
+                HashSplit.parse("hash-en:80/10/10"), 300, false, 0.01, 16, 0), "toy pairs");
+        PairDataset dataset = PairDataset.open(data);
+        Seq2SeqConfig cfg = new Seq2SeqConfig(dataset.tokenizer().vocabSize(), 32, 32, 1, 1, 2, 16, 32, 0.0, 0.1);
+        List<String> log = new ArrayList<>();
+        new Seq2SeqTrainer(cfg, dataset, new Seq2SeqTrainer.Settings(12, 8, 1e-3, 2, 100, 1, 1, 7))
+                .withStepTimes(true).run(log::add);
+        List<String> times = log.stream().filter(l -> l.startsWith("step-time ")).toList();
+        assertEquals(12, times.size(), String.join("\n", log));
+        java.util.Set<String> shapes = new java.util.HashSet<>();
+        for (int i = 0; i < times.size(); i++) {
+            java.util.regex.Matcher m = java.util.regex.Pattern
+                    .compile("step-time (\\d+): (\\d+\\.\\d+) ms, batch (8x\\d+x\\d+)(, new session)?")
+                    .matcher(times.get(i));
+            assertTrue(m.matches(), times.get(i));
+            assertEquals(i + 1, Integer.parseInt(m.group(1)));
+            assertTrue(Double.parseDouble(m.group(2)) > 0, times.get(i));
+            // A session is built exactly when a shape is met for the first time (fewer than 16 shapes).
+            assertEquals(shapes.add(m.group(3)), m.group(4) != null, times.get(i));
+        }
+        assertTrue(shapes.size() > 1, "the toy data should give several shapes: " + shapes);
+    }
+
+    @Test
     void aDirectoryWithoutASeq2SeqModelIsRefusedByName() throws Exception {
         DataException e = assertThrows(DataException.class, () -> Seq2SeqModelDir.load(dir));
         assertTrue(e.getMessage().contains("is not a seq2seq model"), e.getMessage());

@@ -72,11 +72,24 @@ public final class Seq2SeqTrainer {
     private final OrtEnvironment env = OrtEnvironment.getEnvironment();
     /** Sessions by batch shape, least recently used first; each holds its own arena, so only a few are kept. */
     private final Map<String, OrtSession> sessions = new java.util.LinkedHashMap<>(16, 0.75f, true);
+    private boolean stepTimes;
+    /** Sessions built so far, so a step's timing line can say it built one. */
+    private int sessionsBuilt;
 
     public Seq2SeqTrainer(Seq2SeqConfig cfg, PairDataset data, Settings settings) {
         this.cfg = cfg;
         this.data = data;
         this.settings = settings;
+    }
+
+    /**
+     * Makes {@link #run} also log one line per step, {@code step-time N: X ms, batch BxSxT}, with
+     * {@code , new session} when the step built its ORT session: a benchmark takes the median over
+     * the steps that did not. Returns this trainer.
+     */
+    public Seq2SeqTrainer withStepTimes(boolean on) {
+        this.stepTimes = on;
+        return this;
     }
 
     /** Trains from a fresh initialisation, printing a line per evaluation to {@code log}. */
@@ -123,6 +136,7 @@ public final class Seq2SeqTrainer {
                 }
                 int[] rows = batches.remove(0);
                 long t0 = System.nanoTime();
+                int builtBefore = sessionsBuilt;
                 Batch batch = Batch.of(train, rows, settings.batchSize(), cfg, data.bosId(), data.eosId(),
                         data.padId());
                 realTokens += batch.realTokens();
@@ -134,7 +148,13 @@ public final class Seq2SeqTrainer {
                     lossSum += loss;
                     lossCount++;
                 }
-                nanos += System.nanoTime() - t0;
+                long stepNanos = System.nanoTime() - t0;
+                nanos += stepNanos;
+                if (stepTimes) {
+                    log.accept(String.format(java.util.Locale.ROOT, "step-time %d: %.3f ms, batch %dx%dx%d%s", step,
+                            stepNanos / 1e6, batch.rows(), batch.srcLen(), batch.tgtLen(),
+                            sessionsBuilt > builtBefore ? ", new session" : ""));
+                }
                 if (step % settings.evalInterval() == 0 || step == settings.steps()) {
                     trainLoss = lossSum / Math.max(1, lossCount);
                     lossSum = 0;
@@ -224,6 +244,7 @@ public final class Seq2SeqTrainer {
             }
             s = env.createSession(built.toBytes(), options);
             sessions.put(key, s);
+            sessionsBuilt++;
         }
         return s;
     }
