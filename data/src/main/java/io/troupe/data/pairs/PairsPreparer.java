@@ -71,6 +71,23 @@ public final class PairsPreparer {
      *     side's, an empty split, or an output directory that holds something else
      */
     public static Result run(PairsRequest request, String attribution) throws DataException {
+        return run(request, attribution, null);
+    }
+
+    /**
+     * As {@link #run(PairsRequest, String)}, but encodes with {@code reuse} (the tokenizer of
+     * another pairs dataset, or of a model trained on one) instead of training a BPE, so that a
+     * model trained on other pairs can be fine-tuned on these. It must be a pairs tokenizer:
+     * byte-level BPE whose last three ids are {@link #SPECIAL_TOKENS}.
+     *
+     * @param reuse the tokenizer to keep, or null to train one ({@code request.vocabSize()} is then ignored)
+     */
+    public static Result run(PairsRequest request, String attribution, Tokenizer reuse) throws DataException {
+        if (reuse != null && !(reuse instanceof BpeTokenizer bpe && bpe.specialTokens().equals(SPECIAL_TOKENS))) {
+            throw DataException.config("the tokenizer to reuse is not a pairs tokenizer (a byte-level BPE from `troupe"
+                    + " prepare --pairs` with the specials " + SPECIAL_TOKENS + "); pass a pairs dataset's or a seq2seq"
+                    + " model's tokenizer.json");
+        }
         long start = System.nanoTime();
         HashSplit split = request.split();
         boolean hashSource;
@@ -83,7 +100,7 @@ public final class PairsPreparer {
                     + " sides are " + request.sourceLanguage() + " (source) and " + request.targetLanguage()
                     + " (target); set --source-lang/--target-lang or the split's language");
         }
-        if (request.vocabSize() < BpeTokenizer.BYTE_TOKENS + SPECIAL_TOKENS.size() + 1) {
+        if (reuse == null && request.vocabSize() < BpeTokenizer.BYTE_TOKENS + SPECIAL_TOKENS.size() + 1) {
             throw DataException.config("--vocab-size " + request.vocabSize() + " is too small for a byte-level BPE:"
                     + " it needs at least " + (BpeTokenizer.BYTE_TOKENS + SPECIAL_TOKENS.size() + 1));
         }
@@ -108,12 +125,17 @@ public final class PairsPreparer {
         }
 
         long t0 = System.nanoTime();
-        PieceCounts counts = new PieceCounts();
-        for (SentencePair pair : parts.get(HashSplit.Part.TRAIN)) {
-            counts.add(pair.source());
-            counts.add(pair.target());
+        BpeTokenizer tokenizer;
+        if (reuse != null) {
+            tokenizer = (BpeTokenizer) reuse;
+        } else {
+            PieceCounts counts = new PieceCounts();
+            for (SentencePair pair : parts.get(HashSplit.Part.TRAIN)) {
+                counts.add(pair.source());
+                counts.add(pair.target());
+            }
+            tokenizer = BpeTrainer.train(counts, request.vocabSize(), SPECIAL_TOKENS);
         }
-        BpeTokenizer tokenizer = BpeTrainer.train(counts, request.vocabSize(), SPECIAL_TOKENS);
         double tokenizerSeconds = (System.nanoTime() - t0) / 1e9;
 
         Path out = claim(request.out(), request.force());

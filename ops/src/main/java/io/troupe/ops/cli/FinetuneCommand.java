@@ -78,14 +78,16 @@ final class FinetuneCommand implements Callable<Integer> {
     private CommandSpec spec;
 
     @Option(names = "--from", required = true, paramLabel = "SOURCE",
-            description = "A troupe run directory or checkpoint file; hf:DIR, a Hugging Face GPT-2 directory (config.json,"
+            description = "A troupe run directory or checkpoint file; a seq2seq model directory (train-seq2seq's; fine-tunes"
+                    + " on a pairs dataset prepared with its tokenizer: prepare --pairs ... --pairs-tokenizer DIR); hf:DIR, a Hugging Face GPT-2 directory (config.json,"
                     + " model.safetensors, vocab.json + merges.txt or tokenizer.json); onnx:FILE.onnx, a BERT-family"
                     + " encoder's ONNX export (with --tokenizer, --task classify); or none (with --preset) to start"
                     + " from random weights.")
     private String from;
 
     @Option(names = "--task", defaultValue = "lm", paramLabel = "TASK",
-            description = "lm (continue language modelling) or classify (default: ${DEFAULT-VALUE}).")
+            description = "lm (continue language modelling) or classify; translate for a seq2seq model from troupe"
+                    + " train-seq2seq (its default) (default: ${DEFAULT-VALUE}).")
     private String task;
 
     @Option(names = "--freeze", paramLabel = "embeddings|N",
@@ -203,6 +205,10 @@ final class FinetuneCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws DataException, EngineException, CheckpointException, IOException {
+        if (Seq2SeqFinetune.isSource(from)) {
+            return new Seq2SeqFinetune(spec.commandLine(), training, threads.threads())
+                    .run(Path.of(from), training.requireData(), runDir.requireOut(), task, force.enabled());
+        }
         Path data = training.requireData();
         Path out = runDir.requireOut();
         boolean classify = checkOptions();

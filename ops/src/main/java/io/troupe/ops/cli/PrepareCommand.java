@@ -78,6 +78,11 @@ final class PrepareCommand implements Callable<Integer> {
             description = "With --pairs: the batch size of the padding-fraction report (default 64).")
     private Integer batchSize;
 
+    @Option(names = "--pairs-tokenizer", paramLabel = "FILE", description = {"With --pairs: encode with this"
+        + " tokenizer.json (another pairs dataset's or a seq2seq model's) instead of training a BPE,",
+        "so that a model trained on other pairs can be fine-tuned on these (troupe finetune --from MODEL)."})
+    private Path pairsTokenizer;
+
     @Option(names = "--attribution", paramLabel = "TEXT", description = {"With --pairs: the attribution to keep in the"
         + " manifest;", "by default the 'Attribution:' line of an _about.txt beside the files."})
     private String attribution;
@@ -160,15 +165,17 @@ final class PrepareCommand implements Callable<Integer> {
             }
             return PreparePairs.run(new PreparePairs.Options(pairs, out, force, split, sourceColumn, targetColumn,
                     sourceLang, targetLang, vocabSize, normalizeSpaces, maxBadFraction, batchSize, seed, attribution,
-                    json), spec.commandLine().getOut(), spec.commandLine().getErr());
+                    json, pairsTokenizer), spec.commandLine().getOut(), spec.commandLine().getErr());
         }
         if (inputs.isEmpty()) {
             throw UserError.usage("Missing required option: '--input=PATH' (or --pairs FILE... for translation pairs)");
         }
         if (split != null || sourceColumn != null || targetColumn != null || sourceLang != null || targetLang != null
-                || normalizeSpaces || maxBadFraction != null || batchSize != null || attribution != null) {
+                || normalizeSpaces || maxBadFraction != null || batchSize != null || attribution != null
+                || pairsTokenizer != null) {
             throw UserError.usage("--split, --source-column, --target-column, --source-lang, --target-lang,"
-                    + " --normalize-spaces, --max-bad-fraction, --batch-size and --attribution apply only with --pairs");
+                    + " --normalize-spaces, --max-bad-fraction, --batch-size, --attribution and --pairs-tokenizer apply"
+                    + " only with --pairs");
         }
         if (threads != null && threads < 1) {
             throw UserError.usage("--threads must be at least 1, got " + threads);

@@ -2,10 +2,13 @@ package io.troupe.ops.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.troupe.data.DataException;
 import io.troupe.data.pairs.HashSplit;
 import io.troupe.data.pairs.PairsPreparer;
 import io.troupe.data.pairs.PairsRequest;
+import io.troupe.data.tokenize.Tokenizer;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -22,7 +25,7 @@ final class PreparePairs {
     /** The pairs options as parsed by picocli; null where not given. */
     record Options(List<Path> files, Path out, boolean force, String split, Integer sourceColumn, Integer targetColumn,
             String sourceLanguage, String targetLanguage, Integer vocabSize, boolean normalizeSpaces,
-            Double maxBadFraction, Integer batchSize, Long seed, String attribution, boolean json) {
+            Double maxBadFraction, Integer batchSize, Long seed, String attribution, boolean json, Path tokenizer) {
     }
 
     static int run(Options o, PrintWriter out, PrintWriter err) {
@@ -46,7 +49,20 @@ final class PreparePairs {
                 o.vocabSize() == null ? PairsRequest.DEFAULT_VOCAB : o.vocabSize(), o.normalizeSpaces(), maxBad, batch,
                 o.seed() == null ? 0 : o.seed());
         String attribution = o.attribution() != null ? o.attribution() : PairsPreparer.attributionOf(o.files());
-        PairsPreparer.Result r = UserError.onCommandLine(() -> PairsPreparer.run(request, attribution));
+        if (o.tokenizer() != null && o.vocabSize() != null) {
+            throw UserError.usage("--vocab-size sizes a new BPE; --pairs-tokenizer reuses one: pass one of them");
+        }
+        Tokenizer reuse = null;
+        if (o.tokenizer() != null) {
+            Path file = Files.isDirectory(o.tokenizer()) ? o.tokenizer().resolve(Tokenizer.FILE_NAME) : o.tokenizer();
+            try {
+                reuse = Tokenizer.load(file);
+            } catch (DataException e) {
+                throw UserError.inputData("--pairs-tokenizer: " + e.getMessage(), e);
+            }
+        }
+        Tokenizer kept = reuse;
+        PairsPreparer.Result r = UserError.onCommandLine(() -> PairsPreparer.run(request, attribution, kept));
         if (o.json()) {
             ObjectMapper mapper = new ObjectMapper();
             ObjectNode node = mapper.createObjectNode();
@@ -76,8 +92,12 @@ final class PreparePairs {
             if (o.normalizeSpaces()) {
                 out.printf(Locale.ROOT, "typographic spaces normalised in %,d sides%n", r.spacesNormalized());
             }
-            out.printf(Locale.ROOT, "shared byte-level BPE: %,d tokens, trained in %.1f s on both sides of train%n",
-                    r.vocabSize(), r.tokenizerSeconds());
+            if (kept != null) {
+                out.printf(Locale.ROOT, "shared byte-level BPE: %,d tokens, reused from %s%n", r.vocabSize(), o.tokenizer());
+            } else {
+                out.printf(Locale.ROOT, "shared byte-level BPE: %,d tokens, trained in %.1f s on both sides of train%n",
+                        r.vocabSize(), r.tokenizerSeconds());
+            }
             out.printf(Locale.ROOT, "%-6s %9s %11s %13s %13s %19s%n", "split", "pairs", "distinct " + split.language(),
                     "source tok", "target tok", "padding b=" + batch + " (rand)");
             r.splits().forEach((part, s) -> out.printf(Locale.ROOT, "%-6s %,9d %,11d %,13d %,13d %10.1f%% (%4.1f%%)%n",

@@ -56,6 +56,30 @@ final class TrainingOptions {
                     + " worker/src/main/resources/reference.conf.")
     private List<String> overrides = new ArrayList<>();
 
+    /**
+     * The key=value settings as given (after --config's), with no preset under them: for a
+     * trainer that is not the GPT's and takes only a few of them ({@code finetune} of a seq2seq
+     * model).
+     */
+    Map<String, String> givenSettings() {
+        Map<String, String> merged = new LinkedHashMap<>();
+        if (config != null) {
+            merged.putAll(ConfigFile.read(config));
+        }
+        merged.putAll(KeyValues.parse(overrides));
+        return merged;
+    }
+
+    /** {@code --seed}, or null. */
+    Long seed() {
+        return seed;
+    }
+
+    /** {@code --precision} as given, or null. */
+    String precision() {
+        return precision;
+    }
+
     /** The {@code --data} path, or null. */
     Path data() {
         return data.data();

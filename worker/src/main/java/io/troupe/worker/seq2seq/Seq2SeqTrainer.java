@@ -73,6 +73,8 @@ public final class Seq2SeqTrainer {
     /** Sessions by batch shape, least recently used first; each holds its own arena, so only a few are kept. */
     private final Map<String, OrtSession> sessions = new java.util.LinkedHashMap<>(16, 0.75f, true);
     private boolean stepTimes;
+    /** Parameters to start from instead of the initialisation (null: fresh). */
+    private float[] start;
     /** Sessions built so far, so a step's timing line can say it built one. */
     private int sessionsBuilt;
 
@@ -92,7 +94,21 @@ public final class Seq2SeqTrainer {
         return this;
     }
 
-    /** Trains from a fresh initialisation, printing a line per evaluation to {@code log}. */
+    /**
+     * Makes {@link #run} start from {@code start} (a trained model's parameters, of this config's
+     * layout: fine-tuning) instead of a fresh initialisation; the optimizer's moments start at
+     * zero. Returns this trainer.
+     */
+    public Seq2SeqTrainer startingFrom(float[] start) {
+        if (start.length != cfg.layout().size()) {
+            throw new IllegalArgumentException("the starting parameters hold " + start.length + " values but this"
+                    + " config has " + cfg.layout().size());
+        }
+        this.start = start.clone();
+        return this;
+    }
+
+    /** Trains (from a fresh initialisation unless {@link #startingFrom}), printing a line per evaluation to {@code log}. */
     public Result run(Consumer<String> log) throws OrtException {
         return run(log, (step, params) -> { });
     }
@@ -111,7 +127,7 @@ public final class Seq2SeqTrainer {
         PairDataset.Examples train = data.split(io.troupe.data.pairs.HashSplit.Part.TRAIN);
         PairDataset.Examples val = data.split(io.troupe.data.pairs.HashSplit.Part.VAL);
         ParameterLayout layout = cfg.layout();
-        float[] params = Seq2SeqInit.initial(cfg, settings.seed());
+        float[] params = start != null ? start.clone() : Seq2SeqInit.initial(cfg, settings.seed());
         float[] grads = new float[params.length];
         List<AdamW.Range> ranges = new ArrayList<>();
         for (ParameterLayout.View v : layout.views()) {
