@@ -32,6 +32,16 @@ class Seq2SeqTranslateTest {
     @TempDir
     Path dir;
 
+    /** Prepares TAB-separated toy {@code lines} as a pairs dataset (80/10/10 by the English side, a 300-token BPE). */
+    private PairDataset toyDataset(List<String> lines) throws Exception {
+        Path file = dir.resolve("pairs.tsv");
+        Files.write(file, lines);
+        Path data = dir.resolve("data");
+        PairsPreparer.run(new PairsRequest(List.of(file), data, false, 1, 2, "en", "fr",
+                HashSplit.parse("hash-en:80/10/10"), 300, false, 0.01, 16, 0), "toy pairs");
+        return PairDataset.open(data);
+    }
+
     @Test
     void aTinyModelLearnsAWordMappingAndTranslatesIt() throws Exception {
         List<String> lines = new ArrayList<>();
@@ -49,12 +59,7 @@ class Seq2SeqTranslateTest {
             lines.add(en + "\t" + fr);
             pairs.add(new String[] {en.toString(), fr.toString()});
         }
-        Path file = dir.resolve("pairs.tsv");
-        Files.write(file, lines);
-        Path data = dir.resolve("data");
-        PairsPreparer.run(new PairsRequest(List.of(file), data, false, 1, 2, "en", "fr",
-                HashSplit.parse("hash-en:80/10/10"), 300, false, 0.01, 16, 0), "toy pairs");
-        PairDataset dataset = PairDataset.open(data);
+        PairDataset dataset = toyDataset(lines);
         Seq2SeqConfig cfg = new Seq2SeqConfig(dataset.tokenizer().vocabSize(), 16, 16, 1, 1, 2, 32, 64, 0.0, 0.1);
         Seq2SeqTrainer.Result result = new Seq2SeqTrainer(cfg, dataset,
                 new Seq2SeqTrainer.Settings(800, 16, 3e-3, 50, 800, 4, 1, 7)).run(line -> { });
@@ -95,12 +100,7 @@ class Seq2SeqTranslateTest {
             String fr = (MOTS[w] + " ").repeat(1 + i % 12).strip();
             lines.add(en + "\t" + fr);
         }
-        Path file = dir.resolve("pairs.tsv");
-        Files.write(file, lines);
-        Path data = dir.resolve("data");
-        PairsPreparer.run(new PairsRequest(List.of(file), data, false, 1, 2, "en", "fr",
-                HashSplit.parse("hash-en:80/10/10"), 300, false, 0.01, 16, 0), "toy pairs");
-        PairDataset dataset = PairDataset.open(data);
+        PairDataset dataset = toyDataset(lines);
         Seq2SeqConfig cfg = new Seq2SeqConfig(dataset.tokenizer().vocabSize(), 32, 32, 1, 1, 2, 16, 32, 0.0, 0.1);
         List<String> log = new ArrayList<>();
         new Seq2SeqTrainer(cfg, dataset, new Seq2SeqTrainer.Settings(12, 8, 1e-3, 2, 100, 1, 1, 7))
