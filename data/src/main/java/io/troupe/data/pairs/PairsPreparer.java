@@ -83,7 +83,8 @@ public final class PairsPreparer {
      * @param reuse the tokenizer to keep, or null to train one ({@code request.vocabSize()} is then ignored)
      */
     public static Result run(PairsRequest request, String attribution, Tokenizer reuse) throws DataException {
-        if (reuse != null && !(reuse instanceof BpeTokenizer bpe && bpe.specialTokens().equals(SPECIAL_TOKENS))) {
+        BpeTokenizer reused = reuse instanceof BpeTokenizer bpe && bpe.specialTokens().equals(SPECIAL_TOKENS) ? bpe : null;
+        if (reuse != null && reused == null) {
             throw DataException.config("the tokenizer to reuse is not a pairs tokenizer (a byte-level BPE from `troupe"
                     + " prepare --pairs` with the specials " + SPECIAL_TOKENS + "); pass a pairs dataset's or a seq2seq"
                     + " model's tokenizer.json");
@@ -126,8 +127,8 @@ public final class PairsPreparer {
 
         long t0 = System.nanoTime();
         BpeTokenizer tokenizer;
-        if (reuse != null) {
-            tokenizer = (BpeTokenizer) reuse;
+        if (reused != null) {
+            tokenizer = reused;
         } else {
             PieceCounts counts = new PieceCounts();
             for (SentencePair pair : parts.get(HashSplit.Part.TRAIN)) {

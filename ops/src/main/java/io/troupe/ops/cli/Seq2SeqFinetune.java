@@ -76,9 +76,7 @@ final class Seq2SeqFinetune {
             throw UserError.usage(data + " is not a pairs dataset; a seq2seq model fine-tunes on one made with"
                     + " `troupe prepare --pairs FILE... --split hash-en:90/5/5 --pairs-tokenizer " + from + " --out DIR`");
         }
-        if (Files.exists(out) && !force && (Seq2SeqModelDir.isSeq2Seq(out) || hasFiles(out))) {
-            throw UserError.usage(out + " already exists and is not empty; choose another --out or add --force");
-        }
+        TrainSeq2SeqCommand.requireFreeOut(out, force);
         Seq2SeqModelDir source;
         PairDataset dataset;
         try {
@@ -107,7 +105,7 @@ final class Seq2SeqFinetune {
         } catch (ai.onnxruntime.OrtException e) {
             throw new IllegalStateException("the seq2seq training step failed in ONNX Runtime: " + e.getMessage(), e);
         }
-        String attribution = dataset.manifest().path("attribution").asText(source.attribution());
+        String attribution = credits(source.attribution(), dataset.manifest().path("attribution").asText(""));
         Seq2SeqModelDir tuned = new Seq2SeqModelDir(source.config(), result.params(), source.tokenizer(), source.bosId(),
                 source.eosId(), source.padId(), attribution);
         try {
@@ -119,6 +117,14 @@ final class Seq2SeqFinetune {
         command.getOut().printf("wrote %s: val loss %.4f, %.0f ms/step%s%n", out, result.valLoss(), result.msPerStep(),
                 attribution.isEmpty() ? "" : "; data: " + attribution);
         return 0;
+    }
+
+    /** The credit owed by a model trained on both sources' data: each attribution once, in order. */
+    static String credits(String sourceModel, String pairs) {
+        if (sourceModel.isEmpty() || sourceModel.equals(pairs)) {
+            return pairs;
+        }
+        return pairs.isEmpty() ? sourceModel : sourceModel + "; " + pairs;
     }
 
     /** The trainer's settings from --steps, --seed and the key=value settings this trainer knows. */
@@ -170,12 +176,4 @@ final class Seq2SeqFinetune {
                 + "\n");
     }
 
-    private static boolean hasFiles(Path dir) throws IOException {
-        if (!Files.isDirectory(dir)) {
-            return true;
-        }
-        try (var entries = Files.list(dir)) {
-            return entries.findAny().isPresent();
-        }
-    }
 }

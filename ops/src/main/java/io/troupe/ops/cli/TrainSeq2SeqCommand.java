@@ -94,9 +94,7 @@ final class TrainSeq2SeqCommand implements Callable<Integer> {
         if (!PairDataset.isPairsDataset(data)) {
             throw UserError.usage(data + " is not a pairs dataset; make one with `troupe prepare --pairs FILE... --out DIR`");
         }
-        if (Files.exists(out) && !force && (Seq2SeqModelDir.isSeq2Seq(out) || hasFiles(out))) {
-            throw UserError.usage(out + " already exists and is not empty; choose another --out or add --force");
-        }
+        requireFreeOut(out, force);
         PairDataset dataset;
         try {
             dataset = PairDataset.open(data);
@@ -139,6 +137,13 @@ final class TrainSeq2SeqCommand implements Callable<Integer> {
                 result.valLoss(), result.msPerStep(), 100 * result.paddingFraction(),
                 attribution.isEmpty() ? "" : "; data: " + attribution);
         return 0;
+    }
+
+    /** Refuses an {@code --out} for a seq2seq model that exists and is not empty, unless {@code force}. */
+    static void requireFreeOut(Path out, boolean force) throws IOException {
+        if (Files.exists(out) && !force && (Seq2SeqModelDir.isSeq2Seq(out) || hasFiles(out))) {
+            throw UserError.usage(out + " already exists and is not empty; choose another --out or add --force");
+        }
     }
 
     private static boolean hasFiles(Path dir) throws IOException {

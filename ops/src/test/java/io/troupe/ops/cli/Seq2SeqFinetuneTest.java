@@ -93,6 +93,14 @@ class Seq2SeqFinetuneTest {
     }
 
     @Test
+    void aFineTunedModelCreditsTheDataOfBothTrainings() {
+        assertEquals("tatoeba.org; other corpus", Seq2SeqFinetune.credits("tatoeba.org", "other corpus"));
+        assertEquals("tatoeba.org", Seq2SeqFinetune.credits("tatoeba.org", "tatoeba.org"));
+        assertEquals("tatoeba.org", Seq2SeqFinetune.credits("tatoeba.org", ""));
+        assertEquals("other corpus", Seq2SeqFinetune.credits("", "other corpus"));
+    }
+
+    @Test
     void whatASeq2SeqFineTuneCannotDoIsRefusedByName() throws Exception {
         troupe("finetune", "--from", model, "--data", other, "--out", dir.resolve("x1"), "--lora-rank", 4)
                 .assertExit(TroupeCli.EXIT_USAGE).assertOneLineError("--lora-rank does not apply to a seq2seq model");
