@@ -6,7 +6,8 @@ import io.troupe.data.DataException;
 import io.troupe.data.io.AtomicFiles;
 import io.troupe.data.pairs.PairDataset;
 import io.troupe.worker.seq2seq.Seq2SeqModelDir;
-import io.troupe.worker.seq2seq.Seq2SeqTrainer;
+import io.troupe.worker.seq2seq.Seq2SeqRun;
+import io.troupe.worker.train.TrainSettings;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -20,7 +21,7 @@ import picocli.CommandLine;
 /**
  * {@code troupe finetune --from SEQ2SEQ_DIR --data PAIRS --out DIR}: continues training an
  * encoder-decoder from {@code train-seq2seq} on another pairs dataset (domain transfer, or more
- * steps on the same data), with the same trainer as {@code train-seq2seq}. The architecture and
+ * steps on the same data), on the same step path as {@code train-seq2seq} (a {@code WorkerJob} started from the model's parameters). The architecture and
  * the tokenizer come from the source; the dataset must have been prepared with that tokenizer.
  * The recipe is {@code --steps}, {@code --seed} and the settings {@link #SETTINGS}; the
  * optimizer's moments start at zero (a model directory keeps none).
@@ -89,21 +90,21 @@ final class Seq2SeqFinetune {
             throw UserError.usage(data + " was prepared with another tokenizer than the model's (" + from
                     + "/tokenizer.json); prepare the pairs again with --pairs-tokenizer " + from);
         }
-        Seq2SeqTrainer.Settings settings = settings();
+        TrainSettings settings = settings();
         PrintWriter err = command.getErr();
         int total = Math.toIntExact(source.config().layout().size());
         err.printf("fine-tuning seq2seq %s: %d+%d layers, C=%d, %d of %d parameters trainable (100%%), %d steps at"
                         + " learning rate %.2e%n", from, source.config().encoderLayers(), source.config().decoderLayers(),
-                source.config().nEmbd(), total, total, settings.steps(), settings.learningRate());
+                source.config().nEmbd(), total, total, settings.maxIters(), settings.learningRate());
         err.flush();
-        Seq2SeqTrainer.Result result;
+        Seq2SeqRun.Result result;
         try {
-            result = new Seq2SeqTrainer(source.config(), dataset, settings).startingFrom(source.params()).run(line -> {
+            result = Seq2SeqRun.run(source.config(), dataset, settings, source.params(), threads, false, line -> {
                 err.println(line);
                 err.flush();
-            });
-        } catch (ai.onnxruntime.OrtException e) {
-            throw new IllegalStateException("the seq2seq training step failed in ONNX Runtime: " + e.getMessage(), e);
+            }, (step, params) -> { });
+        } catch (io.troupe.worker.engine.EngineException | io.troupe.worker.job.ReductionException e) {
+            throw new IllegalStateException("the seq2seq training step failed: " + e.getMessage(), e);
         }
         String attribution = credits(source.attribution(), dataset.manifest().path("attribution").asText(""));
         Seq2SeqModelDir tuned = new Seq2SeqModelDir(source.config(), result.params(), source.tokenizer(), source.bosId(),
@@ -127,8 +128,8 @@ final class Seq2SeqFinetune {
         return pairs.isEmpty() ? sourceModel : sourceModel + "; " + pairs;
     }
 
-    /** The trainer's settings from --steps, --seed and the key=value settings this trainer knows. */
-    private Seq2SeqTrainer.Settings settings() {
+    /** The job's settings from --steps, --seed and the key=value settings a seq2seq fine-tune knows. */
+    private TrainSettings settings() {
         Map<String, String> given = training.givenSettings();
         Set<String> unknown = new TreeSet<>(given.keySet());
         unknown.removeAll(SETTINGS);
@@ -148,7 +149,7 @@ final class Seq2SeqFinetune {
                     : Math.max(1, Math.min(100, steps));
             int valBatches = given.containsKey("eval_iters") ? Integer.parseInt(given.get("eval_iters")) : 20;
             long seed = training.seed() != null ? training.seed() : 1337;
-            return new Seq2SeqTrainer.Settings(steps, batch, lr, warmup, evalInterval, valBatches, threads, seed);
+            return Seq2SeqRun.settings(steps, batch, lr, warmup, evalInterval, valBatches, seed);
         } catch (NumberFormatException e) {
             throw UserError.usage("a seq2seq fine-tune setting is not a number: " + e.getMessage());
         } catch (IllegalArgumentException e) {
@@ -156,8 +157,8 @@ final class Seq2SeqFinetune {
         }
     }
 
-    private static void writeSummary(Path out, Path from, Path data, Seq2SeqTrainer.Settings settings, int total,
-            Seq2SeqTrainer.Result result) throws IOException {
+    private static void writeSummary(Path out, Path from, Path data, TrainSettings settings, int total,
+            Seq2SeqRun.Result result) throws IOException {
         ObjectNode summary = JSON.createObjectNode();
         summary.put("task", "translate");
         summary.put("arch", "seq2seq");
@@ -167,7 +168,7 @@ final class Seq2SeqFinetune {
         summary.putObject("data").put("path", data.toString());
         summary.put("trainable_parameters", total);
         summary.put("total_parameters", total);
-        summary.put("steps", settings.steps());
+        summary.put("steps", settings.maxIters());
         summary.put("learning_rate", settings.learningRate());
         summary.put("train_loss", result.trainLoss());
         summary.put("val_loss", result.valLoss());

@@ -3,8 +3,12 @@ package io.troupe.ops.cli;
 import io.troupe.data.DataException;
 import io.troupe.data.pairs.PairDataset;
 import io.troupe.model.seq2seq.Seq2SeqConfig;
+import io.troupe.model.seq2seq.Seq2SeqInit;
+import io.troupe.worker.finetune.FinetuneJob;
+import io.troupe.worker.seq2seq.PairRows;
 import io.troupe.worker.seq2seq.Seq2SeqModelDir;
-import io.troupe.worker.seq2seq.Seq2SeqTrainer;
+import io.troupe.worker.seq2seq.Seq2SeqRun;
+import io.troupe.worker.train.TrainSettings;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -18,7 +22,10 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code troupe train-seq2seq}: trains an encoder-decoder ({@code --arch seq2seq}) on a dataset from
- * {@code troupe prepare --pairs}, locally, and writes a model directory {@code translate} reads.
+ * {@code troupe prepare --pairs} on the one step path ({@code WorkerJob}), and writes a model
+ * directory {@code translate} reads. {@code --workers 1} is the local one-worker job;
+ * {@code --workers N} runs a coordinator and N workers in this process, the ring over loopback,
+ * exactly as {@code train --workers N} does for a GPT.
  */
 @Command(name = "train-seq2seq", description = {"Train an encoder-decoder (--arch seq2seq) on a prepared pairs dataset.",
             "Length-bucketed batches; prints train and validation loss; writes a model directory for `translate`."},
@@ -86,6 +93,11 @@ final class TrainSeq2SeqCommand implements Callable<Integer> {
             + " (for benchmarks: bench/seq2seq-vs-pytorch.sh).")
     private boolean stepTimes;
 
+    @Option(names = "--workers", defaultValue = "1", paramLabel = "N", description = "Workers in this process:"
+            + " 1 trains locally; N > 1 runs a coordinator and N workers whose ring averages every step's"
+            + " gradients (default: ${DEFAULT-VALUE}).")
+    private int workers;
+
     @Mixin
     private ThreadsOption threads;
 
@@ -101,13 +113,22 @@ final class TrainSeq2SeqCommand implements Callable<Integer> {
         } catch (DataException e) {
             throw UserError.inputData(e.getMessage(), e);
         }
+        if (workers < 1) {
+            throw UserError.usage("--workers must be at least 1, got " + workers);
+        }
+        if (workers > 1 && batchSize < workers) {
+            throw UserError.usage("--batch-size " + batchSize + " is smaller than --workers " + workers
+                    + "; every worker needs at least one pair per step");
+        }
+        if (workers > 1 && snapshots) {
+            throw UserError.usage("--snapshots is written by the local run only; drop it or use --workers 1");
+        }
         Seq2SeqConfig cfg;
-        Seq2SeqTrainer.Settings settings;
+        TrainSettings settings;
         try {
             cfg = new Seq2SeqConfig(dataset.tokenizer().vocabSize(), maxLen, maxLen, encoderLayers, decoderLayers, nHead,
                     nEmbd, 4 * nEmbd, dropout, labelSmoothing);
-            settings = new Seq2SeqTrainer.Settings(steps, batchSize, lr, warmup, evalInterval, valBatches,
-                    threads.threads(), seed);
+            settings = Seq2SeqRun.settings(steps, batchSize, lr, warmup, evalInterval, valBatches, seed);
         } catch (IllegalArgumentException e) {
             throw UserError.usage(e.getMessage());
         }
@@ -116,7 +137,11 @@ final class TrainSeq2SeqCommand implements Callable<Integer> {
                 nEmbd, nHead, cfg.vocabSize(), cfg.layout().size());
         err.flush();
         String attribution = dataset.manifest().path("attribution").asText("");
-        Seq2SeqTrainer.Result result = new Seq2SeqTrainer(cfg, dataset, settings).withStepTimes(stepTimes).run(line -> {
+        if (workers > 1) {
+            return onCluster(cfg, dataset, settings, err, attribution);
+        }
+        Seq2SeqRun.Result result = Seq2SeqRun.run(cfg, dataset, settings, Seq2SeqInit.initial(cfg, seed),
+                threads.perLocalWorker(1), stepTimes, line -> {
             err.println(line);
             err.flush();
         }, (step, params) -> {
@@ -133,10 +158,67 @@ final class TrainSeq2SeqCommand implements Callable<Integer> {
         });
         new Seq2SeqModelDir(cfg, result.params(), dataset.tokenizer(), dataset.bosId(), dataset.eosId(),
                 dataset.padId(), attribution).save(out);
-        spec.commandLine().getOut().printf("wrote %s: val loss %.4f, %.0f ms/step, padding %.1f%%%s%n", out,
-                result.valLoss(), result.msPerStep(), 100 * result.paddingFraction(),
-                attribution.isEmpty() ? "" : "; data: " + attribution);
+        wrote(out, attribution, result.valLoss(), result.msPerStep(), result.paddingFraction());
         return 0;
+    }
+
+    /**
+     * --workers N: writes the initial parameters into {@code OUT/start.safetensors} (every worker
+     * starts from those bits), runs the embedded cluster on the one step path, and reports what
+     * the local run reports. Rank 0 exports the model directory into {@code --out}, which is
+     * also the run directory (metrics.jsonl, summary.json, events.jsonl).
+     */
+    private Integer onCluster(Seq2SeqConfig cfg, PairDataset dataset, TrainSettings settings, PrintWriter err,
+                              String attribution) throws IOException {
+        Files.createDirectories(out);
+        long perEpoch;
+        double padding;
+        try (PairRows rows = new PairRows(cfg, dataset, batchSize, valBatches, seed)) {
+            perEpoch = rows.samplesPerEpoch();
+            padding = Seq2SeqRun.paddingFraction(rows, batchSize, steps);
+        }
+        String sha = FinetuneJob.writeStart(out, Seq2SeqRun.start(cfg, Seq2SeqInit.initial(cfg, seed)));
+        FinetuneJob job = FinetuneJob.translate(out.resolve(FinetuneJob.START_FILE).toAbsolutePath().toString(), sha,
+                cfg, perEpoch);
+        io.troupe.coordinator.JobSpec spec = DistributedJobs.spec(settings, dataset.tokenizer(), data,
+                FinetuneJob.sha256(data.resolve(PairDataset.MANIFEST)), out, workers, workers, workers,
+                io.troupe.worker.allreduce.WireFormat.FP32, null).finetuning(job);
+        double[] last = {Double.NaN, Double.NaN};
+        long[] stepsDone = {0};
+        double[] millis = {0};
+        io.troupe.worker.run.TrainListener listener = new io.troupe.worker.run.TrainListener() {
+            @Override
+            public void onStep(StepStats stats) {
+                stepsDone[0]++;
+                millis[0] += stats.stepMillis();
+                if (stepTimes) {
+                    err.println(String.format(java.util.Locale.ROOT, "step-time %d: %.3f ms, %d workers", stats.step(),
+                            stats.stepMillis(), stats.workers()));
+                    err.flush();
+                }
+            }
+
+            @Override
+            public void onEval(long step, double trainLoss, double valLoss) {
+                last[0] = trainLoss;
+                last[1] = valLoss;
+                err.println(String.format("step %d/%d: train loss %.4f, val loss %.4f (ppl %.2f), %.0f ms/step", step,
+                        steps, trainLoss, valLoss, Math.exp(valLoss), millis[0] / Math.max(1, stepsDone[0])));
+                err.flush();
+            }
+        };
+        DistributedFinetune.run(spec, threads.perLocalWorker(workers), new io.troupe.worker.engine.Device.Cpu(), listener);
+        if (!Seq2SeqModelDir.isSeq2Seq(out)) {
+            throw UserError.cluster("the workers finished but rank 0 wrote no model into " + out);
+        }
+        wrote(out, attribution, last[1], millis[0] / Math.max(1, stepsDone[0]), padding);
+        return 0;
+    }
+
+    /** The closing line both paths print. */
+    private void wrote(Path dir, String attribution, double valLoss, double msPerStep, double padding) {
+        spec.commandLine().getOut().printf("wrote %s: val loss %.4f, %.0f ms/step, padding %.1f%%%s%n", dir, valLoss,
+                msPerStep, 100 * padding, attribution.isEmpty() ? "" : "; data: " + attribution);
     }
 
     /** Refuses an {@code --out} for a seq2seq model that exists and is not empty, unless {@code force}. */
