@@ -26,8 +26,9 @@ import picocli.CommandLine;
  * The recipe is {@code --steps}, {@code --seed} and the settings {@link #SETTINGS}; the
  * optimizer's moments start at zero (a model directory keeps none).
  *
- * <p>The GPT-only options (LoRA, freezing, classification, cross-validation, clusters) are
- * refused by name rather than ignored.
+ * {@code --workers N} runs it on N workers in this process ({@link Seq2SeqCluster}), as
+ * {@code train-seq2seq --workers N}. The GPT-only options (LoRA, freezing, classification,
+ * cross-validation, {@code --bind}) are refused by name rather than ignored.
  */
 final class Seq2SeqFinetune {
     /** The key=value settings a seq2seq fine-tune takes, and what they set. */
@@ -37,7 +38,7 @@ final class Seq2SeqFinetune {
     /** Options of `finetune` that only a GPT or an encoder can use. */
     private static final List<String> GPT_ONLY = List.of("--freeze", "--train", "--pooling", "--val-fraction", "--folds",
             "--early-stop", "--tokenizer", "--max-tokens", "--max-bad-rows", "--lora-rank", "--lora-alpha",
-            "--lora-targets", "--lora-dropout", "--workers", "--bind", "--preset", "--precision", "--resume", "--device", "--sync", "--inner-steps", "--outer-lr", "--outer-momentum");
+            "--lora-targets", "--lora-dropout", "--bind", "--preset", "--precision", "--resume", "--device", "--sync", "--inner-steps", "--outer-lr", "--outer-momentum");
 
     /** Fine-tuning defaults: a tenth of train-seq2seq's peak rate, a short warm-up. */
     private static final double DEFAULT_LEARNING_RATE = 1e-4;
@@ -48,11 +49,20 @@ final class Seq2SeqFinetune {
     private final CommandLine command;
     private final TrainingOptions training;
     private final int threads;
+    private final int workers;
+    private final int threadsPerWorker;
 
-    Seq2SeqFinetune(CommandLine command, TrainingOptions training, int threads) {
+    /**
+     * @param threads the local run's threads
+     * @param workers 1 for a local run, N for N workers in this process
+     * @param threadsPerWorker each embedded worker's threads (with workers > 1)
+     */
+    Seq2SeqFinetune(CommandLine command, TrainingOptions training, int threads, int workers, int threadsPerWorker) {
         this.command = command;
         this.training = training;
         this.threads = threads;
+        this.workers = workers;
+        this.threadsPerWorker = threadsPerWorker;
     }
 
     /** True when {@code from} names a seq2seq model directory. */
@@ -70,7 +80,7 @@ final class Seq2SeqFinetune {
         for (String option : GPT_ONLY) {
             if (parsed.hasMatchedOption(option)) {
                 throw UserError.usage(option + " does not apply to a seq2seq model (--from " + from + "); a seq2seq"
-                        + " fine-tune trains all of its weights on one process; drop " + option);
+                        + " fine-tune trains all of its weights; drop " + option);
             }
         }
         if (!PairDataset.isPairsDataset(data)) {
@@ -97,6 +107,32 @@ final class Seq2SeqFinetune {
                         + " learning rate %.2e%n", from, source.config().encoderLayers(), source.config().decoderLayers(),
                 source.config().nEmbd(), total, total, settings.maxIters(), settings.learningRate());
         err.flush();
+        if (workers < 1) {
+            throw UserError.usage("--workers must be at least 1, got " + workers);
+        }
+        if (settings.batchSize() < workers) {
+            throw UserError.usage("batch_size " + settings.batchSize() + " is smaller than --workers " + workers
+                    + "; every worker needs at least one pair per step");
+        }
+        String attribution = credits(source.attribution(), dataset.manifest().path("attribution").asText(""));
+        if (workers > 1) {
+            Seq2SeqCluster.Outcome outcome = Seq2SeqCluster.train(source.config(), dataset, data, settings,
+                    source.params(), out, workers, threadsPerWorker, false, err);
+            Seq2SeqModelDir exported;
+            try {
+                // Rank 0 credited the pairs; the model owes its source's data too.
+                exported = Seq2SeqModelDir.load(out);
+                new Seq2SeqModelDir(exported.config(), exported.params(), exported.tokenizer(), exported.bosId(),
+                        exported.eosId(), exported.padId(), attribution).save(out);
+            } catch (DataException e) {
+                throw UserError.inputData(e.getMessage(), e);
+            }
+            DistributedFinetune.addToSummary(out, summaryFields(from, data, settings, total, outcome.trainLoss(),
+                    outcome.valLoss(), outcome.msPerStep()));
+            command.getOut().printf("wrote %s: val loss %.4f, %.0f ms/step on %d workers%s%n", out, outcome.valLoss(),
+                    outcome.msPerStep(), workers, attribution.isEmpty() ? "" : "; data: " + attribution);
+            return 0;
+        }
         Seq2SeqRun.Result result;
         try {
             result = Seq2SeqRun.run(source.config(), dataset, settings, source.params(), threads, false, line -> {
@@ -106,7 +142,6 @@ final class Seq2SeqFinetune {
         } catch (io.troupe.worker.engine.EngineException | io.troupe.worker.job.ReductionException e) {
             throw new IllegalStateException("the seq2seq training step failed: " + e.getMessage(), e);
         }
-        String attribution = credits(source.attribution(), dataset.manifest().path("attribution").asText(""));
         Seq2SeqModelDir tuned = new Seq2SeqModelDir(source.config(), result.params(), source.tokenizer(), source.bosId(),
                 source.eosId(), source.padId(), attribution);
         try {
@@ -114,7 +149,8 @@ final class Seq2SeqFinetune {
         } catch (DataException e) {
             throw UserError.inputData(e.getMessage(), e);
         }
-        writeSummary(out, from, data, settings, total, result);
+        writeSummary(out, summaryFields(from, data, settings, total, result.trainLoss(), result.valLoss(),
+                result.msPerStep()));
         command.getOut().printf("wrote %s: val loss %.4f, %.0f ms/step%s%n", out, result.valLoss(), result.msPerStep(),
                 attribution.isEmpty() ? "" : "; data: " + attribution);
         return 0;
@@ -157,22 +193,28 @@ final class Seq2SeqFinetune {
         }
     }
 
-    private static void writeSummary(Path out, Path from, Path data, TrainSettings settings, int total,
-            Seq2SeqRun.Result result) throws IOException {
-        ObjectNode summary = JSON.createObjectNode();
+    /** The fine-tuning fields of summary.json (a cluster run adds them to the coordinator's). */
+    private static Map<String, Object> summaryFields(Path from, Path data, TrainSettings settings, int total,
+                                                     double trainLoss, double valLoss, double msPerStep)
+            throws IOException {
+        Map<String, Object> summary = new java.util.LinkedHashMap<>();
         summary.put("task", "translate");
         summary.put("arch", "seq2seq");
-        ObjectNode source = summary.putObject("source");
-        source.put("path", from.toString());
-        source.put("sha256", SourceModel.sha256(from.resolve(Seq2SeqModelDir.PARAMS)));
-        summary.putObject("data").put("path", data.toString());
+        summary.put("source", Map.of("path", from.toString(),
+                "sha256", SourceModel.sha256(from.resolve(Seq2SeqModelDir.PARAMS))));
+        summary.put("data", Map.of("path", data.toString()));
         summary.put("trainable_parameters", total);
         summary.put("total_parameters", total);
         summary.put("steps", settings.maxIters());
         summary.put("learning_rate", settings.learningRate());
-        summary.put("train_loss", result.trainLoss());
-        summary.put("val_loss", result.valLoss());
-        summary.put("ms_per_step", result.msPerStep());
+        summary.put("train_loss", trainLoss);
+        summary.put("val_loss", valLoss);
+        summary.put("ms_per_step", msPerStep);
+        return summary;
+    }
+
+    private static void writeSummary(Path out, Map<String, Object> fields) throws IOException {
+        ObjectNode summary = JSON.valueToTree(fields);
         AtomicFiles.writeString(out.resolve("summary.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(summary)
                 + "\n");
     }

@@ -4,8 +4,6 @@ import io.troupe.data.DataException;
 import io.troupe.data.pairs.PairDataset;
 import io.troupe.model.seq2seq.Seq2SeqConfig;
 import io.troupe.model.seq2seq.Seq2SeqInit;
-import io.troupe.worker.finetune.FinetuneJob;
-import io.troupe.worker.seq2seq.PairRows;
 import io.troupe.worker.seq2seq.Seq2SeqModelDir;
 import io.troupe.worker.seq2seq.Seq2SeqRun;
 import io.troupe.worker.train.TrainSettings;
@@ -162,56 +160,12 @@ final class TrainSeq2SeqCommand implements Callable<Integer> {
         return 0;
     }
 
-    /**
-     * --workers N: writes the initial parameters into {@code OUT/start.safetensors} (every worker
-     * starts from those bits), runs the embedded cluster on the one step path, and reports what
-     * the local run reports. Rank 0 exports the model directory into {@code --out}, which is
-     * also the run directory (metrics.jsonl, summary.json, events.jsonl).
-     */
+    /** --workers N: the embedded cluster ({@link Seq2SeqCluster}) from a fresh initialisation. */
     private Integer onCluster(Seq2SeqConfig cfg, PairDataset dataset, TrainSettings settings, PrintWriter err,
                               String attribution) throws IOException {
-        Files.createDirectories(out);
-        long perEpoch;
-        double padding;
-        try (PairRows rows = new PairRows(cfg, dataset, batchSize, valBatches, seed)) {
-            perEpoch = rows.samplesPerEpoch();
-            padding = Seq2SeqRun.paddingFraction(rows, batchSize, steps);
-        }
-        String sha = FinetuneJob.writeStart(out, Seq2SeqRun.start(cfg, Seq2SeqInit.initial(cfg, seed)));
-        FinetuneJob job = FinetuneJob.translate(out.resolve(FinetuneJob.START_FILE).toAbsolutePath().toString(), sha,
-                cfg, perEpoch);
-        io.troupe.coordinator.JobSpec spec = DistributedJobs.spec(settings, dataset.tokenizer(), data,
-                FinetuneJob.sha256(data.resolve(PairDataset.MANIFEST)), out, workers, workers, workers,
-                io.troupe.worker.allreduce.WireFormat.FP32, null).finetuning(job);
-        double[] last = {Double.NaN, Double.NaN};
-        long[] stepsDone = {0};
-        double[] millis = {0};
-        io.troupe.worker.run.TrainListener listener = new io.troupe.worker.run.TrainListener() {
-            @Override
-            public void onStep(StepStats stats) {
-                stepsDone[0]++;
-                millis[0] += stats.stepMillis();
-                if (stepTimes) {
-                    err.println(String.format(java.util.Locale.ROOT, "step-time %d: %.3f ms, %d workers", stats.step(),
-                            stats.stepMillis(), stats.workers()));
-                    err.flush();
-                }
-            }
-
-            @Override
-            public void onEval(long step, double trainLoss, double valLoss) {
-                last[0] = trainLoss;
-                last[1] = valLoss;
-                err.println(String.format("step %d/%d: train loss %.4f, val loss %.4f (ppl %.2f), %.0f ms/step", step,
-                        steps, trainLoss, valLoss, Math.exp(valLoss), millis[0] / Math.max(1, stepsDone[0])));
-                err.flush();
-            }
-        };
-        DistributedFinetune.run(spec, threads.perLocalWorker(workers), new io.troupe.worker.engine.Device.Cpu(), listener);
-        if (!Seq2SeqModelDir.isSeq2Seq(out)) {
-            throw UserError.cluster("the workers finished but rank 0 wrote no model into " + out);
-        }
-        wrote(out, attribution, last[1], millis[0] / Math.max(1, stepsDone[0]), padding);
+        Seq2SeqCluster.Outcome outcome = Seq2SeqCluster.train(cfg, dataset, data, settings,
+                Seq2SeqInit.initial(cfg, seed), out, workers, threads.perLocalWorker(workers), stepTimes, err);
+        wrote(out, attribution, outcome.valLoss(), outcome.msPerStep(), outcome.paddingFraction());
         return 0;
     }
 

@@ -66,6 +66,20 @@ class Seq2SeqWorkersCliTest {
         }
         // 6 of 6 measured, val loss 0.24 (at 300 steps: 0.7185 on two workers, 0.7194 on one).
         assertTrue(right >= 5, "translations:\n" + got + run.err());
+
+        // finetune --from SEQ2SEQ_DIR --workers 2: the same path from the trained weights.
+        Path tuned = dir.resolve("tuned");
+        CliRun finetune = troupe("finetune", "--from", model, "--data", data, "--out", tuned, "--workers", 2,
+                "--threads", 2, "--steps", 10, "learning_rate=1e-4", "batch_size=16", "eval_interval=10", "eval_iters=4")
+                .assertOk();
+        assertTrue(finetune.out().contains("on 2 workers"), finetune::toString);
+        JsonNode tunedSummary = new ObjectMapper().readTree(tuned.resolve("summary.json").toFile());
+        assertEquals("translate", tunedSummary.path("task").asText(), tunedSummary::toString);
+        assertEquals(2, tunedSummary.path("workers").asInt(), tunedSummary::toString);
+        // It starts from the trained model: its val loss stays near that model's, far below a fresh one's (~5.7).
+        assertTrue(tunedSummary.path("val_loss").asDouble() < 0.5, tunedSummary::toString);
+        assertEquals("le chat", troupe("translate", "--model", tuned, "--text", "the cat", "--threads", 1).assertOk()
+                .out().strip());
     }
 
     @Test
