@@ -44,7 +44,8 @@ public final class Seq2SeqRun {
     /**
      * The job settings of an encoder-decoder run: AdamW (0.9, 0.98, weight decay 0.01 on
      * matrices), global-norm clipping at 1, linear warm-up then cosine decay to a tenth of the
-     * peak at the last step, no gradient accumulation, ORT's arena off (a run meets several
+     * peak at the last step (nanoGPT's schedule; a warm-up longer than the run just ramps), no
+     * gradient accumulation, ORT's arena off (a run meets several
      * batch shapes; an idle engine must not keep its activations). The GPT fields are unused.
      *
      * @param evalBatches batches of each split an evaluation scores
@@ -61,8 +62,9 @@ public final class Seq2SeqRun {
         m.put("max_iters", String.valueOf(steps));
         m.put("learning_rate", String.valueOf(learningRate));
         m.put("min_lr", String.valueOf(learningRate / 10));
-        m.put("warmup_iters", String.valueOf(Math.min(warmup, steps)));
-        m.put("lr_decay_iters", String.valueOf(steps));
+        m.put("warmup_iters", String.valueOf(warmup));
+        // A warm-up longer than the run never reaches the peak and never decays, as the old loop had it.
+        m.put("lr_decay_iters", String.valueOf(Math.max(steps, warmup)));
         m.put("beta1", "0.9");
         m.put("beta2", "0.98");
         m.put("weight_decay", "0.01");

@@ -106,6 +106,16 @@ class Seq2SeqWorkersTest {
     }
 
     @Test
+    void aWarmUpLongerThanTheRunOnlyRamps() {
+        // train-seq2seq's defaults (warm-up 100) on a 40-step run: the rate is still rising at the last step.
+        var schedule = Seq2SeqRun.settings(40, BATCH, 5e-4, 100, 40, 1, 1).schedule();
+        assertEquals(5e-4 * 40 / 101, schedule.at(39), 1e-12);
+        assertTrue(schedule.at(38) < schedule.at(39));
+        // A run longer than its warm-up decays to a tenth of the peak at its last step.
+        assertEquals(5e-5, Seq2SeqRun.settings(400, BATCH, 5e-4, 100, 40, 1, 1).schedule().at(400), 1e-12);
+    }
+
+    @Test
     void twoWorkersEndWithTheParametersOfOneWorkerOverTheSameGlobalBatches() throws Exception {
         long steps = epochSteps();
         float[] one = local(steps);
