@@ -58,6 +58,10 @@ final class Seq2SeqCluster {
         if (!Seq2SeqModelDir.isSeq2Seq(out)) {
             throw UserError.cluster("the workers finished but rank 0 wrote no model into " + out);
         }
+        // The coordinator's summary describes the job settings, whose model fields are a GPT's: name the
+        // architecture and the seq2seq config, and write the card again from that.
+        DistributedFinetune.addToSummary(out, java.util.Map.of("arch", "seq2seq", "seq2seq", cfg));
+        io.troupe.worker.card.ModelCard.write(out);
         return new Outcome(progress.trainLoss, progress.valLoss, progress.millis / Math.max(1, progress.steps),
                 padding);
     }

@@ -54,6 +54,10 @@ class Seq2SeqWorkersCliTest {
         JsonNode summary = new ObjectMapper().readTree(model.resolve("summary.json").toFile());
         assertEquals(600, summary.path("steps").asInt(summary.path("step").asInt()), summary::toString);
         assertEquals(2, summary.path("workers").asInt(), summary::toString);
+        assertEquals("seq2seq", summary.path("arch").asText(), summary::toString);
+        assertEquals(32, summary.at("/seq2seq/nEmbd").asInt(), summary::toString);
+        String card = Files.readString(model.resolve("MODEL_CARD.md"));
+        assertTrue(card.contains("An encoder-decoder transformer") && !card.contains("GPT"), card);
 
         int right = 0;
         String[][] cases = {{"the cat", "le chat"}, {"a red house", "une rouge maison"}, {"the dog sees", "le chien voit"},
