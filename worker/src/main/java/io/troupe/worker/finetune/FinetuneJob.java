@@ -42,14 +42,16 @@ import java.util.Set;
  * A fine-tuning job as a cluster's workers rebuild it (the {@code finetune_json} of a JoinJob):
  * where its starting parameters are (a safetensors file the command wrote into the run
  * directory, named by path and SHA-256, as the data is), which of them train, the LoRA
- * settings, and for {@code classify} the head and how the labelled file is split.
+ * settings, and for {@code classify} the head and how the labelled file is split. A
+ * {@code translate} job is an encoder-decoder ({@code train-seq2seq --workers N}, also from
+ * scratch: its start file is the fresh initialisation), carrying its {@code Seq2SeqConfig}.
  *
  * <p>The command builds the {@link StartingPoint} exactly as a local run does (the source's
  * body, a fresh head from the seed, LoRA's A and B) and writes all of it; a worker reads it
  * back instead of loading the source itself, so every worker, and a resumed run, starts from
  * the same bits whatever the source was (run, checkpoint, {@code hf:}).
  *
- * @param task {@code lm} or {@code classify}
+ * @param task {@code lm}, {@code classify} or {@code translate} (an encoder-decoder, from scratch or not)
  * @param startPath the starting parameters' safetensors file, as every worker opens it
  * @param startSha256 that file's SHA-256; workers refuse another
  * @param trains the names of the parameters that train (the rest are baked into the graphs)

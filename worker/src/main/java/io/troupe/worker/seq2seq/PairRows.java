@@ -46,8 +46,16 @@ public final class PairRows implements AutoCloseable {
     private final int evalBatches;
     private final LengthBucketSampler sampler;
     private final int batchesPerEpoch;
-    private int cachedEpoch = -1;
-    private List<int[]> cachedBatches;
+    /**
+     * The batch order of the last two epochs asked for (an epoch sorts every training pair): the
+     * training epoch and epoch 0, which evaluation reads, without sorting either again each time.
+     */
+    private final java.util.LinkedHashMap<Integer, List<int[]>> epochs = new java.util.LinkedHashMap<>(4, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(java.util.Map.Entry<Integer, List<int[]>> eldest) {
+            return size() > 2;
+        }
+    };
     private Seq2SeqEvaluator evaluator;
 
     /**
@@ -93,11 +101,7 @@ public final class PairRows implements AutoCloseable {
         long perEpoch = samplesPerEpoch();
         int epoch = Math.toIntExact(s / perEpoch);
         long position = s % perEpoch;
-        if (epoch != cachedEpoch) {
-            cachedBatches = sampler.epoch(epoch);
-            cachedEpoch = epoch;
-        }
-        int[] batch = cachedBatches.get((int) (position / globalBatch));
+        int[] batch = epochs.computeIfAbsent(epoch, sampler::epoch).get((int) (position / globalBatch));
         int row = (int) (position % globalBatch);
         return row < batch.length ? batch[row] : -1;
     }
