@@ -12,6 +12,8 @@ import io.troupe.worker.job.ReductionException;
 import io.troupe.worker.job.StartingPoint;
 import io.troupe.worker.job.WorkerJob;
 import io.troupe.worker.train.LearningRateSchedule;
+import io.troupe.worker.train.NonFiniteSteps;
+import io.troupe.worker.train.TrainingDivergedException;
 import io.troupe.worker.train.TrainSettings;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -101,7 +103,7 @@ public final class Seq2SeqRun {
         PairRows rows = new PairRows(cfg, data, batch, settings.evalIters(), settings.seed());
         double lossSum = 0;
         int lossCount = 0;
-        int skippedInRow = 0;
+        NonFiniteSteps nonFinite = NonFiniteSteps.of(settings);
         double trainLoss = Double.NaN;
         double valLoss = Double.NaN;
         long realTokens = 0;
@@ -120,13 +122,12 @@ public final class Seq2SeqRun {
                         ElasticShare.of(batch, 1, 1, 0, first));
                 long stepNanos = System.nanoTime() - t0;
                 nanos += stepNanos;
-                if (r.skipped()) {
-                    if (++skippedInRow >= settings.maxNonfiniteSteps()) {
-                        throw new IllegalStateException("the loss or gradient was not finite for " + skippedInRow
-                                + " steps in a row (last at step " + step + "); lower the learning rate");
-                    }
-                } else {
-                    skippedInRow = 0;
+                if (nonFinite.record(r.skipped())) {
+                    // The step path's rule, as a local GPT run has it; this run keeps no checkpoints.
+                    throw new TrainingDivergedException(nonFinite.divergedMessage(step, "none (train-seq2seq keeps"
+                            + " none)").replace("then resume", "then start again"));
+                }
+                if (!r.skipped()) {
                     lossSum += r.loss();
                     lossCount++;
                 }
