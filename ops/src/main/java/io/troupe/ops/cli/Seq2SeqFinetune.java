@@ -21,12 +21,13 @@ import picocli.CommandLine;
 /**
  * {@code troupe finetune --from SEQ2SEQ_DIR --data PAIRS --out DIR}: continues training an
  * encoder-decoder from {@code train-seq2seq} on another pairs dataset (domain transfer, or more
- * steps on the same data), on the same step path as {@code train-seq2seq} (a {@code WorkerJob} started from the model's parameters). The architecture and
- * the tokenizer come from the source; the dataset must have been prepared with that tokenizer.
- * The recipe is {@code --steps}, {@code --seed} and the settings {@link #SETTINGS}; the
- * optimizer's moments start at zero (a model directory keeps none).
+ * steps on the same data), on the same step path as {@code train-seq2seq}: a {@code WorkerJob}
+ * started from the model's parameters. The architecture and the tokenizer come from the source;
+ * the dataset must have been prepared with that tokenizer. The recipe is {@code --steps},
+ * {@code --seed} and the settings {@link #SETTINGS}; the optimizer's moments start at zero (a
+ * model directory keeps none).
  *
- * {@code --workers N} runs it on N workers in this process ({@link Seq2SeqCluster}), as
+ * <p>{@code --workers N} runs it on N workers in this process ({@link Seq2SeqCluster}), as
  * {@code train-seq2seq --workers N}. The GPT-only options (LoRA, freezing, classification,
  * cross-validation, {@code --bind}) are refused by name rather than ignored.
  */
@@ -101,12 +102,6 @@ final class Seq2SeqFinetune {
                     + "/tokenizer.json); prepare the pairs again with --pairs-tokenizer " + from);
         }
         TrainSettings settings = settings();
-        PrintWriter err = command.getErr();
-        int total = Math.toIntExact(source.config().layout().size());
-        err.printf("fine-tuning seq2seq %s: %d+%d layers, C=%d, %d of %d parameters trainable (100%%), %d steps at"
-                        + " learning rate %.2e%n", from, source.config().encoderLayers(), source.config().decoderLayers(),
-                source.config().nEmbd(), total, total, settings.maxIters(), settings.learningRate());
-        err.flush();
         if (workers < 1) {
             throw UserError.usage("--workers must be at least 1, got " + workers);
         }
@@ -114,6 +109,12 @@ final class Seq2SeqFinetune {
             throw UserError.usage("batch_size " + settings.batchSize() + " is smaller than --workers " + workers
                     + "; every worker needs at least one pair per step");
         }
+        PrintWriter err = command.getErr();
+        int total = Math.toIntExact(source.config().layout().size());
+        err.printf("fine-tuning seq2seq %s: %d+%d layers, C=%d, %d of %d parameters trainable (100%%), %d steps at"
+                        + " learning rate %.2e%n", from, source.config().encoderLayers(), source.config().decoderLayers(),
+                source.config().nEmbd(), total, total, settings.maxIters(), settings.learningRate());
+        err.flush();
         String attribution = credits(source.attribution(), dataset.manifest().path("attribution").asText(""));
         if (workers > 1) {
             Seq2SeqCluster.Outcome outcome = Seq2SeqCluster.train(source.config(), dataset, data, settings,
