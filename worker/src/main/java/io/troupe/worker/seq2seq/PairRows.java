@@ -162,17 +162,22 @@ public final class PairRows implements AutoCloseable {
     /**
      * The unsmoothed per-token NLL of {@code params} on this worker's part of the first
      * evaluation batches of the training data (every {@code workers}-th from {@code rank}, of
-     * epoch 0's order) and on the first evaluation batches of the val split (every worker the
+     * epoch 0's order; one of them when there are fewer than workers) and on the first evaluation batches of the val split (every worker the
      * same; the val order is the sampler's at seed 0, as the local trainer had it).
      *
      * @return {train NLL, val NLL}
      */
     public double[] evaluate(float[] params, int rank, int workers) throws EngineException {
         List<Seq2SeqBatch> trainBatches = new ArrayList<>();
-        for (int b = rank; b < Math.min(evalBatches, batchesPerEpoch); b += workers) {
+        int scored = Math.min(evalBatches, batchesPerEpoch);
+        for (int b = rank; b < scored; b += workers) {
             trainBatches.add(batch((long) b * globalBatch, globalBatch));
         }
-        double trainNll = trainBatches.isEmpty() ? Double.NaN : evaluator.nll(params, trainBatches);
+        if (trainBatches.isEmpty()) {
+            // More workers than evaluation batches: score one of them again rather than report NaN.
+            trainBatches.add(batch((long) (rank % scored) * globalBatch, globalBatch));
+        }
+        double trainNll = evaluator.nll(params, trainBatches);
         return new double[] {trainNll, validationLoss(params)};
     }
 
