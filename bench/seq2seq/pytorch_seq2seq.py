@@ -2,7 +2,7 @@
 """PyTorch baseline for `troupe train-seq2seq`: the same encoder-decoder, data, batches and
 optimizer, built on torch.nn.Transformer, for step time and BLEU at equal steps.
 
-What is the same as Troupe (worker Seq2SeqTrainer, model seq2seq.Seq2SeqForward / Seq2SeqInit):
+What is the same as Troupe (worker Seq2SeqRun on WorkerJob, Seq2SeqBatch, model seq2seq.Seq2SeqForward / Seq2SeqInit):
 - Data: the prepared dataset's own files (uint16 ids, offsets.bin = source then target int64
   offsets), no re-tokenisation. Special ids from manifest.json.
 - Batches: the same rows in the same order. LengthBucketSampler is reproduced exactly
@@ -142,7 +142,7 @@ def padded(n):
 
 
 def make_batch(split, rows, batch_rows, max_len, bos, eos, pad):
-    """Seq2SeqTrainer.Batch.of: (src [B,S], src_lengths [B], tgt_in [B,T], targets [B,T])."""
+    """Seq2SeqBatch.of (was Seq2SeqTrainer.Batch.of): (src [B,S], src_lengths [B], tgt_in [B,T], targets [B,T])."""
     max_s = max([1] + [min(max_len, len(split.source(r))) for r in rows])
     max_t = max([1] + [min(max_len, len(split.target(r)) + 1) for r in rows])
     s = min(max_len, padded(max_s))
@@ -219,10 +219,17 @@ class Seq2Seq(nn.Module):
 
 
 def learning_rate(step, peak, warmup, steps):
-    if step <= warmup:
-        return peak * step / max(1, warmup)
-    progress = (step - warmup) / max(1, steps - warmup)
-    return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+    """Troupe's schedule for step 1..steps: nanoGPT's get_lr at it = step - 1 (LearningRateSchedule),
+    warm-up (it + 1) / (warmup + 1), cosine to 0.1 x peak at max(steps, warmup) (Seq2SeqRun.settings)."""
+    it = step - 1
+    floor = 0.1 * peak
+    decay = max(steps, warmup)
+    if it < warmup:
+        return peak * (it + 1) / (warmup + 1)
+    if it > decay or decay == warmup:
+        return floor
+    ratio = (it - warmup) / (decay - warmup)
+    return floor + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (peak - floor)
 
 
 @torch.no_grad()

@@ -79,7 +79,8 @@ final class JobProgress {
         this.cadence = Cadence.of(spec.settings());
         this.globalBatch = spec.settings().batchSize();
         this.nonFinite = NonFiniteSteps.of(spec.settings());
-        this.parameters = spec.settings().backbone(spec.tokenizer().vocabSize()).layout().size();
+        this.parameters = spec.finetune() != null && spec.finetune().translate() ? spec.finetune().seq2seqParameters()
+                : spec.settings().backbone(spec.tokenizer().vocabSize()).layout().size();
         this.flops = ModelFlops.of(spec.settings().model(spec.tokenizer().vocabSize()), globalBatch,
                 spec.settings().blockSize());
     }
@@ -93,7 +94,12 @@ final class JobProgress {
     Optional<String> open(StateExchange coordinatorState) {
         try {
             int perEpoch;
-            if (spec.finetune() != null && spec.finetune().classify()) {
+            if (spec.finetune() != null && spec.finetune().translate()) {
+                // An encoder-decoder's samples are slots of its length-bucketed batches; the workers check the dataset.
+                log.info("job {} trains an encoder-decoder on {} ({} samples per epoch)", spec.jobId(), spec.dataPath(),
+                        spec.finetune().trainExamples());
+                perEpoch = spec.finetune().trainExamples();
+            } else if (spec.finetune() != null && spec.finetune().classify()) {
                 // A classifier's samples are its labelled training examples; the workers check the file's hash.
                 log.info("job {} fine-tunes a classifier on {} ({} training examples)", spec.jobId(), spec.dataPath(),
                         spec.finetune().trainExamples());

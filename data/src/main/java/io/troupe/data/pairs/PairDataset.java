@@ -21,6 +21,8 @@ import java.util.Map;
  * refused rather than trained on. The ids live in memory (a few MB for the Tatoeba file).
  */
 public final class PairDataset {
+    /** The manifest's file name: it holds every split file's SHA-256, so its own hash names the dataset. */
+    public static final String MANIFEST = PairsManifest.FILE_NAME;
 
     /** One split's examples. */
     public static final class Examples {

@@ -206,7 +206,8 @@ final class FinetuneCommand implements Callable<Integer> {
     @Override
     public Integer call() throws DataException, EngineException, CheckpointException, IOException {
         if (Seq2SeqFinetune.isSource(from)) {
-            return new Seq2SeqFinetune(spec.commandLine(), training, threads.threads())
+            return new Seq2SeqFinetune(spec.commandLine(), training, threads.threads(), workers,
+                    workers > 1 ? threads.perLocalWorker(workers) : threads.threads())
                     .run(Path.of(from), training.requireData(), runDir.requireOut(), task, force.enabled());
         }
         Path data = training.requireData();

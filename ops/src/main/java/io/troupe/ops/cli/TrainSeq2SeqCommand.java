@@ -3,8 +3,10 @@ package io.troupe.ops.cli;
 import io.troupe.data.DataException;
 import io.troupe.data.pairs.PairDataset;
 import io.troupe.model.seq2seq.Seq2SeqConfig;
+import io.troupe.model.seq2seq.Seq2SeqInit;
 import io.troupe.worker.seq2seq.Seq2SeqModelDir;
-import io.troupe.worker.seq2seq.Seq2SeqTrainer;
+import io.troupe.worker.seq2seq.Seq2SeqRun;
+import io.troupe.worker.train.TrainSettings;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -18,7 +20,10 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code troupe train-seq2seq}: trains an encoder-decoder ({@code --arch seq2seq}) on a dataset from
- * {@code troupe prepare --pairs}, locally, and writes a model directory {@code translate} reads.
+ * {@code troupe prepare --pairs} on the one step path ({@code WorkerJob}), and writes a model
+ * directory {@code translate} reads. {@code --workers 1} is the local one-worker job;
+ * {@code --workers N} runs a coordinator and N workers in this process, the ring over loopback,
+ * exactly as {@code train --workers N} does for a GPT.
  */
 @Command(name = "train-seq2seq", description = {"Train an encoder-decoder (--arch seq2seq) on a prepared pairs dataset.",
             "Length-bucketed batches; prints train and validation loss; writes a model directory for `translate`."},
@@ -86,6 +91,11 @@ final class TrainSeq2SeqCommand implements Callable<Integer> {
             + " (for benchmarks: bench/seq2seq-vs-pytorch.sh).")
     private boolean stepTimes;
 
+    @Option(names = "--workers", defaultValue = "1", paramLabel = "N", description = "Workers in this process:"
+            + " 1 trains locally; N > 1 runs a coordinator and N workers whose ring averages every step's"
+            + " gradients (default: ${DEFAULT-VALUE}).")
+    private int workers;
+
     @Mixin
     private ThreadsOption threads;
 
@@ -101,13 +111,22 @@ final class TrainSeq2SeqCommand implements Callable<Integer> {
         } catch (DataException e) {
             throw UserError.inputData(e.getMessage(), e);
         }
+        if (workers < 1) {
+            throw UserError.usage("--workers must be at least 1, got " + workers);
+        }
+        if (workers > 1 && batchSize < workers) {
+            throw UserError.usage("--batch-size " + batchSize + " is smaller than --workers " + workers
+                    + "; every worker needs at least one pair per step");
+        }
+        if (workers > 1 && snapshots) {
+            throw UserError.usage("--snapshots is written by the local run only; drop it or use --workers 1");
+        }
         Seq2SeqConfig cfg;
-        Seq2SeqTrainer.Settings settings;
+        TrainSettings settings;
         try {
             cfg = new Seq2SeqConfig(dataset.tokenizer().vocabSize(), maxLen, maxLen, encoderLayers, decoderLayers, nHead,
                     nEmbd, 4 * nEmbd, dropout, labelSmoothing);
-            settings = new Seq2SeqTrainer.Settings(steps, batchSize, lr, warmup, evalInterval, valBatches,
-                    threads.threads(), seed);
+            settings = Seq2SeqRun.settings(steps, batchSize, lr, warmup, evalInterval, valBatches, seed);
         } catch (IllegalArgumentException e) {
             throw UserError.usage(e.getMessage());
         }
@@ -116,7 +135,11 @@ final class TrainSeq2SeqCommand implements Callable<Integer> {
                 nEmbd, nHead, cfg.vocabSize(), cfg.layout().size());
         err.flush();
         String attribution = dataset.manifest().path("attribution").asText("");
-        Seq2SeqTrainer.Result result = new Seq2SeqTrainer(cfg, dataset, settings).withStepTimes(stepTimes).run(line -> {
+        if (workers > 1) {
+            return onCluster(cfg, dataset, settings, err, attribution);
+        }
+        Seq2SeqRun.Result result = Seq2SeqRun.run(cfg, dataset, settings, Seq2SeqInit.initial(cfg, seed),
+                threads.perLocalWorker(1), stepTimes, line -> {
             err.println(line);
             err.flush();
         }, (step, params) -> {
@@ -133,10 +156,23 @@ final class TrainSeq2SeqCommand implements Callable<Integer> {
         });
         new Seq2SeqModelDir(cfg, result.params(), dataset.tokenizer(), dataset.bosId(), dataset.eosId(),
                 dataset.padId(), attribution).save(out);
-        spec.commandLine().getOut().printf("wrote %s: val loss %.4f, %.0f ms/step, padding %.1f%%%s%n", out,
-                result.valLoss(), result.msPerStep(), 100 * result.paddingFraction(),
-                attribution.isEmpty() ? "" : "; data: " + attribution);
+        wrote(out, attribution, result.valLoss(), result.msPerStep(), result.paddingFraction());
         return 0;
+    }
+
+    /** --workers N: the embedded cluster ({@link Seq2SeqCluster}) from a fresh initialisation. */
+    private Integer onCluster(Seq2SeqConfig cfg, PairDataset dataset, TrainSettings settings, PrintWriter err,
+                              String attribution) throws IOException {
+        Seq2SeqCluster.Outcome outcome = Seq2SeqCluster.train(cfg, dataset, data, settings,
+                Seq2SeqInit.initial(cfg, seed), out, workers, threads.perLocalWorker(workers), stepTimes, err);
+        wrote(out, attribution, outcome.valLoss(), outcome.msPerStep(), outcome.paddingFraction());
+        return 0;
+    }
+
+    /** The closing line both paths print. */
+    private void wrote(Path dir, String attribution, double valLoss, double msPerStep, double padding) {
+        spec.commandLine().getOut().printf("wrote %s: val loss %.4f, %.0f ms/step, padding %.1f%%%s%n", dir, valLoss,
+                msPerStep, 100 * padding, attribution.isEmpty() ? "" : "; data: " + attribution);
     }
 
     /** Refuses an {@code --out} for a seq2seq model that exists and is not empty, unless {@code force}. */

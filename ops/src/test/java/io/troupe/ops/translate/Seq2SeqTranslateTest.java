@@ -11,7 +11,8 @@ import io.troupe.data.pairs.PairsPreparer;
 import io.troupe.data.pairs.PairsRequest;
 import io.troupe.model.seq2seq.Seq2SeqConfig;
 import io.troupe.worker.seq2seq.Seq2SeqModelDir;
-import io.troupe.worker.seq2seq.Seq2SeqTrainer;
+import io.troupe.model.seq2seq.Seq2SeqInit;
+import io.troupe.worker.seq2seq.Seq2SeqRun;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -22,7 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * End to end on a toy word-for-word language pair: prepare, train a tiny seq2seq with the local
- * trainer, save, load, and translate greedily; the model must learn (validation loss falls far
+ * trainer (a one-worker job on the step path), save, load, and translate greedily; the model must learn (validation loss falls far
  * below the uniform ln V) and greedy decoding must reproduce most training pairs.
  */
 class Seq2SeqTranslateTest {
@@ -61,8 +62,8 @@ class Seq2SeqTranslateTest {
         }
         PairDataset dataset = toyDataset(lines);
         Seq2SeqConfig cfg = new Seq2SeqConfig(dataset.tokenizer().vocabSize(), 16, 16, 1, 1, 2, 32, 64, 0.0, 0.1);
-        Seq2SeqTrainer.Result result = new Seq2SeqTrainer(cfg, dataset,
-                new Seq2SeqTrainer.Settings(800, 16, 3e-3, 50, 800, 4, 1, 7)).run(line -> { });
+        Seq2SeqRun.Result result = Seq2SeqRun.run(cfg, dataset, Seq2SeqRun.settings(800, 16, 3e-3, 50, 800, 4, 7),
+                Seq2SeqInit.initial(cfg, 7), 1, false, line -> { }, (step, params) -> { });
         double uniform = Math.log(cfg.vocabSize());
         assertTrue(result.valLoss() < 0.25 * uniform, "val loss " + result.valLoss() + " vs uniform " + uniform);
         assertTrue(result.paddingFraction() >= 0 && result.paddingFraction() < 1);
@@ -103,8 +104,8 @@ class Seq2SeqTranslateTest {
         PairDataset dataset = toyDataset(lines);
         Seq2SeqConfig cfg = new Seq2SeqConfig(dataset.tokenizer().vocabSize(), 32, 32, 1, 1, 2, 16, 32, 0.0, 0.1);
         List<String> log = new ArrayList<>();
-        new Seq2SeqTrainer(cfg, dataset, new Seq2SeqTrainer.Settings(12, 8, 1e-3, 2, 100, 1, 1, 7))
-                .withStepTimes(true).run(log::add);
+        Seq2SeqRun.run(cfg, dataset, Seq2SeqRun.settings(12, 8, 1e-3, 2, 100, 1, 7), Seq2SeqInit.initial(cfg, 7), 1,
+                true, log::add, (step, params) -> { });
         List<String> times = log.stream().filter(l -> l.startsWith("step-time ")).toList();
         assertEquals(12, times.size(), String.join("\n", log));
         java.util.Set<String> shapes = new java.util.HashSet<>();

@@ -76,7 +76,28 @@ public final class ModelCard {
         return md.toString();
     }
 
+    /** True for a run of {@code train-seq2seq --workers N} (its summary's {@code arch}). */
+    private static boolean seq2seq(JsonNode s) {
+        return "seq2seq".equals(s.path("arch").asText());
+    }
+
     private static void model(StringBuilder md, JsonNode s, JsonNode c) {
+        if (seq2seq(s)) {
+            // The job settings' GPT fields are not this model's: its config is the summary's "seq2seq".
+            JsonNode m = s.path("seq2seq");
+            md.append("\n## Model\n\nAn encoder-decoder transformer (seq2seq): it translates a source sentence into"
+                    + " the target language.\n\n");
+            table(md, "| | |", new String[][] {
+                {"parameters", String.format(Locale.ROOT, "%,d", s.path("params").asLong())},
+                {"encoder / decoder layers, heads, width", m.path("encoderLayers").asText() + " / "
+                        + m.path("decoderLayers").asText() + ", " + m.path("nHead").asText() + ", "
+                        + m.path("nEmbd").asText()},
+                {"source / target positions", m.path("maxSource").asText() + " / " + m.path("maxTarget").asText()},
+                {"vocabulary (shared, tied)", m.path("vocabSize").asText()},
+                {"dropout, label smoothing", m.path("dropout").asText() + ", " + m.path("labelSmoothing").asText()},
+            });
+            return;
+        }
         JsonNode labels = s.path("labels");
         md.append(labels.isArray()
                 ? "\n## Model\n\nA decoder-only transformer (GPT) with a classification head: it labels a text as one of "
@@ -111,6 +132,14 @@ public final class ModelCard {
         if (manifest == null) {
             md.append("\nThe dataset is not at that path from here (").append(manifestFile)
                     .append(" is missing), so its audit cannot be shown.\n");
+            return;
+        }
+        if ("troupe-pairs".equals(manifest.path("format").asText())) {
+            md.append(String.format(Locale.ROOT, "- sentence pairs (%s to %s, `prepare --pairs`): %,d train and %,d val"
+                            + " pairs, split %s; credit: %s%n", manifest.path("source_language").asText(),
+                    manifest.path("target_language").asText(), manifest.path("splits").path("train").path("pairs").asLong(),
+                    manifest.path("splits").path("val").path("pairs").asLong(), manifest.path("split").asText(),
+                    manifest.path("attribution").asText("none recorded")));
             return;
         }
         JsonNode report = manifest.path("report");
@@ -151,11 +180,17 @@ public final class ModelCard {
         long tokens = steps * c.path("batch_size").asLong() * c.path("block_size").asLong()
                 * Math.max(1, c.path("grad_accum").asLong(1));
         md.append("\n## Training\n\n");
+        String seen = seq2seq(s)
+                ? String.format(Locale.ROOT, "%,d pair slots (steps x batch %s, the epochs' short batches filled)",
+                        steps * c.path("batch_size").asLong(), c.path("batch_size").asText())
+                : null;
         table(md, "| | |", new String[][] {
             {"steps", String.format(Locale.ROOT, "%,d", steps)},
-            {"tokens seen", String.format(Locale.ROOT, "%,d (steps x batch %s x context %s x accumulation %s)", tokens,
+            seen != null ? new String[] {"pairs seen", seen}
+            : new String[] {"tokens seen", String.format(Locale.ROOT, "%,d (steps x batch %s x context %s x accumulation %s)", tokens,
                     c.path("batch_size").asText(), c.path("block_size").asText(), c.path("grad_accum").asText("1"))},
-            {"wall time", String.format(Locale.ROOT, "%.1f s (%,.0f tokens/s)", s.path("wall_seconds").asDouble(),
+            {"wall time", seen != null ? String.format(Locale.ROOT, "%.1f s", s.path("wall_seconds").asDouble())
+                    : String.format(Locale.ROOT, "%.1f s (%,.0f tokens/s)", s.path("wall_seconds").asDouble(),
                     s.path("tokens_per_second").asDouble())},
             {"workers", s.has("workers") ? s.path("workers").asText() : "1 (local)"},
             {"optimizer", String.format(Locale.ROOT, "AdamW, lr %s (min %s, warm-up %s, decay to step %s), betas %s/%s,"

@@ -102,12 +102,69 @@ public final class BatchParallelEngine implements AutoCloseable {
         }
     }
 
+    /** Rows of each lane, in lane order (lane l holds the batch's rows after those of lanes 0..l-1). */
+    public int[] laneRows() {
+        int[] rows = new int[lanes.size()];
+        for (int l = 0; l < rows.length; l++) {
+            rows[l] = batch.rows(l);
+        }
+        return rows;
+    }
+
     /**
      * Runs the step on all lanes and writes the mean gradient over all rows into {@code gradients}.
      *
      * @return the mean loss over all rows
      */
     public double step(float[] gradients) throws EngineException {
+        double[] weights = new double[lanes.size()];
+        for (int l = 0; l < weights.length; l++) {
+            weights[l] = batch.weight(l);
+        }
+        return step(gradients, weights);
+    }
+
+    /**
+     * Runs the step on all lanes and writes {@code sum_l weights[l] * gradient_l} into
+     * {@code gradients}: for a loss that is a mean over something other than rows (a seq2seq
+     * lane's mean over its real target tokens), the caller weighs each lane by its share of
+     * that. A lane of weight 0 (rows with nothing to predict, whose mean is 0/0) is run but
+     * left out entirely, so its NaN does not reach the sum; if every lane is 0 the gradient is 0.
+     *
+     * @return {@code sum_l weights[l] * loss_l}
+     */
+    public double step(float[] gradients, double[] weights) throws EngineException {
+        if (weights.length != lanes.size()) {
+            throw new IllegalArgumentException(weights.length + " lane weights for " + lanes.size() + " lanes");
+        }
+        float[] losses = runLanes();
+        double loss = 0;
+        boolean written = false;
+        for (int l = 0; l < lanes.size(); l++) {
+            double weight = weights[l];
+            if (weight == 0) {
+                continue;
+            }
+            loss += weight * losses[l];
+            FlatBuffer g = lanes.get(l).gradientBuffer();
+            if (!written) {
+                g.copyTo(gradients);
+                if (weight != 1) {
+                    scale(gradients, (float) weight);
+                }
+                written = true;
+            } else {
+                g.addTo(gradients, (float) weight);
+            }
+        }
+        if (!written) {
+            java.util.Arrays.fill(gradients, 0f);
+        }
+        return loss;
+    }
+
+    /** Scatters the batch, runs every lane (lane 0 on the caller's thread) and returns their losses. */
+    private float[] runLanes() throws EngineException {
         batch.scatter((lane, name) -> lanes.get(lane).batch(name));
         float[] losses = new float[lanes.size()];
         if (lanes.size() == 1) {
@@ -123,21 +180,7 @@ public final class BatchParallelEngine implements AutoCloseable {
                 losses[l] = LaneBatch.await(running.get(l - 1), "step");
             }
         }
-        double loss = 0;
-        for (int l = 0; l < lanes.size(); l++) {
-            double weight = batch.weight(l);
-            loss += weight * losses[l];
-            FlatBuffer g = lanes.get(l).gradientBuffer();
-            if (l == 0) {
-                g.copyTo(gradients);
-                if (lanes.size() > 1) {
-                    scale(gradients, (float) weight);
-                }
-            } else {
-                g.addTo(gradients, (float) weight);
-            }
-        }
-        return loss;
+        return losses;
     }
 
     private static void scale(float[] values, float factor) {

@@ -22,6 +22,7 @@ import io.troupe.model.io.ModelFileException;
 import io.troupe.model.io.Safetensors;
 import io.troupe.model.io.SafetensorsWriter;
 import io.troupe.model.io.TensorEntry;
+import io.troupe.model.seq2seq.Seq2SeqConfig;
 import io.troupe.worker.job.StartingPoint;
 import java.io.IOException;
 import java.io.InputStream;
@@ -41,14 +42,16 @@ import java.util.Set;
  * A fine-tuning job as a cluster's workers rebuild it (the {@code finetune_json} of a JoinJob):
  * where its starting parameters are (a safetensors file the command wrote into the run
  * directory, named by path and SHA-256, as the data is), which of them train, the LoRA
- * settings, and for {@code classify} the head and how the labelled file is split.
+ * settings, and for {@code classify} the head and how the labelled file is split. A
+ * {@code translate} job is an encoder-decoder ({@code train-seq2seq --workers N}, also from
+ * scratch: its start file is the fresh initialisation), carrying its {@code Seq2SeqConfig}.
  *
  * <p>The command builds the {@link StartingPoint} exactly as a local run does (the source's
  * body, a fresh head from the seed, LoRA's A and B) and writes all of it; a worker reads it
  * back instead of loading the source itself, so every worker, and a resumed run, starts from
  * the same bits whatever the source was (run, checkpoint, {@code hf:}).
  *
- * @param task {@code lm} or {@code classify}
+ * @param task {@code lm}, {@code classify} or {@code translate} (an encoder-decoder, from scratch or not)
  * @param startPath the starting parameters' safetensors file, as every worker opens it
  * @param startSha256 that file's SHA-256; workers refuse another
  * @param trains the names of the parameters that train (the rest are baked into the graphs)
@@ -59,11 +62,14 @@ import java.util.Set;
  * @param valFraction the stratified share held out for validation (classify)
  * @param maxTokens the longest text read, in tokens (classify)
  * @param maxBadRows rows that may be skipped (classify)
- * @param trainExamples the examples a classify epoch has (what the coordinator counts samples against)
+ * @param trainExamples the samples an epoch has, what the coordinator counts samples against: a classify
+ *     job's training examples, a translate job's batches times the global batch (filler rows included)
+ * @param seq2seq a translate job's {@link Seq2SeqConfig} as JSON, else ""
  */
 public record FinetuneJob(String task, String startPath, String startSha256, List<String> trains, int loraRank,
                           double loraAlpha, String loraTargets, double loraDropout, List<String> labels,
-                          String pooling, double valFraction, int maxTokens, int maxBadRows, int trainExamples) {
+                          String pooling, double valFraction, int maxTokens, int maxBadRows, int trainExamples,
+                          String seq2seq) {
     /** The starting parameters' file name in the run directory. */
     public static final String START_FILE = "start.safetensors";
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -71,9 +77,59 @@ public record FinetuneJob(String task, String startPath, String startSha256, Lis
     public FinetuneJob {
         trains = List.copyOf(trains);
         labels = List.copyOf(labels);
-        if (!task.equals("lm") && !task.equals("classify")) {
-            throw new IllegalArgumentException("a fine-tuning job's task is lm or classify, not '" + task + "'");
+        seq2seq = seq2seq == null ? "" : seq2seq;
+        if (!task.equals("lm") && !task.equals("classify") && !task.equals(TRANSLATE)) {
+            throw new IllegalArgumentException("a fine-tuning job's task is lm, classify or translate, not '" + task + "'");
         }
+        if (task.equals(TRANSLATE) == seq2seq.isEmpty()) {
+            throw new IllegalArgumentException("a translate job, and only one, carries a seq2seq config");
+        }
+    }
+
+    /** A GPT job (lm or classify): no seq2seq config. */
+    public FinetuneJob(String task, String startPath, String startSha256, List<String> trains, int loraRank,
+                       double loraAlpha, String loraTargets, double loraDropout, List<String> labels, String pooling,
+                       double valFraction, int maxTokens, int maxBadRows, int trainExamples) {
+        this(task, startPath, startSha256, trains, loraRank, loraAlpha, loraTargets, loraDropout, labels, pooling,
+                valFraction, maxTokens, maxBadRows, trainExamples, "");
+    }
+
+    /**
+     * An encoder-decoder job ({@code train-seq2seq --workers N}, from scratch or from a model):
+     * every parameter of {@code cfg} trains from the start file, on a pairs dataset whose epoch
+     * has {@code samplesPerEpoch} samples.
+     */
+    public static FinetuneJob translate(String startPath, String startSha256, Seq2SeqConfig cfg, long samplesPerEpoch) {
+        List<String> names = cfg.layout().views().stream().map(ParameterLayout.View::name).toList();
+        try {
+            return new FinetuneJob(TRANSLATE, startPath, startSha256, names, 0, 0, "", 0, List.of(), "last", 0, 0, 0,
+                    Math.toIntExact(samplesPerEpoch), JSON.writeValueAsString(cfg));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("a seq2seq config of numbers is always JSON", e);
+        }
+    }
+
+    /** The task of an encoder-decoder job. */
+    public static final String TRANSLATE = "translate";
+
+    /** True for an encoder-decoder job. */
+    public boolean translate() {
+        return task.equals(TRANSLATE);
+    }
+
+    /** A translate job's model config. */
+    public Seq2SeqConfig seq2seqConfig() {
+        try {
+            return JSON.readValue(seq2seq, Seq2SeqConfig.class);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("the coordinator's seq2seq config is not readable: "
+                    + e.getOriginalMessage());
+        }
+    }
+
+    /** Parameters the job trains: a translate job's whole model; 0 when only the workers know (a GPT job's). */
+    public long seq2seqParameters() {
+        return translate() ? seq2seqConfig().layout().size() : 0;
     }
 
     /** True for a classification job. */
@@ -150,6 +206,17 @@ public record FinetuneJob(String task, String startPath, String startSha256, Lis
      * @throws IllegalArgumentException naming what does not match
      */
     public StartingPoint start(GptConfig cfg) throws IOException {
+        LoraConfig lora = lora();
+        ParameterLayout base = classify() ? ClassifierGraphs.layout(cfg, head()) : ParameterLayout.of(cfg);
+        return start(lora == null ? base : lora.extend(base, cfg), lora);
+    }
+
+    /** A translate job's starting point: every parameter of its seq2seq model, checked as {@link #start(GptConfig)} does. */
+    public StartingPoint startSeq2Seq() throws IOException {
+        return start(seq2seqConfig().layout(), null);
+    }
+
+    private StartingPoint start(ParameterLayout full, LoraConfig lora) throws IOException {
         Path file = Path.of(startPath);
         if (!Files.isRegularFile(file)) {
             throw new IllegalArgumentException("the fine-tuning start " + file + " is not on this node; workers open it"
@@ -160,9 +227,6 @@ public record FinetuneJob(String task, String startPath, String startSha256, Lis
             throw new IllegalArgumentException("the fine-tuning start " + file + " has SHA-256 " + sha
                     + ", not the coordinator's " + startSha256 + "; it changed since the job began");
         }
-        LoraConfig lora = lora();
-        ParameterLayout base = classify() ? ClassifierGraphs.layout(cfg, head()) : ParameterLayout.of(cfg);
-        ParameterLayout full = lora == null ? base : lora.extend(base, cfg);
         float[] values = new float[Math.toIntExact(full.size())];
         try (Safetensors st = Safetensors.open(file)) {
             if (st.names().size() != full.views().size()) {

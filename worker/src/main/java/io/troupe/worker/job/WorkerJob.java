@@ -34,6 +34,8 @@ import io.troupe.worker.bert.MaskedTokens;
 import io.troupe.worker.bert.MlmBatches;
 import io.troupe.worker.bert.MlmMasking;
 import io.troupe.worker.finetune.LabelledRows;
+import io.troupe.worker.seq2seq.PairRows;
+import io.troupe.worker.seq2seq.Seq2SeqBatch;
 import java.nio.LongBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -84,6 +86,16 @@ public final class WorkerJob implements AutoCloseable {
     private final MlmBatches mlm;
     /** A classification fine-tune's labelled rows (instead of token windows), or null. */
     private final LabelledRows classify;
+    /** An encoder-decoder's pairs (instead of token windows), or null. */
+    private final PairRows pairs;
+    /**
+     * An encoder-decoder's engines by batch shape "rows x S x T", least recently used first: a
+     * worker's slice is padded to its own longest row, so a run meets a few shapes, not one.
+     */
+    private final java.util.LinkedHashMap<String, BatchParallelEngine> shapeEngines =
+            new java.util.LinkedHashMap<>(16, 0.75f, true);
+    /** Builds an encoder-decoder engine of (rows, S, T); null for other jobs. */
+    private final ShapeBuilder shapeFactory;
     private final ParameterLayout layout;
     private GradientReducer reducer;
     /** Engines by micro-batch rows: an elastic job's share changes with the number of workers. */
@@ -111,6 +123,9 @@ public final class WorkerJob implements AutoCloseable {
     private final FlatBuffer reduceBuffer;
     /** DiLoCo's outer state, or null when the workers synchronise every step. */
     private final DilocoRound diloco;
+    /** Encoder-decoder engines kept at once (one per batch shape), least recently used closed first. */
+    static final int MAX_SHAPE_ENGINES = 16;
+    private int shapeEnginesBuilt;
     private double lastComputeMillis;
     private double lastReduceMillis;
     private double lastExposedReduceMillis;
@@ -140,7 +155,7 @@ public final class WorkerJob implements AutoCloseable {
     public WorkerJob(TrainSettings settings, Tokenizer tokenizer, TokenSplit data, BatchPlan plan,
                      EngineOptions engineOptions, GradientReducer reducer, Checkpoint resumeFrom, StartingPoint start)
             throws EngineException {
-        this(settings, tokenizer, data, null, plan, engineOptions, reducer, resumeFrom, start);
+        this(settings, tokenizer, data, null, null, plan, engineOptions, reducer, resumeFrom, start);
     }
 
     /**
@@ -154,15 +169,38 @@ public final class WorkerJob implements AutoCloseable {
     public WorkerJob(TrainSettings settings, Tokenizer tokenizer, LabelledRows rows, BatchPlan plan,
                      EngineOptions engineOptions, GradientReducer reducer, Checkpoint resumeFrom, StartingPoint start)
             throws EngineException {
-        this(settings, tokenizer, null, Objects.requireNonNull(rows, "rows"), plan, engineOptions, reducer,
+        this(settings, tokenizer, null, Objects.requireNonNull(rows, "rows"), null, plan, engineOptions, reducer,
+                resumeFrom, Objects.requireNonNull(start, "start"));
+    }
+
+    /**
+     * An encoder-decoder on this step path: the steps train on {@code pairs}' length-bucketed
+     * batches (sample numbers index its batch order; each micro-batch is padded to its own
+     * shape), evaluation is the unsmoothed per-token NLL, and the export is a seq2seq model
+     * directory. The share, all-reduce, clipping, AdamW, checkpoints and the non-finite rule are
+     * the same as for every job; the settings' model fields are not used.
+     *
+     * @param start the model's starting values (layout {@code pairs.config().layout()}, all trainable):
+     *     a fresh initialisation from the seed, or a trained model to fine-tune
+     */
+    public WorkerJob(TrainSettings settings, Tokenizer tokenizer, PairRows pairs, BatchPlan plan,
+                     EngineOptions engineOptions, GradientReducer reducer, Checkpoint resumeFrom, StartingPoint start)
+            throws EngineException {
+        this(settings, tokenizer, null, null, Objects.requireNonNull(pairs, "pairs"), plan, engineOptions, reducer,
                 resumeFrom, Objects.requireNonNull(start, "start"));
     }
 
     private WorkerJob(TrainSettings settings, Tokenizer tokenizer, TokenSplit data, LabelledRows labelled,
-                      BatchPlan plan, EngineOptions engineOptions, GradientReducer reducer, Checkpoint resumeFrom,
-                      StartingPoint start) throws EngineException {
+                      PairRows pairRows, BatchPlan plan, EngineOptions engineOptions, GradientReducer reducer,
+                      Checkpoint resumeFrom, StartingPoint start) throws EngineException {
         this.start = start;
         this.classify = labelled;
+        this.pairs = pairRows;
+        if (pairs != null && (settings.overlap().on() || settings.precision() != Precision.FP32
+                || settings.sync().diloco() || settings.isEncoder() || start.lora() != null)) {
+            throw new IllegalArgumentException("an encoder-decoder trains in fp32 with synchronous steps and no LoRA;"
+                    + " set overlap_allreduce=false, precision=fp32, sync=allreduce and arch=gpt");
+        }
         if (classify != null && settings.overlap().on()) {
             throw new IllegalArgumentException("overlap_allreduce applies to language-model steps, not to a classifier"
                     + " fine-tune; set overlap_allreduce=false");
@@ -202,7 +240,7 @@ public final class WorkerJob implements AutoCloseable {
         long sessionRunsSoFar = resumeFrom == null ? 0 : resumeFrom.trainingStep() * plan.accumulation();
         long dropoutSeed = settings.seed() + 7919L * plan.rank() + sessionRunsSoFar;
         TrainingGraph evalGraph = encoder != null ? EncoderGraphs.mlmEvaluation(encoder, plan.microBatch(), t, DType.FLOAT)
-                : classify != null ? null
+                : classify != null || pairs != null ? null
                 : GptGraphs.evaluation(model, plan.microBatch(), t, DType.FLOAT, trainable, frozen, lora,
                         settings.precision());
         int size = Math.toIntExact(layout.size());
@@ -213,16 +251,16 @@ public final class WorkerJob implements AutoCloseable {
                 new AdamW.Hyperparameters(settings.beta1(), settings.beta2(), 1e-8, settings.weightDecay()));
         this.clipper = new GradientClipper(settings.gradClip());
         long seed = rankSeed(settings.seed(), plan.rank());
-        if (classify == null) {
+        if (classify == null && pairs == null) {
             TokenSequence trainPart = partition(data.train(), plan.workers(), plan.rank(), t);
             this.evalTrainSampler = new BatchSampler(trainPart, plan.microBatch(), t, seed ^ 0x5DEECE66DL);
             this.evalValSampler = new BatchSampler(data.val(), plan.microBatch(), t, seed ^ 0xBB67AE8584CAA73BL);
         } else {
-            // A classifier scores whole example sets: no sampled evaluation batches, no sampler state.
+            // A classifier scores whole example sets, an encoder-decoder fixed batches: no sampler state.
             this.evalTrainSampler = null;
             this.evalValSampler = null;
         }
-        int rowLength = classify == null ? t : classify.seqLen();
+        int rowLength = classify != null ? classify.seqLen() : t;
         List<String> batchInputs = classify != null ? LabelledRows.INPUTS
                 : lossScaler != null ? List.of(TrainingGraph.TOKENS, TrainingGraph.TARGETS, GptGraphs.LOSS_SCALE)
                 : List.of(TrainingGraph.TOKENS, TrainingGraph.TARGETS);
@@ -244,7 +282,17 @@ public final class WorkerJob implements AutoCloseable {
                                     settings.precision())).toBytes(),
                     flat, sessionOptions, microBatch, rowLength, batchInputs);
         };
-        if (settings.overlap().on() && encoder == null && classify == null) {
+        if (pairs != null) {
+            // Lanes of one thread each split the rows, as for every job; shapes get seeds 10^6 + 3 apart.
+            this.shapeFactory = (rows, srcLen, tgtLen) -> {
+                long shapeSeed = dropoutSeed + 7_000_000_007L * rows + 1_000_003L * (srcLen * 4099L + tgtLen);
+                return BatchParallelEngine.create((lane, laneRows) -> pairs.training(laneRows, srcLen, tgtLen,
+                        shapeSeed + 104_729L * lane), flat, sessionOptions, rows, srcLen, PairRows.INPUTS);
+            };
+        } else {
+            this.shapeFactory = null;
+        }
+        if (settings.overlap().on() && encoder == null && classify == null && pairs == null) {
             int buckets = settings.overlap().bucketsFor(model.nLayer());
             BiFunction<Integer, Long, StagedTrainingGraph> staged =
                     (rows, seedOf) -> GptGraphs.stagedTraining(model, rows, t, DType.FLOAT, seedOf, trainable, frozen, lora,
@@ -263,7 +311,10 @@ public final class WorkerJob implements AutoCloseable {
             this.stagedFactory = null;
         }
         AutoCloseable trainEngine;
-        if (stagedEngines != null) {
+        if (pairs != null) {
+            // Engines come with the shapes the batches need.
+            trainEngine = () -> { };
+        } else if (stagedEngines != null) {
             StagedBatchEngine engine = stagedFactory.build(plan.microBatch());
             stagedEngines.put(plan.microBatch(), engine);
             trainEngine = engine;
@@ -276,6 +327,9 @@ public final class WorkerJob implements AutoCloseable {
             this.eval = evalGraph == null ? null : StepEngine.create(evalGraph.toBytes(), flat, sessionOptions);
             if (classify != null) {
                 classify.prepareEvaluation(model, start, engineOptions.intraOpThreads());
+            }
+            if (pairs != null) {
+                pairs.prepareEvaluation(engineOptions.intraOpThreads());
             }
         } catch (RuntimeException e) {
             try {
@@ -294,6 +348,9 @@ public final class WorkerJob implements AutoCloseable {
 
     /** The model's layout without adapters: a GPT's, or a classify job's classifier (body and head). */
     private ParameterLayout baseLayout() {
+        if (pairs != null) {
+            return pairs.config().layout();
+        }
         return classify == null ? ParameterLayout.of(model) : ClassifierGraphs.layout(model, classify.head());
     }
 
@@ -348,6 +405,16 @@ public final class WorkerJob implements AutoCloseable {
      * {@code embed}, {@code fill-mask} and {@code finetune --from DIR --task classify} read.
      */
     public java.nio.file.Path export(java.nio.file.Path dir) throws java.io.IOException {
+        if (pairs != null) {
+            io.troupe.data.pairs.PairDataset d = pairs.data();
+            try {
+                new io.troupe.worker.seq2seq.Seq2SeqModelDir(pairs.config(), params, tokenizer, d.bosId(), d.eosId(),
+                        d.padId(), d.manifest().path("attribution").asText("")).save(dir);
+            } catch (io.troupe.data.DataException e) {
+                throw new java.io.IOException(e.getMessage(), e);
+            }
+            return dir.resolve(io.troupe.worker.seq2seq.Seq2SeqModelDir.CONFIG);
+        }
         if (classify != null) {
             if (start.lora() != null) {
                 io.troupe.worker.run.AdapterFile.write(dir, start.lora(), layout, params);
@@ -411,8 +478,9 @@ public final class WorkerJob implements AutoCloseable {
      * after {@code max_nonfinite_steps} in a row is the caller's ({@code NonFiniteSteps}).
      */
     public StepResult step(long step, double lr, ElasticShare share) throws EngineException, ReductionException {
-        SampleOrder order = classify == null ? sampleOrder() : null;
-        double loss = stagedEngines != null ? stagedGradients(stagedEngineFor(share.microBatch()), order, share, step)
+        SampleOrder order = classify == null && pairs == null ? sampleOrder() : null;
+        double loss = pairs != null ? pairGradients(share, step)
+                : stagedEngines != null ? stagedGradients(stagedEngineFor(share.microBatch()), order, share, step)
                 : gradients(engineFor(share.microBatch()), order, share, step);
         // The clipper computes the global norm anyway and leaves a non-finite gradient untouched.
         double norm = clipper.clip(grads);
@@ -527,6 +595,102 @@ public final class WorkerJob implements AutoCloseable {
         lastReduceMillis = (t2 - t1) / 1e6;
         lastExposedReduceMillis = lastReduceMillis;
         return loss / accumulation;
+    }
+
+    /**
+     * {@link #gradients} for an encoder-decoder: each micro-step's rows are padded to their own
+     * shape and run on that shape's engine, and every lane is weighed by its share of the real
+     * target tokens of the whole global batch ({@code workers * tokens_lane / tokens_global}, so
+     * the mean over workers is the token-weighted mean a single session over the global batch
+     * computes, and not a mean of per-lane or per-worker means). Every worker counts the global
+     * batch's tokens itself: the sample order is a pure function of the sample number.
+     *
+     * @return this worker's loss: the token-weighted mean over its rows (0 if it has only filler rows)
+     */
+    private double pairGradients(ElasticShare share, long step) throws EngineException, ReductionException {
+        long t0 = System.nanoTime();
+        // The share lies inside one global batch: steps start at multiples of it.
+        long batchStart = share.sampleFrom() / share.globalBatch() * share.globalBatch();
+        long globalTokens = pairs.targetTokens(batchStart, share.globalBatch());
+        float[] micro = share.accumulation() > 1 ? microBuffer() : grads;
+        double tokenLoss = 0;
+        long myTokens = 0;
+        for (int m = 0; m < share.accumulation(); m++) {
+            long first = share.sampleFrom() + (long) m * share.microBatch();
+            Seq2SeqBatch batch = pairs.batch(first, share.microBatch());
+            BatchParallelEngine engine = shapeEngineFor(batch.rows(), batch.srcLen(), batch.tgtLen());
+            PairRows.fill(engine, batch);
+            int[] laneRows = engine.laneRows();
+            double[] weights = new double[laneRows.length];
+            long laneFirst = first;
+            for (int l = 0; l < laneRows.length; l++) {
+                long tokens = pairs.targetTokens(laneFirst, laneRows[l]);
+                weights[l] = globalTokens == 0 ? 0 : (double) share.workers() * tokens / globalTokens;
+                myTokens += tokens;
+                laneFirst += laneRows[l];
+            }
+            double weighted = engine.step(m == 0 ? grads : micro, weights);
+            tokenLoss += weighted * globalTokens / share.workers();
+            if (m > 0) {
+                for (int i = 0; i < grads.length; i++) {
+                    grads[i] += micro[i];
+                }
+            }
+        }
+        double loss = myTokens == 0 ? 0 : tokenLoss / myTokens;
+        if (!Double.isFinite(loss)) {
+            grads[0] = Float.NaN;
+        }
+        long t1 = System.nanoTime();
+        if (share.workers() > 1) {
+            reduceBuffer.copyFrom(grads);
+            reducer.allReduceMean(reduceBuffer.floats(), step);
+            reduceBuffer.copyTo(grads);
+        }
+        long t2 = System.nanoTime();
+        lastComputeMillis = (t1 - t0) / 1e6;
+        lastReduceMillis = (t2 - t1) / 1e6;
+        lastExposedReduceMillis = lastReduceMillis;
+        return loss;
+    }
+
+    /**
+     * The encoder-decoder engine of (rows, S, T), built on first use, with current parameters.
+     * At most {@link #MAX_SHAPE_ENGINES} are kept; the least recently used is closed (the
+     * sessions run without ORT's arena, so an idle engine holds its graph but no activations).
+     */
+    private BatchParallelEngine shapeEngineFor(int rows, int srcLen, int tgtLen) throws EngineException {
+        String key = rows + "x" + srcLen + "x" + tgtLen;
+        BatchParallelEngine engine = shapeEngines.get(key);
+        if (engine == null) {
+            if (shapeEngines.size() >= MAX_SHAPE_ENGINES) {
+                var eldest = shapeEngines.entrySet().iterator();
+                BatchParallelEngine old = eldest.next().getValue();
+                eldest.remove();
+                engineParamVersions.remove(old);
+                old.close();
+            }
+            engine = shapeFactory.build(rows, srcLen, tgtLen);
+            shapeEngines.put(key, engine);
+            shapeEnginesBuilt++;
+        }
+        Long version = engineParamVersions.get(engine);
+        if (version == null || version != paramVersion) {
+            engine.setParameters(params);
+            engineParamVersions.put(engine, paramVersion);
+        }
+        return engine;
+    }
+
+    /** Encoder-decoder engines built so far (a step that built one paid for its sessions). */
+    public int shapeEnginesBuilt() {
+        return shapeEnginesBuilt;
+    }
+
+    /** Builds an encoder-decoder training engine for one batch shape. */
+    @FunctionalInterface
+    private interface ShapeBuilder {
+        BatchParallelEngine build(int rows, int srcLen, int tgtLen) throws EngineException;
     }
 
     /**
@@ -728,6 +892,9 @@ public final class WorkerJob implements AutoCloseable {
      * @return {train loss, val loss}
      */
     public double[] evaluate() throws EngineException {
+        if (pairs != null) {
+            return pairs.evaluate(params, plan.rank(), plan.workers());
+        }
         if (classify != null) {
             return classify.evaluate(params, plan.rank(), plan.workers(), settings.evalIters() * plan.microBatch());
         }
@@ -881,6 +1048,8 @@ public final class WorkerJob implements AutoCloseable {
             for (BatchParallelEngine engine : trainEngines.values()) {
                 engine.close();
             }
+            shapeEngines.values().forEach(BatchParallelEngine::close);
+            shapeEngines.clear();
             if (stagedEngines != null) {
                 stagedEngines.values().forEach(StagedBatchEngine::close);
             }
@@ -890,6 +1059,9 @@ public final class WorkerJob implements AutoCloseable {
             }
             if (classify != null) {
                 classify.close();
+            }
+            if (pairs != null) {
+                pairs.close();
             }
         }
     }
