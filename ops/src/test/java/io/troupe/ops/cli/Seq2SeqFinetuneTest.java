@@ -8,9 +8,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Random;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
@@ -22,8 +19,8 @@ import org.junit.jupiter.api.io.TempDir;
  * its tokenizer (`prepare --pairs ... --pairs-tokenizer MODEL`), and starts from its weights.
  */
 class Seq2SeqFinetuneTest {
-    private static final String[] WORDS = {"the", "cat", "dog", "sees", "a", "house", "red", "big"};
-    private static final String[] MOTS = {"le", "chat", "chien", "voit", "une", "maison", "rouge", "grand"};
+    private static final String[] WORDS = ToyPairs.WORDS;
+    private static final String[] MOTS = ToyPairs.MOTS;
     private static final Pattern VAL_LOSS = Pattern.compile("val loss (\\d+\\.\\d+)");
 
     @TempDir
@@ -33,19 +30,7 @@ class Seq2SeqFinetuneTest {
 
     /** Toy English-French word-for-word pairs; {@code seed} picks the sentences. */
     private static Path pairs(String name, long seed) throws Exception {
-        Random r = new Random(seed);
-        List<String> lines = new ArrayList<>();
-        for (int i = 0; i < 300; i++) {
-            StringBuilder en = new StringBuilder();
-            StringBuilder fr = new StringBuilder();
-            for (int k = 0, len = 1 + r.nextInt(3); k < len; k++) {
-                int w = r.nextInt(WORDS.length);
-                en.append(k == 0 ? "" : " ").append(WORDS[w]);
-                fr.append(k == 0 ? "" : " ").append(MOTS[w]);
-            }
-            lines.add(en + "\t" + fr);
-        }
-        return Files.write(dir.resolve(name), lines);
+        return ToyPairs.write(dir.resolve(name), seed);
     }
 
     private static double valLoss(CliRun run) {

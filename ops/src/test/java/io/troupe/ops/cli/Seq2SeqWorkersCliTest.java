@@ -8,9 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -20,28 +18,13 @@ import org.junit.jupiter.api.io.TempDir;
  * directory, and the model translates the toy word mapping.
  */
 class Seq2SeqWorkersCliTest {
-    private static final String[] WORDS = {"the", "cat", "dog", "sees", "a", "house", "red", "big"};
-    private static final String[] MOTS = {"le", "chat", "chien", "voit", "une", "maison", "rouge", "grand"};
-
     @TempDir
     Path dir;
 
     @Test
     void twoWorkersTrainAModelThatTranslates() throws Exception {
-        Random r = new Random(1);
-        List<String> lines = new ArrayList<>();
-        for (int i = 0; i < 300; i++) {
-            StringBuilder en = new StringBuilder();
-            StringBuilder fr = new StringBuilder();
-            for (int k = 0, len = 1 + r.nextInt(3); k < len; k++) {
-                int w = r.nextInt(WORDS.length);
-                en.append(k == 0 ? "" : " ").append(WORDS[w]);
-                fr.append(k == 0 ? "" : " ").append(MOTS[w]);
-            }
-            lines.add(en + "\t" + fr);
-        }
         Path data = dir.resolve("pairs");
-        troupe("prepare", "--pairs", Files.write(dir.resolve("pairs.tsv"), lines), "--split", "hash-en:80/10/10",
+        troupe("prepare", "--pairs", ToyPairs.write(dir.resolve("pairs.tsv"), 1), "--split", "hash-en:80/10/10",
                 "--vocab-size", 300, "--attribution", "toy pairs", "--out", data).assertOk();
         Path model = dir.resolve("model");
         CliRun run = troupe("train-seq2seq", "--data", data, "--out", model, "--workers", 2, "--threads", 2,

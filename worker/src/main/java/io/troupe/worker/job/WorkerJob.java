@@ -674,9 +674,17 @@ public final class WorkerJob implements AutoCloseable {
             shapeEngines.put(key, engine);
             shapeEnginesBuilt++;
         }
+        return withCurrentParameters(engine, engine::setParameters);
+    }
+
+    /**
+     * Returns {@code engine} after copying the parameters into it, unless it already holds this
+     * version of them: engines of other shapes or sizes sit out steps and must catch up.
+     */
+    private <E extends AutoCloseable> E withCurrentParameters(E engine, java.util.function.Consumer<float[]> load) {
         Long version = engineParamVersions.get(engine);
         if (version == null || version != paramVersion) {
-            engine.setParameters(params);
+            load.accept(params);
             engineParamVersions.put(engine, paramVersion);
         }
         return engine;
@@ -814,12 +822,7 @@ public final class WorkerJob implements AutoCloseable {
             engine = stagedFactory.build(microBatch);
             stagedEngines.put(microBatch, engine);
         }
-        Long version = engineParamVersions.get(engine);
-        if (version == null || version != paramVersion) {
-            engine.setParameters(params);
-            engineParamVersions.put(engine, paramVersion);
-        }
-        return engine;
+        return withCurrentParameters(engine, engine::setParameters);
     }
 
     /**
@@ -843,12 +846,7 @@ public final class WorkerJob implements AutoCloseable {
             engine = engineFactory.build(microBatch);
             trainEngines.put(microBatch, engine);
         }
-        Long version = engineParamVersions.get(engine);
-        if (version == null || version != paramVersion) {
-            engine.setParameters(params);
-            engineParamVersions.put(engine, paramVersion);
-        }
-        return engine;
+        return withCurrentParameters(engine, engine::setParameters);
     }
 
     private SampleOrder sampleOrder() {
