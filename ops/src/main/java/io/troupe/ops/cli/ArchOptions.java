@@ -18,7 +18,8 @@ final class ArchOptions {
     @Option(names = "--arch", paramLabel = "gpt|bert",
             description = {"Model family: gpt (next-token) or bert (a BERT-style encoder pretrained as a masked",
                 "language model: 15%% of tokens chosen per draw, 80/10/10; needs a WordPiece tokenizer with [MASK]).",
-                "Sets the arch setting; the bert-tiny and bert-small presets set it too (default: the preset's)."})
+                "Sets the arch setting; the bert-tiny and bert-small presets set it too (default: the preset's).",
+                "An encoder-decoder (seq2seq) trains with `troupe train-seq2seq` on pairs from `prepare --pairs`."})
     private String arch;
 
     @Option(names = "--tokenizer", paramLabel = "FILE",
@@ -28,6 +29,12 @@ final class ArchOptions {
 
     /** The settings of {@code training} with {@code --arch} between the preset and the key=value overrides. */
     TrainSettings settings(TrainingOptions training) {
+        if ("seq2seq".equals(arch)) {
+            // The encoder-decoder trains on a pairs dataset with its own options (depths per side,
+            // label smoothing), so it has its own command rather than presets and key=value settings.
+            throw UserError.usage("--arch seq2seq trains on a pairs dataset with its own command: troupe train-seq2seq"
+                    + " --data PAIRS_DIR --out DIR [--workers N] (see 'troupe train-seq2seq --help')");
+        }
         if (arch != null && !TrainSettings.GPT.equals(arch) && !TrainSettings.BERT.equals(arch)) {
             throw UserError.usage("--arch must be gpt or bert, got '" + arch + "'");
         }

@@ -4,6 +4,7 @@ import static io.troupe.ops.cli.CliRun.troupe;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -31,5 +32,12 @@ class Seq2SeqCliTest {
     void trainSeq2seqNeedsAPairsDataset() {
         troupe("train-seq2seq", "--data", tmp, "--out", tmp.resolve("m")).assertExit(TroupeCli.EXIT_USAGE)
                 .assertOneLineError("is not a pairs dataset");
+    }
+
+    @Test
+    void trainArchSeq2seqNamesTheSeq2seqCommand() {
+        troupe("train", "--arch", "seq2seq", "--data", tmp, "--out", tmp.resolve("m")).assertExit(TroupeCli.EXIT_USAGE)
+                .assertOneLineError("--arch seq2seq trains on a pairs dataset with its own command: troupe train-seq2seq");
+        Assertions.assertFalse(Files.exists(tmp.resolve("m")), "a refused run writes nothing");
     }
 }
