@@ -21,7 +21,7 @@ import java.util.Map;
  */
 public final class GreedyTranslator implements AutoCloseable {
     private final Seq2SeqModelDir model;
-    private final OrtEnvironment env = OrtEnvironment.getEnvironment();
+    private final OrtEnvironment env = io.troupe.worker.engine.OrtSessions.environment();
     private final OrtSession encoder;
     private final OrtSession decoder;
     private int truncated;

@@ -31,7 +31,7 @@ import java.util.Map;
 public final class Seq2SeqDecoder implements AutoCloseable {
     private final Seq2SeqModelDir model;
     private final Seq2SeqConfig cfg;
-    private final OrtEnvironment env = OrtEnvironment.getEnvironment();
+    private final OrtEnvironment env = io.troupe.worker.engine.OrtSessions.environment();
     private final OrtSession encoder;
     private final OrtSession step;
     private final int layers;

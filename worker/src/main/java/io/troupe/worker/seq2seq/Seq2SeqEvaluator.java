@@ -28,7 +28,7 @@ final class Seq2SeqEvaluator implements AutoCloseable {
 
     private final Seq2SeqConfig cfg;
     private final int threads;
-    private final OrtEnvironment env = OrtEnvironment.getEnvironment();
+    private final OrtEnvironment env = io.troupe.worker.engine.OrtSessions.environment();
     private final Map<String, OrtSession> sessions = new LinkedHashMap<>(16, 0.75f, true);
 
     Seq2SeqEvaluator(Seq2SeqConfig cfg, int threads) {
