@@ -584,16 +584,7 @@ public final class WorkerJob implements AutoCloseable {
             // worker through the all-reduce, so all of them skip this step.
             grads[0] = Float.NaN;
         }
-        long t1 = System.nanoTime();
-        if (share.workers() > 1 && diloco == null) {
-            reduceBuffer.copyFrom(grads);
-            reducer.allReduceMean(reduceBuffer.floats(), step);
-            reduceBuffer.copyTo(grads);
-        }
-        long t2 = System.nanoTime();
-        lastComputeMillis = (t1 - t0) / 1e6;
-        lastReduceMillis = (t2 - t1) / 1e6;
-        lastExposedReduceMillis = lastReduceMillis;
+        allReduceTimed(t0, share.workers() > 1 && diloco == null, step);
         return loss / accumulation;
     }
 
@@ -641,16 +632,7 @@ public final class WorkerJob implements AutoCloseable {
         if (!Double.isFinite(loss)) {
             grads[0] = Float.NaN;
         }
-        long t1 = System.nanoTime();
-        if (share.workers() > 1) {
-            reduceBuffer.copyFrom(grads);
-            reducer.allReduceMean(reduceBuffer.floats(), step);
-            reduceBuffer.copyTo(grads);
-        }
-        long t2 = System.nanoTime();
-        lastComputeMillis = (t1 - t0) / 1e6;
-        lastReduceMillis = (t2 - t1) / 1e6;
-        lastExposedReduceMillis = lastReduceMillis;
+        allReduceTimed(t0, share.workers() > 1, step);
         return loss;
     }
 
@@ -699,6 +681,23 @@ public final class WorkerJob implements AutoCloseable {
     @FunctionalInterface
     private interface ShapeBuilder {
         BatchParallelEngine build(int rows, int srcLen, int tgtLen) throws EngineException;
+    }
+
+    /**
+     * Ends a step's compute (begun at {@code t0}) and, if {@code reduce}, averages {@link #grads}
+     * over the workers; records the compute and all-reduce times (all of it exposed: nothing overlaps).
+     */
+    private void allReduceTimed(long t0, boolean reduce, long step) throws ReductionException {
+        long t1 = System.nanoTime();
+        if (reduce) {
+            reduceBuffer.copyFrom(grads);
+            reducer.allReduceMean(reduceBuffer.floats(), step);
+            reduceBuffer.copyTo(grads);
+        }
+        long t2 = System.nanoTime();
+        lastComputeMillis = (t1 - t0) / 1e6;
+        lastReduceMillis = (t2 - t1) / 1e6;
+        lastExposedReduceMillis = lastReduceMillis;
     }
 
     /**
