@@ -7,12 +7,17 @@ import java.util.SplittableRandom;
  * Picks the next token from logits: temperature scaling, optional top-k, optional top-p
  * (nucleus), then a seeded draw. A temperature of 0 is greedy (the likeliest token, as in the
  * OpenAI API).
+ *
+ * <p>Not thread-safe: one sampler draws one sequence's tokens (its random stream and scratch
+ * buffer are its own).
  */
 public final class TokenSampler {
     private final double temperature;
     private final int topK;
     private final double topP;
     private final SplittableRandom random;
+    /** Scaled logits, then weights, of the latest draw: [vocab], reused (a sampler draws once per generated token). */
+    private double[] scaled = new double[0];
 
     /**
      * @param temperature >= 0; lower is more conservative, 0 picks the likeliest token
@@ -48,7 +53,10 @@ public final class TokenSampler {
         if (temperature == 0) {
             return argmax(logits, offset, vocab);
         }
-        double[] scaled = new double[vocab];
+        if (scaled.length != vocab) {
+            scaled = new double[vocab];
+        }
+        double[] scaled = this.scaled;
         for (int i = 0; i < vocab; i++) {
             scaled[i] = logits[offset + i] / temperature;
         }
@@ -63,8 +71,8 @@ public final class TokenSampler {
             }
         }
         double max = Double.NEGATIVE_INFINITY;
-        for (double v : scaled) {
-            max = Math.max(max, v);
+        for (int i = 0; i < vocab; i++) {
+            max = Math.max(max, scaled[i]);
         }
         double sum = 0;
         for (int i = 0; i < vocab; i++) {

@@ -40,6 +40,7 @@ import org.apache.pekko.http.javadsl.ServerBinding;
 import org.apache.pekko.http.javadsl.model.ContentType;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpEntity;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.headers.Authorization;
@@ -147,7 +148,15 @@ public final class OpenAiServer implements AutoCloseable {
                 // A non-streamed generation answers only when it is complete.
                 "pekko.http.server.request-timeout = 600s",
                 "pekko.http.server.idle-timeout = 600s",
-                "pekko.http.server.parsing.max-content-length = " + limits.maxBodyBytes()))
+                "pekko.http.server.parsing.max-content-length = " + limits.maxBodyBytes(),
+                // One dispatcher thread per CPU, not pekko's default of at least 8: the batch
+                // scheduler keeps a core busy, and on a small machine eight workers that steal
+                // from each other for every streamed token spend the other core scanning queues.
+                "pekko.actor.default-dispatcher.fork-join-executor.parallelism-min = " + dispatcherThreads(),
+                "pekko.actor.default-dispatcher.fork-join-executor.parallelism-max = " + dispatcherThreads(),
+                // Each connection's TCP actor on the same threads as its HTTP stream: a streamed
+                // chunk's write no longer hops to a second pool (pekko's internal dispatcher).
+                "pekko.io.tcp.worker-dispatcher = pekko.actor.default-dispatcher"))
                 .withFallback(ConfigFactory.load());
         ActorSystem system = ActorSystem.create("troupe-serve", config);
         OpenAiServer server = new OpenAiServer(system, limits,
@@ -566,6 +575,18 @@ public final class OpenAiServer implements AutoCloseable {
         if (declared.isPresent() && declared.get() > limits.maxBodyBytes()) {
             throw tooLarge();
         }
+        if (request.entity() instanceof HttpEntity.Strict strict) {
+            // The body came with the head (a small request usually does): parse it here. toStrict
+            // would materialize a stream, with an actor of its own, for every request.
+            if (strict.getData().size() > limits.maxBodyBytes()) {
+                throw tooLarge();
+            }
+            try {
+                return CompletableFuture.completedFuture(parseJson(strict.getData()));
+            } catch (ApiError e) {
+                return CompletableFuture.failedFuture(new CompletionException(e));
+            }
+        }
         // handleAsync on the completing thread: pekko's stage is a Scala future's CompletableFuture,
         // whose handle() runs asynchronously on the default executor, which on a machine of two cores
         // or fewer starts a new thread for every call (CompletableFuture's ThreadPerTaskExecutor).
@@ -579,14 +600,21 @@ public final class OpenAiServer implements AutoCloseable {
                         "the request body could not be read: " + cause.getMessage()));
             }
             try {
-                return json.readTree(strict.getData().toArray());
-            } catch (JsonProcessingException e) {
-                throw new CompletionException(ApiError.invalid(null, "invalid_json", "the request body is not valid JSON: "
-                        + e.getOriginalMessage()));
-            } catch (java.io.IOException e) {
-                throw new CompletionException(ApiError.invalid(null, "invalid_json", "the request body is not valid JSON"));
+                return parseJson(strict.getData());
+            } catch (ApiError e) {
+                throw new CompletionException(e);
             }
         }, ON_COMPLETING_THREAD);
+    }
+
+    private JsonNode parseJson(ByteString body) throws ApiError {
+        try {
+            return json.readTree(body.toArray());
+        } catch (JsonProcessingException e) {
+            throw ApiError.invalid(null, "invalid_json", "the request body is not valid JSON: " + e.getOriginalMessage());
+        } catch (java.io.IOException e) {
+            throw ApiError.invalid(null, "invalid_json", "the request body is not valid JSON");
+        }
     }
 
     private ApiError tooLarge() {
@@ -907,6 +935,11 @@ public final class OpenAiServer implements AutoCloseable {
             system.terminate();
             system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
         }
+    }
+
+    /** Pekko's dispatcher threads for the server: one per CPU. */
+    static int dispatcherThreads() {
+        return Runtime.getRuntime().availableProcessors();
     }
 
     /** Completes when the server's actor system stops. */

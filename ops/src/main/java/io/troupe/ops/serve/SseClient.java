@@ -73,8 +73,12 @@ public final class SseClient implements AutoCloseable {
         head.append("\r\n");
         connect();
         try {
-            out.write(head.toString().getBytes(StandardCharsets.US_ASCII));
-            out.write(body);
+            // Head and body in one write, so they travel in one segment as most HTTP clients send a
+            // small request (with TCP_NODELAY, two writes are two segments).
+            byte[] headBytes = head.toString().getBytes(StandardCharsets.US_ASCII);
+            byte[] request = java.util.Arrays.copyOf(headBytes, headBytes.length + body.length);
+            System.arraycopy(body, 0, request, headBytes.length, body.length);
+            out.write(request);
             out.flush();
             return response(handler);
         } catch (IOException | RuntimeException e) {

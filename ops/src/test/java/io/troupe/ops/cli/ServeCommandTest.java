@@ -210,6 +210,54 @@ class ServeCommandTest {
     }
 
     @Test
+    void aBodySentWithItsHeadOrInChunksLaterIsReadTheSame() throws Exception {
+        // A body in the head's segment reaches the server whole (pekko's strict entity, parsed at
+        // once); a chunked body arrives as a stream and is gathered first. Both must answer alike.
+        String body = completionBody("the", 6, 0, false);
+        String head = "POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + KEY
+                + "\r\nContent-Type: application/json\r\nConnection: close\r\n";
+        String whole = rawExchange(head + "Content-Length: " + body.length() + "\r\n\r\n" + body, null);
+        int half = body.length() / 2;
+        String chunked = rawExchange(head + "Transfer-Encoding: chunked\r\n\r\n"
+                + Integer.toHexString(half) + "\r\n" + body.substring(0, half) + "\r\n",
+                Integer.toHexString(body.length() - half) + "\r\n" + body.substring(half) + "\r\n0\r\n\r\n");
+        assertTrue(whole.startsWith("HTTP/1.1 200"), whole);
+        assertTrue(chunked.startsWith("HTTP/1.1 200"), chunked);
+        String text = JSON.readTree(whole.substring(whole.indexOf("\r\n\r\n") + 4)).at("/choices/0/text").asText();
+        assertEquals(6, text.length(), whole);
+        assertEquals(text, JSON.readTree(chunked.substring(chunked.indexOf("\r\n\r\n") + 4)).at("/choices/0/text").asText());
+
+        String broken = "{\"prompt\": \"the";
+        String wholeBroken = rawExchange(head + "Content-Length: " + broken.length() + "\r\n\r\n" + broken, null);
+        String chunkedBroken = rawExchange(head + "Transfer-Encoding: chunked\r\n\r\n", Integer.toHexString(broken.length())
+                + "\r\n" + broken + "\r\n0\r\n\r\n");
+        for (String answer : List.of(wholeBroken, chunkedBroken)) {
+            assertTrue(answer.startsWith("HTTP/1.1 400"), answer);
+            assertTrue(answer.contains("\"invalid_json\""), answer);
+        }
+    }
+
+    /**
+     * Sends {@code first}, then (after a pause, as a second segment) {@code second} if not null, on
+     * a fresh connection that the server closes after answering; returns the whole response.
+     */
+    private static String rawExchange(String first, String second) throws Exception {
+        try (Socket socket = new Socket("127.0.0.1", server.port())) {
+            socket.setSoTimeout(60_000);
+            socket.setTcpNoDelay(true);
+            OutputStream out = socket.getOutputStream();
+            out.write(first.getBytes(StandardCharsets.UTF_8));
+            out.flush();
+            if (second != null) {
+                Thread.sleep(50);
+                out.write(second.getBytes(StandardCharsets.UTF_8));
+                out.flush();
+            }
+            return new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+
+    @Test
     void requestsOnOneConnectionStartNoThreadsInTheServer() throws Exception {
         // Regression: a callback on a stage pekko returned (a Scala future) ran on the JDK's default
         // executor, which on machines of two cores or fewer (CI's) starts a thread per call: one or
