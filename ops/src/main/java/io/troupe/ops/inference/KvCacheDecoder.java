@@ -76,6 +76,11 @@ public final class KvCacheDecoder implements BatchDecoder {
     private FloatBuffer[] presentSpace;
     private FloatBuffer logitsSpace;
     /**
+     * Direct scratch for the three long inputs (ids, positions, mask), reused by every run: ORT
+     * reads a direct buffer in place, while a heap array costs a fresh direct copy per tensor.
+     */
+    private final LongBuffer[] longSpace = new LongBuffer[3];
+    /**
      * The batch of the last run, in order, whose {@code present} buffers [B, NH, residentLength,
      * HS] are still intact: when the next step runs exactly these slots again, that present is its
      * past as it stands (holes and all, masked by {@link #residentMask}), so the step appends one
@@ -586,8 +591,16 @@ public final class KvCacheDecoder implements BatchDecoder {
             return tensor;
         }
 
-        OnnxTensor tensor(long[] values, long... shape) throws OrtException {
-            OnnxTensor tensor = OnnxTensor.createTensor(env, LongBuffer.wrap(values), shape);
+        /** A long tensor of {@code values}, copied into scratch buffer {@code scratch} of {@link #longSpace}. */
+        OnnxTensor tensor(int scratch, long[] values, long... shape) throws OrtException {
+            LongBuffer space = longSpace[scratch];
+            if (space == null || space.capacity() < values.length) {
+                int grown = Math.max(values.length, space == null ? 0 : space.capacity() * 3 / 2);
+                space = ByteBuffer.allocateDirect(grown * Long.BYTES).order(ByteOrder.nativeOrder()).asLongBuffer();
+                longSpace[scratch] = space;
+            }
+            LongBuffer exact = space.duplicate().position(0).limit(values.length).slice().put(values).flip();
+            OnnxTensor tensor = OnnxTensor.createTensor(env, exact, shape);
             tensors.add(tensor);
             return tensor;
         }
@@ -611,9 +624,9 @@ public final class KvCacheDecoder implements BatchDecoder {
         try {
             Map<String, OnnxTensor> inputs = new HashMap<>();
             Map<String, OnnxTensor> outputs = new HashMap<>();
-            inputs.put(KvCacheGraphs.INPUT_IDS, run.tensor(ids, b, s));
-            inputs.put(KvCacheGraphs.POSITION_IDS, run.tensor(positions, b, s));
-            inputs.put(KvCacheGraphs.ATTENTION_MASK, run.tensor(mask, b, p + s));
+            inputs.put(KvCacheGraphs.INPUT_IDS, run.tensor(0, ids, b, s));
+            inputs.put(KvCacheGraphs.POSITION_IDS, run.tensor(1, positions, b, s));
+            inputs.put(KvCacheGraphs.ATTENTION_MASK, run.tensor(2, mask, b, p + s));
             long[] pastShape = {b, nHead, p, headSize};
             long[] presentShape = {b, nHead, p + s, headSize};
             for (int layer = 0; layer < nLayer; layer++) {
