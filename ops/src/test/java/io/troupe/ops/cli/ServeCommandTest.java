@@ -207,6 +207,13 @@ class ServeCommandTest {
             }
         }
         eventually(() -> server.heldSlots() == 0, "every slot returns once the answers are out");
+        // 32 connections at once did not grow pekko's dispatcher past one thread per CPU (its
+        // default, at least 8 threads stealing work from each other, cost a core's worth of
+        // scanning at 16 streams on two cores).
+        long dispatcherThreads = Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().startsWith("troupe-serve-pekko.actor.default-dispatcher-")).count();
+        assertTrue(dispatcherThreads <= Runtime.getRuntime().availableProcessors(),
+                dispatcherThreads + " dispatcher threads on " + Runtime.getRuntime().availableProcessors() + " CPUs");
     }
 
     @Test
