@@ -182,7 +182,8 @@ public final class RingAllReduce implements AutoCloseable {
         RingControl control = materialized.first();
         gate.admitted().thenAccept(a -> control.predecessorAccepted(a.remote()));
         // A failed connect reaches the stage through the connection's stream as well, with the cause.
-        materialized.second().thenCompose(connecting -> connecting).thenAccept(connection -> control.successorConnected());
+        materialized.second().thenComposeAsync(connecting -> connecting, Runnable::run) // as in RingControl.start
+                .thenAccept(connection -> control.successorConnected());
         return control;
     }
 

@@ -34,11 +34,14 @@ final class RingControl {
 
     /** Hands an all-reduce to the stage; {@code request.done()} reports the outcome. */
     void start(StepRequest request) {
-        start.invokeWithFeedbackCompletionStage(request).whenComplete((ok, notDelivered) -> {
+        // On the completing thread: pekko returns a Scala future seen as a CompletableFuture, whose
+        // plain whenComplete runs on the JDK's default executor, which on a machine of two cores or
+        // fewer starts a new thread per call, here once per step.
+        start.invokeWithFeedbackCompletionStage(request).whenCompleteAsync((ok, notDelivered) -> {
             if (notDelivered != null) {
                 request.done().completeExceptionally(stoppedReason());
             }
-        });
+        }, Runnable::run);
     }
 
     /** The predecessor connected from {@code address}. */

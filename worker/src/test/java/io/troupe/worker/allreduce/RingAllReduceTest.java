@@ -70,6 +70,23 @@ class RingAllReduceTest {
     }
 
     @Test
+    void stepsStartNoThreads() throws Exception {
+        // Regression: a callback on the future pekko returns per step ran on the JDK's default
+        // executor, which on machines of two cores or fewer (CI's) starts a thread per call.
+        java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
+        try (LoopbackRing ring = LoopbackRing.start(system, 2, RingSettings.defaults())) {
+            checkStep(ring, WireFormat.FP32, 1000, 0); // the dispatcher's threads start here
+            long before = threads.getTotalStartedThreadCount();
+            int steps = 20;
+            for (long step = 1; step <= steps; step++) {
+                checkStep(ring, WireFormat.FP32, 1000, step);
+            }
+            long started = threads.getTotalStartedThreadCount() - before;
+            assertTrue(started < steps / 2, started + " threads started for " + steps + " steps of 2 members");
+        }
+    }
+
+    @Test
     void reducesBetweenPositionAndLimitOnly() throws Exception {
         try (LoopbackRing ring = LoopbackRing.start(system, 2, RingSettings.defaults())) {
             List<FloatBuffer> buffers = RingBuffers.random(2, 100, 9);
