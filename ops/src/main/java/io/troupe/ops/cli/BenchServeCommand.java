@@ -138,8 +138,8 @@ final class BenchServeCommand implements Callable<Integer> {
             warmUp(out, bench);
             double[] speedUps = new double[rounds];
             for (int r = 0; r < rounds; r++) {
-                ServeBenchmark.Result one = measured(out, bench, 1);
-                ServeBenchmark.Result many = measured(out, bench, clients);
+                ServeBenchmark.Result one = measured(out, server, bench, 1);
+                ServeBenchmark.Result many = measured(out, server, bench, clients);
                 speedUps[r] = many.tokensPerSecond() / one.tokensPerSecond();
                 if (!json.enabled()) {
                     out.printf("aggregate speed-up with %d clients: %.2fx (batch %d, %s decoder, %d threads; load average %.1f)%n",
@@ -401,17 +401,23 @@ final class BenchServeCommand implements Callable<Integer> {
     }
 
     /** Runs one load level and reports it with the CPU time it took per generated token, by thread group. */
-    private ServeBenchmark.Result measured(PrintWriter out, ServeBenchmark bench, int n) throws Exception {
+    private ServeBenchmark.Result measured(PrintWriter out, OpenAiServer server, ServeBenchmark bench, int n) throws Exception {
         double load = loadAverage();
+        long[] stepsBefore = server.decodeSteps();
         CpuByGroup before = CpuByGroup.now();
         ServeBenchmark.Result result = bench.run(n, requests);
         CpuByGroup spent = CpuByGroup.now().minus(before).withClients(result.clientThreadCpuNanos());
+        long[] stepsAfter = server.decodeSteps();
         report(out, result);
         if (!json.enabled()) {
             double perToken = 1e6 * Math.max(1, result.tokens());
+            long steps = stepsAfter[0] - stepsBefore[0];
+            // How full the batch ran: below the client count, the clients' turnaround between requests left slots idle.
             out.printf("    CPU per token: %.3f ms in all (scheduler thread %.3f, ORT's other threads and the JVM's %.3f,"
-                            + " server %.3f, in-process clients %.3f); load average %.1f before%n", spent.process / perToken,
-                    spent.scheduler / perToken, spent.other() / perToken, spent.server / perToken, spent.clients / perToken, load);
+                            + " server %.3f, in-process clients %.3f); mean batch %.1f over %,d decode steps; load average %.1f"
+                            + " before%n", spent.process / perToken, spent.scheduler / perToken, spent.other() / perToken,
+                    spent.server / perToken, spent.clients / perToken,
+                    (stepsAfter[1] - stepsBefore[1]) / (double) Math.max(1, steps), steps, load);
             out.flush();
         }
         return result;

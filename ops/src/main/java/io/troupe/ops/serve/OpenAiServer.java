@@ -180,6 +180,14 @@ public final class OpenAiServer implements AutoCloseable {
         return server;
     }
 
+    /**
+     * Batched decode steps run so far and the sequences they carried, as {steps, sequences}
+     * (troupe bench serve: the mean batch of a load level).
+     */
+    public long[] decodeSteps() {
+        return metrics.decodeSteps();
+    }
+
     /** The server's metrics (what /metrics serves), for {@code serve --dashboard} to sample. */
     public io.prometheus.metrics.model.registry.PrometheusRegistry registry() {
         return metrics.registry();

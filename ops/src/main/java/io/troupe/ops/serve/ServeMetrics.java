@@ -33,6 +33,12 @@ final class ServeMetrics implements BatchScheduler.Observer {
         return registry;
     }
 
+    /** Batched decode steps so far and the sequences they carried, as {steps, sequences}. */
+    long[] decodeSteps() {
+        var point = batchSize.collect().getDataPoints().get(0);
+        return new long[] {point.getCount(), Math.round(point.getSum())};
+    }
+
     void request(String endpoint, int status) {
         requests.labelValues(endpoint, Integer.toString(status)).inc();
     }

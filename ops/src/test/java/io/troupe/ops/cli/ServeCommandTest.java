@@ -609,6 +609,21 @@ class ServeCommandTest {
         assertEquals(30, many.get("tokens").asInt(), "3 clients x 2 requests x 5 tokens");
         assertTrue(many.get("ttftP99Ms").asDouble() >= many.get("ttftP50Ms").asDouble());
         assertTrue(many.get("interTokenP50Ms").asDouble() > 0);
+
+        // As text, each level also says how full its decode steps ran: one client's 2 requests of 5
+        // tokens take 4 steps each (the prefill makes the first token) of one sequence.
+        CliRun text = troupe("bench", "serve", "--model", run, "--clients", 3, "--requests", 2, "--tokens", 5, "--threads", 1,
+                "--warmup-seconds", 0).assertOk();
+        List<String> batches = text.out().lines().filter(l -> l.contains("mean batch")).toList();
+        assertEquals(2, batches.size(), text::toString);
+        assertTrue(batches.get(0).contains("mean batch 1.0 over 8 decode steps"), batches.get(0));
+        java.util.regex.Matcher many3 = java.util.regex.Pattern.compile("mean batch ([0-9.]+) over (\\d+) decode steps")
+                .matcher(batches.get(1));
+        assertTrue(many3.find(), batches.get(1));
+        double mean = Double.parseDouble(many3.group(1));
+        int steps = Integer.parseInt(many3.group(2));
+        assertTrue(mean >= 1 && mean <= 3, batches.get(1));
+        assertEquals(24, mean * steps, 0.05 * steps, "3 clients x 2 requests x 4 decode steps: " + batches.get(1));
     }
 
     // ---- startup errors: one line, non-zero exit ----
