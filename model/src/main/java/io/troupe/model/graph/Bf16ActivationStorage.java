@@ -1,5 +1,6 @@
 package io.troupe.model.graph;
 
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -27,10 +28,13 @@ import java.util.Set;
  * forward and backward passes consistent: the gradient is that of the function the forward
  * computed. The cost is one bfloat16 rounding (relative 2^-9) of each saved activation.
  *
- * <p>The backward's Cast carries the attribute {@code saturate = 1} (its default; it only
- * matters for float8): without a difference ONNX Runtime's common-subexpression elimination
- * would merge it with the forward's Cast, and the merged float32 tensor would live from the
- * forward to the backward pass again.
+ * <p>The backward's copy is {@code Reshape(Cast(Reshape(down, [-1]), float), shape of t)}, not a
+ * second {@code Cast(down, float)}: ONNX Runtime's common-subexpression elimination merges two
+ * identical Casts of {@code down} (also when one spells out the default attribute
+ * {@code saturate = 1}: ORT fills defaults in first), and the merged float32 tensor would live
+ * from the forward to the backward pass again. The Reshapes are free (ORT's CPU Reshape aliases
+ * its input). Scalars and tensors of unknown shape are left in float32 (the step graphs have
+ * none worth storing).
  */
 public final class Bf16ActivationStorage {
     private Bf16ActivationStorage() {
@@ -53,16 +57,36 @@ public final class Bf16ActivationStorage {
             position.put(nodes.get(i), i);
         }
         Set<Tensor> graphOutputs = new HashSet<>(graph.outputs().values());
+        // Only nodes some output depends on: a gradient rule's unused half (the gradient of a
+        // constant) is dead code that ORT drops, and what it alone reads need not be stored.
+        Set<Node> live = new HashSet<>();
+        ArrayDeque<Node> pending = new ArrayDeque<>();
+        for (Tensor o : graphOutputs) {
+            if (o.producer() != null) {
+                pending.add(o.producer());
+            }
+        }
+        while (!pending.isEmpty()) {
+            Node n = pending.pop();
+            if (live.add(n)) {
+                for (Tensor in : n.inputs()) {
+                    if (in != null && in.producer() != null) {
+                        pending.add(in.producer());
+                    }
+                }
+            }
+        }
         // Each saved activation and the backward nodes that read it, in order of first read.
         Map<Tensor, List<Node>> saved = new LinkedHashMap<>();
         for (int i = forwardNodes; i < nodes.size(); i++) {
             Node reader = nodes.get(i);
-            if (reader.opType().equals("Shape")) {
-                continue;                           // reads the shape only, which stays known
+            if (reader.opType().equals("Shape") || !live.contains(reader)) {
+                continue;                           // reads the shape only, which stays known; or dead
             }
             for (Tensor in : reader.inputs()) {
-                if (in != null && in.dtype() == DType.FLOAT && in.producer() != null
-                        && position.get(in.producer()) < forwardNodes && !graphOutputs.contains(in)) {
+                if (in != null && in.dtype() == DType.FLOAT && in.producer() != null && in.rank() > 0
+                        && in.shape().isStatic() && position.get(in.producer()) < forwardNodes
+                        && !graphOutputs.contains(in)) {
                     List<Node> readers = saved.computeIfAbsent(in, k -> new ArrayList<>());
                     if (!readers.contains(reader)) {
                         readers.add(reader);
@@ -91,8 +115,14 @@ public final class Bf16ActivationStorage {
                         }
                     }
                 }
-                Tensor backwardCopy = down.apply("Cast", Map.of("to", (long) DType.FLOAT.onnxCode(), "saturate", 1L));
-                before.computeIfAbsent(e.getValue().get(0), k -> new ArrayList<>()).add(backwardCopy.producer());
+                // Flattened, cast, shaped back: not the forward's Cast(down) node, so ORT cannot merge them.
+                long[] sizes = t.shape().sizes();
+                Tensor flat = sizes.length == 1 ? down.reshape(1, -1) : down.reshape(-1);
+                Tensor backwardCopy = flat.cast(DType.FLOAT).reshape(sizes);
+                List<Node> first = before.computeIfAbsent(e.getValue().get(0), k -> new ArrayList<>());
+                first.add(flat.producer());
+                first.add(backwardCopy.producer().input(0).producer());
+                first.add(backwardCopy.producer());
                 for (Node reader : e.getValue()) {
                     for (int k = 0; k < reader.inputs().size(); k++) {
                         if (reader.input(k) == t) {

@@ -57,6 +57,41 @@ class Bf16StorageGraphTest {
         }
     }
 
+    /**
+     * ORT's optimizer (level ALL, as training runs) removes no storage Cast: a forward copy merged
+     * with a backward one would keep a float32 copy alive from the forward to the backward pass,
+     * and a folded Cast pair would not round at all. The fp32 graph's own Casts are the baseline.
+     */
+    @Test
+    void ortsOptimizerKeepsEveryStorageCast() throws Exception {
+        GptConfig cfg = new GptConfig(65, 64, 4, 4, 128, 0.0, true, true);    // the small preset's shape
+        long[] fp32 = castsBuiltAndOptimized(GptGraphs.training(cfg, 6, 64, DType.FLOAT, 5, null, null, null,
+                ActivationCheckpointing.NONE, Precision.FP32));
+        long[] bf16 = castsBuiltAndOptimized(GptGraphs.training(cfg, 6, 64, DType.FLOAT, 5, null, null, null,
+                ActivationCheckpointing.NONE, Precision.BF16_STORAGE));
+        System.out.println("Casts built/optimized: fp32 " + fp32[0] + "/" + fp32[1] + ", bf16-storage " + bf16[0] + "/"
+                + bf16[1]);
+        assertTrue(bf16[0] - fp32[0] > 100, "storage Casts built: " + (bf16[0] - fp32[0]));
+        assertEquals(bf16[0] - fp32[0], bf16[1] - fp32[1], "ORT removed storage Casts");
+    }
+
+    private static long[] castsBuiltAndOptimized(TrainingGraph g) throws Exception {
+        long built = g.graph().nodes().stream().filter(n -> n.opType().equals("Cast")).count();
+        java.nio.file.Path optimized = java.nio.file.Files.createTempFile("bf16-storage", ".onnx");
+        try (ai.onnxruntime.OrtSession.SessionOptions so = new ai.onnxruntime.OrtSession.SessionOptions()) {
+            so.setOptimizationLevel(GraphOptimization.ALL.ortLevel());
+            so.setOptimizedModelFilePath(optimized.toString());
+            try (ai.onnxruntime.OrtSession session = OrtSessions.environment().createSession(g.toBytes(), so)) {
+                io.troupe.protocol.onnx.ModelProto m = io.troupe.protocol.onnx.ModelProto.parseFrom(
+                        java.nio.file.Files.readAllBytes(optimized));
+                return new long[] {built, m.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals("Cast"))
+                        .count()};
+            }
+        } finally {
+            java.nio.file.Files.deleteIfExists(optimized);
+        }
+    }
+
     private static double step(GptConfig cfg, FlatLayout flat, float[] params, long[] tokens, long[] targets,
                                Precision precision, float[] grads) throws Exception {
         try (BatchParallelEngine engine = BatchParallelEngine.create(
