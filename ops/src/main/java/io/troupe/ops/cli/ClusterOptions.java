@@ -30,8 +30,8 @@ final class ClusterOptions {
     private Integer maxWorkers;
 
     @Option(names = "--wire", paramLabel = "FORMAT", defaultValue = "fp32",
-            description = "Gradient wire format between workers: fp32 or bf16 (default: ${DEFAULT-VALUE}; bf16 with"
-                    + " --precision bf16-storage).")
+            description = "Gradient wire format between workers: fp32 or bf16 (default: ${DEFAULT-VALUE});"
+                    + " --precision bf16-storage makes bf16 the default.")
     private String wire;
 
     /** The {@code --workers} value, or null. */
