@@ -5,11 +5,12 @@ package io.troupe.worker.train;
  * precision {@code bf16-storage}: to nearest once when a run starts, stochastically after every
  * AdamW update.
  *
- * <p>Why stochastic: an AdamW step is about lr (1e-3) relative to a weight, below half a
- * bfloat16 ulp (2^-9 = 2e-3 relative) for most weights, so rounding to nearest would throw most
- * updates away. Rounding up with probability equal to the discarded fraction of an ulp makes the
- * stored value exact in expectation, so small updates accumulate on average without a float32
- * master copy (which would give back the memory bfloat16 saves).
+ * <p>Why stochastic: an AdamW step is about lr in absolute terms, below half a bfloat16 ulp
+ * (2^-9 of the weight) for every weight above about lr * 2^8 (0.26 at lr 1e-3, as LayerNorm
+ * gains at 1.0; most weights once a schedule has decayed lr), so rounding to nearest would throw
+ * those updates away for good. Rounding up with probability equal to the discarded fraction of
+ * an ulp makes the stored value exact in expectation, so small updates accumulate on average
+ * without a float32 master copy (which would give back the memory bfloat16 saves).
  *
  * <p>The random bits are a hash of (seed, optimizer step, index), not a stream: the result does
  * not depend on threads or on what ran before, every worker of a cluster (same seed, same step,
