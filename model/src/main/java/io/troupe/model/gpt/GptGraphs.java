@@ -1,6 +1,7 @@
 package io.troupe.model.gpt;
 
 import io.troupe.model.graph.Autodiff;
+import io.troupe.model.graph.Bf16ActivationStorage;
 import io.troupe.model.graph.DType;
 import io.troupe.model.graph.Graph;
 import io.troupe.model.graph.Shape;
@@ -77,8 +78,11 @@ public final class GptGraphs {
      * in {@code precision}. With {@link Precision#FP16} the graph takes one more int64 input,
      * {@value #LOSS_SCALE} [batch] (every element the current loss scale, a whole number >= 1),
      * computes in float16 and returns float32 gradients already divided by the scale; the
-     * parameter inputs and the loss output stay float32. {@link Precision#FP32} builds exactly
-     * the graph of the overload without it.
+     * parameter inputs and the loss output stay float32. With {@link Precision#BF16_STORAGE} the
+     * inputs and outputs are those of fp32, and every activation the backward pass reads is kept
+     * in bfloat16 ({@link Bf16ActivationStorage}); the caller keeps the parameter values
+     * representable in bfloat16. {@link Precision#FP32} builds exactly the graph of the overload
+     * without it.
      */
     public static TrainingGraph training(GptConfig cfg, int batch, int seqLen, DType dtype, long dropoutSeed,
                                          Trainable trainable, float[] fullValues, LoraConfig lora,
@@ -151,13 +155,10 @@ public final class GptGraphs {
                                        float[] fullValues, LoraConfig lora, ActivationCheckpointing checkpointing,
                                        int[] forwardNodes, Precision precision) {
         GptForward.checkDtype(dtype);
-        if (precision == Precision.BF16_STORAGE) {
-            throw new IllegalArgumentException("precision bf16-storage is not built yet; use fp32 or fp16");
-        }
         boolean half = precision == Precision.FP16;
-        if (half && dtype != DType.FLOAT) {
-            throw new IllegalArgumentException("fp16 compute keeps float32 master weights; build it with dtype float,"
-                    + " not " + dtype.onnxName());
+        if (precision != Precision.FP32 && dtype != DType.FLOAT) {
+            throw new IllegalArgumentException(precision.label() + " is built on float32 parameter inputs; build it"
+                    + " with dtype float, not " + dtype.onnxName());
         }
         if (seqLen < 1 || seqLen > cfg.blockSize()) {
             throw new IllegalArgumentException("sequence length must be in [1, block_size=" + cfg.blockSize()
@@ -217,6 +218,10 @@ public final class GptGraphs {
                 // caller's finiteness check sees it and skips the step.
                 Tensor g = scale == null ? grads.get(i) : grads.get(i).div(scale);
                 graph.output(TrainingGraph.gradientName(paramList.get(i).name()), g);
+            }
+            if (precision == Precision.BF16_STORAGE) {
+                // The saved activations in bfloat16; every op still computes in float32.
+                Bf16ActivationStorage.apply(graph, forwardNodes[0]);
             }
         }
         return new TrainingGraph(graph, layout, cfg, batch, seqLen, withGradients);

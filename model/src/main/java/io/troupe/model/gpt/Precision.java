@@ -6,8 +6,8 @@ import java.util.stream.Collectors;
 
 /**
  * The numeric precision of a training step (the {@code precision} training setting and the
- * {@code --precision} flag). Parameters, gradients and the AdamW state stay float32 in every
- * mode (the "master weights"); only what the step graph computes in changes.
+ * {@code --precision} flag). Gradients and the AdamW state are float32 in every mode; fp32 and
+ * fp16 keep float32 master weights, bf16-storage keeps bfloat16 parameter values.
  */
 public enum Precision {
     /** Everything in float32: the default, and bit-identical to builds before the setting existed. */
@@ -19,7 +19,12 @@ public enum Precision {
      * float32 gradients it returns are already divided by that factor.
      */
     FP16("fp16"),
-    /** Parameters stored in bfloat16, computed in float32: specified in issue 18, not built yet. */
+    /**
+     * Stored in bfloat16, computed in float32: the step graph keeps every activation its backward
+     * pass reads in bfloat16 (forward and backward ops compute in float32, gradients leave in
+     * float32), and the parameters hold bfloat16 values, rounded stochastically after each float32
+     * AdamW update (the moments stay float32). Gradients travel the bf16 wire by default.
+     */
     BF16_STORAGE("bf16-storage");
 
     private final String label;

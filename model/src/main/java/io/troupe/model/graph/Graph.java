@@ -262,7 +262,7 @@ public final class Graph {
         Tensor out = value;
         if (!value.name().equals(outputName) || value.producer() == null) {
             claim(outputName);
-            Node node = new Node(unique(outputName, usedNodeNames), "Identity", List.of(value), Map.of());
+            Node node = new Node(unique(outputName, usedNodeNames), "Identity", new ArrayList<>(List.of(value)), Map.of());
             out = new Tensor(this, outputName, value.type(), node, null);
             node.setOutputs(List.of(out));
             nodes.add(node);
@@ -278,6 +278,19 @@ public final class Graph {
 
     public Map<String, String> metadata() {
         return Collections.unmodifiableMap(metadata);
+    }
+
+    /**
+     * Replaces the node order with {@code order}, which must hold exactly this graph's nodes,
+     * each once, inputs before their consumers (for {@link Bf16ActivationStorage}).
+     */
+    void reorderNodes(List<Node> order) {
+        if (order.size() != nodes.size() || !new HashSet<>(order).equals(new HashSet<>(nodes))) {
+            throw new GraphException("reorderNodes(): the new order must hold exactly the graph's " + nodes.size()
+                    + " nodes");
+        }
+        nodes.clear();
+        nodes.addAll(order);
     }
 
     // ---- views ---------------------------------------------------------------------------

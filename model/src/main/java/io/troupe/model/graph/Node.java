@@ -13,14 +13,22 @@ public final class Node {
     private final String name;
     private final String opType;
     private final List<Tensor> inputs;
+    // The list behind the read-only view, for Bf16ActivationStorage's rewiring only.
+    private final List<Tensor> rawInputs;
     private final Map<String, Object> attributes;
     private List<Tensor> outputs = List.of();
 
     Node(String name, String opType, List<Tensor> inputs, Map<String, Object> attributes) {
         this.name = name;
         this.opType = opType;
+        this.rawInputs = inputs;
         this.inputs = Collections.unmodifiableList(inputs);
         this.attributes = Collections.unmodifiableMap(attributes);
+    }
+
+    /** Makes this node read {@code value} as input {@code i}; the caller keeps types and order valid. */
+    void replaceInput(int i, Tensor value) {
+        rawInputs.set(i, value);
     }
 
     void setOutputs(List<Tensor> outputs) {

@@ -2,6 +2,7 @@ package io.troupe.ops.cli;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import io.troupe.model.gpt.ActivationCheckpointing;
+import io.troupe.model.gpt.Precision;
 import io.troupe.worker.bench.BenchConfig;
 import io.troupe.worker.bench.PeakRss;
 import io.troupe.worker.engine.EngineOptions;
@@ -41,6 +42,10 @@ final class BenchStepCommand implements Callable<Integer> {
             description = "none or attention: recompute the attention weights in the backward pass (default: ${DEFAULT-VALUE}).")
     private String checkpointing;
 
+    @Option(names = "--precision", defaultValue = "fp32", paramLabel = "P",
+            description = "fp32 or bf16-storage: the step graph of that training precision (default: ${DEFAULT-VALUE}).")
+    private String precision;
+
     @Option(names = "--no-arena", description = "Turn ONNX Runtime's CPU memory arena off.")
     private boolean noArena;
 
@@ -79,13 +84,14 @@ final class BenchStepCommand implements Callable<Integer> {
     private String preset;
 
     @Option(names = "--json", description = "Print one JSON object: {config, threads, lanes, batch, "
-            + "activation_checkpointing, arena, memory_pattern, ms_per_step, tokens_per_s, step_gflops, gemm_peak_gflops, "
+            + "activation_checkpointing, precision, arena, memory_pattern, ms_per_step, tokens_per_s, step_gflops, gemm_peak_gflops, "
             + "efficiency, peak_rss_mib}.")
     private boolean json;
 
     record Report(@JsonProperty("config") String config, @JsonProperty("threads") int threads,
                   @JsonProperty("lanes") int lanes, @JsonProperty("batch") int batch,
                   @JsonProperty("activation_checkpointing") String checkpointing,
+                  @JsonProperty("precision") String precision,
                   @JsonProperty("arena") boolean arena, @JsonProperty("memory_pattern") boolean memoryPattern,
                   @JsonProperty("ms_per_step") double msPerStep, @JsonProperty("tokens_per_s") double tokensPerS,
                   @JsonProperty("step_gflops") double stepGflops, @JsonProperty("gemm_peak_gflops") double gemmPeakGflops,
@@ -123,14 +129,25 @@ final class BenchStepCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw UserError.usage("--activation-checkpointing: " + e.getMessage());
         }
+        Precision stepPrecision;
+        try {
+            stepPrecision = Precision.parse(precision);
+        } catch (IllegalArgumentException e) {
+            throw UserError.usage("--precision: " + e.getMessage());
+        }
+        if (stepPrecision == Precision.FP16) {
+            throw UserError.usage("bench step --precision takes fp32 or bf16-storage; time fp16 with"
+                    + " bench/precision-compare.sh");
+        }
         EngineOptions.OrtMemory memory = new EngineOptions.OrtMemory(!noArena, !noMemoryPattern);
         int rows = batch != null ? batch : bench.batch();
         StepBenchmark.Result r = StepBenchmark.run(bench, threads.threads(), laneCount, warmups, timed, profile,
-                new StepBenchmark.Variant(rows, recompute, memory));
+                new StepBenchmark.Variant(rows, recompute, memory, stepPrecision));
         // Read before the MatMul peak below, which allocates little but is not the step.
         double peakRss = PeakRss.mebibytes();
         double peak = GemmPeak.measure(threads.threads());
-        Report report = new Report(r.config(), r.threads(), r.lanes(), rows, recompute.label(), memory.arena(),
+        Report report = new Report(r.config(), r.threads(), r.lanes(), rows, recompute.label(), stepPrecision.label(),
+                memory.arena(),
                 memory.memoryPattern(), round(r.msPerStep(), 2), round(r.tokensPerSecond(), 0),
                 round(r.stepGflops(), 1), round(peak, 1), round(r.stepGflops() / peak, 3), round(peakRss, 0));
         PrintWriter out = spec.commandLine().getOut();

@@ -30,7 +30,8 @@ final class ClusterOptions {
     private Integer maxWorkers;
 
     @Option(names = "--wire", paramLabel = "FORMAT", defaultValue = "fp32",
-            description = "Gradient wire format between workers: fp32 or bf16 (default: ${DEFAULT-VALUE}).")
+            description = "Gradient wire format between workers: fp32 or bf16 (default: ${DEFAULT-VALUE});"
+                    + " --precision bf16-storage makes bf16 the default.")
     private String wire;
 
     /** The {@code --workers} value, or null. */
@@ -56,6 +57,16 @@ final class ClusterOptions {
             throw new ParameterException(command.commandLine(), "--wire " + e.getMessage());
         }
         return wire;
+    }
+
+    /**
+     * The wire format for a job in {@code precision}: {@code --wire} if given, else bf16 for
+     * bf16-storage (its parameters are bfloat16 values already, and the point is to halve the
+     * bytes) and the option's default (fp32) otherwise.
+     */
+    String wire(io.troupe.model.gpt.Precision precision) {
+        String checked = wire();
+        return !wireGiven() && precision == io.troupe.model.gpt.Precision.BF16_STORAGE ? "bf16" : checked;
     }
 
     /** True if {@code --wire} was given. */

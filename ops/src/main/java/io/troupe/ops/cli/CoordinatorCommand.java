@@ -104,8 +104,8 @@ final class CoordinatorCommand implements Callable<Integer> {
         int min = run.cluster.minWorkers() == null ? 1 : run.cluster.minWorkers();
         int max = run.cluster.maxWorkers() == null ? Math.max(workers, min) : run.cluster.maxWorkers();
         run.cluster.check(workers, min, max);
-        String wire = run.cluster.wire();
         TrainSettings settings = run.arch.settings(run.training);
+        String wire = run.cluster.wire(settings.precision());
         DataSource source = run.arch.open(run.training.data(), settings);
         source.split(settings.blockSize()); // validates the data before anyone joins
         Path out = run.runDir.out();

@@ -142,7 +142,7 @@ final class TrainCommand implements Callable<Integer> {
             throws DataException, InterruptedException {
         int perWorker = run.threads.perLocalWorker(workers);
         // --resume continues from the newest good checkpoint as a resumed coordinator does.
-        JobSpec job = DistributedJobs.spec(settings, source, out, workers, 1, workers, wire,
+        JobSpec job = DistributedJobs.spec(settings, source, out, workers, 1, workers, run.cluster.wire(settings.precision()),
                 resume ? java.util.UUID.randomUUID().toString() : null);
         JobOutcome outcome;
         try (MetricsOptions.Running metrics = run.metrics.start(spec.commandLine().getErr());

@@ -46,9 +46,11 @@ final class TrainingOptions {
     private Long seed;
 
     @Option(names = "--precision", paramLabel = "P",
-            description = {"What the step computes in: fp32 (default) or fp16 (float16 forward and backward passes,",
-                "float32 master weights and AdamW state, dynamic loss scaling; meant for GPUs, ~3x slower on the CPU).",
-                "The training setting 'precision'; bf16-storage is not built yet."})
+            description = {"What the step computes in: fp32 (default), fp16 (float16 forward and backward passes,",
+                "float32 master weights and AdamW state, dynamic loss scaling; meant for GPUs, ~3x slower on the CPU)",
+                "or bf16-storage (float32 compute; activations kept for the backward pass and the parameters in",
+                "bfloat16, stochastic rounding after each AdamW step; bf16 gradient wire by default).",
+                "The training setting 'precision'."})
     private String precision;
 
     @Parameters(paramLabel = "key=value", arity = "0..*",

@@ -168,6 +168,8 @@ class ExitCodeTest {
     void bench() throws Exception {
         usage(troupe("bench", "step", "--config", "huge"), "huge");
         usage(troupe("bench", "step", "--lanes", 0), "--lanes must be >= 1");
+        usage(troupe("bench", "step", "--precision", "fp16"), "bench step --precision takes fp32 or bf16-storage");
+        usage(troupe("bench", "step", "--precision", "fp8"), "--precision: precision must be one of");
         usage(troupe("bench", "optimizer", "--config", "huge"), "huge");
         usage(troupe("bench", "allreduce", "--workers", 1), "--workers");
         usage(troupe("bench", "gemm", "--runs", 0), "--runs must be at least 1");

@@ -2,6 +2,7 @@ package io.troupe.worker.bench;
 
 import io.troupe.model.graph.DType;
 import io.troupe.model.gpt.ActivationCheckpointing;
+import io.troupe.model.gpt.Precision;
 import io.troupe.model.gpt.GptConfig;
 import io.troupe.model.gpt.GptGraphs;
 import io.troupe.model.gpt.ParameterInit;
@@ -9,6 +10,7 @@ import io.troupe.model.gpt.TrainingGraph;
 import io.troupe.worker.engine.EngineException;
 import io.troupe.worker.engine.EngineOptions;
 import io.troupe.worker.engine.BatchParallelEngine;
+import io.troupe.worker.train.Bf16Rounding;
 import io.troupe.model.gpt.ParameterLayout;
 import java.util.List;
 import io.troupe.worker.run.Trainer;
@@ -36,10 +38,25 @@ public final class StepBenchmark {
      * @param batch rows per step (0: the config's batch)
      * @param checkpointing what the backward pass recomputes
      * @param memory ORT's arena and memory-pattern settings
+     * @param precision fp32 or bf16-storage (fp16's graph takes a loss-scale input this benchmark does not feed)
      */
-    public record Variant(int batch, ActivationCheckpointing checkpointing, EngineOptions.OrtMemory memory) {
-        /** The config's batch, no recomputation, ORT's default memory settings. */
-        public static final Variant DEFAULT = new Variant(0, ActivationCheckpointing.NONE, EngineOptions.OrtMemory.DEFAULT);
+    public record Variant(int batch, ActivationCheckpointing checkpointing, EngineOptions.OrtMemory memory,
+                          Precision precision) {
+        /** The config's batch, no recomputation, ORT's default memory settings, fp32. */
+        public static final Variant DEFAULT = new Variant(0, ActivationCheckpointing.NONE, EngineOptions.OrtMemory.DEFAULT,
+                Precision.FP32);
+
+        /** @throws IllegalArgumentException for fp16 */
+        public Variant {
+            if (precision == Precision.FP16) {
+                throw new IllegalArgumentException("the step benchmark runs fp32 or bf16-storage, not fp16");
+            }
+        }
+
+        /** An fp32 variant. */
+        public Variant(int batch, ActivationCheckpointing checkpointing, EngineOptions.OrtMemory memory) {
+            this(batch, checkpointing, memory, Precision.FP32);
+        }
     }
 
     private StepBenchmark() {
@@ -80,10 +97,17 @@ public final class StepBenchmark {
         float[] gradients = new float[Math.toIntExact(layout.size())];
         // The same engine training uses: with T threads, the batch runs on T one-thread lanes.
         try (BatchParallelEngine engine = BatchParallelEngine.create(
-                (lane, rows) -> GptGraphs.training(cfg, rows, t, DType.FLOAT, 0, variant.checkpointing()).toBytes(),
+                (lane, rows) -> (variant.precision() == Precision.FP32
+                        ? GptGraphs.training(cfg, rows, t, DType.FLOAT, 0, variant.checkpointing())
+                        : GptGraphs.training(cfg, rows, t, DType.FLOAT, 0, null, null, null, variant.checkpointing(),
+                                variant.precision())).toBytes(),
                 Trainer.flatLayout(layout),
                 options, b, t, List.of(TrainingGraph.TOKENS, TrainingGraph.TARGETS), lanes)) {
-            engine.setParameters(ParameterInit.gpt2(cfg, layout, 1));
+            float[] params = ParameterInit.gpt2(cfg, layout, 1);
+            if (variant.precision() == Precision.BF16_STORAGE) {
+                Bf16Rounding.roundNearest(params);
+            }
+            engine.setParameters(params);
             SplittableRandom random = new SplittableRandom(1);
             fill(engine.batch(TrainingGraph.TOKENS), random, cfg.vocabSize());
             fill(engine.batch(TrainingGraph.TARGETS), random, cfg.vocabSize());

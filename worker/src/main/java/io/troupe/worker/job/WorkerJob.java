@@ -22,6 +22,7 @@ import io.troupe.worker.engine.FlatLayout;
 import io.troupe.worker.engine.StagedBatchEngine;
 import io.troupe.worker.engine.StepEngine;
 import io.troupe.worker.train.AdamW;
+import io.troupe.worker.train.Bf16Rounding;
 import io.troupe.worker.train.LossScaler;
 import io.troupe.model.gpt.Precision;
 import io.troupe.worker.train.BatchSampler;
@@ -246,6 +247,9 @@ public final class WorkerJob implements AutoCloseable {
         int size = Math.toIntExact(layout.size());
         this.params = start == null ? ParameterInit.gpt2(settings.backbone(tokenizer.vocabSize()), layout, settings.seed())
                 : start.trainable().extract(start.fullParameters());
+        if (settings.precision() == Precision.BF16_STORAGE) {
+            Bf16Rounding.roundNearest(params);      // bf16-storage: the parameters are bfloat16 values from the start
+        }
         this.grads = new float[size];
         this.adam = new AdamW(size, LearningRateScales.of(settings).ranges(layout),
                 new AdamW.Hyperparameters(settings.beta1(), settings.beta2(), 1e-8, settings.weightDecay()));
@@ -494,6 +498,10 @@ public final class WorkerJob implements AutoCloseable {
         }
         if (!skipped) {
             adam.update(params, grads, lr);
+            if (settings.precision() == Precision.BF16_STORAGE) {
+                // The same seed and step on every worker: the same rounding, bit-identical parameters.
+                Bf16Rounding.roundStochastic(params, settings.seed(), adam.step());
+            }
             paramVersion++;
         }
         if (diloco != null && diloco.outerStepAt(step)) {
@@ -999,6 +1007,9 @@ public final class WorkerJob implements AutoCloseable {
     /** Restores parameters, moments and sampler states from a checkpoint of the same job shape. */
     private void restore(Checkpoint c) {
         FlatBuffer.copy(c.parameters(), params);
+        if (settings.precision() == Precision.BF16_STORAGE) {
+            Bf16Rounding.roundNearest(params);      // a float32 checkpoint continued in bf16-storage; a no-op on a bf16 one
+        }
         adam.importState(new AdamW.State(c.optimizerStep(), c.adamM(), c.adamV()));
         checkSampleCursor(c);
         long[] best = c.extraRngState().get(BEST_VAL_LOSS);

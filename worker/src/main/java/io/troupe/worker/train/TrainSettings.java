@@ -36,7 +36,7 @@ public record TrainSettings(
     /** ONNX Runtime's CPU arena for the training and evaluation sessions (memory); not in the resume identity. */
     static final String ORT_ARENA = "ort_arena";
     private static final String MAX_NONFINITE_STEPS = "max_nonfinite_steps";
-    /** What the step computes in (fp32, fp16); not in the resume identity: the master weights are float32 either way. */
+    /** What the step computes in (fp32, fp16, bf16-storage); not in the resume identity: a checkpoint holds float32 values, which bf16-storage rounds on resume. */
     public static final String PRECISION = "precision";
     /** fp16: clean steps in a row after which the loss scale doubles ({@link LossScaler}). */
     static final String LOSS_SCALE_WINDOW = "loss_scale_window";
@@ -174,8 +174,10 @@ public record TrainSettings(
                         r.doubleIn(SyncSettings.OUTER_MOMENTUM, 0, 0.999999)),
                 new AllReduceOverlap(r.bool(AllReduceOverlap.OVERLAP), r.intIn(AllReduceOverlap.BUCKETS, 1, 1 << 16)),
                 r.precision(), r.intIn(LOSS_SCALE_WINDOW, 1, 1 << 30));
-        if (s.precision == Precision.BF16_STORAGE) {
-            throw new SettingsException("precision bf16-storage is not built yet; use precision=fp32 or fp16");
+        if (s.precision == Precision.BF16_STORAGE && (s.isEncoder() || s.overlap.on() || s.sync.diloco())) {
+            throw new SettingsException("precision bf16-storage is built for the GPT one-graph synchronous step"
+                    + " (arch = gpt, overlap_allreduce = false, sync = allreduce); set precision=fp32 or change those"
+                    + " settings");
         }
         if (s.precision == Precision.FP16 && (s.isEncoder() || s.overlap.on())) {
             throw new SettingsException("precision fp16 is built for the GPT one-graph step (arch = gpt,"

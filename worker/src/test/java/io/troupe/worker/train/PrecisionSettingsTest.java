@@ -43,8 +43,23 @@ class PrecisionSettingsTest {
         assertTrue(assertThrows(SettingsException.class, () -> TrainSettings.load(null,
                 Map.of("precision", "fp16", "overlap_allreduce", "true"))).getMessage().contains("overlap_allreduce"));
         assertTrue(assertThrows(SettingsException.class, () -> TrainSettings.load(null,
-                Map.of("precision", "bf16-storage"))).getMessage().contains("not built yet"));
-        assertTrue(assertThrows(SettingsException.class, () -> TrainSettings.load(null,
                 Map.of("loss_scale_window", "0"))).getMessage().contains("loss_scale_window"));
+    }
+
+    @Test
+    void bf16StorageParsesTravelsAndIsRefusedWhereItIsNotBuilt() {
+        TrainSettings bf16 = TrainSettings.load(null, Map.of("precision", "bf16-storage"));
+        assertEquals(Precision.BF16_STORAGE, bf16.precision());
+        assertEquals(bf16, TrainSettings.from(ConfigFactory.parseString(bf16.toJson(JSON).toString())));
+        assertEquals(TrainSettings.load(null, Map.of()).resumeIdentity(JSON, 65).toString(),
+                bf16.resumeIdentity(JSON, 65).toString(), "a float32 checkpoint can continue in bf16-storage");
+        for (Map<String, String> unsupported : java.util.List.of(Map.of("arch", "bert"),
+                Map.of("overlap_allreduce", "true"), Map.of("sync", "diloco"))) {
+            Map<String, String> settings = new java.util.HashMap<>(unsupported);
+            settings.put("precision", "bf16-storage");
+            String message = assertThrows(SettingsException.class, () -> TrainSettings.load(null, settings)).getMessage();
+            assertTrue(message.contains("precision bf16-storage is built for the GPT one-graph synchronous step")
+                    && message.contains("set precision=fp32"), unsupported + ": " + message);
+        }
     }
 }
