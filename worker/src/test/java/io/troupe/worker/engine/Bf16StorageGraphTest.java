@@ -41,13 +41,7 @@ class Bf16StorageGraphTest {
             float[] actual = new float[params.length];
             double expectedLoss = step(cfg, flat, params, tokens, targets, Precision.FP32, expected);
             double loss = step(cfg, flat, params, tokens, targets, Precision.BF16_STORAGE, actual);
-            double diff = 0;
-            double norm = 0;
-            for (int i = 0; i < params.length; i++) {
-                diff += (actual[i] - expected[i]) * (double) (actual[i] - expected[i]);
-                norm += expected[i] * (double) expected[i];
-            }
-            double relative = Math.sqrt(diff / norm);
+            double relative = GradientError.relativeL2(actual, expected);
             System.out.println("dropout " + dropout + ": loss " + loss + " vs " + expectedLoss
                     + ", relative L2 gradient error " + relative);
             assertEquals(expectedLoss, loss, 2e-3 * expectedLoss, "loss, dropout " + dropout);

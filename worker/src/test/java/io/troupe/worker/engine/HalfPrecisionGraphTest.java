@@ -60,13 +60,7 @@ class HalfPrecisionGraphTest {
                 float[] actual = new float[params.length];
                 double loss = fp16.step(actual);
                 assertEquals(expectedLoss, loss, 2e-3 * expectedLoss, "loss at scale " + scale);
-                double diff = 0;
-                double norm = 0;
-                for (int i = 0; i < params.length; i++) {
-                    diff += (actual[i] - expected[i]) * (double) (actual[i] - expected[i]);
-                    norm += expected[i] * (double) expected[i];
-                }
-                double relative = Math.sqrt(diff / norm);
+                double relative = GradientError.relativeL2(actual, expected);
                 System.out.println("scale " + scale + ": loss " + loss + " vs " + expectedLoss + ", relative gradient error " + relative);
                 assertTrue(relative < 1e-2, "gradients at scale " + scale + " differ by " + relative + " (relative L2)");
             }

@@ -6,16 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.troupe.data.corpus.TextCorpus;
-import io.troupe.data.corpus.TokenSplit;
-import io.troupe.data.tokenize.CharTokenizer;
-import io.troupe.data.tokenize.Tokenizer;
 import io.troupe.worker.checkpoint.Checkpoint;
-import io.troupe.worker.engine.EngineOptions;
 import io.troupe.worker.train.LossScaler;
-import io.troupe.worker.train.TrainSettings;
-import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -24,27 +16,16 @@ import org.junit.jupiter.api.Test;
  * (parameters and AdamW moments bit-identical) and halves the scale; a clean step updates.
  */
 class MixedPrecisionStepTest {
-    private static final String TEXT = "to be or not to be, that is the question: whether 'tis nobler in the mind\n"
-            .repeat(40);
-
     private static WorkerJob job(String precision) throws Exception {
         return job(precision, null);
     }
 
     private static WorkerJob job(String precision, Checkpoint resumeFrom) throws Exception {
-        Map<String, String> o = new HashMap<>(Map.of("n_layer", "1", "n_head", "2", "n_embd", "16", "block_size", "16",
-                "batch_size", "4", "warmup_iters", "0", "seed", "3"));
-        o.put("precision", precision);
-        o.put("loss_scale_window", "2");
-        TrainSettings settings = TrainSettings.load(null, o);
-        Tokenizer tokenizer = CharTokenizer.fromText(TEXT);
-        TokenSplit split = TokenSplit.encode(new TextCorpus(Path.of("mem.txt"), TEXT), tokenizer, settings.blockSize());
-        return new WorkerJob(settings, tokenizer, split, BatchPlan.of(4, 1, 1, 0), EngineOptions.cpu(1),
-                GradientReducer.LOCAL, resumeFrom);
+        return PrecisionJobs.job(precision, Map.of("loss_scale_window", "2"), resumeFrom);
     }
 
     private static ElasticShare share(long step) {
-        return ElasticShare.of(4, 1, 1, 0, (step - 1) * 4);
+        return PrecisionJobs.share(step);
     }
 
     @Test
