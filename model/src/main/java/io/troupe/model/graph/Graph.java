@@ -262,7 +262,7 @@ public final class Graph {
         Tensor out = value;
         if (!value.name().equals(outputName) || value.producer() == null) {
             claim(outputName);
-            Node node = new Node(unique(outputName, usedNodeNames), "Identity", new ArrayList<>(List.of(value)), Map.of());
+            Node node = new Node(unique(outputName, usedNodeNames), "Identity", List.of(value), Map.of());
             out = new Tensor(this, outputName, value.type(), node, null);
             node.setOutputs(List.of(out));
             nodes.add(node);

@@ -1,5 +1,6 @@
 package io.troupe.model.graph;
 
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
@@ -13,7 +14,7 @@ public final class Node {
     private final String name;
     private final String opType;
     private final List<Tensor> inputs;
-    // The list behind the read-only view, for Bf16ActivationStorage's rewiring only.
+    // This node's own copy behind the read-only view, for Bf16ActivationStorage's rewiring only.
     private final List<Tensor> rawInputs;
     private final Map<String, Object> attributes;
     private List<Tensor> outputs = List.of();
@@ -21,8 +22,8 @@ public final class Node {
     Node(String name, String opType, List<Tensor> inputs, Map<String, Object> attributes) {
         this.name = name;
         this.opType = opType;
-        this.rawInputs = inputs;
-        this.inputs = Collections.unmodifiableList(inputs);
+        this.rawInputs = new ArrayList<>(inputs); // null allowed (an omitted optional input)
+        this.inputs = Collections.unmodifiableList(rawInputs);
         this.attributes = Collections.unmodifiableMap(attributes);
     }
 

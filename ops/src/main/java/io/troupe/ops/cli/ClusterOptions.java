@@ -1,5 +1,6 @@
 package io.troupe.ops.cli;
 
+import io.troupe.model.gpt.Precision;
 import io.troupe.worker.allreduce.WireFormat;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -64,9 +65,9 @@ final class ClusterOptions {
      * bf16-storage (its parameters are bfloat16 values already, and the point is to halve the
      * bytes) and the option's default (fp32) otherwise.
      */
-    String wire(io.troupe.model.gpt.Precision precision) {
+    String wire(Precision precision) {
         String checked = wire();
-        return !wireGiven() && precision == io.troupe.model.gpt.Precision.BF16_STORAGE ? "bf16" : checked;
+        return !wireGiven() && precision == Precision.BF16_STORAGE ? "bf16" : checked;
     }
 
     /** True if {@code --wire} was given. */

@@ -1,5 +1,7 @@
 package io.troupe.worker.train;
 
+import io.troupe.worker.allreduce.Bf16;
+
 /**
  * Rounds float32 parameters to values representable in bfloat16 (8 significand bits), for
  * precision {@code bf16-storage}: to nearest once when a run starts, stochastically after every
@@ -31,14 +33,16 @@ public final class Bf16Rounding {
         }
     }
 
-    /** The nearest bfloat16 value of {@code x}, ties to even (as a float32). */
+    /**
+     * The nearest bfloat16 value of {@code x}, ties to even (as a float32): the wire's
+     * {@link Bf16#round}, except that a finite parameter never rounds up to infinity.
+     */
     public static float nearest(float x) {
-        int bits = Float.floatToRawIntBits(x);
-        if ((bits & EXPONENT) == EXPONENT) {
+        if (!Float.isFinite(x)) {
             return x;
         }
-        int rounded = (bits + 0x7FFF + ((bits >>> 16) & 1)) & ~LOW_BITS;
-        return finiteOrTruncated(rounded, bits);
+        float rounded = Bf16.round(x);
+        return Float.isInfinite(rounded) ? Float.intBitsToFloat(Float.floatToRawIntBits(x) & ~LOW_BITS) : rounded;
     }
 
     /**
