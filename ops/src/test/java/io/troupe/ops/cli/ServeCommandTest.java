@@ -608,7 +608,13 @@ class ServeCommandTest {
         assertEquals(3, many.get("clients").asInt());
         assertEquals(30, many.get("tokens").asInt(), "3 clients x 2 requests x 5 tokens");
         assertTrue(many.get("ttftP99Ms").asDouble() >= many.get("ttftP50Ms").asDouble());
-        assertTrue(many.get("interTokenP50Ms").asDouble() > 0);
+        // Chunks that pile up go out in one write (and one client read), so on this tiny model most
+        // gaps can round to 0 µs: a p50 of 0 is an honest value (it failed CI once as "> 0").
+        assertTrue(many.get("interTokenP99Ms").asDouble() >= many.get("interTokenP50Ms").asDouble());
+        assertTrue(many.get("interTokenP50Ms").asDouble() >= 0);
+        // Each request ends after its first token, so the medians keep that order.
+        assertTrue(many.get("latencyP50Ms").asDouble() >= many.get("ttftP50Ms").asDouble()
+                && many.get("ttftP50Ms").asDouble() > 0, many::toString);
 
         // As text, each level also says how full its decode steps ran: one client's 2 requests of 5
         // tokens take 4 steps each (the prefill makes the first token) of one sequence.
