@@ -7,6 +7,7 @@ import ai.onnxruntime.OrtLoggingLevel;
 import ai.onnxruntime.OrtSession;
 import io.troupe.data.DataException;
 import io.troupe.model.gpt.KvCacheGraphs;
+import io.troupe.model.gpt.KvCacheStepGraph;
 import io.troupe.worker.engine.OrtSessions;
 import io.troupe.worker.run.ModelExport;
 import java.nio.ByteBuffer;
@@ -25,26 +26,30 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * A {@link BatchDecoder} over the exported KV-cache decoder ({@code decoder.onnx}, see
- * {@link KvCacheGraphs}): each slot keeps the keys and values of its tokens, so a step runs one
- * new token per sequence instead of the whole context.
+ * A {@link BatchDecoder} over the exported KV-cache decoders: each sequence's keys and values
+ * stay in a {@link KvCacheArena} row, so a step runs one new token per sequence instead of the
+ * whole context.
+ *
+ * <p><b>Two graphs.</b> Prefills run {@code decoder.onnx} ({@link KvCacheGraphs}, the Hugging
+ * Face interface) with an empty past. Decode steps run {@code decoder_step.onnx}
+ * ({@link KvCacheStepGraph}), which reads the arena in place and returns only the new position's
+ * keys and values. An export made before that graph existed decodes with {@code decoder.onnx}
+ * too, feeding the arena as its past; its {@code present} output then copies every row's past
+ * once per step (slower, the same tokens; {@link BatchDecoders} says so once).
  *
  * <p><b>Memory.</b> A slot's cache holds up to block_size positions of every layer's keys and
  * values (n_layer x 2 x block_size x n_embd floats); {@link #capacity()} is how many such full
- * caches fit in the budget given to {@link #open}. A sequence started by {@link #openAll} with
- * its max_tokens gets a cache of prompt + max_tokens positions only (capped at block_size; it
- * grows to the block if the sequence runs on), and released caches are reused rather than
- * allocated and zeroed again.
+ * caches fit in the budget given to {@link #open}. The arena allocates rows and room as
+ * sequences need them (see {@link KvCacheArena}), never more than the capacity's rows of a block.
  *
  * <p><b>Joining.</b> {@link #openAll} runs the prefills of sequences that join together in one
  * batched run: prompts padded on the right to the longest of a group and masked, each row's
  * logits read at its own last token. Prompts of very different lengths go in different groups,
- * so padding never costs more than the real tokens. A batched step whose batch differs from the last run's
- * assembles the batch's caches into one padded input, which costs up to as much again while it
- * runs; the same batch stepping again reuses the last run's output as its past instead.
+ * so padding never costs more than the real tokens.
  *
- * <p><b>Different lengths.</b> A step pads the batch's pasts to the longest and masks the padding
- * ({@code attention_mask}); each token gets its own position ({@code position_ids}).
+ * <p><b>Rows.</b> The open sequences hold rows 0..n-1. A step over all of them passes the arena's
+ * first n rows as they are; a step over some of them first swaps those to the front. A sequence
+ * that leaves gives its row to the last one.
  *
  * <p><b>Past the context.</b> Once a sequence holds block_size tokens, the window slides: the
  * next step re-runs the last block_size tokens (the oldest dropped) from position 0, exactly what
@@ -61,42 +66,34 @@ public final class KvCacheDecoder implements BatchDecoder {
     public static final long DEFAULT_BUDGET_BYTES = 1L << 30;
 
     private final OrtEnvironment env;
+    /** decoder.onnx: every prefill, and the steps when there is no step graph. */
     private final OrtSession session;
+    /** decoder_step.onnx, or null for an export without it. */
+    private final OrtSession stepSession;
     private final int nLayer;
     private final int nHead;
     private final int headSize;
     private final int blockSize;
     private final int vocabSize;
     private final int capacity;
-    private final Set<CachedSlot> open = Collections.newSetFromMap(new IdentityHashMap<>());
-    /** Caches of released slots, kept for the next sequences (allocating one zeroes it: 72 MiB at the GPT-2 shape). */
-    private final List<float[][]> freeCaches = new ArrayList<>();
-    /** Reused direct buffers: the past and present of tensor t (layer * 2 + k|v), and the logits. */
-    private FloatBuffer[] pastSpace;
-    private FloatBuffer[] presentSpace;
+    /** The open sequences by row: rows.get(r).row == r. */
+    private final List<CachedSlot> rows = new ArrayList<>();
+    private final KvCacheArena arena;
+    /** Reused direct buffers for outputs: a prefill's (or fallback step's) present per tensor, the new keys/values, the logits. */
+    private final FloatBuffer[] presentSpace;
+    private final FloatBuffer[] newSpace;
     private FloatBuffer logitsSpace;
     /**
-     * Direct scratch for the three long inputs (ids, positions, mask), reused by every run: ORT
-     * reads a direct buffer in place, while a heap array costs a fresh direct copy per tensor.
+     * Direct scratch for the long inputs (ids, positions, mask), reused by every run: ORT reads a
+     * direct buffer in place, while a heap array costs a fresh direct copy per tensor.
      */
     private final LongBuffer[] longSpace = new LongBuffer[3];
-    /**
-     * The batch of the last run, in order, whose {@code present} buffers [B, NH, residentLength,
-     * HS] are still intact: when the next step runs exactly these slots again, that present is its
-     * past as it stands (holes and all, masked by {@link #residentMask}), so the step appends one
-     * position instead of copying every slot's cache into a padded past. Empty when unknown.
-     */
-    private List<CachedSlot> resident = List.of();
-    /** The attention mask [B, residentLength] of the resident batch's last run: 1 where a row holds a real token. */
-    private long[] residentMask = new long[0];
-    private int residentLength;
-    /** Decode steps that reused the last present as their past (for tests and diagnostics). */
-    private long reusedPasts;
 
-    private KvCacheDecoder(OrtEnvironment env, OrtSession session, int nLayer, int nHead, int nEmbd, int blockSize,
-                           int vocabSize, long budgetBytes, int maxSlots) {
+    private KvCacheDecoder(OrtEnvironment env, OrtSession session, OrtSession stepSession, int nLayer, int nHead,
+                           int nEmbd, int blockSize, int vocabSize, long budgetBytes, int maxSlots) {
         this.env = env;
         this.session = session;
+        this.stepSession = stepSession;
         this.nLayer = nLayer;
         this.nHead = nHead;
         this.headSize = nEmbd / nHead;
@@ -109,8 +106,9 @@ public final class KvCacheDecoder implements BatchDecoder {
                     + mib(perSlot) + " MiB (n_layer x 2 x block_size x n_embd floats)");
         }
         this.capacity = (int) Math.min(Math.min(slots, 1 << 20), maxSlots);
-        this.pastSpace = new FloatBuffer[2 * nLayer];
+        this.arena = new KvCacheArena(nLayer, nHead, headSize, blockSize);
         this.presentSpace = new FloatBuffer[2 * nLayer];
+        this.newSpace = new FloatBuffer[2 * nLayer];
     }
 
     private static String mib(long bytes) {
@@ -138,13 +136,27 @@ public final class KvCacheDecoder implements BatchDecoder {
     }
 
     /**
-     * Opens {@code dir/decoder.onnx} holding at most {@code maxSlots} sequences, fewer when the
-     * budget holds fewer caches (each is allocated when its first sequence opens).
+     * Opens {@code dir/decoder.onnx}, and {@code dir/decoder_step.onnx} when the export has it,
+     * holding at most {@code maxSlots} sequences, fewer when the budget holds fewer caches.
      *
      * @throws DataException when the file is missing, not loadable or not a Troupe language-model decoder
      * @throws IllegalArgumentException when the budget holds no sequence
      */
     public static KvCacheDecoder open(Path dir, int threads, long budgetBytes, int maxSlots) throws DataException {
+        return open(dir, threads, budgetBytes, maxSlots, true);
+    }
+
+    /** True when {@code dir} holds the decode step graph ({@code decoder_step.onnx}) as well. */
+    public static boolean hasStepGraph(Path dir) {
+        return Files.isRegularFile(dir.resolve(ModelExport.DECODER_STEP_FILE_NAME));
+    }
+
+    /**
+     * As {@link #open(Path, int, long, int)}; with {@code useStepGraph} false the steps run
+     * {@code decoder.onnx} even when the step graph is there (to compare the two).
+     */
+    public static KvCacheDecoder open(Path dir, int threads, long budgetBytes, int maxSlots, boolean useStepGraph)
+            throws DataException {
         if (maxSlots < 1) {
             throw new IllegalArgumentException("a decoder holds at least one sequence, got " + maxSlots);
         }
@@ -155,6 +167,8 @@ public final class KvCacheDecoder implements BatchDecoder {
         }
         OrtEnvironment env = OrtSessions.environment();
         OrtSession session = null;
+        OrtSession stepSession = null;
+        Path current = file;
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
             options.setIntraOpNumThreads(threads);
             options.setSessionLogLevel(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR);
@@ -164,25 +178,46 @@ public final class KvCacheDecoder implements BatchDecoder {
             // spinning thread takes their CPU; -Dtroupe.decoder.spin=true restores ORT's default.
             options.addConfigEntry("session.intra_op.allow_spinning", Boolean.getBoolean(SPIN_PROPERTY) ? "1" : "0");
             session = env.createSession(file.toString(), options);
-            Map<String, String> meta = session.getMetadata().getCustomMetadata();
-            ExportedModel.requireLanguageModel(file, meta);
-            int[] shape = new int[5];
-            String[] keys = {ModelExport.BLOCK_SIZE, ModelExport.VOCAB_SIZE, "troupe.n_layer", "troupe.n_head", "troupe.n_embd"};
-            for (int i = 0; i < keys.length; i++) {
-                String value = meta.get(keys[i]);
-                if (value == null) {
-                    throw new DataException(file + " has no Troupe metadata (" + keys[i] + "); re-export it with 'troupe export'");
+            int[] shape = shapeOf(file, session);
+            Path stepFile = dir.resolve(ModelExport.DECODER_STEP_FILE_NAME);
+            if (useStepGraph && Files.isRegularFile(stepFile)) {
+                current = stepFile;
+                stepSession = env.createSession(stepFile.toString(), options);
+                String crc = session.getMetadata().getCustomMetadata().get(ModelExport.WEIGHTS_CRC32);
+                if (!Arrays.equals(shape, shapeOf(stepFile, stepSession))
+                        || !java.util.Objects.equals(crc, stepSession.getMetadata().getCustomMetadata().get(ModelExport.WEIGHTS_CRC32))) {
+                    throw new DataException(stepFile + " does not match " + file + " (another model's weights or shape); "
+                            + "re-export the model with 'troupe export --run RUN_DIR --out " + dir
+                            + " --force'");
                 }
-                shape[i] = Integer.parseInt(value);
             }
-            return new KvCacheDecoder(env, session, shape[2], shape[3], shape[4], shape[0], shape[1], budgetBytes, maxSlots);
+            return new KvCacheDecoder(env, session, stepSession, shape[2], shape[3], shape[4], shape[0], shape[1],
+                    budgetBytes, maxSlots);
         } catch (OrtException | NumberFormatException e) {
             closeQuietly(session);
-            throw new DataException(file + " is not a loadable Troupe decoder: " + e.getMessage(), e);
+            closeQuietly(stepSession);
+            throw new DataException(current + " is not a loadable Troupe decoder: " + e.getMessage(), e);
         } catch (RuntimeException e) {
             closeQuietly(session);
+            closeQuietly(stepSession);
             throw e;
         }
+    }
+
+    /** block_size, vocab_size, n_layer, n_head and n_embd from a decoder's metadata. */
+    private static int[] shapeOf(Path file, OrtSession session) throws OrtException {
+        Map<String, String> meta = session.getMetadata().getCustomMetadata();
+        ExportedModel.requireLanguageModel(file, meta);
+        int[] shape = new int[5];
+        String[] keys = {ModelExport.BLOCK_SIZE, ModelExport.VOCAB_SIZE, "troupe.n_layer", "troupe.n_head", "troupe.n_embd"};
+        for (int i = 0; i < keys.length; i++) {
+            String value = meta.get(keys[i]);
+            if (value == null) {
+                throw new DataException(file + " has no Troupe metadata (" + keys[i] + "); re-export it with 'troupe export'");
+            }
+            shape[i] = Integer.parseInt(value);
+        }
+        return shape;
     }
 
     private static void closeQuietly(OrtSession session) {
@@ -212,35 +247,17 @@ public final class KvCacheDecoder implements BatchDecoder {
 
     @Override
     public int openSlots() {
-        return open.size();
+        return rows.size();
     }
 
-    /** A sequence's cache: keys and values [layer * 2 + k|v][NH, room, HS], and the tokens they belong to. */
+    /** A sequence: its arena row, and the tokens whose keys and values the row holds. */
     private final class CachedSlot implements Slot {
-        float[][] cache;
-        /** Positions the cache holds per head (<= block_size). */
-        int room;
-        /** The tokens whose keys and values the cache holds, oldest first: the model's window. */
+        /** Its row in the arena (and in {@link #rows}). */
+        int row;
+        /** The tokens whose keys and values the row holds, oldest first: the model's window. */
         final int[] window = new int[blockSize];
         int cached;
         int length;
-
-        CachedSlot(float[][] cache) {
-            this.cache = cache;
-            this.room = cache[0].length / (nHead * headSize);
-        }
-
-        /** Makes room for the whole block (a sequence that runs past the length it was opened for). */
-        void growToBlock() {
-            float[][] grown = new float[2 * nLayer][nHead * blockSize * headSize];
-            for (int t = 0; t < grown.length; t++) {
-                for (int h = 0; h < nHead; h++) {
-                    System.arraycopy(cache[t], h * room * headSize, grown[t], h * blockSize * headSize, cached * headSize);
-                }
-            }
-            cache = grown;
-            room = blockSize;
-        }
 
         @Override
         public int length() {
@@ -248,16 +265,15 @@ public final class KvCacheDecoder implements BatchDecoder {
         }
     }
 
-    /** Starts one sequence with room for the whole block; see {@link #openAll} to size the cache and batch the prefills. */
+    /** Starts one sequence; see {@link #openAll} to batch the prefills. */
     @Override
     public Opened open(int[] prompt) throws OrtException {
         return openAll(List.of(new Start(prompt, blockSize))).get(0);
     }
 
     /**
-     * Starts the sequences, each with a cache of prompt + max_tokens positions (at most the
-     * block), and runs their prefills in batched runs: sorted by length, a group takes prompts
-     * down to half its longest, up to {@link #PREFILL_TOKENS} padded tokens per run.
+     * Starts the sequences and runs their prefills in batched runs: sorted by length, a group
+     * takes prompts down to half its longest, up to {@link #PREFILL_TOKENS} padded tokens per run.
      */
     @Override
     public List<Opened> openAll(List<Start> starts) throws OrtException {
@@ -266,25 +282,30 @@ public final class KvCacheDecoder implements BatchDecoder {
                 throw new IllegalArgumentException("a sequence starts from at least one token");
             }
         }
-        if (open.size() >= capacity) {
+        if (rows.size() >= capacity) {
             throw new IllegalStateException("all " + capacity + " KV-cache slots are held; release one first");
         }
-        if (open.size() + starts.size() > capacity) {
-            throw new IllegalStateException(starts.size() + " sequences do not fit: " + open.size() + " of " + capacity
+        if (rows.size() + starts.size() > capacity) {
+            throw new IllegalStateException(starts.size() + " sequences do not fit: " + rows.size() + " of " + capacity
                     + " KV-cache slots are held; release some first");
         }
         CachedSlot[] slots = new CachedSlot[starts.size()];
         float[][] logits = new float[starts.size()][];
         try {
+            int longest = 0;
             for (int i = 0; i < slots.length; i++) {
                 int[] prompt = starts.get(i).prompt();
                 int n = Math.min(prompt.length, blockSize);
-                long wanted = Math.min(blockSize, (long) prompt.length + Math.max(1, starts.get(i).maxTokens()));
-                slots[i] = new CachedSlot(cacheFor((int) wanted));
+                slots[i] = new CachedSlot();
                 System.arraycopy(prompt, prompt.length - n, slots[i].window, 0, n);
                 slots[i].cached = n; // what the prefill will hold
                 slots[i].length = prompt.length;
-                open.add(slots[i]);
+                longest = Math.max(longest, n);
+            }
+            arena.ensure(rows.size() + slots.length, Math.min(blockSize, longest + 1), rows.size(), capacity);
+            for (CachedSlot slot : slots) {
+                slot.row = rows.size();
+                rows.add(slot);
             }
             Integer[] order = new Integer[slots.length];
             for (int i = 0; i < order.length; i++) {
@@ -292,10 +313,10 @@ public final class KvCacheDecoder implements BatchDecoder {
             }
             Arrays.sort(order, (a, b) -> Integer.compare(slots[b].cached, slots[a].cached)); // longest first
             for (int from = 0; from < order.length; ) {
-                int longest = slots[order[from]].cached;
+                int groupLongest = slots[order[from]].cached;
                 int to = from + 1;
-                while (to < order.length && 2 * slots[order[to]].cached >= longest
-                        && (long) (to - from + 1) * longest <= Math.max(PREFILL_TOKENS, longest)) {
+                while (to < order.length && 2 * slots[order[to]].cached >= groupLongest
+                        && (long) (to - from + 1) * groupLongest <= Math.max(PREFILL_TOKENS, groupLongest)) {
                     to++;
                 }
                 List<CachedSlot> group = new ArrayList<>();
@@ -326,37 +347,12 @@ public final class KvCacheDecoder implements BatchDecoder {
     /** Most padded tokens (batch x longest prompt) of one batched prefill run, bounding its activations. */
     static final int PREFILL_TOKENS = 2048;
 
-    /**
-     * A cache of at least {@code positions} positions: the smallest free one that is large
-     * enough, else a new one of exactly that size. Full and free caches together never exceed
-     * {@link #capacity()} (a free one is dropped to make room), so memory stays in the budget.
-     */
-    private float[][] cacheFor(int positions) {
-        int floats = nHead * positions * headSize;
-        int best = -1;
-        for (int i = 0; i < freeCaches.size(); i++) {
-            int size = freeCaches.get(i)[0].length;
-            if (size >= floats && (best < 0 || size < freeCaches.get(best)[0].length)) {
-                best = i;
-            }
-        }
-        if (best >= 0) {
-            return freeCaches.remove(best);
-        }
-        if (open.size() + freeCaches.size() >= capacity && !freeCaches.isEmpty()) {
-            freeCaches.remove(freeCaches.size() - 1);
-        }
-        return new float[2 * nLayer][floats];
-    }
-
     @Override
     public float[][] step(List<Slot> slots, int[] tokens) throws OrtException {
         if (slots.size() != tokens.length) {
             throw new IllegalArgumentException(slots.size() + " slots but " + tokens.length + " tokens");
         }
         float[][] logits = new float[slots.size()][];
-        List<CachedSlot> batch = new ArrayList<>();
-        List<Integer> rows = new ArrayList<>();
         Set<CachedSlot> seen = Collections.newSetFromMap(new IdentityHashMap<>());
         for (int i = 0; i < slots.size(); i++) {
             CachedSlot slot = owned(slots.get(i));
@@ -367,6 +363,8 @@ public final class KvCacheDecoder implements BatchDecoder {
                 throw new IllegalArgumentException("token " + tokens[i] + " is outside the vocabulary [0, " + vocabSize + ")");
             }
         }
+        List<CachedSlot> batch = new ArrayList<>(slots.size());
+        int longest = 0;
         for (int i = 0; i < slots.size(); i++) {
             CachedSlot slot = (CachedSlot) slots.get(i);
             slot.length++;
@@ -376,25 +374,58 @@ public final class KvCacheDecoder implements BatchDecoder {
                 slot.window[blockSize - 1] = tokens[i];
                 logits[i] = prefill(List.of(slot))[0];
             } else {
-                if (slot.cached == slot.room) {
-                    slot.growToBlock();
-                }
                 slot.window[slot.cached] = tokens[i];
                 batch.add(slot);
-                rows.add(i);
+                longest = Math.max(longest, slot.cached);
             }
         }
         if (!batch.isEmpty()) {
-            float[][] decoded = decode(batch);
-            for (int b = 0; b < batch.size(); b++) {
-                logits[rows.get(b)] = decoded[b];
+            arena.ensure(rows.size(), longest + 1, rows.size(), capacity);
+            toFront(batch);
+            float[][] decoded = stepSession != null ? decodeInPlace(batch.size()) : decodeWithPresent(batch.size());
+            for (int i = 0; i < slots.size(); i++) {
+                CachedSlot slot = (CachedSlot) slots.get(i);
+                if (logits[i] == null) {
+                    logits[i] = decoded[slot.row];
+                }
             }
         }
         return logits;
     }
 
+    /** Moves the batch's slots to rows 0..B-1 (nothing to do when it is every open slot). */
+    private void toFront(List<CachedSlot> batch) {
+        int b = batch.size();
+        if (b == rows.size()) {
+            return;
+        }
+        Set<CachedSlot> wanted = Collections.newSetFromMap(new IdentityHashMap<>());
+        wanted.addAll(batch);
+        List<CachedSlot> behind = new ArrayList<>();
+        for (CachedSlot slot : batch) {
+            if (slot.row >= b) {
+                behind.add(slot);
+            }
+        }
+        for (int r = 0; r < b; r++) {
+            if (!wanted.contains(rows.get(r))) {
+                swap(r, behind.remove(behind.size() - 1).row);
+            }
+        }
+    }
+
+    private void swap(int a, int b) {
+        arena.swapRows(a, b);
+        CachedSlot atA = rows.get(a);
+        CachedSlot atB = rows.get(b);
+        rows.set(a, atB);
+        rows.set(b, atA);
+        atA.row = b;
+        atB.row = a;
+    }
+
     private CachedSlot owned(Slot slot) {
-        if (!(slot instanceof CachedSlot cached) || !open.contains(cached)) {
+        if (!(slot instanceof CachedSlot cached) || cached.row >= rows.size() || rows.get(cached.row) != cached) {
             throw new IllegalArgumentException("the slot is not open in this decoder (released, or from another one)");
         }
         return cached;
@@ -402,19 +433,39 @@ public final class KvCacheDecoder implements BatchDecoder {
 
     @Override
     public void release(Slot slot) {
-        if (slot instanceof CachedSlot cached && open.remove(cached)) {
-            freeCaches.add(cached.cache);
-            if (resident.contains(cached)) {
-                forgetResident();
+        if (slot instanceof CachedSlot cached && cached.row < rows.size() && rows.get(cached.row) == cached) {
+            int last = rows.size() - 1;
+            if (cached.row != last) {
+                CachedSlot moved = rows.get(last);
+                arena.copyRow(last, cached.row);
+                rows.set(cached.row, moved);
+                moved.row = cached.row;
             }
+            rows.remove(last);
+            cached.row = Integer.MAX_VALUE;
+            int longest = 0;
+            for (CachedSlot open : rows) {
+                longest = Math.max(longest, open.cached + 1);
+            }
+            arena.shrinkTo(longest, rows.size());
         }
+    }
+
+    /** Times the arena was re-allocated (for tests and diagnostics). */
+    long arenaRelayouts() {
+        return arena.relayouts();
+    }
+
+    /** Positions per row in the arena: the past length a step reads (for tests and diagnostics). */
+    int arenaRoom() {
+        return arena.room();
     }
 
     /**
      * Runs the first {@code cached} tokens of each slot's window with an empty past, in one run
      * padded on the right to the longest (the padding masked, and after every real token, so no
-     * real token attends to it), fills each cache with its keys and values, and returns the
-     * logits [B][V] after each slot's last token.
+     * real token attends to it), stores each slot's keys and values in its arena row, and returns
+     * the logits [B][V] after each slot's last token.
      */
     private float[][] prefill(List<CachedSlot> group) throws OrtException {
         int b = group.size();
@@ -434,165 +485,183 @@ public final class KvCacheDecoder implements BatchDecoder {
                 mask[i * s + j] = j < slot.cached ? 1 : 0;
             }
         }
-        forgetResident(); // the run overwrites the present buffers
-        Run run = run(ids, positions, mask, b, s, 0, (past, l, kv) -> { });
-        try (run) {
-            // present [B, NH, S, HS] -> each cache [NH, room, HS], its first `cached` positions
-            for (int t = 0; t < 2 * nLayer; t++) {
-                FloatBuffer present = run.present(t);
-                for (int i = 0; i < b; i++) {
-                    CachedSlot slot = group.get(i);
-                    if (slot.room < slot.cached) {
-                        slot.growToBlock();
-                    }
-                    for (int h = 0; h < nHead; h++) {
-                        present.get((i * nHead + h) * s * headSize, slot.cache[t], h * slot.room * headSize,
-                                slot.cached * headSize);
-                    }
-                }
+        arena.ensure(rows.size(), Math.min(blockSize, s + 1), rows.size(), capacity);
+        try (Run run = new Run()) {
+            Map<String, OnnxTensor> inputs = new HashMap<>();
+            Map<String, OnnxTensor> outputs = new HashMap<>();
+            inputs.put(KvCacheGraphs.INPUT_IDS, run.longs(0, ids, b, s));
+            inputs.put(KvCacheGraphs.POSITION_IDS, run.longs(1, positions, b, s));
+            inputs.put(KvCacheGraphs.ATTENTION_MASK, run.longs(2, mask, b, s));
+            FloatBuffer empty = ByteBuffer.allocateDirect(0).order(ByteOrder.nativeOrder()).asFloatBuffer();
+            FloatBuffer[] present = presentOutputs(run, outputs, b, s, new long[] {b, nHead, s, headSize});
+            for (int layer = 0; layer < nLayer; layer++) {
+                inputs.put(KvCacheGraphs.pastKey(layer), run.floats(empty, b, nHead, 0, headSize));
+                inputs.put(KvCacheGraphs.pastValue(layer), run.floats(empty, b, nHead, 0, headSize));
             }
-            becomeResident(List.copyOf(group), mask, s);
+            FloatBuffer out = logitsOutput(run, outputs, b * s, KvCacheGraphs.LOGITS, b, s, vocabSize); // [B, S, V]
+            session.run(inputs, outputs).close();
             float[][] logits = new float[b][vocabSize];
-            FloatBuffer out = run.logits(); // [B, S, V]
             for (int i = 0; i < b; i++) {
-                out.get((i * s + group.get(i).cached - 1) * vocabSize, logits[i]);
+                CachedSlot slot = group.get(i);
+                arena.fill(slot.row, present, i, s, slot.cached);
+                out.get((i * s + slot.cached - 1) * vocabSize, logits[i]);
             }
             return logits;
         }
     }
 
     /**
-     * One new token (at {@code window[cached]}) for each slot; returns logits [B][V] and appends
-     * each token's keys and values to its cache. When the batch is the resident one (the same
-     * slots in the same order as the last run), the last present is the past: P = the resident
-     * length, and a row's earlier padding stays masked. Otherwise the pasts are copied from the
-     * slots' caches, padded to the longest, P = max cached.
+     * One step of rows 0..B-1 with the step graph: the arena is the past as it stands, and the
+     * new keys and values [B, C] are appended to each row. Returns logits [B][V] by row.
      */
-    private float[][] decode(List<CachedSlot> batch) throws OrtException {
-        int b = batch.size();
-        boolean pastReady = batch.equals(resident) && residentLength < blockSize;
-        int p;
-        long[] mask;
-        if (pastReady) {
-            p = residentLength;
-            mask = new long[b * (p + 1)];
-            for (int i = 0; i < b; i++) {
-                System.arraycopy(residentMask, i * p, mask, i * (p + 1), p);
-                mask[i * (p + 1) + p] = 1; // the new token
+    private float[][] decodeInPlace(int b) throws OrtException {
+        int room = arena.room();
+        try (Run run = new Run()) {
+            Map<String, OnnxTensor> inputs = new HashMap<>();
+            Map<String, OnnxTensor> outputs = new HashMap<>();
+            inputs.put(KvCacheStepGraph.INPUT_IDS, run.longs(0, newTokens(b), b));
+            inputs.put(KvCacheStepGraph.POSITION_IDS, run.longs(1, newPositions(b), b));
+            inputs.put(KvCacheStepGraph.PAST_BIAS, run.floats(arena.biasOf(b), b, room));
+            long[] pastShape = {b, nHead, room, headSize};
+            int c = nHead * headSize;
+            FloatBuffer[] fresh = new FloatBuffer[2 * nLayer];
+            for (int layer = 0; layer < nLayer; layer++) {
+                inputs.put(KvCacheGraphs.pastKey(layer), run.floats(arena.pastOf(2 * layer, b), pastShape));
+                inputs.put(KvCacheGraphs.pastValue(layer), run.floats(arena.pastOf(2 * layer + 1, b), pastShape));
+                for (int kv = 0; kv < 2; kv++) {
+                    int t = 2 * layer + kv;
+                    newSpace[t] = space(newSpace[t], b * c);
+                    fresh[t] = exactly(newSpace[t], b * c);
+                    outputs.put(kv == 0 ? KvCacheStepGraph.newKey(layer) : KvCacheStepGraph.newValue(layer),
+                            run.floats(fresh[t], b, c));
+                }
             }
-            reusedPasts++;
-            // The last run's present is this run's past; swap the buffers instead of copying.
-            FloatBuffer[] swap = pastSpace;
-            pastSpace = presentSpace;
-            presentSpace = swap;
-        } else {
-            p = 0;
-            for (CachedSlot slot : batch) {
-                p = Math.max(p, slot.cached);
+            FloatBuffer out = logitsOutput(run, outputs, b, KvCacheStepGraph.LOGITS, b, vocabSize); // [B, V]
+            stepSession.run(inputs, outputs).close();
+            for (int r = 0; r < b; r++) {
+                CachedSlot slot = rows.get(r);
+                arena.append(r, slot.cached, fresh, r * c, headSize);  // new [B, C]: head h at r * C + h * HS
+                slot.cached++;
             }
-            mask = new long[b * (p + 1)];
-            for (int i = 0; i < b; i++) {
-                Arrays.fill(mask, i * (p + 1), i * (p + 1) + batch.get(i).cached, 1);
-                mask[i * (p + 1) + p] = 1; // the new token; positions cached..p-1 are padding
-            }
+            return logitsByRow(out, b);
         }
-        int total = p + 1;
+    }
+
+    /**
+     * One step of rows 0..B-1 with {@code decoder.onnx}, for an export without the step graph:
+     * the rows' first P positions (P = the longest row, so that P + 1 fits the block the graph
+     * was built for) are copied into a padded past, masked where a row holds nothing, and the new
+     * position, index P of each {@code present}, is appended to each row.
+     */
+    private float[][] decodeWithPresent(int b) throws OrtException {
+        int p = 0;
+        for (int r = 0; r < b; r++) {
+            p = Math.max(p, rows.get(r).cached);
+        }
+        long[] mask = new long[b * (p + 1)];
+        for (int r = 0; r < b; r++) {
+            for (int j = 0; j < p; j++) {
+                mask[r * (p + 1) + j] = arena.holds(r, j) ? 1 : 0;
+            }
+            mask[r * (p + 1) + p] = 1; // the new token
+        }
+        try (Run run = new Run()) {
+            Map<String, OnnxTensor> inputs = new HashMap<>();
+            Map<String, OnnxTensor> outputs = new HashMap<>();
+            inputs.put(KvCacheGraphs.INPUT_IDS, run.longs(0, newTokens(b), b, 1));
+            inputs.put(KvCacheGraphs.POSITION_IDS, run.longs(1, newPositions(b), b, 1));
+            inputs.put(KvCacheGraphs.ATTENTION_MASK, run.longs(2, mask, b, p + 1));
+            long[] pastShape = {b, nHead, p, headSize};
+            int pastFloats = b * nHead * p * headSize;
+            for (int layer = 0; layer < nLayer; layer++) {
+                for (int kv = 0; kv < 2; kv++) {
+                    int t = 2 * layer + kv;
+                    newSpace[t] = space(newSpace[t], pastFloats); // the padded past, in this mode
+                    FloatBuffer past = exactly(newSpace[t], pastFloats);
+                    arena.copyPast(t, b, p, past);
+                    inputs.put(kv == 0 ? KvCacheGraphs.pastKey(layer) : KvCacheGraphs.pastValue(layer),
+                            run.floats(past, pastShape));
+                }
+            }
+            FloatBuffer[] present = presentOutputs(run, outputs, b, p + 1, new long[] {b, nHead, p + 1, headSize});
+            FloatBuffer out = logitsOutput(run, outputs, b, KvCacheGraphs.LOGITS, b, 1, vocabSize); // [B, 1, V]
+            session.run(inputs, outputs).close();
+            int rowFloats = nHead * (p + 1) * headSize;
+            for (int r = 0; r < b; r++) {
+                CachedSlot slot = rows.get(r);
+                // present [B, NH, P + 1, HS]: row r's head h holds the new token at index P.
+                arena.append(r, slot.cached, present, r * rowFloats + p * headSize, (p + 1) * headSize);
+                slot.cached++;
+            }
+            return logitsByRow(out, b);
+        }
+    }
+
+    /** Each row's new token, [B]: the last one in its window. */
+    private long[] newTokens(int b) {
         long[] ids = new long[b];
+        for (int r = 0; r < b; r++) {
+            CachedSlot slot = rows.get(r);
+            ids[r] = slot.window[slot.cached];
+        }
+        return ids;
+    }
+
+    /** Each row's new token's position, [B]. */
+    private long[] newPositions(int b) {
         long[] positions = new long[b];
-        for (int i = 0; i < b; i++) {
-            CachedSlot slot = batch.get(i);
-            ids[i] = slot.window[slot.cached];
-            positions[i] = slot.cached;
+        for (int r = 0; r < b; r++) {
+            positions[r] = rows.get(r).cached;
         }
-        int pastLength = p;
-        int rowFloats = pastLength * headSize;
-        forgetResident();
-        Run run = run(ids, positions, mask, b, 1, pastLength, pastReady ? null : (past, t, unused) -> {
-            // past [B, NH, P, HS] <- each slot's first `cached` positions, zeros after them.
-            for (int i = 0; i < b; i++) {
-                CachedSlot slot = batch.get(i);
-                int used = slot.cached * headSize;
-                for (int h = 0; h < nHead; h++) {
-                    int at = (i * nHead + h) * rowFloats;
-                    past.put(at, slot.cache[t], h * slot.room * headSize, used);
-                    // Padding must be finite (a masked weight is 0, and 0 x NaN is NaN): zero it.
-                    for (int z = at + used; z < at + rowFloats; z += ZEROS.length) {
-                        past.put(z, ZEROS, 0, Math.min(ZEROS.length, at + rowFloats - z));
-                    }
-                }
-            }
-        });
-        try (run) {
-            for (int t = 0; t < 2 * nLayer; t++) {
-                FloatBuffer present = run.present(t);
-                for (int i = 0; i < b; i++) {
-                    CachedSlot slot = batch.get(i);
-                    for (int h = 0; h < nHead; h++) {
-                        // present [B, NH, P + 1, HS]: the new token is at index P.
-                        present.get(((i * nHead + h) * total + p) * headSize, slot.cache[t],
-                                (h * slot.room + slot.cached) * headSize, headSize);
-                    }
-                }
-            }
-            float[][] logits = new float[b][vocabSize];
-            FloatBuffer out = run.logits();
-            for (int i = 0; i < b; i++) {
-                out.get(i * vocabSize, logits[i]);
-                batch.get(i).cached++;
-            }
-            becomeResident(List.copyOf(batch), mask, total);
-            return logits;
+        return positions;
+    }
+
+    private float[][] logitsByRow(FloatBuffer out, int b) {
+        float[][] logits = new float[b][vocabSize];
+        for (int r = 0; r < b; r++) {
+            out.get(r * vocabSize, logits[r]);
         }
+        return logits;
     }
 
-    /** Decode steps so far whose past was the previous run's present, not a copy of the caches. */
-    long reusedPasts() {
-        return reusedPasts;
+    /** Pins the {@code present} outputs [B, NH, K, HS] to the reused present buffers, and returns them. */
+    private FloatBuffer[] presentOutputs(Run run, Map<String, OnnxTensor> outputs, int b, int k, long[] shape)
+            throws OrtException {
+        FloatBuffer[] present = new FloatBuffer[2 * nLayer];
+        int floats = b * nHead * k * headSize;
+        for (int layer = 0; layer < nLayer; layer++) {
+            for (int kv = 0; kv < 2; kv++) {
+                int t = 2 * layer + kv;
+                presentSpace[t] = space(presentSpace[t], floats);
+                present[t] = exactly(presentSpace[t], floats);
+                outputs.put(kv == 0 ? KvCacheGraphs.presentKey(layer) : KvCacheGraphs.presentValue(layer),
+                        run.floats(present[t], shape));
+            }
+        }
+        return present;
     }
 
-    /** Records that the present buffers hold {@code batch}'s keys and values, [B, NH, length, HS], under {@code mask}. */
-    private void becomeResident(List<CachedSlot> batch, long[] mask, int length) {
-        resident = batch;
-        residentMask = mask;
-        residentLength = length;
+    /** Pins the logits output ({@code rowsOfV} rows of V floats) to the reused logits buffer, and returns it. */
+    private FloatBuffer logitsOutput(Run run, Map<String, OnnxTensor> outputs, int rowsOfV, String name, long... shape)
+            throws OrtException {
+        logitsSpace = space(logitsSpace, rowsOfV * vocabSize);
+        FloatBuffer out = exactly(logitsSpace, rowsOfV * vocabSize);
+        outputs.put(name, run.floats(out, shape));
+        return out;
     }
 
-    private void forgetResident() {
-        resident = List.of();
-        residentMask = new long[0];
-        residentLength = 0;
-    }
-
-    private static final float[] ZEROS = new float[1 << 14];
-
-    /** Fills tensor {@code t} (layer * 2 + k|v) of the past. */
-    @FunctionalInterface
-    private interface PastFiller {
-        void fill(FloatBuffer past, int t, int unused);
-    }
-
-    /** One session run whose inputs and outputs live in reused direct buffers; close it to free the tensors. */
+    /** The tensors of one session run, over reused direct buffers; close it to free them. */
     private final class Run implements AutoCloseable {
         private final List<OnnxTensor> tensors = new ArrayList<>();
-        private final FloatBuffer[] present = new FloatBuffer[2 * nLayer];
-        private FloatBuffer logits;
 
-        FloatBuffer present(int t) {
-            return present[t];
-        }
-
-        FloatBuffer logits() {
-            return logits;
-        }
-
-        OnnxTensor tensor(FloatBuffer buffer, long... shape) throws OrtException {
+        OnnxTensor floats(FloatBuffer buffer, long... shape) throws OrtException {
             OnnxTensor tensor = OnnxTensor.createTensor(env, buffer, shape);
             tensors.add(tensor);
             return tensor;
         }
 
         /** A long tensor of {@code values}, copied into scratch buffer {@code scratch} of {@link #longSpace}. */
-        OnnxTensor tensor(int scratch, long[] values, long... shape) throws OrtException {
+        OnnxTensor longs(int scratch, long[] values, long... shape) throws OrtException {
             LongBuffer space = longSpace[scratch];
             if (space == null || space.capacity() < values.length) {
                 int grown = Math.max(values.length, space == null ? 0 : space.capacity() * 3 / 2);
@@ -613,49 +682,6 @@ public final class KvCacheDecoder implements BatchDecoder {
         }
     }
 
-    /**
-     * Runs the decoder on B sequences of S new tokens after a past of P positions. The outputs
-     * are written straight into scratch buffers (pinned outputs), so only the rows the caller
-     * reads are copied.
-     */
-    private Run run(long[] ids, long[] positions, long[] mask, int b, int s, int p, PastFiller filler)
-            throws OrtException {
-        Run run = new Run();
-        try {
-            Map<String, OnnxTensor> inputs = new HashMap<>();
-            Map<String, OnnxTensor> outputs = new HashMap<>();
-            inputs.put(KvCacheGraphs.INPUT_IDS, run.tensor(0, ids, b, s));
-            inputs.put(KvCacheGraphs.POSITION_IDS, run.tensor(1, positions, b, s));
-            inputs.put(KvCacheGraphs.ATTENTION_MASK, run.tensor(2, mask, b, p + s));
-            long[] pastShape = {b, nHead, p, headSize};
-            long[] presentShape = {b, nHead, p + s, headSize};
-            for (int layer = 0; layer < nLayer; layer++) {
-                for (int kv = 0; kv < 2; kv++) {
-                    int t = layer * 2 + kv;
-                    pastSpace[t] = space(pastSpace[t], b * nHead * p * headSize);
-                    FloatBuffer past = exactly(pastSpace[t], b * nHead * p * headSize);
-                    if (filler != null) {
-                        filler.fill(past, t, 0);
-                    }
-                    inputs.put(kv == 0 ? KvCacheGraphs.pastKey(layer) : KvCacheGraphs.pastValue(layer),
-                            run.tensor(past, pastShape));
-                    presentSpace[t] = space(presentSpace[t], b * nHead * (p + s) * headSize);
-                    run.present[t] = exactly(presentSpace[t], b * nHead * (p + s) * headSize);
-                    outputs.put(kv == 0 ? KvCacheGraphs.presentKey(layer) : KvCacheGraphs.presentValue(layer),
-                            run.tensor(run.present[t], presentShape));
-                }
-            }
-            logitsSpace = space(logitsSpace, b * s * vocabSize);
-            run.logits = exactly(logitsSpace, b * s * vocabSize);
-            outputs.put(KvCacheGraphs.LOGITS, run.tensor(run.logits, b, s, vocabSize));
-            session.run(inputs, outputs).close();
-            return run;
-        } catch (OrtException | RuntimeException e) {
-            run.close();
-            throw e;
-        }
-    }
-
     /** {@code space} when it holds {@code floats} floats, else a new direct buffer (half as large again, to grow rarely). */
     private static FloatBuffer space(FloatBuffer space, int floats) {
         if (space != null && space.capacity() >= floats) {
@@ -672,9 +698,10 @@ public final class KvCacheDecoder implements BatchDecoder {
 
     @Override
     public void close() throws OrtException {
-        open.clear();
-        freeCaches.clear();
-        forgetResident();
+        rows.clear();
         session.close();
+        if (stepSession != null) {
+            stepSession.close();
+        }
     }
 }

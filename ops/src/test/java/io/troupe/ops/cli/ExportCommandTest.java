@@ -49,7 +49,7 @@ class ExportCommandTest {
     private Path stoppedRun() throws Exception {
         Path run = tmp.resolve("stopped");
         trainTiny(corpus, run, 4).assertOk();
-        for (String file : List.of("decoder.onnx", "model.onnx", "tokenizer.json", "summary.json")) {
+        for (String file : List.of("decoder.onnx", "decoder_step.onnx", "model.onnx", "tokenizer.json", "summary.json")) {
             Files.delete(run.resolve(file));
         }
         return run;
@@ -67,9 +67,12 @@ class ExportCommandTest {
         assertEquals("", exported.err());
         assertEquals("exported step 4 (" + run.resolve("checkpoints/ckpt-4.bin") + ") to " + out.resolve("model.onnx")
                 + System.lineSeparator(), exported.out());
-        assertEquals(List.of("decoder.onnx", "model.onnx", "tokenizer.json"), fileNames(out), "no staging directory is left");
+        assertEquals(List.of("decoder.onnx", "decoder_step.onnx", "model.onnx", "tokenizer.json"), fileNames(out),
+                "no staging directory is left");
         assertArrayEquals(Files.readAllBytes(finished4.resolve("model.onnx")), Files.readAllBytes(out.resolve("model.onnx")));
         assertArrayEquals(Files.readAllBytes(finished4.resolve("decoder.onnx")), Files.readAllBytes(out.resolve("decoder.onnx")));
+        assertArrayEquals(Files.readAllBytes(finished4.resolve("decoder_step.onnx")),
+                Files.readAllBytes(out.resolve("decoder_step.onnx")));
         assertEquals(Files.readString(finished4.resolve("tokenizer.json")), Files.readString(out.resolve("tokenizer.json")));
         assertSameLogits(finished4, out);
 

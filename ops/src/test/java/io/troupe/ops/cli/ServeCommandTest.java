@@ -329,7 +329,19 @@ class ServeCommandTest {
             small.load(run, 1, 8, 3 * io.troupe.ops.inference.KvCacheDecoder.bytesPerSlot(1, 16, 16), warnings::add);
             assertTrue(small.cached());
             assertEquals(3, small.batchCapacity());
-            assertEquals(1, warnings.size(), "no warning for a model with decoder.onnx");
+            assertEquals(1, warnings.size(), "no warning for a model with decoder.onnx and decoder_step.onnx");
+        }
+        // An export from before the step graph decodes with decoder.onnx alone, after one line.
+        Path withoutStep = Files.createDirectory(tmp.resolve("without-step"));
+        for (String name : List.of("decoder.onnx", "model.onnx", "tokenizer.json")) {
+            Files.copy(run.resolve(name), withoutStep.resolve(name));
+        }
+        try (OpenAiServer older = OpenAiServer.bind("127.0.0.1", 0, ServeLimits.defaults(), null)) {
+            older.load(withoutStep, 1, 2, 1 << 20, warnings::add);
+            assertTrue(older.cached());
+            assertEquals(2, warnings.size(), warnings::toString);
+            assertTrue(warnings.get(1).contains("decoder_step.onnx does not exist")
+                    && warnings.get(1).contains("troupe export --run RUN --out " + withoutStep + " --force"), warnings::toString);
         }
     }
 

@@ -50,7 +50,7 @@ class TrainCommandTest {
     @Test
     void trainingWritesTheRunAndSaysWhereTheModelIs() throws Exception {
         for (String file : List.of("metrics.jsonl", "summary.json", "model.onnx", "decoder.onnx",
-                "tokenizer.json", "checkpoints/ckpt-4.bin")) {
+                "decoder_step.onnx", "tokenizer.json", "checkpoints/ckpt-4.bin")) {
             assertTrue(Files.isRegularFile(finished.resolve(file)), file);
         }
         JsonNode summary = JSON.readTree(finished.resolve("summary.json").toFile());

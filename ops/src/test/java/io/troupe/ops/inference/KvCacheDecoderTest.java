@@ -25,11 +25,14 @@ import java.util.Random;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The KV-cache decoder against the uncached one: the same greedy tokens before, at and past the
  * block size (the window slides by one token, as uncached generation crops), and batched steps
- * over sequences of different lengths equal to each sequence decoded alone.
+ * over sequences of different lengths equal to each sequence decoded alone; each with the step
+ * graph (decoder_step.onnx) and with decoder.onnx stepping on its own, as an older export does.
  */
 class KvCacheDecoderTest {
     private static final String ALPHABET = "abcdefghijklm";
@@ -58,6 +61,11 @@ class KvCacheDecoderTest {
         return cached(KvCacheDecoder.DEFAULT_BUDGET_BYTES);
     }
 
+    /** The decoder stepping with decoder_step.onnx (true) or with decoder.onnx's present outputs (false). */
+    private static KvCacheDecoder cached(boolean stepGraph) {
+        return KvCacheDecoder.open(dir, 1, KvCacheDecoder.DEFAULT_BUDGET_BYTES, Integer.MAX_VALUE, stepGraph);
+    }
+
 
     private static int[] greedy(BatchDecoder decoder, String prompt, int tokens) throws Exception {
         Tokenizer tokenizer = Tokenizer.load(dir);
@@ -66,15 +74,16 @@ class KvCacheDecoderTest {
                 .tokenIds();
     }
 
-    @Test
-    void cachedAndUncachedGreedyGenerationGiveTheSameTokensShorterEqualAndLongerThanTheBlock() throws Exception {
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void cachedAndUncachedGreedyGenerationGiveTheSameTokensShorterEqualAndLongerThanTheBlock(boolean stepGraph) throws Exception {
         // 3 tokens (< block), 8 (= block), 19 (> block: cropped to its last 8). 20 new tokens each
         // run past the window, where the cached decoder slides it by one token per step.
         for (String prompt : List.of("abc", "hgfedcba", "mlkjihgfedcbabcdefg")) {
             int[] expected;
             int[] actual;
             try (ExportedModel full = ExportedModel.open(dir, 1);
-                 UncachedBatchDecoder reference = new UncachedBatchDecoder(full, 4); KvCacheDecoder decoder = cached()) {
+                 UncachedBatchDecoder reference = new UncachedBatchDecoder(full, 4); KvCacheDecoder decoder = cached(stepGraph)) {
                 expected = greedy(reference, prompt, 20);
                 actual = greedy(decoder, prompt, 20);
                 assertEquals(0, decoder.openSlots(), "generation releases its slot");
@@ -84,8 +93,9 @@ class KvCacheDecoderTest {
         }
     }
 
-    @Test
-    void sequencesOfDifferentLengthsDecodedInOneBatchEqualEachDecodedAlone() throws Exception {
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void sequencesOfDifferentLengthsDecodedInOneBatchEqualEachDecodedAlone(boolean stepGraph) throws Exception {
         Random random = new Random(5);
         int[][] prompts = {tokens(random, 2), tokens(random, 5), tokens(random, 7), tokens(random, 12)};
         int steps = 6; // the 7-token prompt fills its window at the first step and slides after
@@ -96,7 +106,7 @@ class KvCacheDecoderTest {
             }
         }
         float[][][] alone = new float[prompts.length][steps + 1][];
-        try (KvCacheDecoder decoder = cached()) {
+        try (KvCacheDecoder decoder = cached(stepGraph)) {
             for (int i = 0; i < prompts.length; i++) {
                 BatchDecoder.Opened opened = decoder.open(prompts[i]);
                 alone[i][0] = opened.logits();
@@ -106,7 +116,7 @@ class KvCacheDecoderTest {
                 decoder.release(opened.slot());
             }
         }
-        try (KvCacheDecoder decoder = cached(); ExportedModel full = ExportedModel.open(dir, 1);
+        try (KvCacheDecoder decoder = cached(stepGraph); ExportedModel full = ExportedModel.open(dir, 1);
                  UncachedBatchDecoder reference = new UncachedBatchDecoder(full, 4)) {
             List<BatchDecoder.Slot> slots = new ArrayList<>();
             for (int i = 0; i < prompts.length; i++) {
@@ -129,8 +139,9 @@ class KvCacheDecoderTest {
         }
     }
 
-    @Test
-    void joinersPrefilledTogetherGiveTheSameLogitsAndGreedyTokensAsOneAtATime() throws Exception {
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void joinersPrefilledTogetherGiveTheSameLogitsAndGreedyTokensAsOneAtATime(boolean stepGraph) throws Exception {
         // Lengths 1..12 around the block of 8: one batched open pads them into groups (8, 5 and 12
         // cropped to 8 share a group; 3 and 1 go apart), and each cache is sized for 2 new tokens
         // only, so the 10 greedy steps grow every cache and slide the window past the block.
@@ -139,7 +150,7 @@ class KvCacheDecoderTest {
         int steps = 10;
         int[][] oneAtATime = new int[prompts.length][];
         float[][] firstLogits = new float[prompts.length][];
-        try (KvCacheDecoder decoder = cached()) {
+        try (KvCacheDecoder decoder = cached(stepGraph)) {
             for (int i = 0; i < prompts.length; i++) {
                 BatchDecoder.Opened opened = decoder.open(prompts[i]);
                 firstLogits[i] = opened.logits();
@@ -147,7 +158,7 @@ class KvCacheDecoderTest {
                 decoder.release(opened.slot());
             }
         }
-        try (KvCacheDecoder decoder = cached()) {
+        try (KvCacheDecoder decoder = cached(stepGraph)) {
             List<BatchDecoder.Start> starts = new ArrayList<>();
             for (int[] prompt : prompts) {
                 starts.add(new BatchDecoder.Start(prompt, 2));
@@ -201,9 +212,10 @@ class KvCacheDecoderTest {
         return best;
     }
 
-    @Test
-    void aSlotCanJoinTheBatchBetweenSteps() throws Exception {
-        try (KvCacheDecoder decoder = cached(); ExportedModel full = ExportedModel.open(dir, 1);
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void aSlotCanJoinTheBatchBetweenSteps(boolean stepGraph) throws Exception {
+        try (KvCacheDecoder decoder = cached(stepGraph); ExportedModel full = ExportedModel.open(dir, 1);
                  UncachedBatchDecoder reference = new UncachedBatchDecoder(full, 4)) {
             BatchDecoder.Opened a = decoder.open(new int[] {1, 2, 3});
             BatchDecoder.Opened ra = reference.open(new int[] {1, 2, 3});
@@ -221,30 +233,73 @@ class KvCacheDecoderTest {
         }
     }
 
-    @Test
-    void aBatchSteppingAgainAppendsToItsLastPresentWithThePaddingStillMasked() throws Exception {
-        // Lengths 1 and 2: the first row's past has padding after its token, and the next steps reuse
-        // that padded present as their past (holes in the middle of the row, masked), until a slot
-        // joins (the past is rebuilt from the caches) and one leaves (rebuilt again).
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void rowsMoveForJoinsLeavesAndSubsetsWithoutMixingSequences(boolean stepGraph) throws Exception {
+        // Six sequences outgrow the arena's first four rows; a step over three of them moves
+        // those to the front; leaves from the middle hand their rows to the last sequence. Every
+        // logit equals the uncached model's.
         Random random = new Random(9);
-        try (KvCacheDecoder decoder = cached(); ExportedModel full = ExportedModel.open(dir, 1);
-                 UncachedBatchDecoder reference = new UncachedBatchDecoder(full, 4)) {
+        try (KvCacheDecoder decoder = cached(stepGraph); ExportedModel full = ExportedModel.open(dir, 1);
+                 UncachedBatchDecoder reference = new UncachedBatchDecoder(full, 8)) {
             List<BatchDecoder.Slot> slots = new ArrayList<>();
             List<BatchDecoder.Slot> refs = new ArrayList<>();
-            for (int[] prompt : new int[][] {{3}, {1, 7}}) {
+            for (int[] prompt : new int[][] {{3}, {1, 7}, {4, 4, 2}}) {
                 slots.add(decoder.open(prompt).slot());
                 refs.add(reference.open(prompt).slot());
             }
-            compareSteps(decoder, reference, slots, refs, 3, random, "two rows");
-            assertEquals(2, decoder.reusedPasts(), "steps 2 and 3 append to the last present");
-            slots.add(1, decoder.open(new int[] {4, 4}).slot());
-            refs.add(1, reference.open(new int[] {4, 4}).slot());
-            compareSteps(decoder, reference, slots, refs, 2, random, "after a join");
-            assertEquals(3, decoder.reusedPasts(), "the join rebuilt the past once, then it was reused");
+            compareSteps(decoder, reference, slots, refs, 2, random, "three rows");
+            long before = decoder.arenaRelayouts();
+            for (int[] prompt : new int[][] {{5}, {6, 1}, {2, 2, 2, 2}}) {
+                slots.add(decoder.open(prompt).slot());
+                refs.add(reference.open(prompt).slot());
+            }
+            assertEquals(before + 1, decoder.arenaRelayouts(), "six rows outgrow the first four once");
+            compareSteps(decoder, reference, slots, refs, 1, random, "after the joins");
+            compareSteps(decoder, reference, List.of(slots.get(5), slots.get(1), slots.get(3)),
+                    List.of(refs.get(5), refs.get(1), refs.get(3)), 1, random, "a subset");
+            compareSteps(decoder, reference, slots, refs, 1, random, "all again, rows reordered");
+            decoder.release(slots.remove(1));
+            reference.release(refs.remove(1));
+            decoder.release(slots.remove(2));
+            reference.release(refs.remove(2));
+            compareSteps(decoder, reference, slots, refs, 2, random, "after two leaves");
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void theRoomGrowsForALongSequenceAndShrinksWhenItLeaves(boolean stepGraph, @TempDir Path longDir) throws Exception {
+        // Block 160, so the room moves in steps of 64: a 70-token prompt takes 128 positions, its
+        // steps outgrow them (160, the block), and when it leaves, the short sequence that joined
+        // later needs a quarter of that at most: the room shrinks to 64.
+        GptConfig longCfg = new GptConfig(ALPHABET.length(), 160, 1, 2, 16, 0.0, true, false);
+        float[] params = ParameterInit.gpt2(longCfg, ParameterLayout.of(longCfg), 4);
+        for (int i = 0; i < params.length; i++) {
+            params[i] *= 20;
+        }
+        AtomicFiles.writeString(longDir.resolve(Tokenizer.FILE_NAME), CharTokenizer.fromText(ALPHABET).toJson() + "\n");
+        ModelExport.write(longDir, longCfg, params);
+        Random random = new Random(3);
+        try (KvCacheDecoder decoder = KvCacheDecoder.open(longDir, 1, KvCacheDecoder.DEFAULT_BUDGET_BYTES, 4, stepGraph);
+                 ExportedModel full = ExportedModel.open(longDir, 1);
+                 UncachedBatchDecoder reference = new UncachedBatchDecoder(full, 4)) {
+            List<BatchDecoder.Slot> slots = new ArrayList<>();
+            List<BatchDecoder.Slot> refs = new ArrayList<>();
+            int[] longPrompt = tokens(random, 70);
+            slots.add(decoder.open(longPrompt).slot());
+            refs.add(reference.open(longPrompt).slot());
+            assertEquals(128, decoder.arenaRoom());
+            compareSteps(decoder, reference, slots, refs, 60, random, "growing");
+            assertEquals(160, decoder.arenaRoom(), "130 positions outgrew 128");
+            int[] shortPrompt = tokens(random, 3);
+            slots.add(decoder.open(shortPrompt).slot());
+            refs.add(reference.open(shortPrompt).slot());
+            compareSteps(decoder, reference, slots, refs, 2, random, "long and short");
             decoder.release(slots.remove(0));
-            refs.remove(0);
-            compareSteps(decoder, reference, slots, refs, 1, random, "after a leave");
-            assertEquals(3, decoder.reusedPasts(), "a different batch rebuilds the past");
+            reference.release(refs.remove(0));
+            assertEquals(64, decoder.arenaRoom(), "the short sequence alone needs 64");
+            compareSteps(decoder, reference, slots, refs, 3, random, "after shrinking");
         }
     }
 
@@ -253,7 +308,7 @@ class KvCacheDecoderTest {
         for (int s = 0; s < steps; s++) {
             int[] tokens = new int[slots.size()];
             for (int i = 0; i < tokens.length; i++) {
-                tokens[i] = random.nextInt(CFG.vocabSize());
+                tokens[i] = random.nextInt(ALPHABET.length());
             }
             float[][] expected = reference.step(refs, tokens);
             float[][] actual = decoder.step(slots, tokens);
@@ -302,6 +357,34 @@ class KvCacheDecoderTest {
         DataException refused = assertThrows(DataException.class, () -> KvCacheDecoder.open(tmp, 1, 1L << 20));
         assertTrue(refused.getMessage().contains("is a 'classification' model (troupe.task), not a language model"),
                 refused.getMessage());
+    }
+
+    @Test
+    void aStepGraphOfOtherWeightsIsRefusedAndAnExportWithoutOneStillDecodes(@TempDir Path tmp) throws Exception {
+        Path other = tmp.resolve("other");
+        ModelExport.write(other, CFG, ParameterInit.gpt2(CFG, ParameterLayout.of(CFG), 99));
+        Path mixed = tmp.resolve("mixed");
+        Path old = tmp.resolve("old");
+        for (Path target : List.of(mixed, old)) {
+            Files.createDirectories(target);
+            for (String name : List.of(ModelExport.DECODER_FILE_NAME, ModelExport.FILE_NAME, Tokenizer.FILE_NAME)) {
+                Files.copy(dir.resolve(name), target.resolve(name));
+            }
+        }
+        Files.copy(other.resolve(ModelExport.DECODER_STEP_FILE_NAME), mixed.resolve(ModelExport.DECODER_STEP_FILE_NAME));
+        DataException refused = assertThrows(DataException.class, () -> KvCacheDecoder.open(mixed, 1, 1L << 20));
+        assertTrue(refused.getMessage().contains("decoder_step.onnx does not match")
+                && refused.getMessage().contains("re-export"), refused.getMessage());
+
+        assertTrue(KvCacheDecoder.hasStepGraph(dir));
+        assertTrue(!KvCacheDecoder.hasStepGraph(old));
+        int[] expected;
+        try (KvCacheDecoder decoder = cached()) {
+            expected = greedy(decoder, "abc", 12);
+        }
+        try (KvCacheDecoder decoder = KvCacheDecoder.open(old, 1, 1L << 20)) {
+            assertArrayEquals(expected, greedy(decoder, "abc", 12), "decoder.onnx alone gives the same tokens");
+        }
     }
 
     private static int[] tokens(Random random, int n) {

@@ -5,16 +5,22 @@ import io.troupe.model.graph.Graph;
 import io.troupe.model.gpt.GptConfig;
 import io.troupe.model.gpt.GptGraphs;
 import io.troupe.model.gpt.KvCacheGraphs;
+import io.troupe.model.gpt.KvCacheStepGraph;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.util.zip.CRC32;
 import java.nio.file.Path;
 
 /**
  * Writes the self-contained inference model ({@code model.onnx}): {@code input_ids} to
  * {@code logits}, weights as initializers, and the model shape in the metadata so that
  * generation needs nothing else; and beside it the decoder with a KV cache
- * ({@code decoder.onnx}, {@link KvCacheGraphs}), which generation uses when it is there. Each
- * file holds its own copy of the weights, so either runs alone.
+ * ({@code decoder.onnx}, {@link KvCacheGraphs}), which generation uses when it is there, and the
+ * decode step that serving batches ({@code decoder_step.onnx}, {@link KvCacheStepGraph}). Each
+ * file holds its own copy of the weights, so each runs alone (the export is three times the
+ * weights on disk).
  */
 public final class ModelExport {
     /** Metadata key holding the context length. */
@@ -23,25 +29,50 @@ public final class ModelExport {
     public static final String VOCAB_SIZE = "troupe.vocab_size";
     /** The exported model's file name. */
     public static final String FILE_NAME = "model.onnx";
+    /**
+     * Metadata key holding a CRC-32 of the weights, the same in every graph of one export, so
+     * that graphs of different exports are not mixed.
+     */
+    public static final String WEIGHTS_CRC32 = "troupe.weights_crc32";
     /** The KV-cache decoder's file name (prefill and decode in one graph). */
     public static final String DECODER_FILE_NAME = "decoder.onnx";
+    /** The batched decode step over a cache kept in place ({@link KvCacheStepGraph}), used by serving. */
+    public static final String DECODER_STEP_FILE_NAME = "decoder_step.onnx";
 
     private ModelExport() {
     }
 
     /**
-     * Builds the inference graph and the KV-cache decoder for {@code params} and writes them
-     * atomically to {@code dir/decoder.onnx} and then {@code dir/model.onnx} (the file that marks
-     * a directory as an export comes last).
+     * Builds the inference graph, the KV-cache decoder and its step graph for {@code params} and
+     * writes them atomically to {@code dir/decoder.onnx}, {@code dir/decoder_step.onnx} and then
+     * {@code dir/model.onnx} (the file that marks a directory as an export comes last).
      *
      * @return the path of model.onnx
      */
     public static Path write(Path dir, GptConfig cfg, float[] params) throws IOException {
-        writeGraph(dir.resolve(DECODER_FILE_NAME), KvCacheGraphs.decoder(cfg, FloatBuffer.wrap(params)), cfg);
-        return writeGraph(dir.resolve(FILE_NAME), GptGraphs.inference(cfg, FloatBuffer.wrap(params)), cfg);
+        String crc = checksum(params);
+        writeGraph(dir.resolve(DECODER_FILE_NAME), KvCacheGraphs.decoder(cfg, FloatBuffer.wrap(params)), cfg, crc);
+        writeGraph(dir.resolve(DECODER_STEP_FILE_NAME), KvCacheStepGraph.build(cfg, FloatBuffer.wrap(params)), cfg, crc);
+        return writeGraph(dir.resolve(FILE_NAME), GptGraphs.inference(cfg, FloatBuffer.wrap(params)), cfg, crc);
     }
 
-    private static Path writeGraph(Path target, Graph graph, GptConfig cfg) throws IOException {
+    /** CRC-32 of the parameters' float32 bits (little-endian), as 8 hex digits. */
+    static String checksum(float[] params) {
+        CRC32 crc = new CRC32();
+        ByteBuffer bytes = ByteBuffer.allocate(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
+        for (float p : params) {
+            if (!bytes.hasRemaining()) {
+                crc.update(bytes.flip());
+                bytes.clear();
+            }
+            bytes.putFloat(p);
+        }
+        crc.update(bytes.flip());
+        return String.format("%08x", crc.getValue());
+    }
+
+    private static Path writeGraph(Path target, Graph graph, GptConfig cfg, String crc) throws IOException {
+        graph.metadata(WEIGHTS_CRC32, crc);
         graph.metadata(BLOCK_SIZE, Integer.toString(cfg.blockSize()));
         graph.metadata(VOCAB_SIZE, Integer.toString(cfg.vocabSize()));
         graph.metadata("troupe.n_layer", Integer.toString(cfg.nLayer()));

@@ -1,0 +1,141 @@
+package io.troupe.model.gpt;
+
+import io.troupe.model.graph.DType;
+import io.troupe.model.graph.Graph;
+import io.troupe.model.graph.Shape;
+import io.troupe.model.graph.Tensor;
+import io.troupe.model.graph.TensorData;
+import java.nio.FloatBuffer;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The GPT decode step for a server's batch: one new token per row against a past the caller
+ * keeps in place, returning only the new token's keys and values.
+ *
+ * <p>Why a second decoder graph: {@link KvCacheGraphs#decoder} has the Hugging Face interface,
+ * whose {@code present} outputs are the whole past with the new position appended. Every step
+ * therefore copies every row's whole cache (read and write), and a batch whose rows change must
+ * be assembled into one padded past first. Here the past is a fixed capacity of T positions per
+ * row, [B, NH, T, HS] (the caller's arena, read in place), with an additive {@value #PAST_BIAS}
+ * that hides the positions a row does not hold yet. The new token's attention is split so that
+ * the past is never concatenated: scores against the past (one MatMul reading it) and against the
+ * new key (a dot product) are joined only as [B, NH, T + 1] scores, and the weighted sum is the
+ * past's MatMul plus the new value's share. The same blocks and weights as the training graph
+ * otherwise ({@link GptForward}'s LayerNorm, Linear and MLP), so the logits equal the Hugging
+ * Face decoder's to rounding.
+ *
+ * <ul>
+ *   <li>in: {@value #INPUT_IDS} int64 [B], {@value #POSITION_IDS} int64 [B], {@value #PAST_BIAS}
+ *       float [B, T] (0 for a held position, -inf for an empty one), and per layer N
+ *       {@code past_key_values.N.key} / {@code .value} float [B, NH, T, HS];</li>
+ *   <li>out: {@value #LOGITS} float [B, V], and per layer {@code new.N.key} / {@code new.N.value}
+ *       float [B, C], heads in order (C = NH x HS), which the caller writes into its arena.</li>
+ * </ul>
+ */
+public final class KvCacheStepGraph {
+    public static final String INPUT_IDS = GptGraphs.INPUT_IDS;
+    public static final String POSITION_IDS = KvCacheGraphs.POSITION_IDS;
+    public static final String PAST_BIAS = "past_bias";
+    public static final String LOGITS = GptGraphs.LOGITS;
+
+    private KvCacheStepGraph() {
+    }
+
+    /** Output name of layer {@code layer}'s new key, [B, C]. */
+    public static String newKey(int layer) {
+        return "new." + layer + ".key";
+    }
+
+    /** Output name of layer {@code layer}'s new value, [B, C]. */
+    public static String newValue(int layer) {
+        return "new." + layer + ".value";
+    }
+
+    /**
+     * The step graph with the weights stored as initializers.
+     *
+     * @param params the flat float32 parameters, laid out as {@link ParameterLayout#of}
+     */
+    public static Graph build(GptConfig cfg, FloatBuffer params) {
+        ParameterLayout layout = ParameterLayout.of(cfg);
+        if (params.remaining() < layout.size()) {
+            throw new IllegalArgumentException("expected " + layout.size() + " parameters, got " + params.remaining());
+        }
+        Graph graph = new Graph("gpt_decoder_step");
+        Tensor ids = graph.input(INPUT_IDS, DType.INT64, Shape.mixed("batch_size"));
+        Tensor positions = graph.input(POSITION_IDS, DType.INT64, Shape.mixed("batch_size"));
+        Tensor pastBias = graph.input(PAST_BIAS, DType.FLOAT, Shape.mixed("batch_size", "past_capacity"));
+        Shape pastShape = Shape.mixed("batch_size", cfg.nHead(), "past_capacity", cfg.headSize());
+        Map<String, Tensor> weights = new LinkedHashMap<>();
+        for (ParameterLayout.View v : layout.views()) {
+            FloatBuffer slice = params.duplicate();
+            slice.position(params.position() + (int) v.offset());
+            weights.put(v.name(), graph.initializer(v.name(), TensorData.ofFloats(slice, v.shape())));
+        }
+        GptForward blocks = new GptForward(graph, cfg, weights, 0, 0);
+        Tensor bias = pastBias.unsqueeze(1);                                                      // [B, 1, T]
+        Tensor x;
+        try (Graph.Scope s = graph.scope("embed")) {
+            x = weights.get("wte").gather(ids).add(weights.get("wpe").gather(positions));         // [B, C]
+        }
+        for (int layer = 0; layer < cfg.nLayer(); layer++) {
+            String h = "h." + layer;
+            Tensor pastK = graph.input(KvCacheGraphs.pastKey(layer), DType.FLOAT, pastShape);    // [B, NH, T, HS]
+            Tensor pastV = graph.input(KvCacheGraphs.pastValue(layer), DType.FLOAT, pastShape);  // [B, NH, T, HS]
+            try (Graph.Scope s = graph.scope(h)) {
+                Tensor a;
+                try (Graph.Scope s1 = graph.scope("attn")) {
+                    a = attention(graph, cfg, blocks, blocks.layerNorm(x, h + ".ln_1"), h + ".attn", bias,
+                            pastK, pastV, layer);
+                }
+                x = x.add(a);                                                                     // [B, C]
+                Tensor m;
+                try (Graph.Scope s2 = graph.scope("mlp")) {
+                    m = blocks.mlp(blocks.layerNorm(x, h + ".ln_2"), h + ".mlp");
+                }
+                x = x.add(m);                                                                     // [B, C]
+            }
+        }
+        try (Graph.Scope s = graph.scope("head")) {
+            Tensor xf = blocks.layerNorm(x, "ln_f");                                              // [B, C]
+            Tensor head = cfg.tiedEmbeddings() ? weights.get("wte") : weights.get("lm_head.weight"); // [V, C]
+            graph.output(LOGITS, xf.matMul(head.transpose(1, 0)));                                // [B, V]
+        }
+        return graph;
+    }
+
+    /**
+     * Attention of each row's new token over its held past positions and itself.
+     *
+     * @param x [B, C] normalized rows
+     * @param bias [B, 1, T]: 0 where a row holds a position, -inf where it does not
+     * @param pastK [B, NH, T, HS], pastV [B, NH, T, HS], read in place
+     * @return [B, C] after the output projection
+     */
+    private static Tensor attention(Graph graph, GptConfig cfg, GptForward blocks, Tensor x, String prefix,
+                                    Tensor bias, Tensor pastK, Tensor pastV, int layer) {
+        int c = cfg.nEmbd();
+        int nh = cfg.nHead();
+        int hs = cfg.headSize();
+        Tensor qkv = blocks.linear(x, prefix + ".c_attn");                                        // [B, 3C]
+        List<Tensor> parts = graph.applyMulti("Split", List.of(qkv, graph.longs(c, c, c)), Map.of("axis", 1L), 3);
+        Tensor q = parts.get(0).mul(1.0 / Math.sqrt(hs));                                         // [B, C]
+        // Named as the graph outputs they are, so that no Identity copies them.
+        Tensor k = graph.applyNamed("Identity", List.of(parts.get(1)), Map.of(), newKey(layer));  // [B, C]
+        Tensor v = graph.applyNamed("Identity", List.of(parts.get(2)), Map.of(), newValue(layer)); // [B, C]
+        graph.output(k.name(), k);
+        graph.output(v.name(), v);
+        Tensor qColumn = q.reshape(-1, nh, hs, 1);                                                // [B, NH, HS, 1]
+        Tensor pastScores = pastK.matMul(qColumn).reshape(0, 0, -1).add(bias);                    // [B, NH, T]
+        Tensor newScore = q.mul(k).reshape(-1, nh, hs).reduceSum(true, 2);                        // [B, NH, 1]
+        Tensor weights = graph.concat(2, List.of(pastScores, newScore)).softmax(-1);              // [B, NH, T + 1]
+        Tensor pastWeights = weights.slice(new long[] {0}, new long[] {-1}, new long[] {2});      // [B, NH, T]
+        Tensor newWeight = weights.slice(new long[] {-1}, new long[] {Long.MAX_VALUE}, new long[] {2}); // [B, NH, 1]
+        Tensor y = pastWeights.unsqueeze(2).matMul(pastV).reshape(0, 0, -1)                       // [B, NH, HS]
+                .add(newWeight.mul(v.reshape(-1, nh, hs)))                                        // [B, NH, HS]
+                .reshape(-1, c);                                                                  // [B, C]
+        return blocks.linear(y, prefix + ".c_proj");                                              // [B, C]
+    }
+}
