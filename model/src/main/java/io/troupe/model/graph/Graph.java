@@ -182,6 +182,29 @@ public final class Graph {
         return applyMulti(opType, in, attributes, outputCount, null);
     }
 
+    /**
+     * Applies an op whose outputs are named exactly {@code outputNames} (null for a generated
+     * name): outputs that become graph outputs under those names then need no Identity copies.
+     */
+    public List<Tensor> applyMultiNamed(String opType, List<Tensor> in, Map<String, Object> attributes,
+                                        List<String> outputNames) {
+        List<Tensor> outs = applyMulti(opType, in, attributes, outputNames.size(), null);
+        List<Tensor> renamed = new ArrayList<>(outs.size());
+        Node node = outs.get(0).producer();
+        for (int i = 0; i < outs.size(); i++) {
+            Tensor out = outs.get(i);
+            String name = outputNames.get(i);
+            if (name == null) {
+                renamed.add(out);
+            } else {
+                claim(name);
+                renamed.add(new Tensor(this, name, out.type(), node, null));
+            }
+        }
+        node.setOutputs(renamed);
+        return renamed;
+    }
+
     private List<Tensor> applyMulti(String opType, List<Tensor> in, Map<String, Object> attributes, int outputCount,
                                     String exactOutputName) {
         OpSpec spec = OpRegistry.get(opType);
