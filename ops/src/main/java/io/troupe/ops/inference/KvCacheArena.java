@@ -13,10 +13,12 @@ import java.nio.FloatBuffer;
  * rows 0..B-1 hands ORT the arena as it is (a direct buffer is read in place): nothing is
  * copied per step except each row's one new position. Rows are moved only when a sequence
  * leaves (the last row fills its place) or a step runs a subset of the rows; the room is re-laid
- * out only when the longest sequence outgrows it, or shrinks to a quarter of it.
+ * out only when the longest sequence outgrows it, or shrinks to a quarter of it, and inside the
+ * same buffers unless they must grow.
  *
- * <p>Positions a row does not hold are zero or stale keys and values, always finite: their
- * attention weight is exactly 0, and 0 times a finite number is 0 (times NaN it would not be).
+ * <p>Positions a row does not hold are zero or stale keys and values: their attention weight is
+ * exactly 0, and 0 times a finite number is 0. Times NaN it would not be, so once a model has
+ * produced a non-finite key or value, positions handed to a sequence are zeroed first.
  */
 final class KvCacheArena {
     /** The room grows and shrinks in multiples of this many positions. */
@@ -31,6 +33,13 @@ final class KvCacheArena {
     private int rows;
     private int room;
     private long relayouts;
+    /**
+     * Set once a non-finite key or value was stored. Until then every position a row does not
+     * hold is zero or another row's finite value; after it, the positions a prefill or a growing
+     * room hands to a sequence are zeroed first, so one sequence's NaN cannot reach another's
+     * attention through a weight of 0.
+     */
+    private boolean sawNonFinite;
 
     KvCacheArena(int nLayer, int nHead, int headSize, int blockSize) {
         this.tensors = 2 * nLayer;
@@ -50,7 +59,7 @@ final class KvCacheArena {
         return rows;
     }
 
-    /** Times the buffers were re-allocated (grown or shrunk), for tests and diagnostics. */
+    /** Times the rows were laid out again (room grown or shrunk, rows added), for tests and diagnostics. */
     long relayouts() {
         return relayouts;
     }
@@ -82,30 +91,64 @@ final class KvCacheArena {
         return Math.max(rounded, Math.min(positions, blockSize));
     }
 
+    /**
+     * Lays the first {@code usedRows} rows out again with {@code newRoom} positions each. The
+     * buffers never shrink: when they hold the new layout, the rows move inside them (each run of
+     * a row's head through a scratch array, so a run's old and new places may overlap: upwards
+     * for a smaller room, downwards for a larger one), and fresh memory is touched only when the
+     * arena grows past its largest size so far.
+     */
     private void relayout(int newRows, int newRoom, int usedRows) {
+        relayouts++;
+        long floats = (long) newRows * nHead * newRoom * headSize;
+        boolean inPlace = kv[0] != null && kv[0].capacity() >= floats && bias.capacity() >= newRows * newRoom;
+        FloatBuffer[] target = inPlace ? kv : new FloatBuffer[tensors];
         int keep = Math.min(room, newRoom);
-        FloatBuffer[] grown = new FloatBuffer[tensors];
+        float[] run = new float[keep * headSize];
+        int runs = usedRows * nHead;
         for (int t = 0; t < tensors; t++) {
-            grown[t] = allocate((long) newRows * nHead * newRoom * headSize);
-            for (int r = 0; r < usedRows; r++) {
-                for (int h = 0; h < nHead; h++) {
-                    grown[t].put(((r * nHead + h) * newRoom) * headSize, kv[t], ((r * nHead + h) * room) * headSize,
-                            keep * headSize);
+            if (!inPlace) {
+                target[t] = allocate(floats);
+            }
+            for (int k = 0; k < runs; k++) {
+                int i = newRoom <= room ? k : runs - 1 - k;
+                kv[t].get(i * room * headSize, run);
+                target[t].put(i * newRoom * headSize, run);
+                if (sawNonFinite && newRoom > keep) {
+                    zero(target[t], (i * newRoom + keep) * headSize, (newRoom - keep) * headSize);
                 }
             }
         }
-        FloatBuffer newBias = allocate((long) newRows * newRoom);
+        float[] keptBias = new float[usedRows * keep];
+        for (int r = 0; r < usedRows; r++) {
+            bias.get(r * room, keptBias, r * keep, keep);
+        }
+        FloatBuffer newBias = inPlace ? bias : allocate((long) newRows * newRoom);
         for (int i = 0; i < newRows * newRoom; i++) {
             newBias.put(i, Float.NEGATIVE_INFINITY);
         }
         for (int r = 0; r < usedRows; r++) {
-            newBias.put(r * newRoom, bias, r * room, keep);
+            newBias.put(r * newRoom, keptBias, r * keep, keep);
         }
-        kv = grown;
+        kv = target;
         bias = newBias;
         rows = newRows;
         room = newRoom;
-        relayouts++;
+    }
+
+    private static void zero(FloatBuffer buffer, int from, int floats) {
+        for (int i = from; i < from + floats; i++) {
+            buffer.put(i, 0f);
+        }
+    }
+
+    /** True when every value of {@code buffer}[from, from + floats) is finite. */
+    private static boolean finite(FloatBuffer buffer, int from, int floats) {
+        float acc = 0;
+        for (int i = from; i < from + floats; i++) {
+            acc += buffer.get(i) * 0f; // NaN once any value is NaN or infinite
+        }
+        return acc == 0f;
     }
 
     private static FloatBuffer allocate(long floats) {
@@ -150,8 +193,12 @@ final class KvCacheArena {
     void fill(int row, FloatBuffer[] present, int at, int s, int n) {
         for (int t = 0; t < tensors; t++) {
             for (int h = 0; h < nHead; h++) {
-                kv[t].put(((row * nHead + h) * room) * headSize, present[t], ((at * nHead + h) * s) * headSize,
-                        n * headSize);
+                int start = ((row * nHead + h) * room) * headSize;
+                kv[t].put(start, present[t], ((at * nHead + h) * s) * headSize, n * headSize);
+                sawNonFinite |= !finite(kv[t], start, n * headSize);
+                if (sawNonFinite) {
+                    zero(kv[t], start + n * headSize, (room - n) * headSize);
+                }
             }
         }
         for (int p = 0; p < room; p++) {
@@ -166,7 +213,9 @@ final class KvCacheArena {
     void append(int row, int position, FloatBuffer[] source, int start, int headStride) {
         for (int t = 0; t < tensors; t++) {
             for (int h = 0; h < nHead; h++) {
-                kv[t].put(((row * nHead + h) * room + position) * headSize, source[t], start + h * headStride, headSize);
+                int at = ((row * nHead + h) * room + position) * headSize;
+                kv[t].put(at, source[t], start + h * headStride, headSize);
+                sawNonFinite |= !finite(kv[t], at, headSize);
             }
         }
         bias.put(row * room + position, 0f);
