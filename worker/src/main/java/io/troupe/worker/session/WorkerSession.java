@@ -106,6 +106,7 @@ public final class WorkerSession implements AutoCloseable {
                     // failure finds the offer in place and the spare answers at once.
                     session.offerState();
                     session.warmUpStateFetch();
+                    session.warmUpCompute();
                 }
                 return session;
             } catch (Exception e) {
@@ -207,6 +208,18 @@ public final class WorkerSession implements AutoCloseable {
                     Failures.rootMessage(e));
         } finally {
             exchange.admit(RingAdmission.issue(0).token()); // a token nobody holds: serve nobody until a probe
+        }
+    }
+
+    /** A spare runs its training graph once (see {@link WorkerJob#warmUpCompute}); a failure only costs the warm-up. */
+    private void warmUpCompute() {
+        try {
+            double ms = job.warmUpCompute();
+            if (ms >= 0) {
+                LOG.info("standby: ran the training graph once in {} ms (warm-up for a promotion)", Math.round(ms));
+            }
+        } catch (Exception e) {
+            LOG.warn("standby: the compute warm-up failed ({}); a promotion will compute cold", Failures.rootMessage(e));
         }
     }
 

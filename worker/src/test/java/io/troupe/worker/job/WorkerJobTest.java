@@ -162,4 +162,33 @@ class WorkerJobTest {
                     c.tokenizer()));
         }
     }
+
+    @Test
+    void aSparesComputeWarmUpLeavesTheTrainingStateAndTheNextStepAsTheyWere() throws Exception {
+        // dropout 0: with dropout, ORT's masks follow the session's run count, which the warm-up
+        // advances as any restart does; without, the next step must be bit-identical.
+        Map<String, String> settings = new java.util.HashMap<>(tiny("2"));
+        settings.put("dropout", "0.0");
+        float[][] results = new float[2][];
+        for (int warm = 0; warm < 2; warm++) {
+            TrainSettings train = TrainSettings.load(null, settings);
+            Tokenizer tokenizer = CharTokenizer.fromText(TEXT);
+            try (WorkerJob job = new WorkerJob(train, tokenizer,
+                    TokenSplit.encode(new TextCorpus(Path.of("mem.txt"), TEXT), tokenizer, 16), BatchPlan.of(4, 2, 1, 0),
+                    EngineOptions.cpu(1), GradientReducer.LOCAL, null)) {
+                float[] before = job.parameters().clone();
+                long checksum = job.parameterChecksum();
+                if (warm == 1) {
+                    assertTrue(job.warmUpCompute() >= 0, "the GPT engine is warmed");
+                    assertTrue(java.util.Arrays.equals(before, job.parameters()), "the warm-up changed the parameters");
+                    assertEquals(checksum, job.parameterChecksum());
+                }
+                WorkerJob.StepResult result = job.step(1, 1e-2, ElasticShare.of(4, 2, 1, 0, 0));
+                float[] params = job.parameters();
+                results[warm] = java.util.Arrays.copyOf(params, params.length + 1);
+                results[warm][params.length] = (float) result.loss();
+            }
+        }
+        assertTrue(java.util.Arrays.equals(results[0], results[1]), "the step after a warm-up differs");
+    }
 }
