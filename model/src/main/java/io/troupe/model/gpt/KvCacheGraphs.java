@@ -66,10 +66,7 @@ public final class KvCacheGraphs {
      * @param params the flat float32 parameters, laid out as {@link ParameterLayout#of}
      */
     public static Graph decoder(GptConfig cfg, FloatBuffer params) {
-        ParameterLayout layout = ParameterLayout.of(cfg);
-        if (params.remaining() < layout.size()) {
-            throw new IllegalArgumentException("expected " + layout.size() + " parameters, got " + params.remaining());
-        }
+        ParameterLayout layout = checkedLayout(cfg, params);
         Graph graph = new Graph("gpt_decoder");
         Tensor ids = graph.input(INPUT_IDS, DType.INT64, Shape.mixed("batch_size", "sequence_length"));
         Tensor mask = graph.input(ATTENTION_MASK, DType.INT64, Shape.mixed("batch_size", "total_sequence_length"));
@@ -81,12 +78,7 @@ public final class KvCacheGraphs {
                 graph.input(pastKey(layer), DType.FLOAT, pastShape),
                 graph.input(pastValue(layer), DType.FLOAT, pastShape)});
         }
-        Map<String, Tensor> weights = new LinkedHashMap<>();
-        for (ParameterLayout.View v : layout.views()) {
-            FloatBuffer slice = params.duplicate();
-            slice.position(params.position() + (int) v.offset());
-            weights.put(v.name(), graph.initializer(v.name(), TensorData.ofFloats(slice, v.shape())));
-        }
+        Map<String, Tensor> weights = initializers(graph, layout, params, (view, slice) -> slice);
         Tensor bias = attentionBias(graph, cfg, ids, mask);                     // [B, 1, S, P+S]
         KvCacheForward forward = new KvCacheForward(graph, cfg, weights);
         KvCacheForward.Output out = forward.run(ids, positionIds, bias, past);
@@ -96,6 +88,30 @@ public final class KvCacheGraphs {
             graph.output(presentValue(layer), out.present().get(layer)[1]);
         }
         return graph;
+    }
+
+    /** The layout of {@code cfg}'s parameters, once {@code params} is known to hold them all. */
+    static ParameterLayout checkedLayout(GptConfig cfg, FloatBuffer params) {
+        ParameterLayout layout = ParameterLayout.of(cfg);
+        if (params.remaining() < layout.size()) {
+            throw new IllegalArgumentException("expected " + layout.size() + " parameters, got " + params.remaining());
+        }
+        return layout;
+    }
+
+    /**
+     * Every parameter as an initializer of {@code graph}, by name: its slice of {@code params},
+     * or what {@code data} makes of that slice.
+     */
+    static Map<String, Tensor> initializers(Graph graph, ParameterLayout layout, FloatBuffer params,
+                                            java.util.function.BiFunction<ParameterLayout.View, FloatBuffer, FloatBuffer> data) {
+        Map<String, Tensor> weights = new LinkedHashMap<>();
+        for (ParameterLayout.View v : layout.views()) {
+            FloatBuffer slice = params.duplicate();
+            slice.position(params.position() + (int) v.offset());
+            weights.put(v.name(), graph.initializer(v.name(), TensorData.ofFloats(data.apply(v, slice), v.shape())));
+        }
+        return weights;
     }
 
     /**

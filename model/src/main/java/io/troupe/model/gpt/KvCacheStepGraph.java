@@ -4,9 +4,7 @@ import io.troupe.model.graph.DType;
 import io.troupe.model.graph.Graph;
 import io.troupe.model.graph.Shape;
 import io.troupe.model.graph.Tensor;
-import io.troupe.model.graph.TensorData;
 import java.nio.FloatBuffer;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -59,26 +57,17 @@ public final class KvCacheStepGraph {
      * @param params the flat float32 parameters, laid out as {@link ParameterLayout#of}
      */
     public static Graph build(GptConfig cfg, FloatBuffer params) {
-        ParameterLayout layout = ParameterLayout.of(cfg);
-        if (params.remaining() < layout.size()) {
-            throw new IllegalArgumentException("expected " + layout.size() + " parameters, got " + params.remaining());
-        }
+        ParameterLayout layout = KvCacheGraphs.checkedLayout(cfg, params);
         Graph graph = new Graph("gpt_decoder_step");
         Tensor ids = graph.input(INPUT_IDS, DType.INT64, Shape.mixed("batch_size"));
         Tensor positions = graph.input(POSITION_IDS, DType.INT64, Shape.mixed("batch_size"));
         Tensor pastBias = graph.input(PAST_BIAS, DType.FLOAT, Shape.mixed("batch_size", "past_capacity"));
         Shape pastShape = Shape.mixed("batch_size", cfg.nHead(), "past_capacity", cfg.headSize());
-        Map<String, Tensor> weights = new LinkedHashMap<>();
         double scale = 1.0 / Math.sqrt(cfg.headSize());
-        for (ParameterLayout.View v : layout.views()) {
-            FloatBuffer slice = params.duplicate();
-            slice.position(params.position() + (int) v.offset());
-            if (v.name().endsWith(".attn.c_attn.weight") || v.name().endsWith(".attn.c_attn.bias")) {
-                // The query's 1/sqrt(HS) folded into its columns: one Mul node fewer per layer and step.
-                slice = scaledQueryColumns(slice, v.shape(), cfg.nEmbd(), scale);
-            }
-            weights.put(v.name(), graph.initializer(v.name(), TensorData.ofFloats(slice, v.shape())));
-        }
+        // The query's 1/sqrt(HS) folded into its columns of c_attn: one Mul node fewer per layer and step.
+        Map<String, Tensor> weights = KvCacheGraphs.initializers(graph, layout, params, (view, slice) ->
+                view.name().endsWith(".attn.c_attn.weight") || view.name().endsWith(".attn.c_attn.bias")
+                        ? scaledQueryColumns(slice, view.shape(), cfg.nEmbd(), scale) : slice);
         GptForward blocks = new GptForward(graph, cfg, weights, 0, 0);
         Tensor bias = pastBias.unsqueeze(1, 2);                                                   // [B, 1, 1, T]
         Tensor x;
