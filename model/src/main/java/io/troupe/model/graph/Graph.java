@@ -174,7 +174,7 @@ public final class Graph {
      * graph output under that name then needs no Identity copy (see {@link #output}).
      */
     public Tensor applyNamed(String opType, List<Tensor> in, Map<String, Object> attributes, String outputName) {
-        return applyMulti(opType, in, attributes, 1, outputName).get(0);
+        return applyMulti(opType, in, attributes, 1, List.of(outputName)).get(0);
     }
 
     /** Applies an op and returns its first {@code outputCount} outputs, validated. */
@@ -188,25 +188,12 @@ public final class Graph {
      */
     public List<Tensor> applyMultiNamed(String opType, List<Tensor> in, Map<String, Object> attributes,
                                         List<String> outputNames) {
-        List<Tensor> outs = applyMulti(opType, in, attributes, outputNames.size(), null);
-        List<Tensor> renamed = new ArrayList<>(outs.size());
-        Node node = outs.get(0).producer();
-        for (int i = 0; i < outs.size(); i++) {
-            Tensor out = outs.get(i);
-            String name = outputNames.get(i);
-            if (name == null) {
-                renamed.add(out);
-            } else {
-                claim(name);
-                renamed.add(new Tensor(this, name, out.type(), node, null));
-            }
-        }
-        node.setOutputs(renamed);
-        return renamed;
+        return applyMulti(opType, in, attributes, outputNames.size(), outputNames);
     }
 
+    /** {@code exactOutputNames}: null, or one name per output (null entries get generated names). */
     private List<Tensor> applyMulti(String opType, List<Tensor> in, Map<String, Object> attributes, int outputCount,
-                                    String exactOutputName) {
+                                    List<String> exactOutputNames) {
         OpSpec spec = OpRegistry.get(opType);
         if (spec == null) {
             throw new GraphException("unknown op '" + opType + "': Troupe's graph builder supports " + OpRegistry.names());
@@ -226,12 +213,12 @@ public final class Graph {
         }
         Node node = new Node(nodeName, opType, inputsCopy, new LinkedHashMap<>(attributes));
         List<Tensor> outs = new ArrayList<>(outputCount);
-        if (exactOutputName != null) {
-            claim(exactOutputName);
-        }
         for (int i = 0; i < outputCount; i++) {
-            String outName = exactOutputName != null ? exactOutputName
-                    : uniqueName(outputCount == 1 ? nodeName : nodeName + ":" + i);
+            String exact = exactOutputNames == null ? null : exactOutputNames.get(i);
+            if (exact != null) {
+                claim(exact);
+            }
+            String outName = exact != null ? exact : uniqueName(outputCount == 1 ? nodeName : nodeName + ":" + i);
             outs.add(new Tensor(this, outName, types.get(i), node, null));
         }
         node.setOutputs(outs);

@@ -54,11 +54,6 @@ final class KvCacheArena {
         return room;
     }
 
-    /** Rows allocated. */
-    int rows() {
-        return rows;
-    }
-
     /** Times the rows were laid out again (room grown or shrunk, rows added), for tests and diagnostics. */
     long relayouts() {
         return relayouts;

@@ -23,6 +23,7 @@ import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 
 /**
@@ -82,6 +83,10 @@ public final class KvCacheDecoder implements BatchDecoder {
     /** Reused direct buffers for outputs: a prefill's (or fallback step's) present per tensor, the new keys/values, the logits. */
     private final FloatBuffer[] presentSpace;
     private final FloatBuffer[] newSpace;
+    /** The padded past per tensor when decoder.onnx steps (an export without the step graph). */
+    private final FloatBuffer[] paddedPastSpace;
+    /** Decode steps run by the step graph, reading the arena in place (for tests and diagnostics). */
+    private long inPlaceSteps;
     private FloatBuffer logitsSpace;
     /**
      * Direct scratch for the long inputs (ids, positions, mask), reused by every run: ORT reads a
@@ -109,6 +114,7 @@ public final class KvCacheDecoder implements BatchDecoder {
         this.arena = new KvCacheArena(nLayer, nHead, headSize, blockSize);
         this.presentSpace = new FloatBuffer[2 * nLayer];
         this.newSpace = new FloatBuffer[2 * nLayer];
+        this.paddedPastSpace = new FloatBuffer[2 * nLayer];
     }
 
     private static String mib(long bytes) {
@@ -183,9 +189,9 @@ public final class KvCacheDecoder implements BatchDecoder {
             if (useStepGraph && Files.isRegularFile(stepFile)) {
                 current = stepFile;
                 stepSession = env.createSession(stepFile.toString(), options);
-                String crc = session.getMetadata().getCustomMetadata().get(ModelExport.WEIGHTS_CRC32);
-                if (!Arrays.equals(shape, shapeOf(stepFile, stepSession))
-                        || !java.util.Objects.equals(crc, stepSession.getMetadata().getCustomMetadata().get(ModelExport.WEIGHTS_CRC32))) {
+                String weights = session.getMetadata().getCustomMetadata().get(ModelExport.WEIGHTS_CHECKSUM);
+                String stepWeights = stepSession.getMetadata().getCustomMetadata().get(ModelExport.WEIGHTS_CHECKSUM);
+                if (!Arrays.equals(shape, shapeOf(stepFile, stepSession)) || !Objects.equals(weights, stepWeights)) {
                     throw new DataException(stepFile + " does not match " + file + " (another model's weights or shape); "
                             + "re-export the model with 'troupe export --run RUN_DIR --out " + dir
                             + " --force'");
@@ -451,7 +457,12 @@ public final class KvCacheDecoder implements BatchDecoder {
         }
     }
 
-    /** Times the arena was re-allocated (for tests and diagnostics). */
+    /** Decode steps run by the step graph (for tests and diagnostics). */
+    long inPlaceSteps() {
+        return inPlaceSteps;
+    }
+
+    /** Times the arena's rows were laid out again (for tests and diagnostics). */
     long arenaRelayouts() {
         return arena.relayouts();
     }
@@ -538,6 +549,7 @@ public final class KvCacheDecoder implements BatchDecoder {
             }
             FloatBuffer out = logitsOutput(run, outputs, b, KvCacheStepGraph.LOGITS, b, vocabSize); // [B, V]
             stepSession.run(inputs, outputs).close();
+            inPlaceSteps++;
             for (int r = 0; r < b; r++) {
                 CachedSlot slot = rows.get(r);
                 arena.append(r, slot.cached, fresh, r * c, headSize);  // new [B, C]: head h at r * C + h * HS
@@ -576,8 +588,8 @@ public final class KvCacheDecoder implements BatchDecoder {
             for (int layer = 0; layer < nLayer; layer++) {
                 for (int kv = 0; kv < 2; kv++) {
                     int t = 2 * layer + kv;
-                    newSpace[t] = space(newSpace[t], pastFloats); // the padded past, in this mode
-                    FloatBuffer past = exactly(newSpace[t], pastFloats);
+                    paddedPastSpace[t] = space(paddedPastSpace[t], pastFloats);
+                    FloatBuffer past = exactly(paddedPastSpace[t], pastFloats);
                     arena.copyPast(t, b, p, past);
                     inputs.put(kv == 0 ? KvCacheGraphs.pastKey(layer) : KvCacheGraphs.pastValue(layer),
                             run.floats(past, pastShape));

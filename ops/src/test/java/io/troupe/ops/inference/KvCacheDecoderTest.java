@@ -264,6 +264,8 @@ class KvCacheDecoderTest {
             decoder.release(slots.remove(2));
             reference.release(refs.remove(2));
             compareSteps(decoder, reference, slots, refs, 2, random, "after two leaves");
+            assertEquals(stepGraph ? 7 : 0, decoder.inPlaceSteps(), "the steps ran " + (stepGraph
+                    ? "decoder_step.onnx" : "decoder.onnx"));
         }
     }
 

@@ -251,8 +251,7 @@ public final class WorkerJob implements AutoCloseable {
             Bf16Rounding.roundNearest(params);      // bf16-storage: the parameters are bfloat16 values from the start
         }
         this.grads = new float[size];
-        this.adam = new AdamW(size, LearningRateScales.of(settings).ranges(layout),
-                new AdamW.Hyperparameters(settings.beta1(), settings.beta2(), 1e-8, settings.weightDecay()));
+        this.adam = new AdamW(size, LearningRateScales.of(settings).ranges(layout), adamHyperparameters(settings));
         this.clipper = new GradientClipper(settings.gradClip());
         long seed = rankSeed(settings.seed(), plan.rank());
         if (classify == null && pairs == null) {
@@ -489,8 +488,7 @@ public final class WorkerJob implements AutoCloseable {
         // compile it, without the memory of a second optimizer state).
         int slice = Math.min(grads.length, 1 << 18);
         float[] scratchParams = new float[slice];
-        AdamW scratchAdam = new AdamW(slice, List.of(new AdamW.Range(0, slice, true)),
-                new AdamW.Hyperparameters(settings.beta1(), settings.beta2(), 1e-8, settings.weightDecay()));
+        AdamW scratchAdam = new AdamW(slice, List.of(new AdamW.Range(0, slice, true)), adamHyperparameters(settings));
         float[] scratchSlice = new float[slice];
         for (int pass = 0; pass < WARM_UP_PASSES; pass++) {
             engine.step(scratch);
@@ -499,6 +497,10 @@ public final class WorkerJob implements AutoCloseable {
             scratchAdam.update(scratchParams, scratchSlice, 1e-4);
         }
         return (System.nanoTime() - t0) / 1e6;
+    }
+
+    private static AdamW.Hyperparameters adamHyperparameters(TrainSettings settings) {
+        return new AdamW.Hyperparameters(settings.beta1(), settings.beta2(), 1e-8, settings.weightDecay());
     }
 
     /** Passes of {@link #warmUpCompute}: the JIT compiles a hot loop after some thousands of iterations. */

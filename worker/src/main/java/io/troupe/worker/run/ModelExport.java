@@ -6,11 +6,9 @@ import io.troupe.model.gpt.GptConfig;
 import io.troupe.model.gpt.GptGraphs;
 import io.troupe.model.gpt.KvCacheGraphs;
 import io.troupe.model.gpt.KvCacheStepGraph;
+import io.troupe.worker.engine.FlatBuffer;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
-import java.util.zip.CRC32;
 import java.nio.file.Path;
 
 /**
@@ -30,10 +28,10 @@ public final class ModelExport {
     /** The exported model's file name. */
     public static final String FILE_NAME = "model.onnx";
     /**
-     * Metadata key holding a CRC-32 of the weights, the same in every graph of one export, so
-     * that graphs of different exports are not mixed.
+     * Metadata key holding the weights' checksum ({@link FlatBuffer#checksum}, in hex), the same
+     * in every graph of one export, so that graphs of different exports are not mixed.
      */
-    public static final String WEIGHTS_CRC32 = "troupe.weights_crc32";
+    public static final String WEIGHTS_CHECKSUM = "troupe.weights_crc32c";
     /** The KV-cache decoder's file name (prefill and decode in one graph). */
     public static final String DECODER_FILE_NAME = "decoder.onnx";
     /** The batched decode step over a cache kept in place ({@link KvCacheStepGraph}), used by serving. */
@@ -50,29 +48,14 @@ public final class ModelExport {
      * @return the path of model.onnx
      */
     public static Path write(Path dir, GptConfig cfg, float[] params) throws IOException {
-        String crc = checksum(params);
+        String crc = Long.toHexString(FlatBuffer.checksum(params));
         writeGraph(dir.resolve(DECODER_FILE_NAME), KvCacheGraphs.decoder(cfg, FloatBuffer.wrap(params)), cfg, crc);
         writeGraph(dir.resolve(DECODER_STEP_FILE_NAME), KvCacheStepGraph.build(cfg, FloatBuffer.wrap(params)), cfg, crc);
         return writeGraph(dir.resolve(FILE_NAME), GptGraphs.inference(cfg, FloatBuffer.wrap(params)), cfg, crc);
     }
 
-    /** CRC-32 of the parameters' float32 bits (little-endian), as 8 hex digits. */
-    static String checksum(float[] params) {
-        CRC32 crc = new CRC32();
-        ByteBuffer bytes = ByteBuffer.allocate(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
-        for (float p : params) {
-            if (!bytes.hasRemaining()) {
-                crc.update(bytes.flip());
-                bytes.clear();
-            }
-            bytes.putFloat(p);
-        }
-        crc.update(bytes.flip());
-        return String.format("%08x", crc.getValue());
-    }
-
     private static Path writeGraph(Path target, Graph graph, GptConfig cfg, String crc) throws IOException {
-        graph.metadata(WEIGHTS_CRC32, crc);
+        graph.metadata(WEIGHTS_CHECKSUM, crc);
         graph.metadata(BLOCK_SIZE, Integer.toString(cfg.blockSize()));
         graph.metadata(VOCAB_SIZE, Integer.toString(cfg.vocabSize()));
         graph.metadata("troupe.n_layer", Integer.toString(cfg.nLayer()));
